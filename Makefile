@@ -1,0 +1,40 @@
+# Boucle: the two commands a newcomer needs are `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BOUCLE := $(VENV)/bin/boucle
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench lint system-deps venv clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages the tests use: a real mosquitto broker and a real Chromium.
+system-deps:
+	@if [ ! -x /usr/sbin/mosquitto ] || [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) $(APT) update -qq && \
+		$(SUDO) $(APT) install -y -qq --no-install-recommends mosquitto chromium fonts-dejavu-core; \
+	fi
+
+demo: venv
+	$(BOUCLE) demo
+
+test: venv system-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: venv
+	$(PY) bench/replay.py
+	$(PY) bench/p3_decode.py
+	$(PY) bench/latency.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) test-output

@@ -1,0 +1,60 @@
+"""The one record every decoder adapter yields, whatever its protocol.
+
+Times stay integer microseconds on the decoder's own clock; the service maps each decoder's
+clock to the session clock with a per-decoder offset (spec/p3.md, "Clock").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Passing:
+    """A single read of one transponder by one decoder (RULES.md section 0, "Passing")."""
+
+    decoder_id: str  # lowercase hex of the P3 decoder id bytes, or the MQTT topic's decoder id
+    transponder: str  # numeric transponder as a decimal string, else the transponder code
+    rtc_time_us: int  # decoder clock, microseconds
+    passing_number: int | None = None  # per-decoder sequence number, when the protocol has one
+    strength: int | None = None
+    hits: int | None = None
+    flags: int | None = None
+    loop: str | None = None  # set by sources that know it (MQTT payload); else from service config
+    source: str = ""  # which connection produced it, e.g. "p3tcp://127.0.0.1:5403"
+
+
+@dataclass(slots=True)
+class DecoderStatus:
+    """What the timing crew sees of one decoder connection."""
+
+    source: str
+    state: str = "disconnected"  # connected | reconnecting | disconnected | stopped
+    decoder_id: str | None = None
+    last_passing_us: int | None = None
+    passings: int = 0
+    duplicates: int = 0
+    noise: int | None = None
+    temperature: int | None = None
+    reconnects: int = 0
+    gaps_detected: int = 0
+    gaps_recovered: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "state": self.state,
+            "decoder_id": self.decoder_id,
+            "last_passing_us": self.last_passing_us,
+            "passings": self.passings,
+            "duplicates": self.duplicates,
+            "noise": self.noise,
+            "temperature": self.temperature,
+            "reconnects": self.reconnects,
+            "gaps_detected": self.gaps_detected,
+            "gaps_recovered": self.gaps_recovered,
+            "rejected": dict(self.rejected),
+            "last_error": self.last_error,
+        }
