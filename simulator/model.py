@@ -1,0 +1,702 @@
+"""Race model: turns a preset, a car count and a seed into a whole session of timed events.
+
+Everything random comes from one `numpy.random.SeedSequence`, split into independent streams
+(entries, one per car, faults), so a seed reproduces a race exactly and switching a decoder fault
+on does not change how the cars drive: a faulty race is the clean race plus/minus reads.
+
+Times are float seconds on the session clock (t = 0 is the green flag or the start procedure).
+The scenario writer rounds them to microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+# ------------------------------------------------------------------------------------------
+# Parameters
+
+
+@dataclass
+class Params:
+    """Every tunable rate of the model. All rule behaviours and decoder faults default to off.
+
+    Probabilities are per car unless the comment says otherwise; set them with
+    `boucle simulate --set name=value` or start from `Params.realistic()`.
+    """
+
+    # driving (realism, on by default)
+    lap_sigma_s: float = 0.35  # lap-to-lap standard deviation (mean over cars)
+    slow_lap: float = 0.03  # per lap: traffic, a mistake (adds an exponential loss)
+    slow_lap_mean_s: float = 2.5
+    off_track: float = 0.004  # per lap: off-track excursion (adds 8-25 s)
+    drift_s_per_lap: float = 0.006  # tyre wear minus fuel burn, per lap since the last stop
+    # rule behaviours (Le Mans / cross-country / auto-cross)
+    short_stop: float = 0.0  # per stop: pit time under 120 s (LM-MIN-PIT)
+    closed_pit: float = 0.0  # stop in the first 5 min with a driver change (LM-PIT-CLOSED-START)
+    closed_pit_mechanical: float = 0.0  # same, declared mechanical, no driver change (exempt)
+    late_change: float = 0.0  # last stop in the last 10 min with a driver change (LM-NO-CHANGE-END)
+    back_to_back: float = 0.0  # two stops without a finish crossing between (LM-LAP-BETWEEN, CC-PIT)
+    missed_refuel: float = 0.0  # per refuel window: no refuel made (LM-REFUEL)
+    missing_stop: float = 0.0  # one driver-change stop fewer than required (LM-STOPS, CC-PIT)
+    jump_start: float = 0.0  # per car and heat: moves before the lights (AX-JUMP)
+    dnf: float = 0.0  # retires during the race
+    # decoder faults
+    missed_read: float = 0.0  # per crossing: the loop does not see the car
+    duplicate_read: float = 0.0  # per finish read: a second read a few ms later
+    noise_per_hour: float = 0.0  # per decoder: reads of transponders that are not entered
+    second_finish_decoder: float = 0.0  # 1 = a backup decoder also reads the finish loop
+    clock_offset_s: float = 3.217  # backup decoder's clock minus the main one
+    disconnects: float = 0.0  # number of decoder link drop-outs (playback only)
+    disconnect_s: float = 20.0  # length of each drop-out (session seconds)
+
+    @classmethod
+    def realistic(cls) -> Params:
+        """Modest rates of everything, as a club meeting would see them."""
+        return cls(
+            short_stop=0.03, closed_pit_mechanical=0.03, missed_refuel=0.03, missing_stop=0.03,
+            jump_start=0.05, dnf=0.03, missed_read=0.002, duplicate_read=0.01, noise_per_hour=2.0,
+        )
+
+    def set(self, name: str, value: str) -> None:
+        """Set one field from its text form (CLI `--set name=value`)."""
+        known = {f.name for f in fields(self)}
+        if name not in known:
+            raise ValueError(f"unknown model parameter {name!r}; known: {', '.join(sorted(known))}")
+        v = float(value)
+        if v < 0 or (v > 1 and name in _PROBABILITIES):
+            raise ValueError(f"{name}={value}: out of range")
+        setattr(self, name, v)
+
+
+_PROBABILITIES = {
+    "slow_lap", "off_track", "short_stop", "closed_pit", "closed_pit_mechanical", "late_change",
+    "back_to_back", "missed_refuel", "missing_stop", "jump_start", "dnf", "missed_read",
+    "duplicate_read", "second_finish_decoder",
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Presets (RULES.md sections 1, 3, 4; scenario.md "Presets")
+
+
+@dataclass(frozen=True)
+class Format:
+    """What the simulator needs to know of a preset to drive it."""
+
+    family: str  # endurance | timed | laps | heat | cc
+    duration_s: float = 0.0
+    laps: int = 0
+    track_length_m: float = 980.0
+    lap_s: float = 52.0  # typical fast lap
+    drivers: tuple[int, int] = (1, 1)
+    stops: dict[str, int] = field(default_factory=dict)  # required stops per category
+    refuel: tuple[tuple[float, float], ...] = ()
+    pit_s: float = 120.0  # the minimum the teams aim at
+
+
+_H = 3600.0
+FORMATS: dict[str, Format] = {
+    "lemans-270-2h": Format("endurance", 1.5 * _H, drivers=(2, 3), stops={"Sport": 3, "Amateur": 5}),
+    "lemans-270-3h": Format("endurance", 2.5 * _H, drivers=(2, 4), stops={"Sport": 5, "Amateur": 8}),
+    "lemans-270-4h": Format("endurance", 3.5 * _H, drivers=(2, 4), stops={"Sport": 8, "Amateur": 11},
+                            refuel=((1 * _H, 2 * _H),)),
+    "lemans-270-6h": Format("endurance", 5.5 * _H, drivers=(2, 6), stops={"Sport": 8, "Amateur": 11},
+                            refuel=((1 * _H, 2 * _H), (3 * _H, 4 * _H))),
+    "lemans-390-4h": Format("endurance", 3.5 * _H, lap_s=49.0, drivers=(2, 6),
+                            stops={"Sport": 8, "Amateur": 11}, refuel=((900.0, 4500.0), (2 * _H, 3 * _H))),
+    "lemans-390-6h": Format("endurance", 5.5 * _H, lap_s=49.0, drivers=(2, 6),
+                            stops={"Sport": 8, "Amateur": 11},
+                            refuel=((1800.0, 5400.0), (2 * _H, 3 * _H), (4 * _H, 5 * _H))),
+    "generic-timed": Format("timed", 1200.0, track_length_m=1200.0, lap_s=60.0),
+    "generic-laps": Format("laps", laps=10, track_length_m=1200.0, lap_s=60.0),
+    "autocross": Format("heat", laps=5, track_length_m=1000.0, lap_s=55.0),
+    "ffm-cc": Format("cc", 3 * _H, track_length_m=9000.0, lap_s=840.0,
+                     stops={"3h": 2, "2h": 1}, pit_s=40.0),
+}
+PRESETS = tuple(FORMATS)
+
+AX_LAPS = {"heat": 5, "semi": 6, "final": 7}  # AX-LENGTH
+AX_DIVISIONS = {  # RULES.md section 3: number ranges
+    "Super Buggy": 1, "Buggy 1600": 101, "Maxi Tourisme": 201, "Super Sprint": 301, "Buggy Cup": 401,
+    "Junior Sprint": 501, "Tourisme Cup": 601, "Maxi Sprint": 701, "Sprint Girl": 801,
+}
+CC_CATEGORIES_3H = ("Elite Open", "Junior", "N1", "N2", "Vétérans")
+CC_CATEGORIES_2H = ("Jeunes", "Féminines")
+CC_TWO_HOURS_S = 2 * _H
+
+# Loop geometry: the pit lane bypasses the finish line (scenario.md). Fractions of a lap.
+PIT_ENTRY_FRACTION = 0.97  # pit_in sits just before the line
+OUT_LAP_EXTRA_S = 2.0  # pit exit speed limit and cold tyres
+IN_LAP_EXTRA_S = 1.5
+PIT_CLOSED_S = 300.0  # LM-PIT-CLOSED-START
+NO_CHANGE_END_S = 600.0  # LM-NO-CHANGE-END
+
+DECODER_IDS = {  # lowercase hex of the 4 decoder-id bytes as sent on the wire
+    "finish": "01b00400",
+    "pit_in": "02b00400",
+    "pit_out": "03b00400",
+    "start": "04b00400",
+    "finish-b": "11b00400",  # backup decoder on the finish loop
+}
+DECODER_LOOP = {"finish-b": "finish"}
+
+
+# ------------------------------------------------------------------------------------------
+# Output of the model
+
+
+@dataclass
+class Read:
+    """One decoder read (a scenario `passing`)."""
+
+    t: float
+    transponder: str
+    loop: str
+    decoder: str  # key of DECODER_IDS
+    strength: int
+    hits: int
+    origin: str = "car"  # car | duplicate | noise
+
+
+@dataclass
+class Event:
+    """Any non-passing scenario line: `signal`, `driver_change`, `refuel`, `mechanical`, `grid_move`."""
+
+    t: float
+    type: str
+    data: dict
+
+
+@dataclass
+class Car:
+    number: str
+    name: str
+    transponder: str
+    category: str
+    base_lap_s: float
+    sigma_s: float
+    drift_s_per_lap: float
+    drivers: list[dict] = field(default_factory=list)
+    skill_s: list[float] = field(default_factory=list)  # per driver, added to base_lap_s
+    wave: int | None = None
+    division: str | None = None
+    grid: int | None = None
+    crossings: list[tuple[float, str]] = field(default_factory=list)  # true crossings (t, loop)
+    laps: list[tuple[float, int, int]] = field(default_factory=list)  # (lap time, driver, clean 0/1)
+    stops: list[dict] = field(default_factory=list)  # what the car did in the pits (ground truth)
+    behaviours: list[str] = field(default_factory=list)
+    finished: bool = False
+
+
+@dataclass
+class Race:
+    preset: str
+    kind: str
+    seed: int
+    params: Params
+    session: dict
+    cars: list[Car]
+    reads: list[Read]
+    events: list[Event]
+    outages: list[tuple[str, float, float]]  # (decoder, start, end) link drop-outs, playback only
+    stats: dict[str, int]
+    flag_t: float | None = None
+
+    def decoders(self) -> list[str]:
+        """Decoders that read something in this race, in a stable order."""
+        used = {r.decoder for r in self.reads}
+        return [d for d in DECODER_IDS if d in used]
+
+
+# ------------------------------------------------------------------------------------------
+# Generation
+
+_TEAM_WORDS = ("Rapid", "Kart", "Moto", "Racing", "Team", "Speed", "Loire", "Sarthe", "Drift", "Apex",
+               "Pole", "Turbo", "Chrono", "Piston", "Boucle", "Circuit", "Tour", "Vitesse", "Gazole", "Slick")
+_FIRST = ("Alex", "Camille", "Sam", "Louise", "Hugo", "Lina", "Jules", "Emma", "Noah", "Chloé", "Léo",
+          "Manon", "Tom", "Inès", "Paul", "Zoé", "Nina", "Théo", "Jade", "Malo")
+_LAST = ("Martin", "Bernard", "Dubois", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre",
+         "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard")
+
+
+def generate(preset: str, cars: int, seed: int, params: Params | None = None, *, kind: str | None = None,
+             duration_s: float | None = None, laps: int | None = None) -> Race:
+    """Simulate one session of `preset` with `cars` competitors, reproducibly from `seed`."""
+    if preset not in FORMATS:
+        raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    if not 1 <= cars <= 500:
+        raise ValueError("cars must be between 1 and 500")
+    p = params or Params()
+    fmt = FORMATS[preset]
+    ss = np.random.SeedSequence(seed)
+    entry_ss, cars_ss, fault_ss, outage_ss = ss.spawn(4)
+    rng_entries = np.random.default_rng(entry_ss)
+    car_rngs = [np.random.default_rng(s) for s in cars_ss.spawn(cars)]
+
+    if fmt.family == "heat":
+        kind = kind or "heat"
+        if kind not in AX_LAPS and kind != "practice":
+            raise ValueError(f"autocross kind must be one of {sorted(AX_LAPS)}")
+        laps = laps or AX_LAPS.get(kind, 3)
+    elif fmt.family in ("laps",):
+        kind = kind or "race"
+        laps = laps or fmt.laps
+    else:
+        kind = kind or "race"
+        if duration_s is None:
+            duration_s = 1800.0 if kind == "qualifying" else fmt.duration_s
+    sim = _Sim(preset, fmt, p, kind, duration_s, laps)
+    field_ = sim.make_entries(rng_entries, cars)
+    events: list[Event] = []
+    if fmt.family == "heat":
+        events += sim.run_heat(field_, car_rngs)
+    else:
+        events.append(Event(0.0, "signal", {"signal": "green"}))
+        for car, rng in zip(field_, car_rngs, strict=True):
+            events += sim.drive(car, rng)
+        sim.apply_finish(field_, events)
+    reads, stats = _decoder_reads(field_, p, np.random.default_rng(fault_ss), sim.end_t(field_))
+    outages = _outages(p, np.random.default_rng(outage_ss), sim.end_t(field_), sorted({r.decoder for r in reads}))
+    events.sort(key=lambda e: e.t)
+    return Race(preset, kind, seed, p, sim.session_line(), field_, reads, events, outages, stats, sim.flag_t)
+
+
+class _Sim:
+    """The per-format logic; one instance per generated race."""
+
+    def __init__(self, preset: str, fmt: Format, p: Params, kind: str, duration_s: float | None,
+                 laps: int | None) -> None:
+        self.preset, self.fmt, self.p, self.kind = preset, fmt, p, kind
+        self.duration_s = duration_s
+        self.laps = laps
+        self.flag_t: float | None = None
+        self.waves: list[dict] = []
+        self.min_lap_s = round(fmt.lap_s * 0.5, 1)
+
+    # ---- entries
+
+    def make_entries(self, rng: np.random.Generator, n: int) -> list[Car]:
+        fmt = self.fmt
+        transponders = rng.choice(np.arange(1_000_000, 9_999_999), size=n, replace=False)
+        cars: list[Car] = []
+        if fmt.family == "heat":
+            division = "Super Buggy"
+            start = AX_DIVISIONS[division]
+            numbers = sorted(rng.choice(np.arange(start, start + 99), size=min(n, 99), replace=False).tolist())
+            numbers += list(range(1000, 1000 + n - len(numbers)))
+        else:
+            numbers = list(range(1, n + 1))
+        wave_size = 20
+        for i in range(n):
+            if fmt.family == "endurance":
+                category = "Sport" if i < (n + 1) // 2 else "Amateur"
+                base = fmt.lap_s + (0.0 if category == "Sport" else 1.8) + abs(rng.normal(0, 0.9))
+                nd = int(rng.integers(fmt.drivers[0], fmt.drivers[1] + 1))
+            elif fmt.family == "cc":
+                cats = CC_CATEGORIES_3H + CC_CATEGORIES_2H
+                category = cats[i % len(cats)]
+                base = fmt.lap_s * (1.0 + abs(rng.normal(0, 0.08)) + (0.08 if category in CC_CATEGORIES_2H else 0))
+                nd = 1
+            else:
+                category = "Sport" if fmt.family != "heat" else "Super Buggy"
+                base = fmt.lap_s + abs(rng.normal(0, 1.2))
+                nd = 1
+            sigma = self.p.lap_sigma_s * float(rng.uniform(0.7, 1.3)) * (fmt.lap_s / 52.0) ** 0.5
+            drivers = []
+            skills = []
+            for d in range(nd):
+                name = f"{_FIRST[int(rng.integers(len(_FIRST)))]} {_LAST[int(rng.integers(len(_LAST)))]}"
+                weight = float(np.clip(rng.normal(72, 7), 50, 100))
+                drivers.append({"id": f"d{d + 1}", "name": name, "weight_kg": round(weight, 1)})
+                skills.append(0.0 if nd == 1 else float(rng.normal(0, 0.5)))
+            if fmt.family == "endurance":
+                name = f"{_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {numbers[i]}"
+            else:
+                name = drivers[0]["name"]
+            car = Car(str(numbers[i]), name, str(int(transponders[i])), category, round(base, 3), round(sigma, 3),
+                      self.p.drift_s_per_lap * float(rng.uniform(0.5, 1.5)), drivers, skills)
+            if fmt.family == "endurance":
+                car.grid = i + 1
+            if fmt.family == "heat":
+                car.division, car.grid = category, i + 1
+            if fmt.family == "cc":
+                car.wave = i // wave_size + 1
+            cars.append(car)
+        if fmt.family == "endurance":  # grid order: mix the categories by pace
+            order = sorted(range(n), key=lambda k: cars[k].base_lap_s)
+            for g, k in enumerate(order):
+                cars[k].grid = g + 1
+        if fmt.family == "cc":
+            n_waves = max(1, math.ceil(n / wave_size))
+            self.waves = [{"wave": w + 1, "offset_s": 30.0 * w} for w in range(n_waves)]
+        return cars
+
+    def session_line(self) -> dict:
+        s: dict = {"preset": self.preset, "kind": self.kind}
+        if self.duration_s is not None:
+            s["duration_s"] = self.duration_s
+        if self.laps is not None:
+            s["laps"] = self.laps
+        s["track_length_m"] = self.fmt.track_length_m
+        s["min_lap_s"] = self.min_lap_s
+        if self.waves:
+            s["waves"] = self.waves
+            s["cc_window_s"] = 1800.0
+        return s
+
+    # ---- lap times
+
+    def lap_time(self, car: Car, rng: np.random.Generator, driver: int, stint_lap: int) -> tuple[float, int]:
+        """One lap of `car`: base + driver skill + drift + noise (+ slow lap / off-track)."""
+        p = self.p
+        t = car.base_lap_s + car.skill_s[driver] + car.drift_s_per_lap * stint_lap + rng.normal(0.0, car.sigma_s)
+        clean = 1
+        if rng.random() < p.slow_lap:
+            t += rng.exponential(p.slow_lap_mean_s)
+            clean = 0
+        if rng.random() < p.off_track:
+            t += rng.uniform(8.0, 25.0)
+            clean = 0
+        return max(float(t), car.base_lap_s * 0.8), clean
+
+    # ---- circuit races (endurance, timed, laps, cross-country)
+
+    def start_offset(self, car: Car) -> float:
+        if self.fmt.family == "cc":
+            return self.waves[(car.wave or 1) - 1]["offset_s"]
+        return 0.0
+
+    def plan_stops(self, car: Car, rng: np.random.Generator) -> list[dict]:
+        """Planned stops: times the car heads for the pit lane, with what happens there."""
+        fmt, p = self.fmt, self.p
+        family = fmt.family
+        if family not in ("endurance", "cc") or self.duration_s is None:
+            return []
+        d = self.duration_s
+        lap = car.base_lap_s
+        if family == "endurance":
+            n = fmt.stops[car.category] if self.kind == "race" else 1
+            lo, hi = PIT_CLOSED_S + 2 * lap, d - NO_CHANGE_END_S - fmt.pit_s - 3 * lap
+        else:
+            n = fmt.stops["2h" if car.category in CC_CATEGORIES_2H else "3h"]
+            end = CC_TWO_HOURS_S if car.category in CC_CATEGORIES_2H else d
+            lo, hi = 2 * lap, end - 2 * lap
+        if rng.random() < p.missing_stop:
+            n = max(0, n - 1)
+            car.behaviours.append("missing_stop")
+        gap = fmt.pit_s + 3 * lap  # room for a stop and a couple of laps
+        times: list[float] = []
+        if hi > lo and n:
+            step = (hi - lo) / (n + 1)
+            times = [lo + step * (i + 1) + float(rng.normal(0, min(60.0, step / 6))) for i in range(n)]
+        # refuel windows: make sure one planned stop falls well inside each window
+        refuel_stops: dict[int, int] = {}
+        if family == "endurance" and self.kind == "race":
+            for w, (a, b) in enumerate(fmt.refuel):
+                if b > d or not times:
+                    continue
+                a2, b2 = a + 60.0, b - fmt.pit_s - 2 * lap - 60.0
+                inside = [i for i, t in enumerate(times) if a2 <= t <= b2 and i not in refuel_stops.values()]
+                if not inside:
+                    i = min((k for k in range(len(times)) if k not in refuel_stops.values()),
+                            key=lambda k: abs(times[k] - (a2 + b2) / 2), default=None)
+                    if i is None:
+                        continue
+                    times[i] = float(rng.uniform(a2, max(a2, b2)))
+                    inside = [i]
+                refuel_stops[w] = inside[0]
+        order = sorted(range(len(times)), key=lambda i: times[i])
+        kept: list[int] = []
+        for i in order:  # keep stops that leave room for laps between them
+            if lo <= times[i] <= hi and (not kept or times[i] - times[kept[-1]] >= gap):
+                kept.append(i)
+        stops = []
+        for i in kept:
+            refuel = [w for w, k in refuel_stops.items() if k == i]
+            stops.append({"plan_t": times[i], "change": family == "endurance", "refuel": refuel,
+                          "duration": self.stop_duration(car, rng)})
+        if family == "endurance" and self.kind == "race" and stops:
+            if rng.random() < p.late_change:
+                car.behaviours.append("late_change")
+                stops[-1]["plan_t"] = float(rng.uniform(d - NO_CHANGE_END_S + 60, d - NO_CHANGE_END_S + 240))
+                stops[-1]["refuel"] = []
+            if rng.random() < p.back_to_back:
+                car.behaviours.append("back_to_back")
+                stops[int(rng.integers(len(stops)))]["back_to_back"] = True
+            for s in stops:
+                s["refuel"] = [w for w in s["refuel"] if not self._missed_refuel(car, rng)]
+            early = None
+            if rng.random() < p.closed_pit:
+                early = {"change": True, "mechanical": False}
+                car.behaviours.append("closed_pit")
+            elif rng.random() < p.closed_pit_mechanical:
+                early = {"change": False, "mechanical": True}
+                car.behaviours.append("closed_pit_mechanical")
+            if early:
+                early["plan_t"] = float(rng.uniform(0.2, 0.9)) * (PIT_CLOSED_S - 2 * lap)
+                early["refuel"] = []
+                early["duration"] = (self.stop_duration(car, rng) if early["change"]
+                                     else float(rng.uniform(40.0, 110.0)))
+                stops.insert(0, early)
+        if family == "cc" and stops and rng.random() < p.back_to_back:
+            car.behaviours.append("back_to_back")
+            stops[int(rng.integers(len(stops)))]["back_to_back"] = True
+        return stops
+
+    def _missed_refuel(self, car: Car, rng: np.random.Generator) -> bool:
+        if rng.random() < self.p.missed_refuel:
+            car.behaviours.append("missed_refuel")
+            return True
+        return False
+
+    def stop_duration(self, car: Car, rng: np.random.Generator) -> float:
+        """Pit lane time. Teams aim just over the 2-minute minimum; some get it wrong."""
+        target = self.fmt.pit_s
+        if self.fmt.family == "endurance" and rng.random() < self.p.short_stop:
+            car.behaviours.append("short_stop")
+            return float(rng.uniform(target - 25.0, target - 2.0))
+        if self.fmt.family == "cc":
+            return float(rng.uniform(25.0, 70.0))
+        return target + 0.8 + float(rng.exponential(5.0))
+
+    def drive(self, car: Car, rng: np.random.Generator) -> list[Event]:
+        """Drive one car from the start until well past the end; `apply_finish` cuts it later."""
+        fmt = self.fmt
+        events: list[Event] = []
+        stops = self.plan_stops(car, rng)
+        horizon = (self.duration_s or 0.0) + 3 * car.base_lap_s * 1.5 + 60
+        if self.laps:
+            horizon = (self.laps + 3) * car.base_lap_s * 1.6 + 60
+        retire_t = None
+        if rng.random() < self.p.dnf:
+            retire_t = float(rng.uniform(0.1, 0.9)) * (horizon - 4 * car.base_lap_s)
+            car.behaviours.append("dnf")
+        driver, stint_lap = 0, 0
+        grid_delay = 1.0 + 0.25 * ((car.grid or 1) - 1) if fmt.family != "cc" else 0.0
+        t = self.start_offset(car) + grid_delay
+        lap_start = t
+        out_extra = 0.0
+        si = 0
+        n_laps_limit = 100_000
+        for _ in range(n_laps_limit):
+            if t > horizon:
+                break
+            lap, clean = self.lap_time(car, rng, driver, stint_lap)
+            stint_lap += 1
+            lap += out_extra
+            out_extra = 0.0
+            if retire_t is not None and t + lap > retire_t:
+                if rng.random() < 0.5:  # limps into the pit lane and stays there
+                    car.crossings.append((t + lap * PIT_ENTRY_FRACTION + IN_LAP_EXTRA_S, "pit_in"))
+                break
+            if si < len(stops) and t + lap >= stops[si]["plan_t"]:
+                # in-lap: the car leaves the track at pit entry, before the line
+                pit_in = t + lap * PIT_ENTRY_FRACTION + IN_LAP_EXTRA_S
+                stop = stops[si]
+                si += 1
+                for repeat in range(2):
+                    pit_out = pit_in + stop["duration"]
+                    car.crossings += [(pit_in, "pit_in"), (pit_out, "pit_out")]
+                    driver = self._do_stop(car, rng, stop, pit_in, pit_out, driver, events)
+                    car.laps.append((pit_out - lap_start, driver, 0))  # the pit lap ends at pit_out
+                    lap_start = pit_out
+                    if repeat or not stop.get("back_to_back"):
+                        break
+                    # one lap from pit exit back to pit entry: the finish line is never crossed
+                    lap2, _ = self.lap_time(car, rng, driver, 0)
+                    pit_in = pit_out + lap2 * PIT_ENTRY_FRACTION + OUT_LAP_EXTRA_S
+                    stop = {"change": True, "refuel": [], "duration": self.stop_duration(car, rng)}
+                stint_lap = 0
+                t = pit_out
+                out_extra = OUT_LAP_EXTRA_S - lap * (1 - PIT_ENTRY_FRACTION)
+                continue
+            t += lap
+            car.crossings.append((t, "finish"))
+            car.laps.append((t - lap_start, driver, clean))
+            lap_start = t
+        return events
+
+    def _do_stop(self, car: Car, rng: np.random.Generator, stop: dict, pit_in: float, pit_out: float,
+                 driver: int, events: list[Event]) -> int:
+        dur = pit_out - pit_in
+        record = {"pit_in": pit_in, "pit_out": pit_out, "driver_in": car.drivers[driver]["id"]}
+        if stop.get("mechanical"):
+            events.append(Event(pit_in + min(5.0, dur / 3), "mechanical", {"number": car.number}))
+            record["mechanical"] = True
+        if stop.get("change") and len(car.drivers) > 1:
+            driver = (driver + 1) % len(car.drivers)
+            t = pit_in + float(rng.uniform(0.15, 0.5)) * dur
+            events.append(Event(t, "driver_change", {"number": car.number, "driver": car.drivers[driver]["id"]}))
+        for w in stop.get("refuel", []):
+            t = pit_in + float(rng.uniform(0.3, 0.8)) * dur
+            events.append(Event(t, "refuel", {"number": car.number}))
+            record.setdefault("refuel_windows", []).append(w)
+        record["driver_out"] = car.drivers[driver]["id"]
+        car.stops.append(record)
+        return driver
+
+    def apply_finish(self, cars: list[Car], events: list[Event]) -> None:
+        """Cut every car at its finishing crossing (TIME-FINISH, LAP-FINISH, CC-DURATION)."""
+        fam = self.fmt.family
+
+        def laps_at(car: Car, until: float) -> tuple[int, float]:
+            n, last = 0, 0.0
+            for t, loop in car.crossings:
+                if t > until:
+                    break
+                if loop in ("finish", "pit_out"):
+                    n, last = n + 1, t - self.start_offset(car)
+            return n, last
+
+        if fam in ("laps", "heat"):
+            target = self.laps or 1
+            firsts = []
+            for car in cars:
+                finishes = [t for t, loop in car.crossings if loop in ("finish", "pit_out")]
+                if len(finishes) >= target:
+                    firsts.append(finishes[target - 1])
+            flag = min(firsts) if firsts else math.inf
+        else:
+            assert self.duration_s is not None
+            d = self.duration_s
+            main = [c for c in cars if not (fam == "cc" and c.category in CC_CATEGORIES_2H)] or cars
+            ranked = sorted(main, key=lambda c: (-laps_at(c, d)[0], laps_at(c, d)[1]))
+            leader = ranked[0]
+            flag = next((t for t, loop in leader.crossings if t >= d and loop == "finish"), math.inf)
+            if fam == "cc":
+                for cat in sorted({c.category for c in cars if c.category in CC_CATEGORIES_2H}):
+                    events.append(Event(CC_TWO_HOURS_S, "signal", {"signal": "stop_category", "category": cat}))
+        self.flag_t = flag if math.isfinite(flag) else None
+        for car in cars:
+            cut = flag
+            if fam == "cc" and car.category in CC_CATEGORIES_2H:
+                cut = CC_TWO_HOURS_S
+            keep = []
+            for t, loop in car.crossings:
+                keep.append((t, loop))
+                if t >= cut and loop == "finish":
+                    car.finished = True
+                    break
+            car.crossings = keep
+        # drop pit-lane events of stops that were cut off
+        last = {c.number: (c.crossings[-1][0] if c.crossings else 0.0) for c in cars}
+        events[:] = [e for e in events if "number" not in e.data or e.t <= last[e.data["number"]]]
+
+    # ---- auto-cross heat: standing start, start lights, laps
+
+    def run_heat(self, cars: list[Car], rngs: list[np.random.Generator]) -> list[Event]:
+        events = [Event(0.0, "signal", {"signal": "start_procedure"})]
+        green = 3.0 + float(rngs[0].uniform(0.0, 5.0)) if rngs else 3.0
+        events.append(Event(green, "signal", {"signal": "start_lights_green"}))
+        target = self.laps or 5
+        pattern = (3, 2)  # AX-LENGTH grid 3-2-3-2
+        row_of, row, left = {}, 0, pattern[0]
+        for car in cars:
+            row_of[car.number] = row
+            left -= 1
+            if left == 0:
+                row += 1
+                left = pattern[row % 2]
+        for car, rng in zip(cars, rngs, strict=True):
+            row = row_of[car.number]
+            reaction = float(rng.uniform(0.25, 0.7))
+            if rng.random() < self.p.jump_start:
+                car.behaviours.append("jump_start")
+                events.append(Event(float(rng.uniform(0.5, green - 0.1)), "grid_move", {"number": car.number}))
+                reaction = -float(rng.uniform(0.05, 0.4))
+            t = green + reaction + 1.8 + 0.6 * row  # start loop 25-50 m after the grid
+            car.crossings.append((t, "start"))
+            retire_lap = int(rng.integers(1, target + 1)) if rng.random() < self.p.dnf else None
+            if retire_lap:
+                car.behaviours.append("dnf")
+            lap_start = t
+            for k in range(target + 2):
+                if retire_lap and k + 1 >= retire_lap:
+                    break
+                lap, clean = self.lap_time(car, rng, 0, k)
+                if k == 0:
+                    lap += 2.0  # standing start
+                t += lap
+                car.crossings.append((t, "finish"))
+                car.laps.append((t - lap_start, 0, clean if k else 0))
+                lap_start = t
+        self.apply_finish(cars, events)
+        return events
+
+    def end_t(self, cars: list[Car]) -> float:
+        return max((c.crossings[-1][0] for c in cars if c.crossings), default=0.0)
+
+
+# ------------------------------------------------------------------------------------------
+# Decoder reads: what the loops report of the true crossings
+
+
+def _decoder_reads(cars: list[Car], p: Params, rng: np.random.Generator, end_t: float
+                   ) -> tuple[list[Read], dict[str, int]]:
+    """Turn crossings into reads: strength/hits, missed and duplicate reads, backup decoder, noise."""
+    stats = {"crossings": 0, "missed": 0, "duplicates": 0, "noise": 0, "backup": 0}
+    reads: list[Read] = []
+    backup = p.second_finish_decoder >= 0.5
+
+    def read(t: float, tr: str, loop: str, dec: str, origin: str = "car") -> Read:
+        strength = int(np.clip(rng.normal(130, 22), 30, 250))
+        hits = int(np.clip(rng.normal(38, 9), 4, 120))
+        return Read(t, tr, loop, dec, strength, hits, origin)
+
+    for car in cars:
+        for t, loop in car.crossings:
+            stats["crossings"] += 1
+            # draw every number whatever the outcome, so rates do not shift the other streams
+            u_miss, u_dup, u_b = rng.random(3)
+            jitter = float(rng.uniform(0.0005, 0.004))
+            dup_dt = float(rng.uniform(0.004, 0.080))
+            if u_miss < p.missed_read:
+                stats["missed"] += 1
+            else:
+                reads.append(read(t, car.transponder, loop, loop))
+                if loop == "finish" and u_dup < p.duplicate_read:
+                    stats["duplicates"] += 1
+                    reads.append(read(t + dup_dt, car.transponder, loop, loop, "duplicate"))
+            if backup and loop == "finish" and u_b >= p.missed_read:
+                stats["backup"] += 1
+                reads.append(read(t + jitter, car.transponder, "finish", "finish-b"))
+    if p.noise_per_hour > 0 and end_t > 0:
+        known = {c.transponder for c in cars}
+        loops = sorted({loop for c in cars for _, loop in c.crossings})
+        for loop in loops:
+            n = int(rng.poisson(p.noise_per_hour * end_t / 3600.0))
+            for t in np.sort(rng.uniform(0.0, end_t, size=n)):
+                tr = str(int(rng.integers(1_000_000, 9_999_999)))
+                if tr in known:
+                    continue
+                stats["noise"] += 1
+                reads.append(read(float(t), tr, loop, loop, "noise"))
+    reads.sort(key=lambda r: (r.t, r.decoder, r.transponder))
+    return reads, stats
+
+
+def _outages(p: Params, rng: np.random.Generator, end_t: float, decoders: list[str]
+             ) -> list[tuple[str, float, float]]:
+    n = int(p.disconnects)
+    if n <= 0 or not decoders or end_t <= 0:
+        return []
+    out = []
+    for _ in range(n):
+        dec = decoders[int(rng.integers(len(decoders)))]
+        start = float(rng.uniform(0.1, 0.8)) * end_t
+        out.append((dec, start, start + p.disconnect_s))
+    return sorted(out, key=lambda o: o[1])
+
+
+def describe(race: Race) -> dict:
+    """A compact summary (for `--summary` and the scenario header comment)."""
+    return {
+        "preset": race.preset, "kind": race.kind, "seed": race.seed, "cars": len(race.cars),
+        "reads": len(race.reads), "flag_t": None if race.flag_t is None else round(race.flag_t, 3),
+        "stats": race.stats, "outages": [[d, round(a, 3), round(b, 3)] for d, a, b in race.outages],
+        "behaviours": {c.number: sorted(set(c.behaviours)) for c in race.cars if c.behaviours},
+        "params": {k: v for k, v in asdict(race.params).items() if v != getattr(Params(), k)},
+    }
