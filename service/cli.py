@@ -1,0 +1,111 @@
+"""`boucle` command line: replay, serve, demo, record, and the decoder/simulator subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from decoders import cli as decoders_cli
+from simulator import cli as simulator_cli
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from service.engine import classify, format_table
+    from service.results import dumps, replay_file, results
+
+    try:
+        engine = replay_file(args.file)
+    except OSError as exc:
+        print(f"boucle replay: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    for w in engine.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(dumps(results(engine)) + "\n")
+    else:
+        p = engine.params
+        print(f"{p['preset']} {engine.kind}  ({len(engine.cars)} entries, {engine.counters['passings']} passings)")
+        print(format_table(classify(engine)))
+        pens = engine.penalties.all()
+        if pens:
+            print("\nPenalties:")
+            for pen in pens:
+                d = pen.as_dict()
+                print(f"  {d['id']:>4} #{d['number']:<4} {d['rule']:<20} t={d['t']:<10} {d['state']:<8} {d['evidence']}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from service.server import run_server
+
+    return run_server(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    return run_demo(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from service.store import export_scenario
+
+    try:
+        n = export_scenario(args.db, args.out)
+    except (OSError, ValueError) as exc:
+        print(f"boucle record: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} lines to {args.out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="boucle", description="Boucle live timing and race control")
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("replay", help="replay a scenario file and print its classification")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the results JSON of spec/scenario.md")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("serve", help="run the live timing service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--data", default="data", help="folder of the per-session SQLite event logs")
+    p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
+                   help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
+                        "mqtt://HOST:1883/boucle/track1")  # fmt: skip
+    p.add_argument("--session", help="session the decoders feed (id); default: the newest")
+    p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("demo", help="service + a simulated race played live; prints the URL to open")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--speed", type=float, default=10.0)
+    p.add_argument("--cars", type=int, default=24)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--data", default="data/demo")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("record", help="export a session's event log as a scenario file")
+    p.add_argument("db", help="the session's SQLite log (data/<session>.sqlite)")
+    p.add_argument("--out", default="-", help="scenario file to write (default: stdout)")
+    p.set_defaults(func=_record)
+
+    decoders_cli.register(sub)
+    simulator_cli.register(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""The pure timing engine (no I/O, no clock): events in, deltas out."""
+
+from service.engine.classify import Row, classify, format_table, row_public
+from service.engine.engine import Engine
+
+__all__ = ["Engine", "Row", "classify", "format_table", "row_public"]

@@ -1,0 +1,496 @@
+"""The timing engine: scenario lines in, deltas out. Pure, synchronous, no I/O, no clock.
+
+Everything the engine knows came in as an event, so the same events always give the same
+classification (DESIGN.md). Events are normally applied in time order (fast path). A late or
+out-of-order event is put in its place and only what it can change is recomputed: the car alone
+when the race is still running, everything when it touches a global fact (the green flag, the
+finish, a signal).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from collections import Counter
+from typing import Any
+
+from service.engine.car import Car, PitStop
+from service.engine.events import CAR_TYPES, HEADER_TYPES, Event, EventError, parse_event
+from service.engine.penalties import APPLIED, Penalty, PenaltyBook
+from service.presets import norm, resolve
+from service.rules.base import HOOKS, RULES, overrides
+from service.timeutil import s_to_us
+
+Delta = tuple
+
+
+class Engine:
+    """One session's state. `apply(line)` returns the deltas that line caused."""
+
+    def __init__(self, session: dict[str, Any] | None = None) -> None:
+        self.warnings: list[str] = []
+        self.counters: Counter[str] = Counter()
+        self.unknown_transponders: Counter[str] = Counter()
+        self.cars: dict[str, Car] = {}
+        self.by_transponder: dict[str, Car] = {}
+        self.events: list[Event] = []  # accepted timed events, arrival order
+        self._orphans: dict[str, list[Event]] = {}  # passings of transponders not (yet) entered
+        self._seen_reads: set[tuple] = set()
+        self._seq = 0
+        self._deltas: list[Delta] = []
+        self.penalties = PenaltyBook()
+        self.session_line: dict[str, Any] = {}
+        self.configure(session or {"type": "session", "preset": "generic-timed", "kind": "race"})
+
+    # -- configuration -------------------------------------------------------------------------
+    def configure(self, session: dict[str, Any]) -> None:
+        self.session_line = dict(session)
+        self.params = p = resolve(session)
+        self.kind: str = p["kind"]
+        self.format: str = p["format"]  # timed | laps | best_lap
+        self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
+        self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
+        self.laps_target = int(p["laps"]) if p.get("laps") else None
+        self.wave_offsets = {
+            str(w.get("wave")): s_to_us(float(w.get("offset_s", 0))) for w in p.get("waves") or []
+        }
+        self.category_duration_us = {
+            norm(c): s_to_us(float(s)) for c, s in (p.get("category_duration_s") or {}).items()
+        }
+        self.rules = []
+        for rid, rparams in (p.get("rules") or {}).items():
+            cls = RULES.get(rid)
+            if cls is None:
+                self.warn(f"preset {p['preset']}: rule {rid} is not implemented, ignored")
+                continue
+            if rparams is False:
+                continue
+            rule = cls(rparams if isinstance(rparams, dict) else {}, p)
+            if not cls.kinds or self.kind in cls.kinds:
+                self.rules.append(rule)
+        self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
+        for car in self.cars.values():
+            car.offset_us = self.wave_offsets.get(str(car.wave), 0)
+        self._reset_global()
+        if self.events:
+            self._rebuild_all()
+        self._deltas.append(("session",))
+
+    def _reset_global(self) -> None:
+        self.green_us: int | None = None
+        self.now_us = 0
+        self.flag_us: int | None = None  # chequered flag: cars finish at their first crossing >= this
+        self.leader_at_end: str | None = None
+        self.end_passed = False
+        self.category_stop: dict[str, int] = {}
+        self.signals: list[Event] = []
+        self.flag_state = "none"
+        self.closed = False
+        self.rule_globals: dict[str, Any] = {}
+
+    def add_entry(self, entry: dict[str, Any]) -> None:
+        number = entry.get("number")
+        if number is None or str(number) == "":
+            self.warn("entry without 'number' ignored")
+            return
+        number = str(number)
+        old = self.cars.get(number)
+        car = Car(entry, self.wave_offsets.get(str(entry.get("wave")), 0))
+        if old is not None:  # re-entry: keep its events (e.g. a transponder swap)
+            car.events = old.events
+            self.by_transponder.pop(old.transponder, None)
+        self.cars[number] = car
+        if car.transponder:
+            other = self.by_transponder.get(car.transponder)
+            if other is not None and other.number != number:
+                self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
+            self.by_transponder[car.transponder] = car
+            orphans = self._orphans.pop(car.transponder, [])
+            for ev in orphans:
+                ev.number = number
+                insort(car.events, ev, key=lambda e: e.sort_key)
+            if orphans or old is not None:
+                self._rebuild(car)
+        self._deltas.append(("car", number))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self._deltas.append(("warning", message))
+
+    # -- the one entry point ---------------------------------------------------------------------
+    def apply(self, data: dict[str, Any]) -> list[Delta]:
+        """Apply one scenario line (a dict). Bad input becomes a warning, never an exception."""
+        self._deltas = []
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind in HEADER_TYPES:
+            if kind == "session":
+                self.configure(data)
+            else:
+                self.add_entry(data)
+            return self._deltas
+        self._seq += 1
+        try:
+            ev = parse_event(data, self._seq)
+        except EventError as exc:
+            self.counters["rejected"] += 1
+            self.warn(str(exc))
+            return self._deltas
+        self._accept(ev)
+        return self._deltas
+
+    def _accept(self, ev: Event) -> None:
+        typ = ev.type
+        if typ == "passing":
+            read = ev.passing_key or (ev.transponder, ev.loop, ev.t)
+            if read in self._seen_reads:
+                self.counters["duplicate_reads"] += 1
+                self._deltas.append(("duplicate", ev.transponder, ev.loop, ev.t))
+                return
+            self._seen_reads.add(read)
+            car = self.by_transponder.get(ev.transponder)
+            self.counters["passings"] += 1
+            if car is None:
+                self.unknown_transponders[ev.transponder] += 1
+                self._orphans.setdefault(ev.transponder, []).append(ev)
+                self.events.append(ev)
+                self.warn(f"unknown transponder {ev.transponder} ({ev.loop} at {ev.t / 1e6:.3f} s)")
+                self._deltas.append(("unknown", ev.transponder))
+                return
+            ev.number = car.number
+        elif typ in CAR_TYPES or typ == "invalidate":
+            number = ev.number if typ != "invalidate" else None
+            car = self.cars.get(number) if number else self.by_transponder.get(str(ev.data["transponder"]))
+            if car is None:
+                self.warn(f"{typ} for unknown car {number or ev.data.get('transponder')!r}")
+                return
+            ev.number = car.number
+        self.events.append(ev)
+        if ev.t > self.now_us:
+            self.now_us = ev.t
+        if typ == "signal":
+            self._signal(ev)
+        elif typ == "penalty":
+            self._manual_penalty(ev)
+        elif typ == "waive":
+            self._waive(ev)
+        elif typ == "invalidate":
+            car = self.cars[ev.number]
+            car.invalid.add((str(ev.data.get("loop", "finish")), s_to_us(float(ev.data["target_t"]))))
+            self._rebuild(car)
+        else:
+            self._car_event(self.cars[ev.number], ev)
+
+    # -- cars ------------------------------------------------------------------------------------
+    def _car_event(self, car: Car, ev: Event) -> None:
+        if ev.t >= car.last_t:
+            car.events.append(ev)
+            self._process(car, ev)
+            return
+        insort(car.events, ev, key=lambda e: e.sort_key)
+        self.counters["late_events"] += 1
+        if self.end_passed or self.flag_us is not None:
+            self._rebuild_all()  # the finish order may change: recompute everything
+        else:
+            self._rebuild(car)
+
+    def _rebuild(self, car: Car) -> None:
+        """Recompute one car from its raw events (late passing, invalidated read, new entry)."""
+        self.counters["car_rebuilds"] += 1
+        car.reset()
+        self.penalties.mark_stale(car.number)
+        for ev in car.events:
+            self._process(car, ev)
+        for p in self.penalties.drop_stale():
+            self._deltas.append(("penalty", p.id))
+        self._deltas.append(("car", car.number))
+
+    def _rebuild_all(self) -> None:
+        """Recompute the whole session from its events in time order."""
+        self.counters["full_rebuilds"] += 1
+        self._reset_global()
+        for car in self.cars.values():
+            car.reset()
+        self.penalties.mark_stale()
+        for ev in sorted(self.events, key=lambda e: e.sort_key):
+            if ev.t > self.now_us:
+                self.now_us = ev.t
+            if ev.type == "signal":
+                self._signal(ev, replaying=True)
+            elif ev.type == "penalty":
+                self._manual_penalty(ev)
+            elif ev.type == "waive":
+                self._waive(ev, quiet=True)
+            elif ev.number is not None and ev.type != "invalidate":
+                self._process(self.cars[ev.number], ev)
+        for p in self.penalties.drop_stale():
+            self._deltas.append(("penalty", p.id))
+        self._deltas.append(("rebuild",))
+
+    @property
+    def start_us(self) -> int:
+        """Race time runs from the green flag; t = 0 is the green unless a signal says otherwise."""
+        return self.green_us if self.green_us is not None else 0
+
+    @property
+    def end_us(self) -> int | None:
+        return self.start_us + self.duration_us if self.duration_us is not None else None
+
+    def _process(self, car: Car, ev: Event) -> None:
+        t = ev.t
+        car.last_t = t
+        typ = ev.type
+        hooks = self._hooks
+        if typ == "passing" or typ == "manual_passing":
+            loop = ev.loop
+            if (loop, t) in car.invalid:
+                return
+            if t >= self.start_us and car.first_seen_us is None:
+                car.first_seen_us = t
+            if loop == "finish":
+                if car.in_pit is not None:
+                    car.crossed_finish_in_pit(t)
+                self._lap(car, t, False)
+            elif loop == "pit_in":
+                if t < self.start_us or car.finish_us is not None:
+                    car.other_reads.setdefault(loop, []).append(t)
+                    return
+                stop = car.pit_in(t, self.min_lap_us)
+                if stop is not None:
+                    for h in hooks["on_pit_in"]:
+                        h(self, car, stop)
+                    self._deltas.append(("car", car.number))
+            elif loop == "pit_out":
+                if t < self.start_us or car.finish_us is not None:
+                    car.other_reads.setdefault(loop, []).append(t)
+                    return
+                stop = car.pit_out(t, self.min_lap_us)
+                if stop is not None:
+                    self._lap(car, t, True)
+                    for h in hooks["on_pit_out"]:
+                        h(self, car, stop)
+            elif loop == "refuel":
+                self._refuel(car, t)
+            else:  # start, split1..n: kept for rules (AX-JUMP) and sector display
+                car.other_reads.setdefault(loop, []).append(t)
+                for h in hooks["on_car_event"]:
+                    h(self, car, ev)
+        elif typ == "driver_change":
+            stop = car.change_driver(t, str(ev.data["driver"]))
+            for h in hooks["on_driver_change"]:
+                h(self, car, ev, stop)
+            self._deltas.append(("car", car.number))
+        elif typ == "refuel":
+            self._refuel(car, t)
+        else:
+            if typ == "mechanical":
+                if car.in_pit is not None:
+                    car.in_pit.mechanical = True
+                else:
+                    car.pending_mechanical = True
+            for h in hooks["on_car_event"]:
+                h(self, car, ev)
+            self._deltas.append(("car", car.number))
+
+    def _refuel(self, car: Car, t: int) -> None:
+        car.refuels.append(t)
+        if car.in_pit is not None:
+            car.in_pit.refuels.append(t)
+        for h in self._hooks["on_refuel"]:
+            h(self, car, t)
+        self._deltas.append(("car", car.number))
+
+    def _lap(self, car: Car, t: int, via_pit: bool) -> None:
+        if t < self.start_us or car.finish_us is not None:
+            return  # formation lap before the green, or cool-down lap after the flag
+        start = self.start_us + car.offset_us
+        if car.stint_start_us is None:
+            car.stint_start_us = start
+        n = car.add_lap(t, start, self.min_lap_us)
+        if n is None:
+            self._deltas.append(("duplicate", car.transponder, "finish", t))
+            return
+        for h in self._hooks["on_lap"]:
+            h(self, car, n, t, car.lap_times[-1], via_pit)
+        self._deltas.append(("car", car.number))
+        self._check_finish(car, t)
+
+    # -- the finish (TIME-FINISH, LAP-FINISH, CC-DURATION) ----------------------------------------
+    def _check_finish(self, car: Car, t: int) -> None:
+        thr = self._threshold(car, t)
+        if thr is not None and t >= thr:
+            car.finish_us, car.finish_lap = t, len(car.lap_ends)
+            for h in self._hooks["on_car_finish"]:
+                h(self, car, t)
+            self._deltas.append(("finish", car.number))
+
+    def _threshold(self, car: Car, t: int) -> int | None:
+        """Earliest crossing time at which this car takes the flag, if known yet."""
+        candidates = []
+        cat = norm(car.category)
+        cat_dur = self.category_duration_us.get(cat)
+        if cat_dur is not None and self.format != "best_lap":
+            # CC-DURATION: a 2 h rider finishes at its first crossing after 2 h of its own race time
+            candidates.append(self.start_us + car.offset_us + cat_dur + 1)
+        if cat in self.category_stop:
+            candidates.append(self.category_stop[cat])
+        if self.flag_us is None:
+            end = self.end_us
+            if self.format == "best_lap":
+                if end is not None:
+                    self.flag_us = end
+            elif self.format == "laps" and self.laps_target is not None and cat_dur is None:
+                if len(car.lap_ends) >= self.laps_target:
+                    self.flag_us = t  # LAP-FINISH: the leader completes the scheduled laps
+            elif end is not None and t > end:
+                self.end_passed = True
+                if self.leader_at_end is None:
+                    self.leader_at_end = self._leader_at(end)
+                if self.leader_at_end == car.number:
+                    self.flag_us = t  # TIME-FINISH: shown to the leader at its next crossing
+                    self._deltas.append(("signal", "chequered"))
+        if self.flag_us is not None:
+            candidates.append(self.flag_us)
+        return min(candidates) if candidates else None
+
+    def _leader_at(self, when: int) -> str | None:
+        """Leader on the road at `when`: most laps, then earliest (wave-corrected) crossing."""
+        best: tuple | None = None
+        for car in self.cars.values():
+            if norm(car.category) in self.category_duration_us:
+                continue  # riders of shorter categories are not shown the leader's flag
+            n = bisect_right(car.lap_ends, when, 0, car.laps)
+            if n == 0:
+                continue
+            key = (-n, car.lap_ends[n - 1] - car.offset_us, car.number)
+            if best is None or key < best:
+                best = key
+        return best[2] if best else None
+
+    # -- signals and race control ----------------------------------------------------------------
+    def _signal(self, ev: Event, replaying: bool = False) -> None:
+        if not replaying and self.signals and ev.t < self.signals[-1].t:
+            insort(self.signals, ev, key=lambda e: e.sort_key)
+            self._rebuild_all()
+            return
+        late_green = ev.data["signal"] == "green" and self.green_us is None and ev.t != 0
+        if not replaying and (late_green and any(c.events for c in self.cars.values())
+                              or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())):
+            # a signal older than some passings already applied (e.g. a late green): recompute
+            self.signals.append(ev)
+            self._rebuild_all()
+            return
+        self.signals.append(ev)
+        sig = ev.data["signal"]
+        if sig == "green":
+            if self.green_us is None:
+                self.green_us = ev.t
+            self.flag_state = "green"
+        elif sig == "chequered":
+            if self.flag_us is None:
+                self.flag_us = ev.t
+            self.flag_state = "chequered"
+        elif sig == "stop_category":
+            cat = norm(ev.data.get("category"))
+            if cat:
+                self.category_stop.setdefault(cat, ev.t)
+        elif sig == "resume":
+            self.flag_state = "green"
+        elif sig in ("yellow", "sc", "red"):
+            self.flag_state = sig
+        elif sig == "finish_session":
+            self._close()
+        for h in self._hooks["on_signal"]:
+            h(self, ev)
+        self._deltas.append(("signal", sig))
+
+    def _manual_penalty(self, ev: Event) -> None:
+        d = ev.data
+        rule = str(d.get("rule") or "MANUAL")
+        try:
+            p = Penalty(
+                id="", number=str(ev.number), rule=rule, t=ev.t,
+                evidence=str(d.get("evidence") or d.get("note") or "race control decision"),
+                laps=int(d.get("laps") or 0), seconds=float(d.get("seconds") or 0),
+                best_lap_seconds=float(d.get("best_lap_seconds") or 0), dsq=bool(d.get("dsq")),
+                state=APPLIED, manual=True, note=str(d.get("note") or ""), key=("manual", ev.seq),
+            )  # fmt: skip
+        except (TypeError, ValueError):
+            self.warn(f"penalty for {ev.number}: non-numeric amount ignored")
+            return
+        if ev.number not in self.cars:
+            self.warn(f"penalty for unknown car {ev.number!r}")
+        p, _ = self.penalties.add(p)
+        self._deltas.append(("penalty", p.id))
+        self._deltas.append(("car", p.number))
+
+    def _waive(self, ev: Event, quiet: bool = False) -> None:
+        pid = str(ev.data["penalty_id"])
+        p = self.penalties.waive(pid, ev.t)
+        if p is None:
+            if not quiet:
+                self._deltas.append(("waive_pending", pid))
+            return
+        self._deltas.append(("penalty", p.id))
+        self._deltas.append(("car", p.number))
+
+    def approve(self, pid: str) -> Penalty | None:
+        """Race control approves a proposed penalty (not an event of the scenario format)."""
+        return self.penalties.approve(pid)
+
+    def penalize(
+        self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
+        seconds: float = 0.0, best_lap_seconds: float = 0.0, dsq: bool = False, state: str | None = None,
+    ) -> Penalty:  # fmt: skip
+        """Called by rules. `key` identifies the infringement so a re-run keeps the same id."""
+        p = Penalty(
+            id="", number=car.number, rule=rule, t=t, evidence=evidence, laps=laps, seconds=seconds,
+            best_lap_seconds=best_lap_seconds, dsq=dsq, state=state or self.params["penalty_policy"],
+            key=(rule, car.number, *key),
+        )  # fmt: skip
+        p, changed = self.penalties.add(p)
+        if changed:
+            self._deltas.append(("penalty", p.id))
+            self._deltas.append(("car", car.number))
+        return p
+
+    # -- end of session ----------------------------------------------------------------------------
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.flag_us is None and self.format != "best_lap" and self.end_passed:
+            # the leader never crossed again: the flag went to whoever crossed first after the time
+            end = self.end_us or 0
+            firsts = [(c.lap_ends[i], c.number) for c in self.cars.values()
+                      if (i := bisect_right(c.lap_ends, end)) < len(c.lap_ends)]  # fmt: skip
+            if firsts:
+                self.flag_us = min(firsts)[0]
+                for car in self.cars.values():
+                    i = bisect_right(car.lap_ends, self.flag_us - 1)
+                    if car.finish_us is None and i < len(car.lap_ends):
+                        car.finish_us, car.finish_lap = car.lap_ends[i], i + 1
+                        for h in self._hooks["on_car_finish"]:
+                            h(self, car, car.finish_us)
+        for car in self.cars.values():
+            for h in self._hooks["on_session_end"]:
+                h(self, car)
+        self._deltas.append(("session",))
+
+    def finalize(self) -> list[Delta]:
+        """The session is over (end of a replayed file, or race control closed it)."""
+        self._deltas = []
+        self._close()
+        for pid in self.penalties.unknown_waives():
+            self.warn(f"waive of unknown penalty {pid}")
+        return self._deltas
+
+    # -- live status for race control ------------------------------------------------------------
+    def rule_status(self, car: Car) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for h in self._hooks["status"]:
+            st = h(self, car)
+            if st:
+                out[h.__self__.id] = st
+        return out
+
+    def stop_in_progress(self, car: Car) -> PitStop | None:
+        return car.in_pit

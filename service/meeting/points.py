@@ -1,0 +1,64 @@
+"""Point scales: auto-cross heat points (AX-HEAT-POINTS), championship points (AX-POINTS) and
+karting heat points (KA-POINTS)."""
+
+from __future__ import annotations
+
+from .model import DSQ, RaceRow
+
+# AX-HEAT-POINTS (003 art. 7.3.1.2)
+AX_HEAT_DSQ = 90
+AX_HEAT_DNS = 85
+AX_HEAT_MISSED_MAX = 20  # starter who did 0-2 of 5 laps
+AX_HEAT_MISSED_BASE = 15  # starter with 3 or 4 laps: 15 + laps not done (17, 16)
+AX_HEAT_MISSED_SCALED = 2  # laps missing that still get 15 + missing; more -> 20
+
+# AX-POINTS championship scales
+AX_PRACTICE_POINTS: tuple[int, ...] = (5, 4, 3, 2, 1)
+AX_HEATS_POINTS: tuple[int, ...] = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+AX_FINAL_POINTS: tuple[int, ...] = (
+    48, 43, 39, 36, 33, 31, 29, 28, 26, 24, 22, 20, 18, 17, 16,
+    15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+)  # fmt: skip
+
+
+def ax_heat_points(row: RaceRow, scheduled_laps: int = 5) -> int:
+    """AX-HEAT-POINTS: points of one car in its heat series (fewer is better).
+
+    Place points (1st 1 ... 15th 15) go only to starters who did every lap; a starter short of
+    laps scores 15 + laps not done for 1-2 missing (4 laps 16, 3 laps 17), else 20; a
+    non-starter 85; a disqualified car 90. Being lapped and flagged counts as laps not done.
+    """
+    if row.status == DSQ:
+        return AX_HEAT_DSQ
+    if not row.started:
+        return AX_HEAT_DNS
+    missing = scheduled_laps - row.laps
+    if missing <= 0:
+        return row.place
+    if missing <= AX_HEAT_MISSED_SCALED:
+        return AX_HEAT_MISSED_BASE + missing
+    return AX_HEAT_MISSED_MAX
+
+
+def scale_points(scale: tuple[int, ...], position: int) -> int:
+    """Points of a 1-based position on a scale; 0 beyond its end."""
+    return scale[position - 1] if 1 <= position <= len(scale) else 0
+
+
+def ka_place_points(place: int) -> int:
+    """KA-POINTS: 1st 0, 2nd 2, 3rd 3, 4th 4, ... (+1 per place down to the last classified)."""
+    if place < 1:
+        raise ValueError("place must be >= 1")
+    return 0 if place == 1 else place
+
+
+def ka_points(row: RaceRow, participants: int) -> int:
+    """KA-POINTS for one kart in a heat or super-heat of ``participants`` karts.
+
+    A non-starter scores participants + 1 (the super-heat rule of seed 001 art. 21d).
+    **Decision:** the same applies to a heat non-starter and to a disqualified kart, which the
+    regulation leaves open; every other kart scores its place.
+    """
+    if not row.started or row.status == DSQ:
+        return participants + 1
+    return ka_place_points(row.place)

@@ -1,0 +1,68 @@
+"""Presets are data: a JSON file per preset names its format, numbers and rules (RULES.md IDs).
+
+Resolution order: preset base < the preset's `kinds[kind]` block < fields of the `session` line.
+Adding a championship means adding a JSON file (and rule classes if its rules are new), never an
+engine change.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PRESET_DIR = Path(__file__).parent
+BEST_LAP_KINDS = frozenset({"practice", "qualifying"})
+
+
+class PresetError(ValueError):
+    pass
+
+
+def norm(name: Any) -> str:
+    """Category names match case- and accent-insensitively (scenario.md): `Féminines` = `feminines`."""
+    s = unicodedata.normalize("NFKD", str(name or ""))
+    return "".join(c for c in s if not unicodedata.combining(c)).casefold().strip()
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        raise PresetError(f"unknown preset {name!r} (known: {', '.join(available())})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+def describe() -> list[dict[str, Any]]:
+    return [{"name": n, "description": _load(n).get("description", "")} for n in available()]
+
+
+def resolve(session: dict[str, Any] | None) -> dict[str, Any]:
+    """Effective parameters of a session: preset, then its kind block, then the session line."""
+    session = dict(session or {})
+    name = session.get("preset") or "generic-timed"
+    base = json.loads(json.dumps(_load(name)))  # deep copy of cached data
+    kind = session.get("kind") or base.get("default_kind", "race")
+    params = {k: v for k, v in base.items() if k != "kinds"}
+    params.update(base.get("kinds", {}).get(kind, {}))
+    for k, v in session.items():
+        if k == "rules" and isinstance(v, dict):  # per-rule overrides merge
+            merged = dict(params.get("rules", {}))
+            for rid, rp in v.items():
+                merged[rid] = {**merged.get(rid, {}), **rp} if isinstance(rp, dict) else rp
+            params["rules"] = merged
+        elif k != "type":
+            params[k] = v
+    params["preset"], params["kind"] = name, kind
+    if "format" not in params or kind in BEST_LAP_KINDS:
+        params["format"] = "best_lap" if kind in BEST_LAP_KINDS else params.get("format", "timed")
+    params.setdefault("min_lap_s", 10)
+    params.setdefault("penalty_policy", "applied")
+    params.setdefault("rules", {})
+    return params

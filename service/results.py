@@ -1,0 +1,118 @@
+"""The results JSON of shared/spec/scenario.md, and reading scenario files into an engine.
+
+`boucle replay FILE --json` is a fixed contract checked from outside: keep keys and meaning
+exactly as scenario.md says. Output is deterministic (sorted rows, fixed key order).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from service.engine import Engine, classify
+from service.engine.classify import Row
+
+
+def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line number, parsed object or None, error) for each meaningful line."""
+    for no, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield no, None, f"line {no}: malformed JSON ({exc.msg})"
+            continue
+        if not isinstance(obj, dict):
+            yield no, None, f"line {no}: not a JSON object"
+            continue
+        yield no, obj, None
+
+
+def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
+    """Feed a whole scenario to a new engine. Problems become warnings prefixed with the line number."""
+    engine: Engine | None = None
+    pending: list[str] = []
+    for no, obj, err in iter_lines(lines):
+        if err:
+            pending.append(err)
+            continue
+        assert obj is not None
+        if engine is None:
+            if obj.get("type") != "session":
+                pending.append(f"line {no}: first line is not a 'session' line; using generic-timed race")
+                engine = Engine()
+            else:
+                try:
+                    engine = Engine(obj)
+                except ValueError as exc:  # unknown preset
+                    pending.append(f"line {no}: {exc}; using generic-timed race")
+                    engine = Engine()
+                continue
+        before = len(engine.warnings)
+        try:
+            engine.apply(obj)
+        except ValueError as exc:
+            engine.warnings.append(str(exc))
+        for i in range(before, len(engine.warnings)):
+            engine.warnings[i] = f"line {no}: {engine.warnings[i]}"
+    if engine is None:
+        engine = Engine()
+    engine.warnings[:0] = pending
+    if finalize:
+        engine.finalize()
+    return engine
+
+
+def replay_file(path: str | Path, finalize: bool = True) -> Engine:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return replay_lines(fh, finalize=finalize)
+
+
+def _s(us: int | None) -> float | None:
+    return None if us is None else round(us / 1e6, 3)
+
+
+def result_row(r: Row, points: Any = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "position": r.position,
+        "number": r.number,
+        "name": r.name,
+        "category": r.category,
+        "category_position": r.category_position,
+        "status": r.status,
+        "laps": r.laps,
+        "penalty_laps": r.penalty_laps,
+        "penalty_seconds": round(float(r.penalty_seconds), 3),
+        "total_time_s": _s(r.total_time_us),
+        "best_lap_s": _s(r.best_lap_us),
+        "best_lap_no": r.best_lap_no,
+        "pit_stops": r.pit_stops,
+        "gap": r.gap,
+        "interval": r.interval,
+    }
+    if points is not None:
+        row["points"] = points
+    return row
+
+
+def results(engine: Engine) -> dict[str, Any]:
+    rows = classify(engine)
+    points = getattr(engine, "points_for", None)
+    return {
+        "session": {
+            "preset": engine.params["preset"],
+            "kind": engine.kind,
+            "finished": engine.closed and (engine.flag_us is not None or engine.format == "best_lap"),
+        },
+        "classification": [result_row(r, points(r) if points else None) for r in rows],
+        "penalties": [p.as_dict() for p in engine.penalties.all()],
+        "warnings": list(engine.warnings),
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)
