@@ -387,7 +387,7 @@ class _Sim:
         if rng.random() < p.missing_stop:
             n = max(0, n - 1)
             car.behaviours.append("missing_stop")
-        gap = fmt.pit_s + 3 * lap  # room for a stop and a couple of laps
+        gap = fmt.pit_s + 40.0 + 2.2 * lap  # room for a stop and a lap on track between stops
         times: list[float] = []
         if hi > lo and n:
             step = (hi - lo) / (n + 1)
@@ -480,6 +480,7 @@ class _Sim:
         lap_start = t
         out_extra = 0.0
         si = 0
+        lap_start_of_stint = -1.0  # time of the last pit_out; a finish must follow before a new stop
         n_laps_limit = 100_000
         for _ in range(n_laps_limit):
             if t > horizon:
@@ -492,7 +493,8 @@ class _Sim:
                 if rng.random() < 0.5:  # limps into the pit lane and stays there
                     car.crossings.append((t + lap * PIT_ENTRY_FRACTION + IN_LAP_EXTRA_S, "pit_in"))
                 break
-            if si < len(stops) and t + lap >= stops[si]["plan_t"]:
+            # a planned stop waits for a lap on track since the last one (only back_to_back skips it)
+            if si < len(stops) and t + lap >= stops[si]["plan_t"] and t > lap_start_of_stint:
                 # in-lap: the car leaves the track at pit entry, before the line
                 pit_in = t + lap * PIT_ENTRY_FRACTION + IN_LAP_EXTRA_S
                 stop = stops[si]
@@ -510,7 +512,7 @@ class _Sim:
                     pit_in = pit_out + lap2 * PIT_ENTRY_FRACTION + OUT_LAP_EXTRA_S
                     stop = {"change": True, "refuel": [], "duration": self.stop_duration(car, rng)}
                 stint_lap = 0
-                t = pit_out
+                t = lap_start_of_stint = pit_out
                 out_extra = OUT_LAP_EXTRA_S - lap * (1 - PIT_ENTRY_FRACTION)
                 continue
             t += lap
