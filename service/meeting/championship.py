@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .points import AX_FINAL_POINTS, AX_HEATS_POINTS, AX_PRACTICE_POINTS, scale_points
+from .points import AX_FINAL_POINTS, AX_HEAT_DNS, AX_HEATS_POINTS, AX_PRACTICE_POINTS, scale_points
 from .ranking import GeneralLine, HeatTotal, PracticeLine
 
 # Stages after which a stopped meeting is classified with halved points (003 art. 7.3.1.6).
@@ -33,7 +33,7 @@ def ax_championship_points(
     """AX-POINTS: practice 5-4-3-2-1, after the heats 10..1, general classification 48..1.
 
     Final-table points go by general position, only to drivers whose line ``scores`` (ran their
-    semi). ``stopped_after`` ("heat2", "heat3", "semis") halves the general-classification
+    semi); heat points only to drivers who started a heat. ``stopped_after`` ("heat2", "heat3", "semis") halves the general-classification
     points; practice and heat points stand as earned. Rows follow the general classification.
     """
     if stopped_after is not None and stopped_after not in HALVED_STAGES:
@@ -42,7 +42,8 @@ def ax_championship_points(
         line.number: scale_points(AX_PRACTICE_POINTS, i + 1)
         for i, line in enumerate(p for p in practice if p.qualified)
     }
-    heats = {t.number: scale_points(AX_HEATS_POINTS, i + 1) for i, t in enumerate(heat_totals_)}
+    started = [t for t in heat_totals_ if any(p < AX_HEAT_DNS for p in t.heat_points)]
+    heats = {t.number: scale_points(AX_HEATS_POINTS, i + 1) for i, t in enumerate(started)}
     divisor = 2 if stopped_after else 1
     out: list[MeetingPoints] = []
     listed: set[str] = set()

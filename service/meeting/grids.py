@@ -38,7 +38,9 @@ def with_vacancies(order: Sequence[str], absent: Collection[str]) -> list[Slot]:
     return [None if n in absent else n for n in order]
 
 
-def semi_split(ranking: Sequence[str], max_total: int = SEMI_MAX, two_from: int = SEMI_TWO_FROM) -> list[list[str]]:
+def semi_split(
+    ranking: Sequence[str], max_total: int = SEMI_MAX, two_from: int = SEMI_TWO_FROM
+) -> list[list[str]]:
     """AX-SEMI: the semi-final line-ups from the ranking after the heats (qualified only).
 
     At most ``max_total`` take part; with at least ``two_from`` of them, odd ranks go to semi 1

@@ -169,7 +169,9 @@ def heat_totals(
             if line.status in (DNS, DSQ):
                 continue
             t = line.total_time_us
-            if line.laps > best_laps or (line.laps == best_laps and t is not None and (best_time is None or t < best_time)):
+            if line.laps > best_laps or (
+                line.laps == best_laps and t is not None and (best_time is None or t < best_time)
+            ):
                 best_laps, best_time = line.laps, t
         ordered = sorted(pts)
         total = sum(ordered[:counted])
@@ -276,7 +278,9 @@ def general_classification(
 
     ran_semi = {s.number for s in semi_lines if s.ran}
     # A disqualified driver is left out and everyone behind moves up (003 art. 7.3.1.2).
-    dsq = [r.number for r in final_rows if r.status == DSQ] + [s.number for s in semi_lines if s.status == DSQ]
+    dsq = [r.number for r in final_rows if r.status == DSQ] + [
+        s.number for s in semi_lines if s.status == DSQ
+    ]
     seen.update(dsq)
     for row in sorted(final_rows, key=lambda r: (r.place, r.number)):
         add(row.number, "final", row.number in ran_semi)
@@ -291,7 +295,9 @@ def general_classification(
     return out
 
 
-def stopped_classification(heat_totals_: Sequence[HeatTotal], semi_lines: Sequence[SemiLine] = ()) -> list[GeneralLine]:
+def stopped_classification(
+    heat_totals_: Sequence[HeatTotal], semi_lines: Sequence[SemiLine] = ()
+) -> list[GeneralLine]:
     """AX-POINTS: the general classification of a meeting stopped early.
 
     Stopped after heat 2 or heat 3: the ranking after those heats, every driver who started a
