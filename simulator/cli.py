@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rtc-base-us", type=int, default=1_767_225_600_000_000,
                    help="decoder clock at session t=0, microseconds (default 2026-01-01T00:00:00Z)")
     p.add_argument("--from-t", type=float, default=None, help="start playback at this session time")
+    p.add_argument("--wait-clients", type=float, default=0.0, metavar="SECONDS",
+                   help="before the green flag, wait up to this long for a client on every decoder")
+    p.add_argument("--linger", type=float, default=5.0, metavar="SECONDS",
+                   help="keep the decoders up this long after the last passing (for late RESENDs)")
 
 
 def build(args: argparse.Namespace) -> model.Race:
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("--speed must be positive")
         try:
             asyncio.run(play(race, args.play, speed=args.speed, rtc_base_us=args.rtc_base_us,
-                             from_t=args.from_t, announce=_announce))
+                             from_t=args.from_t, announce=_announce, wait_clients_s=args.wait_clients,
+                             linger_s=args.linger))
         except KeyboardInterrupt:
             return 130
         except ValueError as e:
