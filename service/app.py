@@ -1,0 +1,483 @@
+"""The FastAPI application: REST for sessions and race control, WebSockets, the static pages.
+
+All writes go through `LiveSession.submit` (log first, then engine). Every route that changes
+data checks a token (service/auth.py); reads are public so spectators need nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from service import auth
+from service.auth import ADMIN, RACE_CONTROL, TIMING
+from service.engine.events import SIGNALS
+from service.hub import SessionHub
+from service.presets import PresetError, describe, resolve
+from service.session import LOOPS, DecoderLink, LiveSession
+from service.store import EventStore, scenario_lines
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+RC = frozenset({ADMIN, RACE_CONTROL})
+TC = frozenset({ADMIN, TIMING})
+ANY_STAFF = frozenset({ADMIN, RACE_CONTROL, TIMING})
+CAR_ACTIONS = {"mechanical", "refuel", "driver_change", "weight_check", "ballast_check", "grid_move"}
+
+
+class Manager:
+    """All sessions of this service, loaded from the data folder at start (crash recovery)."""
+
+    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL") -> None:
+        self.data_dir = data_dir
+        self.admin_token = admin_token
+        self.synchronous = synchronous
+        self.sessions: dict[str, LiveSession] = {}
+        self.hubs: dict[str, SessionHub] = {}
+
+    def load_all(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.data_dir.glob("*.sqlite")):
+            store = EventStore(path, self.synchronous)
+            meta = store.get_meta()
+            if "id" not in meta:
+                store.close()
+                continue
+            self._add(LiveSession(store, meta))
+
+    def _add(self, session: LiveSession) -> LiveSession:
+        self.sessions[session.id] = session
+        self.hubs[session.id] = SessionHub(session)
+        return session
+
+    def create(self, name: str, session_line: dict[str, Any]) -> LiveSession:
+        return self._add(LiveSession.create(self.data_dir, name, session_line, self.synchronous))
+
+    def get(self, sid: str) -> LiveSession:
+        s = self.sessions.get(sid)
+        if s is None:
+            raise HTTPException(404, f"no session {sid!r}")
+        return s
+
+    def newest(self) -> LiveSession | None:
+        return max(self.sessions.values(), key=lambda s: s.id, default=None)
+
+    async def start_decoder(self, session: LiveSession, link: DecoderLink) -> None:
+        from decoders.sources import open_source
+
+        link.source = open_source(link.url)
+        link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
+                                        name=f"decoder {link.url}")  # fmt: skip
+        session.decoders.append(link)
+
+    async def stop_decoder(self, link: DecoderLink) -> None:
+        if link.source is not None:
+            link.source.stop()
+        if link.task is not None:
+            link.task.cancel()
+            try:
+                await link.task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping whatever state it is in
+                pass
+
+    async def shutdown(self) -> None:
+        for s in self.sessions.values():
+            for link in list(s.decoders):
+                await self.stop_decoder(link)
+            s.close()
+
+
+def parse_entries_csv(text: str) -> list[dict[str, Any]]:
+    """CSV: number,name,transponder,category,drivers (drivers `id:name:kg|id:name:kg`)."""
+    entries = []
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "number" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise HTTPException(400, "CSV needs a header line with at least: number,name,transponder,category,drivers")
+    for i, raw in enumerate(reader, 2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if not row.get("number"):
+            raise HTTPException(400, f"CSV line {i}: empty number")
+        entry: dict[str, Any] = {"type": "entry", "number": row["number"], "name": row.get("name", ""),
+                                 "transponder": row.get("transponder", ""), "category": row.get("category", "")}  # fmt: skip
+        drivers = []
+        for j, part in enumerate(filter(None, (row.get("drivers") or "").split("|")), 1):
+            bits = part.split(":")
+            d: dict[str, Any] = {"id": bits[0] or f"d{j}", "name": bits[1] if len(bits) > 1 else bits[0]}
+            if len(bits) > 2 and bits[2]:
+                try:
+                    d["weight_kg"] = float(bits[2])
+                except ValueError as exc:
+                    raise HTTPException(400, f"CSV line {i}: driver weight {bits[2]!r} is not a number") from exc
+            drivers.append(d)
+        if drivers:
+            entry["drivers"] = drivers
+        for extra in ("wave", "division", "grid"):
+            if row.get(extra):
+                entry[extra] = row[extra]
+        entries.append(entry)
+    return entries
+
+
+def validate_entry(obj: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict) or not str(obj.get("number") or "").strip():
+        raise HTTPException(400, "each entry needs a 'number'")
+    return {**obj, "type": "entry", "number": str(obj["number"]).strip()}
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"body is not valid JSON: {exc}") from exc
+
+
+def build_router(mgr: Manager) -> APIRouter:
+    api = APIRouter(prefix="/api")
+
+    def need(request: Request, session: LiveSession | None, roles: frozenset[str]) -> str:
+        return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
+
+    def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
+        deltas = session.submit(line)
+        warnings = [d[1] for d in deltas if d[0] == "warning"]
+        if warnings and not any(d[0] in ("car", "penalty", "signal", "session") for d in deltas):
+            raise HTTPException(400, "; ".join(warnings))
+        return {"ok": True, "warnings": warnings}
+
+    @api.get("/whoami")
+    async def whoami(request: Request, session: str | None = None) -> dict[str, Any]:
+        tokens = mgr.sessions[session].meta.get("tokens") if session in mgr.sessions else None
+        token = auth.token_from(request.headers, request.query_params)
+        role = auth.role_of(token, mgr.admin_token, tokens)
+        if role == "invalid" and session is None:  # a session token, but which session?
+            for s in mgr.sessions.values():
+                r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
+                if r != "invalid":
+                    return {"role": r, "session": s.id}
+        if role == "invalid":
+            raise HTTPException(401, "invalid token")
+        return {"role": role, "session": session}
+
+    @api.get("/presets")
+    async def presets() -> list[dict[str, Any]]:
+        return describe()
+
+    @api.get("/sessions")
+    async def sessions() -> list[dict[str, Any]]:
+        return [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
+                 "created": s.meta.get("created"), "closed": s.engine.closed}
+                for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
+
+    @api.post("/sessions", status_code=201)
+    async def create_session(request: Request) -> dict[str, Any]:
+        need(request, None, frozenset({ADMIN}))
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HTTPException(400, "body must be a JSON object")
+        name = str(body.pop("name", "") or "")
+        line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
+        try:
+            resolve(line)
+        except PresetError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        s = mgr.create(name, line)
+        return {**s.header(), "tokens": s.meta["tokens"]}
+
+    @api.get("/sessions/{sid}")
+    async def session_header(sid: str) -> dict[str, Any]:
+        return mgr.get(sid).header()
+
+    @api.get("/sessions/{sid}/tokens")
+    async def tokens(sid: str, request: Request) -> dict[str, str]:
+        need(request, None, frozenset({ADMIN}))
+        return mgr.get(sid).meta["tokens"]
+
+    @api.get("/sessions/{sid}/results")
+    async def results(sid: str) -> dict[str, Any]:
+        return mgr.get(sid).results()
+
+    @api.get("/sessions/{sid}/classification")
+    async def classification(sid: str) -> Response:
+        mgr.get(sid)
+        return Response(mgr.hubs[sid].spectator.snapshot(), media_type="application/json")
+
+    @api.get("/sessions/{sid}/cars/{number}/laps")
+    async def car_laps(sid: str, number: str) -> dict[str, Any]:
+        laps = mgr.get(sid).laps_of(number)
+        if laps is None:
+            raise HTTPException(404, f"no car {number!r}")
+        return {"number": number, "laps": laps}
+
+    @api.get("/sessions/{sid}/lapchart")
+    async def lapchart(sid: str) -> dict[str, Any]:
+        return {"laps": mgr.get(sid).lap_chart()}
+
+    @api.post("/sessions/{sid}/entries")
+    async def entries(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        ctype = request.headers.get("content-type", "")
+        if "csv" in ctype or "text/plain" in ctype:
+            items = parse_entries_csv((await request.body()).decode("utf-8", errors="replace"))
+        elif "multipart/form-data" in ctype:
+            form = await request.form()
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise HTTPException(400, "multipart upload needs a 'file' field")
+            items = parse_entries_csv((await upload.read()).decode("utf-8", errors="replace"))
+        else:
+            body = await _json(request)
+            items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
+        for e in items:
+            s.submit(e)
+        return {"ok": True, "entries": len(items)}
+
+    @api.post("/sessions/{sid}/events")
+    async def events(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        line = await _json(request)
+        if not isinstance(line, dict) or line.get("type") not in auth.EVENT_ROLES:
+            raise HTTPException(400, f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
+        need(request, s, auth.EVENT_ROLES[line["type"]])
+        return submit(s, line)
+
+    @api.post("/sessions/{sid}/signal")
+    async def signal(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, RC)
+        body = await _json(request)
+        sig = body.get("signal") if isinstance(body, dict) else None
+        if sig not in SIGNALS:
+            raise HTTPException(400, f"unknown signal {sig!r}; one of {', '.join(sorted(SIGNALS))}")
+        return submit(s, {"type": "signal", **{k: v for k, v in body.items() if k != "type"}})
+
+    @api.get("/sessions/{sid}/penalties")
+    async def penalties(sid: str) -> list[dict[str, Any]]:
+        return [p.as_dict() for p in mgr.get(sid).engine.penalties.all()]
+
+    @api.post("/sessions/{sid}/penalties", status_code=201)
+    async def add_penalty(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, RC)
+        body = await _json(request)
+        if not isinstance(body, dict) or not body.get("number") or not body.get("rule"):
+            raise HTTPException(400, "a penalty needs 'number' and 'rule' (a RULES.md ID)")
+        if str(body["number"]) not in s.engine.cars:
+            raise HTTPException(400, f"no car {body['number']!r} in this session")
+        for k in ("laps", "seconds", "best_lap_seconds"):
+            if body.get(k) is not None and not isinstance(body[k], int | float):
+                raise HTTPException(400, f"'{k}' must be a number")
+        before = {p.id for p in s.engine.penalties.all()}
+        submit(s, {"type": "penalty", **{k: v for k, v in body.items() if k != "type"}})
+        new = [p.as_dict() for p in s.engine.penalties.all() if p.id not in before]
+        return new[0] if new else {"ok": True}
+
+    @api.post("/sessions/{sid}/penalties/{pid}/waive")
+    async def waive(sid: str, pid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, RC)
+        if s.engine.penalties.get(pid) is None:
+            raise HTTPException(404, f"no penalty {pid!r}")
+        body = await request.body()
+        note = (json.loads(body).get("note") if body else None) or ""
+        submit(s, {"type": "waive", "penalty_id": pid, **({"note": note} if note else {})})
+        return s.engine.penalties.get(pid).as_dict()
+
+    @api.post("/sessions/{sid}/penalties/{pid}/approve")
+    async def approve(sid: str, pid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, RC)
+        p = s.engine.penalties.get(pid)
+        if p is None:
+            raise HTTPException(404, f"no penalty {pid!r}")
+        if p.state != "proposed":
+            raise HTTPException(409, f"penalty {pid} is {p.state}, not proposed")
+        # An approval is logged as a manual penalty of the same amounts, and the proposal waived,
+        # so the scenario format (which has no 'approve' line) replays it exactly.
+        submit(s, {"type": "penalty", "number": p.number, "rule": p.rule, "laps": p.laps, "seconds": p.seconds,
+                   "best_lap_seconds": p.best_lap_seconds, "dsq": p.dsq,
+                   "note": f"approved {pid}: {p.evidence}"})  # fmt: skip
+        submit(s, {"type": "waive", "penalty_id": pid, "note": "approved as a race-control penalty"})
+        return {"ok": True}
+
+    @api.post("/sessions/{sid}/cars/{number}/{action}")
+    async def car_action(sid: str, number: str, action: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, RC)
+        if action not in CAR_ACTIONS:
+            raise HTTPException(404, f"unknown action {action!r}; one of {', '.join(sorted(CAR_ACTIONS))}")
+        if number not in s.engine.cars:
+            raise HTTPException(404, f"no car {number!r}")
+        raw = await request.body()
+        body = await _json(request) if raw.strip() else {}
+        return submit(s, {"type": action, "number": number, **{k: v for k, v in body.items() if k not in ("type", "number")}})
+
+    @api.get("/sessions/{sid}/passings")
+    async def passings(sid: str, request: Request, limit: int = 200) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return list(s.feed)[-max(1, min(limit, 500)):][::-1]
+
+    @api.get("/sessions/{sid}/unknown")
+    async def unknown(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return s.unknown()
+
+    @api.post("/sessions/{sid}/assign")
+    async def assign(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        body = await _json(request)
+        car = s.engine.cars.get(str(body.get("number"))) if isinstance(body, dict) else None
+        if car is None or not body.get("transponder"):
+            raise HTTPException(400, "assign needs an existing 'number' and a 'transponder'")
+        s.submit({**car.entry, "type": "entry", "transponder": str(body["transponder"])})
+        return {"ok": True, "number": car.number, "transponder": str(body["transponder"])}
+
+    @api.post("/sessions/{sid}/manual_passing")
+    async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        body = await _json(request)
+        if not isinstance(body, dict) or str(body.get("number")) not in s.engine.cars:
+            raise HTTPException(400, "manual_passing needs the 'number' of an entry")
+        return submit(s, {"type": "manual_passing", "number": str(body["number"]), "loop": body.get("loop") or "finish",
+                          **({"t": body["t"]} if body.get("t") is not None else {})})  # fmt: skip
+
+    @api.post("/sessions/{sid}/invalidate")
+    async def invalidate(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        body = await _json(request)
+        if not isinstance(body, dict) or not body.get("transponder") or body.get("target_t") is None:
+            raise HTTPException(400, "invalidate needs 'transponder', 'loop' and 'target_t'")
+        return submit(s, {"type": "invalidate", "transponder": str(body["transponder"]),
+                          "loop": body.get("loop") or "finish", "target_t": body["target_t"]})  # fmt: skip
+
+    @api.get("/sessions/{sid}/decoders")
+    async def decoders(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return [d.describe() for d in s.decoders]
+
+    @api.post("/sessions/{sid}/decoders", status_code=201)
+    async def add_decoder(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        body = await _json(request)
+        url = body.get("url") if isinstance(body, dict) else None
+        if not isinstance(url, str) or "://" not in url:
+            raise HTTPException(400, "a decoder needs a 'url' such as p3tcp://HOST:5403")
+        loop = body.get("loop")
+        if loop is not None and loop not in LOOPS:
+            raise HTTPException(400, f"loop must be one of {', '.join(LOOPS)}")
+        link = DecoderLink(url=url, loop=loop, loops=dict(body.get("loops") or {}), rtc_zero_us=body.get("rtc_zero_us"))
+        try:
+            await mgr.start_decoder(s, link)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return link.describe()
+
+    @api.delete("/sessions/{sid}/decoders/{index}")
+    async def remove_decoder(sid: str, index: int, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        if not 0 <= index < len(s.decoders):
+            raise HTTPException(404, f"no decoder #{index}")
+        link = s.decoders.pop(index)
+        await mgr.stop_decoder(link)
+        return {"ok": True, "removed": link.url}
+
+    @api.get("/sessions/{sid}/export.jsonl")
+    async def export_jsonl(sid: str, request: Request) -> PlainTextResponse:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in scenario_lines(list(s.store.lines())))
+        return PlainTextResponse(body, media_type="application/x-ndjson",
+                                 headers={"Content-Disposition": f'attachment; filename="{sid}.jsonl"'})  # fmt: skip
+
+    @api.get("/sessions/{sid}/export.csv")
+    async def export_csv(sid: str) -> PlainTextResponse:
+        res = mgr.get(sid).results()
+        out = io.StringIO()
+        cols = ["position", "number", "name", "category", "category_position", "status", "laps", "penalty_laps",
+                "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval"]  # fmt: skip
+        w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(res["classification"])
+        return PlainTextResponse(out.getvalue(), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{sid}.csv"'})  # fmt: skip
+
+    return api
+
+
+def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
+               decoders: list[str] | None = None, decoder_session: str | None = None) -> FastAPI:  # fmt: skip
+    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest)."""
+    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
+    mgr.load_all()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if decoders:
+            target = mgr.sessions.get(decoder_session or "") or mgr.newest()
+            if target is None:
+                target = mgr.create("track", {"preset": "generic-timed", "kind": "race"})
+            for spec in decoders:
+                url, _, loop = spec.partition("=")
+                await mgr.start_decoder(target, DecoderLink(url=url, loop=loop or None))
+        yield
+        await mgr.shutdown()
+
+    app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
+    app.state.manager = mgr
+    app.include_router(build_router(mgr))
+
+    @app.exception_handler(ValueError)
+    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.websocket("/ws/sessions/{sid}")
+    async def ws(websocket: WebSocket, sid: str) -> None:
+        session = mgr.sessions.get(sid)
+        if session is None:
+            await websocket.close(code=4404, reason=f"no session {sid}")
+            return
+        name = websocket.query_params.get("stream", "spectator")
+        if name == "live":
+            role = auth.role_of(auth.token_from(websocket.headers, websocket.query_params), mgr.admin_token,
+                                session.meta.get("tokens"))  # fmt: skip
+            if role not in ANY_STAFF:
+                await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
+                return
+        await websocket.accept()
+        since_raw = websocket.query_params.get("since")
+        since = int(since_raw) if since_raw and since_raw.lstrip("-").isdigit() else None
+
+        async def receive() -> str | None:
+            try:
+                return await websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                return None
+
+        try:
+            await mgr.hubs[sid].serve(mgr.hubs[sid].stream(name), websocket.send_text, receive, since)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+
+    if WEB_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

@@ -1,0 +1,22 @@
+"""`boucle serve`: the live service under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+
+import uvicorn
+
+from service.app import create_app
+
+log = logging.getLogger("boucle")
+
+
+def run_server(args: argparse.Namespace) -> int:
+    token = args.admin_token or secrets.token_urlsafe(18)
+    app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session)
+    print(f"Boucle live timing: http://{args.host}:{args.port}/", flush=True)
+    print(f"Admin token (race control / timing crew login): {token}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets")
+    return 0

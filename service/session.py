@@ -1,0 +1,218 @@
+"""A live session: event log + engine + session clock + decoder links, in one writer.
+
+Every input goes through `submit()`: stamped with the session clock if it has no `t`, checked for
+duplicate reads, appended to the durable log, then applied to the engine; the hub is told what
+changed. Restarting replays the log into a fresh engine, so a crash loses nothing committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decoders import Passing
+from service.engine import Engine, classify, row_public
+from service.engine.events import HEADER_TYPES
+from service.results import results
+from service.store import EventStore
+
+log = logging.getLogger(__name__)
+
+LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")
+
+
+def wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class DecoderLink:
+    """One decoder connection of a session, and how its reads map to the session."""
+
+    url: str
+    loop: str | None = None  # every read of this connection is this loop (unless the read says)
+    loops: dict[str, str] = field(default_factory=dict)  # decoder id -> loop
+    rtc_zero_us: int | None = None  # decoder clock at session t = 0; default: the session origin
+    source: Any = None
+    task: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
+        return {"url": self.url, "loop": self.loop, "loops": self.loops, "rtc_zero_us": self.rtc_zero_us, **st}
+
+
+class LiveSession:
+    def __init__(self, store: EventStore, meta: dict[str, Any]) -> None:
+        self.store = store
+        self.meta = meta
+        self.id: str = meta["id"]
+        self.name: str = meta.get("name", self.id)
+        self.origin_us: int = int(meta["origin_us"])  # wall clock at session t = 0
+        self.engine = Engine()
+        self.listeners: list[Callable[[list[tuple], dict[str, Any] | None], None]] = []
+        self.feed: deque[dict[str, Any]] = deque(maxlen=500)  # newest raw reads, for the timing crew
+        self.decoders: list[DecoderLink] = []
+        self.counters = {"duplicates_dropped": 0, "rejected": 0}
+        self.last_delta_wall = 0.0
+        n = 0
+        for line in store.lines():
+            self.engine.apply(line)
+            n += 1
+        if n:
+            log.info("session %s: replayed %d logged events", self.id, n)
+
+    # -- creation ------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, data_dir: Path, name: str, session_line: dict[str, Any], synchronous: str = "FULL") -> LiveSession:
+        sid = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        store = EventStore(data_dir / f"{sid}.sqlite", synchronous)
+        meta = {
+            "id": sid,
+            "name": name or sid,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "origin_us": wall_us(),
+            "tokens": {"race_control": secrets.token_urlsafe(18), "timing": secrets.token_urlsafe(18)},
+        }
+        for k, v in meta.items():
+            store.set_meta(k, v)
+        session = cls(store, meta)
+        session.submit({"type": "session", **session_line})
+        return session
+
+    # -- clock -----------------------------------------------------------------------------------
+    def now_t(self) -> float:
+        """Seconds on the session clock, from the wall clock."""
+        return round((wall_us() - self.origin_us) / 1e6, 6)
+
+    # -- the one writer ----------------------------------------------------------------------------
+    def submit(self, line: dict[str, Any]) -> list[tuple]:
+        """Log then apply one scenario line. Returns the engine deltas (empty for a dropped read)."""
+        line = dict(line)
+        kind = line.get("type")
+        if kind not in HEADER_TYPES and line.get("t") is None:
+            line["t"] = self.now_t()
+        if kind == "passing" and self._already_seen(line):
+            self.counters["duplicates_dropped"] += 1
+            self._feed(line, "resent duplicate")
+            return []
+        self.store.append(line)
+        deltas = self.engine.apply(line)
+        if kind in ("passing", "manual_passing"):
+            self._feed(line, self._read_state(line, deltas))
+        self.last_delta_wall = time.monotonic()
+        for fn in self.listeners:
+            fn(deltas, line)
+        return deltas
+
+    def _already_seen(self, line: dict[str, Any]) -> bool:
+        """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
+        pid = line.get("passing_id")
+        if pid is None:
+            return False
+        return (str(line.get("decoder", "")), str(pid)) in self.engine._seen_reads
+
+    @staticmethod
+    def _read_state(line: dict[str, Any], deltas: list[tuple]) -> str:
+        kinds = {d[0] for d in deltas}
+        if "unknown" in kinds:
+            return "unknown"
+        if "duplicate" in kinds:
+            return "duplicate"
+        if "warning" in kinds:
+            return "rejected"
+        return "ok"
+
+    def _feed(self, line: dict[str, Any], state: str) -> None:
+        tr = line.get("transponder")
+        car = self.engine.by_transponder.get(str(tr)) if tr is not None else self.engine.cars.get(str(line.get("number")))
+        self.feed.append({
+            "t": line.get("t"), "transponder": tr, "loop": line.get("loop"),
+            "number": car.number if car else line.get("number"), "decoder": line.get("decoder"),
+            "passing_id": line.get("passing_id"), "strength": line.get("strength"), "hits": line.get("hits"),
+            "state": state, "manual": line.get("type") == "manual_passing",
+        })  # fmt: skip
+
+    # -- decoders ------------------------------------------------------------------------------------
+    def on_passing(self, link: DecoderLink, p: Passing) -> None:
+        """A decoder read: map its loop and clock to the session, then submit it."""
+        loop = p.loop or link.loops.get(p.decoder_id) or link.loop or "finish"
+        zero = link.rtc_zero_us if link.rtc_zero_us is not None else self.origin_us
+        line: dict[str, Any] = {
+            "type": "passing", "t": round((p.rtc_time_us - zero) / 1e6, 6), "transponder": p.transponder,
+            "loop": loop, "decoder": p.decoder_id,
+        }  # fmt: skip
+        if p.passing_number is not None:
+            line["passing_id"] = p.passing_number
+        if p.strength is not None:
+            line["strength"] = p.strength
+        if p.hits is not None:
+            line["hits"] = p.hits
+        self.submit(line)
+
+    # -- views ----------------------------------------------------------------------------------------
+    def header(self) -> dict[str, Any]:
+        e = self.engine
+        now = max(e.now_us, wall_us() - self.origin_us) if not e.closed else e.now_us
+        end = e.end_us if e.green_us is not None or e.format == "best_lap" else None
+        leader_laps = max((c.laps for c in e.cars.values()), default=0)
+        return {
+            "id": self.id,
+            "name": self.name,
+            "preset": e.params["preset"],
+            "kind": e.kind,
+            "format": e.format,
+            "flag": e.flag_state if e.flag_us is None else "chequered",
+            "closed": e.closed,
+            "clock": {
+                "now_s": round(now / 1e6, 3),
+                "green_s": None if e.green_us is None else round(e.green_us / 1e6, 3),
+                "duration_s": None if e.duration_us is None else e.duration_us / 1e6,
+                "remaining_s": None if end is None else round(max(0, end - now) / 1e6, 3),
+                "laps_target": e.laps_target,
+                "leader_laps": leader_laps,
+            },
+            "wall_ms": time.time_ns() // 1_000_000,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [row_public(r) for r in classify(self.engine)]
+
+    def results(self) -> dict[str, Any]:
+        return results(self.engine)
+
+    def laps_of(self, number: str) -> list[dict[str, Any]] | None:
+        car = self.engine.cars.get(number)
+        if car is None:
+            return None
+        return [
+            {"lap": i + 1, "t": round(t / 1e6, 3), "lap_s": round(lt / 1e6, 3)}
+            for i, (t, lt) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, strict=False))
+        ]
+
+    def lap_chart(self) -> dict[str, list[str]]:
+        """Positions lap by lap: order of crossing the line on each lap (wave-corrected)."""
+        e = self.engine
+        max_laps = max((c.laps for c in e.cars.values()), default=0)
+        chart: dict[str, list[str]] = {}
+        for n in range(1, max_laps + 1):
+            done = [(c.lap_ends[n - 1] - c.offset_us, c.number) for c in e.cars.values() if c.laps >= n]
+            chart[str(n)] = [num for _, num in sorted(done)]
+        return chart
+
+    def unknown(self) -> list[dict[str, Any]]:
+        out = []
+        for tr, count in self.engine.unknown_transponders.items():
+            if tr in self.engine.by_transponder:
+                continue
+            last = max((ev.t for ev in self.engine._orphans.get(tr, [])), default=None)
+            out.append({"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6})
+        return sorted(out, key=lambda d: -d["count"])
+
+    def close(self) -> None:
+        self.store.close()
