@@ -405,6 +405,12 @@ class Engine:
     def _manual_penalty(self, ev: Event) -> None:
         d = ev.data
         rule = str(d.get("rule") or "MANUAL")
+        if not any(d.get(k) for k in ("laps", "seconds", "best_lap_seconds", "dsq")):
+            # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
+            # qualifying +5 s on best lap)
+            rp = (self.params.get("rules") or {}).get(rule)
+            if isinstance(rp, dict):
+                d = {**d, **{k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}}
         try:
             p = Penalty(
                 id="", number=str(ev.number), rule=rule, t=ev.t,

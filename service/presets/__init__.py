@@ -1,6 +1,8 @@
 """Presets are data: a JSON file per preset names its format, numbers and rules (RULES.md IDs).
 
 Resolution order: preset base < the preset's `kinds[kind]` block < fields of the `session` line.
+`rules` merge per rule at each step, so a kind block or a session line changes one number of one
+rule (e.g. qualifying turns LM-MIN-PIT's 1 lap into +5 s on best lap) without restating the rest.
 Adding a championship means adding a JSON file (and rule classes if its rules are new), never an
 engine change.
 """
@@ -50,15 +52,16 @@ def resolve(session: dict[str, Any] | None) -> dict[str, Any]:
     base = json.loads(json.dumps(_load(name)))  # deep copy of cached data
     kind = session.get("kind") or base.get("default_kind", "race")
     params = {k: v for k, v in base.items() if k != "kinds"}
-    params.update(base.get("kinds", {}).get(kind, {}))
-    for k, v in session.items():
-        if k == "rules" and isinstance(v, dict):  # per-rule overrides merge
-            merged = dict(params.get("rules", {}))
-            for rid, rp in v.items():
-                merged[rid] = {**merged.get(rid, {}), **rp} if isinstance(rp, dict) else rp
-            params["rules"] = merged
-        elif k != "type":
-            params[k] = v
+    for layer in (base.get("kinds", {}).get(kind, {}), session):
+        for k, v in layer.items():
+            if k == "rules" and isinstance(v, dict):  # per-rule overrides merge (kind block, session)
+                merged = dict(params.get("rules", {}))
+                for rid, rp in v.items():
+                    old = merged.get(rid)
+                    merged[rid] = {**old, **rp} if isinstance(rp, dict) and isinstance(old, dict) else rp
+                params["rules"] = merged
+            elif k != "type":
+                params[k] = v
     params["preset"], params["kind"] = name, kind
     if "format" not in params or kind in BEST_LAP_KINDS:
         params["format"] = "best_lap" if kind in BEST_LAP_KINDS else params.get("format", "timed")

@@ -1,5 +1,9 @@
-"""Rule objects: one class per RULES.md rule ID, registered by ID so presets can name them as data."""
+"""Rule objects: one class per RULES.md rule ID, registered by ID so presets can name them as data.
 
+Importing the rule modules here registers them, so any engine sees every rule a preset can name.
+"""
+
+from service.rules import lemans  # noqa: F401  (registers LM-*)
 from service.rules.base import RULES, Rule, register
 
 __all__ = ["RULES", "Rule", "register"]

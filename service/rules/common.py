@@ -1,0 +1,39 @@
+"""Small helpers shared by rule modules: readable times for evidence, per-category numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.presets import norm
+
+US = 1_000_000
+
+
+def ts(us: int | None) -> str:
+    """A session-clock time as race control reads it in the log: seconds with 3 decimals."""
+    return "?" if us is None else f"{us / US:.3f}"
+
+
+def clock(us: int) -> str:
+    """A countdown or race-clock reading: `12:40`, `1:02:05` (whole seconds, rounded down)."""
+    s = max(0, us) // US
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def per_category(table: dict[str, Any] | None, default: Any = 0) -> dict[str, Any]:
+    """A `{category: value}` preset table keyed by normalised name (`default` key = fallback)."""
+    out = {norm(k): v for k, v in (table or {}).items()}
+    out.setdefault("default", default)
+    return out
+
+
+def lookup(table: dict[str, Any], category: str) -> Any:
+    return table.get(norm(category), table["default"])
+
+
+def failed_check(ev: Any) -> bool:
+    """A `ballast_check` whose `ok` is false (the scenario may carry a bool, 0 or a string)."""
+    ok = ev.data.get("ok", True)
+    return ok is False or ok == 0 or (isinstance(ok, str) and ok.strip().lower() in ("false", "no", "0"))

@@ -1,0 +1,417 @@
+"""Le Mans Open Kart endurance rules (RULES.md section 1, seed 002).
+
+Every number comes from the preset (`service/presets/lemans-*.json`), so the six events share these
+classes. Times at a boundary follow one convention: the forbidden period is the open side, so a
+pit_in at exactly 300.0 s (end of "the first 5 minutes") and a driver change at exactly 10 min
+before the end are allowed, and a stop of exactly 120.0 s is long enough.
+
+Penalties are emitted the moment they are certain (at pit_out for a stop, at the check for a
+weight); those whose outcome depends on the whole race (LM-STOPS, LM-REFUEL) are emitted when the
+session ends and show a live `status()` meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Any
+
+from service.rules.base import Rule, register
+from service.rules.common import US, clock, failed_check, lookup, per_category, ts
+
+if TYPE_CHECKING:
+    from service.engine.car import Car, PitStop
+    from service.engine.engine import Engine
+    from service.engine.events import Event
+
+
+def _end_t(ctx: Engine, car: Car) -> int:
+    """When an end-of-race penalty becomes certain for this car: its flag, else its last read."""
+    if car.finish_us is not None:
+        return car.finish_us
+    last = car.last_crossing_us
+    return last if last is not None else ctx.now_us
+
+
+def _change_label(stop: PitStop) -> str:
+    return f"{stop.driver_in} -> {stop.driver_out}"
+
+
+@register
+class Stops(Rule):
+    """LM-STOPS: the category's number of stops *with a driver change*; 10 laps per missing one.
+
+    Only the end of the race says how many were missing, so the penalty is emitted at session end;
+    meanwhile `status` shows done/required and the current stint for the team and race control.
+    """
+
+    id = "LM-STOPS"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.required = per_category(params.get("stops"), 0)
+        self.laps = int(params.get("laps", 10))
+        self.max_stint_us = round(float(params["max_stint_s"]) * US) if params.get("max_stint_s") else None
+
+    def counted(self, car: Car) -> list[PitStop]:
+        return [s for s in car.stops if s.driver_changed]
+
+    def on_session_end(self, ctx: Engine, car: Car) -> None:
+        if car.first_seen_us is None:
+            return  # did not start: nothing to deduct from
+        req = lookup(self.required, car.category)
+        done = self.counted(car)
+        missing = req - len(done)
+        if missing <= 0:
+            return
+        outs = ", ".join(ts(s.out_us) for s in done) or "none"
+        others = [s for s in car.stops if not s.driver_changed and s.out_us is not None]
+        extra = f"; {len(others)} stop(s) without driver change not counted" if others else ""
+        ctx.penalize(
+            car, self.id, (), _end_t(ctx, car),
+            f"{len(done)} driver-change stop(s) of {req} required ({car.category}): pit_out {outs}{extra}; "
+            f"{missing} missing x {self.laps} laps",
+            laps=missing * self.laps,
+        )  # fmt: skip
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+        req = lookup(self.required, car.category)
+        done = sum(1 for s in car.stops if s.driver_changed)
+        st: dict[str, Any] = {"done": done, "required": req, "missing": max(0, req - done)}
+        if car.stint_start_us is not None and car.finish_us is None:
+            stint = max(0, ctx.now_us - max(car.stint_start_us, ctx.start_us))
+            st["stint_s"] = round(stint / US, 1)
+            st["driver"] = car.driver
+            if self.max_stint_us is not None:
+                st["stint_left_s"] = round(max(0, self.max_stint_us - stint) / US, 1)
+        st["text"] = f"{done} of {req} stops"
+        return st
+
+
+@register
+class LapBetween(Rule):
+    """LM-LAP-BETWEEN: at least one `finish` passing between two driver-change stops; 10 laps.
+
+    Checked at the pit_out of a driver-change stop (only then is it known the driver changed).
+    Laps ended by a pit_out are not finish passings: the window is strictly between the previous
+    change stop's pit_out and this stop's pit_in, where only finish passings end laps.
+    """
+
+    id = "LM-LAP-BETWEEN"
+    kinds = ("race",)
+
+    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+        if not stop.driver_changed:
+            return
+        stops = car.stops
+        prev = None
+        for s in reversed(stops[:-1] if stops and stops[-1] is stop else stops):
+            if s.driver_changed and s is not stop:
+                prev = s
+                break
+        if prev is None or prev.out_us is None:
+            return
+        end = stop.in_us if stop.in_us is not None else stop.out_us
+        assert end is not None
+        ends = car.lap_ends
+        crossings = bisect_left(ends, end) - bisect_right(ends, prev.out_us)
+        if crossings > 0:
+            return
+        ctx.penalize(
+            car, self.id, (end,), stop.out_us or end,
+            f"driver-change stop pit_out {ts(prev.out_us)} then pit_in {ts(stop.in_us)} with no finish "
+            f"passing between ({_change_label(prev)}, then {_change_label(stop)})",
+            laps=int(self.params.get("laps", 10)),
+        )  # fmt: skip
+
+
+@register
+class PitClosedStart(Rule):
+    """LM-PIT-CLOSED-START: pit lane closed for the first 5 minutes; 10 laps.
+
+    Exception: a mechanical problem accepted by race control (`mechanical`, before or during the
+    stop), and then no driver change on that stop. Decided at pit_out because the declaration
+    usually comes after the kart entered.
+    """
+
+    id = "LM-PIT-CLOSED-START"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.closed_us = round(float(params.get("closed_s", 300)) * US)
+
+    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+        if stop.in_us is None:
+            return
+        rel = stop.in_us - ctx.start_us
+        if rel >= self.closed_us:
+            return
+        if stop.mechanical and not stop.driver_changed:
+            return
+        why = (f"mechanical problem accepted but driver changed {_change_label(stop)}" if stop.mechanical
+               else "no mechanical problem declared")  # fmt: skip
+        ctx.penalize(
+            car, self.id, (stop.in_us,), stop.out_us or stop.in_us,
+            f"pit_in {ts(stop.in_us)} = {rel / US:.3f} s after green < {self.closed_us / US:g} s (pit lane "
+            f"closed); {why}",
+            laps=int(self.params.get("laps", 10)),
+        )  # fmt: skip
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+        left = ctx.start_us + self.closed_us - ctx.now_us
+        if ctx.green_us is None or left > 0:
+            st: dict[str, Any] = {"pit_lane": "closed", "opens_in_s": round(max(0, left) / US, 1),
+                                  "text": f"pit lane opens in {clock(left)}"}  # fmt: skip
+            stop = car.in_pit
+            if stop is not None and stop.in_us is not None and stop.in_us - ctx.start_us < self.closed_us:
+                st["driver_change_allowed"] = False
+                st["text"] += "; no driver change on this stop" + ("" if stop.mechanical else
+                                                                   " (no mechanical problem declared)")
+            return st
+        return {"pit_lane": "open"}
+
+
+@register
+class NoChangeEnd(Rule):
+    """LM-NO-CHANGE-END: no driver change in the last 10 minutes; 10 laps.
+
+    The time of the change is the `driver_change` event (badge read or marshal); a stop counts as a
+    change only if the driver at pit_out differs, so it is decided at pit_out.
+    """
+
+    id = "LM-NO-CHANGE-END"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.last_us = round(float(params.get("last_s", 600)) * US)
+
+    def _cutoff(self, ctx: Engine) -> int | None:
+        end = ctx.end_us
+        return None if end is None else end - self.last_us
+
+    def on_driver_change(self, ctx: Engine, car: Car, ev: Event, stop: PitStop | None) -> None:
+        if stop is not None:
+            self.state(car)[stop.in_us] = ev.t  # last change time of this stop
+
+    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+        cutoff = self._cutoff(ctx)
+        if cutoff is None or not stop.driver_changed:
+            return
+        t = car.rule_state.get(self.id, {}).get(stop.in_us)
+        if t is None or t <= cutoff:
+            return
+        ctx.penalize(
+            car, self.id, (stop.in_us,), stop.out_us or t,
+            f"driver change {_change_label(stop)} at {ts(t)}, {(ctx.end_us - t) / US:.3f} s before the end "
+            f"(race ends {ts(ctx.end_us)}; no change after {ts(cutoff)})",
+            laps=int(self.params.get("laps", 10)),
+        )  # fmt: skip
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        cutoff = self._cutoff(ctx)
+        if cutoff is None:
+            return None
+        left = cutoff - ctx.now_us
+        if left >= 0:
+            return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1)}
+        return {"driver_change_allowed": False, "text": "no driver change (last 10 min)"}
+
+
+@register
+class MinPit(Rule):
+    """LM-MIN-PIT: at least 2 minutes from pit_in to pit_out. Race: 1 lap; qualifying: +5 s on best.
+
+    The stop that follows a failed ballast check is governed by LM-BALLAST (90 s) instead, when the
+    preset says `ballast_exempt`.
+    """
+
+    id = "LM-MIN-PIT"
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.min_us = round(float(params.get("min_s", 120)) * US)
+        self.exempt = bool(params.get("ballast_exempt", False))
+
+    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+        if self.exempt and ev.type == "ballast_check" and failed_check(ev):
+            self.state(car)["ballast"] = ev.t
+
+    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+        d = stop.duration_us
+        if d is None:
+            return
+        if self.exempt:
+            st = car.rule_state.get(self.id)
+            if st and st.get("ballast") is not None and stop.in_us > st["ballast"]:
+                st["ballast"] = None
+                return
+        if d >= self.min_us:
+            return
+        ctx.penalize(
+            car, self.id, (stop.in_us,), stop.out_us,
+            f"pit_in {ts(stop.in_us)} -> pit_out {ts(stop.out_us)} = {d / US:.3f} s < {self.min_us / US:g} s",
+            laps=int(self.params.get("laps", 0)), best_lap_seconds=float(self.params.get("best_lap_seconds", 0)),
+        )  # fmt: skip
+
+
+@register
+class Refuel(Rule):
+    """LM-REFUEL: one refuel (`refuel` event or `refuel` loop) inside each window; 5 laps per miss.
+
+    Two refuels in one window count once. A window counts as missed only if it closed while the
+    kart was still running (a kart retired before the window opened is not penalised for it).
+    """
+
+    id = "LM-REFUEL"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.windows = [(round(float(a) * US), round(float(b) * US)) for a, b in params.get("windows_s") or []]
+        self.laps = int(params.get("laps", 5))
+
+    def on_refuel(self, ctx: Engine, car: Car, t: int) -> None:
+        rel = t - ctx.start_us
+        for i, (a, b) in enumerate(self.windows):
+            if a <= rel <= b:
+                self.state(car).setdefault(i, t)  # the first refuel of a window is the one that counts
+
+    def on_session_end(self, ctx: Engine, car: Car) -> None:
+        last = car.last_crossing_us
+        if last is None:
+            return
+        done = car.rule_state.get(self.id, {})
+        for i, (a, b) in enumerate(self.windows):
+            close = ctx.start_us + b
+            if i in done or last < close:
+                continue
+            refuels = ", ".join(ts(t) for t in car.refuels) or "none"
+            ctx.penalize(
+                car, self.id, (i,), close,
+                f"no refuel in window {i + 1} [{ts(ctx.start_us + a)}, {ts(close)}] "
+                f"({clock(a)}-{clock(b)} of race); refuels at: {refuels}",
+                laps=self.laps,
+            )  # fmt: skip
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        if not self.windows:
+            return None
+        done = car.rule_state.get(self.id, {})
+        now = ctx.now_us - ctx.start_us
+        wins, text = [], ""
+        for i, (a, b) in enumerate(self.windows):
+            w: dict[str, Any] = {"window": i + 1, "open_s": a / US, "close_s": b / US}
+            if i in done:
+                w["state"], w["refuel_t"] = "done", round(done[i] / US, 3)
+            elif now > b:
+                w["state"] = "missed"
+                text = text or f"refuel window {i + 1} MISSED"
+            elif now >= a:
+                w["state"], w["closes_in_s"] = "open", round((b - now) / US, 1)
+                text = text or f"refuel window closes in {clock(b - now)}"
+            else:
+                w["state"], w["opens_in_s"] = "upcoming", round((a - now) / US, 1)
+                text = text or f"refuel window opens in {clock(a - now)}"
+            wins.append(w)
+        st: dict[str, Any] = {"windows": wins, "done": len(done), "required": len(self.windows)}
+        if text:
+            st["text"] = text
+        return st
+
+
+@register
+class Weight(Rule):
+    """LM-WEIGHT: a random `weight_check` below the driver's sign-on weight; 2 laps per kg missing.
+
+    Every started kilogram counts by default (`rounding: ceil`; `floor` counts whole kilograms).
+    Weights are compared in grams so 70.0 - 68.7 is 1.3 kg, not 1.2999.
+    """
+
+    id = "LM-WEIGHT"
+    kinds = ("race",)
+
+    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+        if ev.type != "weight_check":
+            return
+        driver = str(ev.data.get("driver") or car.driver or "")
+        signon = car.driver_weight(driver)
+        if signon is None:
+            return  # no sign-on weight to compare with: nothing certain
+        kg = float(ev.data["kg"])
+        missing_g = round((signon - kg) * 1000)
+        if missing_g <= 0:
+            return
+        whole = math.floor(missing_g / 1000) if self.params.get("rounding") == "floor" else -(-missing_g // 1000)
+        if whole <= 0:
+            return
+        per = int(self.params.get("laps_per_kg", 2))
+        ctx.penalize(
+            car, self.id, (ev.t,), ev.t,
+            f"weight_check {ts(ev.t)}: driver {driver} {kg:g} kg vs {signon:g} kg at sign-on = "
+            f"{missing_g / 1000:.3f} kg missing -> {whole} kg x {per} laps",
+            laps=whole * per,
+        )  # fmt: skip
+
+
+@register
+class Ballast(Rule):
+    """LM-BALLAST: after a failed `ballast_check` the kart's next stop must last >= 90 s with no
+    driver change. The regulation sets no amount, so the penalty is *proposed* to race control.
+    """
+
+    id = "LM-BALLAST"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.min_us = round(float(params.get("min_s", 90)) * US)
+        self.state_policy = params.get("state", "proposed")
+
+    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+        if ev.type == "ballast_check" and failed_check(ev):
+            self.state(car).setdefault("pending", ev.t)
+
+    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+        st = car.rule_state.get(self.id)
+        if not st or st.get("pending") is None or stop.in_us is None or stop.in_us <= st["pending"]:
+            return
+        check = st.pop("pending")
+        d = stop.duration_us or 0
+        faults = []
+        if d < self.min_us:
+            faults.append(f"return stop pit_in {ts(stop.in_us)} -> pit_out {ts(stop.out_us)} = {d / US:.3f} s "
+                          f"< {self.min_us / US:g} s")
+        if stop.driver_changed:
+            faults.append(f"driver changed {_change_label(stop)}")
+        if faults:
+            ctx.penalize(car, self.id, (check,), stop.out_us or stop.in_us,
+                         f"ballast_check failed at {ts(check)}; " + "; ".join(faults), state=self.state_policy)
+
+    def on_session_end(self, ctx: Engine, car: Car) -> None:
+        st = car.rule_state.get(self.id)
+        if st and st.get("pending") is not None:
+            check = st["pending"]
+            ctx.penalize(car, self.id, (check,), _end_t(ctx, car),
+                         f"ballast_check failed at {ts(check)}; the kart never returned to the pit lane",
+                         state=self.state_policy)
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        st = car.rule_state.get(self.id)
+        if not st or st.get("pending") is None:
+            return None
+        return {"return_required": True, "driver_change_allowed": False,
+                "text": f"ballast: return to pit lane ({self.min_us / US:g} s, no driver change)"}
+
+
+@register
+class Unsporting(Rule):
+    """LM-UNSPORTING: declared by race control as a `penalty` line; never automatic.
+
+    Registered so presets can name it: a `penalty` line with this rule and no amount takes the
+    preset's numbers (race 1 lap, qualifying +5 s on best lap).
+    """
+
+    id = "LM-UNSPORTING"
