@@ -418,12 +418,12 @@ class _Sim:
             refuel = [w for w, k in refuel_stops.items() if k == i]
             stops.append({"plan_t": times[i], "change": family == "endurance", "refuel": refuel,
                           "duration": self.stop_duration(car, rng)})
-        if family == "endurance" and self.kind == "race" and stops:
-            if rng.random() < p.late_change:
+        if family == "endurance" and self.kind == "race":
+            if stops and rng.random() < p.late_change:
                 car.behaviours.append("late_change")
                 stops[-1]["plan_t"] = float(rng.uniform(d - NO_CHANGE_END_S + 60, d - NO_CHANGE_END_S + 240))
                 stops[-1]["refuel"] = []
-            if rng.random() < p.back_to_back:
+            if stops and rng.random() < p.back_to_back:
                 car.behaviours.append("back_to_back")
                 stops[int(rng.integers(len(stops)))]["back_to_back"] = True
             for s in stops:

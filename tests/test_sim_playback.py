@@ -1,0 +1,254 @@
+"""Playback through real transports on 127.0.0.1: what a client receives equals the scenario.
+
+The receiving side here is a plain wire-level client built on the P3 codec (and aiomqtt), so
+these tests pin the simulated decoder's behaviour itself: numbering, RTC, STATUS, RESEND after a
+drop-out. Tests with the service's own sources live in test_sim_sources.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from decoders.p3 import codec
+from simulator import model, scenario
+from simulator.emit import play
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def small_race(**rates) -> model.Race:
+    p = model.Params()
+    for k, v in rates.items():
+        setattr(p, k, v)
+    # 5 karts, 7 min of a 2h Le Mans, each with an early (mechanical) stop: finish, pit_in and
+    # pit_out decoders all read something
+    p.closed_pit_mechanical = 1.0
+    return model.generate("lemans-270-2h", 5, 12, p, duration_s=420.0)
+
+
+def scenario_passings(race: model.Race) -> list[tuple[float, str, str]]:
+    out = []
+    for line in scenario.lines(race):
+        if line.startswith("{") and '"passing"' in line:
+            o = json.loads(line)
+            out.append((o["t"], o["transponder"], o["loop"]))
+    return sorted(out)
+
+
+def to_scenario(received: dict[str, dict[int, codec.PassingRecord]], infos: list[dict]) -> list[tuple]:
+    """Received P3 passings back on the session clock, keyed like scenario passings."""
+    by_id = {i["decoder_id"]: i for i in infos}
+    out = []
+    for dec, recs in received.items():
+        info = by_id[dec]
+        for rec in recs.values():
+            out.append(((rec.rtc_time_us - info["rtc_base_us"]) / 1e6, str(rec.transponder), info["loop"]))
+    return sorted(out)
+
+
+async def p3_tcp_client(url: str, received: dict[int, codec.PassingRecord], stats: dict, stop: asyncio.Event):
+    """Connect, keep reconnecting after a drop, and RESEND everything after the last number seen."""
+    host, port = url.removeprefix("p3tcp://").rsplit(":", 1)
+    last = None
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError:
+            stats["refused"] = stats.get("refused", 0) + 1
+            await asyncio.sleep(0.02)
+            continue
+        stats["connects"] = stats.get("connects", 0) + 1
+        if last is not None:
+            writer.write(codec.encode(codec.resend_request(last + 1, last + 100_000)))
+        dec = codec.P3StreamDecoder()
+        try:
+            while chunk := await reader.read(65536):
+                for rec in dec.feed(chunk):
+                    if isinstance(rec, codec.PassingRecord):
+                        if rec.passing_number in received:
+                            stats["dup"] = stats.get("dup", 0) + 1
+                        received[rec.passing_number] = rec
+                        if last is not None and rec.passing_number > last + 1:
+                            writer.write(codec.encode(codec.resend_request(last + 1, rec.passing_number - 1)))
+                        last = max(last or 0, rec.passing_number)
+                    elif isinstance(rec, codec.StatusRecord):
+                        stats["status"] = stats.get("status", 0) + 1
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+        await asyncio.sleep(0.01)
+
+
+async def run_tcp(race: model.Race, speed: float) -> tuple[list[dict], dict, dict, dict]:
+    infos: list[dict] = []
+    received: dict[str, dict[int, codec.PassingRecord]] = {}
+    stats: dict[str, dict] = {}
+    stop = asyncio.Event()
+    tasks = []
+
+    def announce(info: dict) -> None:
+        infos.append(info)
+        received[info["decoder_id"]] = {}
+        stats[info["decoder_id"]] = {}
+        tasks.append(asyncio.create_task(
+            p3_tcp_client(info["url"], received[info["decoder_id"]], stats[info["decoder_id"]], stop)))
+
+    result = await play(race, ["p3tcp://127.0.0.1:0"], speed=speed, announce=announce, wait_clients_s=2.0,
+                        linger_s=0.4, status_every_s=0.2)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    return infos, received, stats, result
+
+
+async def test_p3_tcp_playback_equals_the_scenario():
+    race = small_race()
+    t0 = time.monotonic()
+    infos, received, stats, result = await run_tcp(race, speed=300)
+    assert time.monotonic() - t0 < 10
+    assert {i["loop"] for i in infos} == {"finish", "pit_in", "pit_out"}
+    assert len({i["decoder_id"] for i in infos}) == 3 and len({i["url"] for i in infos}) == 3
+    assert to_scenario(received, infos) == scenario_passings(race)
+    for info in infos:
+        nums = sorted(received[info["decoder_id"]])
+        assert nums == list(range(nums[0], nums[0] + len(nums)))  # numbered one by one per decoder
+        assert all(r.decoder_id == info["decoder_id"] for r in received[info["decoder_id"]].values())
+        assert stats[info["decoder_id"]].get("status", 0) >= 1
+        assert result[info["decoder_id"]]["resent"] == 0
+
+
+async def test_p3_tcp_dropout_is_recovered_by_resend():
+    race = small_race(disconnects=2.0, disconnect_s=60.0)
+    assert len(race.outages) == 2
+    infos, received, stats, result = await run_tcp(race, speed=300)
+    assert to_scenario(received, infos) == scenario_passings(race)
+    down = {model.DECODER_IDS[d] for d, _, _ in race.outages}
+    lost_live = sum(r["passings"] - r["sent"] for r in result.values())
+    assert lost_live > 0  # the outages really swallowed passings...
+    assert sum(result[d]["resent"] for d in down) >= lost_live  # ...and RESEND brought them back
+    assert all(stats[d]["connects"] >= 2 for d in down)
+
+
+def _open_pty_reader(path: str) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    return fd
+
+
+async def test_p3_serial_pty_playback_equals_the_scenario_and_answers_resend():
+    race = small_race()
+    loop = asyncio.get_running_loop()
+    infos: list[dict] = []
+    received: dict[str, dict[int, codec.PassingRecord]] = {}
+    fds: dict[str, int] = {}
+    resent: dict[str, int] = {}
+
+    def announce(info: dict) -> None:
+        path = info["url"].removeprefix("serial://")
+        assert os.path.exists(path) and path.startswith("/dev/pts/")
+        infos.append(info)
+        dec_id = info["decoder_id"]
+        received[dec_id] = {}
+        fd = fds[dec_id] = _open_pty_reader(path)
+        dec = codec.P3StreamDecoder()
+
+        def on_readable() -> None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                for rec in dec.feed(os.read(fd, 65536)):
+                    if isinstance(rec, codec.PassingRecord):
+                        if rec.passing_number in received[dec_id]:
+                            resent[dec_id] = resent.get(dec_id, 0) + 1
+                        received[dec_id][rec.passing_number] = rec
+
+        loop.add_reader(fd, on_readable)
+
+    async def ask_resend() -> None:  # half way through, ask the finish decoder for its first 3 passings
+        while not received or not all(len(r) >= 3 for r in received.values()):
+            await asyncio.sleep(0.01)
+        dec_id = infos[0]["decoder_id"]
+        first = min(received[dec_id])
+        os.write(fds[dec_id], codec.encode(codec.resend_request(first, first + 2)))
+
+    asker = asyncio.create_task(ask_resend())
+    try:
+        await play(race, ["serial"], speed=300, announce=announce, linger_s=0.3, status_every_s=0.2)
+    finally:
+        asker.cancel()
+        for fd in fds.values():
+            loop.remove_reader(fd)
+            os.close(fd)
+    assert to_scenario(received, infos) == scenario_passings(race)
+    assert resent.get(infos[0]["decoder_id"]) == 3
+
+
+# --------------------------------------------------------------------------- MQTT
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mosquitto():
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(exe):
+        pytest.skip("mosquitto not installed (make system-deps)")
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+                time.sleep(0.02)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(5)
+
+
+@pytest.mark.mqtt
+async def test_mqtt_playback_equals_the_scenario(mosquitto):
+    import aiomqtt
+
+    race = small_race()
+    got: list[tuple[str, dict]] = []
+    infos: list[dict] = []
+    async with aiomqtt.Client("127.0.0.1", mosquitto) as client:
+        await client.subscribe("track1/#", qos=1)
+
+        async def rx() -> None:
+            async for m in client.messages:
+                got.append((str(m.topic), json.loads(m.payload)))
+
+        task = asyncio.create_task(rx())
+        await play(race, [f"mqtt://127.0.0.1:{mosquitto}/track1"], speed=300, announce=infos.append,
+                   linger_s=0.3, status_every_s=0.2)
+        await asyncio.sleep(0.2)
+        task.cancel()
+    base = {i["decoder_id"]: i["rtc_base_us"] for i in infos}
+    passings = []
+    statuses = 0
+    for topic, payload in got:
+        _, _, dec, what = topic.split("/")
+        if what == "status":
+            statuses += 1
+            continue
+        assert set(payload) == {"transponder", "rtc_time_us", "passing_number", "strength", "hits", "loop"}
+        passings.append(((payload["rtc_time_us"] - base[dec]) / 1e6, payload["transponder"], payload["loop"]))
+    assert sorted(passings) == scenario_passings(race)
+    assert statuses >= 1
