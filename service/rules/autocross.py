@@ -1,0 +1,143 @@
+"""Auto-cross & sprint car rules (RULES.md section 3) and the transponder checks of sections 2-3.
+
+AX-JUMP watches the start procedure: after `start_procedure` the grid cells are armed, so a
+`grid_move`, or a `start` loop passing before the green (`start_lights_green`, or `green` for a
+flag start), is a jump start. The penalty is shown to race control at once; its evidence gains
+"N ms before the green" as soon as the green is known. AX-TRANSPONDER / KA-TRANSPONDER flag a car
+with no reads while others are being read, and propose a penalty at the end of the session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from service.rules.base import Rule, register
+
+if TYPE_CHECKING:
+    from service.engine.car import Car
+    from service.engine.engine import Engine
+    from service.engine.events import Event
+
+GREEN_SIGNALS = frozenset({"start_lights_green", "green"})
+READ_TYPES = frozenset({"passing", "manual_passing"})
+
+
+def _s(us: int) -> str:
+    return f"{us / 1e6:.3f} s"
+
+
+@register
+class JumpStart(Rule):
+    """AX-JUMP: 10 s for a first offence in a heat, 30 s for a repeat by the same driver (this
+    session or an earlier heat of the meeting, listed in the `prior` parameter by the meeting
+    runner), 30 s in semis and finals. The race is not stopped (003 art. 7.5)."""
+
+    id: ClassVar[str] = "AX-JUMP"
+    kinds: ClassVar[tuple[str, ...]] = ("heat", "semi", "final")
+
+    def _g(self, ctx: Engine) -> dict[str, Any]:
+        g = ctx.rule_globals.get(self.id)
+        if g is None:
+            g = ctx.rule_globals[self.id] = {"procedures": [], "greens": {}, "offences": {}}
+        return g
+
+    def on_signal(self, ctx: Engine, ev: Event) -> None:
+        g = self._g(ctx)
+        sig = ev.data["signal"]
+        if sig == "start_procedure":
+            g["procedures"].append(ev.t)
+        elif sig in GREEN_SIGNALS and g["procedures"]:
+            proc = len(g["procedures"]) - 1
+            if proc not in g["greens"]:
+                g["greens"][proc] = ev.t
+                for number, (t, what) in sorted(g["offences"].get(proc, {}).items()):
+                    car = ctx.cars.get(number)
+                    if car is not None:
+                        self._penalize(ctx, car, proc, t, what)
+
+    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+        if ev.type == "grid_move":
+            what = "grid_move"
+        elif ev.type in READ_TYPES and ev.loop == "start":
+            what = "start loop passing"
+        else:
+            return
+        g = self._g(ctx)
+        if not g["procedures"] or ev.t < g["procedures"][-1]:
+            return  # cells are armed only once the procedure has started
+        proc = len(g["procedures"]) - 1
+        green = g["greens"].get(proc)
+        if green is not None and ev.t >= green:
+            return  # moving after the green is the start itself
+        offences = g["offences"].setdefault(proc, {})
+        prev = offences.get(car.number)
+        if prev is None or ev.t < prev[0]:
+            offences[car.number] = (ev.t, what)
+        # One jump start per procedure, keyed by it: re-emitting (car rebuild) keeps the same id.
+        t, what = offences[car.number]
+        self._penalize(ctx, car, proc, t, what)
+
+    def _seconds(self, ctx: Engine, car: Car, proc: int) -> tuple[float, str]:
+        p = self.params
+        if ctx.kind in ("semi", "final"):
+            return float(p.get("semi_final_s", 30)), f"jump start in a {ctx.kind}"
+        earlier = any(car.number in self._g(ctx)["offences"].get(i, {}) for i in range(proc))
+        if earlier or car.number in {str(n) for n in p.get("prior", ())}:
+            return float(p.get("repeat_s", 30)), "repeat jump start"
+        return float(p.get("first_s", 10)), "first jump start"
+
+    def _penalize(self, ctx: Engine, car: Car, proc: int, t: int, what: str) -> None:
+        g = self._g(ctx)
+        seconds, label = self._seconds(ctx, car, proc)
+        start = g["procedures"][proc]
+        green = g["greens"].get(proc)
+        if green is not None:
+            ms = (green - t) // 1000
+            when = f"{ms} ms before the green (green at {_s(green)})"
+        else:
+            when = "before the green (lights not yet green)"
+        evidence = f"{label}: {what} at {_s(t)}, {when}; start procedure from {_s(start)}"
+        ctx.penalize(car, self.id, (proc,), t, evidence, seconds=seconds, state=self.params.get("state"))
+
+
+@register
+class NoReads(Rule):
+    """AX-TRANSPONDER: a car whose transponder did not work cannot be classified, so the timing
+    crew must see it at once. Live: `status` flags a car with no read while others are read.
+    End: a proposed penalty (no amount) for race control to decide."""
+
+    id: ClassVar[str] = "AX-TRANSPONDER"
+    consequence: ClassVar[str] = "cannot be classified (003 art. 4.3)"
+
+    def _others_read(self, ctx: Engine) -> bool:
+        cache = ctx.rule_globals.get(self.id)
+        if cache is not None and cache[0] == ctx.now_us:
+            return cache[1]
+        any_read = any(self._has_read(c) for c in ctx.cars.values())
+        ctx.rule_globals[self.id] = (ctx.now_us, any_read)
+        return any_read
+
+    @staticmethod
+    def _has_read(car: Car) -> bool:
+        return any(ev.type in READ_TYPES for ev in car.events)
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        if self._has_read(car) or not self._others_read(ctx):
+            return None
+        return {"no_reads": True, "message": f"no transponder read ({car.transponder or 'no transponder'})"}
+
+    def on_session_end(self, ctx: Engine, car: Car) -> None:
+        if self._has_read(car) or not self._others_read(ctx):
+            return
+        evidence = f"no read of transponder {car.transponder or '(none)'} in this session: {self.consequence}"
+        ctx.penalize(
+            car, self.id, ("no_reads",), ctx.now_us, evidence, state=self.params.get("state", "proposed")
+        )
+
+
+@register
+class KartNoReads(NoReads):
+    """KA-TRANSPONDER: transponder mandatory from the 2nd official free practice (100 EUR fine)."""
+
+    id: ClassVar[str] = "KA-TRANSPONDER"
+    consequence: ClassVar[str] = "transponder mandatory, 100 EUR fine (001 art. 21a)"
