@@ -83,6 +83,7 @@ def decode_stream(chunks: Iterable[bytes], decoder: P3StreamDecoder, out: IO[str
         for record in decoder.feed(chunk):
             counts[tor_name(tor_of(record))] += 1
             out.write(json.dumps(record_json(record)) + "\n")
+    decoder.close()
     return counts
 
 

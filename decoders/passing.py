@@ -41,6 +41,10 @@ class DecoderStatus:
     gaps_recovered: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
+    gps: int | None = None
+    input_voltage: int | None = None
+    clock_offset_us: int | None = None  # decoder UTC minus RTC, from its GET_TIME answer
+    passings_lost: int = 0  # missed passings given up on (never resent)
 
     def as_dict(self) -> dict:
         return {
@@ -57,4 +61,8 @@ class DecoderStatus:
             "gaps_recovered": self.gaps_recovered,
             "rejected": dict(self.rejected),
             "last_error": self.last_error,
+            "gps": self.gps,
+            "input_voltage": self.input_voltage,
+            "clock_offset_us": self.clock_offset_us,
+            "passings_lost": self.passings_lost,
         }

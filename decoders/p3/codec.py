@@ -543,6 +543,14 @@ class P3StreamDecoder:
         del buf[:pos]
 
 
+    def close(self) -> None:
+        """End of stream (link closed): a frame still incomplete can never finish, count it."""
+        if self._buf:
+            self._reject("framing", f"stream ended inside a frame ({len(self._buf)} bytes)")
+            self._buf.clear()
+        self._in_junk = False
+
+
 def decode_all(data: bytes) -> list[Record]:
     """Convenience: all records of a complete byte string."""
     return P3StreamDecoder().feed(data)

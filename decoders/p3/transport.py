@@ -1,0 +1,203 @@
+"""P3 over a byte stream: TCP to a decoder (port 5403) or a serial line.
+
+Both share one session: decode the pushed stream, turn PASSING records into `Passing`,
+drop duplicates by (decoder id, passing number), and when numbers jump (we were away) ask the
+decoder for the missing range with RESEND, again after each reconnect and a few times more if
+the answer does not come. A link silent for `idle` seconds is treated as dead: decoders push
+STATUS every few seconds, so silence means a cable or network failure that TCP may not report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+
+from decoders.p3.codec import (
+    ErrorRecord,
+    GetTimeRecord,
+    P3StreamDecoder,
+    PassingRecord,
+    Record,
+    StatusRecord,
+    encode,
+    get_time_request,
+    resend_request,
+    tor_name,
+    tor_of,
+)
+from decoders.passing import Passing
+from decoders.sources import Source
+from decoders.tracking import PassingTracker
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1 << 16
+
+
+class LinkIdle(ConnectionError):
+    """Nothing received for longer than the idle timeout."""
+
+
+class P3StreamSource(Source):
+    """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
+
+    def __init__(self, url: str, *, idle: float = 15.0, get_time: bool = False, resend: bool = True,
+                 resend_retry: float = 3.0, resend_tries: int = 3, **kw) -> None:
+        super().__init__(url, **kw)
+        self.idle = idle
+        self.get_time = get_time
+        self.resend = resend
+        self.resend_retry = resend_retry
+        self.resend_tries = resend_tries
+        self.tracker = PassingTracker()
+        self._rejected_before: dict[str, int] = {}
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        raise NotImplementedError
+
+    async def _serve(self) -> bool:
+        reader, writer = await self._open()
+        self._mark_connected()
+        decoder = P3StreamDecoder()
+        productive = False
+        loop = asyncio.get_running_loop()
+        tick = min(1.0, self.idle / 2) if self.idle > 0 else 1.0
+        try:
+            if self.get_time:
+                writer.write(encode(get_time_request()))
+            self.tracker.rearm()
+            self._request_resends(writer)
+            await writer.drain()
+            last_data = loop.time()
+            while True:
+                try:
+                    async with asyncio.timeout(tick):
+                        chunk = await reader.read(READ_SIZE)
+                except TimeoutError:
+                    if self.idle > 0 and loop.time() - last_data > self.idle:
+                        raise LinkIdle(f"no data for {self.idle:g} s") from None
+                    self._request_resends(writer)
+                    continue
+                if not chunk:
+                    return productive
+                last_data = loop.time()
+                for record in decoder.feed(chunk):
+                    productive = True
+                    self._handle(record, writer)
+                self._sync_rejects(decoder)
+                self._request_resends(writer)
+                await writer.drain()
+        finally:
+            decoder.close()
+            self._sync_rejects(decoder)
+            self._rejected_before = dict(self.status.rejected)
+            writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
+
+    def _sync_rejects(self, decoder: P3StreamDecoder) -> None:
+        for reason, n in decoder.rejected.items():
+            self.status.rejected[reason] = self._rejected_before.get(reason, 0) + n
+
+    def _request_resends(self, writer: asyncio.StreamWriter) -> None:
+        if not self.resend:
+            return
+        for _decoder_id, first, last in self.tracker.due(time.monotonic(), self.resend_retry, self.resend_tries):
+            log.info("%s: asking decoder to resend passings %d..%d", self.url, first, last)
+            writer.write(encode(resend_request(first, last)))
+        self.status.passings_lost = self.tracker.lost
+
+    def _handle(self, record: Record, writer: asyncio.StreamWriter) -> None:
+        st = self.status
+        if record.decoder_id is not None:
+            st.decoder_id = record.decoder_id
+        if isinstance(record, PassingRecord):
+            self._passing(record)
+        elif isinstance(record, StatusRecord):
+            st.noise = record.noise if record.noise is not None else st.noise
+            st.temperature = record.temperature if record.temperature is not None else st.temperature
+            st.gps = record.gps if record.gps is not None else st.gps
+            st.input_voltage = record.input_voltage if record.input_voltage is not None else st.input_voltage
+        elif isinstance(record, GetTimeRecord):
+            if record.rtc_time_us is not None:
+                utc = record.utc_time_us if record.utc_time_us is not None else time.time_ns() // 1000
+                st.clock_offset_us = utc - record.rtc_time_us
+        elif isinstance(record, ErrorRecord):
+            st.last_error = f"decoder error code {record.code}"
+            log.warning("%s: decoder reports error code %s", self.url, record.code)
+        else:
+            log.debug("%s: ignoring %s record", self.url, tor_name(tor_of(record)))
+
+    def _passing(self, rec: PassingRecord) -> None:
+        if rec.transponder is not None:
+            transponder = str(rec.transponder)
+        elif rec.tran_code:
+            transponder = rec.tran_code
+        else:
+            transponder = ""
+        if not transponder or rec.rtc_time_us is None:
+            self._count_reject("incomplete")
+            log.warning("%s: passing %s without transponder or time ignored", self.url, rec.passing_number)
+            return
+        decoder_id = rec.decoder_id or ""
+        if rec.passing_number is not None:
+            obs = self.tracker.observe(decoder_id, rec.passing_number, (transponder, rec.rtc_time_us))
+            if obs.duplicate:
+                self.status.duplicates += 1
+                return
+            if obs.new_gap is not None:
+                self.status.gaps_detected += 1
+                log.info("%s: passings %d..%d missing", self.url, obs.new_gap.first, obs.new_gap.last)
+            self.status.gaps_recovered += obs.gaps_closed
+        self._emit(Passing(
+            decoder_id=decoder_id, transponder=transponder, rtc_time_us=rec.rtc_time_us,
+            passing_number=rec.passing_number, strength=rec.strength, hits=rec.hits, flags=rec.flags,
+            source=self.url,
+        ))
+
+
+class P3TcpSource(P3StreamSource):
+    """TCP client to a decoder. TCP keep-alive plus the idle timeout notice a dead link in seconds."""
+
+    def __init__(self, url: str, host: str, port: int = 5403, *, connect_timeout: float = 5.0, **kw) -> None:
+        super().__init__(url, **kw)
+        self.host = host
+        self.port = port
+        self.connect_timeout = connect_timeout
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async with asyncio.timeout(self.connect_timeout):
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 5)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 2)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        return reader, writer
+
+
+class P3SerialSource(P3StreamSource):
+    """P3 on a serial line; reopens the device when it disappears (USB unplugged) and comes back."""
+
+    def __init__(self, url: str, device: str, *, baud: int = 115200, bytesize: int = 8, parity: str = "N",
+                 stopbits: float = 1, **kw) -> None:
+        super().__init__(url, **kw)
+        self.device = device
+        self.baud = baud
+        self.bytesize = bytesize
+        self.parity = parity.upper()
+        self.stopbits = int(stopbits) if stopbits == int(stopbits) else stopbits
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        import serial_asyncio_fast
+
+        return await serial_asyncio_fast.open_serial_connection(
+            url=self.device, baudrate=self.baud, bytesize=self.bytesize, parity=self.parity,
+            stopbits=self.stopbits,
+        )

@@ -1,0 +1,158 @@
+"""P3 over real TCP sockets on 127.0.0.1 against a fake decoder that fails on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from decoders.p3.codec import GetTimeRecord, ResendRecord
+from decoders.p3.transport import P3TcpSource
+from decoders.sources import open_source
+from tests.p3_fake_decoder import DECODER_ID, RTC0, FakeDecoder, passing_frame
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def until(cond, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.01)
+
+
+def fast_source(server: FakeDecoder, **kw) -> P3TcpSource:
+    kw.setdefault("idle", 3.0)
+    return P3TcpSource(server.url, "127.0.0.1", server.port, retry_min=0.02, retry_max=0.1, **kw)
+
+
+async def started(source, got: list):
+    task = asyncio.create_task(source.run(got.append))
+    await until(lambda: source.status.state == "connected")
+    return task
+
+
+async def stopped(source, task) -> None:
+    source.stop()
+    async with asyncio.timeout(3):
+        await task
+    assert source.status.state == "stopped"
+
+
+async def test_drop_mid_stream_then_every_passing_recovered_once():
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server, resend_retry=0.5)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.status()
+        server.emit(10)
+        await until(lambda: len(got) == 10)
+
+        server.drop(mid_frame=passing_frame(999))
+        await until(lambda: source.status.state == "reconnecting")
+        server.emit(10)  # 11..20 happen while the link is down: history only
+        server.up = True
+        await until(lambda: server.writers and source.status.state == "connected")
+        server.emit(5)  # 21..25 pushed live; 21 reveals the gap 11..20
+        server.send(server.history[5] + server.history[21])  # duplicates must not come out twice
+        await until(lambda: len(got) >= 25)
+        await asyncio.sleep(0.2)
+
+        numbers = [p.passing_number for p in got]
+        assert sorted(numbers) == list(range(1, 26)) and len(numbers) == 25
+        assert any(isinstance(r, ResendRecord) and (r.from_number, r.until_number) == (11, 20)
+                   for r in server.requests)
+        st = source.status
+        assert (st.reconnects, st.gaps_detected, st.gaps_recovered) == (1, 1, 1)
+        assert st.duplicates == 2 and st.passings == 25 and st.passings_lost == 0
+        assert st.decoder_id == DECODER_ID and st.noise == 40
+        assert st.rejected["framing"] >= 1  # the half frame cut by the drop
+        p = got[0]
+        assert (p.decoder_id, p.transponder, p.rtc_time_us, p.source) == (
+            DECODER_ID, str(5_000_001), RTC0 + 1_000_000, server.url)
+        assert p.loop is None
+        await stopped(source, task)
+
+
+async def test_unanswered_resend_is_asked_again():
+    async with FakeDecoder() as server:
+        server.ignore_resends = 1
+        got = []
+        source = fast_source(server, resend_retry=0.2)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.emit(2)
+        server.up = False
+        server.emit(3)  # 3..5 only in history
+        server.up = True
+        server.emit(1)  # 6: gap 3..5
+        await until(lambda: len(got) == 6, timeout=5)
+        resends = [r for r in server.requests if isinstance(r, ResendRecord)]
+        assert len(resends) == 2 and all((r.from_number, r.until_number) == (3, 5) for r in resends)
+        assert source.status.gaps_recovered == 1
+        await stopped(source, task)
+
+
+async def test_silent_link_is_noticed_and_reconnected():
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server, idle=0.3)
+        task = await started(source, got)
+        await until(lambda: source.status.reconnects >= 1, timeout=5)
+        assert "no data" in (source.status.last_error or "") or source.status.state == "connected"
+        await stopped(source, task)
+
+
+async def test_garbage_and_bad_frames_are_counted_not_fatal():
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        bad = bytearray(passing_frame(1))
+        bad[-3] ^= 0x55
+        server.send(b"\x00garbage\xff" + bytes(bad) + b"\x8e\x02\x05\x00\x00\x00\x8f")
+        server.emit(1)
+        await until(lambda: len(got) == 1)
+        assert source.status.rejected["crc"] == 1
+        assert source.status.rejected["framing"] >= 1 and source.status.rejected["length"] == 1
+        assert source.status.state == "connected" and source.status.reconnects == 0
+        await stopped(source, task)
+
+
+async def test_get_time_sets_clock_offset():
+    async with FakeDecoder() as server:
+        source = fast_source(server, get_time=True)
+        task = await started(source, [])
+        await until(lambda: source.status.clock_offset_us is not None)
+        assert source.status.clock_offset_us == 250
+        assert any(isinstance(r, GetTimeRecord) and r.version == 0 for r in server.requests)
+        await stopped(source, task)
+
+
+async def test_stop_while_decoder_unreachable():
+    async with FakeDecoder() as server:
+        port = server.port
+    source = open_source(f"p3tcp://127.0.0.1:{port}?retry_min=0.05&retry_max=0.1")
+    task = asyncio.create_task(source.run(lambda p: None))
+    await until(lambda: source.status.state == "reconnecting" and source.status.last_error)
+    await stopped(source, task)
+    assert source.status.passings == 0
+
+
+async def test_callback_errors_do_not_kill_the_link():
+    async with FakeDecoder() as server:
+        seen = []
+
+        def flaky(p):
+            seen.append(p.passing_number)
+            if p.passing_number == 1:
+                raise RuntimeError("service hiccup")
+
+        source = fast_source(server)
+        task = asyncio.create_task(source.run(flaky))
+        await until(lambda: server.writers)
+        server.emit(2)
+        await until(lambda: seen == [1, 2])
+        assert source.status.reconnects == 0
+        await stopped(source, task)
