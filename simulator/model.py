@@ -438,8 +438,9 @@ class _Sim:
             if early:
                 early["plan_t"] = float(rng.uniform(0.2, 0.9)) * (PIT_CLOSED_S - 2 * lap)
                 early["refuel"] = []
+                # a repair takes a while: the 2-minute minimum still applies (LM-MIN-PIT)
                 early["duration"] = (self.stop_duration(car, rng) if early["change"]
-                                     else float(rng.uniform(40.0, 110.0)))
+                                     else float(rng.uniform(125.0, 300.0)))
                 stops.insert(0, early)
         if family == "cc" and stops and rng.random() < p.back_to_back:
             car.behaviours.append("back_to_back")
