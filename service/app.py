@@ -147,6 +147,11 @@ def build_router(mgr: Manager) -> APIRouter:
     api = APIRouter(prefix="/api")
 
     def need(request: Request, session: LiveSession | None, roles: frozenset[str]) -> str:
+        if session is None:  # a service-level call: a session token is known, just not allowed (403)
+            token = auth.token_from(request.headers, request.query_params)
+            owner = next((s for s in mgr.sessions.values()
+                          if auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
+            session = owner
         return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
 
     def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
@@ -453,7 +458,8 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:
         session = mgr.sessions.get(sid)
-        if session is None:
+        if session is None:  # accept then close: browsers only see close codes, not HTTP statuses
+            await websocket.accept()
             await websocket.close(code=4404, reason=f"no session {sid}")
             return
         name = websocket.query_params.get("stream", "spectator")
@@ -461,6 +467,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             role = auth.role_of(auth.token_from(websocket.headers, websocket.query_params), mgr.admin_token,
                                 session.meta.get("tokens"))  # fmt: skip
             if role not in ANY_STAFF:
+                await websocket.accept()
                 await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
                 return
         await websocket.accept()

@@ -176,6 +176,8 @@ class SessionHub:
     async def serve(self, stream: Stream, send, receive, since: int | None) -> None:
         """Run one client: initial snapshot or resume, then forward queued messages."""
         client = Client(send)
+        if stream.dirty:
+            stream.flush()  # changes made while nobody listened become one delta in the backlog
         if since is not None and (missed := stream.since(since)) is not None:
             for text in missed:
                 await send(text)

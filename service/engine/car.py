@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.engine.events import Event
+from service.presets import norm
 
 
 @dataclass(slots=True)
@@ -44,7 +45,7 @@ class Car:
         "offset_us", "entry", "events", "lap_ends", "lap_times", "best_us", "best_no", "dup_reads",
         "stops", "in_pit", "driver", "stint_start_us", "stint_start_lap", "refuels", "anomalies",
         "first_seen_us", "last_t", "finish_us", "finish_lap", "pending_mechanical", "rule_state",
-        "other_reads", "drive_us", "invalid",
+        "other_reads", "drive_us", "invalid", "cat_key",
     )  # fmt: skip
 
     def __init__(self, entry: dict[str, Any], offset_us: int = 0) -> None:
@@ -52,6 +53,7 @@ class Car:
         self.name = str(entry.get("name") or "")
         self.transponder = str(entry.get("transponder") or "")
         self.category = str(entry.get("category") or "")
+        self.cat_key = norm(self.category)  # for case/accent-insensitive category matching
         self.division = entry.get("division")
         self.wave = entry.get("wave")
         self.grid = entry.get("grid")

@@ -50,6 +50,7 @@ class Row:
     sort_key: tuple = ()
     rules: dict[str, Any] = field(default_factory=dict)
     anomalies: int = 0
+    race_group: int = 0  # CC-DURATION: minus the race length of the car's category (longest first)
 
 
 def _penalty_summary(engine: Engine, car: Car) -> tuple[int, float, float, bool, list[str]]:
@@ -125,19 +126,25 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
         ))  # fmt: skip
+        if engine.category_duration_us:
+            rows[-1].race_group = -engine.category_duration_us.get(norm(car.category), engine.duration_us or NEVER)
     if window_us is not None and final and not best_lap_format:
         _apply_finish_window(engine, rows, window_us)
     for r in rows:
         r.sort_key = _sort_key(r, best_lap_format, final)
+        if engine.category_duration_us:  # one scratch per race duration, the longest first
+            r.sort_key = (r.status in ("dns", "dsq"), r.race_group, *r.sort_key)
     rows.sort(key=lambda r: r.sort_key)
     by_cat: dict[str, int] = {}
+    leaders: dict[int, Row] = {}
     for i, r in enumerate(rows, 1):
         r.position = i
         c = norm(r.category)
         by_cat[c] = by_cat.get(c, 0) + 1
         r.category_position = by_cat[c]
-        if i > 1 and r.status not in ("dns", "dsq"):
-            r.gap = _gap(rows[0], r, best_lap_format)
+        leader = leaders.setdefault(r.race_group, r)
+        if leader is not r and r.status not in ("dns", "dsq"):
+            r.gap = _gap(leader, r, best_lap_format)
             r.interval = _gap(rows[i - 2], r, best_lap_format)
     if engine.rules:
         for r in rows:
@@ -147,13 +154,14 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
 
 def _apply_finish_window(engine: Engine, rows: list[Row], window_us: int) -> None:
     """CC-FINISH: a rider must cross the finish within the window after the winner to be classified."""
-    finishers = [engine.cars[r.number] for r in rows if r.status == "classified" and r.finished]
-    if not finishers:
-        return
-    winner_t = min(c.finish_us for c in finishers if c.finish_us is not None)
+    winner_t: dict[int, int] = {}  # per race duration (CC-DURATION): the 2 h winner for 2 h riders
     for r in rows:
         car = engine.cars[r.number]
-        if r.status == "classified" and car.finish_us is not None and car.finish_us > winner_t + window_us:
+        if r.status == "classified" and car.finish_us is not None:
+            winner_t[r.race_group] = min(winner_t.get(r.race_group, NEVER), car.finish_us)
+    for r in rows:
+        car = engine.cars[r.number]
+        if r.status == "classified" and car.finish_us is not None and car.finish_us > winner_t[r.race_group] + window_us:
             r.status = "not_classified"
 
 

@@ -69,11 +69,21 @@ class Engine:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         for car in self.cars.values():
-            car.offset_us = self.wave_offsets.get(str(car.wave), 0)
+            car.offset_us = self.wave_offset(car.wave)
         self._reset_global()
         if self.events:
             self._rebuild_all()
         self._deltas.append(("session",))
+
+    def wave_offset(self, wave: Any) -> int:
+        """CC-WAVES: a listed wave's offset, else (wave - 1) x `wave_interval_s` when the preset sets one."""
+        off = self.wave_offsets.get(str(wave))
+        if off is not None:
+            return off
+        interval = self.params.get("wave_interval_s")
+        if interval and wave is not None and str(wave).strip().isdigit() and int(wave) >= 1:
+            return (int(wave) - 1) * s_to_us(float(interval))
+        return 0
 
     def _reset_global(self) -> None:
         self.green_us: int | None = None
@@ -94,7 +104,7 @@ class Engine:
             return
         number = str(number)
         old = self.cars.get(number)
-        car = Car(entry, self.wave_offsets.get(str(entry.get("wave")), 0))
+        car = Car(entry, self.wave_offset(entry.get("wave")))
         if old is not None:  # re-entry: keep its events (e.g. a transponder swap)
             car.events = old.events
             self.by_transponder.pop(old.transponder, None)
@@ -325,37 +335,39 @@ class Engine:
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
         candidates = []
-        cat = norm(car.category)
-        cat_dur = self.category_duration_us.get(cat)
+        cat_dur = self.category_duration_us.get(car.cat_key) if self.category_duration_us else None
         if cat_dur is not None and self.format != "best_lap":
             # CC-DURATION: a 2 h rider finishes at its first crossing after 2 h of its own race time
             candidates.append(self.start_us + car.offset_us + cat_dur + 1)
-        if cat in self.category_stop:
-            candidates.append(self.category_stop[cat])
+        if self.category_stop and car.cat_key in self.category_stop:
+            candidates.append(self.category_stop[car.cat_key])
         if self.flag_us is None:
-            end = self.end_us
-            if self.format == "best_lap":
-                if end is not None:
-                    self.flag_us = end
-            elif self.format == "laps" and self.laps_target is not None and cat_dur is None:
-                if len(car.lap_ends) >= self.laps_target:
+            fmt = self.format
+            if fmt == "timed":
+                end = self.end_us
+                if end is not None and t > end:
+                    self.end_passed = True
+                    if self.leader_at_end is None:
+                        self.leader_at_end = self._leader_at(end)
+                    if self.leader_at_end == car.number:
+                        self.flag_us = t  # TIME-FINISH: shown to the leader at its next crossing
+                        self._deltas.append(("signal", "chequered"))
+            elif fmt == "laps":
+                if self.laps_target is not None and cat_dur is None and len(car.lap_ends) >= self.laps_target:
                     self.flag_us = t  # LAP-FINISH: the leader completes the scheduled laps
-            elif end is not None and t > end:
-                self.end_passed = True
-                if self.leader_at_end is None:
-                    self.leader_at_end = self._leader_at(end)
-                if self.leader_at_end == car.number:
-                    self.flag_us = t  # TIME-FINISH: shown to the leader at its next crossing
-                    self._deltas.append(("signal", "chequered"))
+            elif self.end_us is not None:  # best_lap: the flag is out for everyone when time is up
+                self.flag_us = self.end_us
         if self.flag_us is not None:
             candidates.append(self.flag_us)
-        return min(candidates) if candidates else None
+        if not candidates:
+            return None
+        return candidates[0] if len(candidates) == 1 else min(candidates)
 
     def _leader_at(self, when: int) -> str | None:
         """Leader on the road at `when`: most laps, then earliest (wave-corrected) crossing."""
         best: tuple | None = None
         for car in self.cars.values():
-            if norm(car.category) in self.category_duration_us:
+            if car.cat_key in self.category_duration_us:
                 continue  # riders of shorter categories are not shown the leader's flag
             n = bisect_right(car.lap_ends, when, 0, car.laps)
             if n == 0:
@@ -405,7 +417,7 @@ class Engine:
     def _manual_penalty(self, ev: Event) -> None:
         d = ev.data
         rule = str(d.get("rule") or "MANUAL")
-        if not any(d.get(k) for k in ("laps", "seconds", "best_lap_seconds", "dsq")):
+        if not any(k in d for k in ("laps", "seconds", "best_lap_seconds", "dsq")):
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
             rp = (self.params.get("rules") or {}).get(rule)
