@@ -7,9 +7,8 @@ import random
 import subprocess
 import sys
 
-from tests.conftest import REPO, by_time, passings, write_scenario
-
 from service.results import dumps, replay_file, replay_lines, results
+from tests.conftest import REPO, by_time, passings, write_scenario
 
 
 def run(tmp_path, lines, name="s.jsonl"):
