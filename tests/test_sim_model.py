@@ -289,3 +289,12 @@ def test_cli_writes_the_file_and_rejects_bad_rates(tmp_path):
     assert session["laps"] == 10 and len(entries) == 5
     r = subprocess.run(cmd + ["--set", "bogus=1"], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "unknown model parameter" in r.stderr
+
+
+def test_disconnects_are_scheduled_inside_the_race_and_do_not_change_reads():
+    clean, *_ = gen("generic-timed", 4, 6, duration_s=900.0)
+    race, *_ = gen("generic-timed", 4, 6, duration_s=900.0, disconnects=3.0, disconnect_s=25.0)
+    assert len(race.outages) == 3
+    end = max(r.t for r in race.reads)
+    assert all(dec == "finish" and 0 < a < end and b - a == pytest.approx(25.0) for dec, a, b in race.outages)
+    assert [(r.t, r.transponder) for r in race.reads] == [(r.t, r.transponder) for r in clean.reads]
