@@ -1,0 +1,145 @@
+"""Helpers for the browser tests: a real service on 127.0.0.1 in a thread, fed scenarios over HTTP.
+
+Everything here is bounded: the server thread is told to exit and joined with a timeout, and
+every HTTP call has a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from service.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ADMIN = "admin-test-token"
+OUT = Path(__file__).resolve().parent.parent / "test-output"
+SPEC = Path("/work/shared/spec/examples")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn running `create_app` in a daemon thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(data_dir, ADMIN, synchronous="OFF")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="boucle-test-server", daemon=True)
+        self.http = httpx.Client(base_url=self.base, timeout=10)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    # -- API helpers -----------------------------------------------------------------------------
+    def post(self, path: str, body: Any = None, token: str = ADMIN, ok: tuple[int, ...] = ()) -> Any:
+        r = self.http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code < 300 or r.status_code in ok, f"POST {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def create_session(self, name: str, session_line: dict[str, Any]) -> dict[str, Any]:
+        line = {k: v for k, v in session_line.items() if k != "type"}
+        return self.post("/api/sessions", {"name": name, **line})
+
+    def load_scenario(self, name: str, lines: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+        """Create a session from a scenario's lines and post the rest as events; returns the session."""
+        head = next(ln for ln in lines if ln.get("type") == "session")
+        created = self.create_session(name, {**head, **overrides})
+        sid = created["id"]
+        entries = [ln for ln in lines if ln.get("type") == "entry"]
+        if entries:
+            self.post(f"/api/sessions/{sid}/entries", entries)
+        for ln in lines:
+            if ln.get("type") not in ("session", "entry"):
+                # A read of an unknown transponder is logged but answered 400 (told to the lead).
+                self.post(f"/api/sessions/{sid}/events", ln, ok=(400,) if ln.get("type") == "passing" else ())
+        return created
+
+
+def read_scenario(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        raw = raw.strip()
+        if raw and not raw.startswith("#"):
+            out.append(json.loads(raw))
+    return out
+
+
+def table_rows(page) -> list[dict[str, str]]:
+    """The classification table as the browser shows it (visible rows, in order)."""
+    return page.eval_on_selector_all(
+        "#classification tbody tr",
+        """trs => trs.map(tr => {
+            const c = tr.querySelectorAll('td');
+            const txt = (i) => c[i].querySelector('.main') ? c[i].querySelector('.main').textContent : c[i].textContent;
+            return {number: tr.dataset.key, pos: c[0].textContent, laps: c[5].textContent,
+                    name: txt(3), state: c[11].textContent, pen: c[12].textContent, cls: tr.className};
+        })""",
+    )
+
+
+# -- fixtures (imported by the test_web_* modules; tests/conftest.py belongs to the lead) ----------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = LiveServer(tmp_path_factory.mktemp("web")).start()
+    OUT.mkdir(exist_ok=True)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
+        yield b
+        b.close()
+
+
+def open_page(target, url: str, viewport: tuple[int, int] = (1280, 800), ready: str | None = "feed"):
+    """A new page at `url`, once its live feed is open; returns (page, list of JS errors)."""
+    if hasattr(target, "new_context"):  # a Browser: own context per page
+        page = target.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    else:
+        page = target.new_page()
+    page.set_default_timeout(10000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    if ready == "feed":
+        page.wait_for_function("window.boucle && window.boucle.store.feed.state === 'open'")
+        page.wait_for_function("window.boucle.store.pending === null")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    elif ready:
+        page.wait_for_selector(ready)
+    return page, errors

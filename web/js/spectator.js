@@ -1,0 +1,265 @@
+// Spectator live timing (public, read-only): classification, header, filter, TV mode, charts.
+import { api, whoBadge, whoami } from "./auth.js";
+import { drawLapChart, drawLapTimes } from "./charts.js";
+import { mountHeader } from "./header.js";
+import { connectionBanner } from "./live.js";
+import { SessionStore } from "./store.js";
+import { KeyedTable, lapClass, stateText } from "./table.js";
+import { el, fmtLap, params, pickSession } from "./util.js";
+
+const $ = (id) => document.getElementById(id);
+let filter = params.get("cat") ? `cat:${params.get("cat")}` : "all";
+
+const norm = (s) => String(s ?? "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+
+function visible(r) {
+  if (filter === "all") return true;
+  const [kind, value] = [filter.slice(0, 3), norm(filter.slice(4))];
+  return kind === "cat" ? norm(r.category) === value : norm(r.division) === value;
+}
+
+const COLUMNS = [
+  { id: "pos", label: "Pos", cls: "num pos", title: "Position (in the category when filtered)",
+    cell: (r) => ({ t: String(filter === "all" ? r.position : r.category_position || r.position),
+      label: `position ${r.position}` }) },
+  { id: "chg", label: "", cls: "chg", title: "Places gained or lost since the previous lap",
+    cell: (r) => r._moved > 0 ? { t: `▲${r._moved}`, c: "up", label: `up ${r._moved}` }
+      : r._moved < 0 ? { t: `▼${-r._moved}`, c: "down", label: `down ${-r._moved}` } : "" },
+  { id: "no", label: "No", cls: "no", cell: (r) => r.number },
+  { id: "name", label: "Name / team", cls: "name",
+    cell: (r) => ({ t: r.name, sub: r.driver_name || "", sub2: r.penalties && r.penalties.length ? r.penalties.join(" · ").replace(/-/g, "\u2011") : "" }) },
+  { id: "cat", label: "Cat", cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
+  { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps ?? "") },
+  { id: "gap", label: "Gap", cls: "num gap", cell: (r) => r.gap || "" },
+  { id: "int", label: "Int", cls: "num opt", cell: (r) => r.interval || "" },
+  { id: "last", label: "Last", cls: "num time",
+    cell: (r, ctx) => ({ t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best) }) },
+  { id: "best", label: "Best", cls: "num time opt",
+    cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
+  { id: "pit", label: "Pit", cls: "num opt", title: "Pit stops", cell: (r) => String(r.pit_stops ?? 0) },
+  { id: "state", label: "", cls: "state", cell: (r) => stateText(r) },
+  { id: "pen", label: "Penalties", cls: "pen opt", cell: (r) => (r.penalties || []).join(" · ") },
+];
+
+let selected = params.get("car");
+
+function rowClass(r) {
+  const c = [];
+  if (r.in_pit) c.push("in-pit");
+  if (r.status && r.status !== "classified") c.push(`s-${r.status}`);
+  if (r.penalties && r.penalties.length) c.push("has-pen");
+  if (r.number === selected) c.push("selected");
+  return c.join(" ");
+}
+
+async function main() {
+  const who = await whoami().catch(() => ({ role: "spectator" }));
+  $("who").replaceChildren(whoBadge(who, "race-control.html"));
+  setupTv();
+
+  let sessionId = await pickSession().catch(() => null);
+  while (!sessionId) {
+    $("empty").hidden = false;
+    await new Promise((r) => setTimeout(r, 5000));
+    sessionId = await pickSession().catch(() => null);
+  }
+  $("empty").hidden = true;
+
+  const store = new SessionStore(sessionId, "spectator");
+  store.onState(connectionBanner($("conn-banner")));
+  mountHeader(store, $("session-header"), $("flag"));
+  const table = new KeyedTable($("classification"), COLUMNS, { rowClass, onSelect: (n) => select(n) });
+  const ctx = { best: null };
+  const filters = new Filters(store);
+  const charts = new Charts(store, sessionId);
+  window.boucle = { store, table }; // for the browser tests and for debugging from the console
+
+  let ordered = [];
+  const shownPos = new Map(); // number -> position the table is ordered by
+  const render = (p) => {
+    const best = store.overallBest();
+    const all = p.full || best !== ctx.best;
+    ctx.best = best;
+    let reorder = all || p.removed.size > 0;
+    for (const n of p.removed) table.remove(n);
+    if (all) {
+      for (const r of store.rows.values()) table.update(r, ctx);
+      filters.refresh();
+    } else {
+      for (const n of p.rows) {
+        const r = store.rows.get(n);
+        if (!r) continue;
+        const tr = table.update(r, ctx);
+        // A moved row or a row entering the filter changes the order.
+        if (!reorder && (tr.parentNode === null) === visible(r)) reorder = true;
+        if (!reorder && shownPos.get(n) !== r.position) reorder = true;
+      }
+    }
+    if (reorder) {
+      ordered = store.sortedRows().filter(visible).map((r) => r.number);
+      shownPos.clear();
+      for (const r of store.rows.values()) shownPos.set(r.number, r.position);
+      table.order(ordered);
+      $("table-empty").hidden = ordered.length > 0;
+    }
+    if (selected && (all || p.rows.has(selected))) charts.refresh();
+  };
+  store.onChange(render);
+  filters.onChange = () => {
+    for (const r of store.rows.values()) table.update(r, ctx);
+    render({ full: true, rows: new Set(), removed: new Set() });
+  };
+
+  function select(n) {
+    selected = selected === n ? null : n;
+    for (const r of store.rows.values()) table.update(r, ctx);
+    charts.show(selected);
+  }
+  $("charts-close").addEventListener("click", () => select(selected));
+  store.start();
+  if (selected) charts.show(selected);
+}
+
+class Filters {
+  constructor(store) {
+    this.store = store;
+    this.key = "";
+    this.onChange = () => {};
+  }
+
+  refresh() {
+    const cats = new Set(), divs = new Set();
+    for (const r of this.store.rows.values()) {
+      if (r.category) cats.add(r.category);
+      if (r.division) divs.add(r.division);
+    }
+    const key = [...cats].sort().join("|") + "#" + [...divs].sort().join("|");
+    if (key === this.key) return;
+    this.key = key;
+    const nav = $("filters");
+    const btn = (value, label) => el("button", {
+      type: "button", "aria-pressed": String(filter === value), "data-filter": value,
+      onclick: () => {
+        filter = value;
+        for (const b of nav.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.filter === filter));
+        this.onChange();
+      },
+    }, label);
+    const items = [btn("all", "All")];
+    for (const c of [...cats].sort()) items.push(btn(`cat:${c}`, c));
+    for (const d of [...divs].sort()) items.push(btn(`div:${d}`, d));
+    // A filter with one category only is noise.
+    nav.hidden = cats.size + divs.size < 2;
+    nav.replaceChildren(el("span", { class: "filter-label" }, "Show:"), ...items);
+  }
+}
+
+class Charts {
+  constructor(store, sessionId) {
+    this.store = store;
+    this.sessionId = sessionId;
+    this.fetched = new Map(); // number -> {laps, at}: lap times from the per-car endpoint
+    this.chart = null; // {positions: Map(number -> [{lap, position}]), maxLap, at} from /lapchart
+    this.timer = null;
+  }
+
+  base(path) {
+    return `api/sessions/${encodeURIComponent(this.sessionId)}/${path}`;
+  }
+
+  async lapTimes(number) {
+    const have = this.fetched.get(number);
+    if (!have || performance.now() - have.at > 15000) {
+      try {
+        const j = await api(this.base(`cars/${encodeURIComponent(number)}/laps`));
+        this.fetched.set(number, { laps: j.laps || [], at: performance.now() });
+      } catch { /* keep what we have; live history fills in */ }
+    }
+    const base = (this.fetched.get(number) || { laps: [] }).laps;
+    const maxLap = base.length ? base[base.length - 1].lap : 0;
+    const live = this.store.history.get(number) || [];
+    return [...base, ...live.filter((l) => l.lap > maxLap)];
+  }
+
+  async positions() {
+    // The whole lap chart is one request; refreshed at most every 15 s, live history in between.
+    if (!this.chart || performance.now() - this.chart.at > 15000) {
+      try {
+        const j = await api(this.base("lapchart"));
+        const positions = new Map();
+        let maxLap = 0;
+        for (const [lap, order] of Object.entries(j.laps || {})) {
+          const n = Number(lap);
+          maxLap = Math.max(maxLap, n);
+          order.forEach((num, i) => {
+            if (!positions.has(num)) positions.set(num, []);
+            positions.get(num).push({ lap: n, position: i + 1 });
+          });
+        }
+        for (const pts of positions.values()) pts.sort((a, b) => a.lap - b.lap);
+        this.chart = { positions, maxLap, at: performance.now() };
+      } catch {
+        this.chart = this.chart || { positions: new Map(), maxLap: 0, at: performance.now() };
+      }
+    }
+    return (number) => {
+      const base = this.chart.positions.get(number) || [];
+      const last = base.length ? base[base.length - 1].lap : 0;
+      const live = (this.store.history.get(number) || []).filter((l) => l.lap > last);
+      return [...base, ...live];
+    };
+  }
+
+  show(number) {
+    $("charts").hidden = !number;
+    if (!number) return;
+    const r = this.store.rows.get(number);
+    $("charts-title").textContent = r ? `#${r.number} ${r.name}` : `#${number}`;
+    this.refresh(true);
+    $("charts").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+
+  refresh(now = false) {
+    // At most one redraw a second: charts are secondary to the table.
+    if (this.timer && !now) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = null; }, 1000);
+    this.draw();
+  }
+
+  async draw() {
+    const number = selected;
+    if (!number) return;
+    const leaders = this.store.sortedRows().filter(visible).slice(0, 6).map((r) => r.number);
+    const cars = [...new Set([number, ...leaders])];
+    const [posOf, mine] = await Promise.all([this.positions(), this.lapTimes(number)]);
+    if (selected !== number) return;
+    const series = cars.map((n) => ({ number: n, points: posOf(n) }));
+    drawLapChart($("lap-chart"), series, number);
+    drawLapTimes($("lap-times"), mine, { overallBest: this.store.overallBest() });
+    $("lap-chart").dataset.points = String(series.reduce((a, s) => a + s.points.length, 0));
+    $("lap-times").dataset.points = String(mine.length);
+  }
+}
+
+function setupTv() {
+  const btn = $("tv-toggle");
+  const set = (on) => {
+    document.body.classList.toggle("tv", on);
+    btn.setAttribute("aria-pressed", String(on));
+    btn.textContent = on ? "Exit TV mode" : "TV mode";
+  };
+  set(params.get("tv") === "1");
+  btn.addEventListener("click", () => {
+    const on = !document.body.classList.contains("tv");
+    set(on);
+    if (on && document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+    if (!on && document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  $("empty").hidden = false;
+  $("empty").textContent = `Cannot load live timing: ${e.message}`;
+});

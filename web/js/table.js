@@ -1,0 +1,125 @@
+// Keyed table: one <tr> per car, created once; an update touches only the cells whose text or
+// class changed, and reordering moves only the rows that are out of place. This is what keeps
+// 100 cars updating every second cheap on a phone (no innerHTML, no full re-render).
+import { el } from "./util.js";
+
+/**
+ * Column: {id, label, cls?, title?, cell(row, ctx) -> string | {t, c?, sub?, sub2?, label?}}
+ *   t: main text, c: extra class on the <td>, sub / sub2: small second lines, label: aria-label.
+ */
+export class KeyedTable {
+  constructor(table, columns, { key = (r) => r.number, rowClass = () => "", onSelect = null } = {}) {
+    this.table = table;
+    this.columns = columns;
+    this.key = key;
+    this.rowClass = rowClass;
+    this.trs = new Map(); // key -> {tr, cells: [td], cache: [string], cls}
+    const head = el("tr", {}, columns.map((c) =>
+      el("th", { scope: "col", class: c.cls || null, title: c.title || null }, c.label)));
+    table.replaceChildren(el("thead", {}, head), (this.tbody = el("tbody")));
+    if (onSelect) {
+      // One listener for the whole table instead of one per row.
+      this.tbody.addEventListener("click", (ev) => {
+        const tr = ev.target.closest("tr[data-key]");
+        if (tr && !ev.target.closest("button, a, input, select")) onSelect(tr.dataset.key);
+      });
+      this.tbody.addEventListener("keydown", (ev) => {
+        const tr = ev.target.closest("tr[data-key]");
+        if (tr && (ev.key === "Enter" || ev.key === " ")) {
+          ev.preventDefault();
+          onSelect(tr.dataset.key);
+        }
+      });
+    }
+    this.selectable = !!onSelect;
+  }
+
+  entry(row) {
+    const k = this.key(row);
+    let e = this.trs.get(k);
+    if (!e) {
+      const cells = this.columns.map((c) => el("td", { class: c.cls || null }));
+      const tr = el("tr", { dataset: { key: k } }, cells);
+      if (this.selectable) tr.tabIndex = 0;
+      e = { tr, cells, cache: new Array(cells.length).fill(null), cls: null };
+      this.trs.set(k, e);
+    }
+    return e;
+  }
+
+  /** Bring one row's cells up to date; returns its <tr>. */
+  update(row, ctx) {
+    const e = this.entry(row);
+    for (let i = 0; i < this.columns.length; i++) {
+      const col = this.columns[i];
+      let v = col.cell(row, ctx);
+      if (v === null || v === undefined) v = "";
+      const o = typeof v === "object" ? v : { t: String(v) };
+      const sig = `${o.t}\u0001${o.c || ""}\u0001${o.sub || ""}\u0001${o.sub2 || ""}\u0001${o.label || ""}`;
+      if (sig === e.cache[i]) continue;
+      e.cache[i] = sig;
+      const td = e.cells[i];
+      td.className = [col.cls, o.c].filter(Boolean).join(" ");
+      if (o.label) td.setAttribute("aria-label", o.label);
+      else td.removeAttribute("aria-label");
+      if (o.sub || o.sub2) {
+        const parts = [el("span", { class: "main" }, o.t)];
+        if (o.sub) parts.push(el("small", { class: "sub" }, o.sub));
+        if (o.sub2) parts.push(el("small", { class: "sub2" }, o.sub2));
+        td.replaceChildren(...parts);
+      } else {
+        td.textContent = o.t;
+      }
+    }
+    const cls = this.rowClass(row, ctx);
+    if (cls !== e.cls) {
+      e.cls = cls;
+      e.tr.className = cls;
+    }
+    return e.tr;
+  }
+
+  remove(k) {
+    const e = this.trs.get(k);
+    if (e) {
+      e.tr.remove();
+      this.trs.delete(k);
+    }
+  }
+
+  /** Make the tbody show exactly `keys`, in order, moving as few rows as possible. */
+  order(keys) {
+    const tb = this.tbody;
+    let cursor = tb.firstChild;
+    for (const k of keys) {
+      const e = this.trs.get(k);
+      if (!e) continue;
+      if (e.tr === cursor) cursor = cursor.nextSibling;
+      else tb.insertBefore(e.tr, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextSibling;
+      tb.removeChild(cursor);
+      cursor = next;
+    }
+  }
+}
+
+/** Lap-time cell colours, as timing screens do: purple = overall fastest, green = personal best. */
+export function lapClass(lap, personalBest, overallBest) {
+  if (lap === null || lap === undefined) return "";
+  if (overallBest !== null && lap <= overallBest + 1e-9) return "t-overall";
+  if (personalBest !== null && lap <= personalBest + 1e-9) return "t-personal";
+  return "";
+}
+
+/** What the status column says: IN PIT, FIN, DNF, ... */
+export function stateText(r) {
+  if (r.status === "dsq") return { t: "DSQ", c: "st-dsq" };
+  if (r.status === "dns") return { t: "DNS", c: "st-out" };
+  if (r.status === "dnf") return { t: "DNF", c: "st-out" };
+  if (r.status === "not_classified") return { t: "NC", c: "st-out" };
+  if (r.finished) return { t: "FIN", c: "st-fin", label: "finished" };
+  if (r.in_pit) return { t: "IN PIT", c: "st-pit" };
+  return "";
+}
