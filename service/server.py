@@ -18,5 +18,5 @@ def run_server(args: argparse.Namespace) -> int:
     app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session)
     print(f"Boucle live timing: http://{args.host}:{args.port}/", flush=True)
     print(f"Admin token (race control / timing crew login): {token}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
     return 0

@@ -54,6 +54,7 @@ class LiveSession:
         self.id: str = meta["id"]
         self.name: str = meta.get("name", self.id)
         self.origin_us: int = int(meta["origin_us"])  # wall clock at session t = 0
+        self.rate: float = float(meta.get("clock_rate", 1.0))  # >1 only for accelerated simulations
         self.engine = Engine()
         self.listeners: list[Callable[[list[tuple], dict[str, Any] | None], None]] = []
         self.feed: deque[dict[str, Any]] = deque(maxlen=500)  # newest raw reads, for the timing crew
@@ -88,7 +89,14 @@ class LiveSession:
     # -- clock -----------------------------------------------------------------------------------
     def now_t(self) -> float:
         """Seconds on the session clock, from the wall clock."""
-        return round((wall_us() - self.origin_us) / 1e6, 6)
+        return round((wall_us() - self.origin_us) * self.rate / 1e6, 6)
+
+    def set_clock(self, origin_us: int, rate: float = 1.0) -> None:
+        """Re-anchor the session clock (the demo runs a simulated race faster than real time)."""
+        self.origin_us, self.rate = origin_us, rate
+        self.meta.update(origin_us=origin_us, clock_rate=rate)
+        self.store.set_meta("origin_us", origin_us)
+        self.store.set_meta("clock_rate", rate)
 
     # -- the one writer ----------------------------------------------------------------------------
     def submit(self, line: dict[str, Any]) -> list[tuple]:
@@ -158,7 +166,7 @@ class LiveSession:
     # -- views ----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
         e = self.engine
-        now = max(e.now_us, wall_us() - self.origin_us) if not e.closed else e.now_us
+        now = max(e.now_us, round(self.now_t() * 1e6)) if not e.closed else e.now_us
         end = e.end_us if e.green_us is not None or e.format == "best_lap" else None
         leader_laps = max((c.laps for c in e.cars.values()), default=0)
         return {
@@ -176,6 +184,7 @@ class LiveSession:
                 "remaining_s": None if end is None else round(max(0, end - now) / 1e6, 3),
                 "laps_target": e.laps_target,
                 "leader_laps": leader_laps,
+                "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
         }

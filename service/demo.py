@@ -1,0 +1,107 @@
+"""`boucle demo`: the service plus a simulated Le Mans race played through real P3 TCP decoders.
+
+The simulator listens like real decoders (finish, pit in, pit out) on 127.0.0.1; the service
+connects to them exactly as it would at a track. What loops cannot see (driver changes, refuels,
+mechanical declarations, the green flag) is entered as race control would, at its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import time
+from pathlib import Path
+
+import uvicorn
+
+from service.app import create_app
+from service.session import DecoderLink, LiveSession, wall_us
+from simulator import model, scenario
+from simulator.emit import play
+
+log = logging.getLogger("boucle.demo")
+PRESET = "lemans-270-2h"
+
+
+def _race(args: argparse.Namespace) -> model.Race:
+    params = model.Params.realistic()
+    params.disconnects = 1  # one decoder drop-out, recovered by RESEND
+    return model.generate(PRESET, args.cars, args.seed, params)
+
+
+async def _marshal(session: LiveSession, lines: list[dict], speed: float) -> None:
+    """Enter what no loop sees (flags, driver changes, refuels...) at its session time."""
+    for line in lines:
+        delay = session.origin_us / 1e6 + line["t"] / speed - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        session.submit(line)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    data = Path(args.data) / time.strftime("%Y%m%d-%H%M%S")
+    token = secrets.token_urlsafe(12)
+    app = create_app(data, token)
+    mgr = app.state.manager
+    race = _race(args)
+    parsed = [json.loads(ln) for ln in scenario.lines(race) if ln.startswith("{")]
+    head = [ln for ln in parsed if ln["type"] in ("session", "entry")]
+    marshal = [ln for ln in parsed if ln["type"] not in ("session", "entry", "passing")]
+    session = mgr.create(f"Demo - Le Mans Open Kart 2H ({len(race.cars)} karts, x{args.speed:g})", head[0])
+    for entry in head[1:]:
+        session.submit(entry)
+
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                                           ws="websockets-sansio"))  # fmt: skip
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises: port taken...
+            return
+        await asyncio.sleep(0.05)
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\nBoucle demo running: open {url}  (spectator live timing)", flush=True)
+    print(f"  race control: {url}race-control.html   timing crew: {url}timing.html", flush=True)
+    print(f"  login token: {token}   (Ctrl-C to stop)\n", flush=True)
+
+    links: list[DecoderLink] = []
+
+    def announce(info: dict) -> None:
+        link = DecoderLink(url=info["url"], loop=info["loop"], rtc_zero_us=info["rtc_base_us"])
+        links.append(link)
+        asyncio.get_running_loop().create_task(mgr.start_decoder(session, link))
+
+    async def anchor_clock() -> None:
+        # the simulator starts its clock once every decoder has a client: start ours with it
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if links and all(ln.source is not None and ln.source.status.state == "connected" for ln in links):
+                break
+            await asyncio.sleep(0.01)
+        session.set_clock(wall_us(), args.speed)
+        await _marshal(session, marshal, args.speed)
+
+    marshal_task = asyncio.create_task(anchor_clock())
+    try:
+        await play(race, [f"p3tcp://127.0.0.1:{args.decoder_port}"], speed=args.speed, announce=announce,
+                   wait_clients_s=10, linger_s=3)  # fmt: skip
+        await marshal_task
+        session.submit({"type": "signal", "signal": "finish_session"})
+        print("Demo race finished: the classification stays on screen (Ctrl-C to stop).", flush=True)
+        await serving
+    finally:
+        marshal_task.cancel()
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    logging.getLogger("boucle.simulator").setLevel(logging.WARNING)
+    try:
+        asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
