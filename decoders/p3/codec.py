@@ -87,11 +87,8 @@ def crc16_amb(data: bytes) -> int:
 
 
 def _frame_crc(frame: bytes | bytearray | memoryview) -> int:
-    """CRC of an unescaped frame with its CRC field taken as zero, without copying it."""
-    mv = memoryview(frame)
-    crc = binascii.crc_hqx(mv[:4], 0x1D0F)
-    crc = binascii.crc_hqx(b"\x00\x00", crc)
-    crc = binascii.crc_hqx(mv[6:-2], crc)
+    """CRC of an unescaped frame with its CRC field taken as zero (two C calls, no Python loop)."""
+    crc = binascii.crc_hqx(frame[6:-2], binascii.crc_hqx(frame[:4] + b"\x00\x00", 0x1D0F))
     return crc ^ ((frame[-2] << 8) | frame[-1])
 
 
@@ -374,7 +371,7 @@ class FrameError(Exception):
 def unescape(raw: bytes) -> bytes:
     """Undo 0x8D escaping. Raises FrameError when an escape byte has nothing after it."""
     if ESC not in raw:
-        return bytes(raw)
+        return raw
     out = bytearray()
     i = 0
     n = len(raw)
@@ -392,6 +389,7 @@ def unescape(raw: bytes) -> bytes:
 
 
 def _parse_tlv(body: bytes) -> list[tuple[int, bytes]]:
+    """TLV fields of an unknown TOR, kept raw."""
     out = []
     i = 0
     n = len(body)
@@ -408,42 +406,62 @@ def _parse_tlv(body: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-def _build(tor: int, version: int, tlvs: list[tuple[int, bytes]]) -> Record:
-    spec = _SPECS.get(tor)
-    if spec is None:
-        decoder_id = None
-        rest = []
-        for tag, val in tlvs:
-            if tag == TAG_DECODER_ID and val:
-                decoder_id = val.hex()
-            else:
-                rest.append((tag, val))
-        return UnknownRecord(tor=tor, fields=tuple(rest), decoder_id=decoder_id, version=version)
-    cls = spec[0]
-    by_tag = _BY_TAG[tor]
-    kwargs: dict[str, Any] = {"version": version}
-    extra = []
-    requested = []
-    for tag, val in tlvs:
+_KIND_CODE = {"u": 0, "hex": 1, "str": 2}
+_BY_TAG_FAST = {tor: {tag: (attr, _KIND_CODE[kind]) for tag, (attr, kind) in by_tag.items()}
+                for tor, by_tag in _BY_TAG.items()}
+
+
+def _unknown(tor: int, version: int, body: bytes) -> UnknownRecord:
+    decoder_id = None
+    rest = []
+    for tag, val in _parse_tlv(body):
+        if tag == TAG_DECODER_ID and val:
+            decoder_id = val.hex()
+        else:
+            rest.append((tag, val))
+    return UnknownRecord(tor=tor, fields=tuple(rest), decoder_id=decoder_id, version=version)
+
+
+def _build(tor: int, version: int, frame: bytes) -> Record:
+    """Record from the TLV body of an unescaped frame (the decoder's hot loop: kept flat)."""
+    by_tag = _BY_TAG_FAST.get(tor)
+    if by_tag is None:
+        return _unknown(tor, version, frame[HEADER_LEN:-1])
+    kwargs: dict[str, Any] = {} if version == 2 else {"version": version}
+    extra = None
+    requested = None
+    from_bytes = int.from_bytes
+    i = HEADER_LEN
+    end = len(frame) - 1
+    while i < end:
+        if i + 2 > end:
+            raise FrameError("truncated_tlv", f"tag 0x{frame[i]:02X} without a length byte")
+        tag = frame[i]
+        j = i + 2 + frame[i + 1]
+        if j > end:
+            raise FrameError("truncated_tlv", f"tag 0x{tag:02X} wants {frame[i + 1]} bytes, {end - i - 2} left")
         known = by_tag.get(tag)
         if known is None:
-            extra.append((tag, val))
-            continue
-        attr, kind = known
-        if not val:
+            if extra is None:
+                extra = []
+            extra.append((tag, frame[i + 2:j]))
+        elif j == i + 2:
+            if requested is None:
+                requested = []
             requested.append(tag)
-            kwargs[attr] = None
-        elif kind == "u":
-            kwargs[attr] = int.from_bytes(val, "little")
-        elif kind == "hex":
-            kwargs[attr] = val.hex()
+            kwargs[known[0]] = None
+        elif known[1] == 0:
+            kwargs[known[0]] = from_bytes(frame[i + 2:j], "little")
+        elif known[1] == 1:
+            kwargs[known[0]] = frame[i + 2:j].hex()
         else:
-            kwargs[attr] = val.decode("latin-1").rstrip("\x00")
+            kwargs[known[0]] = frame[i + 2:j].decode("latin-1").rstrip("\x00")
+        i = j
     if extra:
         kwargs["extra"] = tuple(extra)
     if requested:
         kwargs["requested"] = tuple(requested)
-    return cls(**kwargs)
+    return _SPECS[tor][0](**kwargs)
 
 
 def decode_frame(raw: bytes) -> Record:
@@ -462,8 +480,7 @@ def decode_frame(raw: bytes) -> Record:
     computed = _frame_crc(frame)
     if stored != computed:
         raise FrameError("crc", f"crc 0x{stored:04X} != 0x{computed:04X}")
-    tor = frame[8] | (frame[9] << 8)
-    return _build(tor, version, _parse_tlv(frame[HEADER_LEN:-1]))
+    return _build(frame[8] | (frame[9] << 8), version, frame)
 
 
 class P3StreamDecoder:
