@@ -37,3 +37,12 @@ def failed_check(ev: Any) -> bool:
     """A `ballast_check` whose `ok` is false (the scenario may carry a bool, 0 or a string)."""
     ok = ev.data.get("ok", True)
     return ok is False or ok == 0 or (isinstance(ok, str) and ok.strip().lower() in ("false", "no", "0"))
+
+
+def status_line(engine: Any, car: Any) -> str:
+    """One line for race control from the rules' live status: "kart 14: 3 of 5 stops, refuel window
+    closes in 12:40". Each rule's status may carry a `text`; they are joined in preset order.
+    """
+    texts = [st["text"] for st in engine.rule_status(car).values() if st.get("text")]
+    label = engine.params.get("competitor_label", "car")
+    return f"{label} {car.number}: " + (", ".join(texts) if texts else "ok")

@@ -1,0 +1,220 @@
+"""FFM cross-country moto and kids rules (RULES.md section 4, seed 004).
+
+The timing mechanics live in the engine and are driven by preset data: wave offsets (`waves` or
+`wave_interval_s`, CC-WAVES), per-category race length (`category_duration_s`, CC-DURATION), the
+finish window (`cc_window_s`, CC-FINISH), per-category positions (CC-CLASSES). The classes here add
+what only a rule can: CC-PIT penalties and live status. CC-KIDS aggregates two finished endurances.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Any
+
+from service.presets import norm
+from service.rules.base import Rule, register
+from service.rules.common import US, clock, lookup, per_category, ts
+
+if TYPE_CHECKING:
+    from service.engine.car import Car
+    from service.engine.classify import Row
+    from service.engine.engine import Engine
+
+
+@register
+class Waves(Rule):
+    """CC-WAVES: each wave's start offset is subtracted from its riders' race time (engine)."""
+
+    id = "CC-WAVES"
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        if car.wave is None:
+            return None
+        return {"wave": car.wave, "offset_s": car.offset_us / US}
+
+
+@register
+class Duration(Rule):
+    """CC-DURATION: 2 h categories take a "STOP - 2 heures" board at their first crossing after 2 h
+    of their own race time (engine `category_duration_s`); the status counts down to it.
+    """
+
+    id = "CC-DURATION"
+    kinds = ("race",)
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        dur = ctx.category_duration_us.get(norm(car.category))
+        if dur is None:
+            return None
+        stop_at = ctx.start_us + car.offset_us + dur
+        if car.finish_us is not None:
+            return {"stop_at_s": stop_at / US, "stopped": True, "text": f"stopped at {ts(car.finish_us)}"}
+        left = stop_at - ctx.now_us
+        if left > 0:
+            return {"stop_at_s": stop_at / US, "stopped": False, "text": f"STOP board in {clock(left)}"}
+        return {"stop_at_s": stop_at / US, "stopped": False, "text": "STOP board at next crossing"}
+
+
+@register
+class Finish(Rule):
+    """CC-FINISH: a rider crossing more than the window after the winner is `not_classified`
+    (classify, `cc_window_s`). The status says how long the window stays open.
+    """
+
+    id = "CC-FINISH"
+    kinds = ("race",)
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        window = ctx.params.get("cc_window_s")
+        if not window or ctx.flag_us is None or car.finish_us is not None:
+            return None
+        left = ctx.flag_us + round(float(window) * US) - ctx.now_us
+        return {"window_closes_in_s": round(max(0, left) / US, 1),
+                "text": f"finish window closes in {clock(left)}" if left > 0 else "finish window closed"}
+
+
+@register
+class Pit(Rule):
+    """CC-PIT: mandatory pit passages (2 Championship, 1 Jeunes/Féminines/Soft); 1 lap per missing one.
+
+    A passage counts only if the rider crossed the timing line since the previous passage (a lap
+    ended by a pit_out is not a line crossing, so only lap ends strictly between the two are).
+    Not applied when the race was stopped early (a red flag not resumed, or a chequered flag shown
+    before the time was up): the regulation then ignores pit passages.
+    """
+
+    id = "CC-PIT"
+    kinds = ("race",)
+
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.required = per_category(params.get("passages"), int(params.get("default", 2)))
+        self.laps = int(params.get("laps", 1))
+
+    def counted(self, car: Car) -> tuple[int, list[str]]:
+        ends = car.lap_ends
+        n, notes, prev_end = 0, [], None
+        for s in car.stops:
+            start = s.in_us if s.in_us is not None else s.out_us
+            if start is None:
+                continue
+            if prev_end is None or bisect_left(ends, start) - bisect_right(ends, prev_end) > 0:
+                n += 1
+            else:
+                notes.append(f"passage at {ts(start)} without a line crossing since {ts(prev_end)}")
+            prev_end = s.out_us if s.out_us is not None else start
+        return n, notes
+
+    @staticmethod
+    def stopped_early(ctx: Engine) -> bool:
+        end = ctx.end_us
+        red = False
+        for ev in ctx.signals:
+            sig = ev.data["signal"]
+            if sig == "red":
+                red = True
+            elif sig in ("resume", "green"):
+                red = False
+            elif sig == "chequered" and end is not None and ev.t < end:
+                return True
+        return red
+
+    def on_session_end(self, ctx: Engine, car: Car) -> None:
+        if car.first_seen_us is None or self.stopped_early(ctx):
+            return
+        req = lookup(self.required, car.category)
+        done, notes = self.counted(car)
+        missing = req - done
+        if missing <= 0:
+            return
+        extra = "; " + "; ".join(notes) if notes else ""
+        t = car.finish_us if car.finish_us is not None else (car.last_crossing_us or ctx.now_us)
+        ctx.penalize(car, self.id, (), t,
+                     f"{done} pit passage(s) of {req} required ({car.category or 'Championship'}){extra}; "
+                     f"{missing} missing x {self.laps} lap", laps=missing * self.laps)
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+        req = lookup(self.required, car.category)
+        done, _ = self.counted(car)
+        return {"done": done, "required": req, "text": f"{done} of {req} pit passages"}
+
+
+@register
+class Classes(Rule):
+    """CC-CLASSES: category classifications are extracted from the scratch (see `by_category`)."""
+
+    id = "CC-CLASSES"
+
+
+@register
+class Kids(Rule):
+    """CC-KIDS: two 45-minute endurances aggregated by `aggregate_kids` (one engine per endurance)."""
+
+    id = "CC-KIDS"
+
+
+def category_of(number: str, category: str, ranges: dict[str, list[int]] | None) -> str:
+    """The entry's category, else the one its number range implies (801-899 one-event, 901-999 Soft)."""
+    if category or not ranges or not number.isdigit():
+        return category
+    n = int(number)
+    for name, (lo, hi) in ranges.items():
+        if lo <= n <= hi:
+            return name
+    return category
+
+
+def by_category(engine: Engine) -> dict[str, list[Row]]:
+    """CC-CLASSES: each category's classification, extracted from the scratch in scratch order.
+
+    Categories appear in the preset's `category_order` first, then as met in the scratch; a row's
+    `category_position` is its place in its category.
+    """
+    from service.engine.classify import classify  # the engine imports the rules: import late
+
+    ranges = engine.params.get("number_ranges")
+    out: dict[str, list[Row]] = {}
+    order = {norm(c): c for c in engine.params.get("category_order") or []}
+    for c in order.values():
+        out[c] = []
+    for r in classify(engine):
+        name = category_of(r.number, r.category, ranges)
+        key = order.setdefault(norm(name), name)
+        out.setdefault(key, []).append(r)
+    for rows in out.values():
+        for i, r in enumerate(rows, 1):
+            r.category_position = i
+    return {k: v for k, v in out.items() if v}
+
+
+def aggregate_kids(first: Engine, second: Engine) -> list[dict[str, Any]]:
+    """CC-KIDS: most laps then least time over both endurances.
+
+    A rider counts an endurance only if classified in it (took the flag there); a rider classified
+    in neither is `not_classified`. Times are each endurance's wave-corrected total (with time
+    penalties), laps are after lap penalties.
+    """
+    from service.engine.classify import classify  # the engine imports the rules: import late
+
+    per: dict[str, dict[str, Any]] = {}
+    for no, engine in enumerate((first, second), 1):
+        for r in classify(engine):
+            a = per.setdefault(r.number, {"number": r.number, "name": r.name, "category": r.category,
+                                          "laps": 0, "total_time_us": 0, "counted": []})  # fmt: skip
+            a[f"endurance{no}"] = {"status": r.status, "laps": r.laps, "total_time_s":
+                                   None if r.total_time_us is None else round(r.total_time_us / US, 3)}  # fmt: skip
+            if r.status == "classified" and r.total_time_us is not None:
+                a["laps"] += r.laps
+                a["total_time_us"] += r.total_time_us
+                a["counted"].append(no)
+    rows = sorted(per.values(), key=lambda a: (not a["counted"], -a["laps"], a["total_time_us"],
+                                               int(a["number"]) if a["number"].isdigit() else 0, a["number"]))
+    by_cat: dict[str, int] = {}
+    for i, a in enumerate(rows, 1):
+        a["position"] = i
+        a["status"] = "classified" if a["counted"] else "not_classified"
+        c = norm(a["category"])
+        by_cat[c] = by_cat.get(c, 0) + 1
+        a["category_position"] = by_cat[c]
+        a["total_time_s"] = round(a.pop("total_time_us") / US, 3)
+    return rows
