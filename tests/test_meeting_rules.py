@@ -128,7 +128,7 @@ def test_manual_time_penalty_reorders_on_equal_laps() -> None:
     lines.append(
         {"type": "penalty", "t": 400.0, "number": "8", "rule": "AX-TIME-PEN", "seconds": 5, "note": "yellow"}
     )
-    lines.append({"type": "penalty", "t": 400.0, "number": "7", "rule": "AX-LANES", "seconds": 10})
+    lines.append({"type": "penalty", "t": 400.0, "number": "7", "rule": "AX-LANES"})  # preset: 10 s
     rows = classify(run(lines))
     # 7: 300.0 + 10 = 310.0; 8: 305.1 + 5 = 310.1; 9: 310.2
     assert [r.number for r in rows] == ["7", "8", "9"]

@@ -141,3 +141,19 @@ class KartNoReads(NoReads):
 
     id: ClassVar[str] = "KA-TRANSPONDER"
     consequence: ClassVar[str] = "transponder mandatory, 100 EUR fine (001 art. 21a)"
+
+
+@register
+class StartLanes(Rule):
+    """AX-LANES: leaving the start lanes, entered by race control; a penalty line without an
+    amount takes the preset's 10 s (first offence; a repeat goes to the stewards)."""
+
+    id: ClassVar[str] = "AX-LANES"
+
+
+@register
+class TimePenalty(Rule):
+    """AX-TIME-PEN: the time penalties of 003 art. 8.1, entered by race control with their amount
+    (the preset's `manual_penalties` table lists them for the race-control page)."""
+
+    id: ClassVar[str] = "AX-TIME-PEN"

@@ -1,0 +1,290 @@
+"""An auto-cross meeting for one division: a chain of sessions where each result builds the next.
+
+`AutocrossMeeting` holds only inputs (entries, each session's recorded rows, practice laps,
+jump-start offenders, finalists unable to start, an early stop) and derives everything else
+with the pure rules of this package, so its state is a small JSON document and replaying the
+same results always gives the same grids, classifications and points.
+
+Stages: practice1, practice2 (same series, AX-PRACTICE) -> heat1 (AX-HEAT1) -> heat2, heat3
+(AX-MIX) -> semis (AX-SEMI) -> final (AX-FINAL). `plans(stage)` gives the sessions of a stage
+(series, grid, session line, entry lines); `record(key, rows)` stores a session's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
+from .grids import FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
+from .lengths import ax_laps
+from .model import RaceRow
+from .ranking import (
+    GeneralLine,
+    HeatLine,
+    HeatTotal,
+    PracticeLine,
+    SemiLine,
+    general_classification,
+    heat_ranking,
+    heat_totals,
+    practice_ranking,
+    semi_ranking,
+    stopped_classification,
+)
+from .series import heat_series, practice_series
+
+STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
+HEAT_STAGES = ("heat1", "heat2", "heat3")
+KIND_OF = {"practice1": "practice", "practice2": "practice", "heat1": "heat", "heat2": "heat",
+           "heat3": "heat", "semis": "semi", "final": "final"}  # fmt: skip
+
+
+class MeetingError(ValueError):
+    """A step asked out of order (e.g. the semis before heat 3 is recorded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """One session to run: who starts where, and the scenario header that sets it up."""
+
+    key: str  # "heat2.2" = heat 2, series 2
+    stage: str
+    kind: str
+    series: int  # 1-based
+    laps: int
+    grid: list[Slot]  # grid order; None = a cell left free
+    session_line: dict[str, Any] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[list[Slot]]:
+        """The grid drawn 3-2-3-2, pole on the inside (AX-LENGTH)."""
+        return grid_rows(self.grid)
+
+    def header_lines(self) -> list[dict[str, Any]]:
+        """The `session` and `entry` lines of this session's scenario (shared/spec/scenario.md)."""
+        return [self.session_line, *self.entries]
+
+
+class AutocrossMeeting:
+    """One division's auto-cross meeting (RULES.md section 3)."""
+
+    def __init__(
+        self,
+        entries: Sequence[dict[str, Any]],
+        *,
+        name: str = "",
+        division: str = "",
+        preset: str = "autocross",
+        admitted_without_lap: Iterable[str] = (),
+    ) -> None:
+        self.name = name
+        self.division = division
+        self.preset = preset
+        self.entries: dict[str, dict[str, Any]] = {}
+        for e in entries:
+            number = str(e.get("number") or "").strip()
+            if not number:
+                raise MeetingError("every entry needs a 'number'")
+            if number in self.entries:
+                raise MeetingError(f"entry {number} listed twice")
+            self.entries[number] = {**e, "type": "entry", "number": number}
+        self.admitted_without_lap = set(admitted_without_lap)  # stewards' decision, AX-PRACTICE
+        self.results: dict[str, list[RaceRow]] = {}
+        self.laps_us: dict[str, dict[str, list[int]]] = {}  # practice session key -> laps per car
+        self.jumpers: dict[str, list[str]] = {}  # session key -> AX-JUMP offenders
+        self.unable_to_start: set[str] = set()  # finalists who cannot reach the grid
+        self.stopped_after: str | None = None
+        self.signoffs: list[dict[str, Any]] = []  # AX-PUBLISH, kept with the meeting
+
+    # ---------------------------------------------------------------- state (JSON)
+    def state(self) -> dict[str, Any]:
+        def row(r: RaceRow) -> dict[str, Any]:
+            return {"number": r.number, "place": r.place, "laps": r.laps, "status": r.status,
+                    "total_time_us": r.total_time_us}  # fmt: skip
+
+        return {
+            "name": self.name, "division": self.division, "preset": self.preset,
+            "entries": list(self.entries.values()), "admitted_without_lap": sorted(self.admitted_without_lap),
+            "results": {k: [row(r) for r in rows] for k, rows in self.results.items()},
+            "laps_us": self.laps_us, "jumpers": self.jumpers, "unable_to_start": sorted(self.unable_to_start),
+            "stopped_after": self.stopped_after, "signoffs": self.signoffs,
+        }  # fmt: skip
+
+    @classmethod
+    def from_state(cls, st: dict[str, Any]) -> AutocrossMeeting:
+        m = cls(st["entries"], name=st.get("name", ""), division=st.get("division", ""),
+                preset=st.get("preset", "autocross"), admitted_without_lap=st.get("admitted_without_lap", ()))  # fmt: skip
+        m.results = {k: [RaceRow(**r) for r in rows] for k, rows in st.get("results", {}).items()}
+        m.laps_us = {k: {n: list(v) for n, v in laps.items()} for k, laps in st.get("laps_us", {}).items()}
+        m.jumpers = {k: list(v) for k, v in st.get("jumpers", {}).items()}
+        m.unable_to_start = set(st.get("unable_to_start", ()))
+        m.stopped_after = st.get("stopped_after")
+        m.signoffs = list(st.get("signoffs", ()))
+        return m
+
+    # ---------------------------------------------------------------- stages
+    @property
+    def entry_order(self) -> list[str]:
+        """The official entry list order (AX-PRACTICE series and practice order)."""
+        return list(self.entries)
+
+    def stage_keys(self, stage: str) -> list[str]:
+        return [p.key for p in self.plans(stage)]
+
+    def complete(self, stage: str) -> bool:
+        try:
+            return all(k in self.results for k in self.stage_keys(stage))
+        except MeetingError:
+            return False
+
+    def current_stage(self) -> str | None:
+        """The first stage not fully recorded (None once the final is in or the meeting stopped)."""
+        if self.stopped_after:
+            return None
+        for stage in STAGES:
+            if not self.complete(stage):
+                return stage
+        return None
+
+    def _need(self, *stages: str) -> None:
+        for s in stages:
+            if not self.complete(s):
+                raise MeetingError(f"{s} is not recorded yet")
+
+    def plans(self, stage: str) -> list[SessionPlan]:
+        """The sessions of `stage`, built from the results recorded so far."""
+        if stage not in STAGES:
+            raise MeetingError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        if stage in ("practice1", "practice2"):
+            groups = [list(s) for s in practice_series(self.entry_order)]
+        elif stage == "heat1":
+            self._need("practice1", "practice2")
+            groups = [list(s) for s in heat_series(self.heat1_field())]
+        elif stage in ("heat2", "heat3"):
+            prev = HEAT_STAGES[HEAT_STAGES.index(stage) - 1]
+            self._need(prev)
+            groups = [list(s) for s in heat_series([h.number for h in self.heat_ranking(prev)])]
+        elif stage == "semis":
+            self._need(*HEAT_STAGES)
+            groups = [list(s) for s in semi_split([t.number for t in self.heat_totals() if t.qualified])]
+        else:
+            self._need("semis")
+            groups = [list(self.final_grid().grid)]
+        return [self._plan(stage, i + 1, g, len(groups)) for i, g in enumerate(groups)]
+
+    def _plan(self, stage: str, series: int, grid: list[str], count: int) -> SessionPlan:
+        kind = KIND_OF[stage]
+        key = stage if count == 1 and stage == "final" else f"{stage}.{series}"
+        laps = ax_laps(kind)
+        line: dict[str, Any] = {"type": "session", "preset": self.preset, "kind": kind, "laps": laps,
+                                "name": f"{self.name} {self.division} {key}".strip()}  # fmt: skip
+        if kind in ("heat", "semi", "final"):
+            line["rules"] = {"AX-JUMP": {"prior": self.prior_jumpers(stage)}}
+        slots: list[Slot] = with_vacancies(grid, ())
+        entries = [{**self.entries[n], "grid": i} for i, n in enumerate(grid, 1) if n in self.entries]
+        return SessionPlan(key, stage, kind, series, laps, slots, line, entries)
+
+    def prior_jumpers(self, stage: str) -> list[str]:
+        """AX-JUMP: drivers with a jump start in an earlier heat (a new one is a repeat: 30 s)."""
+        earlier = HEAT_STAGES[: HEAT_STAGES.index(stage)] if stage in HEAT_STAGES else HEAT_STAGES
+        return sorted({n for key, ns in self.jumpers.items() if key.split(".")[0] in earlier for n in ns})
+
+    # ---------------------------------------------------------------- recording
+    def record(
+        self,
+        key: str,
+        rows: Sequence[RaceRow],
+        *,
+        laps_us: dict[str, list[int]] | None = None,
+        jumpers: Iterable[str] = (),
+    ) -> None:
+        """Store one session's result (a re-run after a red flag simply records again)."""
+        stage = key.split(".")[0]
+        if stage not in STAGES:
+            raise MeetingError(f"unknown session key {key!r}")
+        if key not in self.stage_keys(stage):
+            raise MeetingError(
+                f"{key!r} is not a session of {stage} (sessions: {', '.join(self.stage_keys(stage))})"
+            )
+        self.results[key] = list(rows)
+        if laps_us is not None:
+            self.laps_us[key] = {n: list(v) for n, v in laps_us.items()}
+        self.jumpers[key] = sorted(set(jumpers))
+
+    def record_engine(self, key: str, engine: Any) -> None:
+        """Store a session from the timing engine that ran it."""
+        from .live import jump_offenders, practice_laps, race_rows
+
+        self.record(key, race_rows(engine), laps_us=practice_laps(engine), jumpers=jump_offenders(engine))
+
+    def declare_unable(self, number: str) -> None:
+        """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""
+        self.unable_to_start.add(str(number))
+
+    def stop(self, after: str) -> None:
+        """AX-POINTS: the meeting is stopped after heat 2, heat 3 or the semis (points halved)."""
+        if after not in HALVED_STAGES:
+            raise MeetingError(f"a meeting can stop after {', '.join(sorted(HALVED_STAGES))}")
+        self._need(*{"heat2": ("heat2",), "heat3": ("heat3",), "semis": ("semis",)}[after])
+        self.stopped_after = after
+
+    # ---------------------------------------------------------------- derived classifications
+    def _stage_rows(self, stage: str) -> list[list[RaceRow]]:
+        return [self.results[k] for k in self.stage_keys(stage)]
+
+    def practice(self) -> list[PracticeLine]:
+        """AX-PRACTICE ranking over both practice sessions."""
+        self._need("practice1", "practice2")
+        laps: dict[str, list[int]] = {}
+        for stage in ("practice1", "practice2"):
+            for key in self.stage_keys(stage):
+                for n, v in self.laps_us.get(key, {}).items():
+                    laps.setdefault(n, []).extend(v)
+        return practice_ranking(laps, self.entry_order)
+
+    def heat1_field(self) -> list[str]:
+        """Qualified drivers in practice order, then those the stewards admitted without a lap."""
+        ranked = self.practice()
+        return [p.number for p in ranked if p.qualified or p.number in self.admitted_without_lap]
+
+    def practice_best(self) -> dict[str, int | None]:
+        return {p.number: p.best_us for p in self.practice()}
+
+    def heat_ranking(self, stage: str) -> list[HeatLine]:
+        """AX-HEAT-RANK of one heat over its series."""
+        self._need(stage)
+        return heat_ranking(self._stage_rows(stage), self.practice_best(), ax_laps("heat"))
+
+    def heats_run(self) -> list[str]:
+        return [s for s in HEAT_STAGES if self.complete(s)]
+
+    def heat_totals(self) -> list[HeatTotal]:
+        """AX-HEAT-TOTAL over the heats recorded so far (best two)."""
+        heats = [self.heat_ranking(s) for s in self.heats_run()]
+        return heat_totals(heats, self.heat1_field())
+
+    def semi_ranking(self) -> list[SemiLine]:
+        self._need("semis")
+        return semi_ranking(self._stage_rows("semis"), [t.number for t in self.heat_totals()])
+
+    def final_grid(self) -> FinalGrid:
+        semis = self.semi_ranking()
+        return final_grid([s.number for s in semis], {s.number for s in semis if s.ran}, self.unable_to_start)
+
+    def general(self) -> list[GeneralLine]:
+        """The meeting's general classification (AX-FINAL), or the stopped-meeting one."""
+        if self.stopped_after in ("heat2", "heat3"):
+            return stopped_classification(self.heat_totals())
+        if self.stopped_after == "semis":
+            return stopped_classification(self.heat_totals(), self.semi_ranking())
+        self._need("final")
+        fg = self.final_grid()
+        return general_classification(self.results["final"], self.semi_ranking(),
+                                      [t.number for t in self.heat_totals()], fg.non_starters)  # fmt: skip
+
+    def points(self) -> list[MeetingPoints]:
+        """AX-POINTS of this meeting, in general-classification order."""
+        return ax_championship_points(self.practice(), self.heat_totals(), self.general(), self.stopped_after)
