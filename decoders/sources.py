@@ -1,7 +1,7 @@
 """Decoder connections by URL, with one lifecycle for every transport.
 
-    p3tcp://HOST[:5403][?idle=15&get_time=1]
-    serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=15]
+    p3tcp://HOST[:5403][?idle=10&get_time=1]
+    serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=10]
     mqtt://[USER:PASS@]HOST[:1883]/PREFIX[?client_id=...&keepalive=10]
 
 Every source also takes `retry_min` and `retry_max` (seconds) for its reconnect backoff.

@@ -20,6 +20,7 @@ def _chunked(data: bytes, size: int) -> tuple[list, dict]:
     records = []
     for i in range(0, len(data), size):
         records.extend(dec.feed(data[i:i + size]))
+    dec.close()
     return records, dec.rejected
 
 
@@ -27,6 +28,7 @@ def test_every_chunk_size_1_to_64_gives_the_same_records():
     noisy = b"\x00junk\x8f" + STREAM[:3000] + b"\x8e\x02half" + STREAM[3000:9000] + b"\xff" * 7
     whole = P3StreamDecoder()
     expected = whole.feed(noisy)
+    whole.close()
     assert len(expected) > 100
     for size in range(1, 65):
         records, rejected = _chunked(noisy, size)
@@ -39,6 +41,7 @@ def test_every_chunk_size_1_to_64_gives_the_same_records():
 def test_random_bytes_never_raise_and_chunking_does_not_matter(data, size):
     whole = P3StreamDecoder()
     expected = whole.feed(data)
+    whole.close()
     records, rejected = _chunked(data, size)
     assert records == expected
     assert rejected == whole.rejected

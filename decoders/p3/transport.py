@@ -44,7 +44,7 @@ class LinkIdle(ConnectionError):
 class P3StreamSource(Source):
     """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
 
-    def __init__(self, url: str, *, idle: float = 15.0, get_time: bool = False, resend: bool = True,
+    def __init__(self, url: str, *, idle: float = 10.0, get_time: bool = False, resend: bool = True,
                  resend_retry: float = 3.0, resend_tries: int = 3, **kw) -> None:
         super().__init__(url, **kw)
         self.idle = idle
