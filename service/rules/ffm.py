@@ -153,17 +153,6 @@ class Kids(Rule):
     id = "CC-KIDS"
 
 
-def category_of(number: str, category: str, ranges: dict[str, list[int]] | None) -> str:
-    """The entry's category, else the one its number range implies (801-899 one-event, 901-999 Soft)."""
-    if category or not ranges or not number.isdigit():
-        return category
-    n = int(number)
-    for name, (lo, hi) in ranges.items():
-        if lo <= n <= hi:
-            return name
-    return category
-
-
 def by_category(engine: Engine) -> dict[str, list[Row]]:
     """CC-CLASSES: each category's classification, extracted from the scratch in scratch order.
 
@@ -172,14 +161,12 @@ def by_category(engine: Engine) -> dict[str, list[Row]]:
     """
     from service.engine.classify import classify  # the engine imports the rules: import late
 
-    ranges = engine.params.get("number_ranges")
     out: dict[str, list[Row]] = {}
     order = {norm(c): c for c in engine.params.get("category_order") or []}
     for c in order.values():
         out[c] = []
     for r in classify(engine):
-        name = category_of(r.number, r.category, ranges)
-        key = order.setdefault(norm(name), name)
+        key = order.setdefault(norm(r.category), r.category)
         out.setdefault(key, []).append(r)
     for rows in out.values():
         for i, r in enumerate(rows, 1):
