@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from simulator.model import DECODER_IDS, Race, describe
+from simulator.model import DECODER_IDS, Event, Race, describe
 
 # Rank of line types at the same microsecond: a driver change or refuel recorded at the same
 # instant as a passing follows it; signals come first.
@@ -61,12 +61,16 @@ def lines(race: Race, *, header: bool = True, decoder_fields: bool | None = None
             obj["decoder"] = DECODER_IDS[r.decoder]
         timed.append((t_us(r.t), _RANK["passing"], i, obj))
     for i, e in enumerate(race.events):
-        obj = {"type": e.type, "t": 0.0, **e.data}
-        timed.append((t_us(e.t), _RANK.get(e.type, 9), i, obj))
+        timed.append((t_us(e.t), _RANK.get(e.type, 9), i, event_line(e)))
     timed.sort(key=lambda x: (x[0], x[1], x[2]))
     for us, _, _, obj in timed:
         obj["t"] = us / 1_000_000
         yield _dump(obj)
+
+
+def event_line(e: Event) -> dict:
+    """A non-passing event as its scenario line (signals, driver changes, refuels...)."""
+    return {"type": e.type, "t": t_us(e.t) / 1_000_000, **e.data}
 
 
 def write(race: Race, path: str | Path, **kw) -> int:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from simulator.model import DECODER_IDS, DECODER_LOOP, Race
-from simulator.scenario import t_us
+from simulator.scenario import event_line, t_us
 
 log = logging.getLogger("boucle.simulator")
 
@@ -63,6 +64,10 @@ class Feed:
             return []
         hi = min(hi, lo + 100_000)  # bounded, whatever the request says
         return [self.history[n] for n in range(lo, hi + 1) if n in self.history]
+
+
+def _order(x: SimPassing | dict | None) -> int:
+    return x.number if isinstance(x, SimPassing) else 0
 
 
 def build_feeds(race: Race, rtc_base_us: int) -> list[Feed]:
@@ -129,12 +134,15 @@ def make_target(url: str) -> Target:
 async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 1.0,
                rtc_base_us: int = 1_767_225_600_000_000, from_t: float | None = None,
                announce: Callable[[dict], None] | None = None, wait_clients_s: float = 0.0,
-               linger_s: float = 2.0, status_every_s: float = 2.0) -> dict:
+               linger_s: float = 2.0, status_every_s: float = 2.0,
+               on_event: Callable[[dict], Awaitable[None] | None] | None = None) -> dict:
     """Play `race` in real time (divided by `speed`) on every target; returns counts per decoder.
 
     `wait_clients_s`: before starting the clock, wait up to that long for every decoder to have a
     client (so a service started alongside does not miss the first passings).
     `linger_s`: keep serving after the last passing (clients may still ask for RESEND).
+    `on_event`: called with each non-passing scenario line (signals, driver changes, refuels,
+    mechanicals, grid moves) at its session time, for whoever plays race control and marshals.
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -151,12 +159,14 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
         while loop.time() < deadline and not all(tg.clients(f) for tg in tgs for f in feeds):
             await asyncio.sleep(0.02)
         # one timeline for all decoders: reads, link drops and recoveries
-        timeline: list[tuple[float, int, Feed, SimPassing | None]] = []
+        timeline: list[tuple[float, int, Feed | None, SimPassing | dict | None]] = []
         for f in feeds:
             timeline += [(p.t, 1, f, p) for p in f.passings]
             for a, b in f.outages:
                 timeline += [(a, 0, f, None), (b, 2, f, None)]
-        timeline.sort(key=lambda x: (x[0], x[1], x[2].key, x[3].number if x[3] else 0))
+        if on_event is not None:
+            timeline += [(e.t, 3, None, event_line(e)) for e in race.events]
+        timeline.sort(key=lambda x: (x[0], x[1], x[2].key if x[2] else "", _order(x[3])))
         t0 = from_t if from_t is not None else min([0.0] + [x[0] for x in timeline[:1]])
         wall0 = loop.time()
         for f in feeds:
@@ -173,13 +183,18 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
         status_task = asyncio.create_task(statuses())
         for t, kind, f, p in timeline:
             if t < t0:  # before --from-t: the decoder read it, nobody was listening
-                if p is not None:
+                if isinstance(p, SimPassing):
                     f.read(p)
                 continue
             delay = wall0 + (t - t0) / speed - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if kind == 0 and f.online:
+            if kind == 3:
+                assert on_event is not None and isinstance(p, dict)
+                res = on_event(p)
+                if inspect.isawaitable(res):
+                    await res
+            elif kind == 0 and f.online:
                 f.online = False
                 log.info("decoder %s (%s) link down at t=%.1f", f.decoder_id, f.loop, t)
                 for tg in tgs:
@@ -189,7 +204,7 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
                 log.info("decoder %s (%s) link up at t=%.1f", f.decoder_id, f.loop, t)
                 for tg in tgs:
                     await tg.up(f)
-            elif p is not None:
+            elif isinstance(p, SimPassing):
                 f.read(p)
                 if f.online:
                     f.sent += 1

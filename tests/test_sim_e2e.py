@@ -1,0 +1,103 @@
+"""End to end: simulator over P3 TCP -> a real `boucle serve` -> classification equals the replay.
+
+The simulator listens like real decoders on 127.0.0.1; the service connects to them through its
+API (`POST /decoders` with rtc_zero_us = the decoder's rtc_base_us), and what no loop sees
+(green flag, driver changes, refuels, mechanicals) is posted to `/events` at its session time, as
+race control would. The service's results must equal `boucle replay --json` of the scenario the
+simulator writes for the same seed; with missed reads, the difference stays within those reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator import model, scenario
+from simulator.emit import play
+from tests.service_proc import TOKEN, ServiceProcess
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+pytestmark = pytest.mark.timeout(90)
+
+
+def replay(race: model.Race, tmp_path: Path) -> dict:
+    path = tmp_path / "scenario.jsonl"
+    scenario.write(race, path)
+    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+async def run_live(race: model.Race, svc: ServiceProcess, speed: float) -> dict:
+    lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
+    head = lines[0]
+    entries = [x for x in lines if x["type"] == "entry"]
+    async with httpx.AsyncClient(base_url=f"{svc.url}/api", headers=ADMIN, timeout=10) as http:
+        body = {k: v for k, v in head.items() if k != "type"}
+        r = await http.post("/sessions", json={"name": "sim e2e", **body})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        r = await http.post(f"/sessions/{sid}/entries", json=entries)
+        assert r.status_code == 200, r.text
+        pending: list[asyncio.Task] = []
+
+        def announce(info: dict) -> None:
+            pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json={
+                "url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "loop": info["loop"],
+                "rtc_zero_us": info["rtc_base_us"]})))
+
+        async def on_event(line: dict) -> None:
+            r = await http.post(f"/sessions/{sid}/events", json=line)
+            assert r.status_code == 200, r.text
+
+        await play(race, ["p3tcp://127.0.0.1:0"], speed=speed, announce=announce, wait_clients_s=15,
+                   linger_s=1.0, status_every_s=0.5, on_event=on_event)
+        for t in pending:
+            assert (await t).status_code == 201
+        # race control closes the session, as replay does at the end of the file (end-of-race rules)
+        # (at the session time just after the last read: the service's own clock runs at 1x)
+        end_t = round(max(r.t for r in race.reads) + 1.0, 6)
+        r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
+                                                             "t": end_t})
+        assert r.status_code == 200, r.text
+        decs = (await http.get(f"/sessions/{sid}/decoders")).json()
+        assert sum(d["passings"] for d in decs) == len(race.reads), decs  # every read arrived, once
+        return (await http.get(f"/sessions/{sid}/results")).json()
+
+
+def rows(res: dict) -> list[tuple]:
+    return [(r["position"], r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"], r["pit_stops"],
+             r["penalty_laps"]) for r in res["classification"]]
+
+
+def test_endurance_race_over_p3_tcp_equals_the_replay(tmp_path):
+    # 40 min of a Le Mans 2H with rule infringements: stops, driver changes, early mechanical stops
+    p = model.Params(closed_pit_mechanical=0.4, short_stop=0.15, late_change=0.2)
+    race = model.generate("lemans-270-2h", 8, 17, p, duration_s=2400.0)
+    want = replay(race, tmp_path)
+    with ServiceProcess(tmp_path / "data") as svc:
+        got = asyncio.run(run_live(race, svc, speed=400))
+    assert rows(got) == rows(want)
+    pens = lambda res: sorted((x["number"], x["rule"], x["laps"]) for x in res["penalties"])  # noqa: E731
+    assert pens(got) == pens(want) != []
+
+
+def test_with_missed_reads_the_difference_stays_within_them(tmp_path):
+    clean = model.generate("generic-timed", 8, 23, duration_s=900.0)
+    race = model.generate("generic-timed", 8, 23, model.Params(missed_read=0.03), duration_s=900.0)
+    want = {r["number"]: r["laps"] for r in replay(clean, tmp_path)["classification"]}
+    with ServiceProcess(tmp_path / "data") as svc:
+        got = asyncio.run(run_live(race, svc, speed=300))
+    missed = race.stats["missed"]
+    assert missed > 0
+    short = {r["number"]: want[r["number"]] - r["laps"] for r in got["classification"]}
+    assert all(d >= 0 for d in short.values())
+    assert 0 < sum(short.values()) <= missed
