@@ -44,7 +44,6 @@ class Source(ABC):
     async def run(self, on_passing: OnPassing) -> None:
         """Connect, serve, reconnect with bounded exponential backoff; returns after `stop()`."""
         self._task = asyncio.current_task()
-        self._stopping = False
         self._on_passing = on_passing
         attempt = 0
         try:
@@ -74,7 +73,7 @@ class Source(ABC):
             self._task = None
 
     def stop(self) -> None:
-        """Ask `run()` to return. Call from the event loop's thread."""
+        """Ask `run()` to return (also if it has not started yet). Call from the event loop's thread."""
         self._stopping = True
         if self._task is not None and not self._task.done():
             self._task.cancel()

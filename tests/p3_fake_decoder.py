@@ -39,9 +39,15 @@ class FakeDecoder:
         self.tasks: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> FakeDecoder:
-        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
+
+    async def come_up(self) -> None:
+        """Back on the network after `drop()`: listening again on the same port."""
+        self.up = True
+        if not self.server.is_serving():
+            await self.__aenter__()
 
     async def __aexit__(self, *exc) -> None:
         self.drop()
@@ -108,8 +114,9 @@ class FakeDecoder:
                                       decoder_id=DECODER_ID)))
 
     def drop(self, mid_frame: bytes | None = None) -> None:
-        """Go down: optionally write half a frame first, then cut every client."""
+        """Go down: optionally write half a frame first, cut every client, refuse new ones."""
         self.up = False
+        self.server.close()
         for w in list(self.writers):
             if mid_frame:
                 w.write(mid_frame[: len(mid_frame) // 2])

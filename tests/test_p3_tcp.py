@@ -51,7 +51,8 @@ async def test_drop_mid_stream_then_every_passing_recovered_once():
         server.drop(mid_frame=passing_frame(999))
         await until(lambda: source.status.state == "reconnecting")
         server.emit(10)  # 11..20 happen while the link is down: history only
-        server.up = True
+        await asyncio.sleep(0.3)  # several refused attempts: none counts as a reconnect
+        await server.come_up()
         await until(lambda: server.writers and source.status.state == "connected")
         server.emit(5)  # 21..25 pushed live; 21 reveals the gap 11..20
         server.send(server.history[5] + server.history[21])  # duplicates must not come out twice
@@ -155,4 +156,30 @@ async def test_callback_errors_do_not_kill_the_link():
         server.emit(2)
         await until(lambda: seen == [1, 2])
         assert source.status.reconnects == 0
+        await stopped(source, task)
+
+
+async def test_stop_before_run_returns_at_once():
+    source = open_source("p3tcp://127.0.0.1:9")
+    source.stop()
+    await asyncio.wait_for(source.run(lambda p: None), 1)
+    assert source.status.state == "stopped"
+
+
+async def test_without_resend_missed_passings_are_counted_lost():
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server, resend=False)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.emit(1)
+        server.up = False
+        server.emit(4)
+        server.up = True
+        server.emit(1)
+        await until(lambda: len(got) == 2)
+        await asyncio.sleep(0.1)
+        assert not any(isinstance(r, ResendRecord) for r in server.requests)
+        st = source.status
+        assert (st.gaps_detected, st.gaps_recovered, st.passings_lost) == (1, 0, 4)
         await stopped(source, task)

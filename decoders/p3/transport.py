@@ -16,6 +16,7 @@ import socket
 import time
 
 from decoders.p3.codec import (
+    REJECT_REASONS,
     ErrorRecord,
     GetTimeRecord,
     P3StreamDecoder,
@@ -53,7 +54,8 @@ class P3StreamSource(Source):
         self.resend_retry = resend_retry
         self.resend_tries = resend_tries
         self.tracker = PassingTracker()
-        self._rejected_before: dict[str, int] = {}
+        self._rejected_before: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+        self.status.rejected.update(self._rejected_before)
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         raise NotImplementedError
@@ -104,9 +106,8 @@ class P3StreamSource(Source):
             self.status.rejected[reason] = self._rejected_before.get(reason, 0) + n
 
     def _request_resends(self, writer: asyncio.StreamWriter) -> None:
-        if not self.resend:
-            return
-        for _decoder_id, first, last in self.tracker.due(time.monotonic(), self.resend_retry, self.resend_tries):
+        tries = self.resend_tries if self.resend else 0  # 0: gaps are given up (counted lost) at once
+        for _decoder_id, first, last in self.tracker.due(time.monotonic(), self.resend_retry, tries):
             log.info("%s: asking decoder to resend passings %d..%d", self.url, first, last)
             writer.write(encode(resend_request(first, last)))
         self.status.passings_lost = self.tracker.lost
