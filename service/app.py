@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSo
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from decoders.sources import split_decoder_spec
 from service import auth
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.events import SIGNALS
@@ -442,8 +443,8 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             if target is None:
                 target = mgr.create("track", {"preset": "generic-timed", "kind": "race"})
             for spec in decoders:
-                url, _, loop = spec.partition("=")
-                await mgr.start_decoder(target, DecoderLink(url=url, loop=loop or None))
+                url, loop = split_decoder_spec(spec)
+                await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
         yield
         await mgr.shutdown()
 
