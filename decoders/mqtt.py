@@ -104,8 +104,10 @@ class MqttSource(Source):
             self.status.rejected[reason] = 0
 
     async def _serve(self) -> bool:
+        # A fixed client id gets a persistent session: the broker queues QoS 1 passings while we are away.
         async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                  identifier=self.client_id, keepalive=self.keepalive, timeout=5) as client:
+                                  identifier=self.client_id, clean_session=self.client_id is None,
+                                  keepalive=self.keepalive, timeout=5) as client:
             for topic in self.topics:
                 await client.subscribe(topic, qos=1)
             self._mark_connected()

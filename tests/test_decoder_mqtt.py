@@ -110,3 +110,22 @@ def test_payload_parser_without_broker():
     source.handle_message("x/decoder/d/passing", 42)
     source.handle_message("y/decoder/d/passing", b"{}")
     assert source.status.rejected == {"topic": 1, "json": 2, "schema": 0}
+
+
+async def test_client_id_keeps_passings_published_while_away(mosquitto):  # noqa: F811
+    url = f"mqtt://{mosquitto.host}:{mosquitto.port}/{PREFIX}?client_id=boucle-test&retry_min=0.05"
+    first = open_source(url)
+    task = asyncio.create_task(first.run(lambda p: None))
+    await until(lambda: first.status.state == "connected")
+    first.stop()
+    await asyncio.wait_for(task, 5)
+    await publish(mosquitto, [(f"{PREFIX}/decoder/d1/passing", passing(number=n, rtc=n)) for n in (7, 8)])
+    second = open_source(url)
+    got = []
+    task = asyncio.create_task(second.run(got.append))
+    try:
+        await until(lambda: len(got) == 2)
+        assert [p.passing_number for p in got] == [7, 8]
+    finally:
+        second.stop()
+        await asyncio.wait_for(task, 5)

@@ -489,7 +489,7 @@ class P3StreamDecoder:
     Chunk boundaries do not matter: the same bytes fed in any chunking give the same records
     and the same reject counts. Bytes outside frames count once per run as "framing"; a frame
     cut short by a new SOR counts as "framing"; a frame with no EOR after MAX_WIRE_FRAME bytes
-    is dropped as "length".
+    is dropped as "length". Call `close()` at end of stream to count a frame left unfinished.
     """
 
     def __init__(self) -> None:
