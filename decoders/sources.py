@@ -55,9 +55,12 @@ class Source(ABC):
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # transports raise many types; none may kill the source
-                    self.status.last_error = f"{type(exc).__name__}: {exc}"
+                    error = f"{type(exc).__name__}: {exc}"
+                    repeated = error == self.status.last_error
+                    self.status.last_error = error
                     if isinstance(exc, OSError | TimeoutError | ConnectionError) or _is_expected(exc):
-                        log.warning("%s: %s", self.url, self.status.last_error)
+                        # a decoder left unplugged must not flood the log: same error again is debug
+                        log.log(logging.DEBUG if repeated else logging.WARNING, "%s: %s", self.url, error)
                     else:
                         log.exception("%s: unexpected error", self.url)
                 if self._stopping:
