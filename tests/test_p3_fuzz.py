@@ -7,7 +7,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decoders.p3.codec import P3StreamDecoder, decode_all
+from decoders.p3.codec import P3StreamDecoder, PassingRecord, decode_all, encode
 from tests.p3_captures import hex_frames, prochip_frames
 
 FRAMES = hex_frames("amb-short.hex") + prochip_frames()
@@ -95,3 +95,21 @@ def test_long_random_soak_counts_rejects():
     records = dec.feed(b"".join(parts))
     assert len(records) >= int(len(FRAMES) * 3 * 0.7)
     assert dec.rejected["framing"] > 0
+
+
+u = st.integers
+hexid = st.binary(min_size=4, max_size=4).map(bytes.hex)
+
+
+@FUZZ
+@given(st.builds(
+    PassingRecord, passing_number=st.none() | u(0, 2**32 - 1), transponder=st.none() | u(0, 2**32 - 1),
+    rtc_time_us=st.none() | u(0, 2**64 - 1), strength=st.none() | u(0, 65535), hits=st.none() | u(0, 65535),
+    flags=st.none() | u(0, 65535), tran_code=st.none() | st.text("ABCDEFLPV-0123456789\x8e", min_size=1, max_size=8),
+    utc_time_us=st.none() | u(0, 2**64 - 1), decoder_id=st.none() | hexid, rtc_id=st.none() | u(0, 2**40),
+    sport=st.none() | u(0, 255), extra=st.lists(st.tuples(st.sampled_from([0x02, 0x11, 0x77]),
+                                                          st.binary(max_size=6)), max_size=2).map(tuple),
+), st.integers(1, 64))
+def test_any_passing_record_round_trips_in_any_chunking(record, size):
+    wire = encode(record)
+    assert _chunked(b"\x8f" + wire + wire, size)[0] == [record, record]
