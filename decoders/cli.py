@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -104,10 +105,13 @@ def cmd_decode(args: argparse.Namespace) -> int:
             stream_b = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
             with stream_b:
                 counts = decode_stream(_raw_chunks(stream_b), decoder, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"boucle p3 decode: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.flush()
     print(summary_line(counts, decoder.rejected), file=sys.stderr)
     return 0
 

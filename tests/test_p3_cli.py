@@ -65,3 +65,16 @@ def test_register_adds_p3_decode_to_a_parser():
 def test_missing_file_is_a_clear_error():
     proc = _run("/nonexistent/capture.bin")
     assert proc.returncode == 2 and "nonexistent" in proc.stderr
+
+
+def test_installed_boucle_command():
+    boucle = Path(sys.executable).parent / "boucle"
+    if not boucle.exists():
+        import pytest
+
+        pytest.skip("boucle entry point not installed in this environment")
+    proc = subprocess.run([str(boucle), "p3", "decode", "--hex", str(CAPTURES / "amb-long.hex")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1388
+    assert proc.stderr.strip().splitlines()[-1].startswith("records=1388 PASSING=84 STATUS=1304")
