@@ -34,6 +34,13 @@ def practice_laps(engine: Engine) -> dict[str, list[int]]:
     return {number: list(car.lap_times) for number, car in engine.cars.items()}
 
 
+def penalty_labels(engine: Engine) -> dict[str, list[str]]:
+    """Each car's penalties as the classification labels them ("+10 s AX-JUMP")."""
+    from service.engine import classify
+
+    return {r.number: list(r.penalties) for r in classify(engine) if r.penalties}
+
+
 def jump_offenders(engine: Engine) -> list[str]:
     """Cars with an AX-JUMP penalty that counts (a waived one does not make the next a repeat)."""
     return sorted({p.number for p in engine.penalties.all() if p.rule == "AX-JUMP" and p.counts})

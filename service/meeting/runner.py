@@ -95,6 +95,8 @@ class AutocrossMeeting:
         self.results: dict[str, list[RaceRow]] = {}
         self.laps_us: dict[str, dict[str, list[int]]] = {}  # practice session key -> laps per car
         self.jumpers: dict[str, list[str]] = {}  # session key -> AX-JUMP offenders
+        self.penalties: dict[str, dict[str, list[str]]] = {}  # session key -> car -> penalty labels
+        self.recorded_at: dict[str, str] = {}  # session key -> wall-clock ISO time (set at the edge)
         self.unable_to_start: set[str] = set()  # finalists who cannot reach the grid
         self.stopped_after: str | None = None
         self.signoffs: list[dict[str, Any]] = []  # AX-PUBLISH, kept with the meeting
@@ -109,7 +111,8 @@ class AutocrossMeeting:
             "name": self.name, "division": self.division, "preset": self.preset,
             "entries": list(self.entries.values()), "admitted_without_lap": sorted(self.admitted_without_lap),
             "results": {k: [row(r) for r in rows] for k, rows in self.results.items()},
-            "laps_us": self.laps_us, "jumpers": self.jumpers, "unable_to_start": sorted(self.unable_to_start),
+            "laps_us": self.laps_us, "jumpers": self.jumpers, "penalties": self.penalties,
+            "recorded_at": self.recorded_at, "unable_to_start": sorted(self.unable_to_start),
             "stopped_after": self.stopped_after, "signoffs": self.signoffs,
         }  # fmt: skip
 
@@ -120,6 +123,8 @@ class AutocrossMeeting:
         m.results = {k: [RaceRow(**r) for r in rows] for k, rows in st.get("results", {}).items()}
         m.laps_us = {k: {n: list(v) for n, v in laps.items()} for k, laps in st.get("laps_us", {}).items()}
         m.jumpers = {k: list(v) for k, v in st.get("jumpers", {}).items()}
+        m.penalties = {k: {n: list(v) for n, v in d.items()} for k, d in st.get("penalties", {}).items()}
+        m.recorded_at = dict(st.get("recorded_at", {}))
         m.unable_to_start = set(st.get("unable_to_start", ()))
         m.stopped_after = st.get("stopped_after")
         m.signoffs = list(st.get("signoffs", ()))
@@ -200,6 +205,8 @@ class AutocrossMeeting:
         *,
         laps_us: dict[str, list[int]] | None = None,
         jumpers: Iterable[str] = (),
+        penalties: dict[str, list[str]] | None = None,
+        at: str | None = None,
     ) -> None:
         """Store one session's result (a re-run after a red flag simply records again)."""
         stage = key.split(".")[0]
@@ -213,12 +220,16 @@ class AutocrossMeeting:
         if laps_us is not None:
             self.laps_us[key] = {n: list(v) for n, v in laps_us.items()}
         self.jumpers[key] = sorted(set(jumpers))
+        self.penalties[key] = {n: list(v) for n, v in (penalties or {}).items() if v}
+        if at is not None:
+            self.recorded_at[key] = at
 
-    def record_engine(self, key: str, engine: Any) -> None:
+    def record_engine(self, key: str, engine: Any, at: str | None = None) -> None:
         """Store a session from the timing engine that ran it."""
-        from .live import jump_offenders, practice_laps, race_rows
+        from .live import jump_offenders, penalty_labels, practice_laps, race_rows
 
-        self.record(key, race_rows(engine), laps_us=practice_laps(engine), jumpers=jump_offenders(engine))
+        self.record(key, race_rows(engine), laps_us=practice_laps(engine), jumpers=jump_offenders(engine),
+                    penalties=penalty_labels(engine), at=at)  # fmt: skip
 
     def declare_unable(self, number: str) -> None:
         """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""

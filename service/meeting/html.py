@@ -1,0 +1,142 @@
+"""Printable pages: start lists with the grid drawn 3-2-3-2 (pole on the inside) and results
+with laps, time, gap, points and penalties, signed off as AX-PUBLISH describes. Pure: data in,
+one self-contained HTML string out (inline CSS, no script), ready for a browser's Print."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from .grids import Slot
+from .model import RaceRow
+from .publish import ROLE_LABEL, SIGN_ROLES, DocStatus
+
+CSS = """
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:1.5em;color:#111}
+h1{font-size:1.3em;margin:0}h2{font-size:1.05em;margin:.2em 0 1em;color:#444}
+table{border-collapse:collapse;width:100%;font-size:.9em}
+th,td{border:1px solid #999;padding:.25em .5em;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.status{display:inline-block;padding:.1em .6em;border:2px solid #111;font-weight:bold;text-transform:uppercase}
+.grid{margin:1em 0}.row{display:flex;gap:.6em;margin:.5em 0}.row.two{margin-left:5.5em}
+.cell{width:10em;height:3.4em;border:2px solid #333;padding:.2em .4em;box-sizing:border-box}
+.cell.free{border-style:dashed;color:#999}.cell b{font-size:1.2em}.cell small{display:block}
+.inside{font-size:.8em;color:#555}
+.sign{display:flex;gap:2em;margin-top:2em}.sign div{flex:1;border-top:1px solid #111;padding-top:.3em;font-size:.85em}
+@media print{body{margin:0}.status{border-width:1px}}
+"""
+
+
+def fmt_time(us: int | None) -> str:
+    """Race time as printed: m:ss.mmm (integer microseconds in, rounded to the millisecond)."""
+    if us is None:
+        return ""
+    ms = (us + 500) // 1000
+    m, rem = divmod(ms, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{m}:{s:02d}.{ms:03d}" if m else f"{s}.{ms:03d}"
+
+
+def page(title: str, subtitle: str, body: str, status: DocStatus | None = None) -> str:
+    head = f"<h1>{escape(title)}</h1><h2>{escape(subtitle)}</h2>"
+    if status is not None:
+        head += f'<p><span class="status">{escape(status.status)}</span>'
+        if status.posted_at:
+            head += f" posted {escape(status.posted_at)}"
+        if status.status == "provisional" and status.final_at:
+            head += f" &middot; final at {escape(status.final_at)} unless protested"
+        elif status.status == "final" and status.final_at:
+            head += f" &middot; final {escape(status.final_at)}"
+        head += "</p>"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} - {escape(subtitle)}</title><style>{CSS}</style></head>"
+        f"<body>{head}{body}{signatures(status)}</body></html>\n"
+    )
+
+
+def signatures(status: DocStatus | None) -> str:
+    """Three signature boxes: timing crew, race director, stewards (AX-PUBLISH)."""
+    sigs = status.signatures if status else {}
+    cells = []
+    for role in SIGN_ROLES:
+        s = sigs.get(role)
+        done = (
+            f"{escape(str(s.get('by') or ''))} &middot; {escape(str(s.get('at') or ''))}" if s else "&nbsp;"
+        )
+        cells.append(f"<div>{ROLE_LABEL[role]}<br>{done}</div>")
+    return f'<div class="sign">{"".join(cells)}</div>'
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = []
+    for r in rows:
+        cells = "".join(
+            f'<td class="n">{escape(str(v))}</td>' if i in numeric else f"<td>{escape(str(v))}</td>"
+            for i, v in enumerate(r)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str]) -> str:
+    """The grid as drawn on the track: rows of 3 then 2, staggered, pole cell first (inside)."""
+    out = ['<div class="grid"><div class="inside">&larr; inside (pole side)</div>']
+    pos = 0
+    for i, row in enumerate(rows):
+        cells = []
+        for slot in row:
+            pos += 1
+            if slot is None:
+                cells.append(f'<div class="cell free">{pos}<small>free</small></div>')
+            else:
+                name = escape(names.get(slot, ""))
+                cells.append(f'<div class="cell">{pos}. <b>{escape(slot)}</b><small>{name}</small></div>')
+        cls = "row two" if i % 2 else "row"
+        out.append(f'<div class="{cls}">{"".join(cells)}</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def startlist_html(
+    title: str, subtitle: str, rows: Sequence[Sequence[Slot]], entries: Mapping[str, Mapping[str, Any]],
+    laps: int, status: DocStatus | None = None,
+) -> str:  # fmt: skip
+    """A start list: the grid 3-2-3-2 then the same order as a table."""
+    names = {n: str(e.get("name") or "") for n, e in entries.items()}
+    order = [s for row in rows for s in row]
+    listing = table(
+        ["Grid", "No", "Driver", "Division"],
+        [(i, s or "-", names.get(s, "") if s else "free", str(entries.get(s, {}).get("division") or "") if s else "")
+         for i, s in enumerate(order, 1)],
+        numeric=(0,),
+    )  # fmt: skip
+    return page(title, f"{subtitle} - start list, {laps} laps", grid_html(rows, names) + listing, status)
+
+
+def race_table(
+    rows: Sequence[RaceRow], entries: Mapping[str, Mapping[str, Any]], points: Mapping[str, Any] | None = None,
+    penalties: Mapping[str, Sequence[str]] | None = None,
+) -> str:  # fmt: skip
+    """Results of one race: place, number, driver, laps, time, gap to the winner, points, penalties."""
+    ordered = sorted(rows, key=lambda r: (r.place, r.number))
+    lead = ordered[0] if ordered else None
+    out = []
+    for r in ordered:
+        gap = ""
+        if lead is not None and r is not lead and r.status not in ("dns", "dsq"):
+            if r.laps < lead.laps:
+                d = lead.laps - r.laps
+                gap = f"+{d} lap{'s' if d > 1 else ''}"
+            elif r.total_time_us is not None and lead.total_time_us is not None:
+                gap = "+" + fmt_time(r.total_time_us - lead.total_time_us)
+        status = "" if r.status == "classified" else r.status.upper()
+        pts = "" if points is None else points.get(r.number, "")
+        pens = "; ".join((penalties or {}).get(r.number, ()))
+        name = str(entries.get(r.number, {}).get("name") or "")
+        out.append((r.place, r.number, name, r.laps, fmt_time(r.total_time_us), gap, pts, pens, status))
+    return table(
+        ["Pos", "No", "Driver", "Laps", "Time", "Gap", "Points", "Penalties", "Status"], out, (0, 3, 4, 6)
+    )

@@ -1,0 +1,184 @@
+"""The meeting REST API end to end: create, stage plans, live sessions, results, classifications,
+printable start lists / results, sign-off (AX-PUBLISH), AX-FINAL replacement, AX-RED helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import service.rules.autocross  # noqa: F401 - registers the AX rules
+from service.app import Manager
+from service.meeting.api import build_meeting_router
+
+ADMIN = "admin-secret"
+NUMBERS = [str(n) for n in (201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212)]
+RANK = {n: i for i, n in enumerate(NUMBERS, 1)}  # 201 is the fastest
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    mgr = Manager(tmp_path, ADMIN, synchronous="OFF")  # no fsync per line in tests
+    app = FastAPI()
+    app.state.manager = mgr
+    app.include_router(build_meeting_router(mgr))
+    return TestClient(app)
+
+
+def hdr(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def drive(
+    mgr: Manager, sid: str, entries: list[dict[str, Any]], kind: str, laps: int, jump: str | None = None
+) -> None:
+    """Feed a session's reads straight to its live session (the same writer decoders use)."""
+    s = mgr.sessions[sid]
+    lines: list[dict[str, Any]] = []
+    if kind == "practice":
+        for i, e in enumerate(entries):
+            t = 100.0 + i
+            for lap in (50 + RANK[e["number"]] * 0.4,) * 3:
+                t += lap
+                lines.append(
+                    {"type": "passing", "t": round(t, 3), "transponder": e["transponder"], "loop": "finish"}
+                )
+    else:
+        lines += [{"type": "signal", "t": 0.0, "signal": "start_procedure"},
+                  {"type": "signal", "t": 4.0, "signal": "start_lights_green"}]  # fmt: skip
+        if jump:
+            lines.append({"type": "grid_move", "t": 2.5, "number": jump})
+        for e in entries:
+            for k in range(1, laps + 1):
+                t = round(4.0 + 0.1 * e["grid"] + k * (50 + RANK[e["number"]] * 0.4), 3)
+                lines.append({"type": "passing", "t": t, "transponder": e["transponder"], "loop": "finish"})
+    for line in sorted(lines, key=lambda x: x["t"]):
+        s.submit(line)
+
+
+def run_stage(
+    client: TestClient, mid: str, stage: str, token: str, jump: str | None = None
+) -> list[dict[str, Any]]:
+    mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
+    started = client.post(f"/api/meetings/{mid}/stages/{stage}/start", headers=hdr(token))
+    assert started.status_code == 200, started.text
+    for sess in started.json():
+        entries = [{**mgr.sessions[sess["session_id"]].engine.cars[n].entry} for n in sess["grid"] if n]
+        drive(mgr, sess["session_id"], entries, sess["kind"], sess["laps"], jump)
+        done = client.post(f"/api/meetings/{mid}/sessions/{sess['key']}/finish", headers=hdr(token))
+        assert done.status_code == 200, done.text
+    return started.json()
+
+
+def test_meeting_api_end_to_end(client: TestClient) -> None:
+    entries = [
+        {"number": n, "name": f"Pilote {n}", "transponder": f"X{n}", "division": "Maxi Sprint"}
+        for n in NUMBERS
+    ]
+    assert client.post("/api/meetings", json={"entries": entries}).status_code == 401
+    r = client.post("/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries},
+                    headers=hdr(ADMIN))  # fmt: skip
+    assert r.status_code == 201, r.text
+    mid, tokens = r.json()["id"], r.json()["tokens"]
+    assert set(tokens) == {"timing", "race_director", "stewards"}
+    timing, director, stewards = tokens["timing"], tokens["race_director"], tokens["stewards"]
+
+    plans = client.get(f"/api/meetings/{mid}/stages/practice1").json()["sessions"]
+    assert [p["grid"] for p in plans] == [NUMBERS[:6], NUMBERS[6:]]  # AX-PRACTICE 12 -> 6, 6
+    assert client.get(f"/api/meetings/{mid}/stages/heat1").status_code == 409  # practice not run yet
+    assert (
+        client.post(f"/api/meetings/{mid}/stages/practice1/start", headers=hdr(stewards)).status_code == 403
+    )
+
+    run_stage(client, mid, "practice1", timing)
+    run_stage(client, mid, "practice2", timing)
+    practice = client.get(f"/api/meetings/{mid}/classifications/practice").json()
+    assert [row["number"] for row in practice["rows"]] == NUMBERS
+    assert practice["rows"][0]["best_lap_s"] == 50.4
+
+    heat1 = run_stage(client, mid, "heat1", timing, jump="203")  # one series of 12, 203 jumps: +10 s
+    assert heat1[0]["rows"][0] == ["201", "202", "203"] and heat1[0]["rows"][1] == ["204", "205"]
+    h1 = client.get(f"/api/meetings/{mid}/classifications/heat1").json()["rows"]
+    # 203 ran 254.3 + 6 = 260.3 + 10 = 270.3: behind 204 (262.4), 205 (264.5), 206 (266.6), 207 (268.7)
+    assert [row["number"] for row in h1][:8] == ["201", "202", "204", "205", "206", "207", "203", "208"]
+    page = client.get(f"/api/meetings/{mid}/results/heat1.1.html").text
+    assert "+10 s AX-JUMP" in page and '<td class="n">7</td>' in page
+
+    run_stage(client, mid, "heat2", timing)
+    run_stage(client, mid, "heat3", timing)
+    heats = client.get(f"/api/meetings/{mid}/classifications/heats").json()["rows"]
+    assert heats[0] == {"position": 1, "number": "201", "heat_points": [1, 1, 1], "total": 2, "dropped": 1,
+                        "qualified": True}  # fmt: skip
+
+    semis = run_stage(client, mid, "semis", timing)
+    assert [s["grid"] for s in semis] == [NUMBERS[0::2], NUMBERS[1::2]]  # AX-SEMI odd / even
+
+    # AX-FINAL: 202 cannot start; nobody left to replace it (all 12 are finalists)
+    r = client.post(f"/api/meetings/{mid}/unable", json={"number": "202"}, headers=hdr(director))
+    assert r.status_code == 200
+    final = client.get(f"/api/meetings/{mid}/stages/final").json()["sessions"][0]
+    assert final["key"] == "final" and "202" not in final["grid"] and len(final["grid"]) == 11
+    sl = client.get(f"/api/meetings/{mid}/startlist/final.html").text
+    assert "start list, 7 laps" in sl and 'class="row two"' in sl
+
+    # AX-RED helper, then the final typed in by hand after a two-part race
+    d = client.get(f"/api/meetings/{mid}/red_flag", params={"kind": "final", "leader_laps": 3}).json()
+    assert d == {"rule": "AX-RED", "action": "restart_remaining", "laps_to_run": 4, "order_lap": 3}
+    rows = [{"number": n, "place": i, "laps": 7} for i, n in enumerate(final["grid"], 1)]
+    assert client.post(f"/api/meetings/{mid}/sessions/final/result", json={"rows": rows},
+                       headers=hdr(director)).status_code == 200  # fmt: skip
+    general = client.get(f"/api/meetings/{mid}/classifications/general").json()
+    assert general["status"] == "draft"
+    assert [(row["number"], row["final"]) for row in general["rows"]][:2] == [("201", 48), ("203", 43)]
+    assert general["rows"][11] == {"position": 12, "number": "202", "stage": "final_non_starter", "practice": 4,
+                                   "heats": 9, "final": 20, "total": 33}  # fmt: skip
+
+    # AX-PUBLISH: timing may not sign the general classification; director -> provisional; stewards -> final
+    assert (
+        client.post(
+            f"/api/meetings/{mid}/signoff", json={"document": "general"}, headers=hdr(timing)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/meetings/{mid}/signoff", json={"document": "heat1"}, headers=hdr(timing)).json()[
+            "status"
+        ]
+        == "signed"
+    )
+    prov = client.post(f"/api/meetings/{mid}/signoff", json={"document": "general", "by": "J. Martin"},
+                       headers=hdr(director)).json()  # fmt: skip
+    assert prov["status"] == "provisional" and prov["final_at"] > prov["posted_at"]
+    html = client.get(f"/api/meetings/{mid}/results/general.html").text
+    assert "provisional" in html and "J. Martin" in html and "unless protested" in html
+    fin = client.post(
+        f"/api/meetings/{mid}/signoff", json={"document": "general"}, headers=hdr(stewards)
+    ).json()
+    assert fin["status"] == "final"
+
+    # the meeting survives a restart of the service (JSON file in DATA/meetings)
+    mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
+    again = FastAPI()
+    again.include_router(build_meeting_router(mgr))
+    reread = TestClient(again).get(f"/api/meetings/{mid}/classifications/general").json()
+    assert reread["status"] == "final" and reread["rows"] == general["rows"]
+
+
+def test_bad_requests_are_clear(client: TestClient) -> None:
+    assert client.post("/api/meetings", json={"entries": []}, headers=hdr(ADMIN)).status_code == 400
+    dup = [{"number": "1"}, {"number": "1"}]
+    assert client.post("/api/meetings", json={"entries": dup}, headers=hdr(ADMIN)).status_code == 400
+    assert client.get("/api/meetings/nope").status_code == 404
+    mid = client.post("/api/meetings", json={"entries": [{"number": "1"}]}, headers=hdr(ADMIN)).json()["id"]
+    assert client.get(f"/api/meetings/{mid}/classifications/nothing").status_code == 404
+    assert client.get(f"/api/meetings/{mid}/stages/quali").status_code == 409
+    assert (
+        client.post(f"/api/meetings/{mid}/stop", json={"after": "heat2"}, headers=hdr(ADMIN)).status_code
+        == 409
+    )
+    bad = client.post(f"/api/meetings/{mid}/sessions/practice1.1/result", json={"rows": [{"place": 1}]},
+                      headers=hdr(ADMIN))  # fmt: skip
+    assert bad.status_code == 400
