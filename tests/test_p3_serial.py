@@ -49,9 +49,12 @@ class Pty:
             out.extend(self.received.feed(data))
 
     def unplug(self) -> None:
+        if self.master < 0:
+            return
         os.unlink(self.link)
         os.close(self.master)
         os.close(self.slave)
+        self.master = self.slave = -1
 
 
 async def test_frames_cross_a_real_pty(tmp_path):
