@@ -164,3 +164,25 @@ def test_karting_transponder_flag() -> None:
     eng = run(lines)
     (p,) = [p for p in eng.penalties.all() if p.rule == "KA-TRANSPONDER"]
     assert p.number == "9" and "100 EUR" in p.evidence
+
+
+def test_results_points_for_autocross_heat_and_karting() -> None:
+    from service.meeting.live import points_for
+
+    # 9 stops after 3 of 5 laps -> 17; 8 and 7 finish 1st and 2nd (7 penalised 10 s for its jump)
+    lines = header() + START + [{"type": "grid_move", "t": 2.0, "number": "7"}] + GREEN
+    lines += [x for x in race(5, LAPS) if x["transponder"] != "T9" or x["t"] < 4.2 + 3 * 62 + 1]
+    eng = run(lines)
+    fn = points_for(eng)
+    assert fn is not None
+    assert {r.number: fn(r) for r in classify(eng)} == {"8": 1, "7": 2, "9": 17}
+    assert points_for(run(header("final") + START + GREEN)) is None
+
+    kart = [{"type": "session", "preset": "ffsa-karting", "kind": "heat", "laps": 2}]
+    kart += [{"type": "entry", "number": n, "transponder": t} for n, t in CARS]
+    kart += [{"type": "passing", "t": 60.0 * k + i, "transponder": t, "loop": "finish"}
+             for k in (1, 2) for i, (_, t) in enumerate(CARS[:2])]  # fmt: skip
+    keng = run(kart)
+    kfn = points_for(keng)
+    assert kfn is not None
+    assert {r.number: kfn(r) for r in classify(keng)} == {"7": 0, "8": 2, "9": 4}  # 9 never started: 3 + 1
