@@ -25,6 +25,7 @@ from service import auth
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.events import SIGNALS
 from service.hub import SessionHub
+from service.meeting.api import build_meeting_router
 from service.presets import PresetError, describe, resolve
 from service.session import LOOPS, DecoderLink, LiveSession
 from service.store import EventStore, scenario_lines
@@ -451,6 +452,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
     app.include_router(build_router(mgr))
+    app.include_router(build_meeting_router(mgr))
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
