@@ -10,6 +10,7 @@ simulator writes for the same seed; with missed reads, the difference stays with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 
 from simulator import model, scenario
 from simulator.emit import play
+from tests.mqtt_broker import running_mosquitto
 from tests.service_proc import TOKEN, ServiceProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +38,7 @@ def replay(race: model.Race, tmp_path: Path) -> dict:
     return json.loads(r.stdout)
 
 
-async def run_live(race: model.Race, svc: ServiceProcess, speed: float) -> dict:
+async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: str = "p3tcp://127.0.0.1:0") -> dict:
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     head = lines[0]
     entries = [x for x in lines if x["type"] == "entry"]
@@ -48,17 +50,27 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float) -> dict:
         r = await http.post(f"/sessions/{sid}/entries", json=entries)
         assert r.status_code == 200, r.text
         pending: list[asyncio.Task] = []
+        urls: set[str] = set()
 
         def announce(info: dict) -> None:
-            pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json={
-                "url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "loop": info["loop"],
-                "rtc_zero_us": info["rtc_base_us"]})))
+            if info["url"] in urls:  # MQTT: one subscription carries every decoder (loop in the payload)
+                return
+            urls.add(info["url"])
+            link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "rtc_zero_us": info["rtc_base_us"]}
+            if not info["url"].startswith("mqtt"):
+                link["loop"] = info["loop"]
+            pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
         async def on_event(line: dict) -> None:
             r = await http.post(f"/sessions/{sid}/events", json=line)
             assert r.status_code == 200, r.text
 
-        await play(race, ["p3tcp://127.0.0.1:0"], speed=speed, announce=announce, wait_clients_s=15,
+        if target.startswith("mqtt"):  # the service subscribes before the race starts
+            for info in [{"url": target, "loop": None, "rtc_base_us": 1_767_225_600_000_000}]:
+                announce(info)
+            await asyncio.gather(*pending)
+            await wait_connected(http, sid)
+        await play(race, [target], speed=speed, announce=announce, wait_clients_s=15,
                    linger_s=1.0, status_every_s=0.5, on_event=on_event)
         for t in pending:
             assert (await t).status_code == 201
@@ -73,18 +85,33 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float) -> dict:
         return (await http.get(f"/sessions/{sid}/results")).json()
 
 
+async def wait_connected(http: httpx.AsyncClient, sid: str) -> None:
+    for _ in range(250):
+        decs = (await http.get(f"/sessions/{sid}/decoders")).json()
+        if decs and all(d["state"] == "connected" for d in decs):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"decoders not connected: {decs}")
+
+
 def rows(res: dict) -> list[tuple]:
     return [(r["position"], r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"], r["pit_stops"],
              r["penalty_laps"]) for r in res["classification"]]
 
 
-def test_endurance_race_over_p3_tcp_equals_the_replay(tmp_path):
-    # 40 min of a Le Mans 2H with rule infringements: stops, driver changes, early mechanical stops
+@pytest.mark.parametrize("transport", ["p3tcp", "serial", pytest.param("mqtt", marks=pytest.mark.mqtt)])
+def test_endurance_race_played_live_equals_the_replay(transport, tmp_path):
+    # 30 min of a Le Mans 2H with rule infringements: stops, driver changes, early mechanical stops
     p = model.Params(closed_pit_mechanical=0.4, short_stop=0.15, late_change=0.2)
-    race = model.generate("lemans-270-2h", 8, 17, p, duration_s=2400.0)
+    race = model.generate("lemans-270-2h", 8, 17, p, duration_s=1800.0)
     want = replay(race, tmp_path)
-    with ServiceProcess(tmp_path / "data") as svc:
-        got = asyncio.run(run_live(race, svc, speed=400))
+    with contextlib.ExitStack() as stack:
+        target = {"p3tcp": "p3tcp://127.0.0.1:0", "serial": "serial"}.get(transport)
+        if transport == "mqtt":
+            broker = stack.enter_context(running_mosquitto())
+            target = f"mqtt://127.0.0.1:{broker.port}/track1"
+        svc = stack.enter_context(ServiceProcess(tmp_path / "data"))
+        got = asyncio.run(run_live(race, svc, speed=500, target=target))
     assert rows(got) == rows(want)
     pens = lambda res: sorted((x["number"], x["rule"], x["laps"]) for x in res["penalties"])  # noqa: E731
     assert pens(got) == pens(want) != []
