@@ -90,6 +90,7 @@ export class SessionStore {
     for (const r of m.rows || []) this.putRow(r);
     for (const p of m.penalties || []) this.penalties.set(p.id, p);
     this.mark("full");
+    if (m.passings || m.decoders) for (const f of this.extraListeners) f(m);
   }
 
   delta(m) {
@@ -103,6 +104,10 @@ export class SessionStore {
     for (const p of m.penalties || []) {
       this.penalties.set(p.id, p);
       this.mark("penalties", p.id);
+    }
+    for (const id of m.penalties_removed || []) {
+      this.penalties.delete(id);
+      this.mark("full");
     }
     if (m.passings || m.decoders) for (const f of this.extraListeners) f(m);
   }

@@ -4,8 +4,9 @@
 import { el } from "./util.js";
 
 /**
- * Column: {id, label, cls?, title?, cell(row, ctx) -> string | {t, c?, sub?, sub2?, label?}}
+ * Column: {id, label, cls?, title?, cell(row, ctx) -> string | {t, c?, sub?, sub2?, label?}, render?}
  *   t: main text, c: extra class on the <td>, sub / sub2: small second lines, label: aria-label.
+ *   render(td, row, ctx): custom content (buttons, chips), called only when cell()'s value changes.
  */
 export class KeyedTable {
   constructor(table, columns, { key = (r) => r.number, rowClass = () => "", onSelect = null } = {}) {
@@ -62,7 +63,9 @@ export class KeyedTable {
       td.className = [col.cls, o.c].filter(Boolean).join(" ");
       if (o.label) td.setAttribute("aria-label", o.label);
       else td.removeAttribute("aria-label");
-      if (o.sub || o.sub2) {
+      if (col.render) {
+        col.render(td, row, ctx);
+      } else if (o.sub || o.sub2) {
         const parts = [el("span", { class: "main" }, o.t)];
         if (o.sub) parts.push(el("small", { class: "sub" }, o.sub));
         if (o.sub2) parts.push(el("small", { class: "sub2" }, o.sub2));

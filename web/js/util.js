@@ -20,11 +20,12 @@ export function fmtClock(s) {
   return (neg ? "-" : "") + (h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`);
 }
 
-/** Session time of day for feeds: 1234.5 -> "20:34.500". */
+/** Session time for feeds and evidence: 1234.5 -> "20:34.500", 5408.4 -> "1:30:08.400". */
 export function fmtT(t) {
   if (t === null || t === undefined) return "";
-  const m = Math.floor(t / 60);
-  return `${m}:${(t - m * 60).toFixed(3).padStart(6, "0")}`;
+  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60);
+  const s = (t - h * 3600 - m * 60).toFixed(3).padStart(6, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
 /** el("td", {class: "x", onclick: f}, "text", child) */

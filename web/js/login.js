@@ -1,0 +1,26 @@
+// Staff log-in: check the token with /api/whoami, keep it in sessionStorage, go to the role's page.
+import { clearToken, setToken, whoami } from "./auth.js";
+import { params } from "./util.js";
+
+const HOME = { race_control: "race-control.html", timing: "timing.html", admin: "race-control.html" };
+// Only our own pages: `next` never sends the token holder off-site.
+const SAFE = new Set(["race-control.html", "timing.html", "index.html", "./"]);
+
+document.getElementById("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const err = document.getElementById("login-error");
+  setToken(document.getElementById("token").value);
+  const who = await whoami().catch(() => ({ role: "spectator" }));
+  if (who.role === "spectator") {
+    clearToken();
+    err.textContent = "That token was not accepted.";
+    return;
+  }
+  const next = params.get("next");
+  let page = SAFE.has(next) ? next : HOME[who.role];
+  // A timing token cannot use race control (and the other way round): go to its own page.
+  if ((page === "race-control.html" && who.role === "timing") || (page === "timing.html" && who.role === "race_control")) {
+    page = HOME[who.role];
+  }
+  location.href = who.session ? `${page}?session=${encodeURIComponent(who.session)}` : page;
+});
