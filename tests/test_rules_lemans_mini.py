@@ -18,3 +18,17 @@ def test_lemans_mini_classification_and_penalties():
     assert min_pit["evidence"] == "pit_in 1447.672 -> pit_out 1557.672 = 110.000 s < 120 s"
     assert res["session"]["finished"] is True
     assert res["warnings"] == []
+
+
+def test_corrections_after_the_end_keep_end_of_race_penalties_and_a_waive_reorders():
+    engine = replay_file(SHARED / "spec" / "examples" / "lemans-mini.jsonl")
+    # race control adds a missed read after the session closed: the engine recomputes everything
+    engine.apply({"type": "manual_passing", "t": 5000.0, "number": "9", "loop": "finish"})
+    res = results(engine)
+    assert [(p["id"], p["rule"], p["state"]) for p in res["penalties"]] == [
+        ("p1", "LM-MIN-PIT", "applied"), ("p2", "LM-STOPS", "applied")]  # fmt: skip
+    # waiving LM-STOPS gives kart 8 its 10 laps back: 99 laps, ahead of kart 7's 97
+    engine.apply({"type": "waive", "t": 5500.0, "penalty_id": "p2"})
+    res = results(engine)
+    assert [(r["number"], r["laps"]) for r in res["classification"]][:2] == [("8", 99), ("7", 97)]
+    assert res["penalties"][1]["state"] == "waived"

@@ -209,6 +209,9 @@ class Engine:
         self.penalties.mark_stale(car.number)
         for ev in car.events:
             self._process(car, ev)
+        if self.closed:  # end-of-race rules (LM-STOPS, LM-REFUEL, CC-PIT) must re-emit too
+            for h in self._hooks["on_session_end"]:
+                h(self, car)
         for p in self.penalties.drop_stale():
             self._deltas.append(("penalty", p.id))
         self._deltas.append(("car", car.number))
@@ -216,6 +219,7 @@ class Engine:
     def _rebuild_all(self) -> None:
         """Recompute the whole session from its events in time order."""
         self.counters["full_rebuilds"] += 1
+        was_closed = self.closed
         self._reset_global()
         for car in self.cars.values():
             car.reset()
@@ -231,6 +235,8 @@ class Engine:
                 self._waive(ev, quiet=True)
             elif ev.number is not None and ev.type != "invalidate":
                 self._process(self.cars[ev.number], ev)
+        if was_closed:  # a correction after the end: the session stays closed, end-of-race penalties kept
+            self._close()
         for p in self.penalties.drop_stale():
             self._deltas.append(("penalty", p.id))
         self._deltas.append(("rebuild",))
