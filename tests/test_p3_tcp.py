@@ -183,3 +183,22 @@ async def test_without_resend_missed_passings_are_counted_lost():
         st = source.status
         assert (st.gaps_detected, st.gaps_recovered, st.passings_lost) == (1, 0, 4)
         await stopped(source, task)
+
+
+async def test_code_only_transponder_and_incomplete_passings():
+    from decoders.p3.codec import PassingRecord, encode
+
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.send(encode(PassingRecord(passing_number=1, tran_code="PV-38463", rtc_time_us=2_842_800_000,
+                                         version=1)))
+        server.send(encode(PassingRecord(passing_number=2, rtc_time_us=5, decoder_id=DECODER_ID)))
+        server.send(encode(PassingRecord(passing_number=3, transponder=7, decoder_id=DECODER_ID)))
+        server.emit(1)
+        await until(lambda: len(got) == 2)
+        assert (got[0].transponder, got[0].decoder_id, got[0].rtc_time_us) == ("PV-38463", "", 2_842_800_000)
+        assert source.status.rejected["incomplete"] == 2
+        await stopped(source, task)
