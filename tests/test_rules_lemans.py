@@ -307,3 +307,11 @@ def test_live_status_mechanical_stop_in_closed_pit_lane_and_ballast():
     assert st["driver_change_allowed"] is False and st["text"] == "pit lane opens in 3:15; no driver change on this stop"
     eng = sc.live(1335.0)
     assert eng.rule_status(eng.cars["5"])["LM-BALLAST"]["driver_change_allowed"] is False
+
+
+def test_weight_status_shows_the_ballast_band_of_the_driver_in_the_kart():
+    sc = _sc()
+    sc.entry("1", weight=55.0)  # 51-56.99 kg band: 25 kg of ballast
+    sc.drive("1", 60.0, 600.0)
+    eng = sc.live(300.0)
+    assert eng.rule_status(eng.cars["1"])["LM-WEIGHT"] == {"driver": "d1", "signon_kg": 55.0, "ballast_kg": 25.0}

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from service.results import replay_file, results
+from service.results import replay_file, replay_lines, results
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -32,3 +32,14 @@ def test_corrections_after_the_end_keep_end_of_race_penalties_and_a_waive_reorde
     res = results(engine)
     assert [(r["number"], r["laps"]) for r in res["classification"]][:2] == [("8", 99), ("7", 97)]
     assert res["penalties"][1]["state"] == "waived"
+
+
+def test_late_pit_out_read_gives_the_same_result():
+    """A decoder resends kart 8's first pit_out after a reconnect: the car is rebuilt, the rules
+    re-run from its events, and the result (penalty ids included) is the in-order one."""
+    lines = (SHARED / "spec" / "examples" / "lemans-mini.jsonl").read_text(encoding="utf-8").splitlines()
+    late = next(i for i, ln in enumerate(lines) if '"t": 1557.672' in ln and "pit_out" in ln)
+    moved = lines[:late] + lines[late + 1:] + [lines[late]]
+    in_order, out_of_order = results(replay_lines(lines)), results(replay_lines(moved))
+    assert out_of_order["classification"] == in_order["classification"]
+    assert out_of_order["penalties"] == in_order["penalties"]

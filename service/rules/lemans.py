@@ -333,6 +333,21 @@ class Weight(Rule):
     id = "LM-WEIGHT"
     kinds = ("race",)
 
+    def ballast(self, kg: float | None) -> float | None:
+        """Ballast carried for a sign-on weight, from the preset's bands [[min, max, ballast], ...]."""
+        if kg is None:
+            return None
+        for lo, hi, ballast in self.params.get("ballast_bands") or []:
+            if lo <= kg <= hi:
+                return float(ballast)
+        return None
+
+    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+        signon = car.driver_weight(car.driver)
+        if signon is None:
+            return None
+        return {"driver": car.driver, "signon_kg": signon, "ballast_kg": self.ballast(signon)}
+
     def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
         if ev.type != "weight_check":
             return
