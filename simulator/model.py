@@ -42,6 +42,10 @@ class Params:
     missed_refuel: float = 0.0  # per refuel window: no refuel made (LM-REFUEL)
     missing_stop: float = 0.0  # one driver-change stop fewer than required (LM-STOPS, CC-PIT)
     jump_start: float = 0.0  # per car and heat: moves before the lights (AX-JUMP)
+    weight_check: float = 0.0  # per stop: driver weighed (and ballast checked) at pit exit
+    underweight: float = 0.0  # per weight check: lighter than at sign-on (LM-WEIGHT)
+    ballast_fail: float = 0.0  # per stop: ballast short at pit exit, the car is sent back (LM-BALLAST)
+    ballast_ignore: float = 0.0  # per failed ballast check: the return stop is too short (proposed penalty)
     dnf: float = 0.0  # retires during the race
     # decoder faults
     missed_read: float = 0.0  # per crossing: the loop does not see the car
@@ -74,7 +78,7 @@ class Params:
 _PROBABILITIES = {
     "slow_lap", "off_track", "short_stop", "closed_pit", "closed_pit_mechanical", "late_change",
     "back_to_back", "missed_refuel", "missing_stop", "jump_start", "dnf", "missed_read",
-    "duplicate_read", "second_finish_decoder",
+    "duplicate_read", "second_finish_decoder", "weight_check", "underweight", "ballast_fail", "ballast_ignore",
 }
 
 
@@ -506,12 +510,17 @@ class _Sim:
                     driver = self._do_stop(car, rng, stop, pit_in, pit_out, driver, events)
                     car.laps.append((pit_out - lap_start, driver, 0))  # the pit lap ends at pit_out
                     lap_start = pit_out
-                    if repeat or not stop.get("back_to_back"):
+                    if repeat:
+                        break
+                    if stop.get("back_to_back"):
+                        stop = {"change": True, "refuel": [], "duration": self.stop_duration(car, rng)}
+                    elif (back := self._ballast_fail(car, rng, pit_in, pit_out, events)) is not None:
+                        stop = back
+                    else:
                         break
                     # one lap from pit exit back to pit entry: the finish line is never crossed
                     lap2, _ = self.lap_time(car, rng, driver, 0)
                     pit_in = pit_out + lap2 * PIT_ENTRY_FRACTION + OUT_LAP_EXTRA_S
-                    stop = {"change": True, "refuel": [], "duration": self.stop_duration(car, rng)}
                 stint_lap = 0
                 t = lap_start_of_stint = pit_out
                 out_extra = OUT_LAP_EXTRA_S - lap * (1 - PIT_ENTRY_FRACTION)
@@ -526,6 +535,8 @@ class _Sim:
                  driver: int, events: list[Event]) -> int:
         dur = pit_out - pit_in
         record = {"pit_in": pit_in, "pit_out": pit_out, "driver_in": car.drivers[driver]["id"]}
+        if stop.get("ballast_return"):
+            record["ballast_return"] = True
         if stop.get("mechanical"):
             events.append(Event(pit_in + min(5.0, dur / 3), "mechanical", {"number": car.number}))
             record["mechanical"] = True
@@ -538,8 +549,35 @@ class _Sim:
             events.append(Event(t, "refuel", {"number": car.number}))
             record.setdefault("refuel_windows", []).append(w)
         record["driver_out"] = car.drivers[driver]["id"]
+        p = self.p
+        if p.weight_check > 0 and self.fmt.family == "endurance" and rng.random() < p.weight_check:
+            # weighed at pit exit, in race gear, against the sign-on weight (LM-WEIGHT)
+            signed = car.drivers[driver]["weight_kg"]
+            kg = round(signed + float(rng.uniform(0.0, 1.0)), 1)
+            if rng.random() < p.underweight:
+                kg = round(signed - float(rng.uniform(0.2, 2.5)), 1)
+                car.behaviours.append("underweight")
+                record["kg_missing"] = round(signed - kg, 1)
+            t = pit_out - min(4.0, dur / 4)
+            events.append(Event(t, "weight_check", {"number": car.number, "driver": record["driver_out"], "kg": kg}))
+            events.append(Event(t, "ballast_check", {"number": car.number, "ok": True}))
         car.stops.append(record)
         return driver
+
+    def _ballast_fail(self, car: Car, rng: np.random.Generator, pit_in: float, pit_out: float,
+                      events: list[Event]) -> dict | None:
+        """Ballast short at pit exit: the car comes back in next lap (LM-BALLAST); returns that stop."""
+        p = self.p
+        if not (p.ballast_fail > 0 and self.fmt.family == "endurance" and rng.random() < p.ballast_fail):
+            return None
+        t = pit_out - min(3.0, (pit_out - pit_in) / 4)
+        events.append(Event(t, "ballast_check", {"number": car.number, "ok": False}))
+        car.behaviours.append("ballast_fail")
+        car.stops[-1]["ballast_fail"] = True
+        if rng.random() < p.ballast_ignore:
+            car.behaviours.append("ballast_ignore")
+            return {"change": False, "refuel": [], "ballast_return": True, "duration": float(rng.uniform(40.0, 80.0))}
+        return {"change": False, "refuel": [], "ballast_return": True, "duration": float(rng.uniform(92.0, 110.0))}
 
     def apply_finish(self, cars: list[Car], events: list[Event]) -> None:
         """Cut every car at its finishing crossing (TIME-FINISH, LAP-FINISH, CC-DURATION)."""
