@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from simulator.emit import play
 from tests.mqtt_broker import mosquitto  # noqa: F401 (pytest fixture)
 
 pytestmark = pytest.mark.timeout(60)
+REPO = Path(__file__).resolve().parents[1]
 
 
 def small_race(**rates) -> model.Race:
@@ -228,3 +231,29 @@ async def test_mqtt_playback_equals_the_scenario(mosquitto):  # noqa: F811 (fixt
         passings.append(((payload["rtc_time_us"] - base[dec]) / 1e6, payload["transponder"], payload["loop"]))
     assert sorted(passings) == scenario_passings(race)
     assert statuses >= 1
+
+
+async def test_cli_play_announces_decoders_and_serves_p3(tmp_path):
+    """`python -m simulator --play p3tcp://...`: JSON announce lines, then a decoder that serves P3."""
+    out = tmp_path / "race.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "--preset", "generic-laps", "--cars", "4", "--laps", "3",
+        "--seed", "9", "--out", str(out), "--play", "p3tcp://127.0.0.1:0", "--speed", "300",
+        "--wait-clients", "5", "--linger", "0.3", cwd=REPO, stdout=asyncio.subprocess.PIPE)
+    try:
+        info = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))
+        received: dict[int, codec.PassingRecord] = {}
+        stop = asyncio.Event()
+        client = asyncio.create_task(p3_tcp_client(info["url"], received, {}, stop))
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        stop.set()
+        await asyncio.wait_for(client, 5)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert info["loop"] == "finish" and info["rtc_base_us"] == 1_767_225_600_000_000
+    want = sorted((o["t"], o["transponder"]) for o in map(json.loads, out.read_text().splitlines()[2:])
+                  if o["type"] == "passing")
+    got = sorted(((r.rtc_time_us - info["rtc_base_us"]) / 1e6, str(r.transponder)) for r in received.values())
+    assert got == want and len(got) >= 12
