@@ -182,3 +182,34 @@ def test_bad_requests_are_clear(client: TestClient) -> None:
     bad = client.post(f"/api/meetings/{mid}/sessions/practice1.1/result", json={"rows": [{"place": 1}]},
                       headers=hdr(ADMIN))  # fmt: skip
     assert bad.status_code == 400
+
+
+def test_red_flag_in_a_heat_reruns_it_without_the_cause(client: TestClient) -> None:
+    mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
+    four = NUMBERS[:4]
+    entries = [{"number": n, "name": f"P{n}", "transponder": f"X{n}"} for n in four]
+    r = client.post("/api/meetings", json={"entries": entries}, headers=hdr(ADMIN)).json()
+    mid, timing, director = r["id"], r["tokens"]["timing"], r["tokens"]["race_director"]
+    run_stage(client, mid, "practice1", timing)
+    run_stage(client, mid, "practice2", timing)
+    (heat,) = client.post(f"/api/meetings/{mid}/stages/heat1/start", headers=hdr(timing)).json()
+    first = mgr.sessions[heat["session_id"]]
+    first.submit({"type": "signal", "t": 4.0, "signal": "start_lights_green"})
+    for n in four:
+        first.submit({"type": "passing", "t": 60.0 + RANK[n], "transponder": f"X{n}", "loop": "finish"})
+    first.submit({"type": "signal", "t": 80.0, "signal": "red"})
+    stewards = r["tokens"]["stewards"]
+    assert client.post(f"/api/meetings/{mid}/sessions/heat1.1/red", json={"causers": ["203"]},
+                       headers=hdr(stewards)).status_code == 403  # fmt: skip
+    red = client.post(
+        f"/api/meetings/{mid}/sessions/heat1.1/red", json={"causers": ["203"]}, headers=hdr(director)
+    )
+    out = red.json()
+    assert (out["action"], out["laps_to_run"], out["leader_laps"]) == ("rerun", 5, 1)
+    assert out["grid"] == ["201", "202", None, "204"]  # the cause's cell stays free
+    assert out["session_id"] != heat["session_id"]
+    entries2 = [{**mgr.sessions[out["session_id"]].engine.cars[n].entry} for n in out["grid"] if n]
+    drive(mgr, out["session_id"], entries2, "heat", 5)
+    assert client.post(f"/api/meetings/{mid}/sessions/heat1.1/finish", headers=hdr(timing)).status_code == 200
+    h1 = client.get(f"/api/meetings/{mid}/classifications/heat1").json()["rows"]
+    assert [(x["number"], x["points"]) for x in h1] == [("201", 1), ("202", 2), ("204", 3), ("203", 20)]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from service.engine import Engine
+from service.meeting.live import red_flag_state
+from service.meeting.model import DNF, RaceRow
 from service.meeting.redflag import (
     RedAction,
+    RedFlagDecision,
     classify_after_red,
     order_at_lap,
     red_flag_decision,
     restart_grid,
+    rows_after_red,
 )
+from service.meeting.runner import AutocrossMeeting
 
 S = 1_000_000
 GRID = ["1", "2", "3", "4", "5"]
@@ -80,3 +86,85 @@ def test_heat_and_semi_are_run_again(kind: str) -> None:
 def test_negative_laps_rejected() -> None:
     with pytest.raises(ValueError):
         red_flag_decision("final", -1, 7)
+
+
+# ---------------------------------------------------------------- through the engine and the runner
+
+
+def final_engine(red_at: float) -> Engine:
+    """A final of 4 cars, laps of 60/61/62/63 s from t = 0; car 4 stops after 1 lap; red at `red_at`."""
+    eng = Engine({"type": "session", "preset": "autocross", "kind": "final"})
+    for g, n in enumerate(["1", "2", "3", "4"], 1):
+        eng.apply({"type": "entry", "number": n, "transponder": f"T{n}", "grid": g})
+    lines = []
+    for i, n in enumerate(["1", "2", "3", "4"]):
+        for k in range(1, (2 if n == "4" else 8)):
+            lines.append({"type": "passing", "t": k * (60 + i), "transponder": f"T{n}", "loop": "finish"})
+    lines.append({"type": "signal", "t": red_at, "signal": "red"})
+    for line in sorted(lines, key=lambda x: x["t"]):
+        if line["t"] <= red_at:
+            eng.apply(line)
+    return eng
+
+
+def test_red_flag_state_from_the_engine_in_a_final() -> None:
+    # at 200 s: 1 has 3 laps (180), 2 has 3 (183), 3 has 3 (186), 4 stopped after 1 lap (63)
+    st = red_flag_state(final_engine(200.0), retired=["4"])
+    assert st is not None
+    assert (st.leader_laps, st.decision.action, st.decision.laps_to_run) == (
+        3,
+        RedAction.RESTART_REMAINING,
+        4,
+    )
+    assert st.lap_order == ["1", "2", "3", "4"]
+    assert st.running == ["1", "2", "3"]
+    assert st.laps_before == {"1": 3, "2": 3, "3": 3, "4": 1}
+    late = red_flag_state(final_engine(375.0))  # 1 has 6 laps (360): result stands
+    assert late is not None and late.decision.action is RedAction.RESULT_STANDS
+    early = red_flag_state(final_engine(90.0))  # 1 lap: full restart
+    assert early is not None and early.decision.action is RedAction.FULL_RESTART
+    assert red_flag_state(Engine({"type": "session", "preset": "autocross", "kind": "final"})) is None
+
+
+def test_rows_after_red_for_each_outcome() -> None:
+    order = ["1", "2", "3", "4"]
+    before = {"1": 6, "2": 6, "3": 6, "4": 1}
+    stands = rows_after_red(RedFlagDecision(RedAction.RESULT_STANDS, 0, 6), order, before, ["2"], ["4"])
+    assert [(r.number, r.place, r.laps, r.status) for r in stands] == [
+        ("1", 1, 6, "classified"), ("3", 2, 6, "classified"), ("2", 3, 6, DNF), ("4", 4, 1, DNF),
+    ]  # fmt: skip
+    second = [RaceRow("3", 1, 4, total_time_us=250 * S), RaceRow("1", 2, 4, total_time_us=251 * S)]
+    remaining = rows_after_red(
+        RedFlagDecision(RedAction.RESTART_REMAINING, 4, 3), order, before, ["2"], ["4"], second
+    )
+    assert [(r.number, r.laps) for r in remaining] == [("3", 7), ("1", 7), ("2", 3), ("4", 1)]
+
+
+def test_heat_rerun_through_the_runner_cause_is_last_with_20_points() -> None:
+    entries = [{"number": n, "transponder": f"T{n}"} for n in ("1", "2", "3", "4")]
+    m = AutocrossMeeting(entries)
+    for stage in ("practice1", "practice2"):
+        for key in m.stage_keys(stage):
+            laps = {n: [60 * S + int(n) * S] for n in ("1", "2", "3", "4")}
+            m.record(key, [RaceRow(n, int(n), 1) for n in laps], laps_us=laps)
+    (plan,) = m.plans("heat1")
+    assert plan.grid == ["1", "2", "3", "4"]
+    d = red_flag_decision("heat", 2, 5)
+    rerun = m.red_flag("heat1.1", d, ["1", "2", "3", "4"], {"1": 2, "2": 2, "3": 2, "4": 1},
+                       running=["1", "2", "3"], causers=["2"])  # fmt: skip
+    assert rerun is not None and rerun.laps == 5
+    assert rerun.grid == ["1", None, "3", None]  # 2 caused it, 4 had stopped: cells left free
+    assert [e["number"] for e in rerun.entries] == ["1", "3"]
+    m.record(
+        "heat1.1", [RaceRow("3", 1, 5, total_time_us=300 * S), RaceRow("1", 2, 5, total_time_us=301 * S)]
+    )
+    ranking = m.heat_ranking("heat1")
+    assert [(h.number, h.points) for h in ranking] == [("3", 1), ("1", 2), ("2", 20), ("4", 20)]
+    # the rebuilt meeting keeps the finished procedure (not applied twice)
+    again = AutocrossMeeting.from_state(m.state())
+    assert [(h.number, h.points) for h in again.heat_ranking("heat1")] == [
+        ("3", 1),
+        ("1", 2),
+        ("2", 20),
+        ("4", 20),
+    ]

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from service import auth
 
 from .html import page, race_table, startlist_html, table
+from .live import red_flag_state
 from .model import STATUSES, RaceRow
 from .points import ax_heat_points
 from .publish import RACE_DIRECTOR, SIGN_ROLES, STEWARDS, TIMING, doc_status, may_sign, provisional_due
@@ -240,6 +241,41 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         guard(lambda: m.record(key, rows, at=now_iso()))
         book.save(mid)
         return {"key": key, "stage": m.current_stage()}
+
+    @api.post("/{mid}/sessions/{key}/red")
+    async def red(mid: str, key: str, request: Request) -> dict[str, Any]:
+        """AX-RED on a live session stopped by a red flag: {"causers": [...], "retired": [...]}.
+
+        The result stands (final > 5 laps) and is recorded, or a new live session is opened for
+        the new start (re-run, full restart, or the remaining laps on the lap order); finishing
+        it records the session's result with the cause(s) last of the running cars.
+        """
+        need(request, mid, RACE_DIRECTOR, TIMING)
+        m = book.get(mid)
+        find_plan(m, key)
+        sessions = book.meta[mid]["sessions"]
+        sid = sessions.get(key)
+        if sid is None or sid not in mgr.sessions:
+            raise HTTPException(409, f"session {key!r} was not started")
+        body = await body_of(request)
+        body = body if isinstance(body, dict) else {}
+        causers = [str(n) for n in body.get("causers") or ()]
+        st = red_flag_state(mgr.sessions[sid].engine, [str(n) for n in body.get("retired") or ()])
+        if st is None:
+            raise HTTPException(409, "no red flag in this session (signal 'red' first)")
+        plan = guard(lambda: m.red_flag(key, st.decision, st.lap_order, st.laps_before, st.running, causers))
+        out: dict[str, Any] = {"rule": "AX-RED", "action": str(st.decision.action), "leader_laps": st.leader_laps,
+                               "laps_to_run": st.decision.laps_to_run, "lap_order": st.lap_order}  # fmt: skip
+        if plan is not None:
+            s = mgr.create(f"{plan.session_line.get('name', key)} (restart)",
+                           {k: v for k, v in plan.session_line.items() if k != "type"})  # fmt: skip
+            for e in plan.entries:
+                s.submit(e)
+            sessions[f"{key}#1"] = sid
+            sessions[key] = s.id
+            out.update(session_id=s.id, grid=plan.grid, rows=plan.rows, tokens=s.meta["tokens"])
+        book.save(mid)
+        return out
 
     @api.post("/{mid}/unable")
     async def unable(mid: str, request: Request) -> dict[str, Any]:

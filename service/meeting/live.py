@@ -7,11 +7,13 @@ the results JSON its per-row heat `points` (scenario.md: heats of AX-/KA- preset
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .model import STATUSES, RaceRow
 from .points import ax_heat_points, ka_points
+from .redflag import RedFlagDecision, order_at_lap, red_flag_decision
 
 if TYPE_CHECKING:
     from service.engine import Engine
@@ -62,3 +64,48 @@ def points_for(engine: Engine) -> Callable[[Row], int] | None:
         n = len(engine.cars)
         return lambda r: ka_points(RaceRow(r.number, r.position, r.laps, r.status), n)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagState:
+    """What the engine knew when the red flag came out, and what AX-RED makes of it."""
+
+    red_us: int
+    leader_laps: int
+    decision: RedFlagDecision
+    lap_order: list[str]  # running order at the end of the decision's lap (all cars with a read)
+    laps_before: dict[str, int]  # laps each car had completed before the red
+    running: list[str]  # started and not retired before the red
+
+
+def red_flag_state(engine: Engine, retired: Iterable[str] = ()) -> RedFlagState | None:
+    """AX-RED from a live session: None until a `red` signal is in the log.
+
+    ``retired``: cars race control saw stop before the red (only cars still running at the red
+    may take the new start). Cars without any read never started.
+    """
+    reds = [ev.t for ev in engine.signals if ev.data.get("signal") == "red"]
+    if not reds:
+        return None
+    red = reds[-1]
+    crossings = {n: [t for t in c.lap_ends if t < red] for n, c in engine.cars.items()}
+    started = [
+        n
+        for n, c in engine.cars.items()
+        if any(e.type in ("passing", "manual_passing") and e.t < red for e in c.events)
+    ]
+    grid = sorted(started, key=lambda n: (_grid_of(engine.cars[n].grid), n))
+    leader = max((len(crossings[n]) for n in started), default=0)
+    scheduled = int(engine.laps_target or engine.params.get("laps") or 0)
+    decision = red_flag_decision(engine.kind, leader, scheduled)
+    order = order_at_lap(crossings, decision.order_lap if decision.order_lap is not None else leader, grid)
+    out = set(retired)
+    return RedFlagState(red, leader, decision, order, {n: len(crossings[n]) for n in started},
+                        [n for n in order if n not in out])  # fmt: skip
+
+
+def _grid_of(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 1 << 30

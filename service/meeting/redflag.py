@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .grids import Slot
+from .model import DNF, RaceRow
 
 FULL_RESTART_BELOW = 2  # final: fewer laps than this -> full restart on the original grid
 STANDS_ABOVE = 5  # final: more laps than this -> the result stands
@@ -93,3 +94,40 @@ def classify_after_red(
     cars still running), then the cars that had retired before the red."""
     out = [n for n in result_order if n not in causers] + list(dict.fromkeys(causers))
     return out + [n for n in retired_before_red if n not in out]
+
+
+def rows_after_red(
+    decision: RedFlagDecision,
+    lap_order: Sequence[str],
+    laps_before: Mapping[str, int],
+    causers: Sequence[str],
+    retired_before_red: Sequence[str],
+    second: Sequence[RaceRow] = (),
+) -> list[RaceRow]:
+    """AX-RED: the session's result once the red-flag procedure is over.
+
+    - result stands (final > 5 laps): the order at the end of ``decision.order_lap``;
+    - restart for the remaining laps: the second part's finish, laps counted over both parts;
+    - re-run / full restart: the second start's result.
+    Then the cause(s) of the red, last of the cars still running, then the cars that had retired
+    before it (both ``dnf``, with the laps they had done before the red, 0 after a re-run).
+    """
+    kept = [n for n in lap_order if n not in causers and n not in retired_before_red]
+    part1 = decision.order_lap or 0
+    rows: list[RaceRow] = []
+    if decision.action is RedAction.RESULT_STANDS:
+        for n in kept:
+            rows.append(RaceRow(n, len(rows) + 1, min(laps_before.get(n, 0), part1)))
+    else:
+        carried = part1 if decision.action is RedAction.RESTART_REMAINING else 0
+        for r in sorted(second, key=lambda r: (r.place, r.number)):
+            if r.number in causers or r.number in retired_before_red:
+                continue
+            rows.append(RaceRow(r.number, len(rows) + 1, r.laps + carried, r.status, r.total_time_us))
+    counted = decision.action in (RedAction.RESULT_STANDS, RedAction.RESTART_REMAINING)
+    for n in classify_after_red([], causers, retired_before_red):
+        if any(r.number == n for r in rows):
+            continue
+        laps = min(laps_before.get(n, 0), part1) if counted else 0
+        rows.append(RaceRow(n, len(rows) + 1, laps, DNF))
+    return rows

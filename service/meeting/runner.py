@@ -13,7 +13,7 @@ Stages: practice1, practice2 (same series, AX-PRACTICE) -> heat1 (AX-HEAT1) -> h
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
@@ -33,6 +33,7 @@ from .ranking import (
     semi_ranking,
     stopped_classification,
 )
+from .redflag import RedAction, RedFlagDecision, restart_grid, rows_after_red
 from .series import heat_series, practice_series
 
 STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
@@ -97,6 +98,7 @@ class AutocrossMeeting:
         self.jumpers: dict[str, list[str]] = {}  # session key -> AX-JUMP offenders
         self.penalties: dict[str, dict[str, list[str]]] = {}  # session key -> car -> penalty labels
         self.recorded_at: dict[str, str] = {}  # session key -> wall-clock ISO time (set at the edge)
+        self.reds: dict[str, dict[str, Any]] = {}  # session key -> AX-RED procedure in progress
         self.unable_to_start: set[str] = set()  # finalists who cannot reach the grid
         self.stopped_after: str | None = None
         self.signoffs: list[dict[str, Any]] = []  # AX-PUBLISH, kept with the meeting
@@ -112,7 +114,7 @@ class AutocrossMeeting:
             "entries": list(self.entries.values()), "admitted_without_lap": sorted(self.admitted_without_lap),
             "results": {k: [row(r) for r in rows] for k, rows in self.results.items()},
             "laps_us": self.laps_us, "jumpers": self.jumpers, "penalties": self.penalties,
-            "recorded_at": self.recorded_at, "unable_to_start": sorted(self.unable_to_start),
+            "recorded_at": self.recorded_at, "reds": self.reds, "unable_to_start": sorted(self.unable_to_start),
             "stopped_after": self.stopped_after, "signoffs": self.signoffs,
         }  # fmt: skip
 
@@ -125,6 +127,7 @@ class AutocrossMeeting:
         m.jumpers = {k: list(v) for k, v in st.get("jumpers", {}).items()}
         m.penalties = {k: {n: list(v) for n, v in d.items()} for k, d in st.get("penalties", {}).items()}
         m.recorded_at = dict(st.get("recorded_at", {}))
+        m.reds = {k: dict(v) for k, v in st.get("reds", {}).items()}
         m.unable_to_start = set(st.get("unable_to_start", ()))
         m.stopped_after = st.get("stopped_after")
         m.signoffs = list(st.get("signoffs", ()))
@@ -208,14 +211,13 @@ class AutocrossMeeting:
         penalties: dict[str, list[str]] | None = None,
         at: str | None = None,
     ) -> None:
-        """Store one session's result (a re-run after a red flag simply records again)."""
-        stage = key.split(".")[0]
-        if stage not in STAGES:
-            raise MeetingError(f"unknown session key {key!r}")
-        if key not in self.stage_keys(stage):
-            raise MeetingError(
-                f"{key!r} is not a session of {stage} (sessions: {', '.join(self.stage_keys(stage))})"
-            )
+        """Store one session's result. After `red_flag`, the rows are the second start's and the
+        AX-RED procedure turns them into the session's result."""
+        self.plan(key)
+        red = self.reds.get(key)
+        if red is not None and red.get("pending"):
+            rows = self._after_red(red, rows)
+            red["pending"] = False
         self.results[key] = list(rows)
         if laps_us is not None:
             self.laps_us[key] = {n: list(v) for n, v in laps_us.items()}
@@ -223,6 +225,50 @@ class AutocrossMeeting:
         self.penalties[key] = {n: list(v) for n, v in (penalties or {}).items() if v}
         if at is not None:
             self.recorded_at[key] = at
+
+    def plan(self, key: str) -> SessionPlan:
+        stage = key.split(".")[0]
+        if stage not in STAGES:
+            raise MeetingError(f"unknown session key {key!r}")
+        for p in self.plans(stage):
+            if p.key == key:
+                return p
+        raise MeetingError(
+            f"{key!r} is not a session of {stage} (sessions: {', '.join(self.stage_keys(stage))})"
+        )
+
+    def red_flag(
+        self,
+        key: str,
+        decision: RedFlagDecision,
+        lap_order: Sequence[str],
+        laps_before: dict[str, int],
+        running: Sequence[str],
+        causers: Sequence[str] = (),
+    ) -> SessionPlan | None:
+        """AX-RED: a session was stopped. Returns the plan of the new start (None when the result
+        stands, which is then recorded at once). Only cars running at the red, never the cause,
+        take the new start; `record` of the new start completes the session's result."""
+        plan = self.plan(key)
+        retired = [n for n in lap_order if n not in running and n not in causers]
+        self.reds[key] = {"action": str(decision.action), "laps_to_run": decision.laps_to_run,
+                          "order_lap": decision.order_lap, "lap_order": list(lap_order),
+                          "laps_before": dict(laps_before), "causers": list(causers), "retired": retired,
+                          "pending": True}  # fmt: skip
+        if decision.action is RedAction.RESULT_STANDS:
+            self.record(key, [])
+            return None
+        grid = restart_grid(decision, plan.grid, running, causers, lap_order)
+        line = {**plan.session_line, "laps": decision.laps_to_run}
+        entries = [{**self.entries[n], "grid": i} for i, n in enumerate(grid, 1) if n is not None]
+        return replace(plan, laps=decision.laps_to_run, grid=grid, session_line=line, entries=entries)
+
+    @staticmethod
+    def _after_red(red: dict[str, Any], second: Sequence[RaceRow]) -> list[RaceRow]:
+        decision = RedFlagDecision(RedAction(red["action"]), red["laps_to_run"], red["order_lap"])
+        return rows_after_red(
+            decision, red["lap_order"], red["laps_before"], red["causers"], red["retired"], second
+        )
 
     def record_engine(self, key: str, engine: Any, at: str | None = None) -> None:
         """Store a session from the timing engine that ran it."""
