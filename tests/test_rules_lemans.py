@@ -315,3 +315,14 @@ def test_weight_status_shows_the_ballast_band_of_the_driver_in_the_kart():
     sc.drive("1", 60.0, 600.0)
     eng = sc.live(300.0)
     assert eng.rule_status(eng.cars["1"])["LM-WEIGHT"] == {"driver": "d1", "signon_kg": 55.0, "ballast_kg": 25.0}
+
+
+def test_lap_between_a_stop_without_change_is_no_lap_on_track(tmp_path):
+    sc = _sc()
+    sc.entry("1")
+    # change stop out 1330; stop without change 1340 -> 1470 (its pit_out ends a lap, but no finish
+    # passing); change stop in at 1480: still no finish passing since 1330
+    stops = [*change_stops([1200.0]), {"in": 1340.0, "dur": 130.0}, *change_stops([1480.0, 3600.0], start_driver=2)]
+    sc.drive("1", 60.0, 5400.0, stops)
+    (p,) = penalties(sc.replay(tmp_path))
+    assert (p["rule"], p["t"]) == ("LM-LAP-BETWEEN", 1610.0)

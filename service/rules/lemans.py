@@ -94,8 +94,8 @@ class LapBetween(Rule):
     """LM-LAP-BETWEEN: at least one `finish` passing between two driver-change stops; 10 laps.
 
     Checked at the pit_out of a driver-change stop (only then is it known the driver changed).
-    Laps ended by a pit_out are not finish passings: the window is strictly between the previous
-    change stop's pit_out and this stop's pit_in, where only finish passings end laps.
+    Laps ended by a pit_out are not finish passings: count the lap ends strictly between the
+    previous change stop's pit_out and this stop's pit_in, less the pit_outs of stops in between.
     """
 
     id = "LM-LAP-BETWEEN"
@@ -104,19 +104,20 @@ class LapBetween(Rule):
     def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
         if not stop.driver_changed:
             return
-        stops = car.stops
-        prev = None
-        for s in reversed(stops[:-1] if stops and stops[-1] is stop else stops):
-            if s.driver_changed and s is not stop:
+        prev, between = None, 0
+        for s in reversed(car.stops):
+            if s is stop:
+                continue
+            if s.driver_changed:
                 prev = s
                 break
+            between += s.out_us is not None  # a stop without change: its pit_out lap is no crossing
         if prev is None or prev.out_us is None:
             return
         end = stop.in_us if stop.in_us is not None else stop.out_us
         assert end is not None
         ends = car.lap_ends
-        crossings = bisect_left(ends, end) - bisect_right(ends, prev.out_us)
-        if crossings > 0:
+        if bisect_left(ends, end) - bisect_right(ends, prev.out_us) - between > 0:
             return
         ctx.penalize(
             car, self.id, (end,), stop.out_us or end,
@@ -212,8 +213,8 @@ class NoChangeEnd(Rule):
 
     def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
         cutoff = self._cutoff(ctx)
-        if cutoff is None:
-            return None
+        if cutoff is None or car.finish_us is not None:
+            return None  # no race clock, or the kart has taken the flag: nothing left to allow
         left = cutoff - ctx.now_us
         if left >= 0:
             return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1)}
