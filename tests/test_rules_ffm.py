@@ -175,3 +175,14 @@ def test_clean_kids_endurance_triggers_nothing(tmp_path):
     res = results(e)
     assert res["penalties"] == [] and res["warnings"] == []
     assert [r["status"] for r in res["classification"]] == ["classified", "classified"]
+
+
+def test_two_hour_scratch_comes_after_the_three_hour_one_whatever_the_laps(tmp_path):
+    sc = cc_race()
+    rider(sc, "8", "N3")
+    ride(sc, "8", [900.0 * k for k in range(1, 14)], pits=(2, 6))  # 13th at 11700: flag, inside the window
+    rider(sc, "42", "Soft")
+    ride(sc, "42", [400.0 * k for k in range(1, 21)], pits=(3,))  # 18th at 7200 (not after 2 h), 19th at 7600
+    res = sc.replay(tmp_path)
+    got = [(r["number"], r["laps"], r["gap"]) for r in res["classification"]]
+    assert got == [("2", 18, ""), ("1", 18, "+15.000"), ("8", 13, "+5 laps"), ("42", 19, "")]
