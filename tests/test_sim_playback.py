@@ -257,3 +257,14 @@ async def test_cli_play_announces_decoders_and_serves_p3(tmp_path):
                   if o["type"] == "passing")
     got = sorted(((r.rtc_time_us - info["rtc_base_us"]) / 1e6, str(r.transponder)) for r in received.values())
     assert got == want and len(got) >= 12
+
+
+async def test_backup_finish_decoder_has_its_own_id_and_clock():
+    race = small_race(second_finish_decoder=1.0, clock_offset_s=3.217)
+    infos, received, _, _ = await run_tcp(race, speed=300)
+    bases = {i["decoder_id"]: i["rtc_base_us"] for i in infos}
+    main, backup = model.DECODER_IDS["finish"], model.DECODER_IDS["finish-b"]
+    assert bases[backup] - bases[main] == 3_217_000
+    assert {i["loop"] for i in infos if i["decoder_id"] == backup} == {"finish"}
+    assert to_scenario(received, infos) == scenario_passings(race)  # each clock mapped by its own offset
+    assert len(received[backup]) == len(received[main])
