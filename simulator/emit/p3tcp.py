@@ -97,7 +97,10 @@ class P3TcpTarget(Target):
         self.writers[feed.key].clear()
 
     async def up(self, feed: Feed) -> None:
-        await self._listen(feed, self.ports[feed.key])
+        try:
+            await self._listen(feed, self.ports[feed.key])
+        except OSError as e:  # port taken meanwhile: this decoder stays unreachable, the others play on
+            log.warning("decoder %s cannot listen again on port %d: %s", feed.decoder_id, self.ports[feed.key], e)
 
     async def stop(self) -> None:
         for key in list(self.servers):
