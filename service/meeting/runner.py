@@ -102,6 +102,17 @@ class AutocrossMeeting:
         self.unable_to_start: set[str] = set()  # finalists who cannot reach the grid
         self.stopped_after: str | None = None
         self.signoffs: list[dict[str, Any]] = []  # AX-PUBLISH, kept with the meeting
+        self._memo: dict[tuple, Any] = {}  # derived values; cleared by every change of the inputs
+
+    def _cached(self, key: tuple, fn: Any) -> Any:
+        """Derived classifications chain (final <- semis <- heats <- practice): compute each once
+        per state of the inputs instead of once per question."""
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return list(self._memo[key])  # a copy: callers may sort or edit what they get
+
+    def _changed(self) -> None:
+        self._memo.clear()
 
     # ---------------------------------------------------------------- state (JSON)
     def state(self) -> dict[str, Any]:
@@ -164,6 +175,9 @@ class AutocrossMeeting:
 
     def plans(self, stage: str) -> list[SessionPlan]:
         """The sessions of `stage`, built from the results recorded so far."""
+        return self._cached(("plans", stage), lambda: self._plans(stage))
+
+    def _plans(self, stage: str) -> list[SessionPlan]:
         if stage not in STAGES:
             raise MeetingError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
         if stage in ("practice1", "practice2"):
@@ -214,6 +228,7 @@ class AutocrossMeeting:
         """Store one session's result. After `red_flag`, the rows are the second start's and the
         AX-RED procedure turns them into the session's result."""
         self.plan(key)
+        self._changed()
         red = self.reds.get(key)
         if red is not None and red.get("pending"):
             rows = self._after_red(red, rows)
@@ -280,6 +295,7 @@ class AutocrossMeeting:
     def declare_unable(self, number: str) -> None:
         """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""
         self.unable_to_start.add(str(number))
+        self._changed()
 
     def stop(self, after: str) -> None:
         """AX-POINTS: the meeting is stopped after heat 2, heat 3 or the semis (points halved)."""
@@ -287,6 +303,7 @@ class AutocrossMeeting:
             raise MeetingError(f"a meeting can stop after {', '.join(sorted(HALVED_STAGES))}")
         self._need(*{"heat2": ("heat2",), "heat3": ("heat3",), "semis": ("semis",)}[after])
         self.stopped_after = after
+        self._changed()
 
     # ---------------------------------------------------------------- derived classifications
     def _stage_rows(self, stage: str) -> list[list[RaceRow]]:
@@ -294,6 +311,9 @@ class AutocrossMeeting:
 
     def practice(self) -> list[PracticeLine]:
         """AX-PRACTICE ranking over both practice sessions."""
+        return self._cached(("practice",), self._practice)
+
+    def _practice(self) -> list[PracticeLine]:
         self._need("practice1", "practice2")
         laps: dict[str, list[int]] = {}
         for stage in ("practice1", "practice2"):
@@ -313,19 +333,27 @@ class AutocrossMeeting:
     def heat_ranking(self, stage: str) -> list[HeatLine]:
         """AX-HEAT-RANK of one heat over its series."""
         self._need(stage)
-        return heat_ranking(self._stage_rows(stage), self.practice_best(), ax_laps("heat"))
+        return self._cached(
+            ("heat", stage),
+            lambda: heat_ranking(self._stage_rows(stage), self.practice_best(), ax_laps("heat")),
+        )
 
     def heats_run(self) -> list[str]:
         return [s for s in HEAT_STAGES if self.complete(s)]
 
     def heat_totals(self) -> list[HeatTotal]:
         """AX-HEAT-TOTAL over the heats recorded so far (best two)."""
-        heats = [self.heat_ranking(s) for s in self.heats_run()]
-        return heat_totals(heats, self.heat1_field())
+        return self._cached(
+            ("totals",),
+            lambda: heat_totals([self.heat_ranking(s) for s in self.heats_run()], self.heat1_field()),
+        )
 
     def semi_ranking(self) -> list[SemiLine]:
         self._need("semis")
-        return semi_ranking(self._stage_rows("semis"), [t.number for t in self.heat_totals()])
+        return self._cached(
+            ("semis",),
+            lambda: semi_ranking(self._stage_rows("semis"), [t.number for t in self.heat_totals()]),
+        )
 
     def final_grid(self) -> FinalGrid:
         semis = self.semi_ranking()
