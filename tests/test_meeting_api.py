@@ -213,3 +213,74 @@ def test_red_flag_in_a_heat_reruns_it_without_the_cause(client: TestClient) -> N
     assert client.post(f"/api/meetings/{mid}/sessions/heat1.1/finish", headers=hdr(timing)).status_code == 200
     h1 = client.get(f"/api/meetings/{mid}/classifications/heat1").json()["rows"]
     assert [(x["number"], x["points"]) for x in h1] == [("201", 1), ("202", 2), ("204", 3), ("203", 20)]
+
+
+def test_karting_meeting_through_the_api(client: TestClient) -> None:
+    mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
+    karts = [{"number": str(n), "name": f"Kart {n}", "transponder": f"K{n}"} for n in range(1, 7)]
+    bad = client.post("/api/meetings", json={"preset": "ffsa-karting", "entries": karts}, headers=hdr(ADMIN))
+    assert bad.status_code == 400  # needs the track
+    r = client.post("/api/meetings", json={"preset": "ffsa-karting", "category": "Senior", "entries": karts,
+                                           "track_length_m": 1200, "track_capacity": 34}, headers=hdr(ADMIN))  # fmt: skip
+    assert r.status_code == 201, r.text
+    mid, timing = r.json()["id"], r.json()["tokens"]["timing"]
+    assert r.json()["stage"] == "qualifying"
+
+    (q,) = client.post(f"/api/meetings/{mid}/stages/qualifying/start", headers=hdr(timing)).json()
+    s = mgr.sessions[q["session_id"]]
+    q = {2: 1, 1: 2, 4: 3, 3: 4, 6: 5, 5: 6}  # qualifying ranks: 2, 1, 4, 3, 6, 5
+    for n in range(1, 7):  # an out lap ending at 62 + n s, then one timed lap of 50 + q / 10 s
+        s.submit({"type": "passing", "t": 62.0 + n, "transponder": f"K{n}", "loop": "finish"})
+        s.submit(
+            {
+                "type": "passing",
+                "t": round(112.0 + n + q[n] / 10, 3),
+                "transponder": f"K{n}",
+                "loop": "finish",
+            }
+        )
+    assert (
+        client.post(f"/api/meetings/{mid}/sessions/qualifying/finish", headers=hdr(timing)).status_code == 200
+    )
+    assert [x["number"] for x in client.get(f"/api/meetings/{mid}/classifications/qualifying").json()["rows"]] == [
+        "2", "1", "4", "3", "6", "5"
+    ]  # fmt: skip
+
+    (h1,) = client.post(f"/api/meetings/{mid}/stages/heat1/start", headers=hdr(timing)).json()
+    assert h1["laps"] == 13 and h1["rows"][0] == ["2", "1"]  # 15 km on 1.2 km; karts two by two
+    s = mgr.sessions[h1["session_id"]]
+    lines = [{"type": "passing", "t": round(k * (50 + 0.3 * n), 3), "transponder": f"K{n}", "loop": "finish"}
+             for n in range(1, 7) for k in range(1, 14)]  # fmt: skip
+    for line in sorted(lines, key=lambda x: x["t"]):
+        s.submit(line)
+    assert client.post(f"/api/meetings/{mid}/sessions/heat1/finish", headers=hdr(timing)).status_code == 200
+    page = client.get(f"/api/meetings/{mid}/results/heat1.html").text
+    assert '<td class="n">0</td>' in page  # KA-POINTS: the winner scores 0
+
+    def typed(key: str, order: list[int], dns: tuple[int, ...] = ()) -> None:
+        rows = [{"number": str(n), "place": i, "laps": 0 if n in dns else 13, "status": "dns" if n in dns else "classified"}
+                for i, n in enumerate(order, 1)]  # fmt: skip
+        resp = client.post(
+            f"/api/meetings/{mid}/sessions/{key}/result", json={"rows": rows}, headers=hdr(timing)
+        )
+        assert resp.status_code == 200, resp.text
+
+    typed("heat2", [2, 1, 3, 4, 6, 5])
+    typed("heat3", [1, 2, 4, 3, 5, 6])
+    heats = client.get(f"/api/meetings/{mid}/classifications/heats").json()["rows"]
+    assert [(x["number"], x["points"]) for x in heats] == [
+        ("1", 2), ("2", 4), ("3", 10), ("4", 11), ("5", 16), ("6", 17),
+    ]  # fmt: skip
+    typed("superheat", [2, 1, 4, 3, 5, 6], dns=(6,))  # non-starter: 6 participants + 1 = 7
+    finalists = client.get(f"/api/meetings/{mid}/classifications/finalists").json()["rows"]
+    # equal points: 2 and 1 (4), 4 and 3 (14) -> the better qualifier first (KA-POINTS)
+    assert [(x["number"], x["points"]) for x in finalists] == [
+        ("2", 4), ("1", 4), ("4", 14), ("3", 14), ("5", 21), ("6", 24),
+    ]  # fmt: skip
+    typed("final", [2, 1, 3, 4, 5, 6])
+    general = client.get(f"/api/meetings/{mid}/classifications/general").json()["rows"]
+    assert [x["number"] for x in general if x["podium"]] == ["2", "1", "3"]
+    assert (
+        client.post(f"/api/meetings/{mid}/unable", json={"number": "1"}, headers=hdr(ADMIN)).status_code
+        == 409
+    )

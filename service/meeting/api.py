@@ -24,18 +24,32 @@ from fastapi.responses import HTMLResponse
 from service import auth
 
 from .html import page, race_table, startlist_html, table
+from .karting import ka_heat_points
+from .karting_runner import KartingMeeting
 from .live import red_flag_state
 from .model import STATUSES, RaceRow
 from .points import ax_heat_points
 from .publish import RACE_DIRECTOR, SIGN_ROLES, STEWARDS, TIMING, doc_status, may_sign, provisional_due
 from .redflag import red_flag_decision
-from .runner import HEAT_STAGES, STAGES, AutocrossMeeting, MeetingError, SessionPlan
+from .runner import HEAT_STAGES, AutocrossMeeting, MeetingError, SessionPlan
 
 if TYPE_CHECKING:
     from service.app import Manager
 
 ADMIN = "admin"
 RANKING_DOCS = ("practice", *HEAT_STAGES, "heats", "semis", "general", "points")
+KA_RANKING_DOCS = ("qualifying", "heats", "finalists", "general")
+Meeting = AutocrossMeeting | KartingMeeting
+
+
+def meeting_from_state(st: dict[str, Any]) -> Meeting:
+    if st.get("preset") == "ffsa-karting":
+        return KartingMeeting.from_state(st)
+    return AutocrossMeeting.from_state(st)
+
+
+def ranking_docs(m: Meeting) -> tuple[str, ...]:
+    return KA_RANKING_DOCS if isinstance(m, KartingMeeting) else RANKING_DOCS
 
 
 def now_iso() -> str:
@@ -48,25 +62,25 @@ class MeetingBook:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.meetings: dict[str, AutocrossMeeting] = {}
+        self.meetings: dict[str, Meeting] = {}
         self.meta: dict[str, dict[str, Any]] = {}
         if folder.is_dir():
             for path in sorted(folder.glob("*.json")):
                 try:
                     doc = json.loads(path.read_text(encoding="utf-8"))
-                    self.meetings[doc["id"]] = AutocrossMeeting.from_state(doc["state"])
+                    self.meetings[doc["id"]] = meeting_from_state(doc["state"])
                     self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {})}
                 except (ValueError, KeyError, TypeError):
                     continue  # a damaged file must not stop the service
 
-    def create(self, meeting: AutocrossMeeting) -> str:
+    def create(self, meeting: Meeting) -> str:
         mid = f"m{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.meetings[mid] = meeting
         self.meta[mid] = {"tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES}, "sessions": {}}
         self.save(mid)
         return mid
 
-    def get(self, mid: str) -> AutocrossMeeting:
+    def get(self, mid: str) -> Meeting:
         m = self.meetings.get(mid)
         if m is None:
             raise HTTPException(404, f"no meeting {mid!r}")
@@ -153,13 +167,16 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
                 "grid": p.grid, "rows": p.rows, "session_id": book.meta[mid]["sessions"].get(p.key),
                 "recorded": p.key in book.get(mid).results}  # fmt: skip
 
-    def find_plan(m: AutocrossMeeting, key: str) -> SessionPlan:
-        stage = key.split(".")[0]
-        plans = guard(m.plans, stage) if stage in STAGES else []
-        for p in plans:
-            if p.key == key:
-                return p
-        raise HTTPException(404, f"no session {key!r} in this meeting")
+    def find_plan(m: Meeting, key: str) -> SessionPlan:
+        try:
+            return m.plan(key)
+        except MeetingError as exc:
+            raise HTTPException(404, f"no session {key!r} now: {exc}") from exc
+
+    def autocross(m: Meeting) -> AutocrossMeeting:
+        if not isinstance(m, AutocrossMeeting):
+            raise HTTPException(409, "this decision belongs to auto-cross meetings (RULES.md section 3)")
+        return m
 
     @api.get("")
     async def list_meetings() -> list[dict[str, Any]]:
@@ -172,14 +189,28 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if not isinstance(body, dict) or not isinstance(body.get("entries"), list) or not body["entries"]:
             raise HTTPException(400, "a meeting needs 'entries': [{number, name, transponder, ...}]")
         preset = body.get("preset", "autocross")
-        if preset != "autocross":
-            raise HTTPException(
-                400, "meetings run the 'autocross' preset (FFSA karting: pure rules only so far)"
-            )
+        m: Meeting
         try:
-            m = AutocrossMeeting(body["entries"], name=str(body.get("name") or ""),
-                                 division=str(body.get("division") or ""), preset=preset,
-                                 admitted_without_lap=body.get("admitted_without_lap") or ())  # fmt: skip
+            if preset == "autocross":
+                m = AutocrossMeeting(body["entries"], name=str(body.get("name") or ""),
+                                     division=str(body.get("division") or ""), preset=preset,
+                                     admitted_without_lap=body.get("admitted_without_lap") or ())  # fmt: skip
+            elif preset == "ffsa-karting":
+                length, capacity = body.get("track_length_m"), body.get("track_capacity")
+                if (
+                    not isinstance(length, int | float)
+                    or length <= 0
+                    or not isinstance(capacity, int)
+                    or capacity < 2
+                ):
+                    raise HTTPException(
+                        400, "a karting meeting needs 'track_length_m' (> 0) and 'track_capacity'"
+                    )
+                m = KartingMeeting(body["entries"], category=str(body.get("category") or body.get("division") or ""),
+                                   track_length_m=length, track_capacity=capacity, name=str(body.get("name") or ""),
+                                   wet=body.get("wet") or ())  # fmt: skip
+            else:
+                raise HTTPException(400, "a meeting's preset is 'autocross' or 'ffsa-karting'")
         except MeetingError as exc:
             raise HTTPException(400, str(exc)) from exc
         mid = book.create(m)
@@ -251,7 +282,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         it records the session's result with the cause(s) last of the running cars.
         """
         need(request, mid, RACE_DIRECTOR, TIMING)
-        m = book.get(mid)
+        m = autocross(book.get(mid))
         find_plan(m, key)
         sessions = book.meta[mid]["sessions"]
         sid = sessions.get(key)
@@ -283,7 +314,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         need(request, mid, RACE_DIRECTOR)
         body = await body_of(request)
         number = str(body.get("number") or "").strip() if isinstance(body, dict) else ""
-        m = book.get(mid)
+        m = autocross(book.get(mid))
         if number not in m.entries:
             raise HTTPException(400, "body needs the 'number' of an entry")
         m.declare_unable(number)
@@ -295,7 +326,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """AX-POINTS: the meeting stops after heat2, heat3 or semis; points are halved."""
         need(request, mid, RACE_DIRECTOR, STEWARDS)
         body = await body_of(request)
-        m = book.get(mid)
+        m = autocross(book.get(mid))
         guard(m.stop, str(body.get("after") if isinstance(body, dict) else ""))
         book.save(mid)
         return summary(mid)
@@ -316,8 +347,33 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             "order_lap": d.order_lap,
         }
 
-    def ranking(m: AutocrossMeeting, doc: str) -> tuple[list[str], list[tuple], list[dict[str, Any]]]:
+    def ka_ranking(m: KartingMeeting, doc: str) -> tuple[list[str], list[tuple], list[dict[str, Any]]]:
+        name = {n: str(e.get("name") or "") for n, e in m.entries.items()}
+        if doc == "qualifying":
+            js = [{"position": i, "number": n} for i, n in enumerate(guard(m.qualifying_order), 1)]
+            return (
+                ["Pos", "No", "Driver"],
+                [(j["position"], j["number"], name.get(j["number"], "")) for j in js],
+                js,
+            )
+        if doc in ("heats", "finalists"):
+            lines = guard(m.intermediate if doc == "heats" else m.finalists)
+            js = [{"position": i, "number": x.number, "points": x.points} for i, x in enumerate(lines, 1)]
+            rows = [(j["position"], j["number"], name.get(j["number"], ""), j["points"]) for j in js]
+            return ["Pos", "No", "Driver", "Points"], rows, js
+        lines_ = guard(m.classification)
+        js = [
+            {"position": x.position, "number": x.number, "finalist": x.finalist, "podium": x.podium}
+            for x in lines_
+        ]
+        rows = [(j["position"], j["number"], name.get(j["number"], ""), "yes" if j["finalist"] else "no",
+                 "yes" if j["podium"] else "") for j in js]  # fmt: skip
+        return ["Pos", "No", "Driver", "Finalist", "Podium"], rows, js
+
+    def ranking(m: Meeting, doc: str) -> tuple[list[str], list[tuple], list[dict[str, Any]]]:
         """One ranking as (headers, table rows, JSON rows)."""
+        if isinstance(m, KartingMeeting):
+            return ka_ranking(m, doc)
         name = {n: str(e.get("name") or "") for n, e in m.entries.items()}
         if doc == "practice":
             lines = guard(m.practice)
@@ -364,9 +420,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
 
     @api.get("/{mid}/classifications/{doc}")
     async def classification(mid: str, doc: str) -> dict[str, Any]:
-        if doc not in RANKING_DOCS:
-            raise HTTPException(404, f"unknown classification {doc!r}; one of {', '.join(RANKING_DOCS)}")
         m = book.get(mid)
+        if doc not in ranking_docs(m):
+            raise HTTPException(404, f"unknown classification {doc!r}; one of {', '.join(ranking_docs(m))}")
         st = doc_status(doc, m.signoffs)
         extra: dict[str, Any] = {}
         if doc in ("general", "points"):
@@ -406,7 +462,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def results_page(mid: str, doc: str) -> HTMLResponse:
         m = book.get(mid)
         title = m.name or "Auto-cross"
-        if doc in RANKING_DOCS:
+        if doc in ranking_docs(m):
             cols, rows, _ = ranking(m, doc)
             body = table(cols, rows, numeric=(0,))
             label = {"heats": "after the heats", "semis": "semi-final ranking",
@@ -418,7 +474,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             rows_ = m.results.get(doc)
             if rows_ is None:
                 raise HTTPException(409, f"{doc!r} is not recorded yet")
-            pts = {r.number: ax_heat_points(r, p.laps) for r in rows_} if p.kind == "heat" else None
+            if p.kind != "heat":
+                pts = None
+            elif isinstance(m, KartingMeeting):
+                pts = ka_heat_points(rows_)
+            else:
+                pts = {r.number: ax_heat_points(r, p.laps) for r in rows_}
             body = race_table(rows_, m.entries, pts, m.penalties.get(doc))
             label = f"{doc} results, {p.laps} laps"
         return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs)))

@@ -25,10 +25,14 @@ from .lengths import ka_laps
 from .model import RaceRow
 from .runner import MeetingError, SessionPlan
 
+KA_GRID_PATTERN = (2,)  # karting grids: two karts per row (CIK prescriptions, seed 001 art. 23a)
+
 
 class KartingMeeting:
-    """One category's FFSA karting meeting. Session keys: `qualifying`, `heat1`..`heatN`,
-    `superheat` or `superheat.A` / `superheat.B`, `final`."""
+    """One category's FFSA karting meeting. Stages and session keys: `qualifying`,
+    `heat1`..`heatN`, `superheat` (or `superheat.A` / `superheat.B`), `final`."""
+
+    preset = "ffsa-karting"
 
     def __init__(
         self,
@@ -50,6 +54,80 @@ class KartingMeeting:
                 raise MeetingError(f"entry number missing or listed twice: {number!r}")
             self.entries[number] = {**e, "type": "entry", "number": number, "category": category}
         self.results: dict[str, list[RaceRow]] = {}
+        self.penalties: dict[str, dict[str, list[str]]] = {}
+        self.recorded_at: dict[str, str] = {}
+        self.signoffs: list[dict[str, Any]] = []
+        # auto-cross-only decisions, kept so both meeting kinds answer the same questions
+        self.unable_to_start: set[str] = set()
+        self.stopped_after: str | None = None
+
+    @property
+    def division(self) -> str:
+        return self.category
+
+    # ---------------------------------------------------------------- state (JSON)
+    def state(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset, "name": self.name, "category": self.category,
+            "track_length_m": self.track_length_m, "track_capacity": self.track_capacity,
+            "wet": sorted(self.wet), "entries": list(self.entries.values()),
+            "results": {k: [{"number": r.number, "place": r.place, "laps": r.laps, "status": r.status,
+                             "total_time_us": r.total_time_us} for r in rows] for k, rows in self.results.items()},
+            "penalties": self.penalties, "recorded_at": self.recorded_at, "signoffs": self.signoffs,
+        }  # fmt: skip
+
+    @classmethod
+    def from_state(cls, st: dict[str, Any]) -> KartingMeeting:
+        m = cls(st["entries"], category=st["category"], track_length_m=st["track_length_m"],
+                track_capacity=st["track_capacity"], name=st.get("name", ""), wet=st.get("wet", ()))  # fmt: skip
+        m.results = {k: [RaceRow(**r) for r in rows] for k, rows in st.get("results", {}).items()}
+        m.penalties = {k: {n: list(v) for n, v in d.items()} for k, d in st.get("penalties", {}).items()}
+        m.recorded_at = dict(st.get("recorded_at", {}))
+        m.signoffs = list(st.get("signoffs", ()))
+        return m
+
+    # ---------------------------------------------------------------- stages
+    def stages(self) -> list[str]:
+        """qualifying, the heats (their number depends on the qualifying entry), super-heat, final."""
+        heats = self.heat_keys() if "qualifying" in self.results else ["heat1"]
+        return ["qualifying", *heats, "superheat", "final"]
+
+    def plans(self, stage: str) -> list[SessionPlan]:
+        if stage == "qualifying":
+            line = {"type": "session", "preset": self.preset, "kind": "qualifying",
+                    "name": f"{self.name} {self.category} qualifying".strip()}  # fmt: skip
+            entries = list(self.entries.values())
+            return [
+                SessionPlan("qualifying", "qualifying", "qualifying", 1, 0, list(self.entries), line, entries)
+            ]
+        if stage.startswith("heat"):
+            return [self.heat_plan(stage)]
+        if stage == "superheat":
+            return self.superheat_plans()
+        if stage == "final":
+            return [self.final_plan()]
+        raise MeetingError(f"unknown stage {stage!r}; stages: {', '.join(self.stages())}")
+
+    def stage_keys(self, stage: str) -> list[str]:
+        return [p.key for p in self.plans(stage)]
+
+    def plan(self, key: str) -> SessionPlan:
+        for p in self.plans(key.split(".")[0]):
+            if p.key == key:
+                return p
+        raise MeetingError(f"no session {key!r}")
+
+    def complete(self, stage: str) -> bool:
+        try:
+            return all(k in self.results for k in self.stage_keys(stage))
+        except MeetingError:
+            return False
+
+    def current_stage(self) -> str | None:
+        for stage in self.stages():
+            if not self.complete(stage):
+                return stage
+        return None
 
     # ---------------------------------------------------------------- plans
     def _need(self, *keys: str) -> None:
@@ -112,16 +190,24 @@ class KartingMeeting:
         if dist_kind == "superheat":
             line["superheat"] = True
         entries = [{**self.entries[n], "grid": i} for i, n in enumerate(grid, 1)]
-        return SessionPlan(key, key.split(".")[0], kind, 1, laps, list(grid), line, entries)
+        return SessionPlan(key, key.split(".")[0], kind, 1, laps, list(grid), line, entries, KA_GRID_PATTERN)
 
     # ---------------------------------------------------------------- recording and standings
-    def record(self, key: str, rows: Sequence[RaceRow]) -> None:
+    def record(
+        self, key: str, rows: Sequence[RaceRow], *, penalties: dict[str, list[str]] | None = None,
+        at: str | None = None, **_: Any,
+    ) -> None:  # fmt: skip
+        """Store one session's result (the same keywords as `AutocrossMeeting.record`)."""
+        self.plan(key)
         self.results[key] = list(rows)
+        self.penalties[key] = {n: list(v) for n, v in (penalties or {}).items() if v}
+        if at is not None:
+            self.recorded_at[key] = at
 
-    def record_engine(self, key: str, engine: Any) -> None:
-        from .live import race_rows
+    def record_engine(self, key: str, engine: Any, at: str | None = None) -> None:
+        from .live import penalty_labels, race_rows
 
-        self.record(key, race_rows(engine))
+        self.record(key, race_rows(engine), penalties=penalty_labels(engine), at=at)
 
     def _order(self, key: str) -> list[str]:
         return [r.number for r in sorted(self.results[key], key=lambda r: (r.place, r.number))]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
-from .grids import FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
+from .grids import AX_GRID_PATTERN, FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
 from .lengths import ax_laps
 from .model import RaceRow
 from .ranking import (
@@ -58,11 +58,12 @@ class SessionPlan:
     grid: list[Slot]  # grid order; None = a cell left free
     session_line: dict[str, Any] = field(default_factory=dict)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    pattern: tuple[int, ...] = AX_GRID_PATTERN  # cars per grid row, repeating
 
     @property
     def rows(self) -> list[list[Slot]]:
-        """The grid drawn 3-2-3-2, pole on the inside (AX-LENGTH)."""
-        return grid_rows(self.grid)
+        """The grid drawn in rows: 3-2-3-2 with the pole inside for auto-cross (AX-LENGTH)."""
+        return grid_rows(self.grid, self.pattern)
 
     def header_lines(self) -> list[dict[str, Any]]:
         """The `session` and `entry` lines of this session's scenario (shared/spec/scenario.md)."""
@@ -149,6 +150,9 @@ class AutocrossMeeting:
     def entry_order(self) -> list[str]:
         """The official entry list order (AX-PRACTICE series and practice order)."""
         return list(self.entries)
+
+    def stages(self) -> list[str]:
+        return list(STAGES)
 
     def stage_keys(self, stage: str) -> list[str]:
         return [p.key for p in self.plans(stage)]
