@@ -194,6 +194,8 @@ def test_red_flag_in_a_heat_reruns_it_without_the_cause(client: TestClient) -> N
     run_stage(client, mid, "practice2", timing)
     (heat,) = client.post(f"/api/meetings/{mid}/stages/heat1/start", headers=hdr(timing)).json()
     first = mgr.sessions[heat["session_id"]]
+    first.submit({"type": "signal", "t": 0.0, "signal": "start_procedure"})
+    first.submit({"type": "grid_move", "t": 2.5, "number": "201"})  # jump start: 10 s, carried to the re-run
     first.submit({"type": "signal", "t": 4.0, "signal": "start_lights_green"})
     for n in four:
         first.submit({"type": "passing", "t": 60.0 + RANK[n], "transponder": f"X{n}", "loop": "finish"})
@@ -212,7 +214,10 @@ def test_red_flag_in_a_heat_reruns_it_without_the_cause(client: TestClient) -> N
     drive(mgr, out["session_id"], entries2, "heat", 5)
     assert client.post(f"/api/meetings/{mid}/sessions/heat1.1/finish", headers=hdr(timing)).status_code == 200
     h1 = client.get(f"/api/meetings/{mid}/classifications/heat1").json()["rows"]
-    assert [(x["number"], x["points"]) for x in h1] == [("201", 1), ("202", 2), ("204", 3), ("203", 20)]
+    # re-run: 201 256.1 + 10 = 266.1 s, 202 258.2 s, 204 262.4 s; 203 caused the red: last, 20 points
+    assert [(x["number"], x["points"]) for x in h1] == [("202", 1), ("204", 2), ("201", 3), ("203", 20)]
+    rerun = mgr.sessions[out["session_id"]].engine
+    assert rerun.params["rules"]["AX-JUMP"]["prior"] == ["201"]  # a new jump by 201 would be a repeat
 
 
 def test_karting_meeting_through_the_api(client: TestClient) -> None:

@@ -26,7 +26,8 @@ from service import auth
 from .html import page, race_table, startlist_html, table
 from .karting import ka_heat_points
 from .karting_runner import KartingMeeting
-from .live import red_flag_state
+from .lengths import ax_laps
+from .live import jump_offenders, red_flag_state
 from .model import STATUSES, RaceRow
 from .points import ax_heat_points
 from .publish import RACE_DIRECTOR, SIGN_ROLES, STEWARDS, TIMING, doc_status, may_sign, provisional_due
@@ -298,10 +299,24 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         out: dict[str, Any] = {"rule": "AX-RED", "action": str(st.decision.action), "leader_laps": st.leader_laps,
                                "laps_to_run": st.decision.laps_to_run, "lap_order": st.lap_order}  # fmt: skip
         if plan is not None:
-            s = mgr.create(f"{plan.session_line.get('name', key)} (restart)",
-                           {k: v for k, v in plan.session_line.items() if k != "type"})  # fmt: skip
+            first = mgr.sessions[sid].engine
+            line = {k: v for k, v in plan.session_line.items() if k != "type"}
+            # a jump start of the first start makes a new one a repeat (AX-JUMP)
+            prior = sorted(
+                {*line.get("rules", {}).get("AX-JUMP", {}).get("prior", ()), *jump_offenders(first)}
+            )
+            line["rules"] = {**line.get("rules", {}), "AX-JUMP": {"prior": prior}}
+            s = mgr.create(f"{line.get('name', key)} (restart)", line)
             for e in plan.entries:
                 s.submit(e)
+            # "tout avertissement ou pénalité applicable lors du premier départ sera appliqué lors du
+            # second départ" (003 art. 7.4): carry the first start's penalties of the cars admitted
+            admitted = {e["number"] for e in plan.entries}
+            for p in first.penalties.all():
+                if p.counts and p.number in admitted:
+                    s.submit({"type": "penalty", "t": 0.0, "number": p.number, "rule": p.rule, "laps": p.laps,
+                              "seconds": p.seconds, "best_lap_seconds": p.best_lap_seconds, "dsq": p.dsq,
+                              "note": f"first start ({p.id}): {p.evidence}"})  # fmt: skip
             sessions[f"{key}#1"] = sid
             sessions[key] = s.id
             out.update(session_id=s.id, grid=plan.grid, rows=plan.rows, tokens=s.meta["tokens"])
@@ -339,7 +354,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             raise HTTPException(400, "kind must be heat, semi or final")
         if leader_laps < 0:
             raise HTTPException(400, "leader_laps must be >= 0")
-        d = red_flag_decision(kind, leader_laps, {"heat": 5, "semi": 6, "final": 7}[kind])
+        d = red_flag_decision(kind, leader_laps, ax_laps(kind))
         return {
             "rule": "AX-RED",
             "action": str(d.action),
