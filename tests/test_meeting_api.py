@@ -289,3 +289,29 @@ def test_karting_meeting_through_the_api(client: TestClient) -> None:
         client.post(f"/api/meetings/{mid}/unable", json={"number": "1"}, headers=hdr(ADMIN)).status_code
         == 409
     )
+
+
+def test_stewards_decisions_admit_and_cancel(client: TestClient) -> None:
+    r = client.post(
+        "/api/meetings", json={"entries": [{"number": "1"}, {"number": "2"}]}, headers=hdr(ADMIN)
+    ).json()
+    mid, timing, stewards = r["id"], r["tokens"]["timing"], r["tokens"]["stewards"]
+    assert (
+        client.post(f"/api/meetings/{mid}/admit", json={"number": "2"}, headers=hdr(timing)).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/meetings/{mid}/admit", json={"number": "9"}, headers=hdr(stewards)).status_code
+        == 409
+    )
+    assert (
+        client.post(f"/api/meetings/{mid}/admit", json={"number": "2"}, headers=hdr(stewards)).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/api/meetings/{mid}/cancel", json={"heat": "semis"}, headers=hdr(stewards)).status_code
+        == 409
+    )
+    done = client.post(f"/api/meetings/{mid}/cancel", json={"heat": "heat3"}, headers=hdr(stewards))
+    assert done.status_code == 200 and done.json()["cancelled"] == ["heat3"]
+    assert client.get(f"/api/meetings/{mid}/stages/heat3").json()["sessions"] == []

@@ -198,3 +198,27 @@ def test_meeting_stopped_after_heat_two_halves_points(tmp_path: Path) -> None:
     # after two heats R1 and R2 both have 1 + 1; R1's best heat time (256.1) beats R2's (258.1)
     assert pts["R1"].final == 24.0 and pts["R2"].final == 21.5
     assert pts["R1"].heats == 10
+
+
+def test_cancelled_heat_next_heat_from_the_last_run_and_everyone_to_the_semis() -> None:
+    from service.meeting.model import DNS, RaceRow
+
+    S = 1_000_000
+    m = AutocrossMeeting([{"number": n} for n in ("1", "2", "3", "4")])
+    for stage in ("practice1", "practice2"):
+        for key in m.stage_keys(stage):
+            m.record(key, [], laps_us={n: [60 * S + int(n) * S] for n in ("1", "2", "3", "4")})
+    m.record("heat1.1", [RaceRow("2", 1, 5, total_time_us=299 * S), RaceRow("1", 2, 5, total_time_us=301 * S),
+                         RaceRow("3", 3, 5, total_time_us=302 * S), RaceRow("4", 4, 0, DNS)])  # fmt: skip
+    m.cancel_heat("heat2")
+    assert m.plans("heat2") == [] and m.current_stage() == "heat3"
+    (h3,) = m.plans("heat3")
+    assert h3.grid == ["2", "1", "3", "4"]  # from heat 1's ranking
+    m.record("heat3.1", [RaceRow("1", 1, 5, total_time_us=300 * S), RaceRow("2", 2, 5, total_time_us=301 * S),
+                         RaceRow("3", 3, 5, total_time_us=302 * S), RaceRow("4", 4, 0, DNS)])  # fmt: skip
+    totals = {t.number: t for t in m.heat_totals()}
+    assert totals["4"].total == 170 and totals["4"].qualified  # 85 + 85, yet in: a heat was cancelled
+    (semi,) = m.plans("semis")
+    assert semi.grid == ["2", "1", "3", "4"]  # 1 and 2 both 1 + 2 = 3: 2's best heat time 299 s < 300 s
+    again = AutocrossMeeting.from_state(m.state())
+    assert again.cancelled == ["heat2"] and again.plans("semis")[0].grid == semi.grid

@@ -161,7 +161,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
                 "stage": m.current_stage(), "entries": len(m.entries), "stopped_after": m.stopped_after,
                 "sessions": book.meta[mid]["sessions"], "recorded": sorted(m.results),
-                "unable_to_start": sorted(m.unable_to_start), "signoffs": m.signoffs}  # fmt: skip
+                "unable_to_start": sorted(m.unable_to_start), "signoffs": m.signoffs,
+                "cancelled": list(getattr(m, "cancelled", ()))}  # fmt: skip
 
     def plan_dict(mid: str, p: SessionPlan) -> dict[str, Any]:
         return {"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
@@ -343,6 +344,26 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         body = await body_of(request)
         m = autocross(book.get(mid))
         guard(m.stop, str(body.get("after") if isinstance(body, dict) else ""))
+        book.save(mid)
+        return summary(mid)
+
+    @api.post("/{mid}/cancel")
+    async def cancel(mid: str, request: Request) -> dict[str, Any]:
+        """AX-HEAT-TOTAL: the stewards cancel a heat {"heat": "heat3"}; everyone reaches the semis."""
+        need(request, mid, STEWARDS)
+        body = await body_of(request)
+        m = autocross(book.get(mid))
+        guard(m.cancel_heat, str(body.get("heat") if isinstance(body, dict) else ""))
+        book.save(mid)
+        return summary(mid)
+
+    @api.post("/{mid}/admit")
+    async def admit(mid: str, request: Request) -> dict[str, Any]:
+        """AX-PRACTICE: the stewards admit a driver without a practice lap {"number"}."""
+        need(request, mid, STEWARDS)
+        body = await body_of(request)
+        m = autocross(book.get(mid))
+        guard(m.admit_without_lap, str(body.get("number") if isinstance(body, dict) else ""))
         book.save(mid)
         return summary(mid)
 

@@ -101,6 +101,7 @@ class AutocrossMeeting:
         self.recorded_at: dict[str, str] = {}  # session key -> wall-clock ISO time (set at the edge)
         self.reds: dict[str, dict[str, Any]] = {}  # session key -> AX-RED procedure in progress
         self.unable_to_start: set[str] = set()  # finalists who cannot reach the grid
+        self.cancelled: list[str] = []  # heats cancelled by the stewards
         self.stopped_after: str | None = None
         self.signoffs: list[dict[str, Any]] = []  # AX-PUBLISH, kept with the meeting
         self._memo: dict[tuple, Any] = {}  # derived values; cleared by every change of the inputs
@@ -127,6 +128,7 @@ class AutocrossMeeting:
             "results": {k: [row(r) for r in rows] for k, rows in self.results.items()},
             "laps_us": self.laps_us, "jumpers": self.jumpers, "penalties": self.penalties,
             "recorded_at": self.recorded_at, "reds": self.reds, "unable_to_start": sorted(self.unable_to_start),
+            "cancelled": self.cancelled,
             "stopped_after": self.stopped_after, "signoffs": self.signoffs,
         }  # fmt: skip
 
@@ -141,6 +143,7 @@ class AutocrossMeeting:
         m.recorded_at = dict(st.get("recorded_at", {}))
         m.reds = {k: dict(v) for k, v in st.get("reds", {}).items()}
         m.unable_to_start = set(st.get("unable_to_start", ()))
+        m.cancelled = list(st.get("cancelled", ()))
         m.stopped_after = st.get("stopped_after")
         m.signoffs = list(st.get("signoffs", ()))
         return m
@@ -189,10 +192,13 @@ class AutocrossMeeting:
         elif stage == "heat1":
             self._need("practice1", "practice2")
             groups = [list(s) for s in heat_series(self.heat1_field())]
+        elif stage in self.cancelled:
+            groups = []  # the stewards cancelled this heat (force majeure)
         elif stage in ("heat2", "heat3"):
-            prev = HEAT_STAGES[HEAT_STAGES.index(stage) - 1]
-            self._need(prev)
-            groups = [list(s) for s in heat_series([h.number for h in self.heat_ranking(prev)])]
+            prev = [h for h in HEAT_STAGES[: HEAT_STAGES.index(stage)] if h not in self.cancelled]
+            self._need(*prev[-1:])
+            order = [h.number for h in self.heat_ranking(prev[-1])] if prev else self.heat1_field()
+            groups = [list(s) for s in heat_series(order)]
         elif stage == "semis":
             self._need(*HEAT_STAGES)
             groups = [list(s) for s in semi_split([t.number for t in self.heat_totals() if t.qualified])]
@@ -343,13 +349,38 @@ class AutocrossMeeting:
         )
 
     def heats_run(self) -> list[str]:
-        return [s for s in HEAT_STAGES if self.complete(s)]
+        return [s for s in HEAT_STAGES if s not in self.cancelled and self.complete(s)]
+
+    def admit_without_lap(self, number: str) -> None:
+        """AX-PRACTICE: the stewards let a driver without a practice lap race (knows the track)."""
+        if number not in self.entries:
+            raise MeetingError(f"no entry {number!r}")
+        if any(k.startswith("heat") for k in self.results):
+            raise MeetingError("the heats have started")
+        self.admitted_without_lap.add(number)
+        self._changed()
+
+    def cancel_heat(self, stage: str) -> None:
+        """AX-HEAT-TOTAL: the stewards cancel a heat (force majeure). The next heat is built from the
+        last heat run; every driver then reaches the semis, and a meeting that runs its final
+        still scores full points (003 art. 7.3.1.6)."""
+        if stage not in HEAT_STAGES:
+            raise MeetingError(f"only heats can be cancelled ({', '.join(HEAT_STAGES)})")
+        if any(k.split(".")[0] == stage for k in self.results):
+            raise MeetingError(f"{stage} already has results")
+        if stage not in self.cancelled:
+            self.cancelled.append(stage)
+        self._changed()
 
     def heat_totals(self) -> list[HeatTotal]:
         """AX-HEAT-TOTAL over the heats recorded so far (best two)."""
         return self._cached(
             ("totals",),
-            lambda: heat_totals([self.heat_ranking(s) for s in self.heats_run()], self.heat1_field()),
+            lambda: heat_totals(
+                [self.heat_ranking(s) for s in self.heats_run()],
+                self.heat1_field(),
+                heat_cancelled=bool(self.cancelled),
+            ),  # fmt: skip
         )
 
     def semi_ranking(self) -> list[SemiLine]:
