@@ -84,6 +84,8 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     assert r.status_code == 201, r.text
     mid, tokens = r.json()["id"], r.json()["tokens"]
     assert set(tokens) == {"timing", "race_director", "stewards"}
+    # entries numbered 201-212 are Maxi Tourisme numbers: the timing crew is told, nothing refused
+    assert r.json()["warnings"] == [f"Maxi Sprint numbers run 701-799: check {', '.join(NUMBERS)}"]
     timing, director, stewards = tokens["timing"], tokens["race_director"], tokens["stewards"]
 
     plans = client.get(f"/api/meetings/{mid}/stages/practice1").json()["sessions"]

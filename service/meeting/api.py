@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 
 from service import auth
 
+from .divisions import entry_warnings
 from .html import page, race_table, startlist_html, table
 from .karting import ka_heat_points
 from .karting_runner import KartingMeeting
@@ -216,7 +217,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         except MeetingError as exc:
             raise HTTPException(400, str(exc)) from exc
         mid = book.create(m)
-        return {**summary(mid), "tokens": book.meta[mid]["tokens"]}
+        warnings = entry_warnings(m.division, list(m.entries)) if isinstance(m, AutocrossMeeting) else []
+        return {**summary(mid), "tokens": book.meta[mid]["tokens"], "warnings": warnings}
 
     @api.get("/{mid}")
     async def get_meeting(mid: str) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""Auto-cross divisions (RULES.md section 3): run order, number ranges, at most 60 starters."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+# run order of the divisions in a meeting, with their race-number ranges
+AX_DIVISIONS: dict[str, tuple[int, int]] = {
+    "Buggy Cup": (401, 499),
+    "Sprint Girl": (801, 899),
+    "Tourisme Cup": (601, 699),
+    "Maxi Sprint": (701, 799),
+    "Maxi Tourisme": (201, 299),
+    "Junior Sprint": (501, 599),
+    "Buggy 1600": (101, 199),
+    "Super Sprint": (301, 399),
+    "Super Buggy": (1, 99),
+}
+AX_MAX_STARTERS = 60
+
+
+def _key(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.lower() if ch.isalnum())
+
+
+def division_named(name: str) -> str | None:
+    """The division's official name, matched case-, accent- and space-insensitively."""
+    k = _key(name)
+    return next((d for d in AX_DIVISIONS if _key(d) == k), None)
+
+
+def entry_warnings(division: str, numbers: Sequence[str]) -> list[str]:
+    """What the timing crew should check in an entry list: numbers outside the division's range,
+    more than 60 starters. Warnings only: the organiser has the last word on numbers."""
+    out = []
+    if len(numbers) > AX_MAX_STARTERS:
+        out.append(f"{len(numbers)} entries: at most {AX_MAX_STARTERS} starters per division")
+    name = division_named(division) if division else None
+    if division and name is None:
+        out.append(f"unknown division {division!r} (known: {', '.join(AX_DIVISIONS)})")
+    if name is not None:
+        lo, hi = AX_DIVISIONS[name]
+        bad = [n for n in numbers if not (n.isdigit() and lo <= int(n) <= hi)]
+        if bad:
+            out.append(f"{name} numbers run {lo}-{hi}: check {', '.join(bad)}")
+    return out
