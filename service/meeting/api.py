@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import time
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from fastapi.responses import HTMLResponse
 
 from service import auth
 
+from .calendar import parse_calendar
 from .divisions import entry_warnings
 from .html import page, race_table, startlist_html, table
 from .karting import ka_heat_points
@@ -66,14 +68,32 @@ class MeetingBook:
         self.folder = folder
         self.meetings: dict[str, Meeting] = {}
         self.meta: dict[str, dict[str, Any]] = {}
+        self._calendar: list[dict[str, Any]] = []
+        cal = folder / "calendar.json"
+        if cal.is_file():
+            try:
+                self._calendar = list(json.loads(cal.read_text(encoding="utf-8")))
+            except ValueError:
+                self._calendar = []
         if folder.is_dir():
-            for path in sorted(folder.glob("*.json")):
+            for path in sorted(folder.glob("m*.json")):
                 try:
                     doc = json.loads(path.read_text(encoding="utf-8"))
                     self.meetings[doc["id"]] = meeting_from_state(doc["state"])
                     self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {})}
                 except (ValueError, KeyError, TypeError):
                     continue  # a damaged file must not stop the service
+
+    @property
+    def calendar(self) -> list[dict[str, Any]]:
+        return self._calendar
+
+    def set_calendar(self, events: list[dict[str, Any]]) -> None:
+        self._calendar = events
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / "calendar.json.tmp"
+        tmp.write_text(json.dumps(events, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.folder / "calendar.json")
 
     def create(self, meeting: Meeting) -> str:
         mid = f"m{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
@@ -115,6 +135,10 @@ def _rows_from_body(body: Any) -> list[RaceRow]:
         except (TypeError, ValueError) as exc:
             raise HTTPException(400, f"row {i}: {exc}") from exc
     return rows
+
+
+def _fold(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)).casefold()
 
 
 def _s(us: int | None) -> float | None:
@@ -219,6 +243,50 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         mid = book.create(m)
         warnings = entry_warnings(m.division, list(m.entries)) if isinstance(m, AutocrossMeeting) else []
         return {**summary(mid), "tokens": book.meta[mid]["tokens"], "warnings": warnings}
+
+    # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
+    @api.post("/calendar")
+    async def import_calendar(request: Request) -> dict[str, Any]:
+        """Import a tab-separated regional calendar (replaces the previous import)."""
+        need(request, None)
+        text = (await request.body()).decode("utf-8", errors="replace")
+        events, warnings = parse_calendar(text)
+        if not events:
+            raise HTTPException(400, "no event found: " + ("; ".join(warnings[:5]) or "empty calendar"))
+        book.set_calendar([e.as_dict() for e in events])
+        return {"events": len(events), "timed": sum(e.timed for e in events), "warnings": warnings}
+
+    @api.get("/calendar")
+    async def calendar(region: str | None = None, timed: bool | None = None) -> list[dict[str, Any]]:
+        out = []
+        for i, e in enumerate(book.calendar):
+            if region is not None and _fold(region).strip() != _fold(str(e["region"])):
+                continue
+            if timed is not None and bool(e["timed"]) != timed:
+                continue
+            out.append({"index": i, **e})
+        return out
+
+    @api.post("/calendar/{index}", status_code=201)
+    async def meeting_from_calendar(index: int, request: Request) -> dict[str, Any]:
+        """A club picks its event: the meeting is created with its entry list, sessions follow."""
+        need(request, None)
+        if not 0 <= index < len(book.calendar):
+            raise HTTPException(404, f"no calendar event #{index}")
+        ev = book.calendar[index]
+        if not ev["timed"]:
+            raise HTTPException(409, f"{', '.join(ev['disciplines'])} is scored on zones, not timed")
+        body = await body_of(request)
+        entries = body.get("entries") if isinstance(body, dict) else None
+        if not isinstance(entries, list) or not entries:
+            raise HTTPException(400, "a meeting needs 'entries': [{number, name, transponder, ...}]")
+        name = f"{ev['venue']} {ev['start']} ({ev['club']})"
+        try:
+            m = AutocrossMeeting(entries, name=name, division=str(body.get("division") or ""))
+        except MeetingError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        mid = book.create(m)
+        return {**summary(mid), "tokens": book.meta[mid]["tokens"], "event": ev}
 
     @api.get("/{mid}")
     async def get_meeting(mid: str) -> dict[str, Any]:
