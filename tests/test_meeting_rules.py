@@ -164,6 +164,9 @@ def test_karting_transponder_flag() -> None:
     eng = run(lines)
     (p,) = [p for p in eng.penalties.all() if p.rule == "KA-TRANSPONDER"]
     assert p.number == "9" and "100 EUR" in p.evidence
+    # first official free practice: transponders are not yet mandatory
+    lines[0] = {**lines[0], "rules": {"KA-TRANSPONDER": False}}
+    assert [p for p in run(lines).penalties.all() if p.rule == "KA-TRANSPONDER"] == []
 
 
 def test_results_points_for_autocross_heat_and_karting() -> None:
