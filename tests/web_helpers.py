@@ -99,7 +99,7 @@ def table_rows(page) -> list[dict[str, str]]:
         """trs => trs.map(tr => {
             const c = tr.querySelectorAll('td');
             const txt = (i) => c[i].querySelector('.main') ? c[i].querySelector('.main').textContent : c[i].textContent;
-            return {number: tr.dataset.key, pos: c[0].textContent, laps: c[5].textContent,
+            return {number: tr.dataset.key, pos: txt(0), laps: c[5].textContent,
                     name: txt(3), state: c[11].textContent, pen: c[12].textContent, cls: tr.className};
         })""",
     )

@@ -14,9 +14,15 @@ export function mountHeader(store, node, flagNode) {
   node.replaceChildren(el("div", { class: "s-title" }, name, meta), clock);
 
   let lastFlag = null;
+  const tick = () => {
+    if (!store.session) return;
+    const t = clockText(store.session, store.elapsed());
+    if (clock.textContent !== t) clock.textContent = t;
+  };
   const paint = () => {
     const s = store.session;
     if (!s) return;
+    tick();
     name.textContent = s.name || s.id;
     const kind = s.kind ? ` · ${s.kind}` : "";
     meta.textContent = `${s.preset || ""}${kind}${s.closed ? " · closed" : ""}`;
@@ -31,11 +37,6 @@ export function mountHeader(store, node, flagNode) {
   };
   store.onChange((p) => { if (p.session || p.full) paint(); });
   // The clock runs locally between headers (counted from when the header arrived).
-  setInterval(() => {
-    if (store.session) {
-      const t = clockText(store.session, store.elapsed());
-      if (clock.textContent !== t) clock.textContent = t;
-    }
-  }, 250);
+  setInterval(tick, 250);
   return { paint };
 }

@@ -19,15 +19,20 @@ function visible(r) {
 }
 
 const COLUMNS = [
+  // On a phone the change arrow and the state ride under the position and the number (the
+  // chg and state columns are hidden there), so the name keeps room.
   { id: "pos", label: "Pos", cls: "num pos", title: "Position (in the category when filtered)",
     cell: (r) => ({ t: String(filter === "all" ? r.position : r.category_position || r.position),
-      label: `position ${r.position}` }) },
-  { id: "chg", label: "", cls: "chg", title: "Places gained or lost since the previous lap",
-    cell: (r) => r._moved > 0 ? { t: `▲${r._moved}`, c: "up", label: `up ${r._moved}` }
-      : r._moved < 0 ? { t: `▼${-r._moved}`, c: "down", label: `down ${-r._moved}` } : "" },
-  { id: "no", label: "No", cls: "no", cell: (r) => r.number },
+      sub: moved(r), c: r._moved > 0 ? "mv-up" : r._moved < 0 ? "mv-down" : "", label: `position ${r.position}` }) },
+  { id: "chg", label: "", cls: "chg wide", title: "Places gained or lost since the previous lap",
+    cell: (r) => r._moved > 0 ? { t: moved(r), c: "up", label: `up ${r._moved}` }
+      : r._moved < 0 ? { t: moved(r), c: "down", label: `down ${-r._moved}` } : "" },
+  { id: "no", label: "No", cls: "no", cell: (r) => {
+    const st = stateText(r);
+    return st ? { t: r.number, sub: st.t, c: `n-${st.c}` } : r.number;
+  } },
   { id: "name", label: "Name / team", cls: "name",
-    cell: (r) => ({ t: r.name, sub: r.driver_name || "", sub2: r.penalties && r.penalties.length ? r.penalties.join(" · ").replace(/-/g, "\u2011") : "" }) },
+    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: r.penalties && r.penalties.length ? r.penalties.join(" · ").replace(/-/g, "\u2011") : "" }) },
   { id: "cat", label: "Cat", cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
   { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps ?? "") },
   { id: "gap", label: "Gap", cls: "num gap", cell: (r) => r.gap || "" },
@@ -37,11 +42,15 @@ const COLUMNS = [
   { id: "best", label: "Best", cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
   { id: "pit", label: "Pit", cls: "num opt", title: "Pit stops", cell: (r) => String(r.pit_stops ?? 0) },
-  { id: "state", label: "", cls: "state", cell: (r) => stateText(r) },
+  { id: "state", label: "", cls: "state wide", cell: (r) => stateText(r) },
   { id: "pen", label: "Penalties", cls: "pen opt", cell: (r) => (r.penalties || []).join(" · ") },
 ];
 
 let selected = params.get("car");
+
+function moved(r) {
+  return r._moved > 0 ? `▲${r._moved}` : r._moved < 0 ? `▼${-r._moved}` : "";
+}
 
 function rowClass(r) {
   const c = [];
@@ -68,50 +77,101 @@ async function main() {
   const store = new SessionStore(sessionId, "spectator");
   store.onState(connectionBanner($("conn-banner")));
   mountHeader(store, $("session-header"), $("flag"));
-  const table = new KeyedTable($("classification"), COLUMNS, { rowClass, onSelect: (n) => select(n) });
+  const table = new KeyedTable($("classification"), COLUMNS, { rowClass, onSelect: (n) => select(n), positioned: true });
   const ctx = { best: null };
   const filters = new Filters(store);
   const charts = new Charts(store, sessionId);
   window.boucle = { store, table }; // for the browser tests and for debugging from the console
 
   let ordered = [];
+  const indexOf = new Map(); // number -> row index on screen (from the last reorder)
   const shownPos = new Map(); // number -> position the table is ordered by
+  // Rows far outside the viewport are not touched until they scroll into view: on a phone that
+  // is most of a 100-car field, and the work per update drops accordingly.
+  const stale = new Set();
+  const MARGIN = 8; // rows kept fresh above and below the viewport
+  const visibleRange = () => {
+    if (!ordered.length) return [0, -1];
+    const box = table.tbody.getBoundingClientRect(); // read before any write: layout is clean here
+    const h = box.height / ordered.length || 1;
+    return [Math.floor(-box.top / h) - MARGIN, Math.ceil((innerHeight - box.top) / h) + MARGIN];
+  };
+  const touch = (r, range) => {
+    const i = indexOf.get(r.number);
+    if (i !== undefined && (i < range[0] || i > range[1]) && table.trs.has(r.number)) {
+      stale.add(r.number);
+      return;
+    }
+    stale.delete(r.number);
+    table.update(r, ctx);
+  };
+  const refreshStale = (range) => {
+    for (const n of stale) {
+      const i = indexOf.get(n);
+      const r = store.rows.get(n);
+      if (!r) stale.delete(n);
+      else if (i === undefined || (i >= range[0] && i <= range[1])) touch(r, range);
+    }
+  };
   const render = (p) => {
+    const range = visibleRange();
     const best = store.overallBest();
     const all = p.full || best !== ctx.best;
     ctx.best = best;
     let reorder = all || p.removed.size > 0;
-    for (const n of p.removed) table.remove(n);
+    for (const n of p.removed) {
+      table.remove(n);
+      stale.delete(n);
+    }
     if (all) {
-      for (const r of store.rows.values()) table.update(r, ctx);
+      for (const r of store.rows.values()) touch(r, range);
       filters.refresh();
     } else {
       for (const n of p.rows) {
         const r = store.rows.get(n);
         if (!r) continue;
-        const tr = table.update(r, ctx);
-        // A moved row or a row entering the filter changes the order.
-        if (!reorder && (tr.parentNode === null) === visible(r)) reorder = true;
+        touch(r, range);
+        // A moved row or a row entering or leaving the filter changes the order.
+        const e = table.trs.get(n);
+        if (!reorder && (!e || (e.tr.parentNode === null) === visible(r))) reorder = true;
         if (!reorder && shownPos.get(n) !== r.position) reorder = true;
       }
     }
     if (reorder) {
       ordered = store.sortedRows().filter(visible).map((r) => r.number);
+      for (const r of store.rows.values()) if (!table.trs.has(r.number)) table.update(r, ctx);
       shownPos.clear();
       for (const r of store.rows.values()) shownPos.set(r.number, r.position);
+      indexOf.clear();
+      ordered.forEach((n, i) => indexOf.set(n, i));
       table.order(ordered);
       $("table-empty").hidden = ordered.length > 0;
+      refreshStale(range); // rows that moved into view
     }
     if (selected && (all || p.rows.has(selected))) charts.refresh();
   };
   store.onChange(render);
+  let scrollQueued = false;
+  const onScroll = () => {
+    if (scrollQueued || !stale.size) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      refreshStale(visibleRange());
+    });
+  };
+  addEventListener("scroll", onScroll, { passive: true });
+  addEventListener("resize", onScroll, { passive: true });
   filters.onChange = () => {
+    stale.clear();
     for (const r of store.rows.values()) table.update(r, ctx);
     render({ full: true, rows: new Set(), removed: new Set() });
   };
+  window.boucle.stale = stale;
 
   function select(n) {
     selected = selected === n ? null : n;
+    stale.clear();
     for (const r of store.rows.values()) table.update(r, ctx);
     charts.show(selected);
   }
@@ -213,13 +273,25 @@ class Charts {
   show(number) {
     $("charts").hidden = !number;
     if (!number) return;
-    const r = this.store.rows.get(number);
-    $("charts-title").textContent = r ? `#${r.number} ${r.name}` : `#${number}`;
+    this.info();
     this.refresh(true);
     $("charts").scrollIntoView({ behavior: "smooth", block: "nearest" });
   }
 
+  info() {
+    // The whole story of the car, penalties in full: the phone table only has room for a line.
+    const r = this.store.rows.get(selected);
+    $("charts-title").textContent = r ? `#${r.number} ${r.name}` : `#${selected}`;
+    if (!r) return;
+    const bits = [`P${r.position}`, r.category ? `${r.category} P${r.category_position}` : "", `${r.laps} laps`,
+      r.best_lap_s != null ? `best ${fmtLap(r.best_lap_s)} (lap ${r.best_lap_no})` : "", `${r.pit_stops} pit stops`,
+      r.driver_name ? `driver ${r.driver_name}` : "", r.in_pit ? "IN PIT" : ""];
+    const pen = (r.penalties || []).length ? `Penalties: ${r.penalties.join(" · ")}` : "No penalty";
+    $("charts-info").textContent = `${bits.filter(Boolean).join(" · ")}. ${pen}.`;
+  }
+
   refresh(now = false) {
+    if (selected) this.info();
     // At most one redraw a second: charts are secondary to the table.
     if (this.timer && !now) return;
     clearTimeout(this.timer);

@@ -9,8 +9,10 @@ import { el } from "./util.js";
  *   render(td, row, ctx): custom content (buttons, chips), called only when cell()'s value changes.
  */
 export class KeyedTable {
-  constructor(table, columns, { key = (r) => r.number, rowClass = () => "", onSelect = null } = {}) {
+  constructor(table, columns, { key = (r) => r.number, rowClass = () => "", onSelect = null, positioned = false } = {}) {
     this.table = table;
+    // positioned: rows are placed by CSS from --i (see boucle.css), so order() sets that as well.
+    this.positioned = positioned;
     this.columns = columns;
     this.key = key;
     this.rowClass = rowClass;
@@ -18,6 +20,12 @@ export class KeyedTable {
     const head = el("tr", {}, columns.map((c) =>
       el("th", { scope: "col", class: c.cls || null, title: c.title || null }, c.label)));
     table.replaceChildren(el("thead", {}, head), (this.tbody = el("tbody")));
+    if (positioned) {
+      // CSS turns the table into a grid; explicit roles keep it a table for screen readers.
+      table.setAttribute("role", "table");
+      head.setAttribute("role", "row");
+      for (const th of head.children) th.setAttribute("role", "columnheader");
+    }
     if (onSelect) {
       // One listener for the whole table instead of one per row.
       this.tbody.addEventListener("click", (ev) => {
@@ -39,10 +47,11 @@ export class KeyedTable {
     const k = this.key(row);
     let e = this.trs.get(k);
     if (!e) {
-      const cells = this.columns.map((c) => el("td", { class: c.cls || null }));
-      const tr = el("tr", { dataset: { key: k } }, cells);
+      const role = this.positioned ? "cell" : null;
+      const cells = this.columns.map((c) => el("td", { class: c.cls || null, role }));
+      const tr = el("tr", { dataset: { key: k }, role: this.positioned ? "row" : null }, cells);
       if (this.selectable) tr.tabIndex = 0;
-      e = { tr, cells, cache: new Array(cells.length).fill(null), cls: null };
+      e = { tr, cells, cache: new Array(cells.length).fill(null), cls: null, i: -1 };
       this.trs.set(k, e);
     }
     return e;
@@ -94,16 +103,32 @@ export class KeyedTable {
   order(keys) {
     const tb = this.tbody;
     let cursor = tb.firstChild;
+    let i = 0;
     for (const k of keys) {
       const e = this.trs.get(k);
       if (!e) continue;
+      if (this.positioned) {
+        if (e.i !== i) {
+          e.i = i;
+          e.tr.style.setProperty("--i", String(i));
+          e.tr.setAttribute("aria-rowindex", String(i + 2)); // header is row 1
+        }
+        i++;
+      }
       if (e.tr === cursor) cursor = cursor.nextSibling;
       else tb.insertBefore(e.tr, cursor);
     }
     while (cursor) {
       const next = cursor.nextSibling;
+      const e = this.trs.get(cursor.dataset.key);
+      if (e) e.i = -1;
       tb.removeChild(cursor);
       cursor = next;
+    }
+    // Only on change: a custom property set on the tbody restyles every row under it.
+    if (this.positioned && this.n !== i) {
+      this.n = i;
+      tb.style.setProperty("--n", String(i));
     }
   }
 }
@@ -118,6 +143,7 @@ export function lapClass(lap, personalBest, overallBest) {
 
 /** What the status column says: IN PIT, FIN, DNF, ... */
 export function stateText(r) {
+  // Always an object (or ""), so callers can reuse the text and the class.
   if (r.status === "dsq") return { t: "DSQ", c: "st-dsq" };
   if (r.status === "dns") return { t: "DNS", c: "st-out" };
   if (r.status === "dnf") return { t: "DNF", c: "st-out" };
