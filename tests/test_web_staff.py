@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import service.rules.autocross  # noqa: F401 - registers AX-JUMP (service/rules/__init__.py does not yet)
 from tests.web_helpers import (
     OUT,
     SPEC,
@@ -173,11 +174,6 @@ def test_flags_alerts_and_rule_status(server, browser):
 
 
 def test_jump_start_margin(server, browser):
-    import service.rules
-    from service.rules.base import RULES
-
-    if "AX-JUMP" not in RULES or "AX-JUMP" not in service.rules.RULES:
-        pytest.skip("AX-JUMP rule not registered yet (service/rules/__init__.py)")
     s = server.create_session("Heat 1 · Super Sprint", {"preset": "autocross", "kind": "heat"})
     sid = s["id"]
     server.post(f"/api/sessions/{sid}/entries", [

@@ -99,11 +99,11 @@ export function loginForm(roles, who) {
   });
   const form = el("form", { class: "card login", id: "login-form" },
     el("h2", {}, "Staff log in"),
-    el("p", {}, `This page is for ${roles.filter((r) => r !== "admin").map((r) => ROLE_LABELS[r]).join(" / ").toLowerCase()} staff. `,
+    el("p", {}, `This page is for the ${roles.filter((r) => r !== "admin").map((r) => ROLE_LABELS[r]).join(" / ").toLowerCase()}. `,
       who && who.role !== "spectator" ? `You are logged in as ${ROLE_LABELS[who.role]}, which cannot use it. ` : "",
       "Spectators can follow the race on the ", el("a", { href: "./" }, "live timing page"), "."),
     el("label", { for: "token" }, "Access token"), input,
-    el("button", { type: "submit" }, "Log in"), msg);
+    el("button", { type: "submit", class: "primary" }, "Log in"), msg);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     setToken(input.value);

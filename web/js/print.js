@@ -28,7 +28,8 @@ async function main() {
     el("tbody", {}, res.classification.map((r) => el("tr", {}, cols.map(([, f]) => el("td", {}, f(r) ?? ""))))));
   const pens = res.penalties || [];
   $("penalties").replaceChildren(el("thead", {}, el("tr", {}, ["ID", "Car", "Rule", "Laps", "Seconds", "State", "Evidence"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "", p.state, p.evidence].map((v) => el("td", {}, v))))));
+    el("tbody", {}, pens.length ? pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "", p.state, p.evidence].map((v) => el("td", {}, v))))
+      : el("tr", {}, el("td", { colspan: "7" }, "No penalty."))));
   document.title = `${head.name} · classification`;
 }
 main().catch((e) => { $("meta").textContent = `Cannot load: ${e.message}`; });

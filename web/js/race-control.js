@@ -209,6 +209,7 @@ async function main() {
       render: ruleChips },
   ], { rowClass: (r) => [(ctx.alerts.get(r.number) || []).length ? "alert" : "", r.in_pit ? "in-pit" : ""].join(" ") });
 
+  let alertKey = null;
   const renderAlerts = () => {
     const s = store.session;
     const c = (s && s.clock) || {};
@@ -221,7 +222,12 @@ async function main() {
       for (const x of a) items.push(el("li", { class: `alert-${x.level}`, "data-car": r.number },
         el("b", {}, `#${r.number} ${r.name}`), ` · ${x.rule}: ${x.text}`));
     }
-    $("alerts").replaceChildren(...items);
+    // Rebuilt only when the text changes: the live stream can bring many messages a second.
+    const key = items.map((li) => li.textContent).join("\n");
+    if (key !== alertKey) {
+      alertKey = key;
+      $("alerts").replaceChildren(...items);
+    }
     $("no-alerts").hidden = items.length > 0;
     $("alert-count").textContent = items.length ? String(items.length) : "";
   };
@@ -231,6 +237,7 @@ async function main() {
     const rows = store.sortedRows();
     for (const r of rows) ruleTable.update(r, ctx);
     ruleTable.order(rows.map((r) => r.number));
+    $("no-rules").hidden = rows.some((r) => r.rules && Object.keys(r.rules).length);
     if (p.full || p.penalties.size || p.rows.size) renderPenalties();
     carOptions($("pen-car"), store);
     carOptions($("act-car"), store);

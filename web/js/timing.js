@@ -62,7 +62,7 @@ async function main() {
     { id: "state", label: "State", cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
       render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), d.state || "") },
     { id: "id", label: "Decoder id", cell: (d) => d.decoder_id || "" },
-    { id: "last", label: "Last passing", cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
+    { id: "last", label: "Last passing (decoder clock)", cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
     { id: "passings", label: "Reads", cls: "num", cell: (d) => String(d.passings ?? "") },
     { id: "noise", label: "Noise", cls: "num", cell: (d) => String(d.noise ?? "") },
     { id: "rec", label: "Reconnects", cls: "num", cell: (d) => String(d.reconnects ?? "") },
