@@ -95,6 +95,12 @@ def test_live_updates_resume_and_arrows(server, browser):
     page.wait_for_function("document.querySelector(\"tr[data-key='3'] td:nth-child(6)\").textContent === '3'")
     assert page.evaluate("window.boucle.store.stats.snapshots") == 1, "resume should not need a new snapshot"
 
+    # A hole in the sequence (a lost message): the page asks for a fresh snapshot and carries on.
+    page.evaluate("""() => { const f = window.boucle.store.feed;
+        f.receive(JSON.stringify({type: 'delta', seq: f.seq + 5, rows: []})); }""")
+    page.wait_for_function("window.boucle.store.stats.snapshots === 2")
+    assert page.evaluate("window.boucle.store.feed.gaps") == 1
+
     # An overtake: #3 passes #2 and #1 (made-up crossing times); its arrow says it gained places.
     t = later[11]["t"]
     for i, tr in enumerate(("100003", "100003")):
