@@ -163,7 +163,7 @@ def test_flags_alerts_and_rule_status(server, browser):
     assert "0 of 3 stops" in page.inner_text("#rules tr[data-key='7']")
     page.click("button[data-signal=sc]")
     spectator.wait_for_function("document.querySelector('#flag').dataset.flag === 'sc'")
-    assert page.get_attribute("#flag", "data-flag") == "sc"
+    page.wait_for_function("document.querySelector('#flag').dataset.flag === 'sc'")
     page.screenshot(path=str(OUT / "race-control-alerts.png"), full_page=True)
     spectator.screenshot(path=str(OUT / "spectator-safety-car.png"))
     page.click("button[data-signal=red]")  # asks to confirm; the dialog handler says yes
@@ -204,6 +204,7 @@ def test_timing_crew(server, browser, tmp_path):
     page.click("#login-form button[type=submit]")
     page.wait_for_url("**/timing.html?session=*")
     page.wait_for_selector("#feed tbody tr")
+    page.wait_for_selector("#cars tr[data-key='4']")
     page.on("dialog", lambda d: d.accept())
     assert page.inner_text("#who .who") == "Timing crew"
     feed = page.inner_text("#feed")

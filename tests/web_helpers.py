@@ -22,8 +22,9 @@ from service.app import create_app
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ADMIN = "admin-test-token"
-OUT = Path(__file__).resolve().parent.parent / "test-output"
-SPEC = Path("/work/shared/spec/examples")
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "test-output"
+SPEC = REPO.parent / "shared" / "spec" / "examples"  # read at test time, never copied into the repo
 
 
 def free_port() -> int:
