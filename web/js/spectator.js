@@ -314,6 +314,18 @@ class Charts {
   }
 }
 
+// TV mode pages through a field longer than the screen, as track-side screens do.
+const TV_PAGE_MS = 10000;
+setInterval(() => {
+  if (!document.body.classList.contains("tv")) return;
+  const atEnd = scrollY + innerHeight >= document.documentElement.scrollHeight - 4;
+  if (atEnd) scrollTo({ top: 0 });
+  else {
+    const mast = document.querySelector(".masthead").getBoundingClientRect().height;
+    scrollBy({ top: Math.round((innerHeight - mast) * 0.9) });
+  }
+}, TV_PAGE_MS);
+
 function setupTv() {
   const btn = $("tv-toggle");
   const set = (on) => {
