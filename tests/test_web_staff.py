@@ -101,7 +101,7 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     sid, tokens = proposed["id"], proposed["tokens"]
     spectator, _ = open_page(browser, f"{server.base}/?session={sid}")
     assert spectator_order(spectator) == ["8", "7", "9"]  # 100 laps: its penalties are only proposed
-    assert "? LM-STOPS (proposed)" in table_rows(spectator)[0]["pen"]
+    assert "LM-STOPS under investigation" in table_rows(spectator)[0]["pen"]
 
     # Log in through the form, as a race director would.
     page, errors = open_page(browser, f"{server.base}/login.html?next=race-control.html", ready="#login-form")

@@ -32,7 +32,7 @@ const COLUMNS = [
     return st ? { t: r.number, sub: st.t, c: `n-${st.c}` } : r.number;
   } },
   { id: "name", label: "Name / team", cls: "name",
-    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: r.penalties && r.penalties.length ? r.penalties.join(" · ").replace(/-/g, "\u2011") : "" }) },
+    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penText(r).replace(/-/g, "\u2011") }) },
   { id: "cat", label: "Cat", cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
   { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps ?? "") },
   { id: "gap", label: "Gap", cls: "num gap", cell: (r) => r.gap || "" },
@@ -43,10 +43,15 @@ const COLUMNS = [
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
   { id: "pit", label: "Pit", cls: "num opt", title: "Pit stops", cell: (r) => String(r.pit_stops ?? 0) },
   { id: "state", label: "", cls: "state wide", cell: (r) => stateText(r) },
-  { id: "pen", label: "Penalties", cls: "pen opt", cell: (r) => (r.penalties || []).join(" · ") },
+  { id: "pen", label: "Penalties", cls: "pen opt", cell: (r) => penText(r) },
 ];
 
 let selected = params.get("car");
+
+// A proposed penalty does not count until race control decides: say so, as timing screens do.
+function penText(r) {
+  return (r.penalties || []).map((p) => p.replace(/^\? (\S+) \(proposed\)$/, "$1 under investigation")).join(" · ");
+}
 
 function moved(r) {
   return r._moved > 0 ? `▲${r._moved}` : r._moved < 0 ? `▼${-r._moved}` : "";

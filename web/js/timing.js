@@ -1,5 +1,5 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
-import { api, getToken } from "./auth.js";
+import { api } from "./auth.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink } from "./util.js";
@@ -245,7 +245,6 @@ async function main() {
   refreshDecoders();
   refreshUnknown();
   setInterval(refreshDecoders, 2000);
-  window.boucle.token = !!getToken();
 }
 
 main().catch((e) => {
