@@ -114,6 +114,7 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     stops = page.locator("#penalties tbody tr", has_text="LM-STOPS")
     assert "2 driver-change stop(s) of 3 required" in stops.inner_text()
     assert "proposed" in stops.inner_text().lower()
+    assert "Hurried Team" in stops.inner_text()  # who it is, not only the number
     page.screenshot(path=str(OUT / "race-control-queue.png"), full_page=True)
 
     stops.locator("button[data-act=approve]").click()

@@ -88,7 +88,7 @@ async function main() {
       await call("signal", { signal: b.dataset.signal }, { ok: `Signal sent: ${b.textContent}` });
     });
   }
-  setInterval(() => {
+  const clockLine = () => {
     const s = store.session;
     if (!s) return;
     const c = s.clock || {};
@@ -98,7 +98,9 @@ async function main() {
     if (c.green_s != null) parts.push(`green at ${fmtT(c.green_s)}`);
     if (c.leader_laps) parts.push(`leader on lap ${c.leader_laps}`);
     $("clock-line").textContent = parts.join(" · ");
-  }, 500);
+  };
+  setInterval(clockLine, 500);
+  store.onChange(clockLine);
 
   // -- penalty queue ----------------------------------------------------------------------------
   const penTable = new KeyedTable($("penalties"), [
@@ -107,8 +109,8 @@ async function main() {
       const r = store.rows.get(p.number);
       return { t: `#${p.number}`, sub: r ? r.name : "" };
     } },
-    { id: "rule", label: "Rule", cell: (p) => ({ t: p.rule, sub: p.note || "" }) },
-    { id: "amount", label: "Penalty", cell: (p) => amountText(p) },
+    { id: "rule", label: "Rule", cls: "rule", cell: (p) => ({ t: p.rule, sub: p.note || "" }) },
+    { id: "amount", label: "Penalty", cls: "nowrap", cell: (p) => amountText(p) },
     { id: "t", label: "Time", cls: "num", cell: (p) => fmtT(p.t) },
     { id: "evidence", label: "Evidence", cls: "evidence", cell: (p) => p.evidence || "" },
     { id: "state", label: "State", cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
