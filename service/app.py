@@ -24,6 +24,7 @@ from decoders.sources import split_decoder_spec
 from service import auth
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.events import SIGNALS
+from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
 from service.presets import PresetError, describe, resolve
@@ -451,6 +452,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
+    app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
 
@@ -483,8 +485,9 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             except (WebSocketDisconnect, RuntimeError):
                 return None
 
+        raw = raw_socket(websocket.scope.get("boucle.send"))  # None: not a server we write frames for
         try:
-            await mgr.hubs[sid].serve(mgr.hubs[sid].stream(name), websocket.send_text, receive, since)
+            await mgr.hubs[sid].serve(mgr.hubs[sid].stream(name), websocket.send_text, receive, since, raw)
         except (WebSocketDisconnect, RuntimeError):
             pass
 

@@ -2,8 +2,10 @@
 
 Two streams per session. `live` (race control, timing crew) gets a message for every change at
 once, with the raw reads. `spectator` is coalesced: at most one message per 100 ms, sent on the
-leading edge when the stream was idle. Each message is encoded once and queued to every client;
-a client that falls too far behind is cut back to a fresh snapshot instead of slowing the others.
+leading edge when the stream was idle. Each message is encoded once (service/fanout.py: JSON,
+compression and framing) and written to every client's socket synchronously, with no task and no
+await per client; a client that falls too far behind is cut back to a fresh snapshot instead of
+slowing the others. Sockets we can't write frames to directly get a queue and a writer task.
 """
 
 from __future__ import annotations
@@ -15,27 +17,67 @@ import time
 from collections import deque
 from typing import Any
 
+from service.fanout import Message, RawSocket
 from service.session import LiveSession
 
 log = logging.getLogger(__name__)
 
 BACKLOG = 2000  # messages kept per stream for resuming clients
-CLIENT_QUEUE = 256  # messages queued for one slow client before it is resynchronised
+CLIENT_QUEUE = 256  # messages queued for one slow (queued) client before it is resynchronised
+RAW_HIGH = 4 << 20  # bytes unsent to one socket before it is resynchronised
+RAW_LOW = 256 << 10  # ... and below which it gets its snapshot
+CATCH_UP_POLL = 0.02  # seconds between checks of a lagging socket
+SNAPSHOT_TTL = 1.0  # a cached snapshot at an unchanged seq is rebuilt after this many seconds
 
 
 class Client:
-    def __init__(self, send) -> None:
-        self.send = send  # async callable(str)
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=CLIENT_QUEUE)
-        self.needs_snapshot = False
+    """One WebSocket. `raw`: frames written straight to its socket; else `send` from a writer task."""
 
-    def offer(self, text: str) -> None:
+    def __init__(self, stream: Stream, send, raw: RawSocket | None = None) -> None:
+        self.stream = stream
+        self.send = send  # async callable(str)
+        self.raw = raw
+        self.queue: asyncio.Queue[Message | None] | None = None if raw else asyncio.Queue(maxsize=CLIENT_QUEUE)
+        self.needs_snapshot = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def offer(self, msg: Message) -> None:
         if self.needs_snapshot:
             return
+        raw = self.raw
+        if raw is not None:
+            if raw.buffered() > RAW_HIGH:
+                self.needs_snapshot = True
+                self._poll()
+            else:
+                raw.write(msg)
+            return
+        assert self.queue is not None
         try:
-            self.queue.put_nowait(text)
+            self.queue.put_nowait(msg)
         except asyncio.QueueFull:
             self.needs_snapshot = True  # the writer sends a snapshot when it catches up
+
+    # raw sockets: wait for the kernel to take the backlog, then send a fresh snapshot
+    def _poll(self) -> None:
+        if self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(CATCH_UP_POLL, self._catch_up)
+
+    def _catch_up(self) -> None:
+        self.timer = None
+        raw = self.raw
+        if raw is None or raw.closing() or not self.needs_snapshot:
+            return
+        if raw.buffered() > RAW_LOW:
+            self._poll()
+            return
+        self.needs_snapshot = False
+        raw.write(self.stream.snapshot_message())
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class Stream:
@@ -46,7 +88,7 @@ class Stream:
         self.name = name
         self.min_interval = min_interval
         self.seq = 0
-        self.backlog: deque[tuple[int, str]] = deque(maxlen=BACKLOG)
+        self.backlog: deque[tuple[int, Message]] = deque(maxlen=BACKLOG)
         self.clients: set[Client] = set()
         self.rows: dict[str, dict[str, Any]] = {}  # what clients of this stream last saw
         self.penalties: dict[str, dict[str, Any]] = {}
@@ -55,13 +97,28 @@ class Stream:
         self.dirty = False
         self.last_sent = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self._snapshot: Message | None = None
+        self._snapshot_seq = -1
 
     # -- building messages ---------------------------------------------------------------------
-    def snapshot(self) -> str:
-        """A full picture at the stream's current `seq`; later deltas are relative to it."""
-        if self.dirty or not self.rows:
+    def settle(self) -> None:
+        """Changes made while nobody listened become one delta in the backlog (nobody misses it)."""
+        if self.dirty and not self.clients:
+            self.flush()
+
+    def snapshot_message(self) -> Message:
+        """A full picture at the stream's current `seq`; later deltas are relative to it.
+
+        It is what this stream's clients last saw (a pending coalesced delta follows it), encoded
+        once per `seq` for every client that asks.
+        """
+        self.settle()
+        if not self.rows and self.seq == 0:
             self.dirty = False
-            self.build_delta()  # bring the baseline up to date (kept in the backlog for others)
+            self.build_delta()  # the first baseline
+        snap = self._snapshot
+        if snap is not None and self._snapshot_seq == self.seq and time.monotonic() - snap.created < SNAPSHOT_TTL:
+            return snap
         s = self.hub.session
         msg = {
             "type": "snapshot", "seq": self.seq, "stream": self.name, "session": s.header(),
@@ -70,20 +127,25 @@ class Stream:
         if self.name == "live":
             msg["passings"] = list(s.feed)[-50:]
             msg["decoders"] = [d.describe() for d in s.decoders]
-        return json.dumps(msg, separators=(",", ":"))
+        self._snapshot = Message(json.dumps(msg, separators=(",", ":")))
+        self._snapshot_seq = self.seq
+        return self._snapshot
+
+    def snapshot(self) -> str:
+        return self.snapshot_message().text
 
     def _header_key(self, header: dict[str, Any]) -> tuple:
         c = header["clock"]
         return (header["flag"], header["closed"], c["green_s"], c["leader_laps"], header["preset"], header["kind"])
 
-    def build_delta(self) -> str | None:
+    def build_delta(self) -> Message | None:
         s = self.hub.session
-        rows = s.rows()
-        changed = [r for r in rows if self.rows.get(r["number"]) != r]
-        numbers = {r["number"] for r in rows}
-        removed = [n for n in self.rows if n not in numbers]
+        rows = self.hub.rows()
+        old = self.rows
+        changed = [r for r in rows if old.get(r["number"]) != r]
         self.rows = {r["number"]: r for r in rows}
-        pens = {p.id: p.as_dict() for p in s.engine.penalties.all()}
+        removed = [n for n in old if n not in self.rows]
+        pens = self.hub.penalties()
         pchanged = [p for pid, p in pens.items() if self.penalties.get(pid) != p]
         premoved = [pid for pid in self.penalties if pid not in pens]
         self.penalties = pens
@@ -109,9 +171,9 @@ class Stream:
         self.seq += 1
         msg["seq"] = self.seq
         msg["server_ms"] = time.time_ns() // 1_000_000
-        text = json.dumps(msg, separators=(",", ":"))
-        self.backlog.append((self.seq, text))
-        return text
+        m = Message(json.dumps(msg, separators=(",", ":")))
+        self.backlog.append((self.seq, m))
+        return m
 
     # -- sending --------------------------------------------------------------------------------
     def mark(self) -> None:
@@ -135,19 +197,19 @@ class Stream:
             return
         self.dirty = False
         self.last_sent = time.monotonic()
-        text = self.build_delta()
-        if text is None:
+        m = self.build_delta()
+        if m is None:
             return
         for c in tuple(self.clients):
-            c.offer(text)
+            c.offer(m)
 
-    def since(self, seq: int) -> list[str] | None:
+    def since(self, seq: int) -> list[Message] | None:
         """Messages after `seq`, or None when they are no longer kept (the client needs a snapshot)."""
         if seq == self.seq:
             return []
         if not self.backlog or seq < self.backlog[0][0] - 1 or seq > self.seq:
             return None
-        return [text for s, text in self.backlog if s > seq]
+        return [m for s, m in self.backlog if s > seq]
 
 
 class SessionHub:
@@ -157,9 +219,23 @@ class SessionHub:
         self.session = session
         self.live = Stream(self, "live", 0.0)
         self.spectator = Stream(self, "spectator", 0.1)
+        self.version = 0  # engine changes seen; the classification is computed once per change
+        self._rows: tuple[int, list[dict[str, Any]]] | None = None
+        self._pens: tuple[int, dict[str, dict[str, Any]]] | None = None
         session.listeners.append(self.on_change)
 
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None or self._rows[0] != self.version:
+            self._rows = (self.version, self.session.rows())
+        return self._rows[1]
+
+    def penalties(self) -> dict[str, dict[str, Any]]:
+        if self._pens is None or self._pens[0] != self.version:
+            self._pens = (self.version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
+        return self._pens[1]
+
     def on_change(self, deltas: list[tuple], line: dict[str, Any] | None) -> None:
+        self.version += 1
         if line is not None and line.get("type") in ("passing", "manual_passing") and self.session.feed:
             self.live.passings.append(self.session.feed[-1])
         try:
@@ -173,16 +249,29 @@ class SessionHub:
     def stream(self, name: str) -> Stream:
         return self.live if name == "live" else self.spectator
 
-    async def serve(self, stream: Stream, send, receive, since: int | None) -> None:
-        """Run one client: initial snapshot or resume, then forward queued messages."""
-        client = Client(send)
-        if stream.dirty:
-            stream.flush()  # changes made while nobody listened become one delta in the backlog
-        if since is not None and (missed := stream.since(since)) is not None:
-            for text in missed:
-                await send(text)
-        else:
-            await send(stream.snapshot())
+    async def serve(self, stream: Stream, send, receive, since: int | None, raw: RawSocket | None = None) -> None:
+        """Run one client: initial snapshot or resume, then forward messages until it leaves.
+
+        With `raw`, every data frame of this client is written by the hub straight to its socket
+        (the server's own `send` is never used for data); `send` is the fallback otherwise.
+        """
+        client = Client(stream, send, raw)
+        stream.settle()
+        missed = stream.since(since) if since is not None else None
+        first = missed if missed is not None else [stream.snapshot_message()]
+        if raw is not None:
+            for m in first:  # no await between this and joining: nothing can slip in between
+                raw.write(m)
+            stream.clients.add(client)
+            try:
+                await self._read(stream, client, receive)
+            finally:
+                stream.clients.discard(client)
+                client.close()
+            return
+        assert client.queue is not None
+        for m in first:
+            await send(m.text)
         stream.clients.add(client)
         reader = asyncio.create_task(self._read(stream, client, receive))
         try:
@@ -191,11 +280,11 @@ class SessionHub:
                     client.needs_snapshot = False
                     await send(stream.snapshot())
                     continue
-                text = await client.queue.get()
-                if text is None:
+                m = await client.queue.get()
+                if m is None:
                     break
-                if text:  # "" only wakes the writer for a snapshot
-                    await send(text)
+                if m.text:  # "" only wakes the writer for a snapshot
+                    await send(m.text)
         finally:
             stream.clients.discard(client)
             reader.cancel()
@@ -214,23 +303,35 @@ class SessionHub:
                 if not isinstance(req, dict):
                     continue
                 if req.get("type") == "snapshot":
-                    _drain(client.queue)
-                    client.needs_snapshot = True
-                    client.queue.put_nowait("")  # wake the writer
+                    self._resync(stream, client, None)
                 elif req.get("type") == "resume" and isinstance(req.get("since"), int):
-                    missed = stream.since(req["since"])
-                    _drain(client.queue)
-                    if missed is None:
-                        client.needs_snapshot = True
-                        client.queue.put_nowait("")
-                    else:
-                        for text in missed:
-                            client.offer(text)
+                    self._resync(stream, client, stream.since(req["since"]))
         except Exception:  # the socket closed under us: the writer notices too
             pass
         finally:
-            _drain(client.queue)
-            client.queue.put_nowait(None)
+            if client.queue is not None:
+                _drain(client.queue)
+                client.queue.put_nowait(None)
+
+    @staticmethod
+    def _resync(stream: Stream, client: Client, missed: list[Message] | None) -> None:
+        """Answer a request: the missed messages, or a snapshot when `missed` is None."""
+        if client.raw is not None:
+            client.needs_snapshot = False  # whatever was pending, this answer brings it up to date
+            for m in missed if missed is not None else [stream.snapshot_message()]:
+                client.raw.write(m)
+            return
+        assert client.queue is not None
+        _drain(client.queue)
+        if missed is None:
+            client.needs_snapshot = True
+            client.queue.put_nowait(_WAKE)
+        else:
+            for m in missed:
+                client.offer(m)
+
+
+_WAKE = Message("")  # wakes a queued writer so it sends a snapshot
 
 
 def _drain(q: asyncio.Queue) -> None:
