@@ -101,7 +101,9 @@ def result_row(r: Row, points: Any = None) -> dict[str, Any]:
 
 def results(engine: Engine) -> dict[str, Any]:
     rows = classify(engine)
-    points = getattr(engine, "points_for", None)
+    from service.meeting.live import points_for  # heats of AX-/KA- presets carry points (scenario.md)
+
+    points = points_for(engine)
     return {
         "session": {
             "preset": engine.params["preset"],

@@ -84,6 +84,7 @@ def test_writes_need_a_token_and_the_right_role(tmp_path):
         timing = {"Authorization": f"Bearer {tokens['timing']}"}
         rc = {"Authorization": f"Bearer {tokens['race_control']}"}
         assert httpx.post(f"{base}/signal", json={"signal": "red"}, headers=timing).status_code == 403
+        assert httpx.post(f"{base}/signal", json={"signal": "green"}, headers=timing).status_code == 200
         assert httpx.post(f"{base}/signal", json={"signal": "red"}, headers=rc).status_code == 200
         assert httpx.post(f"{base}/signal", json={"signal": "purple"}, headers=rc).status_code == 400
         r = httpx.post(f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1}, headers=rc)

@@ -389,7 +389,7 @@ class Engine:
             insort(self.signals, ev, key=lambda e: e.sort_key)
             self._rebuild_all()
             return
-        late_green = ev.data["signal"] == "green" and self.green_us is None and ev.t != 0
+        late_green = ev.data["signal"] in ("green", "start_lights_green") and self.green_us is None and ev.t != 0
         if not replaying and (late_green and any(c.events for c in self.cars.values())
                               or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())):
             # a signal older than some passings already applied (e.g. a late green): recompute
@@ -398,7 +398,7 @@ class Engine:
             return
         self.signals.append(ev)
         sig = ev.data["signal"]
-        if sig == "green":
+        if sig == "green" or sig == "start_lights_green":  # a lights start is the green (AX-JUMP)
             if self.green_us is None:
                 self.green_us = ev.t
             self.flag_state = "green"

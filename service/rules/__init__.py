@@ -3,7 +3,7 @@
 Importing the rule modules here registers them, so any engine sees every rule a preset can name.
 """
 
-from service.rules import ffm, lemans  # noqa: F401  (registers CC-*, LM-*)
+from service.rules import autocross, ffm, lemans  # noqa: F401  (registers AX-*/KA-*, CC-*, LM-*)
 from service.rules.base import RULES, Rule, register
 
 __all__ = ["RULES", "Rule", "register"]
