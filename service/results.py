@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from service.engine import Engine, classify
-from service.engine.classify import Row
+from service.engine.classify import Row, row_public
 
 
 def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -72,28 +72,16 @@ def replay_file(path: str | Path, finalize: bool = True) -> Engine:
         return replay_lines(fh, finalize=finalize)
 
 
-def _s(us: int | None) -> float | None:
-    return None if us is None else round(us / 1e6, 3)
+RESULT_KEYS = (
+    "position", "number", "name", "category", "category_position", "status", "laps", "penalty_laps",
+    "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval",
+)  # fmt: skip
 
 
 def result_row(r: Row, points: Any = None) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "position": r.position,
-        "number": r.number,
-        "name": r.name,
-        "category": r.category,
-        "category_position": r.category_position,
-        "status": r.status,
-        "laps": r.laps,
-        "penalty_laps": r.penalty_laps,
-        "penalty_seconds": round(float(r.penalty_seconds), 3),
-        "total_time_s": _s(r.total_time_us),
-        "best_lap_s": _s(r.best_lap_us),
-        "best_lap_no": r.best_lap_no,
-        "pit_stops": r.pit_stops,
-        "gap": r.gap,
-        "interval": r.interval,
-    }
+    """A classification row with exactly the keys of scenario.md (+ `points` for heats)."""
+    public = row_public(r)
+    row = {k: public[k] for k in RESULT_KEYS}
     if points is not None:
         row["points"] = points
     return row

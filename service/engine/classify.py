@@ -194,7 +194,7 @@ def row_public(r: Row) -> dict[str, Any]:
         "status": r.status,
         "laps": r.laps,
         "penalty_laps": r.penalty_laps,
-        "penalty_seconds": r.penalty_seconds,
+        "penalty_seconds": round(float(r.penalty_seconds), 3),
         "total_time_s": None if r.total_time_us is None else round(r.total_time_us / 1e6, 3),
         "best_lap_s": None if r.best_lap_us is None else round(r.best_lap_us / 1e6, 3),
         "best_lap_no": r.best_lap_no,
