@@ -97,8 +97,20 @@ def _frame_crc(frame: bytes | bytearray | memoryview) -> int:
 Extra = tuple[tuple[int, bytes], ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Envelope:
+    """Fields every record may carry (tags valid in any TOR), keyword-only so they come last."""
+
+    decoder_id: str | None = None
+    controller_id: str | None = None
+    request_id: int | None = None
+    extra: Extra = ()  # unknown tags (02, 11, ...), kept raw so nothing is silently lost
+    requested: tuple[int, ...] = ()  # tags present with zero length (a request)
+    version: int = 2
+
+
 @dataclass(frozen=True, slots=True)
-class PassingRecord:
+class PassingRecord(_Envelope):
     """TOR 0x0001: one transponder read. Absent tags are None (gate beacons carry no strength/hits)."""
 
     passing_number: int | None = None
@@ -109,22 +121,16 @@ class PassingRecord:
     flags: int | None = None
     tran_code: str | None = None  # e.g. "FL-94890"; the only id of some transponders
     utc_time_us: int | None = None
-    decoder_id: str | None = None
     rtc_id: int | None = None
     sport: int | None = None
     voltage: int | None = None
     temperature: int | None = None
     user_flag: int | None = None
     driver_id: int | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()  # unknown tags (02, 11, ...), kept raw so nothing is silently lost
-    requested: tuple[int, ...] = ()  # tags present with zero length (a request)
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class StatusRecord:
+class StatusRecord(_Envelope):
     """TOR 0x0002: periodic decoder health; values are raw decoder units."""
 
     noise: int | None = None
@@ -133,16 +139,10 @@ class StatusRecord:
     satellites: int | None = None
     loop_triggers: int | None = None
     input_voltage: int | None = None
-    decoder_id: str | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()
-    requested: tuple[int, ...] = ()
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class VersionRecord:
+class VersionRecord(_Envelope):
     """TOR 0x0003. Widths of release/registration/build/options are unverified guesses."""
 
     decoder_type: int | None = None
@@ -152,64 +152,38 @@ class VersionRecord:
     registration: int | None = None
     build_number: int | None = None
     options: int | None = None
-    decoder_id: str | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()
-    requested: tuple[int, ...] = ()
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class GetTimeRecord:
+class GetTimeRecord(_Envelope):
     """TOR 0x0024: decoder RTC and UTC, for the per-decoder clock offset."""
 
     rtc_time_us: int | None = None
     flags: int | None = None
     utc_time_us: int | None = None
-    decoder_id: str | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()
-    requested: tuple[int, ...] = ()
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class ResendRecord:
+class ResendRecord(_Envelope):
     """TOR 0x0004: ask the decoder to send passings from..until (inclusive) again."""
 
     from_number: int | None = None
     until_number: int | None = None
-    decoder_id: str | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()
-    requested: tuple[int, ...] = ()
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class ErrorRecord:
+class ErrorRecord(_Envelope):
     """TOR 0xFFFF: 1 CRC, 2 SOR missing, 3 header, 4 TOR unknown, 5 params missing, 6 too long."""
 
     code: int | None = None
-    decoder_id: str | None = None
-    controller_id: str | None = None
-    request_id: int | None = None
-    extra: Extra = ()
-    requested: tuple[int, ...] = ()
-    version: int = 2
 
 
 @dataclass(frozen=True, slots=True)
-class UnknownRecord:
+class UnknownRecord(_Envelope):
     """Any other TOR: fields kept raw as (tag, value bytes) in wire order."""
 
     tor: int
     fields: Extra = ()
-    decoder_id: str | None = None
-    version: int = 2
 
 
 Record = (
