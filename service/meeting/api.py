@@ -407,35 +407,29 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         book.save(mid)
         return summary(mid)
 
+    async def decide(request: Request, mid: str, roles: tuple[str, ...], method: str, key: str) -> dict[str, Any]:
+        """A race-direction decision taking one field of the body: authorise, apply, save."""
+        need(request, mid, *roles)
+        body = await body_of(request)
+        m = autocross(book.get(mid))
+        guard(getattr(m, method), str(body.get(key) if isinstance(body, dict) else ""))
+        book.save(mid)
+        return summary(mid)
+
     @api.post("/{mid}/stop")
     async def stop(mid: str, request: Request) -> dict[str, Any]:
         """AX-POINTS: the meeting stops after heat2, heat3 or semis; points are halved."""
-        need(request, mid, RACE_DIRECTOR, STEWARDS)
-        body = await body_of(request)
-        m = autocross(book.get(mid))
-        guard(m.stop, str(body.get("after") if isinstance(body, dict) else ""))
-        book.save(mid)
-        return summary(mid)
+        return await decide(request, mid, (RACE_DIRECTOR, STEWARDS), "stop", "after")
 
     @api.post("/{mid}/cancel")
     async def cancel(mid: str, request: Request) -> dict[str, Any]:
         """AX-HEAT-TOTAL: the stewards cancel a heat {"heat": "heat3"}; everyone reaches the semis."""
-        need(request, mid, STEWARDS)
-        body = await body_of(request)
-        m = autocross(book.get(mid))
-        guard(m.cancel_heat, str(body.get("heat") if isinstance(body, dict) else ""))
-        book.save(mid)
-        return summary(mid)
+        return await decide(request, mid, (STEWARDS,), "cancel_heat", "heat")
 
     @api.post("/{mid}/admit")
     async def admit(mid: str, request: Request) -> dict[str, Any]:
         """AX-PRACTICE: the stewards admit a driver without a practice lap {"number"}."""
-        need(request, mid, STEWARDS)
-        body = await body_of(request)
-        m = autocross(book.get(mid))
-        guard(m.admit_without_lap, str(body.get("number") if isinstance(body, dict) else ""))
-        book.save(mid)
-        return summary(mid)
+        return await decide(request, mid, (STEWARDS,), "admit_without_lap", "number")
 
     @api.get("/{mid}/red_flag")
     async def red_flag(mid: str, kind: str, leader_laps: int) -> dict[str, Any]:
