@@ -18,39 +18,13 @@ from pathlib import Path
 import pytest
 
 from decoders.p3 import codec
-from simulator import model, scenario
+from simulator import model
 from simulator.emit import play
 from tests.mqtt_broker import mosquitto  # noqa: F401 (pytest fixture)
+from tests.sim_helpers import scenario_passings, small_race, with_outages
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[1]
-
-
-def small_race(**rates) -> model.Race:
-    p = model.Params()
-    for k, v in rates.items():
-        setattr(p, k, v)
-    # 5 karts, 7 min of a 2h Le Mans, each with an early (mechanical) stop: finish, pit_in and
-    # pit_out decoders all read something
-    p.closed_pit_mechanical = 1.0
-    return model.generate("lemans-270-2h", 5, 12, p, duration_s=420.0)
-
-
-def with_outages(race: model.Race) -> model.Race:
-    """Drop the finish decoder's link over 4 of its reads and pit_out's over one (not the last)."""
-    fin = [r.t for r in race.reads if r.decoder == "finish"]
-    out = [r.t for r in race.reads if r.decoder == "pit_out"]
-    race.outages = [("finish", fin[5] - 0.01, fin[8] + 0.01), ("pit_out", out[1] - 0.01, out[1] + 0.01)]
-    return race
-
-
-def scenario_passings(race: model.Race) -> list[tuple[float, str, str]]:
-    out = []
-    for line in scenario.lines(race):
-        if line.startswith("{") and '"passing"' in line:
-            o = json.loads(line)
-            out.append((o["t"], o["transponder"], o["loop"]))
-    return sorted(out)
 
 
 def to_scenario(received: dict[str, dict[int, codec.PassingRecord]], infos: list[dict]) -> list[tuple]:

@@ -8,42 +8,18 @@ passings; after link drop-outs the source's RESEND gets the missing ones back.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 
 from decoders.passing import Passing
 from decoders.sources import open_source
-from simulator import model, scenario
+from simulator import model
 from simulator.emit import play
 from tests.mqtt_broker import running_mosquitto
+from tests.sim_helpers import scenario_passings, small_race, with_outages
 
 pytestmark = pytest.mark.timeout(60)
 FAST = "retry_min=0.05&retry_max=0.2"
-
-
-def small_race(**rates) -> model.Race:
-    p = model.Params(closed_pit_mechanical=1.0)  # an early stop each: pit_in and pit_out read too
-    for k, v in rates.items():
-        setattr(p, k, v)
-    return model.generate("lemans-270-2h", 5, 12, p, duration_s=420.0)
-
-
-def with_outages(race: model.Race) -> model.Race:
-    """Drop the finish decoder's link over 4 of its reads and pit_out's over one (not the last)."""
-    fin = [r.t for r in race.reads if r.decoder == "finish"]
-    out = [r.t for r in race.reads if r.decoder == "pit_out"]
-    race.outages = [("finish", fin[5] - 0.01, fin[8] + 0.01), ("pit_out", out[1] - 0.01, out[1] + 0.01)]
-    return race
-
-
-def scenario_passings(race: model.Race) -> list[tuple[float, str, str]]:
-    out = []
-    for line in scenario.lines(race):
-        if line.startswith("{") and '"passing"' in line:
-            o = json.loads(line)
-            out.append((o["t"], o["transponder"], o["loop"]))
-    return sorted(out)
 
 
 async def play_into_sources(race: model.Race, target: str, url_of, speed: float = 300.0,

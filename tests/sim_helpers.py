@@ -1,0 +1,34 @@
+"""Small simulated races shared by the simulator playback and source tests."""
+
+from __future__ import annotations
+
+import json
+
+from simulator import model, scenario
+
+
+def small_race(**rates) -> model.Race:
+    """5 karts, 7 min of a 2h Le Mans, each with an early (mechanical) stop: finish, pit_in and
+    pit_out decoders all read something."""
+    p = model.Params(closed_pit_mechanical=1.0)
+    for k, v in rates.items():
+        setattr(p, k, v)
+    return model.generate("lemans-270-2h", 5, 12, p, duration_s=420.0)
+
+
+def with_outages(race: model.Race) -> model.Race:
+    """Drop the finish decoder's link over 4 of its reads and pit_out's over one (not the last)."""
+    fin = [r.t for r in race.reads if r.decoder == "finish"]
+    out = [r.t for r in race.reads if r.decoder == "pit_out"]
+    race.outages = [("finish", fin[5] - 0.01, fin[8] + 0.01), ("pit_out", out[1] - 0.01, out[1] + 0.01)]
+    return race
+
+
+def scenario_passings(race: model.Race) -> list[tuple[float, str, str]]:
+    """The scenario's passings as sorted (t, transponder, loop)."""
+    out = []
+    for line in scenario.lines(race):
+        if line.startswith("{") and '"passing"' in line:
+            o = json.loads(line)
+            out.append((o["t"], o["transponder"], o["loop"]))
+    return sorted(out)
