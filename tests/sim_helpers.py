@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from simulator import model, scenario
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def small_race(**rates) -> model.Race:
@@ -32,3 +37,13 @@ def scenario_passings(race: model.Race) -> list[tuple[float, str, str]]:
             o = json.loads(line)
             out.append((o["t"], o["transponder"], o["loop"]))
     return sorted(out)
+
+
+def replay(race: model.Race, tmp_path: Path) -> dict:
+    """What `boucle replay FILE --json` (the external contract) makes of the race's scenario."""
+    path = tmp_path / "scenario.jsonl"
+    scenario.write(race, path)
+    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -23,19 +21,11 @@ from simulator import model, scenario
 from simulator.emit import play
 from tests.mqtt_broker import running_mosquitto
 from tests.service_proc import TOKEN, ServiceProcess
+from tests.sim_helpers import replay
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.timeout(90)
-
-
-def replay(race: model.Race, tmp_path: Path) -> dict:
-    path = tmp_path / "scenario.jsonl"
-    scenario.write(race, path)
-    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: str = "p3tcp://127.0.0.1:0") -> dict:

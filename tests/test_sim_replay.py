@@ -6,27 +6,16 @@ pits), independently of the engine, so this pins both the simulator's behaviours
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from simulator import model, scenario
+from simulator import model
+from tests.sim_helpers import replay
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(60)
-
-
-def replay(race: model.Race, tmp_path: Path) -> dict:
-    path = tmp_path / "race.jsonl"
-    scenario.write(race, path)
-    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def expected_penalties(race: model.Race) -> set[tuple[str, str]]:
