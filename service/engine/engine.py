@@ -265,19 +265,15 @@ class Engine:
                 if car.in_pit is not None:
                     car.crossed_finish_in_pit(t)
                 self._lap(car, t, False)
+            elif loop in ("pit_in", "pit_out") and (t < self.start_us or car.finish_us is not None):
+                car.other_reads.setdefault(loop, []).append(t)  # before the green or after the flag
             elif loop == "pit_in":
-                if t < self.start_us or car.finish_us is not None:
-                    car.other_reads.setdefault(loop, []).append(t)
-                    return
                 stop = car.pit_in(t, self.min_lap_us)
                 if stop is not None:
                     for h in hooks["on_pit_in"]:
                         h(self, car, stop)
                     self._deltas.append(("car", car.number))
             elif loop == "pit_out":
-                if t < self.start_us or car.finish_us is not None:
-                    car.other_reads.setdefault(loop, []).append(t)
-                    return
                 stop = car.pit_out(t, self.min_lap_us)
                 if stop is not None:
                     self._lap(car, t, True)
