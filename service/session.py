@@ -123,7 +123,7 @@ class LiveSession:
         pid = line.get("passing_id")
         if pid is None:
             return False
-        return (str(line.get("decoder", "")), str(pid)) in self.engine._seen_reads
+        return self.engine.has_read(str(line.get("decoder", "")), str(pid))
 
     @staticmethod
     def _read_state(line: dict[str, Any], deltas: list[tuple]) -> str:
@@ -219,7 +219,7 @@ class LiveSession:
         for tr, count in self.engine.unknown_transponders.items():
             if tr in self.engine.by_transponder:
                 continue
-            last = max((ev.t for ev in self.engine._orphans.get(tr, [])), default=None)
+            last = max((ev.t for ev in self.engine.unassigned_reads(tr)), default=None)
             out.append({"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6})
         return sorted(out, key=lambda d: -d["count"])
 

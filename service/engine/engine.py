@@ -122,6 +122,14 @@ class Engine:
                 self._rebuild(car)
         self._deltas.append(("car", number))
 
+    def has_read(self, decoder: str, passing_id: str) -> bool:
+        """True when this decoder's numbered read was already applied (a resend)."""
+        return (decoder, passing_id) in self._seen_reads
+
+    def unassigned_reads(self, transponder: str) -> list[Event]:
+        """Reads of a transponder no entry carries (yet): the timing crew may assign them."""
+        return list(self._orphans.get(transponder, ()))
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         self._deltas.append(("warning", message))
