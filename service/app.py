@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import secrets
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from decoders.sources import split_decoder_spec
-from service import auth
+from service import auth, limits
 from service.auth import ADMIN, RACE_CONTROL, TIMING
-from service.engine.events import SIGNALS
+from service.engine.engine import ApplyError
+from service.engine.events import SIGNALS, LineError
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
-from service.presets import PresetError, describe, resolve
+from service.presets import describe
 from service.session import LOOPS, DecoderLink, LiveSession
 from service.store import EventStore, scenario_lines
 
@@ -49,16 +51,25 @@ class Manager:
         self.synchronous = synchronous
         self.sessions: dict[str, LiveSession] = {}
         self.hubs: dict[str, SessionHub] = {}
+        self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
 
     def load_all(self) -> None:
+        """Open every session log. One that cannot load is listed with its error; the others load."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for path in sorted(self.data_dir.glob("*.sqlite")):
-            store = EventStore(path, self.synchronous)
-            meta = store.get_meta()
-            if "id" not in meta:
-                store.close()
-                continue
-            self._add(LiveSession(store, meta))
+            store = None
+            try:
+                store = EventStore(path, self.synchronous)
+                meta = store.get_meta()
+                if "id" not in meta:
+                    store.close()
+                    continue
+                self._add(LiveSession(store, meta))
+            except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the others
+                log.exception("session log %s cannot be loaded", path)
+                self.broken[path.stem] = f"{type(exc).__name__}: {exc}"
+                if store is not None:
+                    store.close()
 
     def _add(self, session: LiveSession) -> LiveSession:
         self.sessions[session.id] = session
@@ -134,16 +145,25 @@ def parse_entries_csv(text: str) -> list[dict[str, Any]]:
 
 
 def validate_entry(obj: Any) -> dict[str, Any]:
-    if not isinstance(obj, dict) or not str(obj.get("number") or "").strip():
-        raise HTTPException(400, "each entry needs a 'number'")
-    return {**obj, "type": "entry", "number": str(obj["number"]).strip()}
+    if not isinstance(obj, dict):
+        raise HTTPException(400, "each entry must be a JSON object with a 'number'")
+    return {**obj, "type": "entry"}
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"body is not valid JSON: {exc}") from exc
+    """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded by `limits`."""
+    return limits.parse_json(await request.body())
+
+
+async def _object(request: Request, empty_ok: bool = False) -> dict[str, Any]:
+    """A body that must be a JSON object (or nothing at all, where `empty_ok`)."""
+    raw = await request.body()
+    if empty_ok and not raw.strip():
+        return {}
+    body = limits.parse_json(raw)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    return body
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -158,12 +178,9 @@ def build_router(mgr: Manager) -> APIRouter:
         return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
 
     def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
+        """One line through the session's single writer (errors: LineError/ApplyError handlers)."""
         deltas = session.submit(line)
-        warnings = [d[1] for d in deltas if d[0] == "warning"]
-        logged = any(d[0] in ("car", "penalty", "signal", "session", "unknown") for d in deltas)
-        if warnings and not logged:
-            raise HTTPException(400, "; ".join(warnings))
-        return {"ok": True, "warnings": warnings}
+        return {"ok": True, "warnings": [d[1] for d in deltas if d[0] == "warning"]}
 
     @api.get("/whoami")
     async def whoami(request: Request, session: str | None = None) -> dict[str, Any]:
@@ -185,28 +202,26 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions")
     async def sessions() -> list[dict[str, Any]]:
-        return [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
-                 "created": s.meta.get("created"), "closed": s.engine.closed}
-                for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
+        loaded = [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
+                   "created": s.meta.get("created"), "closed": s.engine.closed,
+                   "set_aside": len(s.set_aside)}
+                  for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
+        return loaded + [{"id": sid, "error": why} for sid, why in sorted(mgr.broken.items())]
 
     @api.post("/sessions", status_code=201)
     async def create_session(request: Request) -> dict[str, Any]:
         need(request, None, frozenset({ADMIN}))
-        body = await _json(request)
-        if not isinstance(body, dict):
-            raise HTTPException(400, "body must be a JSON object")
-        name = str(body.pop("name", "") or "")
+        body = await _object(request)
+        name = body.pop("name", "") or ""
+        if not isinstance(name, str) or len(name) > 200:
+            raise HTTPException(400, "'name' must be a text of at most 200 characters")
         line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
-        try:
-            resolve(line)
-        except PresetError as exc:
-            raise HTTPException(400, str(exc)) from exc
         s = mgr.create(name, line)
         return {**s.header(), "tokens": s.meta["tokens"]}
 
     @api.get("/sessions/{sid}")
     async def session_header(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).header()
+        return mgr.get(sid).details()
 
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
@@ -249,8 +264,9 @@ def build_router(mgr: Manager) -> APIRouter:
         else:
             body = await _json(request)
             items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
-        for e in items:
-            s.submit(e)
+        if len(items) > limits.MAX_ENTRIES:
+            raise HTTPException(413, f"at most {limits.MAX_ENTRIES} entries per request")
+        s.submit_many(items)  # all validated, then one transaction: all entries or none
         return {"ok": True, "entries": len(items)}
 
     @api.post("/sessions/{sid}/events")
@@ -265,8 +281,8 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.post("/sessions/{sid}/signal")
     async def signal(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        body = await _json(request)
-        sig = body.get("signal") if isinstance(body, dict) else None
+        body = await _object(request)
+        sig = body.get("signal")
         # the timing crew starts and stops the session; flags are race control's
         need(request, s, ANY_STAFF if sig in ("green", "finish_session") else RC)
         if sig not in SIGNALS:
@@ -281,14 +297,9 @@ def build_router(mgr: Manager) -> APIRouter:
     async def add_penalty(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, RC)
-        body = await _json(request)
-        if not isinstance(body, dict) or not body.get("number") or not body.get("rule"):
+        body = await _object(request)
+        if not body.get("number") or not body.get("rule"):
             raise HTTPException(400, "a penalty needs 'number' and 'rule' (a RULES.md ID)")
-        if str(body["number"]) not in s.engine.cars:
-            raise HTTPException(400, f"no car {body['number']!r} in this session")
-        for k in ("laps", "seconds", "best_lap_seconds"):
-            if body.get(k) is not None and not isinstance(body[k], int | float):
-                raise HTTPException(400, f"'{k}' must be a number")
         before = {p.id for p in s.engine.penalties.all()}
         submit(s, {"type": "penalty", **{k: v for k, v in body.items() if k != "type"}})
         new = [p.as_dict() for p in s.engine.penalties.all() if p.id not in before]
@@ -300,8 +311,7 @@ def build_router(mgr: Manager) -> APIRouter:
         need(request, s, RC)
         if s.engine.penalties.get(pid) is None:
             raise HTTPException(404, f"no penalty {pid!r}")
-        body = await request.body()
-        note = (json.loads(body).get("note") if body else None) or ""
+        note = (await _object(request, empty_ok=True)).get("note") or ""
         submit(s, {"type": "waive", "penalty_id": pid, **({"note": note} if note else {})})
         return s.engine.penalties.get(pid).as_dict()
 
@@ -330,8 +340,7 @@ def build_router(mgr: Manager) -> APIRouter:
             raise HTTPException(404, f"unknown action {action!r}; one of {', '.join(sorted(CAR_ACTIONS))}")
         if number not in s.engine.cars:
             raise HTTPException(404, f"no car {number!r}")
-        raw = await request.body()
-        body = await _json(request) if raw.strip() else {}
+        body = await _object(request, empty_ok=True)
         return submit(s, {"type": action, "number": number, **{k: v for k, v in body.items() if k not in ("type", "number")}})
 
     @api.get("/sessions/{sid}/passings")
@@ -350,8 +359,8 @@ def build_router(mgr: Manager) -> APIRouter:
     async def assign(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, TC)
-        body = await _json(request)
-        car = s.engine.cars.get(str(body.get("number"))) if isinstance(body, dict) else None
+        body = await _object(request)
+        car = s.engine.cars.get(str(body.get("number")))
         if car is None or not body.get("transponder"):
             raise HTTPException(400, "assign needs an existing 'number' and a 'transponder'")
         s.submit({**car.entry, "type": "entry", "transponder": str(body["transponder"])})
@@ -361,8 +370,8 @@ def build_router(mgr: Manager) -> APIRouter:
     async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, TC)
-        body = await _json(request)
-        if not isinstance(body, dict) or str(body.get("number")) not in s.engine.cars:
+        body = await _object(request)
+        if str(body.get("number")) not in s.engine.cars:
             raise HTTPException(400, "manual_passing needs the 'number' of an entry")
         return submit(s, {"type": "manual_passing", "number": str(body["number"]), "loop": body.get("loop") or "finish",
                           **({"t": body["t"]} if body.get("t") is not None else {})})  # fmt: skip
@@ -371,8 +380,8 @@ def build_router(mgr: Manager) -> APIRouter:
     async def invalidate(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, TC)
-        body = await _json(request)
-        if not isinstance(body, dict) or not body.get("transponder") or body.get("target_t") is None:
+        body = await _object(request)
+        if not body.get("transponder") or body.get("target_t") is None:
             raise HTTPException(400, "invalidate needs 'transponder', 'loop' and 'target_t'")
         return submit(s, {"type": "invalidate", "transponder": str(body["transponder"]),
                           "loop": body.get("loop") or "finish", "target_t": body["target_t"]})  # fmt: skip
@@ -387,14 +396,18 @@ def build_router(mgr: Manager) -> APIRouter:
     async def add_decoder(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, TC)
-        body = await _json(request)
-        url = body.get("url") if isinstance(body, dict) else None
-        if not isinstance(url, str) or "://" not in url:
+        body = await _object(request)
+        url = body.get("url")
+        if not isinstance(url, str) or "://" not in url or len(url) > 500:
             raise HTTPException(400, "a decoder needs a 'url' such as p3tcp://HOST:5403")
-        loop = body.get("loop")
+        loop, loops, zero = body.get("loop"), body.get("loops") or {}, body.get("rtc_zero_us")
         if loop is not None and loop not in LOOPS:
             raise HTTPException(400, f"loop must be one of {', '.join(LOOPS)}")
-        link = DecoderLink(url=url, loop=loop, loops=dict(body.get("loops") or {}), rtc_zero_us=body.get("rtc_zero_us"))
+        if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
+            raise HTTPException(400, f"'loops' maps decoder ids to one of {', '.join(LOOPS)}")
+        if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or abs(zero) > 2**62):
+            raise HTTPException(400, "'rtc_zero_us' must be an integer (decoder clock at session t = 0)")
+        link = DecoderLink(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
         try:
             await mgr.start_decoder(s, link)
         except ValueError as exc:
@@ -458,9 +471,22 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
 
+    limits.install(app)
+
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        status = exc.status if isinstance(exc, LineError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(ApplyError)
+    async def apply_error(request: Request, exc: ApplyError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(sqlite3.Error)
+    async def log_error(request: Request, exc: sqlite3.Error) -> JSONResponse:
+        log.error("event log write failed: %s", exc)
+        return JSONResponse({"detail": f"the event log cannot be written ({exc}); nothing was recorded"},
+                            status_code=503)  # fmt: skip
 
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:

@@ -18,7 +18,8 @@ EVENT_ROLES: dict[str, frozenset[str]] = {
     **{k: frozenset({ADMIN, RACE_CONTROL}) for k in (
         "signal", "penalty", "waive", "mechanical", "refuel", "driver_change", "weight_check",
         "ballast_check", "grid_move")},
-    **{k: frozenset({ADMIN, TIMING}) for k in ("passing", "manual_passing", "invalidate", "entry", "session")},
+    **{k: frozenset({ADMIN, TIMING}) for k in ("passing", "manual_passing", "invalidate", "entry")},
+    "session": frozenset({ADMIN}),  # preset, duration and rules are the organiser's, not the crew's
 }  # fmt: skip
 
 
@@ -29,13 +30,18 @@ def token_from(request_headers: Any, query: Any) -> str | None:
     return query.get("token") or None
 
 
+def same_token(a: str, b: str) -> bool:
+    """Constant-time comparison as bytes: any text (non-ASCII included) compares, never raises."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), str(b).encode("utf-8", "surrogatepass"))
+
+
 def role_of(token: str | None, admin_token: str, session_tokens: dict[str, str] | None) -> str:
     if not token:
         return SPECTATOR
-    if hmac.compare_digest(token, admin_token):
+    if same_token(token, admin_token):
         return ADMIN
     for role, tok in (session_tokens or {}).items():
-        if hmac.compare_digest(token, tok):
+        if same_token(token, tok):
             return role
     return "invalid"
 

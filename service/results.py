@@ -13,49 +13,39 @@ from typing import Any
 
 from service.engine import Engine, classify
 from service.engine.classify import Row, row_public
+from service.engine.engine import ApplyError
+from service.engine.events import Line, LineError, SessionLine, decode_line
 
 
-def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """Yield (line number, parsed object or None, error) for each meaningful line."""
+def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, Line | None, str | None]]:
+    """Yield (line number, typed line or None, error) for each meaningful line."""
     for no, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        text = raw.strip()
+        if not text or text.startswith("#"):
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield no, None, f"line {no}: malformed JSON ({exc.msg})"
-            continue
-        if not isinstance(obj, dict):
-            yield no, None, f"line {no}: not a JSON object"
-            continue
-        yield no, obj, None
+            yield no, decode_line(text), None
+        except LineError as exc:
+            yield no, None, f"line {no}: {exc}"
 
 
 def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
-    """Feed a whole scenario to a new engine. Problems become warnings prefixed with the line number."""
+    """Feed a whole scenario to a new engine. A bad line is set aside with a warning naming its
+    number; it never stops the replay."""
     engine: Engine | None = None
     pending: list[str] = []
-    for no, obj, err in iter_lines(lines):
-        if err:
-            pending.append(err)
+    for no, line, err in iter_lines(lines):
+        if line is None:
+            pending.append(err or f"line {no}: unreadable")
             continue
-        assert obj is not None
         if engine is None:
-            if obj.get("type") != "session":
+            engine = Engine()
+            if not isinstance(line, SessionLine):
                 pending.append(f"line {no}: first line is not a 'session' line; using generic-timed race")
-                engine = Engine()
-            else:
-                try:
-                    engine = Engine(obj)
-                except ValueError as exc:  # unknown preset
-                    pending.append(f"line {no}: {exc}; using generic-timed race")
-                    engine = Engine()
-                continue
         before = len(engine.warnings)
         try:
-            engine.apply(obj)
-        except ValueError as exc:
+            engine.apply_line(line)
+        except ApplyError as exc:
             engine.warnings.append(str(exc))
         for i in range(before, len(engine.warnings)):
             engine.warnings[i] = f"line {no}: {engine.warnings[i]}"

@@ -18,7 +18,8 @@ from typing import Any
 
 from decoders import Passing
 from service.engine import Engine, classify, row_public
-from service.engine.events import HEADER_TYPES
+from service.engine.engine import ApplyError
+from service.engine.events import Line, LineError, PassingLine, Timed, decode_line, encode_line, parse_line
 from service.results import results
 from service.store import EventStore
 
@@ -60,10 +61,20 @@ class LiveSession:
         self.feed: deque[dict[str, Any]] = deque(maxlen=500)  # newest raw reads, for the timing crew
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
+        self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
         self.last_delta_wall = 0.0
+        self._load()
+
+    def _load(self) -> None:
+        """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
-        for line in store.lines():
-            self.engine.apply(line)
+        for seq, text in self.store.texts():
+            try:
+                self.engine.apply_line(decode_line(text))
+            except (LineError, ApplyError) as exc:
+                self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
+                log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
+                continue
             n += 1
         if n:
             log.info("session %s: replayed %d logged events", self.id, n)
@@ -71,6 +82,7 @@ class LiveSession:
     # -- creation ------------------------------------------------------------------------------
     @classmethod
     def create(cls, data_dir: Path, name: str, session_line: dict[str, Any], synchronous: str = "FULL") -> LiveSession:
+        line = parse_line({**session_line, "type": "session"})  # checked before any file is made
         sid = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         store = EventStore(data_dir / f"{sid}.sqlite", synchronous)
         meta = {
@@ -83,7 +95,7 @@ class LiveSession:
         for k, v in meta.items():
             store.set_meta(k, v)
         session = cls(store, meta)
-        session.submit({"type": "session", **session_line})
+        session.submit(line)
         return session
 
     # -- clock -----------------------------------------------------------------------------------
@@ -99,34 +111,69 @@ class LiveSession:
         self.store.set_meta("clock_rate", rate)
 
     # -- the one writer ----------------------------------------------------------------------------
-    def submit(self, line: dict[str, Any]) -> list[tuple]:
-        """Log then apply one scenario line. Returns the engine deltas (empty for a dropped read)."""
-        line = dict(line)
-        kind = line.get("type")
-        if kind not in HEADER_TYPES and line.get("t") is None:
-            line["t"] = self.now_t()
-        if kind == "passing" and self._already_seen(line):
-            self.counters["duplicates_dropped"] += 1
-            self._feed(line, "resent duplicate")
-            return []
-        self.store.append(line)
-        deltas = self.engine.apply(line)
-        if kind in ("passing", "manual_passing"):
-            self._feed(line, self._read_state(line, deltas))
-        self.last_delta_wall = time.monotonic()
-        for fn in self.listeners:
-            fn(deltas, line)
-        return deltas
+    def submit(self, line: Line | dict[str, Any]) -> list[tuple]:
+        """Validate, log and apply one line. Returns the engine deltas (empty for a dropped resend).
 
-    def _already_seen(self, line: dict[str, Any]) -> bool:
+        Raises LineError (a 4xx for the caller) for a line that is invalid or would have no effect,
+        ApplyError when the engine cannot apply it; either way nothing is logged and the state is
+        as before.
+        """
+        return self.submit_many([line])
+
+    def submit_many(self, raw: list[Line | dict[str, Any]]) -> list[tuple]:
+        """Several lines (an entry list) validated first, then logged in one transaction, or none."""
+        lines = []
+        for i, item in enumerate(raw):
+            try:
+                line = parse_line(item)
+            except LineError as exc:
+                self.counters["rejected"] += 1
+                if len(raw) > 1:
+                    raise LineError(f"item {i + 1}: {exc}", exc.status) from None
+                raise
+            if isinstance(line, Timed) and line.t is None:
+                line.t = self.now_t()
+            if isinstance(line, PassingLine) and self._already_seen(line):
+                self.counters["duplicates_dropped"] += 1
+                self._feed(line.to_dict(), "resent duplicate")
+                continue
+            lines.append(line)
+        if not lines:
+            return []
+        engine, mark = self.engine, self.engine.mark()
+        applied: list[tuple[dict[str, Any], list[tuple]]] = []
+        try:
+            with self.store.transaction():
+                for line in lines:
+                    refusal = engine.refusal(line)
+                    if refusal is not None:
+                        raise refusal
+                    deltas = engine.apply_line(line)
+                    self.store.append(encode_line(line))
+                    applied.append((line.to_dict(), deltas))
+        except BaseException as exc:
+            if engine.mark() > mark:
+                engine.rollback(mark)
+            if isinstance(exc, LineError):
+                self.counters["rejected"] += 1
+            raise
+        for d, deltas in applied:
+            if d["type"] in ("passing", "manual_passing"):
+                self._feed(d, self._read_state(deltas))
+        self.last_delta_wall = time.monotonic()
+        everything = [x for _, deltas in applied for x in deltas]
+        for fn in self.listeners:
+            fn(everything, applied[0][0] if len(applied) == 1 else None)
+        return everything
+
+    def _already_seen(self, line: PassingLine) -> bool:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
-        pid = line.get("passing_id")
-        if pid is None:
+        if line.passing_id is None:
             return False
-        return self.engine.has_read(str(line.get("decoder", "")), str(pid))
+        return self.engine.has_read(line.decoder or "", str(line.passing_id))
 
     @staticmethod
-    def _read_state(line: dict[str, Any], deltas: list[tuple]) -> str:
+    def _read_state(deltas: list[tuple]) -> str:
         kinds = {d[0] for d in deltas}
         if "unknown" in kinds:
             return "unknown"
@@ -161,7 +208,10 @@ class LiveSession:
             line["strength"] = p.strength
         if p.hits is not None:
             line["hits"] = p.hits
-        self.submit(line)
+        try:
+            self.submit(line)
+        except (LineError, ApplyError) as exc:  # a read the boundary refuses is counted, never fatal
+            log.warning("session %s: decoder read refused: %s", self.id, exc)
 
     # -- views ----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
@@ -187,7 +237,12 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
+            "log": {**self.counters, "set_aside": len(self.set_aside)},
         }
+
+    def details(self) -> dict[str, Any]:
+        """The header plus what the timing crew must check: log lines set aside at load, and why."""
+        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": self.engine.warnings[-100:]}
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]

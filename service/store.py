@@ -8,10 +8,12 @@ scenario file that `boucle replay` reads.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +33,40 @@ class EventStore:
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        if fresh:  # the log holds the session's tokens: readable by the service user only
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.executescript(SCHEMA)
+        for suffix in ("", "-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            if side.exists() and side.stat().st_mode & 0o077:
+                side.chmod(0o600)
 
-    def append(self, line: dict[str, Any]) -> int:
-        text = json.dumps(line, ensure_ascii=False, separators=(", ", ": "))
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Lines appended inside are committed together (one fsync), or not at all if it raises."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def append(self, text: str) -> int:
+        """Append one line's canonical JSON text (already validated: see `events.encode_line`)."""
         cur = self.db.execute("INSERT INTO events (line, received_at) VALUES (?, ?)", (text, time.time()))
         return int(cur.lastrowid or 0)
 
+    def texts(self) -> Iterator[tuple[int, str]]:
+        """(seq, text) of every logged line, in arrival order."""
+        yield from self.db.execute("SELECT seq, line FROM events ORDER BY seq")
+
     def lines(self) -> Iterator[dict[str, Any]]:
-        for (text,) in self.db.execute("SELECT line FROM events ORDER BY seq"):
+        for _, text in self.texts():
             yield json.loads(text)
 
     def count(self) -> int:

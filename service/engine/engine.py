@@ -14,13 +14,29 @@ from collections import Counter
 from typing import Any
 
 from service.engine.car import Car, PitStop
-from service.engine.events import CAR_TYPES, HEADER_TYPES, Event, EventError, parse_event
+from service.engine.events import (
+    CAR_TYPES,
+    CarLine,
+    EntryLine,
+    Event,
+    InvalidateLine,
+    Line,
+    LineError,
+    SessionLine,
+    WaiveLine,
+    make_event,
+    parse_line,
+)
 from service.engine.penalties import APPLIED, Penalty, PenaltyBook
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us
 
 Delta = tuple
+
+
+class ApplyError(RuntimeError):
+    """A valid line the engine could not apply; the engine state is as it was before the line."""
 
 
 class Engine:
@@ -37,9 +53,12 @@ class Engine:
         self._seen_reads: set[tuple] = set()
         self._seq = 0
         self._deltas: list[Delta] = []
+        self._accepted: list[Line] = []  # every line applied, in order: what a rollback replays
         self.penalties = PenaltyBook()
         self.session_line: dict[str, Any] = {}
-        self.configure(session or {"type": "session", "preset": "generic-timed", "kind": "race"})
+        self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
+        if session:
+            self.apply_line(parse_line({**session, "type": "session"}))
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, session: dict[str, Any]) -> None:
@@ -134,26 +153,74 @@ class Engine:
         self.warnings.append(message)
         self._deltas.append(("warning", message))
 
-    # -- the one entry point ---------------------------------------------------------------------
-    def apply(self, data: dict[str, Any]) -> list[Delta]:
-        """Apply one scenario line (a dict). Bad input becomes a warning, never an exception."""
-        self._deltas = []
-        kind = data.get("type") if isinstance(data, dict) else None
-        if kind in HEADER_TYPES:
-            if kind == "session":
-                self.configure(data)
-            else:
-                self.add_entry(data)
-            return self._deltas
-        self._seq += 1
+    # -- the entry points --------------------------------------------------------------------------
+    def apply(self, data: Line | dict[str, Any]) -> list[Delta]:
+        """Apply one scenario line (typed, or a dict checked here). A bad line becomes a warning."""
         try:
-            ev = parse_event(data, self._seq)
-        except EventError as exc:
+            line = parse_line(data)
+        except LineError as exc:
+            self._deltas = []
             self.counters["rejected"] += 1
             self.warn(str(exc))
             return self._deltas
-        self._accept(ev)
+        return self.apply_line(line)
+
+    def apply_line(self, line: Line) -> list[Delta]:
+        """Apply one typed line atomically: if applying raises, the state is as it was and
+        ApplyError says why (the line is then neither logged nor kept)."""
+        self._deltas = []
+        mark = len(self._accepted)
+        try:
+            self._apply(line)
+        except LineError as exc:  # e.g. a timed line without 't'
+            self.rollback(mark)
+            self.counters["rejected"] += 1
+            self.warn(str(exc))
+            return self._deltas
+        except Exception as exc:
+            self.rollback(mark)
+            tag = line.__struct_config__.tag
+            raise ApplyError(f"{tag}: could not be applied ({type(exc).__name__}: {exc})") from exc
+        self._accepted.append(line)
         return self._deltas
+
+    def mark(self) -> int:
+        """A point to roll back to (see `rollback`)."""
+        return len(self._accepted)
+
+    def rollback(self, mark: int) -> None:
+        """Forget every line applied after `mark`: the state is rebuilt from the lines before it."""
+        if mark >= len(self._accepted) and not self._deltas:
+            return
+        fresh = Engine()
+        for line in self._accepted[:mark]:
+            fresh.apply_line(line)
+        fresh._deltas = [("rebuild",)]
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+
+    def refusal(self, line: Line) -> LineError | None:
+        """Why a live caller's line would have no effect (unknown car, unknown penalty), if it would not.
+
+        Replay applies such lines as warnings; a live session answers them with an error instead of
+        logging them.
+        """
+        if isinstance(line, CarLine) and line.number not in self.cars:
+            return LineError(f"no car {line.number!r} in this session")
+        if isinstance(line, InvalidateLine) and line.transponder not in self.by_transponder:
+            return LineError(f"transponder {line.transponder!r} is not entered in this session")
+        if isinstance(line, WaiveLine) and self.penalties.get(line.penalty_id) is None:
+            return LineError(f"no penalty {line.penalty_id!r}", 404)
+        return None
+
+    def _apply(self, line: Line) -> None:
+        if isinstance(line, SessionLine):
+            self.configure(line.to_dict())
+        elif isinstance(line, EntryLine):
+            self.add_entry(line.to_dict())
+        else:
+            self._seq += 1
+            self._accept(make_event(line, self._seq))
 
     def _accept(self, ev: Event) -> None:
         typ = ev.type
@@ -176,9 +243,9 @@ class Engine:
             ev.number = car.number
         elif typ in CAR_TYPES or typ == "invalidate":
             number = ev.number if typ != "invalidate" else None
-            car = self.cars.get(number) if number else self.by_transponder.get(str(ev.data["transponder"]))
+            car = self.cars.get(number) if number else self.by_transponder.get(ev.line.transponder)
             if car is None:
-                self.warn(f"{typ} for unknown car {number or ev.data.get('transponder')!r}")
+                self.warn(f"{typ} for unknown car {number or ev.line.transponder!r}")
                 return
             ev.number = car.number
         self.events.append(ev)
@@ -192,7 +259,7 @@ class Engine:
             self._waive(ev)
         elif typ == "invalidate":
             car = self.cars[ev.number]
-            car.invalid.add((str(ev.data.get("loop", "finish")), s_to_us(float(ev.data["target_t"]))))
+            car.invalid.add((ev.line.loop, s_to_us(ev.line.target_t)))
             self._rebuild(car)
         else:
             self._car_event(self.cars[ev.number], ev)
@@ -294,7 +361,7 @@ class Engine:
                 for h in hooks["on_car_event"]:
                     h(self, car, ev)
         elif typ == "driver_change":
-            stop = car.change_driver(t, str(ev.data["driver"]))
+            stop = car.change_driver(t, ev.line.driver)
             for h in hooks["on_driver_change"]:
                 h(self, car, ev, stop)
             self._deltas.append(("car", car.number))
@@ -393,7 +460,7 @@ class Engine:
             insort(self.signals, ev, key=lambda e: e.sort_key)
             self._rebuild_all()
             return
-        late_green = ev.data["signal"] in ("green", "start_lights_green") and self.green_us is None and ev.t != 0
+        late_green = ev.line.signal in ("green", "start_lights_green") and self.green_us is None and ev.t != 0
         if not replaying and (late_green and any(c.events for c in self.cars.values())
                               or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())):
             # a signal older than some passings already applied (e.g. a late green): recompute
@@ -401,7 +468,7 @@ class Engine:
             self._rebuild_all()
             return
         self.signals.append(ev)
-        sig = ev.data["signal"]
+        sig = ev.line.signal
         if sig == "green" or sig == "start_lights_green":  # a lights start is the green (AX-JUMP)
             if self.green_us is None:
                 self.green_us = ev.t
@@ -411,7 +478,7 @@ class Engine:
                 self.flag_us = ev.t
             self.flag_state = "chequered"
         elif sig == "stop_category":
-            cat = norm(ev.data.get("category"))
+            cat = norm(ev.line.category)
             if cat:
                 self.category_stop.setdefault(cat, ev.t)
         elif sig == "resume":
@@ -425,14 +492,16 @@ class Engine:
         self._deltas.append(("signal", sig))
 
     def _manual_penalty(self, ev: Event) -> None:
-        d = ev.data
-        rule = str(d.get("rule") or "MANUAL")
-        if not any(k in d for k in ("laps", "seconds", "best_lap_seconds", "dsq")):
+        line = ev.line
+        rule = line.rule
+        d = {k: v for k in ("laps", "seconds", "best_lap_seconds", "dsq") if (v := getattr(line, k)) is not None}
+        if not d:
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
             rp = (self.params.get("rules") or {}).get(rule)
             if isinstance(rp, dict):
-                d = {**d, **{k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}}
+                d = {k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}
+        d["note"], d["evidence"] = line.note, line.evidence
         try:
             p = Penalty(
                 id="", number=str(ev.number), rule=rule, t=ev.t,
@@ -451,7 +520,7 @@ class Engine:
         self._deltas.append(("car", p.number))
 
     def _waive(self, ev: Event, quiet: bool = False) -> None:
-        pid = str(ev.data["penalty_id"])
+        pid = ev.line.penalty_id
         p = self.penalties.waive(pid, ev.t)
         if p is None:
             if not quiet:

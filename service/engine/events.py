@@ -1,63 +1,355 @@
-"""Scenario lines (shared/spec/scenario.md) parsed into engine events.
+"""Scenario lines (shared/spec/scenario.md) as typed, fully checked values: the one input boundary.
 
-The engine never sees raw JSON: each line becomes one `Event` with an integer-microsecond time and
-an arrival sequence number, so late and out-of-order lines can be put back in their place.
+Every line, from any source (REST, WebSocket, decoders, MQTT, a replayed file or log), is converted
+here once into a `Line` struct: numbers finite and in range, strings where strings are expected,
+known types, loops, signals and presets, bounded sizes. What fails raises `LineError` naming the
+field, and is never logged nor applied. The engine then reads typed fields only; it wraps each
+accepted timed line in an `Event` (integer-microsecond time, arrival sequence).
+
+msgspec does the conversion (chosen over pydantic on `bench/boundary.py`: several times faster on
+the replay benchmark, and it rejects NaN/Infinity and bad types with a path to the field).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta, Struct
 
 from service.timeutil import s_to_us
 
-HEADER_TYPES = frozenset({"session", "entry"})
-TIMED_TYPES = frozenset(
-    {
-        "passing",
-        "signal",
-        "driver_change",
-        "refuel",
-        "mechanical",
-        "grid_move",
-        "weight_check",
-        "ballast_check",
-        "penalty",
-        "waive",
-        "manual_passing",
-        "invalidate",
-    }
-)
-# Events about one car, found by `number` (passings are found by transponder).
-CAR_TYPES = frozenset(
-    {"driver_change", "refuel", "mechanical", "grid_move", "weight_check", "ballast_check", "manual_passing"}
-)
-SIGNALS = frozenset(
-    {
-        "green",
-        "yellow",
-        "sc",
-        "red",
-        "resume",
-        "chequered",
-        "stop_category",
-        "start_procedure",
-        "start_lights_green",
-        "finish_session",
-    }
-)
+MAX_T_S = 10 * 24 * 3600.0  # ten days of session clock either side of t = 0
+MAX_EXTRAS = 40  # extra (override) fields a header line may carry
+MAX_DEPTH = 8  # nesting of an override value
+
+Time = Annotated[float, Meta(ge=-MAX_T_S, le=MAX_T_S)]  # bounds also reject NaN and infinities
+Amount = Annotated[float, Meta(ge=0, le=1e6)]
+Count = Annotated[int, Meta(ge=0, le=1_000_000)]
+Ident = Annotated[str, Meta(min_length=1, max_length=64)]
+IdentOrInt = Ident | Annotated[int, Meta(ge=0, le=2**53)]  # car numbers, transponders may come as numbers
+Text = Annotated[str, Meta(max_length=500)]
+Loop = Annotated[str, Meta(pattern=r"^(finish|pit_in|pit_out|start|refuel|split[1-9][0-9]?)$")]
+RuleId = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{0,7}(-[A-Z0-9]{1,12}){0,4}$")]
+PresetName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
+Kind = Literal["practice", "qualifying", "race", "heat", "semi", "final"]
+Signal = Literal[
+    "green", "yellow", "sc", "red", "resume", "chequered", "stop_category", "start_procedure",
+    "start_lights_green", "finish_session",
+]  # fmt: skip
+SIGNALS = frozenset(Signal.__args__)
 
 
-class EventError(ValueError):
-    """A line that cannot become an event; the message says why (it ends up in `warnings`)."""
+class LineError(ValueError):
+    """A line that cannot become an event. `status`: the HTTP answer a live caller gets."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _as_str(v: Any) -> Any:
+    return str(v) if isinstance(v, int) else v
+
+
+class Line(Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """One scenario line. Subclasses are the line types; `type` is their tag."""
+
+    header: ClassVar[bool] = False
+    car: ClassVar[bool] = False  # about one car, found by `number`
+
+    def to_dict(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self)
+
+
+class Timed(Line, kw_only=True):
+    t: Time | None = None  # None only until the live session stamps it with its clock
+
+
+class CarLine(Timed, kw_only=True):
+    car: ClassVar[bool] = True
+    number: IdentOrInt
+
+    def __post_init__(self) -> None:
+        self.number = _as_str(self.number)
+
+
+class PassingLine(Timed, tag="passing", kw_only=True):
+    transponder: IdentOrInt
+    loop: Loop
+    strength: Count | None = None
+    hits: Count | None = None
+    decoder: Ident | None = None
+    passing_id: IdentOrInt | None = None
+
+    def __post_init__(self) -> None:
+        self.transponder = _as_str(self.transponder)
+
+
+class SignalLine(Timed, tag="signal", kw_only=True):
+    signal: Signal
+    category: Text | None = None
+    note: Text | None = None
+
+
+class DriverChangeLine(CarLine, tag="driver_change", kw_only=True):
+    driver: IdentOrInt
+
+    def __post_init__(self) -> None:
+        self.number, self.driver = _as_str(self.number), _as_str(self.driver)
+
+
+class RefuelLine(CarLine, tag="refuel", kw_only=True):
+    pass
+
+
+class MechanicalLine(CarLine, tag="mechanical", kw_only=True):
+    note: Text | None = None
+
+
+class GridMoveLine(CarLine, tag="grid_move", kw_only=True):
+    pass
+
+
+class WeightCheckLine(CarLine, tag="weight_check", kw_only=True):
+    driver: IdentOrInt | None = None
+    kg: Annotated[float, Meta(gt=0, le=500)]
+
+    def __post_init__(self) -> None:
+        self.number, self.driver = _as_str(self.number), _as_str(self.driver)
+
+
+class BallastCheckLine(CarLine, tag="ballast_check", kw_only=True):
+    ok: bool | Annotated[int, Meta(ge=0, le=1)] | Annotated[str, Meta(max_length=8)] = True
+
+    def __post_init__(self) -> None:
+        """Scenario writers send a bool, 0/1 or "false"/"no": kept as a plain bool from here on."""
+        self.number = _as_str(self.number)
+        if isinstance(self.ok, str):
+            word = self.ok.strip().lower()
+            if word not in ("true", "yes", "1", "false", "no", "0"):
+                raise ValueError("'ok' must be true or false")
+            self.ok = word in ("true", "yes", "1")
+        self.ok = bool(self.ok)
+
+
+class ManualPassingLine(CarLine, tag="manual_passing", kw_only=True):
+    loop: Loop = "finish"
+
+
+class PenaltyLine(CarLine, tag="penalty", kw_only=True):
+    rule: RuleId = "MANUAL"
+    laps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    seconds: Amount | None = None
+    best_lap_seconds: Amount | None = None
+    dsq: bool | None = None
+    note: Text | None = None
+    evidence: Text | None = None
+
+    def has_amount(self) -> bool:
+        return any(v is not None for v in (self.laps, self.seconds, self.best_lap_seconds, self.dsq))
+
+
+class WaiveLine(Timed, tag="waive", kw_only=True):
+    penalty_id: Ident
+    note: Text | None = None
+
+
+class InvalidateLine(Timed, tag="invalidate", kw_only=True):
+    transponder: IdentOrInt
+    loop: Loop = "finish"
+    target_t: Time
+
+    def __post_init__(self) -> None:
+        self.transponder = _as_str(self.transponder)
+
+
+class Driver(Struct, kw_only=True, omit_defaults=True):
+    id: IdentOrInt
+    name: Text | None = None
+    weight_kg: Annotated[float, Meta(gt=0, le=500)] | None = None
+
+    def __post_init__(self) -> None:
+        self.id = _as_str(self.id)
+
+
+class Wave(Struct, kw_only=True, omit_defaults=True):
+    wave: IdentOrInt
+    offset_s: Annotated[float, Meta(ge=0, le=MAX_T_S)] = 0.0
+
+
+class Header(Line, kw_only=True):
+    """`session` and `entry` lines: typed known fields plus checked extra fields (preset overrides)."""
+
+    header: ClassVar[bool] = True
+    extras: dict[str, Any] = {}  # filled by `parse_line`, never read from the input
+
+    def to_dict(self) -> dict[str, Any]:
+        d = msgspec.to_builtins(self)
+        extras = d.pop("extras", None) or {}
+        return {**d, **extras}
+
+
+class SessionLine(Header, tag="session", kw_only=True):
+    preset: PresetName = "generic-timed"
+    kind: Kind | None = None
+    duration_s: Annotated[float, Meta(gt=0, le=MAX_T_S)] | None = None
+    laps: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    track_length_m: Annotated[float, Meta(gt=0, le=1e6)] | None = None
+    min_lap_s: Annotated[float, Meta(ge=0, le=86_400)] | None = None
+    waves: Annotated[list[Wave], Meta(max_length=100)] | None = None
+    cc_window_s: Annotated[float, Meta(ge=0, le=MAX_T_S)] | None = None
+    category_order: Annotated[list[Text], Meta(max_length=100)] | None = None
+    rules: Annotated[dict[RuleId, dict[str, Any] | bool], Meta(max_length=100)] | None = None
+
+
+class EntryLine(Header, tag="entry", kw_only=True):
+    number: IdentOrInt
+    name: Text = ""
+    transponder: Annotated[str, Meta(max_length=64)] | Annotated[int, Meta(ge=0, le=2**53)] = ""
+    category: Text = ""
+    drivers: Annotated[list[Driver], Meta(max_length=50)] | None = None
+    wave: IdentOrInt | None = None
+    division: Text | None = None
+    grid: IdentOrInt | None = None
+
+    def __post_init__(self) -> None:
+        self.number, self.transponder = _as_str(self.number).strip(), _as_str(self.transponder).strip()
+        if not self.number:
+            raise ValueError("entry needs a non-empty 'number'")
+
+
+LINE_TYPES: tuple[type[Line], ...] = (
+    SessionLine, EntryLine, PassingLine, SignalLine, DriverChangeLine, RefuelLine, MechanicalLine,
+    GridMoveLine, WeightCheckLine, BallastCheckLine, ManualPassingLine, PenaltyLine, WaiveLine,
+    InvalidateLine,
+)  # fmt: skip
+AnyLine = SessionLine | EntryLine | PassingLine | SignalLine | DriverChangeLine | RefuelLine | MechanicalLine | \
+    GridMoveLine | WeightCheckLine | BallastCheckLine | ManualPassingLine | PenaltyLine | WaiveLine | InvalidateLine
+BY_TAG: dict[str, type[Line]] = {cls.__struct_config__.tag: cls for cls in LINE_TYPES}
+HEADER_TYPES = frozenset(k for k, c in BY_TAG.items() if c.header)
+TIMED_TYPES = frozenset(k for k, c in BY_TAG.items() if not c.header)
+CAR_TYPES = frozenset(k for k, c in BY_TAG.items() if c.car and k != "penalty")  # penalties: by number too
+_FIELDS = {tag: frozenset(cls.__struct_fields__) | {"type"} for tag, cls in BY_TAG.items()}
+_decoder = msgspec.json.Decoder(AnyLine)
+
+
+def _check_extra(key: str, value: Any, depth: int = 0) -> None:
+    """An override value: JSON scalars (finite numbers), lists and objects of them, bounded."""
+    if depth > MAX_DEPTH:
+        raise LineError(f"'{key}' is nested too deeply")
+    if value is None or isinstance(value, bool | str):
+        if isinstance(value, str) and len(value) > 500:
+            raise LineError(f"'{key}' is too long")
+        return
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise LineError(f"'{key}' must be a finite number")
+        return
+    if isinstance(value, list | dict):
+        if len(value) > 200:
+            raise LineError(f"'{key}' has too many items")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            _check_extra(f"{key}.{k}", v, depth + 1)
+        return
+    raise LineError(f"'{key}' has an unsupported value")
+
+
+def _message(exc: Exception) -> str:
+    """msgspec's "Expected `float` >= 0 - at `$.seconds`" as "'seconds': expected float >= 0"."""
+    text = str(exc)
+    m = re.match(r"^(.*) - at `\$\.?(.*)`$", text)
+    if m:
+        text = f"'{m.group(2) or 'line'}': {m.group(1)}"
+    return text.replace("`", "")
+
+
+def _extras(tag: str, obj: dict[str, Any]) -> dict[str, Any]:
+    known = _FIELDS[tag]
+    extras = {k: v for k, v in obj.items() if k not in known}
+    if len(extras) > MAX_EXTRAS:
+        raise LineError(f"{tag}: too many fields")
+    for k, v in extras.items():
+        if not isinstance(k, str) or len(k) > 64:
+            raise LineError(f"{tag}: bad field name")
+        _check_extra(k, v)
+    return extras
+
+
+def _finish(line: Line, obj: dict[str, Any] | None) -> Line:
+    if isinstance(line, Header):
+        if obj is not None:
+            line.extras = _extras(line.__struct_config__.tag, obj)
+        if isinstance(line, SessionLine):
+            _check_session(line)
+    return line
+
+
+def _check_session(line: SessionLine) -> None:
+    """The preset is looked up by name in the catalogue, and overrides keep the preset's types."""
+    from service.presets import PresetError, resolve
+
+    try:
+        resolve(line.to_dict())
+    except PresetError as exc:
+        raise LineError(str(exc)) from exc
+    for rid, params in (line.rules or {}).items():
+        if isinstance(params, dict):
+            _check_extra(f"rules.{rid}", params)
+
+
+def parse_line(obj: Any) -> Line:
+    """Convert one decoded JSON value into a typed line, or raise LineError naming the field."""
+    if isinstance(obj, Line):
+        return obj
+    if not isinstance(obj, dict):
+        raise LineError("a line must be a JSON object")
+    tag = obj.get("type")
+    cls = BY_TAG.get(tag) if isinstance(tag, str) else None
+    if cls is None:
+        raise LineError(f"unknown type {tag!r}; one of {', '.join(sorted(BY_TAG))}")
+    try:
+        line = msgspec.convert({k: v for k, v in obj.items() if k != "extras"}, AnyLine)
+    except (msgspec.ValidationError, ValueError, TypeError) as exc:
+        raise LineError(f"{tag}: {_message(exc)}") from None
+    return _finish(line, obj)
+
+
+def decode_line(text: str | bytes) -> Line:
+    """Decode and convert one JSON text line (the fast path of replay and log loading)."""
+    try:
+        line = _decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        try:
+            obj = msgspec.json.decode(text)
+        except (msgspec.DecodeError, RecursionError):
+            obj = None
+        tag = obj.get("type") if isinstance(obj, dict) else None
+        if isinstance(tag, str) and tag not in BY_TAG:
+            raise LineError(f"unknown type {tag!r}") from None
+        raise LineError(f"{tag or 'line'}: {_message(exc)}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise LineError(f"malformed JSON ({exc})") from None
+    return _finish(line, msgspec.json.decode(text) if isinstance(line, Header) else None)
+
+
+def encode_line(line: Line) -> str:
+    """The canonical text of a line in the log: what replays to the same line."""
+    return msgspec.json.encode(line.to_dict()).decode()
 
 
 @dataclass(slots=True)
 class Event:
+    """An accepted timed line as the engine holds it: the typed line plus engine bookkeeping."""
+
+    line: Timed
     type: str
     t: int  # session clock, microseconds
     seq: int  # arrival order, breaks ties between equal times
-    data: dict[str, Any] = field(repr=False)
     number: str | None = None  # car, once resolved
     loop: str | None = None
     transponder: str | None = None
@@ -68,50 +360,17 @@ class Event:
         return (self.t, self.seq)
 
 
-def parse_event(data: dict[str, Any], seq: int) -> Event:
-    """Validate one timed line. Raises EventError with a readable reason."""
-    kind = data.get("type")
-    if kind not in TIMED_TYPES:
-        raise EventError(f"unknown type {kind!r}")
-    t = data.get("t")
-    if isinstance(t, bool) or not isinstance(t, int | float):
-        raise EventError(f"{kind}: missing or non-numeric 't'")
-    ev = Event(kind, s_to_us(t), seq, data)
-    if kind == "passing":
-        transponder = data.get("transponder")
-        loop = data.get("loop")
-        if transponder is None or transponder == "":
-            raise EventError("passing without 'transponder'")
-        if not isinstance(loop, str) or not loop:
-            raise EventError("passing without 'loop'")
-        ev.transponder = str(transponder)
-        ev.loop = loop
-        pid = data.get("passing_id")
-        if pid is not None:
-            ev.passing_key = (str(data.get("decoder", "")), str(pid))
-    elif kind == "signal":
-        sig = data.get("signal")
-        if sig not in SIGNALS:
-            raise EventError(f"unknown signal {sig!r}")
-    elif kind in CAR_TYPES or kind == "penalty":
-        number = data.get("number")
-        if number is None or number == "":
-            raise EventError(f"{kind} without 'number'")
-        ev.number = str(number)
-        if kind == "manual_passing":
-            loop = data.get("loop") or "finish"
-            if not isinstance(loop, str):
-                raise EventError("manual_passing: 'loop' must be a string")
-            ev.loop = loop
-        elif kind == "driver_change" and not data.get("driver"):
-            raise EventError("driver_change without 'driver'")
-        elif kind == "weight_check" and not isinstance(data.get("kg"), int | float):
-            raise EventError("weight_check without numeric 'kg'")
-    elif kind == "waive":
-        if not data.get("penalty_id"):
-            raise EventError("waive without 'penalty_id'")
-    elif kind == "invalidate":
-        # timing crew marks one read invalid: by passing_id (+decoder) or by transponder+loop+t
-        if data.get("target_t") is None or not data.get("transponder"):
-            raise EventError("invalidate needs 'transponder' and 'target_t'")
+def make_event(line: Timed, seq: int) -> Event:
+    """Wrap a typed timed line for the engine (its `t` must be set)."""
+    if line.t is None:
+        raise LineError(f"{line.__struct_config__.tag}: missing 't'")
+    ev = Event(line, line.__struct_config__.tag, s_to_us(line.t), seq)
+    if isinstance(line, PassingLine):
+        ev.transponder, ev.loop = line.transponder, line.loop
+        if line.passing_id is not None:
+            ev.passing_key = (line.decoder or "", str(line.passing_id))
+    elif isinstance(line, CarLine):
+        ev.number = line.number
+        if isinstance(line, ManualPassingLine):
+            ev.loop = line.loop
     return ev

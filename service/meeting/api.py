@@ -10,7 +10,6 @@ Roles: the service admin token does everything; each meeting has its own `timing
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import secrets
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from service import auth
+from service import auth, limits
 
 from .calendar import parse_calendar
 from .divisions import entry_warnings
@@ -112,7 +111,10 @@ class MeetingBook:
         self.folder.mkdir(parents=True, exist_ok=True)
         doc = {"id": mid, **self.meta[mid], "state": self.meetings[mid].state()}
         tmp = self.folder / f"{mid}.json.tmp"
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds the meeting's tokens
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, ensure_ascii=False, indent=1))
+        os.chmod(tmp, 0o600)
         os.replace(tmp, self.folder / f"{mid}.json")
 
 
@@ -153,10 +155,10 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         token = auth.token_from(request.headers, request.query_params)
         if not token:
             raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'")
-        if hmac.compare_digest(token, mgr.admin_token):
+        if auth.same_token(token, mgr.admin_token):
             return ADMIN
         for r, tok in (book.meta.get(mid or "", {}).get("tokens") or {}).items():
-            if hmac.compare_digest(token, tok):
+            if auth.same_token(token, tok):
                 return r
         raise HTTPException(401, "invalid token")
 
@@ -170,10 +172,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         raw = await request.body()
         if not raw.strip():
             return {}
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise HTTPException(400, f"body is not valid JSON: {exc}") from exc
+        return limits.parse_json(raw)
 
     def guard(fn: Any, *args: Any) -> Any:
         try:

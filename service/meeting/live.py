@@ -84,7 +84,7 @@ def red_flag_state(engine: Engine, retired: Iterable[str] = ()) -> RedFlagState 
     ``retired``: cars race control saw stop before the red (only cars still running at the red
     may take the new start). Cars without any read never started.
     """
-    reds = [ev.t for ev in engine.signals if ev.data.get("signal") == "red"]
+    reds = [ev.t for ev in engine.signals if ev.line.signal == "red"]
     if not reds:
         return None
     red = reds[-1]

@@ -31,14 +31,19 @@ def norm(name: Any) -> str:
 
 @cache
 def _load(name: str) -> dict[str, Any]:
-    path = PRESET_DIR / f"{name}.json"
-    if not path.is_file():
+    """A preset by name from the catalogue only: a name is never used as a path (no traversal)."""
+    if not isinstance(name, str) or name not in available():
         raise PresetError(f"unknown preset {name!r} (known: {', '.join(available())})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((PRESET_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _catalogue() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in PRESET_DIR.glob("*.json")))
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+    return list(_catalogue())
 
 
 def describe() -> list[dict[str, Any]]:

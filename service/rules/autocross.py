@@ -43,7 +43,7 @@ class JumpStart(Rule):
 
     def on_signal(self, ctx: Engine, ev: Event) -> None:
         g = self._g(ctx)
-        sig = ev.data["signal"]
+        sig = ev.line.signal
         if sig == "start_procedure":
             g["procedures"].append(ev.t)
         elif sig in GREEN_SIGNALS and g["procedures"]:

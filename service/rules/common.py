@@ -34,9 +34,8 @@ def lookup(table: dict[str, Any], category: str) -> Any:
 
 
 def failed_check(ev: Any) -> bool:
-    """A `ballast_check` whose `ok` is false (the scenario may carry a bool, 0 or a string)."""
-    ok = ev.data.get("ok", True)
-    return ok is False or ok == 0 or (isinstance(ok, str) and ok.strip().lower() in ("false", "no", "0"))
+    """A `ballast_check` whose `ok` is false (the boundary turned 0 or "false" into a bool)."""
+    return not ev.line.ok
 
 
 def status_line(engine: Any, car: Any) -> str:

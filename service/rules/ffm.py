@@ -110,7 +110,7 @@ class Pit(Rule):
         end = ctx.end_us
         red = False
         for ev in ctx.signals:
-            sig = ev.data["signal"]
+            sig = ev.line.signal
             if sig == "red":
                 red = True
             elif sig in ("resume", "green"):

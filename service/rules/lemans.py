@@ -352,11 +352,11 @@ class Weight(Rule):
     def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
         if ev.type != "weight_check":
             return
-        driver = str(ev.data.get("driver") or car.driver or "")
+        driver = str(ev.line.driver or car.driver or "")
         signon = car.driver_weight(driver)
         if signon is None:
             return  # no sign-on weight to compare with: nothing certain
-        kg = float(ev.data["kg"])
+        kg = ev.line.kg
         missing_g = round((signon - kg) * 1000)
         if missing_g <= 0:
             return

@@ -1,0 +1,82 @@
+"""Request limits of the HTTP API: body size, JSON strictness and nesting, entries per request.
+
+A request over a limit gets a clear 4xx before any of it reaches a session: a 413 for a body
+too large (checked on the declared length and again while the body streams in), a 400 for JSON
+that is malformed, uses NaN/Infinity or nests deeper than any scenario line does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+MAX_BODY = 4 * 1024 * 1024  # bytes: a 10,000-entry list with drivers fits in about 2 MB
+MAX_DEPTH = 12  # a scenario line nests 4 deep at most (session -> rules -> rule -> list)
+MAX_ENTRIES = 20_000
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when `value` nests at most `limit` lists/objects deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            if d > limit:
+                return False
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON of a request body, or a 400 that says what is wrong with it."""
+    try:
+        value = msgspec.json.decode(raw)
+    except RecursionError:
+        raise HTTPException(400, f"body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except msgspec.DecodeError as exc:
+        raise HTTPException(400, f"body is not valid JSON (NaN and Infinity are not JSON): {exc}") from None
+    if not depth_ok(value):
+        raise HTTPException(400, f"body is nested too deeply (at most {MAX_DEPTH} levels)")
+    return value
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over MAX_BODY: by Content-Length at once, or as soon as the stream passes it."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await JSONResponse({"detail": f"body too large (at most {self.limit} bytes)"}, 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BodyTooLarge
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(BodyLimitMiddleware)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": f"body too large (at most {MAX_BODY} bytes)"}, status_code=413)
