@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from decoders.sources import split_decoder_spec
-from service import auth, limits
+from service import auth, limits, openapi
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.engine import ApplyError
 from service.engine.events import SIGNALS, LineError
@@ -269,11 +269,11 @@ def build_router(mgr: Manager) -> APIRouter:
         s.submit_many(items)  # all validated, then one transaction: all entries or none
         return {"ok": True, "entries": len(items)}
 
-    @api.post("/sessions/{sid}/events")
+    @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         line = await _json(request)
-        if not isinstance(line, dict) or line.get("type") not in auth.EVENT_ROLES:
+        if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
             raise HTTPException(400, f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
         need(request, s, auth.EVENT_ROLES[line["type"]])
         return submit(s, line)
@@ -283,6 +283,7 @@ def build_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         body = await _object(request)
         sig = body.get("signal")
+        sig = sig if isinstance(sig, str) else None
         # the timing crew starts and stops the session; flags are race control's
         need(request, s, ANY_STAFF if sig in ("green", "finish_session") else RC)
         if sig not in SIGNALS:
@@ -472,6 +473,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.include_router(build_meeting_router(mgr))
 
     limits.install(app)
+    openapi.install(app)
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:

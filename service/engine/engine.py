@@ -190,8 +190,6 @@ class Engine:
 
     def rollback(self, mark: int) -> None:
         """Forget every line applied after `mark`: the state is rebuilt from the lines before it."""
-        if mark >= len(self._accepted) and not self._deltas:
-            return
         fresh = Engine()
         for line in self._accepted[:mark]:
             fresh.apply_line(line)

@@ -1,0 +1,173 @@
+"""The API under bad requests (issue 10): clear 4xx, nothing logged, restarts load the same state,
+roles as docs/api.md, no 500 anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+
+TOKEN = "admin-secret"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Track:
+    """A service on a data folder, restartable; a small race with two laps done."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.client = self.start()
+        r = self.client.post("/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race"},
+                             headers=ADMIN)  # fmt: skip
+        assert r.status_code == 201, r.text
+        self.sid, self.tokens = r.json()["id"], r.json()["tokens"]
+        self.base = f"/api/sessions/{self.sid}"
+        entries = [{"number": str(n), "name": f"T{n}", "transponder": str(100 + n), "category": "Sport",
+                    "drivers": [{"id": "a", "name": "Ann", "weight_kg": 80}, {"id": "b", "name": "Bob", "weight_kg": 82}]}
+                   for n in (1, 2, 3)]  # fmt: skip
+        assert self.post("/entries", entries).status_code == 200
+        assert self.post("/signal", {"signal": "green", "t": 0}).status_code == 200
+        for lap in (1, 2):
+            for n in (1, 2, 3):
+                line = {"type": "passing", "t": 60.0 * lap + n, "transponder": str(100 + n), "loop": "finish"}
+                assert self.post("/events", line).status_code == 200
+
+    def start(self) -> TestClient:
+        return TestClient(create_app(self.data, TOKEN), raise_server_exceptions=False)
+
+    def post(self, path: str, body, headers=None, raw: str | None = None):
+        h = headers or ADMIN
+        if raw is not None:
+            return self.client.post(self.base + path, content=raw, headers={**h, "content-type": "application/json"})
+        return self.client.post(self.base + path, json=body, headers=h)
+
+    def logged(self) -> int:
+        return self.client.app.state.manager.get(self.sid).store.count()
+
+    def results(self, client: TestClient | None = None) -> dict:
+        return (client or self.client).get(f"{self.base}/results").json()
+
+    def restart(self) -> TestClient:
+        self.client.app.state.manager.get(self.sid).close()
+        self.client = self.start()
+        return self.client
+
+
+@pytest.fixture
+def track(tmp_path) -> Track:
+    return Track(tmp_path / "data")
+
+
+RAW_BAD = [  # (endpoint, raw body): each used to be logged, answered 500, or both
+    ("/events", '{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}'),
+    ("/events", '{"type": "passing", "t": Infinity, "transponder": "101", "loop": "finish"}'),
+    ("/events", '{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}'),
+    ("/events", '{"type": "invalidate", "t": 5, "transponder": "101", "target_t": [1]}'),
+    ("/events", '{"type": "entry", "number": "9", "drivers": 5}'),
+    ("/events", '{"type": "entry", "number": "9", "drivers": ["ann"]}'),
+    ("/events", '{"type": "session", "preset": "nope"}'),
+    ("/events", '{"type": "session", "preset": "generic-timed", "duration_s": "long"}'),
+    ("/events", '{"type": "session", "preset": "../../../elsewhere/evil"}'),
+    ("/events", '{"type": "refuel", "t": 5, "number": "99"}'),
+    ("/penalties", '{"number": "1", "rule": "LM-UNSPORTING", "seconds": NaN}'),
+    ("/penalties", '{"number": "1", "rule": "LM-UNSPORTING", "seconds": "ten"}'),
+    ("/penalties/p1/waive", "[1, 2]"),
+    ("/penalties/p1/waive", '"x"'),
+    ("/cars/1/refuel", "[1]"),
+    ("/cars/1/refuel", '"abc"'),
+    ("/cars/1/weight_check", '{"kg": NaN}'),
+    ("/decoders", '{"url": "p3tcp://127.0.0.1:1", "loops": [1, 2]}'),
+    ("/decoders", '{"url": "p3tcp://127.0.0.1:1", "rtc_zero_us": "soon"}'),
+    ("/assign", "[]"),
+    ("/manual_passing", '{"number": "1", "t": NaN}'),
+    ("/entries", '[{"number": "7"}, {"number": "8", "drivers": 5}]'),
+    ("/events", "[" * 5000 + "]" * 5000),
+    ("/events", '{"type": "entry", "number": "9", "x": ' + "[" * 30 + "]" * 30 + "}"),
+]
+
+
+@pytest.mark.parametrize(("path", "raw"), RAW_BAD, ids=[f"{i}{p}" for i, (p, _) in enumerate(RAW_BAD)])
+def test_a_bad_request_is_a_4xx_and_never_logged(track, path, raw):
+    before, res = track.logged(), track.results()
+    r = track.post(path, None, raw=raw)
+    assert 400 <= r.status_code < 500, (r.status_code, r.text)
+    assert r.json()["detail"]
+    assert track.logged() == before
+    assert track.results() == res
+    client = track.restart()
+    assert track.results(client) == res
+    assert client.get(track.base).json()["set_aside"] == []
+
+
+def test_the_message_names_the_field(track):
+    r = track.post("/events", None, raw='{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}')
+    assert r.status_code == 400 and "'target_t'" in r.json()["detail"]
+    r = track.post("/penalties", None, raw='{"number": "1", "rule": "LM-UNSPORTING", "seconds": -3}')
+    assert r.status_code == 400 and "'seconds'" in r.json()["detail"]
+
+
+def test_a_nan_penalty_cannot_freeze_the_public_board(track):
+    assert track.post("/penalties", None, raw='{"number": "2", "rule": "LM-UNSPORTING", "seconds": NaN}').status_code == 400
+    c = track.client
+    assert c.get(f"{track.base}/results").status_code == 200
+    assert c.get(f"{track.base}/export.csv").status_code == 200
+    assert c.get(f"{track.base}/classification").status_code == 200
+    r = track.post("/penalties", {"number": "2", "rule": "LM-UNSPORTING", "seconds": 10})
+    assert r.status_code == 201 and r.json()["seconds"] == 10.0
+    row = next(x for x in track.results()["classification"] if x["number"] == "2")
+    assert row["penalty_seconds"] == 10.0
+
+
+def test_roles_the_timing_crew_cannot_rewrite_the_session(track):
+    timing = {"Authorization": f"Bearer {track.tokens['timing']}"}
+    r = track.post("/events", {"type": "session", "preset": "lemans-270-2h", "duration_s": 60}, headers=timing)
+    assert r.status_code == 403
+    r = track.post("/events", {"type": "session", "preset": "lemans-270-2h", "kind": "race", "rules": {"LM-STOPS": False}},
+                   headers=timing)  # fmt: skip
+    assert r.status_code == 403
+    assert track.post("/events", {"type": "passing", "t": 190, "transponder": "101", "loop": "finish"},
+                      headers=timing).status_code == 200  # fmt: skip
+
+
+@pytest.mark.parametrize("token", ["é", "🏁" * 40, "x" * 5000, "\x00", TOKEN + "é"])
+def test_any_malformed_token_is_a_401(track, token):
+    r = track.client.post(f"{track.base}/signal", params={"token": token}, json={"signal": "yellow"})
+    assert r.status_code == 401
+    assert track.client.get("/api/whoami", params={"token": token}).status_code == 401
+
+
+def test_bodies_are_bounded(track):
+    r = track.post("/events", None, raw=json.dumps({"type": "entry", "number": "9", "name": "x" * (5 * 1024 * 1024)}))
+    assert r.status_code == 413
+
+
+def test_ten_thousand_entries_in_one_request_and_one_transaction(track):
+    entries = [{"number": str(1000 + i), "name": f"Kart {i}", "transponder": str(900000 + i)} for i in range(10_000)]
+    before = track.logged()
+    r = track.post("/entries", entries)
+    assert r.status_code == 200 and r.json()["entries"] == 10_000
+    assert track.logged() == before + 10_000
+    entries[-1]["drivers"] = 5  # one bad item: the whole list is refused, nothing logged
+    r = track.post("/entries", [{**e, "number": "x" + e["number"]} for e in entries])
+    assert r.status_code == 400 and "item 10000" in r.json()["detail"]
+    assert track.logged() == before + 10_000
+    client = track.restart()
+    assert len(client.app.state.manager.get(track.sid).engine.cars) == 10_003
+
+
+def test_a_broken_session_file_does_not_stop_the_others(track):
+    res = track.results()
+    (track.data / "zz-broken.sqlite").write_bytes(b"this is not a database" * 100)
+    client = track.restart()
+    listed = client.get("/api/sessions").json()
+    assert any(s["id"] == "zz-broken" and s["error"] for s in listed)
+    assert track.results(client) == res
+
+
+def test_session_files_are_private(track):
+    for path in track.data.glob("*.sqlite*"):
+        assert path.stat().st_mode & 0o077 == 0, path
