@@ -36,6 +36,28 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _standings(args: argparse.Namespace) -> int:
+    from service.results import dumps
+    from service.season.export import csv_text, text_table
+    from service.season.loader import load_season_file
+    from service.season.model import SeasonError
+    from service.season.standings import standings
+
+    try:
+        obj, fetch = load_season_file(args.season)
+        res = standings(obj, fetch)
+    except SeasonError as exc:
+        print(f"boucle standings: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(dumps(res) + "\n")
+    elif args.csv:
+        sys.stdout.write(csv_text(res))
+    else:
+        sys.stdout.write(text_table(res, args.lang))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from service.server import run_server
 
@@ -69,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the results JSON of spec/scenario.md")
     p.set_defaults(func=_replay)
+
+    p = sub.add_parser("standings", help="season championship standings from a season file (results JSON per event)")
+    p.add_argument("season", help="season JSON: {championship, events: [{name, race: FILE, ...}]}")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the standings JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the standings as CSV")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="labels of the text table")
+    p.set_defaults(func=_standings)
 
     p = sub.add_parser("serve", help="run the live timing service")
     p.add_argument("--host", default="127.0.0.1")

@@ -431,7 +431,10 @@ class Engine:
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
             rp = (self.params.get("rules") or {}).get(rule)
-            if isinstance(rp, dict):
+            decide = next((getattr(r, "manual_amount", None) for r in self.rules if r.id == rule), None)
+            if decide is not None:  # the rule knows its scale (CC-LINE: a warning, then 1 lap)
+                d = {**decide(self, ev), **{k: v for k, v in d.items() if v not in (None, "")}}
+            elif isinstance(rp, dict):
                 d = {**d, **{k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}}
         try:
             p = Penalty(
