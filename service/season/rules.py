@@ -315,7 +315,12 @@ class KidsPoints(_CrossCountry):
         preset = self.check_preset(event.docs["endurance1"], f"{where} endurance1")
         self.check_preset(event.docs["endurance2"], f"{where} endurance2")
         rows = kids_aggregate([rows_of(event.docs[k], f"{where} {k}") for k in ("endurance1", "endurance2")])
-        return self.categories(rows, 1.0, preset)
+        out = self.categories(rows, 1.0, preset)
+        started = {r["number"] for r in rows if any((r.get(f"endurance{i}") or {}).get("status") not in (None, NO_START)
+                                                    for i in (1, 2))}  # fmt: skip
+        for s in out:
+            s.started = s.number in started
+        return out
 
 
 RULE_CLASSES: dict[str, type[Championship]] = {
