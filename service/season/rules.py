@@ -113,12 +113,13 @@ class LeMansPoints(Championship):
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
         where = f"event {event.name!r}"
         race = event.docs["race"]
+        race_rows = rows_of(race, f"{where} race")
         preset = self.check_preset(race, f"{where} race")
         coef = float((self.p.get("coefficient") or {}).get(preset, 1))
         canon = {norm(c): c for c in self.table_order()}
         out: dict[tuple[str, str], Score] = {}
         best: dict[str, float] = {}
-        for r in rows_of(race, f"{where} race"):
+        for r in race_rows:
             table = canon.get(norm(r.get("category")), str(r.get("category") or ""))
             status = str(r.get("status") or "classified")
             s = Score(table, identity(r.get("name"), r["number"]), str(r.get("name") or ""), str(r["number"]),
@@ -133,7 +134,7 @@ class LeMansPoints(Championship):
                     best[table] = min(best.get(table, lap), lap)
             out.setdefault((table, s.key), s)
         for s in out.values():  # fastest race lap, per category (a tie gives both the bonus)
-            row_lap = next((r.get("best_lap_s") for r in race["classification"] if str(r["number"]) == s.number), None)
+            row_lap = next((r.get("best_lap_s") for r in race_rows if str(r["number"]) == s.number), None)
             if s.place is not None and s.table in best and row_lap == best[s.table]:
                 s.points += self.p.get("fastest_lap_bonus", 2)
                 s.detail["fastest_lap"] = self.p.get("fastest_lap_bonus", 2)
@@ -252,8 +253,8 @@ class CrossCountryPoints(_CrossCountry):
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
         where = f"event {event.name!r}"
-        preset = self.check_preset(event.docs["race"], f"{where} race")
         rows = rows_of(event.docs["race"], f"{where} race")
+        preset = self.check_preset(event.docs["race"], f"{where} race")
         if "race_2h" in event.docs:
             rows = rows + rows_of(event.docs["race_2h"], f"{where} race_2h")
         factor = self.factor(event, preset)
@@ -312,9 +313,9 @@ class KidsPoints(_CrossCountry):
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
         where = f"event {event.name!r}"
+        rows = kids_aggregate([rows_of(event.docs[k], f"{where} {k}") for k in ("endurance1", "endurance2")])
         preset = self.check_preset(event.docs["endurance1"], f"{where} endurance1")
         self.check_preset(event.docs["endurance2"], f"{where} endurance2")
-        rows = kids_aggregate([rows_of(event.docs[k], f"{where} {k}") for k in ("endurance1", "endurance2")])
         out = self.categories(rows, 1.0, preset)
         started = {r["number"] for r in rows if any((r.get(f"endurance{i}") or {}).get("status") not in (None, NO_START)
                                                     for i in (1, 2))}  # fmt: skip
