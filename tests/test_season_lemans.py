@@ -135,6 +135,10 @@ def test_lmks_doubles_6h_places_and_refuses_a_270_race(tmp_path):
     ({"championship": "lmks", "events": [{"name": "a"}]}, "lmks needs race"),
     ({"championship": "lmks", "events": [{"name": "a", "race": "x.json", "sprint": "y"}]}, "unknown field"),
     ({"championship": "lmks", "events": [{"name": "a", "race": "missing.json"}]}, "cannot read"),
+    ({"championship": "lmks", "events": [{"name": "a", "race": {"session": {"preset": "lemans-390-4h"},
+      "classification": [{"number": "1", "status": "classified", "category_position": "x"}]}}]}, "malformed results"),
+    ({"championship": "ffm-cc", "events": [{"name": "a", "stopped_at_s": "late", "race": results("ffm-cc", "race", [])}]},
+     "'stopped_at_s' and the race 'duration_s' must be numbers"),
 ])  # fmt: skip
 def test_bad_seasons_say_why(tmp_path, season, message):
     path = tmp_path / "season.json"

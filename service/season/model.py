@@ -6,6 +6,7 @@ sum per table (category / scratch), then the season tie-breaks shared by LM-POIN
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,8 +73,8 @@ class Standing:
         return sum(1 for s in self.per_event if s is not None and s.started)
 
     def countback(self, depth: int) -> tuple[int, ...]:
-        places = [s.place for s in self.per_event if s is not None and s.place is not None]
-        return tuple(-places.count(p) for p in range(1, depth + 1))
+        count = Counter(s.place for s in self.per_event if s is not None and s.place is not None)
+        return tuple(-count[p] for p in range(1, depth + 1))
 
     def recent(self) -> tuple[float, ...]:
         """Places from the most recent event back (absent or no place = worst)."""
@@ -124,9 +125,10 @@ def build_standings(
         def rank_key(st: Standing, depth: int = depth) -> tuple:
             return (-st.points, st.countback(depth), st.recent())
 
-        rows.sort(key=lambda st: (rank_key(st), st.name.casefold(), st.key))
+        keys = {st.key: rank_key(st) for st in rows}
+        rows.sort(key=lambda st: (keys[st.key], st.name.casefold(), st.key))
         for i, st in enumerate(rows):
-            same = i > 0 and rank_key(rows[i - 1]) == rank_key(st)
+            same = i > 0 and keys[rows[i - 1].key] == keys[st.key]
             st.position = rows[i - 1].position if same else i + 1
             st.eligible = eligible(st) if eligible else True
         out[table] = rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .loader import Fetch, parse_season, resolve_events
-from .model import Score, build_standings
+from .model import Score, SeasonError, build_standings
 
 
 def standings(obj: Any, fetch: Fetch) -> dict[str, Any]:
@@ -14,7 +14,12 @@ def standings(obj: Any, fetch: Fetch) -> dict[str, Any]:
     events = resolve_events(champ, specs, fetch)
     per_event: list[list[Score]] = []
     for i, ev in enumerate(events):
-        per_event.append(champ.score(ev, i, len(events), per_event))
+        try:
+            per_event.append(champ.score(ev, i, len(events), per_event))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            if isinstance(exc, SeasonError):
+                raise
+            raise SeasonError(f"event {ev.name!r}: malformed results ({type(exc).__name__}: {exc})") from exc
     tables = build_standings(per_event, champ.table_order(), champ.eligible)
     champ.finish(tables)
     names = [ev.name for ev in events]
