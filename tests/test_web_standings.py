@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.season_helpers import results
@@ -52,3 +54,27 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
     page.screenshot(path=str(OUT / "standings.png"))
     assert errors == []
     page.close()
+
+
+def test_race_control_page_sends_cc_line_offences(browser, server: LiveServer) -> None:
+    """CC-LINE from the race-control form: course tape twice -> a warning, then 1 lap."""
+    created = server.create_session("cc", {"preset": "ffm-cc", "kind": "race"})
+    sid = created["id"]
+    server.post(f"/api/sessions/{sid}/entries", [{"number": "5", "name": "Alex", "transponder": "T5", "category": "N1"}])
+    server.post(f"/api/sessions/{sid}/signal", {"signal": "green"})
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(created['tokens']['race_control'])})")
+    page, errors = open_page(ctx, f"{server.base}/race-control.html?session={sid}")
+    for i in (1, 2):
+        page.select_option("#pen-car", "5")
+        page.fill("#pen-rule", "CC-LINE")
+        page.select_option("#pen-offence", "tape")
+        page.click("#penalty-form button[type=submit]")
+        page.wait_for_function(f"document.querySelectorAll('#penalties tbody tr').length >= {i}")
+    pens = server.http.get(f"/api/sessions/{sid}/penalties").json()
+    assert [(p["rule"], p["laps"], p["evidence"]) for p in pens] == [
+        ("CC-LINE", 0, "CC-LINE: course tape broken, warning 1"),
+        ("CC-LINE", 1, "CC-LINE: course tape broken again (2)"),
+    ]
+    assert errors == []
+    ctx.close()
