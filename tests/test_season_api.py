@@ -157,3 +157,27 @@ def test_cross_country_helpers_on_live_sessions(client: TestClient) -> None:
     groups = client.get("/api/cc/kids/groups", params={"tests": sprint["id"], "group_size": 3}).json()["groups"]
     assert groups[0]["numbers"] == ["801", "2", "1"]
     assert client.get("/api/cc/kids/groups").status_code == 400
+
+
+def test_live_cross_country_race_stopped_early_gives_half_points(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={"name": "cc", "preset": "ffm-cc", "kind": "race", "duration_s": 600},
+                      headers=H).json()["id"]  # fmt: skip
+    entries = [{"number": "1", "name": "Alex", "transponder": "T1", "category": "Elite Open"},
+               {"number": "2", "name": "David", "transponder": "T2", "category": "N1"}]  # fmt: skip
+    client.post(f"/api/sessions/{sid}/entries", json=entries, headers=H)
+    s = client.app.state.manager.sessions[sid]
+    lines = [{"type": "signal", "t": 0.0, "signal": "green"}]
+    lines += [{"type": "passing", "t": 70.0 * k, "transponder": "T1", "loop": "finish"} for k in (1, 2, 3)]
+    lines += [{"type": "passing", "t": 75.0 * k, "transponder": "T2", "loop": "finish"} for k in (1, 2, 3)]
+    lines += [{"type": "signal", "t": 250.0, "signal": "red"}, {"type": "signal", "t": 300.0, "signal": "finish_session"}]
+    for ln in sorted(lines, key=lambda x: x["t"]):
+        s.submit(ln)
+    season = {"championship": "ffm-cc", "events": [{"name": "M1", "race": sid}]}
+    cid = client.post("/api/championships", json=season, headers=H).json()["id"]
+    st = client.get(f"/api/championships/{cid}/standings").json()["categories"]
+    # red at 250 s of 600, not resumed: half run or less -> half points; the order at the stop counts
+    # (both riders are `dnf`: nobody took a flag)
+    assert {t: [(r["team"], r["points"]) for r in rows] for t, rows in st.items()} == {
+        "Scratch Elite": [("Alex", 12.5)], "Scratch National": [("David", 12.5)],
+        "Elite Open": [("Alex", 12.5)], "N1": [("David", 12.5)]}  # fmt: skip
+    assert st["N1"][0]["per_event"][0]["half_points"] is True

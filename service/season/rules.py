@@ -211,7 +211,7 @@ class _CrossCountry(Championship):
     """Shared by CC-POINTS and CC-KIDS: places within a table from the scratch order."""
 
     def table_rows(self, table: str, rows: list[dict[str, Any]], factor: float, cats: set[str],
-                   preset: str) -> list[Score]:  # fmt: skip
+                   preset: str, scoring: frozenset[str] | None = None) -> list[Score]:  # fmt: skip
         out, place = [], 0
         for r in rows:
             if norm(r.get("category")) not in cats:
@@ -219,17 +219,18 @@ class _CrossCountry(Championship):
             status = str(r.get("status") or "classified")
             s = Score(table, identity(r.get("name"), r["number"]), str(r.get("name") or ""), str(r["number"]),
                       status, started=status != NO_START, kind=preset)  # fmt: skip
-            if status in self.scoring:
+            if status in (scoring or self.scoring):
                 place += 1
                 s.place = place
                 s.points = scale_points(self.scale, place) * factor
             out.append(s)
         return out
 
-    def categories(self, rows: list[dict[str, Any]], factor: float, preset: str) -> list[Score]:
+    def categories(self, rows: list[dict[str, Any]], factor: float, preset: str,
+                   scoring: frozenset[str] | None = None) -> list[Score]:  # fmt: skip
         out = []
-        for c in self.table_order():
-            out += self.table_rows(c, rows, factor, {norm(c)}, preset)
+        for c in self.p.get("categories") or []:
+            out += self.table_rows(c, rows, factor, {norm(c)}, preset, scoring)
         return out
 
 
@@ -265,11 +266,13 @@ class CrossCountryPoints(_CrossCountry):
         if "race_2h" in event.docs:
             rows = rows + rows_of(event.docs["race_2h"], f"{where} race_2h")
         factor = self.factor(event, preset)
+        # a stopped race is classified at the stop: nobody took a flag, riders still running are `dnf`
+        scoring = self.scoring | {"dnf"} if event.options.get("stopped_at_s") is not None else self.scoring
         out: list[Score] = []
         scratch = {t: {norm(c) for c in cats} for t, cats in (self.p.get("scratch") or {}).items()}
         for table, cats in scratch.items():
-            out += self.table_rows(table, rows, factor, cats, preset)
-        cat_scores = self.categories(rows, factor, preset)
+            out += self.table_rows(table, rows, factor, cats, preset, scoring)
+        cat_scores = self.categories(rows, factor, preset, scoring)
         if self.p.get("no_points_after_late_category_change") and index == total - 1 and index > 0:
             self.late_change(cat_scores, earlier)
         out += cat_scores
