@@ -106,6 +106,7 @@ def test_bad_seasons_are_refused_with_reasons(client: TestClient) -> None:
         assert r.status_code == 400 and message in r.json()["detail"], (body, r.text)
     bad_json = client.post("/api/championships", content=b"{", headers=H)
     assert bad_json.status_code == 400
+    assert client.get("/api/championships/status").json() == {"seasons": 0, "rejected": 7}  # counted, none kept
     assert client.get("/api/championships/c-none/standings").status_code == 404
     names = [p["name"] for p in client.get("/api/championships/presets").json()]
     assert names == ["autocross", "ffm-cc", "ffm-kids", "lemans-270", "lmks"]

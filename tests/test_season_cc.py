@@ -5,12 +5,17 @@ start lines), CC-CLASSES, CC-KIDS (aggregate, groups, season) and CC-LINE (race 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from service.results import results as engine_results
 from service.season.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
 from service.season.loader import load_season_file
 from service.season.standings import standings
+from tests.conftest import REPO
 from tests.season_helpers import results, write_season
 from tests.test_rules_ffm import A_TIMES, cc_race, ride, rider
 from tests.test_rules_kit import row
@@ -170,3 +175,24 @@ def test_line_change_costs_a_lap_and_tape_a_warning_then_a_lap(tmp_path):
         ("2", "CC-LINE", 2, "decided by the jury"),  # an amount typed by race control wins
     ]
     assert (row(res, "1")["penalty_laps"], row(res, "2")["penalty_laps"], row(res, "3")["penalty_laps"]) == (1, 2, 1)
+
+
+def test_cc_command_line_helpers(tmp_path):
+    race = results("ffm-cc", "race", rows((ALEX, OK), (DAVID, OK), (BRUNO, OK), (INES, OK)))
+    sprint = results("ffm-cc", "qualifying", rows((DAVID, OK), (INES, OK), (ALEX, OK), (BRUNO, "dns")))
+    (tmp_path / "race.json").write_text(json.dumps(race), encoding="utf-8")
+    (tmp_path / "sprint.json").write_text(json.dumps(sprint), encoding="utf-8")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "service.cli", "cc", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, env={"PYTHONPATH": str(REPO)})  # fmt: skip
+
+    cats = json.loads(cli("categories", "race.json").stdout)["categories"]
+    assert {c: [r["number"] for r in rs] for c, rs in cats.items()} == {"Elite Open": ["11", "12"], "N1": ["101"], "Soft": ["901"]}
+    lines = json.loads(cli("start-lines", "sprint.json", "--size", "2").stdout)["lines"]
+    assert [ln["numbers"] for ln in lines] == [["101", "11"], ["12"], ["901"]]  # Bruno (dns) behind; Soft last
+    kids = json.loads(cli("kids", "race.json", "race.json").stdout)["classification"]
+    assert [k["number"] for k in kids] == ["11", "101", "12", "901"]
+    bad = cli("kids", "race.json")
+    assert bad.returncode == 2 and "two endurances" in bad.stderr
+    assert cli("start-lines", "nope.json").returncode == 2

@@ -10,6 +10,7 @@ in `DATA/championships/`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import time
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from service.session import LiveSession
 
 ADMIN_ONLY = frozenset({ADMIN})
+log = logging.getLogger(__name__)
 
 
 def stopped_at_s(session: LiveSession) -> float | None:
@@ -54,6 +56,7 @@ class SeasonBook:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.seasons: dict[str, dict[str, Any]] = {}
+        self.rejected = 0  # seasons or events refused (400), see /api/championships/status
         if folder.is_dir():
             for path in sorted(folder.glob("c*.json")):
                 try:
@@ -98,6 +101,8 @@ def build_season_router(mgr: Manager) -> APIRouter:
         try:
             return json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
+            book.rejected += 1
+            log.warning("championships: body is not valid JSON: %s", exc)
             raise HTTPException(400, f"body is not valid JSON: {exc}") from exc
 
     def session(sid: str) -> LiveSession:
@@ -160,6 +165,8 @@ def build_season_router(mgr: Manager) -> APIRouter:
             parse_season(season)
             standings(with_live_stops(season), fetch)
         except SeasonError as exc:
+            book.rejected += 1
+            log.warning("season refused: %s", exc)
             raise HTTPException(400, str(exc)) from exc
         return season
 
@@ -171,6 +178,10 @@ def build_season_router(mgr: Manager) -> APIRouter:
     @api.get("/championships")
     async def list_championships() -> list[dict[str, Any]]:
         return [summary(d) for _, d in sorted(book.seasons.items(), reverse=True)]
+
+    @api.get("/championships/status")
+    async def status() -> dict[str, Any]:
+        return {"seasons": len(book.seasons), "rejected": book.rejected}
 
     @api.get("/championships/presets")
     async def presets() -> list[dict[str, Any]]:
