@@ -46,8 +46,17 @@ def stopped_at_s(session: LiveSession) -> float | None:
     e = session.engine
     if not e.closed or not Pit.stopped_early(e):
         return None
-    stops = [ev.t for ev in e.signals if ev.data["signal"] in ("red", "chequered")]
-    return round((min(stops[-1], e.end_us or stops[-1]) - e.start_us) / 1e6, 3) if stops else None
+    red = flag = None
+    for ev in e.signals:
+        sig = ev.data["signal"]
+        if sig == "red" and red is None:
+            red = ev.t
+        elif sig in ("resume", "green"):
+            red = None
+        elif sig == "chequered" and flag is None:
+            flag = ev.t
+    t = red if red is not None else flag
+    return None if t is None else round((t - e.start_us) / 1e6, 3)
 
 
 class SeasonBook:
