@@ -30,6 +30,7 @@ from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
 from service.presets import describe
+from service.season.api import build_season_router
 from service.session import LOOPS, DecoderLink, LiveSession
 from service.store import EventStore, scenario_lines
 
@@ -471,6 +472,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
+    app.include_router(build_season_router(mgr))
 
     limits.install(app)
     openapi.install(app)

@@ -36,6 +36,66 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _standings(args: argparse.Namespace) -> int:
+    from service.results import dumps
+    from service.season.export import csv_text, text_table
+    from service.season.loader import load_season_file
+    from service.season.model import SeasonError
+    from service.season.standings import standings
+
+    try:
+        obj, fetch = load_season_file(args.season)
+        res = standings(obj, fetch)
+    except SeasonError as exc:
+        print(f"boucle standings: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(dumps(res) + "\n")
+    elif args.csv:
+        sys.stdout.write(csv_text(res))
+    else:
+        sys.stdout.write(text_table(res, args.lang))
+    return 0
+
+
+def _cc(args: argparse.Namespace) -> int:
+    """Cross-country helpers on results JSON files (RULES.md section 4); prints JSON."""
+    import json
+
+    from service.results import dumps
+    from service.season import cc
+    from service.season.rules import rows_of
+
+    docs = []
+    for f in args.files:
+        try:
+            with open(f, encoding="utf-8") as fh:
+                docs.append(rows_of(json.load(fh), f))
+        except (OSError, ValueError) as exc:
+            print(f"boucle cc {args.action}: {f}: {exc}", file=sys.stderr)
+            return 2
+    if args.size < 1 or (args.action == "kids" and len(docs) != 2):
+        print(f"boucle cc {args.action}: --size must be >= 1; kids needs the two endurances' results", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "categories":
+            from service.presets import resolve
+
+            order = resolve({"preset": args.preset, "kind": "race"}).get("category_order") or []
+            out: object = {"rule": "CC-CLASSES", "categories": cc.by_category_rows(docs[0], order)}
+        elif args.action == "kids":
+            out = {"rule": "CC-KIDS", "classification": cc.kids_aggregate(docs)}
+        elif args.action == "kids-groups":
+            out = {"rule": "CC-KIDS", "groups": cc.kids_grid(docs, args.size)}
+        else:
+            out = {"rule": "CC-SPRINT", "lines": cc.start_lines(docs[0], (), args.size)}
+    except (TypeError, ValueError, KeyError) as exc:
+        print(f"boucle cc {args.action}: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(dumps(out) + "\n")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from service.server import run_server
 
@@ -69,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the results JSON of spec/scenario.md")
     p.set_defaults(func=_replay)
+
+    p = sub.add_parser("standings", help="season championship standings from a season file (results JSON per event)")
+    p.add_argument("season", help="season JSON: {championship, events: [{name, race: FILE, ...}]}")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the standings JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the standings as CSV")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="labels of the text table")
+    p.set_defaults(func=_standings)
+
+    p = sub.add_parser("cc", help="cross-country helpers on results JSON: categories, kids, kids-groups, start-lines")
+    p.add_argument("action", choices=("categories", "kids", "kids-groups", "start-lines"),
+                   help="categories: CC-CLASSES of a race; kids: CC-KIDS result of two endurances; "
+                        "kids-groups: groups from the special test(s); start-lines: CC-SPRINT lines of a sprint test")  # fmt: skip
+    p.add_argument("files", nargs="+", help="results JSON files (boucle replay --json)")
+    p.add_argument("--size", type=int, default=20, help="riders per start line (start-lines) or group (kids-groups)")
+    p.add_argument("--preset", default="ffm-cc", help="preset whose category order to follow (categories)")
+    p.set_defaults(func=_cc)
 
     p = sub.add_parser("serve", help="run the live timing service")
     p.add_argument("--host", default="127.0.0.1")

@@ -135,7 +135,8 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     general = client.get(f"/api/meetings/{mid}/classifications/general").json()
     assert general["status"] == "draft"
     assert [(row["number"], row["final"]) for row in general["rows"]][:2] == [("201", 48), ("203", 43)]
-    assert general["rows"][11] == {"position": 12, "number": "202", "stage": "final_non_starter", "practice": 4,
+    assert general["division"] == "Maxi Sprint"
+    assert general["rows"][11] == {"position": 12, "number": "202", "name": "Pilote 202", "stage": "final_non_starter", "practice": 4,
                                    "heats": 9, "final": 20, "total": 33}  # fmt: skip
 
     # AX-PUBLISH: timing may not sign the general classification; director -> provisional; stewards -> final

@@ -497,9 +497,12 @@ class Engine:
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
             rp = (self.params.get("rules") or {}).get(rule)
-            if isinstance(rp, dict):
+            decide = next((getattr(r, "manual_amount", None) for r in self.rules if r.id == rule), None)
+            if decide is not None:  # the rule knows its scale (CC-LINE: a warning, then 1 lap)
+                d = decide(self, ev)
+            elif isinstance(rp, dict):
                 d = {k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}
-        d["note"], d["evidence"] = line.note, line.evidence
+        d["note"], d["evidence"] = line.note or d.get("note"), line.evidence
         try:
             p = Penalty(
                 id="", number=str(ev.number), rule=rule, t=ev.t,

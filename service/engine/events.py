@@ -148,9 +148,7 @@ class PenaltyLine(CarLine, tag="penalty", kw_only=True):
     dsq: bool | None = None
     note: Text | None = None
     evidence: Text | None = None
-
-    def has_amount(self) -> bool:
-        return any(v is not None for v in (self.laps, self.seconds, self.best_lap_seconds, self.dsq))
+    offence: Literal["line", "tape"] | None = None  # CC-LINE: start line changed, or course tape broken
 
 
 class WaiveLine(Timed, tag="waive", kw_only=True):

@@ -147,6 +147,20 @@ def _s(us: int | None) -> float | None:
     return None if us is None else round(us / 1e6, 3)
 
 
+def points_rows(m: AutocrossMeeting) -> list[dict[str, Any]]:
+    """The general classification with each driver's AX-POINTS: the `points` document a season
+    sums (service/season). Raises MeetingError while the meeting has no general classification."""
+    name = {n: str(e.get("name") or "") for n, e in m.entries.items()}
+    pts = {p.number: p for p in m.points()}
+    js = []
+    for g in m.general():
+        p = pts.get(g.number)
+        js.append({"position": g.position, "number": g.number, "name": name.get(g.number, ""), "stage": g.stage,
+                   "practice": p.practice if p else 0, "heats": p.heats if p else 0,
+                   "final": p.final if p else 0, "total": p.total if p else 0})  # fmt: skip
+    return js
+
+
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     book = MeetingBook(folder or Path(mgr.data_dir) / "meetings")
     api = APIRouter(prefix="/api/meetings", tags=["meetings"])
@@ -504,14 +518,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             rows = [(j["position"], j["number"], name.get(j["number"], ""), j["semi"], j["place"], j["laps"],
                      j["status"]) for j in js]  # fmt: skip
         else:  # general / points
-            general = guard(m.general)
-            pts = {p.number: p for p in guard(m.points)}
-            js = []
-            for g in general:
-                p = pts.get(g.number)
-                js.append({"position": g.position, "number": g.number, "stage": g.stage,
-                           "practice": p.practice if p else 0, "heats": p.heats if p else 0,
-                           "final": p.final if p else 0, "total": p.total if p else 0})  # fmt: skip
+            js = guard(points_rows, m)
             cols = ["Pos", "No", "Driver", "From", "Practice", "Heats", "Final", "Total"]
             rows = [(j["position"], j["number"], name.get(j["number"], ""), j["stage"], j["practice"], j["heats"],
                      f"{j['final']:g}", f"{j['total']:g}") for j in js]  # fmt: skip
@@ -527,8 +534,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if doc in ("general", "points"):
             extra["stopped_after"] = m.stopped_after
             extra["provisional_due"] = provisional_due(m.recorded_at.get("final"))
-        return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at,
-                "rows": ranking(m, doc)[2], **extra}  # fmt: skip
+        return {"document": doc, "division": m.division, "status": st.status, "posted_at": st.posted_at,
+                "final_at": st.final_at, "rows": ranking(m, doc)[2], **extra}  # fmt: skip
 
     @api.post("/{mid}/signoff")
     async def signoff(mid: str, request: Request) -> dict[str, Any]:

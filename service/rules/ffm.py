@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from service.engine.car import Car
     from service.engine.classify import Row
     from service.engine.engine import Engine
+    from service.engine.events import Event
 
 
 @register
@@ -140,6 +141,28 @@ class Pit(Rule):
 
 
 @register
+class Line(Rule):
+    """CC-LINE: race control's start-line and course-tape decisions, as `penalty` lines with
+    `"rule": "CC-LINE"` and `"offence": "line"` (changing start line: 1 lap) or `"tape"` (breaking
+    course tape: a warning the first time, then 1 lap). An amount typed by race control wins.
+    """
+
+    id = "CC-LINE"
+    kinds = ("race",)
+
+    def manual_amount(self, ctx: Engine, ev: Event) -> dict[str, Any]:
+        offence = ev.line.offence or "line"
+        if offence != "tape":
+            return {"laps": int(self.params.get("line_laps", 1)), "note": "CC-LINE: start line changed"}
+        before = sum(1 for e in ctx.events if e.type == "penalty" and e.number == ev.number
+                     and e.line.rule == self.id and e.line.offence == "tape"
+                     and e.sort_key < ev.sort_key)  # fmt: skip
+        if before < int(self.params.get("tape_warnings", 1)):
+            return {"laps": 0, "note": f"CC-LINE: course tape broken, warning {before + 1}"}
+        return {"laps": int(self.params.get("tape_laps", 1)), "note": f"CC-LINE: course tape broken again ({before + 1})"}
+
+
+@register
 class Classes(Rule):
     """CC-CLASSES: category classifications are extracted from the scratch (see `by_category`)."""
 
@@ -175,33 +198,13 @@ def by_category(engine: Engine) -> dict[str, list[Row]]:
 
 
 def aggregate_kids(first: Engine, second: Engine) -> list[dict[str, Any]]:
-    """CC-KIDS: most laps then least time over both endurances.
-
-    A rider counts an endurance only if classified in it (took the flag there); a rider classified
-    in neither is `not_classified`. Times are each endurance's wave-corrected total (with time
-    penalties), laps are after lap penalties.
-    """
+    """CC-KIDS: most laps then least time over both endurances (`service.season.cc.kids_aggregate`
+    on each engine's rows, times in exact microseconds)."""
     from service.engine.classify import classify  # the engine imports the rules: import late
+    from service.season.cc import kids_aggregate
 
-    per: dict[str, dict[str, Any]] = {}
-    for no, engine in enumerate((first, second), 1):
-        for r in classify(engine):
-            a = per.setdefault(r.number, {"number": r.number, "name": r.name, "category": r.category,
-                                          "laps": 0, "total_time_us": 0, "counted": []})  # fmt: skip
-            a[f"endurance{no}"] = {"status": r.status, "laps": r.laps, "total_time_s":
-                                   None if r.total_time_us is None else round(r.total_time_us / US, 3)}  # fmt: skip
-            if r.status == "classified" and r.total_time_us is not None:
-                a["laps"] += r.laps
-                a["total_time_us"] += r.total_time_us
-                a["counted"].append(no)
-    rows = sorted(per.values(), key=lambda a: (not a["counted"], -a["laps"], a["total_time_us"],
-                                               int(a["number"]) if a["number"].isdigit() else 0, a["number"]))
-    by_cat: dict[str, int] = {}
-    for i, a in enumerate(rows, 1):
-        a["position"] = i
-        a["status"] = "classified" if a["counted"] else "not_classified"
-        c = norm(a["category"])
-        by_cat[c] = by_cat.get(c, 0) + 1
-        a["category_position"] = by_cat[c]
-        a["total_time_s"] = round(a.pop("total_time_us") / US, 3)
-    return rows
+    return kids_aggregate([
+        [{"number": r.number, "name": r.name, "category": r.category, "status": r.status, "laps": r.laps,
+          "total_time_us": r.total_time_us} for r in classify(engine)]
+        for engine in (first, second)
+    ])  # fmt: skip

@@ -172,6 +172,7 @@ async function main() {
     if (f.unit === "dsq") body.dsq = true;
     else if (f.amount !== "") body[f.unit] = Number(f.amount);
     if (f.note) body.note = f.note;
+    if (f.offence) body.offence = f.offence; // CC-LINE: the rule picks the amount (warning, then 1 lap)
     const res = await call("penalties", body, { ok: `Penalty added to #${f.number}` });
     if (res) ev.target.reset();
   });

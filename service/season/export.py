@@ -1,0 +1,90 @@
+"""Standings out: one flat table per category for CSV, the terminal and the printable sheet
+(self-contained HTML, inline CSS, no script; French first, English with `lang="en"`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+from typing import Any
+
+from service.meeting.html import CSS, table
+
+LABELS = {
+    "fr": {"pos": "Pos", "no": "N°", "team": "Équipe / pilote", "points": "Points", "events": "Épreuves",
+           "eligible": "Minimum", "bursary": "Bourse (€)", "yes": "oui", "no_": "non", "title": "Classement",
+           "absent": "-", "after": "après", "dsq": "DSQ", "dns": "NP"},
+    "en": {"pos": "Pos", "no": "No", "team": "Team / rider", "points": "Points", "events": "Events",
+           "eligible": "Minimum", "bursary": "Bursary (EUR)", "yes": "yes", "no_": "no", "title": "Standings",
+           "absent": "-", "after": "after", "dsq": "DSQ", "dns": "DNS"},
+}  # fmt: skip
+
+
+def _event_cell(e: dict[str, Any] | None, lab: dict[str, str]) -> str:
+    if e is None:
+        return lab["absent"]
+    cell = f"{e['points']:g}" if isinstance(e["points"], float) else str(e["points"])
+    if e.get("status") in ("dsq", "dns") and not e["points"]:
+        cell = lab[e["status"]]
+    marks = "".join(m for k, m in (("pole", "P"), ("fastest_lap", "F"), ("sprint", "S")) if e.get(k))
+    return f"{cell} {marks}" if marks else cell
+
+
+def flat_rows(result: dict[str, Any], lang: str = "fr") -> tuple[list[str], dict[str, list[tuple]]]:
+    """(headers, {category: rows}) shared by the sheet and the terminal."""
+    lab = LABELS.get(lang, LABELS["fr"])
+    headers = [lab["pos"], lab["no"], lab["team"], lab["points"], *result["events"], lab["events"]]
+    bursary = result.get("rule") == "LM-POINTS"
+    if bursary:
+        headers += [lab["eligible"], lab["bursary"]]
+    out: dict[str, list[tuple]] = {}
+    for cat, rows in result["categories"].items():
+        lines = []
+        for r in rows:
+            line = [r["position"], r["number"], r["team"], r["points"],
+                    *(_event_cell(e, lab) for e in r["per_event"]), r["events"]]  # fmt: skip
+            if bursary:
+                line += [lab["yes"] if r["eligible"] else lab["no_"], f"{r['bursary_eur']:.2f}" if r["bursary_eur"] else ""]
+            lines.append(tuple(line))
+        out[cat] = lines
+    return headers, out
+
+
+def csv_text(result: dict[str, Any]) -> str:
+    """One line per competitor and category; per-event points in one column per event."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["category", "position", "team", "number", "points", "events", "eligible", "bursary_eur",
+                *result["events"]])  # fmt: skip
+    for cat, rows in result["categories"].items():
+        for r in rows:
+            w.writerow([cat, r["position"], r["team"], r["number"], r["points"], r["events"],
+                        "yes" if r["eligible"] else "no", r["bursary_eur"],
+                        *("" if e is None else e["points"] for e in r["per_event"])])  # fmt: skip
+    return buf.getvalue()
+
+
+def text_table(result: dict[str, Any], lang: str = "fr") -> str:
+    headers, cats = flat_rows(result, lang)
+    out = [f"{result['name']} ({result['championship']}, {result['rule']})"]
+    for cat, rows in cats.items():
+        cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+        out.append(f"\n{cat}")
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(out) + "\n"
+
+
+def html_sheet(result: dict[str, Any], lang: str = "fr") -> str:
+    """The printable standings sheet, one table per category."""
+    lab = LABELS.get(lang, LABELS["fr"])
+    headers, cats = flat_rows(result, lang)
+    numeric = (0, 3, len(headers) - (3 if result.get("rule") == "LM-POINTS" else 1))
+    body = "".join(f"<h2>{escape(cat)}</h2>{table(headers, rows, numeric)}" for cat, rows in cats.items())
+    after = f"{lab['after']} {escape(result['events'][-1])}" if result["events"] else ""
+    note = ("<p><small>P = pole, F = " + ("meilleur tour" if lang == "fr" else "fastest lap")
+            + ", S = sprint test</small></p>")  # fmt: skip
+    return (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
+            f"<title>{escape(lab['title'])} - {escape(result['name'])}</title><style>{CSS}</style></head>"
+            f"<body><h1>{escape(lab['title'])} {escape(result['name'])}</h1><h2>{escape(result['championship'])}"
+            f" ({escape(result['rule'])}) {after}</h2>{body}{note}</body></html>\n")  # fmt: skip
