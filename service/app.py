@@ -25,7 +25,7 @@ from decoders.sources import split_decoder_spec
 from service import auth, limits, openapi
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.engine import ApplyError
-from service.engine.events import SIGNALS, LineError
+from service.engine.events import SIGNALS, LineError, parse_lines
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
@@ -267,7 +267,8 @@ def build_router(mgr: Manager) -> APIRouter:
             items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
         if len(items) > limits.MAX_ENTRIES:
             raise HTTPException(413, f"at most {limits.MAX_ENTRIES} entries per request")
-        s.submit_many(items)  # all validated, then one transaction: all entries or none
+        # validated off the event loop (pure), then logged in one transaction and applied: all or none
+        s.submit_many(await asyncio.to_thread(parse_lines, items))
         return {"ok": True, "entries": len(items)}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)

@@ -19,7 +19,16 @@ from typing import Any
 from decoders import Passing
 from service.engine import Engine, classify, row_public
 from service.engine.engine import ApplyError
-from service.engine.events import Line, LineError, PassingLine, Timed, decode_line, encode_line, parse_line
+from service.engine.events import (
+    Line,
+    LineError,
+    PassingLine,
+    Timed,
+    decode_line,
+    encode_line,
+    parse_line,
+    parse_lines,
+)
 from service.results import results
 from service.store import EventStore
 
@@ -123,14 +132,12 @@ class LiveSession:
     def submit_many(self, raw: list[Line | dict[str, Any]]) -> list[tuple]:
         """Several lines (an entry list) validated first, then logged in one transaction, or none."""
         lines = []
-        for i, item in enumerate(raw):
-            try:
-                line = parse_line(item)
-            except LineError as exc:
-                self.counters["rejected"] += 1
-                if len(raw) > 1:
-                    raise LineError(f"item {i + 1}: {exc}", exc.status) from None
-                raise
+        try:
+            typed = parse_lines(raw)
+        except LineError:
+            self.counters["rejected"] += 1
+            raise
+        for line in typed:
             if isinstance(line, Timed) and line.t is None:
                 line.t = self.now_t()
             if isinstance(line, PassingLine) and self._already_seen(line):
@@ -149,8 +156,9 @@ class LiveSession:
                     if refusal is not None:
                         raise refusal
                     deltas = engine.apply_line(line)
-                    self.store.append(encode_line(line))
-                    applied.append((line.to_dict(), deltas))
+                    d = line.to_dict()
+                    self.store.append(encode_line(d))
+                    applied.append((d, deltas))
         except BaseException as exc:
             if engine.mark() > mark:
                 engine.rollback(mark)

@@ -317,6 +317,19 @@ def parse_line(obj: Any) -> Line:
     return _finish(line, obj)
 
 
+def parse_lines(items: list[Any]) -> list[Line]:
+    """Several lines (an entry list): all converted, or LineError naming the first bad item."""
+    if len(items) == 1:
+        return [parse_line(items[0])]
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(parse_line(item))
+        except LineError as exc:
+            raise LineError(f"item {i + 1}: {exc}", exc.status) from None
+    return out
+
+
 def decode_line(text: str | bytes) -> Line:
     """Decode and convert one JSON text line (the fast path of replay and log loading)."""
     try:
@@ -335,9 +348,9 @@ def decode_line(text: str | bytes) -> Line:
     return _finish(line, msgspec.json.decode(text) if isinstance(line, Header) else None)
 
 
-def encode_line(line: Line) -> str:
-    """The canonical text of a line in the log: what replays to the same line."""
-    return msgspec.json.encode(line.to_dict()).decode()
+def encode_line(line: Line | dict[str, Any]) -> str:
+    """The canonical text of a line in the log (a line, or its `to_dict()`): what replays to it."""
+    return msgspec.json.encode(line.to_dict() if isinstance(line, Line) else line).decode()
 
 
 @dataclass(slots=True)

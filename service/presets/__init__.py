@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,12 @@ class PresetError(ValueError):
 
 def norm(name: Any) -> str:
     """Category names match case- and accent-insensitively (scenario.md): `Féminines` = `feminines`."""
-    s = unicodedata.normalize("NFKD", str(name or ""))
+    return _fold(str(name or ""))
+
+
+@lru_cache(maxsize=4096)  # a few categories, looked up for every entry and every rule
+def _fold(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text)
     return "".join(c for c in s if not unicodedata.combining(c)).casefold().strip()
 
 
