@@ -27,6 +27,7 @@ from service.engine.events import SIGNALS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
+from service.outputs.api import build_outputs_router, start_rmonitor
 from service.presets import PresetError, describe, resolve
 from service.session import LOOPS, DecoderLink, LiveSession
 from service.store import EventStore, scenario_lines
@@ -435,8 +436,12 @@ def build_router(mgr: Manager) -> APIRouter:
 
 
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
-               decoders: list[str] | None = None, decoder_session: str | None = None) -> FastAPI:  # fmt: skip
-    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest)."""
+               decoders: list[str] | None = None, decoder_session: str | None = None,
+               rmonitor: str | None = None) -> FastAPI:  # fmt: skip
+    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
+
+    `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
+    """
     mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
     mgr.load_all()
 
@@ -449,7 +454,10 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             for spec in decoders:
                 url, loop = split_decoder_spec(spec)
                 await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
+        feed = await start_rmonitor(app, mgr, rmonitor, decoder_session) if rmonitor else None
         yield
+        if feed is not None:
+            await feed.stop()
         await mgr.shutdown()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
@@ -457,6 +465,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
+    app.include_router(build_outputs_router(app, mgr))
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
