@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from datetime import datetime
 from typing import Any
 
@@ -59,12 +60,14 @@ class Client:
 
 class RMonitorServer:
     def __init__(self, manager: Any, host: str, port: int, session_id: str | None = None,
-                 queue_max: int = CLIENT_QUEUE, heartbeat_s: float = HEARTBEAT_S) -> None:  # fmt: skip
+                 queue_max: int = CLIENT_QUEUE, heartbeat_s: float = HEARTBEAT_S,
+                 sndbuf: int | None = None, write_limit: int | None = None) -> None:  # fmt: skip
         self.manager = manager
         self.host, self.port = host, port
         self.session_id = session_id
         self.queue_max = queue_max
         self.heartbeat_s = heartbeat_s
+        self.sndbuf, self.write_limit = sndbuf, write_limit  # smaller buffers: a stalled client is seen sooner
         self.clients: set[Client] = set()
         self.session: LiveSession | None = None
         self.board: rmonitor.Board | None = None
@@ -72,6 +75,7 @@ class RMonitorServer:
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task | None = None
         self._pending = False
+        self._handlers: set[asyncio.Task] = set()
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -90,9 +94,12 @@ class RMonitorServer:
         for c in list(self.clients):
             c.close()
             c.writer.close()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
         self._detach()
 
     def describe(self) -> dict[str, Any]:
+        self._follow()
         return {"host": self.host, "port": self.port, "session": self.session.id if self.session else None,
                 "clients": len(self.clients), **self.stats}  # fmt: skip
 
@@ -183,6 +190,16 @@ class RMonitorServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = Client(self, writer)
         self.stats["connections"] += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+        sock = writer.get_extra_info("socket")
+        if self.sndbuf and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf)
+        if self.write_limit:
+            writer.transport.set_write_buffer_limits(high=self.write_limit)
+        self._follow()
         if self._pending:
             self._flush()  # earlier changes go to the others first: the refresh includes them
         client.queue.put_nowait(self._refresh_bytes())
