@@ -247,7 +247,7 @@ async def test_follows_the_newest_open_session(mgr: Manager) -> None:
         first.submit({"type": "signal", "signal": "finish_session", "t": 1.0})
         second = new_session(mgr, "Course")
         await a.until(lambda c, f: c == "B" and f[1] == "Course")
-        assert a.board.inits == 2  # a refresh for the new run
+        assert a.board.inits == 2 and a.board.run == (2, "Course")  # a refresh for the new run
         assert server.describe()["session"] == second.id
     finally:
         await a.close()

@@ -76,6 +76,7 @@ class RMonitorServer:
         self._ticker: asyncio.Task | None = None
         self._pending = False
         self._handlers: set[asyncio.Task] = set()
+        self._runs: dict[str, int] = {}  # session id -> $B run number, in the order streamed
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -108,8 +109,10 @@ class RMonitorServer:
         sessions = self.manager.sessions
         if self.session_id:
             return sessions.get(self.session_id)
-        open_ = [s for s in sessions.values() if not s.engine.closed]
-        return max(open_ or sessions.values(), key=lambda s: s.id, default=None)
+        open_ = [s for s in sessions.values() if not s.engine.closed] or list(sessions.values())
+        # ids start with the creation second; within one second, the later created (dict order) wins
+        newest = max(enumerate(open_), key=lambda p: (p[1].id[:15], p[0]), default=None)
+        return newest[1] if newest else None
 
     def _follow(self) -> None:
         """Stream the target session; a change of session is a full refresh for every client."""
@@ -134,7 +137,7 @@ class RMonitorServer:
         assert s is not None
         hub = self.manager.hubs.get(s.id)
         rows = hub.rows() if hub is not None else s.rows()  # the hub caches rows per engine change
-        run_no = sorted(self.manager.sessions).index(s.id) + 1 if s.id in self.manager.sessions else 1
+        run_no = self._runs.setdefault(s.id, len(self._runs) + 1)  # stable while the server runs
         return rmonitor.build_board(s.engine, rows, s.name, run_no)
 
     def _refresh_bytes(self) -> bytes:
