@@ -33,6 +33,7 @@ bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
 	$(PY) bench/latency.py
+	$(PY) bench/rmonitor.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from service.engine import Engine
@@ -22,6 +23,7 @@ MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", 
 FLAGS = {"none": "", "green": "Green", "yellow": "Yellow", "sc": "Yellow", "red": "Red", "chequered": "Finish"}
 
 
+@lru_cache(maxsize=16384)
 def fmt_time(us: int | None, millis: bool = True) -> str:
     """`HH:MM:SS.sss` (or `HH:MM:SS`) from microseconds, rounded to the millisecond; None -> 0."""
     if us is None or us < 0:
@@ -39,12 +41,14 @@ def _s_to_us(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1_000_000)
 
 
+@lru_cache(maxsize=16384)  # the same few hundred fields, formatted again on every change
 def text(value: Any, limit: int) -> str:
     """A quoted string field: no quotes, commas or line breaks inside, at most `limit` characters."""
     s = str(value or "").replace('"', "'").replace(",", " ")
     return " ".join(s.split())[:limit]
 
 
+@lru_cache(maxsize=16384)
 def record(command: str, *fields: Any) -> str:
     """One record without its CR LF: strings quoted, integers bare."""
     out = [f"${command}"]
@@ -58,6 +62,7 @@ def encode(records: list[str]) -> bytes:
     return "".join(r + "\r\n" for r in records).encode("cp1252", errors="replace")
 
 
+@lru_cache(maxsize=16384)
 def split_name(name: str) -> tuple[str, str]:
     """`Jean Dupont` -> (`Jean`, `Dupont`); a single word is a last name."""
     parts = name.split(None, 1)
@@ -81,6 +86,7 @@ class Board:
     passing: dict[str, str] = field(default_factory=dict)  # reg -> $J of its latest lap
 
 
+@lru_cache(maxsize=16384)
 def reg_of(number: str) -> str:
     """Registration number: the car number (at most 8 characters)."""
     return text(number, 8)
