@@ -9,6 +9,7 @@ export says 10:01:02.500 for t = 60.0 and the import uses offset_s = -2.5. Hand-
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 
@@ -113,3 +114,29 @@ def test_import_needs_a_timing_token(live) -> None:
     assert client.post(url, **body, headers={"Authorization": f"Bearer {tokens['timing']}"}).status_code == 200
     assert client.post(url + "?loop=bridge", **body, headers=ADMIN).status_code == 400
     assert client.post(url + "?loops=1:nowhere", **body, headers=ADMIN).status_code == 400
+
+
+async def test_long_import_lets_the_live_service_run(tmp_path: Path) -> None:
+    """The import yields between batches; a live read arriving meanwhile is not imported twice."""
+    from service.app import Manager
+    from service.outputs.passings_import import Read, import_reads
+
+    mgr = Manager(tmp_path, "admin", synchronous="OFF")
+    s = mgr.create("Course", {**SESSION, "duration_s": 7200})
+    for e in ENTRIES:
+        s.submit(e)
+    reads = [Read(i, "101", 60.0 * i, "finish") for i in range(1, 41)]
+    turns = []
+
+    async def live_decoder() -> None:  # the primary link is back: it delivers lap 30 while the import runs
+        await asyncio.sleep(0)
+        turns.append(len(s.engine.events))
+        s.submit({"type": "passing", "t": 1800.0004, "transponder": "101", "loop": "finish"})
+
+    task = asyncio.create_task(live_decoder())
+    result = await import_reads(s, reads, batch=10)
+    await task
+    assert turns and turns[0] < 40  # the live read went in while the import was running
+    assert result == {"lines": 40, "imported": 39, "duplicates": 1, "unknown": 0}
+    assert s.engine.cars["1"].laps == 40
+    s.close()

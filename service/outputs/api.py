@@ -102,7 +102,7 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
             s.counters["rejected"] += 1
             log.warning("session %s: passings import rejected: %s", sid, exc)
             raise HTTPException(400, str(exc)) from exc
-        return {"ok": True, **passings_import.import_reads(s, reads, tolerance_s)}
+        return {"ok": True, **(await passings_import.import_reads(s, reads, tolerance_s))}
 
     @api.get("/rmonitor")
     async def rmonitor_status() -> dict[str, Any]:

@@ -9,6 +9,7 @@ the same file twice, or a file overlapping the live reads, counts nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import csv
 import io
@@ -33,6 +34,7 @@ LOOP_ALIASES = {"start/finish": "finish", "start finish": "finish", "finish line
 TOD = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?$")
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
 MAX_LINES = 200_000
+BATCH = 50  # reads submitted between two turns of the event loop
 
 
 class ImportProblem(ValueError):
@@ -143,27 +145,38 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
     return out
 
 
-def import_reads(session: LiveSession, reads: list[Read], tolerance_s: float = 1.0,
-                 decoder: str = "import") -> dict[str, Any]:  # fmt: skip
-    """Submit the reads not already known, in time order. Returns what happened, for the caller."""
+async def import_reads(session: LiveSession, reads: list[Read], tolerance_s: float = 1.0,
+                       decoder: str = "import", batch: int = BATCH) -> dict[str, Any]:  # fmt: skip
+    """Submit the reads not already known, in time order. Returns what happened, for the caller.
+
+    Every `batch` reads the event loop runs others (each submit is a durable commit: a long file
+    must not freeze the live service); reads that came in meanwhile join the duplicate check.
+    """
     known: dict[tuple[str, str], list[float]] = {}
-    for ev in session.engine.events:
-        if ev.type == "passing" and ev.transponder is not None:
-            known.setdefault((ev.transponder, ev.loop or "finish"), []).append(ev.t / 1e6)
-    for times in known.values():
-        times.sort()
+    indexed = _index(session, known, 0)
     imported = duplicates = unknown = 0
-    for r in sorted(reads, key=lambda r: (r.t, r.line)):
+    for i, r in enumerate(sorted(reads, key=lambda r: (r.t, r.line)), 1):
         times = known.setdefault((r.transponder, r.loop), [])
-        i = bisect.bisect_left(times, r.t - tolerance_s)
-        if i < len(times) and times[i] <= r.t + tolerance_s:
+        j = bisect.bisect_left(times, r.t - tolerance_s)
+        if j < len(times) and times[j] <= r.t + tolerance_s:
             duplicates += 1
             continue
-        bisect.insort(times, r.t)
         deltas = session.submit({"type": "passing", "t": r.t, "transponder": r.transponder, "loop": r.loop,
                                  "decoder": decoder})  # fmt: skip
+        indexed = _index(session, known, indexed)
         imported += 1
         unknown += any(d[0] == "unknown" for d in deltas)
+        if i % batch == 0:
+            await asyncio.sleep(0)
     log.info("session %s: imported %d reads (%d duplicates dropped, %d of unknown transponders)",
              session.id, imported, duplicates, unknown)  # fmt: skip
     return {"lines": len(reads), "imported": imported, "duplicates": duplicates, "unknown": unknown}
+
+
+def _index(session: LiveSession, known: dict[tuple[str, str], list[float]], start: int) -> int:
+    """Add the session's passings from event `start` on to `known`; returns where it stopped."""
+    events = session.engine.events  # append-only, arrival order
+    for ev in events[start:]:
+        if ev.type == "passing" and ev.transponder is not None:
+            bisect.insort(known.setdefault((ev.transponder, ev.loop or "finish"), []), ev.t / 1e6)
+    return len(events)
