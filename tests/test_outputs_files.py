@@ -70,6 +70,7 @@ def test_bad_file_options_are_400(race) -> None:
         assert r.status_code == 400, q
     assert client.get(f"/api/sessions/{sid}/results.pdf?lang=xx").status_code == 400
     assert client.get("/api/sessions/nope/laps.csv").status_code == 404
+    assert client.get("/api/rmonitor").json() == {"enabled": False}  # off unless --rmonitor
 
 
 def test_lap_chart_csv_every_lap_of_every_car(race) -> None:

@@ -114,6 +114,8 @@ def test_import_needs_a_timing_token(live) -> None:
     assert client.post(url, **body, headers={"Authorization": f"Bearer {tokens['timing']}"}).status_code == 200
     assert client.post(url + "?loop=bridge", **body, headers=ADMIN).status_code == 400
     assert client.post(url + "?loops=1:nowhere", **body, headers=ADMIN).status_code == 400
+    for bad in ("offset_s=nan", "offset_s=1e9", "offset_s=abc", "tolerance_s=-1"):
+        assert client.post(f"{url}?{bad}", **body, headers=ADMIN).status_code in (400, 422), bad
 
 
 async def test_long_import_lets_the_live_service_run(tmp_path: Path) -> None:

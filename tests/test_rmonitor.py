@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from service.app import Manager
+from service.cli import main
 from service.outputs import rmonitor
 from service.outputs.rmonitor_server import RMonitorServer, parse_address
 from tests.rmonitor_client import Client, ProtocolError, Scoreboard, parse_record
@@ -108,11 +109,13 @@ def test_strict_client_rejects_bad_records() -> None:
         board.apply(*parse_record(b'$G,1,"9",3,"00:03:01.000"\r\n'))  # never announced
 
 
-def test_address() -> None:
+def test_address(capsys) -> None:
     assert parse_address("50000") == ("127.0.0.1", 50000)
     assert parse_address("0.0.0.0:50001") == ("0.0.0.0", 50001)
     with pytest.raises(ValueError):
         parse_address("here:port")
+    assert main(["serve", "--rmonitor", "here:port", "--data", "/nonexistent"]) == 2
+    assert "--rmonitor expects [HOST:]PORT" in capsys.readouterr().err
 
 
 # -- live ------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ timing-crew (or admin) token. `start_rmonitor` is how the app turns the scoreboa
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +93,8 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         auth.require(request, mgr.admin_token, s.meta.get("tokens"), TC)
         if loop not in passings_import.LOOPS:
             raise HTTPException(400, f"loop must be one of {', '.join(passings_import.LOOPS)}")
+        if not math.isfinite(offset_s) or abs(offset_s) > 86400:
+            raise HTTPException(400, "offset_s must be a number of seconds within one day")
         if not 0 <= tolerance_s <= 60:
             raise HTTPException(400, "tolerance_s must be between 0 and 60")
         raw = await _upload(request)

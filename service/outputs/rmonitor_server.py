@@ -83,6 +83,8 @@ class RMonitorServer:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]  # port 0: the one the system picked
         self._ticker = asyncio.create_task(self._tick(), name="rmonitor heartbeat")
+        if self.session_id and self.session_id not in self.manager.sessions:
+            log.warning("RMonitor: no session %r (yet); scoreboards get only $I until it exists", self.session_id)
         self._follow()
         log.info("RMonitor feed on %s:%d", self.host, self.port)
 
