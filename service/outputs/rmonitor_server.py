@@ -152,9 +152,11 @@ class RMonitorServer:
         return rmonitor.encode(recs)
 
     def _on_change(self, deltas: list[tuple], line: dict[str, Any] | None) -> None:
-        if not self.clients or self._pending:
-            if not self.clients:
-                self.board = None  # rebuilt when someone connects
+        """A session listener: one flush per turn of the event loop, whatever the number of changes."""
+        if not self.clients:
+            self.board = None  # nobody to diff for: rebuilt when a scoreboard connects
+            return
+        if self._pending:
             return
         try:
             asyncio.get_running_loop().call_soon(self._flush)
