@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# Debian packages the tests use: a real mosquitto broker and a real Chromium.
+# Debian packages the tests use: a real mosquitto broker, a real Chromium, DejaVu (PDF accents).
 system-deps:
-	@if [ ! -x /usr/sbin/mosquitto ] || [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/sbin/mosquitto ] || [ ! -x /usr/bin/chromium ] || \
+	    [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
 		$(SUDO) $(APT) update -qq && \
 		$(SUDO) $(APT) install -y -qq --no-install-recommends mosquitto chromium fonts-dejavu-core; \
 	fi
@@ -32,6 +33,7 @@ bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
 	$(PY) bench/latency.py
+	$(PY) bench/rmonitor.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

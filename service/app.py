@@ -29,6 +29,7 @@ from service.engine.events import SIGNALS, LineError, parse_lines
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting.api import build_meeting_router
+from service.outputs.api import build_outputs_router, start_rmonitor
 from service.presets import describe
 from service.season.api import build_season_router
 from service.session import LOOPS, DecoderLink, LiveSession
@@ -451,8 +452,12 @@ def build_router(mgr: Manager) -> APIRouter:
 
 
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
-               decoders: list[str] | None = None, decoder_session: str | None = None) -> FastAPI:  # fmt: skip
-    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest)."""
+               decoders: list[str] | None = None, decoder_session: str | None = None,
+               rmonitor: str | None = None) -> FastAPI:  # fmt: skip
+    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
+
+    `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
+    """
     mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
     mgr.load_all()
 
@@ -465,7 +470,10 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             for spec in decoders:
                 url, loop = split_decoder_spec(spec)
                 await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
+        feed = await start_rmonitor(app, mgr, rmonitor, decoder_session) if rmonitor else None
         yield
+        if feed is not None:
+            await feed.stop()
         await mgr.shutdown()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
@@ -474,7 +482,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
     app.include_router(build_season_router(mgr))
-
+    app.include_router(build_outputs_router(app, mgr))
     limits.install(app)
     openapi.install(app)
 

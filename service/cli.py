@@ -154,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
                    help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip
-    p.add_argument("--session", help="session the decoders feed (id); default: the newest")
+    p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
+    p.add_argument("--rmonitor", metavar="[HOST:]PORT",
+                   help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
     p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
     p.set_defaults(func=_serve)
 
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--data", default="data/demo")
     p.add_argument("--decoder-port", type=int, default=0, help="first port of the simulated decoders (0: any free)")
+    p.add_argument("--rmonitor", default="50000", metavar="[HOST:]PORT|off", help="RMonitor scoreboard feed")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("record", help="export a session's event log as a scenario file")

@@ -12,12 +12,14 @@ import asyncio
 import json
 import logging
 import secrets
+import socket
 import time
 from pathlib import Path
 
 import uvicorn
 
 from service.app import create_app
+from service.outputs.rmonitor_server import parse_address
 from service.session import DecoderLink, LiveSession, wall_us
 from simulator import model, scenario
 from simulator.emit import play
@@ -41,10 +43,24 @@ async def _marshal(session: LiveSession, lines: list[dict], speed: float) -> Non
         session.submit(line)
 
 
+def _rmonitor_spec(args: argparse.Namespace) -> str | None:
+    """The RMonitor feed at --rmonitor (50000 by default), if that port is free: the demo runs anyway."""
+    if not args.rmonitor or args.rmonitor == "off":
+        return None
+    host, port = parse_address(args.rmonitor, args.host)
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            print(f"RMonitor feed not started: {host}:{port} is not free ({exc.strerror})", flush=True)
+            return None
+    return f"{host}:{port}"
+
+
 async def _run(args: argparse.Namespace) -> None:
     data = Path(args.data) / time.strftime("%Y%m%d-%H%M%S")
     token = secrets.token_urlsafe(12)
-    app = create_app(data, token)
+    app = create_app(data, token, rmonitor=_rmonitor_spec(args))
     mgr = app.state.manager
     race = _race(args)
     parsed = [json.loads(ln) for ln in scenario.lines(race) if ln.startswith("{")]
@@ -65,6 +81,9 @@ async def _run(args: argparse.Namespace) -> None:
     url = f"http://{args.host}:{args.port}/"
     print(f"\nBoucle demo running: open {url}  (spectator live timing)", flush=True)
     print(f"  race control: {url}race-control.html   timing crew: {url}timing.html", flush=True)
+    feed = getattr(app.state, "rmonitor", None)
+    if feed is not None:
+        print(f"  RMonitor scoreboard feed: tcp://{feed.host}:{feed.port}", flush=True)
     print(f"  login token: {token}   (Ctrl-C to stop)\n", flush=True)
 
     links: list[DecoderLink] = []
