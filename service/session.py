@@ -170,8 +170,11 @@ class LiveSession:
                 self._feed(d, self._read_state(deltas))
         self.last_delta_wall = time.monotonic()
         everything = [x for _, deltas in applied for x in deltas]
-        for fn in self.listeners:
-            fn(everything, applied[0][0] if len(applied) == 1 else None)
+        for fn in self.listeners:  # the line is committed: a failing listener must not undo the answer
+            try:
+                fn(everything, applied[0][0] if len(applied) == 1 else None)
+            except Exception:  # noqa: BLE001
+                log.exception("session %s: listener %r failed", self.id, fn)
         return everything
 
     def _already_seen(self, line: PassingLine) -> bool:
