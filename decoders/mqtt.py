@@ -23,7 +23,6 @@ import aiomqtt
 
 from decoders.passing import Passing
 from decoders.sources import Source
-from decoders.tracking import PassingTracker
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,6 @@ class MqttSource(Source):
         self.client_id = client_id
         self.keepalive = keepalive
         self.topics = (f"{self.prefix}/decoder/+/passing", f"{self.prefix}/decoder/+/status")
-        self.tracker = PassingTracker()
         self._recent: OrderedDict[tuple, None] = OrderedDict()  # passings without a number
         for reason in MQTT_REJECT_REASONS:
             self.status.rejected[reason] = 0
@@ -153,8 +151,9 @@ class MqttSource(Source):
                 return
             if obs.new_gap is not None:
                 self.status.gaps_detected += 1
+            if self.tracker.pending():
                 self.tracker.due(0.0, 0.0, 0)  # MQTT cannot ask again: account them as lost now
-                self.status.passings_lost = self.tracker.lost
+            self._sync_tracker()
         else:
             key = (p.decoder_id, p.transponder, p.rtc_time_us)
             if key in self._recent:

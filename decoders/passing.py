@@ -45,6 +45,8 @@ class DecoderStatus:
     input_voltage: int | None = None
     clock_offset_us: int | None = None  # decoder UTC minus RTC, from its GET_TIME answer
     passings_lost: int = 0  # missed passings given up on (never resent)
+    passings_recovered: int = 0  # missed passings that came back by RESEND
+    recovering: int = 0  # missed passings asked for and not back yet
 
     def as_dict(self) -> dict:
         return {
@@ -65,4 +67,6 @@ class DecoderStatus:
             "input_voltage": self.input_voltage,
             "clock_offset_us": self.clock_offset_us,
             "passings_lost": self.passings_lost,
+            "passings_recovered": self.passings_recovered,
+            "recovering": self.recovering,
         }

@@ -1,7 +1,7 @@
 """Decoder connections by URL, with one lifecycle for every transport.
 
-    p3tcp://HOST[:5403][?idle=10&get_time=1]
-    serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=10]
+    p3tcp://HOST[:5403][?idle=10&get_time=1&resend=1&probe=5]
+    serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=10&probe=5]
     mqtt://[USER:PASS@]HOST[:1883]/PREFIX[?client_id=...&keepalive=10]
 
 Every source also takes `retry_min` and `retry_max` (seconds) for its reconnect backoff.
@@ -16,10 +16,11 @@ import logging
 import random
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from decoders.passing import DecoderStatus, Passing
+from decoders.tracking import PassingTracker
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,16 @@ class Source(ABC):
         self._stopping = False
         self._task: asyncio.Task | None = None
         self._connected_before = False
+        self.tracker = PassingTracker()  # numbered sources: duplicates and gaps per decoder id
+
+    def resume_from(self, logged: Callable[[str], Iterable[int]]) -> None:
+        """Where to resume after a restart: the passing numbers already logged, per decoder id."""
+        self.tracker.baseline = logged
+
+    def _sync_tracker(self) -> None:
+        st = self.status
+        st.passings_lost, st.passings_recovered = self.tracker.lost, self.tracker.recovered
+        st.recovering = self.tracker.outstanding()
 
     async def run(self, on_passing: OnPassing) -> None:
         """Connect, serve, reconnect with bounded exponential backoff; returns after `stop()`."""
@@ -143,7 +154,7 @@ def open_source(url: str) -> Source:
 
         if not parts.hostname:
             raise ValueError(f"{url!r}: expected p3tcp://HOST[:PORT]")
-        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool})
+        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float})
         return P3TcpSource(url, parts.hostname, parts.port or P3_TCP_PORT, **opts)
     if scheme == "serial":
         from decoders.p3.transport import P3SerialSource
@@ -151,8 +162,8 @@ def open_source(url: str) -> Source:
         device = unquote(parts.netloc + parts.path)
         if not device:
             raise ValueError(f"{url!r}: expected serial:///dev/DEVICE")
-        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "baud": int,
-                            "bytesize": int, "parity": str, "stopbits": float})
+        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float,
+                            "baud": int, "bytesize": int, "parity": str, "stopbits": float})
         return P3SerialSource(url, device, **opts)
     if scheme == "mqtt":
         from decoders.mqtt import MqttSource

@@ -90,13 +90,34 @@ class Manager:
     def newest(self) -> LiveSession | None:
         return max(self.sessions.values(), key=lambda s: s.id, default=None)
 
-    async def start_decoder(self, session: LiveSession, link: DecoderLink) -> None:
+    async def start_decoder(self, session: LiveSession, link: DecoderLink, save: bool = True) -> None:
+        """Open the link (ValueError for a URL no source takes) and keep it in the session's meta."""
         from decoders.sources import open_source
 
         link.source = open_source(link.url)
+        link.source.resume_from(session.logged_numbers)  # after a restart: ask from the log's last read on
         link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
                                         name=f"decoder {link.url}")  # fmt: skip
         session.decoders.append(link)
+        if save:
+            session.save_decoders()
+
+    async def restore_decoders(self) -> None:
+        """Reopen every session's stored decoder links (a restart must not drop a link)."""
+        for session in self.sessions.values():
+            for link in session.stored_decoders():
+                try:
+                    await self.start_decoder(session, link, save=False)
+                except ValueError as exc:  # stored by an older version: listed with its error, removable
+                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, link.url, exc)
+                    link.error = str(exc)
+                    session.decoders.append(link)
+
+    async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
+        link = session.decoders.pop(index)
+        session.save_decoders()
+        await self.stop_decoder(link)
+        return link
 
     async def stop_decoder(self, link: DecoderLink) -> None:
         if link.source is not None:
@@ -150,6 +171,23 @@ def validate_entry(obj: Any) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise HTTPException(400, "each entry must be a JSON object with a 'number'")
     return {**obj, "type": "entry"}
+
+
+def decoder_link(body: dict[str, Any]) -> DecoderLink:
+    """A decoder link from a request body, every field checked (it is stored and reopened on restart)."""
+    url = body.get("url")
+    if not isinstance(url, str) or "://" not in url or len(url) > 1000:
+        raise HTTPException(400, "a decoder needs a 'url' such as p3tcp://HOST:5403")
+    loop = body.get("loop")
+    if loop is not None and loop not in LOOPS:
+        raise HTTPException(400, f"loop must be one of {', '.join(LOOPS)}")
+    loops = body.get("loops") or {}
+    if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
+        raise HTTPException(400, f"'loops' maps decoder ids to a loop, one of {', '.join(LOOPS)}")
+    zero = body.get("rtc_zero_us")
+    if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
+        raise HTTPException(400, "'rtc_zero_us' must be a whole number of microseconds on the decoder clock")
+    return DecoderLink(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
 
 
 async def _json(request: Request) -> Any:
@@ -400,18 +438,7 @@ def build_router(mgr: Manager) -> APIRouter:
     async def add_decoder(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         need(request, s, TC)
-        body = await _object(request)
-        url = body.get("url")
-        if not isinstance(url, str) or "://" not in url or len(url) > 500:
-            raise HTTPException(400, "a decoder needs a 'url' such as p3tcp://HOST:5403")
-        loop, loops, zero = body.get("loop"), body.get("loops") or {}, body.get("rtc_zero_us")
-        if loop is not None and loop not in LOOPS:
-            raise HTTPException(400, f"loop must be one of {', '.join(LOOPS)}")
-        if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
-            raise HTTPException(400, f"'loops' maps decoder ids to one of {', '.join(LOOPS)}")
-        if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or abs(zero) > 2**62):
-            raise HTTPException(400, "'rtc_zero_us' must be an integer (decoder clock at session t = 0)")
-        link = DecoderLink(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
+        link = decoder_link(await _object(request))
         try:
             await mgr.start_decoder(s, link)
         except ValueError as exc:
@@ -424,8 +451,7 @@ def build_router(mgr: Manager) -> APIRouter:
         need(request, s, TC)
         if not 0 <= index < len(s.decoders):
             raise HTTPException(404, f"no decoder #{index}")
-        link = s.decoders.pop(index)
-        await mgr.stop_decoder(link)
+        link = await mgr.remove_decoder(s, index)
         return {"ok": True, "removed": link.url}
 
     @api.get("/sessions/{sid}/export.jsonl")
@@ -463,13 +489,19 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await mgr.restore_decoders()
         if decoders:
             target = mgr.sessions.get(decoder_session or "") or mgr.newest()
             if target is None:
                 target = mgr.create("track", {"preset": "generic-timed", "kind": "race"})
             for spec in decoders:
                 url, loop = split_decoder_spec(spec)
-                await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
+                known = next((ln for ln in target.decoders if ln.url == url), None)
+                if known is None:
+                    await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
+                elif loop is not None and known.loop != loop:  # the command line says where it sits now
+                    known.loop = loop
+                    target.save_decoders()
         feed = await start_rmonitor(app, mgr, rmonitor, decoder_session) if rmonitor else None
         yield
         if feed is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,10 +52,22 @@ class DecoderLink:
     rtc_zero_us: int | None = None  # decoder clock at session t = 0; default: the session origin
     source: Any = None
     task: Any = None
+    error: str | None = None  # why a stored link could not be reopened
 
     def describe(self) -> dict[str, Any]:
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
-        return {"url": self.url, "loop": self.loop, "loops": self.loops, "rtc_zero_us": self.rtc_zero_us, **st}
+        if self.error:
+            st = {**st, "state": "error", "last_error": self.error}
+        return {**self.stored(), **st}
+
+    def stored(self) -> dict[str, Any]:
+        """What the session's meta keeps of this link, to reopen it after a restart."""
+        return {"url": self.url, "loop": self.loop, "loops": dict(self.loops), "rtc_zero_us": self.rtc_zero_us}
+
+    @classmethod
+    def from_stored(cls, d: dict[str, Any]) -> DecoderLink:
+        return cls(url=str(d["url"]), loop=d.get("loop"), loops=dict(d.get("loops") or {}),
+                   rtc_zero_us=d.get("rtc_zero_us"))  # fmt: skip
 
 
 class LiveSession:
@@ -205,6 +218,19 @@ class LiveSession:
         })  # fmt: skip
 
     # -- decoders ------------------------------------------------------------------------------------
+    def stored_decoders(self) -> list[DecoderLink]:
+        """The decoder links this session had when it was last saved (reopened on restart)."""
+        return [DecoderLink.from_stored(d) for d in self.meta.get("decoders") or [] if isinstance(d, dict) and d.get("url")]
+
+    def save_decoders(self) -> None:
+        """Store the links in the session's meta: a restart reopens exactly these."""
+        self.meta["decoders"] = [link.stored() for link in self.decoders]
+        self.store.set_meta("decoders", self.meta["decoders"])
+
+    def logged_numbers(self, decoder_id: str) -> list[int]:
+        """Passing numbers of this decoder already in the log: a restarted link resumes after them."""
+        return self.engine.read_numbers(decoder_id)
+
     def on_passing(self, link: DecoderLink, p: Passing) -> None:
         """A decoder read: map its loop and clock to the session, then submit it."""
         loop = p.loop or link.loops.get(p.decoder_id) or link.loop or "finish"
@@ -223,6 +249,9 @@ class LiveSession:
             self.submit(line)
         except (LineError, ApplyError) as exc:  # a read the boundary refuses is counted, never fatal
             log.warning("session %s: decoder read refused: %s", self.id, exc)
+        except sqlite3.Error as exc:  # not logged: after a restart the link asks the decoder again
+            self.counters["log_errors"] = self.counters.get("log_errors", 0) + 1
+            log.error("session %s: decoder read not logged (%s)", self.id, exc)
 
     # -- views ----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:

@@ -56,3 +56,38 @@ def test_window_bounds_memory():
     for n in range(1000):
         t.observe("a", n, n)
     assert len(t._tracks["a"].seen) == 100
+
+
+def test_seeded_from_the_log_the_first_number_seen_is_not_a_new_baseline():
+    t = PassingTracker(baseline=lambda d: {"a": [100, 101, 102]}.get(d, []))
+    obs = t.observe("a", 110, ("x", 10))  # the service was down over 103..109
+    assert (obs.new_gap.first, obs.new_gap.last) == (103, 109)
+    assert t.due(0.0, 1.0, 3) == [("a", 103, 109)]
+    assert t.observe("a", 101, ("x", 1)).duplicate  # logged before the restart: a resend
+    assert t.highest("b") is None and t.observe("b", 7, ("y", 7)).new_gap is None  # nothing logged for b
+
+
+def test_holes_in_the_log_are_asked_for_and_renumbering_jumps_are_not():
+    t = PassingTracker(max_gap=100, baseline=lambda d: [5, 6, 9, 10, 500, 501])
+    assert t.highest("a") == 501
+    assert t.due(0.0, 1.0, 3) == [("a", 7, 8)]  # 11..499 is a jump too wide to be missed reads
+    assert t.outstanding("a") == 2
+    assert t.observe("a", 7, ("x", 7)).recovered and t.outstanding() == 1
+    assert t.recovered == 1 and t.lost == 0
+
+
+def test_a_given_up_passing_that_still_arrives_is_counted_back():
+    t = PassingTracker()
+    t.observe("a", 1, 1)
+    t.observe("a", 4, 4)
+    assert t.due(0, 1, 0) == [] and t.lost == 2  # no request allowed (MQTT): lost at once
+    obs = t.observe("a", 2, 2)
+    assert obs.recovered and (t.lost, t.recovered) == (1, 1)
+
+
+def test_a_failing_baseline_lookup_only_loses_the_seed():
+    def broken(decoder_id):
+        raise RuntimeError("log unreadable")
+
+    t = PassingTracker(baseline=broken)
+    assert t.observe("a", 50, 50).new_gap is None and t.highest("a") == 50

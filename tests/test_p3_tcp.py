@@ -41,7 +41,7 @@ async def stopped(source, task) -> None:
 async def test_drop_mid_stream_then_every_passing_recovered_once():
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server, resend_retry=0.5)
+        source = fast_source(server, resend_retry=0.5, probe=0)  # only the jump reveals the gap here
         task = await started(source, got)
         await until(lambda: server.writers)
         server.status()
@@ -66,12 +66,77 @@ async def test_drop_mid_stream_then_every_passing_recovered_once():
         st = source.status
         assert (st.reconnects, st.gaps_detected, st.gaps_recovered) == (1, 1, 1)
         assert st.duplicates == 2 and st.passings == 25 and st.passings_lost == 0
+        assert (st.passings_recovered, st.recovering) == (10, 0)
         assert st.decoder_id == DECODER_ID and st.noise == 40
         assert st.rejected["framing"] >= 1  # the half frame cut by the drop
         p = got[0]
         assert (p.decoder_id, p.transponder, p.rtc_time_us, p.source) == (
             DECODER_ID, str(5_000_001), RTC0 + 1_000_000, server.url)
         assert p.loop is None
+        await stopped(source, task)
+
+
+async def test_reconnect_asks_for_what_was_read_meanwhile_even_with_no_higher_passing():
+    # the link is cut over the last laps: after it, no passing comes that would reveal a jump
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.emit(4)
+        await until(lambda: len(got) == 4)
+        server.drop()
+        server.emit(6)  # 5..10 read while the link is down, and nothing after
+        await server.come_up()
+        await until(lambda: len(got) == 10)
+        assert [p.passing_number for p in got] == list(range(1, 11))
+        probes = [r for r in server.requests if isinstance(r, ResendRecord)]
+        assert probes and (probes[0].from_number, probes[0].until_number) == (5, 5 + 1999)
+        assert source.status.passings_lost == 0
+        await stopped(source, task)
+
+
+async def test_a_quiet_decoder_is_probed_for_passings_it_did_not_push():
+    async with FakeDecoder() as server:
+        got = []
+        source = fast_source(server, probe=0.2)
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.emit(2)
+        await until(lambda: len(got) == 2)
+        server.up = False  # connected, but these are not pushed (lost on the way)
+        server.emit(3)
+        server.up = True
+        await until(lambda: len(got) == 5)  # no reconnect, no higher passing: only the probe finds them
+        assert [p.passing_number for p in got] == [1, 2, 3, 4, 5]
+        assert source.status.reconnects == 0 and source.status.duplicates == 0
+        await stopped(source, task)
+
+
+async def test_after_a_restart_the_source_resumes_from_the_logged_numbers():
+    async with FakeDecoder() as server:
+        server.up = False
+        server.emit(12)  # the decoder kept reading while the service was down
+        server.up = True
+        logged = {DECODER_ID: [1, 2, 4, 5]}  # what the session's log holds (3 never arrived)
+        asked = []
+        got = []
+        source = fast_source(server)
+        source.resume_from(lambda d: asked.append(d) or logged.get(d, []))
+        task = await started(source, got)
+        await until(lambda: server.writers)
+        server.status()  # the first record names the decoder: the source resumes from its log
+        await until(lambda: len(got) == 8)
+        assert sorted(p.passing_number for p in got) == [3, 6, 7, 8, 9, 10, 11, 12]
+        assert asked == [DECODER_ID]
+        resends = [(r.from_number, r.until_number) for r in server.requests if isinstance(r, ResendRecord)]
+        assert (6, 6 + 1999) in resends and (3, 3) in resends
+        st = source.status
+        assert (st.passings, st.passings_recovered, st.passings_lost, st.recovering) == (8, 1, 0, 0)
+        server.send(server.history[4] + server.history[7])  # logged before the restart / just got
+        server.emit(1)
+        await until(lambda: len(got) == 9)
+        assert got[-1].passing_number == 13 and source.status.duplicates == 2
         await stopped(source, task)
 
 

@@ -241,6 +241,7 @@ def test_timing_crew(server, browser, tmp_path):
     page.wait_for_selector("#decoders tbody tr")
     row = page.inner_text("#decoders tbody tr")
     assert f"127.0.0.1:{port}" in row and "finish" in row
+    assert "0 lost" in row and "0 recovered" in row  # missed reads: what RESEND brought back, what is lost
     assert page.inner_text("#decoders tbody tr td:nth-child(3)").strip() != "connected"
     page.screenshot(path=str(OUT / "timing-decoders.png"), full_page=True)
     page.click("#decoders button[data-act=remove]")

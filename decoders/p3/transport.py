@@ -5,6 +5,11 @@ drop duplicates by (decoder id, passing number), and when numbers jump (we were 
 decoder for the missing range with RESEND, again after each reconnect and a few times more if
 the answer does not come. A link silent for `idle` seconds is treated as dead: decoders push
 STATUS every few seconds, so silence means a cable or network failure that TCP may not report.
+
+A jump is only seen when a higher number arrives; passings read while we were away at the end
+of a session (no higher one ever comes) are found by the probe: on every (re)connect, and when
+no passing has come for `probe` seconds, a RESEND from the newest number we have (or the
+session logged) + 1 onwards, which a decoder answers with whatever it read since.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from decoders.p3.codec import (
 )
 from decoders.passing import Passing
 from decoders.sources import Source
-from decoders.tracking import PassingTracker
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +50,15 @@ class P3StreamSource(Source):
     """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
 
     def __init__(self, url: str, *, idle: float = 10.0, get_time: bool = False, resend: bool = True,
-                 resend_retry: float = 3.0, resend_tries: int = 3, **kw) -> None:
+                 resend_retry: float = 3.0, resend_tries: int = 3, probe: float = 5.0, **kw) -> None:
         super().__init__(url, **kw)
         self.idle = idle
         self.get_time = get_time
         self.resend = resend
         self.resend_retry = resend_retry
         self.resend_tries = resend_tries
-        self.tracker = PassingTracker()
+        self.probe = probe if resend else 0.0  # 0: never ask for passings beyond the newest we have
+        self._quiet_since: dict[str, float] = {}  # decoder id -> last passing or probe (monotonic)
         self._rejected_before: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
         self.status.rejected.update(self._rejected_before)
 
@@ -72,6 +77,8 @@ class P3StreamSource(Source):
                 writer.write(encode(get_time_request()))
             self.tracker.rearm()
             self._request_resends(writer)
+            for decoder_id in self.tracker.decoders():  # we were away: ask for what was read since
+                self._probe(writer, decoder_id)
             await writer.drain()
             last_data = loop.time()
             while True:
@@ -82,6 +89,8 @@ class P3StreamSource(Source):
                     if self.idle > 0 and loop.time() - last_data > self.idle:
                         raise LinkIdle(f"no data for {self.idle:g} s") from None
                     self._request_resends(writer)
+                    self._probe_quiet(writer)
+                    await writer.drain()
                     continue
                 if not chunk:
                     return productive
@@ -91,6 +100,7 @@ class P3StreamSource(Source):
                     self._handle(record, writer)
                 self._sync_rejects(decoder)
                 self._request_resends(writer)
+                self._probe_quiet(writer)
                 await writer.drain()
         finally:
             decoder.close()
@@ -110,12 +120,32 @@ class P3StreamSource(Source):
         for _decoder_id, first, last in self.tracker.due(time.monotonic(), self.resend_retry, tries):
             log.info("%s: asking decoder to resend passings %d..%d", self.url, first, last)
             writer.write(encode(resend_request(first, last)))
-        self.status.passings_lost = self.tracker.lost
+        self._sync_tracker()
+
+    def _probe(self, writer: asyncio.StreamWriter, decoder_id: str) -> None:
+        """RESEND from our newest number + 1 on: the decoder answers with what it read since, if anything."""
+        self._quiet_since[decoder_id] = time.monotonic()
+        highest = self.tracker.highest(decoder_id)
+        if not self.probe or highest is None:
+            return
+        log.debug("%s: asking decoder %s for passings after %d", self.url, decoder_id or "?", highest)
+        writer.write(encode(resend_request(highest + 1, highest + self.tracker.max_gap)))
+
+    def _probe_quiet(self, writer: asyncio.StreamWriter) -> None:
+        """A decoder with no passing for `probe` seconds and no gap pending may hold reads we missed."""
+        if not self.probe:
+            return
+        now = time.monotonic()
+        for decoder_id, since in list(self._quiet_since.items()):
+            if now - since >= self.probe and not self.tracker.outstanding(decoder_id):
+                self._probe(writer, decoder_id)
 
     def _handle(self, record: Record, writer: asyncio.StreamWriter) -> None:
         st = self.status
         if record.decoder_id is not None:
             st.decoder_id = record.decoder_id
+            if not self.tracker.knows(record.decoder_id):  # first sight (after a restart: seeded from the log)
+                self._probe(writer, record.decoder_id)
         if isinstance(record, PassingRecord):
             self._passing(record)
         elif isinstance(record, StatusRecord):
@@ -147,6 +177,7 @@ class P3StreamSource(Source):
         decoder_id = rec.decoder_id or ""
         if rec.passing_number is not None:
             obs = self.tracker.observe(decoder_id, rec.passing_number, (transponder, rec.rtc_time_us))
+            self._quiet_since[decoder_id] = time.monotonic()
             if obs.duplicate:
                 self.status.duplicates += 1
                 return

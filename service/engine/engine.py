@@ -145,6 +145,10 @@ class Engine:
         """True when this decoder's numbered read was already applied (a resend)."""
         return (decoder, passing_id) in self._seen_reads
 
+    def read_numbers(self, decoder: str) -> list[int]:
+        """Passing numbers of this decoder already applied: where its link resumes after a restart."""
+        return [int(k[1]) for k in self._seen_reads if len(k) == 2 and k[0] == decoder and k[1].isdigit()]
+
     def unassigned_reads(self, transponder: str) -> list[Event]:
         """Reads of a transponder no entry carries (yet): the timing crew may assign them."""
         return list(self._orphans.get(transponder, ()))

@@ -64,6 +64,12 @@ async function main() {
     { id: "id", label: "Decoder id", cell: (d) => d.decoder_id || "" },
     { id: "last", label: "Last passing (decoder clock)", cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
     { id: "passings", label: "Reads", cls: "num", cell: (d) => String(d.passings ?? "") },
+    // missed reads: asked for again (RESEND) and not back yet, came back, or given up
+    { id: "missed", label: "Missed reads", cls: "num", cell: (d) => ({
+      t: d.recovering ? `recovering ${d.recovering}` : `${d.passings_lost ?? 0} lost`,
+      c: d.passings_lost ? "st-dsq" : "",
+      sub: `${d.passings_recovered ?? 0} recovered${d.recovering ? `, ${d.passings_lost ?? 0} lost` : ""}`,
+    }) },
     { id: "noise", label: "Noise", cls: "num", cell: (d) => String(d.noise ?? "") },
     { id: "rec", label: "Reconnects", cls: "num", cell: (d) => String(d.reconnects ?? "") },
     { id: "rej", label: "Rejected frames", cls: "num", cell: (d) => {
