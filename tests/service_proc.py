@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -68,3 +69,18 @@ class ServiceProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+async def until(cond, timeout: float = 20.0, what: str = "condition"):
+    """Wait for `cond()` (sync or async) to be truthy: bounded by a generous timeout, never a timed assertion."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                got = cond()
+                if asyncio.iscoroutine(got):
+                    got = await got
+                if got:
+                    return got
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"gave up waiting for {what}") from None

@@ -21,7 +21,7 @@ import pytest
 from simulator import model, scenario
 from simulator.emit import Feed, play
 from simulator.emit.p3tcp import P3TcpTarget
-from tests.service_proc import TOKEN, ServiceProcess
+from tests.service_proc import TOKEN, ServiceProcess, until
 from tests.sim_helpers import replay
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,20 +52,6 @@ def chaos_race() -> model.Race:
     race.outages = [("finish", 0.36 * end, 0.44 * end)]
     return race
 
-
-async def until(cond, timeout: float, what: str):
-    """Wait for `cond()` (sync or async) to be truthy; bounded by a generous timeout, never timed."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                got = cond()
-                if asyncio.iscoroutine(got):
-                    got = await got
-                if got:
-                    return got
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"gave up waiting for {what}") from None
 
 
 class Chaos:

@@ -6,30 +6,18 @@ A real `boucle serve` process is SIGKILLed and restarted on the same data folder
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
 import pytest
 
 from tests.p3_fake_decoder import DECODER_ID, RTC0, FakeDecoder
-from tests.service_proc import TOKEN, ServiceProcess
+from tests.service_proc import TOKEN, ServiceProcess, until
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 FAST = "retry_min=0.05&retry_max=0.2"
 pytestmark = pytest.mark.timeout(90)
 
-
-async def until(cond, timeout: float = 20.0, what: str = "condition"):
-    """Wait for `cond()` (sync or async) to be truthy; bounded, not a timing assertion."""
-    async with asyncio.timeout(timeout):
-        while True:
-            got = cond()
-            if asyncio.iscoroutine(got):
-                got = await got
-            if got:
-                return got
-            await asyncio.sleep(0.05)
 
 
 async def decoders(http: httpx.AsyncClient, sid: str) -> list[dict]:
