@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from decoders.sources import split_decoder_spec
 from service import auth
@@ -26,9 +25,12 @@ from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.events import SIGNALS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
+from service.meeting import access
 from service.meeting.api import build_meeting_router
 from service.presets import PresetError, describe, resolve
 from service.session import LOOPS, DecoderLink, LiveSession
+from service.staff_links import build_links_router
+from service.static import WebAssets
 from service.store import EventStore, scenario_lines
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,11 @@ class Manager:
         self.synchronous = synchronous
         self.sessions: dict[str, LiveSession] = {}
         self.hubs: dict[str, SessionHub] = {}
+        self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
+
+    def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
+        """The session's tokens, and the presented one when it is a token of the session's meeting."""
+        return access.session_tokens(self.meetings, session.id, session.meta.get("tokens"), token)
 
     def load_all(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +146,15 @@ def validate_entry(obj: Any) -> dict[str, Any]:
     return {**obj, "type": "entry", "number": str(obj["number"]).strip()}
 
 
+def session_state(s: LiveSession) -> str:
+    """finished (closed), live (flag shown or cars crossing), or upcoming (nothing yet)."""
+    if s.engine.closed:
+        return "finished"
+    if s.engine.flag_state != "none" or s.engine.green_us is not None or s.engine.now_us > 0:
+        return "live"
+    return "upcoming"
+
+
 async def _json(request: Request) -> Any:
     try:
         return await request.json()
@@ -155,7 +171,8 @@ def build_router(mgr: Manager) -> APIRouter:
             owner = next((s for s in mgr.sessions.values()
                           if auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
             session = owner
-        return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
+        token = auth.token_from(request.headers, request.query_params)
+        return auth.require(request, mgr.admin_token, mgr.tokens_for(session, token) if session else None, roles)
 
     def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
         deltas = session.submit(line)
@@ -166,10 +183,15 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"ok": True, "warnings": warnings}
 
     @api.get("/whoami")
-    async def whoami(request: Request, session: str | None = None) -> dict[str, Any]:
-        tokens = mgr.sessions[session].meta.get("tokens") if session in mgr.sessions else None
+    async def whoami(request: Request, session: str | None = None, meeting: str | None = None) -> dict[str, Any]:
         token = auth.token_from(request.headers, request.query_params)
+        tokens = mgr.tokens_for(mgr.sessions[session], token) if session in mgr.sessions else None
         role = auth.role_of(token, mgr.admin_token, tokens)
+        if role == "invalid" and session is None:  # a meeting's token: its role there
+            found = access.find_token(mgr.meetings, token)
+            if found is not None and meeting in (None, found[0]):
+                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0],
+                        "meeting_role": found[1]}  # fmt: skip
         if role == "invalid" and session is None:  # a session token, but which session?
             for s in mgr.sessions.values():
                 r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
@@ -185,8 +207,11 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions")
     async def sessions() -> list[dict[str, Any]]:
+        """Every session, newest first, with its state (live / upcoming / finished) and meeting."""
+        meetings = access.session_meetings(mgr.meetings)
         return [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
-                 "created": s.meta.get("created"), "closed": s.engine.closed}
+                 "created": s.meta.get("created"), "closed": s.engine.closed, "flag": s.engine.flag_state,
+                 "state": session_state(s), "meeting": meetings.get(s.id)}
                 for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
 
     @api.post("/sessions", status_code=201)
@@ -457,6 +482,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
+    app.include_router(build_links_router(mgr))
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
@@ -471,8 +497,8 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             return
         name = websocket.query_params.get("stream", "spectator")
         if name == "live":
-            role = auth.role_of(auth.token_from(websocket.headers, websocket.query_params), mgr.admin_token,
-                                session.meta.get("tokens"))  # fmt: skip
+            token = auth.token_from(websocket.headers, websocket.query_params)
+            role = auth.role_of(token, mgr.admin_token, mgr.tokens_for(session, token))
             if role not in ANY_STAFF:
                 await websocket.accept()
                 await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
@@ -494,5 +520,5 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             pass
 
     if WEB_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.mount("/", WebAssets(WEB_DIR), name="web")
     return app

@@ -1,6 +1,7 @@
 // Keyed table: one <tr> per car, created once; an update touches only the cells whose text or
 // class changed, and reordering moves only the rows that are out of place. This is what keeps
 // 100 cars updating every second cheap on a phone (no innerHTML, no full re-render).
+import { t } from "./i18n.js";
 import { el } from "./util.js";
 
 /**
@@ -144,11 +145,11 @@ export function lapClass(lap, personalBest, overallBest) {
 /** What the status column says: IN PIT, FIN, DNF, ... */
 export function stateText(r) {
   // Always an object (or ""), so callers can reuse the text and the class.
-  if (r.status === "dsq") return { t: "DSQ", c: "st-dsq" };
-  if (r.status === "dns") return { t: "DNS", c: "st-out" };
-  if (r.status === "dnf") return { t: "DNF", c: "st-out" };
-  if (r.status === "not_classified") return { t: "NC", c: "st-out" };
-  if (r.finished) return { t: "FIN", c: "st-fin", label: "finished" };
-  if (r.in_pit) return { t: "IN PIT", c: "st-pit" };
+  if (r.status === "dsq") return { t: t("state.dsq"), c: "st-dsq", label: t("state.dsq_long") };
+  if (r.status === "dns") return { t: t("state.dns"), c: "st-out", label: t("state.dns_long") };
+  if (r.status === "dnf") return { t: t("state.dnf"), c: "st-out", label: t("state.dnf_long") };
+  if (r.status === "not_classified") return { t: t("state.nc"), c: "st-out", label: t("state.nc_long") };
+  if (r.finished) return { t: t("state.fin"), c: "st-fin", label: t("state.fin_long") };
+  if (r.in_pit) return { t: t("state.pit"), c: "st-pit", label: t("state.pit_long") };
   return "";
 }
