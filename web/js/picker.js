@@ -60,10 +60,12 @@ function nameOf(list, id) {
  */
 export function followSessions(current, everyMs = 10000) {
   if (params.get("session")) return null;
-  return setInterval(async () => {
+  const check = async () => {
     try {
       const next = chooseSession(await listSessions(), params.get("meeting"));
       if (next && next !== current) location.reload();
     } catch { /* offline for a moment: try again next time */ }
-  }, everyMs);
+  };
+  setInterval(check, everyMs);
+  return check;
 }

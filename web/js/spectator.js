@@ -80,7 +80,7 @@ const COLUMNS = [
     cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penText(r).replace(/-/g, "\u2011") }) },
   { id: "cat", label: t("col.cat"), cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
   { id: "laps", label: t("col.laps"), cls: "num laps", title: t("col.laps_title"),
-    cell: (r) => ({ t: String(r.laps ?? ""), sub: t("col.stops_n", { n: r.pit_stops ?? 0 }) }) },
+    cell: (r) => ({ t: String(r.laps ?? ""), sub: t("col.stops_short", { n: r.pit_stops ?? 0 }), label: t("col.stops_n", { n: r.pit_stops ?? 0 }) }) },
   { id: "gap", label: t("col.gap"), cls: "num gap", title: t("col.gap_title"), cell: (r, ctx) => ({ t: gapOf(r, ctx), sub: intOf(r, ctx) }) },
   { id: "int", label: t("col.int"), cls: "num opt", title: t("col.int_title"), cell: (r, ctx) => intOf(r, ctx) },
   { id: "last", label: t("col.last"), cls: "num time last", title: t("col.last_title"),
@@ -133,7 +133,7 @@ async function main() {
   }
   $("empty").hidden = true;
   mountPicker($("picker"), sessionId);
-  followSessions(sessionId);
+  const followCheck = followSessions(sessionId);
 
   const store = new SessionStore(sessionId, "spectator");
   store.onState(connectionBanner($("conn-banner")));
@@ -142,7 +142,7 @@ async function main() {
   const ctx = { best: null, classGaps: null };
   const filters = new Filters(store);
   const charts = new Charts(store, sessionId);
-  window.boucle = { store, table, tv }; // for the browser tests and for debugging from the console
+  window.boucle = { store, table, tv, followCheck }; // for the browser tests and for debugging from the console
 
   let ordered = [];
   const indexOf = new Map(); // number -> row index on screen (from the last reorder)
