@@ -138,10 +138,10 @@ def test_static_pages_gzip_versioned_and_favicon(client: TestClient) -> None:
     assert raw.headers["content-type"].startswith("text/javascript")
     plain = client.get("/" + js, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
-    assert raw.headers["content-encoding"] == "gzip" and int(raw.headers["content-length"]) < len(plain.content)
-    assert raw.content == plain.content  # httpx decompressed it: the same file
+    assert raw.headers["content-encoding"] == "gzip" and int(raw.headers["content-length"]) < len(
         plain.content
     )
+    assert raw.content == plain.content  # httpx decompressed it: the same file
     # a 304 for an unchanged file, an old version is not cached forever, and the favicon exists
     assert client.get("/" + js, headers={"If-None-Match": plain.headers["etag"]}).status_code == 304
     old = client.get("/s/000000000000/js/spectator.js")
