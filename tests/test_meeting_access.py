@@ -4,7 +4,6 @@ the admin's, and the pages are served gzip-compressed under versioned, cacheable
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 
