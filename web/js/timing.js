@@ -91,6 +91,7 @@ async function main() {
     list.forEach((d, i) => { d.index = i; decTable.update(d, {}); });
     decTable.order(list.map((d) => `${d.index}|${d.url}`));
     $("no-decoders").hidden = list.length > 0;
+    $("decoders").hidden = list.length === 0;
     $("dec-count").textContent = list.length ? t("tc.connected_count", { k: list.filter((d) => d.state === "connected").length, n: list.length }) : "";
   }
   $("decoder-form").addEventListener("submit", async (ev) => {
