@@ -49,6 +49,9 @@ def test_meeting_page_flow(server: LiveServer, browser):
     assert "waiting for earlier results" in page.inner_text(".stage[data-stage='heat1']")
     assert page.is_visible(".stage[data-stage='practice1'] button[data-act=start]")
     assert page.inner_text(".plan[data-key='practice1.1'] .grid-mini").startswith("1.701 2.702")
+    assert "3 laps" in page.inner_text(".plan[data-key='practice1.1']") and "6 cars" in page.inner_text(
+        ".plan[data-key='practice1.1']"
+    )
     href = page.get_attribute(".plan[data-key='practice1.1'] a:has-text('Start list')", "href")
     assert href.endswith("startlist/practice1.1.html?lang=en")
 

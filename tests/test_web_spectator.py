@@ -60,7 +60,7 @@ def test_phone_and_tv(server, browser, lemans):
     page, errors = open_page(ctx, f"{server.base}/?session={lemans['id']}")
     # Narrow screen: optional columns hidden, the penalty moves under the name.
     assert not page.is_visible("tr[data-key='8'] td.pen")
-    assert "LM" in page.inner_text("tr[data-key='8'] td.name .sub2")
+    assert page.inner_text("tr[data-key='8'] td.name .sub2") == "\u201111 laps"  # -1 LM-MIN-PIT, -10 LM-STOPS
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(OUT / "spectator-phone.png"), full_page=True)

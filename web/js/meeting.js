@@ -52,7 +52,7 @@ function gridText(p) {
 
 function planRow(p) {
   const bits = [el("b", {}, p.key), el("span", { class: "tag" }, t("meeting.laps", { n: p.laps })),
-    el("span", { class: "tag" }, t("meeting.cars", { n: (p.series || []).length }))];
+    el("span", { class: "tag" }, t("meeting.cars", { n: (p.grid || []).filter(Boolean).length }))];
   if (p.recorded) bits.push(el("span", { class: "tag done" }, t("meeting.recorded")));
   else if (p.session_id) bits.push(el("span", { class: "tag now" }, t("meeting.started")));
   const links = [el("a", { href: doc(`startlist/${encodeURIComponent(p.key)}.html`), target: "_blank" }, t("meeting.startlist"))];

@@ -30,7 +30,7 @@ export async function mountPicker(node, current) {
   }
   const following = !params.get("session");
   const sel = el("select", { id: "session-picker", "aria-label": t("picker.label"), title: t("picker.label") });
-  sel.append(el("option", { value: "" }, following ? t("picker.follow_on", { name: nameOf(list, current) }) : t("picker.follow")));
+  sel.append(el("option", { value: "" }, following && current ? t("picker.follow_on", { name: nameOf(list, current) }) : t("picker.follow")));
   for (const [, g] of groupSessions(list)) {
     const og = el("optgroup", { label: g.name });
     for (const s of g.sessions) {

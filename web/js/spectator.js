@@ -60,6 +60,16 @@ export function penLabel(x) {
   return x;
 }
 const penText = (r) => (r.penalties || []).map(penLabel).join(" · ");
+/** What the penalties add up to, for the phone's line under the name (the list is a tap away). */
+export function penSummary(r) {
+  const labels = r.penalties || [];
+  const parts = [];
+  if (labels.some((x) => x.startsWith("DSQ "))) parts.push(t("pen.dsq"));
+  if (r.penalty_laps) parts.push(t("pen.laps", { n: r.penalty_laps }));
+  if (r.penalty_seconds) parts.push(t("pen.seconds", { n: r.penalty_seconds }));
+  for (const x of labels) if (x.startsWith("? ")) parts.push(penLabel(x));
+  return parts.join(" · ");
+}
 
 const COLUMNS = [
   // On a phone the change arrow and the state ride under the position and the number, the
@@ -77,7 +87,7 @@ const COLUMNS = [
     return st ? { t: r.number, sub: short, c: `n-${st.c}`, label: `${r.number} ${st.label || st.t}` } : r.number;
   } },
   { id: "name", label: t("col.name"), cls: "name",
-    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penText(r).replace(/-/g, "\u2011") }) },
+    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penSummary(r).replace(/-/g, "\u2011") }) },
   { id: "cat", label: t("col.cat"), cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
   { id: "laps", label: t("col.laps"), cls: "num laps", title: t("col.laps_title"),
     cell: (r) => ({ t: String(r.laps ?? ""), sub: t("col.stops_short", { n: r.pit_stops ?? 0 }), label: t("col.stops_n", { n: r.pit_stops ?? 0 }) }) },
