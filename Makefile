@@ -32,6 +32,7 @@ bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
 	$(PY) bench/latency.py
+	$(PY) bench/static_assets.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

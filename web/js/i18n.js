@@ -1,7 +1,7 @@
 // Page language: French for a French browser, English otherwise, a switch on every page.
 // Strings live in one catalogue per language (web/i18n/LANG.json); pages mark translatable
 // nodes with data-i18n="key" (data-i18n-title / -placeholder / -aria-label for attributes)
-// and scripts call t("key", {vars}). A missing key shows the English text, then the key.
+// and scripts call t("key", {vars}). A missing key shows the key itself.
 export const LANGS = ["fr", "en"];
 const KEY = "boucle.lang";
 
@@ -18,19 +18,18 @@ async function load(code) {
 }
 
 export const lang = chooseLang();
-const catalogue = await load(lang);
-const fallback = lang === "en" ? catalogue : await load("en").catch(() => ({}));
+const catalogue = await load(lang); // both catalogues have the same keys (tests/test_i18n.py)
 const plural = new Intl.PluralRules(lang);
 
 /** t("clock.laps_to_go", {n: 3}): `{name}` placeholders; an object value picks one/other. */
 export function t(key, vars = {}) {
-  let s = catalogue[key] ?? fallback[key] ?? key;
+  let s = catalogue[key] ?? key;
   if (typeof s === "object" && s !== null) s = s[plural.select(Number(vars.n ?? 0))] ?? s.other;
   return String(s).replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
 }
 
 /** Does the catalogue know this key? (labels coming from the server fall back to their own text) */
-export const has = (key) => key in catalogue || key in fallback;
+export const has = (key) => key in catalogue;
 
 /** t() of `prefix + value` when the catalogue has it, else the value itself (kinds, roles, flags). */
 export const label = (prefix, value) => (value == null || value === "" ? "" : has(prefix + value) ? t(prefix + value) : String(value));
@@ -74,5 +73,6 @@ export function langSwitch() {
 
 document.documentElement.lang = lang;
 translate();
+if (document.body.dataset.i18nPage) document.title = `Boucle · ${t(document.body.dataset.i18nPage)}`;
 const slot = document.querySelector("[data-lang-switch]") || document.querySelector(".top-actions");
 if (slot && !document.getElementById("lang-switch")) slot.append(langSwitch());

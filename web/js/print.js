@@ -1,5 +1,6 @@
 // Printable classification: the results JSON of the session, laid out for paper, in the page language.
 import { fmtDateTime, label, serverText, t } from "./i18n.js";
+import { mountPicker } from "./picker.js";
 import { el, fmtLap, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +24,7 @@ const gapText = (g) => {
 async function main() {
   $("print").addEventListener("click", () => window.print());
   const sid = await pickSession();
+  mountPicker($("picker"), sid);
   const [head, res] = await Promise.all([get(`api/sessions/${sid}`), get(`api/sessions/${sid}/results`)]);
   const what = res.session.finished ? t("print.official") : t("print.provisional");
   $("title").textContent = `${head.name} · ${what}`;
