@@ -17,7 +17,8 @@ export async function startStaffPage(roles, pageName) {
   const who = await requireRole(roles, main);
   $("who").replaceChildren(whoBadge(who || { role: "spectator" }, pageName));
   if (!who) return null;
-  const sid = who.session && !params.get("session") ? who.session : await pickSession();
+  // a session token: its session; a meeting token: the live session of its meeting
+  const sid = who.session && !params.get("session") ? who.session : await pickSession(params.get("meeting") || who.meeting);
   mountPicker($("picker"), sid);
   if (!sid) {
     main.replaceChildren(el("p", { class: "empty" }, t("staff.no_session")));

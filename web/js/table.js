@@ -52,7 +52,7 @@ export class KeyedTable {
       const cells = this.columns.map((c) => el("td", { class: c.cls || null, role }));
       const tr = el("tr", { dataset: { key: k }, role: this.positioned ? "row" : null }, cells);
       if (this.selectable) tr.tabIndex = 0;
-      e = { tr, cells, cache: new Array(cells.length).fill(null), cls: null, i: -1 };
+      e = { tr, cells, cache: new Array(cells.length).fill(null), parts: new Array(cells.length).fill(null), cls: null, i: -1 };
       this.trs.set(k, e);
     }
     return e;
@@ -73,14 +73,25 @@ export class KeyedTable {
       td.className = [col.cls, o.c].filter(Boolean).join(" ");
       if (o.label) td.setAttribute("aria-label", o.label);
       else td.removeAttribute("aria-label");
+      const had = e.parts[i];
       if (col.render) {
+        e.parts[i] = null;
         col.render(td, row, ctx);
       } else if (o.sub || o.sub2) {
-        const parts = [el("span", { class: "main" }, o.t)];
-        if (o.sub) parts.push(el("small", { class: "sub" }, o.sub));
-        if (o.sub2) parts.push(el("small", { class: "sub2" }, o.sub2));
-        td.replaceChildren(...parts);
+        if (had && !had.sub === !o.sub && !had.sub2 === !o.sub2) {
+          // Same shape as last time (a new lap time under the same cell): write the texts only.
+          if (had.main.textContent !== o.t) had.main.textContent = o.t;
+          if (had.sub && had.sub.textContent !== o.sub) had.sub.textContent = o.sub;
+          if (had.sub2 && had.sub2.textContent !== o.sub2) had.sub2.textContent = o.sub2;
+        } else {
+          const p = { main: el("span", { class: "main" }, o.t) };
+          if (o.sub) p.sub = el("small", { class: "sub" }, o.sub);
+          if (o.sub2) p.sub2 = el("small", { class: "sub2" }, o.sub2);
+          td.replaceChildren(...[p.main, p.sub, p.sub2].filter(Boolean));
+          e.parts[i] = p;
+        }
       } else {
+        e.parts[i] = null;
         td.textContent = o.t;
       }
     }

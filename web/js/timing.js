@@ -12,7 +12,10 @@ async function main() {
   const page = await startStaffPage(["timing", "admin"], "timing.html");
   if (!page) return;
   const { store, call, sid, who, base } = page;
-  if (params.get("created")) toast(t("tc.now_on_new", { id: sid }));
+  if (params.get("created")) {
+    toast(t("tc.now_on_new", { id: sid }));
+    history.replaceState(null, "", pageLink("timing.html", sid));
+  }
 
   // -- live passings ----------------------------------------------------------------------------
   let feed = []; // newest first: {key, ...passing}

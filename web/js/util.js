@@ -87,11 +87,11 @@ export function chooseSession(list, meeting = null) {
   return sorted.length ? sorted[0].id : null;
 }
 
-/** Pick the session from ?session=ID, else chooseSession() (of ?meeting=ID when given). */
-export async function pickSession() {
+/** Pick the session from ?session=ID, else chooseSession() of `meeting` (default ?meeting=ID). */
+export async function pickSession(meeting = params.get("meeting")) {
   const wanted = params.get("session");
   if (wanted) return wanted;
-  return chooseSession(await listSessions(), params.get("meeting"));
+  return chooseSession(await listSessions(), meeting);
 }
 
 /** Keep ?session=ID (and ?tv) when linking between pages. */
