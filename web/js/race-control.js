@@ -66,7 +66,7 @@ function ruleChips(td, r, ctx) {
         const name = label("status.", k) === k ? k.replace(/_s$/, "").replace(/_/g, " ") : label("status.", k);
         if (typeof v === "boolean") return `${name}: ${v ? t("common.yes") : t("common.no")}`;
         if (typeof v === "number" && k.endsWith("_s")) return `${name} ${fmtClock(v)}`;
-        return `${name}: ${v}`;
+        return `${name}: ${label("statusval.", v)}`;
       }).join(", ");
     }
     const good = st.required != null && st.done >= st.required;
