@@ -78,6 +78,28 @@ def test_meeting_page_flow(server: LiveServer, browser):
     assert "Chronométreurs" in printed and "signé" in printed
     page.screenshot(path=str(OUT / "meeting-page.png"), full_page=True)
 
+    # Heat 1 opens; a red flag after the first crossings: AX-RED from the page re-runs the heat.
+    page.click(".stage[data-stage='heat1'] button[data-act=start]")
+    page.wait_for_selector(".plan[data-key='heat1.1'] button[data-act=red]")
+    heat = server.http.get(f"/api/meetings/{mid}").json()["sessions"]["heat1.1"]
+    director = m["tokens"]["race_director"]
+    for t, sig in ((0.0, "start_procedure"), (4.0, "start_lights_green")):
+        server.post(f"/api/sessions/{heat}/signal", {"signal": sig, "t": t}, token=director)
+    for i, n in enumerate(NUMBERS):
+        server.post(f"/api/sessions/{heat}/events", {"type": "passing", "t": 10.0 + i, "transponder": f"X{n}",
+                                                     "loop": "finish"}, token=timing)  # fmt: skip
+    server.post(f"/api/sessions/{heat}/signal", {"signal": "red", "t": 30.0}, token=director)
+    page.fill(".plan[data-key='heat1.1'] input[name=causers]", "703")
+    page.click(".plan[data-key='heat1.1'] button[data-act=red]")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.toast')].some(t => t.textContent.includes('AX-RED: re-run'))"
+    )
+    sessions = server.http.get(f"/api/meetings/{mid}").json()["sessions"]
+    assert sessions["heat1.1#1"] == heat and sessions["heat1.1"] != heat  # a new session for the new start
+    page.wait_for_function(
+        f"document.querySelector(\".plan[data-key='heat1.1'] a[href$='{sessions['heat1.1']}']\") !== null"
+    )
+
     # The race director's decisions are refused to the timing crew, and said so.
     page.fill("#d-unable input[name=number]", "701")
     page.click("#d-unable button[type=submit]")
