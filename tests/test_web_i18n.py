@@ -40,6 +40,19 @@ def context(browser, locale="en-GB", viewport=(1280, 900), token=None, mobile=Fa
     return ctx
 
 
+def assert_nothing_cut(page) -> None:
+    """No text of the board's visible cells is clipped or ellipsised: numbers, gaps, times, states,
+    penalties (a long team or driver name may end in an ellipsis)."""
+    cut = page.evaluate("""() => [...document.querySelectorAll('#classification tbody td')]
+        .filter(td => td.offsetParent !== null)
+        .flatMap(td => td.classList.contains('name') ? [...td.querySelectorAll('.sub2')]
+                                                      : [td, ...td.querySelectorAll('.main, .sub, .sub2')])
+        .filter(e => getComputedStyle(e).display !== 'none' && e.getClientRects().length)
+        .filter(e => { const s = getComputedStyle(e); return s.display !== 'inline' && e.scrollWidth > e.clientWidth + 1; })
+        .map(e => (e.closest('td').className + ': ' + e.textContent))""")
+    assert cut == [], cut
+
+
 def headers(page) -> list[str]:
     return page.eval_on_selector_all("#classification thead th", "ths => ths.map(t => t.textContent)")
 
@@ -54,11 +67,22 @@ def test_french_browser_gets_french_and_can_switch(server, browser, lemans):
     assert "-10 tours LM-STOPS" in rows[1]["pen"] and "-1 tour LM-MIN-PIT" in rows[1]["pen"]
     assert all(r["state"] == "ARR" for r in rows)
     assert page.inner_text("tr[data-key='8'] td.gap .main") == "+8 tours"
-    for cell in page.query_selector_all("#classification thead th, tr[data-key='9'] td.gap .main"):  # nothing cut
+    for cell in page.query_selector_all(
+        "#classification thead th, tr[data-key='9'] td.gap .main"
+    ):  # nothing cut
         assert cell.evaluate("e => e.scrollWidth <= e.clientWidth"), cell.inner_text()
     assert page.inner_text("#who .who") == "Spectateur (lecture seule)"
     assert page.inner_text("#lang-switch") == "English"
     page.screenshot(path=str(OUT / "i18n-spectator-fr.png"), full_page=True)
+    phone = context(browser, "fr-FR", viewport=(390, 844), mobile=True)
+    small, _ = open_page(phone, f"{server.base}/?session={lemans['id']}")
+    small.evaluate("""() => { const r = window.boucle.store.rows.get('9');
+        window.boucle.store.putRow({...r, in_pit: true, finished: false}); }""")  # a car in the pits, in French
+    small.wait_for_function("document.querySelector(\"tr[data-key='9'] td.no .sub\").textContent === 'STAND'")
+    assert small.inner_text("tr[data-key='9'] td.gap .main") == "+11 T"  # short on a phone
+    assert_nothing_cut(small)
+    small.screenshot(path=str(OUT / "i18n-spectator-fr-phone.png"), full_page=True)
+    phone.close()
 
     page.click("#lang-switch")  # remembered for the next pages of this browser
     page.wait_for_function("document.documentElement.lang === 'en'")
@@ -169,11 +193,12 @@ def test_phone_layouts(server, browser, lemans):
     eight = "tr[data-key='8']"
     # position, number, name, laps, gap, last; best lap, pit count, interval and penalties under them
     for sel, text in (("td.pos", "2"), ("td.no .main", "8"), ("td.laps .main", "89"), ("td.laps .sub", "2 pits"),
-                      ("td.gap .main", "+8 laps"), ("td.last .sub", "51.500"), ("td.name .sub2", "\u201111 laps")):  # fmt: skip
+                      ("td.gap .main", "+8 L"), ("td.last .sub", "51.500"), ("td.name .sub2", "\u201111 laps")):  # fmt: skip
         assert page.is_visible(f"{eight} {sel}"), sel
         assert text in page.inner_text(f"{eight} {sel}"), sel
         box = page.eval_on_selector(f"{eight} {sel}", "e => [e.scrollWidth, e.clientWidth]")
         assert box[0] <= box[1] + 1, f"{sel} is cut: {box}"
+    assert_nothing_cut(page)
     page.click(f"{eight} td.name")  # tap a row for the rest
     page.wait_for_selector("#charts:not([hidden])")
     assert "-10 laps LM-STOPS" in page.inner_text("#charts-info") and "2 pit stops" in page.inner_text(

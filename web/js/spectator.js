@@ -26,10 +26,14 @@ const FAV_KEY = "boucle.favourites";
 const favs = new Set(JSON.parse(localStorage.getItem(FAV_KEY) || "[]").map(String));
 const saveFavs = () => localStorage.setItem(FAV_KEY, JSON.stringify([...favs]));
 
+// A phone writes lap gaps short ("+11 T"): the gap column is narrow there.
+const phone = matchMedia("(max-width: 700px)");
+const lapsGap = (n) => t(phone.matches ? "gap.laps_short" : "gap.laps", { n });
+
 /** "+1 lap" from the server, in the page language. */
 function gapText(g) {
   const m = /^\+(\d+) laps?$/.exec(g || "");
-  return m ? t("gap.laps", { n: Number(m[1]) }) : g || "";
+  return m ? lapsGap(Number(m[1])) : g || "";
 }
 
 /** Gap and interval inside a filtered class, as classify.py computes them for the whole field. */
@@ -41,7 +45,7 @@ export function classGaps(rows, bestLapFormat) {
     }
     if (ahead.total_time_s == null || r.total_time_s == null) return "";
     const dl = ahead.laps - r.laps;
-    return dl >= 1 ? t("gap.laps", { n: dl }) : `+${(r.total_time_s - ahead.total_time_s).toFixed(3)}`;
+    return dl >= 1 ? lapsGap(dl) : `+${(r.total_time_s - ahead.total_time_s).toFixed(3)}`;
   };
   rows.forEach((r, i) => out.set(r.number, i ? { gap: diff(rows[0], r), interval: diff(rows[i - 1], r) } : { gap: "", interval: "" }));
   return out;
@@ -255,6 +259,7 @@ async function main() {
   addEventListener("scroll", onScroll, { passive: true });
   addEventListener("resize", onScroll, { passive: true });
   filters.onChange = rerender;
+  phone.addEventListener("change", rerender);
   window.boucle.stale = stale;
 
   // TV paging: measure how many rows fit (after the full field is laid out once), then turn pages.
