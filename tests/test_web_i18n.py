@@ -101,6 +101,11 @@ def test_french_browser_gets_french_and_can_switch(server, browser, lemans):
         ".sign"
     )
     printed.screenshot(path=str(OUT / "i18n-print-fr.png"), full_page=True)
+    login, _ = open_page(ctx, f"{server.base}/login.html", ready="#login-form")
+    assert (
+        login.inner_text("#login-form h2") == "Connexion des officiels"
+        and login.title() == "Boucle · Connexion officiels"
+    )
     assert errors == []
     ctx.close()
 
