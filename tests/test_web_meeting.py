@@ -148,3 +148,22 @@ def test_admin_page_lists_sessions_with_tokens_and_qr(server: LiveServer, browse
     page, _ = open_page(browser, f"{server.base}/admin.html", ready="#login-form")
     assert s["tokens"]["timing"] not in page.content()
     page.close()
+
+
+def test_karting_meeting_page(server: LiveServer, browser):
+    entries = [{"number": str(n), "name": f"Kart {n}", "transponder": f"K{n}"} for n in range(1, 21)]
+    m = server.post("/api/meetings", {"preset": "ffsa-karting", "category": "X30 Junior", "track_length_m": 1200,
+                                      "track_capacity": 34, "entries": entries})  # fmt: skip
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page, errors = open_page(ctx, f"{server.base}/meeting.html?meeting={m['id']}#token={m['tokens']['timing']}",
+                             ready="body[data-ready]")  # fmt: skip
+    assert stages(page) == ["qualifying", "heat1", "superheat", "final"]
+    assert page.inner_text(".stage[data-stage='qualifying'] h3").startswith("Qualifications")
+    assert page.is_hidden("#m-decisions-card")  # AX decisions belong to auto-cross
+    docs = page.eval_on_selector_all("#m-docs tbody tr", "trs => trs.map(t => t.dataset.doc)")
+    assert docs == ["qualifying", "heats", "finalists", "general"]
+    assert page.inner_text("#who .who") == "Chronométreurs du meeting"
+    assert page.inner_text("#m-title") == "X30 Junior" and "tour" not in page.inner_text(".plan[data-key='qualifying']")
+    page.screenshot(path=str(OUT / "meeting-karting-fr.png"), full_page=True)
+    assert errors == []
+    ctx.close()

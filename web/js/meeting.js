@@ -40,7 +40,7 @@ async function chooseMeeting() {
   $("m-list-card").hidden = false;
   $("m-none").hidden = list.length > 0;
   $("m-list").replaceChildren(...list.map((m) => el("li", {},
-    el("a", { href: `meeting.html?meeting=${encodeURIComponent(m.id)}` }, m.name || m.id),
+    el("a", { href: `meeting.html?meeting=${encodeURIComponent(m.id)}` }, m.name || m.division || m.id),
     ` · ${m.division || ""} · ${m.preset} · ${m.stage ? t("meeting.at_stage", { stage: label("stage.", m.stage) }) : t("meeting.over")}`)));
   return null;
 }
@@ -51,7 +51,7 @@ function gridText(p) {
 }
 
 function planRow(p) {
-  const bits = [el("b", {}, p.key), el("span", { class: "tag" }, t("meeting.laps", { n: p.laps })),
+  const bits = [el("b", {}, p.key), p.laps ? el("span", { class: "tag" }, t("meeting.laps", { n: p.laps })) : "",
     el("span", { class: "tag" }, t("meeting.cars", { n: (p.grid || []).filter(Boolean).length }))];
   if (p.recorded) bits.push(el("span", { class: "tag done" }, t("meeting.recorded")));
   else if (p.session_id) bits.push(el("span", { class: "tag now" }, t("meeting.started")));
@@ -134,8 +134,9 @@ async function renderDocs() {
 
 async function refresh() {
   meeting = await api(base());
-  $("m-title").textContent = meeting.name || meeting.id;
-  document.title = `${meeting.name || meeting.id} · ${t("page.meeting")}`;
+  const title = meeting.name || meeting.division || meeting.id;
+  $("m-title").textContent = title;
+  document.title = `${title} · ${t("page.meeting")}`;
   const parts = [meeting.division, meeting.preset, t("meeting.entries", { n: meeting.entries }),
     meeting.stage ? t("meeting.at_stage", { stage: label("stage.", meeting.stage) }) : t("meeting.over"),
     meeting.stopped_after ? t("meeting.stopped_after", { stage: label("stage.", meeting.stopped_after) }) : "",
