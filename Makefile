@@ -34,6 +34,7 @@ bench: venv
 	$(PY) bench/p3_decode.py
 	$(PY) bench/latency.py
 	$(PY) bench/rmonitor.py
+	$(PY) bench/static_assets.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

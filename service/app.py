@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from decoders.sources import split_decoder_spec
 from service import auth, limits, openapi
@@ -28,11 +27,14 @@ from service.engine.engine import ApplyError
 from service.engine.events import SIGNALS, LineError, parse_lines
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
+from service.meeting import access
 from service.meeting.api import build_meeting_router
 from service.outputs.api import build_outputs_router, start_rmonitor
 from service.presets import describe
 from service.season.api import build_season_router
 from service.session import LOOPS, DecoderLink, LiveSession
+from service.staff_links import build_links_router
+from service.static import WebAssets
 from service.store import EventStore, scenario_lines
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,11 @@ class Manager:
         self.sessions: dict[str, LiveSession] = {}
         self.hubs: dict[str, SessionHub] = {}
         self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
+        self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
+
+    def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
+        """The session's tokens, and the presented one when it is a token of the session's meeting."""
+        return access.session_tokens(self.meetings, session.id, session.meta.get("tokens"), token)
 
     def load_all(self) -> None:
         """Open every session log. One that cannot load is listed with its error; the others load."""
@@ -190,6 +197,15 @@ def decoder_link(body: dict[str, Any]) -> DecoderLink:
     return DecoderLink(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
 
 
+def session_state(s: LiveSession) -> str:
+    """finished (closed), live (flag shown or cars crossing), or upcoming (nothing yet)."""
+    if s.engine.closed:
+        return "finished"
+    if s.engine.flag_state != "none" or s.engine.green_us is not None or s.engine.now_us > 0:
+        return "live"
+    return "upcoming"
+
+
 async def _json(request: Request) -> Any:
     """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded by `limits`."""
     return limits.parse_json(await request.body())
@@ -215,7 +231,8 @@ def build_router(mgr: Manager) -> APIRouter:
             owner = next((s for s in mgr.sessions.values()
                           if auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
             session = owner
-        return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
+        token = auth.token_from(request.headers, request.query_params)
+        return auth.require(request, mgr.admin_token, mgr.tokens_for(session, token) if session else None, roles)
 
     def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
         """One line through the session's single writer (errors: LineError/ApplyError handlers)."""
@@ -223,10 +240,15 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"ok": True, "warnings": [d[1] for d in deltas if d[0] == "warning"]}
 
     @api.get("/whoami")
-    async def whoami(request: Request, session: str | None = None) -> dict[str, Any]:
-        tokens = mgr.sessions[session].meta.get("tokens") if session in mgr.sessions else None
+    async def whoami(request: Request, session: str | None = None, meeting: str | None = None) -> dict[str, Any]:
         token = auth.token_from(request.headers, request.query_params)
+        tokens = mgr.tokens_for(mgr.sessions[session], token) if session in mgr.sessions else None
         role = auth.role_of(token, mgr.admin_token, tokens)
+        if role == "invalid" and session is None:  # a meeting's token: its role there
+            found = access.find_token(mgr.meetings, token)
+            if found is not None and meeting in (None, found[0]):
+                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0],
+                        "meeting_role": found[1]}  # fmt: skip
         if role == "invalid" and session is None:  # a session token, but which session?
             for s in mgr.sessions.values():
                 r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
@@ -242,9 +264,12 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions")
     async def sessions() -> list[dict[str, Any]]:
+        """Every session, newest first, with its state (live / upcoming / finished) and meeting; then
+        the logs that could not be loaded, with why."""
+        meetings = access.session_meetings(mgr.meetings)
         loaded = [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
-                   "created": s.meta.get("created"), "closed": s.engine.closed,
-                   "set_aside": len(s.set_aside)}
+                   "created": s.meta.get("created"), "closed": s.engine.closed, "flag": s.engine.flag_state,
+                   "state": session_state(s), "meeting": meetings.get(s.id), "set_aside": len(s.set_aside)}
                   for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
         return loaded + [{"id": sid, "error": why} for sid, why in sorted(mgr.broken.items())]
 
@@ -515,6 +540,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.include_router(build_meeting_router(mgr))
     app.include_router(build_season_router(mgr))
     app.include_router(build_outputs_router(app, mgr))
+    app.include_router(build_links_router(mgr))
     limits.install(app)
     openapi.install(app)
 
@@ -542,8 +568,8 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             return
         name = websocket.query_params.get("stream", "spectator")
         if name == "live":
-            role = auth.role_of(auth.token_from(websocket.headers, websocket.query_params), mgr.admin_token,
-                                session.meta.get("tokens"))  # fmt: skip
+            token = auth.token_from(websocket.headers, websocket.query_params)
+            role = auth.role_of(token, mgr.admin_token, mgr.tokens_for(session, token))
             if role not in ANY_STAFF:
                 await websocket.accept()
                 await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
@@ -565,5 +591,5 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             pass
 
     if WEB_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.mount("/", WebAssets(WEB_DIR), name="web")
     return app

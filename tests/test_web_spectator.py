@@ -60,7 +60,7 @@ def test_phone_and_tv(server, browser, lemans):
     page, errors = open_page(ctx, f"{server.base}/?session={lemans['id']}")
     # Narrow screen: optional columns hidden, the penalty moves under the name.
     assert not page.is_visible("tr[data-key='8'] td.pen")
-    assert "LM" in page.inner_text("tr[data-key='8'] td.name .sub2")
+    assert page.inner_text("tr[data-key='8'] td.name .sub2") == "\u201111 laps"  # -1 LM-MIN-PIT, -10 LM-STOPS
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(OUT / "spectator-phone.png"), full_page=True)
@@ -92,7 +92,7 @@ def test_live_updates_resume_and_arrows(server, browser):
         server.post(f"/api/sessions/{sid}/events", ln, ok=(400,))
     page.wait_for_function("window.boucle.store.feed.connects >= 2 && window.boucle.store.feed.state === 'open'")
     assert f"since={start_seq}" in page.evaluate("window.boucle.store.feed.lastUrl")
-    page.wait_for_function("document.querySelector(\"tr[data-key='3'] td:nth-child(6)\").textContent === '3'")
+    page.wait_for_function("document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '3'")
     assert page.evaluate("window.boucle.store.stats.snapshots") == 1, "resume should not need a new snapshot"
 
     # A hole in the sequence (a lost message): the page asks for a fresh snapshot and carries on.

@@ -134,7 +134,7 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     page.fill("#pen-amount", "1")
     page.fill("#pen-note", "contact at turn 3")
     page.click("#penalty-form button[type=submit]")
-    spectator.wait_for_function("document.querySelector(\"tr[data-key='9'] td:nth-child(6)\").textContent === '85'")
+    spectator.wait_for_function("document.querySelector(\"tr[data-key='9'] td.laps .main\").textContent === '85'")
     assert "-1 lap LM-UNSPORTING" in table_rows(spectator)[2]["pen"]
     page.wait_for_selector("#penalties tbody tr:has-text('contact at turn 3')")
     page.screenshot(path=str(OUT / "race-control-after.png"), full_page=True)

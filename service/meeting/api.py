@@ -22,6 +22,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from service import auth, limits
+from service import auth
+from service.i18n import pick_lang
+from service.i18n import print_text as tr
 
 from .calendar import parse_calendar
 from .divisions import entry_warnings
@@ -163,6 +166,7 @@ def points_rows(m: AutocrossMeeting) -> list[dict[str, Any]]:
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     book = MeetingBook(folder or Path(mgr.data_dir) / "meetings")
+    mgr.meetings = book  # its tokens also act on its sessions (service/meeting/access.py)
     api = APIRouter(prefix="/api/meetings", tags=["meetings"])
 
     def role(request: Request, mid: str | None) -> str:
@@ -197,7 +201,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def summary(mid: str) -> dict[str, Any]:
         m = book.get(mid)
         return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
-                "stage": m.current_stage(), "entries": len(m.entries), "stopped_after": m.stopped_after,
+                "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries), "stopped_after": m.stopped_after,
                 "sessions": book.meta[mid]["sessions"], "recorded": sorted(m.results),
                 "unable_to_start": sorted(m.unable_to_start), "signoffs": m.signoffs,
                 "cancelled": list(getattr(m, "cancelled", ()))}  # fmt: skip
@@ -556,25 +560,30 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         st = doc_status(doc, m.signoffs)
         return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at}
 
+    def lang_of(request: Request) -> str:
+        """Printed documents in French for a French browser or ?lang=fr (service/i18n.py)."""
+        return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+
     @api.get("/{mid}/startlist/{key}.html", response_class=HTMLResponse)
-    async def startlist(mid: str, key: str) -> HTMLResponse:
+    async def startlist(mid: str, key: str, request: Request) -> HTMLResponse:
         m = book.get(mid)
         p = find_plan(m, key)
         html = startlist_html(m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows, m.entries, p.laps,
-                              doc_status(f"grid:{key}", m.signoffs))  # fmt: skip
+                              doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
-    async def results_page(mid: str, doc: str) -> HTMLResponse:
+    async def results_page(mid: str, doc: str, request: Request) -> HTMLResponse:
         m = book.get(mid)
+        lang = lang_of(request)
         title = m.name or "Auto-cross"
         if doc in ranking_docs(m):
             cols, rows, _ = ranking(m, doc)
-            body = table(cols, rows, numeric=(0,))
-            label = {"heats": "after the heats", "semis": "semi-final ranking",
-                     "general": "general classification", "points": "championship points"}.get(doc, doc)  # fmt: skip
+            body = table(cols, rows, numeric=(0,), lang=lang)
+            label = tr(lang, {"heats": "after the heats", "semis": "semi-final ranking",
+                              "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
             if m.stopped_after and doc in ("general", "points"):
-                label += f" (meeting stopped after {m.stopped_after}: points halved)"
+                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=m.stopped_after)
         else:
             p = find_plan(m, doc)
             rows_ = m.results.get(doc)
@@ -586,8 +595,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
                 pts = ka_heat_points(rows_)
             else:
                 pts = {r.number: ax_heat_points(r, p.laps) for r in rows_}
-            body = race_table(rows_, m.entries, pts, m.penalties.get(doc))
-            label = f"{doc} results, {p.laps} laps"
-        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs)))
+            body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
+            label = tr(lang, "{doc} results, {laps} laps", doc=doc, laps=p.laps)
+        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang))
 
     return api

@@ -1,12 +1,15 @@
 """Printable pages: start lists with the grid drawn 3-2-3-2 (pole on the inside) and results
 with laps, time, gap, points and penalties, signed off as AX-PUBLISH describes. Pure: data in,
-one self-contained HTML string out (inline CSS, no script), ready for a browser's Print."""
+one self-contained HTML string out (inline CSS, no script), ready for a browser's Print.
+In French or English (`lang`): words come from the web catalogues (service/i18n.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from service.i18n import print_text as tr
 
 from .grids import Slot
 from .model import RaceRow
@@ -38,25 +41,25 @@ def fmt_time(us: int | None) -> str:
     return f"{m}:{s:02d}.{ms:03d}" if m else f"{s}.{ms:03d}"
 
 
-def page(title: str, subtitle: str, body: str, status: DocStatus | None = None) -> str:
+def page(title: str, subtitle: str, body: str, status: DocStatus | None = None, lang: str = "en") -> str:
     head = f"<h1>{escape(title)}</h1><h2>{escape(subtitle)}</h2>"
     if status is not None:
-        head += f'<p><span class="status">{escape(status.status)}</span>'
+        head += f'<p><span class="status">{escape(tr(lang, status.status))}</span>'
         if status.posted_at:
-            head += f" posted {escape(status.posted_at)}"
+            head += " " + escape(tr(lang, "posted {at}", at=status.posted_at))
         if status.status == "provisional" and status.final_at:
-            head += f" &middot; final at {escape(status.final_at)} unless protested"
+            head += " &middot; " + escape(tr(lang, "final at {at} unless protested", at=status.final_at))
         elif status.status == "final" and status.final_at:
-            head += f" &middot; final {escape(status.final_at)}"
+            head += " &middot; " + escape(tr(lang, "final {at}", at=status.final_at))
         head += "</p>"
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)} - {escape(subtitle)}</title><style>{CSS}</style></head>"
-        f"<body>{head}{body}{signatures(status)}</body></html>\n"
+        f"<body>{head}{body}{signatures(status, lang)}</body></html>\n"
     )
 
 
-def signatures(status: DocStatus | None) -> str:
+def signatures(status: DocStatus | None, lang: str = "en") -> str:
     """Three signature boxes: timing crew, race director, stewards (AX-PUBLISH)."""
     sigs = status.signatures if status else {}
     cells = []
@@ -65,32 +68,34 @@ def signatures(status: DocStatus | None) -> str:
         done = (
             f"{escape(str(s.get('by') or ''))} &middot; {escape(str(s.get('at') or ''))}" if s else "&nbsp;"
         )
-        cells.append(f"<div>{ROLE_LABEL[role]}<br>{done}</div>")
+        cells.append(f"<div>{escape(tr(lang, ROLE_LABEL[role]))}<br>{done}</div>")
     return f'<div class="sign">{"".join(cells)}</div>'
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = (), lang: str = "en") -> str:
+    """Headers (English, translated here) and rows; the words yes / no in cells are translated too."""
+    head = "".join(f"<th>{escape(tr(lang, h))}</th>" for h in headers)
     body = []
     for r in rows:
+        vals = [tr(lang, v) if v in ("yes", "no") else str(v) for v in r]
         cells = "".join(
-            f'<td class="n">{escape(str(v))}</td>' if i in numeric else f"<td>{escape(str(v))}</td>"
-            for i, v in enumerate(r)
+            f'<td class="n">{escape(v)}</td>' if i in numeric else f"<td>{escape(v)}</td>"
+            for i, v in enumerate(vals)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str]) -> str:
+def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str], lang: str = "en") -> str:
     """The grid as drawn on the track: rows of 3 then 2, staggered, pole cell first (inside)."""
-    out = ['<div class="grid"><div class="inside">&larr; inside (pole side)</div>']
+    out = [f'<div class="grid"><div class="inside">&larr; {escape(tr(lang, "inside (pole side)"))}</div>']
     pos = 0
     for i, row in enumerate(rows):
         cells = []
         for slot in row:
             pos += 1
             if slot is None:
-                cells.append(f'<div class="cell free">{pos}<small>free</small></div>')
+                cells.append(f'<div class="cell free">{pos}<small>{escape(tr(lang, "free"))}</small></div>')
             else:
                 name = escape(names.get(slot, ""))
                 cells.append(f'<div class="cell">{pos}. <b>{escape(slot)}</b><small>{name}</small></div>')
@@ -102,23 +107,24 @@ def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str]) -> str:
 
 def startlist_html(
     title: str, subtitle: str, rows: Sequence[Sequence[Slot]], entries: Mapping[str, Mapping[str, Any]],
-    laps: int, status: DocStatus | None = None,
+    laps: int, status: DocStatus | None = None, lang: str = "en",
 ) -> str:  # fmt: skip
     """A start list: the grid 3-2-3-2 then the same order as a table."""
     names = {n: str(e.get("name") or "") for n, e in entries.items()}
     order = [s for row in rows for s in row]
     listing = table(
         ["Grid", "No", "Driver", "Division"],
-        [(i, s or "-", names.get(s, "") if s else "free", str(entries.get(s, {}).get("division") or "") if s else "")
+        [(i, s or "-", names.get(s, "") if s else tr(lang, "free"), str(entries.get(s, {}).get("division") or "") if s else "")
          for i, s in enumerate(order, 1)],
-        numeric=(0,),
+        numeric=(0,), lang=lang,
     )  # fmt: skip
-    return page(title, f"{subtitle} - start list, {laps} laps", grid_html(rows, names) + listing, status)
+    sub = f"{subtitle} - {tr(lang, 'start list, {laps} laps', laps=laps)}"
+    return page(title, sub, grid_html(rows, names, lang) + listing, status, lang)
 
 
 def race_table(
     rows: Sequence[RaceRow], entries: Mapping[str, Mapping[str, Any]], points: Mapping[str, Any] | None = None,
-    penalties: Mapping[str, Sequence[str]] | None = None,
+    penalties: Mapping[str, Sequence[str]] | None = None, lang: str = "en",
 ) -> str:  # fmt: skip
     """Results of one race: place, number, driver, laps, time, gap to the winner, points, penalties."""
     ordered = sorted(rows, key=lambda r: (r.place, r.number))
@@ -129,14 +135,14 @@ def race_table(
         if lead is not None and r is not lead and r.status not in ("dns", "dsq"):
             if r.laps < lead.laps:
                 d = lead.laps - r.laps
-                gap = f"+{d} lap{'s' if d > 1 else ''}"
+                gap = tr(lang, "+{n} laps" if d > 1 else "+{n} lap", n=d)
             elif r.total_time_us is not None and lead.total_time_us is not None:
                 gap = "+" + fmt_time(r.total_time_us - lead.total_time_us)
-        status = "" if r.status == "classified" else r.status.upper()
+        status = "" if r.status == "classified" else tr(lang, r.status.upper())
         pts = "" if points is None else points.get(r.number, "")
         pens = "; ".join((penalties or {}).get(r.number, ()))
         name = str(entries.get(r.number, {}).get("name") or "")
         out.append((r.place, r.number, name, r.laps, fmt_time(r.total_time_us), gap, pts, pens, status))
     return table(
-        ["Pos", "No", "Driver", "Laps", "Time", "Gap", "Points", "Penalties", "Status"], out, (0, 3, 4, 6)
+        ["Pos", "No", "Driver", "Laps", "Time", "Gap", "Points", "Penalties", "Status"], out, (0, 3, 4, 6), lang
     )

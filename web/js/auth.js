@@ -1,8 +1,16 @@
 // Token handling: kept in sessionStorage (gone when the tab closes, never in a URL or cookie)
 // and sent as `Authorization: Bearer` on REST calls, `?token=` on the WebSocket.
+import { t } from "./i18n.js";
 import { el } from "./util.js";
 
 const KEY = "boucle.token";
+
+// A staff link from a QR code carries its token in the fragment (#token=...), which is never sent
+// to the server: keep it for this tab and take it out of the address bar at once.
+if (location.hash.startsWith("#token=")) {
+  sessionStorage.setItem(KEY, decodeURIComponent(location.hash.slice(7)).trim());
+  history.replaceState(null, "", location.pathname + location.search);
+}
 
 export const getToken = () => sessionStorage.getItem(KEY) || "";
 export const setToken = (t) => sessionStorage.setItem(KEY, t.trim());
@@ -45,9 +53,9 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   return text ? JSON.parse(text) : null;
 }
 
-export async function whoami() {
+export async function whoami(query = "") {
   try {
-    return await api("api/whoami");
+    return await api(`api/whoami${query}`);
   } catch (e) {
     // A stale or wrong token answers 401: drop it and carry on as a spectator.
     if (e.status === 401) {
@@ -58,25 +66,20 @@ export async function whoami() {
   }
 }
 
-const ROLE_LABELS = {
-  spectator: "Spectator (read-only)",
-  admin: "Admin",
-  race_control: "Race director",
-  timing: "Timing crew",
-};
+const roleLabel = (r) => t(`role.${r}`);
 
 /** Header badge: who is logged in, with a log-out button (or a staff log-in link). */
 export function whoBadge(who, nextPage) {
   const role = who.role || "spectator";
-  const badge = el("span", { class: `who who-${role}`, "data-role": role, title: "Who is using this page" },
-    ROLE_LABELS[role] || role);
+  const shown = who.meeting_role ? `meeting.${who.meeting_role}` : `role.${role}`;
+  const badge = el("span", { class: `who who-${role}`, "data-role": role, title: t("auth.who_title") }, t(shown));
   if (role === "spectator") {
     const href = `login.html${nextPage ? `?next=${encodeURIComponent(nextPage)}` : ""}`;
-    return el("span", { class: "who-box" }, badge, el("a", { href, class: "staff-login" }, "Staff log in"));
+    return el("span", { class: "who-box" }, badge, el("a", { href, class: "staff-login" }, t("auth.staff_login")));
   }
   const out = el("button", {
     type: "button", class: "linkish", onclick: () => { clearToken(); location.reload(); },
-  }, "Log out");
+  }, t("auth.logout"));
   return el("span", { class: "who-box" }, badge, out);
 }
 
@@ -84,8 +87,8 @@ export function whoBadge(who, nextPage) {
  * Gate a staff page: resolves with whoami when the role is allowed; otherwise replaces `main`
  * with an inline log-in form, so nothing of the staff UI is shown or fetched.
  */
-export async function requireRole(roles, main) {
-  const who = await whoami();
+export async function requireRole(roles, main, query = "") {
+  const who = await whoami(query);
   if (roles.includes(who.role)) return who;
   main.replaceChildren(loginForm(roles, who));
   return null;
@@ -95,22 +98,23 @@ export function loginForm(roles, who) {
   const msg = el("p", { class: "error", role: "alert" });
   const input = el("input", {
     id: "token", name: "token", type: "password", autocomplete: "current-password", required: true,
-    placeholder: "paste the token for this session",
+    placeholder: t("auth.token_placeholder"),
   });
+  const others = roles.filter((r) => r !== "admin").map(roleLabel).join(" / ");
   const form = el("form", { class: "card login", id: "login-form" },
-    el("h2", {}, "Staff log in"),
-    el("p", {}, `This page is for the ${roles.filter((r) => r !== "admin").map((r) => ROLE_LABELS[r]).join(" / ").toLowerCase()}. `,
-      who && who.role !== "spectator" ? `You are logged in as ${ROLE_LABELS[who.role]}, which cannot use it. ` : "",
-      "Spectators can follow the race on the ", el("a", { href: "./" }, "live timing page"), "."),
-    el("label", { for: "token" }, "Access token"), input,
-    el("button", { type: "submit", class: "primary" }, "Log in"), msg);
+    el("h2", {}, t("login.heading")),
+    el("p", {}, t("auth.page_for", { roles: others }), " ",
+      who && who.role !== "spectator" ? t("auth.wrong_role", { role: roleLabel(who.role) }) + " " : "",
+      t("auth.spectators_go"), " ", el("a", { href: "./" }, t("page.live")), "."),
+    el("label", { for: "token" }, t("login.token")), input,
+    el("button", { type: "submit", class: "primary" }, t("login.submit")), msg);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     setToken(input.value);
     const w = await whoami();
     if (roles.includes(w.role)) location.reload();
     else {
-      msg.textContent = w.role === "spectator" ? "That token was not accepted." : `That token is for ${ROLE_LABELS[w.role]}.`;
+      msg.textContent = w.role === "spectator" ? t("auth.refused") : t("auth.token_is_for", { role: roleLabel(w.role) });
       if (w.role === "spectator") clearToken();
     }
   });

@@ -1,5 +1,6 @@
 // Lap chart (positions over laps) and lap-time plot, drawn on <canvas>: one paint per change,
 // no library, no DOM node per point.
+import { t } from "./i18n.js";
 
 const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
   "#9a6324", "#469990", "#800000", "#808000", "#000075"];
@@ -56,7 +57,7 @@ export function drawLapChart(canvas, series, highlight) {
   const ls = niceStep(maxLap, 10, true);
   for (let l = 0; l <= maxLap; l += ls) ctx.fillText(String(l), x(l) - 4, h - 6);
   if (!series.some((s) => s.points.length)) {
-    ctx.fillText("No laps yet", w / 2 - 30, h / 2);
+    ctx.fillText(t("charts.no_laps"), w / 2 - 30, h / 2);
     return;
   }
   // Others first, the selected car last so it is drawn on top.
@@ -88,7 +89,7 @@ export function drawLapTimes(canvas, laps, { overallBest = null } = {}) {
   ctx.font = "11px system-ui, sans-serif";
   ctx.fillStyle = fg;
   if (!valid.length) {
-    ctx.fillText("No laps yet", w / 2 - 30, h / 2);
+    ctx.fillText(t("charts.no_laps"), w / 2 - 30, h / 2);
     return;
   }
   const sorted = valid.map((l) => l.lap_s).sort((a, b) => a - b);

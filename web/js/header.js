@@ -1,5 +1,6 @@
-// Session header shared by the three pages: name, preset, clock, flag banner.
-import { FLAG_LABELS, clockText, el } from "./util.js";
+// Session header shared by the pages: name, preset, clock, flag banner, connection banner.
+import { label, t } from "./i18n.js";
+import { clockText, el, flagLabel } from "./util.js";
 
 export function mountHeader(store, node, flagNode) {
   const name = el("h1", { class: "s-name", id: "session-name" }, "…");
@@ -9,34 +10,43 @@ export function mountHeader(store, node, flagNode) {
   flag.className = "flag flag-none";
   flag.setAttribute("role", "status");
   flag.setAttribute("aria-live", "polite");
-  const flagText = el("span", { class: "flag-text" }, FLAG_LABELS.none);
+  const flagText = el("span", { class: "flag-text" }, flagLabel("none"));
   flag.replaceChildren(flagText);
   node.replaceChildren(el("div", { class: "s-title" }, name, meta), clock);
 
   let lastFlag = null;
   const tick = () => {
     if (!store.session) return;
-    const t = clockText(store.session, store.elapsed());
-    if (clock.textContent !== t) clock.textContent = t;
+    const text = clockText(store.session, store.elapsed());
+    if (clock.textContent !== text) clock.textContent = text;
   };
   const paint = () => {
     const s = store.session;
     if (!s) return;
     tick();
     name.textContent = s.name || s.id;
-    const kind = s.kind ? ` · ${s.kind}` : "";
-    meta.textContent = `${s.preset || ""}${kind}${s.closed ? " · closed" : ""}`;
+    const kind = s.kind ? ` · ${label("kind.", s.kind)}` : "";
+    meta.textContent = `${s.preset || ""}${kind}${s.closed ? ` · ${t("header.closed")}` : ""}`;
     const f = s.closed && s.flag !== "chequered" ? "closed" : s.flag || "none";
     if (f !== lastFlag) {
       lastFlag = f;
       flag.className = `flag flag-${f}`;
-      flagText.textContent = f === "closed" ? "Session closed" : FLAG_LABELS[f] || f;
+      flagText.textContent = flagLabel(f);
       flag.dataset.flag = f;
     }
-    document.title = `${s.name || "Boucle"} · ${document.body.dataset.page || "live timing"}`;
+    document.title = `${s.name || "Boucle"} · ${t(document.body.dataset.i18nPage || "page.live")}`;
   };
   store.onChange((p) => { if (p.session || p.full) paint(); });
   // The clock runs locally between headers (counted from when the header arrived).
   setInterval(tick, 250);
   return { paint };
+}
+
+/** The banner every live page shows when the feed cannot reconnect. */
+export function connectionBanner(node) {
+  return (state) => {
+    node.hidden = state !== "lost";
+    node.textContent = state === "lost" ? t("conn.lost") : "";
+    document.body.dataset.conn = state;
+  };
 }

@@ -1,10 +1,11 @@
 // Staff log-in: check the token with /api/whoami, keep it in sessionStorage, go to the role's page.
 import { clearToken, setToken, whoami } from "./auth.js";
+import { t } from "./i18n.js";
 import { params } from "./util.js";
 
 const HOME = { race_control: "race-control.html", timing: "timing.html", admin: "race-control.html" };
 // Only our own pages: `next` never sends the token holder off-site.
-const SAFE = new Set(["race-control.html", "timing.html", "index.html", "./"]);
+const SAFE = new Set(["race-control.html", "timing.html", "meeting.html", "admin.html", "index.html", "./"]);
 
 document.getElementById("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -13,7 +14,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
   const who = await whoami().catch(() => ({ role: "spectator" }));
   if (who.role === "spectator") {
     clearToken();
-    err.textContent = "That token was not accepted.";
+    err.textContent = t("auth.refused");
     return;
   }
   const next = params.get("next");
@@ -22,5 +23,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
   if ((page === "race-control.html" && who.role === "timing") || (page === "timing.html" && who.role === "race_control")) {
     page = HOME[who.role];
   }
-  location.href = who.session ? `${page}?session=${encodeURIComponent(who.session)}` : page;
+  if (who.meeting) page = "meeting.html";
+  location.href = who.session ? `${page}?session=${encodeURIComponent(who.session)}`
+    : who.meeting ? `${page}?meeting=${encodeURIComponent(who.meeting)}` : page;
 });

@@ -1,4 +1,6 @@
-// Printable classification: the results JSON of the session, laid out for paper.
+// Printable classification: the results JSON of the session, laid out for paper, in the page language.
+import { fmtDateTime, label, serverText, t } from "./i18n.js";
+import { mountPicker } from "./picker.js";
 import { el, fmtLap, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,22 +16,33 @@ function fmtTotal(s) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
+const gapText = (g) => {
+  const m = /^\+(\d+) laps?$/.exec(g || "");
+  return m ? t("gap.laps", { n: Number(m[1]) }) : g || "";
+};
+
 async function main() {
   $("print").addEventListener("click", () => window.print());
   const sid = await pickSession();
+  mountPicker($("picker"), sid);
   const [head, res] = await Promise.all([get(`api/sessions/${sid}`), get(`api/sessions/${sid}/results`)]);
-  $("title").textContent = `${head.name} · ${res.session.finished ? "classification" : "provisional classification"}`;
-  $("meta").textContent = `${head.preset} · ${head.kind} · printed ${new Date().toLocaleString()}`;
-  const cols = [["Pos", (r) => r.position], ["No", (r) => r.number], ["Name", (r) => r.name], ["Cat", (r) => `${r.category || ""} ${r.category_position ? `(${r.category_position})` : ""}`],
-    ["Laps", (r) => r.laps], ["Time", (r) => fmtTotal(r.total_time_s)], ["Gap", (r) => r.gap], ["Best", (r) => fmtLap(r.best_lap_s)],
-    ["Pit", (r) => r.pit_stops], ["Status", (r) => (r.status === "classified" ? "" : r.status)],
-    ["Penalties", (r) => [r.penalty_laps ? `-${r.penalty_laps} laps` : "", r.penalty_seconds ? `+${r.penalty_seconds} s` : ""].filter(Boolean).join(", ")]];
-  $("results").replaceChildren(el("thead", {}, el("tr", {}, cols.map(([h]) => el("th", {}, h)))),
+  const what = res.session.finished ? t("print.official") : t("print.provisional");
+  $("title").textContent = `${head.name} · ${what}`;
+  $("meta").textContent = t("print.meta", { preset: head.preset, kind: label("kind.", head.kind), at: fmtDateTime(Date.now()) });
+  const cols = [["col.pos", (r) => r.position], ["col.no", (r) => r.number], ["common.name", (r) => r.name],
+    ["col.cat", (r) => `${r.category || ""} ${r.category_position ? `(${r.category_position})` : ""}`],
+    ["col.laps", (r) => r.laps], ["print.time", (r) => fmtTotal(r.total_time_s)], ["col.gap", (r) => gapText(r.gap)],
+    ["col.best", (r) => fmtLap(r.best_lap_s)], ["col.pit", (r) => r.pit_stops],
+    ["print.status", (r) => (r.status === "classified" ? "" : label("status_long.", r.status))],
+    ["col.pen", (r) => [r.penalty_laps ? t("pen.laps", { n: -r.penalty_laps }) : "", r.penalty_seconds ? t("pen.seconds", { n: r.penalty_seconds }) : ""].filter(Boolean).join(", ")]];
+  $("results").replaceChildren(el("thead", {}, el("tr", {}, cols.map(([h]) => el("th", {}, t(h))))),
     el("tbody", {}, res.classification.map((r) => el("tr", {}, cols.map(([, f]) => el("td", {}, f(r) ?? ""))))));
   const pens = res.penalties || [];
-  $("penalties").replaceChildren(el("thead", {}, el("tr", {}, ["ID", "Car", "Rule", "Laps", "Seconds", "State", "Evidence"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, pens.length ? pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "", p.state, p.evidence].map((v) => el("td", {}, v))))
-      : el("tr", {}, el("td", { colspan: "7" }, "No penalty."))));
-  document.title = `${head.name} · classification`;
+  const heads = ["ID", t("common.car"), t("rc.rule"), t("col.laps"), t("print.seconds"), t("common.state"), t("rc.evidence")];
+  $("penalties").replaceChildren(el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, h)))),
+    el("tbody", {}, pens.length ? pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "",
+      label("penstate.", p.state), serverText(p.evidence)].map((v) => el("td", {}, v))))
+      : el("tr", {}, el("td", { colspan: "7" }, t("pen.none_print")))));
+  document.title = `${head.name} · ${what}`;
 }
-main().catch((e) => { $("meta").textContent = `Cannot load: ${e.message}`; });
+main().catch((e) => { $("meta").textContent = t("print.cannot_load", { error: e.message }); });

@@ -1,5 +1,6 @@
 // Race control: penalty queue with evidence, approve / waive, manual penalties, flags and start,
 // live rule status per car with alerts, jump starts, car actions.
+import { label, serverText, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtClock, fmtT } from "./util.js";
@@ -16,11 +17,11 @@ const REFUEL_WARN_S = 10 * 60;
 
 export function amountText(p) {
   const parts = [];
-  if (p.dsq) parts.push("DSQ");
-  if (p.laps) parts.push(`-${p.laps} lap${p.laps === 1 ? "" : "s"}`);
-  if (p.seconds) parts.push(`+${p.seconds} s`);
-  if (p.best_lap_seconds) parts.push(`+${p.best_lap_seconds} s on best lap`);
-  return parts.join(", ") || "none";
+  if (p.dsq) parts.push(t("pen.dsq"));
+  if (p.laps) parts.push(t("pen.laps", { n: p.laps }));
+  if (p.seconds) parts.push(t("pen.seconds", { n: p.seconds }));
+  if (p.best_lap_seconds) parts.push(t("pen.best_lap", { n: p.best_lap_seconds }));
+  return parts.join(", ") || t("pen.none");
 }
 
 /** Jump starts: the engine's evidence says "N ms before the green". */
@@ -37,18 +38,18 @@ export function alertsFor(r, remaining) {
     if (!st || typeof st !== "object") continue;
     if (st.missing > 0 && remaining != null && remaining < st.missing * STOP_WARN_S) {
       out.push({ rule, level: remaining < st.missing * 5 * 60 ? "crit" : "warn",
-        text: `${st.missing} mandatory stop${st.missing === 1 ? "" : "s"} still to do, ${fmtClock(remaining)} left` });
+        text: t("rc.alert_stops", { n: st.missing, left: fmtClock(remaining) }) });
     }
     for (const w of st.windows || []) {
-      if (w.state === "missed") out.push({ rule, level: "crit", text: `refuel window ${w.window} missed` });
+      if (w.state === "missed") out.push({ rule, level: "crit", text: t("rc.alert_window_missed", { w: w.window }) });
       else if (w.state === "open" && w.closes_in_s != null && w.closes_in_s < REFUEL_WARN_S) {
-        out.push({ rule, level: "warn", text: `refuel window ${w.window} closes in ${fmtClock(w.closes_in_s)}` });
+        out.push({ rule, level: "warn", text: t("rc.alert_window_closes", { w: w.window, left: fmtClock(w.closes_in_s) }) });
       }
     }
-    if (st.return_required) out.push({ rule, level: "crit", text: st.text || "must return to the pit lane" });
-    if (st.no_reads) out.push({ rule, level: "crit", text: st.message || "no transponder read" });
+    if (st.return_required) out.push({ rule, level: "crit", text: serverText(st.text) || t("rc.alert_return") });
+    if (st.no_reads) out.push({ rule, level: "crit", text: serverText(st.message) || t("rc.alert_no_reads") });
     if (st.driver_change_allowed === false && r.in_pit && st.pit_lane === "closed") {
-      out.push({ rule, level: "warn", text: st.text || "in the pit lane while it is closed" });
+      out.push({ rule, level: "warn", text: serverText(st.text) || t("rc.alert_pit_closed") });
     }
   }
   return out;
@@ -59,17 +60,17 @@ function ruleChips(td, r, ctx) {
   const chips = [];
   for (const [rule, st] of Object.entries(r.rules || {})) {
     if (!st) continue;
-    let text = st.text || st.message;
+    let text = serverText(st.text || st.message);
     if (!text) {
       text = Object.entries(st).filter(([, v]) => typeof v !== "object").map(([k, v]) => {
-        const name = k.replace(/_s$/, "").replace(/_/g, " ");
-        if (typeof v === "boolean") return `${name}: ${v ? "yes" : "no"}`;
+        const name = label("status.", k) === k ? k.replace(/_s$/, "").replace(/_/g, " ") : label("status.", k);
+        if (typeof v === "boolean") return `${name}: ${v ? t("common.yes") : t("common.no")}`;
         if (typeof v === "number" && k.endsWith("_s")) return `${name} ${fmtClock(v)}`;
-        return `${name}: ${v}`;
+        return `${name}: ${label("statusval.", v)}`;
       }).join(", ");
     }
     const good = st.required != null && st.done >= st.required;
-    chips.push(el("span", { class: `rule-chip${bad.has(rule) ? " bad" : good ? " good" : ""}`, title: JSON.stringify(st) },
+    chips.push(el("span", { class: `rule-chip${bad.has(rule) ? " bad" : good ? " good" : ""}`, title: `${label("rule.", rule)}\n${JSON.stringify(st)}` },
       el("b", {}, rule), " ", text));
   }
   td.replaceChildren(...chips);
@@ -84,8 +85,8 @@ async function main() {
   // -- flags ----------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
     b.addEventListener("click", async () => {
-      if (b.dataset.confirm && !confirm(b.dataset.confirm)) return;
-      await call("signal", { signal: b.dataset.signal }, { ok: `Signal sent: ${b.textContent}` });
+      if (b.dataset.confirm && !confirm(t(b.dataset.confirm))) return;
+      await call("signal", { signal: b.dataset.signal }, { ok: t("staff.signal_sent", { signal: b.textContent }) });
     });
   }
   const clockLine = () => {
@@ -94,9 +95,9 @@ async function main() {
     const c = s.clock || {};
     const running = !s.closed ? store.elapsed() : 0;
     const now = (c.now_s || 0) + running;
-    const parts = [c.green_s != null ? `Race time ${fmtClock(now - c.green_s)}` : `Session clock ${fmtClock(now)}`];
-    if (c.green_s != null) parts.push(`green at ${fmtT(c.green_s)}`);
-    if (c.leader_laps) parts.push(`leader on lap ${c.leader_laps}`);
+    const parts = [c.green_s != null ? t("rc.race_time", { t: fmtClock(now - c.green_s) }) : t("rc.session_clock", { t: fmtClock(now) })];
+    if (c.green_s != null) parts.push(t("rc.green_at", { t: fmtT(c.green_s) }));
+    if (c.leader_laps) parts.push(t("rc.leader_on_lap", { n: c.leader_laps }));
     $("clock-line").textContent = parts.join(" · ");
   };
   setInterval(clockLine, 500);
@@ -105,36 +106,36 @@ async function main() {
   // -- penalty queue ----------------------------------------------------------------------------
   const penTable = new KeyedTable($("penalties"), [
     { id: "id", label: "ID", cell: (p) => p.id },
-    { id: "car", label: "Car", cls: "no", cell: (p) => {
+    { id: "car", label: t("common.car"), cls: "no", cell: (p) => {
       const r = store.rows.get(p.number);
       return { t: `#${p.number}`, sub: r ? r.name : "" };
     } },
-    { id: "rule", label: "Rule", cls: "rule", cell: (p) => ({ t: p.rule, sub: p.note || "" }) },
-    { id: "amount", label: "Penalty", cls: "nowrap", cell: (p) => amountText(p) },
-    { id: "t", label: "Time", cls: "num", cell: (p) => fmtT(p.t) },
-    { id: "evidence", label: "Evidence", cls: "evidence", cell: (p) => p.evidence || "" },
-    { id: "state", label: "State", cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
-      render: (td, p) => td.replaceChildren(el("span", { class: `state-tag state-${p.state}` }, p.state)) },
+    { id: "rule", label: t("rc.rule"), cls: "rule", cell: (p) => ({ t: p.rule, sub: [label("rule.", p.rule) === p.rule ? "" : label("rule.", p.rule), serverText(p.note)].filter(Boolean).join(" · ") }) },
+    { id: "amount", label: t("rc.penalty"), cls: "nowrap", cell: (p) => amountText(p) },
+    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => fmtT(p.t) },
+    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
+    { id: "state", label: t("common.state"), cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
+      render: (td, p) => td.replaceChildren(el("span", { class: `state-tag state-${p.state}` }, label("penstate.", p.state))) },
     { id: "actions", label: "", cls: "actions", cell: (p) => p.state,
       render: (td, p) => td.replaceChildren(
         p.state === "proposed" ? el("button", { type: "button", class: "primary", "data-act": "approve",
-          onclick: () => call(`penalties/${p.id}/approve`, undefined, { ok: `${p.id} approved` }) }, "Approve") : "",
+          onclick: () => call(`penalties/${p.id}/approve`, undefined, { ok: t("rc.approved", { id: p.id }) }) }, t("rc.approve")) : "",
         p.state !== "waived" ? el("button", { type: "button", class: "danger", "data-act": "waive",
           onclick: () => {
-            const note = prompt(`Waive ${p.id} (${p.rule}, #${p.number})? Note for the log:`, "");
-            if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: `${p.id} waived` });
-          } }, "Waive") : "") },
+            const note = prompt(t("rc.waive_prompt", { id: p.id, rule: p.rule, number: p.number }), "");
+            if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: t("rc.waived", { id: p.id }) });
+          } }, t("rc.waive")) : "") },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
 
   const jumpTable = new KeyedTable($("jumps"), [
-    { id: "car", label: "Car", cls: "no", cell: (p) => `#${p.number}` },
-    { id: "margin", label: "Margin", cls: "num", cell: (p) => {
+    { id: "car", label: t("common.car"), cls: "no", cell: (p) => `#${p.number}` },
+    { id: "margin", label: t("rc.margin"), cls: "num", cell: (p) => {
       const ms = jumpMargin(p);
       return ms == null ? "?" : `${ms} ms`;
     } },
-    { id: "amount", label: "Penalty", cell: (p) => amountText(p) },
-    { id: "state", label: "State", cell: (p) => p.state },
-    { id: "evidence", label: "Evidence", cls: "evidence", cell: (p) => p.evidence || "" },
+    { id: "amount", label: t("rc.penalty"), cell: (p) => amountText(p) },
+    { id: "state", label: t("common.state"), cell: (p) => label("penstate.", p.state) },
+    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
 
   const stateRank = { proposed: 0, applied: 1, waived: 2 };
@@ -145,7 +146,7 @@ async function main() {
       (a.state === "proposed" ? a.t - b.t : b.t - a.t));
     penTable.order(all.map((p) => p.id));
     const proposed = all.filter((p) => p.state === "proposed").length;
-    $("pen-count").textContent = `${proposed} to decide · ${all.length} in all`;
+    $("pen-count").textContent = t("rc.pen_count", { k: proposed, n: all.length });
     const jumps = all.filter((p) => p.rule === "AX-JUMP").sort((a, b) => a.t - b.t);
     for (const p of jumps) jumpTable.update(p, ctx);
     jumpTable.order(jumps.map((p) => p.id));
@@ -173,7 +174,7 @@ async function main() {
     else if (f.amount !== "") body[f.unit] = Number(f.amount);
     if (f.note) body.note = f.note;
     if (f.offence) body.offence = f.offence; // CC-LINE: the rule picks the amount (warning, then 1 lap)
-    const res = await call("penalties", body, { ok: `Penalty added to #${f.number}` });
+    const res = await call("penalties", body, { ok: t("rc.penalty_added", { number: f.number }) });
     if (res) ev.target.reset();
   });
 
@@ -181,16 +182,16 @@ async function main() {
   for (const b of document.querySelectorAll("button[data-action]")) {
     b.addEventListener("click", async () => {
       const f = formData($("car-form"));
-      if (!f.number) return toast("Choose a car first", true);
+      if (!f.number) return toast(t("rc.choose_car"), true);
       let action = b.dataset.action, body = {};
       if (action === "ballast_ok" || action === "ballast_short") {
         body = { ok: action === "ballast_ok" };
         action = "ballast_check";
       } else if (action === "driver_change") {
-        if (!f.driver) return toast("Type the new driver's id", true);
+        if (!f.driver) return toast(t("rc.need_driver"), true);
         body = { driver: f.driver };
       } else if (action === "weight_check") {
-        if (!f.driver || !f.kg) return toast("Weight check needs driver and kg", true);
+        if (!f.driver || !f.kg) return toast(t("rc.need_driver_kg"), true);
         body = { driver: f.driver, kg: Number(f.kg) };
       }
       await call(`cars/${encodeURIComponent(f.number)}/${action}`, body, { ok: `${b.textContent}: #${f.number}` });
@@ -199,15 +200,15 @@ async function main() {
 
   // -- rule status per car ----------------------------------------------------------------------
   const ruleTable = new KeyedTable($("rules"), [
-    { id: "pos", label: "Pos", cls: "num pos", cell: (r) => String(r.position) },
-    { id: "no", label: "No", cls: "no", cell: (r) => r.number },
-    { id: "name", label: "Name", cls: "name", cell: (r) => ({ t: r.name, sub: r.category || "" }) },
-    { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps) },
-    { id: "pit", label: "Stops", cls: "num", cell: (r) => ({ t: String(r.pit_stops), sub: r.in_pit ? "IN PIT" : "" }) },
-    { id: "driver", label: "Driver / stint", cell: (r) => ({
+    { id: "pos", label: t("col.pos"), cls: "num pos", cell: (r) => String(r.position) },
+    { id: "no", label: t("col.no"), cls: "no", cell: (r) => r.number },
+    { id: "name", label: t("common.name"), cls: "name", cell: (r) => ({ t: r.name, sub: r.category || "" }) },
+    { id: "laps", label: t("col.laps"), cls: "num", cell: (r) => String(r.laps) },
+    { id: "pit", label: t("col.stops"), cls: "num", cell: (r) => ({ t: String(r.pit_stops), sub: r.in_pit ? t("state.pit") : "" }) },
+    { id: "driver", label: t("rc.driver_stint"), cell: (r) => ({
       t: r.driver_name || r.driver || "",
-      sub: r.stint_s != null ? `stint ${fmtClock(r.stint_s)} · ${r.stint_laps} laps` : "" }) },
-    { id: "rules", label: "Rules", cls: "rules",
+      sub: r.stint_s != null ? t("rc.stint", { t: fmtClock(r.stint_s), n: r.stint_laps }) : "" }) },
+    { id: "rules", label: t("rc.rules"), cls: "rules",
       cell: (r, c) => JSON.stringify(r.rules) + JSON.stringify(c.alerts.get(r.number) || []),
       render: ruleChips },
   ], { rowClass: (r) => [(ctx.alerts.get(r.number) || []).length ? "alert" : "", r.in_pit ? "in-pit" : ""].join(" ") });
@@ -253,5 +254,5 @@ async function main() {
 
 main().catch((e) => {
   console.error(e);
-  toast(`Cannot load race control: ${e.message}`, true);
+  toast(t("rc.cannot_load", { error: e.message }), true);
 });

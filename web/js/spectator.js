@@ -1,8 +1,11 @@
-// Spectator live timing (public, read-only): classification, header, filter, TV mode, charts.
+// Spectator live timing (public, read-only): classification, header, filter, favourites, TV
+// mode (paged, auto-fitted), charts. Follows the live session of the track (or ?meeting=ID)
+// unless ?session=ID pins one.
 import { api, whoBadge, whoami } from "./auth.js";
 import { drawLapChart, drawLapTimes } from "./charts.js";
-import { mountHeader } from "./header.js";
-import { connectionBanner } from "./live.js";
+import { connectionBanner, mountHeader } from "./header.js";
+import { t } from "./i18n.js";
+import { followSessions, mountPicker } from "./picker.js";
 import { SessionStore } from "./store.js";
 import { KeyedTable, lapClass, stateText } from "./table.js";
 import { el, fmtLap, params, pickSession } from "./util.js";
@@ -18,40 +21,92 @@ function visible(r) {
   return kind === "cat" ? norm(r.category) === value : norm(r.division) === value;
 }
 
+// Favourite cars: pinned at the top of the board, remembered on this device.
+const FAV_KEY = "boucle.favourites";
+const favs = new Set(JSON.parse(localStorage.getItem(FAV_KEY) || "[]").map(String));
+const saveFavs = () => localStorage.setItem(FAV_KEY, JSON.stringify([...favs]));
+
+// A phone writes lap gaps short ("+11 T"): the gap column is narrow there.
+const phone = matchMedia("(max-width: 700px)");
+const lapsGap = (n) => t(phone.matches ? "gap.laps_short" : "gap.laps", { n });
+
+/** "+1 lap" from the server, in the page language. */
+function gapText(g) {
+  const m = /^\+(\d+) laps?$/.exec(g || "");
+  return m ? lapsGap(Number(m[1])) : g || "";
+}
+
+/** Gap and interval inside a filtered class, as classify.py computes them for the whole field. */
+export function classGaps(rows, bestLapFormat) {
+  const out = new Map();
+  const diff = (ahead, r) => {
+    if (bestLapFormat) {
+      return ahead.best_lap_s == null || r.best_lap_s == null ? "" : `+${(r.best_lap_s - ahead.best_lap_s).toFixed(3)}`;
+    }
+    if (ahead.total_time_s == null || r.total_time_s == null) return "";
+    const dl = ahead.laps - r.laps;
+    return dl >= 1 ? lapsGap(dl) : `+${(r.total_time_s - ahead.total_time_s).toFixed(3)}`;
+  };
+  rows.forEach((r, i) => out.set(r.number, i ? { gap: diff(rows[0], r), interval: diff(rows[i - 1], r) } : { gap: "", interval: "" }));
+  return out;
+}
+const gapOf = (r, ctx) => (ctx.classGaps ? (ctx.classGaps.get(r.number) || {}).gap || "" : gapText(r.gap));
+const intOf = (r, ctx) => (ctx.classGaps ? (ctx.classGaps.get(r.number) || {}).interval || "" : gapText(r.interval));
+
+/** One server penalty label ("-1 lap LM-STOPS", "? AX-JUMP (proposed)") in the page language. */
+export function penLabel(x) {
+  let m;
+  if ((m = /^\? (\S+) \(proposed\)$/.exec(x))) return t("pen.investigation", { rule: m[1] });
+  if ((m = /^-(\d+) laps? (\S+)$/.exec(x))) return t("pen.laps_rule", { n: Number(m[1]), rule: m[2] });
+  if ((m = /^\+([\d.]+) s best lap (\S+)$/.exec(x))) return t("pen.best_rule", { n: m[1], rule: m[2] });
+  if ((m = /^\+([\d.]+) s (\S+)$/.exec(x))) return t("pen.seconds_rule", { n: m[1], rule: m[2] });
+  if ((m = /^DSQ (\S+)$/.exec(x))) return t("pen.dsq_rule", { rule: m[1] });
+  return x;
+}
+const penText = (r) => (r.penalties || []).map(penLabel).join(" · ");
+/** What the penalties add up to, for the phone's line under the name (the list is a tap away). */
+export function penSummary(r) {
+  const labels = r.penalties || [];
+  const parts = [];
+  if (labels.some((x) => x.startsWith("DSQ "))) parts.push(t("pen.dsq"));
+  if (r.penalty_laps) parts.push(t("pen.laps", { n: r.penalty_laps }));
+  if (r.penalty_seconds) parts.push(t("pen.seconds", { n: r.penalty_seconds }));
+  for (const x of labels) if (x.startsWith("? ")) parts.push(penLabel(x));
+  return parts.join(" · ");
+}
+
 const COLUMNS = [
-  // On a phone the change arrow and the state ride under the position and the number (the
-  // chg and state columns are hidden there), so the name keeps room.
-  { id: "pos", label: "Pos", cls: "num pos", title: "Position (in the category when filtered)",
+  // On a phone the change arrow and the state ride under the position and the number, the
+  // pit stops under the laps, the interval under the gap and the best lap under the last one
+  // (the chg, int, best, pit and state columns are hidden there), so the name keeps room.
+  { id: "pos", label: t("col.pos"), cls: "num pos", title: t("col.pos_title"),
     cell: (r) => ({ t: String(filter === "all" ? r.position : r.category_position || r.position),
-      sub: moved(r), c: r._moved > 0 ? "mv-up" : r._moved < 0 ? "mv-down" : "", label: `position ${r.position}` }) },
-  { id: "chg", label: "", cls: "chg wide", title: "Places gained or lost since the previous lap",
-    cell: (r) => r._moved > 0 ? { t: moved(r), c: "up", label: `up ${r._moved}` }
-      : r._moved < 0 ? { t: moved(r), c: "down", label: `down ${-r._moved}` } : "" },
-  { id: "no", label: "No", cls: "no", cell: (r) => {
+      sub: moved(r), c: r._moved > 0 ? "mv-up" : r._moved < 0 ? "mv-down" : "", label: t("col.position_n", { n: r.position }) }) },
+  { id: "chg", label: "", cls: "chg wide", title: t("col.chg_title"),
+    cell: (r) => r._moved > 0 ? { t: moved(r), c: "up", label: t("col.up", { n: r._moved }) }
+      : r._moved < 0 ? { t: moved(r), c: "down", label: t("col.down", { n: -r._moved }) } : "" },
+  { id: "no", label: t("col.no"), cls: "no", cell: (r) => {
     const st = stateText(r);
-    return st ? { t: r.number, sub: st.t, c: `n-${st.c}` } : r.number;
+    const short = st && st.c === "st-pit" ? t("state.pit_short") : st && st.t;
+    return st ? { t: r.number, sub: short, c: `n-${st.c}`, label: `${r.number} ${st.label || st.t}` } : r.number;
   } },
-  { id: "name", label: "Name / team", cls: "name",
-    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penText(r).replace(/-/g, "\u2011") }) },
-  { id: "cat", label: "Cat", cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
-  { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps ?? "") },
-  { id: "gap", label: "Gap", cls: "num gap", cell: (r) => r.gap || "" },
-  { id: "int", label: "Int", cls: "num opt", cell: (r) => r.interval || "" },
-  { id: "last", label: "Last", cls: "num time",
-    cell: (r, ctx) => ({ t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best) }) },
-  { id: "best", label: "Best", cls: "num time opt",
+  { id: "name", label: t("col.name"), cls: "name",
+    cell: (r) => ({ t: r.name, c: r.penalties && r.penalties.length ? "has-pen" : "", sub: r.driver_name || "", sub2: penSummary(r).replace(/-/g, "\u2011") }) },
+  { id: "cat", label: t("col.cat"), cls: "cat opt", cell: (r) => r.category ? `${r.category}${filter === "all" && r.category_position ? ` P${r.category_position}` : ""}` : "" },
+  { id: "laps", label: t("col.laps"), cls: "num laps", title: t("col.laps_title"),
+    cell: (r) => ({ t: String(r.laps ?? ""), sub: t("col.stops_short", { n: r.pit_stops ?? 0 }), label: t("col.stops_n", { n: r.pit_stops ?? 0 }) }) },
+  { id: "gap", label: t("col.gap"), cls: "num gap", title: t("col.gap_title"), cell: (r, ctx) => ({ t: gapOf(r, ctx), sub: intOf(r, ctx) }) },
+  { id: "int", label: t("col.int"), cls: "num opt", title: t("col.int_title"), cell: (r, ctx) => intOf(r, ctx) },
+  { id: "last", label: t("col.last"), cls: "num time last", title: t("col.last_title"),
+    cell: (r, ctx) => ({ t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best), sub: fmtLap(r.best_lap_s) }) },
+  { id: "best", label: t("col.best"), cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
-  { id: "pit", label: "Pit", cls: "num opt", title: "Pit stops", cell: (r) => String(r.pit_stops ?? 0) },
+  { id: "pit", label: t("col.pit"), cls: "num opt", title: t("col.pit_title"), cell: (r) => String(r.pit_stops ?? 0) },
   { id: "state", label: "", cls: "state wide", cell: (r) => stateText(r) },
-  { id: "pen", label: "Penalties", cls: "pen opt", cell: (r) => penText(r) },
+  { id: "pen", label: t("col.pen"), cls: "pen opt", cell: (r) => penText(r) },
 ];
 
 let selected = params.get("car");
-
-// A proposed penalty does not count until race control decides: say so, as timing screens do.
-function penText(r) {
-  return (r.penalties || []).map((p) => p.replace(/^\? (\S+) \(proposed\)$/, "$1 under investigation")).join(" · ");
-}
 
 function moved(r) {
   return r._moved > 0 ? `▲${r._moved}` : r._moved < 0 ? `▼${-r._moved}` : "";
@@ -63,7 +118,20 @@ function rowClass(r) {
   if (r.status && r.status !== "classified") c.push(`s-${r.status}`);
   if (r.penalties && r.penalties.length) c.push("has-pen");
   if (r.number === selected) c.push("selected");
+  if (favs.has(r.number)) c.push("fav");
   return c.join(" ");
+}
+
+// TV mode: the board shows as many rows as the screen holds and pages through the field, the
+// header (name, clock, flag) kept; type size follows the screen (css: body.tv).
+const TV_PAGE_MS = 8000;
+const tv = { page: 0, pages: 1, perPage: 0 };
+function tvRowsPerPage(table) {
+  const row = table.tbody.firstElementChild;
+  const rowH = row ? row.getBoundingClientRect().height : 0;
+  if (!rowH) return 0;
+  const top = table.tbody.getBoundingClientRect().top + scrollY;
+  return Math.max(3, Math.floor((innerHeight - top - 4) / rowH));
 }
 
 async function main() {
@@ -78,15 +146,17 @@ async function main() {
     sessionId = await pickSession().catch(() => null);
   }
   $("empty").hidden = true;
+  mountPicker($("picker"), sessionId);
+  const followCheck = followSessions(sessionId);
 
   const store = new SessionStore(sessionId, "spectator");
   store.onState(connectionBanner($("conn-banner")));
   mountHeader(store, $("session-header"), $("flag"));
   const table = new KeyedTable($("classification"), COLUMNS, { rowClass, onSelect: (n) => select(n), positioned: true });
-  const ctx = { best: null };
+  const ctx = { best: null, classGaps: null };
   const filters = new Filters(store);
   const charts = new Charts(store, sessionId);
-  window.boucle = { store, table }; // for the browser tests and for debugging from the console
+  window.boucle = { store, table, tv, followCheck }; // for the browser tests and for debugging from the console
 
   let ordered = [];
   const indexOf = new Map(); // number -> row index on screen (from the last reorder)
@@ -118,10 +188,25 @@ async function main() {
       else if (i === undefined || (i >= range[0] && i <= range[1])) touch(r, range);
     }
   };
+  /** The board's order: favourites first, then the field; in TV mode one page of it. */
+  const boardOrder = () => {
+    const rows = store.sortedRows().filter(visible);
+    ctx.classGaps = filter === "all" ? null : classGaps(rows, store.session && store.session.format === "best_lap");
+    const all = [...rows.filter((r) => favs.has(r.number)), ...rows.filter((r) => !favs.has(r.number))].map((r) => r.number);
+    if (!document.body.classList.contains("tv") || !tv.perPage) {
+      tv.pages = 1;
+      return all;
+    }
+    tv.pages = Math.max(1, Math.ceil(all.length / tv.perPage));
+    tv.page %= tv.pages;
+    $("tv-page").textContent = tv.pages > 1 ? t("tv.page", { k: tv.page + 1, n: tv.pages }) : "";
+    return all.slice(tv.page * tv.perPage, (tv.page + 1) * tv.perPage);
+  };
   const render = (p) => {
     const range = visibleRange();
     const best = store.overallBest();
-    const all = p.full || best !== ctx.best;
+    // With a class filter every gap is to the class leader: any change may move them all.
+    const all = p.full || best !== ctx.best || (filter !== "all" && p.rows.size > 0);
     ctx.best = best;
     let reorder = all || p.removed.size > 0;
     for (const n of p.removed) {
@@ -129,6 +214,7 @@ async function main() {
       stale.delete(n);
     }
     if (all) {
+      if (filter !== "all") ctx.classGaps = classGaps(store.sortedRows().filter(visible), store.session && store.session.format === "best_lap");
       for (const r of store.rows.values()) touch(r, range);
       filters.refresh();
     } else {
@@ -143,7 +229,7 @@ async function main() {
       }
     }
     if (reorder) {
-      ordered = store.sortedRows().filter(visible).map((r) => r.number);
+      ordered = boardOrder();
       for (const r of store.rows.values()) if (!table.trs.has(r.number)) table.update(r, ctx);
       shownPos.clear();
       for (const r of store.rows.values()) shownPos.set(r.number, r.position);
@@ -154,6 +240,11 @@ async function main() {
       refreshStale(range); // rows that moved into view
     }
     if (selected && (all || p.rows.has(selected))) charts.refresh();
+  };
+  const rerender = () => {
+    stale.clear();
+    for (const r of store.rows.values()) table.update(r, ctx);
+    render({ full: true, rows: new Set(), removed: new Set() });
   };
   store.onChange(render);
   let scrollQueued = false;
@@ -167,12 +258,37 @@ async function main() {
   };
   addEventListener("scroll", onScroll, { passive: true });
   addEventListener("resize", onScroll, { passive: true });
-  filters.onChange = () => {
-    stale.clear();
-    for (const r of store.rows.values()) table.update(r, ctx);
-    render({ full: true, rows: new Set(), removed: new Set() });
-  };
+  filters.onChange = rerender;
+  phone.addEventListener("change", rerender);
   window.boucle.stale = stale;
+
+  // TV paging: measure how many rows fit (after the full field is laid out once), then turn pages.
+  const tvFit = () => {
+    if (!document.body.classList.contains("tv")) {
+      if (tv.perPage) {
+        tv.perPage = 0;
+        $("tv-page").hidden = true;
+        rerender();
+      }
+      return;
+    }
+    const n = tvRowsPerPage(table);
+    if (n && n !== tv.perPage) {
+      tv.perPage = n;
+      $("tv-page").hidden = false;
+      rerender();
+    }
+  };
+  window.boucle.tvFit = tvFit;
+  addEventListener("resize", () => requestAnimationFrame(tvFit));
+  $("tv-toggle").addEventListener("click", () => requestAnimationFrame(() => { tv.page = 0; tvFit(); }));
+  store.onChange(() => { if (!tv.perPage) tvFit(); });
+  window.boucle.tvNext = () => {
+    if (!tv.perPage || tv.pages < 2) return;
+    tv.page = (tv.page + 1) % tv.pages;
+    rerender();
+  };
+  setInterval(() => window.boucle.tvNext(), TV_PAGE_MS);
 
   function select(n) {
     selected = selected === n ? null : n;
@@ -181,6 +297,14 @@ async function main() {
     charts.show(selected);
   }
   $("charts-close").addEventListener("click", () => select(selected));
+  $("fav-toggle").addEventListener("click", () => {
+    if (!selected) return;
+    if (favs.has(selected)) favs.delete(selected);
+    else favs.add(selected);
+    saveFavs();
+    charts.info();
+    rerender();
+  });
   store.start();
   if (selected) charts.show(selected);
 }
@@ -210,12 +334,12 @@ class Filters {
         this.onChange();
       },
     }, label);
-    const items = [btn("all", "All")];
+    const items = [btn("all", t("filter.all"))];
     for (const c of [...cats].sort()) items.push(btn(`cat:${c}`, c));
     for (const d of [...divs].sort()) items.push(btn(`div:${d}`, d));
     // A filter with one category only is noise.
     nav.hidden = cats.size + divs.size < 2;
-    nav.replaceChildren(el("span", { class: "filter-label" }, "Show:"), ...items);
+    nav.replaceChildren(el("span", { class: "filter-label" }, t("filter.show")), ...items);
   }
 }
 
@@ -287,11 +411,16 @@ class Charts {
     // The whole story of the car, penalties in full: the phone table only has room for a line.
     const r = this.store.rows.get(selected);
     $("charts-title").textContent = r ? `#${r.number} ${r.name}` : `#${selected}`;
+    $("fav-toggle").setAttribute("aria-pressed", String(favs.has(selected)));
+    $("fav-toggle").textContent = favs.has(selected) ? t("spectator.unfav") : t("spectator.fav");
     if (!r) return;
-    const bits = [`P${r.position}`, r.category ? `${r.category} P${r.category_position}` : "", `${r.laps} laps`,
-      r.best_lap_s != null ? `best ${fmtLap(r.best_lap_s)} (lap ${r.best_lap_no})` : "", `${r.pit_stops} pit stops`,
-      r.driver_name ? `driver ${r.driver_name}` : "", r.in_pit ? "IN PIT" : ""];
-    const pen = (r.penalties || []).length ? `Penalties: ${r.penalties.join(" · ")}` : "No penalty";
+    const st = stateText(r);
+    const bits = [t("info.pos", { n: r.position }), r.category ? `${r.category} P${r.category_position}` : "",
+      t("info.laps", { n: r.laps }), r.gap ? t("info.gap", { gap: gapText(r.gap) }) : "", r.interval ? t("info.int", { gap: gapText(r.interval) }) : "",
+      r.last_lap_s != null ? t("info.last", { t: fmtLap(r.last_lap_s) }) : "",
+      r.best_lap_s != null ? t("info.best", { t: fmtLap(r.best_lap_s), n: r.best_lap_no }) : "", t("info.stops", { n: r.pit_stops }),
+      r.driver_name ? t("info.driver", { name: r.driver_name }) : "", st ? st.label || st.t : ""];
+    const pen = (r.penalties || []).length ? t("info.penalties", { list: r.penalties.map(penLabel).join(" · ") }) : t("info.no_penalty");
     $("charts-info").textContent = `${bits.filter(Boolean).join(" · ")}. ${pen}.`;
   }
 
@@ -319,24 +448,12 @@ class Charts {
   }
 }
 
-// TV mode pages through a field longer than the screen, as track-side screens do.
-const TV_PAGE_MS = 10000;
-setInterval(() => {
-  if (!document.body.classList.contains("tv")) return;
-  const atEnd = scrollY + innerHeight >= document.documentElement.scrollHeight - 4;
-  if (atEnd) scrollTo({ top: 0 });
-  else {
-    const mast = document.querySelector(".masthead").getBoundingClientRect().height;
-    scrollBy({ top: Math.round((innerHeight - mast) * 0.9) });
-  }
-}, TV_PAGE_MS);
-
 function setupTv() {
   const btn = $("tv-toggle");
   const set = (on) => {
     document.body.classList.toggle("tv", on);
     btn.setAttribute("aria-pressed", String(on));
-    btn.textContent = on ? "Exit TV mode" : "TV mode";
+    btn.textContent = on ? t("spectator.tv_exit") : t("spectator.tv");
   };
   set(params.get("tv") === "1");
   btn.addEventListener("click", () => {
@@ -350,5 +467,5 @@ function setupTv() {
 main().catch((e) => {
   console.error(e);
   $("empty").hidden = false;
-  $("empty").textContent = `Cannot load live timing: ${e.message}`;
+  $("empty").textContent = t("spectator.cannot_load", { error: e.message });
 });

@@ -1,9 +1,10 @@
 // Shared by the race-control and timing-crew pages: log-in gate, header, live store, toasts.
 import { api, requireRole, whoBadge } from "./auth.js";
-import { mountHeader } from "./header.js";
-import { connectionBanner } from "./live.js";
+import { connectionBanner, mountHeader } from "./header.js";
+import { t } from "./i18n.js";
+import { mountPicker } from "./picker.js";
 import { SessionStore } from "./store.js";
-import { el, pageLink, pickSession } from "./util.js";
+import { el, pageLink, params, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,9 +17,11 @@ export async function startStaffPage(roles, pageName) {
   const who = await requireRole(roles, main);
   $("who").replaceChildren(whoBadge(who || { role: "spectator" }, pageName));
   if (!who) return null;
-  let sid = who.session && !new URLSearchParams(location.search).get("session") ? who.session : await pickSession();
+  // a session token: its session; a meeting token: the live session of its meeting
+  const sid = who.session && !params.get("session") ? who.session : await pickSession(params.get("meeting") || who.meeting);
+  mountPicker($("picker"), sid);
   if (!sid) {
-    main.replaceChildren(el("p", { class: "empty" }, "No session yet: create one on the timing page (admin token)."));
+    main.replaceChildren(el("p", { class: "empty" }, t("staff.no_session")));
     return null;
   }
   for (const a of document.querySelectorAll("a[data-page]")) a.href = pageLink(a.dataset.page, sid);
@@ -56,7 +59,7 @@ export function toast(text, bad = false) {
 }
 
 /** Keep a <select> of cars in sync with the rows (value = number). */
-export function carOptions(select, store, { blank = "car…" } = {}) {
+export function carOptions(select, store, { blank = t("staff.car_blank") } = {}) {
   const cur = select.value;
   const rows = [...store.rows.values()].sort((a, b) => {
     const x = Number(a.number), y = Number(b.number);

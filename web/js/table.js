@@ -1,6 +1,7 @@
 // Keyed table: one <tr> per car, created once; an update touches only the cells whose text or
 // class changed, and reordering moves only the rows that are out of place. This is what keeps
 // 100 cars updating every second cheap on a phone (no innerHTML, no full re-render).
+import { t } from "./i18n.js";
 import { el } from "./util.js";
 
 /**
@@ -51,7 +52,7 @@ export class KeyedTable {
       const cells = this.columns.map((c) => el("td", { class: c.cls || null, role }));
       const tr = el("tr", { dataset: { key: k }, role: this.positioned ? "row" : null }, cells);
       if (this.selectable) tr.tabIndex = 0;
-      e = { tr, cells, cache: new Array(cells.length).fill(null), cls: null, i: -1 };
+      e = { tr, cells, cache: new Array(cells.length).fill(null), parts: new Array(cells.length).fill(null), cls: null, i: -1 };
       this.trs.set(k, e);
     }
     return e;
@@ -72,14 +73,25 @@ export class KeyedTable {
       td.className = [col.cls, o.c].filter(Boolean).join(" ");
       if (o.label) td.setAttribute("aria-label", o.label);
       else td.removeAttribute("aria-label");
+      const had = e.parts[i];
       if (col.render) {
+        e.parts[i] = null;
         col.render(td, row, ctx);
       } else if (o.sub || o.sub2) {
-        const parts = [el("span", { class: "main" }, o.t)];
-        if (o.sub) parts.push(el("small", { class: "sub" }, o.sub));
-        if (o.sub2) parts.push(el("small", { class: "sub2" }, o.sub2));
-        td.replaceChildren(...parts);
+        if (had && !had.sub === !o.sub && !had.sub2 === !o.sub2) {
+          // Same shape as last time (a new lap time under the same cell): write the texts only.
+          if (had.main.textContent !== o.t) had.main.textContent = o.t;
+          if (had.sub && had.sub.textContent !== o.sub) had.sub.textContent = o.sub;
+          if (had.sub2 && had.sub2.textContent !== o.sub2) had.sub2.textContent = o.sub2;
+        } else {
+          const p = { main: el("span", { class: "main" }, o.t) };
+          if (o.sub) p.sub = el("small", { class: "sub" }, o.sub);
+          if (o.sub2) p.sub2 = el("small", { class: "sub2" }, o.sub2);
+          td.replaceChildren(...[p.main, p.sub, p.sub2].filter(Boolean));
+          e.parts[i] = p;
+        }
       } else {
+        e.parts[i] = null;
         td.textContent = o.t;
       }
     }
@@ -144,11 +156,11 @@ export function lapClass(lap, personalBest, overallBest) {
 /** What the status column says: IN PIT, FIN, DNF, ... */
 export function stateText(r) {
   // Always an object (or ""), so callers can reuse the text and the class.
-  if (r.status === "dsq") return { t: "DSQ", c: "st-dsq" };
-  if (r.status === "dns") return { t: "DNS", c: "st-out" };
-  if (r.status === "dnf") return { t: "DNF", c: "st-out" };
-  if (r.status === "not_classified") return { t: "NC", c: "st-out" };
-  if (r.finished) return { t: "FIN", c: "st-fin", label: "finished" };
-  if (r.in_pit) return { t: "IN PIT", c: "st-pit" };
+  if (r.status === "dsq") return { t: t("state.dsq"), c: "st-dsq", label: t("state.dsq_long") };
+  if (r.status === "dns") return { t: t("state.dns"), c: "st-out", label: t("state.dns_long") };
+  if (r.status === "dnf") return { t: t("state.dnf"), c: "st-out", label: t("state.dnf_long") };
+  if (r.status === "not_classified") return { t: t("state.nc"), c: "st-out", label: t("state.nc_long") };
+  if (r.finished) return { t: t("state.fin"), c: "st-fin", label: t("state.fin_long") };
+  if (r.in_pit) return { t: t("state.pit"), c: "st-pit", label: t("state.pit_long") };
   return "";
 }

@@ -1,8 +1,9 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api } from "./auth.js";
+import { label, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
-import { el, fmtLap, fmtT, pageLink } from "./util.js";
+import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
@@ -11,35 +12,39 @@ async function main() {
   const page = await startStaffPage(["timing", "admin"], "timing.html");
   if (!page) return;
   const { store, call, sid, who, base } = page;
+  if (params.get("created")) {
+    toast(t("tc.now_on_new", { id: sid }));
+    history.replaceState(null, "", pageLink("timing.html", sid));
+  }
 
   // -- live passings ----------------------------------------------------------------------------
   let feed = []; // newest first: {key, ...passing}
   let feedSeq = 0;
   const invalid = new Set();
   const feedTable = new KeyedTable($("feed"), [
-    { id: "t", label: "Time", cls: "num", cell: (p) => fmtT(p.t) },
-    { id: "tr", label: "Transponder", cell: (p) => p.transponder ?? (p.manual ? "(by hand)" : "") },
-    { id: "loop", label: "Loop", cell: (p) => p.loop || "" },
-    { id: "car", label: "Car", cls: "no", cell: (p) => (p.number ? `#${p.number}` : "?") },
-    { id: "dec", label: "Decoder", cell: (p) => p.decoder ?? "" },
-    { id: "sig", label: "Strength / hits", cls: "num", cell: (p) => [p.strength, p.hits].filter((x) => x != null).join(" / ") },
-    { id: "state", label: "State", cell: (p) => (invalid.has(p.key) ? "invalidated" : p.state || "") },
+    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => fmtT(p.t) },
+    { id: "tr", label: t("tc.col_transponder"), cell: (p) => p.transponder ?? (p.manual ? t("tc.by_hand") : "") },
+    { id: "loop", label: t("tc.loop"), cell: (p) => label("loop.", p.loop) },
+    { id: "car", label: t("common.car"), cls: "no", cell: (p) => (p.number ? `#${p.number}` : "?") },
+    { id: "dec", label: t("tc.col_decoder"), cell: (p) => p.decoder ?? "" },
+    { id: "sig", label: t("tc.col_strength"), cls: "num", cell: (p) => [p.strength, p.hits].filter((x) => x != null).join(" / ") },
+    { id: "state", label: t("common.state"), cell: (p) => (invalid.has(p.key) ? t("tc.invalidated") : label("passing.", p.state)) },
     { id: "act", label: "", cell: (p) => `${p.state}|${invalid.has(p.key)}`, render: (td, p) => {
       const btns = [];
       if (p.transponder != null && p.state !== "unknown" && !invalid.has(p.key)) {
         btns.push(el("button", { type: "button", class: "danger", "data-act": "invalidate",
-          title: "Mark this read invalid (a ghost read, a car on the wrong loop)",
+          title: t("tc.invalid_title"),
           onclick: async () => {
             const res = await call("invalidate", { transponder: p.transponder, loop: p.loop, target_t: p.t },
-              { ok: `Read of ${p.transponder} at ${fmtT(p.t)} marked invalid` });
+              { ok: t("tc.invalid_done", { transponder: p.transponder, t: fmtT(p.t) }) });
             if (res) {
               invalid.add(p.key);
               feedTable.update(p, {});
             }
-          } }, "Invalid"));
+          } }, t("tc.invalid")));
       }
       if (p.state === "unknown") {
-        btns.push(el("button", { type: "button", onclick: () => focusAssign(p.transponder) }, "Assign…"));
+        btns.push(el("button", { type: "button", onclick: () => focusAssign(p.transponder) }, t("tc.assign_dots")));
       }
       td.replaceChildren(...btns);
     } },
@@ -51,28 +56,28 @@ async function main() {
     if (feed.length > FEED_MAX) feed.length = FEED_MAX;
     for (const p of feed.slice(0, list.length)) feedTable.update(p, {});
     feedTable.order(feed.map((p) => p.key));
-    $("feed-count").textContent = `newest ${feed.length}`;
+    $("feed-count").textContent = t("tc.newest", { n: feed.length });
     if (list.some((p) => p.state === "unknown")) refreshUnknown();
   };
 
   // -- decoders -----------------------------------------------------------------------------------
   const decTable = new KeyedTable($("decoders"), [
-    { id: "url", label: "Connection", cell: (d) => ({ t: d.url, sub: d.last_error || "" }) },
-    { id: "loop", label: "Loop", cell: (d) => d.loop || Object.entries(d.loops || {}).map(([k, v]) => `${k}=${v}`).join(", ") || "by decoder" },
-    { id: "state", label: "State", cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
-      render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), d.state || "") },
-    { id: "id", label: "Decoder id", cell: (d) => d.decoder_id || "" },
-    { id: "last", label: "Last passing (decoder clock)", cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
-    { id: "passings", label: "Reads", cls: "num", cell: (d) => String(d.passings ?? "") },
+    { id: "url", label: t("tc.col_connection"), cell: (d) => ({ t: d.url, sub: d.last_error || "" }) },
+    { id: "loop", label: t("tc.loop"), cell: (d) => label("loop.", d.loop) || Object.entries(d.loops || {}).map(([k, v]) => `${k}=${v}`).join(", ") || t("tc.by_decoder") },
+    { id: "state", label: t("common.state"), cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
+      render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), label("decoder.", d.state)) },
+    { id: "id", label: t("tc.col_decoder_id"), cell: (d) => d.decoder_id || "" },
+    { id: "last", label: t("tc.col_last_passing"), cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
+    { id: "passings", label: t("tc.col_reads"), cls: "num", cell: (d) => String(d.passings ?? "") },
     // missed reads: asked for again (RESEND) and not back yet, came back, or given up
-    { id: "missed", label: "Missed reads", cls: "num", cell: (d) => ({
-      t: d.recovering ? `recovering ${d.recovering}` : `${d.passings_lost ?? 0} lost`,
+    { id: "missed", label: t("tc.col_missed"), cls: "num", cell: (d) => ({
+      t: d.recovering ? t("tc.recovering", { n: d.recovering }) : t("tc.lost", { n: d.passings_lost ?? 0 }),
       c: d.passings_lost ? "st-dsq" : "",
-      sub: `${d.passings_recovered ?? 0} recovered${d.recovering ? `, ${d.passings_lost ?? 0} lost` : ""}`,
+      sub: t("tc.recovered", { n: d.passings_recovered ?? 0 }) + (d.recovering ? `, ${t("tc.lost", { n: d.passings_lost ?? 0 })}` : ""),
     }) },
-    { id: "noise", label: "Noise", cls: "num", cell: (d) => String(d.noise ?? "") },
-    { id: "rec", label: "Reconnects", cls: "num", cell: (d) => String(d.reconnects ?? "") },
-    { id: "rej", label: "Rejected frames", cls: "num", cell: (d) => {
+    { id: "noise", label: t("tc.col_noise"), cls: "num", cell: (d) => String(d.noise ?? "") },
+    { id: "rec", label: t("tc.col_reconnects"), cls: "num", cell: (d) => String(d.reconnects ?? "") },
+    { id: "rej", label: t("tc.col_rejected"), cls: "num", cell: (d) => {
       const r = d.rejected || {};
       const n = Object.values(r).reduce((a, b) => a + b, 0);
       return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") };
@@ -80,9 +85,9 @@ async function main() {
     { id: "act", label: "", cell: (d) => d.url, render: (td, d) => td.replaceChildren(el("button", {
       type: "button", class: "danger", "data-act": "remove",
       onclick: async () => {
-        if (!confirm(`Disconnect ${d.url}?`)) return;
-        if (await call(`decoders/${d.index}`, undefined, { method: "DELETE", ok: `Removed ${d.url}` })) refreshDecoders();
-      } }, "Remove")) },
+        if (!confirm(t("tc.confirm_disconnect", { url: d.url }))) return;
+        if (await call(`decoders/${d.index}`, undefined, { method: "DELETE", ok: t("tc.removed", { url: d.url }) })) refreshDecoders();
+      } }, t("tc.remove"))) },
   ], { key: (d) => `${d.index}|${d.url}` });
 
   async function refreshDecoders() {
@@ -95,7 +100,8 @@ async function main() {
     list.forEach((d, i) => { d.index = i; decTable.update(d, {}); });
     decTable.order(list.map((d) => `${d.index}|${d.url}`));
     $("no-decoders").hidden = list.length > 0;
-    $("dec-count").textContent = list.length ? `${list.filter((d) => d.state === "connected").length} of ${list.length} connected` : "";
+    $("decoders").hidden = list.length === 0;
+    $("dec-count").textContent = list.length ? t("tc.connected_count", { k: list.filter((d) => d.state === "connected").length, n: list.length }) : "";
   }
   $("decoder-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -109,7 +115,7 @@ async function main() {
         if (k && v) body.loops[k] = v;
       }
     }
-    if (await call("decoders", body, { ok: `Added ${f.url}` })) {
+    if (await call("decoders", body, { ok: t("tc.added", { url: f.url }) })) {
       ev.target.reset();
       refreshDecoders();
     }
@@ -135,21 +141,21 @@ async function main() {
     }, 300);
   }
   const unkTable = new KeyedTable($("unknown"), [
-    { id: "tr", label: "Transponder", cls: "no", cell: (u) => u.transponder },
-    { id: "n", label: "Reads", cls: "num", cell: (u) => String(u.count) },
-    { id: "last", label: "Last", cls: "num", cell: (u) => fmtT(u.last_t) },
-    { id: "assign", label: "Assign to entry", cell: (u) => u.transponder, render: (td, u) => {
-      const sel = el("select", { "aria-label": `Entry for transponder ${u.transponder}`, "data-transponder": u.transponder });
-      carOptions(sel, store, { blank: "entry…" });
+    { id: "tr", label: t("tc.col_transponder"), cls: "no", cell: (u) => u.transponder },
+    { id: "n", label: t("tc.col_reads"), cls: "num", cell: (u) => String(u.count) },
+    { id: "last", label: t("tc.col_last"), cls: "num", cell: (u) => fmtT(u.last_t) },
+    { id: "assign", label: t("tc.col_assign"), cell: (u) => u.transponder, render: (td, u) => {
+      const sel = el("select", { "aria-label": t("tc.entry_for", { transponder: u.transponder }), "data-transponder": u.transponder });
+      carOptions(sel, store, { blank: t("tc.entry_blank") });
       const btn = el("button", { type: "button", class: "primary", "data-act": "assign", onclick: async () => {
-        if (!sel.value) return toast("Choose the entry first", true);
+        if (!sel.value) return toast(t("tc.choose_entry"), true);
         const ok = await call("assign", { transponder: u.transponder, number: sel.value },
-          { ok: `Transponder ${u.transponder} is now #${sel.value}` });
+          { ok: t("tc.assigned", { transponder: u.transponder, number: sel.value }) });
         if (ok) {
           unkTable.remove(u.transponder);
           refreshUnknown();
         }
-      } }, "Assign");
+      } }, t("tc.assign"));
       td.replaceChildren(sel, " ", btn);
     } },
   ], { key: (u) => u.transponder });
@@ -167,35 +173,35 @@ async function main() {
     const f = formData(ev.target);
     const body = { number: f.number, loop: f.loop };
     if (f.t !== "") body.t = Number(f.t);
-    if (await call("manual_passing", body, { ok: `Passing added for #${f.number} (${f.loop})` })) $("man-t").value = "";
+    if (await call("manual_passing", body, { ok: t("tc.passing_added", { number: f.number, loop: label("loop.", f.loop) }) })) $("man-t").value = "";
   });
 
   // -- cars: reads and anomalies ---------------------------------------------------------------
   const carsTable = new KeyedTable($("cars"), [
-    { id: "pos", label: "Pos", cls: "num", cell: (r) => String(r.position) },
-    { id: "no", label: "No", cls: "no", cell: (r) => r.number },
-    { id: "name", label: "Name", cls: "name", cell: (r) => r.name },
-    { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps + (r.penalty_laps || 0)) },
-    { id: "last", label: "Last lap", cls: "num time", cell: (r) => fmtLap(r.last_lap_s) },
-    { id: "an", label: "Anomalies", cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
-    { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: "no reads", c: "st-dsq" } : r.in_pit ? "in pit" : "" },
+    { id: "pos", label: t("col.pos"), cls: "num", cell: (r) => String(r.position) },
+    { id: "no", label: t("col.no"), cls: "no", cell: (r) => r.number },
+    { id: "name", label: t("common.name"), cls: "name", cell: (r) => r.name },
+    { id: "laps", label: t("col.laps"), cls: "num", cell: (r) => String(r.laps + (r.penalty_laps || 0)) },
+    { id: "last", label: t("col.last_lap"), cls: "num time", cell: (r) => fmtLap(r.last_lap_s) },
+    { id: "an", label: t("tc.col_anomalies"), cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
+    { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: t("tc.no_reads"), c: "st-dsq" } : r.in_pit ? t("state.pit_long") : "" },
   ], { rowClass: (r) => (r.anomalies || r.status === "dns" ? "alert" : "") });
 
   // -- setup, start / stop, export ----------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
     b.addEventListener("click", async () => {
-      if (b.dataset.confirm && !confirm(b.dataset.confirm)) return;
-      await call("signal", { signal: b.dataset.signal }, { ok: `Signal sent: ${b.textContent}` });
+      if (b.dataset.confirm && !confirm(t(b.dataset.confirm))) return;
+      await call("signal", { signal: b.dataset.signal }, { ok: t("staff.signal_sent", { signal: b.textContent }) });
     });
   }
   $("entries-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const file = $("entries-file").files[0];
     const text = file ? await file.text() : $("entries-csv").value;
-    if (!text.trim()) return toast("Paste the CSV or choose a file", true);
+    if (!text.trim()) return toast(t("tc.paste_csv"), true);
     const res = await call("entries", text, { contentType: "text/csv" });
     if (res) {
-      toast(`${res.entries} entries imported`);
+      toast(t("tc.imported", { n: res.entries }));
       ev.target.reset();
     }
   });
@@ -227,9 +233,9 @@ async function main() {
       if (f.laps) body.laps = Number(f.laps);
       try {
         const s = await api("api/sessions", { method: "POST", body });
-        $("created").replaceChildren(`Created ${s.id}. Race-control token: `, el("code", {}, s.tokens.race_control),
-          " · timing token: ", el("code", {}, s.tokens.timing), " · ",
-          el("a", { href: pageLink("timing.html", s.id) }, "open it"));
+        // The page now works on the new session: imports and starts must go there.
+        $("created").textContent = t("tc.created", { id: s.id });
+        location.assign(pageLink("timing.html", s.id, { created: "1" }));
       } catch (e) {
         toast(e.detail || e.message, true);
       }
@@ -245,8 +251,21 @@ async function main() {
     for (const r of rows) carsTable.update(r, {});
     carsTable.order(rows.map((r) => r.number));
     carOptions($("man-car"), store);
-    for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: "entry…" });
+    for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: t("tc.entry_blank") });
   });
+  // -- log lines set aside at load (written by an older version, or by hand): shown, never hidden --
+  const asideTable = new KeyedTable($("set-aside"), [
+    { id: "seq", label: t("tc.col_log_line"), cls: "num", cell: (a) => String(a.seq) },
+    { id: "error", label: t("tc.col_why"), cell: (a) => a.error },
+    { id: "line", label: t("tc.col_text"), cell: (a) => a.line },
+  ], { key: (a) => String(a.seq) });
+  api(base).then((info) => {
+    const aside = info.set_aside || [];
+    for (const a of aside) asideTable.update(a, {});
+    $("set-aside-count").textContent = aside.length ? String(aside.length) : "";
+    $("set-aside-card").hidden = aside.length === 0;
+  }).catch(() => {});
+
   store.start();
   refreshDecoders();
   refreshUnknown();
@@ -255,5 +274,5 @@ async function main() {
 
 main().catch((e) => {
   console.error(e);
-  toast(`Cannot load the timing page: ${e.message}`, true);
+  toast(t("tc.cannot_load", { error: e.message }), true);
 });

@@ -1,4 +1,5 @@
-// Small helpers shared by every page: formatting, DOM building, query parameters.
+// Small helpers shared by every page: formatting, DOM building, query parameters, session choice.
+import { t } from "./i18n.js";
 
 export const params = new URLSearchParams(location.search);
 
@@ -45,21 +46,15 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export const FLAG_LABELS = {
-  none: "Not started",
-  green: "Green flag",
-  yellow: "Yellow flag",
-  sc: "Safety car",
-  red: "Red flag",
-  chequered: "Chequered flag",
-};
+/** The flag banner's words: none, green, yellow, sc, red, chequered, closed. */
+export const flagLabel = (f) => t(`flag.${f}`);
 
 /** Header text for the clock: countdown for timed races, laps to go for lap races. */
 export function clockText(session, elapsedSinceHeaderS) {
   const c = (session && session.clock) || {};
   if (session && session.format === "laps" && c.laps_target) {
     const togo = Math.max(0, c.laps_target - (c.leader_laps || 0));
-    return togo ? `${togo} lap${togo === 1 ? "" : "s"} to go` : "Final lap done";
+    return togo ? t("clock.laps_to_go", { n: togo }) : t("clock.final_lap_done");
   }
   if (c.green_s == null && c.remaining_s == null && c.duration_s) return fmtClock(c.duration_s); // not started
   if (c.remaining_s !== null && c.remaining_s !== undefined) {
@@ -72,23 +67,36 @@ export function clockText(session, elapsedSinceHeaderS) {
   return "--:--";
 }
 
-/** Pick the session from ?session=ID, else the newest open one, else the newest. */
-export async function pickSession() {
-  const wanted = params.get("session");
-  if (wanted) return wanted;
+/** GET /api/sessions: newest first, each with its state (live / upcoming / finished) and meeting. */
+export async function listSessions() {
   const res = await fetch("api/sessions");
   if (!res.ok) throw new Error(`GET /api/sessions: ${res.status}`);
-  const list = await res.json();
-  if (!list.length) return null;
-  const open = list.filter((s) => !s.closed);
-  const pool = open.length ? open : list;
-  pool.sort((a, b) => String(b.created).localeCompare(String(a.created)));
-  return pool[0].id;
+  return res.json();
+}
+
+const STATE_RANK = { live: 0, upcoming: 1, finished: 2 };
+const newest = (a, b) => String(b.created || b.id).localeCompare(String(a.created || a.id));
+
+/**
+ * The session a page shows when none is named: in `meeting` (when given) or on the whole track,
+ * the live one, else the next upcoming, else the last finished. Newest first within each.
+ */
+export function chooseSession(list, meeting = null) {
+  const pool = meeting ? list.filter((s) => s.meeting && s.meeting.id === meeting) : list;
+  const sorted = [...pool].sort((a, b) => (STATE_RANK[a.state] ?? 3) - (STATE_RANK[b.state] ?? 3) || newest(a, b));
+  return sorted.length ? sorted[0].id : null;
+}
+
+/** Pick the session from ?session=ID, else chooseSession() of `meeting` (default ?meeting=ID). */
+export async function pickSession(meeting = params.get("meeting")) {
+  const wanted = params.get("session");
+  if (wanted) return wanted;
+  return chooseSession(await listSessions(), meeting);
 }
 
 /** Keep ?session=ID (and ?tv) when linking between pages. */
-export function pageLink(page, sessionId) {
-  const q = new URLSearchParams();
+export function pageLink(page, sessionId, extra = {}) {
+  const q = new URLSearchParams(extra);
   if (sessionId) q.set("session", sessionId);
   const s = q.toString();
   return s ? `${page}?${s}` : page;

@@ -1,0 +1,39 @@
+"""Language of server-made documents (printed meeting pages): the same catalogues as the web
+pages (web/i18n/LANG.json, key `_print`: English text -> translation), so a word is translated
+in one place. French for a French browser (Accept-Language) or `?lang=fr`, English otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+LANGS = ("fr", "en")
+I18N_DIR = Path(__file__).resolve().parent.parent / "web" / "i18n"
+
+
+@cache
+def _print_catalogue(lang: str) -> dict[str, str]:
+    try:
+        doc = json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(doc.get("_print") or {})
+
+
+def pick_lang(asked: str | None, accept_language: str | None) -> str:
+    """`?lang=` when it is one we have, else the browser's first language we have, else English."""
+    if asked in LANGS:
+        return asked
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGS:
+            return code
+    return "en"
+
+
+def print_text(lang: str, english: str, **values: object) -> str:
+    """The document text in `lang` (the English text is the key), placeholders filled."""
+    text = _print_catalogue(lang).get(english, english)
+    return text.format(**values) if values else text

@@ -1,0 +1,78 @@
+"""QR codes of the staff links, for the admin page: scan at the track, the page opens logged in.
+
+The token rides in the URL fragment (`#token=...`), which browsers never send to a server or
+put in access logs; the page moves it to sessionStorage and drops it from the address bar
+(web/js/auth.js). Only the admin may ask for these; the spectator link's code is public.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import segno
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from service import auth
+
+if TYPE_CHECKING:
+    from service.app import Manager
+
+SESSION_PAGES = {"race_control": "race-control.html", "timing": "timing.html"}
+MEETING_ROLES = ("timing", "race_director", "stewards")
+
+
+def qr_svg(text: str) -> Response:
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="svg", scale=4, border=2, xmldecl=False)
+    return Response(buf.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def build_links_router(mgr: Manager) -> APIRouter:
+    api = APIRouter(prefix="/api")
+
+    def admin_only(request: Request) -> None:
+        auth.require(request, mgr.admin_token, None, frozenset({auth.ADMIN}))
+
+    @api.get("/sessions/{sid}/qr/{role}.svg")
+    async def session_qr(sid: str, role: str, request: Request) -> Response:
+        s = mgr.get(sid)
+        base = str(request.base_url)
+        if role == "spectator":
+            return qr_svg(f"{base}?session={quote(sid)}")
+        if role not in SESSION_PAGES:
+            raise HTTPException(
+                404, f"no staff page for {role!r}; one of spectator, {', '.join(SESSION_PAGES)}"
+            )
+        admin_only(request)
+        return qr_svg(
+            f"{base}{SESSION_PAGES[role]}?session={quote(sid)}#token={quote(s.meta['tokens'][role])}"
+        )
+
+    @api.get("/meetings/{mid}/qr/{role}.svg")
+    async def meeting_qr(mid: str, role: str, request: Request) -> Response:
+        book = mgr.meetings
+        if book is None or mid not in book.meta:
+            raise HTTPException(404, f"no meeting {mid!r}")
+        base = str(request.base_url)
+        if role == "spectator":
+            return qr_svg(f"{base}?meeting={quote(mid)}")
+        if role not in MEETING_ROLES:
+            raise HTTPException(
+                404, f"no meeting role {role!r}; one of spectator, {', '.join(MEETING_ROLES)}"
+            )
+        admin_only(request)
+        return qr_svg(
+            f"{base}meeting.html?meeting={quote(mid)}#token={quote(book.meta[mid]['tokens'][role])}"
+        )
+
+    @api.get("/meetings/{mid}/tokens")
+    async def meeting_tokens(mid: str, request: Request) -> dict[str, str]:
+        admin_only(request)
+        book = mgr.meetings
+        if book is None or mid not in book.meta:
+            raise HTTPException(404, f"no meeting {mid!r}")
+        return dict(book.meta[mid]["tokens"])
+
+    return api

@@ -1,0 +1,72 @@
+// Admin page: every session grouped by meeting, with the staff tokens and QR codes of their
+// links (the token rides in the link's #fragment, see web/js/auth.js).
+import { api, requireRole, whoBadge } from "./auth.js";
+import { label, t } from "./i18n.js";
+import { groupSessions } from "./picker.js";
+import { toast } from "./staff.js";
+import { el, listSessions, pageLink } from "./util.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** An <img> of an admin-only QR code (fetched with the token, shown from a blob URL). */
+function qr(path, alt) {
+  const img = el("img", { class: "qr", alt, width: "144", height: "144" });
+  api(path, { raw: true }).then(async (res) => { img.src = URL.createObjectURL(await res.blob()); })
+    .catch(() => { img.alt = `${alt} (${t("admin.qr_failed")})`; });
+  return img;
+}
+
+function staffLink(page, params, token) {
+  const u = new URL(page, location.href);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  u.hash = `token=${encodeURIComponent(token)}`;
+  return u.href;
+}
+
+function linkCard(title, href, qrPath, token) {
+  return el("figure", { class: "card" },
+    qr(qrPath, title),
+    el("figcaption", {}, el("b", {}, title), el("br"), el("a", { href }, t("admin.open")), " · ",
+      el("span", { class: "token" }, token)));
+}
+
+async function sessionBlock(s) {
+  const tokens = await api(`api/sessions/${encodeURIComponent(s.id)}/tokens`);
+  const sid = encodeURIComponent(s.id);
+  return el("section", { class: "card wide", "data-session": s.id },
+    el("h2", {}, `${s.name || s.id}`, el("span", { class: "count" }, `${label("kind.", s.kind)} · ${t(`picker.${s.state}`)} · ${s.id}`)),
+    el("div", { class: "links" },
+      el("figure", { class: "card" }, qr(`api/sessions/${sid}/qr/spectator.svg`, t("page.live")),
+        el("figcaption", {}, el("b", {}, t("page.live")), el("br"), el("a", { href: pageLink("./", s.id) }, t("admin.open")))),
+      linkCard(t("page.race_control"), staffLink("race-control.html", { session: s.id }, tokens.race_control),
+        `api/sessions/${sid}/qr/race_control.svg`, tokens.race_control),
+      linkCard(t("page.timing"), staffLink("timing.html", { session: s.id }, tokens.timing),
+        `api/sessions/${sid}/qr/timing.svg`, tokens.timing)));
+}
+
+async function meetingBlock(id, name) {
+  const tokens = await api(`api/meetings/${encodeURIComponent(id)}/tokens`);
+  const m = encodeURIComponent(id);
+  return el("section", { class: "card wide", "data-meeting": id },
+    el("h2", {}, t("admin.meeting", { name }), el("a", { href: `meeting.html?meeting=${m}` }, t("page.meeting"))),
+    el("div", { class: "links" }, ...["timing", "race_director", "stewards"].map((r) =>
+      linkCard(t(`meeting.${r}`), staffLink("meeting.html", { meeting: id }, tokens[r]), `api/meetings/${m}/qr/${r}.svg`, tokens[r]))));
+}
+
+async function main() {
+  const who = await requireRole(["admin"], $("main"));
+  $("who").replaceChildren(whoBadge(who || { role: "spectator" }, "admin.html"));
+  if (!who) return;
+  const groups = groupSessions(await listSessions());
+  const out = [];
+  for (const [id, g] of groups) {
+    out.push(el("h2", { class: "group" }, g.name));
+    if (id) out.push(await meetingBlock(id, g.name));
+    for (const s of g.sessions) out.push(await sessionBlock(s));
+  }
+  if (!groups.length) out.push(el("p", { class: "empty" }, t("admin.none")));
+  $("groups").replaceChildren(...out);
+  document.body.dataset.ready = "1";
+}
+
+main().catch((e) => toast(e.detail || e.message, true));
