@@ -218,7 +218,7 @@ def test_phone_layouts(server, browser, lemans):
         for path in ("race-control.html", "timing.html"):
             page, errors = open_page(ctx, f"{server.base}/{path}?session={lemans['id']}")
             cards = page.eval_on_selector_all(
-                "main section.card",
+                "main section.card:not([hidden])",  # a card with nothing to show (set-aside lines) stays hidden
                 """cs => cs.map(c => {
                 const b = c.getBoundingClientRect();
                 return [c.querySelector('h2').textContent.trim(), getComputedStyle(c).display, b.width, b.left, b.right];

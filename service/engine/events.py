@@ -12,6 +12,7 @@ the replay benchmark, and it rejects NaN/Infinity and bad types with a path to t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -344,7 +345,12 @@ def decode_line(text: str | bytes) -> Line:
             raise LineError(f"unknown type {tag!r}") from None
         raise LineError(f"{tag or 'line'}: {_message(exc)}") from None
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise LineError(f"malformed JSON ({exc})") from None
+        try:  # Python's reader takes NaN/Infinity (older logs have them): name the field instead
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            raise LineError(f"malformed JSON ({exc})") from None
+        parse_line(obj)  # raises, naming the field
+        raise LineError(f"not strict JSON ({exc})") from None
     return _finish(line, msgspec.json.decode(text) if isinstance(line, Header) else None)
 
 

@@ -22,7 +22,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from service import auth, limits
-from service import auth
 from service.i18n import pick_lang
 from service.i18n import print_text as tr
 

@@ -262,6 +262,7 @@ async function main() {
   api(base).then((info) => {
     const aside = info.set_aside || [];
     for (const a of aside) asideTable.update(a, {});
+    asideTable.order(aside.map((a) => String(a.seq)));
     $("set-aside-count").textContent = aside.length ? String(aside.length) : "";
     $("set-aside-card").hidden = aside.length === 0;
   }).catch(() => {});
