@@ -435,10 +435,19 @@ def build_router(mgr: Manager) -> APIRouter:
 
 
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
-               decoders: list[str] | None = None, decoder_session: str | None = None) -> FastAPI:  # fmt: skip
-    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest)."""
+               decoders: list[str] | None = None, decoder_session: str | None = None,
+               publish: str | None = None, publish_ws: str | None = None) -> FastAPI:  # fmt: skip
+    """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
+
+    `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
+    (service/broadcast.py); `publish_ws`: that broker's WebSocket URL as browsers reach it.
+    """
+    from service.broadcast import BrokerPublisher, parse_publish_url
+
+    target = parse_publish_url(publish) if publish else None  # a bad URL fails before serving
     mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
     mgr.load_all()
+    publisher: BrokerPublisher | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -449,11 +458,18 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             for spec in decoders:
                 url, loop = split_decoder_spec(spec)
                 await mgr.start_decoder(target, DecoderLink(url=url, loop=loop))
+        if publisher is not None:
+            publisher.start()
         yield
+        if publisher is not None:
+            await publisher.stop()
         await mgr.shutdown()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
+    if target is not None:
+        publisher = BrokerPublisher(mgr, target, publish_ws)
+    app.state.publisher = publisher
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
@@ -461,6 +477,13 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/api/config")
+    async def config() -> dict[str, Any]:
+        """What pages need to know about this deployment: the MQTT broker browsers may read from."""
+        if publisher is None or not publisher.ws_url:
+            return {"broker": None}
+        return {"broker": {"url": publisher.ws_url, "prefix": publisher.target.prefix}}
 
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip
     p.add_argument("--session", help="session the decoders feed (id); default: the newest")
     p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
+                   help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
+    p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
+                   help="the broker's WebSocket listener as browsers reach it: spectator pages read from it")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("demo", help="service + a simulated race played live; prints the URL to open")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import sys
 
 import uvicorn
 
@@ -15,7 +16,12 @@ log = logging.getLogger("boucle")
 
 def run_server(args: argparse.Namespace) -> int:
     token = args.admin_token or secrets.token_urlsafe(18)
-    app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session)
+    try:
+        app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session,
+                         publish=args.publish, publish_ws=args.publish_ws)  # fmt: skip
+    except ValueError as exc:
+        print(f"boucle serve: {exc}", file=sys.stderr)
+        return 2
     print(f"Boucle live timing: http://{args.host}:{args.port}/", flush=True)
     print(f"Admin token (race control / timing crew login): {token}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")

@@ -1,6 +1,7 @@
 """A real mosquitto broker for tests, on a free 127.0.0.1 port, that can be stopped and restarted.
 
     with running_mosquitto() as broker:      # skips the test when mosquitto is not installed
+                                             # (websockets=True adds a listener: broker.ws_url)
         ... broker.host, broker.port ...
         broker.stop(); broker.start()        # or broker.restart(): same port, clients reconnect
 
@@ -38,7 +39,7 @@ def free_port() -> int:
 class MosquittoBroker:
     """One mosquitto process at a time on a fixed port, so clients can reconnect after a restart."""
 
-    def __init__(self, port: int | None = None, start_timeout: float = 10.0) -> None:
+    def __init__(self, port: int | None = None, start_timeout: float = 10.0, websockets: bool = False) -> None:
         exe = mosquitto_path()
         if exe is None:
             raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
@@ -48,13 +49,22 @@ class MosquittoBroker:
         self.start_timeout = start_timeout
         self._dir = tempfile.TemporaryDirectory(prefix="boucle-mosquitto-")
         self.config = Path(self._dir.name) / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        conf = f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        # browsers speak MQTT over WebSocket: a second listener, as `make demo PUBLISH=1` runs it
+        self.ws_port = free_port() if websockets else None
+        if self.ws_port:
+            conf += f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
+        self.config.write_text(conf)
         self.log = Path(self._dir.name) / "mosquitto.log"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str | None:
+        return f"ws://{self.host}:{self.ws_port}" if self.ws_port else None
 
     def start(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -93,10 +103,10 @@ class MosquittoBroker:
 
 
 @contextlib.contextmanager
-def running_mosquitto(port: int | None = None) -> Iterator[MosquittoBroker]:
+def running_mosquitto(port: int | None = None, websockets: bool = False) -> Iterator[MosquittoBroker]:
     """A started broker for the block; the calling test is skipped if mosquitto is missing."""
     try:
-        broker = MosquittoBroker(port)
+        broker = MosquittoBroker(port, websockets=websockets)
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     try:
