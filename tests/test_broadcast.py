@@ -19,7 +19,7 @@ import pytest
 from service.broadcast import parse_publish_url
 from tests.mqtt_broker import running_mosquitto
 from tests.service_proc import REPO, ServiceProcess
-from tests.test_service_live import ADMIN, make_session, post_passing
+from tests.test_service_live import make_session, post_passing
 
 PREFIX = "boucle/test"
 

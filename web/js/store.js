@@ -6,8 +6,19 @@
 // repairs it. Times that move with the clock are not sent: the store derives `stint_s` from
 // `stint_start_s` and countdown texts from `until_s` + `text_until`, and refreshes them each second.
 import { LiveFeed } from "./live.js";
+import { MqttFeed } from "./mqtt-feed.js";
 
 const TICK_MS = 1000;
+
+let config = null;
+function brokerConfig() {
+  if (!config) {
+    config = fetch(new URL("api/config", location.href))
+      .then((r) => (r.ok ? r.json() : { broker: null }))
+      .then((j) => j.broker || null, () => null);
+  }
+  return config;
+}
 
 function fmtCountdown(s) {
   s = Math.max(0, Math.floor(s));
@@ -28,21 +39,43 @@ export class SessionStore {
     this.listeners = [];
     this.pending = null;
     this.stats = { snapshots: 0, deltas: 0, rowsApplied: 0, flushes: 0, renderMs: 0, renderMaxMs: 0 };
-    this.feed = new LiveFeed({
+    this.handlers = {
       sessionId, stream,
       onSnapshot: (m) => this.snapshot(m),
       onDelta: (m) => this.delta(m),
       onState: (s) => this.stateListeners.forEach((f) => f(s)),
-    });
+    };
+    this.feed = new LiveFeed(this.handlers);
     this.stateListeners = [];
     this.extraListeners = []; // raw delta fields (passings, decoders) for staff pages
     this.stats.repairs = 0; // snapshots asked because a row patch did not follow our version
     this.ticker = null;
   }
 
+  /**
+   * Connect. Spectators read from the MQTT broker when the service names one (/api/config,
+   * `boucle serve --publish-ws`), else, or when it cannot be reached, from the service's WebSocket.
+   * `?feed=ws` in the page URL forces the WebSocket.
+   */
   start() {
-    this.feed.start();
     this.ticker = setInterval(() => this.tick(), TICK_MS);
+    const forced = new URLSearchParams(location.search).get("feed") === "ws";
+    if (this.handlers.stream !== "spectator" || forced) {
+      this.feed.start();
+      return this;
+    }
+    brokerConfig().then((broker) => {
+      if (!broker) return this.feed.start();
+      const ws = this.feed;
+      this.feed = new MqttFeed({
+        ...this.handlers, broker,
+        onFallback: () => {
+          this.feed = ws;
+          ws.start();
+        },
+      });
+      this.feed.start();
+    });
     return this;
   }
 
