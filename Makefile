@@ -22,8 +22,9 @@ system-deps:
 		$(SUDO) $(APT) install -y -qq --no-install-recommends mosquitto chromium fonts-dejavu-core; \
 	fi
 
+# `make demo PUBLISH=1`: spectators read from an embedded mosquitto (docs/scaling.md)
 demo: venv
-	$(BOUCLE) demo
+	$(BOUCLE) demo $(if $(PUBLISH),--publish)
 
 test: venv system-deps
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--data", default="data/demo")
     p.add_argument("--decoder-port", type=int, default=0, help="first port of the simulated decoders (0: any free)")
+    p.add_argument("--publish", action="store_true",
+                   help="also start mosquitto (MQTT + websockets) and let spectator pages read from it")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("record", help="export a session's event log as a scenario file")
