@@ -33,6 +33,8 @@ bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
 	$(PY) bench/latency.py
+	$(PY) bench/fanout.py --clients 1000
+	$(PY) bench/web_frames.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

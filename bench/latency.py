@@ -125,7 +125,7 @@ async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool
     for (rsv1, payload), idx in memo.items():
         data = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
         m = json.loads(data)
-        keys_of[idx] = [f"{r['number']}:{r['laps']}" for r in m.get("rows", [])]
+        keys_of[idx] = [f"{r['number']}:{r['laps']}" for r in m.get("rows", []) if r.get("laps") is not None]  # lean patches
     seen: list[dict] = []
     for c in conns:
         first: dict[str, float] = {}

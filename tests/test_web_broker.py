@@ -59,6 +59,12 @@ def test_page_reads_the_broker_and_repairs(broker, browser, tmp_path):
         shown = [(r["number"], r["laps"]) for r in table_rows(page)]
         assert shown == [("1", "2"), ("3", "2"), ("2", "2"), ("6", "2"), ("4", "2"), ("5", "2")]
         assert all(broker.ws_url.split("//")[1] in u for u in sockets) and sockets, sockets  # never /ws/sessions
+        # times that move with the clock are not sent; the store derives them from absolute ones
+        row = page.evaluate("(({stint_s, stint_start_s}) => ({stint_s, stint_start_s}))(window.boucle.store.rows.get('1'))")
+        assert row["stint_start_s"] is not None and row["stint_s"] >= 0
+        text = page.evaluate("""(() => { const r = {rules: {X: {text_until: 'pit lane opens in {}', until_s: 1265.5}}};
+            window.boucle.store.derive(r, 1200); return r.rules.X.text; })()""")
+        assert text == "pit lane opens in 1:05"
         # a patch that does not follow the row's version: the store asks the broker's snapshot again
         before = page.evaluate("window.boucle.store.stats.snapshots")
         page.evaluate("window.boucle.store.delta({type: 'delta', seq: 0, rows: [{number: '1', v: 999, laps: 99}]})")
