@@ -220,7 +220,7 @@ async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: flo
     while len(ready) < n:
         await asyncio.sleep(0.05)
     print("ready", flush=True)
-    await asyncio.sleep(seconds)
+    await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
     keys_of = {idx: _keys(json.loads(payload)) for payload, idx in memo.items()}
@@ -248,7 +248,7 @@ async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
     while len(ready) < n:
         await asyncio.sleep(0.05)
     print("ready", flush=True)
-    await asyncio.sleep(seconds)
+    await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
     keys_of = {}
@@ -256,6 +256,24 @@ async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
         data = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
         keys_of[idx] = _keys(json.loads(data))
     Path(out).write_text(json.dumps([_first_seen(c.got[1:], keys_of) for c in conns]))  # [0]: the snapshot
+
+
+QUIET_S = 2.0  # after the feed: stop listening once nothing arrived for this long
+LINGER_MAX_S = 60.0
+
+
+async def _linger(conns: list, seconds: float) -> None:
+    """Listen for the feed's duration, then until the messages stop (a lagging side catches up:
+    what arrives late counts as late, not as missed), at most LINGER_MAX_S more."""
+    await asyncio.sleep(seconds)
+    end = time.monotonic() + LINGER_MAX_S
+    last = -1
+    while time.monotonic() < end:
+        total = sum(len(c.got) for c in conns)
+        if total == last:
+            return
+        last = total
+        await asyncio.sleep(QUIET_S)
 
 
 def _keys(msg: dict) -> list[str]:
@@ -302,7 +320,7 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
             httpx.post(f"{svc.url}/api/sessions/{sid}/entries", json=entries, headers=h)
             httpx.post(f"{svc.url}/api/sessions/{sid}/signal", json={"signal": "green", "t": 0}, headers=h)
             n_pass = int(seconds * RATE)
-            client_seconds = seconds + 3
+            client_seconds = seconds + 3  # the clients then linger until the messages stop
             outs, procs = [], []
             for j in range(procs_n):
                 k = n_clients // procs_n + (j < n_clients % procs_n)
@@ -337,7 +355,7 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
                     sent[f"{car}:{laps[car]}"] = time.time()
                     http.post(f"/api/sessions/{sid}/events", json=line)
             for proc in procs:
-                proc.wait(timeout=client_seconds + 300)
+                proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
             cpu1 = (cpu_s(svc.proc.pid), cpu_s(broker.proc.pid))
             rss = (peak_rss_mb(svc.proc.pid), peak_rss_mb(broker.proc.pid))
             seen = [first for out in outs for first in json.loads(out.read_text())]

@@ -40,16 +40,20 @@ def _lean_status(st: Any) -> Any:
     """A rule status without what moves with the engine clock (the page counts down itself)."""
     if not isinstance(st, dict):
         return st
-    out = {k: _lean_status(v) if isinstance(v, dict) else v for k, v in st.items() if not _relative(k)}
+    out = {k: v for k, v in st.items() if not _relative(k)}
     if "text_until" in out:
-        out.pop("text", None)
-    if isinstance(out.get("windows"), list):
-        out["windows"] = [_lean_status(w) for w in out["windows"]]
+        del out["text"]
+    windows = out.get("windows")
+    if windows:
+        out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]
     return out
 
 
 def _relative(key: str) -> bool:
-    return key == "stint_s" or key.endswith("_in_s") or key.endswith("_left_s")
+    return key == "stint_s" or key.endswith(_RELATIVE)
+
+
+_RELATIVE = ("_in_s", "_left_s")
 
 
 def lean_row(row: dict[str, Any]) -> dict[str, Any]:
