@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import httpx  # noqa: E402
+from latency import LINGER_MAX_S, _linger  # noqa: E402
 
 from tests.service_proc import TOKEN, ServiceProcess  # noqa: E402
 
@@ -231,7 +232,7 @@ async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
     """The service's WebSocket, through bench/latency.py's bare client (deflate offered, as browsers)."""
     from urllib.parse import urlsplit
 
-    from latency import _WsClient
+    from latency import _WsClient  # noqa: I001
 
     u = urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
@@ -256,24 +257,6 @@ async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
         data = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
         keys_of[idx] = _keys(json.loads(data))
     Path(out).write_text(json.dumps([_first_seen(c.got[1:], keys_of) for c in conns]))  # [0]: the snapshot
-
-
-QUIET_S = 2.0  # after the feed: stop listening once nothing arrived for this long
-LINGER_MAX_S = 60.0
-
-
-async def _linger(conns: list, seconds: float) -> None:
-    """Listen for the feed's duration, then until the messages stop (a lagging side catches up:
-    what arrives late counts as late, not as missed), at most LINGER_MAX_S more."""
-    await asyncio.sleep(seconds)
-    end = time.monotonic() + LINGER_MAX_S
-    last = -1
-    while time.monotonic() < end:
-        total = sum(len(c.got) for c in conns)
-        if total == last:
-            return
-        last = total
-        await asyncio.sleep(QUIET_S)
 
 
 def _keys(msg: dict) -> list[str]:
