@@ -42,7 +42,7 @@ def _lean_status(st: Any) -> Any:
         return st
     out = {k: v for k, v in st.items() if not _relative(k)}
     if "text_until" in out:
-        del out["text"]
+        out.pop("text", None)
     windows = out.get("windows")
     if windows:
         out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]
