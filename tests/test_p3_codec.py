@@ -215,6 +215,8 @@ def test_layout_fast_path_gives_the_records_of_the_general_path():
     again = [codec.decode_frame(f) for f in frames]  # through them
     general = [codec._build(codec.tor_of(r), r.version, codec.unescape(f)) for r, f in zip(first, frames, strict=True)]
     assert again == first == general
+    streamed = P3StreamDecoder().feed(b"".join(frames) * 2)  # the stream decoder's inline path
+    assert streamed == first * 2 and [repr(r) for r in streamed[: len(first)]] == [repr(r) for r in general]
     assert [repr(r) for r in again] == [repr(r) for r in general]
     with pytest.raises(FrozenInstanceError):
         again[0].decoder_id = "x"  # type: ignore[misc]
