@@ -23,8 +23,9 @@ system-deps:
 		$(SUDO) $(APT) install -y -qq --no-install-recommends mosquitto chromium fonts-dejavu-core; \
 	fi
 
+# `make demo PUBLISH=1`: spectators read from an embedded mosquitto (docs/scaling.md)
 demo: venv
-	$(BOUCLE) demo
+	$(BOUCLE) demo $(if $(PUBLISH),--publish)
 
 test: venv system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -35,6 +36,8 @@ bench: venv
 	$(PY) bench/latency.py
 	$(PY) bench/rmonitor.py
 	$(PY) bench/static_assets.py
+	$(PY) bench/fanout.py --clients 1000
+	$(PY) bench/web_frames.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -504,13 +504,20 @@ def build_router(mgr: Manager) -> APIRouter:
 
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
                decoders: list[str] | None = None, decoder_session: str | None = None,
-               rmonitor: str | None = None) -> FastAPI:  # fmt: skip
+               rmonitor: str | None = None, publish: str | None = None,
+               publish_ws: str | None = None) -> FastAPI:  # fmt: skip
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
+    `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
+    (service/broadcast.py); `publish_ws`: that broker's WebSocket URL as browsers reach it.
     """
+    from service.broadcast import BrokerPublisher, parse_publish_url
+
+    broker = parse_publish_url(publish) if publish else None  # a bad URL fails before serving
     mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
     mgr.load_all()
+    publisher: BrokerPublisher | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -528,13 +535,20 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
                     known.loop = loop
                     target.save_decoders()
         feed = await start_rmonitor(app, mgr, rmonitor, decoder_session) if rmonitor else None
+        if publisher is not None:
+            publisher.start()
         yield
+        if publisher is not None:
+            await publisher.stop()
         if feed is not None:
             await feed.stop()
         await mgr.shutdown()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
+    if broker is not None:
+        publisher = BrokerPublisher(mgr, broker, publish_ws)
+    app.state.publisher = publisher
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
     app.include_router(build_meeting_router(mgr))
@@ -558,6 +572,13 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
         log.error("event log write failed: %s", exc)
         return JSONResponse({"detail": f"the event log cannot be written ({exc}); nothing was recorded"},
                             status_code=503)  # fmt: skip
+
+    @app.get("/api/config")
+    async def config() -> dict[str, Any]:
+        """What pages need to know about this deployment: the MQTT broker browsers may read from."""
+        if publisher is None or not publisher.ws_url:
+            return {"broker": None}
+        return {"broker": {"url": publisher.ws_url, "prefix": publisher.target.prefix}}
 
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:

@@ -60,7 +60,23 @@ def _rmonitor_spec(args: argparse.Namespace) -> str | None:
 async def _run(args: argparse.Namespace) -> None:
     data = Path(args.data) / time.strftime("%Y%m%d-%H%M%S")
     token = secrets.token_urlsafe(12)
-    app = create_app(data, token, rmonitor=_rmonitor_spec(args))
+    broker = None
+    options = {}
+    if getattr(args, "publish", False):  # spectators through an embedded mosquitto (docs/scaling.md)
+        from service.embedded_broker import MosquittoBroker
+
+        broker = MosquittoBroker(websockets=True, host=args.host)
+        broker.start()
+        options = {"publish": f"{broker.url}/boucle", "publish_ws": broker.ws_url}
+    try:
+        await _serve_demo(args, data, token, options, broker)
+    finally:
+        if broker is not None:
+            broker.close()
+
+
+async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options: dict, broker) -> None:
+    app = create_app(data, token, rmonitor=_rmonitor_spec(args), **options)
     mgr = app.state.manager
     race = _race(args)
     parsed = [json.loads(ln) for ln in scenario.lines(race) if ln.startswith("{")]
@@ -84,7 +100,10 @@ async def _run(args: argparse.Namespace) -> None:
     feed = getattr(app.state, "rmonitor", None)
     if feed is not None:
         print(f"  RMonitor scoreboard feed: tcp://{feed.host}:{feed.port}", flush=True)
-    print(f"  login token: {token}   (Ctrl-C to stop)\n", flush=True)
+    print(f"  login token: {token}   (Ctrl-C to stop)", flush=True)
+    if broker is not None:
+        print(f"  spectator streams on mosquitto: {options['publish']} (browsers: {broker.ws_url})", flush=True)
+    print(flush=True)
 
     links: list[DecoderLink] = []
 

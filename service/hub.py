@@ -1,5 +1,11 @@
 """WebSocket fan-out: a snapshot, then sequenced deltas found by diffing classifications.
 
+Deltas are lean: a changed row is sent as a patch (`number`, its row version `v`, and only the
+fields that changed); a row new to the stream is sent whole with `v` 1. Streams carry absolute
+times, never ones that move with the engine clock (`stint_s`, `*_in_s`, countdown texts: see
+`lean_row`), so a lap changes a handful of fields. A client whose copy of a row is not at `v - 1`
+missed a change and asks for a snapshot (web/js/store.js).
+
 Two streams per session. `live` (race control, timing crew) gets a message for every change at
 once, with the raw reads. `spectator` is coalesced: at most one message per 100 ms, sent on the
 leading edge when the stream was idle. Each message is encoded once (service/fanout.py: JSON,
@@ -28,6 +34,49 @@ RAW_HIGH = 4 << 20  # bytes unsent to one socket before it is resynchronised
 RAW_LOW = 256 << 10  # ... and below which it gets its snapshot
 CATCH_UP_POLL = 0.02  # seconds between checks of a lagging socket
 SNAPSHOT_TTL = 1.0  # a cached snapshot at an unchanged seq is rebuilt after this many seconds
+
+
+def _lean_status(st: Any) -> Any:
+    """A rule status without what moves with the engine clock (the page counts down itself)."""
+    if not isinstance(st, dict):
+        return st
+    out = {k: v for k, v in st.items() if not _relative(k)}
+    if "text_until" in out:
+        out.pop("text", None)
+    windows = out.get("windows")
+    if windows:
+        out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]
+    return out
+
+
+def _relative(key: str) -> bool:
+    return key == "stint_s" or key.endswith(_RELATIVE)
+
+
+_RELATIVE = ("_in_s", "_left_s")
+
+
+def lean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A classification row as the streams carry it: absolute times only (`stint_start_s`,
+    `until_s`), so it changes only when something happens to that car.
+    """
+    out = {k: v for k, v in row.items() if k != "stint_s"}
+    rules = out.get("rules")
+    if rules:
+        out["rules"] = {k: _lean_status(v) for k, v in rules.items()}
+    return out
+
+
+def row_patch(old: dict[str, Any], new: dict[str, Any], version: int) -> dict[str, Any]:
+    """The fields of `new` that differ from `old` (a key gone from `new` is sent as null)."""
+    patch: dict[str, Any] = {"number": new["number"], "v": version}
+    for k, v in new.items():
+        if k not in old or old[k] != v:
+            patch[k] = v
+    for k in old:
+        if k not in new:
+            patch[k] = None
+    return patch
 
 
 class Client:
@@ -91,6 +140,7 @@ class Stream:
         self.backlog: deque[tuple[int, Message]] = deque(maxlen=BACKLOG)
         self.clients: set[Client] = set()
         self.rows: dict[str, dict[str, Any]] = {}  # what clients of this stream last saw
+        self.versions: dict[str, int] = {}  # row version: +1 per change sent for that row
         self.penalties: dict[str, dict[str, Any]] = {}
         self.header_key: tuple = ()
         self.passings: list[dict[str, Any]] = []
@@ -122,7 +172,8 @@ class Stream:
         s = self.hub.session
         msg = {
             "type": "snapshot", "seq": self.seq, "stream": self.name, "session": s.header(),
-            "rows": list(self.rows.values()), "penalties": list(self.penalties.values()),
+            "rows": [{**r, "v": self.versions[n]} for n, r in self.rows.items()],
+            "penalties": list(self.penalties.values()),
         }  # fmt: skip
         if self.name == "live":
             msg["passings"] = list(s.feed)[-50:]
@@ -140,11 +191,23 @@ class Stream:
 
     def build_delta(self) -> Message | None:
         s = self.hub.session
-        rows = self.hub.rows()
+        rows = self.hub.lean_rows()
         old = self.rows
-        changed = [r for r in rows if old.get(r["number"]) != r]
+        versions = self.versions
+        changed = []
+        for r in rows:
+            n = r["number"]
+            prev = old.get(n)
+            if prev is None:
+                versions[n] = 1
+                changed.append({**r, "v": 1})
+            elif prev != r:
+                versions[n] += 1
+                changed.append(row_patch(prev, r, versions[n]))
         self.rows = {r["number"]: r for r in rows}
         removed = [n for n in old if n not in self.rows]
+        for n in removed:
+            del versions[n]
         pens = self.hub.penalties()
         pchanged = [p for pid, p in pens.items() if self.penalties.get(pid) != p]
         premoved = [pid for pid in self.penalties if pid not in pens]
@@ -221,6 +284,7 @@ class SessionHub:
         self.spectator = Stream(self, "spectator", 0.1)
         self.version = 0  # engine changes seen; the classification is computed once per change
         self._rows: tuple[int, list[dict[str, Any]]] | None = None
+        self._lean: tuple[int, list[dict[str, Any]]] | None = None
         self._pens: tuple[int, dict[str, dict[str, Any]]] | None = None
         session.listeners.append(self.on_change)
 
@@ -228,6 +292,12 @@ class SessionHub:
         if self._rows is None or self._rows[0] != self.version:
             self._rows = (self.version, self.session.rows())
         return self._rows[1]
+
+    def lean_rows(self) -> list[dict[str, Any]]:
+        """The rows as the streams carry them (`lean_row`), computed once per engine change."""
+        if self._lean is None or self._lean[0] != self.version:
+            self._lean = (self.version, [lean_row(r) for r in self.rows()])
+        return self._lean[1]
 
     def penalties(self) -> dict[str, dict[str, Any]]:
         if self._pens is None or self._pens[0] != self.version:

@@ -25,7 +25,12 @@ def run_server(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"boucle serve: {exc}", file=sys.stderr)
             return 2
-    app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor)
+    try:
+        app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
+                         publish=args.publish, publish_ws=args.publish_ws)  # fmt: skip
+    except ValueError as exc:
+        print(f"boucle serve: {exc}", file=sys.stderr)
+        return 2
     print(f"Boucle live timing: http://{args.host}:{args.port}/", flush=True)
     if rmonitor:
         print(f"RMonitor scoreboard feed: tcp://{rmonitor}", flush=True)

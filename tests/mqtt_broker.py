@@ -1,102 +1,31 @@
 """A real mosquitto broker for tests, on a free 127.0.0.1 port, that can be stopped and restarted.
 
     with running_mosquitto() as broker:      # skips the test when mosquitto is not installed
+                                             # (websockets=True adds a listener: broker.ws_url)
         ... broker.host, broker.port ...
         broker.stop(); broker.start()        # or broker.restart(): same port, clients reconnect
 
 or use the `mosquitto` pytest fixture defined here (`from tests.mqtt_broker import mosquitto`).
+The broker itself is service/embedded_broker.py (`boucle demo --publish` runs the same one).
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-MOSQUITTO = "/usr/sbin/mosquitto"
+from service.embedded_broker import MOSQUITTO, MosquittoBroker, free_port, mosquitto_path
 
-
-def mosquitto_path() -> str | None:
-    if Path(MOSQUITTO).exists():
-        return MOSQUITTO
-    return shutil.which("mosquitto")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MosquittoBroker:
-    """One mosquitto process at a time on a fixed port, so clients can reconnect after a restart."""
-
-    def __init__(self, port: int | None = None, start_timeout: float = 10.0) -> None:
-        exe = mosquitto_path()
-        if exe is None:
-            raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
-        self.exe = exe
-        self.host = "127.0.0.1"
-        self.port = port or free_port()
-        self.start_timeout = start_timeout
-        self._dir = tempfile.TemporaryDirectory(prefix="boucle-mosquitto-")
-        self.config = Path(self._dir.name) / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.log = Path(self._dir.name) / "mosquitto.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            return
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise TimeoutError(f"mosquitto did not accept connections on port {self.port}")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def close(self) -> None:
-        self.stop()
-        self._dir.cleanup()
+__all__ = ["MOSQUITTO", "MosquittoBroker", "free_port", "mosquitto", "mosquitto_path", "running_mosquitto"]
 
 
 @contextlib.contextmanager
-def running_mosquitto(port: int | None = None) -> Iterator[MosquittoBroker]:
+def running_mosquitto(port: int | None = None, websockets: bool = False) -> Iterator[MosquittoBroker]:
     """A started broker for the block; the calling test is skipped if mosquitto is missing."""
     try:
-        broker = MosquittoBroker(port)
+        broker = MosquittoBroker(port, websockets=websockets)
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     try:

@@ -198,3 +198,36 @@ def test_unknown_tags_and_tors_are_kept_not_fatal():
     (rec,) = decode_all(passing)
     assert rec.passing_number == 157777 and rec.transponder == 5691251
     assert rec.extra == ((0x02, b"\xff"), (0x11, b"\x01"))
+
+
+def test_layout_fast_path_gives_the_records_of_the_general_path():
+    """Frames of a shape seen before take a precompiled `struct` layout (codec._Layout): the
+    records must equal, field for field, what the general TLV loop builds, stay frozen, and a
+    frame of the same length with other tags (or a bad CRC) must not slip through it."""
+    from dataclasses import FrozenInstanceError
+
+    from decoders.p3 import codec
+
+    frames = hex_frames("amb-short.hex") + hex_frames("amb-long.hex") + prochip_frames()
+    codec._LAYOUTS.clear()
+    first = [codec.decode_frame(f) for f in frames]  # builds the layouts
+    assert any(v is not None for v in codec._LAYOUTS.values())
+    again = [codec.decode_frame(f) for f in frames]  # through them
+    general = [codec._build(codec.tor_of(r), r.version, codec.unescape(f)) for r, f in zip(first, frames, strict=True)]
+    assert again == first == general
+    streamed = P3StreamDecoder().feed(b"".join(frames) * 2)  # the stream decoder's inline path
+    assert streamed == first * 2 and [repr(r) for r in streamed[: len(first)]] == [repr(r) for r in general]
+    assert [repr(r) for r in again] == [repr(r) for r in general]
+    with pytest.raises(FrozenInstanceError):
+        again[0].decoder_id = "x"  # type: ignore[misc]
+    # same length and TOR as a known passing, other tag in the first field: the general path
+    body = bytearray(codec.unescape(EXAMPLE_PASSING_2019))
+    body[10] = 0x13  # tag 0x01 (passing_number) -> 0x13 (rtc_id)
+    body[4:6] = b"\x00\x00"
+    body[4:6] = codec._frame_crc(bytes(body)).to_bytes(2, "little")
+    rec = codec.decode_frame(bytes([codec.SOR]) + codec.escape(bytes(body[1:-1])) + bytes([codec.EOR]))
+    assert rec.passing_number is None and rec.rtc_id == 157777
+    dec = P3StreamDecoder()
+    broken = bytearray(EXAMPLE_PASSING_2019)
+    broken[20] ^= 1
+    assert dec.feed(bytes(broken)) == [] and dec.rejected["crc"] == 1

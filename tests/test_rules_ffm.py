@@ -136,7 +136,9 @@ def test_live_status_pit_passages_stop_board_and_window():
     assert eng.rule_status(eng.cars["2"]).get("CC-FINISH") is None  # rider 2 has finished at 10820
     eng = sc.live(10805.0)
     assert eng.rule_status(eng.cars["2"])["CC-FINISH"] == {"window_closes_in_s": 900.0,
-                                                           "text": "finish window closes in 15:00"}  # fmt: skip
+                                                           "text": "finish window closes in 15:00",
+                                                           "until_s": 11705.0,
+                                                           "text_until": "finish window closes in {}"}  # fmt: skip
 
 
 # -- CC-KIDS ---------------------------------------------------------------------------------------

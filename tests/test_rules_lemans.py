@@ -279,14 +279,18 @@ def test_live_status_at_chosen_times():
     car = eng.cars["14"]
     assert status_line(eng, car) == "kart 14: 0 of 11 stops, pit lane opens in 3:00, refuel window opens in 58:00"
     assert eng.rule_status(car)["LM-PIT-CLOSED-START"] == {"pit_lane": "closed", "opens_in_s": 180.0,
-                                                          "text": "pit lane opens in 3:00"}  # fmt: skip
+                                                          "text": "pit lane opens in 3:00", "until_s": 300.0,
+                                                          "text_until": "pit lane opens in {}"}  # fmt: skip
 
     eng = sc.live(6440.0)  # 12:40 before the window closes at 7200
     car = eng.cars["14"]
     assert status_line(eng, car) == "kart 14: 3 of 11 stops, refuel window closes in 12:40"
     st = eng.rule_status(car)
     assert (st["LM-STOPS"]["stint_s"], st["LM-STOPS"]["driver"]) == (6440.0 - 3630.0, "d1")
-    assert st["LM-NO-CHANGE-END"] == {"driver_change_allowed": True, "change_closes_in_s": 12000.0 - 6440.0}
+    assert st["LM-STOPS"]["stint_start_s"] == 3630.0  # absolute, for pages that count themselves
+    assert st["LM-REFUEL"]["until_s"] == 7200.0 and st["LM-REFUEL"]["text_until"] == "refuel window closes in {}"
+    assert st["LM-NO-CHANGE-END"] == {"driver_change_allowed": True, "change_closes_in_s": 12000.0 - 6440.0,
+                                      "change_closes_s": 12000.0}  # fmt: skip
     assert st["LM-PIT-CLOSED-START"] == {"pit_lane": "open"}
 
     eng = sc.live(12020.0)  # last 10 minutes: cutoff 12000

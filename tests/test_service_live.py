@@ -128,12 +128,19 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
                 snap = await _recv(ws)
                 assert snap["type"] == "snapshot" and len(snap["rows"]) == 5
                 seq = snap["seq"]
+                versions = {r["number"]: r["v"] for r in snap["rows"]}
                 for pid, n in enumerate([3, 1, 2], 1):
                     await passing(n, 1, pid)
                     d = await _recv(ws)
                     assert d["type"] == "delta" and d["seq"] == seq + 1
                     seq = d["seq"]
-                    assert {r["number"]: r["laps"] for r in d["rows"]}[str(n)] == 1
+                    # lean deltas: each row a patch at the next row version, with only what changed
+                    patches = {r["number"]: r for r in d["rows"]}
+                    for num, p in patches.items():
+                        assert p["v"] == versions[num] + 1
+                        versions[num] = p["v"]
+                    assert patches[str(n)]["laps"] == 1 and "name" not in patches[str(n)]
+                    assert all("laps" not in p for num, p in patches.items() if num != str(n))
                     assert d["passings"][0]["transponder"] == str(1000 + n)
             last = seq
             # this screen drops off; three more passings happen meanwhile

@@ -1,11 +1,12 @@
-"""Spectator page with 100 cars each updated every second: frame times from the browser's own clock.
+"""Spectator page with 100 cars each updated every second: nothing lost, whatever the machine.
 
 A feeder thread posts one `finish` passing per car per second: every row's laps, gap, interval and
 last lap change each second. As in a race, the crossing order mostly holds with a few overtakes a
-second; a last phase shuffles the whole order every second (worst case: every row moves).
-In the page, requestAnimationFrame deltas and long tasks (PerformanceObserver) are recorded, on a
-phone-sized page; the figures are printed (run with -s) and bounded by the assertions. The later
-phases run with the CPU slowed 4x (Chrome DevTools throttling), roughly a cheap phone.
+second; a last phase shuffles the whole order every second (worst case: every row moves), with
+the CPU slowed 4x (Chrome DevTools throttling), roughly a cheap phone. The test asserts only what
+holds on any machine: every row shows the server's final laps, no delta dropped (no gap, no row
+patch out of version), no JS error. Frame times are measured by bench/web_frames.py (which reuses
+this module's feeder and probe), never asserted here: a shared machine makes them noise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from tests.web_helpers import OUT, LiveServer, browser, open_page, server
+from tests.web_helpers import LiveServer, browser, open_page, server
 
 __all__ = ["browser", "server"]  # fixtures
 pytestmark = pytest.mark.browser
@@ -85,7 +86,8 @@ class Feeder(threading.Thread):
             self.stop_flag.wait(max(0.0, 1.0 - (time.monotonic() - start)))
 
 
-def test_spectator_100_cars_frame_time(server, browser):
+def race_100_cars(server: LiveServer) -> str:
+    """A generic race with CARS entries, green flag given; returns the session id."""
     s = server.create_session("Perf: 100 cars", {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 0.5})
     sid = s["id"]
     server.post(f"/api/sessions/{sid}/entries", [
@@ -94,47 +96,38 @@ def test_spectator_100_cars_frame_time(server, browser):
         for n in range(1, CARS + 1)
     ])  # fmt: skip
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green"})
+    return sid
 
+
+def test_spectator_100_cars_nothing_lost(server, browser):
+    sid = race_100_cars(server)
     ctx = browser.new_context(viewport={"width": 412, "height": 915}, device_scale_factor=2, is_mobile=True)
     ctx.add_init_script(PROBE)
-    page, errors = open_page(ctx, f"{server.base}/?session={sid}")
-    feeder = Feeder(server, sid, limit_s=5 * PHASE_S)
+    page, errors = open_page(ctx, f"{server.base}/?session={sid}&feed=ws")
+    feeder = Feeder(server, sid, limit_s=4 * PHASE_S)
     feeder.start()
     try:
-        time.sleep(1.5)  # every car has crossed once: all rows live
-        page.evaluate(COLLECT)
         time.sleep(PHASE_S)
-        normal = page.evaluate(COLLECT)
         cdp = ctx.new_cdp_session(page)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
-        time.sleep(PHASE_S)
-        slow = page.evaluate(COLLECT)
         feeder.shuffle = True
-        time.sleep(1)
-        page.evaluate(COLLECT)
         time.sleep(PHASE_S)
-        worst = page.evaluate(COLLECT)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
-        page.screenshot(path=str(OUT / "spectator-100-cars-phone.png"))
     finally:
         feeder.stop_flag.set()
         feeder.join(timeout=10)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    assert feeder.errors == 0 and feeder.posted >= CARS
+    served = {r["number"]: r["laps"] for r in server.http.get(f"/api/sessions/{sid}/classification").json()["rows"]}
+    assert min(served.values()) >= 1  # every car crossed at least once
+    # every row reaches the server's final state, applied from deltas (not from a repair snapshot)
+    page.wait_for_function(
+        "(want) => Object.entries(want).every(([n, laps]) => window.boucle.store.rows.get(n)?.laps === laps)",
+        arg=served, timeout=30000,
+    )
+    stats = page.evaluate("({...window.boucle.store.stats, gaps: window.boucle.store.feed.gaps || 0})")
+    assert stats["gaps"] == 0 and stats["repairs"] == 0 and stats["snapshots"] == 1, stats
+    assert stats["rowsApplied"] >= 2 * CARS  # the snapshot, then at least one patch per car
     rows = page.eval_on_selector_all("#classification tbody tr", "trs => trs.length")
-    for name, m in (("normal CPU", normal), ("CPU 4x slower", slow), ("CPU 4x slower, whole order reshuffled each second", worst)):
-        print(f"\nspectator, {CARS} cars each updated every second, {name}: {m['frames']} frames, "
-              f"frame time mean {m['mean']:.1f} ms, p50 {m['p50']:.1f}, p95 {m['p95']:.1f}, p99 {m['p99']:.1f}, "
-              f"max {m['max']:.1f} ms; long tasks {m['longtasks']} (max {m['longtask_max']:.0f} ms); "
-              f"{m['rows']} row updates in {m['deltas']} deltas; render {m['render_mean']:.2f} ms mean, "
-              f"{m['render_max']:.1f} ms max per flush")  # fmt: skip
-    assert feeder.errors == 0 and feeder.posted >= CARS * 10
     assert rows == CARS
     assert errors == []
-    # The feed really reached the page: about CARS row updates per second.
-    assert normal["rows"] >= CARS * (PHASE_S - 2), normal
-    # Smooth at normal speed: 95 % of frames within two vsyncs, no frame over 100 ms.
-    assert normal["p95"] < 34 and normal["max"] < 100, normal
-    # Slowed 4x: 95 % of frames within 50 ms (20 fps), the worst still under a quarter second.
-    assert slow["p95"] < 50 and slow["max"] < 250, slow
-    # Worst case, every row moving every second on the slow CPU: bounded, to catch regressions.
-    assert worst["p95"] < 120, worst
     ctx.close()

@@ -36,11 +36,11 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn running `create_app` in a daemon thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **app_options: Any) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(data_dir, ADMIN, synchronous="OFF")
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets")
+        self.app = create_app(data_dir, ADMIN, synchronous="OFF", **app_options)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="boucle-test-server", daemon=True)
         self.http = httpx.Client(base_url=self.base, timeout=10)

@@ -10,8 +10,11 @@ the encoder uses the width seen in captures, or a documented guess.
 from __future__ import annotations
 
 import binascii
+import inspect
 import logging
-from dataclasses import dataclass, fields
+import re
+import struct
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -342,24 +345,23 @@ class FrameError(Exception):
         self.reason = reason
 
 
+_ESCAPED = re.compile(rb"\x8d(.)?", re.DOTALL)
+_PLAIN = {bytes((ESC, b)): bytes(((b - ESC_OFFSET) & 0xFF,)) for b in range(256) if b != EOR}
+
+
+def _unescape_one(m: re.Match) -> bytes:
+    plain = _PLAIN.get(m.group())
+    if plain is None:  # ESC at the very end, or ESC EOR
+        raise FrameError("framing", "escape byte without a following byte")
+    return plain
+
+
 def unescape(raw: bytes) -> bytes:
-    """Undo 0x8D escaping. Raises FrameError when an escape byte has nothing after it."""
+    """Undo 0x8D escaping (the scan runs in `re`'s C loop). FrameError when an escape byte has
+    nothing after it."""
     if ESC not in raw:
         return raw
-    out = bytearray()
-    i = 0
-    n = len(raw)
-    while i < n:
-        b = raw[i]
-        if b == ESC:
-            if i + 1 >= n or raw[i + 1] == EOR:
-                raise FrameError("framing", "escape byte without a following byte")
-            out.append((raw[i + 1] - ESC_OFFSET) & 0xFF)
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
+    return _ESCAPED.sub(_unescape_one, raw)
 
 
 def _parse_tlv(body: bytes) -> list[tuple[int, bytes]]:
@@ -438,6 +440,74 @@ def _build(tor: int, version: int, frame: bytes) -> Record:
     return _SPECS[tor][0](**kwargs)
 
 
+def _layout(tor: int, version: int, frame: bytes) -> Any:
+    """A decoder for frames of the same TOR, version and length as `frame` (its tags in order).
+
+    One precompiled `struct` reads every tag, length and value at once; a frame takes this path
+    only when its tags and lengths are exactly these, so it decodes as `_build` would. The record
+    is filled through its slots' descriptors: a frozen dataclass `__init__` pays
+    `object.__setattr__` per field, about 3x the time. The function is generated once per shape,
+    as `dataclasses` generates `__init__` (tests/test_p3_codec.py compares both paths).
+    Raises KeyError for a shape it does not take (unknown tags, requests, odd widths).
+    """
+    by_tag = _BY_TAG_FAST[tor]
+    cls = _SPECS[tor][0]
+    fmt, tags, sizes, value_of = ["<"], [], [], {}
+    i, end = HEADER_LEN, len(frame) - 1
+    while i < end:
+        tag, size = frame[i], frame[i + 1]
+        attr, kind = by_tag[tag]
+        code = _UINT.get(size) if kind == 0 else f"{size}s"
+        if code is None or size == 0:
+            raise KeyError(tag)
+        k = 3 * len(tags) + 2
+        value_of[attr] = f"t[{k}]" if kind == 0 else f"t[{k}].hex()" if kind == 1 else \
+            f"t[{k}].decode('latin-1').rstrip('\\x00')"  # a repeated tag: the last one wins, as in _build
+        fmt.append("BB" + code)
+        tags.append(tag)
+        sizes.append(size)
+        i += 2 + size
+    env: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_unpack": struct.Struct("".join(fmt)).unpack_from,
+                           "_tags": tuple(tags), "_sizes": tuple(sizes)}  # fmt: skip
+    body = [f"    t = _unpack(frame, {HEADER_LEN})", "    if t[0::3] != _tags or t[1::3] != _sizes:",
+            "        return None", "    o = _new(_cls)"]  # fmt: skip
+    for k, f in enumerate(fields(cls)):
+        env[f"_set{k}"] = inspect.getattr_static(cls, f.name).__set__
+        if f.name in value_of:
+            value = value_of[f.name]
+        elif f.name == "version":
+            value = str(version)
+        elif f.default is MISSING:
+            raise KeyError(f.name)
+        else:
+            env[f"_d{k}"] = f.default
+            value = f"_d{k}"
+        body.append(f"    _set{k}(o, {value})")
+    exec("def decode(frame):\n" + "\n".join(body) + "\n    return o\n", env)  # noqa: S102 - text built here
+    return env["decode"]
+
+
+_UINT = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_LAYOUTS: dict[tuple[int, int, int], Any] = {}  # (tor, version, length) -> `_layout` decoder; None: none
+_LAYOUTS_MAX = 512
+
+
+def _decode_body(tor: int, version: int, frame: bytes) -> Record:
+    key = (tor, version, len(frame))
+    lay = _LAYOUTS.get(key)
+    if lay is not None:
+        rec = lay(frame)
+        if rec is not None:
+            return rec
+    rec = _build(tor, version, frame)
+    if lay is None and key not in _LAYOUTS and tor in _BY_TAG_FAST and len(_LAYOUTS) < _LAYOUTS_MAX:
+        try:
+            _LAYOUTS[key] = _layout(tor, version, frame)
+        except KeyError:  # unknown tags or odd widths: always the general path for this shape
+            _LAYOUTS[key] = None
+    return rec
+
+
 def decode_frame(raw: bytes) -> Record:
     """Decode one escaped wire frame (SOR..EOR). Raises FrameError with a reason."""
     if len(raw) < 2 or raw[0] != SOR or raw[-1] != EOR:
@@ -454,7 +524,7 @@ def decode_frame(raw: bytes) -> Record:
     computed = _frame_crc(frame)
     if stored != computed:
         raise FrameError("crc", f"crc 0x{stored:04X} != 0x{computed:04X}")
-    return _build(frame[8] | (frame[9] << 8), version, frame)
+    return _decode_body(frame[8] | (frame[9] << 8), version, frame)
 
 
 class P3StreamDecoder:
@@ -493,8 +563,47 @@ class P3StreamDecoder:
         return out
 
     def _feed(self, chunk: bytes, out: list[Record]) -> None:
+        """Split on EOR in one C call; a piece that is exactly one clean frame (SOR first, no other
+        SOR, not too long) is decoded at once, anything else goes through `_scan` piece by piece.
+        Pieces are independent (a frame ends at its EOR) but for the junk flag, kept across."""
         buf = self._buf
-        buf += chunk
+        if b"\x8f" not in chunk:
+            buf += chunk
+            self._scan(buf, out)
+            return
+        data = bytes(buf) + chunk if buf else chunk
+        buf.clear()
+        pieces = data.split(b"\x8f")
+        tail = pieces.pop()  # after the last EOR: a frame still arriving, or nothing
+        crc_hqx, layouts = binascii.crc_hqx, _LAYOUTS
+        for piece in pieces:
+            if piece[:1] == b"\x8e" and piece.find(b"\x8e", 1) < 0 and len(piece) <= MAX_WIRE_FRAME:
+                self._in_junk = False
+                # the common case inline: no escape, length and CRC right (the CRC of the frame
+                # with its EOR, as _frame_crc), a layout known for its shape
+                n = len(piece) + 1
+                if (n >= MIN_FRAME and b"\x8d" not in piece and piece[2] | (piece[3] << 8) == n
+                        and crc_hqx(piece[6:-1], crc_hqx(piece[:4] + b"\x00\x00", 0x1D0F)) ^ ((piece[-1] << 8) | EOR)
+                        == piece[4] | (piece[5] << 8)):  # fmt: skip
+                    lay = layouts.get((piece[8] | (piece[9] << 8), piece[1], n))
+                    rec = lay(piece) if lay is not None else None
+                    if rec is not None:
+                        out.append(rec)
+                        self.records += 1
+                        continue
+                try:
+                    out.append(decode_frame(piece + b"\x8f"))
+                    self.records += 1
+                except FrameError as exc:
+                    self._reject(exc.reason, str(exc))
+            else:
+                self._scan(bytearray(piece + b"\x8f"), out)
+        if tail:
+            buf += tail
+            self._scan(buf, out)
+
+    def _scan(self, buf: bytearray, out: list[Record]) -> None:
+        """The general splitter: junk, frames cut short, over-long frames; keeps a partial frame."""
         n = len(buf)
         pos = 0
         find = buf.find

@@ -49,6 +49,7 @@ class Row:
     interval: str = ""
     sort_key: tuple = ()
     rules: dict[str, Any] = field(default_factory=dict)
+    stint_start_us: int | None = None  # absolute: pages count the stint themselves (lean deltas)
     anomalies: int = 0
     race_group: int = 0  # CC-DURATION: minus the race length of the car's category (longest first)
 
@@ -112,9 +113,10 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             status = "dnf"
         else:
             status = "classified"
-        stint_us = None
+        stint_us = stint_start = None
         if car.stint_start_us is not None and not car.finish_us:
             stint_us = max(0, engine.now_us - car.stint_start_us)
+            stint_start = car.stint_start_us
         last_lap = car.lap_times[raw - 1] if raw else None
         rows.append(Row(
             number=car.number, name=car.name, category=car.category, status=status,
@@ -125,6 +127,7 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             driver=car.driver, driver_name=car.driver_name(car.driver), stint_us=stint_us,
             stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
+            stint_start_us=stint_start,
         ))  # fmt: skip
         if engine.category_duration_us:
             rows[-1].race_group = -engine.category_duration_us.get(norm(car.category), engine.duration_us or NEVER)
@@ -204,6 +207,7 @@ def row_public(r: Row) -> dict[str, Any]:
         "driver": r.driver,
         "driver_name": r.driver_name,
         "stint_s": None if r.stint_us is None else round(r.stint_us / 1e6, 1),
+        "stint_start_s": None if r.stint_start_us is None else round(r.stint_start_us / 1e6, 3),
         "stint_laps": r.stint_laps,
         "finished": r.finished,
         "gap": r.gap,

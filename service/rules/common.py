@@ -22,6 +22,17 @@ def clock(us: int) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def countdown(st: dict[str, Any], at_us: int, now_us: int, template: str) -> dict[str, Any]:
+    """A status whose text counts down to `at_us` (session clock): the rendered `text` for REST and
+    status lines, plus `until_s` and `text_until` (`{}` for the clock) so a page keeps counting on
+    its own and live deltas need not resend the row every time the engine clock moves.
+    """
+    st["text"] = template.format(clock(at_us - now_us))
+    st["until_s"] = round(at_us / US, 3)
+    st["text_until"] = template
+    return st
+
+
 def per_category(table: dict[str, Any] | None, default: Any = 0) -> dict[str, Any]:
     """A `{category: value}` preset table keyed by normalised name (`default` key = fallback)."""
     out = {norm(k): v for k, v in (table or {}).items()}

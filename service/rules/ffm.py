@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.presets import norm
 from service.rules.base import Rule, register
-from service.rules.common import US, clock, lookup, per_category, ts
+from service.rules.common import US, countdown, lookup, per_category, ts
 
 if TYPE_CHECKING:
     from service.engine.car import Car
@@ -52,7 +52,7 @@ class Duration(Rule):
             return {"stop_at_s": stop_at / US, "stopped": True, "text": f"stopped at {ts(car.finish_us)}"}
         left = stop_at - ctx.now_us
         if left > 0:
-            return {"stop_at_s": stop_at / US, "stopped": False, "text": f"STOP board in {clock(left)}"}
+            return countdown({"stop_at_s": stop_at / US, "stopped": False}, stop_at, ctx.now_us, "STOP board in {}")
         return {"stop_at_s": stop_at / US, "stopped": False, "text": "STOP board at next crossing"}
 
 
@@ -69,9 +69,12 @@ class Finish(Rule):
         window = ctx.params.get("cc_window_s")
         if not window or ctx.flag_us is None or car.finish_us is not None:
             return None
-        left = ctx.flag_us + round(float(window) * US) - ctx.now_us
-        return {"window_closes_in_s": round(max(0, left) / US, 1),
-                "text": f"finish window closes in {clock(left)}" if left > 0 else "finish window closed"}
+        closes = ctx.flag_us + round(float(window) * US)
+        left = closes - ctx.now_us
+        st = {"window_closes_in_s": round(max(0, left) / US, 1)}
+        if left > 0:
+            return countdown(st, closes, ctx.now_us, "finish window closes in {}")
+        return {**st, "text": "finish window closed"}
 
 
 @register

@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, Any
 
 from service.rules.base import Rule, register
-from service.rules.common import US, clock, failed_check, lookup, per_category, ts
+from service.rules.common import US, clock, countdown, failed_check, lookup, per_category, ts
 
 if TYPE_CHECKING:
     from service.engine.car import Car, PitStop
@@ -80,11 +80,14 @@ class Stops(Rule):
         done = sum(1 for s in car.stops if s.driver_changed)
         st: dict[str, Any] = {"done": done, "required": req, "missing": max(0, req - done)}
         if car.stint_start_us is not None and car.finish_us is None:
-            stint = max(0, ctx.now_us - max(car.stint_start_us, ctx.start_us))
+            began = max(car.stint_start_us, ctx.start_us)
+            stint = max(0, ctx.now_us - began)
             st["stint_s"] = round(stint / US, 1)
+            st["stint_start_s"] = round(began / US, 3)  # absolute: what live deltas carry (hub.py)
             st["driver"] = car.driver
             if self.max_stint_us is not None:
                 st["stint_left_s"] = round(max(0, self.max_stint_us - stint) / US, 1)
+                st["stint_ends_s"] = round((began + self.max_stint_us) / US, 3)
         st["text"] = f"{done} of {req} stops"
         return st
 
@@ -163,14 +166,14 @@ class PitClosedStart(Rule):
     def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
         left = ctx.start_us + self.closed_us - ctx.now_us
         if ctx.green_us is None or left > 0:
-            st: dict[str, Any] = {"pit_lane": "closed", "opens_in_s": round(max(0, left) / US, 1),
-                                  "text": f"pit lane opens in {clock(left)}"}  # fmt: skip
+            st: dict[str, Any] = {"pit_lane": "closed", "opens_in_s": round(max(0, left) / US, 1)}
+            text = "pit lane opens in {}"
             stop = car.in_pit
             if stop is not None and stop.in_us is not None and stop.in_us - ctx.start_us < self.closed_us:
                 st["driver_change_allowed"] = False
-                st["text"] += "; no driver change on this stop" + ("" if stop.mechanical else
-                                                                   " (no mechanical problem declared)")
-            return st
+                text += "; no driver change on this stop" + ("" if stop.mechanical else
+                                                             " (no mechanical problem declared)")
+            return countdown(st, ctx.start_us + self.closed_us, ctx.now_us, text)
         return {"pit_lane": "open"}
 
 
@@ -217,7 +220,8 @@ class NoChangeEnd(Rule):
             return None  # no race clock, or the kart has taken the flag: nothing left to allow
         left = cutoff - ctx.now_us
         if left >= 0:
-            return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1)}
+            return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1),
+                    "change_closes_s": round(cutoff / US, 3)}
         return {"driver_change_allowed": False, "text": "no driver change (last 10 min)"}
 
 
@@ -302,7 +306,7 @@ class Refuel(Rule):
             return None
         done = car.rule_state.get(self.id, {})
         now = ctx.now_us - ctx.start_us
-        wins, text = [], ""
+        wins, text, at = [], "", None
         for i, (a, b) in enumerate(self.windows):
             w: dict[str, Any] = {"window": i + 1, "open_s": a / US, "close_s": b / US}
             if i in done:
@@ -312,12 +316,16 @@ class Refuel(Rule):
                 text = text or f"refuel window {i + 1} MISSED"
             elif now >= a:
                 w["state"], w["closes_in_s"] = "open", round((b - now) / US, 1)
-                text = text or f"refuel window closes in {clock(b - now)}"
+                if not text:
+                    text, at = "refuel window closes in {}", ctx.start_us + b
             else:
                 w["state"], w["opens_in_s"] = "upcoming", round((a - now) / US, 1)
-                text = text or f"refuel window opens in {clock(a - now)}"
+                if not text:
+                    text, at = "refuel window opens in {}", ctx.start_us + a
             wins.append(w)
         st: dict[str, Any] = {"windows": wins, "done": len(done), "required": len(self.windows)}
+        if at is not None:
+            return countdown(st, at, ctx.now_us, text)
         if text:
             st["text"] = text
         return st

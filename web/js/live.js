@@ -91,6 +91,14 @@ export class LiveFeed {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
   }
 
+  /** Ask for a fresh snapshot (a gap, or a row patch that does not follow our copy). */
+  resync() {
+    if (this.awaiting) return;
+    this.awaiting = true;
+    this.gaps = (this.gaps || 0) + 1;
+    this.send({ type: "snapshot" });
+  }
+
   receive(data) {
     let msg;
     try {
@@ -110,9 +118,7 @@ export class LiveFeed {
       if (this.awaiting) return; // a snapshot is on its way and will include this
       if (this.seq !== null && msg.seq <= this.seq) return; // replayed after a resume: already have it
       if (this.seq === null || msg.seq !== this.seq + 1) {
-        this.awaiting = true;
-        this.gaps = (this.gaps || 0) + 1;
-        this.send({ type: "snapshot" });
+        this.resync();
         return;
       }
       this.seq = msg.seq;
