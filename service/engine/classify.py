@@ -51,6 +51,8 @@ class Row:
     rules: dict[str, Any] = field(default_factory=dict)
     anomalies: int = 0
     race_group: int = 0  # CC-DURATION: minus the race length of the car's category (longest first)
+    lap_flags: dict[str, str] = field(default_factory=dict)  # lap number -> manual/estimated/confirmed
+    lap_warnings: list[list[Any]] = field(default_factory=list)  # [lap, lap_s, why]: lap-time sanity
 
 
 def _penalty_summary(engine: Engine, car: Car) -> tuple[int, float, float, bool, list[str]]:
@@ -125,6 +127,8 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             driver=car.driver, driver_name=car.driver_name(car.driver), stint_us=stint_us,
             stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
+            lap_flags={str(i): f for i, f in enumerate(car.lap_flags[:raw], 1) if f},
+            lap_warnings=[[n, round(car.lap_times[n - 1] / 1e6, 3), why] for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
         if engine.category_duration_us:
             rows[-1].race_group = -engine.category_duration_us.get(norm(car.category), engine.duration_us or NEVER)
@@ -213,6 +217,9 @@ def row_public(r: Row) -> dict[str, Any]:
         "division": r.division,
         "rules": r.rules,
         "anomalies": r.anomalies,
+        "lap_flags": r.lap_flags,
+        "last_lap_flag": r.lap_flags.get(str(r.raw_laps)),
+        "lap_warnings": r.lap_warnings,
     }
 
 
