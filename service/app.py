@@ -417,6 +417,13 @@ def build_router(mgr: Manager) -> APIRouter:
                          **({"replace": True} if replace else {})}, role)  # fmt: skip
         return {**out, "number": car.number, "transponder": str(body["transponder"]), "stopped_counting": stops}
 
+    @api.get("/sessions/{sid}/transponders")
+    async def transponders(sid: str, request: Request) -> dict[str, list[str]]:
+        """Each car's counting transponders (its own first, then spares), e.g. to name what a replace stops."""
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in s.engine.cars.items()}
+
     @api.get("/sessions/{sid}/cars/{number}/estimate")
     async def estimate(sid: str, number: str, request: Request) -> dict[str, Any]:
         """Where a missed crossing of this car most likely was (its pace), for the crew to check."""

@@ -1,10 +1,25 @@
 // Race control: penalty queue with evidence, approve / waive, manual penalties, flags and start,
 // live rule status per car with alerts, jump starts, car actions.
+import { api } from "./auth.js";
+import { mountCorrections } from "./corrections.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtClock, fmtT } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+
+// User-visible strings of the correction features, kept together for the i18n catalogue.
+const T = {
+  approve: "Approve…", waive: "Waive", undo: "Undo",
+  approved: (id) => `${id} approved`, waived: (id) => `${id} waived`, undone: (id) => `${id} undone`,
+  approveTitle: (p) => `Approve ${p.id} · ${p.rule} · #${p.number}`,
+  needAmount: "Choose the amount: laps, seconds, seconds on best lap or disqualification",
+  waiveAsk: (p) => `Waive ${p.id} (${p.rule}, #${p.number})? Note for the log:`,
+  undoAsk: (p, what) => `Undo ${what} of ${p.id} (${p.rule}, #${p.number})? Both stay in the log.`,
+  decision: (d) => `${d.action} by ${d.by || "?"} at ${fmtT(d.t)}${d.note ? ` · ${d.note}` : ""}`,
+  notInSession: (rule) => `${rule} is not a rule of this session: tick "other" and say in the note which rule applies`,
+  otherNeedsNote: "An \"other\" rule needs a note saying which rule applies and why",
+};
 
 const KNOWN_RULES = ["LM-STOPS", "LM-LAP-BETWEEN", "LM-PIT-CLOSED-START", "LM-NO-CHANGE-END", "LM-MIN-PIT",
   "LM-REFUEL", "LM-WEIGHT", "LM-BALLAST", "LM-UNSPORTING", "AX-JUMP", "AX-LANES", "AX-TIME-PEN", "AX-RED",
@@ -78,8 +93,10 @@ function ruleChips(td, r, ctx) {
 async function main() {
   const page = await startStaffPage(["race_control", "admin"], "race-control.html");
   if (!page) return;
-  const { store, call } = page;
+  const { store, call, base } = page;
   const ctx = { alerts: new Map() };
+  const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call, canConfirm: true,
+    types: ["penalty", "waive", "approve", "driver_change", "confirm"] });
 
   // -- flags ----------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
@@ -115,16 +132,78 @@ async function main() {
     { id: "evidence", label: "Evidence", cls: "evidence", cell: (p) => p.evidence || "" },
     { id: "state", label: "State", cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
       render: (td, p) => td.replaceChildren(el("span", { class: `state-tag state-${p.state}` }, p.state)) },
-    { id: "actions", label: "", cls: "actions", cell: (p) => p.state,
-      render: (td, p) => td.replaceChildren(
-        p.state === "proposed" ? el("button", { type: "button", class: "primary", "data-act": "approve",
-          onclick: () => call(`penalties/${p.id}/approve`, undefined, { ok: `${p.id} approved` }) }, "Approve") : "",
-        p.state !== "waived" ? el("button", { type: "button", class: "danger", "data-act": "waive",
-          onclick: () => {
-            const note = prompt(`Waive ${p.id} (${p.rule}, #${p.number})? Note for the log:`, "");
-            if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: `${p.id} waived` });
-          } }, "Waive") : "") },
+    { id: "decision", label: "Decision", cls: "decision", cell: (p) => {
+      const d = details.get(p.id) || {};
+      return d.decision ? T.decision(d.decision) : d.manual && d.source ? `${d.source}` : "";
+    } },
+    { id: "actions", label: "", cls: "actions", cell: (p) => `${p.state}|${JSON.stringify(details.get(p.id) || {})}`,
+      render: (td, p) => {
+        const d = details.get(p.id) || {};
+        const undoId = d.decision && p.state !== "reverted" ? d.decision.id : d.manual && p.state !== "reverted" ? d.source : null;
+        td.replaceChildren(
+          p.state === "proposed" ? el("button", { type: "button", class: "primary", "data-act": "approve",
+            onclick: () => openApprove(p) }, T.approve) : "",
+          p.state !== "waived" && p.state !== "reverted" ? el("button", { type: "button", class: "danger", "data-act": "waive",
+            onclick: () => {
+              const note = prompt(T.waiveAsk(p), "");
+              if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: T.waived(p.id) });
+            } }, T.waive) : "",
+          undoId ? el("button", { type: "button", "data-act": "undo", title: undoId, onclick: async () => {
+            if (!confirm(T.undoAsk(p, d.decision ? d.decision.action : "the penalty"))) return;
+            if (await call("revert", { id: undoId }, { ok: T.undone(undoId) })) corrections.refresh();
+          } }, T.undo) : "");
+      } },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
+
+  // Who decided what and when: /penalties has it (the live stream carries the penalties themselves).
+  const details = new Map();
+  let detailTimer = null;
+  const refreshDetails = () => {
+    if (detailTimer) return;
+    detailTimer = setTimeout(async () => {
+      detailTimer = null;
+      try {
+        for (const d of await api(`${base}/penalties`)) details.set(d.id, d);
+      } catch {
+        return;
+      }
+      renderPenalties();
+    }, 200);
+  };
+
+  // -- approve with an amount (prefilled from the preset, else from the proposal) ---------------
+  let sessionRules = {};
+  const dlg = $("approve-dialog");
+  let approving = null;
+  function openApprove(p) {
+    approving = p;
+    const preset = sessionRules[p.rule] || {};
+    const src = p.laps || p.seconds || p.best_lap_seconds || p.dsq ? p : preset;
+    const unit = src.dsq ? "dsq" : src.laps ? "laps" : src.best_lap_seconds ? "best_lap_seconds" : src.seconds ? "seconds" : "laps";
+    $("appr-title").textContent = T.approveTitle(p);
+    $("appr-evidence").textContent = p.evidence || "";
+    $("appr-unit").value = unit;
+    $("appr-amount").value = unit === "dsq" ? "" : String(src[unit] || "");
+    $("appr-amount").disabled = unit === "dsq";
+    $("appr-note").value = "";
+    dlg.showModal();
+  }
+  $("appr-unit").addEventListener("change", () => { $("appr-amount").disabled = $("appr-unit").value === "dsq"; });
+  $("appr-cancel").addEventListener("click", () => dlg.close());
+  $("approve-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = formData(ev.target);
+    const body = {};
+    if (f.unit === "dsq") body.dsq = true;
+    else if (f.amount !== "" && Number(f.amount) > 0) body[f.unit] = Number(f.amount);
+    else return toast(T.needAmount, true);
+    if (f.note) body.note = f.note;
+    const p = approving;
+    if (await call(`penalties/${p.id}/approve`, body, { ok: T.approved(p.id) })) {
+      dlg.close();
+      corrections.refresh();
+    }
+  });
 
   const jumpTable = new KeyedTable($("jumps"), [
     { id: "car", label: "Car", cls: "no", cell: (p) => `#${p.number}` },
@@ -137,7 +216,7 @@ async function main() {
     { id: "evidence", label: "Evidence", cls: "evidence", cell: (p) => p.evidence || "" },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
 
-  const stateRank = { proposed: 0, applied: 1, waived: 2 };
+  const stateRank = { proposed: 0, applied: 1, waived: 2, reverted: 3 };
   const renderPenalties = () => {
     const all = [...store.penalties.values()];
     for (const p of all) penTable.update(p, ctx);
@@ -145,6 +224,7 @@ async function main() {
       (a.state === "proposed" ? a.t - b.t : b.t - a.t));
     penTable.order(all.map((p) => p.id));
     const proposed = all.filter((p) => p.state === "proposed").length;
+    if (all.some((p) => !details.has(p.id))) refreshDetails();
     $("pen-count").textContent = `${proposed} to decide · ${all.length} in all`;
     const jumps = all.filter((p) => p.rule === "AX-JUMP").sort((a, b) => a.t - b.t);
     for (const p of jumps) jumpTable.update(p, ctx);
@@ -158,17 +238,21 @@ async function main() {
   const rules = new Set(KNOWN_RULES);
   const ruleList = $("rule-ids");
   const refreshRuleList = () => {
-    for (const r of store.rows.values()) for (const k of Object.keys(r.rules || {})) rules.add(k);
-    for (const p of store.penalties.values()) rules.add(p.rule);
+    for (const k of Object.keys(sessionRules)) rules.add(k);
     if (ruleList.children.length !== rules.size) {
-      ruleList.replaceChildren(...[...rules].sort().map((r) => el("option", { value: r })));
+      ruleList.replaceChildren(...[...rules].sort().map((r) => el("option", { value: r },
+        r in sessionRules ? "" : "other")));
     }
   };
+  api(`${base}/rules`).then((r) => { sessionRules = r.rules || {}; refreshRuleList(); }).catch(() => {});
   $("pen-unit").addEventListener("change", () => { $("pen-amount").disabled = $("pen-unit").value === "dsq"; });
   $("penalty-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = formData(ev.target);
     const body = { number: f.number, rule: f.rule.toUpperCase() };
+    if (!(body.rule in sessionRules) && !f.other) return toast(T.notInSession(body.rule), true);
+    if (f.other && !f.note) return toast(T.otherNeedsNote, true);
+    if (f.other) body.other = true;
     if (f.unit === "dsq") body.dsq = true;
     else if (f.amount !== "") body[f.unit] = Number(f.amount);
     if (f.note) body.note = f.note;
@@ -241,7 +325,11 @@ async function main() {
     for (const r of rows) ruleTable.update(r, ctx);
     ruleTable.order(rows.map((r) => r.number));
     $("no-rules").hidden = rows.some((r) => r.rules && Object.keys(r.rules).length);
-    if (p.full || p.penalties.size || p.rows.size) renderPenalties();
+    if (p.full || p.penalties.size) refreshDetails();
+    if (p.full || p.penalties.size || p.rows.size) {
+      renderPenalties();
+      corrections.refresh();
+    }
     carOptions($("pen-car"), store);
     carOptions($("act-car"), store);
     refreshRuleList();

@@ -1,10 +1,28 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api } from "./auth.js";
+import { mountCorrections } from "./corrections.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+
+// User-visible strings of the correction features, kept together for the i18n catalogue.
+const T = {
+  noiseAsk: (u, n) => `Transponder ${u.transponder} looks like noise (${u.noise.join(", ")}). Assign it to #${n} anyway?`,
+  replaceAsk: (n, trs, tr) => `Replace: ${trs.length ? trs.join(", ") : "no transponder"} of #${n} will stop counting; only ${tr} will count. Continue?`,
+  assigned: (tr, n, replace) => `Transponder ${tr} ${replace ? "now replaces the transponders of" : "now also counts for"} #${n}`,
+  replace: "replaces",
+  noise: "looks like noise",
+  estimated: (e) => e.basis === "pace"
+    ? `Estimated from the car's pace: last crossing ${fmtT(e.last_crossing_t)} + its median lap (at least ${e.min_lap_s} s). Check it, then save.`
+    : "No lap yet: estimated from the session clock. Check it, then save.",
+  saveEstimate: "Save estimated passing",
+  addPassing: "Add passing",
+  added: (n, loop, est) => `Passing added for #${n} (${loop})${est ? ", estimated" : ""}`,
+  flag: { manual: "✍ manual", estimated: "≈ estimated", confirmed: "✓ confirmed" },
+  lapWarn: (r, w) => `#${r.number} lap ${w[0]}: ${fmtLap(w[1])} · ${w[2]}`,
+};
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
 
 async function main() {
@@ -35,6 +53,7 @@ async function main() {
             if (res) {
               invalid.add(p.key);
               feedTable.update(p, {});
+              corrections.refresh();
             }
           } }, "Invalid"));
       }
@@ -121,7 +140,10 @@ async function main() {
       } catch {
         return;
       }
-      for (const u of list) unkTable.update(u, {});
+      for (const u of list) {
+        unkState.set(u.transponder, u);
+        unkTable.update(u, {});
+      }
       unkTable.order(list.map((u) => u.transponder));
       $("no-unknown").hidden = list.length > 0;
       $("unknown").hidden = list.length === 0;
@@ -131,22 +153,38 @@ async function main() {
   const unkTable = new KeyedTable($("unknown"), [
     { id: "tr", label: "Transponder", cls: "no", cell: (u) => u.transponder },
     { id: "n", label: "Reads", cls: "num", cell: (u) => String(u.count) },
+    { id: "loops", label: "Loops", cell: (u) => Object.entries(u.loops || {}).map(([k, v]) => `${k} ${v}`).join(", ") },
+    { id: "sig", label: "Strength / hits", cls: "num", cell: (u) => [u.max_strength, u.max_hits].map((x) => x ?? "–").join(" / ") },
     { id: "last", label: "Last", cls: "num", cell: (u) => fmtT(u.last_t) },
+    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: T.noise, sub: u.noise.join(", "), c: "st-dsq" } : "") },
     { id: "assign", label: "Assign to entry", cell: (u) => u.transponder, render: (td, u) => {
       const sel = el("select", { "aria-label": `Entry for transponder ${u.transponder}`, "data-transponder": u.transponder });
       carOptions(sel, store, { blank: "entry…" });
+      const rep = el("input", { type: "checkbox", "data-replace": u.transponder });
       const btn = el("button", { type: "button", class: "primary", "data-act": "assign", onclick: async () => {
         if (!sel.value) return toast("Choose the entry first", true);
-        const ok = await call("assign", { transponder: u.transponder, number: sel.value },
-          { ok: `Transponder ${u.transponder} is now #${sel.value}` });
+        const cur = unkState.get(u.transponder) || u;
+        if ((cur.noise || []).length && !confirm(T.noiseAsk(cur, sel.value))) return;
+        const body = { transponder: u.transponder, number: sel.value };
+        if (rep.checked) {
+          let trs = [];
+          try {
+            trs = (await api(`${base}/transponders`))[sel.value] || [];
+          } catch { /* the server still answers with what stopped counting */ }
+          if (!confirm(T.replaceAsk(sel.value, trs, u.transponder))) return;
+          body.replace = true;
+        }
+        const ok = await call("assign", body, { ok: T.assigned(u.transponder, sel.value, body.replace) });
         if (ok) {
           unkTable.remove(u.transponder);
           refreshUnknown();
+          corrections.refresh();
         }
       } }, "Assign");
-      td.replaceChildren(sel, " ", btn);
+      td.replaceChildren(sel, " ", el("label", { title: "The car's other transponders stop counting" }, rep, ` ${T.replace}`), " ", btn);
     } },
-  ], { key: (u) => u.transponder });
+  ], { key: (u) => u.transponder, rowClass: (u) => ((u.noise || []).length ? "noise" : "") });
+  const unkState = new Map();
   function focusAssign(tr) {
     const sel = document.querySelector(`select[data-transponder="${CSS.escape(String(tr))}"]`);
     if (sel) {
@@ -156,12 +194,36 @@ async function main() {
   }
 
   // -- manual passing -----------------------------------------------------------------------------
+  // Without a time the passing is estimated from the car's pace; the crew sees the estimate in the
+  // time field and saves it (flagged "estimated"), or edits it first (then it is a typed time).
+  let estimate = null;
+  const resetManual = () => {
+    estimate = null;
+    $("man-t").value = "";
+    $("man-estimate").textContent = "";
+    $("man-submit").textContent = T.addPassing;
+  };
+  $("man-car").addEventListener("change", resetManual);
   $("manual-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = formData(ev.target);
-    const body = { number: f.number, loop: f.loop };
-    if (f.t !== "") body.t = Number(f.t);
-    if (await call("manual_passing", body, { ok: `Passing added for #${f.number} (${f.loop})` })) $("man-t").value = "";
+    if (f.t === "") {
+      try {
+        estimate = await api(`${base}/cars/${encodeURIComponent(f.number)}/estimate`);
+      } catch (e) {
+        return toast(e.detail || e.message, true);
+      }
+      $("man-t").value = String(estimate.t);
+      $("man-estimate").textContent = T.estimated(estimate);
+      $("man-submit").textContent = T.saveEstimate;
+      return;
+    }
+    const body = { number: f.number, loop: f.loop, t: Number(f.t) };
+    if (estimate && Number(f.t) === estimate.t) body.estimated = true;
+    if (await call("manual_passing", body, { ok: T.added(f.number, f.loop, body.estimated) })) {
+      resetManual();
+      corrections.refresh();
+    }
   });
 
   // -- cars: reads and anomalies ---------------------------------------------------------------
@@ -170,10 +232,27 @@ async function main() {
     { id: "no", label: "No", cls: "no", cell: (r) => r.number },
     { id: "name", label: "Name", cls: "name", cell: (r) => r.name },
     { id: "laps", label: "Laps", cls: "num", cell: (r) => String(r.laps + (r.penalty_laps || 0)) },
-    { id: "last", label: "Last lap", cls: "num time", cell: (r) => fmtLap(r.last_lap_s) },
+    { id: "last", label: "Last lap", cls: "num time", cell: (r) => ({ t: fmtLap(r.last_lap_s), sub: T.flag[r.last_lap_flag] || "" }) },
+    { id: "lw", label: "Lap warnings", cls: "num", cell: (r) => {
+      const w = r.lap_warnings || [];
+      return w.length ? { t: String(w.length), sub: `lap ${w[w.length - 1][0]}: ${w[w.length - 1][2]}`, c: "st-dsq" } : "";
+    } },
     { id: "an", label: "Anomalies", cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
     { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: "no reads", c: "st-dsq" } : r.in_pit ? "in pit" : "" },
-  ], { rowClass: (r) => (r.anomalies || r.status === "dns" ? "alert" : "") });
+  ], { rowClass: (r) => (r.anomalies || r.status === "dns" || (r.lap_warnings || []).length ? "alert" : "") });
+
+  const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call,
+    types: ["invalidate", "assign", "manual_passing"] });
+  let warnKey = null;
+  const renderLapWarnings = (rows) => {
+    const items = [];
+    for (const r of rows) for (const w of r.lap_warnings || []) items.push(T.lapWarn(r, w));
+    const key = items.join("\n");
+    if (key === warnKey) return;
+    warnKey = key;
+    $("lap-warnings").replaceChildren(...items.map((t) => el("li", { class: "alert-warn" }, t)));
+    $("no-lap-warnings").hidden = items.length > 0;
+  };
 
   // -- setup, start / stop, export ----------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
@@ -238,6 +317,8 @@ async function main() {
     const rows = store.sortedRows();
     for (const r of rows) carsTable.update(r, {});
     carsTable.order(rows.map((r) => r.number));
+    renderLapWarnings(rows);
+    corrections.refresh();
     carOptions($("man-car"), store);
     for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: "entry…" });
   });
