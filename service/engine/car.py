@@ -48,7 +48,7 @@ class Car:
         "stops", "in_pit", "driver", "stint_start_us", "stint_start_lap", "refuels", "anomalies",
         "first_seen_us", "last_t", "finish_us", "finish_lap", "pending_mechanical", "rule_state",
         "other_reads", "drive_us", "invalid", "cat_key", "spares", "lap_flags", "lap_warnings",
-        "crossing_flags",
+        "crossing_flags", "flagged", "pace", "pace_sorted",
     )  # fmt: skip
 
     def __init__(self, entry: dict[str, Any], offset_us: int = 0) -> None:
@@ -74,7 +74,10 @@ class Car:
         self.lap_times: list[int] = []
         self.crossing_flags: list[str | None] = []  # per lap end: how that crossing was made
         self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated" (never a best lap), "confirmed"
-        self.lap_warnings: list[tuple[int, str]] = []  # (lap number, why): lap-time sanity checks
+        self.flagged: dict[int, str] = {}  # lap number -> its flag, only for flagged laps (rows read this)
+        self.lap_warnings: list[tuple[int, str]] = []
+        self.pace: list[int] = []  # the last 9 decoder laps, oldest first (lap-time sanity checks)
+        self.pace_sorted: list[int] = []  # the same, sorted: the median is its middle  # (lap number, why): lap-time sanity checks
         self.best_us: int | None = None
         self.best_no: int | None = None
         self.dup_reads = 0
@@ -139,6 +142,8 @@ class Car:
         self.crossing_flags.append(flag)
         self.lap_flags.append(lap_flag)
         n = len(self.lap_ends)
+        if lap_flag:
+            self.flagged[n] = lap_flag
         if lap_flag not in UNCONFIRMED and (self.best_us is None or lap_us < self.best_us):
             self.best_us, self.best_no = lap_us, n
         return n

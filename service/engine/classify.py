@@ -127,7 +127,7 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             driver=car.driver, driver_name=car.driver_name(car.driver), stint_us=stint_us,
             stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
-            lap_flags={str(i): f for i, f in enumerate(car.lap_flags[:raw], 1) if f},
+            lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
             lap_warnings=[[n, round(car.lap_times[n - 1] / 1e6, 3), why] for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
         if engine.category_duration_us:

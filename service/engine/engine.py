@@ -78,6 +78,8 @@ class Engine:
         self.kind: str = p["kind"]
         self.format: str = p["format"]  # timed | laps | best_lap
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
+        self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))  # lap-time warnings, percent of the car's pace
+        self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
         self.laps_target = int(p["laps"]) if p.get("laps") else None
         self.wave_offsets = {
@@ -761,26 +763,20 @@ class Engine:
 
     def _check_lap(self, car: Car, n: int, via_pit: bool) -> None:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
-        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 laps, preset-overridable)."""
+        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
         lap_us = car.lap_times[-1]
+        ps = car.pace_sorted
         if self.min_lap_us and lap_us < self.min_lap_us:
             car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
-            return
-        prev = sorted(
-            lt for lt, f in zip(car.lap_times[-10:-1], car.lap_flags[-10:-1], strict=False) if f is None
-        )
-        if len(prev) < 3:
-            return
-        median = prev[len(prev) // 2]
-        low, high = (
-            float(self.params.get("lap_warn_low_pct", 70)),
-            float(self.params.get("lap_warn_high_pct", 300)),
-        )
-        pct = 100.0 * lap_us / median
-        if pct < low:
-            car.lap_warnings.append((n, f"{pct:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
-        elif pct > high and not via_pit:
-            car.lap_warnings.append((n, f"{pct:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+        elif len(ps) >= 3:
+            median = ps[len(ps) // 2]
+            if lap_us * 100 < self.lap_warn_low * median or (lap_us * 100 > self.lap_warn_high * median and not via_pit):
+                car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+        if car.lap_flags[-1] is None:
+            car.pace.append(lap_us)
+            insort(ps, lap_us)
+            if len(car.pace) > 9:
+                ps.remove(car.pace.pop(0))
 
     def penalize(
         self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
