@@ -86,9 +86,19 @@ class LiveSession:
     def _load(self) -> None:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
+        decoded: list[tuple[int, str, Line | LineError]] = []
         for seq, text in self.store.texts():
             try:
-                self.engine.apply_line(decode_line(text))
+                decoded.append((seq, text, decode_line(text)))
+            except LineError as exc:
+                decoded.append((seq, text, exc))
+        # the log's reverts undo their targets from the start: one pass, however many reverts
+        self.engine.revert_in_advance([x for _, _, x in decoded if isinstance(x, Line)])
+        for seq, text, line in decoded:
+            try:
+                if isinstance(line, LineError):
+                    raise line
+                self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
                 self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)

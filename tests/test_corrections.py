@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.engine import Engine
 from service.engine.events import LineError, parse_line
 from service.results import replay_lines, results
 
@@ -136,6 +137,26 @@ def test_every_correction_can_be_reverted_and_replay_is_identical():
     # the log keeps both; a replay of it gives the same results, byte for byte
     again = replay(lines + reverts)
     assert json.dumps(results(again, True)) == json.dumps(results(e, True))
+    # a restart loads the log in one pass (reverted corrections without effect from the start): same
+    logged = [parse_line(ln.to_dict() | {"type": ln.__struct_config__.tag}) for ln in e._accepted]  # ids included
+    fast = Engine()
+    fast.revert_in_advance(logged)
+    assert fast.reverted == {"c1", "c2", "c3", "c4", "c6"}
+    for ln in logged:
+        fast.apply_line(ln)
+    assert json.dumps(results(fast, True)) == json.dumps(results(e, True))
+    assert fast.corrections == e.corrections
+
+
+def test_a_driver_change_can_be_undone():
+    drivers = [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}]
+    head = [HEAD[0], {**HEAD[1], "drivers": drivers}, *HEAD[2:]]
+    lines = [P(60, "101"), P(70, "101", "pit_in"), {"type": "driver_change", "t": 80, "number": "1", "driver": "b"},
+             P(100, "101", "pit_out")]  # fmt: skip
+    e = replay_lines([json.dumps(x) for x in head + lines], finalize=False)
+    assert e.cars["1"].driver == "b"
+    e.apply_line(parse_line({"type": "revert", "t": 110, "target": "c1"}))
+    assert e.cars["1"].driver == "a" and e.cars["1"].stops[0].changes == []
 
 
 def test_a_revert_needs_a_known_correction():
@@ -170,6 +191,10 @@ class Track:
         for lap in (1, 2):
             for n in (1, 2, 3):
                 assert self.post("/events", P(60.0 * lap + n, str(100 + n)), ADMIN).status_code == 200
+
+    def restart(self) -> None:
+        self.client.app.state.manager.get(self.sid).close()
+        self.client = TestClient(create_app(self.data, TOKEN), raise_server_exceptions=False)
 
     def post(self, path: str, body, headers):
         return self.client.post(self.base + path, json=body, headers=headers)
@@ -240,6 +265,9 @@ def test_api_manual_passing_estimated_then_undone(track):
     assert track.post("/revert", {"id": "c1"}, track.tc).status_code == 409
     assert track.post("/revert", {"id": "zz"}, track.tc).status_code == 404
     assert track.replayed() == track.get("/results")
+    before = track.get("/results")
+    track.restart()
+    assert track.get("/results") == before and track.get("")["set_aside"] == []
 
 
 def _ballast_proposal(track: Track) -> str:

@@ -291,6 +291,17 @@ class Engine:
             }
         return chosen if any(chosen.values()) else {}
 
+    def revert_in_advance(self, lines: list[Line]) -> None:
+        """Before replaying a whole log: corrections a later `revert` undoes (named by an explicit id seen
+        earlier in the log) are without effect from the start. The end state is the same as applying
+        the reverts one by one (each is a recomputation without its target), at one pass's cost."""
+        seen: set[str] = set()
+        for line in lines:
+            if isinstance(line, RevertLine) and line.target in seen:
+                self.reverted.add(line.target)
+            if getattr(line, "id", None) is not None:
+                seen.add(line.id)
+
     def _name(self, line: Line) -> str:
         """Give a correction its id: the line's own `id` (from the log), else the next "cN". The id is
         written into the line, so the logged line carries it and replay finds the same names."""
@@ -335,15 +346,17 @@ class Engine:
         target = self.corrections.get(line.target)
         if target is None or target["type"] == "revert" or target.get("reverted_by"):
             raise LineError(f"revert: no correction {line.target!r} that can be reverted")
-        fresh = Engine()
-        fresh.reverted = self.reverted | {line.target}
-        for old in self._accepted:
-            fresh.apply_line(old)
-        self.__dict__.clear()
-        self.__dict__.update(fresh.__dict__)
+        if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
+            fresh = Engine()
+            fresh.reverted = self.reverted | {line.target}
+            for old in self._accepted:
+                fresh.apply_line(old)
+            self.__dict__.clear()
+            self.__dict__.update(fresh.__dict__)
         rid = self._name(line)
         self._seq += 1
         self.corrections[line.target]["reverted_by"] = rid
+        self.corrections[line.target]["reverted"] = True
         if line.t > self.now_us / 1e6:
             self.now_us = s_to_us(line.t)
         self._deltas = [("rebuild",), ("correction", rid)]

@@ -38,7 +38,9 @@ const COLUMNS = [
   { id: "gap", label: "Gap", cls: "num gap", cell: (r) => r.gap || "" },
   { id: "int", label: "Int", cls: "num opt", cell: (r) => r.interval || "" },
   { id: "last", label: "Last", cls: "num time",
-    cell: (r, ctx) => ({ t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best) }) },
+    cell: (r, ctx) => (r.last_lap_flag === "manual" || r.last_lap_flag === "estimated"
+      ? { t: `${fmtLap(r.last_lap_s)} ≈`, c: "t-flagged" } // hand-timed: never coloured as a best lap
+      : { t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best) }) },
   { id: "best", label: "Best", cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
   { id: "pit", label: "Pit", cls: "num opt", title: "Pit stops", cell: (r) => String(r.pit_stops ?? 0) },
