@@ -425,13 +425,13 @@ def build_router(mgr: Manager) -> APIRouter:
         return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in s.engine.cars.items()}
 
     @api.get("/sessions/{sid}/cars/{number}/estimate")
-    async def estimate(sid: str, number: str, request: Request) -> dict[str, Any]:
-        """Where a missed crossing of this car most likely was (its pace), for the crew to check."""
+    async def estimate(sid: str, number: str, request: Request, lap: int | None = None) -> dict[str, Any]:
+        """Where a missed crossing of this car most likely was (its pace, or inside a too-long `lap`)."""
         s = mgr.get(sid)
         need(request, s, TC)
         if number not in s.engine.cars:
             raise HTTPException(404, f"no car {number!r}")
-        return s.estimate(number)
+        return s.estimate(number, lap)
 
     @api.post("/sessions/{sid}/manual_passing")
     async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
@@ -447,10 +447,13 @@ def build_router(mgr: Manager) -> APIRouter:
             line["t"] = body["t"]
             if body.get("estimated") is True:  # the page's estimate, checked (maybe edited) by the crew
                 line["estimated"] = True
+            if body.get("interpolated") is True:  # a too-long lap split by Boucle, checked by the crew
+                line["interpolated"] = True
         else:
             line["t"], line["estimated"] = s.estimate(number)["t"], True
         out = submit(s, line, role)
-        return {**out, "t": s.engine.corrections[out["id"]]["t"], "estimated": bool(line.get("estimated"))}
+        return {**out, "t": s.engine.corrections[out["id"]]["t"], "estimated": bool(line.get("estimated")),
+                "interpolated": bool(line.get("interpolated"))}  # fmt: skip
 
     @api.post("/sessions/{sid}/invalidate")
     async def invalidate(sid: str, request: Request) -> dict[str, Any]:

@@ -333,9 +333,16 @@ class LiveSession:
             out.append(d)
         return out
 
-    def estimate(self, number: str) -> dict[str, Any]:
-        """The time a missed crossing of this car is estimated at (the crew checks it before saving)."""
+    def estimate(self, number: str, lap: int | None = None) -> dict[str, Any]:
+        """The time a missed crossing of this car is estimated at (the crew checks it before saving).
+        `lap`: inside that (too long) lap, interpolated; else after the last crossing, from the pace."""
         e = self.engine
+        if lap is not None:
+            found = e.interpolate_passing(number, lap)
+            if found is None:
+                raise LineError(f"lap {lap} of car {number} is not long enough to hide a missed read")
+            return {"number": number, "t": round(found[0] / 1e6, 3), "basis": "interpolated", "lap": lap,
+                    "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))
         car = e.cars[number]
         last = car.lap_ends[-1] if car.lap_ends else None

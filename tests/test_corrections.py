@@ -327,3 +327,23 @@ def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
     assert [(p["id"], p["state"]) for p in track.get("/penalties") if p.get("manual")] == [("p1", "reverted"), ("p2", "applied")]
     assert track.row("2")["penalty_seconds"] == 0.0
     assert track.replayed() == track.get("/results")
+
+
+def test_a_too_long_lap_is_split_by_an_interpolated_passing(track):
+    # car 1: 61, 121 (60 s laps) then 301 (decoder missed ~241): lap 3 = 180 s = 3 laps -> 2 missing
+    assert track.post("/events", P(301, "101"), ADMIN).status_code == 200
+    assert track.row("1")["lap_warnings"] == []  # only 2 laps of pace before: no judgement yet
+    for t in (361, 421, 481):
+        assert track.post("/events", P(t, "101"), ADMIN).status_code == 200
+    # pace now 61, 60, 180, 60, 60, 60: median 60 -> lap 3 (180 s) is 300 %, not above the 300 % bound
+    est = track.get("/cars/1/estimate?lap=3", track.tc)
+    assert (est["t"], est["basis"], est["missing"]) == (181.0, "interpolated", 2)  # 121 + 180 / 3
+    r = track.client.get(f"{track.base}/cars/1/estimate?lap=2", headers=track.tc)
+    assert r.status_code == 400 and "not long enough" in r.json()["detail"]
+    r = track.post("/manual_passing", {"number": "1", "t": est["t"], "interpolated": True}, track.tc)
+    assert r.json()["interpolated"] is True
+    row = track.row("1")
+    # 61, 121, 181 (interpolated), 301, 361, 421, 481: 7 laps; laps 3 (60 s) and 4 (120 s) flagged
+    assert row["laps"] == 7 and row["lap_flags"] == {"3": "interpolated", "4": "interpolated"}
+    assert (row["best_lap_s"], row["best_lap_no"]) == (60.0, 2)
+    assert track.replayed() == track.get("/results")

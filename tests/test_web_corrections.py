@@ -167,3 +167,25 @@ def test_approve_asks_for_the_amount_and_shows_the_decision(server, browser):
     page.wait_for_selector("#penalties tbody tr:has-text('art. 12')")
     assert errors == []
     ctx.close()
+
+
+def test_fill_a_missed_read_inside_a_too_long_lap(server, browser):
+    s = generic(server, "Interpolate")
+    sid = s["id"]
+    # car 1: 60, 120, 180, then 420: lap 4 = 240 s = 400 % of its 60 s pace -> a warning; 4 laps' worth
+    server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 420.0, "transponder": "101", "loop": "finish"})
+    ctx, page, errors, _, _ = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
+    item = page.wait_for_selector("#lap-warnings li[data-car='1'][data-lap='4']")
+    assert "400 % of the car's median lap (60.000 s)" in item.inner_text()
+    page.click("#lap-warnings li[data-car='1'][data-lap='4'] button[data-act=fill]")
+    # the first of 3 missing crossings: 180 + 240 / 4 = 240
+    page.wait_for_function("document.querySelector('#man-t').value === '240'")
+    assert "Lap 4 looks like 4 laps" in page.inner_text("#man-estimate") and page.input_value("#man-car") == "1"
+    page.click("#man-submit")
+    page.wait_for_function("document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '5'")
+    row = next(r for r in get(server, f"/api/sessions/{sid}/results")["classification"] if r["number"] == "1")
+    assert row["lap_flags"] == {"4": "interpolated", "5": "interpolated"} and row["best_lap_no"] == 1
+    assert "interpolated" in page.inner_text("#cars tr[data-key='1'] td:nth-child(5)")
+    page.screenshot(path=str(OUT / "timing-interpolated.png"), full_page=True)
+    assert errors == []
+    ctx.close()

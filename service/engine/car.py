@@ -13,7 +13,7 @@ from typing import Any
 from service.engine.events import Event
 from service.presets import norm
 
-UNCONFIRMED = frozenset({"manual", "estimated"})  # hand-made lap times that may not be records
+UNCONFIRMED = frozenset({"manual", "estimated", "interpolated"})  # hand-made lap times that may not be records
 
 
 @dataclass(slots=True)

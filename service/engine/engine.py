@@ -755,7 +755,7 @@ class Engine:
             return None
         if ev.cid in self.confirmed:
             return "confirmed"
-        return "estimated" if ev.line.estimated else "manual"
+        return "interpolated" if ev.line.interpolated else "estimated" if ev.line.estimated else "manual"
 
     def estimate_passing(self, number: str, now_us: int) -> tuple[int, str]:
         """A missed crossing's time from the car's own pace: its last crossing plus the median of its
@@ -773,6 +773,20 @@ class Engine:
             else (recent[len(recent) // 2 - 1] + recent[len(recent) // 2]) // 2
         )
         return car.lap_ends[-1] + max(median, self.min_lap_us), "pace"
+
+    def interpolate_passing(self, number: str, lap: int) -> tuple[int, int] | None:
+        """A lap far longer than the car's pace likely hides missed reads: the first missing crossing,
+        the lap split evenly into round(lap / median) parts. Returns (t_us, missing crossings)."""
+        car = self.cars[number]
+        if not 1 <= lap <= len(car.lap_ends) or len(car.pace_sorted) < 3:
+            return None
+        median = car.pace_sorted[len(car.pace_sorted) // 2]
+        lap_us = car.lap_times[lap - 1]
+        parts = round(lap_us / median)
+        if parts < 2:
+            return None
+        start = car.lap_ends[lap - 1] - lap_us
+        return start + lap_us // parts, parts - 1
 
     def _check_lap(self, car: Car, n: int, via_pit: bool) -> None:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace

@@ -144,11 +144,13 @@ class BallastCheckLine(CarLine, tag="ballast_check", kw_only=True):
 
 class ManualPassingLine(CarLine, tag="manual_passing", kw_only=True):
     """A missed read added by hand. `estimated`: Boucle computed the time from the car's pace (the crew
-    checked it); such laps, like typed ones, are flagged and never best laps until `confirm`ed."""
+    checked it); `interpolated`: Boucle split a too-long lap evenly. Such laps, like typed ones, are
+    flagged and never best laps until `confirm`ed. Extends scenario.md."""
 
     correction: ClassVar[bool] = True
     loop: Loop = "finish"
     estimated: bool = False
+    interpolated: bool = False  # placed inside a too-long lap, between two decoder crossings
     id: CorrectionId | None = None
     by: Role | None = None
 

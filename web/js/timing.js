@@ -14,13 +14,16 @@ const T = {
   assigned: (tr, n, replace) => `Transponder ${tr} ${replace ? "now replaces the transponders of" : "now also counts for"} #${n}`,
   replace: "replaces",
   noise: "looks like noise",
-  estimated: (e) => e.basis === "pace"
+  estimated: (e) => e.basis === "interpolated"
+    ? `Lap ${e.lap} looks like ${e.missing + 1} laps: interpolated at ${fmtT(e.t)}. Check it, then save.`
+    : e.basis === "pace"
     ? `Estimated from the car's pace: last crossing ${fmtT(e.last_crossing_t)} + its median lap (at least ${e.min_lap_s} s). Check it, then save.`
     : "No lap yet: estimated from the session clock. Check it, then save.",
   saveEstimate: "Save estimated passing",
   addPassing: "Add passing",
   added: (n, loop, est) => `Passing added for #${n} (${loop})${est ? ", estimated" : ""}`,
-  flag: { manual: "✍ manual", estimated: "≈ estimated", confirmed: "✓ confirmed" },
+  flag: { manual: "✍ manual", estimated: "≈ estimated", interpolated: "≈ interpolated", confirmed: "✓ confirmed" },
+  fill: "Fill missed read",
   lapWarn: (r, w) => `#${r.number} lap ${w[0]}: ${fmtLap(w[1])} · ${w[2]}`,
 };
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
@@ -204,6 +207,22 @@ async function main() {
     $("man-submit").textContent = T.addPassing;
   };
   $("man-car").addEventListener("change", resetManual);
+  /** A lap far above the car's pace: propose the missed crossing inside it, for the crew to check. */
+  async function fillMissed(number, lap) {
+    let e;
+    try {
+      e = await api(`${base}/cars/${encodeURIComponent(number)}/estimate?lap=${lap}`);
+    } catch (err) {
+      return toast(err.detail || err.message, true);
+    }
+    $("man-car").value = number;
+    $("man-loop").value = "finish";
+    estimate = e;
+    $("man-t").value = String(e.t);
+    $("man-estimate").textContent = T.estimated(e);
+    $("man-submit").textContent = T.saveEstimate;
+    $("man-t").scrollIntoView({ block: "center" });
+  }
   $("manual-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = formData(ev.target);
@@ -219,7 +238,7 @@ async function main() {
       return;
     }
     const body = { number: f.number, loop: f.loop, t: Number(f.t) };
-    if (estimate && Number(f.t) === estimate.t) body.estimated = true;
+    if (estimate && Number(f.t) === estimate.t) body[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
     if (await call("manual_passing", body, { ok: T.added(f.number, f.loop, body.estimated) })) {
       resetManual();
       corrections.refresh();
@@ -246,11 +265,16 @@ async function main() {
   let warnKey = null;
   const renderLapWarnings = (rows) => {
     const items = [];
-    for (const r of rows) for (const w of r.lap_warnings || []) items.push(T.lapWarn(r, w));
-    const key = items.join("\n");
+    for (const r of rows) for (const w of r.lap_warnings || []) items.push([r, w]);
+    const key = items.map(([r, w]) => T.lapWarn(r, w)).join("\n");
     if (key === warnKey) return;
     warnKey = key;
-    $("lap-warnings").replaceChildren(...items.map((t) => el("li", { class: "alert-warn" }, t)));
+    $("lap-warnings").replaceChildren(...items.map(([r, w]) => {
+      const pct = Number((/(\d+) %/.exec(w[2]) || [])[1]);
+      const long = pct >= 150 && !(r.lap_flags || {})[w[0]]; // a decoder lap long enough to hide a missed read
+      return el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) }, T.lapWarn(r, w),
+        long ? el("button", { type: "button", "data-act": "fill", onclick: () => fillMissed(r.number, w[0]) }, T.fill) : "");
+    }));
     $("no-lap-warnings").hidden = items.length > 0;
   };
 
