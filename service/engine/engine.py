@@ -60,9 +60,7 @@ class Engine:
         self._deltas: list[Delta] = []
         self._accepted: list[Line] = []  # every line applied, in order: what a rollback replays
         self.penalties = PenaltyBook()
-        self.corrections: dict[
-            str, dict[str, Any]
-        ] = {}  # correction id -> what it was, who, when, reverted by
+        self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
         self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
         self._n_corrections = 0
@@ -283,12 +281,7 @@ class Engine:
         """The amounts race control chose, else the proposal's (prefilled from the preset); {} if none."""
         chosen = {k: v for k in AMOUNTS if (v := getattr(line, k)) is not None}
         if not chosen:
-            chosen = {
-                "laps": p.laps,
-                "seconds": p.seconds,
-                "best_lap_seconds": p.best_lap_seconds,
-                "dsq": p.dsq,
-            }
+            chosen = {k: getattr(p, k) for k in AMOUNTS}
         return chosen if any(chosen.values()) else {}
 
     def revert_in_advance(self, lines: list[Line]) -> None:
@@ -763,15 +756,10 @@ class Engine:
         car = self.cars[number]
         if not car.lap_ends:
             return max(now_us, self.start_us), "clock"
-        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][
-            -5:
-        ]
+        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][-5:]
         recent = sorted(recent or car.lap_times[-5:])
-        median = (
-            recent[len(recent) // 2]
-            if len(recent) % 2
-            else (recent[len(recent) // 2 - 1] + recent[len(recent) // 2]) // 2
-        )
+        mid = len(recent) // 2
+        median = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) // 2
         return car.lap_ends[-1] + max(median, self.min_lap_us), "pace"
 
     def interpolate_passing(self, number: str, lap: int) -> tuple[int, int] | None:
