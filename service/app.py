@@ -24,7 +24,8 @@ from decoders.sources import split_decoder_spec
 from service import auth, limits, openapi
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.engine import ApplyError
-from service.engine.events import SIGNALS, LineError, parse_lines
+from service.engine.events import CORRECTION_TYPES, SIGNALS, LineError, parse_lines
+from service.engine.penalties import AMOUNTS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
 from service.meeting import access
@@ -234,10 +235,17 @@ def build_router(mgr: Manager) -> APIRouter:
         token = auth.token_from(request.headers, request.query_params)
         return auth.require(request, mgr.admin_token, mgr.tokens_for(session, token) if session else None, roles)
 
-    def submit(session: LiveSession, line: dict[str, Any]) -> dict[str, Any]:
-        """One line through the session's single writer (errors: LineError/ApplyError handlers)."""
+    def submit(session: LiveSession, line: dict[str, Any], by: str | None = None) -> dict[str, Any]:
+        """One line through the session's single writer (errors: LineError/ApplyError handlers).
+        `by`: the caller's role, recorded on corrections (who decided)."""
+        if by is not None and line.get("type") in CORRECTION_TYPES | {"revert"}:
+            line = {**line, "by": by}
         deltas = session.submit(line)
-        return {"ok": True, "warnings": [d[1] for d in deltas if d[0] == "warning"]}
+        out: dict[str, Any] = {"ok": True, "warnings": [d[1] for d in deltas if d[0] == "warning"]}
+        ids = [d[1] for d in deltas if d[0] == "correction"]
+        if ids:
+            out["id"] = ids[-1]
+        return out
 
     @api.get("/whoami")
     async def whoami(request: Request, session: str | None = None, meeting: str | None = None) -> dict[str, Any]:
@@ -295,7 +303,7 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/results")
     async def results(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).results()
+        return mgr.get(sid).results(detail=True)
 
     @api.get("/sessions/{sid}/classification")
     async def classification(sid: str) -> Response:
@@ -341,8 +349,10 @@ def build_router(mgr: Manager) -> APIRouter:
         line = await _json(request)
         if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
             raise HTTPException(400, f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
-        need(request, s, auth.EVENT_ROLES[line["type"]])
-        return submit(s, line)
+        role = need(request, s, auth.EVENT_ROLES[line["type"]])
+        if line["type"] == "revert":
+            need(request, s, revert_roles(s, line.get("target")))
+        return submit(s, line, role)
 
     @api.post("/sessions/{sid}/signal")
     async def signal(sid: str, request: Request) -> dict[str, Any]:
@@ -358,57 +368,90 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/penalties")
     async def penalties(sid: str) -> list[dict[str, Any]]:
-        return [p.as_dict() for p in mgr.get(sid).engine.penalties.all()]
+        return [p.detail() for p in mgr.get(sid).engine.penalties.all()]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        need(request, s, RC)
+        role = need(request, s, RC)
         body = await _object(request)
         if not body.get("number") or not body.get("rule"):
             raise HTTPException(400, "a penalty needs 'number' and 'rule' (a RULES.md ID)")
         before = {p.id for p in s.engine.penalties.all()}
-        submit(s, {"type": "penalty", **{k: v for k, v in body.items() if k != "type"}})
-        new = [p.as_dict() for p in s.engine.penalties.all() if p.id not in before]
-        return new[0] if new else {"ok": True}
+        out = submit(s, {"type": "penalty", **{k: v for k, v in body.items() if k not in ("type", "by")}}, role)
+        new = [p.detail() for p in s.engine.penalties.all() if p.id not in before]
+        return new[0] if new else out
+
+    @api.get("/sessions/{sid}/rules")
+    async def session_rules(sid: str) -> dict[str, Any]:
+        """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
+        rules = mgr.get(sid).engine.params.get("rules") or {}
+        return {"rules": {rid: ({k: rp[k] for k in AMOUNTS if k in rp} if isinstance(rp, dict) else {})
+                          for rid, rp in rules.items() if rp is not False}}  # fmt: skip
 
     @api.post("/sessions/{sid}/penalties/{pid}/waive")
     async def waive(sid: str, pid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        need(request, s, RC)
+        role = need(request, s, RC)
         if s.engine.penalties.get(pid) is None:
             raise HTTPException(404, f"no penalty {pid!r}")
         note = (await _object(request, empty_ok=True)).get("note") or ""
-        submit(s, {"type": "waive", "penalty_id": pid, **({"note": note} if note else {})})
-        return s.engine.penalties.get(pid).as_dict()
+        submit(s, {"type": "waive", "penalty_id": pid, **({"note": note} if note else {})}, role)
+        return s.engine.penalties.get(pid).detail()
 
     @api.post("/sessions/{sid}/penalties/{pid}/approve")
     async def approve(sid: str, pid: str, request: Request) -> dict[str, Any]:
+        """Apply a proposed penalty with the amount race control chose (default: the proposal's)."""
         s = mgr.get(sid)
-        need(request, s, RC)
-        p = s.engine.penalties.get(pid)
-        if p is None:
-            raise HTTPException(404, f"no penalty {pid!r}")
-        if p.state != "proposed":
-            raise HTTPException(409, f"penalty {pid} is {p.state}, not proposed")
-        # An approval is logged as a manual penalty of the same amounts, and the proposal waived,
-        # so the scenario format (which has no 'approve' line) replays it exactly.
-        submit(s, {"type": "penalty", "number": p.number, "rule": p.rule, "laps": p.laps, "seconds": p.seconds,
-                   "best_lap_seconds": p.best_lap_seconds, "dsq": p.dsq,
-                   "note": f"approved {pid}: {p.evidence}"})  # fmt: skip
-        submit(s, {"type": "waive", "penalty_id": pid, "note": "approved as a race-control penalty"})
-        return {"ok": True}
+        role = need(request, s, RC)
+        body = await _object(request, empty_ok=True)
+        fields = {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}
+        submit(s, {"type": "approve", "penalty_id": pid, **fields}, role)
+        return s.engine.penalties.get(pid).detail()
+
+    @api.get("/sessions/{sid}/corrections")
+    async def corrections(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return s.corrections()
+
+    @api.post("/sessions/{sid}/revert")
+    async def revert(sid: str, request: Request) -> dict[str, Any]:
+        """Undo one correction by id: whoever may make that kind of correction may undo it."""
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        body = await _object(request)
+        target = body.get("id")
+        role = need(request, s, revert_roles(s, target))
+        note = body.get("note")
+        return submit(s, {"type": "revert", "target": target, **({"note": note} if note else {})}, role)
+
+    @api.post("/sessions/{sid}/confirm")
+    async def confirm(sid: str, request: Request) -> dict[str, Any]:
+        """Race control confirms a manual passing: its laps may then be best laps."""
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        body = await _object(request)
+        return submit(s, {"type": "confirm", "target": body.get("id"),
+                          **({"note": body["note"]} if body.get("note") else {})}, role)  # fmt: skip
+
+    def revert_roles(s: LiveSession, target: Any) -> frozenset[str]:
+        c = s.engine.corrections.get(target) if isinstance(target, str) else None
+        if c is None:
+            raise HTTPException(404, f"no correction {target!r}")
+        return auth.EVENT_ROLES.get(c["type"], RC)
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
     async def car_action(sid: str, number: str, action: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        need(request, s, RC)
+        role = need(request, s, RC)
         if action not in CAR_ACTIONS:
             raise HTTPException(404, f"unknown action {action!r}; one of {', '.join(sorted(CAR_ACTIONS))}")
         if number not in s.engine.cars:
             raise HTTPException(404, f"no car {number!r}")
         body = await _object(request, empty_ok=True)
-        return submit(s, {"type": action, "number": number, **{k: v for k, v in body.items() if k not in ("type", "number")}})
+        fields = {k: v for k, v in body.items() if k not in ("type", "number", "by")}
+        return submit(s, {"type": action, "number": number, **fields}, role)
 
     @api.get("/sessions/{sid}/passings")
     async def passings(sid: str, request: Request, limit: int = 200) -> list[dict[str, Any]]:
@@ -424,34 +467,68 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.post("/sessions/{sid}/assign")
     async def assign(sid: str, request: Request) -> dict[str, Any]:
+        """The car counts this transponder too (a spare); `replace: true` makes its others stop counting."""
         s = mgr.get(sid)
-        need(request, s, TC)
+        role = need(request, s, TC)
         body = await _object(request)
         car = s.engine.cars.get(str(body.get("number")))
         if car is None or not body.get("transponder"):
             raise HTTPException(400, "assign needs an existing 'number' and a 'transponder'")
-        s.submit({**car.entry, "type": "entry", "transponder": str(body["transponder"])})
-        return {"ok": True, "number": car.number, "transponder": str(body["transponder"])}
+        replace = body.get("replace", False)
+        if not isinstance(replace, bool):
+            raise HTTPException(400, "'replace' must be true or false")
+        stops = [tr for tr in (car.transponder, *car.spares) if tr and tr != str(body["transponder"])] if replace else []
+        out = submit(s, {"type": "assign", "number": car.number, "transponder": body["transponder"],
+                         **({"replace": True} if replace else {})}, role)  # fmt: skip
+        return {**out, "number": car.number, "transponder": str(body["transponder"]), "stopped_counting": stops}
+
+    @api.get("/sessions/{sid}/transponders")
+    async def transponders(sid: str, request: Request) -> dict[str, list[str]]:
+        """Each car's counting transponders (its own first, then spares), e.g. to name what a replace stops."""
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in s.engine.cars.items()}
+
+    @api.get("/sessions/{sid}/cars/{number}/estimate")
+    async def estimate(sid: str, number: str, request: Request, lap: int | None = None) -> dict[str, Any]:
+        """Where a missed crossing of this car most likely was (its pace, or inside a too-long `lap`)."""
+        s = mgr.get(sid)
+        need(request, s, TC)
+        if number not in s.engine.cars:
+            raise HTTPException(404, f"no car {number!r}")
+        return s.estimate(number, lap)
 
     @api.post("/sessions/{sid}/manual_passing")
     async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
+        """A missed read. Without 't' its time is estimated from the car's pace and flagged `estimated`."""
         s = mgr.get(sid)
-        need(request, s, TC)
+        role = need(request, s, TC)
         body = await _object(request)
-        if str(body.get("number")) not in s.engine.cars:
+        number = str(body.get("number"))
+        if number not in s.engine.cars:
             raise HTTPException(400, "manual_passing needs the 'number' of an entry")
-        return submit(s, {"type": "manual_passing", "number": str(body["number"]), "loop": body.get("loop") or "finish",
-                          **({"t": body["t"]} if body.get("t") is not None else {})})  # fmt: skip
+        line: dict[str, Any] = {"type": "manual_passing", "number": number, "loop": body.get("loop") or "finish"}
+        if body.get("t") is not None:
+            line["t"] = body["t"]
+            if body.get("estimated") is True:  # the page's estimate, checked (maybe edited) by the crew
+                line["estimated"] = True
+            if body.get("interpolated") is True:  # a too-long lap split by Boucle, checked by the crew
+                line["interpolated"] = True
+        else:
+            line["t"], line["estimated"] = s.estimate(number)["t"], True
+        out = submit(s, line, role)
+        return {**out, "t": s.engine.corrections[out["id"]]["t"], "estimated": bool(line.get("estimated")),
+                "interpolated": bool(line.get("interpolated"))}  # fmt: skip
 
     @api.post("/sessions/{sid}/invalidate")
     async def invalidate(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        need(request, s, TC)
+        role = need(request, s, TC)
         body = await _object(request)
         if not body.get("transponder") or body.get("target_t") is None:
             raise HTTPException(400, "invalidate needs 'transponder', 'loop' and 'target_t'")
         return submit(s, {"type": "invalidate", "transponder": str(body["transponder"]),
-                          "loop": body.get("loop") or "finish", "target_t": body["target_t"]})  # fmt: skip
+                          "loop": body.get("loop") or "finish", "target_t": body["target_t"]}, role)  # fmt: skip
 
     @api.get("/sessions/{sid}/decoders")
     async def decoders(sid: str, request: Request) -> list[dict[str, Any]]:
@@ -489,13 +566,15 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/export.csv")
     async def export_csv(sid: str) -> PlainTextResponse:
-        res = mgr.get(sid).results()
+        res = mgr.get(sid).results(detail=True)
         out = io.StringIO()
         cols = ["position", "number", "name", "category", "category_position", "status", "laps", "penalty_laps",
-                "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval"]  # fmt: skip
+                "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval",
+                "flagged_laps"]  # fmt: skip
         w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
-        w.writerows(res["classification"])
+        for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
+            w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
         return PlainTextResponse(out.getvalue(), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{sid}.csv"'})  # fmt: skip
 

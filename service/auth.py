@@ -17,8 +17,9 @@ SPECTATOR, ADMIN, RACE_CONTROL, TIMING = "spectator", "admin", "race_control", "
 EVENT_ROLES: dict[str, frozenset[str]] = {
     **{k: frozenset({ADMIN, RACE_CONTROL}) for k in (
         "signal", "penalty", "waive", "mechanical", "refuel", "driver_change", "weight_check",
-        "ballast_check", "grid_move")},
-    **{k: frozenset({ADMIN, TIMING}) for k in ("passing", "manual_passing", "invalidate", "entry")},
+        "ballast_check", "grid_move", "approve", "confirm")},
+    **{k: frozenset({ADMIN, TIMING}) for k in ("passing", "manual_passing", "invalidate", "entry", "assign")},
+    "revert": frozenset({ADMIN, RACE_CONTROL, TIMING}),  # and the role of the correction it undoes
     "session": frozenset({ADMIN}),  # preset, duration and rules are the organiser's, not the crew's
 }  # fmt: skip
 

@@ -77,20 +77,34 @@ def result_row(r: Row, points: Any = None) -> dict[str, Any]:
     return row
 
 
-def results(engine: Engine) -> dict[str, Any]:
+def results(engine: Engine, detail: bool = False) -> dict[str, Any]:
+    """The scenario.md results. `detail` (the API, printed sheet): rows also carry their flagged laps
+    and lap warnings, penalties who decided what and when; the replay JSON stays exactly scenario.md's."""
     rows = classify(engine)
     from service.meeting.live import points_for  # heats of AX-/KA- presets carry points (scenario.md)
 
     points = points_for(engine)
+    if detail:
+        return {
+            "session": _session(engine),
+            "classification": [{**result_row(r, points(r) if points else None), "lap_flags": r.lap_flags,
+                                "lap_warnings": r.lap_warnings} for r in rows],  # fmt: skip
+            "penalties": [p.detail() for p in engine.penalties.all()],
+            "warnings": list(engine.warnings),
+        }
     return {
-        "session": {
-            "preset": engine.params["preset"],
-            "kind": engine.kind,
-            "finished": engine.closed and (engine.flag_us is not None or engine.format == "best_lap"),
-        },
+        "session": _session(engine),
         "classification": [result_row(r, points(r) if points else None) for r in rows],
         "penalties": [p.as_dict() for p in engine.penalties.all()],
         "warnings": list(engine.warnings),
+    }
+
+
+def _session(engine: Engine) -> dict[str, Any]:
+    return {
+        "preset": engine.params["preset"],
+        "kind": engine.kind,
+        "finished": engine.closed and (engine.flag_us is not None or engine.format == "best_lap"),
     }
 
 

@@ -70,6 +70,24 @@ class DecoderLink:
                    rtc_zero_us=d.get("rtc_zero_us"))  # fmt: skip
 
 
+NOISE_STRENGTH = 60  # P3 signal strength below which a lone read is likely a stray transponder nearby
+NOISE_HITS = 2
+
+
+def noise_reasons(u: dict[str, Any]) -> list[str]:
+    """Why an unknown transponder's reads look like noise rather than a car on track (may be empty)."""
+    why = []
+    if u["count"] <= 1:
+        why.append("a single read")
+    if u["max_strength"] is not None and u["max_strength"] < NOISE_STRENGTH:
+        why.append(f"weak signal (strength {u['max_strength']})")
+    if u["max_hits"] is not None and u["max_hits"] <= NOISE_HITS:
+        why.append(f"few hits ({u['max_hits']})")
+    if u["loops"] and "finish" not in u["loops"]:
+        why.append("never on the finish loop")
+    return why
+
+
 class LiveSession:
     def __init__(self, store: EventStore, meta: dict[str, Any]) -> None:
         self.store = store
@@ -90,9 +108,19 @@ class LiveSession:
     def _load(self) -> None:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
+        decoded: list[tuple[int, str, Line | LineError]] = []
         for seq, text in self.store.texts():
             try:
-                self.engine.apply_line(decode_line(text))
+                decoded.append((seq, text, decode_line(text)))
+            except LineError as exc:
+                decoded.append((seq, text, exc))
+        # the log's reverts undo their targets from the start: one pass, however many reverts
+        self.engine.revert_in_advance([x for _, _, x in decoded if isinstance(x, Line)])
+        for seq, text, line in decoded:
+            try:
+                if isinstance(line, LineError):
+                    raise line
+                self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
                 self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
@@ -287,17 +315,23 @@ class LiveSession:
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]
 
-    def results(self) -> dict[str, Any]:
-        return results(self.engine)
+    def results(self, detail: bool = False) -> dict[str, Any]:
+        return results(self.engine, detail)
 
     def laps_of(self, number: str) -> list[dict[str, Any]] | None:
         car = self.engine.cars.get(number)
         if car is None:
             return None
-        return [
-            {"lap": i + 1, "t": round(t / 1e6, 3), "lap_s": round(lt / 1e6, 3)}
-            for i, (t, lt) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, strict=False))
-        ]
+        warnings = dict(car.lap_warnings)
+        out = []
+        for i, (t, lt, flag) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, car.lap_flags, strict=False)):
+            lap = {"lap": i + 1, "t": round(t / 1e6, 3), "lap_s": round(lt / 1e6, 3)}
+            if flag:
+                lap["flag"] = flag
+            if i + 1 in warnings:
+                lap["warning"] = warnings[i + 1]
+            out.append(lap)
+        return out
 
     def lap_chart(self) -> dict[str, list[str]]:
         """Positions lap by lap: order of crossing the line on each lap (wave-corrected)."""
@@ -310,13 +344,51 @@ class LiveSession:
         return chart
 
     def unknown(self) -> list[dict[str, Any]]:
+        """Unknown transponders with what tells a real car from noise: loops, reads, strength, hits."""
         out = []
         for tr, count in self.engine.unknown_transponders.items():
             if tr in self.engine.by_transponder:
                 continue
-            last = max((ev.t for ev in self.engine.unassigned_reads(tr)), default=None)
-            out.append({"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6})
+            reads = self.engine.unassigned_reads(tr)
+            last = max((ev.t for ev in reads), default=None)
+            loops: dict[str, int] = {}
+            for ev in reads:
+                loops[ev.loop] = loops.get(ev.loop, 0) + 1
+            strength = [ev.line.strength for ev in reads if ev.line.strength is not None]
+            hits = [ev.line.hits for ev in reads if ev.line.hits is not None]
+            d = {"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6,
+                 "loops": loops, "max_strength": max(strength, default=None), "max_hits": max(hits, default=None)}  # fmt: skip
+            d["noise"] = noise_reasons(d)
+            out.append(d)
         return sorted(out, key=lambda d: -d["count"])
+
+    def corrections(self) -> list[dict[str, Any]]:
+        """Every correction (newest first): what, who, when, and whether a revert undid it."""
+        e = self.engine
+        out = []
+        for c in reversed(e.corrections.values()):
+            d = {**c, "t": c["t"], "reverted": c["id"] in e.reverted}
+            if c["type"] == "manual_passing":
+                d["confirmed"] = c["id"] in e.confirmed
+            out.append(d)
+        return out
+
+    def estimate(self, number: str, lap: int | None = None) -> dict[str, Any]:
+        """The time a missed crossing of this car is estimated at (the crew checks it before saving).
+        `lap`: inside that (too long) lap, interpolated; else after the last crossing, from the pace."""
+        e = self.engine
+        if lap is not None:
+            found = e.interpolate_passing(number, lap)
+            if found is None:
+                raise LineError(f"lap {lap} of car {number} is not long enough to hide a missed read")
+            return {"number": number, "t": round(found[0] / 1e6, 3), "basis": "interpolated", "lap": lap,
+                    "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
+        t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))
+        car = e.cars[number]
+        last = car.lap_ends[-1] if car.lap_ends else None
+        return {"number": number, "t": round(t_us / 1e6, 3), "basis": basis,
+                "last_crossing_t": None if last is None else round(last / 1e6, 3),
+                "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
 
     def close(self) -> None:
         self.store.close()

@@ -87,7 +87,11 @@ def test_writes_need_a_token_and_the_right_role(tmp_path):
         assert httpx.post(f"{base}/signal", json={"signal": "green"}, headers=timing).status_code == 200
         assert httpx.post(f"{base}/signal", json={"signal": "red"}, headers=rc).status_code == 200
         assert httpx.post(f"{base}/signal", json={"signal": "purple"}, headers=rc).status_code == 400
+        # generic-timed has no rules: a rule ID from elsewhere needs the explicit "other" choice and a note
         r = httpx.post(f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1}, headers=rc)
+        assert r.status_code == 400 and "other" in r.json()["detail"]
+        r = httpx.post(f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1, "other": True,
+                                                  "note": "blocking"}, headers=rc)  # fmt: skip
         assert r.status_code == 201 and r.json()["id"] == "p1"
         assert httpx.post(f"{base}/penalties", json={"number": "99", "rule": "X"}, headers=rc).status_code == 400
         assert httpx.post(f"{base}/events", content=b"{not json", headers=rc).status_code == 400

@@ -118,6 +118,9 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     page.screenshot(path=str(OUT / "race-control-queue.png"), full_page=True)
 
     stops.locator("button[data-act=approve]").click()
+    page.wait_for_selector("#approve-dialog[open]")  # the amount is asked, prefilled with the proposal's
+    assert page.input_value("#appr-amount") == "10" and page.input_value("#appr-unit") == "laps"
+    page.click("#appr-ok")
     spectator.wait_for_function("document.querySelector('#classification tbody tr').dataset.key === '7'")
     assert spectator_order(spectator) == ["7", "8", "9"]
     assert "-10 laps LM-STOPS" in table_rows(spectator)[1]["pen"]

@@ -13,6 +13,8 @@ from typing import Any
 from service.engine.events import Event
 from service.presets import norm
 
+UNCONFIRMED = frozenset({"manual", "estimated", "interpolated"})  # hand-made lap times that may not be records
+
 
 @dataclass(slots=True)
 class PitStop:
@@ -45,7 +47,8 @@ class Car:
         "offset_us", "entry", "events", "lap_ends", "lap_times", "best_us", "best_no", "dup_reads",
         "stops", "in_pit", "driver", "stint_start_us", "stint_start_lap", "refuels", "anomalies",
         "first_seen_us", "last_t", "finish_us", "finish_lap", "pending_mechanical", "rule_state",
-        "other_reads", "drive_us", "invalid", "cat_key",
+        "other_reads", "drive_us", "invalid", "cat_key", "spares", "lap_flags", "lap_warnings",
+        "crossing_flags", "flagged", "pace", "pace_sorted",
     )  # fmt: skip
 
     def __init__(self, entry: dict[str, Any], offset_us: int = 0) -> None:
@@ -62,12 +65,19 @@ class Car:
         self.entry = entry
         self.events: list[Event] = []
         self.invalid: set[tuple[str, int]] = set()  # (loop, t) reads marked invalid by the timing crew
+        self.spares: list[str] = []  # transponders assigned in addition to the entry's (`assign`)
         self.reset()
 
     def reset(self) -> None:
         """Forget everything derived; keep the entry and the raw events."""
         self.lap_ends: list[int] = []
         self.lap_times: list[int] = []
+        self.crossing_flags: list[str | None] = []  # per lap end: how that crossing was made
+        self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated" (never a best lap), "confirmed"
+        self.flagged: dict[int, str] = {}  # lap number -> its flag, only for flagged laps (rows read this)
+        self.lap_warnings: list[tuple[int, str]] = []
+        self.pace: list[int] = []  # the last 9 decoder laps, oldest first (lap-time sanity checks)
+        self.pace_sorted: list[int] = []  # the same, sorted: the median is its middle  # (lap number, why): lap-time sanity checks
         self.best_us: int | None = None
         self.best_no: int | None = None
         self.dup_reads = 0
@@ -112,8 +122,11 @@ class Car:
         return None
 
     # -- state changes (called by the engine, in time order) -----------------------------------
-    def add_lap(self, t: int, start_us: int, min_lap_us: int) -> int | None:
-        """Count a crossing as a lap unless it is a duplicate read; returns the lap number."""
+    def add_lap(self, t: int, start_us: int, min_lap_us: int, flag: str | None = None) -> int | None:
+        """Count a crossing as a lap unless it is a duplicate read; returns the lap number.
+
+        `flag`: the crossing was added by hand ("manual", "estimated", "confirmed"). A lap whose
+        start or end is an unconfirmed manual crossing is flagged and never the best lap."""
         if self.lap_ends:
             prev = self.lap_ends[-1]
             if t - prev < min_lap_us:
@@ -122,10 +135,16 @@ class Car:
             lap_us = t - prev
         else:
             lap_us = t - start_us
+        start = self.crossing_flags[-1] if self.crossing_flags else None
+        lap_flag = flag if flag in UNCONFIRMED else start if start in UNCONFIRMED else (flag or start)
         self.lap_ends.append(t)
         self.lap_times.append(lap_us)
+        self.crossing_flags.append(flag)
+        self.lap_flags.append(lap_flag)
         n = len(self.lap_ends)
-        if self.best_us is None or lap_us < self.best_us:
+        if lap_flag:
+            self.flagged[n] = lap_flag
+        if lap_flag not in UNCONFIRMED and (self.best_us is None or lap_us < self.best_us):
             self.best_us, self.best_no = lap_us, n
         return n
 

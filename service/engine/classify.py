@@ -52,6 +52,8 @@ class Row:
     stint_start_us: int | None = None  # absolute: pages count the stint themselves (lean deltas)
     anomalies: int = 0
     race_group: int = 0  # CC-DURATION: minus the race length of the car's category (longest first)
+    lap_flags: dict[str, str] = field(default_factory=dict)  # lap number -> manual/estimated/confirmed
+    lap_warnings: list[list[Any]] = field(default_factory=list)  # [lap, lap_s, why]: lap-time sanity
 
 
 def _penalty_summary(engine: Engine, car: Car) -> tuple[int, float, float, bool, list[str]]:
@@ -128,6 +130,8 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
             stint_start_us=stint_start,
+            lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
+            lap_warnings=[[n, round(car.lap_times[n - 1] / 1e6, 3), why] for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
         if engine.category_duration_us:
             rows[-1].race_group = -engine.category_duration_us.get(norm(car.category), engine.duration_us or NEVER)
@@ -217,6 +221,9 @@ def row_public(r: Row) -> dict[str, Any]:
         "division": r.division,
         "rules": r.rules,
         "anomalies": r.anomalies,
+        "lap_flags": r.lap_flags,
+        "last_lap_flag": r.lap_flags.get(str(r.raw_laps)),
+        "lap_warnings": r.lap_warnings,
     }
 
 

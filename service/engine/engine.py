@@ -13,21 +13,26 @@ from bisect import bisect_right, insort
 from collections import Counter
 from typing import Any
 
-from service.engine.car import Car, PitStop
+from service.engine.car import UNCONFIRMED, Car, PitStop
 from service.engine.events import (
     CAR_TYPES,
+    ApproveLine,
+    AssignLine,
     CarLine,
+    ConfirmLine,
     EntryLine,
     Event,
     InvalidateLine,
     Line,
     LineError,
+    PenaltyLine,
+    RevertLine,
     SessionLine,
     WaiveLine,
     make_event,
     parse_line,
 )
-from service.engine.penalties import APPLIED, Penalty, PenaltyBook
+from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us
@@ -55,6 +60,10 @@ class Engine:
         self._deltas: list[Delta] = []
         self._accepted: list[Line] = []  # every line applied, in order: what a rollback replays
         self.penalties = PenaltyBook()
+        self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
+        self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
+        self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
+        self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
         if session:
@@ -67,6 +76,8 @@ class Engine:
         self.kind: str = p["kind"]
         self.format: str = p["format"]  # timed | laps | best_lap
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
+        self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))  # lap-time warnings, percent of the car's pace
+        self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
         self.laps_target = int(p["laps"]) if p.get("laps") else None
         self.wave_offsets = {
@@ -124,9 +135,13 @@ class Engine:
         number = str(number)
         old = self.cars.get(number)
         car = Car(entry, self.wave_offset(entry.get("wave")))
-        if old is not None:  # re-entry: keep its events (e.g. a transponder swap)
+        if old is not None:  # re-entry: keep its events (e.g. a transponder swap) and assigned spares
             car.events = old.events
-            self.by_transponder.pop(old.transponder, None)
+            if self.by_transponder.get(old.transponder) is old:
+                self.by_transponder.pop(old.transponder, None)
+            car.spares = [tr for tr in old.spares if tr != car.transponder]
+            for tr in car.spares:
+                self.by_transponder[tr] = car
         self.cars[number] = car
         if car.transponder:
             other = self.by_transponder.get(car.transponder)
@@ -211,21 +226,148 @@ class Engine:
             return LineError(f"no car {line.number!r} in this session")
         if isinstance(line, InvalidateLine) and line.transponder not in self.by_transponder:
             return LineError(f"transponder {line.transponder!r} is not entered in this session")
-        if isinstance(line, WaiveLine) and self.penalties.get(line.penalty_id) is None:
-            return LineError(f"no penalty {line.penalty_id!r}", 404)
+        if isinstance(line, WaiveLine | ApproveLine):
+            p = self.penalties.get(line.penalty_id)
+            if p is None:
+                return LineError(f"no penalty {line.penalty_id!r}", 404)
+            if p.state == REVERTED:
+                return LineError(f"penalty {p.id} was reverted", 409)
+            if isinstance(line, ApproveLine):
+                if p.state != PROPOSED:
+                    return LineError(f"penalty {p.id} is {p.state}, not proposed", 409)
+                if not self._approve_amounts(line, p):
+                    return LineError(f"approving {p.id} ({p.rule}) needs an amount: laps, seconds, "
+                                     "best_lap_seconds or dsq")  # fmt: skip
+        if isinstance(line, PenaltyLine):
+            why = self.rule_refusal(line)
+            if why:
+                return LineError(why)
+        if isinstance(line, AssignLine):
+            if line.number not in self.cars:
+                return LineError(f"no car {line.number!r} in this session")
+            other = self.by_transponder.get(line.transponder)
+            if other is not None:
+                return LineError(f"transponder {line.transponder} already counts for car {other.number}", 409)
+        if isinstance(line, ConfirmLine):
+            c = self.corrections.get(line.target)
+            if c is None or c["type"] != "manual_passing":
+                return LineError(f"no manual passing {line.target!r} to confirm", 404)
+            if line.target in self.reverted or line.target in self.confirmed:
+                return LineError(f"{line.target} is {'reverted' if line.target in self.reverted else 'already confirmed'}",
+                                 409)  # fmt: skip
+        if isinstance(line, RevertLine):
+            c = self.corrections.get(line.target)
+            if c is None:
+                return LineError(f"no correction {line.target!r}", 404)
+            if c["type"] == "revert":
+                return LineError("a revert cannot be reverted: make the correction again", 409)
+            if line.target in self.reverted:
+                return LineError(f"{line.target} is already reverted (by {c.get('reverted_by')})", 409)
+        if line.correction or isinstance(line, RevertLine):
+            if line.id is not None and line.id in self.corrections:
+                return LineError(f"correction id {line.id!r} is already used", 409)
         return None
+
+    def rule_refusal(self, line: PenaltyLine) -> str | None:
+        """A race-control penalty names a rule of this session's rule set, or says "other" with a note."""
+        rules = {rid for rid, rp in (self.params.get("rules") or {}).items() if rp is not False}
+        if line.rule in rules:
+            return None
+        if not line.other:
+            known = ", ".join(sorted(rules)) or "none"
+            return (f"rule {line.rule} is not in this session's rules ({known}): choose 'other' "
+                    "and say in a note which rule applies")  # fmt: skip
+        if not (line.note or "").strip():
+            return f"'other' rule {line.rule}: a note must say which rule applies and why"
+        return None
+
+    def _approve_amounts(self, line: ApproveLine, p: Penalty) -> dict[str, Any]:
+        """The amounts race control chose, else the proposal's (prefilled from the preset); {} if none."""
+        chosen = {k: v for k in AMOUNTS if (v := getattr(line, k)) is not None}
+        if not chosen:
+            chosen = {k: getattr(p, k) for k in AMOUNTS}
+        return chosen if any(chosen.values()) else {}
+
+    def revert_in_advance(self, lines: list[Line]) -> None:
+        """Before replaying a whole log: corrections a later `revert` undoes (named by an explicit id seen
+        earlier in the log) are without effect from the start. The end state is the same as applying
+        the reverts one by one (each is a recomputation without its target), at one pass's cost."""
+        seen: set[str] = set()
+        for line in lines:
+            if isinstance(line, RevertLine) and line.target in seen:
+                self.reverted.add(line.target)
+            if getattr(line, "id", None) is not None:
+                seen.add(line.id)
+
+    def _name(self, line: Line) -> str:
+        """Give a correction its id: the line's own `id` (from the log), else the next "cN". The id is
+        written into the line, so the logged line carries it and replay finds the same names."""
+        cid = line.id
+        if cid is None:
+            n = self._n_corrections + 1
+            while f"c{n}" in self.corrections:
+                n += 1
+            cid = line.id = f"c{n}"
+        elif cid in self.corrections:
+            raise LineError(f"correction id {cid!r} is already used")
+        self._n_corrections += 1
+        d = line.to_dict()
+        for k in ("id", "t", "by"):
+            d.pop(k, None)
+        self.corrections[cid] = {"id": cid, "type": d.pop("type"), "t": line.t, "by": line.by, "line": d}
+        return cid
 
     def _apply(self, line: Line) -> None:
         if isinstance(line, SessionLine):
             self.configure(line.to_dict())
         elif isinstance(line, EntryLine):
             self.add_entry(line.to_dict())
+        elif isinstance(line, RevertLine):
+            self._revert(line)
         else:
+            cid = self._name(line) if line.correction else None
             self._seq += 1
-            self._accept(make_event(line, self._seq))
+            ev = make_event(line, self._seq)
+            ev.cid = cid
+            if cid is not None and cid in self.reverted:
+                self.corrections[cid]["reverted"] = True
+                if not isinstance(line, PenaltyLine):  # a reverted penalty stays listed (state "reverted")
+                    return
+            self._accept(ev)
+
+    def _revert(self, line: RevertLine) -> None:
+        """Undo a correction: the session is recomputed from its lines with that one made ineffective
+        (ids, penalty ids and order unchanged). Deterministic, so replaying the log gives the same."""
+        if line.t is None:
+            raise LineError("revert: missing 't'")
+        target = self.corrections.get(line.target)
+        if target is None or target["type"] == "revert" or target.get("reverted_by"):
+            raise LineError(f"revert: no correction {line.target!r} that can be reverted")
+        if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
+            fresh = Engine()
+            fresh.reverted = self.reverted | {line.target}
+            for old in self._accepted:
+                fresh.apply_line(old)
+            self.__dict__.clear()
+            self.__dict__.update(fresh.__dict__)
+        rid = self._name(line)
+        self._seq += 1
+        self.corrections[line.target]["reverted_by"] = rid
+        self.corrections[line.target]["reverted"] = True
+        if line.t > self.now_us / 1e6:
+            self.now_us = s_to_us(line.t)
+        self._deltas = [("rebuild",), ("correction", rid)]
 
     def _accept(self, ev: Event) -> None:
         typ = ev.type
+        if ev.cid is not None:
+            self._deltas.append(("correction", ev.cid))
+        if typ in ("approve", "assign", "confirm"):
+            self.events.append(ev)
+            if ev.t > self.now_us:
+                self.now_us = ev.t
+            {"approve": self._approve, "assign": self._assign, "confirm": self._confirm}[typ](ev)
+            return
         if typ == "passing":
             read = ev.passing_key or (ev.transponder, ev.loop, ev.t)
             if read in self._seen_reads:
@@ -338,10 +480,11 @@ class Engine:
                 return
             if t >= self.start_us and car.first_seen_us is None:
                 car.first_seen_us = t
+            flag = self.passing_flag(ev) if typ == "manual_passing" else None
             if loop == "finish":
                 if car.in_pit is not None:
                     car.crossed_finish_in_pit(t)
-                self._lap(car, t, False)
+                self._lap(car, t, False, flag)
             elif loop in ("pit_in", "pit_out") and (t < self.start_us or car.finish_us is not None):
                 car.other_reads.setdefault(loop, []).append(t)  # before the green or after the flag
             elif loop == "pit_in":
@@ -353,7 +496,7 @@ class Engine:
             elif loop == "pit_out":
                 stop = car.pit_out(t, self.min_lap_us)
                 if stop is not None:
-                    self._lap(car, t, True)
+                    self._lap(car, t, True, flag)
                     for h in hooks["on_pit_out"]:
                         h(self, car, stop)
             elif loop == "refuel":
@@ -387,16 +530,17 @@ class Engine:
             h(self, car, t)
         self._deltas.append(("car", car.number))
 
-    def _lap(self, car: Car, t: int, via_pit: bool) -> None:
+    def _lap(self, car: Car, t: int, via_pit: bool, flag: str | None = None) -> None:
         if t < self.start_us or car.finish_us is not None:
             return  # formation lap before the green, or cool-down lap after the flag
         start = self.start_us + car.offset_us
         if car.stint_start_us is None:
             car.stint_start_us = start
-        n = car.add_lap(t, start, self.min_lap_us)
+        n = car.add_lap(t, start, self.min_lap_us, flag)
         if n is None:
             self._deltas.append(("duplicate", car.transponder, "finish", t))
             return
+        self._check_lap(car, n, via_pit)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, car.lap_times[-1], via_pit)
         self._deltas.append(("car", car.number))
@@ -496,7 +640,7 @@ class Engine:
     def _manual_penalty(self, ev: Event) -> None:
         line = ev.line
         rule = line.rule
-        d = {k: v for k in ("laps", "seconds", "best_lap_seconds", "dsq") if (v := getattr(line, k)) is not None}
+        d = {k: v for k in AMOUNTS if (v := getattr(line, k)) is not None}
         if not d:
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
@@ -513,7 +657,8 @@ class Engine:
                 evidence=str(d.get("evidence") or d.get("note") or "race control decision"),
                 laps=int(d.get("laps") or 0), seconds=float(d.get("seconds") or 0),
                 best_lap_seconds=float(d.get("best_lap_seconds") or 0), dsq=bool(d.get("dsq")),
-                state=APPLIED, manual=True, note=str(d.get("note") or ""), key=("manual", ev.seq),
+                state=REVERTED if ev.cid in self.reverted else APPLIED, manual=True,
+                note=str(d.get("note") or ""), key=("manual", ev.seq), source=ev.cid,
             )  # fmt: skip
         except (TypeError, ValueError):
             self.warn(f"penalty for {ev.number}: non-numeric amount ignored")
@@ -526,7 +671,7 @@ class Engine:
 
     def _waive(self, ev: Event, quiet: bool = False) -> None:
         pid = ev.line.penalty_id
-        p = self.penalties.waive(pid, ev.t)
+        p = self.penalties.waive(pid, ev.t, self._decision("waived", ev))
         if p is None:
             if not quiet:
                 self._deltas.append(("waive_pending", pid))
@@ -534,9 +679,123 @@ class Engine:
         self._deltas.append(("penalty", p.id))
         self._deltas.append(("car", p.number))
 
-    def approve(self, pid: str) -> Penalty | None:
-        """Race control approves a proposed penalty (not an event of the scenario format)."""
-        return self.penalties.approve(pid)
+    @staticmethod
+    def _decision(action: str, ev: Event) -> dict[str, Any]:
+        line = ev.line
+        d = {"action": action, "id": ev.cid, "by": line.by, "t": round(ev.t / 1e6, 3), "note": line.note}
+        return {k: v for k, v in d.items() if v is not None}
+
+    def _approve(self, ev: Event) -> None:
+        """An approved proposal keeps its id and evidence and is applied with the chosen amounts."""
+        line: ApproveLine = ev.line
+        p = self.penalties.get(line.penalty_id)
+        amounts = self._approve_amounts(line, p) if p is not None and p.state == PROPOSED else {}
+        if not amounts:
+            self.warn(f"approve {line.penalty_id}: no proposed penalty with an amount to apply")
+            return
+        decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
+        p = self.penalties.approve(line.penalty_id, amounts, decision)
+        self._deltas.append(("penalty", p.id))
+        self._deltas.append(("car", p.number))
+
+    def _assign(self, ev: Event) -> None:
+        """A transponder counts for a car from now on, in addition to its own unless `replace`; its
+        reads so far (kept as unknown) become the car's."""
+        line: AssignLine = ev.line
+        car = self.cars.get(line.number)
+        if car is None:
+            self.warn(f"assign: no car {line.number!r}")
+            return
+        tr = line.transponder
+        other = self.by_transponder.get(tr)
+        if other is not None and other is not car:
+            self.warn(f"assign: transponder {tr} moves from car {other.number} to car {car.number}")
+            self.by_transponder.pop(tr)
+            other.spares = [x for x in other.spares if x != tr]
+        if line.replace:
+            for old in (car.transponder, *car.spares):
+                if old and self.by_transponder.get(old) is car:
+                    self.by_transponder.pop(old)
+            car.transponder, car.spares = tr, []
+        elif tr != car.transponder and tr not in car.spares:
+            if car.transponder:
+                car.spares.append(tr)
+            else:
+                car.transponder = tr
+        self.by_transponder[tr] = car
+        orphans = self._orphans.pop(tr, [])
+        for o in orphans:
+            o.number = car.number
+            insort(car.events, o, key=lambda e: e.sort_key)
+        if orphans:
+            if self.end_passed or self.flag_us is not None:
+                self._rebuild_all()
+            else:
+                self._rebuild(car)
+        self._deltas.append(("car", car.number))
+
+    def _confirm(self, ev: Event) -> None:
+        """Race control confirms a manual passing: its laps may be best laps from now on."""
+        target = ev.line.target
+        c = self.corrections.get(target)
+        if c is None or c["type"] != "manual_passing":
+            self.warn(f"confirm: no manual passing {target!r}")
+            return
+        self.confirmed.add(target)
+        car = self.cars.get(str(c["line"].get("number")))
+        if car is not None:
+            self._rebuild(car)
+
+    def passing_flag(self, ev: Event) -> str | None:
+        """How a crossing was made: None for a decoder read, else manual/estimated/confirmed."""
+        if ev.type != "manual_passing":
+            return None
+        if ev.cid in self.confirmed:
+            return "confirmed"
+        return "interpolated" if ev.line.interpolated else "estimated" if ev.line.estimated else "manual"
+
+    def estimate_passing(self, number: str, now_us: int) -> tuple[int, str]:
+        """A missed crossing's time from the car's own pace: its last crossing plus the median of its
+        recent laps, never less than `min_lap_s` after it. Without a lap yet, the session clock."""
+        car = self.cars[number]
+        if not car.lap_ends:
+            return max(now_us, self.start_us), "clock"
+        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][-5:]
+        recent = sorted(recent or car.lap_times[-5:])
+        mid = len(recent) // 2
+        median = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) // 2
+        return car.lap_ends[-1] + max(median, self.min_lap_us), "pace"
+
+    def interpolate_passing(self, number: str, lap: int) -> tuple[int, int] | None:
+        """A lap far longer than the car's pace likely hides missed reads: the first missing crossing,
+        the lap split evenly into round(lap / median) parts. Returns (t_us, missing crossings)."""
+        car = self.cars[number]
+        if not 1 <= lap <= len(car.lap_ends) or len(car.pace_sorted) < 3:
+            return None
+        median = car.pace_sorted[len(car.pace_sorted) // 2]
+        lap_us = car.lap_times[lap - 1]
+        parts = round(lap_us / median)
+        if parts < 2:
+            return None
+        start = car.lap_ends[lap - 1] - lap_us
+        return start + lap_us // parts, parts - 1
+
+    def _check_lap(self, car: Car, n: int, via_pit: bool) -> None:
+        """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
+        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
+        lap_us = car.lap_times[-1]
+        ps = car.pace_sorted
+        if self.min_lap_us and lap_us < self.min_lap_us:
+            car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
+        elif len(ps) >= 3:
+            median = ps[len(ps) // 2]
+            if lap_us * 100 < self.lap_warn_low * median or (lap_us * 100 > self.lap_warn_high * median and not via_pit):
+                car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+        if car.lap_flags[-1] is None:
+            car.pace.append(lap_us)
+            insort(ps, lap_us)
+            if len(car.pace) > 9:
+                ps.remove(car.pace.pop(0))
 
     def penalize(
         self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,

@@ -35,6 +35,8 @@ IdentOrInt = Ident | Annotated[int, Meta(ge=0, le=2**53)]  # car numbers, transp
 Text = Annotated[str, Meta(max_length=500)]
 Loop = Annotated[str, Meta(pattern=r"^(finish|pit_in|pit_out|start|refuel|split[1-9][0-9]?)$")]
 RuleId = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{0,7}(-[A-Z0-9]{1,12}){0,4}$")]
+CorrectionId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # "c12": a correction, for `revert`
+Role = Literal["admin", "race_control", "timing"]  # who decided (from the token), set by the live session
 PresetName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
 Kind = Literal["practice", "qualifying", "race", "heat", "semi", "final"]
 Signal = Literal[
@@ -61,6 +63,7 @@ class Line(Struct, tag_field="type", kw_only=True, omit_defaults=True):
 
     header: ClassVar[bool] = False
     car: ClassVar[bool] = False  # about one car, found by `number`
+    correction: ClassVar[bool] = False  # a crew/race-control correction: has an `id` a `revert` can name
 
     def to_dict(self) -> dict[str, Any]:
         return msgspec.to_builtins(self)
@@ -97,7 +100,10 @@ class SignalLine(Timed, tag="signal", kw_only=True):
 
 
 class DriverChangeLine(CarLine, tag="driver_change", kw_only=True):
+    correction: ClassVar[bool] = True
     driver: IdentOrInt
+    id: CorrectionId | None = None
+    by: Role | None = None
 
     def __post_init__(self) -> None:
         self.number, self.driver = _as_str(self.number), _as_str(self.driver)
@@ -138,7 +144,16 @@ class BallastCheckLine(CarLine, tag="ballast_check", kw_only=True):
 
 
 class ManualPassingLine(CarLine, tag="manual_passing", kw_only=True):
+    """A missed read added by hand. `estimated`: Boucle computed the time from the car's pace (the crew
+    checked it); `interpolated`: Boucle split a too-long lap evenly. Such laps, like typed ones, are
+    flagged and never best laps until `confirm`ed. Extends scenario.md."""
+
+    correction: ClassVar[bool] = True
     loop: Loop = "finish"
+    estimated: bool = False
+    interpolated: bool = False  # placed inside a too-long lap, between two decoder crossings
+    id: CorrectionId | None = None
+    by: Role | None = None
 
 
 class PenaltyLine(CarLine, tag="penalty", kw_only=True):
@@ -150,17 +165,76 @@ class PenaltyLine(CarLine, tag="penalty", kw_only=True):
     note: Text | None = None
     evidence: Text | None = None
     offence: Literal["line", "tape"] | None = None  # CC-LINE: start line changed, or course tape broken
+    other: bool = False  # race control chose "other": a rule outside the session's rule set (needs a note)
+    correction: ClassVar[bool] = True
+    id: CorrectionId | None = None
+    by: Role | None = None
 
 
 class WaiveLine(Timed, tag="waive", kw_only=True):
+    correction: ClassVar[bool] = True
     penalty_id: Ident
     note: Text | None = None
+    id: CorrectionId | None = None
+    by: Role | None = None
+
+
+class ApproveLine(Timed, tag="approve", kw_only=True):
+    """Race control approves a proposed penalty with the amount it chose: the penalty keeps its id and
+    evidence and becomes `applied` (extends scenario.md)."""
+
+    correction: ClassVar[bool] = True
+    penalty_id: Ident
+    laps: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    seconds: Amount | None = None
+    best_lap_seconds: Amount | None = None
+    dsq: bool | None = None
+    note: Text | None = None
+    id: CorrectionId | None = None
+    by: Role | None = None
+
+
+class AssignLine(Timed, tag="assign", kw_only=True):
+    """The timing crew gives a car a transponder, in addition to its own (a spare) unless `replace`
+    (then the car's other transponders stop counting from here). Extends scenario.md."""
+
+    correction: ClassVar[bool] = True
+    transponder: IdentOrInt
+    number: IdentOrInt
+    replace: bool = False
+    id: CorrectionId | None = None
+    by: Role | None = None
+
+    def __post_init__(self) -> None:
+        self.number, self.transponder = _as_str(self.number), _as_str(self.transponder)
+
+
+class ConfirmLine(Timed, tag="confirm", kw_only=True):
+    """Race control confirms a manual passing: its laps may then be best laps. Extends scenario.md."""
+
+    correction: ClassVar[bool] = True
+    target: CorrectionId
+    note: Text | None = None
+    id: CorrectionId | None = None
+    by: Role | None = None
+
+
+class RevertLine(Timed, tag="revert", kw_only=True):
+    """Undo one correction, named by its id; both stay in the log. Extends scenario.md."""
+
+    target: CorrectionId
+    note: Text | None = None
+    id: CorrectionId | None = None
+    by: Role | None = None
 
 
 class InvalidateLine(Timed, tag="invalidate", kw_only=True):
+    correction: ClassVar[bool] = True
     transponder: IdentOrInt
     loop: Loop = "finish"
     target_t: Time
+    id: CorrectionId | None = None
+    by: Role | None = None
 
     def __post_init__(self) -> None:
         self.transponder = _as_str(self.transponder)
@@ -224,14 +298,16 @@ class EntryLine(Header, tag="entry", kw_only=True):
 LINE_TYPES: tuple[type[Line], ...] = (
     SessionLine, EntryLine, PassingLine, SignalLine, DriverChangeLine, RefuelLine, MechanicalLine,
     GridMoveLine, WeightCheckLine, BallastCheckLine, ManualPassingLine, PenaltyLine, WaiveLine,
-    InvalidateLine,
+    InvalidateLine, ApproveLine, AssignLine, ConfirmLine, RevertLine,
 )  # fmt: skip
 AnyLine = SessionLine | EntryLine | PassingLine | SignalLine | DriverChangeLine | RefuelLine | MechanicalLine | \
-    GridMoveLine | WeightCheckLine | BallastCheckLine | ManualPassingLine | PenaltyLine | WaiveLine | InvalidateLine
+    GridMoveLine | WeightCheckLine | BallastCheckLine | ManualPassingLine | PenaltyLine | WaiveLine | InvalidateLine | \
+    ApproveLine | AssignLine | ConfirmLine | RevertLine
 BY_TAG: dict[str, type[Line]] = {cls.__struct_config__.tag: cls for cls in LINE_TYPES}
 HEADER_TYPES = frozenset(k for k, c in BY_TAG.items() if c.header)
 TIMED_TYPES = frozenset(k for k, c in BY_TAG.items() if not c.header)
 CAR_TYPES = frozenset(k for k, c in BY_TAG.items() if c.car and k != "penalty")  # penalties: by number too
+CORRECTION_TYPES = frozenset(k for k, c in BY_TAG.items() if c.correction)
 _FIELDS = {tag: frozenset(cls.__struct_fields__) | {"type"} for tag, cls in BY_TAG.items()}
 _decoder = msgspec.json.Decoder(AnyLine)
 
@@ -371,6 +447,7 @@ class Event:
     loop: str | None = None
     transponder: str | None = None
     passing_key: tuple | None = None  # (decoder, passing_id) when the source numbers its reads
+    cid: str | None = None  # the correction id (see Engine._name), for corrections
 
     @property
     def sort_key(self) -> tuple[int, int]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-APPLIED, WAIVED, PROPOSED = "applied", "waived", "proposed"
+APPLIED, WAIVED, PROPOSED, REVERTED = "applied", "waived", "proposed", "reverted"
+AMOUNTS = ("laps", "seconds", "best_lap_seconds", "dsq")
 
 
 @dataclass(slots=True)
@@ -27,6 +28,8 @@ class Penalty:
     manual: bool = False
     note: str = ""
     key: tuple = ()
+    source: str | None = None  # id of the correction (penalty line) that created it, for `revert`
+    decision: dict[str, Any] | None = None  # the last approve/waive: action, id, by, t, note
 
     @property
     def counts(self) -> bool:
@@ -50,6 +53,16 @@ class Penalty:
             d["note"] = self.note
         return d
 
+    def detail(self) -> dict[str, Any]:
+        """`as_dict` plus who decided what and when (API, pages, printed results; not the replay JSON)."""
+        d = self.as_dict()
+        d["manual"] = self.manual
+        if self.source:
+            d["source"] = self.source
+        if self.decision:
+            d["decision"] = dict(self.decision)
+        return d
+
 
 class PenaltyBook:
     """All penalties of a session, keyed for stability, numbered p1, p2... in order of creation."""
@@ -58,6 +71,10 @@ class PenaltyBook:
         self._by_key: dict[tuple, Penalty] = {}
         self._ids: dict[tuple, str] = {}  # survives rebuilds so ids stay stable
         self._waived: dict[str, int] = {}  # penalty id -> t of the waive
+        self._approved: dict[str, dict[str, Any]] = {}  # penalty id -> amounts race control chose
+        self._decisions: dict[
+            str, dict[str, Any]
+        ] = {}  # penalty id -> last decision (shown, kept on re-runs)
         self._next = 1
         self.stale: set[tuple] = set()
 
@@ -74,32 +91,51 @@ class PenaltyBook:
         self.stale.discard(p.key)
         old = self._by_key.get(p.key)
         p.id = self._new_id(p.key)
-        if p.id in self._waived:
+        p.decision = self._decisions.get(p.id)
+        if p.state == REVERTED:
+            pass
+        elif p.id in self._waived:
             p.state = WAIVED
-        elif old is not None and old.state != WAIVED and not p.manual and old.state != p.state:
-            p.state = old.state  # an approval by race control survives a re-run
+        elif p.id in self._approved:  # an approval by race control survives a re-run, with its amounts
+            self._set_amounts(p, self._approved[p.id])
+            p.state = APPLIED
         changed = old is None or old.as_dict() != p.as_dict()
         self._by_key[p.key] = p
         return p, changed
 
-    def waive(self, pid: str, t: int) -> Penalty | None:
+    def waive(self, pid: str, t: int, decision: dict[str, Any] | None = None) -> Penalty | None:
         self._waived[pid] = t
-        for p in self._by_key.values():
-            if p.id == pid:
-                p.state = WAIVED
-                return p
-        return None
+        if decision is not None:
+            self._decisions[pid] = decision
+        p = self.get(pid)
+        if p is not None and p.state != REVERTED:
+            p.state = WAIVED
+            p.decision = self._decisions.get(pid)
+        return p
 
-    def approve(self, pid: str) -> Penalty | None:
-        for p in self._by_key.values():
-            if p.id == pid and p.state == PROPOSED:
-                p.state = APPLIED
-                return p
-        return None
+    def approve(self, pid: str, amounts: dict[str, Any], decision: dict[str, Any]) -> Penalty | None:
+        """A proposed penalty becomes applied with the amounts race control chose; id and evidence stay."""
+        p = self.get(pid)
+        if p is None or p.state != PROPOSED:
+            return None
+        self._approved[pid] = amounts
+        self._decisions[pid] = decision
+        self._set_amounts(p, amounts)
+        p.state, p.decision = APPLIED, decision
+        return p
+
+    @staticmethod
+    def _set_amounts(p: Penalty, amounts: dict[str, Any]) -> None:
+        p.laps = int(amounts.get("laps") or 0)
+        p.seconds = float(amounts.get("seconds") or 0)
+        p.best_lap_seconds = float(amounts.get("best_lap_seconds") or 0)
+        p.dsq = bool(amounts.get("dsq"))
 
     def mark_stale(self, number: str | None = None) -> None:
         """Before a rebuild: automatic penalties (of one car, or all) must be re-emitted to survive."""
-        self.stale = {k for k, p in self._by_key.items() if not p.manual and (number is None or p.number == number)}
+        self.stale = {
+            k for k, p in self._by_key.items() if not p.manual and (number is None or p.number == number)
+        }
 
     def drop_stale(self) -> list[Penalty]:
         gone = [self._by_key.pop(k) for k in self.stale if k in self._by_key]

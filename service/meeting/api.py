@@ -403,7 +403,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
                 if p.counts and p.number in admitted:
                     s.submit({"type": "penalty", "t": 0.0, "number": p.number, "rule": p.rule, "laps": p.laps,
                               "seconds": p.seconds, "best_lap_seconds": p.best_lap_seconds, "dsq": p.dsq,
-                              "note": f"first start ({p.id}): {p.evidence}"})  # fmt: skip
+                              "note": f"first start ({p.id}): {p.evidence}",
+                              "other": True})  # fmt: skip  # a first-start "other" rule stays allowed
             sessions[f"{key}#1"] = sid
             sessions[key] = s.id
             out.update(session_id=s.id, grid=plan.grid, rows=plan.rows, tokens=s.meta["tokens"])

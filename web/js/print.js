@@ -32,17 +32,24 @@ async function main() {
   const cols = [["col.pos", (r) => r.position], ["col.no", (r) => r.number], ["common.name", (r) => r.name],
     ["col.cat", (r) => `${r.category || ""} ${r.category_position ? `(${r.category_position})` : ""}`],
     ["col.laps", (r) => r.laps], ["print.time", (r) => fmtTotal(r.total_time_s)], ["col.gap", (r) => gapText(r.gap)],
-    ["col.best", (r) => fmtLap(r.best_lap_s)], ["col.pit", (r) => r.pit_stops],
+    ["col.best", (r) => fmtLap(r.best_lap_s)],
+    ["print.hand_timed", (r) => Object.entries(r.lap_flags || {}).map(([n, f]) => `${n} ${label("lapflag.", f)}`).join(", ")],
+    ["col.pit", (r) => r.pit_stops],
     ["print.status", (r) => (r.status === "classified" ? "" : label("status_long.", r.status))],
     ["col.pen", (r) => [r.penalty_laps ? t("pen.laps", { n: -r.penalty_laps }) : "", r.penalty_seconds ? t("pen.seconds", { n: r.penalty_seconds }) : ""].filter(Boolean).join(", ")]];
   $("results").replaceChildren(el("thead", {}, el("tr", {}, cols.map(([h]) => el("th", {}, t(h))))),
     el("tbody", {}, res.classification.map((r) => el("tr", {}, cols.map(([, f]) => el("td", {}, f(r) ?? ""))))));
   const pens = res.penalties || [];
-  const heads = ["ID", t("common.car"), t("rc.rule"), t("col.laps"), t("print.seconds"), t("common.state"), t("rc.evidence")];
+  // Who decided and when (approve / waive), with the note: part of the signed sheet.
+  const decision = (p) => (p.decision
+    ? t("print.decided", { action: label("decision.", p.decision.action), by: label("role.", p.decision.by || "?"), t: p.decision.t })
+      + (p.decision.note ? ` · ${p.decision.note}` : "")
+    : p.note || "");
+  const heads = ["ID", t("common.car"), t("rc.rule"), t("col.laps"), t("print.seconds"), t("common.state"), t("rc.evidence"), t("print.decision")];
   $("penalties").replaceChildren(el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, h)))),
     el("tbody", {}, pens.length ? pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "",
-      label("penstate.", p.state), serverText(p.evidence)].map((v) => el("td", {}, v))))
-      : el("tr", {}, el("td", { colspan: "7" }, t("pen.none_print")))));
+      label("penstate.", p.state), serverText(p.evidence), decision(p)].map((v) => el("td", {}, v))))
+      : el("tr", {}, el("td", { colspan: "8" }, t("pen.none_print")))));
   document.title = `${head.name} · ${what}`;
 }
 main().catch((e) => { $("meta").textContent = t("print.cannot_load", { error: e.message }); });

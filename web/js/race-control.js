@@ -1,11 +1,25 @@
 // Race control: penalty queue with evidence, approve / waive, manual penalties, flags and start,
 // live rule status per car with alerts, jump starts, car actions.
+import { api } from "./auth.js";
+import { mountCorrections } from "./corrections.js";
 import { label, serverText, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtClock, fmtT } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+
+// Texts of the correction features (catalogue keys rc.* / corr.*), built when used.
+const T = {
+  approve: () => t("rc.approve_dots"), undo: () => t("corr.undo"), undone: (id) => t("corr.undone", { id }),
+  approveTitle: (p) => t("rc.approve_title", { id: p.id, rule: p.rule, number: p.number }),
+  needAmount: () => t("rc.need_amount"),
+  undoAsk: (p, what) => t("rc.undo_ask", { what, id: p.id, rule: p.rule, number: p.number }),
+  decision: (d) => t("print.decided", { action: label("decision.", d.action), by: label("role.", d.by || "?"), t: fmtT(d.t) })
+    + (d.note ? ` · ${d.note}` : ""),
+  notInSession: (rule) => t("rc.not_in_session", { rule }),
+  otherNeedsNote: () => t("rc.other_needs_note"),
+};
 
 const KNOWN_RULES = ["LM-STOPS", "LM-LAP-BETWEEN", "LM-PIT-CLOSED-START", "LM-NO-CHANGE-END", "LM-MIN-PIT",
   "LM-REFUEL", "LM-WEIGHT", "LM-BALLAST", "LM-UNSPORTING", "AX-JUMP", "AX-LANES", "AX-TIME-PEN", "AX-RED",
@@ -79,8 +93,10 @@ function ruleChips(td, r, ctx) {
 async function main() {
   const page = await startStaffPage(["race_control", "admin"], "race-control.html");
   if (!page) return;
-  const { store, call } = page;
+  const { store, call, base } = page;
   const ctx = { alerts: new Map() };
+  const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call, canConfirm: true,
+    types: ["penalty", "waive", "approve", "driver_change", "confirm"] });
 
   // -- flags ----------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
@@ -116,16 +132,78 @@ async function main() {
     { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
     { id: "state", label: t("common.state"), cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
       render: (td, p) => td.replaceChildren(el("span", { class: `state-tag state-${p.state}` }, label("penstate.", p.state))) },
-    { id: "actions", label: "", cls: "actions", cell: (p) => p.state,
-      render: (td, p) => td.replaceChildren(
-        p.state === "proposed" ? el("button", { type: "button", class: "primary", "data-act": "approve",
-          onclick: () => call(`penalties/${p.id}/approve`, undefined, { ok: t("rc.approved", { id: p.id }) }) }, t("rc.approve")) : "",
-        p.state !== "waived" ? el("button", { type: "button", class: "danger", "data-act": "waive",
-          onclick: () => {
-            const note = prompt(t("rc.waive_prompt", { id: p.id, rule: p.rule, number: p.number }), "");
-            if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: t("rc.waived", { id: p.id }) });
-          } }, t("rc.waive")) : "") },
+    { id: "decision", label: t("print.decision"), cls: "decision", cell: (p) => {
+      const d = details.get(p.id) || {};
+      return d.decision ? T.decision(d.decision) : d.manual && d.source ? `${d.source}` : "";
+    } },
+    { id: "actions", label: "", cls: "actions", cell: (p) => `${p.state}|${JSON.stringify(details.get(p.id) || {})}`,
+      render: (td, p) => {
+        const d = details.get(p.id) || {};
+        const undoId = d.decision && p.state !== "reverted" ? d.decision.id : d.manual && p.state !== "reverted" ? d.source : null;
+        td.replaceChildren(
+          p.state === "proposed" ? el("button", { type: "button", class: "primary", "data-act": "approve",
+            onclick: () => openApprove(p) }, T.approve()) : "",
+          p.state !== "waived" && p.state !== "reverted" ? el("button", { type: "button", class: "danger", "data-act": "waive",
+            onclick: () => {
+              const note = prompt(t("rc.waive_prompt", { id: p.id, rule: p.rule, number: p.number }), "");
+              if (note !== null) call(`penalties/${p.id}/waive`, note ? { note } : {}, { ok: t("rc.waived", { id: p.id }) });
+            } }, t("rc.waive")) : "",
+          undoId ? el("button", { type: "button", "data-act": "undo", title: undoId, onclick: async () => {
+            if (!confirm(T.undoAsk(p, d.decision ? label("decision.", d.decision.action) : t("rc.the_penalty")))) return;
+            if (await call("revert", { id: undoId }, { ok: T.undone(undoId) })) corrections.refresh();
+          } }, T.undo()) : "");
+      } },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
+
+  // Who decided what and when: /penalties has it (the live stream carries the penalties themselves).
+  const details = new Map();
+  let detailTimer = null;
+  const refreshDetails = () => {
+    if (detailTimer) return;
+    detailTimer = setTimeout(async () => {
+      detailTimer = null;
+      try {
+        for (const d of await api(`${base}/penalties`)) details.set(d.id, d);
+      } catch {
+        return;
+      }
+      renderPenalties();
+    }, 200);
+  };
+
+  // -- approve with an amount (prefilled from the preset, else from the proposal) ---------------
+  let sessionRules = {};
+  const dlg = $("approve-dialog");
+  let approving = null;
+  function openApprove(p) {
+    approving = p;
+    const preset = sessionRules[p.rule] || {};
+    const src = p.laps || p.seconds || p.best_lap_seconds || p.dsq ? p : preset;
+    const unit = src.dsq ? "dsq" : src.laps ? "laps" : src.best_lap_seconds ? "best_lap_seconds" : src.seconds ? "seconds" : "laps";
+    $("appr-title").textContent = T.approveTitle(p);
+    $("appr-evidence").textContent = serverText(p.evidence);
+    $("appr-unit").value = unit;
+    $("appr-amount").value = unit === "dsq" ? "" : String(src[unit] || "");
+    $("appr-amount").disabled = unit === "dsq";
+    $("appr-note").value = "";
+    dlg.showModal();
+  }
+  $("appr-unit").addEventListener("change", () => { $("appr-amount").disabled = $("appr-unit").value === "dsq"; });
+  $("appr-cancel").addEventListener("click", () => dlg.close());
+  $("approve-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = formData(ev.target);
+    const body = {};
+    if (f.unit === "dsq") body.dsq = true;
+    else if (f.amount !== "" && Number(f.amount) > 0) body[f.unit] = Number(f.amount);
+    else return toast(T.needAmount(), true);
+    if (f.note) body.note = f.note;
+    const p = approving;
+    if (await call(`penalties/${p.id}/approve`, body, { ok: t("rc.approved", { id: p.id }) })) {
+      dlg.close();
+      corrections.refresh();
+    }
+  });
 
   const jumpTable = new KeyedTable($("jumps"), [
     { id: "car", label: t("common.car"), cls: "no", cell: (p) => `#${p.number}` },
@@ -138,7 +216,7 @@ async function main() {
     { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
 
-  const stateRank = { proposed: 0, applied: 1, waived: 2 };
+  const stateRank = { proposed: 0, applied: 1, waived: 2, reverted: 3 };
   const renderPenalties = () => {
     const all = [...store.penalties.values()];
     for (const p of all) penTable.update(p, ctx);
@@ -146,6 +224,7 @@ async function main() {
       (a.state === "proposed" ? a.t - b.t : b.t - a.t));
     penTable.order(all.map((p) => p.id));
     const proposed = all.filter((p) => p.state === "proposed").length;
+    if (all.some((p) => !details.has(p.id))) refreshDetails();
     $("pen-count").textContent = t("rc.pen_count", { k: proposed, n: all.length });
     const jumps = all.filter((p) => p.rule === "AX-JUMP").sort((a, b) => a.t - b.t);
     for (const p of jumps) jumpTable.update(p, ctx);
@@ -159,17 +238,21 @@ async function main() {
   const rules = new Set(KNOWN_RULES);
   const ruleList = $("rule-ids");
   const refreshRuleList = () => {
-    for (const r of store.rows.values()) for (const k of Object.keys(r.rules || {})) rules.add(k);
-    for (const p of store.penalties.values()) rules.add(p.rule);
+    for (const k of Object.keys(sessionRules)) rules.add(k);
     if (ruleList.children.length !== rules.size) {
-      ruleList.replaceChildren(...[...rules].sort().map((r) => el("option", { value: r })));
+      ruleList.replaceChildren(...[...rules].sort().map((r) => el("option", { value: r },
+        r in sessionRules ? "" : t("rc.other_rule"))));
     }
   };
+  api(`${base}/rules`).then((r) => { sessionRules = r.rules || {}; refreshRuleList(); }).catch(() => {});
   $("pen-unit").addEventListener("change", () => { $("pen-amount").disabled = $("pen-unit").value === "dsq"; });
   $("penalty-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = formData(ev.target);
     const body = { number: f.number, rule: f.rule.toUpperCase() };
+    if (!(body.rule in sessionRules) && !f.other) return toast(T.notInSession(body.rule), true);
+    if (f.other && !f.note) return toast(T.otherNeedsNote(), true);
+    if (f.other) body.other = true;
     if (f.unit === "dsq") body.dsq = true;
     else if (f.amount !== "") body[f.unit] = Number(f.amount);
     if (f.note) body.note = f.note;
@@ -242,7 +325,11 @@ async function main() {
     for (const r of rows) ruleTable.update(r, ctx);
     ruleTable.order(rows.map((r) => r.number));
     $("no-rules").hidden = rows.some((r) => r.rules && Object.keys(r.rules).length);
-    if (p.full || p.penalties.size || p.rows.size) renderPenalties();
+    if (p.full || p.penalties.size) refreshDetails();
+    if (p.full || p.penalties.size || p.rows.size) {
+      renderPenalties();
+      corrections.refresh();
+    }
     carOptions($("pen-car"), store);
     carOptions($("act-car"), store);
     refreshRuleList();

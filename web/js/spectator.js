@@ -98,7 +98,9 @@ const COLUMNS = [
   { id: "gap", label: t("col.gap"), cls: "num gap", title: t("col.gap_title"), cell: (r, ctx) => ({ t: gapOf(r, ctx), sub: intOf(r, ctx) }) },
   { id: "int", label: t("col.int"), cls: "num opt", title: t("col.int_title"), cell: (r, ctx) => intOf(r, ctx) },
   { id: "last", label: t("col.last"), cls: "num time last", title: t("col.last_title"),
-    cell: (r, ctx) => ({ t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best), sub: fmtLap(r.best_lap_s) }) },
+    cell: (r, ctx) => (r.last_lap_flag === "manual" || r.last_lap_flag === "estimated"
+      ? { t: `${fmtLap(r.last_lap_s)} ≈`, c: "t-flagged", sub: fmtLap(r.best_lap_s) } // hand-timed: never coloured as a best lap
+      : { t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best), sub: fmtLap(r.best_lap_s) }) },
   { id: "best", label: t("col.best"), cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
   { id: "pit", label: t("col.pit"), cls: "num opt", title: t("col.pit_title"), cell: (r) => String(r.pit_stops ?? 0) },

@@ -1,11 +1,25 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api } from "./auth.js";
+import { mountCorrections } from "./corrections.js";
 import { label, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+// Texts of the correction features (catalogue keys tc.*), built when used.
+const T = {
+  noiseAsk: (u, n) => t("tc.noise_ask", { transponder: u.transponder, why: u.noise.join(", "), number: n }),
+  replaceAsk: (n, trs, tr) => t("tc.replace_ask", { number: n, old: trs.length ? trs.join(", ") : t("tc.no_transponder"), transponder: tr }),
+  assigned: (tr, n, replace) => t(replace ? "tc.assigned_replace" : "tc.assigned_add", { transponder: tr, number: n }),
+  estimated: (e) => e.basis === "interpolated"
+    ? t("tc.est_interpolated", { lap: e.lap, n: e.missing + 1, t: fmtT(e.t) })
+    : e.basis === "pace"
+    ? t("tc.est_pace", { last: fmtT(e.last_crossing_t), min: e.min_lap_s })
+    : t("tc.est_clock"),
+  flag: (f) => (f ? t(`tc.flag_${f}`) : ""),
+  lapWarn: (r, w) => t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: w[2] }),
+};
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
 
 async function main() {
@@ -40,6 +54,7 @@ async function main() {
             if (res) {
               invalid.add(p.key);
               feedTable.update(p, {});
+              corrections.refresh();
             }
           } }, t("tc.invalid")));
       }
@@ -133,7 +148,10 @@ async function main() {
       } catch {
         return;
       }
-      for (const u of list) unkTable.update(u, {});
+      for (const u of list) {
+        unkState.set(u.transponder, u);
+        unkTable.update(u, {});
+      }
       unkTable.order(list.map((u) => u.transponder));
       $("no-unknown").hidden = list.length > 0;
       $("unknown").hidden = list.length === 0;
@@ -143,22 +161,38 @@ async function main() {
   const unkTable = new KeyedTable($("unknown"), [
     { id: "tr", label: t("tc.col_transponder"), cls: "no", cell: (u) => u.transponder },
     { id: "n", label: t("tc.col_reads"), cls: "num", cell: (u) => String(u.count) },
+    { id: "loops", label: t("tc.col_loops"), cell: (u) => Object.entries(u.loops || {}).map(([k, v]) => `${label("loop.", k)} ${v}`).join(", ") },
+    { id: "sig", label: t("tc.col_strength"), cls: "num", cell: (u) => [u.max_strength, u.max_hits].map((x) => x ?? "–").join(" / ") },
     { id: "last", label: t("tc.col_last"), cls: "num", cell: (u) => fmtT(u.last_t) },
+    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: t("tc.noise"), sub: u.noise.join(", "), c: "st-dsq" } : "") },
     { id: "assign", label: t("tc.col_assign"), cell: (u) => u.transponder, render: (td, u) => {
       const sel = el("select", { "aria-label": t("tc.entry_for", { transponder: u.transponder }), "data-transponder": u.transponder });
       carOptions(sel, store, { blank: t("tc.entry_blank") });
+      const rep = el("input", { type: "checkbox", "data-replace": u.transponder });
       const btn = el("button", { type: "button", class: "primary", "data-act": "assign", onclick: async () => {
         if (!sel.value) return toast(t("tc.choose_entry"), true);
-        const ok = await call("assign", { transponder: u.transponder, number: sel.value },
-          { ok: t("tc.assigned", { transponder: u.transponder, number: sel.value }) });
+        const cur = unkState.get(u.transponder) || u;
+        if ((cur.noise || []).length && !confirm(T.noiseAsk(cur, sel.value))) return;
+        const body = { transponder: u.transponder, number: sel.value };
+        if (rep.checked) {
+          let trs = [];
+          try {
+            trs = (await api(`${base}/transponders`))[sel.value] || [];
+          } catch { /* the server still answers with what stopped counting */ }
+          if (!confirm(T.replaceAsk(sel.value, trs, u.transponder))) return;
+          body.replace = true;
+        }
+        const ok = await call("assign", body, { ok: T.assigned(u.transponder, sel.value, body.replace) });
         if (ok) {
           unkTable.remove(u.transponder);
           refreshUnknown();
+          corrections.refresh();
         }
       } }, t("tc.assign"));
-      td.replaceChildren(sel, " ", btn);
+      td.replaceChildren(sel, " ", el("label", { title: t("tc.replace_title") }, rep, ` ${t("tc.replaces")}`), " ", btn);
     } },
-  ], { key: (u) => u.transponder });
+  ], { key: (u) => u.transponder, rowClass: (u) => ((u.noise || []).length ? "noise" : "") });
+  const unkState = new Map();
   function focusAssign(tr) {
     const sel = document.querySelector(`select[data-transponder="${CSS.escape(String(tr))}"]`);
     if (sel) {
@@ -168,12 +202,53 @@ async function main() {
   }
 
   // -- manual passing -----------------------------------------------------------------------------
+  // Without a time the passing is estimated from the car's pace; the crew sees the estimate in the
+  // time field and saves it (flagged "estimated"), or edits it first (then it is a typed time).
+  let estimate = null;
+  const resetManual = () => {
+    estimate = null;
+    $("man-t").value = "";
+    $("man-estimate").textContent = "";
+    $("man-submit").textContent = t("tc.add_passing");
+  };
+  $("man-car").addEventListener("change", resetManual);
+  const showEstimate = (e) => {
+    estimate = e;
+    $("man-t").value = String(e.t);
+    $("man-estimate").textContent = T.estimated(e);
+    $("man-submit").textContent = t("tc.save_estimate");
+  };
+  /** A lap far above the car's pace: propose the missed crossing inside it, for the crew to check. */
+  async function fillMissed(number, lap) {
+    let e;
+    try {
+      e = await api(`${base}/cars/${encodeURIComponent(number)}/estimate?lap=${lap}`);
+    } catch (err) {
+      return toast(err.detail || err.message, true);
+    }
+    $("man-car").value = number;
+    $("man-loop").value = "finish";
+    showEstimate(e);
+    $("man-t").scrollIntoView({ block: "center" });
+  }
   $("manual-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = formData(ev.target);
-    const body = { number: f.number, loop: f.loop };
-    if (f.t !== "") body.t = Number(f.t);
-    if (await call("manual_passing", body, { ok: t("tc.passing_added", { number: f.number, loop: label("loop.", f.loop) }) })) $("man-t").value = "";
+    if (f.t === "") {
+      try {
+        showEstimate(await api(`${base}/cars/${encodeURIComponent(f.number)}/estimate`));
+      } catch (e) {
+        toast(e.detail || e.message, true);
+      }
+      return;
+    }
+    const body = { number: f.number, loop: f.loop, t: Number(f.t) };
+    if (estimate && Number(f.t) === estimate.t) body[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
+    const ok = t(body.estimated ? "tc.passing_added_estimated" : "tc.passing_added", { number: f.number, loop: label("loop.", f.loop) });
+    if (await call("manual_passing", body, { ok })) {
+      resetManual();
+      corrections.refresh();
+    }
   });
 
   // -- cars: reads and anomalies ---------------------------------------------------------------
@@ -182,10 +257,32 @@ async function main() {
     { id: "no", label: t("col.no"), cls: "no", cell: (r) => r.number },
     { id: "name", label: t("common.name"), cls: "name", cell: (r) => r.name },
     { id: "laps", label: t("col.laps"), cls: "num", cell: (r) => String(r.laps + (r.penalty_laps || 0)) },
-    { id: "last", label: t("col.last_lap"), cls: "num time", cell: (r) => fmtLap(r.last_lap_s) },
+    { id: "last", label: t("col.last_lap"), cls: "num time", cell: (r) => ({ t: fmtLap(r.last_lap_s), sub: T.flag(r.last_lap_flag) }) },
+    { id: "lw", label: t("tc.col_lap_warnings"), cls: "num", cell: (r) => {
+      const w = r.lap_warnings || [];
+      return w.length ? { t: String(w.length), sub: t("tc.lap_n_why", { lap: w[w.length - 1][0], why: w[w.length - 1][2] }), c: "st-dsq" } : "";
+    } },
     { id: "an", label: t("tc.col_anomalies"), cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
     { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: t("tc.no_reads"), c: "st-dsq" } : r.in_pit ? t("state.pit_long") : "" },
-  ], { rowClass: (r) => (r.anomalies || r.status === "dns" ? "alert" : "") });
+  ], { rowClass: (r) => (r.anomalies || r.status === "dns" || (r.lap_warnings || []).length ? "alert" : "") });
+
+  const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call,
+    types: ["invalidate", "assign", "manual_passing"] });
+  let warnKey = null;
+  const renderLapWarnings = (rows) => {
+    const items = [];
+    for (const r of rows) for (const w of r.lap_warnings || []) items.push([r, w]);
+    const key = items.map(([r, w]) => T.lapWarn(r, w)).join("\n");
+    if (key === warnKey) return;
+    warnKey = key;
+    $("lap-warnings").replaceChildren(...items.map(([r, w]) => {
+      const pct = Number((/(\d+) %/.exec(w[2]) || [])[1]);
+      const long = pct >= 150 && !(r.lap_flags || {})[w[0]]; // a decoder lap long enough to hide a missed read
+      return el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) }, T.lapWarn(r, w),
+        long ? el("button", { type: "button", "data-act": "fill", onclick: () => fillMissed(r.number, w[0]) }, t("tc.fill_missed")) : "");
+    }));
+    $("no-lap-warnings").hidden = items.length > 0;
+  };
 
   // -- setup, start / stop, export ----------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
@@ -250,6 +347,8 @@ async function main() {
     const rows = store.sortedRows();
     for (const r of rows) carsTable.update(r, {});
     carsTable.order(rows.map((r) => r.number));
+    renderLapWarnings(rows);
+    corrections.refresh();
     carOptions($("man-car"), store);
     for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: t("tc.entry_blank") });
   });
