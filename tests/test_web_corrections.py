@@ -61,7 +61,7 @@ def test_assign_warns_about_noise_and_confirms_a_replace(server, browser):
     ctx, page, errors, asked, answers = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
     row = page.wait_for_selector("#unknown tbody tr[data-key='901']")
     text = row.inner_text()
-    assert "pit_in 1" in text and "40 / 1" in text and "looks like noise" in text
+    assert "pit in 1" in text and "40 / 1" in text and "looks like noise" in text
     page.select_option("#unknown select[data-transponder='901']", "1")
     page.check("#unknown input[data-replace='901']")
     # first the noise warning: the crew says no, nothing is assigned
@@ -142,7 +142,7 @@ def test_approve_asks_for_the_amount_and_shows_the_decision(server, browser):
     page.fill("#appr-note", "ballast not refitted")
     page.click("#appr-ok")
     page.wait_for_selector(f"#penalties tbody tr.pen-applied[data-key='{pid}']")
-    page.wait_for_function(f"document.querySelector(\"#penalties tr[data-key='{pid}']\").textContent.includes('approved by race_control')")
+    page.wait_for_function(f"document.querySelector(\"#penalties tr[data-key='{pid}']\").textContent.includes('approved by Race director')")
     text = page.inner_text(f"#penalties tbody tr[data-key='{pid}']")
     assert "-2 laps" in text and "ballast not refitted" in text and "ballast_check failed" in text
     p = next(p for p in get(server, f"/api/sessions/{sid}/penalties") if p["id"] == pid)

@@ -1,7 +1,7 @@
 // Printable classification: the results JSON of the session, laid out for paper, in the page language.
 import { fmtDateTime, label, serverText, t } from "./i18n.js";
 import { mountPicker } from "./picker.js";
-import { el, fmtLap, pickSession } from "./util.js";
+import { el, fmtLap, fmtT, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const get = async (path) => {
@@ -42,7 +42,7 @@ async function main() {
   const pens = res.penalties || [];
   // Who decided and when (approve / waive), with the note: part of the signed sheet.
   const decision = (p) => (p.decision
-    ? t("print.decided", { action: label("decision.", p.decision.action), by: label("role.", p.decision.by || "?"), t: p.decision.t })
+    ? t("print.decided", { action: label("decision.", p.decision.action), by: label("role.", p.decision.by || "?"), t: fmtT(p.decision.t) })
       + (p.decision.note ? ` · ${p.decision.note}` : "")
     : p.note || "");
   const heads = ["ID", t("common.car"), t("rc.rule"), t("col.laps"), t("print.seconds"), t("common.state"), t("rc.evidence"), t("print.decision")];
