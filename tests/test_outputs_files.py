@@ -93,7 +93,7 @@ def pdf_text(body: bytes) -> str:
 
 def test_pdf_in_french_and_english(race) -> None:
     client, sid = race
-    pen = client.post(f"/api/sessions/{sid}/penalties", json={"number": "3", "rule": "MANUAL", "seconds": 10,
+    pen = client.post(f"/api/sessions/{sid}/penalties", json={"number": "3", "rule": "MANUAL", "other": True, "seconds": 10,
                                                               "note": "départ anticipé"}, headers=ADMIN)  # fmt: skip
     assert pen.status_code == 201
     r = client.get(f"/api/sessions/{sid}/results.pdf")

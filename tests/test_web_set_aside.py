@@ -48,7 +48,7 @@ def test_timing_page_lists_the_lines_set_aside(server, browser, lang, title):  #
 def test_no_card_without_lines_set_aside(server, browser):  # noqa: F811
     srv, _ = server
     fresh = srv.post("/api/sessions", {"name": "clean", "preset": "generic-timed"})
-    page, _ = open_page(browser, f"{srv.base}/timing.html?session={fresh['id']}#token={ADMIN}", ready="#decoders")
+    page, _ = open_page(browser, f"{srv.base}/timing.html?session={fresh['id']}#token={ADMIN}", ready="#h-dec")
     page.wait_for_function("window.boucle && window.boucle.store.feed.state === 'open'")
     assert page.is_hidden("#set-aside-card")
     assert json.loads(srv.http.get(f"/api/sessions/{fresh['id']}").text)["set_aside"] == []
