@@ -24,7 +24,7 @@ from decoders.sources import split_decoder_spec
 from service import auth, limits, openapi
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.engine import ApplyError
-from service.engine.events import CORRECTION_TYPES, SIGNALS, LineError, parse_lines
+from service.engine.events import CORRECTION_TYPES, SIGNALS, Line, LineError, parse_lines
 from service.engine.penalties import AMOUNTS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
@@ -207,6 +207,18 @@ def session_state(s: LiveSession) -> str:
     return "upcoming"
 
 
+def entry_lines(raw: bytes, csv_text: bool) -> list[Line]:
+    """An entry list (JSON list or object, or CSV) as typed lines; a clear 4xx for anything wrong."""
+    if csv_text:
+        items = parse_entries_csv(raw.decode("utf-8", errors="replace"))
+    else:
+        body = limits.parse_json(raw)
+        items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
+    if len(items) > limits.MAX_ENTRIES:
+        raise HTTPException(413, f"at most {limits.MAX_ENTRIES} entries per request")
+    return parse_lines(items)
+
+
 async def _json(request: Request) -> Any:
     """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded by `limits`."""
     return limits.parse_json(await request.body())
@@ -326,22 +338,18 @@ def build_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         need(request, s, TC)
         ctype = request.headers.get("content-type", "")
-        if "csv" in ctype or "text/plain" in ctype:
-            items = parse_entries_csv((await request.body()).decode("utf-8", errors="replace"))
-        elif "multipart/form-data" in ctype:
+        if "multipart/form-data" in ctype:
             form = await request.form()
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise HTTPException(400, "multipart upload needs a 'file' field")
-            items = parse_entries_csv((await upload.read()).decode("utf-8", errors="replace"))
+            raw, csv_text = await upload.read(), True
         else:
-            body = await _json(request)
-            items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
-        if len(items) > limits.MAX_ENTRIES:
-            raise HTTPException(413, f"at most {limits.MAX_ENTRIES} entries per request")
-        # validated off the event loop (pure), then logged in one transaction and applied: all or none
-        s.submit_many(await asyncio.to_thread(parse_lines, items))
-        return {"ok": True, "entries": len(items)}
+            raw, csv_text = await request.body(), "csv" in ctype or "text/plain" in ctype
+        # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
+        lines = await asyncio.to_thread(entry_lines, raw, csv_text)
+        s.submit_many(lines)
+        return {"ok": True, "entries": len(lines)}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:

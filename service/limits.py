@@ -24,13 +24,16 @@ class BodyTooLarge(Exception):
 
 def depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
     """True when `value` nests at most `limit` lists/objects deep (iterative: no recursion)."""
+    if not isinstance(value, dict | list):
+        return True
     stack = [(value, 1)]
     while stack:
         v, d = stack.pop()
-        if isinstance(v, dict | list):
-            if d > limit:
-                return False
-            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+        if d > limit:
+            return False
+        for x in v.values() if isinstance(v, dict) else v:
+            if isinstance(x, dict | list):
+                stack.append((x, d + 1))
     return True
 
 

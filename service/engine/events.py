@@ -388,7 +388,7 @@ def parse_line(obj: Any) -> Line:
     if cls is None:
         raise LineError(f"unknown type {tag!r}; one of {', '.join(sorted(BY_TAG))}")
     try:
-        line = msgspec.convert({k: v for k, v in obj.items() if k != "extras"}, AnyLine)
+        line = msgspec.convert({k: v for k, v in obj.items() if k != "extras"}, cls)  # the class: 10x a union
     except (msgspec.ValidationError, ValueError, TypeError) as exc:
         raise LineError(f"{tag}: {_message(exc)}") from None
     return _finish(line, obj)
