@@ -24,7 +24,7 @@ system-deps:
 	fi
 
 # `make demo PUBLISH=1`: spectators read from an embedded mosquitto (docs/scaling.md)
-demo: venv
+demo: venv $(if $(PUBLISH),system-deps)
 	$(BOUCLE) demo $(if $(PUBLISH),--publish)
 
 test: venv system-deps
@@ -38,6 +38,8 @@ bench: venv
 	$(PY) bench/static_assets.py
 	$(PY) bench/fanout.py --clients 1000
 	$(PY) bench/web_frames.py
+	$(PY) bench/boundary.py
+	$(PY) bench/entries.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
