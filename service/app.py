@@ -338,14 +338,8 @@ def build_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         need(request, s, TC)
         ctype = request.headers.get("content-type", "")
-        if "multipart/form-data" in ctype:
-            form = await request.form()
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise HTTPException(400, "multipart upload needs a 'file' field")
-            raw, csv_text = await upload.read(), True
-        else:
-            raw, csv_text = await request.body(), "csv" in ctype or "text/plain" in ctype
+        raw = await limits.read_upload(request)
+        csv_text = any(k in ctype for k in ("csv", "text/plain", "multipart/form-data"))
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(entry_lines, raw, csv_text)
         s.submit_many(lines)

@@ -50,6 +50,16 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+async def read_upload(request: Request) -> bytes:
+    """A file sent as a multipart `file` field or as the raw body (bounded like any body)."""
+    if "multipart/form-data" in request.headers.get("content-type", ""):
+        upload = (await request.form()).get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(400, "multipart upload needs a 'file' field")
+        return await upload.read()
+    return await request.body()
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over MAX_BODY: by Content-Length at once, or as soon as the stream passes it."""
 

@@ -171,3 +171,12 @@ def test_a_broken_session_file_does_not_stop_the_others(track):
 def test_session_files_are_private(track):
     for path in track.data.glob("*.sqlite*"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_an_entry_list_as_an_uploaded_csv_file(track):
+    csv = "number,name,transponder,category,drivers\n41,Kart 41,9041,Sport,a:Ann:70\n"
+    r = track.client.post(f"{track.base}/entries", files={"file": ("entries.csv", csv, "text/csv")}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["entries"] == 1
+    assert track.client.app.state.manager.get(track.sid).engine.cars["41"].drivers == [{"id": "a", "name": "Ann", "weight_kg": 70.0}]
+    r = track.client.post(f"{track.base}/entries", data={"nofile": "x"}, headers=ADMIN)
+    assert r.status_code == 400 and "'file'" in r.json()["detail"]

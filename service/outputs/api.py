@@ -14,14 +14,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
-from service import auth
+from service import auth, limits
 from service.auth import ADMIN, TIMING
 from service.outputs import files, passings_import
 from service.outputs.rmonitor_server import RMonitorServer, parse_address
 
 log = logging.getLogger(__name__)
 TC = frozenset({ADMIN, TIMING})
-MAX_UPLOAD = 20 << 20
 
 
 async def start_rmonitor(app: FastAPI, mgr: Any, spec: str, session_id: str | None) -> RMonitorServer:
@@ -117,17 +116,7 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
 
 async def _upload(request: Request) -> str:
     """The file: a multipart `file` field, or the raw body (text/csv)."""
-    ctype = request.headers.get("content-type", "")
-    if "multipart/form-data" in ctype:
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise HTTPException(400, "multipart upload needs a 'file' field")
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, "passings file larger than 20 MB")
+    data = await limits.read_upload(request)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
