@@ -178,5 +178,5 @@ def test_an_entry_list_as_an_uploaded_csv_file(track):
     r = track.client.post(f"{track.base}/entries", files={"file": ("entries.csv", csv, "text/csv")}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["entries"] == 1
     assert track.client.app.state.manager.get(track.sid).engine.cars["41"].drivers == [{"id": "a", "name": "Ann", "weight_kg": 70.0}]
-    r = track.client.post(f"{track.base}/entries", data={"nofile": "x"}, headers=ADMIN)
+    r = track.client.post(f"{track.base}/entries", files={"other": ("x.csv", csv, "text/csv")}, headers=ADMIN)
     assert r.status_code == 400 and "'file'" in r.json()["detail"]
