@@ -129,6 +129,23 @@ def test_french_browser_gets_french_and_can_switch(server, browser, lemans):
     staff.close()
 
 
+def following(page, sid: str) -> None:
+    """Ask the page to check now (its own 10 s check may reload it first: both are fine), until it
+    shows `sid`; bounded, a reload in the middle is retried."""
+    from playwright.sync_api import Error
+
+    for _ in range(20):
+        try:
+            page.evaluate("window.boucle && window.boucle.followCheck && setTimeout(() => window.boucle.followCheck(), 0)")
+            page.wait_for_function(
+                f"window.boucle && window.boucle.store && window.boucle.store.sessionId === {json.dumps(sid)}", timeout=3000
+            )
+            return
+        except Error:  # reloaded meanwhile (context destroyed) or not yet: check again
+            page.wait_for_load_state()
+    raise AssertionError(f"the page never followed to {sid}")
+
+
 def test_picker_follow_and_staff_switch(browser, tmp_path):
     srv = LiveServer(tmp_path).start()
     try:
@@ -154,11 +171,7 @@ def test_picker_follow_and_staff_switch(browser, tmp_path):
         p2 = srv.post(f"/api/meetings/{m['id']}/stages/practice2/start", token=m["tokens"]["timing"])[0][
             "session_id"
         ]
-        with page.expect_navigation():
-            page.evaluate("setTimeout(() => window.boucle.followCheck(), 0)")
-        page.wait_for_function(
-            f"window.boucle && window.boucle.store && window.boucle.store.sessionId === {json.dumps(p2)}"
-        )
+        following(page, p2)
         assert page.url.endswith(f"?meeting={m['id']}")  # still following
 
         # Picking a session pins it.
