@@ -37,13 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-import httpx  # noqa: E402
-from latency import LINGER_MAX_S, _linger  # noqa: E402
+from latency import CARS, LINGER_MAX_S, RATE, _linger, bench_session, feed, share, wait_ready  # noqa: E402
 
-from tests.service_proc import TOKEN, ServiceProcess  # noqa: E402
+from tests.service_proc import ServiceProcess  # noqa: E402
 
-CARS = 60
-RATE = 20.0  # passings per second
 PREFIX = "bench"
 
 
@@ -294,21 +291,11 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
         broker.start()
         svc = ServiceProcess(Path(tmp) / "data", extra=["--publish", f"{broker.url}/{PREFIX}"]).start()
         try:
-            h = {"Authorization": f"Bearer {TOKEN}"}
-            s = httpx.post(f"{svc.url}/api/sessions", headers=h,
-                           json={"name": "bench", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 5}).json()  # fmt: skip
-            sid = s["id"]
-            entries = [{"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
-                       for i in range(1, CARS + 1)]  # fmt: skip
-            httpx.post(f"{svc.url}/api/sessions/{sid}/entries", json=entries, headers=h)
-            httpx.post(f"{svc.url}/api/sessions/{sid}/signal", json={"signal": "green", "t": 0}, headers=h)
+            sid = bench_session(svc.url)["id"]
             n_pass = int(seconds * RATE)
             client_seconds = seconds + 3  # the clients then linger until the messages stop
             outs, procs = [], []
-            for j in range(procs_n):
-                k = n_clients // procs_n + (j < n_clients % procs_n)
-                if not k:
-                    continue
+            for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
                 if mode == "hub":
                     target = ["--ws-client", svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream=spectator"]
@@ -317,26 +304,10 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
                 procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k),
                                                "--out", str(outs[-1]), "--seconds", str(client_seconds)],
                                               stdout=subprocess.PIPE, text=True))  # fmt: skip
-            for proc in procs:
-                assert proc.stdout is not None
-                line = proc.stdout.readline()
-                if line.strip() != "ready":
-                    raise RuntimeError(f"clients failed to start: {line!r}")
+            wait_ready(procs)
             assert svc.proc is not None and broker.proc is not None
             cpu0 = (cpu_s(svc.proc.pid), cpu_s(broker.proc.pid))
-            sent: dict[str, float] = {}
-            laps = dict.fromkeys(range(1, CARS + 1), 0)
-            with httpx.Client(base_url=svc.url, headers=h) as http:
-                t0 = time.perf_counter()
-                for k in range(n_pass):
-                    car = k % CARS + 1
-                    laps[car] += 1
-                    target_t = t0 + k / RATE
-                    while (d := target_t - time.perf_counter()) > 0:
-                        time.sleep(min(d, 0.01))
-                    line = {"type": "passing", "t": 10.0 + k * 0.5, "transponder": str(5000 + car), "loop": "finish"}
-                    sent[f"{car}:{laps[car]}"] = time.time()
-                    http.post(f"/api/sessions/{sid}/events", json=line)
+            sent = feed(svc.url, sid, n_pass)
             for proc in procs:
                 proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
             cpu1 = (cpu_s(svc.proc.pid), cpu_s(broker.proc.pid))

@@ -159,50 +159,70 @@ async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool
 
 
 # -- driver ----------------------------------------------------------------------------------------
+H = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def bench_session(url: str) -> dict:
+    """A timed session with CARS entries and the green flag given; returns the created session."""
+    s = httpx.post(f"{url}/api/sessions", headers=H,
+                   json={"name": "bench", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 5}).json()  # fmt: skip
+    entries = [{"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
+               for i in range(1, CARS + 1)]  # fmt: skip
+    httpx.post(f"{url}/api/sessions/{s['id']}/entries", json=entries, headers=H)
+    httpx.post(f"{url}/api/sessions/{s['id']}/signal", json={"signal": "green", "t": 0}, headers=H)
+    return s
+
+
+def share(n_clients: int, procs_n: int) -> list[int]:
+    """Clients per client process (2 cores: the server needs one), empty processes left out."""
+    return [k for j in range(procs_n) if (k := n_clients // procs_n + (j < n_clients % procs_n))]
+
+
+def wait_ready(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"clients failed to start: {line!r}")
+
+
+def feed(url: str, sid: str, n_pass: int) -> dict[str, float]:
+    """Post n_pass finish passings at RATE, round the cars; returns "car:lap" -> wall time posted."""
+    sent: dict[str, float] = {}
+    laps = dict.fromkeys(range(1, CARS + 1), 0)
+    with httpx.Client(base_url=url, headers=H) as http:
+        t0 = time.perf_counter()
+        for k in range(n_pass):
+            car = k % CARS + 1
+            laps[car] += 1
+            target = t0 + k / RATE
+            while (d := target - time.perf_counter()) > 0:
+                time.sleep(min(d, 0.01))
+            line = {"type": "passing", "t": 10.0 + k * 0.5, "transponder": str(5000 + car), "loop": "finish"}
+            sent[f"{car}:{laps[car]}"] = time.time()
+            http.post(f"/api/sessions/{sid}/events", json=line)
+    return sent
+
+
 def run_case(n_clients: int, stream: str, seconds: float, procs_n: int = 2, deflate: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         svc = ServiceProcess(Path(tmp) / "data").start()
         try:
-            h = {"Authorization": f"Bearer {TOKEN}"}
-            s = httpx.post(f"{svc.url}/api/sessions", headers=h,
-                           json={"name": "bench", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 5}).json()  # fmt: skip
+            s = bench_session(svc.url)
             sid = s["id"]
-            entries = [{"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
-                       for i in range(1, CARS + 1)]  # fmt: skip
-            httpx.post(f"{svc.url}/api/sessions/{sid}/entries", json=entries, headers=h)
-            httpx.post(f"{svc.url}/api/sessions/{sid}/signal", json={"signal": "green", "t": 0}, headers=h)
             token = s["tokens"]["race_control"]
             ws_url = svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream={stream}&token={token}"
             n_pass = int(seconds * RATE)
             client_seconds = seconds + 3
             outs, procs = [], []
-            for j in range(procs_n):  # clients split over several processes (2 cores: the server needs one)
-                k = n_clients // procs_n + (j < n_clients % procs_n)
-                if not k:
-                    continue
+            for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
                 procs.append(subprocess.Popen([sys.executable, __file__, "--client", ws_url, "--clients", str(k),
                                                "--out", str(outs[-1]), "--seconds", str(client_seconds),
                                                *([] if deflate else ["--no-deflate"])],
                                               stdout=subprocess.PIPE, text=True))  # fmt: skip
-            for proc in procs:
-                assert proc.stdout is not None
-                line = proc.stdout.readline()
-                if line.strip() != "ready":
-                    raise RuntimeError(f"clients failed to start: {line!r}")
-            sent: dict[str, float] = {}
-            laps = dict.fromkeys(range(1, CARS + 1), 0)
-            with httpx.Client(base_url=svc.url, headers=h) as http:
-                t0 = time.perf_counter()
-                for k in range(n_pass):
-                    car = k % CARS + 1
-                    laps[car] += 1
-                    target = t0 + k / RATE
-                    while (d := target - time.perf_counter()) > 0:
-                        time.sleep(min(d, 0.01))
-                    line = {"type": "passing", "t": 10.0 + k * 0.5, "transponder": str(5000 + car), "loop": "finish"}
-                    sent[f"{car}:{laps[car]}"] = time.time()
-                    http.post(f"/api/sessions/{sid}/events", json=line)
+            wait_ready(procs)
+            sent = feed(svc.url, sid, n_pass)
             for proc in procs:
                 proc.wait(timeout=client_seconds + LINGER_MAX_S + 120)
             seen = [first for out in outs for first in json.loads(out.read_text())]
