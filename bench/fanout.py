@@ -200,24 +200,31 @@ class _MqttWsClient(asyncio.Protocol):
         del m[:pos]
 
 
-async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: float) -> None:
-    from urllib.parse import urlsplit
-
-    u = urlsplit(url)
+async def open_clients(make, host: str, port: int, n: int) -> list:
+    """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
+    once every one is subscribed or has its snapshot."""
     loop = asyncio.get_running_loop()
-    memo: dict[bytes, int] = {}
     ready: set[int] = set()
-    conns: list[_MqttWsClient] = []
+    conns = []
     for i in range(n):
-        _, proto = await loop.create_connection(
-            lambda i=i: _MqttWsClient(u.netloc, u.path or "/", topic, f"b{os.getpid()}-{i}", memo,
-                                      lambda c: ready.add(id(c))), u.hostname, u.port)  # fmt: skip
+        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), host, port)
         conns.append(proto)
         if i % 50 == 49:
             await asyncio.sleep(0.05)
     while len(ready) < n:
         await asyncio.sleep(0.05)
     print("ready", flush=True)
+    return conns
+
+
+async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: float) -> None:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    memo: dict[bytes, int] = {}
+    conns = await open_clients(
+        lambda i, ready: _MqttWsClient(u.netloc, u.path or "/", topic, f"b{os.getpid()}-{i}", memo, ready),
+        u.hostname, u.port, n)  # fmt: skip
     await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
@@ -233,19 +240,8 @@ async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
 
     u = urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
-    loop = asyncio.get_running_loop()
     memo: dict[tuple[int, bytes], int] = {}
-    ready: set[int] = set()
-    conns = []
-    for i in range(n):
-        _, proto = await loop.create_connection(
-            lambda: _WsClient(u.netloc, path, True, memo, lambda c: ready.add(id(c))), u.hostname, u.port)  # fmt: skip
-        conns.append(proto)
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)
-    while len(ready) < n:
-        await asyncio.sleep(0.05)
-    print("ready", flush=True)
+    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, True, memo, ready), u.hostname, u.port, n)
     await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
