@@ -22,15 +22,23 @@ def _print_catalogue(lang: str) -> dict[str, str]:
     return dict(doc.get("_print") or {})
 
 
-def pick_lang(asked: str | None, accept_language: str | None) -> str:
-    """`?lang=` when it is one we have, else the browser's first language we have, else English."""
-    if asked in LANGS:
-        return asked
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGS:
-            return code
-    return "en"
+def pick_lang(asked: str | None, accept_language: str | None, default: str = "en", strict: bool = False) -> str:
+    """`?lang=` when it is one we have, else the browser's preferred language we have (q-values
+    honoured), else `default`. `strict`: an unknown `asked` is a ValueError (a 400 for the caller)."""
+    if asked:
+        if asked.lower() in LANGS:
+            return asked.lower()
+        if strict:
+            raise ValueError(f"lang must be one of {', '.join(LANGS)}")
+    prefs = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        prefs.append((-weight, i, tag.strip().lower()[:2]))
+    return next((tag for _, _, tag in sorted(prefs) if tag in LANGS), default)
 
 
 def print_text(lang: str, english: str, **values: object) -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from service import auth, limits
 from service.auth import ADMIN, TIMING
+from service.i18n import pick_lang
 from service.outputs import files, passings_import
 from service.outputs.rmonitor_server import RMonitorServer, parse_address
 
@@ -33,7 +34,7 @@ async def start_rmonitor(app: FastAPI, mgr: Any, spec: str, session_id: str | No
 
 def _lang(request: Request, lang: str | None) -> str:
     try:
-        return files.pick_lang(lang, request.headers.get("accept-language"))
+        return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from service.engine import Engine
+from service.results import RESULT_KEYS
 from service.timeutil import fmt_duration
 
-LANGS = ("fr", "en")
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
         "results": "Classement", "provisional": "Classement provisoire", "position": "Pos.", "number": "N°",
@@ -46,28 +46,10 @@ LABELS: dict[str, dict[str, str]] = {
         "not_classified": "not classified",
     },
 }  # fmt: skip
-CSV_COLUMNS = ("position", "number", "name", "category", "category_position", "status", "laps", "penalty_laps",
-               "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval")  # fmt: skip
+CSV_COLUMNS = RESULT_KEYS  # the results JSON of scenario.md, column for column
 NUMERIC = {"penalty_seconds", "total_time_s", "best_lap_s", "lap_time_s", "race_time_s"}
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts",
              "/usr/share/fonts")  # fmt: skip
-
-
-def pick_lang(lang: str | None, accept_language: str | None) -> str:
-    """`lang` when given (ValueError if unknown), else the first supported Accept-Language, else fr."""
-    if lang:
-        if lang.lower() not in LANGS:
-            raise ValueError(f"lang must be one of {', '.join(LANGS)}")
-        return lang.lower()
-    prefs = []
-    for i, part in enumerate((accept_language or "").split(",")):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        prefs.append((-weight, i, tag.strip().lower()[:2]))
-    return next((tag for _, _, tag in sorted(prefs) if tag in LANGS), "fr")
 
 
 def _num(value: Any, decimal: str) -> str:
