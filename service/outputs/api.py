@@ -33,10 +33,8 @@ async def start_rmonitor(app: FastAPI, mgr: Any, spec: str, session_id: str | No
 
 
 def _lang(request: Request, lang: str | None) -> str:
-    try:
-        return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    """French by default; an unknown `lang` is a ValueError, which the app answers with a 400."""
+    return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
 
 
 def _attachment(body: bytes | str, media: str, name: str) -> Response:
@@ -70,20 +68,14 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     async def results_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                           sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
-        try:
-            body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)  # bad option: 400
         return _attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
     async def laps_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                        sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
-        try:
-            body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
         return _attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")
