@@ -12,19 +12,17 @@ import io
 import json
 import logging
 import secrets
-import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from decoders.sources import split_decoder_spec
-from service import auth, limits, openapi
+from service import auth, http_errors, limits, openapi
 from service.auth import ADMIN, RACE_CONTROL, TIMING
-from service.engine.engine import ApplyError
-from service.engine.events import CORRECTION_TYPES, SIGNALS, Line, LineError, parse_lines
+from service.engine.events import CORRECTION_TYPES, SIGNALS, Line, parse_lines
 from service.engine.penalties import AMOUNTS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
@@ -639,20 +637,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     limits.install(app)
     openapi.install(app)
 
-    @app.exception_handler(ValueError)
-    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
-        status = exc.status if isinstance(exc, LineError) else 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    @app.exception_handler(ApplyError)
-    async def apply_error(request: Request, exc: ApplyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-
-    @app.exception_handler(sqlite3.Error)
-    async def log_error(request: Request, exc: sqlite3.Error) -> JSONResponse:
-        log.error("event log write failed: %s", exc)
-        return JSONResponse({"detail": f"the event log cannot be written ({exc}); nothing was recorded"},
-                            status_code=503)  # fmt: skip
+    http_errors.install(app)
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:

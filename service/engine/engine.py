@@ -33,6 +33,7 @@ from service.engine.events import (
     parse_line,
 )
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
+from service.errors import Conflict
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us
@@ -40,7 +41,7 @@ from service.timeutil import s_to_us
 Delta = tuple
 
 
-class ApplyError(RuntimeError):
+class ApplyError(Conflict):
     """A valid line the engine could not apply; the engine state is as it was before the line."""
 
 
