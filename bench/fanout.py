@@ -91,8 +91,7 @@ def delta_bytes(speed: float, race_minutes: float) -> dict:
                             c = zlib.compressobj(6, zlib.DEFLATED, -15)
                             whole_z += len(c.compress(old.encode()) + c.flush(zlib.Z_SYNC_FLUSH)) - 4
                     edge += window
-            deltas = session.submit(line)
-            if deltas:
+            if session.submit(line).changed:
                 stream.dirty = True
         session.close()
     wall_min = race_minutes / speed

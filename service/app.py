@@ -250,11 +250,10 @@ def build_router(mgr: Manager) -> APIRouter:
         `by`: the caller's role, recorded on corrections (who decided)."""
         if by is not None and line.get("type") in CORRECTION_TYPES | {"revert"}:
             line = {**line, "by": by}
-        deltas = session.submit(line)
-        out: dict[str, Any] = {"ok": True, "warnings": [d[1] for d in deltas if d[0] == "warning"]}
-        ids = [d[1] for d in deltas if d[0] == "correction"]
-        if ids:
-            out["id"] = ids[-1]
+        outcome = session.submit(line)
+        out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
+        if outcome.correction:
+            out["id"] = outcome.correction
         return out
 
     @api.get("/whoami")

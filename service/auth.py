@@ -11,17 +11,19 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from service.engine.events import BY_TAG
+
 SPECTATOR, ADMIN, RACE_CONTROL, TIMING = "spectator", "admin", "race_control", "timing"
 
-# Which role may submit which kind of scenario line through the generic events endpoint.
-EVENT_ROLES: dict[str, frozenset[str]] = {
-    **{k: frozenset({ADMIN, RACE_CONTROL}) for k in (
-        "signal", "penalty", "waive", "mechanical", "refuel", "driver_change", "weight_check",
-        "ballast_check", "grid_move", "approve", "confirm")},
-    **{k: frozenset({ADMIN, TIMING}) for k in ("passing", "manual_passing", "invalidate", "entry", "assign")},
-    "revert": frozenset({ADMIN, RACE_CONTROL, TIMING}),  # and the role of the correction it undoes
-    "session": frozenset({ADMIN}),  # preset, duration and rules are the organiser's, not the crew's
-}  # fmt: skip
+# Which role may submit which kind of scenario line through the generic events endpoint: from
+# each line type's `staff` (service/engine/events.py, the one table of event types).
+_STAFF_ROLES = {
+    "admin": frozenset({ADMIN}),
+    "race_control": frozenset({ADMIN, RACE_CONTROL}),
+    "timing": frozenset({ADMIN, TIMING}),
+    "staff": frozenset({ADMIN, RACE_CONTROL, TIMING}),  # revert: and the role of the correction it undoes
+}
+EVENT_ROLES: dict[str, frozenset[str]] = {tag: _STAFF_ROLES[cls.staff] for tag, cls in BY_TAG.items()}
 
 
 def token_from(request_headers: Any, query: Any) -> str | None:

@@ -23,8 +23,9 @@ import time
 from collections import deque
 from typing import Any
 
+from service.engine.events import READ_TYPES
 from service.fanout import Message, RawSocket
-from service.session import LiveSession
+from service.session import Applied, LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,7 @@ class SessionHub:
         self.live = Stream(self, "live", 0.0)
         self.spectator = Stream(self, "spectator", 0.1)
         self.version = 0  # engine changes seen; the classification is computed once per change
+        self.penalty_version = 0  # lines whose outcome touched a penalty
         self._rows: tuple[int, list[dict[str, Any]]] | None = None
         self._lean: tuple[int, list[dict[str, Any]]] | None = None
         self._pens: tuple[int, dict[str, dict[str, Any]]] | None = None
@@ -300,20 +302,24 @@ class SessionHub:
         return self._lean[1]
 
     def penalties(self) -> dict[str, dict[str, Any]]:
-        if self._pens is None or self._pens[0] != self.version:
-            self._pens = (self.version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
+        """Penalties as streams carry them, recomputed only after a line that touched one."""
+        if self._pens is None or self._pens[0] != self.penalty_version:
+            self._pens = (self.penalty_version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
         return self._pens[1]
 
-    def on_change(self, deltas: list[tuple], line: dict[str, Any] | None) -> None:
+    def on_change(self, applied: list[Applied]) -> None:
+        """A session listener: committed lines and their engine outcomes."""
         self.version += 1
-        if line is not None and line.get("type") in ("passing", "manual_passing") and self.session.feed:
+        if any(o.penalties or o.rebuilt for _, o in applied):
+            self.penalty_version += 1
+        if len(applied) == 1 and applied[0][0]["type"] in READ_TYPES and self.session.feed:
             self.live.passings.append(self.session.feed[-1])
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return  # no event loop (e.g. start-up replay): nothing to push
         self.live.mark()
-        if deltas:
+        if any(o.changed for _, o in applied):
             self.spectator.mark()
 
     def stream(self, name: str) -> Stream:

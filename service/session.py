@@ -22,6 +22,7 @@ from decoders import Passing
 from service.engine import Engine, classify, row_public
 from service.engine.engine import ApplyError
 from service.engine.events import (
+    READ_TYPES,
     Line,
     LineError,
     PassingLine,
@@ -31,6 +32,7 @@ from service.engine.events import (
     parse_line,
     parse_lines,
 )
+from service.engine.outcome import DUPLICATE, Outcome
 from service.results import results
 from service.store import EventStore
 
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 BULK = 1000  # lines in one submit from which the cyclic garbage collector waits for the end
 LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")
+
+
+Applied = tuple[dict[str, Any], Outcome]  # a committed line (as logged) and what it did
 
 
 def wall_us() -> int:
@@ -99,7 +104,7 @@ class LiveSession:
         self.origin_us: int = int(meta["origin_us"])  # wall clock at session t = 0
         self.rate: float = float(meta.get("clock_rate", 1.0))  # >1 only for accelerated simulations
         self.engine = Engine()
-        self.listeners: list[Callable[[list[tuple], dict[str, Any] | None], None]] = []
+        self.listeners: list[Callable[[list[Applied]], None]] = []  # told of every committed batch
         self.feed: deque[dict[str, Any]] = deque(maxlen=500)  # newest raw reads, for the timing crew
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
@@ -163,17 +168,20 @@ class LiveSession:
         self.store.set_meta("clock_rate", rate)
 
     # -- the one writer ----------------------------------------------------------------------------
-    def submit(self, line: Line | dict[str, Any]) -> list[tuple]:
-        """Validate, log and apply one line. Returns the engine deltas (empty for a dropped resend).
+    def submit(self, line: Line | dict[str, Any]) -> Outcome:
+        """Validate, log and apply one line. Returns what the engine made of it (a resend dropped
+        before the log is a `duplicate` outcome that changed nothing).
 
         Raises LineError (a 4xx for the caller) for a line that is invalid or would have no effect,
         ApplyError when the engine cannot apply it; either way nothing is logged and the state is
         as before.
         """
-        return self.submit_many([line])
+        done = self.submit_many([line])
+        return done[0] if done else Outcome(status=DUPLICATE)
 
-    def submit_many(self, raw: list[Line | dict[str, Any]]) -> list[tuple]:
-        """Several lines (an entry list) validated first, then logged in one transaction, or none."""
+    def submit_many(self, raw: list[Line | dict[str, Any]]) -> list[Outcome]:
+        """Several lines (an entry list) validated first, then logged in one transaction, or none.
+        Returns one outcome per line logged (resent reads dropped before the log have none)."""
         lines = []
         try:
             typed = parse_lines(raw)
@@ -191,7 +199,7 @@ class LiveSession:
         if not lines:
             return []
         engine, mark = self.engine, self.engine.mark()
-        applied: list[tuple[dict[str, Any], list[tuple]]] = []
+        applied: list[Applied] = []
         bulk = len(lines) > BULK and gc.isenabled()
         if bulk:  # an entry list builds ~15 containers per car: no full collections in the middle
             gc.disable()
@@ -201,10 +209,10 @@ class LiveSession:
                     refusal = engine.refusal(line)
                     if refusal is not None:
                         raise refusal
-                    deltas = engine.apply_line(line)
+                    outcome = engine.apply_line(line)
                     d = line.to_dict()
                     self.store.append(encode_line(d))
-                    applied.append((d, deltas))
+                    applied.append((d, outcome))
         except BaseException as exc:
             if engine.mark() > mark:
                 engine.rollback(mark)
@@ -214,34 +222,22 @@ class LiveSession:
         finally:
             if bulk:
                 gc.enable()
-        for d, deltas in applied:
-            if d["type"] in ("passing", "manual_passing"):
-                self._feed(d, self._read_state(deltas))
+        for d, outcome in applied:
+            if d["type"] in READ_TYPES:
+                self._feed(d, outcome.read_state)
         self.last_delta_wall = time.monotonic()
-        everything = [x for _, deltas in applied for x in deltas]
-        for fn in self.listeners:  # the line is committed: a failing listener must not undo the answer
+        for fn in self.listeners:  # the lines are committed: a failing listener must not undo the answer
             try:
-                fn(everything, applied[0][0] if len(applied) == 1 else None)
+                fn(applied)
             except Exception:  # noqa: BLE001
                 log.exception("session %s: listener %r failed", self.id, fn)
-        return everything
+        return [outcome for _, outcome in applied]
 
     def _already_seen(self, line: PassingLine) -> bool:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
         if line.passing_id is None:
             return False
         return self.engine.has_read(line.decoder or "", str(line.passing_id))
-
-    @staticmethod
-    def _read_state(deltas: list[tuple]) -> str:
-        kinds = {d[0] for d in deltas}
-        if "unknown" in kinds:
-            return "unknown"
-        if "duplicate" in kinds:
-            return "duplicate"
-        if "warning" in kinds:
-            return "rejected"
-        return "ok"
 
     def _feed(self, line: dict[str, Any], state: str) -> None:
         tr = line.get("transponder")

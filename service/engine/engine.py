@@ -1,4 +1,4 @@
-"""The timing engine: scenario lines in, deltas out. Pure, synchronous, no I/O, no clock.
+"""The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O, no clock.
 
 Everything the engine knows came in as an event, so the same events always give the same
 classification (DESIGN.md). Events are normally applied in time order (fast path). A late or
@@ -32,13 +32,12 @@ from service.engine.events import (
     make_event,
     parse_line,
 )
+from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
 from service.errors import Conflict
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us
-
-Delta = tuple
 
 
 class ApplyError(Conflict):
@@ -46,7 +45,7 @@ class ApplyError(Conflict):
 
 
 class Engine:
-    """One session's state. `apply(line)` returns the deltas that line caused."""
+    """One session's state. `apply_line(line)` returns what that line did (`Outcome`)."""
 
     def __init__(self, session: dict[str, Any] | None = None) -> None:
         self.warnings: list[str] = []
@@ -58,7 +57,7 @@ class Engine:
         self._orphans: dict[str, list[Event]] = {}  # passings of transponders not (yet) entered
         self._seen_reads: set[tuple] = set()
         self._seq = 0
-        self._deltas: list[Delta] = []
+        self._out = Outcome()
         self._accepted: list[Line] = []  # every line applied, in order: what a rollback replays
         self.penalties = PenaltyBook()
         self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
@@ -104,7 +103,7 @@ class Engine:
         self._reset_global()
         if self.events:
             self._rebuild_all()
-        self._deltas.append(("session",))
+        self._out.session = True
 
     def wave_offset(self, wave: Any) -> int:
         """CC-WAVES: a listed wave's offset, else (wave - 1) x `wave_interval_s` when the preset sets one."""
@@ -131,7 +130,7 @@ class Engine:
     def add_entry(self, entry: dict[str, Any]) -> None:
         number = entry.get("number")
         if number is None or str(number) == "":
-            self.warn("entry without 'number' ignored")
+            self.ignore("entry without 'number' ignored")
             return
         number = str(number)
         old = self.cars.get(number)
@@ -155,7 +154,7 @@ class Engine:
                 insort(car.events, ev, key=lambda e: e.sort_key)
             if orphans or old is not None:
                 self._rebuild(car)
-        self._deltas.append(("car", number))
+        self._out.cars.add(number)
 
     def has_read(self, decoder: str, passing_id: str) -> bool:
         """True when this decoder's numbered read was already applied (a resend)."""
@@ -169,40 +168,45 @@ class Engine:
         """Reads of a transponder no entry carries (yet): the timing crew may assign them."""
         return list(self._orphans.get(transponder, ()))
 
+    def ignore(self, message: str) -> None:
+        """The line is kept in the log but changes nothing: a warning, and the outcome says rejected."""
+        self.warn(message)
+        self._out.status = REJECTED
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
-        self._deltas.append(("warning", message))
+        self._out.warnings.append(message)
 
     # -- the entry points --------------------------------------------------------------------------
-    def apply(self, data: Line | dict[str, Any]) -> list[Delta]:
+    def apply(self, data: Line | dict[str, Any]) -> Outcome:
         """Apply one scenario line (typed, or a dict checked here). A bad line becomes a warning."""
         try:
             line = parse_line(data)
         except LineError as exc:
-            self._deltas = []
+            self._out = Outcome()
             self.counters["rejected"] += 1
-            self.warn(str(exc))
-            return self._deltas
+            self.ignore(str(exc))
+            return self._out
         return self.apply_line(line)
 
-    def apply_line(self, line: Line) -> list[Delta]:
+    def apply_line(self, line: Line) -> Outcome:
         """Apply one typed line atomically: if applying raises, the state is as it was and
         ApplyError says why (the line is then neither logged nor kept)."""
-        self._deltas = []
+        self._out = Outcome()
         mark = len(self._accepted)
         try:
             self._apply(line)
         except LineError as exc:  # e.g. a timed line without 't'
             self.rollback(mark)
             self.counters["rejected"] += 1
-            self.warn(str(exc))
-            return self._deltas
+            self.ignore(str(exc))
+            return self._out
         except Exception as exc:
             self.rollback(mark)
             tag = line.__struct_config__.tag
             raise ApplyError(f"{tag}: could not be applied ({type(exc).__name__}: {exc})") from exc
         self._accepted.append(line)
-        return self._deltas
+        return self._out
 
     def mark(self) -> int:
         """A point to roll back to (see `rollback`)."""
@@ -213,7 +217,7 @@ class Engine:
         fresh = Engine()
         for line in self._accepted[:mark]:
             fresh.apply_line(line)
-        fresh._deltas = [("rebuild",)]
+        fresh._out = Outcome(rebuilt=True)
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
@@ -357,12 +361,12 @@ class Engine:
         self.corrections[line.target]["reverted"] = True
         if line.t > self.now_us / 1e6:
             self.now_us = s_to_us(line.t)
-        self._deltas = [("rebuild",), ("correction", rid)]
+        self._out = Outcome(rebuilt=True, corrections=[rid])
 
     def _accept(self, ev: Event) -> None:
         typ = ev.type
         if ev.cid is not None:
-            self._deltas.append(("correction", ev.cid))
+            self._out.corrections.append(ev.cid)
         if typ in ("approve", "assign", "confirm"):
             self.events.append(ev)
             if ev.t > self.now_us:
@@ -373,7 +377,7 @@ class Engine:
             read = ev.passing_key or (ev.transponder, ev.loop, ev.t)
             if read in self._seen_reads:
                 self.counters["duplicate_reads"] += 1
-                self._deltas.append(("duplicate", ev.transponder, ev.loop, ev.t))
+                self._out.status = DUPLICATE
                 return
             self._seen_reads.add(read)
             car = self.by_transponder.get(ev.transponder)
@@ -383,14 +387,14 @@ class Engine:
                 self._orphans.setdefault(ev.transponder, []).append(ev)
                 self.events.append(ev)
                 self.warn(f"unknown transponder {ev.transponder} ({ev.loop} at {ev.t / 1e6:.3f} s)")
-                self._deltas.append(("unknown", ev.transponder))
+                self._out.status = UNKNOWN
                 return
             ev.number = car.number
         elif typ in CAR_TYPES or typ == "invalidate":
             number = ev.number if typ != "invalidate" else None
             car = self.cars.get(number) if number else self.by_transponder.get(ev.line.transponder)
             if car is None:
-                self.warn(f"{typ} for unknown car {number or ev.line.transponder!r}")
+                self.ignore(f"{typ} for unknown car {number or ev.line.transponder!r}")
                 return
             ev.number = car.number
         self.events.append(ev)
@@ -433,8 +437,8 @@ class Engine:
             for h in self._hooks["on_session_end"]:
                 h(self, car)
         for p in self.penalties.drop_stale():
-            self._deltas.append(("penalty", p.id))
-        self._deltas.append(("car", car.number))
+            self._out.penalty(p.id)
+        self._out.cars.add(car.number)
 
     def _rebuild_all(self) -> None:
         """Recompute the whole session from its events in time order."""
@@ -458,8 +462,8 @@ class Engine:
         if was_closed:  # a correction after the end: the session stays closed, end-of-race penalties kept
             self._close()
         for p in self.penalties.drop_stale():
-            self._deltas.append(("penalty", p.id))
-        self._deltas.append(("rebuild",))
+            self._out.penalty(p.id)
+        self._out.rebuilt = True
 
     @property
     def start_us(self) -> int:
@@ -493,7 +497,7 @@ class Engine:
                 if stop is not None:
                     for h in hooks["on_pit_in"]:
                         h(self, car, stop)
-                    self._deltas.append(("car", car.number))
+                    self._out.cars.add(car.number)
             elif loop == "pit_out":
                 stop = car.pit_out(t, self.min_lap_us)
                 if stop is not None:
@@ -510,7 +514,7 @@ class Engine:
             stop = car.change_driver(t, ev.line.driver)
             for h in hooks["on_driver_change"]:
                 h(self, car, ev, stop)
-            self._deltas.append(("car", car.number))
+            self._out.cars.add(car.number)
         elif typ == "refuel":
             self._refuel(car, t)
         else:
@@ -521,7 +525,7 @@ class Engine:
                     car.pending_mechanical = True
             for h in hooks["on_car_event"]:
                 h(self, car, ev)
-            self._deltas.append(("car", car.number))
+            self._out.cars.add(car.number)
 
     def _refuel(self, car: Car, t: int) -> None:
         car.refuels.append(t)
@@ -529,7 +533,7 @@ class Engine:
             car.in_pit.refuels.append(t)
         for h in self._hooks["on_refuel"]:
             h(self, car, t)
-        self._deltas.append(("car", car.number))
+        self._out.cars.add(car.number)
 
     def _lap(self, car: Car, t: int, via_pit: bool, flag: str | None = None) -> None:
         if t < self.start_us or car.finish_us is not None:
@@ -539,12 +543,13 @@ class Engine:
             car.stint_start_us = start
         n = car.add_lap(t, start, self.min_lap_us, flag)
         if n is None:
-            self._deltas.append(("duplicate", car.transponder, "finish", t))
+            self._out.status = DUPLICATE
             return
         self._check_lap(car, n, via_pit)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, car.lap_times[-1], via_pit)
-        self._deltas.append(("car", car.number))
+        self._out.cars.add(car.number)
+        self._out.laps = True
         self._check_finish(car, t)
 
     # -- the finish (TIME-FINISH, LAP-FINISH, CC-DURATION) ----------------------------------------
@@ -554,7 +559,7 @@ class Engine:
             car.finish_us, car.finish_lap = t, len(car.lap_ends)
             for h in self._hooks["on_car_finish"]:
                 h(self, car, t)
-            self._deltas.append(("finish", car.number))
+            self._out.finished.append(car.number)
 
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
@@ -575,7 +580,7 @@ class Engine:
                         self.leader_at_end = self._leader_at(end)
                     if self.leader_at_end == car.number:
                         self.flag_us = t  # TIME-FINISH: shown to the leader at its next crossing
-                        self._deltas.append(("signal", "chequered"))
+                        self._out.signals.append("chequered")
             elif fmt == "laps":
                 if self.laps_target is not None and cat_dur is None and len(car.lap_ends) >= self.laps_target:
                     self.flag_us = t  # LAP-FINISH: the leader completes the scheduled laps
@@ -636,7 +641,7 @@ class Engine:
             self._close()
         for h in self._hooks["on_signal"]:
             h(self, ev)
-        self._deltas.append(("signal", sig))
+        self._out.signals.append(sig)
 
     def _manual_penalty(self, ev: Event) -> None:
         line = ev.line
@@ -667,18 +672,18 @@ class Engine:
         if ev.number not in self.cars:
             self.warn(f"penalty for unknown car {ev.number!r}")
         p, _ = self.penalties.add(p)
-        self._deltas.append(("penalty", p.id))
-        self._deltas.append(("car", p.number))
+        self._out.penalty(p.id)
+        self._out.cars.add(p.number)
 
     def _waive(self, ev: Event, quiet: bool = False) -> None:
         pid = ev.line.penalty_id
         p = self.penalties.waive(pid, ev.t, self._decision("waived", ev))
         if p is None:
             if not quiet:
-                self._deltas.append(("waive_pending", pid))
+                self._out.penalty(pid)
             return
-        self._deltas.append(("penalty", p.id))
-        self._deltas.append(("car", p.number))
+        self._out.penalty(p.id)
+        self._out.cars.add(p.number)
 
     @staticmethod
     def _decision(action: str, ev: Event) -> dict[str, Any]:
@@ -692,12 +697,12 @@ class Engine:
         p = self.penalties.get(line.penalty_id)
         amounts = self._approve_amounts(line, p) if p is not None and p.state == PROPOSED else {}
         if not amounts:
-            self.warn(f"approve {line.penalty_id}: no proposed penalty with an amount to apply")
+            self.ignore(f"approve {line.penalty_id}: no proposed penalty with an amount to apply")
             return
         decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
         p = self.penalties.approve(line.penalty_id, amounts, decision)
-        self._deltas.append(("penalty", p.id))
-        self._deltas.append(("car", p.number))
+        self._out.penalty(p.id)
+        self._out.cars.add(p.number)
 
     def _assign(self, ev: Event) -> None:
         """A transponder counts for a car from now on, in addition to its own unless `replace`; its
@@ -705,7 +710,7 @@ class Engine:
         line: AssignLine = ev.line
         car = self.cars.get(line.number)
         if car is None:
-            self.warn(f"assign: no car {line.number!r}")
+            self.ignore(f"assign: no car {line.number!r}")
             return
         tr = line.transponder
         other = self.by_transponder.get(tr)
@@ -733,14 +738,14 @@ class Engine:
                 self._rebuild_all()
             else:
                 self._rebuild(car)
-        self._deltas.append(("car", car.number))
+        self._out.cars.add(car.number)
 
     def _confirm(self, ev: Event) -> None:
         """Race control confirms a manual passing: its laps may be best laps from now on."""
         target = ev.line.target
         c = self.corrections.get(target)
         if c is None or c["type"] != "manual_passing":
-            self.warn(f"confirm: no manual passing {target!r}")
+            self.ignore(f"confirm: no manual passing {target!r}")
             return
         self.confirmed.add(target)
         car = self.cars.get(str(c["line"].get("number")))
@@ -810,8 +815,8 @@ class Engine:
         )  # fmt: skip
         p, changed = self.penalties.add(p)
         if changed:
-            self._deltas.append(("penalty", p.id))
-            self._deltas.append(("car", car.number))
+            self._out.penalty(p.id)
+            self._out.cars.add(car.number)
         return p
 
     # -- end of session ----------------------------------------------------------------------------
@@ -835,15 +840,15 @@ class Engine:
         for car in self.cars.values():
             for h in self._hooks["on_session_end"]:
                 h(self, car)
-        self._deltas.append(("session",))
+        self._out.session = True
 
-    def finalize(self) -> list[Delta]:
+    def finalize(self) -> Outcome:
         """The session is over (end of a replayed file, or race control closed it)."""
-        self._deltas = []
+        self._out = Outcome()
         self._close()
         for pid in self.penalties.unknown_waives():
             self.warn(f"waive of unknown penalty {pid}")
-        return self._deltas
+        return self._out
 
     # -- live status for race control ------------------------------------------------------------
     def rule_status(self, car: Car) -> dict[str, Any]:

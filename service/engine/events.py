@@ -6,6 +6,11 @@ known types, loops, signals and presets, bounded sizes. What fails raises `LineE
 field, and is never logged nor applied. The engine then reads typed fields only; it wraps each
 accepted timed line in an `Event` (integer-microsecond time, arrival sequence).
 
+The line classes are the one table of event types: each says whether it is a header, about one
+car, a correction, a loop crossing (`read`), a race-control car action, and whose job it is
+(`staff`, from which service/auth.py derives who may send it). Other modules use the sets derived
+here (`READ_TYPES`, `ACTION_TYPES`, `CORRECTION_TYPES`...), never their own lists of tags.
+
 msgspec does the conversion (chosen over pydantic on `bench/boundary.py`: several times faster on
 the replay benchmark, and it rejects NaN/Infinity and bad types with a path to the field).
 """
@@ -64,6 +69,11 @@ class Line(Struct, tag_field="type", kw_only=True, omit_defaults=True):
     header: ClassVar[bool] = False
     car: ClassVar[bool] = False  # about one car, found by `number`
     correction: ClassVar[bool] = False  # a crew/race-control correction: has an `id` a `revert` can name
+    read: ClassVar[bool] = False  # a crossing of a loop (decoder read or typed by hand)
+    action: ClassVar[bool] = False  # a race-control action on one car (its own endpoint, /cars/N/ACTION)
+    #: whose job the line is (service/auth.py): "race_control", "timing", "admin", or "staff" (any
+    #: staff role; a revert also needs the role of the correction it undoes)
+    staff: ClassVar[str] = "race_control"
 
     def to_dict(self) -> dict[str, Any]:
         return msgspec.to_builtins(self)
@@ -82,6 +92,8 @@ class CarLine(Timed, kw_only=True):
 
 
 class PassingLine(Timed, tag="passing", kw_only=True):
+    read: ClassVar[bool] = True
+    staff: ClassVar[str] = "timing"
     transponder: IdentOrInt
     loop: Loop
     strength: Count | None = None
@@ -100,6 +112,7 @@ class SignalLine(Timed, tag="signal", kw_only=True):
 
 
 class DriverChangeLine(CarLine, tag="driver_change", kw_only=True):
+    action: ClassVar[bool] = True
     correction: ClassVar[bool] = True
     driver: IdentOrInt
     id: CorrectionId | None = None
@@ -110,18 +123,20 @@ class DriverChangeLine(CarLine, tag="driver_change", kw_only=True):
 
 
 class RefuelLine(CarLine, tag="refuel", kw_only=True):
-    pass
+    action: ClassVar[bool] = True
 
 
 class MechanicalLine(CarLine, tag="mechanical", kw_only=True):
+    action: ClassVar[bool] = True
     note: Text | None = None
 
 
 class GridMoveLine(CarLine, tag="grid_move", kw_only=True):
-    pass
+    action: ClassVar[bool] = True
 
 
 class WeightCheckLine(CarLine, tag="weight_check", kw_only=True):
+    action: ClassVar[bool] = True
     driver: IdentOrInt | None = None
     kg: Annotated[float, Meta(gt=0, le=500)]
 
@@ -130,6 +145,7 @@ class WeightCheckLine(CarLine, tag="weight_check", kw_only=True):
 
 
 class BallastCheckLine(CarLine, tag="ballast_check", kw_only=True):
+    action: ClassVar[bool] = True
     ok: bool | Annotated[int, Meta(ge=0, le=1)] | Annotated[str, Meta(max_length=8)] = True
 
     def __post_init__(self) -> None:
@@ -148,6 +164,8 @@ class ManualPassingLine(CarLine, tag="manual_passing", kw_only=True):
     checked it); `interpolated`: Boucle split a too-long lap evenly. Such laps, like typed ones, are
     flagged and never best laps until `confirm`ed. Extends scenario.md."""
 
+    read: ClassVar[bool] = True
+    staff: ClassVar[str] = "timing"
     correction: ClassVar[bool] = True
     loop: Loop = "finish"
     estimated: bool = False
@@ -198,6 +216,7 @@ class AssignLine(Timed, tag="assign", kw_only=True):
     """The timing crew gives a car a transponder, in addition to its own (a spare) unless `replace`
     (then the car's other transponders stop counting from here). Extends scenario.md."""
 
+    staff: ClassVar[str] = "timing"
     correction: ClassVar[bool] = True
     transponder: IdentOrInt
     number: IdentOrInt
@@ -222,6 +241,7 @@ class ConfirmLine(Timed, tag="confirm", kw_only=True):
 class RevertLine(Timed, tag="revert", kw_only=True):
     """Undo one correction, named by its id; both stay in the log. Extends scenario.md."""
 
+    staff: ClassVar[str] = "staff"
     target: CorrectionId
     note: Text | None = None
     id: CorrectionId | None = None
@@ -229,6 +249,7 @@ class RevertLine(Timed, tag="revert", kw_only=True):
 
 
 class InvalidateLine(Timed, tag="invalidate", kw_only=True):
+    staff: ClassVar[str] = "timing"
     correction: ClassVar[bool] = True
     transponder: IdentOrInt
     loop: Loop = "finish"
@@ -258,6 +279,7 @@ class Header(Line, kw_only=True):
     """`session` and `entry` lines: typed known fields plus checked extra fields (preset overrides)."""
 
     header: ClassVar[bool] = True
+    staff: ClassVar[str] = "timing"  # the entry list is the timing crew's; `session` is the organiser's
     extras: dict[str, Any] = {}  # filled by `parse_line`, never read from the input
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +289,7 @@ class Header(Line, kw_only=True):
 
 
 class SessionLine(Header, tag="session", kw_only=True):
+    staff: ClassVar[str] = "admin"  # preset, duration and rules are the organiser's, not the crew's
     preset: PresetName = "generic-timed"
     kind: Kind | None = None
     duration_s: Annotated[float, Meta(gt=0, le=MAX_T_S)] | None = None
@@ -305,6 +328,8 @@ BY_TAG: dict[str, type[Line]] = {cls.__struct_config__.tag: cls for cls in LINE_
 HEADER_TYPES = frozenset(k for k, c in BY_TAG.items() if c.header)
 CAR_TYPES = frozenset(k for k, c in BY_TAG.items() if c.car and k != "penalty")  # penalties: by number too
 CORRECTION_TYPES = frozenset(k for k, c in BY_TAG.items() if c.correction)
+READ_TYPES = frozenset(k for k, c in BY_TAG.items() if c.read)
+ACTION_TYPES = frozenset(k for k, c in BY_TAG.items() if c.action)
 _FIELDS = {tag: frozenset(cls.__struct_fields__) | {"type"} for tag, cls in BY_TAG.items()}
 _decoder = msgspec.json.Decoder(AnyLine)
 

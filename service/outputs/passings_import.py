@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.engine.outcome import UNKNOWN
 from service.session import LOOPS, LiveSession
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,9 @@ async def import_reads(session: LiveSession, reads: list[Read], tolerance_s: flo
 
     async def flush() -> None:
         nonlocal indexed, unknown, imported
-        deltas = session.submit_many(pending)
+        outcomes = session.submit_many(pending)
         imported += len(pending)
-        unknown += sum(1 for d in deltas if d[0] == "unknown")
+        unknown += sum(1 for o in outcomes if o.status == UNKNOWN)
         pending.clear()
         await asyncio.sleep(0)
         indexed = _index(session, known, indexed)  # with the reads that came in meanwhile

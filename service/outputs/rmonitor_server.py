@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from service.outputs import rmonitor
-from service.session import LiveSession
+from service.session import Applied, LiveSession
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class RMonitorServer:
         self.stats["records"] += len(recs)
         return rmonitor.encode(recs)
 
-    def _on_change(self, deltas: list[tuple], line: dict[str, Any] | None) -> None:
+    def _on_change(self, applied: list[Applied]) -> None:
         """A session listener: one flush per turn of the event loop, whatever the number of changes."""
         if not self.clients:
             self.board = None  # nobody to diff for: rebuilt when a scoreboard connects
