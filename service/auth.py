@@ -1,4 +1,5 @@
-"""Who may change what: spectators read; race control and the timing crew need a token.
+"""Who may change what: spectators read; race control and the timing crew need a token. The one
+place every router (sessions, meetings, seasons, outputs, staff links) asks who the caller is.
 
 Tokens: one service-wide admin token, and per session a race-control and a timing-crew token
 (kept in the session's log metadata, so they survive a restart). Compared in constant time.
@@ -7,7 +8,7 @@ Tokens: one service-wide admin token, and per session a race-control and a timin
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import HTTPException, Request
 
@@ -60,3 +61,25 @@ def require(request: Request, admin_token: str, session_tokens: dict[str, str] |
     if role not in allowed:
         raise HTTPException(403, f"role {role!r} may not do this (needs {' or '.join(sorted(allowed))})")
     return role
+
+
+class TokenBook(Protocol):
+    """Where tokens are kept (service/manager.py `Manager`): the admin's, and each session's plus its
+    meeting's."""
+
+    admin_token: str
+    sessions: dict[str, Any]
+
+    def tokens_for(self, session: Any, token: str | None) -> dict[str, str]: ...
+
+
+def need(request: Request, book: TokenBook, session: Any, allowed: frozenset[str]) -> str:
+    """The caller's role on `session` (or on the service when None), or a 401/403.
+
+    On a service-level call a session's token is recognised, just not allowed there (403, not 401).
+    """
+    token = token_from(request.headers, request.query_params)
+    if session is None:
+        session = next((s for s in book.sessions.values()
+                        if role_of(token, book.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
+    return require(request, book.admin_token, book.tokens_for(session, token) if session else None, allowed)

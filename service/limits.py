@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from service.errors import Invalid
 
 MAX_BODY = 4 * 1024 * 1024  # bytes: a 10,000-entry list with drivers fits in about 2 MB
 MAX_DEPTH = 12  # a scenario line nests 4 deep at most (session -> rules -> rule -> list)
@@ -42,12 +44,28 @@ def parse_json(raw: bytes) -> Any:
     try:
         value = msgspec.json.decode(raw)
     except RecursionError:
-        raise HTTPException(400, f"body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+        raise Invalid(f"body is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except msgspec.DecodeError as exc:
-        raise HTTPException(400, f"body is not valid JSON (NaN and Infinity are not JSON): {exc}") from None
+        raise Invalid(f"body is not valid JSON (NaN and Infinity are not JSON): {exc}") from None
     if not depth_ok(value):
-        raise HTTPException(400, f"body is nested too deeply (at most {MAX_DEPTH} levels)")
+        raise Invalid(f"body is nested too deeply (at most {MAX_DEPTH} levels)")
     return value
+
+
+async def json_body(request: Request) -> Any:
+    """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded (BodyLimitMiddleware)."""
+    return parse_json(await request.body())
+
+
+async def object_body(request: Request, empty_ok: bool = False) -> dict[str, Any]:
+    """A body that must be a JSON object (or nothing at all, where `empty_ok`)."""
+    raw = await request.body()
+    if empty_ok and not raw.strip():
+        return {}
+    body = parse_json(raw)
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    return body
 
 
 async def read_upload(request: Request) -> bytes:
@@ -55,7 +73,7 @@ async def read_upload(request: Request) -> bytes:
     if "multipart/form-data" in request.headers.get("content-type", ""):
         upload = (await request.form()).get("file")
         if upload is None or isinstance(upload, str):
-            raise HTTPException(400, "multipart upload needs a 'file' field")
+            raise Invalid("multipart upload needs a 'file' field")
         return await upload.read()
     return await request.body()
 

@@ -20,9 +20,13 @@ from typing import Any
 
 from decoders import Passing
 from service.engine import Engine, classify, row_public
+from service.engine.car import Car
 from service.engine.engine import ApplyError
 from service.engine.events import (
+    ACTION_TYPES,
+    CORRECTION_TYPES,
     READ_TYPES,
+    SIGNALS,
     Line,
     LineError,
     PassingLine,
@@ -33,6 +37,8 @@ from service.engine.events import (
     parse_lines,
 )
 from service.engine.outcome import DUPLICATE, Outcome
+from service.engine.penalties import AMOUNTS, Penalty
+from service.errors import Invalid, NotFound
 from service.results import results
 from service.store import EventStore
 
@@ -43,6 +49,27 @@ LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")
 
 
 Applied = tuple[dict[str, Any], Outcome]  # a committed line (as logged) and what it did
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A transponder given to a car, and the car's transponders that stopped counting (`replace`)."""
+
+    number: str
+    transponder: str
+    stopped_counting: list[str]
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ManualPassing:
+    """A manual passing as logged: its correction id and the time it was given."""
+
+    id: str | None
+    t: float
+    estimated: bool
+    interpolated: bool
+    outcome: Outcome
 
 
 def wall_us() -> int:
@@ -70,6 +97,23 @@ class DecoderLink:
     def stored(self) -> dict[str, Any]:
         """What the session's meta keeps of this link, to reopen it after a restart."""
         return {"url": self.url, "loop": self.loop, "loops": dict(self.loops), "rtc_zero_us": self.rtc_zero_us}
+
+    @classmethod
+    def from_request(cls, body: dict[str, Any]) -> DecoderLink:
+        """A decoder link from a request body, every field checked (it is stored and reopened on restart)."""
+        url = body.get("url")
+        if not isinstance(url, str) or "://" not in url or len(url) > 1000:
+            raise Invalid("a decoder needs a 'url' such as p3tcp://HOST:5403")
+        loop = body.get("loop")
+        if loop is not None and loop not in LOOPS:
+            raise Invalid(f"loop must be one of {', '.join(LOOPS)}")
+        loops = body.get("loops") or {}
+        if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
+            raise Invalid(f"'loops' maps decoder ids to a loop, one of {', '.join(LOOPS)}")
+        zero = body.get("rtc_zero_us")
+        if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
+            raise Invalid("'rtc_zero_us' must be a whole number of microseconds on the decoder clock")
+        return cls(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
 
     @classmethod
     def from_stored(cls, d: dict[str, Any]) -> DecoderLink:
@@ -233,6 +277,130 @@ class LiveSession:
                 log.exception("session %s: listener %r failed", self.id, fn)
         return [outcome for _, outcome in applied]
 
+    # -- commands: what routers, the demo and meetings call (domain objects in, domain objects out) --
+    def record(self, line: dict[str, Any], by: str | None = None) -> Outcome:
+        """One line through the single writer; `by` (the caller's role) is kept on corrections."""
+        if by is not None and line.get("type") in CORRECTION_TYPES | {"revert"}:
+            line = {**line, "by": by}
+        return self.submit(line)
+
+    def add_entries(self, lines: list[Line]) -> int:
+        """An entry list, all or nothing (one log transaction). Returns the number of entries."""
+        self.submit_many(lines)
+        return len(lines)
+
+    def signal(self, fields: dict[str, Any]) -> Outcome:
+        """A flag or start-procedure signal (`signal` must be one of SIGNALS)."""
+        sig = fields.get("signal")
+        if not isinstance(sig, str) or sig not in SIGNALS:
+            shown = sig if isinstance(sig, str) else None
+            raise Invalid(f"unknown signal {shown!r}; one of {', '.join(sorted(SIGNALS))}")
+        return self.record({"type": "signal", **{k: v for k, v in fields.items() if k != "type"}})
+
+    def add_penalty(self, fields: dict[str, Any], by: str | None = None) -> tuple[Penalty | None, Outcome]:
+        """Race control's penalty (a RULES.md ID, or `other` with a note). Returns the penalty it made."""
+        if not fields.get("number") or not fields.get("rule"):
+            raise Invalid("a penalty needs 'number' and 'rule' (a RULES.md ID)")
+        outcome = self.record({"type": "penalty", **{k: v for k, v in fields.items() if k not in ("type", "by")}}, by)
+        made = [p for p in self.engine.penalties.all() if p.source is not None and p.source == outcome.correction]
+        return (made[0] if made else None), outcome
+
+    def waive(self, pid: str, note: str = "", by: str | None = None) -> Penalty:
+        self.penalty(pid)
+        self.record({"type": "waive", "penalty_id": pid, **({"note": note} if note else {})}, by)
+        return self.penalty(pid)
+
+    def approve(self, pid: str, fields: dict[str, Any], by: str | None = None) -> Penalty:
+        """Apply a proposed penalty with the amount race control chose (default: the proposal's)."""
+        self.record({"type": "approve", "penalty_id": pid, **fields}, by)
+        return self.penalty(pid)
+
+    def revert(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
+        return self.record({"type": "revert", "target": target, **({"note": note} if note else {})}, by)
+
+    def confirm(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
+        return self.record({"type": "confirm", "target": target, **({"note": note} if note else {})}, by)
+
+    def car_action(self, number: str, action: str, fields: dict[str, Any], by: str | None = None) -> Outcome:
+        """mechanical, refuel, driver_change, weight_check, ballast_check or grid_move on one car."""
+        if action not in ACTION_TYPES:
+            raise NotFound(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_TYPES))}")
+        self.car(number)
+        fields = {k: v for k, v in fields.items() if k not in ("type", "number", "by")}
+        return self.record({"type": action, "number": number, **fields}, by)
+
+    def assign(self, number: Any, transponder: Any, replace: Any = False, by: str | None = None) -> Assignment:
+        """The car counts this transponder too (a spare); `replace` makes its others stop counting."""
+        car = self.engine.cars.get(str(number))
+        if car is None or not transponder:
+            raise Invalid("assign needs an existing 'number' and a 'transponder'")
+        if not isinstance(replace, bool):
+            raise Invalid("'replace' must be true or false")
+        tr = str(transponder)
+        stops = [t for t in (car.transponder, *car.spares) if t and t != tr] if replace else []
+        outcome = self.record({"type": "assign", "number": car.number, "transponder": transponder,
+                               **({"replace": True} if replace else {})}, by)  # fmt: skip
+        return Assignment(car.number, tr, stops, outcome)
+
+    def manual_passing(self, fields: dict[str, Any], by: str | None = None) -> ManualPassing:
+        """A missed read. Without `t` its time is estimated from the car's pace and flagged `estimated`;
+        with `t`, `estimated`/`interpolated` say the crew checked Boucle's estimate."""
+        number = str(fields.get("number"))
+        if number not in self.engine.cars:
+            raise Invalid("manual_passing needs the 'number' of an entry")
+        line: dict[str, Any] = {"type": "manual_passing", "number": number, "loop": fields.get("loop") or "finish"}
+        if fields.get("t") is not None:
+            line["t"] = fields["t"]
+            if fields.get("estimated") is True:
+                line["estimated"] = True
+            if fields.get("interpolated") is True:
+                line["interpolated"] = True
+        else:
+            line["t"], line["estimated"] = self.estimate(number)["t"], True
+        outcome = self.record(line, by)
+        cid = outcome.correction
+        return ManualPassing(cid, self.engine.corrections[cid]["t"], bool(line.get("estimated")),
+                             bool(line.get("interpolated")), outcome)  # fmt: skip
+
+    def invalidate(self, fields: dict[str, Any], by: str | None = None) -> Outcome:
+        """A read that was not a real crossing of that car (it stays in the log, flagged)."""
+        if not fields.get("transponder") or fields.get("target_t") is None:
+            raise Invalid("invalidate needs 'transponder', 'loop' and 'target_t'")
+        return self.record({"type": "invalidate", "transponder": str(fields["transponder"]),
+                            "loop": fields.get("loop") or "finish", "target_t": fields["target_t"]}, by)  # fmt: skip
+
+    # -- lookups that refuse with a domain error --------------------------------------------------------
+    def car(self, number: str) -> Car:
+        car = self.engine.cars.get(number)
+        if car is None:
+            raise NotFound(f"no car {number!r}")
+        return car
+
+    def penalty(self, pid: str) -> Penalty:
+        p = self.engine.penalties.get(pid)
+        if p is None:
+            raise NotFound(f"no penalty {pid!r}")
+        return p
+
+    def correction(self, cid: Any) -> dict[str, Any]:
+        c = self.engine.corrections.get(cid) if isinstance(cid, str) else None
+        if c is None:
+            raise NotFound(f"no correction {cid!r}")
+        return c
+
+    def penalties(self) -> list[Penalty]:
+        return self.engine.penalties.all()
+
+    def transponders(self) -> dict[str, list[str]]:
+        """Each car's counting transponders (its own first, then spares)."""
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in self.engine.cars.items()}
+
+    def rule_amounts(self) -> dict[str, dict[str, Any]]:
+        """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
+        rules = self.engine.params.get("rules") or {}
+        return {rid: ({k: rp[k] for k in AMOUNTS if k in rp} if isinstance(rp, dict) else {})
+                for rid, rp in rules.items() if rp is not False}  # fmt: skip
+
     def _already_seen(self, line: PassingLine) -> bool:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
         if line.passing_id is None:
@@ -322,10 +490,9 @@ class LiveSession:
     def results(self, detail: bool = False) -> dict[str, Any]:
         return results(self.engine, detail)
 
-    def laps_of(self, number: str) -> list[dict[str, Any]] | None:
-        car = self.engine.cars.get(number)
-        if car is None:
-            return None
+    def laps_of(self, number: str) -> list[dict[str, Any]]:
+        """Every counted lap of one car: time, flags (manual, estimated...) and lap-time warnings."""
+        car = self.car(number)
         warnings = dict(car.lap_warnings)
         out = []
         for i, (t, lt, flag) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, car.lap_flags, strict=False)):
@@ -381,10 +548,11 @@ class LiveSession:
         """The time a missed crossing of this car is estimated at (the crew checks it before saving).
         `lap`: inside that (too long) lap, interpolated; else after the last crossing, from the pace."""
         e = self.engine
+        self.car(number)
         if lap is not None:
             found = e.interpolate_passing(number, lap)
             if found is None:
-                raise LineError(f"lap {lap} of car {number} is not long enough to hide a missed read")
+                raise Invalid(f"lap {lap} of car {number} is not long enough to hide a missed read")
             return {"number": number, "t": round(found[0] / 1e6, 3), "basis": "interpolated", "lap": lap,
                     "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from service import auth
 
 if TYPE_CHECKING:
-    from service.app import Manager
+    from service.manager import Manager
 
 SESSION_PAGES = {"race_control": "race-control.html", "timing": "timing.html"}
 MEETING_ROLES = ("timing", "race_director", "stewards")
@@ -33,7 +33,7 @@ def build_links_router(mgr: Manager) -> APIRouter:
     api = APIRouter(prefix="/api")
 
     def admin_only(request: Request) -> None:
-        auth.require(request, mgr.admin_token, None, frozenset({auth.ADMIN}))
+        auth.need(request, mgr, None, frozenset({auth.ADMIN}))
 
     @api.get("/sessions/{sid}/qr/{role}.svg")
     async def session_qr(sid: str, role: str, request: Request) -> Response:

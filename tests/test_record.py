@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from service.app import Manager
+from service.manager import Manager
 from service.results import dumps, replay_file, replay_lines, results
 from tests.conftest import REPO
 

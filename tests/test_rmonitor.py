@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import Manager
 from service.cli import main
+from service.manager import Manager
 from service.outputs import rmonitor
 from service.outputs.rmonitor_server import RMonitorServer, parse_address
 from tests.rmonitor_client import Client, ProtocolError, Scoreboard, parse_record

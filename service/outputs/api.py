@@ -82,7 +82,7 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     async def import_passings(sid: str, request: Request, offset_s: float = 0.0, loop: str = "finish",
                               loops: str | None = None, tolerance_s: float = 1.0) -> dict[str, Any]:  # fmt: skip
         s = mgr.get(sid)
-        auth.require(request, mgr.admin_token, s.meta.get("tokens"), TC)
+        auth.need(request, mgr, s, TC)
         if loop not in passings_import.LOOPS:
             raise HTTPException(400, f"loop must be one of {', '.join(passings_import.LOOPS)}")
         if not math.isfinite(offset_s) or abs(offset_s) > 86400:

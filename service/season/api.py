@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from service import auth, limits
 from service.auth import ADMIN, TIMING
+from service.errors import Invalid
 
 from .cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
 from .export import csv_text, html_sheet
@@ -31,7 +32,7 @@ from .rules import available, championship_preset
 from .standings import standings
 
 if TYPE_CHECKING:
-    from service.app import Manager
+    from service.manager import Manager
     from service.session import LiveSession
 
 ADMIN_ONLY = frozenset({ADMIN})
@@ -99,19 +100,15 @@ def build_season_router(mgr: Manager) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["championships"])
 
     def need(request: Request, roles: frozenset[str], session: LiveSession | None = None) -> str:
-        if session is None:  # a session's token is known here, just not allowed (403, as in app.py)
-            token = auth.token_from(request.headers, request.query_params)
-            session = next((s for s in mgr.sessions.values()
-                            if auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
-        return auth.require(request, mgr.admin_token, session.meta.get("tokens") if session else None, roles)
+        return auth.need(request, mgr, session, roles)
 
     async def body_of(request: Request) -> Any:
         raw = await request.body()
         try:
             return limits.parse_json(raw or b"null")
-        except HTTPException as exc:
+        except Invalid as exc:
             book.rejected += 1
-            log.warning("championships: %s", exc.detail)
+            log.warning("championships: %s", exc)
             raise
 
     def session(sid: str) -> LiveSession:

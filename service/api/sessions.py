@@ -1,0 +1,309 @@
+"""The session routes: sessions, race control, the timing crew's corrections, decoders, exports.
+
+Each route: who may call it (service/auth.py), the body read within limits (service/limits.py),
+one command of the session (`LiveSession`), and the domain object it returns as JSON. Reads are
+public (spectators need nothing); every write needs a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from service import auth, limits, openapi
+from service.auth import ADMIN, RACE_CONTROL, TIMING
+from service.engine.outcome import Outcome
+from service.engine.penalties import AMOUNTS
+from service.entries import entry_lines
+from service.errors import Invalid
+from service.manager import Manager, session_state
+from service.meeting import access
+from service.presets import describe
+from service.results import RESULT_KEYS
+from service.session import DecoderLink, LiveSession
+from service.store import scenario_lines
+
+RC = frozenset({ADMIN, RACE_CONTROL})
+TC = frozenset({ADMIN, TIMING})
+ANY_STAFF = frozenset({ADMIN, RACE_CONTROL, TIMING})
+
+
+def answer(outcome: Outcome) -> dict[str, Any]:
+    """What a write returns: the engine's warnings, and the correction id when the line made one."""
+    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
+    if outcome.correction:
+        out["id"] = outcome.correction
+    return out
+
+
+def build_router(mgr: Manager) -> APIRouter:
+    api = APIRouter(prefix="/api")
+
+    def need(request: Request, session: LiveSession | None, roles: frozenset[str]) -> str:
+        return auth.need(request, mgr, session, roles)
+
+    def revert_roles(s: LiveSession, target: Any) -> frozenset[str]:
+        """Whoever may make a kind of correction may undo it."""
+        return auth.EVENT_ROLES.get(s.correction(target)["type"], RC)
+
+    @api.get("/whoami")
+    async def whoami(request: Request, session: str | None = None, meeting: str | None = None) -> dict[str, Any]:
+        token = auth.token_from(request.headers, request.query_params)
+        tokens = mgr.tokens_for(mgr.sessions[session], token) if session in mgr.sessions else None
+        role = auth.role_of(token, mgr.admin_token, tokens)
+        if role == "invalid" and session is None:  # a meeting's token: its role there
+            found = access.find_token(mgr.meetings, token)
+            if found is not None and meeting in (None, found[0]):
+                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0],
+                        "meeting_role": found[1]}  # fmt: skip
+        if role == "invalid" and session is None:  # a session token, but which session?
+            for s in mgr.sessions.values():
+                r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
+                if r != "invalid":
+                    return {"role": r, "session": s.id}
+        if role == "invalid":
+            raise HTTPException(401, "invalid token")
+        return {"role": role, "session": session}
+
+    @api.get("/presets")
+    async def presets() -> list[dict[str, Any]]:
+        return describe()
+
+    @api.get("/sessions")
+    async def sessions() -> list[dict[str, Any]]:
+        """Every session, newest first, with its state (live / upcoming / finished) and meeting; then
+        the logs that could not be loaded, with why."""
+        meetings = access.session_meetings(mgr.meetings)
+        loaded = [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
+                   "created": s.meta.get("created"), "closed": s.engine.closed, "flag": s.engine.flag_state,
+                   "state": session_state(s), "meeting": meetings.get(s.id), "set_aside": len(s.set_aside)}
+                  for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
+        return loaded + [{"id": sid, "error": why} for sid, why in sorted(mgr.broken.items())]
+
+    @api.post("/sessions", status_code=201)
+    async def create_session(request: Request) -> dict[str, Any]:
+        need(request, None, frozenset({ADMIN}))
+        body = await limits.object_body(request)
+        name = body.pop("name", "") or ""
+        if not isinstance(name, str) or len(name) > 200:
+            raise Invalid("'name' must be a text of at most 200 characters")
+        line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
+        s = mgr.create(name, line)
+        return {**s.header(), "tokens": s.meta["tokens"]}
+
+    @api.get("/sessions/{sid}")
+    async def session_header(sid: str) -> dict[str, Any]:
+        return mgr.get(sid).details()
+
+    @api.get("/sessions/{sid}/tokens")
+    async def tokens(sid: str, request: Request) -> dict[str, str]:
+        need(request, None, frozenset({ADMIN}))
+        return mgr.get(sid).meta["tokens"]
+
+    @api.get("/sessions/{sid}/results")
+    async def results(sid: str) -> dict[str, Any]:
+        return mgr.get(sid).results(detail=True)
+
+    @api.get("/sessions/{sid}/classification")
+    async def classification(sid: str) -> Response:
+        mgr.get(sid)
+        return Response(mgr.hubs[sid].spectator.snapshot(), media_type="application/json")
+
+    @api.get("/sessions/{sid}/cars/{number}/laps")
+    async def car_laps(sid: str, number: str) -> dict[str, Any]:
+        return {"number": number, "laps": mgr.get(sid).laps_of(number)}
+
+    @api.get("/sessions/{sid}/lapchart")
+    async def lapchart(sid: str) -> dict[str, Any]:
+        return {"laps": mgr.get(sid).lap_chart()}
+
+    @api.post("/sessions/{sid}/entries")
+    async def entries(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        ctype = request.headers.get("content-type", "")
+        raw = await limits.read_upload(request)
+        csv_text = any(k in ctype for k in ("csv", "text/plain", "multipart/form-data"))
+        # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
+        lines = await asyncio.to_thread(entry_lines, raw, csv_text)
+        return {"ok": True, "entries": s.add_entries(lines)}
+
+    @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
+    async def events(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        line = await limits.json_body(request)
+        if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
+            raise Invalid(f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
+        role = need(request, s, auth.EVENT_ROLES[line["type"]])
+        if line["type"] == "revert":
+            need(request, s, revert_roles(s, line.get("target")))
+        return answer(s.record(line, role))
+
+    @api.post("/sessions/{sid}/signal")
+    async def signal(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        body = await limits.object_body(request)
+        sig = body.get("signal")
+        # the timing crew starts and stops the session; flags are race control's
+        need(request, s, ANY_STAFF if sig in ("green", "finish_session") else RC)
+        return answer(s.signal(body))
+
+    @api.get("/sessions/{sid}/penalties")
+    async def penalties(sid: str) -> list[dict[str, Any]]:
+        return [p.detail() for p in mgr.get(sid).penalties()]
+
+    @api.post("/sessions/{sid}/penalties", status_code=201)
+    async def add_penalty(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        penalty, outcome = s.add_penalty(await limits.object_body(request), role)
+        return penalty.detail() if penalty is not None else answer(outcome)
+
+    @api.get("/sessions/{sid}/rules")
+    async def session_rules(sid: str) -> dict[str, Any]:
+        """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
+        return {"rules": mgr.get(sid).rule_amounts()}
+
+    @api.post("/sessions/{sid}/penalties/{pid}/waive")
+    async def waive(sid: str, pid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        s.penalty(pid)
+        note = (await limits.object_body(request, empty_ok=True)).get("note") or ""
+        return s.waive(pid, note, role).detail()
+
+    @api.post("/sessions/{sid}/penalties/{pid}/approve")
+    async def approve(sid: str, pid: str, request: Request) -> dict[str, Any]:
+        """Apply a proposed penalty with the amount race control chose (default: the proposal's)."""
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        body = await limits.object_body(request, empty_ok=True)
+        return s.approve(pid, {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}, role).detail()
+
+    @api.get("/sessions/{sid}/corrections")
+    async def corrections(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return s.corrections()
+
+    @api.post("/sessions/{sid}/revert")
+    async def revert(sid: str, request: Request) -> dict[str, Any]:
+        """Undo one correction by id: whoever may make that kind of correction may undo it."""
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        body = await limits.object_body(request)
+        target = body.get("id")
+        role = need(request, s, revert_roles(s, target))
+        return answer(s.revert(target, body.get("note"), role))
+
+    @api.post("/sessions/{sid}/confirm")
+    async def confirm(sid: str, request: Request) -> dict[str, Any]:
+        """Race control confirms a manual passing: its laps may then be best laps."""
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        body = await limits.object_body(request)
+        return answer(s.confirm(body.get("id"), body.get("note"), role))
+
+    @api.post("/sessions/{sid}/cars/{number}/{action}")
+    async def car_action(sid: str, number: str, action: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        role = need(request, s, RC)
+        return answer(s.car_action(number, action, await limits.object_body(request, empty_ok=True), role))
+
+    @api.get("/sessions/{sid}/passings")
+    async def passings(sid: str, request: Request, limit: int = 200) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return list(s.feed)[-max(1, min(limit, 500)):][::-1]
+
+    @api.get("/sessions/{sid}/unknown")
+    async def unknown(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return s.unknown()
+
+    @api.post("/sessions/{sid}/assign")
+    async def assign(sid: str, request: Request) -> dict[str, Any]:
+        """The car counts this transponder too (a spare); `replace: true` makes its others stop counting."""
+        s = mgr.get(sid)
+        role = need(request, s, TC)
+        body = await limits.object_body(request)
+        a = s.assign(body.get("number"), body.get("transponder"), body.get("replace", False), role)
+        return {**answer(a.outcome), "number": a.number, "transponder": a.transponder,
+                "stopped_counting": a.stopped_counting}  # fmt: skip
+
+    @api.get("/sessions/{sid}/transponders")
+    async def transponders(sid: str, request: Request) -> dict[str, list[str]]:
+        """Each car's counting transponders (its own first, then spares), e.g. to name what a replace stops."""
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return s.transponders()
+
+    @api.get("/sessions/{sid}/cars/{number}/estimate")
+    async def estimate(sid: str, number: str, request: Request, lap: int | None = None) -> dict[str, Any]:
+        """Where a missed crossing of this car most likely was (its pace, or inside a too-long `lap`)."""
+        s = mgr.get(sid)
+        need(request, s, TC)
+        return s.estimate(number, lap)
+
+    @api.post("/sessions/{sid}/manual_passing")
+    async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
+        """A missed read. Without 't' its time is estimated from the car's pace and flagged `estimated`."""
+        s = mgr.get(sid)
+        role = need(request, s, TC)
+        mp = s.manual_passing(await limits.object_body(request), role)
+        return {**answer(mp.outcome), "t": mp.t, "estimated": mp.estimated, "interpolated": mp.interpolated}
+
+    @api.post("/sessions/{sid}/invalidate")
+    async def invalidate(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        role = need(request, s, TC)
+        return answer(s.invalidate(await limits.object_body(request), role))
+
+    @api.get("/sessions/{sid}/decoders")
+    async def decoders(sid: str, request: Request) -> list[dict[str, Any]]:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        return [d.describe() for d in s.decoders]
+
+    @api.post("/sessions/{sid}/decoders", status_code=201)
+    async def add_decoder(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        link = DecoderLink.from_request(await limits.object_body(request))
+        await mgr.start_decoder(s, link)
+        return link.describe()
+
+    @api.delete("/sessions/{sid}/decoders/{index}")
+    async def remove_decoder(sid: str, index: int, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        need(request, s, TC)
+        link = await mgr.remove_decoder(s, index)
+        return {"ok": True, "removed": link.url}
+
+    @api.get("/sessions/{sid}/export.jsonl")
+    async def export_jsonl(sid: str, request: Request) -> PlainTextResponse:
+        s = mgr.get(sid)
+        need(request, s, ANY_STAFF)
+        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in scenario_lines(list(s.store.lines())))
+        return PlainTextResponse(body, media_type="application/x-ndjson",
+                                 headers={"Content-Disposition": f'attachment; filename="{sid}.jsonl"'})  # fmt: skip
+
+    @api.get("/sessions/{sid}/export.csv")
+    async def export_csv(sid: str) -> PlainTextResponse:
+        res = mgr.get(sid).results(detail=True)
+        out = io.StringIO()
+        w = csv.DictWriter(out, fieldnames=[*RESULT_KEYS, "flagged_laps"], extrasaction="ignore")
+        w.writeheader()
+        for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
+            w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
+        return PlainTextResponse(out.getvalue(), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{sid}.csv"'})  # fmt: skip
+
+    return api

@@ -1,0 +1,129 @@
+"""Every session of this service: loaded from the data folder at start, created, found, and the
+decoder links each one owns (opened, reopened after a restart, stopped).
+
+A session log that cannot be opened is listed in `broken` with why; the others load (a restart
+must never lose the sessions that are fine). `get` refuses with a domain error (`NotFound`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from service.errors import NotFound
+from service.hub import SessionHub
+from service.meeting import access
+from service.session import DecoderLink, LiveSession
+from service.store import EventStore
+
+log = logging.getLogger(__name__)
+
+
+class Manager:
+    """All sessions of this service, loaded from the data folder at start (crash recovery)."""
+
+    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL") -> None:
+        self.data_dir = data_dir
+        self.admin_token = admin_token
+        self.synchronous = synchronous
+        self.sessions: dict[str, LiveSession] = {}
+        self.hubs: dict[str, SessionHub] = {}
+        self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
+        self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
+
+    def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
+        """The session's tokens, and the presented one when it is a token of the session's meeting."""
+        return access.session_tokens(self.meetings, session.id, session.meta.get("tokens"), token)
+
+    def load_all(self) -> None:
+        """Open every session log. One that cannot load is listed with its error; the others load."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.data_dir.glob("*.sqlite")):
+            store = None
+            try:
+                store = EventStore(path, self.synchronous)
+                meta = store.get_meta()
+                if "id" not in meta:
+                    store.close()
+                    continue
+                self._add(LiveSession(store, meta))
+            except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the others
+                log.exception("session log %s cannot be loaded", path)
+                self.broken[path.stem] = f"{type(exc).__name__}: {exc}"
+                if store is not None:
+                    store.close()
+
+    def _add(self, session: LiveSession) -> LiveSession:
+        self.sessions[session.id] = session
+        self.hubs[session.id] = SessionHub(session)
+        return session
+
+    def create(self, name: str, session_line: dict[str, Any]) -> LiveSession:
+        return self._add(LiveSession.create(self.data_dir, name, session_line, self.synchronous))
+
+    def get(self, sid: str) -> LiveSession:
+        s = self.sessions.get(sid)
+        if s is None:
+            raise NotFound(f"no session {sid!r}")
+        return s
+
+    def newest(self) -> LiveSession | None:
+        return max(self.sessions.values(), key=lambda s: s.id, default=None)
+
+    async def start_decoder(self, session: LiveSession, link: DecoderLink, save: bool = True) -> None:
+        """Open the link (ValueError for a URL no source takes) and keep it in the session's meta."""
+        from decoders.sources import open_source
+
+        link.source = open_source(link.url)
+        link.source.resume_from(session.logged_numbers)  # after a restart: ask from the log's last read on
+        link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
+                                        name=f"decoder {link.url}")  # fmt: skip
+        session.decoders.append(link)
+        if save:
+            session.save_decoders()
+
+    async def restore_decoders(self) -> None:
+        """Reopen every session's stored decoder links (a restart must not drop a link)."""
+        for session in self.sessions.values():
+            for link in session.stored_decoders():
+                try:
+                    await self.start_decoder(session, link, save=False)
+                except ValueError as exc:  # stored by an older version: listed with its error, removable
+                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, link.url, exc)
+                    link.error = str(exc)
+                    session.decoders.append(link)
+
+    async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
+        if not 0 <= index < len(session.decoders):
+            raise NotFound(f"no decoder #{index}")
+        link = session.decoders.pop(index)
+        session.save_decoders()
+        await self.stop_decoder(link)
+        return link
+
+    async def stop_decoder(self, link: DecoderLink) -> None:
+        if link.source is not None:
+            link.source.stop()
+        if link.task is not None:
+            link.task.cancel()
+            try:
+                await link.task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping whatever state it is in
+                pass
+
+    async def shutdown(self) -> None:
+        for s in self.sessions.values():
+            for link in list(s.decoders):
+                await self.stop_decoder(link)
+            s.close()
+
+
+def session_state(s: LiveSession) -> str:
+    """finished (closed), live (flag shown or cars crossing), or upcoming (nothing yet)."""
+    if s.engine.closed:
+        return "finished"
+    if s.engine.flag_state != "none" or s.engine.green_us is not None or s.engine.now_us > 0:
+        return "live"
+    return "upcoming"
