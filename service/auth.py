@@ -50,6 +50,11 @@ def role_of(token: str | None, admin_token: str, session_tokens: dict[str, str] 
     return "invalid"
 
 
+def invalid_token() -> HTTPException:
+    """The answer to a token nobody issued."""
+    return HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+
+
 def require(request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str]) -> str:
     """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role)."""
     role = role_of(token_from(request.headers, request.query_params), admin_token, session_tokens)
@@ -57,7 +62,7 @@ def require(request: Request, admin_token: str, session_tokens: dict[str, str] |
         raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     if role == "invalid":
-        raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise invalid_token()
     if role not in allowed:
         raise HTTPException(403, f"role {role!r} may not do this (needs {' or '.join(sorted(allowed))})")
     return role

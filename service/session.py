@@ -41,6 +41,7 @@ from service.engine.penalties import AMOUNTS, Penalty
 from service.errors import Invalid, NotFound
 from service.results import results
 from service.store import EventStore
+from service.timeutil import us_to_s
 
 log = logging.getLogger(__name__)
 
@@ -468,10 +469,10 @@ class LiveSession:
             "flag": e.flag_state if e.flag_us is None else "chequered",
             "closed": e.closed,
             "clock": {
-                "now_s": round(now / 1e6, 3),
-                "green_s": None if e.green_us is None else round(e.green_us / 1e6, 3),
+                "now_s": us_to_s(now),
+                "green_s": us_to_s(e.green_us),
                 "duration_s": None if e.duration_us is None else e.duration_us / 1e6,
-                "remaining_s": None if end is None else round(max(0, end - now) / 1e6, 3),
+                "remaining_s": None if end is None else us_to_s(max(0, end - now)),
                 "laps_target": e.laps_target,
                 "leader_laps": leader_laps,
                 "rate": self.rate,
@@ -496,7 +497,7 @@ class LiveSession:
         warnings = dict(car.lap_warnings)
         out = []
         for i, (t, lt, flag) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, car.lap_flags, strict=False)):
-            lap = {"lap": i + 1, "t": round(t / 1e6, 3), "lap_s": round(lt / 1e6, 3)}
+            lap = {"lap": i + 1, "t": us_to_s(t), "lap_s": us_to_s(lt)}
             if flag:
                 lap["flag"] = flag
             if i + 1 in warnings:
@@ -553,13 +554,13 @@ class LiveSession:
             found = e.interpolate_passing(number, lap)
             if found is None:
                 raise Invalid(f"lap {lap} of car {number} is not long enough to hide a missed read")
-            return {"number": number, "t": round(found[0] / 1e6, 3), "basis": "interpolated", "lap": lap,
+            return {"number": number, "t": us_to_s(found[0]), "basis": "interpolated", "lap": lap,
                     "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))
         car = e.cars[number]
         last = car.lap_ends[-1] if car.lap_ends else None
-        return {"number": number, "t": round(t_us / 1e6, 3), "basis": basis,
-                "last_crossing_t": None if last is None else round(last / 1e6, 3),
+        return {"number": number, "t": us_to_s(t_us), "basis": basis,
+                "last_crossing_t": us_to_s(last),
                 "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
 
     def close(self) -> None:

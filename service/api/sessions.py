@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from service import auth, limits, openapi
@@ -68,7 +68,7 @@ def build_router(mgr: Manager) -> APIRouter:
                 if r != "invalid":
                     return {"role": r, "session": s.id}
         if role == "invalid":
-            raise HTTPException(401, "invalid token")
+            raise auth.invalid_token()
         return {"role": role, "session": session}
 
     @api.get("/presets")

@@ -37,7 +37,7 @@ from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penal
 from service.errors import Conflict
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
-from service.timeutil import s_to_us
+from service.timeutil import s_to_us, us_to_s
 
 
 class ApplyError(Conflict):
@@ -688,7 +688,7 @@ class Engine:
     @staticmethod
     def _decision(action: str, ev: Event) -> dict[str, Any]:
         line = ev.line
-        d = {"action": action, "id": ev.cid, "by": line.by, "t": round(ev.t / 1e6, 3), "note": line.note}
+        d = {"action": action, "id": ev.cid, "by": line.by, "t": us_to_s(ev.t), "note": line.note}
         return {k: v for k, v in d.items() if v is not None}
 
     def _approve(self, ev: Event) -> None:

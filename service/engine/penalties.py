@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service.timeutil import us_to_s
+
 APPLIED, WAIVED, PROPOSED, REVERTED = "applied", "waived", "proposed", "reverted"
 AMOUNTS = ("laps", "seconds", "best_lap_seconds", "dsq")
 
@@ -43,7 +45,7 @@ class Penalty:
             "laps": self.laps,
             "seconds": float(self.seconds),
             "best_lap_seconds": float(self.best_lap_seconds),
-            "t": round(self.t / 1e6, 3),
+            "t": us_to_s(self.t),
             "evidence": self.evidence,
             "state": self.state,
         }
