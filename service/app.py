@@ -21,13 +21,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 from decoders.sources import split_decoder_spec
 from service import auth, http_errors, limits, openapi
+from service import meeting_access as access
+from service.api.meetings import build_meeting_router
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.events import CORRECTION_TYPES, SIGNALS, Line, parse_lines
 from service.engine.penalties import AMOUNTS
 from service.fanout import RawSendMiddleware, raw_socket
 from service.hub import SessionHub
-from service.meeting import access
-from service.meeting.api import build_meeting_router
 from service.outputs.api import build_outputs_router, start_rmonitor
 from service.presets import describe
 from service.season.api import build_season_router

@@ -60,8 +60,8 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from service.api.meetings import build_meeting_router
     from service.app import Manager
-    from service.meeting.api import build_meeting_router
 
     mgr = Manager(tmp_path, "adm", synchronous="OFF")
     app = FastAPI()
