@@ -180,8 +180,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
 
     @api.post("/{mid}/sessions/{key}/red")
     async def red(mid: str, key: str, request: Request) -> dict[str, Any]:
-        """AX-RED on a live session stopped by a red flag: {"causers": [...], "retired": [...]}
-        (MeetingService.red_flag_restart)."""
+        """AX-RED on a live session stopped by a red flag: {"causers": [...], "retired": [...]}.
+
+        The result stands (final > 5 laps) and is recorded, or a new live session is opened for
+        the new start (re-run, full restart, or the remaining laps on the lap order); finishing
+        it records the session's result with the cause(s) last of the running cars.
+        """
         staff(request, mid, RACE_DIRECTOR, TIMING)
         svc.red_flag_session(mid, key)
         body = await body_of(request)
