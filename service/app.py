@@ -17,10 +17,10 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from decoders.sources import split_decoder_spec
 from service import auth, http_errors, limits, openapi
+from service.api.meetings import build_meeting_router
 from service.api.sessions import ANY_STAFF, build_router
 from service.fanout import RawSendMiddleware, raw_socket
 from service.manager import Manager
-from service.meeting.api import build_meeting_router
 from service.outputs.api import build_outputs_router, start_rmonitor
 from service.season.api import build_season_router
 from service.session import DecoderLink

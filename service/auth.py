@@ -55,8 +55,12 @@ def invalid_token() -> HTTPException:
     return HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
 
 
-def require(request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str]) -> str:
-    """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role)."""
+def require(
+    request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str],
+    needs: str | None = None,
+) -> str:  # fmt: skip
+    """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role). `needs`: the roles
+    the 403 names when not all of `allowed` (a meeting's routes name the meeting roles only)."""
     role = role_of(token_from(request.headers, request.query_params), admin_token, session_tokens)
     if role == SPECTATOR:
         raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
@@ -64,7 +68,7 @@ def require(request: Request, admin_token: str, session_tokens: dict[str, str] |
     if role == "invalid":
         raise invalid_token()
     if role not in allowed:
-        raise HTTPException(403, f"role {role!r} may not do this (needs {' or '.join(sorted(allowed))})")
+        raise HTTPException(403, f"role {role!r} may not do this (needs {needs or ' or '.join(sorted(allowed))})")
     return role
 
 

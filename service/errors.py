@@ -24,6 +24,10 @@ class NotFound(BoucleError, LookupError):
     """What the request names does not exist (session, car, penalty, correction, meeting...)."""
 
 
+class Forbidden(BoucleError):
+    """The caller is known, but the rules give this decision to another role (who signs what)."""
+
+
 class Conflict(BoucleError):
     """The request is valid but the current state forbids it (already reverted, wrong stage...)."""
 

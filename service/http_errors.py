@@ -20,6 +20,7 @@ log = logging.getLogger("boucle.http")
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.TooLarge, 413),
     (errors.NotFound, 404),
+    (errors.Forbidden, 403),
     (errors.Conflict, 409),
     (errors.Unavailable, 503),
     (errors.Invalid, 400),

@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from service import meeting_access as access
 from service.errors import NotFound
 from service.hub import SessionHub
-from service.meeting import access
 from service.session import DecoderLink, LiveSession
 from service.store import EventStore
 

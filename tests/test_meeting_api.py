@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
+from service import http_errors
+from service.api.meetings import build_meeting_router
 from service.app import Manager
-from service.meeting.api import build_meeting_router
 
 ADMIN = "admin-secret"
 NUMBERS = [str(n) for n in (201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212)]
@@ -23,6 +24,7 @@ RANK = {n: i for i, n in enumerate(NUMBERS, 1)}  # 201 is the fastest
 def client(tmp_path: Path) -> TestClient:
     mgr = Manager(tmp_path, ADMIN, synchronous="OFF")  # no fsync per line in tests
     app = FastAPI()
+    http_errors.install(app)  # domain errors -> HTTP, as in the app
     app.state.manager = mgr
     app.include_router(build_meeting_router(mgr))
     return TestClient(app)
@@ -165,6 +167,7 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     # the meeting survives a restart of the service (JSON file in DATA/meetings)
     mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
     again = FastAPI()
+    http_errors.install(again)  # domain errors -> HTTP, as in the app
     again.include_router(build_meeting_router(mgr))
     reread = TestClient(again).get(f"/api/meetings/{mid}/classifications/general").json()
     assert reread["status"] == "final" and reread["rows"] == general["rows"]

@@ -60,11 +60,13 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from service import http_errors
+    from service.api.meetings import build_meeting_router
     from service.app import Manager
-    from service.meeting.api import build_meeting_router
 
     mgr = Manager(tmp_path, "adm", synchronous="OFF")
     app = FastAPI()
+    http_errors.install(app)  # domain errors -> HTTP, as in the app
     app.include_router(build_meeting_router(mgr))
     client = TestClient(app)
     auth = {"Authorization": "Bearer adm"}
@@ -87,5 +89,6 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     assert made.json()["stage"] == "practice1"
     # the import survives a restart
     again = FastAPI()
+    http_errors.install(again)  # domain errors -> HTTP, as in the app
     again.include_router(build_meeting_router(mgr))
     assert len(TestClient(again).get("/api/meetings/calendar").json()) == len(events)

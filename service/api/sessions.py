@@ -17,13 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from service import auth, limits, openapi
+from service import meeting_access as access
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
 from service.errors import Invalid
 from service.manager import Manager, session_state
-from service.meeting import access
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession

@@ -11,24 +11,21 @@ listed but not timed.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+
+from service.text import fold
 
 TIMED_DISCIPLINES = ("Poursuite sur Terre", "Kart Cross")
 UNTIMED_DISCIPLINES = ("Trial 4x4",)
 HEADER_FIRST = ("date", "debut")
 
 
-def _plain(s: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch)).casefold()
-
-
 def _discipline(name: str) -> str:
     """'Kart-Cross', 'KART CROSS' -> 'Kart Cross'; unknown names are kept as written."""
-    key = _plain(name).replace("-", " ").split()
+    key = fold(name).replace("-", " ").split()
     for known in TIMED_DISCIPLINES + UNTIMED_DISCIPLINES:
-        if _plain(known).split() == key:
+        if fold(known).split() == key:
             return known
     return name.strip()
 
@@ -84,7 +81,7 @@ def parse_calendar(text: str) -> tuple[list[CalendarEvent], list[str]]:
         if len(cells) == 1:
             region, section = first.rstrip(". "), ""
             continue
-        if _plain(first) in HEADER_FIRST:
+        if fold(first) in HEADER_FIRST:
             continue
         if not any(cells[1:]):
             section = first

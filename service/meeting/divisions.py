@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
+
+from service.text import key
 
 # run order of the divisions in a meeting, with their race-number ranges
 AX_DIVISIONS: dict[str, tuple[int, int]] = {
@@ -20,15 +21,10 @@ AX_DIVISIONS: dict[str, tuple[int, int]] = {
 AX_MAX_STARTERS = 60
 
 
-def _key(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in plain.lower() if ch.isalnum())
-
-
 def division_named(name: str) -> str | None:
     """The division's official name, matched case-, accent- and space-insensitively."""
-    k = _key(name)
-    return next((d for d in AX_DIVISIONS if _key(d) == k), None)
+    k = key(name)
+    return next((d for d in AX_DIVISIONS if key(d) == k), None)
 
 
 def entry_warnings(division: str, numbers: Sequence[str]) -> list[str]:

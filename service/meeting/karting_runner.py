@@ -1,11 +1,15 @@
 """An FFSA karting meeting for one category: qualifying -> heats -> super-heat(s) -> final
 (seed 001 art. 21-23). Like `AutocrossMeeting`, it holds only inputs (entries, recorded rows)
-and derives grids, points and classifications with the pure KA rules of `karting.py`."""
+and derives grids, points and classifications with the pure KA rules of `karting.py`. The
+auto-cross race-direction decisions (AX-RED, AX-FINAL, AX-POINTS stop...) do not exist here:
+asked of a karting meeting they raise `MeetingError` (a conflict)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from service.errors import Invalid
 
 from .karting import (
     KA_SINGLE_GROUP_HEATS,
@@ -25,6 +29,10 @@ from .lengths import ka_laps
 from .model import RaceRow
 from .runner import MeetingError, SessionPlan
 
+if TYPE_CHECKING:
+    from .tables import Ranking
+
+AX_ONLY = "this decision belongs to auto-cross meetings (RULES.md section 3)"
 KA_GRID_PATTERN = (2,)  # karting grids: two karts per row (CIK prescriptions, seed 001 art. 23a)
 
 
@@ -33,6 +41,7 @@ class KartingMeeting:
     `heat1`..`heatN`, `superheat` (or `superheat.A` / `superheat.B`), `final`."""
 
     preset = "ffsa-karting"
+    RANKING_DOCS = ("qualifying", "heats", "finalists", "general")
 
     def __init__(
         self,
@@ -57,13 +66,56 @@ class KartingMeeting:
         self.penalties: dict[str, dict[str, list[str]]] = {}
         self.recorded_at: dict[str, str] = {}
         self.signoffs: list[dict[str, Any]] = []
-        # auto-cross-only decisions, kept so both meeting kinds answer the same questions
-        self.unable_to_start: set[str] = set()
-        self.stopped_after: str | None = None
+
+    @classmethod
+    def create(cls, entries: Sequence[dict[str, Any]], fields: dict[str, Any]) -> KartingMeeting:
+        """A new meeting from a request's fields: the track (`track_length_m` > 0, `track_capacity`
+        >= 2, KA-DISTANCE and KA-GRID need them), `category` (or `division`), `name`, `wet`."""
+        length, capacity = fields.get("track_length_m"), fields.get("track_capacity")
+        if not isinstance(length, int | float) or length <= 0 or not isinstance(capacity, int) or capacity < 2:
+            raise Invalid("a karting meeting needs 'track_length_m' (> 0) and 'track_capacity'")
+        return cls(entries, category=str(fields.get("category") or fields.get("division") or ""),
+                   track_length_m=length, track_capacity=capacity, name=str(fields.get("name") or ""),
+                   wet=fields.get("wet") or ())  # fmt: skip
 
     @property
     def division(self) -> str:
         return self.category
+
+    # ---------------------------------------------------------------- the protocol's other answers
+    def entry_warnings(self) -> list[str]:
+        return []
+
+    def decisions(self) -> dict[str, Any]:
+        """No race-direction decisions of the auto-cross kind here."""
+        return {"stopped_after": None, "unable_to_start": [], "cancelled": []}
+
+    def check_decision(self, name: str) -> None:
+        raise MeetingError(AX_ONLY)
+
+    def declare_unable(self, number: str) -> None:
+        raise MeetingError(AX_ONLY)
+
+    def stop(self, after: str) -> None:
+        raise MeetingError(AX_ONLY)
+
+    def cancel_heat(self, stage: str) -> None:
+        raise MeetingError(AX_ONLY)
+
+    def admit_without_lap(self, number: str) -> None:
+        raise MeetingError(AX_ONLY)
+
+    def red_flag(self, key: str, *args: Any, **kwargs: Any) -> SessionPlan | None:
+        raise MeetingError(AX_ONLY)
+
+    def ranking_docs(self) -> tuple[str, ...]:
+        return self.RANKING_DOCS
+
+    def ranking(self, doc: str) -> Ranking:
+        """One ranking document as columns and rows (tables.py)."""
+        from .tables import ka_ranking
+
+        return ka_ranking(self, doc)
 
     # ---------------------------------------------------------------- state (JSON)
     def state(self) -> dict[str, Any]:

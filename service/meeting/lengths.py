@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import unicodedata
 from fractions import Fraction
+from functools import cache
 
-# AX-LENGTH: heats 5 laps, semis 6, final 7. Practice: a series ends as soon as one car has
-# done 3 timed laps (AX-PRACTICE), so a practice session is scheduled for 3 laps.
-AX_LAPS: dict[str, int] = {"practice": 3, "heat": 5, "semi": 6, "final": 7}
+from service.presets import kinds
+from service.text import key
+
+
+@cache
+def _ax_laps() -> dict[str, int]:
+    """AX-LENGTH, written once: the `laps` of each kind of service/presets/autocross.json (heats 5,
+    semis 6, final 7; practice 3, as a series ends once a car has 3 timed laps, AX-PRACTICE)."""
+    return {k: int(block["laps"]) for k, block in kinds("autocross").items() if "laps" in block}
 
 
 def ax_laps(kind: str) -> int:
     """AX-LENGTH: scheduled laps for an auto-cross session kind."""
     try:
-        return AX_LAPS[kind]
+        return _ax_laps()[kind]
     except KeyError:
         raise ValueError(f"no auto-cross length for session kind {kind!r}") from None
-
-
-def _norm(name: str) -> str:
-    """Category key: case, accents, spaces and dashes do not matter ("Mini 60" = "mini60")."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in plain.lower() if ch.isalnum())
 
 
 # KA-DISTANCE (seed 001 art. 21e), km as (dry, wet). "*" = every other category.
@@ -37,7 +37,7 @@ def ka_distance_km(kind: str, category: str, wet: bool = False) -> int:
     table = KA_DISTANCE_KM.get(kind)
     if table is None:
         raise ValueError(f"no karting distance for session kind {kind!r}")
-    dry_wet = table.get(_norm(category), table["*"])
+    dry_wet = table.get(key(category), table["*"])
     return dry_wet[1] if wet else dry_wet[0]
 
 

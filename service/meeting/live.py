@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .model import STATUSES, RaceRow
-from .points import ax_heat_points, ka_points
+from .points import points_rule
 from .redflag import RedFlagDecision, order_at_lap, red_flag_decision
 
 if TYPE_CHECKING:
@@ -51,19 +51,15 @@ def jump_offenders(engine: Engine) -> list[str]:
 def points_for(engine: Engine) -> Callable[[Row], int] | None:
     """The per-row `points` of a heat's results JSON, or None when the session scores none.
 
-    autocross `heat`: AX-HEAT-POINTS on the place in this series; ffsa-karting `heat`
-    (super-heat included): KA-POINTS with participants = entries of the session.
+    Which scale applies to which session kind is preset data (`points` of autocross.json:
+    AX-HEAT-POINTS on the place in this series; ffsa-karting.json: KA-POINTS with participants =
+    entries of the session, super-heats included).
     """
-    preset, kind = engine.params.get("preset"), engine.kind
-    if kind != "heat":
+    scale = points_rule(engine.params, engine.kind)
+    if scale is None:
         return None
-    if preset == "autocross":
-        laps = int(engine.params.get("laps") or 5)
-        return lambda r: ax_heat_points(RaceRow(r.number, r.position, r.laps, r.status), laps)
-    if preset == "ffsa-karting":
-        n = len(engine.cars)
-        return lambda r: ka_points(RaceRow(r.number, r.position, r.laps, r.status), n)
-    return None
+    laps, n = int(engine.params.get("laps") or 5), len(engine.cars)
+    return lambda r: scale(RaceRow(r.number, r.position, r.laps, r.status), laps, n)
 
 
 @dataclass(frozen=True, slots=True)

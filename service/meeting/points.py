@@ -3,6 +3,9 @@ karting heat points (KA-POINTS)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 from .model import DSQ, RaceRow
 
 # AX-HEAT-POINTS (003 art. 7.3.1.2)
@@ -62,3 +65,35 @@ def ka_points(row: RaceRow, participants: int) -> int:
     if not row.started or row.status == DSQ:
         return participants + 1
     return ka_place_points(row.place)
+
+
+# Heat points as preset data: a preset's `points` maps a session kind to a rule ID
+# (autocross.json `{"heat": "AX-HEAT-POINTS"}`, ffsa-karting.json `{"heat": "KA-POINTS"}`); this
+# registry maps the rule ID to its scale. A scale takes (row, scheduled laps, participants).
+HeatPoints = Callable[[RaceRow, int, int], int]
+HEAT_POINTS: dict[str, HeatPoints] = {
+    "AX-HEAT-POINTS": lambda row, laps, participants: ax_heat_points(row, laps),
+    "KA-POINTS": lambda row, laps, participants: ka_points(row, participants),
+}
+
+
+def points_rule(params: Mapping[str, Any], kind: str | None) -> HeatPoints | None:
+    """The points scale a session of `kind` scores with, from resolved preset parameters
+    (`service.presets.resolve`), or None when that kind scores no points."""
+    rule = (params.get("points") or {}).get(kind or "")
+    if rule is None:
+        return None
+    try:
+        return HEAT_POINTS[rule]
+    except KeyError:
+        raise ValueError(f"unknown points rule {rule!r} (known: {', '.join(HEAT_POINTS)})") from None
+
+
+def session_points(
+    params: Mapping[str, Any], kind: str | None, rows: Sequence[RaceRow], laps: int
+) -> dict[str, int] | None:
+    """Each car's points in one recorded session (participants = its rows), or None."""
+    scale = points_rule(params, kind)
+    if scale is None:
+        return None
+    return {r.number: scale(r, laps, len(rows)) for r in rows}

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from service.errors import Conflict, Invalid
 
 from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
 from .grids import AX_GRID_PATTERN, FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
@@ -36,14 +38,18 @@ from .ranking import (
 from .redflag import RedAction, RedFlagDecision, restart_grid, rows_after_red
 from .series import heat_series, practice_series
 
+if TYPE_CHECKING:
+    from .tables import Ranking
+
 STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
 HEAT_STAGES = ("heat1", "heat2", "heat3")
 KIND_OF = {"practice1": "practice", "practice2": "practice", "heat1": "heat", "heat2": "heat",
            "heat3": "heat", "semis": "semi", "final": "final"}  # fmt: skip
 
 
-class MeetingError(ValueError):
-    """A step asked out of order (e.g. the semis before heat 3 is recorded)."""
+class MeetingError(Conflict, ValueError):
+    """A step asked out of order (e.g. the semis before heat 3 is recorded): a domain conflict (409).
+    Still a `ValueError` for pure callers that catch that."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,9 @@ class SessionPlan:
 
 
 class AutocrossMeeting:
-    """One division's auto-cross meeting (RULES.md section 3)."""
+    """One division's auto-cross meeting (RULES.md section 3); a `Meeting` (protocol.py)."""
+
+    RANKING_DOCS = ("practice", *HEAT_STAGES, "heats", "semis", "general", "points")
 
     def __init__(
         self,
@@ -115,6 +123,36 @@ class AutocrossMeeting:
 
     def _changed(self) -> None:
         self._memo.clear()
+
+    @classmethod
+    def create(cls, entries: Sequence[dict[str, Any]], fields: dict[str, Any]) -> AutocrossMeeting:
+        """A new meeting from a request's fields (`name`, `division`, `admitted_without_lap`)."""
+        return cls(entries, name=str(fields.get("name") or ""), division=str(fields.get("division") or ""),
+                   preset=str(fields.get("preset") or "autocross"),
+                   admitted_without_lap=fields.get("admitted_without_lap") or ())  # fmt: skip
+
+    def entry_warnings(self) -> list[str]:
+        """Entry-list checks of the division (number ranges, at most 60 starters)."""
+        from .divisions import entry_warnings
+
+        return entry_warnings(self.division, list(self.entries))
+
+    def decisions(self) -> dict[str, Any]:
+        """The race direction's decisions so far (AX-POINTS stop, AX-FINAL, AX-HEAT-TOTAL)."""
+        return {"stopped_after": self.stopped_after, "unable_to_start": sorted(self.unable_to_start),
+                "cancelled": list(self.cancelled)}  # fmt: skip
+
+    def check_decision(self, name: str) -> None:
+        """Every race-direction decision of the protocol applies to auto-cross."""
+
+    def ranking_docs(self) -> tuple[str, ...]:
+        return self.RANKING_DOCS
+
+    def ranking(self, doc: str) -> Ranking:
+        """One ranking document as columns and rows (tables.py)."""
+        from .tables import ax_ranking
+
+        return ax_ranking(self, doc)
 
     # ---------------------------------------------------------------- state (JSON)
     def state(self) -> dict[str, Any]:
@@ -304,6 +342,8 @@ class AutocrossMeeting:
 
     def declare_unable(self, number: str) -> None:
         """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""
+        if str(number) not in self.entries:
+            raise Invalid("body needs the 'number' of an entry")
         self.unable_to_start.add(str(number))
         self._changed()
 

@@ -79,3 +79,8 @@ def resolve(session: dict[str, Any] | None) -> dict[str, Any]:
     params.setdefault("penalty_policy", "applied")
     params.setdefault("rules", {})
     return params
+
+
+def kinds(name: str) -> dict[str, dict[str, Any]]:
+    """A preset's session kinds as declared (`kinds` block), e.g. AX-LENGTH laps per kind."""
+    return json.loads(json.dumps(_load(name).get("kinds", {})))  # deep copy of cached data

@@ -118,17 +118,17 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return s
 
     def meeting_points(event: str, mid: str) -> dict[str, Any]:
-        from service.meeting.api import meeting_from_state, points_rows
-        from service.meeting.runner import AutocrossMeeting, MeetingError
+        from service.meeting.protocol import meeting_from_state
+        from service.meeting.runner import MeetingError
 
         path = meetings / f"{mid}.json"
         if not mid.startswith("m") or "/" in mid or not path.is_file():
             raise SeasonError(f"event {event!r} points: no meeting {mid!r}")
         m = meeting_from_state(json.loads(path.read_text(encoding="utf-8"))["state"])  # saved on every change
-        if not isinstance(m, AutocrossMeeting):
+        if "points" not in m.ranking_docs():
             raise SeasonError(f"event {event!r} points: meeting {mid!r} is not an auto-cross meeting")
         try:
-            return {"division": m.division, "rows": points_rows(m)}
+            return {"division": m.division, "rows": m.ranking("points").json}
         except MeetingError as exc:
             raise SeasonError(f"event {event!r} points: meeting {mid!r} has no points yet ({exc})") from exc
 

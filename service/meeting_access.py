@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from service.auth import same_token
-
-from .publish import RACE_DIRECTOR, STEWARDS, TIMING
+from service.meeting.publish import RACE_DIRECTOR, STEWARDS, TIMING
 
 if TYPE_CHECKING:
-    from .api import MeetingBook
+    from service.meeting_store import MeetingBook
 
 # meeting role -> the session role it acts as (service/auth.py names)
 SESSION_ROLE = {TIMING: "timing", RACE_DIRECTOR: "race_control", STEWARDS: "race_control"}

@@ -1,0 +1,269 @@
+"""REST for sprint meetings (auto-cross, FFSA karting): create a meeting from a preset and an entry
+list, generate each stage's series and grids, open them as live sessions, record their results,
+read every intermediate classification, print start lists and results, and sign them off
+(AX-PUBLISH).
+
+Mount with `app.include_router(build_meeting_router(mgr))` where `mgr` is the app's session
+Manager (it creates the live sessions). Every route translates HTTP to a `MeetingService` command
+and its answer back; meetings are small JSON files in `DATA/meetings/` (`MeetingBook`).
+Roles (service/auth.py): the service admin token does everything; each meeting has its own
+`timing`, `race_director` and `stewards` tokens (returned once, at creation) for sign-off and
+decisions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from service import auth, limits
+from service.errors import Forbidden, Invalid
+from service.i18n import pick_lang
+from service.i18n import print_text as tr
+from service.meeting.html import page, race_table, startlist_html, table
+from service.meeting.publish import (
+    RACE_DIRECTOR,
+    SIGN_ROLES,
+    STEWARDS,
+    TIMING,
+    doc_status,
+    may_sign,
+    provisional_due,
+)
+from service.meeting.runner import SessionPlan
+from service.meeting_service import MeetingService, OpenSession, manual_rows
+from service.meeting_store import MeetingBook
+
+if TYPE_CHECKING:
+    from service.app import Manager
+
+
+async def body_of(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    return limits.parse_json(raw)
+
+
+def field(body: Any, name: str) -> str:
+    """One text field of a JSON object body ("" when absent or the body is not an object)."""
+    return str(body.get(name) if isinstance(body, dict) else "")
+
+
+def lang_of(request: Request) -> str:
+    """Printed documents in French for a French browser or ?lang=fr (service/i18n.py)."""
+    return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
+    book = MeetingBook(folder or Path(mgr.data_dir) / "meetings")
+    mgr.meetings = book  # its tokens also act on its sessions (service/meeting_access.py)
+    svc = MeetingService(book, mgr)
+    api = APIRouter(prefix="/api/meetings", tags=["meetings"])
+
+    def staff(request: Request, mid: str | None, *roles: str) -> str:
+        """The caller's role: the admin, or one of `roles` of this meeting (401/403 otherwise)."""
+        return auth.require(request, mgr.admin_token, book.tokens(mid), frozenset({auth.ADMIN, *roles}),
+                            needs=" or ".join(roles) or auth.ADMIN)  # fmt: skip
+
+    def summary(mid: str) -> dict[str, Any]:
+        m = svc.get(mid)
+        d = m.decisions()
+        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
+                "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries),
+                "stopped_after": d["stopped_after"], "sessions": book.sessions(mid), "recorded": sorted(m.results),
+                "unable_to_start": d["unable_to_start"], "signoffs": m.signoffs,
+                "cancelled": d["cancelled"]}  # fmt: skip
+
+    def plan_dict(mid: str, p: SessionPlan) -> dict[str, Any]:
+        return {"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
+                "grid": p.grid, "rows": p.rows, "session_id": book.sessions(mid).get(p.key),
+                "recorded": p.key in svc.get(mid).results}  # fmt: skip
+
+    def opened(mid: str, o: OpenSession) -> dict[str, Any]:
+        return {**plan_dict(mid, o.plan), "session_id": o.session_id, "tokens": o.tokens}
+
+    def entries_of(body: Any) -> list[dict[str, Any]]:
+        entries = body.get("entries") if isinstance(body, dict) else None
+        if not isinstance(entries, list) or not entries:
+            raise Invalid("a meeting needs 'entries': [{number, name, transponder, ...}]")
+        return entries
+
+    @api.get("")
+    async def list_meetings() -> list[dict[str, Any]]:
+        return [summary(mid) for mid in svc.ids()]
+
+    @api.post("", status_code=201)
+    async def create(request: Request) -> dict[str, Any]:
+        staff(request, None)
+        body = await body_of(request)
+        entries = entries_of(body)
+        mid = svc.create(body.get("preset", "autocross"), entries, body)
+        return {**summary(mid), "tokens": book.tokens(mid), "warnings": svc.get(mid).entry_warnings()}
+
+    # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
+    @api.post("/calendar")
+    async def import_calendar(request: Request) -> dict[str, Any]:
+        """Import a tab-separated regional calendar (replaces the previous import)."""
+        staff(request, None)
+        text = (await request.body()).decode("utf-8", errors="replace")
+        events, warnings = svc.import_calendar(text)
+        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings}
+
+    @api.get("/calendar")
+    async def calendar(region: str | None = None, timed: bool | None = None) -> list[dict[str, Any]]:
+        return svc.calendar(region, timed)
+
+    @api.post("/calendar/{index}", status_code=201)
+    async def meeting_from_calendar(index: int, request: Request) -> dict[str, Any]:
+        """A club picks its event: the meeting is created with its entry list, sessions follow."""
+        staff(request, None)
+        ev = svc.calendar_event(index)
+        body = await body_of(request)
+        mid = svc.create_from_calendar(index, entries_of(body), str(body.get("division") or ""))
+        return {**summary(mid), "tokens": book.tokens(mid), "event": ev}
+
+    @api.get("/{mid}")
+    async def get_meeting(mid: str) -> dict[str, Any]:
+        return summary(mid)
+
+    @api.get("/{mid}/stages/{stage}")
+    async def stage_plans(mid: str, stage: str) -> dict[str, Any]:
+        return {"stage": stage, "sessions": [plan_dict(mid, p) for p in svc.plans(mid, stage)]}
+
+    @api.post("/{mid}/stages/{stage}/start")
+    async def start_stage(mid: str, stage: str, request: Request) -> list[dict[str, Any]]:
+        """Open the stage's sessions as live sessions (entries with their grid places)."""
+        staff(request, mid, TIMING)
+        return [opened(mid, o) for o in svc.start_stage(mid, stage)]
+
+    @api.post("/{mid}/sessions/{key}/finish")
+    async def finish_session(mid: str, key: str, request: Request) -> dict[str, Any]:
+        """Close the live session (if still open) and record its classification in the meeting."""
+        staff(request, mid, TIMING)
+        sid = svc.finish(mid, key)
+        return {"key": key, "session_id": sid, "stage": svc.get(mid).current_stage()}
+
+    @api.post("/{mid}/sessions/{key}/result")
+    async def manual_result(mid: str, key: str, request: Request) -> dict[str, Any]:
+        """Record a result typed in (e.g. the final after an AX-RED restart for the remaining laps)."""
+        staff(request, mid, TIMING, RACE_DIRECTOR)
+        svc.plan(mid, key)
+        svc.record(mid, key, manual_rows(await body_of(request)))
+        return {"key": key, "stage": svc.get(mid).current_stage()}
+
+    @api.post("/{mid}/sessions/{key}/red")
+    async def red(mid: str, key: str, request: Request) -> dict[str, Any]:
+        """AX-RED on a live session stopped by a red flag: {"causers": [...], "retired": [...]}.
+
+        The result stands (final > 5 laps) and is recorded, or a new live session is opened for
+        the new start (re-run, full restart, or the remaining laps on the lap order); finishing
+        it records the session's result with the cause(s) last of the running cars.
+        """
+        staff(request, mid, RACE_DIRECTOR, TIMING)
+        svc.red_flag_session(mid, key)
+        body = await body_of(request)
+        body = body if isinstance(body, dict) else {}
+        done = svc.red_flag_restart(mid, key, [str(n) for n in body.get("causers") or ()],
+                                    [str(n) for n in body.get("retired") or ()])  # fmt: skip
+        st = done.state
+        out: dict[str, Any] = {"rule": "AX-RED", "action": str(st.decision.action), "leader_laps": st.leader_laps,
+                               "laps_to_run": st.decision.laps_to_run, "lap_order": st.lap_order}  # fmt: skip
+        if done.restart is not None:
+            r = done.restart
+            out.update(session_id=r.session_id, grid=r.plan.grid, rows=r.plan.rows, tokens=r.tokens)
+        return out
+
+    @api.post("/{mid}/unable")
+    async def unable(mid: str, request: Request) -> dict[str, Any]:
+        """AX-FINAL: a finalist cannot reach the grid; the final's grid is rebuilt."""
+        staff(request, mid, RACE_DIRECTOR)
+        body = await body_of(request)
+        number = str(body.get("number") or "").strip() if isinstance(body, dict) else ""
+        svc.declare_unable(mid, number)
+        return summary(mid)
+
+    @api.post("/{mid}/stop")
+    async def stop(mid: str, request: Request) -> dict[str, Any]:
+        """AX-POINTS: the meeting stops after heat2, heat3 or semis; points are halved."""
+        staff(request, mid, RACE_DIRECTOR, STEWARDS)
+        svc.stop(mid, field(await body_of(request), "after"))
+        return summary(mid)
+
+    @api.post("/{mid}/cancel")
+    async def cancel(mid: str, request: Request) -> dict[str, Any]:
+        """AX-HEAT-TOTAL: the stewards cancel a heat {"heat": "heat3"}; everyone reaches the semis."""
+        staff(request, mid, STEWARDS)
+        svc.cancel_heat(mid, field(await body_of(request), "heat"))
+        return summary(mid)
+
+    @api.post("/{mid}/admit")
+    async def admit(mid: str, request: Request) -> dict[str, Any]:
+        """AX-PRACTICE: the stewards admit a driver without a practice lap {"number"}."""
+        staff(request, mid, STEWARDS)
+        svc.admit_without_lap(mid, field(await body_of(request), "number"))
+        return summary(mid)
+
+    @api.get("/{mid}/red_flag")
+    async def red_flag(mid: str, kind: str, leader_laps: int) -> dict[str, Any]:
+        """AX-RED: what to do after a red flag, for the race director."""
+        d = svc.red_flag_advice(mid, kind, leader_laps)
+        return {"rule": "AX-RED", "action": str(d.action), "laps_to_run": d.laps_to_run, "order_lap": d.order_lap}
+
+    @api.get("/{mid}/classifications/{doc}")
+    async def classification(mid: str, doc: str) -> dict[str, Any]:
+        m = svc.get(mid)
+        ranking = svc.ranking(mid, doc)
+        st = svc.status(mid, doc)
+        extra: dict[str, Any] = {}
+        if doc in ("general", "points"):
+            extra["stopped_after"] = m.decisions()["stopped_after"]
+            extra["provisional_due"] = provisional_due(m.recorded_at.get("final"))
+        return {"document": doc, "division": m.division, "status": st.status, "posted_at": st.posted_at,
+                "final_at": st.final_at, "rows": ranking.json, **extra}  # fmt: skip
+
+    @api.post("/{mid}/signoff")
+    async def signoff(mid: str, request: Request) -> dict[str, Any]:
+        """AX-PUBLISH: sign a document (a session key, a ranking, or 'grid:KEY' for a start list)."""
+        r = staff(request, mid, *SIGN_ROLES)
+        body = await body_of(request)
+        doc = str(body.get("document") or "") if isinstance(body, dict) else ""
+        as_role = str(body.get("role") or r) if r == auth.ADMIN else r
+        if not doc:
+            raise Invalid("body needs the 'document' to sign")
+        if not may_sign(as_role, doc):
+            raise Forbidden(f"{as_role!r} may not sign {doc!r}")
+        st = svc.sign_off(mid, doc, as_role, str(body.get("by") or as_role))
+        return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at}
+
+    @api.get("/{mid}/startlist/{key}.html", response_class=HTMLResponse)
+    async def startlist(mid: str, key: str, request: Request) -> HTMLResponse:
+        m = svc.get(mid)
+        p = svc.plan(mid, key)
+        html = startlist_html(m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows, m.entries, p.laps,
+                              doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
+        return HTMLResponse(html)
+
+    @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
+    async def results_page(mid: str, doc: str, request: Request) -> HTMLResponse:
+        m = svc.get(mid)
+        lang = lang_of(request)
+        title = m.name or "Auto-cross"
+        if doc in m.ranking_docs():
+            cols, rows, _ = svc.ranking(mid, doc)
+            body = table(cols, rows, numeric=(0,), lang=lang)
+            label = tr(lang, {"heats": "after the heats", "semis": "semi-final ranking",
+                              "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
+            stopped = m.decisions()["stopped_after"]
+            if stopped and doc in ("general", "points"):
+                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stopped)
+        else:
+            p, rows_, pts = svc.session_result(mid, doc)
+            body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
+            label = tr(lang, "{doc} results, {laps} laps", doc=doc, laps=p.laps)
+        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang))
+
+    return api

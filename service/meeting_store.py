@@ -1,0 +1,86 @@
+"""The meetings' files: one JSON file per meeting in `DATA/meetings/`, and the imported calendar.
+
+`MeetingBook` is the file edge of the pure `service/meeting` package: it loads each meeting by the
+preset in its state (`meeting_from_state`), keeps the meeting's tokens and live-session ids beside
+it, and writes atomically (temp file + `os.replace`; 0600 as the file holds the tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from service.errors import NotFound
+from service.meeting.protocol import Meeting, meeting_from_state
+from service.meeting.publish import SIGN_ROLES
+
+
+class MeetingBook:
+    """Meetings by id, each one JSON file: {id, tokens, sessions: {key: session id}, state}."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.meetings: dict[str, Meeting] = {}
+        self.meta: dict[str, dict[str, Any]] = {}
+        self._calendar: list[dict[str, Any]] = []
+        cal = folder / "calendar.json"
+        if cal.is_file():
+            try:
+                self._calendar = list(json.loads(cal.read_text(encoding="utf-8")))
+            except ValueError:
+                self._calendar = []
+        if folder.is_dir():
+            for path in sorted(folder.glob("m*.json")):
+                try:
+                    doc = json.loads(path.read_text(encoding="utf-8"))
+                    self.meetings[doc["id"]] = meeting_from_state(doc["state"])
+                    self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {})}
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged file must not stop the service
+
+    @property
+    def calendar(self) -> list[dict[str, Any]]:
+        return self._calendar
+
+    def set_calendar(self, events: list[dict[str, Any]]) -> None:
+        self._calendar = events
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / "calendar.json.tmp"
+        tmp.write_text(json.dumps(events, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.folder / "calendar.json")
+
+    def create(self, meeting: Meeting) -> str:
+        """Store a new meeting under a new id, with its own staff tokens (AX-PUBLISH roles)."""
+        mid = f"m{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        self.meetings[mid] = meeting
+        self.meta[mid] = {"tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES}, "sessions": {}}
+        self.save(mid)
+        return mid
+
+    def get(self, mid: str) -> Meeting:
+        m = self.meetings.get(mid)
+        if m is None:
+            raise NotFound(f"no meeting {mid!r}")
+        return m
+
+    def tokens(self, mid: str | None) -> dict[str, str]:
+        """The meeting's staff tokens by role (none for an unknown meeting or no meeting)."""
+        return dict(self.meta.get(mid or "", {}).get("tokens") or {})
+
+    def sessions(self, mid: str) -> dict[str, str]:
+        """Plan key -> live session id of the meeting (the live dict: callers add to it)."""
+        return self.meta[mid]["sessions"]
+
+    def save(self, mid: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        doc = {"id": mid, **self.meta[mid], "state": self.meetings[mid].state()}
+        tmp = self.folder / f"{mid}.json.tmp"
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds the meeting's tokens
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, ensure_ascii=False, indent=1))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.folder / f"{mid}.json")
