@@ -55,7 +55,6 @@ def manual_rows(body: Any) -> list[RaceRow]:
     return rows
 
 
-
 class Sessions(Protocol):
     """The app's session manager (`service.app.Manager`): where a meeting opens live sessions."""
 

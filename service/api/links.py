@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from service import auth
+from service.errors import NotFound
 
 if TYPE_CHECKING:
     from service.manager import Manager
@@ -35,6 +36,13 @@ def build_links_router(mgr: Manager) -> APIRouter:
     def admin_only(request: Request) -> None:
         auth.need(request, mgr, None, frozenset({auth.ADMIN}))
 
+    def tokens_of(mid: str) -> dict[str, str]:
+        """A meeting's staff tokens; NotFound when there is no such meeting."""
+        if mgr.meetings is None:
+            raise NotFound(f"no meeting {mid!r}")
+        mgr.meetings.get(mid)
+        return mgr.meetings.tokens(mid)
+
     @api.get("/sessions/{sid}/qr/{role}.svg")
     async def session_qr(sid: str, role: str, request: Request) -> Response:
         s = mgr.get(sid)
@@ -42,9 +50,7 @@ def build_links_router(mgr: Manager) -> APIRouter:
         if role == "spectator":
             return qr_svg(f"{base}?session={quote(sid)}")
         if role not in SESSION_PAGES:
-            raise HTTPException(
-                404, f"no staff page for {role!r}; one of spectator, {', '.join(SESSION_PAGES)}"
-            )
+            raise NotFound(f"no staff page for {role!r}; one of spectator, {', '.join(SESSION_PAGES)}")
         admin_only(request)
         return qr_svg(
             f"{base}{SESSION_PAGES[role]}?session={quote(sid)}#token={quote(s.meta['tokens'][role])}"
@@ -52,27 +58,20 @@ def build_links_router(mgr: Manager) -> APIRouter:
 
     @api.get("/meetings/{mid}/qr/{role}.svg")
     async def meeting_qr(mid: str, role: str, request: Request) -> Response:
-        book = mgr.meetings
-        if book is None or mid not in book.meta:
-            raise HTTPException(404, f"no meeting {mid!r}")
+        tokens = tokens_of(mid)
         base = str(request.base_url)
         if role == "spectator":
             return qr_svg(f"{base}?meeting={quote(mid)}")
         if role not in MEETING_ROLES:
-            raise HTTPException(
-                404, f"no meeting role {role!r}; one of spectator, {', '.join(MEETING_ROLES)}"
-            )
+            raise NotFound(f"no meeting role {role!r}; one of spectator, {', '.join(MEETING_ROLES)}")
         admin_only(request)
         return qr_svg(
-            f"{base}meeting.html?meeting={quote(mid)}#token={quote(book.meta[mid]['tokens'][role])}"
+            f"{base}meeting.html?meeting={quote(mid)}#token={quote(tokens[role])}"
         )
 
     @api.get("/meetings/{mid}/tokens")
     async def meeting_tokens(mid: str, request: Request) -> dict[str, str]:
         admin_only(request)
-        book = mgr.meetings
-        if book is None or mid not in book.meta:
-            raise HTTPException(404, f"no meeting {mid!r}")
-        return dict(book.meta[mid]["tokens"])
+        return tokens_of(mid)
 
     return api

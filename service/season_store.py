@@ -1,0 +1,55 @@
+"""Season championships on disk: one JSON file per season ({id, created, season}) in
+`DATA/championships/`, written atomically. A damaged file is skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from service.errors import NotFound
+
+
+class SeasonBook:
+    """Seasons by id, and how many seasons or events were refused (see /api/championships/status)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seasons: dict[str, dict[str, Any]] = {}
+        self.rejected = 0
+        if folder.is_dir():
+            for path in sorted(folder.glob("c*.json")):
+                try:
+                    doc = json.loads(path.read_text(encoding="utf-8"))
+                    self.seasons[doc["id"]] = doc
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged file must not stop the service
+
+    def get(self, cid: str) -> dict[str, Any]:
+        doc = self.seasons.get(cid)
+        if doc is None:
+            raise NotFound(f"no championship {cid!r}")
+        return doc
+
+    def add(self, season: dict[str, Any]) -> dict[str, Any]:
+        """A new season under a fresh id."""
+        cid = f"c{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        doc = {"id": cid, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "season": season}
+        self.save(doc)
+        return doc
+
+    def save(self, doc: dict[str, Any]) -> None:
+        self.seasons[doc["id"]] = doc
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{doc['id']}.json.tmp"
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.folder / f"{doc['id']}.json")
+
+    def delete(self, cid: str) -> None:
+        self.get(cid)
+        del self.seasons[cid]
+        (self.folder / f"{cid}.json").unlink(missing_ok=True)
