@@ -119,11 +119,3 @@ class Manager:
                 await self.stop_decoder(link)
             s.close()
 
-
-def session_state(s: LiveSession) -> str:
-    """finished (closed), live (flag shown or cars crossing), or upcoming (nothing yet)."""
-    if s.engine.closed:
-        return "finished"
-    if s.engine.flag_state != "none" or s.engine.green_us is not None or s.engine.now_us > 0:
-        return "live"
-    return "upcoming"

@@ -154,7 +154,6 @@ class LiveSession:
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
-        self.last_delta_wall = 0.0
         self._load()
 
     def _load(self) -> None:
@@ -270,7 +269,6 @@ class LiveSession:
         for d, outcome in applied:
             if d["type"] in READ_TYPES:
                 self._feed(d, outcome.read_state)
-        self.last_delta_wall = time.monotonic()
         for fn in self.listeners:  # the lines are committed: a failing listener must not undo the answer
             try:
                 fn(applied)
@@ -480,6 +478,23 @@ class LiveSession:
             "wall_ms": time.time_ns() // 1_000_000,
             "log": {**self.counters, "set_aside": len(self.set_aside)},
         }
+
+    @property
+    def state(self) -> str:
+        """finished (closed), live (flag shown or cars crossing), or upcoming (nothing yet)."""
+        e = self.engine
+        if e.closed:
+            return "finished"
+        if e.flag_state != "none" or e.green_us is not None or e.now_us > 0:
+            return "live"
+        return "upcoming"
+
+    def listing(self, meeting: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The session in the list of sessions (the picker, the admin page), with its meeting if any."""
+        e = self.engine
+        return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
+                "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
+                "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
 
     def details(self) -> dict[str, Any]:
         """The header plus what the timing crew must check: log lines set aside at load, and why."""

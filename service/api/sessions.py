@@ -23,7 +23,7 @@ from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
 from service.errors import Invalid
-from service.manager import Manager, session_state
+from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
@@ -80,10 +80,7 @@ def build_router(mgr: Manager) -> APIRouter:
         """Every session, newest first, with its state (live / upcoming / finished) and meeting; then
         the logs that could not be loaded, with why."""
         meetings = access.session_meetings(mgr.meetings)
-        loaded = [{"id": s.id, "name": s.name, "preset": s.engine.params["preset"], "kind": s.engine.kind,
-                   "created": s.meta.get("created"), "closed": s.engine.closed, "flag": s.engine.flag_state,
-                   "state": session_state(s), "meeting": meetings.get(s.id), "set_aside": len(s.set_aside)}
-                  for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]  # fmt: skip
+        loaded = [s.listing(meetings.get(s.id)) for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]
         return loaded + [{"id": sid, "error": why} for sid, why in sorted(mgr.broken.items())]
 
     @api.post("/sessions", status_code=201)
