@@ -86,6 +86,7 @@ def test_cross_country_waves_and_durations() -> None:
     jeune = car("31", [900 * k for k in range(1, 9)], category="Jeunes", wave=2, offset_s=30)
     fem = car("40", [1000], category="féminines")  # accents and case do not matter
     elite = car("1", [1000 * k for k in range(1, 8)], wave=1)
+    assert fin.stops_cars
     assert fin.car_end_us(jeune, 0) == (30 + 7200) * US + 1
     assert fin.car_end_us(jeune, 5 * US) == (5 + 30 + 7200) * US + 1  # race time counts from the green
     assert fin.car_end_us(elite, 0) is None
@@ -98,6 +99,7 @@ def test_cross_country_waves_and_durations() -> None:
 
 def test_cross_country_stops_nobody_in_qualifying() -> None:
     fin = regime(resolve({"preset": "ffm-cc", "kind": "qualifying"}))
+    assert not fin.stops_cars and fin.grouped
     assert fin.car_end_us(car("31", [], category="Jeunes"), 0) is None
     assert fin.flag_us(car("31", [], category="Jeunes"), 5 * US, 7 * US, None) == 7 * US
 
@@ -122,7 +124,7 @@ def test_kids_regime_has_waves_only() -> None:
     """ffm-kids: groups every 5 s, one scratch, no window: group 3 starts 10 s after the green."""
     fin = regime(resolve({"preset": "ffm-kids"}))
     assert isinstance(fin, CrossCountry) and type(fin.inner) is TimeFinish
-    assert fin.offset_us(3) == 10 * US and not fin.grouped and fin.window.window_us is None
+    assert fin.offset_us(3) == 10 * US and not fin.grouped and not fin.stops_cars and fin.window.window_us is None
     rows = [SimpleNamespace(number="1", status="classified", race_group=0)]
     fin.apply_window(rows, {"1": SimpleNamespace(finish_us=99 * 3600 * US)})
     assert rows[0].status == "classified"

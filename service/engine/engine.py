@@ -546,9 +546,10 @@ class Engine:
         """Earliest crossing time at which this car takes the flag, if known yet."""
         fin = self.finish
         candidates = []
-        own = fin.car_end_us(car, self.start_us)  # CC-DURATION: the car's own race time is up
-        if own is not None:
-            candidates.append(own)
+        if fin.stops_cars:  # CC-DURATION: the car's own race time is up
+            own = fin.car_end_us(car, self.start_us)
+            if own is not None:
+                candidates.append(own)
         if self.category_stop and car.cat_key in self.category_stop:
             candidates.append(self.category_stop[car.cat_key])
         if self.flag_us is None:

@@ -30,6 +30,8 @@ class Regime:
     shows_flag: bool = False
     #: classification in several scratches, one per race duration (CC-DURATION)
     grouped: bool = False
+    #: some cars' races end on their own clock (`car_end_us`; CC-DURATION STOP board)
+    stops_cars: bool = False
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.duration_us = s_to_us(float(params["duration_s"])) if params.get("duration_s") else None
@@ -40,7 +42,8 @@ class Regime:
         return 0
 
     def car_end_us(self, car: Car, start_us: int) -> int | None:
-        """Earliest crossing at which this car's own race is over, whatever the flag (CC-DURATION)."""
+        """Earliest crossing at which this car's own race is over, whatever the flag (CC-DURATION);
+        asked only when `stops_cars`."""
         return None
 
     def time_up(self, end_us: int | None, t: int) -> bool:
@@ -132,13 +135,13 @@ class CrossCountry(Regime):
         self.inner, self.waves, self.duration, self.window = inner, waves, duration, window
         self.leader_flag, self.shows_flag = inner.leader_flag, inner.shows_flag
         self.grouped = duration.active
-        self.stops_riders = params["format"] != "best_lap"  # no STOP board in practice or qualifying
+        self.stops_cars = duration.active and params["format"] != "best_lap"  # no STOP board in qualifying
 
     def offset_us(self, wave: Any) -> int:
         return self.waves.offset_us(wave)
 
     def car_end_us(self, car: Car, start_us: int) -> int | None:
-        return self.duration.stop_us(car, start_us) if self.stops_riders else None
+        return self.duration.stop_us(car, start_us) if self.stops_cars else None
 
     def time_up(self, end_us: int | None, t: int) -> bool:
         return self.inner.time_up(end_us, t)
