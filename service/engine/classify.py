@@ -11,11 +11,11 @@ from typing import Any
 
 from service.engine.car import Car
 from service.engine.engine import Engine
+from service.engine.finish import NEVER
 from service.presets import norm
 from service.timeutil import fmt_duration
 
 GROUP_RUNNING, GROUP_OUT, GROUP_DNS, GROUP_DSQ = 0, 1, 2, 3
-NEVER = 2**62
 
 
 @dataclass(slots=True)
@@ -98,7 +98,7 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
     final = engine.closed if final is None else final
     best_lap_format = engine.format == "best_lap"
     rows: list[Row] = []
-    window_us = round(float(engine.params["cc_window_s"]) * 1e6) if engine.params.get("cc_window_s") else None
+    fin = engine.finish  # the finish regime: scratches per race duration, finish window (finish.py)
     for car in engine.cars.values():
         pen_laps, pen_s, pen_best, dsq, labels = _penalty_summary(engine, car)
         raw = car.laps
@@ -133,13 +133,13 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
             lap_warnings=[[n, round(car.lap_times[n - 1] / 1e6, 3), why] for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
-        if engine.category_duration_us:
-            rows[-1].race_group = -engine.category_duration_us.get(norm(car.category), engine.duration_us or NEVER)
-    if window_us is not None and final and not best_lap_format:
-        _apply_finish_window(engine, rows, window_us)
+        if fin.grouped:
+            rows[-1].race_group = fin.race_group(car)
+    if final and not best_lap_format:
+        fin.apply_window(rows, engine.cars)  # CC-FINISH
     for r in rows:
         r.sort_key = _sort_key(r, best_lap_format, final)
-        if engine.category_duration_us:  # one scratch per race duration, the longest first
+        if fin.grouped:  # one scratch per race duration, the longest first
             r.sort_key = (r.status in ("dns", "dsq"), r.race_group, *r.sort_key)
     rows.sort(key=lambda r: r.sort_key)
     by_cat: dict[str, int] = {}
@@ -157,19 +157,6 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
         for r in rows:
             r.rules = engine.rule_status(engine.cars[r.number])
     return rows
-
-
-def _apply_finish_window(engine: Engine, rows: list[Row], window_us: int) -> None:
-    """CC-FINISH: a rider must cross the finish within the window after the winner to be classified."""
-    winner_t: dict[int, int] = {}  # per race duration (CC-DURATION): the 2 h winner for 2 h riders
-    for r in rows:
-        car = engine.cars[r.number]
-        if r.status == "classified" and car.finish_us is not None:
-            winner_t[r.race_group] = min(winner_t.get(r.race_group, NEVER), car.finish_us)
-    for r in rows:
-        car = engine.cars[r.number]
-        if r.status == "classified" and car.finish_us is not None and car.finish_us > winner_t[r.race_group] + window_us:
-            r.status = "not_classified"
 
 
 def _natural(number: str) -> tuple:

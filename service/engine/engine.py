@@ -32,6 +32,7 @@ from service.engine.events import (
     make_event,
     parse_line,
 )
+from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
 from service.errors import Conflict
@@ -80,12 +81,6 @@ class Engine:
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
         self.laps_target = int(p["laps"]) if p.get("laps") else None
-        self.wave_offsets = {
-            str(w.get("wave")): s_to_us(float(w.get("offset_s", 0))) for w in p.get("waves") or []
-        }
-        self.category_duration_us = {
-            norm(c): s_to_us(float(s)) for c, s in (p.get("category_duration_s") or {}).items()
-        }
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
             cls = RULES.get(rid)
@@ -98,22 +93,13 @@ class Engine:
             if not cls.kinds or self.kind in cls.kinds:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
+        self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
         for car in self.cars.values():
-            car.offset_us = self.wave_offset(car.wave)
+            car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
         if self.events:
             self._rebuild_all()
         self._out.session = True
-
-    def wave_offset(self, wave: Any) -> int:
-        """CC-WAVES: a listed wave's offset, else (wave - 1) x `wave_interval_s` when the preset sets one."""
-        off = self.wave_offsets.get(str(wave))
-        if off is not None:
-            return off
-        interval = self.params.get("wave_interval_s")
-        if interval and wave is not None and str(wave).strip().isdigit() and int(wave) >= 1:
-            return (int(wave) - 1) * s_to_us(float(interval))
-        return 0
 
     def _reset_global(self) -> None:
         self.green_us: int | None = None
@@ -125,7 +111,7 @@ class Engine:
         self.signals: list[Event] = []
         self.flag_state = "none"
         self.closed = False
-        self.rule_globals: dict[str, Any] = {}
+        self._rule_sessions: dict[str, dict[str, Any]] = {}  # per rule id: see `session_state`
 
     def add_entry(self, entry: dict[str, Any]) -> None:
         number = entry.get("number")
@@ -134,7 +120,7 @@ class Engine:
             return
         number = str(number)
         old = self.cars.get(number)
-        car = Car(entry, self.wave_offset(entry.get("wave")))
+        car = Car(entry, self.finish.offset_us(entry.get("wave")))
         if old is not None:  # re-entry: keep its events (e.g. a transponder swap) and assigned spares
             car.events = old.events
             if self.by_transponder.get(old.transponder) is old:
@@ -552,7 +538,7 @@ class Engine:
         self._out.laps = True
         self._check_finish(car, t)
 
-    # -- the finish (TIME-FINISH, LAP-FINISH, CC-DURATION) ----------------------------------------
+    # -- the finish: the session's regime decides (finish.py), the engine records ----------------
     def _check_finish(self, car: Car, t: int) -> None:
         thr = self._threshold(car, t)
         if thr is not None and t >= thr:
@@ -563,48 +549,31 @@ class Engine:
 
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
+        fin = self.finish
         candidates = []
-        cat_dur = self.category_duration_us.get(car.cat_key) if self.category_duration_us else None
-        if cat_dur is not None and self.format != "best_lap":
-            # CC-DURATION: a 2 h rider finishes at its first crossing after 2 h of its own race time
-            candidates.append(self.start_us + car.offset_us + cat_dur + 1)
+        if fin.stops_cars:  # CC-DURATION: the car's own race time is up
+            own = fin.car_end_us(car, self.start_us)
+            if own is not None:
+                candidates.append(own)
         if self.category_stop and car.cat_key in self.category_stop:
             candidates.append(self.category_stop[car.cat_key])
         if self.flag_us is None:
-            fmt = self.format
-            if fmt == "timed":
-                end = self.end_us
-                if end is not None and t > end:
-                    self.end_passed = True
-                    if self.leader_at_end is None:
-                        self.leader_at_end = self._leader_at(end)
-                    if self.leader_at_end == car.number:
-                        self.flag_us = t  # TIME-FINISH: shown to the leader at its next crossing
-                        self._out.signals.append("chequered")
-            elif fmt == "laps":
-                if self.laps_target is not None and cat_dur is None and len(car.lap_ends) >= self.laps_target:
-                    self.flag_us = t  # LAP-FINISH: the leader completes the scheduled laps
-            elif self.end_us is not None:  # best_lap: the flag is out for everyone when time is up
-                self.flag_us = self.end_us
+            end = self.end_us
+            if fin.time_up(end, t):
+                self.end_passed = True
+                if self.leader_at_end is None:
+                    assert end is not None
+                    self.leader_at_end = fin.leader_at(self.cars.values(), end)
+            flag = fin.flag_us(car, t, end, self.leader_at_end)
+            if flag is not None:
+                self.flag_us = flag
+                if fin.shows_flag:  # TIME-FINISH: shown to the leader at its next crossing
+                    self._out.signals.append("chequered")
         if self.flag_us is not None:
             candidates.append(self.flag_us)
         if not candidates:
             return None
         return candidates[0] if len(candidates) == 1 else min(candidates)
-
-    def _leader_at(self, when: int) -> str | None:
-        """Leader on the road at `when`: most laps, then earliest (wave-corrected) crossing."""
-        best: tuple | None = None
-        for car in self.cars.values():
-            if car.cat_key in self.category_duration_us:
-                continue  # riders of shorter categories are not shown the leader's flag
-            n = bisect_right(car.lap_ends, when, 0, car.laps)
-            if n == 0:
-                continue
-            key = (-n, car.lap_ends[n - 1] - car.offset_us, car.number)
-            if best is None or key < best:
-                best = key
-        return best[2] if best else None
 
     # -- signals and race control ----------------------------------------------------------------
     def _signal(self, ev: Event, replaying: bool = False) -> None:
@@ -803,6 +772,13 @@ class Engine:
             if len(car.pace) > 9:
                 ps.remove(car.pace.pop(0))
 
+    def session_state(self, rule_id: str) -> dict[str, Any]:
+        """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""
+        st = self._rule_sessions.get(rule_id)
+        if st is None:
+            st = self._rule_sessions[rule_id] = {}
+        return st
+
     def penalize(
         self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
         seconds: float = 0.0, best_lap_seconds: float = 0.0, dsq: bool = False, state: str | None = None,
@@ -824,13 +800,11 @@ class Engine:
         if self.closed:
             return
         self.closed = True
-        if self.flag_us is None and self.format != "best_lap" and self.end_passed:
-            # the leader never crossed again: the flag went to whoever crossed first after the time
-            end = self.end_us or 0
-            firsts = [(c.lap_ends[i], c.number) for c in self.cars.values()
-                      if (i := bisect_right(c.lap_ends, end)) < len(c.lap_ends)]  # fmt: skip
-            if firsts:
-                self.flag_us = min(firsts)[0]
+        if self.flag_us is None and self.end_passed:
+            # the leader never crossed again: the regime says when the flag fell (TIME-FINISH)
+            flag = self.finish.closing_flag_us(self.cars.values(), self.end_us or 0)
+            if flag is not None:
+                self.flag_us = flag
                 for car in self.cars.values():
                     i = bisect_right(car.lap_ends, self.flag_us - 1)
                     if car.finish_us is None and i < len(car.lap_ends):

@@ -5,5 +5,6 @@ Importing the rule modules here registers them, so any engine sees every rule a 
 
 from service.rules import autocross, ffm, lemans  # noqa: F401  (registers AX-*/KA-*, CC-*, LM-*)
 from service.rules.base import RULES, Rule, register
+from service.rules.context import RuleContext
 
-__all__ = ["RULES", "Rule", "register"]
+__all__ = ["RULES", "Rule", "RuleContext", "register"]

@@ -15,8 +15,8 @@ from service.rules.base import Rule, register
 
 if TYPE_CHECKING:
     from service.engine.car import Car
-    from service.engine.engine import Engine
     from service.engine.events import Event
+    from service.rules.context import RuleContext
 
 GREEN_SIGNALS = frozenset({"start_lights_green", "green"})
 READ_TYPES = frozenset({"passing", "manual_passing"})
@@ -35,13 +35,14 @@ class JumpStart(Rule):
     id: ClassVar[str] = "AX-JUMP"
     kinds: ClassVar[tuple[str, ...]] = ("heat", "semi", "final")
 
-    def _g(self, ctx: Engine) -> dict[str, Any]:
-        g = ctx.rule_globals.get(self.id)
-        if g is None:
-            g = ctx.rule_globals[self.id] = {"procedures": [], "greens": {}, "offences": {}}
+    def _g(self, ctx: RuleContext) -> dict[str, Any]:
+        """Start procedures of the session, the green of each, and each car's offence per procedure."""
+        g = self.session_state(ctx)
+        if not g:
+            g.update(procedures=[], greens={}, offences={})
         return g
 
-    def on_signal(self, ctx: Engine, ev: Event) -> None:
+    def on_signal(self, ctx: RuleContext, ev: Event) -> None:
         g = self._g(ctx)
         sig = ev.line.signal
         if sig == "start_procedure":
@@ -55,7 +56,7 @@ class JumpStart(Rule):
                     if car is not None:
                         self._penalize(ctx, car, proc, t, what)
 
-    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+    def on_car_event(self, ctx: RuleContext, car: Car, ev: Event) -> None:
         if ev.type == "grid_move":
             what = "grid_move"
         elif ev.type in READ_TYPES and ev.loop == "start":
@@ -77,7 +78,7 @@ class JumpStart(Rule):
         t, what = offences[car.number]
         self._penalize(ctx, car, proc, t, what)
 
-    def _seconds(self, ctx: Engine, car: Car, proc: int) -> tuple[float, str]:
+    def _seconds(self, ctx: RuleContext, car: Car, proc: int) -> tuple[float, str]:
         p = self.params
         if ctx.kind in ("semi", "final"):
             return float(p.get("semi_final_s", 30)), f"jump start in a {ctx.kind}"
@@ -86,7 +87,7 @@ class JumpStart(Rule):
             return float(p.get("repeat_s", 30)), "repeat jump start"
         return float(p.get("first_s", 10)), "first jump start"
 
-    def _penalize(self, ctx: Engine, car: Car, proc: int, t: int, what: str) -> None:
+    def _penalize(self, ctx: RuleContext, car: Car, proc: int, t: int, what: str) -> None:
         g = self._g(ctx)
         seconds, label = self._seconds(ctx, car, proc)
         start = g["procedures"][proc]
@@ -109,24 +110,24 @@ class NoReads(Rule):
     id: ClassVar[str] = "AX-TRANSPONDER"
     consequence: ClassVar[str] = "cannot be classified (003 art. 4.3)"
 
-    def _others_read(self, ctx: Engine) -> bool:
-        cache = ctx.rule_globals.get(self.id)
-        if cache is not None and cache[0] == ctx.now_us:
-            return cache[1]
+    def _others_read(self, ctx: RuleContext) -> bool:
+        cache = self.session_state(ctx)  # one scan of all cars per session-clock reading
+        if cache.get("at") == ctx.now_us:
+            return cache["any_read"]
         any_read = any(self._has_read(c) for c in ctx.cars.values())
-        ctx.rule_globals[self.id] = (ctx.now_us, any_read)
+        cache["at"], cache["any_read"] = ctx.now_us, any_read
         return any_read
 
     @staticmethod
     def _has_read(car: Car) -> bool:
         return any(ev.type in READ_TYPES for ev in car.events)
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         if self._has_read(car) or not self._others_read(ctx):
             return None
         return {"no_reads": True, "message": f"no transponder read ({car.transponder or 'no transponder'})"}
 
-    def on_session_end(self, ctx: Engine, car: Car) -> None:
+    def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         if self._has_read(car) or not self._others_read(ctx):
             return
         evidence = f"no read of transponder {car.transponder or '(none)'} in this session: {self.consequence}"

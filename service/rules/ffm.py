@@ -1,9 +1,10 @@
 """FFM cross-country moto and kids rules (RULES.md section 4, seed 004).
 
-The timing mechanics live in the engine and are driven by preset data: wave offsets (`waves` or
-`wave_interval_s`, CC-WAVES), per-category race length (`category_duration_s`, CC-DURATION), the
-finish window (`cc_window_s`, CC-FINISH), per-category positions (CC-CLASSES). The classes here add
-what only a rule can: CC-PIT penalties and live status. CC-KIDS aggregates two finished endurances.
+The cross-country mechanics live in their rule objects, read from preset data: wave offsets
+(`waves` or `wave_interval_s`, CC-WAVES), per-category race length (`category_duration_s`,
+CC-DURATION), the finish window (`cc_window_s`, CC-FINISH); the engine's cross-country finish
+regime (service/engine/finish.py) asks them. Per-category positions (CC-CLASSES), CC-PIT
+penalties and live status are here too. CC-KIDS aggregates two finished endurances.
 """
 
 from __future__ import annotations
@@ -14,21 +15,45 @@ from typing import TYPE_CHECKING, Any
 from service.presets import norm
 from service.rules.base import Rule, register
 from service.rules.common import US, countdown, lookup, per_category, ts
+from service.timeutil import s_to_us
 
 if TYPE_CHECKING:
     from service.engine.car import Car
     from service.engine.classify import Row
-    from service.engine.engine import Engine
     from service.engine.events import Event
+    from service.rules.context import RuleContext
 
 
 @register
 class Waves(Rule):
-    """CC-WAVES: each wave's start offset is subtracted from its riders' race time (engine)."""
+    """CC-WAVES: each wave's start offset is subtracted from its riders' race time.
+
+    Offsets come from the session's `waves` list ({wave, offset_s}), else (wave - 1) x
+    `wave_interval_s` for a numbered wave; any other rider starts at the green.
+    """
 
     id = "CC-WAVES"
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.offsets = {str(w.get("wave")): s_to_us(float(w.get("offset_s", 0))) for w in session.get("waves") or []}
+        interval = session.get("wave_interval_s")
+        self.interval_us = s_to_us(float(interval)) if interval else None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.offsets) or self.interval_us is not None
+
+    def offset_us(self, wave: Any) -> int:
+        """A listed wave's offset, else (wave - 1) x `wave_interval_s` when the preset sets one."""
+        off = self.offsets.get(str(wave))
+        if off is not None:
+            return off
+        if self.interval_us is not None and wave is not None and str(wave).strip().isdigit() and int(wave) >= 1:
+            return (int(wave) - 1) * self.interval_us
+        return 0
+
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         if car.wave is None:
             return None
         return {"wave": car.wave, "offset_s": car.offset_us / US}
@@ -37,14 +62,32 @@ class Waves(Rule):
 @register
 class Duration(Rule):
     """CC-DURATION: 2 h categories take a "STOP - 2 heures" board at their first crossing after 2 h
-    of their own race time (engine `category_duration_s`); the status counts down to it.
+    of their own race time (`category_duration_s`); they are not shown the leader's flag and are
+    classified in their own scratch. The status counts down to the board.
     """
 
     id = "CC-DURATION"
     kinds = ("race",)
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
-        dur = ctx.category_duration_us.get(norm(car.category))
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        self.lengths = {norm(c): s_to_us(float(s)) for c, s in (session.get("category_duration_s") or {}).items()}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.lengths)
+
+    def length_us(self, car: Car) -> int | None:
+        """The race length of the car's category when it has its own, else None (the session's)."""
+        return self.lengths.get(car.cat_key) if self.lengths else None
+
+    def stop_us(self, car: Car, start_us: int) -> int | None:
+        """Earliest crossing that takes the STOP board: strictly after the category's race time."""
+        length = self.length_us(car)
+        return None if length is None else start_us + car.offset_us + length + 1
+
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
+        dur = self.length_us(car)
         if dur is None:
             return None
         stop_at = ctx.start_us + car.offset_us + dur
@@ -58,18 +101,39 @@ class Duration(Rule):
 
 @register
 class Finish(Rule):
-    """CC-FINISH: a rider crossing more than the window after the winner is `not_classified`
-    (classify, `cc_window_s`). The status says how long the window stays open.
+    """CC-FINISH: a rider crossing more than the window (`cc_window_s`) after the winner of its
+    scratch is `not_classified`. The status says how long the window stays open.
     """
 
     id = "CC-FINISH"
     kinds = ("race",)
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
-        window = ctx.params.get("cc_window_s")
-        if not window or ctx.flag_us is None or car.finish_us is not None:
+    def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        super().__init__(params, session)
+        window = session.get("cc_window_s")
+        self.window_us = round(float(window) * US) if window else None
+
+    @property
+    def active(self) -> bool:
+        return self.window_us is not None
+
+    def late(self, finishers: list[tuple[Any, int]]) -> list[bool]:
+        """For (scratch, finish time) of each classified finisher: True when it crossed more than
+        the window after the first finisher of its scratch (one winner per race duration)."""
+        window = self.window_us
+        if window is None:
+            return [False] * len(finishers)
+        winner: dict[Any, int] = {}
+        for group, t in finishers:
+            if group not in winner or t < winner[group]:
+                winner[group] = t
+        return [t > winner[group] + window for group, t in finishers]
+
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
+        window = self.window_us
+        if window is None or ctx.flag_us is None or car.finish_us is not None:
             return None
-        closes = ctx.flag_us + round(float(window) * US)
+        closes = ctx.flag_us + window
         left = closes - ctx.now_us
         st = {"window_closes_in_s": round(max(0, left) / US, 1)}
         if left > 0:
@@ -110,7 +174,7 @@ class Pit(Rule):
         return n, notes
 
     @staticmethod
-    def stopped_early(ctx: Engine) -> bool:
+    def stopped_early(ctx: RuleContext) -> bool:
         end = ctx.end_us
         red = False
         for ev in ctx.signals:
@@ -123,7 +187,7 @@ class Pit(Rule):
                 return True
         return red
 
-    def on_session_end(self, ctx: Engine, car: Car) -> None:
+    def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         if car.first_seen_us is None or self.stopped_early(ctx):
             return
         req = lookup(self.required, car.category)
@@ -137,7 +201,7 @@ class Pit(Rule):
                      f"{done} pit passage(s) of {req} required ({car.category or 'Championship'}){extra}; "
                      f"{missing} missing x {self.laps} lap", laps=missing * self.laps)
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         req = lookup(self.required, car.category)
         done, _ = self.counted(car)
         return {"done": done, "required": req, "text": f"{done} of {req} pit passages"}
@@ -153,7 +217,7 @@ class Line(Rule):
     id = "CC-LINE"
     kinds = ("race",)
 
-    def manual_amount(self, ctx: Engine, ev: Event) -> dict[str, Any]:
+    def manual_amount(self, ctx: RuleContext, ev: Event) -> dict[str, Any]:
         offence = ev.line.offence or "line"
         if offence != "tape":
             return {"laps": int(self.params.get("line_laps", 1)), "note": "CC-LINE: start line changed"}
@@ -179,7 +243,7 @@ class Kids(Rule):
     id = "CC-KIDS"
 
 
-def by_category(engine: Engine) -> dict[str, list[Row]]:
+def by_category(engine: Any) -> dict[str, list[Row]]:
     """CC-CLASSES: each category's classification, extracted from the scratch in scratch order.
 
     Categories appear in the preset's `category_order` first, then as met in the scratch; a row's
@@ -200,7 +264,7 @@ def by_category(engine: Engine) -> dict[str, list[Row]]:
     return {k: v for k, v in out.items() if v}
 
 
-def aggregate_kids(first: Engine, second: Engine) -> list[dict[str, Any]]:
+def aggregate_kids(first: Any, second: Any) -> list[dict[str, Any]]:
     """CC-KIDS: most laps then least time over both endurances (`service.season.cc.kids_aggregate`
     on each engine's rows, times in exact microseconds)."""
     from service.engine.classify import classify  # the engine imports the rules: import late

@@ -21,11 +21,11 @@ from service.rules.common import US, clock, countdown, failed_check, lookup, per
 
 if TYPE_CHECKING:
     from service.engine.car import Car, PitStop
-    from service.engine.engine import Engine
     from service.engine.events import Event
+    from service.rules.context import RuleContext
 
 
-def _end_t(ctx: Engine, car: Car) -> int:
+def _end_t(ctx: RuleContext, car: Car) -> int:
     """When an end-of-race penalty becomes certain for this car: its flag, else its last read."""
     if car.finish_us is not None:
         return car.finish_us
@@ -57,7 +57,7 @@ class Stops(Rule):
     def counted(self, car: Car) -> list[PitStop]:
         return [s for s in car.stops if s.driver_changed]
 
-    def on_session_end(self, ctx: Engine, car: Car) -> None:
+    def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         if car.first_seen_us is None:
             return  # did not start: nothing to deduct from
         req = lookup(self.required, car.category)
@@ -75,7 +75,7 @@ class Stops(Rule):
             laps=missing * self.laps,
         )  # fmt: skip
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         req = lookup(self.required, car.category)
         done = sum(1 for s in car.stops if s.driver_changed)
         st: dict[str, Any] = {"done": done, "required": req, "missing": max(0, req - done)}
@@ -104,7 +104,7 @@ class LapBetween(Rule):
     id = "LM-LAP-BETWEEN"
     kinds = ("race",)
 
-    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+    def on_pit_out(self, ctx: RuleContext, car: Car, stop: PitStop) -> None:
         if not stop.driver_changed:
             return
         prev, between = None, 0
@@ -146,7 +146,7 @@ class PitClosedStart(Rule):
         super().__init__(params, session)
         self.closed_us = round(float(params.get("closed_s", 300)) * US)
 
-    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+    def on_pit_out(self, ctx: RuleContext, car: Car, stop: PitStop) -> None:
         if stop.in_us is None:
             return
         rel = stop.in_us - ctx.start_us
@@ -163,7 +163,7 @@ class PitClosedStart(Rule):
             laps=int(self.params.get("laps", 10)),
         )  # fmt: skip
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any]:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         left = ctx.start_us + self.closed_us - ctx.now_us
         if ctx.green_us is None or left > 0:
             st: dict[str, Any] = {"pit_lane": "closed", "opens_in_s": round(max(0, left) / US, 1)}
@@ -192,15 +192,15 @@ class NoChangeEnd(Rule):
         super().__init__(params, session)
         self.last_us = round(float(params.get("last_s", 600)) * US)
 
-    def _cutoff(self, ctx: Engine) -> int | None:
+    def _cutoff(self, ctx: RuleContext) -> int | None:
         end = ctx.end_us
         return None if end is None else end - self.last_us
 
-    def on_driver_change(self, ctx: Engine, car: Car, ev: Event, stop: PitStop | None) -> None:
+    def on_driver_change(self, ctx: RuleContext, car: Car, ev: Event, stop: PitStop | None) -> None:
         if stop is not None:
             self.state(car)[stop.in_us] = ev.t  # last change time of this stop
 
-    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+    def on_pit_out(self, ctx: RuleContext, car: Car, stop: PitStop) -> None:
         cutoff = self._cutoff(ctx)
         if cutoff is None or not stop.driver_changed:
             return
@@ -214,7 +214,7 @@ class NoChangeEnd(Rule):
             laps=int(self.params.get("laps", 10)),
         )  # fmt: skip
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         cutoff = self._cutoff(ctx)
         if cutoff is None or car.finish_us is not None:
             return None  # no race clock, or the kart has taken the flag: nothing left to allow
@@ -240,11 +240,11 @@ class MinPit(Rule):
         self.min_us = round(float(params.get("min_s", 120)) * US)
         self.exempt = bool(params.get("ballast_exempt", False))
 
-    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+    def on_car_event(self, ctx: RuleContext, car: Car, ev: Event) -> None:
         if self.exempt and ev.type == "ballast_check" and failed_check(ev):
             self.state(car)["ballast"] = ev.t
 
-    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+    def on_pit_out(self, ctx: RuleContext, car: Car, stop: PitStop) -> None:
         d = stop.duration_us
         if d is None:
             return
@@ -278,13 +278,13 @@ class Refuel(Rule):
         self.windows = [(round(float(a) * US), round(float(b) * US)) for a, b in params.get("windows_s") or []]
         self.laps = int(params.get("laps", 5))
 
-    def on_refuel(self, ctx: Engine, car: Car, t: int) -> None:
+    def on_refuel(self, ctx: RuleContext, car: Car, t: int) -> None:
         rel = t - ctx.start_us
         for i, (a, b) in enumerate(self.windows):
             if a <= rel <= b:
                 self.state(car).setdefault(i, t)  # the first refuel of a window is the one that counts
 
-    def on_session_end(self, ctx: Engine, car: Car) -> None:
+    def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         last = car.last_crossing_us
         if last is None:
             return
@@ -301,7 +301,7 @@ class Refuel(Rule):
                 laps=self.laps,
             )  # fmt: skip
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         if not self.windows:
             return None
         done = car.rule_state.get(self.id, {})
@@ -351,13 +351,13 @@ class Weight(Rule):
                 return float(ballast)
         return None
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         signon = car.driver_weight(car.driver)
         if signon is None:
             return None
         return {"driver": car.driver, "signon_kg": signon, "ballast_kg": self.ballast(signon)}
 
-    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+    def on_car_event(self, ctx: RuleContext, car: Car, ev: Event) -> None:
         if ev.type != "weight_check":
             return
         driver = str(ev.line.driver or car.driver or "")
@@ -394,11 +394,11 @@ class Ballast(Rule):
         self.min_us = round(float(params.get("min_s", 90)) * US)
         self.state_policy = params.get("state", "proposed")
 
-    def on_car_event(self, ctx: Engine, car: Car, ev: Event) -> None:
+    def on_car_event(self, ctx: RuleContext, car: Car, ev: Event) -> None:
         if ev.type == "ballast_check" and failed_check(ev):
             self.state(car).setdefault("pending", ev.t)
 
-    def on_pit_out(self, ctx: Engine, car: Car, stop: PitStop) -> None:
+    def on_pit_out(self, ctx: RuleContext, car: Car, stop: PitStop) -> None:
         st = car.rule_state.get(self.id)
         if not st or st.get("pending") is None or stop.in_us is None or stop.in_us <= st["pending"]:
             return
@@ -414,7 +414,7 @@ class Ballast(Rule):
             ctx.penalize(car, self.id, (check,), stop.out_us or stop.in_us,
                          f"ballast_check failed at {ts(check)}; " + "; ".join(faults), state=self.state_policy)
 
-    def on_session_end(self, ctx: Engine, car: Car) -> None:
+    def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         st = car.rule_state.get(self.id)
         if st and st.get("pending") is not None:
             check = st["pending"]
@@ -422,7 +422,7 @@ class Ballast(Rule):
                          f"ballast_check failed at {ts(check)}; the kart never returned to the pit lane",
                          state=self.state_policy)
 
-    def status(self, ctx: Engine, car: Car) -> dict[str, Any] | None:
+    def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         st = car.rule_state.get(self.id)
         if not st or st.get("pending") is None:
             return None
