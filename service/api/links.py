@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from service.manager import Manager
 
 SESSION_PAGES = {"race_control": "race-control.html", "timing": "timing.html"}
-MEETING_ROLES = ("timing", "race_director", "stewards")
+MEETING_PAGES = {role: "meeting.html" for role in ("timing", "race_director", "stewards")}
 
 
 def qr_svg(text: str) -> Response:
@@ -43,31 +43,26 @@ def build_links_router(mgr: Manager) -> APIRouter:
         mgr.meetings.get(mid)
         return mgr.meetings.tokens(mid)
 
-    @api.get("/sessions/{sid}/qr/{role}.svg")
-    async def session_qr(sid: str, role: str, request: Request) -> Response:
-        s = mgr.get(sid)
+    def link_qr(request: Request, query: str, role: str, pages: dict[str, str], tokens: dict[str, str],
+                unknown: str) -> Response:  # fmt: skip
+        """The spectator link for anyone; a staff page with its token in the fragment for the admin."""
         base = str(request.base_url)
         if role == "spectator":
-            return qr_svg(f"{base}?session={quote(sid)}")
-        if role not in SESSION_PAGES:
-            raise NotFound(f"no staff page for {role!r}; one of spectator, {', '.join(SESSION_PAGES)}")
+            return qr_svg(f"{base}?{query}")
+        if role not in pages:
+            raise NotFound(f"{unknown} {role!r}; one of spectator, {', '.join(pages)}")
         admin_only(request)
-        return qr_svg(
-            f"{base}{SESSION_PAGES[role]}?session={quote(sid)}#token={quote(s.meta['tokens'][role])}"
-        )
+        return qr_svg(f"{base}{pages[role]}?{query}#token={quote(tokens[role])}")
+
+    @api.get("/sessions/{sid}/qr/{role}.svg")
+    async def session_qr(sid: str, role: str, request: Request) -> Response:
+        tokens = mgr.get(sid).meta["tokens"]
+        return link_qr(request, f"session={quote(sid)}", role, SESSION_PAGES, tokens, "no staff page for")
 
     @api.get("/meetings/{mid}/qr/{role}.svg")
     async def meeting_qr(mid: str, role: str, request: Request) -> Response:
         tokens = tokens_of(mid)
-        base = str(request.base_url)
-        if role == "spectator":
-            return qr_svg(f"{base}?meeting={quote(mid)}")
-        if role not in MEETING_ROLES:
-            raise NotFound(f"no meeting role {role!r}; one of spectator, {', '.join(MEETING_ROLES)}")
-        admin_only(request)
-        return qr_svg(
-            f"{base}meeting.html?meeting={quote(mid)}#token={quote(tokens[role])}"
-        )
+        return link_qr(request, f"meeting={quote(mid)}", role, MEETING_PAGES, tokens, "no meeting role")
 
     @api.get("/meetings/{mid}/tokens")
     async def meeting_tokens(mid: str, request: Request) -> dict[str, str]:

@@ -11,9 +11,10 @@ import asyncio
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from service import auth, limits, openapi
@@ -34,6 +35,14 @@ TC = frozenset({ADMIN, TIMING})
 ANY_STAFF = frozenset({ADMIN, RACE_CONTROL, TIMING})
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls, on which session (resolved by the `caller` dependency before the route runs)."""
+
+    session: LiveSession
+    role: str
+
+
 def answer(outcome: Outcome) -> dict[str, Any]:
     """What a write returns: the engine's warnings, and the correction id when the line made one."""
     out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
@@ -48,6 +57,17 @@ def build_router(mgr: Manager) -> APIRouter:
     def need(request: Request, session: LiveSession | None, roles: frozenset[str]) -> str:
         return auth.need(request, mgr, session, roles)
 
+    def caller(roles: frozenset[str]) -> Any:
+        """A dependency: the session named in the path (404) and the caller's role on it (401/403)."""
+
+        async def dep(sid: str, request: Request) -> Caller:
+            s = mgr.get(sid)
+            return Caller(s, need(request, s, roles))
+
+        return Depends(dep)
+
+    AS_RC, AS_TC, AS_STAFF = caller(RC), caller(TC), caller(ANY_STAFF)  # noqa: N806 - read as constants
+
     def revert_roles(s: LiveSession, target: Any) -> frozenset[str]:
         """Whoever may make a kind of correction may undo it."""
         return auth.EVENT_ROLES.get(s.correction(target)["type"], RC)
@@ -60,8 +80,7 @@ def build_router(mgr: Manager) -> APIRouter:
         if role == "invalid" and session is None:  # a meeting's token: its role there
             found = access.find_token(mgr.meetings, token)
             if found is not None and meeting in (None, found[0]):
-                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0],
-                        "meeting_role": found[1]}  # fmt: skip
+                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0], "meeting_role": found[1]}  # fmt: skip
         if role == "invalid" and session is None:  # a session token, but which session?
             for s in mgr.sessions.values():
                 r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
@@ -121,20 +140,18 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(sid: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        need(request, s, TC)
+    async def entries(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
         ctype = request.headers.get("content-type", "")
         raw = await limits.read_upload(request)
         csv_text = any(k in ctype for k in ("csv", "text/plain", "multipart/form-data"))
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(entry_lines, raw, csv_text)
-        return {"ok": True, "entries": s.add_entries(lines)}
+        return {"ok": True, "entries": c.session.add_entries(lines)}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
-        line = await limits.json_body(request)
+        line = await limits.json_body(request)  # the line's type says who may send it: read before the role
         if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
             raise Invalid(f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
         role = need(request, s, auth.EVENT_ROLES[line["type"]])
@@ -146,9 +163,8 @@ def build_router(mgr: Manager) -> APIRouter:
     async def signal(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         body = await limits.object_body(request)
-        sig = body.get("signal")
         # the timing crew starts and stops the session; flags are race control's
-        need(request, s, ANY_STAFF if sig in ("green", "finish_session") else RC)
+        need(request, s, ANY_STAFF if body.get("signal") in ("green", "finish_session") else RC)
         return answer(s.signal(body))
 
     @api.get("/sessions/{sid}/penalties")
@@ -156,10 +172,8 @@ def build_router(mgr: Manager) -> APIRouter:
         return [p.detail() for p in mgr.get(sid).penalties()]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
-    async def add_penalty(sid: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        role = need(request, s, RC)
-        penalty, outcome = s.add_penalty(await limits.object_body(request), role)
+    async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
+        penalty, outcome = c.session.add_penalty(await limits.object_body(request), c.role)
         return penalty.detail() if penalty is not None else answer(outcome)
 
     @api.get("/sessions/{sid}/rules")
@@ -168,129 +182,96 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"rules": mgr.get(sid).rule_amounts()}
 
     @api.post("/sessions/{sid}/penalties/{pid}/waive")
-    async def waive(sid: str, pid: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        role = need(request, s, RC)
-        s.penalty(pid)
+    async def waive(pid: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
+        c.session.penalty(pid)
         note = (await limits.object_body(request, empty_ok=True)).get("note") or ""
-        return s.waive(pid, note, role).detail()
+        return c.session.waive(pid, note, c.role).detail()
 
     @api.post("/sessions/{sid}/penalties/{pid}/approve")
-    async def approve(sid: str, pid: str, request: Request) -> dict[str, Any]:
+    async def approve(pid: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
         """Apply a proposed penalty with the amount race control chose (default: the proposal's)."""
-        s = mgr.get(sid)
-        role = need(request, s, RC)
         body = await limits.object_body(request, empty_ok=True)
-        return s.approve(pid, {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}, role).detail()
+        return c.session.approve(pid, {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}, c.role).detail()
 
     @api.get("/sessions/{sid}/corrections")
-    async def corrections(sid: str, request: Request) -> list[dict[str, Any]]:
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        return s.corrections()
+    async def corrections(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        return c.session.corrections()
 
     @api.post("/sessions/{sid}/revert")
-    async def revert(sid: str, request: Request) -> dict[str, Any]:
+    async def revert(request: Request, c: Caller = AS_STAFF) -> dict[str, Any]:
         """Undo one correction by id: whoever may make that kind of correction may undo it."""
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
         body = await limits.object_body(request)
         target = body.get("id")
-        role = need(request, s, revert_roles(s, target))
-        return answer(s.revert(target, body.get("note"), role))
+        role = need(request, c.session, revert_roles(c.session, target))
+        return answer(c.session.revert(target, body.get("note"), role))
 
     @api.post("/sessions/{sid}/confirm")
-    async def confirm(sid: str, request: Request) -> dict[str, Any]:
+    async def confirm(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
         """Race control confirms a manual passing: its laps may then be best laps."""
-        s = mgr.get(sid)
-        role = need(request, s, RC)
         body = await limits.object_body(request)
-        return answer(s.confirm(body.get("id"), body.get("note"), role))
+        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role))
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
-    async def car_action(sid: str, number: str, action: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        role = need(request, s, RC)
-        return answer(s.car_action(number, action, await limits.object_body(request, empty_ok=True), role))
+    async def car_action(number: str, action: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
+        return answer(c.session.car_action(number, action, await limits.object_body(request, empty_ok=True), c.role))
 
     @api.get("/sessions/{sid}/passings")
-    async def passings(sid: str, request: Request, limit: int = 200) -> list[dict[str, Any]]:
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        return list(s.feed)[-max(1, min(limit, 500)):][::-1]
+    async def passings(limit: int = 200, c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        return list(c.session.feed)[-max(1, min(limit, 500)):][::-1]
 
     @api.get("/sessions/{sid}/unknown")
-    async def unknown(sid: str, request: Request) -> list[dict[str, Any]]:
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        return s.unknown()
+    async def unknown(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        return c.session.unknown()
 
     @api.post("/sessions/{sid}/assign")
-    async def assign(sid: str, request: Request) -> dict[str, Any]:
+    async def assign(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
         """The car counts this transponder too (a spare); `replace: true` makes its others stop counting."""
-        s = mgr.get(sid)
-        role = need(request, s, TC)
         body = await limits.object_body(request)
-        a = s.assign(body.get("number"), body.get("transponder"), body.get("replace", False), role)
+        a = c.session.assign(body.get("number"), body.get("transponder"), body.get("replace", False), c.role)
         return {**answer(a.outcome), "number": a.number, "transponder": a.transponder,
                 "stopped_counting": a.stopped_counting}  # fmt: skip
 
     @api.get("/sessions/{sid}/transponders")
-    async def transponders(sid: str, request: Request) -> dict[str, list[str]]:
+    async def transponders(c: Caller = AS_STAFF) -> dict[str, list[str]]:
         """Each car's counting transponders (its own first, then spares), e.g. to name what a replace stops."""
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        return s.transponders()
+        return c.session.transponders()
 
     @api.get("/sessions/{sid}/cars/{number}/estimate")
-    async def estimate(sid: str, number: str, request: Request, lap: int | None = None) -> dict[str, Any]:
+    async def estimate(number: str, lap: int | None = None, c: Caller = AS_TC) -> dict[str, Any]:
         """Where a missed crossing of this car most likely was (its pace, or inside a too-long `lap`)."""
-        s = mgr.get(sid)
-        need(request, s, TC)
-        return s.estimate(number, lap)
+        return c.session.estimate(number, lap)
 
     @api.post("/sessions/{sid}/manual_passing")
-    async def manual_passing(sid: str, request: Request) -> dict[str, Any]:
+    async def manual_passing(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
         """A missed read. Without 't' its time is estimated from the car's pace and flagged `estimated`."""
-        s = mgr.get(sid)
-        role = need(request, s, TC)
-        mp = s.manual_passing(await limits.object_body(request), role)
+        mp = c.session.manual_passing(await limits.object_body(request), c.role)
         return {**answer(mp.outcome), "t": mp.t, "estimated": mp.estimated, "interpolated": mp.interpolated}
 
     @api.post("/sessions/{sid}/invalidate")
-    async def invalidate(sid: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        role = need(request, s, TC)
-        return answer(s.invalidate(await limits.object_body(request), role))
+    async def invalidate(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
+        return answer(c.session.invalidate(await limits.object_body(request), c.role))
 
     @api.get("/sessions/{sid}/decoders")
-    async def decoders(sid: str, request: Request) -> list[dict[str, Any]]:
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        return [d.describe() for d in s.decoders]
+    async def decoders(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        return [d.describe() for d in c.session.decoders]
 
     @api.post("/sessions/{sid}/decoders", status_code=201)
-    async def add_decoder(sid: str, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        need(request, s, TC)
+    async def add_decoder(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
         link = DecoderLink.from_request(await limits.object_body(request))
-        await mgr.start_decoder(s, link)
+        await mgr.start_decoder(c.session, link)
         return link.describe()
 
     @api.delete("/sessions/{sid}/decoders/{index}")
-    async def remove_decoder(sid: str, index: int, request: Request) -> dict[str, Any]:
-        s = mgr.get(sid)
-        need(request, s, TC)
-        link = await mgr.remove_decoder(s, index)
+    async def remove_decoder(index: int, c: Caller = AS_TC) -> dict[str, Any]:
+        link = await mgr.remove_decoder(c.session, index)
         return {"ok": True, "removed": link.url}
 
     @api.get("/sessions/{sid}/export.jsonl")
-    async def export_jsonl(sid: str, request: Request) -> PlainTextResponse:
-        s = mgr.get(sid)
-        need(request, s, ANY_STAFF)
-        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in scenario_lines(list(s.store.lines())))
+    async def export_jsonl(c: Caller = AS_STAFF) -> PlainTextResponse:
+        lines = scenario_lines(list(c.session.store.lines()))
+        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
         return PlainTextResponse(body, media_type="application/x-ndjson",
-                                 headers={"Content-Disposition": f'attachment; filename="{sid}.jsonl"'})  # fmt: skip
+                                 headers={"Content-Disposition": f'attachment; filename="{c.session.id}.jsonl"'})  # fmt: skip
 
     @api.get("/sessions/{sid}/export.csv")
     async def export_csv(sid: str) -> PlainTextResponse:
