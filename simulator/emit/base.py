@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from service.timeutil import s_to_us
 from simulator.model import DECODER_IDS, DECODER_LOOP, Race
 from simulator.scenario import t_us
 
@@ -66,7 +67,7 @@ def build_feeds(race: Race, rtc_base_us: int) -> list[Feed]:
     for key in race.decoders():
         reads = [r for r in race.reads if r.decoder == key]
         first = int(rng.integers(1, 60_000))
-        base = rtc_base_us + (round(race.params.clock_offset_s * 1e6) if key == "finish-b" else 0)
+        base = rtc_base_us + (s_to_us(race.params.clock_offset_s) if key == "finish-b" else 0)
         ps = [SimPassing(first + i, r.transponder, base + t_us(r.t), r.strength, r.hits, r.t)
               for i, r in enumerate(reads)]
         outs = [(a, b) for d, a, b in race.outages if d == key]
