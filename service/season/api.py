@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from service import auth, limits
+from service import auth, limits, timeutil
 from service.auth import ADMIN, TIMING
-from service.timeutil import us_to_s
 
 from .cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
 from .export import csv_text, html_sheet
@@ -57,7 +56,7 @@ def stopped_at_s(session: LiveSession) -> float | None:
         elif sig == "chequered" and flag is None:
             flag = ev.t
     t = red if red is not None else flag
-    return None if t is None else us_to_s(t - e.start_us)
+    return None if t is None else timeutil.us_to_s(t - e.start_us)
 
 
 class SeasonBook:
