@@ -49,11 +49,6 @@ def available() -> list[str]:
     return list(_catalogue())
 
 
-def kinds(name: str) -> dict[str, dict[str, Any]]:
-    """A preset's per-kind blocks as written (e.g. AX-LENGTH laps per heat kind), for readers of the data."""
-    return json.loads(json.dumps(_load(name).get("kinds", {})))  # deep copy of cached data
-
-
 def describe() -> list[dict[str, Any]]:
     return [{"name": n, "description": _load(n).get("description", "")} for n in available()]
 
@@ -82,3 +77,8 @@ def resolve(session: dict[str, Any] | None) -> dict[str, Any]:
     params.setdefault("penalty_policy", "applied")
     params.setdefault("rules", {})
     return params
+
+
+def kinds(name: str) -> dict[str, dict[str, Any]]:
+    """A preset's session kinds as declared (`kinds` block), e.g. AX-LENGTH laps per kind."""
+    return json.loads(json.dumps(_load(name).get("kinds", {})))  # deep copy of cached data
