@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 from pathlib import Path
 
@@ -38,6 +37,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from latency import CARS, LINGER_MAX_S, RATE, _linger, bench_session, feed, share, wait_ready  # noqa: E402
+from wsclient import BareClient  # noqa: E402
 
 from tests.service_proc import ServiceProcess  # noqa: E402
 
@@ -101,21 +101,14 @@ def delta_bytes(speed: float, race_minutes: float) -> dict:
 
 
 # == part 2: clients ===================================================================================
-class _MqttWsClient(asyncio.Protocol):
+class _MqttWsClient(BareClient):
     """MQTT 3.1.1 over WebSocket, the least a subscriber needs: CONNECT, SUBSCRIBE, read PUBLISH."""
 
     def __init__(self, host: str, path: str, topic: str, cid: str, memo: dict, ready) -> None:
-        self.host, self.path, self.topic, self.cid, self.memo, self.ready = host, path, topic, cid, memo, ready
-        self.buf = bytearray()
+        super().__init__(host, path, "Sec-WebSocket-Protocol: mqtt\r\n")
+        self.topic, self.cid, self.memo, self.ready = topic, cid, memo, ready
         self.mbuf = bytearray()  # the MQTT byte stream carried by binary frames
-        self.open = False
         self.got: list[tuple[float, int]] = []
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "Sec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())  # fmt: skip
 
     def _send(self, packet: bytes) -> None:  # a masked binary frame, mask 0 (payload unchanged)
         n = len(packet)
@@ -131,40 +124,15 @@ class _MqttWsClient(asyncio.Protocol):
             if not n:
                 return bytes((first,)) + bytes(rem) + body
 
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buf = self.buf
-        buf += data
-        if not self.open:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                self.transport.close()
-                return
-            del buf[: end + 4]
-            self.open = True
-            cid = self.cid.encode()
-            self._send(self._packet(0x10, b"\x00\x04MQTT\x04\x02\x00\x00" + len(cid).to_bytes(2, "big") + cid))
-            t = self.topic.encode()
-            self._send(self._packet(0x82, b"\x00\x01" + len(t).to_bytes(2, "big") + t + b"\x00"))
-        pos, n = 0, len(buf)
-        while n - pos >= 2:
-            b1 = buf[pos + 1] & 0x7F
-            head = 2
-            if b1 == 126:
-                if n - pos < 4:
-                    break
-                b1, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-            elif b1 == 127:
-                if n - pos < 10:
-                    break
-                b1, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if n - pos < head + b1:
-                break
-            self.mbuf += buf[pos + head : pos + head + b1]
-            pos += head + b1
-        del buf[:pos]
+    def opened(self) -> None:
+        cid = self.cid.encode()
+        self._send(self._packet(0x10, b"\x00\x04MQTT\x04\x02\x00\x00" + len(cid).to_bytes(2, "big") + cid))
+        t = self.topic.encode()
+        self._send(self._packet(0x82, b"\x00\x01" + len(t).to_bytes(2, "big") + t + b"\x00"))
+
+    def received(self, now: float, frames: list[tuple[int, bytes]]) -> None:
+        for _, payload in frames:
+            self.mbuf += payload
         self._mqtt(now)
 
     def _mqtt(self, now: float) -> None:

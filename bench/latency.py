@@ -34,6 +34,9 @@ import httpx  # noqa: E402
 
 from tests.service_proc import TOKEN, ServiceProcess  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from wsclient import BareClient  # noqa: E402
+
 CARS = 60
 RATE = 20.0  # passings per second
 
@@ -44,50 +47,19 @@ RATE = 20.0  # passings per second
 # JSON parsing happen after the run, so the client side costs a few microseconds per message and
 # the figures are the server's, not the bench's. Clients offer permessage-deflate like browsers
 # (with server_no_context_takeover, so every message decodes on its own); --no-deflate turns it off.
-class _WsClient(asyncio.Protocol):
+_DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n"
+
+
+class _WsClient(BareClient):
     def __init__(self, host: str, path: str, deflate: bool, memo: dict, ready) -> None:
-        self.host, self.path, self.deflate, self.memo, self.ready = host, path, deflate, memo, ready
-        self.buf = bytearray()
-        self.open = False
+        super().__init__(host, path, _DEFLATE if deflate else "")
+        self.deflate, self.memo, self.ready = deflate, memo, ready
         self.got: list[tuple[float, int]] = []  # (arrival time, payload id)
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        ext = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n"
-        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         f"Sec-WebSocket-Version: 13\r\n{ext if self.deflate else ''}\r\n").encode())  # fmt: skip
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buf = self.buf
-        buf += data
-        if not self.open:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buf.startswith(b"HTTP/1.1 101"):
-                self.transport.close()
-                return
-            del buf[: end + 4]
-            self.open = True
-        pos, n = 0, len(buf)
-        while n - pos >= 2:
-            b0, b1 = buf[pos], buf[pos + 1] & 0x7F
-            head = 2
-            if b1 == 126:
-                if n - pos < 4:
-                    break
-                b1, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-            elif b1 == 127:
-                if n - pos < 10:
-                    break
-                b1, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if n - pos < head + b1:
-                break
+    def received(self, now: float, frames: list[tuple[int, bytes]]) -> None:
+        for b0, payload in frames:
             if b0 & 0x0F == 1:  # text (the server never fragments)
-                payload = bytes(buf[pos + head : pos + head + b1])
                 key = (b0 & 0x40, payload)
                 idx = self.memo.get(key)
                 if idx is None:
@@ -95,8 +67,6 @@ class _WsClient(asyncio.Protocol):
                 if not self.got and self.ready is not None:
                     self.ready(self)
                 self.got.append((now, idx))
-            pos += head + b1
-        del buf[:pos]
 
     def connection_lost(self, exc) -> None:
         if not self.done.done():

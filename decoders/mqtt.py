@@ -22,7 +22,7 @@ from typing import Any
 import aiomqtt
 
 from decoders.passing import Passing
-from decoders.sources import Source
+from decoders.source import Source
 
 log = logging.getLogger(__name__)
 

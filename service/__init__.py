@@ -1,0 +1,1 @@
+"""Boucle service: live timing and race control (engine, rules, presets, HTTP/WebSocket, outputs)."""

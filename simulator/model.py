@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
+
+from service import presets as preset_data
+from service.presets import norm
 
 # ------------------------------------------------------------------------------------------
 # Parameters
@@ -84,6 +88,11 @@ _PROBABILITIES = {
 
 # ------------------------------------------------------------------------------------------
 # Presets (RULES.md sections 1, 3, 4; scenario.md "Presets")
+#
+# What the regulations fix (durations, lap counts, required stops, refuel windows, closed-pit and
+# last-minutes periods, the minimum pit time, waves, 2-hour categories) is read from the preset
+# JSON files, the same data the service runs on: `service.presets` is a data loader that imports
+# nothing of the engine. Only what a real race leaves to the teams stays here (`_SIM_ONLY`).
 
 
 @dataclass(frozen=True)
@@ -96,47 +105,86 @@ class Format:
     track_length_m: float = 980.0
     lap_s: float = 52.0  # typical fast lap
     drivers: tuple[int, int] = (1, 1)
-    stops: dict[str, int] = field(default_factory=dict)  # required stops per category
-    refuel: tuple[tuple[float, float], ...] = ()
-    pit_s: float = 120.0  # the minimum the teams aim at
+    stops: dict[str, int] = field(default_factory=dict)  # required stops per category (LM-STOPS, CC-PIT)
+    refuel: tuple[tuple[float, float], ...] = ()  # LM-REFUEL windows
+    pit_s: float = 120.0  # the minimum the teams aim at (LM-MIN-PIT)
+    pit_closed_s: float = 0.0  # LM-PIT-CLOSED-START
+    no_change_end_s: float = 0.0  # LM-NO-CHANGE-END
+    kind_laps: dict[str, int] = field(default_factory=dict)  # laps per session kind (AX-LENGTH)
+    grid_pattern: tuple[int, ...] = (3, 2)  # cars per grid row, repeating (AX-LENGTH)
+    wave_interval_s: float = 30.0  # CC-WAVES
+    category_duration_s: dict[str, float] = field(default_factory=dict)  # categories stopped early (CC-DURATION)
+
+    def required_stops(self, category: str) -> int:
+        """Stops the category must make; category names match as the service matches them."""
+        by_name = {norm(k): v for k, v in self.stops.items()}
+        return by_name.get(norm(category), by_name.get("default", 0))
+
+    def category_end_s(self, category: str) -> float | None:
+        """When a category stopped before the race end is stopped (None: it runs the whole race)."""
+        return next((v for k, v in self.category_duration_s.items() if norm(k) == norm(category)), None)
 
 
-_H = 3600.0
-FORMATS: dict[str, Format] = {
-    "lemans-270-2h": Format("endurance", 1.5 * _H, drivers=(2, 3), stops={"Sport": 3, "Amateur": 5}),
-    "lemans-270-3h": Format("endurance", 2.5 * _H, drivers=(2, 4), stops={"Sport": 5, "Amateur": 8}),
-    "lemans-270-4h": Format("endurance", 3.5 * _H, drivers=(2, 4), stops={"Sport": 8, "Amateur": 11},
-                            refuel=((1 * _H, 2 * _H),)),
-    "lemans-270-6h": Format("endurance", 5.5 * _H, drivers=(2, 6), stops={"Sport": 8, "Amateur": 11},
-                            refuel=((1 * _H, 2 * _H), (3 * _H, 4 * _H))),
-    "lemans-390-4h": Format("endurance", 3.5 * _H, lap_s=49.0, drivers=(2, 6),
-                            stops={"Sport": 8, "Amateur": 11}, refuel=((900.0, 4500.0), (2 * _H, 3 * _H))),
-    "lemans-390-6h": Format("endurance", 5.5 * _H, lap_s=49.0, drivers=(2, 6),
-                            stops={"Sport": 8, "Amateur": 11},
-                            refuel=((1800.0, 5400.0), (2 * _H, 3 * _H), (4 * _H, 5 * _H))),
-    "generic-timed": Format("timed", 1200.0, track_length_m=1200.0, lap_s=60.0),
-    "generic-laps": Format("laps", laps=10, track_length_m=1200.0, lap_s=60.0),
-    "autocross": Format("heat", laps=5, track_length_m=1000.0, lap_s=55.0),
-    "ffm-cc": Format("cc", 3 * _H, track_length_m=9000.0, lap_s=840.0,
-                     stops={"3h": 2, "2h": 1}, pit_s=40.0),
+# Simulator-only, per preset: the model family, lap pace, the track length where the preset has
+# none, the pit time cross-country riders aim at (no minimum there), and generic-timed's 20-minute
+# race (shorter than the preset's hour, to keep generated files small).
+_SIM_ONLY: dict[str, dict[str, Any]] = {
+    "lemans-270-2h": {"family": "endurance"},
+    "lemans-270-3h": {"family": "endurance"},
+    "lemans-270-4h": {"family": "endurance"},
+    "lemans-270-6h": {"family": "endurance"},
+    "lemans-390-4h": {"family": "endurance", "lap_s": 49.0},
+    "lemans-390-6h": {"family": "endurance", "lap_s": 49.0},
+    "generic-timed": {"family": "timed", "duration_s": 1200.0, "track_length_m": 1200.0, "lap_s": 60.0},
+    "generic-laps": {"family": "laps", "track_length_m": 1200.0, "lap_s": 60.0},
+    "autocross": {"family": "heat", "track_length_m": 1000.0, "lap_s": 55.0},
+    "ffm-cc": {"family": "cc", "track_length_m": 9000.0, "lap_s": 840.0, "pit_s": 40.0},
 }
+
+
+def _format(name: str, family: str, **sim: Any) -> Format:
+    """A preset's regulated numbers from its JSON file, plus the simulator-only ones."""
+    p = preset_data.resolve({"preset": name})
+    rules = p["rules"]
+    read: dict[str, Any] = {
+        "duration_s": float(p.get("duration_s", 0.0)),
+        "laps": int(p.get("laps", 0)),
+        "stops": dict(rules.get("LM-STOPS", {}).get("stops") or rules.get("CC-PIT", {}).get("passages") or {}),
+        "refuel": tuple((float(a), float(b)) for a, b in rules.get("LM-REFUEL", {}).get("windows_s", ())),
+        "pit_closed_s": float(rules.get("LM-PIT-CLOSED-START", {}).get("closed_s", 0.0)),
+        "no_change_end_s": float(rules.get("LM-NO-CHANGE-END", {}).get("last_s", 0.0)),
+        "kind_laps": {k: int(v["laps"]) for k, v in preset_data.kinds(name).items() if "laps" in v},
+        "category_duration_s": {k: float(v) for k, v in p.get("category_duration_s", {}).items()},
+    }
+    if "LM-MIN-PIT" in rules:
+        read["pit_s"] = float(rules["LM-MIN-PIT"]["min_s"])
+    if "track_length_m" in p:
+        read["track_length_m"] = float(p["track_length_m"])
+    if "drivers_per_team" in p:
+        lo, hi = p["drivers_per_team"]
+        read["drivers"] = (int(lo), int(hi))
+    if "grid_pattern" in p:
+        read["grid_pattern"] = tuple(int(n) for n in p["grid_pattern"])
+    if "wave_interval_s" in p:
+        read["wave_interval_s"] = float(p["wave_interval_s"])
+    return Format(family, **{**read, **sim})
+
+
+FORMATS: dict[str, Format] = {name: _format(name, **sim) for name, sim in _SIM_ONLY.items()}
 PRESETS = tuple(FORMATS)
 
-AX_LAPS = {"heat": 5, "semi": 6, "final": 7}  # AX-LENGTH
 AX_DIVISIONS = {  # RULES.md section 3: number ranges
     "Super Buggy": 1, "Buggy 1600": 101, "Maxi Tourisme": 201, "Super Sprint": 301, "Buggy Cup": 401,
     "Junior Sprint": 501, "Tourisme Cup": 601, "Maxi Sprint": 701, "Sprint Girl": 801,
 }
-CC_CATEGORIES_3H = ("Elite Open", "Junior", "N1", "N2", "Vétérans")
-CC_CATEGORIES_2H = ("Jeunes", "Féminines")
-CC_TWO_HOURS_S = 2 * _H
+# Cross-country categories the simulator enters, in entry order: five run the whole race, the last
+# two are stopped early (which ones, and when, is the preset's `category_duration_s`).
+CC_CATEGORIES = ("Elite Open", "Junior", "N1", "N2", "Vétérans", "Jeunes", "Féminines")
 
 # Loop geometry: the pit lane bypasses the finish line (scenario.md). Fractions of a lap.
 PIT_ENTRY_FRACTION = 0.97  # pit_in sits just before the line
 OUT_LAP_EXTRA_S = 2.0  # pit exit speed limit and cold tyres
 IN_LAP_EXTRA_S = 1.5
-PIT_CLOSED_S = 300.0  # LM-PIT-CLOSED-START
-NO_CHANGE_END_S = 600.0  # LM-NO-CHANGE-END
 
 DECODER_IDS = {  # lowercase hex of the 4 decoder-id bytes as sent on the wire
     "finish": "01b00400",
@@ -242,9 +290,9 @@ def generate(preset: str, cars: int, seed: int, params: Params | None = None, *,
 
     if fmt.family == "heat":
         kind = kind or "heat"
-        if kind not in AX_LAPS and kind != "practice":
-            raise ValueError(f"autocross kind must be one of {sorted(AX_LAPS)}")
-        laps = laps or AX_LAPS.get(kind, 3)
+        if kind not in fmt.kind_laps:
+            raise ValueError(f"autocross kind must be one of {sorted(set(fmt.kind_laps) - {'practice'})}")
+        laps = laps or fmt.kind_laps[kind]
     elif fmt.family in ("laps",):
         kind = kind or "race"
         laps = laps or fmt.laps
@@ -300,9 +348,9 @@ class _Sim:
                 base = fmt.lap_s + (0.0 if category == "Sport" else 1.8) + abs(rng.normal(0, 0.9))
                 nd = int(rng.integers(fmt.drivers[0], fmt.drivers[1] + 1))
             elif fmt.family == "cc":
-                cats = CC_CATEGORIES_3H + CC_CATEGORIES_2H
-                category = cats[i % len(cats)]
-                base = fmt.lap_s * (1.0 + abs(rng.normal(0, 0.08)) + (0.08 if category in CC_CATEGORIES_2H else 0))
+                category = CC_CATEGORIES[i % len(CC_CATEGORIES)]
+                short = fmt.category_end_s(category) is not None  # the 2-hour categories ride slower
+                base = fmt.lap_s * (1.0 + abs(rng.normal(0, 0.08)) + (0.08 if short else 0))
                 nd = 1
             else:
                 category = "Sport" if fmt.family != "heat" else "Super Buggy"
@@ -335,7 +383,7 @@ class _Sim:
                 cars[k].grid = g + 1
         if fmt.family == "cc":
             n_waves = max(1, math.ceil(n / wave_size))
-            self.waves = [{"wave": w + 1, "offset_s": 30.0 * w} for w in range(n_waves)]
+            self.waves = [{"wave": w + 1, "offset_s": fmt.wave_interval_s * w} for w in range(n_waves)]
         return cars
 
     def session_line(self) -> dict:
@@ -382,11 +430,11 @@ class _Sim:
         d = self.duration_s
         lap = car.base_lap_s
         if family == "endurance":
-            n = fmt.stops[car.category] if self.kind == "race" else 1
-            lo, hi = PIT_CLOSED_S + 2 * lap, d - NO_CHANGE_END_S - fmt.pit_s - 3 * lap
+            n = fmt.required_stops(car.category) if self.kind == "race" else 1
+            lo, hi = fmt.pit_closed_s + 2 * lap, d - fmt.no_change_end_s - fmt.pit_s - 3 * lap
         else:
-            n = fmt.stops["2h" if car.category in CC_CATEGORIES_2H else "3h"]
-            end = CC_TWO_HOURS_S if car.category in CC_CATEGORIES_2H else d
+            n = fmt.required_stops(car.category)
+            end = fmt.category_end_s(car.category) or d
             lo, hi = 2 * lap, end - 2 * lap
         if rng.random() < p.missing_stop:
             n = max(0, n - 1)
@@ -425,7 +473,7 @@ class _Sim:
         if family == "endurance" and self.kind == "race":
             if stops and rng.random() < p.late_change:
                 car.behaviours.append("late_change")
-                stops[-1]["plan_t"] = float(rng.uniform(d - NO_CHANGE_END_S + 60, d - NO_CHANGE_END_S + 240))
+                stops[-1]["plan_t"] = float(rng.uniform(d - fmt.no_change_end_s + 60, d - fmt.no_change_end_s + 240))
                 stops[-1]["refuel"] = []
             if stops and rng.random() < p.back_to_back:
                 car.behaviours.append("back_to_back")
@@ -440,7 +488,7 @@ class _Sim:
                 early = {"change": False, "mechanical": True}
                 car.behaviours.append("closed_pit_mechanical")
             if early:
-                early["plan_t"] = float(rng.uniform(0.2, 0.9)) * (PIT_CLOSED_S - 2 * lap)
+                early["plan_t"] = float(rng.uniform(0.2, 0.9)) * (fmt.pit_closed_s - 2 * lap)
                 early["refuel"] = []
                 # a repair takes a while: the 2-minute minimum still applies (LM-MIN-PIT)
                 early["duration"] = (self.stop_duration(car, rng) if early["change"]
@@ -592,6 +640,7 @@ class _Sim:
                     n, last = n + 1, t - self.start_offset(car)
             return n, last
 
+        ends = {c.category: self.fmt.category_end_s(c.category) for c in cars}  # CC-DURATION
         if fam in ("laps", "heat"):
             target = self.laps or 1
             firsts = []
@@ -603,18 +652,17 @@ class _Sim:
         else:
             assert self.duration_s is not None
             d = self.duration_s
-            main = [c for c in cars if not (fam == "cc" and c.category in CC_CATEGORIES_2H)] or cars
+            main = [c for c in cars if ends[c.category] is None] or cars
             ranked = sorted(main, key=lambda c: (-laps_at(c, d)[0], laps_at(c, d)[1]))
             leader = ranked[0]
             flag = next((t for t, loop in leader.crossings if t >= d and loop == "finish"), math.inf)
-            if fam == "cc":
-                for cat in sorted({c.category for c in cars if c.category in CC_CATEGORIES_2H}):
-                    events.append(Event(CC_TWO_HOURS_S, "signal", {"signal": "stop_category", "category": cat}))
+            for cat in sorted(c for c, end in ends.items() if end is not None):
+                events.append(Event(ends[cat], "signal", {"signal": "stop_category", "category": cat}))
         self.flag_t = flag if math.isfinite(flag) else None
         for car in cars:
             cut = flag
-            if fam == "cc" and car.category in CC_CATEGORIES_2H:
-                cut = CC_TWO_HOURS_S
+            if ends[car.category] is not None:
+                cut = ends[car.category]
             keep = []
             for t, loop in car.crossings:
                 keep.append((t, loop))
@@ -633,14 +681,14 @@ class _Sim:
         green = 3.0 + float(rngs[0].uniform(0.0, 5.0)) if rngs else 3.0
         events.append(Event(green, "signal", {"signal": "start_lights_green"}))
         target = self.laps or 5
-        pattern = (3, 2)  # AX-LENGTH grid 3-2-3-2
+        pattern = self.fmt.grid_pattern  # AX-LENGTH grid 3-2-3-2
         row_of, row, left = {}, 0, pattern[0]
         for car in cars:
             row_of[car.number] = row
             left -= 1
             if left == 0:
                 row += 1
-                left = pattern[row % 2]
+                left = pattern[row % len(pattern)]
         for car, rng in zip(cars, rngs, strict=True):
             row = row_of[car.number]
             reaction = float(rng.uniform(0.25, 0.7))

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from service.timeutil import s_to_us, us_to_s
 from simulator.model import DECODER_IDS, Event, Race, describe
 
 # Rank of line types at the same microsecond: a driver change or refuel recorded at the same
@@ -18,8 +19,13 @@ _RANK = {"signal": 0, "passing": 1, "grid_move": 2, "mechanical": 3, "driver_cha
 
 
 def t_us(t: float) -> int:
-    """Session seconds to integer microseconds (the one rounding used everywhere)."""
-    return round(t * 1_000_000)
+    """Session seconds to integer microseconds (the one rounding used everywhere: `s_to_us`)."""
+    return s_to_us(t)
+
+
+def _t_s(us: int) -> float:
+    """A scenario line's `t`: whole microseconds back to seconds (6 digits lose nothing)."""
+    return us_to_s(us, 6)
 
 
 def _dump(obj: dict) -> str:
@@ -64,13 +70,13 @@ def lines(race: Race, *, header: bool = True, decoder_fields: bool | None = None
         timed.append((t_us(e.t), _RANK.get(e.type, 9), i, event_line(e)))
     timed.sort(key=lambda x: (x[0], x[1], x[2]))
     for us, _, _, obj in timed:
-        obj["t"] = us / 1_000_000
+        obj["t"] = _t_s(us)
         yield _dump(obj)
 
 
 def event_line(e: Event) -> dict:
     """A non-passing event as its scenario line (signals, driver changes, refuels...)."""
-    return {"type": e.type, "t": t_us(e.t) / 1_000_000, **e.data}
+    return {"type": e.type, "t": _t_s(t_us(e.t)), **e.data}
 
 
 def write(race: Race, path: str | Path, **kw) -> int:

@@ -31,7 +31,11 @@ def test_tiny_race_example(shared):
     assert [r["number"] for r in cls] == ["1", "2", "3"]
     # Car 1: 50.2, 50.25 (duplicate, < min_lap 20 s), 100.75, 150.75, 201.0, 251.5, then the flag
     # at 301.5 (race time 300 s over, car 1 leads) -> 6 laps, best 150.75 - 100.75 = 50.0 on lap 3.
-    assert cls[0] | {} == cls[0] and cls[0]["laps"] == 6 and cls[0]["total_time_s"] == 301.5
+    # the whole row as scenario.md "Results" lists it: the leader has no gap or interval
+    assert cls[0] == {
+        "position": 1, "number": "1", "name": "Alpha", "category": "Sport", "category_position": 1,
+        "status": "classified", "laps": 6, "penalty_laps": 0, "penalty_seconds": 0.0, "total_time_s": 301.5,
+        "best_lap_s": 50.0, "best_lap_no": 3, "pit_stops": 0, "gap": "", "interval": ""}
     assert (cls[0]["best_lap_s"], cls[0]["best_lap_no"]) == (50.0, 3)
     assert (cls[1]["laps"], cls[1]["total_time_s"], cls[1]["gap"], cls[1]["interval"]) == (6, 307.5, "+6.000", "+6.000")
     assert (cls[2]["laps"], cls[2]["total_time_s"], cls[2]["gap"], cls[2]["interval"]) == (6, 319.5, "+18.000", "+12.000")
@@ -240,7 +244,10 @@ def test_manual_penalty_and_waive_change_the_order(tmp_path):
     ]  # fmt: skip
     res = run(tmp_path, by_time(lines))
     assert [r["number"] for r in res["classification"]] == ["2", "1"]
-    assert res["penalties"][0] | {} == res["penalties"][0] and res["penalties"][0]["id"] == "p1"
+    # race control's AX-TIME-PEN line as the penalty record: first id, 10 s, applied, its note as evidence
+    assert res["penalties"] == [{
+        "id": "p1", "number": "1", "rule": "AX-TIME-PEN", "laps": 0, "seconds": 10.0, "best_lap_seconds": 0.0,
+        "t": 110.0, "evidence": "track limits", "state": "applied", "note": "track limits"}]
     assert row(res, "1")["total_time_s"] == 110.0 and row(res, "1")["penalty_seconds"] == 10.0
     res = run(tmp_path, [*by_time(lines), {"type": "waive", "t": 120, "penalty_id": "p1"}], "w.jsonl")
     assert [r["number"] for r in res["classification"]] == ["1", "2"]

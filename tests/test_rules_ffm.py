@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from service.engine.categories import aggregate_kids, by_category
 from service.results import replay_file, results
 from service.rules.common import status_line
-from service.rules.ffm import aggregate_kids, by_category
 from tests.test_rules_kit import Scenario, penalties, row
 
 

@@ -298,3 +298,53 @@ def test_disconnects_are_scheduled_inside_the_race_and_do_not_change_reads():
     end = max(r.t for r in race.reads)
     assert all(dec == "finish" and 0 < a < end and b - a == pytest.approx(25.0) for dec, a, b in race.outages)
     assert [(r.t, r.transponder) for r in race.reads] == [(r.t, r.transponder) for r in clean.reads]
+
+
+def _preset_json(name: str) -> dict:
+    return json.loads((REPO / "service/presets" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_regulated_numbers_come_from_the_preset_files():
+    """Stops, refuel windows, durations and lengths are the presets' own numbers, not copies."""
+    for name, fmt in model.FORMATS.items():
+        data = _preset_json(name)
+        rules = data.get("rules", {})
+        if "LM-STOPS" in rules:  # LM-STOPS, LM-REFUEL, LM-MIN-PIT, LM-PIT-CLOSED-START, LM-NO-CHANGE-END
+            assert fmt.family == "endurance"
+            assert fmt.stops == rules["LM-STOPS"]["stops"]
+            assert [list(w) for w in fmt.refuel] == rules.get("LM-REFUEL", {}).get("windows_s", [])
+            assert fmt.pit_s == rules["LM-MIN-PIT"]["min_s"]
+            assert fmt.pit_closed_s == rules["LM-PIT-CLOSED-START"]["closed_s"]
+            assert fmt.no_change_end_s == rules["LM-NO-CHANGE-END"]["last_s"]
+            assert list(fmt.drivers) == data["drivers_per_team"]
+        if name != "generic-timed":  # the simulator's short 20-minute race
+            assert fmt.duration_s == data.get("duration_s", 0)
+        assert fmt.laps == data.get("laps", 0)
+    ax = model.FORMATS["autocross"]
+    assert ax.kind_laps == {k: v["laps"] for k, v in _preset_json("autocross")["kinds"].items()}  # AX-LENGTH
+    cc, cc_data = model.FORMATS["ffm-cc"], _preset_json("ffm-cc")
+    passages = cc_data["rules"]["CC-PIT"]["passages"]
+    assert {c: cc.required_stops(c) for c in ("Elite Open", "Jeunes", "feminines")} == {
+        "Elite Open": passages["default"], "Jeunes": passages["Jeunes"], "feminines": passages["Féminines"]}
+    assert cc.category_end_s("FÉMININES") == cc_data["category_duration_s"]["Féminines"]
+    assert cc.category_end_s("N1") is None and cc.wave_interval_s == cc_data["wave_interval_s"]
+
+
+def test_a_preset_change_reaches_the_simulated_race(monkeypatch):
+    """Two more Sport stops in the preset data: Sport teams of a clean race make two more stops."""
+    real = model.preset_data.resolve
+
+    def more_stops(session):
+        params = real(session)
+        params["rules"]["LM-STOPS"]["stops"]["Sport"] += 2
+        return params
+
+    monkeypatch.setattr(model.preset_data, "resolve", more_stops)
+    fmt = model._format("lemans-270-2h", "endurance")
+    assert fmt.required_stops("Sport") == 5 and fmt.required_stops("Amateur") == 5  # 3 + 2; 5 as written
+    monkeypatch.setitem(model.FORMATS, "lemans-270-2h", fmt)
+    race = model.generate("lemans-270-2h", 6, 4)
+    changes: dict[str, set[int]] = defaultdict(set)  # driver-change stops made, per category
+    for car in race.cars:
+        changes[car.category].add(sum(s["driver_in"] != s["driver_out"] for s in car.stops))
+    assert changes == {"Sport": {5}, "Amateur": {5}}

@@ -35,7 +35,7 @@ from decoders.p3.codec import (
     tor_of,
 )
 from decoders.passing import Passing
-from decoders.sources import Source
+from decoders.source import Source
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Small shared records: one car's line of a lap race as the engine classified it."""
+"""Small shared records: one car's line of a lap race as the engine classified it, and the names
+every module of a meeting agrees on (statuses, the auto-cross heats)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ DSQ = "dsq"
 NOT_CLASSIFIED = "not_classified"
 
 STATUSES = frozenset({CLASSIFIED, DNF, DNS, DSQ, NOT_CLASSIFIED})
+HEAT_STAGES = ("heat1", "heat2", "heat3")  # AX-HEAT1: the three heats of an auto-cross meeting
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from service.errors import Conflict, Invalid
 from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
 from .grids import AX_GRID_PATTERN, FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
 from .lengths import ax_laps
-from .model import RaceRow
+from .model import HEAT_STAGES, RaceRow
 from .ranking import (
     GeneralLine,
     HeatLine,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from .tables import Ranking
 
 STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
-HEAT_STAGES = ("heat1", "heat2", "heat3")
 KIND_OF = {"practice1": "practice", "practice2": "practice", "heat1": "heat", "heat2": "heat",
            "heat3": "heat", "semis": "semi", "final": "final"}  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from service.timeutil import us_to_s
 
-from .runner import HEAT_STAGES
+from .model import HEAT_STAGES
 
 if TYPE_CHECKING:
     from .karting_runner import KartingMeeting

@@ -16,7 +16,7 @@ from typing import Any
 
 from service.engine import Engine
 from service.results import RESULT_KEYS
-from service.timeutil import fmt_duration
+from service.timeutil import fmt_duration, s_to_us
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
@@ -121,7 +121,7 @@ def find_font() -> Path | None:
 
 
 def _total(s: float | None) -> str:
-    return "" if s is None else fmt_duration(round(s * 1e6))
+    return "" if s is None else fmt_duration(s_to_us(s))
 
 
 def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, now: datetime | None = None) -> bytes:
@@ -160,7 +160,7 @@ def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, n
     rows = []
     for r in results["classification"]:
         cat = f"{r['category']} ({r['category_position']})" if r["category"] else ""
-        best = f"{fmt_duration(round(r['best_lap_s'] * 1e6))} ({r['best_lap_no']})" if r["best_lap_s"] else ""
+        best = f"{fmt_duration(s_to_us(r['best_lap_s']))} ({r['best_lap_no']})" if r["best_lap_s"] else ""
         pens = ", ".join(x for x in (f"-{r['penalty_laps']} {lab['laps'].lower()}" if r["penalty_laps"] else "",
                                       f"+{r['penalty_seconds']:g} s" if r["penalty_seconds"] else "") if x)  # fmt: skip
         status = "" if r["status"] == "classified" else lab.get(r["status"], r["status"])

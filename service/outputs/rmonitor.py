@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from service.engine import Engine
+from service.timeutil import s_to_us
 
 NO_TIME = "00:00:00.000"  # a car without a crossing (total) or without a timed lap (best)
 NOT_A_LAP_RACE = 9999  # $F laps to go of a timed session
@@ -38,7 +39,7 @@ def fmt_time(us: int | None, millis: bool = True) -> str:
 
 
 def _s_to_us(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1_000_000)
+    return None if seconds is None else s_to_us(seconds)
 
 
 @lru_cache(maxsize=16384)  # the same few hundred fields, formatted again on every change

@@ -10,10 +10,11 @@ engine change.
 from __future__ import annotations
 
 import json
-import unicodedata
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from service.text import fold
 
 PRESET_DIR = Path(__file__).parent
 BEST_LAP_KINDS = frozenset({"practice", "qualifying"})
@@ -24,14 +25,11 @@ class PresetError(ValueError):
 
 
 def norm(name: Any) -> str:
-    """Category names match case- and accent-insensitively (scenario.md): `Féminines` = `feminines`."""
-    return _fold(str(name or ""))
+    """Category names match case- and accent-insensitively (scenario.md): `Féminines` = `feminines`.
 
-
-@lru_cache(maxsize=4096)  # a few categories, looked up for every entry and every rule
-def _fold(text: str) -> str:
-    s = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in s if not unicodedata.combining(c)).casefold().strip()
+    `service.text.fold` is the one folding helper (cached); this only accepts any value (None, numbers).
+    """
+    return fold(str(name or ""))
 
 
 @cache

@@ -19,7 +19,6 @@ from service.timeutil import s_to_us
 
 if TYPE_CHECKING:
     from service.engine.car import Car
-    from service.engine.classify import Row
     from service.engine.events import Event
     from service.rules.context import RuleContext
 
@@ -231,47 +230,13 @@ class Line(Rule):
 
 @register
 class Classes(Rule):
-    """CC-CLASSES: category classifications are extracted from the scratch (see `by_category`)."""
+    """CC-CLASSES: category classifications are extracted from the scratch (`service.engine.categories.by_category`)."""
 
     id = "CC-CLASSES"
 
 
 @register
 class Kids(Rule):
-    """CC-KIDS: two 45-minute endurances aggregated by `aggregate_kids` (one engine per endurance)."""
+    """CC-KIDS: two 45-minute endurances aggregated by `service.engine.categories.aggregate_kids`."""
 
     id = "CC-KIDS"
-
-
-def by_category(engine: Any) -> dict[str, list[Row]]:
-    """CC-CLASSES: each category's classification, extracted from the scratch in scratch order.
-
-    Categories appear in the preset's `category_order` first, then as met in the scratch; a row's
-    `category_position` is its place in its category.
-    """
-    from service.engine.classify import classify  # the engine imports the rules: import late
-
-    out: dict[str, list[Row]] = {}
-    order = {norm(c): c for c in engine.params.get("category_order") or []}
-    for c in order.values():
-        out[c] = []
-    for r in classify(engine):
-        key = order.setdefault(norm(r.category), r.category)
-        out.setdefault(key, []).append(r)
-    for rows in out.values():
-        for i, r in enumerate(rows, 1):
-            r.category_position = i
-    return {k: v for k, v in out.items() if v}
-
-
-def aggregate_kids(first: Any, second: Any) -> list[dict[str, Any]]:
-    """CC-KIDS: most laps then least time over both endurances (`service.season.cc.kids_aggregate`
-    on each engine's rows, times in exact microseconds)."""
-    from service.engine.classify import classify  # the engine imports the rules: import late
-    from service.season.cc import kids_aggregate
-
-    return kids_aggregate([
-        [{"number": r.number, "name": r.name, "category": r.category, "status": r.status, "laps": r.laps,
-          "total_time_us": r.total_time_us} for r in classify(engine)]
-        for engine in (first, second)
-    ])  # fmt: skip

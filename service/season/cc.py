@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from service.presets import norm
+from service.timeutil import s_to_us, us_to_s
 
-US = 1_000_000
 NO_TIME = ("dns", "dsq")
 
 
@@ -22,7 +22,7 @@ def _us(row: dict[str, Any]) -> int | None:
     if row.get("total_time_us") is not None:
         return int(row["total_time_us"])
     t = row.get("total_time_s")
-    return None if t is None else round(float(t) * US)
+    return None if t is None else s_to_us(float(t))
 
 
 def _natural(number: str) -> tuple[int, str]:
@@ -62,7 +62,7 @@ def kids_aggregate(endurances: Sequence[Sequence[dict[str, Any]]]) -> list[dict[
             a = per.setdefault(number, {"number": number, "name": r.get("name") or "", "category": r.get("category") or "",
                                         "laps": 0, "total_time_us": 0, "counted": []})  # fmt: skip
             a[f"endurance{no}"] = {"status": r.get("status"), "laps": r.get("laps"),
-                                   "total_time_s": None if t is None else round(t / US, 3)}  # fmt: skip
+                                   "total_time_s": us_to_s(t)}  # fmt: skip
             if r.get("status") == "classified" and t is not None:
                 a["laps"] += int(r.get("laps") or 0)
                 a["total_time_us"] += t
@@ -76,7 +76,7 @@ def kids_aggregate(endurances: Sequence[Sequence[dict[str, Any]]]) -> list[dict[
         c = norm(a["category"])
         by_cat[c] = by_cat.get(c, 0) + 1
         a["category_position"] = by_cat[c]
-        a["total_time_s"] = round(a.pop("total_time_us") / US, 3)
+        a["total_time_s"] = us_to_s(a.pop("total_time_us"))
     return rows_
 
 
@@ -135,7 +135,7 @@ def kids_grid(tests: Sequence[Sequence[dict[str, Any]]], group_size: int = 5) ->
         ok = {str(r["number"]): r for r in rows if r.get("status") not in NO_TIME and r.get("best_lap_s")}
         timed &= set(ok)
         for n, r in ok.items():
-            total[n] += round(float(r["best_lap_s"]) * US)
+            total[n] += s_to_us(float(r["best_lap_s"]))
     done = sorted(timed, key=lambda n: (total[n], order.index(n)))
     return _chunks(done + [n for n in order if n not in timed], group_size, 1, True)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
-from simulator.emit import Feed, SimPassing, Target
+from simulator.emit.base import Feed, SimPassing, Target
 
 log = logging.getLogger("boucle.simulator.mqtt")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decoders.p3 import codec
-from simulator.emit import Feed, SimPassing
+from simulator.emit.base import Feed, SimPassing
 
 
 def passing_frame(feed: Feed, p: SimPassing) -> bytes:

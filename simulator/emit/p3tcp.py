@@ -13,7 +13,7 @@ import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from simulator.emit import Feed, SimPassing, Target
+from simulator.emit.base import Feed, SimPassing, Target
 from simulator.emit.p3frames import RequestHandler, passing_frame, status_frame
 
 log = logging.getLogger("boucle.simulator.p3tcp")

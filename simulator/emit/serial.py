@@ -16,7 +16,7 @@ import os
 import termios
 import tty
 
-from simulator.emit import Feed, SimPassing, Target
+from simulator.emit.base import Feed, SimPassing, Target
 from simulator.emit.p3frames import RequestHandler, passing_frame, status_frame
 
 
