@@ -19,11 +19,12 @@ from decoders.sources import split_decoder_spec
 from service import auth, http_errors, limits, openapi
 from service.api.links import build_links_router
 from service.api.meetings import build_meeting_router
+from service.api.outputs import build_outputs_router
 from service.api.seasons import build_season_router
 from service.api.sessions import ANY_STAFF, build_router
 from service.fanout import RawSendMiddleware, raw_socket
 from service.manager import Manager
-from service.outputs.api import build_outputs_router, start_rmonitor
+from service.outputs.rmonitor_server import start_rmonitor
 from service.session import DecoderLink
 from service.static import WebAssets
 

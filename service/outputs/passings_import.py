@@ -14,12 +14,14 @@ import bisect
 import csv
 import io
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from service.engine.outcome import UNKNOWN
+from service.errors import Invalid
 from service.session import LOOPS, LiveSession
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ MAX_LINES = 200_000
 BATCH = 200  # reads per log transaction, between two turns of the event loop
 
 
-class ImportProblem(ValueError):
+class ImportProblem(Invalid):
     """A file that cannot be imported; the message names the line (nothing was submitted)."""
 
 
@@ -191,3 +193,44 @@ def _index(session: LiveSession, known: dict[tuple[str, str], list[float]], star
         if ev.type == "passing" and ev.transponder is not None:
             bisect.insort(known.setdefault((ev.transponder, ev.loop or "finish"), []), ev.t / 1e6)
     return len(events)
+
+
+def decode(data: bytes) -> str:
+    """A passings file as text: UTF-8, else Windows-1252 (what Windows exports write)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_loops(spec: str | None) -> dict[str, str]:
+    """`1:finish,2:pit_in` maps the file's loop names or ids to Boucle's loops."""
+    out = {}
+    for part in filter(None, (spec or "").split(",")):
+        name, _, loop = part.rpartition(":")
+        if not name or loop not in LOOPS:
+            raise ImportProblem(f"loops: {part!r} is not NAME:LOOP with LOOP one of {', '.join(LOOPS)}")
+        out[name] = loop
+    return out
+
+
+async def import_file(session: LiveSession, data: bytes, offset_s: float = 0.0, loop: str = "finish",
+                      loops: str | None = None, tolerance_s: float = 1.0) -> dict[str, Any]:  # fmt: skip
+    """Check the options, read the file (a refused file is counted in the session's `rejected`),
+    then submit the reads not already known (`import_reads`)."""
+    if loop not in LOOPS:
+        raise ImportProblem(f"loop must be one of {', '.join(LOOPS)}")
+    if not math.isfinite(offset_s) or abs(offset_s) > 86400:
+        raise ImportProblem("offset_s must be a number of seconds within one day")
+    if not 0 <= tolerance_s <= 60:
+        raise ImportProblem("tolerance_s must be between 0 and 60")
+    mapping = parse_loops(loops)
+    text = decode(data)
+    origin = datetime.fromtimestamp(session.origin_us / 1e6)
+    try:
+        reads = parse(text, origin, session.rate, offset_s, loop, mapping)
+    except ImportProblem as exc:
+        session.counters["rejected"] += 1
+        log.warning("session %s: passings import rejected: %s", session.id, exc)
+        raise
+    return await import_reads(session, reads, tolerance_s)

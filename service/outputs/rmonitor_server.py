@@ -248,3 +248,12 @@ class RMonitorServer:
 def _drain(q: asyncio.Queue) -> None:
     while not q.empty():
         q.get_nowait()
+
+
+async def start_rmonitor(app: Any, mgr: Any, spec: str, session_id: str | None) -> RMonitorServer:
+    """Open the scoreboard feed on `[HOST:]PORT` (the app's `rmonitor` option) and keep it on `app.state`."""
+    host, port = parse_address(spec)
+    server = RMonitorServer(mgr, host, port, session_id)
+    await server.start()
+    app.state.rmonitor = server
+    return server
