@@ -13,7 +13,7 @@ from service.engine.car import Car
 from service.engine.engine import Engine
 from service.engine.finish import NEVER
 from service.presets import norm
-from service.timeutil import fmt_duration
+from service.timeutil import fmt_duration, us_to_s
 
 GROUP_RUNNING, GROUP_OUT, GROUP_DNS, GROUP_DSQ = 0, 1, 2, 3
 
@@ -131,7 +131,7 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
             stint_start_us=stint_start,
             lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
-            lap_warnings=[[n, round(car.lap_times[n - 1] / 1e6, 3), why] for n, why in car.lap_warnings if n <= raw],
+            lap_warnings=[[n, us_to_s(car.lap_times[n - 1]), why] for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
         if fin.grouped:
             rows[-1].race_group = fin.race_group(car)
@@ -189,16 +189,16 @@ def row_public(r: Row) -> dict[str, Any]:
         "laps": r.laps,
         "penalty_laps": r.penalty_laps,
         "penalty_seconds": round(float(r.penalty_seconds), 3),
-        "total_time_s": None if r.total_time_us is None else round(r.total_time_us / 1e6, 3),
-        "best_lap_s": None if r.best_lap_us is None else round(r.best_lap_us / 1e6, 3),
+        "total_time_s": us_to_s(r.total_time_us),
+        "best_lap_s": us_to_s(r.best_lap_us),
         "best_lap_no": r.best_lap_no,
-        "last_lap_s": None if r.last_lap_us is None else round(r.last_lap_us / 1e6, 3),
+        "last_lap_s": us_to_s(r.last_lap_us),
         "pit_stops": r.pit_stops,
         "in_pit": r.in_pit,
         "driver": r.driver,
         "driver_name": r.driver_name,
         "stint_s": None if r.stint_us is None else round(r.stint_us / 1e6, 1),
-        "stint_start_s": None if r.stint_start_us is None else round(r.stint_start_us / 1e6, 3),
+        "stint_start_s": us_to_s(r.stint_start_us),
         "stint_laps": r.stint_laps,
         "finished": r.finished,
         "gap": r.gap,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.presets import norm
+from service.timeutil import us_to_s
 
 US = 1_000_000
 
@@ -28,7 +29,7 @@ def countdown(st: dict[str, Any], at_us: int, now_us: int, template: str) -> dic
     its own and live deltas need not resend the row every time the engine clock moves.
     """
     st["text"] = template.format(clock(at_us - now_us))
-    st["until_s"] = round(at_us / US, 3)
+    st["until_s"] = us_to_s(at_us)
     st["text_until"] = template
     return st
 

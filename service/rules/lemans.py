@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.rules.base import Rule, register
 from service.rules.common import US, clock, countdown, failed_check, lookup, per_category, ts
+from service.timeutil import us_to_s
 
 if TYPE_CHECKING:
     from service.engine.car import Car, PitStop
@@ -83,7 +84,7 @@ class Stops(Rule):
             began = max(car.stint_start_us, ctx.start_us)
             stint = max(0, ctx.now_us - began)
             st["stint_s"] = round(stint / US, 1)
-            st["stint_start_s"] = round(began / US, 3)  # absolute: what live deltas carry (hub.py)
+            st["stint_start_s"] = us_to_s(began)  # absolute: what live deltas carry (hub.py)
             st["driver"] = car.driver
             if self.max_stint_us is not None:
                 st["stint_left_s"] = round(max(0, self.max_stint_us - stint) / US, 1)
@@ -221,7 +222,7 @@ class NoChangeEnd(Rule):
         left = cutoff - ctx.now_us
         if left >= 0:
             return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1),
-                    "change_closes_s": round(cutoff / US, 3)}
+                    "change_closes_s": us_to_s(cutoff)}
         return {"driver_change_allowed": False, "text": "no driver change (last 10 min)"}
 
 
@@ -310,7 +311,7 @@ class Refuel(Rule):
         for i, (a, b) in enumerate(self.windows):
             w: dict[str, Any] = {"window": i + 1, "open_s": a / US, "close_s": b / US}
             if i in done:
-                w["state"], w["refuel_t"] = "done", round(done[i] / US, 3)
+                w["state"], w["refuel_t"] = "done", us_to_s(done[i])
             elif now > b:
                 w["state"] = "missed"
                 text = text or f"refuel window {i + 1} MISSED"
