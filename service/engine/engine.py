@@ -140,7 +140,7 @@ class Engine:
                 insort(car.events, ev, key=lambda e: e.sort_key)
             if orphans or old is not None:
                 self._rebuild(car)
-        self._out.cars.add(number)
+        self._out.car(number)
 
     def has_read(self, decoder: str, passing_id: str) -> bool:
         """True when this decoder's numbered read was already applied (a resend)."""
@@ -161,7 +161,7 @@ class Engine:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
-        self._out.warnings.append(message)
+        self._out.warn(message)
 
     # -- the entry points --------------------------------------------------------------------------
     def apply(self, data: Line | dict[str, Any]) -> Outcome:
@@ -347,12 +347,13 @@ class Engine:
         self.corrections[line.target]["reverted"] = True
         if line.t > self.now_us / 1e6:
             self.now_us = s_to_us(line.t)
-        self._out = Outcome(rebuilt=True, corrections=[rid])
+        self._out = Outcome(rebuilt=True)
+        self._out.corrected(rid)
 
     def _accept(self, ev: Event) -> None:
         typ = ev.type
         if ev.cid is not None:
-            self._out.corrections.append(ev.cid)
+            self._out.corrected(ev.cid)
         if typ in ("approve", "assign", "confirm"):
             self.events.append(ev)
             if ev.t > self.now_us:
@@ -424,7 +425,7 @@ class Engine:
                 h(self, car)
         for p in self.penalties.drop_stale():
             self._out.penalty(p.id)
-        self._out.cars.add(car.number)
+        self._out.car(car.number)
 
     def _rebuild_all(self) -> None:
         """Recompute the whole session from its events in time order."""
@@ -483,7 +484,7 @@ class Engine:
                 if stop is not None:
                     for h in hooks["on_pit_in"]:
                         h(self, car, stop)
-                    self._out.cars.add(car.number)
+                    self._out.car(car.number)
             elif loop == "pit_out":
                 stop = car.pit_out(t, self.min_lap_us)
                 if stop is not None:
@@ -500,7 +501,7 @@ class Engine:
             stop = car.change_driver(t, ev.line.driver)
             for h in hooks["on_driver_change"]:
                 h(self, car, ev, stop)
-            self._out.cars.add(car.number)
+            self._out.car(car.number)
         elif typ == "refuel":
             self._refuel(car, t)
         else:
@@ -511,7 +512,7 @@ class Engine:
                     car.pending_mechanical = True
             for h in hooks["on_car_event"]:
                 h(self, car, ev)
-            self._out.cars.add(car.number)
+            self._out.car(car.number)
 
     def _refuel(self, car: Car, t: int) -> None:
         car.refuels.append(t)
@@ -519,7 +520,7 @@ class Engine:
             car.in_pit.refuels.append(t)
         for h in self._hooks["on_refuel"]:
             h(self, car, t)
-        self._out.cars.add(car.number)
+        self._out.car(car.number)
 
     def _lap(self, car: Car, t: int, via_pit: bool, flag: str | None = None) -> None:
         if t < self.start_us or car.finish_us is not None:
@@ -534,7 +535,7 @@ class Engine:
         self._check_lap(car, n, via_pit)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, car.lap_times[-1], via_pit)
-        self._out.cars.add(car.number)
+        self._out.car(car.number)
         self._out.laps = True
         self._check_finish(car, t)
 
@@ -545,7 +546,7 @@ class Engine:
             car.finish_us, car.finish_lap = t, len(car.lap_ends)
             for h in self._hooks["on_car_finish"]:
                 h(self, car, t)
-            self._out.finished.append(car.number)
+            self._out.finish(car.number)
 
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
@@ -568,7 +569,7 @@ class Engine:
             if flag is not None:
                 self.flag_us = flag
                 if fin.shows_flag:  # TIME-FINISH: shown to the leader at its next crossing
-                    self._out.signals.append("chequered")
+                    self._out.signal("chequered")
         if self.flag_us is not None:
             candidates.append(self.flag_us)
         if not candidates:
@@ -610,7 +611,7 @@ class Engine:
             self._close()
         for h in self._hooks["on_signal"]:
             h(self, ev)
-        self._out.signals.append(sig)
+        self._out.signal(sig)
 
     def _manual_penalty(self, ev: Event) -> None:
         line = ev.line
@@ -642,7 +643,7 @@ class Engine:
             self.warn(f"penalty for unknown car {ev.number!r}")
         p, _ = self.penalties.add(p)
         self._out.penalty(p.id)
-        self._out.cars.add(p.number)
+        self._out.car(p.number)
 
     def _waive(self, ev: Event, quiet: bool = False) -> None:
         pid = ev.line.penalty_id
@@ -652,7 +653,7 @@ class Engine:
                 self._out.penalty(pid)
             return
         self._out.penalty(p.id)
-        self._out.cars.add(p.number)
+        self._out.car(p.number)
 
     @staticmethod
     def _decision(action: str, ev: Event) -> dict[str, Any]:
@@ -671,7 +672,7 @@ class Engine:
         decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
         p = self.penalties.approve(line.penalty_id, amounts, decision)
         self._out.penalty(p.id)
-        self._out.cars.add(p.number)
+        self._out.car(p.number)
 
     def _assign(self, ev: Event) -> None:
         """A transponder counts for a car from now on, in addition to its own unless `replace`; its
@@ -707,7 +708,7 @@ class Engine:
                 self._rebuild_all()
             else:
                 self._rebuild(car)
-        self._out.cars.add(car.number)
+        self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
         """Race control confirms a manual passing: its laps may be best laps from now on."""
@@ -792,7 +793,7 @@ class Engine:
         p, changed = self.penalties.add(p)
         if changed:
             self._out.penalty(p.id)
-            self._out.cars.add(car.number)
+            self._out.car(car.number)
         return p
 
     # -- end of session ----------------------------------------------------------------------------

@@ -5,31 +5,72 @@ caller (warnings, the correction id, the penalty a line created), to label raw r
 timing crew, and to tell the hub whether anything a client can see changed. The hub still
 diffs classifications for the wire: an `Outcome` says *what* changed, the hub's deltas say *how*
 each row now reads.
+
+One is made per line on the replay path, so it is a slotted class whose collections start as a
+shared empty tuple and become a list or set on first write (through the methods below).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
 
 ACCEPTED, DUPLICATE, UNKNOWN, REJECTED = "accepted", "duplicate", "unknown", "rejected"
+_EMPTY: tuple = ()
 
 
-@dataclass(slots=True)
 class Outcome:
     """One line's effect. `status`: accepted, duplicate (a read already counted), unknown (a read of
-    a transponder no car counts) or rejected (the engine ignored the line, `warnings` say why)."""
+    a transponder no car counts) or rejected (the engine ignored the line, `warnings` say why).
 
-    status: str = ACCEPTED
-    warnings: list[str] = field(default_factory=list)
-    cars: set[str] = field(default_factory=set)  # cars whose state changed
-    penalties: list[str] = field(default_factory=list)  # penalty ids created or changed, in order
-    corrections: list[str] = field(default_factory=list)  # correction ids this line made or undid
-    signals: list[str] = field(default_factory=list)
-    finished: list[str] = field(default_factory=list)  # cars that took the chequered flag
-    laps: bool = False  # a car completed (or lost) a lap: positions may move
-    session: bool = False  # session-wide state changed (configuration, the session closed)
-    rebuilt: bool = False  # every car was rebuilt (a revert, a late line before the finish, a rollback)
+    `cars`: cars whose state changed; `penalties`: penalty ids created or changed, in order;
+    `corrections`: correction ids the line made or undid; `signals`; `finished`: cars that took the
+    chequered flag; `laps`: a car completed a lap; `session`: session-wide state changed;
+    `rebuilt`: every car was rebuilt (a revert, a late line before the finish, a rollback).
+    """
 
+    __slots__ = ("status", "warnings", "cars", "penalties", "corrections", "signals", "finished", "laps", "session",
+                 "rebuilt")  # fmt: skip
+
+    def __init__(self, status: str = ACCEPTED, rebuilt: bool = False) -> None:
+        self.status = status
+        self.warnings: Sequence[str] = _EMPTY
+        self.cars: Collection[str] = _EMPTY
+        self.penalties: Sequence[str] = _EMPTY
+        self.corrections: Sequence[str] = _EMPTY
+        self.signals: Sequence[str] = _EMPTY
+        self.finished: Sequence[str] = _EMPTY
+        self.laps = False
+        self.session = False
+        self.rebuilt = rebuilt
+
+    def __repr__(self) -> str:
+        shown = {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+        return f"Outcome({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    # -- what the engine records ------------------------------------------------------------------
+    def car(self, number: str) -> None:
+        if self.cars is _EMPTY:
+            self.cars = {number}
+        else:
+            self.cars.add(number)  # type: ignore[attr-defined]
+
+    def warn(self, message: str) -> None:
+        self.warnings = [*self.warnings, message]
+
+    def penalty(self, pid: str) -> None:
+        if pid not in self.penalties:
+            self.penalties = [*self.penalties, pid]
+
+    def corrected(self, cid: str) -> None:
+        self.corrections = [*self.corrections, cid]
+
+    def signal(self, name: str) -> None:
+        self.signals = [*self.signals, name]
+
+    def finish(self, number: str) -> None:
+        self.finished = [*self.finished, number]
+
+    # -- what callers ask ---------------------------------------------------------------------------
     @property
     def changed(self) -> bool:
         """Anything at all happened (a warning or a refused read counts: the crew sees it)."""
@@ -52,21 +93,3 @@ class Outcome:
     def correction(self) -> str | None:
         """The id a correction line was logged under (the last one, for a line that made several)."""
         return self.corrections[-1] if self.corrections else None
-
-    def merge(self, other: Outcome) -> None:
-        """Fold a later line's outcome into this one (a batch of lines answered as one)."""
-        if other.status != ACCEPTED and self.status == ACCEPTED:
-            self.status = other.status
-        self.warnings += other.warnings
-        self.cars |= other.cars
-        self.penalties += [p for p in other.penalties if p not in self.penalties]
-        self.corrections += other.corrections
-        self.signals += other.signals
-        self.finished += other.finished
-        self.laps |= other.laps
-        self.session |= other.session
-        self.rebuilt |= other.rebuilt
-
-    def penalty(self, pid: str) -> None:
-        if pid not in self.penalties:
-            self.penalties.append(pid)
