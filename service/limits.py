@@ -52,17 +52,18 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
-async def json_body(request: Request) -> Any:
-    """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded (BodyLimitMiddleware)."""
-    return parse_json(await request.body())
+async def json_body(request: Request, empty_ok: bool = False) -> Any:
+    """The body as JSON: strict (no NaN/Infinity), nesting bounded, size bounded (BodyLimitMiddleware).
+    `empty_ok`: a body of nothing (or blanks) is `{}`."""
+    raw = await request.body()
+    if empty_ok and not raw.strip():
+        return {}
+    return parse_json(raw)
 
 
 async def object_body(request: Request, empty_ok: bool = False) -> dict[str, Any]:
     """A body that must be a JSON object (or nothing at all, where `empty_ok`)."""
-    raw = await request.body()
-    if empty_ok and not raw.strip():
-        return {}
-    body = parse_json(raw)
+    body = await json_body(request, empty_ok)
     if not isinstance(body, dict):
         raise Invalid("body must be a JSON object")
     return body

@@ -41,13 +41,6 @@ if TYPE_CHECKING:
     from service.app import Manager
 
 
-async def body_of(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    return limits.parse_json(raw)
-
-
 def field(body: Any, name: str) -> str:
     """One text field of a JSON object body ("" when absent or the body is not an object)."""
     return str(body.get(name) if isinstance(body, dict) else "")
@@ -99,7 +92,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     @api.post("", status_code=201)
     async def create(request: Request) -> dict[str, Any]:
         staff(request, None)
-        body = await body_of(request)
+        body = await limits.json_body(request, empty_ok=True)
         entries = entries_of(body)
         mid = svc.create(body.get("preset", "autocross"), entries, body)
         return {**summary(mid), "tokens": book.tokens(mid), "warnings": svc.get(mid).entry_warnings()}
@@ -122,7 +115,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """A club picks its event: the meeting is created with its entry list, sessions follow."""
         staff(request, None)
         ev = svc.calendar_event(index)
-        body = await body_of(request)
+        body = await limits.json_body(request, empty_ok=True)
         mid = svc.create_from_calendar(index, entries_of(body), str(body.get("division") or ""))
         return {**summary(mid), "tokens": book.tokens(mid), "event": ev}
 
@@ -152,7 +145,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """Record a result typed in (e.g. the final after an AX-RED restart for the remaining laps)."""
         staff(request, mid, TIMING, RACE_DIRECTOR)
         svc.plan(mid, key)
-        svc.record(mid, key, manual_rows(await body_of(request)))
+        svc.record(mid, key, manual_rows(await limits.json_body(request, empty_ok=True)))
         return {"key": key, "stage": svc.get(mid).current_stage()}
 
     @api.post("/{mid}/sessions/{key}/red")
@@ -165,7 +158,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """
         staff(request, mid, RACE_DIRECTOR, TIMING)
         svc.red_flag_session(mid, key)
-        body = await body_of(request)
+        body = await limits.json_body(request, empty_ok=True)
         body = body if isinstance(body, dict) else {}
         done = svc.red_flag_restart(mid, key, [str(n) for n in body.get("causers") or ()],
                                     [str(n) for n in body.get("retired") or ()])  # fmt: skip
@@ -181,7 +174,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def unable(mid: str, request: Request) -> dict[str, Any]:
         """AX-FINAL: a finalist cannot reach the grid; the final's grid is rebuilt."""
         staff(request, mid, RACE_DIRECTOR)
-        body = await body_of(request)
+        body = await limits.json_body(request, empty_ok=True)
         number = str(body.get("number") or "").strip() if isinstance(body, dict) else ""
         svc.declare_unable(mid, number)
         return summary(mid)
@@ -190,21 +183,21 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def stop(mid: str, request: Request) -> dict[str, Any]:
         """AX-POINTS: the meeting stops after heat2, heat3 or semis; points are halved."""
         staff(request, mid, RACE_DIRECTOR, STEWARDS)
-        svc.stop(mid, field(await body_of(request), "after"))
+        svc.stop(mid, field(await limits.json_body(request, empty_ok=True), "after"))
         return summary(mid)
 
     @api.post("/{mid}/cancel")
     async def cancel(mid: str, request: Request) -> dict[str, Any]:
         """AX-HEAT-TOTAL: the stewards cancel a heat {"heat": "heat3"}; everyone reaches the semis."""
         staff(request, mid, STEWARDS)
-        svc.cancel_heat(mid, field(await body_of(request), "heat"))
+        svc.cancel_heat(mid, field(await limits.json_body(request, empty_ok=True), "heat"))
         return summary(mid)
 
     @api.post("/{mid}/admit")
     async def admit(mid: str, request: Request) -> dict[str, Any]:
         """AX-PRACTICE: the stewards admit a driver without a practice lap {"number"}."""
         staff(request, mid, STEWARDS)
-        svc.admit_without_lap(mid, field(await body_of(request), "number"))
+        svc.admit_without_lap(mid, field(await limits.json_body(request, empty_ok=True), "number"))
         return summary(mid)
 
     @api.get("/{mid}/red_flag")
@@ -229,7 +222,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def signoff(mid: str, request: Request) -> dict[str, Any]:
         """AX-PUBLISH: sign a document (a session key, a ranking, or 'grid:KEY' for a start list)."""
         r = staff(request, mid, *SIGN_ROLES)
-        body = await body_of(request)
+        body = await limits.json_body(request, empty_ok=True)
         doc = str(body.get("document") or "") if isinstance(body, dict) else ""
         as_role = str(body.get("role") or r) if r == auth.ADMIN else r
         if not doc:
