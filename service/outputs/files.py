@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,9 @@ def laps_csv(rows: list[dict[str, Any]], lang: str, decimal: str = "comma", sep:
     return _csv([lab[c] for c in cols], [[_num(r[c], decimal) if c in NUMERIC else r[c] for c in cols] for r in rows], sep)
 
 
+@cache
 def find_font() -> Path | None:
-    """DejaVu Sans wherever the system keeps it (None: use a core font)."""
+    """DejaVu Sans wherever the system keeps it (None: use a core font); searched once, not per PDF."""
     for d in FONT_DIRS:
         base = Path(d)
         if not base.is_dir():
