@@ -1,6 +1,6 @@
-"""Language of server-made documents (printed meeting pages): the same catalogues as the web
-pages (web/i18n/LANG.json, key `_print`: English text -> translation), so a word is translated
-in one place. French for a French browser (Accept-Language) or `?lang=fr`, English otherwise.
+"""Language of server-made documents (printed meeting pages, result files, standings sheets): the
+same catalogues as the web pages (web/i18n/LANG.json, key `_print`: English text -> translation),
+so a word is translated in one place. French for a French browser (Accept-Language) or `?lang=fr`, English otherwise.
 """
 
 from __future__ import annotations

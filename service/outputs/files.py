@@ -1,6 +1,6 @@
 """Result files of a session: the PDF classification, spreadsheet CSVs, the lap-by-lap chart.
 
-Labels come from a small catalogue (French first, English). The CSVs are what French
+Labels are English words translated by the web catalogues (service/i18n.py). The CSVs are what French
 spreadsheets open without a wizard: `;` separator, UTF-8 BOM, comma decimals (options).
 The PDF is drawn with fpdf2 and DejaVu Sans (Debian fonts-dejavu-core) for accents; without
 that font it falls back to a core font with cp1252 text.
@@ -16,41 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from service.engine import Engine
+from service.i18n import print_text as tr
 from service.results import RESULT_KEYS
 from service.timeutil import fmt_duration, s_to_us
 
-LABELS: dict[str, dict[str, str]] = {
-    "fr": {
-        "results": "Classement", "provisional": "Classement provisoire", "position": "Pos.", "number": "N°",
-        "name": "Nom", "category": "Catégorie", "category_position": "Pos. cat.", "status": "Statut",
-        "laps": "Tours", "penalty_laps": "Pénalité tours", "penalty_seconds": "Pénalité (s)",
-        "total_time_s": "Temps total (s)", "total_time": "Temps total", "best_lap_s": "Meilleur tour (s)",
-        "best_lap": "Meilleur tour", "best_lap_no": "Tour n°", "pit_stops": "Arrêts", "gap": "Écart",
-        "interval": "Intervalle", "penalties": "Pénalités", "no_penalty": "Aucune pénalité.", "id": "Réf.",
-        "rule": "Règle", "seconds": "Secondes", "state": "État", "evidence": "Motif", "printed": "Édité le",
-        "page": "Page", "lap": "Tour", "lap_time_s": "Temps au tour (s)", "race_time_s": "Temps de course (s)",
-        "driver": "Pilote",
-        "classified": "classé", "dnf": "abandon", "dns": "non partant", "dsq": "disqualifié",
-        "not_classified": "non classé",
-    },
-    "en": {
-        "results": "Classification", "provisional": "Provisional classification", "position": "Pos",
-        "number": "No", "name": "Name", "category": "Category", "category_position": "Cat. pos",
-        "status": "Status", "laps": "Laps", "penalty_laps": "Penalty laps", "penalty_seconds": "Penalty (s)",
-        "total_time_s": "Total time (s)", "total_time": "Total time", "best_lap_s": "Best lap (s)",
-        "best_lap": "Best lap", "best_lap_no": "Lap no", "pit_stops": "Stops", "gap": "Gap",
-        "interval": "Interval", "penalties": "Penalties", "no_penalty": "No penalty.", "id": "Ref",
-        "rule": "Rule", "seconds": "Seconds", "state": "State", "evidence": "Evidence", "printed": "Printed",
-        "page": "Page", "lap": "Lap", "lap_time_s": "Lap time (s)", "race_time_s": "Race time (s)",
-        "driver": "Driver",
-        "classified": "classified", "dnf": "retired", "dns": "did not start", "dsq": "disqualified",
-        "not_classified": "not classified",
-    },
+# The English words of the documents, by column or use; web/i18n/LANG.json `_print` translates them
+# (service/i18n.py), like the printed meeting pages.
+ENGLISH = {
+    "results": "Classification", "provisional": "Provisional classification", "position": "Pos",
+    "number": "No", "name": "Name", "category": "Category", "category_position": "Cat. pos",
+    "status": "Status", "laps": "Laps", "penalty_laps": "Penalty laps", "penalty_seconds": "Penalty (s)",
+    "total_time_s": "Total time (s)", "total_time": "Total time", "best_lap_s": "Best lap (s)",
+    "best_lap": "Best lap", "best_lap_no": "Lap no", "pit_stops": "Stops", "gap": "Gap",
+    "interval": "Interval", "penalties": "Penalties", "no_penalty": "No penalty.", "id": "Ref",
+    "rule": "Rule", "seconds": "Seconds", "state": "State", "evidence": "Evidence", "printed": "Printed",
+    "lap": "Lap", "lap_time_s": "Lap time (s)", "race_time_s": "Race time (s)",
+    "classified": "classified", "dnf": "retired", "dns": "did not start", "dsq": "disqualified",
+    "not_classified": "not classified",
 }  # fmt: skip
 CSV_COLUMNS = RESULT_KEYS  # the results JSON of scenario.md, column for column
 NUMERIC = {"penalty_seconds", "total_time_s", "best_lap_s", "lap_time_s", "race_time_s"}
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts",
              "/usr/share/fonts")  # fmt: skip
+
+
+def labels(lang: str) -> dict[str, str]:
+    return {k: tr(lang, text) for k, text in ENGLISH.items()}
 
 
 def _num(value: Any, decimal: str) -> str:
@@ -78,7 +69,7 @@ def check_options(decimal: str, sep: str) -> None:
 def results_csv(results: dict[str, Any], lang: str, decimal: str = "comma", sep: str = "semicolon") -> str:
     """The classification for spreadsheets: translated headers and statuses, BOM, `;`, comma decimals."""
     check_options(decimal, sep)
-    lab = LABELS[lang]
+    lab = labels(lang)
     rows = []
     for r in results["classification"]:
         rows.append([_num(r[k], decimal) if k in NUMERIC else lab.get(r[k], r[k]) if k == "status"
@@ -101,7 +92,7 @@ def lap_rows(engine: Engine, chart: dict[str, list[str]]) -> list[dict[str, Any]
 
 def laps_csv(rows: list[dict[str, Any]], lang: str, decimal: str = "comma", sep: str = "semicolon") -> str:
     check_options(decimal, sep)
-    lab = LABELS[lang]
+    lab = labels(lang)
     cols = ["lap", "position", "number", "name", "category", "lap_time_s", "race_time_s"]
     return _csv([lab[c] for c in cols], [[_num(r[c], decimal) if c in NUMERIC else r[c] for c in cols] for r in rows], sep)
 
@@ -131,7 +122,7 @@ def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, n
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    lab = LABELS[lang]
+    lab = labels(lang)
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_title(title)
     pdf.set_creator("Boucle")

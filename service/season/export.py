@@ -1,5 +1,6 @@
 """Standings out: one flat table per category for CSV, the terminal and the printable sheet
-(self-contained HTML, inline CSS, no script; French first, English with `lang="en"`)."""
+(self-contained HTML, inline CSS, no script; French first, English with `lang="en"`). Words come
+from the web catalogues (service/i18n.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,25 @@ import io
 from html import escape
 from typing import Any
 
+from service.i18n import LANGS
+from service.i18n import print_text as tr
 from service.meeting.html import CSS, table
 
-LABELS = {
-    "fr": {"pos": "Pos", "no": "N°", "team": "Équipe / pilote", "points": "Points", "events": "Épreuves",
-           "eligible": "Minimum", "bursary": "Bourse (€)", "yes": "oui", "no_": "non", "title": "Classement",
-           "absent": "-", "after": "après", "dsq": "DSQ", "dns": "NP"},
-    "en": {"pos": "Pos", "no": "No", "team": "Team / rider", "points": "Points", "events": "Events",
+# The English words of the sheet; web/i18n/LANG.json `_print` translates them (service/i18n.py). The
+# standings print "Pos" and "DSQ" in French where the meeting pages print "Pos." and "DISQ".
+ENGLISH = {"pos": "Pos (standings)", "no": "No", "team": "Team / rider", "points": "Points", "events": "Events",
            "eligible": "Minimum", "bursary": "Bursary (EUR)", "yes": "yes", "no_": "no", "title": "Standings",
-           "absent": "-", "after": "after", "dsq": "DSQ", "dns": "DNS"},
-}  # fmt: skip
+           "after": "after", "dsq": "DSQ (standings)", "dns": "DNS"}  # fmt: skip
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The sheet's words in `lang` (French for a language we do not have)."""
+    return {k: tr(lang if lang in LANGS else "fr", text) for k, text in ENGLISH.items()}
 
 
 def _event_cell(e: dict[str, Any] | None, lab: dict[str, str]) -> str:
     if e is None:
-        return lab["absent"]
+        return "-"
     cell = f"{e['points']:g}" if isinstance(e["points"], float) else str(e["points"])
     if e.get("status") in ("dsq", "dns") and not e["points"]:
         cell = lab[e["status"]]
@@ -32,7 +37,7 @@ def _event_cell(e: dict[str, Any] | None, lab: dict[str, str]) -> str:
 
 def flat_rows(result: dict[str, Any], lang: str = "fr") -> tuple[list[str], dict[str, list[tuple]]]:
     """(headers, {category: rows}) shared by the sheet and the terminal."""
-    lab = LABELS.get(lang, LABELS["fr"])
+    lab = labels(lang)
     headers = [lab["pos"], lab["no"], lab["team"], lab["points"], *result["events"], lab["events"]]
     bursary = result.get("rule") == "LM-POINTS"
     if bursary:
@@ -77,13 +82,12 @@ def text_table(result: dict[str, Any], lang: str = "fr") -> str:
 
 def html_sheet(result: dict[str, Any], lang: str = "fr") -> str:
     """The printable standings sheet, one table per category."""
-    lab = LABELS.get(lang, LABELS["fr"])
+    lab = labels(lang)
     headers, cats = flat_rows(result, lang)
     numeric = (0, 3, len(headers) - (3 if result.get("rule") == "LM-POINTS" else 1))
     body = "".join(f"<h2>{escape(cat)}</h2>{table(headers, rows, numeric)}" for cat, rows in cats.items())
     after = f"{lab['after']} {escape(result['events'][-1])}" if result["events"] else ""
-    note = ("<p><small>P = pole, F = " + ("meilleur tour" if lang == "fr" else "fastest lap")
-            + ", S = sprint test</small></p>")  # fmt: skip
+    note = f"<p><small>P = pole, F = {tr(lang, 'fastest lap')}, S = sprint test</small></p>"
     return (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
             f"<title>{escape(lab['title'])} - {escape(result['name'])}</title><style>{CSS}</style></head>"
             f"<body><h1>{escape(lab['title'])} {escape(result['name'])}</h1><h2>{escape(result['championship'])}"
