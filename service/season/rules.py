@@ -14,24 +14,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 from service.meeting.points import scale_points
 from service.presets import PresetError, resolve
-from service.presets import norm as _norm
+from service.text import fold
 
 from .cc import kids_aggregate
 from .model import Score, SeasonError, Standing, identity
 
 PRESET_DIR = Path(__file__).parent / "presets"
-_cached_norm = lru_cache(maxsize=4096)(_norm)
 
 
 def norm(name: Any) -> str:
-    """`service.presets.norm`, cached: category names repeat on every row of every event."""
-    return _cached_norm("" if name is None else str(name))
+    """`service.presets.norm` of any value (a category name) through `fold`, which is cached: category
+    names repeat on every row of every event."""
+    return fold("" if name is None else str(name))
 NO_START = "dns"
 
 
