@@ -2,19 +2,19 @@
 
 `MeetingBook` is the file edge of the pure `service/meeting` package: it loads each meeting by the
 preset in its state (`meeting_from_state`), keeps the meeting's tokens and live-session ids beside
-it, and writes atomically (temp file + `os.replace`; 0600 as the file holds the tokens).
+it, and writes atomically (`service/jsonfile.py`; 0600 as the file holds the tokens).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
 from service.errors import NotFound
+from service.jsonfile import write_json
 from service.meeting.protocol import Meeting, meeting_from_state
 from service.meeting.publish import SIGN_ROLES
 
@@ -48,10 +48,7 @@ class MeetingBook:
 
     def set_calendar(self, events: list[dict[str, Any]]) -> None:
         self._calendar = events
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / "calendar.json.tmp"
-        tmp.write_text(json.dumps(events, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.folder / "calendar.json")
+        write_json(self.folder / "calendar.json", events)
 
     def create(self, meeting: Meeting) -> str:
         """Store a new meeting under a new id, with its own staff tokens (AX-PUBLISH roles)."""
@@ -76,11 +73,5 @@ class MeetingBook:
         return self.meta[mid]["sessions"]
 
     def save(self, mid: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         doc = {"id": mid, **self.meta[mid], "state": self.meetings[mid].state()}
-        tmp = self.folder / f"{mid}.json.tmp"
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds the meeting's tokens
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, ensure_ascii=False, indent=1))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.folder / f"{mid}.json")
+        write_json(self.folder / f"{mid}.json", doc, private=True)  # it holds the meeting's tokens

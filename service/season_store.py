@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
 from service.errors import NotFound
+from service.jsonfile import write_json
 
 
 class SeasonBook:
@@ -44,10 +44,7 @@ class SeasonBook:
 
     def save(self, doc: dict[str, Any]) -> None:
         self.seasons[doc["id"]] = doc
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{doc['id']}.json.tmp"
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.folder / f"{doc['id']}.json")
+        write_json(self.folder / f"{doc['id']}.json", doc)
 
     def delete(self, cid: str) -> None:
         self.get(cid)
