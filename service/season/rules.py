@@ -44,8 +44,10 @@ class SeasonEvent:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def available() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+@cache
+def available() -> tuple[str, ...]:
+    """The championship presets, listed once (like `service.presets.available`), not per request."""
+    return tuple(sorted(p.stem for p in PRESET_DIR.glob("*.json")))
 
 
 @cache
