@@ -12,7 +12,7 @@ from typing import Any
 from service.i18n import print_text as tr
 
 from .grids import Slot
-from .model import RaceRow
+from .model import RaceRow, by_place
 from .publish import ROLE_LABEL, SIGN_ROLES, DocStatus
 
 CSS = """
@@ -127,7 +127,7 @@ def race_table(
     penalties: Mapping[str, Sequence[str]] | None = None, lang: str = "en",
 ) -> str:  # fmt: skip
     """Results of one race: place, number, driver, laps, time, gap to the winner, points, penalties."""
-    ordered = sorted(rows, key=lambda r: (r.place, r.number))
+    ordered = by_place(rows)
     lead = ordered[0] if ordered else None
     out = []
     for r in ordered:

@@ -7,7 +7,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .model import RaceRow
+from .model import RaceRow, by_place
 from .points import ka_points
 
 KA_GROUP_MAX = 18  # KA-SERIES: at most 18 drivers per series
@@ -138,7 +138,7 @@ def ka_final_classification(
     """KA-FINAL: the final's result is the meeting's championship classification; top 3 to the
     podium. Non-finalists follow in intermediate-classification order, marked as such."""
     out: list[KaFinalLine] = []
-    for row in sorted(final_rows, key=lambda r: (r.place, r.number)):
+    for row in by_place(final_rows):
         pos = len(out) + 1
         out.append(KaFinalLine(pos, row.number, True, pos <= 3))
     seen = {line.number for line in out}

@@ -26,7 +26,7 @@ from .karting import (
     ka_superheat_grids,
 )
 from .lengths import ka_laps
-from .model import RaceRow
+from .model import RaceRow, by_place
 from .runner import MeetingError, SessionPlan
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class KartingMeeting:
     def qualifying_order(self) -> list[str]:
         """KA-GRID: qualifying classification (best lap), karts without a time last in entry order."""
         self._need("qualifying")
-        ranked = [r.number for r in sorted(self.results["qualifying"], key=lambda r: (r.place, r.number))]
+        ranked = [r.number for r in by_place(self.results["qualifying"])]
         return ranked + [n for n in self.entries if n not in ranked]
 
     def groups(self) -> list[list[str]]:
@@ -262,7 +262,7 @@ class KartingMeeting:
         self.record(key, race_rows(engine), penalties=penalty_labels(engine), at=at)
 
     def _order(self, key: str) -> list[str]:
-        return [r.number for r in sorted(self.results[key], key=lambda r: (r.place, r.number))]
+        return [r.number for r in by_place(self.results[key])]
 
     def heat_points(self) -> list[dict[str, int]]:
         keys = self.heat_keys()

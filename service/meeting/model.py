@@ -3,6 +3,7 @@ every module of a meeting agrees on (statuses, the auto-cross heats)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 CLASSIFIED = "classified"
@@ -36,6 +37,6 @@ class RaceRow:
         return self.status != DNS
 
 
-def by_place(rows: list[RaceRow] | tuple[RaceRow, ...]) -> list[RaceRow]:
+def by_place(rows: Iterable[RaceRow]) -> list[RaceRow]:
     """Rows sorted by place; the engine already ranks, this only guards the caller's order."""
     return sorted(rows, key=lambda r: (r.place, r.number))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .model import DNS, DSQ, RaceRow
+from .model import DNS, DSQ, RaceRow, by_place
 from .points import AX_HEAT_DNS, ax_heat_points
 
 NO_TIME = 1 << 62  # sorts after every real time in microseconds
@@ -282,7 +282,7 @@ def general_classification(
         s.number for s in semi_lines if s.status == DSQ
     ]
     seen.update(dsq)
-    for row in sorted(final_rows, key=lambda r: (r.place, r.number)):
+    for row in by_place(final_rows):
         add(row.number, "final", row.number in ran_semi)
     for number in non_starters:
         add(number, "final_non_starter", number in ran_semi)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .grids import Slot
-from .model import DNF, RaceRow
+from .model import DNF, RaceRow, by_place
 
 FULL_RESTART_BELOW = 2  # final: fewer laps than this -> full restart on the original grid
 STANDS_ABOVE = 5  # final: more laps than this -> the result stands
@@ -120,7 +120,7 @@ def rows_after_red(
             rows.append(RaceRow(n, len(rows) + 1, min(laps_before.get(n, 0), part1)))
     else:
         carried = part1 if decision.action is RedAction.RESTART_REMAINING else 0
-        for r in sorted(second, key=lambda r: (r.place, r.number)):
+        for r in by_place(second):
             if r.number in causers or r.number in retired_before_red:
                 continue
             rows.append(RaceRow(r.number, len(rows) + 1, r.laps + carried, r.status, r.total_time_us))
