@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from service import auth, limits
+from service.api import attachment
 from service.auth import ADMIN, TIMING
 from service.i18n import pick_lang
 from service.outputs import files, passings_import
@@ -24,11 +25,6 @@ def _lang(request: Request, lang: str | None) -> str:
     return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
 
 
-def _attachment(body: bytes | str, media: str, name: str) -> Response:
-    data = body.encode("utf-8") if isinstance(body, str) else body
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
 def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     api = APIRouter(prefix="/api")
 
@@ -38,21 +34,21 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         lg = _lang(request, lang)
         head = s.header()
         pdf = files.results_pdf(s.results(), s.name, f"{head['preset']} - {head['kind']}", lg)
-        return _attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
+        return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
     async def results_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                           sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
         body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)  # bad option: 400
-        return _attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
+        return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
     async def laps_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                        sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
         body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
-        return _attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
+        return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")
     async def import_passings(sid: str, request: Request, offset_s: float = 0.0, loop: str = "finish",

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, Response
 
 from service import auth
+from service.api import attachment
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
 from service.season.export import csv_text, html_sheet
@@ -84,9 +85,8 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return svc.standings(cid)
 
     @api.get("/championships/{cid}/standings.csv")
-    async def standings_csv(cid: str) -> PlainTextResponse:
-        return PlainTextResponse(csv_text(svc.standings(cid)), media_type="text/csv",
-                                 headers={"Content-Disposition": f'attachment; filename="{cid}.csv"'})  # fmt: skip
+    async def standings_csv(cid: str) -> Response:
+        return attachment(csv_text(svc.standings(cid)), "text/csv", f"{cid}.csv")
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
     async def standings_sheet(cid: str, lang: str = "fr") -> HTMLResponse:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from service import auth, limits, openapi
 from service import meeting_access as access
+from service.api import attachment
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
@@ -267,21 +268,19 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"ok": True, "removed": link.url}
 
     @api.get("/sessions/{sid}/export.jsonl")
-    async def export_jsonl(c: Caller = AS_STAFF) -> PlainTextResponse:
+    async def export_jsonl(c: Caller = AS_STAFF) -> Response:
         lines = scenario_lines(list(c.session.store.lines()))
         body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
-        return PlainTextResponse(body, media_type="application/x-ndjson",
-                                 headers={"Content-Disposition": f'attachment; filename="{c.session.id}.jsonl"'})  # fmt: skip
+        return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")
-    async def export_csv(sid: str) -> PlainTextResponse:
+    async def export_csv(sid: str) -> Response:
         res = mgr.get(sid).results(detail=True)
         out = io.StringIO()
         w = csv.DictWriter(out, fieldnames=[*RESULT_KEYS, "flagged_laps"], extrasaction="ignore")
         w.writeheader()
         for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
             w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
-        return PlainTextResponse(out.getvalue(), media_type="text/csv",
-                                 headers={"Content-Disposition": f'attachment; filename="{sid}.csv"'})  # fmt: skip
+        return attachment(out.getvalue(), "text/csv", f"{sid}.csv")
 
     return api
