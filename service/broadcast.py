@@ -21,12 +21,13 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiomqtt
-
 from service.fanout import Message
+
+if TYPE_CHECKING:
+    import aiomqtt
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ class BrokerPublisher:
                 await self._task
 
     async def run(self) -> None:
+        import aiomqtt  # only a service that publishes loads the MQTT client
+
         attempt = 0
         t = self.target
         while True:
