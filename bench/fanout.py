@@ -36,7 +36,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from latency import CARS, LINGER_MAX_S, RATE, _linger, bench_session, feed, share, wait_ready  # noqa: E402
+from latency import (  # noqa: E402
+    CARS,
+    LINGER_MAX_S,
+    RATE,
+    _linger,
+    bench_session,
+    clients_main,
+    feed,
+    first_seen,
+    lap_keys,
+    open_clients,
+    share,
+    wait_ready,
+)
 from wsclient import BareClient  # noqa: E402
 
 from tests.service_proc import ServiceProcess  # noqa: E402
@@ -167,23 +180,6 @@ class _MqttWsClient(BareClient):
         del m[:pos]
 
 
-async def open_clients(make, host: str, port: int, n: int) -> list:
-    """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
-    once every one is subscribed or has its snapshot."""
-    loop = asyncio.get_running_loop()
-    ready: set[int] = set()
-    conns = []
-    for i in range(n):
-        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), host, port)
-        conns.append(proto)
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)
-    while len(ready) < n:
-        await asyncio.sleep(0.05)
-    print("ready", flush=True)
-    return conns
-
-
 async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: float) -> None:
     from urllib.parse import urlsplit
 
@@ -195,41 +191,8 @@ async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: flo
     await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
-    keys_of = {idx: _keys(json.loads(payload)) for payload, idx in memo.items()}
-    Path(out).write_text(json.dumps([_first_seen(c.got, keys_of) for c in conns]))
-
-
-async def ws_clients_main(url: str, n: int, out: str, seconds: float) -> None:
-    """The service's WebSocket, through bench/latency.py's bare client (deflate offered, as browsers)."""
-    from urllib.parse import urlsplit
-
-    from latency import _WsClient  # noqa: I001
-
-    u = urlsplit(url)
-    path = u.path + ("?" + u.query if u.query else "")
-    memo: dict[tuple[int, bytes], int] = {}
-    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, True, memo, ready), u.hostname, u.port, n)
-    await _linger(conns, seconds)
-    for c in conns:
-        c.transport.close()
-    keys_of = {}
-    for (rsv1, payload), idx in memo.items():
-        data = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
-        keys_of[idx] = _keys(json.loads(data))
-    Path(out).write_text(json.dumps([_first_seen(c.got[1:], keys_of) for c in conns]))  # [0]: the snapshot
-
-
-def _keys(msg: dict) -> list[str]:
-    """"car:laps" of every row patch that carries a lap count (lean deltas: only rows whose laps changed)."""
-    return [f"{r['number']}:{r['laps']}" for r in msg.get("rows", []) if r.get("laps") is not None]
-
-
-def _first_seen(got: list[tuple[float, int]], keys_of: dict[int, list[str]]) -> dict[str, float]:
-    first: dict[str, float] = {}
-    for at, idx in got:
-        for key in keys_of[idx]:
-            first.setdefault(key, at)
-    return first
+    keys_of = {idx: lap_keys(json.loads(payload)) for payload, idx in memo.items()}
+    Path(out).write_text(json.dumps([first_seen(c.got, keys_of) for c in conns]))
 
 
 # -- process figures ---------------------------------------------------------------------------------
@@ -305,7 +268,7 @@ def main() -> None:
     ap.add_argument("--no-bytes", action="store_true")
     args = ap.parse_args()
     if args.ws_client:
-        asyncio.run(ws_clients_main(args.ws_client, args.clients[0], args.out, args.seconds))
+        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True))  # deflate offered, as browsers
         return
     if args.mqtt_client:
         asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds))

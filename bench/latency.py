@@ -91,24 +91,43 @@ async def _linger(conns: list, seconds: float) -> None:
         await asyncio.sleep(QUIET_S)
 
 
-async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool) -> None:
-    from urllib.parse import urlsplit
-
-    u = urlsplit(url)
-    path = u.path + ("?" + u.query if u.query else "")
+async def open_clients(make, host: str, port: int, n: int) -> list:
+    """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
+    once every one is subscribed or has its snapshot."""
     loop = asyncio.get_running_loop()
-    memo: dict[tuple[int, bytes], int] = {}
     ready: set[int] = set()
-    conns: list[_WsClient] = []
+    conns = []
     for i in range(n):
-        _, proto = await loop.create_connection(
-            lambda: _WsClient(u.netloc, path, deflate, memo, lambda c: ready.add(id(c))), u.hostname, u.port)  # fmt: skip
+        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), host, port)
         conns.append(proto)
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # don't SYN-flood the accept queue
     while len(ready) < n:
         await asyncio.sleep(0.05)
     print("ready", flush=True)
+    return conns
+
+
+def lap_keys(msg: dict) -> list[str]:
+    """"car:laps" of every row patch that carries a lap count (lean deltas: only rows whose laps changed)."""
+    return [f"{r['number']}:{r['laps']}" for r in msg.get("rows", []) if r.get("laps") is not None]
+
+
+def first_seen(got: list[tuple[float, int]], keys_of: dict[int, list[str]]) -> dict[str, float]:
+    first: dict[str, float] = {}
+    for at, idx in got:
+        for key in keys_of[idx]:
+            first.setdefault(key, at)
+    return first
+
+
+async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool) -> None:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    path = u.path + ("?" + u.query if u.query else "")
+    memo: dict[tuple[int, bytes], int] = {}
+    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready), u.hostname, u.port, n)
     await _linger(conns, seconds)
     for c in conns:
         c.transport.close()
@@ -116,16 +135,8 @@ async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool
     keys_of: dict[int, list[str]] = {}
     for (rsv1, payload), idx in memo.items():
         data = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") if rsv1 else payload
-        m = json.loads(data)
-        keys_of[idx] = [f"{r['number']}:{r['laps']}" for r in m.get("rows", []) if r.get("laps") is not None]  # lean patches
-    seen: list[dict] = []
-    for c in conns:
-        first: dict[str, float] = {}
-        for at, idx in c.got[1:]:  # the first message is the initial snapshot
-            for key in keys_of[idx]:
-                first.setdefault(key, at)
-        seen.append(first)
-    Path(out).write_text(json.dumps(seen))
+        keys_of[idx] = lap_keys(json.loads(data))
+    Path(out).write_text(json.dumps([first_seen(c.got[1:], keys_of) for c in conns]))  # [0]: the snapshot
 
 
 # -- driver ----------------------------------------------------------------------------------------

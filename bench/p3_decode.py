@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from decoders.p3.codec import _TABLE, P3StreamDecoder, PassingRecord  # noqa: E402
+from decoders.p3.codec import P3StreamDecoder, PassingRecord, crc16_amb_reference  # noqa: E402
 
 CAPTURE = ROOT.parent / "shared" / "spec" / "p3-captures" / "amb-short.hex"
 CHUNK = 1 << 16
@@ -76,12 +76,7 @@ class ReferenceDecoder:
                 i += 1
         if len(frame) < 11 or frame[2] | (frame[3] << 8) != len(frame):
             return None
-        crc = 0xFFFF
-        for k, byte in enumerate(frame):
-            if k in (4, 5):
-                byte = 0
-            crc = _TABLE[crc >> 8] ^ ((crc << 8) & 0xFFFF) ^ byte
-        if crc != frame[4] | (frame[5] << 8):
+        if crc16_amb_reference(frame[:4] + b"\x00\x00" + frame[6:]) != frame[4] | (frame[5] << 8):
             return None
         tor = frame[8] | (frame[9] << 8)
         names = REF_FIELDS.get(tor, {})
@@ -96,27 +91,16 @@ class ReferenceDecoder:
         return rec
 
 
-def run_reference(stream: bytes, expected: int) -> float:
-    dec = ReferenceDecoder()
+def run_once(dec, stream: bytes, expected: int) -> float:
+    """Seconds to feed `stream` through `dec` in socket-sized reads; exits if a frame went missing."""
     count = 0
     t0 = time.perf_counter()
     for i in range(0, len(stream), CHUNK):
         count += len(dec.feed(stream[i:i + CHUNK]))
     elapsed = time.perf_counter() - t0
-    if count != expected or dec.bad:
-        raise SystemExit(f"reference decoded {count} of {expected} frames, {dec.bad} bad")
-    return elapsed
-
-
-def run_once(stream: bytes, expected: int) -> float:
-    dec = P3StreamDecoder()
-    count = 0
-    t0 = time.perf_counter()
-    for i in range(0, len(stream), CHUNK):
-        count += len(dec.feed(stream[i:i + CHUNK]))
-    elapsed = time.perf_counter() - t0
-    if count != expected or any(dec.rejected.values()):
-        raise SystemExit(f"decoded {count} of {expected} frames, rejected {dec.rejected}")
+    bad = dec.bad if isinstance(dec, ReferenceDecoder) else sum(dec.rejected.values())
+    if count != expected or bad:
+        raise SystemExit(f"{type(dec).__name__} decoded {count} of {expected} frames, {bad} bad")
     return elapsed
 
 
@@ -126,8 +110,8 @@ def measure(name: str, stream: bytes, n: int, runs: int, ref_frames: int) -> flo
     ref_n = len(ReferenceDecoder().feed(ref_stream))
     times, ref_times = [], []
     for _ in range(runs):
-        times.append(run_once(stream, n))
-        ref_times.append(run_reference(ref_stream, ref_n))
+        times.append(run_once(P3StreamDecoder(), stream, n))
+        ref_times.append(run_once(ReferenceDecoder(), ref_stream, ref_n))
     median = statistics.median(times)
     rate = n / median
     ref_rate = ref_n / statistics.median(ref_times)

@@ -40,6 +40,7 @@ def _query(url: str, allowed: dict[str, type]) -> dict:
 
 
 _COMMON = {"retry_min": float, "retry_max": float}
+_P3 = {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float}  # P3 over TCP or serial
 
 
 def open_source(url: str) -> Source:
@@ -51,7 +52,7 @@ def open_source(url: str) -> Source:
 
         if not parts.hostname:
             raise ValueError(f"{url!r}: expected p3tcp://HOST[:PORT]")
-        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float})
+        opts = _query(url, _P3)
         return P3TcpSource(url, parts.hostname, parts.port or P3_TCP_PORT, **opts)
     if scheme == "serial":
         from decoders.p3.transport import P3SerialSource
@@ -59,8 +60,7 @@ def open_source(url: str) -> Source:
         device = unquote(parts.netloc + parts.path)
         if not device:
             raise ValueError(f"{url!r}: expected serial:///dev/DEVICE")
-        opts = _query(url, {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float,
-                            "baud": int, "bytesize": int, "parity": str, "stopbits": float})
+        opts = _query(url, {**_P3, "baud": int, "bytesize": int, "parity": str, "stopbits": float})
         return P3SerialSource(url, device, **opts)
     if scheme == "mqtt":
         from decoders.mqtt import MqttSource

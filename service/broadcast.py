@@ -21,12 +21,13 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiomqtt
-
 from service.fanout import Message
+
+if TYPE_CHECKING:
+    import aiomqtt
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,6 @@ class BrokerPublisher:
         self.snap_seq: dict[str, int] = {}  # seq of the last snapshot published per session
         self.resnap: set[str] = set()  # sessions whose deltas overflowed: next thing is a snapshot
         self.index_key: Any = None
-        self.connected = asyncio.Event()
-        self.counters = {"deltas": 0, "snapshots": 0, "dropped": 0, "connects": 0, "errors": 0}
         self._task: asyncio.Task | None = None
 
     # -- the hub side (synchronous, on the event loop) --------------------------------------------
@@ -99,11 +98,9 @@ class BrokerPublisher:
 
     def enqueue(self, sid: str, msg: Message) -> None:
         if sid in self.resnap:
-            self.counters["dropped"] += 1
             return
         if self.queue.qsize() >= QUEUE_MAX:
             self.resnap.add(sid)  # the broker is away or slow: resume this session from a snapshot
-            self.counters["dropped"] += 1
             return
         self.queue.put_nowait((sid, msg))
 
@@ -138,21 +135,19 @@ class BrokerPublisher:
                 await self._task
 
     async def run(self) -> None:
+        import aiomqtt  # only a service that publishes loads the MQTT client
+
         attempt = 0
         t = self.target
         while True:
             try:
                 async with aiomqtt.Client(t.host, t.port, identifier=None, keepalive=30) as client:
                     attempt = 0
-                    self.counters["connects"] += 1
                     self.snap_seq.clear()
                     self.index_key = None
-                    self.connected.set()
                     log.info("publishing spectator streams to mqtt://%s:%d/%s", t.host, t.port, t.prefix)
                     await self._publish_loop(client)
             except aiomqtt.MqttError as exc:
-                self.connected.clear()
-                self.counters["errors"] += 1
                 delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
                 attempt += 1
                 log.warning("mqtt publisher: %s; retrying in %.1f s", exc, delay)
@@ -173,7 +168,6 @@ class BrokerPublisher:
             if sid not in self.snap_seq:
                 continue  # its snapshot is published at the next refresh and includes this
             await client.publish(self.target.topic("sessions", sid, "delta"), msg.text.encode(), qos=1)
-            self.counters["deltas"] += 1
 
     async def _refresh(self, client: aiomqtt.Client) -> None:
         """New sessions tapped, the index and every moved (or never published) snapshot retained."""
@@ -195,4 +189,3 @@ class BrokerPublisher:
             await client.publish(self.target.topic("sessions", sid, "snapshot"), snap.text.encode(),
                                  qos=1, retain=True)  # fmt: skip
             self.snap_seq[sid] = stream.seq
-            self.counters["snapshots"] += 1

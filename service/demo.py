@@ -62,7 +62,7 @@ async def _run(args: argparse.Namespace) -> None:
     token = secrets.token_urlsafe(12)
     broker = None
     options = {}
-    if getattr(args, "publish", False):  # spectators through an embedded mosquitto (docs/scaling.md)
+    if args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
         from service.embedded_broker import MosquittoBroker
 
         broker = MosquittoBroker(websockets=True, host=args.host)

@@ -31,6 +31,14 @@ async def started(source, got: list):
     return task
 
 
+async def linked(server: FakeDecoder, got: list, **kw):
+    """A fast source running against `server`, once the fake decoder holds its connection."""
+    source = fast_source(server, **kw)
+    task = await started(source, got)
+    await until(lambda: server.writers)
+    return source, task
+
+
 async def stopped(source, task) -> None:
     source.stop()
     async with asyncio.timeout(3):
@@ -41,9 +49,7 @@ async def stopped(source, task) -> None:
 async def test_drop_mid_stream_then_every_passing_recovered_once():
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server, resend_retry=0.5, probe=0)  # only the jump reveals the gap here
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got, resend_retry=0.5, probe=0)  # only the jump reveals the gap here
         server.status()
         server.emit(10)
         await until(lambda: len(got) == 10)
@@ -80,9 +86,7 @@ async def test_reconnect_asks_for_what_was_read_meanwhile_even_with_no_higher_pa
     # the link is cut over the last laps: after it, no passing comes that would reveal a jump
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got)
         server.emit(4)
         await until(lambda: len(got) == 4)
         server.drop()
@@ -99,9 +103,7 @@ async def test_reconnect_asks_for_what_was_read_meanwhile_even_with_no_higher_pa
 async def test_a_quiet_decoder_is_probed_for_passings_it_did_not_push():
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server, probe=0.2)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got, probe=0.2)
         server.emit(2)
         await until(lambda: len(got) == 2)
         server.up = False  # connected, but these are not pushed (lost on the way)
@@ -144,9 +146,7 @@ async def test_unanswered_resend_is_asked_again():
     async with FakeDecoder() as server:
         server.ignore_resends = 1
         got = []
-        source = fast_source(server, resend_retry=0.2)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got, resend_retry=0.2)
         server.emit(2)
         server.up = False
         server.emit(3)  # 3..5 only in history
@@ -172,9 +172,7 @@ async def test_silent_link_is_noticed_and_reconnected():
 async def test_garbage_and_bad_frames_are_counted_not_fatal():
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got)
         bad = bytearray(passing_frame(1))
         bad[-3] ^= 0x55
         server.send(b"\x00garbage\xff" + bytes(bad) + b"\x8e\x02\x05\x00\x00\x00\x8f")
@@ -234,9 +232,7 @@ async def test_stop_before_run_returns_at_once():
 async def test_without_resend_missed_passings_are_counted_lost():
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server, resend=False)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got, resend=False)
         server.emit(1)
         server.up = False
         server.emit(4)
@@ -255,9 +251,7 @@ async def test_code_only_transponder_and_incomplete_passings():
 
     async with FakeDecoder() as server:
         got = []
-        source = fast_source(server)
-        task = await started(source, got)
-        await until(lambda: server.writers)
+        source, task = await linked(server, got)
         server.send(encode(PassingRecord(passing_number=1, tran_code="PV-38463", rtc_time_us=2_842_800_000,
                                          version=1)))
         server.send(encode(PassingRecord(passing_number=2, rtc_time_us=5, decoder_id=DECODER_ID)))

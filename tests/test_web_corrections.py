@@ -3,12 +3,10 @@ with an amount. Expected values are computed by hand in the comments."""
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
-from tests.web_helpers import ADMIN, OUT, LiveServer, browser, open_page, server
+from tests.web_helpers import ADMIN, OUT, LiveServer, browser, new_context, open_page, server
 
 __all__ = ["browser", "server"]  # fixtures
 pytestmark = pytest.mark.browser
@@ -16,8 +14,7 @@ pytestmark = pytest.mark.browser
 
 def staff(browser, server: LiveServer, path: str, token: str):
     """A staff page already logged in; every confirm() is answered by `answers` (default yes) and recorded."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(token)})")
+    ctx = new_context(browser, token=token)
     page, errors = open_page(ctx, f"{server.base}/{path}")
     asked: list[str] = []
     answers: list[bool] = []

@@ -11,11 +11,11 @@ import pytest
 from tests.web_helpers import (
     ADMIN,
     OUT,
-    SPEC,
     LiveServer,
     browser,
+    load_lemans,
+    new_context,
     open_page,
-    read_scenario,
     server,
     table_rows,
 )
@@ -27,17 +27,11 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lemans(server: LiveServer) -> dict:
     """lemans-mini, finished: 1. #7 (Sport), 2. #8 (Sport, -1 LM-MIN-PIT, -10 LM-STOPS), 3. #9 (Amateur)."""
-    s = server.load_scenario("Le Mans mini 2H", read_scenario(SPEC / "lemans-mini.jsonl"))
-    server.post(f"/api/sessions/{s['id']}/signal", {"signal": "finish_session", "t": 5500})
-    return s
+    return load_lemans(server)
 
 
 def context(browser, locale="en-GB", viewport=(1280, 900), token=None, mobile=False):
-    ctx = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]},
-                              is_mobile=mobile, device_scale_factor=2 if mobile else 1)  # fmt: skip
-    if token:
-        ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(token)})")
-    return ctx
+    return new_context(browser, viewport, token, mobile, locale=locale)
 
 
 def assert_nothing_cut(page) -> None:

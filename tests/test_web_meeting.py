@@ -4,12 +4,10 @@ opening and finishing sessions, sign-off and the printable documents."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
-from tests.web_helpers import ADMIN, OUT, LiveServer, browser, open_page, server
+from tests.web_helpers import ADMIN, OUT, LiveServer, browser, new_context, open_page, server
 
 __all__ = ["browser", "server"]  # fixtures
 pytestmark = pytest.mark.browser
@@ -118,8 +116,7 @@ def test_meeting_page_flow(server: LiveServer, browser):
     assert errors == []
     ctx.close()
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
-    phone.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(ADMIN)})")
+    phone = new_context(browser, (390, 844), ADMIN, mobile=True)
     page, errors = open_page(phone, f"{server.base}/meeting.html?meeting={mid}", ready="body[data-ready]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for card in page.query_selector_all("main section.card:not([hidden])"):
@@ -132,8 +129,7 @@ def test_meeting_page_flow(server: LiveServer, browser):
 
 def test_admin_page_lists_sessions_with_tokens_and_qr(server: LiveServer, browser):
     s = server.create_session("Kart 2H admin", {"preset": "generic-timed", "kind": "race"})
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(ADMIN)})")
+    ctx = new_context(browser, (1280, 1000), ADMIN)
     page, errors = open_page(ctx, f"{server.base}/admin.html", ready="body[data-ready]")
     block = page.locator(f"section[data-session='{s['id']}']")
     assert s["tokens"]["race_control"] in block.inner_text() and s["tokens"]["timing"] in block.inner_text()

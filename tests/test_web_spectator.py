@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_helpers import OUT, SPEC, LiveServer, browser, open_page, read_scenario, server, table_rows
+from tests.web_helpers import (
+    OUT,
+    SPEC,
+    LiveServer,
+    browser,
+    load_lemans,
+    open_page,
+    read_scenario,
+    server,
+    table_rows,
+)
 
 __all__ = ["browser", "server"]  # fixtures
 
@@ -14,10 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def lemans(server: LiveServer) -> dict:
     """lemans-mini.jsonl, finished: 1. #7 97 laps, 2. #8 89 (-1 LM-MIN-PIT, -10 LM-STOPS), 3. #9 86."""
-    s = server.load_scenario("Le Mans mini 2H", read_scenario(SPEC / "lemans-mini.jsonl"))
-    # t given: the scenario's events are in the past of the session's wall clock.
-    server.post(f"/api/sessions/{s['id']}/signal", {"signal": "finish_session", "t": 5500})
-    return s
+    return load_lemans(server)
 
 
 def test_classification_matches_results(server, browser, lemans):

@@ -13,6 +13,8 @@ from tests.web_helpers import (
     LiveServer,
     browser,
     free_port,
+    load_lemans,
+    new_context,
     open_page,
     read_scenario,
     server,
@@ -25,8 +27,7 @@ pytestmark = pytest.mark.browser
 
 def staff_page(browser, server: LiveServer, path: str, token: str, viewport=(1400, 1000)):
     """A page whose sessionStorage already holds `token` (as after logging in)."""
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(token)})")
+    ctx = new_context(browser, viewport, token)
     page, errors = open_page(ctx, f"{server.base}/{path}")
     page.on("dialog", lambda d: d.accept("checked on video"))  # confirm() / prompt() say yes
     return ctx, page, errors
@@ -39,10 +40,7 @@ def spectator_order(page) -> list[str]:
 @pytest.fixture(scope="module")
 def proposed(server: LiveServer) -> dict:
     """lemans-mini, finished, with the rules' penalties only *proposed*: #8 leads until race control acts."""
-    s = server.load_scenario("Le Mans mini (proposed)", read_scenario(SPEC / "lemans-mini.jsonl"),
-                             penalty_policy="proposed")  # fmt: skip
-    server.post(f"/api/sessions/{s['id']}/signal", {"signal": "finish_session", "t": 5500})
-    return s
+    return load_lemans(server, "Le Mans mini (proposed)", penalty_policy="proposed")
 
 
 def test_spectator_cannot_reach_staff_pages_or_apis(server, browser, proposed):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.season_helpers import results
-from tests.web_helpers import OUT, LiveServer, browser, open_page, server
+from tests.web_helpers import OUT, LiveServer, browser, new_context, open_page, server
 
 __all__ = ["browser", "server"]  # fixtures
 pytestmark = pytest.mark.browser
@@ -62,8 +60,7 @@ def test_race_control_page_sends_cc_line_offences(browser, server: LiveServer) -
     sid = created["id"]
     server.post(f"/api/sessions/{sid}/entries", [{"number": "5", "name": "Alex", "transponder": "T5", "category": "N1"}])
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green"})
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(created['tokens']['race_control'])})")
+    ctx = new_context(browser, token=created["tokens"]["race_control"])
     page, errors = open_page(ctx, f"{server.base}/race-control.html?session={sid}")
     for i in (1, 2):
         page.select_option("#pen-car", "5")

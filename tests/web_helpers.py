@@ -7,7 +7,6 @@ every HTTP call has a timeout.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import uvicorn
 
 from service.app import create_app
+from service.embedded_broker import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -25,12 +25,6 @@ ADMIN = "admin-test-token"
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test-output"
 SPEC = REPO.parent / "shared" / "spec" / "examples"  # read at test time, never copied into the repo
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:
@@ -84,6 +78,14 @@ class LiveServer:
         return created
 
 
+def load_lemans(server: LiveServer, name: str = "Le Mans mini 2H", **overrides: Any) -> dict[str, Any]:
+    """lemans-mini.jsonl as a finished session (1. #7, 2. #8 with -1 LM-MIN-PIT and -10 LM-STOPS, 3. #9)."""
+    s = server.load_scenario(name, read_scenario(SPEC / "lemans-mini.jsonl"), **overrides)
+    # t given: the scenario's events are in the past of the session's wall clock.
+    server.post(f"/api/sessions/{s['id']}/signal", {"signal": "finish_session", "t": 5500})
+    return s
+
+
 def read_scenario(path: Path) -> list[dict[str, Any]]:
     out = []
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -125,6 +127,16 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
         yield b
         b.close()
+
+
+def new_context(browser, viewport: tuple[int, int] = (1400, 1000), token: str | None = None, mobile: bool = False,
+                **options: Any):
+    """A browser context; with `token`, its pages already hold it in sessionStorage (as after logging in)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=mobile,
+                              device_scale_factor=2 if mobile else 1, **options)  # fmt: skip
+    if token:
+        ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(token)})")
+    return ctx
 
 
 def open_page(target, url: str, viewport: tuple[int, int] = (1280, 800), ready: str | None = "feed"):

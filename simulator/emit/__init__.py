@@ -7,6 +7,6 @@ package, so there is no import cycle; this package only re-exports the public na
 
 from simulator.emit.base import Feed, SimPassing, Target, build_feeds
 from simulator.emit.player import play
-from simulator.emit.targets import TARGETS, make_target
+from simulator.emit.targets import make_target
 
-__all__ = ["TARGETS", "Feed", "SimPassing", "Target", "build_feeds", "make_target", "play"]
+__all__ = ["Feed", "SimPassing", "Target", "build_feeds", "make_target", "play"]

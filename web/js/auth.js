@@ -53,6 +53,28 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   return text ? JSON.parse(text) : null;
 }
 
+/**
+ * `refresh()` that GETs `path` at most once per `ms` however often it is called (a burst of
+ * changes costs one request) and hands the answer to `use`; a failed request is skipped, the
+ * next call asks again.
+ */
+export function coalescedGet(path, ms, use) {
+  let timer = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(async () => {
+      timer = null;
+      let data;
+      try {
+        data = await api(path);
+      } catch {
+        return;
+      }
+      use(data);
+    }, ms);
+  };
+}
+
 export async function whoami(query = "") {
   try {
     return await api(`api/whoami${query}`);

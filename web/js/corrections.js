@@ -1,7 +1,7 @@
 // Corrections card shared by the race-control and timing pages: every correction of the session
 // (invalid read, assignment, manual passing, penalty, waive, approval, driver change) with who made
 // it and when, and an Undo button (a `revert` event: the log keeps both).
-import { api } from "./auth.js";
+import { coalescedGet } from "./auth.js";
 import { label, t } from "./i18n.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtT } from "./util.js";
@@ -68,23 +68,13 @@ export function mountCorrections(table, empty, { base, call, types, canConfirm =
     return res;
   }
 
-  let timer = null;
-  function refresh() {
-    if (timer) return; // at most a few times a second however fast the session changes
-    timer = setTimeout(async () => {
-      timer = null;
-      let list;
-      try {
-        list = await api(`${base}/corrections`);
-      } catch {
-        return;
-      }
-      for (const c of list) tbl.update(c, {});
-      tbl.order(list.map((c) => c.id));
-      empty.hidden = list.length > 0;
-      table.hidden = list.length === 0;
-    }, 300);
-  }
+  // at most a few times a second however fast the session changes
+  const refresh = coalescedGet(`${base}/corrections`, 300, (list) => {
+    for (const c of list) tbl.update(c, {});
+    tbl.order(list.map((c) => c.id));
+    empty.hidden = list.length > 0;
+    table.hidden = list.length === 0;
+  });
   refresh();
   return { refresh, undo };
 }

@@ -2,7 +2,7 @@
 // finished. Choosing one opens the same page on it (?session=ID); "follow" (no ?session) lets the
 // page pick the live session of the track or of ?meeting=ID by itself.
 import { label, t } from "./i18n.js";
-import { chooseSession, el, listSessions, params } from "./util.js";
+import { STATE_RANK, chooseSession, el, listSessions, params } from "./util.js";
 
 const MARK = { live: "●", upcoming: "○", finished: "✓" };
 
@@ -14,8 +14,7 @@ export function groupSessions(list) {
     if (!groups.has(key)) groups.set(key, { name: s.meeting ? s.meeting.name : t("picker.other"), sessions: [] });
     groups.get(key).sessions.push(s);
   }
-  const rank = { live: 0, upcoming: 1, finished: 2 };
-  for (const g of groups.values()) g.sessions.sort((a, b) => (rank[a.state] ?? 3) - (rank[b.state] ?? 3) || String(b.id).localeCompare(String(a.id)));
+  for (const g of groups.values()) g.sessions.sort((a, b) => (STATE_RANK[a.state] ?? 3) - (STATE_RANK[b.state] ?? 3) || String(b.id).localeCompare(String(a.id)));
   return [...groups.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : b.localeCompare(a)));
 }
 

@@ -1,6 +1,6 @@
 // Race control: penalty queue with evidence, approve / waive, manual penalties, flags and start,
 // live rule status per car with alerts, jump starts, car actions.
-import { api } from "./auth.js";
+import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
 import { label, serverText, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
@@ -157,19 +157,10 @@ async function main() {
 
   // Who decided what and when: /penalties has it (the live stream carries the penalties themselves).
   const details = new Map();
-  let detailTimer = null;
-  const refreshDetails = () => {
-    if (detailTimer) return;
-    detailTimer = setTimeout(async () => {
-      detailTimer = null;
-      try {
-        for (const d of await api(`${base}/penalties`)) details.set(d.id, d);
-      } catch {
-        return;
-      }
-      renderPenalties();
-    }, 200);
-  };
+  const refreshDetails = coalescedGet(`${base}/penalties`, 200, (list) => {
+    for (const d of list) details.set(d.id, d);
+    renderPenalties();
+  });
 
   // -- approve with an amount (prefilled from the preset, else from the proposal) ---------------
   let sessionRules = {};

@@ -1,5 +1,5 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
-import { api } from "./auth.js";
+import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
 import { label, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
@@ -137,27 +137,17 @@ async function main() {
   });
 
   // -- unknown transponders ---------------------------------------------------------------------
-  let unknownTimer = null;
-  function refreshUnknown() {
-    if (unknownTimer) return; // at most once a second however many unknown reads arrive
-    unknownTimer = setTimeout(async () => {
-      unknownTimer = null;
-      let list;
-      try {
-        list = await api(`${base}/unknown`);
-      } catch {
-        return;
-      }
-      for (const u of list) {
-        unkState.set(u.transponder, u);
-        unkTable.update(u, {});
-      }
-      unkTable.order(list.map((u) => u.transponder));
-      $("no-unknown").hidden = list.length > 0;
-      $("unknown").hidden = list.length === 0;
-      $("unknown-count").textContent = list.length ? String(list.length) : "";
-    }, 300);
-  }
+  // a few times a second at most however many unknown reads arrive
+  const refreshUnknown = coalescedGet(`${base}/unknown`, 300, (list) => {
+    for (const u of list) {
+      unkState.set(u.transponder, u);
+      unkTable.update(u, {});
+    }
+    unkTable.order(list.map((u) => u.transponder));
+    $("no-unknown").hidden = list.length > 0;
+    $("unknown").hidden = list.length === 0;
+    $("unknown-count").textContent = list.length ? String(list.length) : "";
+  });
   const unkTable = new KeyedTable($("unknown"), [
     { id: "tr", label: t("tc.col_transponder"), cls: "no", cell: (u) => u.transponder },
     { id: "n", label: t("tc.col_reads"), cls: "num", cell: (u) => String(u.count) },

@@ -74,7 +74,8 @@ export async function listSessions() {
   return res.json();
 }
 
-const STATE_RANK = { live: 0, upcoming: 1, finished: 2 };
+/** Order of session states in lists: live, then upcoming, then finished. */
+export const STATE_RANK = { live: 0, upcoming: 1, finished: 2 };
 const newest = (a, b) => String(b.created || b.id).localeCompare(String(a.created || a.id));
 
 /**
