@@ -20,7 +20,6 @@ from service.engine.events import (
     AssignLine,
     CarLine,
     ConfirmLine,
-    EntryLine,
     Event,
     InvalidateLine,
     Line,
@@ -309,10 +308,11 @@ class Engine:
         return cid
 
     def _apply(self, line: Line) -> None:
-        if isinstance(line, SessionLine):
-            self.configure(line.to_dict())
-        elif isinstance(line, EntryLine):
-            self.add_entry(line.to_dict())
+        if line.header:
+            if isinstance(line, SessionLine):
+                self.configure(line.to_dict())
+            else:
+                self.add_entry(line.to_dict())
         elif isinstance(line, RevertLine):
             self._revert(line)
         else:
@@ -468,9 +468,9 @@ class Engine:
         hooks = self._hooks
         if typ == "passing" or typ == "manual_passing":
             loop = ev.loop
-            if (loop, t) in car.invalid:
+            if car.invalid and (loop, t) in car.invalid:
                 return
-            if t >= self.start_us and car.first_seen_us is None:
+            if car.first_seen_us is None and t >= self.start_us:
                 car.first_seen_us = t
             flag = self.passing_flag(ev) if typ == "manual_passing" else None
             if loop == "finish":
@@ -523,18 +523,20 @@ class Engine:
         self._out.car(car.number)
 
     def _lap(self, car: Car, t: int, via_pit: bool, flag: str | None = None) -> None:
-        if t < self.start_us or car.finish_us is not None:
+        start = self.start_us
+        if t < start or car.finish_us is not None:
             return  # formation lap before the green, or cool-down lap after the flag
-        start = self.start_us + car.offset_us
+        start += car.offset_us
         if car.stint_start_us is None:
             car.stint_start_us = start
         n = car.add_lap(t, start, self.min_lap_us, flag)
         if n is None:
             self._out.status = DUPLICATE
             return
-        self._check_lap(car, n, via_pit)
+        lap_us = car.lap_times[-1]
+        self._check_lap(car, n, lap_us, via_pit)
         for h in self._hooks["on_lap"]:
-            h(self, car, n, t, car.lap_times[-1], via_pit)
+            h(self, car, n, t, lap_us, via_pit)
         self._out.car(car.number)
         self._out.laps = True
         self._check_finish(car, t)
@@ -551,13 +553,12 @@ class Engine:
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
         fin = self.finish
-        candidates = []
+        thr = None
         if fin.stops_cars:  # CC-DURATION: the car's own race time is up
-            own = fin.car_end_us(car, self.start_us)
-            if own is not None:
-                candidates.append(own)
+            thr = fin.car_end_us(car, self.start_us)
         if self.category_stop and car.cat_key in self.category_stop:
-            candidates.append(self.category_stop[car.cat_key])
+            stop = self.category_stop[car.cat_key]
+            thr = stop if thr is None else min(thr, stop)
         if self.flag_us is None:
             end = self.end_us
             if fin.time_up(end, t):
@@ -571,10 +572,8 @@ class Engine:
                 if fin.shows_flag:  # TIME-FINISH: shown to the leader at its next crossing
                     self._out.signal("chequered")
         if self.flag_us is not None:
-            candidates.append(self.flag_us)
-        if not candidates:
-            return None
-        return candidates[0] if len(candidates) == 1 else min(candidates)
+            thr = self.flag_us if thr is None else min(thr, self.flag_us)
+        return thr
 
     # -- signals and race control ----------------------------------------------------------------
     def _signal(self, ev: Event, replaying: bool = False) -> None:
@@ -756,22 +755,24 @@ class Engine:
         start = car.lap_ends[lap - 1] - lap_us
         return start + lap_us // parts, parts - 1
 
-    def _check_lap(self, car: Car, n: int, via_pit: bool) -> None:
+    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> None:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
         (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
-        lap_us = car.lap_times[-1]
         ps = car.pace_sorted
+        k = len(ps)
         if self.min_lap_us and lap_us < self.min_lap_us:
             car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
-        elif len(ps) >= 3:
-            median = ps[len(ps) // 2]
-            if lap_us * 100 < self.lap_warn_low * median or (lap_us * 100 > self.lap_warn_high * median and not via_pit):
+        elif k >= 3:
+            median = ps[k // 2]
+            pct = lap_us * 100
+            if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
                 car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
         if car.lap_flags[-1] is None:
-            car.pace.append(lap_us)
+            pace = car.pace
+            pace.append(lap_us)
             insort(ps, lap_us)
-            if len(car.pace) > 9:
-                ps.remove(car.pace.pop(0))
+            if k >= 9:  # the window is full: the oldest lap leaves it
+                ps.remove(pace.pop(0))
 
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""
