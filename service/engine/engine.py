@@ -133,13 +133,18 @@ class Engine:
             if other is not None and other.number != number:
                 self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
             self.by_transponder[car.transponder] = car
-            orphans = self._orphans.pop(car.transponder, [])
-            for ev in orphans:
-                ev.number = number
-                insort(car.events, ev, key=lambda e: e.sort_key)
-            if orphans or old is not None:
+            if self._adopt_reads(car, car.transponder) or old is not None:
                 self._rebuild(car)
         self._out.car(number)
+
+    def _adopt_reads(self, car: Car, transponder: str) -> bool:
+        """The reads kept so far for a transponder no car counted become this car's (in time order);
+        the caller rebuilds what they change. False when there were none."""
+        orphans = self._orphans.pop(transponder, [])
+        for ev in orphans:
+            ev.number = car.number
+            insort(car.events, ev, key=lambda e: e.sort_key)
+        return bool(orphans)
 
     def has_read(self, decoder: str, passing_id: str) -> bool:
         """True when this decoder's numbered read was already applied (a resend)."""
@@ -199,10 +204,16 @@ class Engine:
 
     def rollback(self, mark: int) -> None:
         """Forget every line applied after `mark`: the state is rebuilt from the lines before it."""
+        self._replay(self._accepted[:mark])
+        self._out = Outcome(rebuilt=True)
+
+    def _replay(self, lines: list[Line], reverted: set[str] | None = None) -> None:
+        """Become a fresh engine that applied `lines`, the corrections in `reverted` without effect."""
         fresh = Engine()
-        for line in self._accepted[:mark]:
+        if reverted:
+            fresh.reverted = reverted
+        for line in lines:
             fresh.apply_line(line)
-        fresh._out = Outcome(rebuilt=True)
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
@@ -335,12 +346,7 @@ class Engine:
         if target is None or target["type"] == "revert" or target.get("reverted_by"):
             raise LineError(f"revert: no correction {line.target!r} that can be reverted")
         if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
-            fresh = Engine()
-            fresh.reverted = self.reverted | {line.target}
-            for old in self._accepted:
-                fresh.apply_line(old)
-            self.__dict__.clear()
-            self.__dict__.update(fresh.__dict__)
+            self._replay(self._accepted, self.reverted | {line.target})
         rid = self._name(line)
         self._seq += 1
         self.corrections[line.target]["reverted_by"] = rid
@@ -698,11 +704,7 @@ class Engine:
             else:
                 car.transponder = tr
         self.by_transponder[tr] = car
-        orphans = self._orphans.pop(tr, [])
-        for o in orphans:
-            o.number = car.number
-            insort(car.events, o, key=lambda e: e.sort_key)
-        if orphans:
+        if self._adopt_reads(car, tr):
             if self.end_passed or self.flag_us is not None:
                 self._rebuild_all()
             else:
