@@ -78,8 +78,6 @@ class Engine:
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
         self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))  # lap-time warnings, percent of the car's pace
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
-        self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
-        self.laps_target = int(p["laps"]) if p.get("laps") else None
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
             cls = RULES.get(rid)
@@ -93,6 +91,7 @@ class Engine:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
+        self.duration_us, self.laps_target = self.finish.duration_us, self.finish.laps_target  # as the regime read them
         for car in self.cars.values():
             car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
