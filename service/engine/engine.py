@@ -413,8 +413,13 @@ class Engine:
             return
         insort(car.events, ev, key=lambda e: e.sort_key)
         self.counters["late_events"] += 1
+        self._rebuild_past(car)
+
+    def _rebuild_past(self, car: Car) -> None:
+        """The car's past changed (a late read, reads assigned to it): that car alone, or everything
+        once the time is up or the flag is out (the finish order may change)."""
         if self.end_passed or self.flag_us is not None:
-            self._rebuild_all()  # the finish order may change: recompute everything
+            self._rebuild_all()
         else:
             self._rebuild(car)
 
@@ -704,10 +709,7 @@ class Engine:
                 car.transponder = tr
         self.by_transponder[tr] = car
         if self._adopt_reads(car, tr):
-            if self.end_passed or self.flag_us is not None:
-                self._rebuild_all()
-            else:
-                self._rebuild(car)
+            self._rebuild_past(car)
         self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
