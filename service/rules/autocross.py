@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from service.engine.events import READ_TYPES
 from service.rules.base import Rule, register
 
 if TYPE_CHECKING:
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from service.rules.context import RuleContext
 
 GREEN_SIGNALS = frozenset({"start_lights_green", "green"})
+READ_TYPES = frozenset({"passing", "manual_passing"})
 
 
 def _s(us: int) -> str:
