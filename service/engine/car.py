@@ -48,7 +48,7 @@ class Car:
         "stops", "in_pit", "driver", "stint_start_us", "stint_start_lap", "refuels", "anomalies",
         "first_seen_us", "last_t", "finish_us", "finish_lap", "pending_mechanical", "rule_state",
         "other_reads", "drive_us", "invalid", "cat_key", "spares", "lap_flags", "lap_warnings",
-        "crossing_flags", "flagged", "pace", "pace_sorted",
+        "last_crossing_flag", "flagged", "pace", "pace_sorted",
     )  # fmt: skip
 
     def __init__(self, entry: dict[str, Any], offset_us: int = 0) -> None:
@@ -72,12 +72,12 @@ class Car:
         """Forget everything derived; keep the entry and the raw events."""
         self.lap_ends: list[int] = []
         self.lap_times: list[int] = []
-        self.crossing_flags: list[str | None] = []  # per lap end: how that crossing was made
+        self.last_crossing_flag: str | None = None  # how the last lap end was made (None: a decoder read)
         self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated" (never a best lap), "confirmed"
         self.flagged: dict[int, str] = {}  # lap number -> its flag, only for flagged laps (rows read this)
-        self.lap_warnings: list[tuple[int, str]] = []
+        self.lap_warnings: list[tuple[int, str]] = []  # (lap number, why): lap-time sanity checks
         self.pace: list[int] = []  # the last 9 decoder laps, oldest first (lap-time sanity checks)
-        self.pace_sorted: list[int] = []  # the same, sorted: the median is its middle  # (lap number, why): lap-time sanity checks
+        self.pace_sorted: list[int] = []  # the same, sorted: the median is its middle
         self.best_us: int | None = None
         self.best_no: int | None = None
         self.dup_reads = 0
@@ -135,11 +135,11 @@ class Car:
             lap_us = t - prev
         else:
             lap_us = t - start_us
-        start = self.crossing_flags[-1] if self.crossing_flags else None
+        start = self.last_crossing_flag
         lap_flag = flag if flag in UNCONFIRMED else start if start in UNCONFIRMED else (flag or start)
         self.lap_ends.append(t)
         self.lap_times.append(lap_us)
-        self.crossing_flags.append(flag)
+        self.last_crossing_flag = flag
         self.lap_flags.append(lap_flag)
         n = len(self.lap_ends)
         if lap_flag:

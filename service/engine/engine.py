@@ -20,7 +20,6 @@ from service.engine.events import (
     AssignLine,
     CarLine,
     ConfirmLine,
-    EntryLine,
     Event,
     InvalidateLine,
     Line,
@@ -79,8 +78,6 @@ class Engine:
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
         self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))  # lap-time warnings, percent of the car's pace
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
-        self.duration_us = s_to_us(float(p["duration_s"])) if p.get("duration_s") else None
-        self.laps_target = int(p["laps"]) if p.get("laps") else None
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
             cls = RULES.get(rid)
@@ -94,6 +91,7 @@ class Engine:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
+        self.duration_us, self.laps_target = self.finish.duration_us, self.finish.laps_target  # as the regime read them
         for car in self.cars.values():
             car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
@@ -134,13 +132,18 @@ class Engine:
             if other is not None and other.number != number:
                 self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
             self.by_transponder[car.transponder] = car
-            orphans = self._orphans.pop(car.transponder, [])
-            for ev in orphans:
-                ev.number = number
-                insort(car.events, ev, key=lambda e: e.sort_key)
-            if orphans or old is not None:
+            if self._adopt_reads(car, car.transponder) or old is not None:
                 self._rebuild(car)
         self._out.car(number)
+
+    def _adopt_reads(self, car: Car, transponder: str) -> bool:
+        """The reads kept so far for a transponder no car counted become this car's (in time order);
+        the caller rebuilds what they change. False when there were none."""
+        orphans = self._orphans.pop(transponder, [])
+        for ev in orphans:
+            ev.number = car.number
+            insort(car.events, ev, key=lambda e: e.sort_key)
+        return bool(orphans)
 
     def has_read(self, decoder: str, passing_id: str) -> bool:
         """True when this decoder's numbered read was already applied (a resend)."""
@@ -200,10 +203,16 @@ class Engine:
 
     def rollback(self, mark: int) -> None:
         """Forget every line applied after `mark`: the state is rebuilt from the lines before it."""
+        self._replay(self._accepted[:mark])
+        self._out = Outcome(rebuilt=True)
+
+    def _replay(self, lines: list[Line], reverted: set[str] | None = None) -> None:
+        """Become a fresh engine that applied `lines`, the corrections in `reverted` without effect."""
         fresh = Engine()
-        for line in self._accepted[:mark]:
+        if reverted:
+            fresh.reverted = reverted
+        for line in lines:
             fresh.apply_line(line)
-        fresh._out = Outcome(rebuilt=True)
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
@@ -309,10 +318,11 @@ class Engine:
         return cid
 
     def _apply(self, line: Line) -> None:
-        if isinstance(line, SessionLine):
-            self.configure(line.to_dict())
-        elif isinstance(line, EntryLine):
-            self.add_entry(line.to_dict())
+        if line.header:
+            if isinstance(line, SessionLine):
+                self.configure(line.to_dict())
+            else:
+                self.add_entry(line.to_dict())
         elif isinstance(line, RevertLine):
             self._revert(line)
         else:
@@ -335,12 +345,7 @@ class Engine:
         if target is None or target["type"] == "revert" or target.get("reverted_by"):
             raise LineError(f"revert: no correction {line.target!r} that can be reverted")
         if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
-            fresh = Engine()
-            fresh.reverted = self.reverted | {line.target}
-            for old in self._accepted:
-                fresh.apply_line(old)
-            self.__dict__.clear()
-            self.__dict__.update(fresh.__dict__)
+            self._replay(self._accepted, self.reverted | {line.target})
         rid = self._name(line)
         self._seq += 1
         self.corrections[line.target]["reverted_by"] = rid
@@ -408,8 +413,13 @@ class Engine:
             return
         insort(car.events, ev, key=lambda e: e.sort_key)
         self.counters["late_events"] += 1
+        self._rebuild_past(car)
+
+    def _rebuild_past(self, car: Car) -> None:
+        """The car's past changed (a late read, reads assigned to it): that car alone, or everything
+        once the time is up or the flag is out (the finish order may change)."""
         if self.end_passed or self.flag_us is not None:
-            self._rebuild_all()  # the finish order may change: recompute everything
+            self._rebuild_all()
         else:
             self._rebuild(car)
 
@@ -468,9 +478,9 @@ class Engine:
         hooks = self._hooks
         if typ == "passing" or typ == "manual_passing":
             loop = ev.loop
-            if (loop, t) in car.invalid:
+            if car.invalid and (loop, t) in car.invalid:
                 return
-            if t >= self.start_us and car.first_seen_us is None:
+            if car.first_seen_us is None and t >= self.start_us:
                 car.first_seen_us = t
             flag = self.passing_flag(ev) if typ == "manual_passing" else None
             if loop == "finish":
@@ -523,18 +533,20 @@ class Engine:
         self._out.car(car.number)
 
     def _lap(self, car: Car, t: int, via_pit: bool, flag: str | None = None) -> None:
-        if t < self.start_us or car.finish_us is not None:
+        start = self.start_us
+        if t < start or car.finish_us is not None:
             return  # formation lap before the green, or cool-down lap after the flag
-        start = self.start_us + car.offset_us
+        start += car.offset_us
         if car.stint_start_us is None:
             car.stint_start_us = start
         n = car.add_lap(t, start, self.min_lap_us, flag)
         if n is None:
             self._out.status = DUPLICATE
             return
-        self._check_lap(car, n, via_pit)
+        lap_us = car.lap_times[-1]
+        self._check_lap(car, n, lap_us, via_pit)
         for h in self._hooks["on_lap"]:
-            h(self, car, n, t, car.lap_times[-1], via_pit)
+            h(self, car, n, t, lap_us, via_pit)
         self._out.car(car.number)
         self._out.laps = True
         self._check_finish(car, t)
@@ -551,13 +563,12 @@ class Engine:
     def _threshold(self, car: Car, t: int) -> int | None:
         """Earliest crossing time at which this car takes the flag, if known yet."""
         fin = self.finish
-        candidates = []
+        thr = None
         if fin.stops_cars:  # CC-DURATION: the car's own race time is up
-            own = fin.car_end_us(car, self.start_us)
-            if own is not None:
-                candidates.append(own)
+            thr = fin.car_end_us(car, self.start_us)
         if self.category_stop and car.cat_key in self.category_stop:
-            candidates.append(self.category_stop[car.cat_key])
+            stop = self.category_stop[car.cat_key]
+            thr = stop if thr is None else min(thr, stop)
         if self.flag_us is None:
             end = self.end_us
             if fin.time_up(end, t):
@@ -571,10 +582,8 @@ class Engine:
                 if fin.shows_flag:  # TIME-FINISH: shown to the leader at its next crossing
                     self._out.signal("chequered")
         if self.flag_us is not None:
-            candidates.append(self.flag_us)
-        if not candidates:
-            return None
-        return candidates[0] if len(candidates) == 1 else min(candidates)
+            thr = self.flag_us if thr is None else min(thr, self.flag_us)
+        return thr
 
     # -- signals and race control ----------------------------------------------------------------
     def _signal(self, ev: Event, replaying: bool = False) -> None:
@@ -699,15 +708,8 @@ class Engine:
             else:
                 car.transponder = tr
         self.by_transponder[tr] = car
-        orphans = self._orphans.pop(tr, [])
-        for o in orphans:
-            o.number = car.number
-            insort(car.events, o, key=lambda e: e.sort_key)
-        if orphans:
-            if self.end_passed or self.flag_us is not None:
-                self._rebuild_all()
-            else:
-                self._rebuild(car)
+        if self._adopt_reads(car, tr):
+            self._rebuild_past(car)
         self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
@@ -756,22 +758,24 @@ class Engine:
         start = car.lap_ends[lap - 1] - lap_us
         return start + lap_us // parts, parts - 1
 
-    def _check_lap(self, car: Car, n: int, via_pit: bool) -> None:
+    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> None:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
         (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
-        lap_us = car.lap_times[-1]
         ps = car.pace_sorted
+        k = len(ps)
         if self.min_lap_us and lap_us < self.min_lap_us:
             car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
-        elif len(ps) >= 3:
-            median = ps[len(ps) // 2]
-            if lap_us * 100 < self.lap_warn_low * median or (lap_us * 100 > self.lap_warn_high * median and not via_pit):
+        elif k >= 3:
+            median = ps[k // 2]
+            pct = lap_us * 100
+            if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
                 car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
         if car.lap_flags[-1] is None:
-            car.pace.append(lap_us)
+            pace = car.pace
+            pace.append(lap_us)
             insort(ps, lap_us)
-            if len(car.pace) > 9:
-                ps.remove(car.pace.pop(0))
+            if k >= 9:  # the window is full: the oldest lap leaves it
+                ps.remove(pace.pop(0))
 
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""

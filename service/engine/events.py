@@ -325,6 +325,7 @@ LINE_TYPES: tuple[type[Line], ...] = (
 )  # fmt: skip
 AnyLine = Union[LINE_TYPES]  # noqa: UP007 - the one list above, as the tagged union msgspec decodes
 BY_TAG: dict[str, type[Line]] = {cls.__struct_config__.tag: cls for cls in LINE_TYPES}
+_TAG_OF: dict[type[Line], str] = {cls: tag for tag, cls in BY_TAG.items()}  # faster than __struct_config__
 HEADER_TYPES = frozenset(k for k, c in BY_TAG.items() if c.header)
 CAR_TYPES = frozenset(k for k, c in BY_TAG.items() if c.car and k != "penalty")  # penalties: by number too
 CORRECTION_TYPES = frozenset(k for k, c in BY_TAG.items() if c.correction)
@@ -480,7 +481,7 @@ def make_event(line: Timed, seq: int) -> Event:
     """Wrap a typed timed line for the engine (its `t` must be set)."""
     if line.t is None:
         raise LineError(f"{line.__struct_config__.tag}: missing 't'")
-    ev = Event(line, line.__struct_config__.tag, s_to_us(line.t), seq)
+    ev = Event(line, _TAG_OF[type(line)], s_to_us(line.t), seq)
     if isinstance(line, PassingLine):
         ev.transponder, ev.loop = line.transponder, line.loop
         if line.passing_id is not None:
