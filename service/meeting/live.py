@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from service.engine.events import READ_TYPES
+
 from .model import STATUSES, RaceRow
 from .points import points_rule
 from .redflag import RedFlagDecision, order_at_lap, red_flag_decision
@@ -88,7 +90,7 @@ def red_flag_state(engine: Engine, retired: Iterable[str] = ()) -> RedFlagState 
     started = [
         n
         for n, c in engine.cars.items()
-        if any(e.type in ("passing", "manual_passing") and e.t < red for e in c.events)
+        if any(e.type in READ_TYPES and e.t < red for e in c.events)
     ]
     grid = sorted(started, key=lambda n: (_grid_of(engine.cars[n].grid), n))
     leader = max((len(crossings[n]) for n in started), default=0)
