@@ -13,7 +13,7 @@ from bisect import bisect_right, insort
 from collections import Counter
 from typing import Any
 
-from service.engine.car import UNCONFIRMED, Car, PitStop
+from service.engine.car import UNCONFIRMED, Car
 from service.engine.events import (
     CAR_TYPES,
     ApproveLine,
@@ -837,6 +837,3 @@ class Engine:
             if st:
                 out[h.__self__.id] = st
         return out
-
-    def stop_in_progress(self, car: Car) -> PitStop | None:
-        return car.in_pit
