@@ -1,7 +1,11 @@
 """The one record every decoder adapter yields, whatever its protocol.
 
 Times stay integer microseconds on the decoder's own clock; the service maps each decoder's
-clock to the session clock with a per-decoder offset (spec/p3.md, "Clock").
+clock to the session clock with a per-decoder offset (spec/p3.md, "Clock"). A decoder that stamps
+reads with a date and time of day (Race Result, Wiclax, Protime) gives `rtc_time_us` as that naive
+local date-time counted in microseconds from 1970-01-01 00:00 as if it were UTC (time of day only:
+on the host's date, the one nearest to now); the service's clock alignment takes any offset,
+time zone included, so no source converts time zones.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ class Passing:
     flags: int | None = None
     loop: str | None = None  # set by sources that know it (MQTT payload); else from service config
     source: str = ""  # which connection produced it, e.g. "p3tcp://127.0.0.1:5403"
+    live: bool = True  # False: sent again from the decoder's memory (resend, rewind, stored), so its
+    # arrival time says nothing about when it was read (clock alignment ignores it)
 
 
 @dataclass(slots=True)
@@ -44,6 +50,8 @@ class DecoderStatus:
     gps: int | None = None
     input_voltage: int | None = None
     clock_offset_us: int | None = None  # decoder UTC minus RTC, from its GET_TIME answer
+    clock_decoder_us: int | None = None  # the decoder's clock as it last reported it (GET_TIME, status,
+    clock_host_us: int | None = None  # CLOCK...), and the host's wall clock when that report arrived
     passings_lost: int = 0  # missed passings given up on (never resent)
     passings_recovered: int = 0  # missed passings that came back by RESEND
     recovering: int = 0  # missed passings asked for and not back yet
@@ -66,6 +74,8 @@ class DecoderStatus:
             "gps": self.gps,
             "input_voltage": self.input_voltage,
             "clock_offset_us": self.clock_offset_us,
+            "clock_decoder_us": self.clock_decoder_us,
+            "clock_host_us": self.clock_host_us,
             "passings_lost": self.passings_lost,
             "passings_recovered": self.passings_recovered,
             "recovering": self.recovering,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 
@@ -104,6 +105,12 @@ class Source(ABC):
             self._on_passing(passing)
         except Exception:
             log.exception("%s: on_passing callback failed for %s", self.url, passing)
+
+    def _clock_report(self, decoder_us: int, host_us: int | None = None) -> None:
+        """The decoder told its clock (answer to a time request, a status message): kept with the
+        host's wall clock of that moment, so the service can align the decoder without an offset typed."""
+        self.status.clock_decoder_us = decoder_us
+        self.status.clock_host_us = time.time_ns() // 1000 if host_us is None else host_us
 
     def _count_reject(self, reason: str, n: int = 1) -> None:
         self.status.rejected[reason] = self.status.rejected.get(reason, 0) + n

@@ -3,13 +3,43 @@
 Commands (`LiveSession`, the meeting service, seasons) raise these; the one place that turns them
 into HTTP answers is `service/http_errors.py`. The classes also subclass the matching builtin
 (`ValueError`, `LookupError`) so pure code that already catches those keeps working.
+
+Every refusal a person may read carries a stable `code` and its `params`
+(`NotFound("session.no_car", number="999")`); the words live in the catalogues
+(web/i18n/LANG.json, section `_errors`), so the caller reads them in its own language
+(`service.i18n.error_text`). `str(exc)` is the English text, for logs and the command line.
+Any exception with `code` and `params` attributes renders the same way (code in `decoders/`, which
+must not import this module, follows the convention without the class).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from service.i18n import error_text
+
+CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")  # "session.no_car": a catalogue key
+
 
 class BoucleError(Exception):
-    """Base of every refusal a caller can correct (a bug is not a BoucleError)."""
+    """Base of every refusal a caller can correct (a bug is not a BoucleError).
+
+    `BoucleError("area.what", **params)`: a catalogue code and the values its text names.
+    A first argument that is not a code is an untranslated legacy message (code `error.text`).
+    """
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        if CODE.match(code):
+            self.code, self.params = code, params
+        else:
+            self.code, self.params = "error.text", {"text": code, **params}
+        super().__init__(render(self.code, self.params))
+
+
+def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
+    """The text of a coded refusal in `lang` (the catalogues are read once; see service.i18n)."""
+    return error_text(lang, code, params)
 
 
 class Invalid(BoucleError, ValueError):

@@ -1,8 +1,10 @@
-"""The one place where domain errors become HTTP answers ({"detail": message}, a status).
+"""The one place where domain errors become HTTP answers, and are said in the caller's language.
 
-Routers translate HTTP to commands and back; they do not catch domain errors themselves. A
-`LineError` carries the status its check chose (400 invalid, 404 unknown target, 409 conflict);
-other `ValueError`s from pure code are a 400; a log that cannot be written is a 503.
+Answer: `{"detail": text, "code": code, "params": {...}}` with a status. The text is the catalogue's
+for the code (service.i18n.error_text) in the caller's language: `?lang=`, else Accept-Language,
+else English. Routers translate HTTP to commands and back; they do not catch domain errors
+themselves. A `LineError` carries the status its check chose (400 invalid, 404 unknown target,
+409 conflict); other `ValueError`s from pure code are a 400; a log that cannot be written is a 503.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from service import errors
+from service.i18n import error_text, pick_lang
 
 log = logging.getLogger("boucle.http")
 
@@ -39,16 +42,33 @@ def status_of(exc: BaseException) -> int:
     return 500
 
 
+def caller_lang(request: Request) -> str:
+    """The language a caller reads: `?lang=` when we have it, else its Accept-Language, else English."""
+    return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
+    """The JSON answer for a refusal: its code, params and text in the caller's language."""
+    code = getattr(exc, "code", None)
+    params = getattr(exc, "params", None)
+    if isinstance(code, str) and isinstance(params, dict):
+        body = {"detail": error_text(caller_lang(request), code, params), "code": code,
+                "params": {k: v if isinstance(v, int | float | str | bool) or v is None else str(v)
+                           for k, v in params.items()}}  # fmt: skip
+    else:
+        body = {"detail": str(exc), "code": "error.text", "params": {"text": str(exc)}}
+    return JSONResponse(body, status_code=status)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+        return answer(request, exc, status_of(exc))
 
     async def log_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("event log write failed: %s", exc)
-        return JSONResponse({"detail": f"the event log cannot be written ({exc}); nothing was recorded"},
-                            status_code=503)  # fmt: skip
+        return answer(request, errors.Unavailable("log.unwritable", error=str(exc)), 503)
 
     app.add_exception_handler(errors.BoucleError, refused)
     app.add_exception_handler(ValueError, refused)

@@ -1,6 +1,8 @@
-"""Language of server-made documents (printed meeting pages, result files, standings sheets): the
-same catalogues as the web pages (web/i18n/LANG.json, key `_print`: English text -> translation),
-so a word is translated in one place. French for a French browser (Accept-Language) or `?lang=fr`, English otherwise.
+"""Language of server-made texts: printed meeting pages, result files, standings sheets (key
+`_print`: English text -> translation) and the refusals the service answers (key `_errors`: code ->
+text with `{param}` placeholders), from the same catalogues as the web pages (web/i18n/LANG.json),
+so a word is translated in one place. French for a French browser (Accept-Language) or `?lang=fr`,
+English otherwise.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ I18N_DIR = Path(__file__).resolve().parent.parent / "web" / "i18n"
 
 
 @cache
-def _print_catalogue(lang: str) -> dict[str, str]:
+def _section(lang: str, key: str) -> dict[str, str]:
     try:
         doc = json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return dict(doc.get("_print") or {})
+    return dict(doc.get(key) or {})
+
+
+def _print_catalogue(lang: str) -> dict[str, str]:
+    return _section(lang, "_print")
 
 
 def pick_lang(asked: str | None, accept_language: str | None, default: str = "en", strict: bool = False) -> str:
@@ -45,3 +51,19 @@ def print_text(lang: str, english: str, **values: object) -> str:
     """The document text in `lang` (the English text is the key), placeholders filled."""
     text = _print_catalogue(lang).get(english, english)
     return text.format(**values) if values else text
+
+
+class _Keep(dict):
+    """Format values: a placeholder the params do not fill stays as written (never a KeyError)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def error_text(lang: str, code: str, params: dict | None = None) -> str:
+    """A refusal's text in `lang` (English when `lang` lacks the code; the code itself when no
+    catalogue has it, so a missing text is visible, never an exception)."""
+    template = _section(lang, "_errors").get(code) or _section("en", "_errors").get(code)
+    if template is None:
+        return f"{code} {params}" if params else code
+    return template.format_map(_Keep(params or {}))

@@ -66,7 +66,7 @@ class Manager:
     def get(self, sid: str) -> LiveSession:
         s = self.sessions.get(sid)
         if s is None:
-            raise NotFound(f"no session {sid!r}")
+            raise NotFound("session.not_found", session=sid)
         return s
 
     def newest(self) -> LiveSession | None:

@@ -1,6 +1,6 @@
 // Token handling: kept in sessionStorage (gone when the tab closes, never in a URL or cookie)
 // and sent as `Authorization: Bearer` on REST calls, `?token=` on the WebSocket.
-import { t } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 import { el } from "./util.js";
 
 const KEY = "boucle.token";
@@ -24,9 +24,10 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch() with the token; JSON in and out; throws ApiError with the server's `detail`. */
+/** fetch() with the token; JSON in and out; throws ApiError with the server's `detail` (written in
+ *  the page's language: the server renders its refusals after Accept-Language). */
 export async function api(path, { method = "GET", body, raw = false, contentType } = {}) {
-  const headers = {};
+  const headers = { "Accept-Language": lang };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
