@@ -155,12 +155,15 @@ def read_file(table: Table, opts: Options) -> Reading:
     headers = table.rows[at][1] if at >= 0 else []
     width = max([len(headers), *(len(cells) for _, cells in table.rows[at + 1:])])
     cols = apply_mapping(auto_columns(headers + [""] * (width - len(headers))), opts.mapping)
+    for c in cols:  # what the crew sees beside each column to choose its field
+        c.sample = next((cells[c.index - 1] for _, cells in table.rows[at + 1:at + 50]
+                         if c.index <= len(cells) and cells[c.index - 1]), "")[:60]  # fmt: skip
     reading = Reading(table, cols, table.rows[at][0] if at >= 0 else None)
     if not any(c.name == "number" for c in cols):
         reading.errors.append(Problem("entries.no_number_column", {
             "line": reading.header_line, "columns": ", ".join(c.header or str(c.index) for c in cols)}))
         return reading
-    _Builder(reading).read([r for r in table.rows[at + 1:] if r[0] not in opts.skip])
+    _Builder(reading, len(headers)).read([r for r in table.rows[at + 1:] if r[0] not in opts.skip])
     if not reading.entries and not reading.errors:
         reading.errors.append(Problem("entries.no_rows", {"line": reading.header_line}))
     return reading
@@ -184,10 +187,12 @@ class _Car:
 
 
 class _Builder:
-    def __init__(self, reading: Reading) -> None:
+    def __init__(self, reading: Reading, header_width: int) -> None:
         self.r = reading
         self.cols = [c for c in reading.columns if c.name]
         self.header = {(c.name, c.slot): c.header or f"#{c.index}" for c in self.cols}
+        # cells right of the header that nobody reads: `68,5` unquoted in a comma-separated file
+        self.unheaded = [c.index for c in reading.columns if not c.name and c.index > header_width] if header_width else []
 
     def error(self, code: str, **params: Any) -> None:
         self.r.errors.append(Problem(code, params))
@@ -225,6 +230,9 @@ class _Builder:
             self.r.entries.append(entry)
 
     def row(self, line: int, cells: list[str]) -> _Row | None:
+        if any(i <= len(cells) and cells[i - 1] for i in self.unheaded):
+            self.error("entries.extra_cells", line=line, cells=len(cells), columns=self.unheaded[0] - 1)
+            return None
         values: dict[tuple[str, int | None], str] = {}
         for c in self.cols:
             v = cells[c.index - 1] if c.index <= len(cells) else ""

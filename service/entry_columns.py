@@ -108,13 +108,14 @@ class Column:
     name: str | None = None  # the field
     slot: int | None = None  # a driver field's slot (None: the row's own driver)
     auto: bool = True  # False: the crew chose it
+    sample: str = ""  # the column's first value
 
     @property
     def field(self) -> str | None:
         return target(self.name, self.slot) if self.name else None
 
     def describe(self) -> dict[str, object]:
-        return {"index": self.index, "header": self.header, "field": self.field, "auto": self.auto}
+        return {"index": self.index, "header": self.header, "field": self.field, "auto": self.auto, "sample": self.sample}
 
 
 def auto_columns(headers: list[str]) -> list[Column]:

@@ -147,10 +147,11 @@ def read_xlsx(raw: bytes, sheet: str | None = None) -> Table:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         parts = archive.infolist()
         names = {p.filename for p in parts}
-        if "mimetype" in names and b"opendocument" in archive.read("mimetype")[:100]:
-            raise Invalid("entries.ods")
+        ods = "mimetype" in names and b"opendocument" in archive.read("mimetype")[:100]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise Invalid("entries.xlsx_unreadable", reason=type(exc).__name__) from None
+    if ods:
+        raise Invalid("entries.ods")
     if "xl/workbook.xml" not in names:
         raise Invalid("entries.xlsx_unreadable", reason="no xl/workbook.xml")
     if len(parts) > XLSX_MAX_PARTS or sum(p.file_size for p in parts) > XLSX_MAX_UNZIPPED:
