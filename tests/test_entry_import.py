@@ -249,7 +249,7 @@ def test_a_bad_row_is_named_by_its_line_in_french_and_english_and_nothing_is_imp
 
 
 def test_the_crew_maps_a_column_the_headers_do_not_name(session):
-    body = "Kart;Conducteur;Remarques;Groupe\n3;Ann;rapide;Sport\n".encode()
+    body = b"Kart;Conducteur;Remarques;Groupe\n3;Ann;rapide;Sport\n"
     seen = session.preview(body)
     assert seen["ok"] is False and seen["errors"][0]["code"] == "entries.no_number_column"
     assert [c["field"] for c in seen["columns"]] == [None, "driver", None, "category"]

@@ -12,9 +12,9 @@ from collections import Counter
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from service.entries import read_entries
 from service.entry_columns import FIELDS
