@@ -163,7 +163,9 @@ def read_file(table: Table, opts: Options) -> Reading:
         reading.errors.append(Problem("entries.no_number_column", {
             "line": reading.header_line, "columns": ", ".join(c.header or str(c.index) for c in cols)}))
         return reading
-    _Builder(reading, len(headers)).read([r for r in table.rows[at + 1:] if r[0] not in opts.skip])
+    # a CSV row longer than its header: a decimal comma left unquoted (a workbook's cells cannot split)
+    builder = _Builder(reading, len(headers) if table.format == "csv" else 0)
+    builder.read([r for r in table.rows[at + 1:] if r[0] not in opts.skip])
     if not reading.entries and not reading.errors:
         reading.errors.append(Problem("entries.no_rows", {"line": reading.header_line}))
     return reading
@@ -191,7 +193,6 @@ class _Builder:
         self.r = reading
         self.cols = [c for c in reading.columns if c.name]
         self.header = {(c.name, c.slot): c.header or f"#{c.index}" for c in self.cols}
-        # cells right of the header that nobody reads: `68,5` unquoted in a comma-separated file
         self.unheaded = [c.index for c in reading.columns if not c.name and c.index > header_width] if header_width else []
 
     def error(self, code: str, **params: Any) -> None:

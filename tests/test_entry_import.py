@@ -305,3 +305,50 @@ def test_a_field_over_128_kb_is_named_by_its_line(session):
     r = session.post(long_name.encode(), lang="fr")
     assert r.json()["detail"] == "ligne 2 : Nom dépasse 500 caractères"
     assert session.logged() == {}
+
+
+# -- the pure parts: headers, encodings, separators, weights ---------------------------------------
+@pytest.mark.parametrize("header, field", [
+    ("N°", ("number", None)), ("Nº", ("number", None)), ("No.", ("number", None)), ("NUMÉRO", ("number", None)),
+    ("Dossard", ("number", None)), ("#", ("number", None)), ("Car number", ("number", None)),
+    ("Nom", ("last_name", None)), ("prénom", ("first_name", None)), ("Pilote", ("driver", None)),
+    ("Nom Prénom", ("driver", None)), ("Equipe", ("team", None)), ("ÉCURIE", ("team", None)),
+    ("Catégorie", ("category", None)), ("Classe", ("category", None)), ("Transpondeur", ("transponder", None)),
+    ("N° de transpondeur", ("transponder", None)), ("Puce", ("transponder", None)), ("Poids (kg)", ("weight_kg", None)),
+    ("Club", ("club", None)), ("N° licence", ("licence", None)), ("Licence", ("licence", None)),
+    ("Pilote 2", ("driver", 2)), ("Nom du pilote 2", ("last_name", 2)), ("2e pilote", ("driver", 2)),
+    ("Poids 3", ("weight_kg", 3)), ("Pilote n°2", ("driver", 2)),
+    ("Remarques", (None, None)), ("Transpondeur 2", (None, None)), ("", (None, None)),
+])  # fmt: skip
+def test_headers_french_and_english(header, field):
+    from service.entry_columns import field_of
+
+    assert field_of(header) == field
+
+
+def test_a_repeated_driver_header_goes_to_the_next_driver():
+    from service.entry_columns import auto_columns
+
+    cols = auto_columns(["N°", "Nom", "Prénom", "Nom", "Prénom", "Catégorie", "Catégorie"])
+    assert [c.field for c in cols] == ["number", "last_name", "first_name", "last_name.2", "first_name.2", "category", None]
+
+
+def test_encodings_and_separators_are_detected():
+    from service.entry_file import decode, detect_separator
+
+    text = "N°;Nom;Poids\n1;Éloïse;68,5\n"
+    assert decode(text.encode("cp1252")) == (text, "windows-1252")
+    assert decode(text.encode()) == (text, "utf-8")
+    assert decode(b"\xef\xbb\xbf" + text.encode()) == (text, "utf-8-sig")
+    assert decode(text.encode("utf-16")) == (text, "utf-16")
+    assert decode(text.encode("utf-16-le")) == (text, "utf-16")  # Excel's Unicode text without its BOM
+    assert detect_separator(text) == ";"
+    assert detect_separator('N°,Nom,Poids\n1,"LEFÈVRE, Éloïse","68,5"\n') == ","
+    assert detect_separator("N°\tNom;x\tPoids\n1\tA;b\t68,5\n") == "\t"
+
+
+def test_weights_as_clubs_write_them():
+    from service.entries import weight
+
+    assert [weight(w) for w in ("68,5", "68.5", "68,5 kg", "72 KG", "51,25")] == [68.5, 68.5, 68.5, 72.0, 51.25]
+    assert [weight(w) for w in ("soixante", "0", "-5", "600", "68,5,1", "1e2", "nan")] == [None] * 7
