@@ -22,7 +22,7 @@ DRIVER_FIELDS = ("driver", "first_name", "last_name", "weight_kg", "licence", "c
 FIELDS = ENTRY_FIELDS + DRIVER_FIELDS
 MAX_SLOT = 50  # drivers of one car (the entry line's limit)
 
-_SYNONYMS = {  # headers as `key()` folds them: no accents, lower case, no "de/du/of", no "(kg)"
+_SYNONYMS = {  # headers as `field_of` folds them: no accents, lower case, no "de/du/of", no "(kg)"
     "number": "no|n|nr|nro|num|numero|number|dossard|no dossard|numero dossard|dossard no|no course|"
               "numero course|no voiture|numero voiture|race no|race number|car no|car number|start no|"
               "start number|bib|bib no|bib number|plate|plaque|competitor no|entry no|kart no",
@@ -106,7 +106,7 @@ class Column:
     index: int  # 1-based
     header: str
     name: str | None = None  # the field
-    slot: int | None = None  # a driver field's slot (None: the row's own driver)
+    slot: int | None = None  # a driver field's driver: 1 (the row's own, or the first), 2...; None for an entry field
     auto: bool = True  # False: the crew chose it
     sample: str = ""  # the column's first value
 
