@@ -43,6 +43,19 @@ def club_text(draw) -> bytes:
     return text.encode(draw(encodings), errors="replace")
 
 
+@st.composite
+def club_file(draw) -> bytes:
+    """A plausible entry list (a number column, known headers, numbered rows), text or workbook:
+    enough of the examples read as entries, so the fuzzing reaches the whole reader."""
+    header = ["N°", *draw(st.lists(st.sampled_from(HEADERS[1:]), max_size=6))]
+    body = [[str(draw(st.integers(1, 999))), *draw(st.lists(cells, min_size=len(header) - 1, max_size=len(header) - 1))]
+            for _ in range(draw(st.integers(1, 6)))]  # fmt: skip
+    if draw(st.booleans()):
+        return _workbook([header, *body])
+    sep = draw(st.sampled_from([";", ",", "\t"]))
+    return "\n".join(sep.join(r) for r in [header, *body]).encode(draw(encodings), errors="replace")
+
+
 def _workbook(values: list[list[str]]) -> bytes:
     book = openpyxl.Workbook()
     for row in values:
@@ -73,9 +86,9 @@ def odd_zip(draw) -> bytes:
     return buf.getvalue()
 
 
-files = st.one_of(st.binary(max_size=3000), club_text(), damaged_xlsx(), odd_zip(),
+files = st.one_of(st.binary(max_size=3000), club_text(), club_file(), damaged_xlsx(), odd_zip(),
                   rows.map(lambda r: _workbook([[str(c) for c in row] for row in r])))  # fmt: skip
-queries = st.fixed_dictionaries({}, optional={
+queries = st.just({}) | st.fixed_dictionaries({}, optional={
     "mapping": st.one_of(st.text(max_size=20), st.dictionaries(st.sampled_from(HEADERS + ["1", "2", "9"]),
                                                                 st.sampled_from([*FIELDS, "last_name.2", "x", None, ""]),
                                                                 max_size=3).map(json.dumps)),
