@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from service import auth, limits, openapi
@@ -23,8 +23,9 @@ from service.api import attachment
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
-from service.entries import entry_lines
+from service.entries import import_lines, read_entries
 from service.errors import Invalid
+from service.http_errors import caller_lang
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -50,6 +51,23 @@ def answer(outcome: Outcome) -> dict[str, Any]:
     if outcome.correction:
         out["id"] = outcome.correction
     return out
+
+
+def entry_file_options(
+    mapping: str | None = Query(None, description='JSON {"column header" or "3": "field" or null}'),
+    encoding: str | None = Query(None, description="utf-8, utf-8-sig, utf-16, windows-1252, ... (default: detected)"),
+    separator: str | None = Query(None, description="; , tab | (default: detected)"),
+    header: str | None = Query(None, description="line of the header row; 0: none (default: detected)"),
+    sheet: str | None = Query(None, description="xlsx sheet (default: the active one)"),
+    skip: str | None = Query(None, description="lines to leave out, comma-separated"),
+) -> dict[str, str]:
+    """How to read an entry-list file (service/entries.py `Options`): what the crew chose over detection."""
+    given = {"mapping": mapping, "encoding": encoding, "separator": separator, "header": header, "sheet": sheet,
+             "skip": skip}  # fmt: skip
+    return {k: v for k, v in given.items() if v is not None}
+
+
+FILE_OPTIONS = Depends(entry_file_options)
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -141,13 +159,19 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
-        ctype = request.headers.get("content-type", "")
+    async def entries(request: Request, c: Caller = AS_TC, how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:
         raw = await limits.read_upload(request)
-        csv_text = any(k in ctype for k in ("csv", "text/plain", "multipart/form-data"))
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
-        lines = await asyncio.to_thread(entry_lines, raw, csv_text)
+        lines = await asyncio.to_thread(import_lines, raw, request.headers.get("content-type", ""), how)
         return {"ok": True, "entries": c.session.add_entries(lines)}
+
+    @api.post("/sessions/{sid}/entries/preview")
+    async def entries_preview(request: Request, c: Caller = AS_TC,
+                              how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:  # fmt: skip
+        """The same body as `/entries`, read and checked, nothing logged: what the import would do."""
+        raw = await limits.read_upload(request)
+        reading = await asyncio.to_thread(read_entries, raw, request.headers.get("content-type", ""), how)
+        return reading.describe(caller_lang(request))
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:

@@ -32,7 +32,7 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (body !== undefined) {
-    if (typeof body === "string") {
+    if (typeof body === "string" || body instanceof Blob) { // a Blob: a file sent as it is (entry import)
       payload = body;
       headers["Content-Type"] = contentType || "text/plain";
     } else {

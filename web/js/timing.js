@@ -2,6 +2,7 @@
 import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
 import { label, t } from "./i18n.js";
+import { mountImportWizard } from "./import-wizard.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
@@ -283,15 +284,16 @@ async function main() {
   }
   $("entries-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const file = $("entries-file").files[0];
-    const text = file ? await file.text() : $("entries-csv").value;
-    if (!text.trim()) return toast(t("tc.paste_csv"), true);
-    const res = await call("entries", text, { contentType: "text/csv" });
+    const file = $("entries-file").files[0]; // sent as its bytes: the server detects the encoding
+    const text = file ? "" : $("entries-csv").value;
+    if (!file && !text.trim()) return toast(t("tc.paste_csv"), true);
+    const res = await call("entries", file || text, { contentType: "text/csv" });
     if (res) {
       toast(t("tc.imported", { n: res.entries }));
       ev.target.reset();
     }
   });
+  mountImportWizard($("import-wizard-open"), { base });
   $("export-csv").href = `${base}/export.csv`;
   $("export-print").href = pageLink("print.html", sid);
   $("export-jsonl").addEventListener("click", async () => {
