@@ -132,10 +132,23 @@ class ProtimeDecoder:
 
     def __init__(self) -> None:
         self.buf = bytearray()
+        self.skipping = False
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+
+    def reset(self) -> None:
+        """A new link: nothing of the old one's partial line carries over (counts do)."""
+        self.buf.clear()
+        self.skipping = False
 
     def feed(self, chunk: bytes) -> list[Record]:
         self.buf += chunk
+        if self.skipping:  # the rest of an over-long line: dropped up to its end
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                del self.buf[:-1]  # keep a CR whose LF may come next
+                return []
+            del self.buf[:end + 2]
+            self.skipping = False
         out: list[Record] = []
         while True:
             start = 0
@@ -146,14 +159,16 @@ class ProtimeDecoder:
             end = self.buf.find(b"\r\n", start + skip)
             if end < 0:
                 del self.buf[:start]
-                if len(self.buf) > MAX_LINE:
+                if len(self.buf) > MAX_LINE + 1:  # (+1: a CR whose LF has not come yet)
                     self.rejected["framing"] += 1
                     self.buf.clear()
+                    self.skipping = True
                 return out
             msg = bytes(self.buf[start:end])
             del self.buf[:end + 2]
-            rec = self._message(msg)
-            if rec is not None:
+            if len(msg) > MAX_LINE:
+                self.rejected["framing"] += 1
+            elif (rec := self._message(msg)) is not None:
                 out.append(rec)
 
     def _message(self, msg: bytes) -> Record | None:

@@ -73,7 +73,7 @@ class ProtimeSource(LinkSource):
 
     # -- link events --------------------------------------------------------------------------------
     def _on_open(self, link: Link, now: float) -> None:
-        self.codec.buf.clear()
+        self.codec.reset()
         self._bad_in_row = 0
         link.write(CONFIG_REQUEST)
         if self.status.firmware is None:  # first contact: hold passings until the decoder says who it is

@@ -164,29 +164,42 @@ class RrsDecoder:
 
     def __init__(self) -> None:
         self.buf = bytearray()
+        self.skipping = False
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+
+    def reset(self) -> None:
+        """A new link: nothing of the old one's partial line carries over (counts do)."""
+        self.buf.clear()
+        self.skipping = False
 
     def feed(self, chunk: bytes) -> list[Record]:
         self.buf += chunk
-        out: list[Record] = []
         start = 0
+        if self.skipping:  # the rest of an over-long line: dropped up to its end
+            end = self.buf.find(b"\n")
+            if end < 0:
+                self.buf.clear()
+                return []
+            start, self.skipping = end + 1, False
+        out: list[Record] = []
         while (end := self.buf.find(b"\n", start)) >= 0:
-            line = bytes(self.buf[start:end]).rstrip(b"\r")
+            raw = bytes(self.buf[start:end])
             start = end + 1
-            rec = self._line(line)
+            rec = self._line(raw)
             if rec is not None:
                 out.append(rec)
         del self.buf[:start]
         if len(self.buf) > MAX_LINE:
             self.rejected["framing"] += 1
             self.buf.clear()
+            self.skipping = True
         return out
 
     def _line(self, raw: bytes) -> Record | None:
         if len(raw) > MAX_LINE:
             self.rejected["framing"] += 1
             return None
-        line = raw.decode(ENCODING).strip("\x00 ")
+        line = raw.decode(ENCODING).strip("\x00\r ")
         if not line or line.startswith("ONLY"):
             return RrsFetchEnd()
         fields = line.split(";")

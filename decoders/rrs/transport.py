@@ -74,7 +74,7 @@ class RrsSource(LinkSource):
 
     # -- link events --------------------------------------------------------------------------------
     def _on_open(self, link: Link, now: float) -> None:
-        self.codec.buf.clear()
+        self.codec.reset()
         self._count = self._fetch_until = None
         self._ready_until = now + self.hold
         for command in GREETING:

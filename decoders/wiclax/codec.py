@@ -78,7 +78,13 @@ def _opt_int(value: str) -> int | None:
 class WiclaxDecoder:
     def __init__(self) -> None:
         self.buf = bytearray()
+        self.skipping = False
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
+
+    def reset(self) -> None:
+        """A new link: nothing of the old one's partial line carries over (counts do)."""
+        self.buf.clear()
+        self.skipping = False
 
     def feed(self, chunk: bytes) -> list[Record]:
         self.buf += chunk
@@ -87,28 +93,35 @@ class WiclaxDecoder:
         if cut >= 0:
             lines = bytes(self.buf[:cut]).replace(b"\n", b"\r").split(b"\r")
             del self.buf[:cut + 1]
+            if self.skipping:  # the rest of an over-long line: dropped up to its end
+                self.skipping, lines = False, lines[1:]
             for raw in lines:
                 rec = self._line(raw)
                 if rec is not None:
                     out.append(rec)
+        elif self.skipping:
+            self.buf.clear()
         if len(self.buf) > MAX_LINE:
             self.rejected["framing"] += 1
+            out.append(WiclaxDamaged("framing"))
             self.buf.clear()
+            self.skipping = True
         return out
 
     def _line(self, raw: bytes) -> Record | None:
         line = raw.decode(ENCODING).strip("\x00 \t")
-        if not line:
+        if len(raw) > MAX_LINE:
+            rec: Record = WiclaxDamaged("framing")
+        elif not line:
             return None
-        rec = self._parse(line)
+        else:
+            rec = self._parse(line)
         if isinstance(rec, WiclaxDamaged):
             self.rejected[rec.reason] += 1
         return rec
 
     @staticmethod
     def _parse(line: str) -> Record:
-        if len(line) > MAX_LINE:
-            return WiclaxDamaged("framing")
         if line in ("*", "CLOCKOK", "READOK"):
             return WiclaxReply(line)
         if line.startswith("CLOCK "):

@@ -67,7 +67,7 @@ class WiclaxSource(LinkSource):
 
     # -- link events --------------------------------------------------------------------------------
     def _on_open(self, link: Link, now: float) -> None:
-        self.codec.buf.clear()
+        self.codec.reset()
         self._rewind_at = None
         link.write(CLOCK)
         self._clock_at = now

@@ -32,7 +32,8 @@ from simulator.emit.faults import damage, fault_options
 log = logging.getLogger("boucle.simulator.protime")
 
 CHANNELS = {"finish": "STA", "pit_in": "BOX", "pit_out": "B01", "start": "B02"}
-ACK_S = 0.4  # a decoder sends its message again when no acknowledgement came by then (unverified)
+ACK_S = 0.2  # a decoder sends its message again when no acknowledgement came by then (unverified)
+DRAIN_S = 30.0  # at the end, how long the decoders wait for a client to take what they still hold
 
 
 class Box:
@@ -193,6 +194,11 @@ class ProtimeTarget(Target):
                 for b in self.boxes}  # fmt: skip
 
     async def stop(self) -> None:
+        """Stop once every decoder has sent what it holds (a client must be reading), or after DRAIN_S."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_S
+        while any(b.queue and b.heard for b in self.boxes) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         for b in self.boxes:
             b.close()
 
