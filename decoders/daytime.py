@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import date
+from functools import lru_cache
 
 DAY_US = 86_400_000_000
 _EPOCH = date(1970, 1, 1).toordinal()
@@ -24,8 +25,13 @@ def civil_us(year: int, month: int, day: int, hour: int = 0, minute: int = 0, se
     """A naive date-time as µs from 1970-01-01 00:00; ValueError for a date that does not exist."""
     if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60 and 0 <= micro < 1_000_000):
         raise ValueError(f"no time {hour:02d}:{minute:02d}:{second:02d}.{micro:06d}")
-    days = date(year, month, day).toordinal() - _EPOCH
-    return (days * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000 + micro
+    return (_days(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000 + micro
+
+
+@lru_cache(maxsize=4096)
+def _days(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 (a race has a few dates: cached)."""
+    return date(year, month, day).toordinal() - _EPOCH
 
 
 def parts(us: int) -> tuple[int, int, int, int, int, int, int]:
