@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-_ENGLISH = {  # str(exc), for logs and the command line (the catalogues hold every language)
+_ENGLISH = {  # str(exc), for logs and the command line: the same texts as web/i18n/en.json `_errors`
     "decoder.url_expected": "{url}: expected {form}",
     "decoder.url_unknown_option": "{url}: unknown option {option} (known: {known})",
     "decoder.url_not_number": "{url}: option {option}={value} is not a number",
     "decoder.url_other_link": "{url}: option {option} is for another kind of link",
-    "decoder.url_loops": "{url}: loops: {part!r} is not NAME:LOOP with LOOP one of {loops} (or - to ignore)",
+    "decoder.url_loops": "{url}: loops: '{part}' is not NAME:LOOP with LOOP one of {loops} (or - to leave it out)",
 }
 
 
