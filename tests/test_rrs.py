@@ -4,16 +4,13 @@ restart, markers, stored passings, battery."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import pytest
 
 from decoders.daytime import DAY_US, civil_us, parse_tod
 from decoders.rrs import codec
 from decoders.rrs.transport import RrsSource
 from decoders.sources import open_source
-from tests.text_decoder import TextDecoder
+from tests.text_decoder import TextDecoder, running, until
 
 pytestmark = pytest.mark.timeout(30)
 T0 = civil_us(2026, 12, 4, 18, 35, 1, 123_000)
@@ -96,23 +93,6 @@ class Box:
         }.get(head, codec.line(*cmd.split(";")))
 
 
-async def until(cond, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(source: RrsSource, logged: dict | None = None):
-    got = []
-    if logged is not None:
-        source.resume_from(lambda d: logged.get(d, []))
-    task = asyncio.create_task(source.run(got.append))
-    try:
-        yield got
-    finally:
-        source.stop()
-        await asyncio.wait_for(task, 3)
 
 
 async def test_pushed_reads_a_gap_fetched_markers_stored_and_battery():

@@ -5,14 +5,13 @@ reads not doubled, the device's clock, battery, loops."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
 from decoders.daytime import civil_us
 from decoders.sources import open_source
 from decoders.wiclax import codec
-from tests.text_decoder import TextDecoder
+from tests.text_decoder import TextDecoder, running, until
 
 pytestmark = pytest.mark.timeout(30)
 T0 = civil_us(2026, 12, 4, 18, 35, 1, 120_000)
@@ -74,21 +73,6 @@ class Device:
         return b""
 
 
-async def until(cond, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(source):
-    got = []
-    task = asyncio.create_task(source.run(got.append))
-    try:
-        yield got
-    finally:
-        source.stop()
-        await asyncio.wait_for(task, 3)
 
 
 async def test_after_a_cut_it_rewinds_from_the_newest_read_and_doubles_nothing():

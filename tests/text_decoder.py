@@ -1,10 +1,32 @@
-"""A hand-driven text decoder on 127.0.0.1 for the Race Result and Wiclax transport tests: it
-collects the lines the client sends, sends what the test says, and can cut the link."""
+"""Helpers of the Protime, Race Result and Wiclax transport tests: a hand-driven text decoder on
+127.0.0.1 (it collects the lines the client sends, sends what the test says, can cut the link),
+a source running for the length of a `with`, and a bounded wait."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+
+
+async def until(cond, timeout: float = 5.0) -> None:
+    """Wait for `cond()`: bounded, never a timed assertion."""
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def running(source, logged: dict | None = None):
+    """`source` running (resuming from `logged` numbers when given); yields the passings it hands over."""
+    got = []
+    if logged is not None:
+        source.resume_from(lambda d: logged.get(d, []))
+    task = asyncio.create_task(source.run(got.append))
+    try:
+        yield got
+    finally:
+        source.stop()
+        await asyncio.wait_for(task, 3)
 
 
 class TextDecoder:

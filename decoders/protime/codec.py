@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from decoders.daytime import nearest_day, parse_tod
+from decoders.lines import LineSplitter
 from decoders.passing import Passing
 
 ESC = 0x1B
@@ -127,49 +128,30 @@ def parse_config(body: bytes) -> ProtimeConfig | None:
                          {"STA": _bcd(body[25]), "BOX": _bcd(body[26])}, ip)  # fmt: skip
 
 
+def _config_hold(buf: bytearray, start: int) -> int:
+    """The configuration is binary: its IP bytes may hold CR LF, so its end is looked for past them."""
+    return 3 + CONFIG_BODY if buf.startswith(b"+++", start) else 0
+
+
 class ProtimeDecoder:
     """Splits a Protime byte stream into records, whatever the read sizes."""
 
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.skipping = False
+        self.lines = LineSplitter(b"\r\n", MAX_LINE, _config_hold)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
 
     def reset(self) -> None:
-        """A new link: nothing of the old one's partial line carries over (counts do)."""
-        self.buf.clear()
-        self.skipping = False
+        """A new link: nothing of the old one's partial message carries over (counts do)."""
+        self.lines.reset()
 
     def feed(self, chunk: bytes) -> list[Record]:
-        self.buf += chunk
-        if self.skipping:  # the rest of an over-long line: dropped up to its end
-            end = self.buf.find(b"\r\n")
-            if end < 0:
-                del self.buf[:-1]  # keep a CR whose LF may come next
-                return []
-            del self.buf[:end + 2]
-            self.skipping = False
         out: list[Record] = []
-        while True:
-            start = 0
-            while start < len(self.buf) and self.buf[start] == 0:  # NUL noise before a message
-                start += 1
-            # the configuration is binary: its IP bytes may hold CR LF, so look past its fixed part
-            skip = 3 + CONFIG_BODY if self.buf.startswith(b"+++", start) else 0
-            end = self.buf.find(b"\r\n", start + skip)
-            if end < 0:
-                del self.buf[:start]
-                if len(self.buf) > MAX_LINE + 1:  # (+1: a CR whose LF has not come yet)
-                    self.rejected["framing"] += 1
-                    self.buf.clear()
-                    self.skipping = True
-                return out
-            msg = bytes(self.buf[start:end])
-            del self.buf[:end + 2]
-            if len(msg) > MAX_LINE:
+        for msg in self.lines.feed(chunk):
+            if msg is None:
                 self.rejected["framing"] += 1
-            elif (rec := self._message(msg)) is not None:
+            elif (rec := self._message(msg.lstrip(b"\x00"))) is not None:  # NUL noise before a message
                 out.append(rec)
+        return out
 
     def _message(self, msg: bytes) -> Record | None:
         if not msg:

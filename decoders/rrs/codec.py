@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from decoders.daytime import civil_us, nearest_day, parse_tod, parts
+from decoders.lines import LineSplitter
 from decoders.passing import Passing
 
 PORT = 3601
@@ -163,42 +164,23 @@ class RrsDecoder:
     """Splits a Race Result byte stream into records, whatever the read sizes."""
 
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.skipping = False
+        self.lines = LineSplitter(b"\n", MAX_LINE)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
 
     def reset(self) -> None:
         """A new link: nothing of the old one's partial line carries over (counts do)."""
-        self.buf.clear()
-        self.skipping = False
+        self.lines.reset()
 
     def feed(self, chunk: bytes) -> list[Record]:
-        self.buf += chunk
-        start = 0
-        if self.skipping:  # the rest of an over-long line: dropped up to its end
-            end = self.buf.find(b"\n")
-            if end < 0:
-                self.buf.clear()
-                return []
-            start, self.skipping = end + 1, False
         out: list[Record] = []
-        while (end := self.buf.find(b"\n", start)) >= 0:
-            raw = bytes(self.buf[start:end])
-            start = end + 1
-            rec = self._line(raw)
-            if rec is not None:
+        for raw in self.lines.feed(chunk):
+            if raw is None:
+                self.rejected["framing"] += 1
+            elif (rec := self._line(raw)) is not None:
                 out.append(rec)
-        del self.buf[:start]
-        if len(self.buf) > MAX_LINE:
-            self.rejected["framing"] += 1
-            self.buf.clear()
-            self.skipping = True
         return out
 
     def _line(self, raw: bytes) -> Record | None:
-        if len(raw) > MAX_LINE:
-            self.rejected["framing"] += 1
-            return None
         line = raw.decode(ENCODING).strip("\x00\r ")
         if not line or line.startswith("ONLY"):
             return RrsFetchEnd()

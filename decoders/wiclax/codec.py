@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from decoders.daytime import civil_us, parts
+from decoders.lines import LineSplitter
 from decoders.passing import Passing
 
 ENCODING = "iso-8859-1"
@@ -76,49 +77,29 @@ def _opt_int(value: str) -> int | None:
 
 
 class WiclaxDecoder:
+    """Splits a Wiclax byte stream into records, whatever the read sizes (lines end with CR or LF)."""
+
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.skipping = False
+        self.lines = LineSplitter(b"\r", MAX_LINE)
         self.rejected: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
 
     def reset(self) -> None:
         """A new link: nothing of the old one's partial line carries over (counts do)."""
-        self.buf.clear()
-        self.skipping = False
+        self.lines.reset()
 
     def feed(self, chunk: bytes) -> list[Record]:
-        self.buf += chunk
-        cut = max(self.buf.rfind(b"\r"), self.buf.rfind(b"\n"))
         out: list[Record] = []
-        if cut >= 0:
-            lines = bytes(self.buf[:cut]).replace(b"\n", b"\r").split(b"\r")
-            del self.buf[:cut + 1]
-            if self.skipping:  # the rest of an over-long line: dropped up to its end
-                self.skipping, lines = False, lines[1:]
-            for raw in lines:
-                rec = self._line(raw)
-                if rec is not None:
-                    out.append(rec)
-        elif self.skipping:
-            self.buf.clear()
-        if len(self.buf) > MAX_LINE:
-            self.rejected["framing"] += 1
-            out.append(WiclaxDamaged("framing"))
-            self.buf.clear()
-            self.skipping = True
+        for raw in self.lines.feed(chunk.replace(b"\n", b"\r")):
+            if raw is None:
+                rec: Record | None = WiclaxDamaged("framing")
+            elif line := raw.decode(ENCODING).strip("\x00 \t"):
+                rec = self._parse(line)
+            else:
+                continue
+            if isinstance(rec, WiclaxDamaged):
+                self.rejected[rec.reason] += 1
+            out.append(rec)
         return out
-
-    def _line(self, raw: bytes) -> Record | None:
-        line = raw.decode(ENCODING).strip("\x00 \t")
-        if len(raw) > MAX_LINE:
-            rec: Record = WiclaxDamaged("framing")
-        elif not line:
-            return None
-        else:
-            rec = self._parse(line)
-        if isinstance(rec, WiclaxDamaged):
-            self.rejected[rec.reason] += 1
-        return rec
 
     @staticmethod
     def _parse(line: str) -> Record:
