@@ -56,7 +56,9 @@ def parse_tod(text: str) -> int:
 def nearest_day(tod_us: int, ref_us: int) -> int:
     """A time of day put on the date (day before, same day, day after `ref_us`) nearest to `ref_us`."""
     base = ref_us - ref_us % DAY_US + tod_us
-    return min((base - DAY_US, base, base + DAY_US), key=lambda c: abs(c - ref_us))
+    if base - ref_us > DAY_US // 2:
+        return base - DAY_US
+    return base + DAY_US if ref_us - base > DAY_US // 2 else base
 
 
 def local_now_us() -> int:

@@ -34,7 +34,7 @@ REJECT_REASONS = ("checksum", "length", "format", "framing")
 MAX_LINE = 256  # longer than any message: line noise, dropped
 CONFIG_BODY = 48
 LOW_BATTERY = 3
-_DATA = re.compile(r"([A-Z][A-Z0-9]{2}) (\d{6}) (\d\d:\d\d'\d\d\"\d{3}) (\d\d) (\d\d) (\d) ")
+_DATA = re.compile(rb"([A-Z][A-Z0-9]{2}) (\d{6}) (\d\d):([0-5]\d)'([0-5]\d)\"(\d{3}) (\d\d) (\d\d) (\d) ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +96,12 @@ def parse_passing(msg: bytes) -> ProtimePassing | Damaged:
     data = msg[1:33]
     if checksum(data) != msg[33:37]:
         return Damaged("checksum", msg)
-    m = _DATA.fullmatch(data.decode(ENCODING))
-    if m is None:
+    m = _DATA.fullmatch(data)
+    if m is None or int(m[3]) > 23:
         return Damaged("format", msg)
-    channel, tr, tod, a, b, st = m.groups()
-    try:
-        tod_us = parse_tod(tod)
-    except ValueError:
-        return Damaged("format", msg)
-    return ProtimePassing(channel, int(tr), tod_us, int(a), int(b), int(st))
+    channel, tr, h, mi, sec, ms, a, b, st = m.groups()
+    tod_us = ((int(h) * 60 + int(mi)) * 60 + int(sec)) * 1_000_000 + int(ms) * 1000
+    return ProtimePassing(channel.decode(), int(tr), tod_us, int(a), int(b), int(st))
 
 
 def parse_status(msg: bytes) -> ProtimeStatus | None:
