@@ -42,6 +42,14 @@ GREETING = ("GETPROTOCOL", f"SETPROTOCOL;{PROTOCOL}", "SETPUSHPREWARNS;0", "SETP
             "GETCONFIG;GENERAL;BOXNAME", "GETSTATUS", "PASSINGS")  # fmt: skip
 
 
+def _version(text: str) -> tuple[int, ...]:
+    """`3.0` -> (3, 0), so 10.0 comes after 3.0; unreadable: (0,)."""
+    try:
+        return tuple(int(x) for x in text.split("."))
+    except ValueError:
+        return (0,)
+
+
 class RrsSource(LinkSource):
     def __init__(self, url: str, host: str, port: int = PORT, *, loops: LoopMap | None = None, poll: float = 5.0,
                  fetch_retry: float = 3.0, fetch_tries: int = 3, hold: float = 2.0,
@@ -105,7 +113,7 @@ class RrsSource(LinkSource):
             elif isinstance(rec, RrsConfig):
                 if len(rec.fields) >= 4 and rec.fields[1] == "BOXNAME":
                     self._box = rec.fields[3].strip() or rec.fields[2].strip() or None
-            elif isinstance(rec, RrsProtocol) and rec.highest and rec.highest < PROTOCOL:
+            elif isinstance(rec, RrsProtocol) and rec.highest and _version(rec.highest) < _version(PROTOCOL):
                 self.status.last_error = f"decoder speaks protocol {rec.highest} at most, {PROTOCOL} needed"
                 log.error("%s: %s", self.url, self.status.last_error)
         self.status.rejected.update(self.codec.rejected)

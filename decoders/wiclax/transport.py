@@ -68,11 +68,13 @@ class WiclaxSource(LinkSource):
     # -- link events --------------------------------------------------------------------------------
     def _on_open(self, link: Link, now: float) -> None:
         self.codec.reset()
-        self._rewind_at = None
         link.write(CLOCK)
         self._clock_at = now
+        self._rewind_at = None  # a rewind asked before the cut is asked on this link instead
         if self._last_kept_us is not None:  # we were away: whatever it read since the newest read we have
             self._ask_rewind(self._last_kept_us, now + 0.2)  # after the CLOCK answer, to bound it
+        elif self._rewind_from is not None:
+            self._ask_rewind(self._rewind_from, now + 0.2)
 
     def _on_data(self, link: Link, data: bytes, now: float) -> bool:
         valid = False
