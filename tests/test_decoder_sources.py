@@ -79,3 +79,16 @@ def test_the_new_schemes_and_their_coded_refusals():
             open_source(url)
         assert e.value.code == code and url in str(e.value) and e.value.params["url"] == url
         assert catalogue[code] == _ENGLISH[code]  # the same words for logs and for the pages
+
+
+def test_a_decoder_url_refused_over_http_is_said_in_the_callers_language(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(tmp_path, "admin", synchronous="OFF")) as client:
+        auth = {"Authorization": "Bearer admin"}
+        sid = client.post("/api/sessions", json={"name": "x", "preset": "generic-timed"}, headers=auth).json()["id"]
+        r = client.post(f"/api/sessions/{sid}/decoders?lang=fr", json={"url": "wiclax://10.0.0.3"}, headers=auth)
+        assert r.status_code == 400 and r.json()["code"] == "decoder.url_expected"
+        assert r.json()["detail"] == "wiclax://10.0.0.3 : attendu wiclax://HOST:PORT"
