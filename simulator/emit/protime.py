@@ -167,7 +167,8 @@ class ProtimeTarget(Target):
             where = await self._open(i, box)
             loops = box.url_loops()
             infos.append({"decoder_id": number, "loop": "finish", "rtc_base_us": fs[0].rtc_base_us + shift,
-                          "url": where + (f"?{loops}" if loops else ""), "passings": sum(len(f.passings) for f in fs),
+                          "url": where + ("&" if "?" in where else "?") + loops if loops else where,
+                          "passings": sum(len(f.passings) for f in fs),
                           "channels": {f.key: box.channel[f.key] for f in fs}})  # fmt: skip
         return infos
 
@@ -267,7 +268,8 @@ class ProtimeUdpTarget(ProtimeTarget):
             lambda: _Endpoint(box), local_addr=(self.host, port))
         ep.transport = transport
         self.endpoints.append(ep)
-        return f"protime+udp://{self.host}:{transport.get_extra_info('sockname')[1]}"
+        # listen=0: the client binds any free port (it answers whoever talked to it), not 2008
+        return f"protime+udp://{self.host}:{transport.get_extra_info('sockname')[1]}?listen=0"
 
     def _send(self, i: int, msg: bytes) -> None:
         ep = self.endpoints[i]
