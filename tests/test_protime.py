@@ -123,6 +123,7 @@ async def test_stop_and_wait_over_a_pty():
     async with running(src) as got:
         assert await dec.command() == CONFIG and await dec.command() == STATUS
         dec.send(msg(tr=1))  # before the configuration: held, not acknowledged
+        await until(lambda: src._held)
         assert await dec.quiet() and got == []
         dec.send(codec.config_message("0412", 23, (12, 14)))
         assert await dec.command() == REPEAT  # now tell me again
