@@ -144,7 +144,7 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
             raise ImportProblem(f"line {no}: empty transponder")
         if tr.isdigit():
             tr = str(int(tr))
-        if cdate is not None and cdate < len(row) and row[cdate].strip():
+        if cdate is not None and cdate < len(row) and row[cdate].strip() and ":" in raw_time:
             raw_time = f"{row[cdate].strip()} {raw_time.strip()}"
         loop = _loop(row[cloop] if cloop is not None and cloop < len(row) else "", default_loop, mapping)
         if loop is None:
