@@ -33,6 +33,7 @@ test: venv system-deps
 bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
+	$(PY) bench/decoders.py
 	$(PY) bench/latency.py
 	$(PY) bench/rmonitor.py
 	$(PY) bench/static_assets.py

@@ -3,6 +3,8 @@
     p3tcp://HOST[:5403][?idle=10&get_time=1&resend=1&probe=5]
     serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=10&probe=5]
     mqtt://[USER:PASS@]HOST[:1883]/PREFIX[?client_id=...&keepalive=10]
+    protime:///dev/ttyUSB0[?baud=19200&loops=STA:finish,BOX:pit_in]   protime+udp://HOST[:2008]
+    rrs://HOST[:3601]   wiclax://HOST:PORT   (options: decoders/*/transport.py `from_url`)
 
 Every source also takes `retry_min` and `retry_max` (seconds) for its reconnect backoff.
 This module is the registry of URL schemes; the lifecycle they share is `decoders.source.Source`
@@ -72,7 +74,20 @@ def open_source(url: str) -> Source:
         return MqttSource(url, parts.hostname, parts.port or MQTT_PORT, prefix,
                           username=unquote(parts.username) if parts.username else None,
                           password=unquote(parts.password) if parts.password else None, **opts)
-    raise ValueError(f"{url!r}: unknown decoder URL scheme (use p3tcp://, serial:// or mqtt://)")
+    if scheme in ("protime", "protime+udp"):
+        from decoders.protime.transport import from_url as protime
+
+        return protime(url)
+    if scheme == "rrs":
+        from decoders.rrs.transport import from_url as rrs
+
+        return rrs(url)
+    if scheme == "wiclax":
+        from decoders.wiclax.transport import from_url as wiclax
+
+        return wiclax(url)
+    raise ValueError(f"{url!r}: unknown decoder URL scheme (use p3tcp://, serial://, mqtt://, protime://, "
+                     "protime+udp://, rrs:// or wiclax://)")
 
 
 _LOOP_NAME = re.compile(r"[a-z][a-z0-9_]*")

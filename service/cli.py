@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
+    p.add_argument("--rmonitor-encoding", choices=("utf-8", "cp1252"), default="utf-8",
+                   help="text of the RMonitor feed: UTF-8, or cp1252 (Windows-1252) for old scoreboards")
     p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
     p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
                    help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")

@@ -21,7 +21,7 @@ def run_server(args: argparse.Namespace) -> int:
     if args.rmonitor:
         try:  # `--rmonitor PORT` listens on the service's own --host
             host, port = parse_address(args.rmonitor, args.host)
-            rmonitor = f"{host}:{port}"
+            rmonitor = f"{host}:{port}?encoding={args.rmonitor_encoding}"
         except ValueError as exc:
             print(f"boucle serve: {exc}", file=sys.stderr)
             return 2
@@ -33,7 +33,7 @@ def run_server(args: argparse.Namespace) -> int:
         return 2
     print(f"Boucle live timing: http://{args.host}:{args.port}/", flush=True)
     if rmonitor:
-        print(f"RMonitor scoreboard feed: tcp://{rmonitor}", flush=True)
+        print(f"RMonitor scoreboard feed: tcp://{host}:{port} ({args.rmonitor_encoding})", flush=True)
     print(f"Admin token (race control / timing crew login): {token}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
     return 0

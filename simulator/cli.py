@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--summary", action="store_true", help="print a JSON summary of the race on stderr")
     p.add_argument("--play", action="append", default=[], metavar="TARGET",
                    help="play in real time: p3tcp://HOST:PORT (one port per decoder from PORT), "
-                   "serial (a pty per decoder), mqtt://HOST:PORT/PREFIX (repeatable)")
+                   "serial (a pty per decoder), mqtt://HOST:PORT/PREFIX, protime (pty), protime+udp://HOST:PORT, "
+                   "rrs://HOST:PORT, wiclax://HOST:PORT (repeatable; the last four take ?corrupt=P&seed=S)")
     p.add_argument("--speed", type=float, default=1.0, help="playback speed factor (10 = ten times faster)")
     p.add_argument("--rtc-base-us", type=int, default=1_767_225_600_000_000,
                    help="decoder clock at session t=0, microseconds (default 2026-01-01T00:00:00Z)")
@@ -67,6 +68,10 @@ def build(args: argparse.Namespace) -> model.Race:
 
 def run(args: argparse.Namespace) -> int:
     race = build(args)
+    if args.play:  # what the played protocols can say (ms, 6-digit Protime transponders), in the file too
+        from simulator.emit.faults import fit_race
+
+        fit_race(race, args.play)
     if args.summary:
         print(json.dumps(model.describe(race), ensure_ascii=False), file=sys.stderr)
     if args.out == "-" or (not args.out and not args.play):

@@ -76,14 +76,19 @@ async def settle(client: Client, *regs: str) -> None:
 
 
 # -- pure formatting ----------------------------------------------------------------------------------
-def test_records_are_quoted_cp1252_lines() -> None:
+def test_records_are_quoted_utf8_lines_or_cp1252_for_old_scoreboards() -> None:
     assert rmonitor.fmt_time(3_723_456_789) == "01:02:03.457"
     assert rmonitor.fmt_time(None) == "00:00:00.000"
     assert rmonitor.fmt_time(59_400_000, millis=False) == "00:00:59"
     rec = rmonitor.record("COMP", "12", "12", 1, rmonitor.text('Jean "JJ", le', 20), "Zoé Ł", "", "")
     assert rec == '$COMP,"12","12",1,"Jean \'JJ\' le","Zoé Ł","",""'
-    assert rmonitor.encode([rec]).endswith(b'"Zo\xe9 ?","",""\r\n')  # cp1252, unmappable -> ?
-    assert parse_record(rmonitor.encode([rec]))[1][4] == "Zoé ?"
+    assert rmonitor.encode([rec]).endswith('"Zoé Ł","",""\r\n'.encode())  # UTF-8 by default
+    assert parse_record(rmonitor.encode([rec]))[1][4] == "Zoé Ł"  # what a UTF-8 client shows
+    old = rmonitor.encode([rec], "cp1252")
+    assert old.endswith(b'"Zo\xe9 ?","",""\r\n')  # cp1252, unmappable -> ?
+    assert parse_record(old, "cp1252")[1][4] == "Zoé ?"
+    with pytest.raises(ProtocolError):
+        parse_record(old)  # cp1252 bytes are not UTF-8: why a UTF-8 scoreboard needs the default
 
 
 def test_heartbeat_fields_and_flags() -> None:
@@ -181,6 +186,29 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
             await b.close()
     finally:
         await a.close()
+        await server.stop()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+async def test_long_accented_names_are_cut_to_the_field_sizes_and_read_back(mgr: Manager, encoding: str) -> None:
+    s = mgr.create("Course", SESSION)
+    long_first = "Marie-Françoise-Élisabeth-Anne"  # 30 characters: the first name field holds 20
+    s.submit({"type": "entry", "number": "7", "name": f"{long_first} de La Rochefoucauld-Liancourt",
+              "transponder": "107", "category": "Catégorie très longue pour un tableau"})  # fmt: skip
+    s.submit({"type": "entry", "number": "8", "name": "Écurie des Châteaux de la Loire", "transponder": "108",
+              "drivers": [{"id": "a", "name": "Jean-Christophe-Emmanuel Dupont"}]})  # fmt: skip
+    server = RMonitorServer(mgr, "127.0.0.1", 0, heartbeat_s=0.05, encoding=encoding)
+    await server.start()
+    client = await Client.connect("127.0.0.1", server.port, encoding)  # strict: 20 characters, its encoding
+    try:
+        await client.until(lambda c, f: c == "F")
+        solo, team = client.board.competitors["7"], client.board.competitors["8"]
+        assert (solo["first"], solo["last"]) == ("Marie-Françoise-Élis", "de La Rochefoucauld-")
+        assert solo["additional"] == "Catégorie très longu"
+        assert (team["first"], team["last"]) == ("Jean-Christophe-Emma", "Écurie des Châteaux")
+        assert server.describe()["encoding"] == encoding
+    finally:
+        await client.close()
         await server.stop()
 
 

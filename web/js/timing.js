@@ -82,7 +82,7 @@ async function main() {
     { id: "loop", label: t("tc.loop"), cell: (d) => label("loop.", d.loop) || Object.entries(d.loops || {}).map(([k, v]) => `${k}=${v}`).join(", ") || t("tc.by_decoder") },
     { id: "state", label: t("common.state"), cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
       render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), label("decoder.", d.state)) },
-    { id: "id", label: t("tc.col_decoder_id"), cell: (d) => d.decoder_id || "" },
+    { id: "id", label: t("tc.col_decoder_id"), cell: (d) => ({ t: d.decoder_id || "", sub: d.firmware ? t("tc.firmware", { v: d.firmware }) : "" }) },
     { id: "last", label: t("tc.col_last_passing"), cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
     { id: "passings", label: t("tc.col_reads"), cls: "num", cell: (d) => String(d.passings ?? "") },
     // missed reads: asked for again (RESEND) and not back yet, came back, or given up
@@ -91,7 +91,17 @@ async function main() {
       c: d.passings_lost ? "st-dsq" : "",
       sub: t("tc.recovered", { n: d.passings_recovered ?? 0 }) + (d.recovering ? `, ${t("tc.lost", { n: d.passings_lost ?? 0 })}` : ""),
     }) },
-    { id: "noise", label: t("tc.col_noise"), cls: "num", cell: (d) => String(d.noise ?? "") },
+    // noise, and what Protime / Race Result / Wiclax decoders also report (docs/decoders.md)
+    { id: "noise", label: t("tc.col_noise"), cell: (d) => {
+      const per = (o) => Object.entries(o || {}).map(([k, v]) => `${k} ${v}`).join(" · ");
+      const low = Object.keys(d.low_battery || {});
+      const line = (...parts) => parts.filter(Boolean).join(" · ");
+      return { t: per(d.channel_noise) || String(d.noise ?? ""), c: low.length ? "st-dsq" : "",
+        sub: line(d.levels && Object.keys(d.levels).length ? t("tc.levels", { v: per(d.levels) }) : "",
+          d.decoder_battery != null ? t("tc.decoder_battery", { n: d.decoder_battery }) : ""),
+        sub2: line(d.markers ? t("tc.markers", { n: d.markers }) : "", d.triggers ? t("tc.triggers", { n: d.triggers }) : "",
+          low.length ? t("tc.low_battery", { list: low.join(", ") }) : "") };
+    } },
     { id: "rec", label: t("tc.col_reconnects"), cls: "num", cell: (d) => String(d.reconnects ?? "") },
     { id: "rej", label: t("tc.col_rejected"), cls: "num", cell: (d) => {
       const r = d.rejected || {};
