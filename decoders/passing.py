@@ -28,6 +28,7 @@ class Passing:
     source: str = ""  # which connection produced it, e.g. "p3tcp://127.0.0.1:5403"
     live: bool = True  # False: sent again from the decoder's memory (resend, rewind, stored), so its
     # arrival time says nothing about when it was read (clock alignment ignores it)
+    epoch: int = 1  # numbering epoch: a decoder that reboots numbers again from 1 in a new epoch
 
 
 @dataclass(slots=True)
@@ -55,6 +56,8 @@ class DecoderStatus:
     passings_lost: int = 0  # missed passings given up on (never resent)
     passings_recovered: int = 0  # missed passings that came back by RESEND
     recovering: int = 0  # missed passings asked for and not back yet
+    unstored: int = 0  # reads the service could not store (log not writable): to be fetched again
+    reboots: int = 0  # numbering restarts seen (each starts a new epoch)
 
     def as_dict(self) -> dict:
         return {
@@ -79,4 +82,6 @@ class DecoderStatus:
             "passings_lost": self.passings_lost,
             "passings_recovered": self.passings_recovered,
             "recovering": self.recovering,
+            "unstored": self.unstored,
+            "reboots": self.reboots,
         }
