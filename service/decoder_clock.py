@@ -38,7 +38,7 @@ MANUAL, REPORT, ARRIVAL = "manual", "decoder", "arrivals"  # where the map comes
 class DecoderClock:
     """The session-clock map of one decoder clock (one decoder id, one numbering epoch)."""
 
-    jitter_us: int = 50_000  # early arrivals below this are network jitter, not evidence
+    jitter_us: int = 250_000  # early arrivals below this are delivery jitter, not evidence (a busy host)
     step_us: int = 2_000_000  # an arrival this far before its mapped time needs confirming
     confirm: int = 2  # samples that must agree before the map steps
     late_us: int = 2_000_000  # every sample this late for `late_span_us`: the clock went back

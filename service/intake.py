@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WAITING_MAX = 20_000  # reads one link may hold while its decoder's clock is unknown
+MAX_DECODERS = 1000  # decoder ids whose first number the meta keeps
 REFUSED, LATE, CLOCK = "refused", "late", "clock"  # kinds of kept-aside reads
 
 
@@ -212,11 +213,12 @@ class Intake:
         """Log kept-aside reads as the passing lines they make now (re-timed by their decoder's
         current clock map when their link is still here). Returns (admitted, still refused)."""
         rows = {r["id"]: r for r in self.s.store.aside(f"id IN ({', '.join('?' * len(ids))})", tuple(ids))} if ids else {}
+        missing = [aid for aid in ids if aid not in rows]
+        if missing:
+            raise NotFound("reads.no_aside", id=missing[0])
         done, refused = [], []
-        for aid in ids:
-            row = rows.get(aid)
-            if row is None:
-                raise NotFound("reads.no_aside", id=aid)
+        for row in sorted(rows.values(), key=lambda r: (r["line"].get("t", 0), r["id"])):  # logged in time order
+            aid = row["id"]
             if row["admitted_at"] is not None:
                 done.append({"id": aid, "t": row["line"]["t"]})
                 continue
@@ -299,6 +301,8 @@ class Intake:
         return Logged(epoch, epochs.get(epoch, {}), first.get(epoch))
 
     def _note_first(self, p: Passing) -> None:
+        if len(p.decoder_id) > 64 or (p.decoder_id not in self.first_reads and len(self.first_reads) >= MAX_DECODERS):
+            return  # not a decoder id the log takes, or a flood of made-up ids (MQTT): not kept
         epochs = self.first_reads.setdefault(p.decoder_id, {})
         n, e = p.passing_number, str(p.epoch)
         if n is not None and (e not in epochs or n < epochs[e]):

@@ -439,7 +439,7 @@ class LiveSession:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
         if line.passing_id is None:
             return False
-        return self.engine.has_read(line.decoder or "", str(line.passing_id))
+        return self.engine.has_read(line.decoder or "", str(line.passing_id), line.epoch)
 
     def _feed(self, line: dict[str, Any], state: str) -> None:
         tr = line.get("transponder")

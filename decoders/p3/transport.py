@@ -11,8 +11,8 @@ of a session (no higher one ever comes) are found by the probe: on every (re)con
 no passing has come for `probe` seconds, a RESEND from the newest number we have (or the
 session logged) + 1 onwards, which a decoder answers with whatever it read since.
 
-The decoder's clock: GET_TIME once connected (every 10 s until it answers), then every
-`clock_every` seconds; each answer is a clock report (`Source._clock_report`) the service aligns
+The decoder's clock: GET_TIME once connected (again every 2 s, five times, until it answers),
+then every `clock_every` seconds; each answer is a clock report (`Source._clock_report`) the service aligns
 the decoder's times with. Passings that answer a RESEND or a probe are not `live`.
 """
 
@@ -62,6 +62,7 @@ class P3StreamSource(Source):
         self.clock_every = clock_every
         self._time_asked: tuple[float, int] | None = None  # (monotonic, host µs) of the last GET_TIME sent
         self._time_answered = False  # on this connection
+        self._time_tries = 0
         self._asked: dict[str, tuple[int, float]] = {}  # decoder id -> (first number probed, monotonic)
         self.resend = resend
         self.resend_retry = resend_retry
@@ -81,7 +82,7 @@ class P3StreamSource(Source):
         productive = False
         loop = asyncio.get_running_loop()
         tick = min(1.0, self.idle / 2) if self.idle > 0 else 1.0
-        self._time_asked, self._time_answered = None, False
+        self._time_asked, self._time_answered, self._time_tries = None, False, 0
         try:
             self.tracker.rearm()
             self._request_resends(writer)
@@ -131,13 +132,15 @@ class P3StreamSource(Source):
             self.status.rejected[reason] = self._rejected_before.get(reason, 0) + n
 
     def _ask_time(self, writer: asyncio.StreamWriter) -> None:
-        """GET_TIME: every 10 s until the decoder answers on this connection, then every `clock_every` s."""
+        """GET_TIME: every 2 s (five times) until the decoder answers on this connection, then every
+        `clock_every` s (a decoder that never answers is not asked more often than that)."""
         if not self.get_time:
             return
         now = time.monotonic()
-        every = self.clock_every if self._time_answered else min(10.0, self.clock_every)
+        every = self.clock_every if self._time_answered or self._time_tries >= 5 else min(2.0, self.clock_every)
         if self._time_asked is None or now - self._time_asked[0] >= every:
             self._time_asked = (now, time.time_ns() // 1000)
+            self._time_tries += 1
             writer.write(encode(get_time_request()))
 
     def _refetch(self, passing: Passing) -> bool:

@@ -69,14 +69,16 @@ class Feed:
         return [self.history[n] for n in range(lo, hi + 1) if n in self.history]
 
 
-def build_feeds(race: Race, rtc_base_us: int, reboots: list[tuple[str, float]] | None = None) -> list[Feed]:
-    """Split the race's reads by decoder and number them; numbering starts anywhere, as on a real box,
-    and again at 1 after each of the decoder's reboots (`reboots`: (decoder key or id, session time))."""
+def build_feeds(race: Race, rtc_base_us: int, reboots: list[tuple[str, float]] | None = None,
+                number_from: int | None = None) -> list[Feed]:
+    """Split the race's reads by decoder and number them; numbering starts anywhere, as on a real box
+    (or at `number_from`), and again at 1 after each of the decoder's reboots (`reboots`: (decoder
+    key or id, session time))."""
     rng = np.random.default_rng([race.seed, 0xB0C1E])
     feeds = []
     for key in race.decoders():
         reads = [r for r in race.reads if r.decoder == key]
-        first = int(rng.integers(1, 60_000))
+        first = int(rng.integers(1, 60_000)) if number_from is None else number_from
         base = rtc_base_us + (s_to_us(race.params.clock_offset_s) if key == "finish-b" else 0)
         boots = sorted(at for who, at in reboots or () if who in (key, DECODER_IDS[key]))
         ps, number, epoch = [], first, 1

@@ -30,7 +30,7 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
                announce: Callable[[dict], None] | None = None, wait_clients_s: float = 0.0,
                linger_s: float = 2.0, status_every_s: float = 2.0,
                on_event: Callable[[dict], Awaitable[None] | None] | None = None,
-               reboot_at: list[tuple[str, float]] | None = None) -> dict:
+               reboot_at: list[tuple[str, float]] | None = None, number_from: int | None = None) -> dict:
     """Play `race` in real time (divided by `speed`) on every target; returns counts per decoder.
 
     `wait_clients_s`: before starting the clock, wait up to that long for every decoder to have a
@@ -38,11 +38,12 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
     `linger_s`: keep serving after the last passing (clients may still ask for RESEND).
     `on_event`: called with each non-passing scenario line (signals, driver changes, refuels,
     mechanicals, grid moves) at its session time, for whoever plays race control and marshals.
-    `reboot_at`: (decoder key or id, session time): that decoder reboots then (see build_feeds).
+    `reboot_at`: (decoder key or id, session time): that decoder reboots then (see build_feeds);
+    `number_from`: every decoder numbers its reads from there (default: anywhere, per decoder).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
-    feeds = build_feeds(race, rtc_base_us, reboot_at)
+    feeds = build_feeds(race, rtc_base_us, reboot_at, number_from)
     known = {k for f in feeds for k in (f.key, f.decoder_id)}
     for who, _ in reboot_at or ():
         if who not in known:

@@ -2,13 +2,13 @@
 // condition. Nothing a decoder sent is hidden: each kept-aside read shows why, in the crew's
 // language, and can be admitted (logged as a passing, timed by its decoder's clock now).
 import { api } from "./auth.js";
-import { label, t } from "./i18n.js";
+import { label, lang, t } from "./i18n.js";
 import { toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtT } from "./util.js";
 
 const reason = (r) => t(`tc.reason.${r.reason}`, r.params || {});
-const clockTime = (ms) => new Date(ms).toLocaleTimeString();
+const clockTime = (ms) => new Date(ms).toLocaleTimeString(lang === "fr" ? "fr-FR" : "en-GB");
 
 /** Mount the kept-aside card (`#aside-card`) and the log banner (`#log-banner`). Returns refresh(). */
 export function mountAside({ base, call, canAdmit }) {
@@ -25,7 +25,8 @@ export function mountAside({ base, call, canAdmit }) {
   };
   const table = new KeyedTable($("aside"), [
     { id: "kind", label: t("tc.col_kind"), cell: (r) => ({ t: label("tc.aside_kind.", r.kind), c: r.admitted ? "" : "st-dsq" }) },
-    { id: "why", label: t("tc.col_why"), cell: (r) => ({ t: reason(r), sub: r.detail || "" }) },
+    // the boundary's own words only where no catalogue text says more (an engine failure)
+    { id: "why", label: t("tc.col_why"), cell: (r) => ({ t: reason(r), sub: r.reason === "engine" ? r.detail : "" }) },
     { id: "t", label: t("tc.col_time"), cls: "num", cell: (r) => fmtT(r.t) },
     { id: "tr", label: t("tc.col_transponder"), cell: (r) => ({ t: r.transponder ?? "", sub: r.number ? `#${r.number}` : "" }) },
     { id: "loop", label: t("tc.loop"), cell: (r) => label("loop.", r.loop) },
