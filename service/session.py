@@ -461,10 +461,6 @@ class LiveSession:
         self.meta["decoders"] = [link.stored() for link in self.decoders]
         self.store.set_meta("decoders", self.meta["decoders"])
 
-    def logged_numbers(self, decoder_id: str) -> list[int]:
-        """Passing numbers of this decoder (first epoch) already in the log."""
-        return self.engine.read_numbers(decoder_id)
-
     def on_passing(self, link: DecoderLink, p: Passing) -> bool:
         """A decoder read: logged, kept aside or already had (True), or not stored (False). See service/intake.py."""
         return self.intake.passing(link, p)

@@ -149,3 +149,20 @@ async def _export(http: httpx.AsyncClient, sid: str) -> list[dict]:
 
 async def _logged(http: httpx.AsyncClient, sid: str, n: int) -> bool:
     return len(read_keys(await _export(http, sid))) >= n
+
+
+def test_reboot_at_on_the_command_line_and_the_numbering_it_makes():
+    from simulator.cli import reboot_spec
+
+    assert reboot_spec("12.5") == ("finish", 12.5) and reboot_spec("pit_in=30") == ("pit_in", 30.0)
+    with pytest.raises(SystemExit):
+        reboot_spec("pit_in=soon")
+    race = reboot_race()
+    at = 0.5 * max(r.t for r in race.reads)
+    (fin,) = [f for f in build_feeds(race, RTC_BASE, [("01b00400", at)], 1) if f.key == "finish"]
+    before = [p for p in fin.passings if p.t < at]
+    after = [p for p in fin.passings if p.t >= at]
+    assert [p.number for p in before] == list(range(1, len(before) + 1)) and {p.epoch for p in before} == {1}
+    assert [p.number for p in after] == list(range(1, len(after) + 1)) and {p.epoch for p in after} == {2}
+    with pytest.raises(ValueError, match="no decoder"):
+        asyncio.run(play(race, [], reboot_at=[("kitchen", 5.0)]))
