@@ -35,7 +35,6 @@ from decoders.tracking import Logged
 from service.decoder_clock import DISAGREE, STEPPED, DecoderClock
 from service.engine.engine import ApplyError
 from service.engine.events import MAX_T_S, LineError
-from service.engine.outcome import DUPLICATE
 from service.errors import NotFound
 
 if TYPE_CHECKING:
@@ -136,24 +135,21 @@ class Intake:
                 return False
             link.waiting.append(p)
             return True
-        kept = self._release(link)
+        self._release(link)
         if verdict == DISAGREE:
             line = self.line(link, p, clock)
-            return self._aside(link, p, line, CLOCK, "clock", {}, "read timed more than 2 s after it arrived") and kept
-        return self._take(link, p, clock) and kept
+            return self._aside(link, p, line, CLOCK, "clock", {}, "read timed more than 2 s after it arrived")
+        return self._take(link, p, clock)
 
-    def _release(self, link: DecoderLink) -> bool:
-        """Take the reads that waited for their decoder's clock, now that it is known."""
-        ok = True
+    def _release(self, link: DecoderLink) -> None:
+        """Take the reads that waited for their decoder's clock, now that it is known (one the log
+        cannot take yet waits on: its source was told it is safe)."""
         if link.waiting:
             waiting, link.waiting = link.waiting, []
             for p in waiting:
                 clock = self.clock(link, p.decoder_id, p.epoch)
-                if clock.ready:
-                    ok = self._take(link, p, clock) and ok
-                else:
+                if not clock.ready or not self._take(link, p, clock):
                     link.waiting.append(p)
-        return ok
 
     def line(self, link: DecoderLink, p: Passing, clock: DecoderClock) -> dict[str, Any]:
         """The passing line a read makes: its loop, and its time on the session clock (decided once)."""
@@ -179,7 +175,7 @@ class Intake:
         if not -MAX_T_S <= line["t"] <= MAX_T_S:
             return self._aside(link, p, line, REFUSED, "time", {}, f"t = {line['t']:.3f} s is outside ±{MAX_T_S:.0f} s")
         try:
-            outcome = self.s.submit(line)
+            self.s.submit(line)
         except (LineError, ApplyError) as exc:  # refused by the boundary: kept with its reason
             reason, params = refusal_reason(exc)
             return self._aside(link, p, line, REFUSED, reason, params, str(exc))
@@ -187,7 +183,7 @@ class Intake:
             self._not_written(exc)
             return False
         self._written()
-        link.counts["duplicates" if outcome.status == DUPLICATE else "logged"] += 1
+        link.counts["logged"] += 1  # in the log (the engine may still call it a duplicate crossing)
         return True
 
     def _aside(self, link: DecoderLink, p: Passing, line: dict[str, Any], kind: str, reason: str,

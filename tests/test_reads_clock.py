@@ -126,3 +126,23 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
     assert abs(main["offset_s"] - behind) < 60 and abs(backup["offset_s"] - (behind + 400 * 86_400)) < 60
     assert main["source"] == backup["source"] == "decoder"  # GET_TIME, asked again until the race clock ran
     assert views[main_id]["refused"] == views[backup_id]["refused"] == 0
+
+
+def test_resent_reads_before_any_clock_evidence_wait_for_it_then_are_timed(tmp_path):
+    from decoders import Passing
+    from service.session import LiveSession
+
+    s = LiveSession.create(tmp_path, "x", {"preset": "generic-timed"})
+    link = DecoderLink(url="mqtt://h/site")
+    link.origin_us = s.origin_us
+    s.decoders.append(link)
+    off = -90 * DAY_US  # the decoder's clock is three months behind
+    now = time.time_ns() // 1000
+    resent = [Passing("gate1", "7", now + off - k * 10_000_000, passing_number=10 - k, live=False) for k in (3, 2, 1)]
+    assert all(s.on_passing(link, p) for p in resent)  # safe, but not timed by their arrival
+    assert not logged(s) and s.header()["log"]["waiting_clock"] == 3 and link.describe()["waiting_clock"] == 3
+    s.intake.on_clock(link, "gate1", now + off, now)  # the decoder tells its clock
+    ts = [x["t"] for x in logged(s)]
+    want = round((now - s.origin_us) / 1e6, 6)
+    assert [round(want - t, 3) for t in ts] == [30.0, 20.0, 10.0] and link.describe()["waiting_clock"] == 0
+    assert link.describe()["clock"][0]["source"] == "decoder"
