@@ -15,10 +15,10 @@ import pytest
 from service.manager import Manager
 from service.session import DecoderLink
 from simulator import model
-from simulator.emit import Feed, play
-from simulator.emit.p3tcp import P3TcpTarget
+from simulator.emit import play
 from tests.p3_fake_decoder import FakeDecoder
 from tests.service_proc import until
+from tests.test_chaos_restart import WatchedTarget
 
 FAST = "retry_min=0.05&retry_max=0.2"
 DAY_US = 86_400 * 1_000_000
@@ -69,16 +69,6 @@ async def test_p3_decoders_months_off_and_on_gps_time_need_no_offset(tmp_path):
         await mgr.shutdown()
 
 
-class Watched(P3TcpTarget):
-    def __init__(self) -> None:
-        super().__init__("p3tcp://127.0.0.1:0")
-        self.feeds: list[Feed] = []
-
-    async def start(self, feeds: list[Feed]) -> list[dict]:
-        self.feeds = feeds
-        return await super().start(feeds)
-
-
 async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_path):
     # the simulator's decoders count from 2026-01-01 (months before this machine's clock) and the
     # backup finish decoder's date is 400 days off; played in real time, a window of the race
@@ -86,7 +76,7 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
     race = model.generate("lemans-270-2h", 8, 21, p, duration_s=900.0)
     mgr = Manager(tmp_path, "admin")
     s = mgr.create("sim clocks", {"preset": "lemans-270-2h"})
-    target = Watched()
+    target = WatchedTarget()
     linked: list[asyncio.Task] = []
 
     def announce(info: dict) -> None:
