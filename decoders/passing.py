@@ -28,6 +28,7 @@ class Passing:
     source: str = ""  # which connection produced it, e.g. "p3tcp://127.0.0.1:5403"
     live: bool = True  # False: sent again from the decoder's memory (resend, rewind, stored), so its
     # arrival time says nothing about when it was read (clock alignment ignores it)
+    epoch: int = 1  # numbering epoch: a decoder that reboots numbers again from 1 in a new epoch
 
 
 @dataclass(slots=True)
@@ -64,6 +65,8 @@ class DecoderStatus:
     decoder_battery: int | None = None  # the decoder's own battery charge, percent (Race Result)
     markers: int = 0  # marker reads (Race Result transponder 99999...): not competitors
     triggers: int = 0  # manual and photocell triggers (Protime MAN, photocell): no transponder
+    unstored: int = 0  # reads the service could not store (log not writable): to be fetched again
+    reboots: int = 0  # numbering restarts seen (each starts a new epoch)
 
     def as_dict(self) -> dict:
         return {
@@ -95,4 +98,6 @@ class DecoderStatus:
             "decoder_battery": self.decoder_battery,
             "markers": self.markers,
             "triggers": self.triggers,
+            "unstored": self.unstored,
+            "reboots": self.reboots,
         }

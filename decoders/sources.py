@@ -1,6 +1,6 @@
 """Decoder connections by URL, with one lifecycle for every transport.
 
-    p3tcp://HOST[:5403][?idle=10&get_time=1&resend=1&probe=5]
+    p3tcp://HOST[:5403][?idle=10&get_time=1&clock_every=60&resend=1&probe=5]
     serial:///dev/ttyUSB0[?baud=115200&bytesize=8&parity=N&stopbits=1&idle=10&probe=5]
     mqtt://[USER:PASS@]HOST[:1883]/PREFIX[?client_id=...&keepalive=10]
     protime:///dev/ttyUSB0[?baud=19200&loops=STA:finish,BOX:pit_in]   protime+udp://HOST[:2008]
@@ -42,7 +42,7 @@ def _query(url: str, allowed: dict[str, type]) -> dict:
 
 
 _COMMON = {"retry_min": float, "retry_max": float}
-_P3 = {**_COMMON, "idle": float, "get_time": bool, "resend": bool, "probe": float}  # P3 over TCP or serial
+_P3 = {**_COMMON, "idle": float, "get_time": bool, "clock_every": float, "resend": bool, "probe": float}  # P3 over TCP or serial
 
 
 def open_source(url: str) -> Source:

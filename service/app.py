@@ -20,6 +20,7 @@ from service import auth, http_errors, limits, openapi
 from service.api.links import build_links_router
 from service.api.meetings import build_meeting_router
 from service.api.outputs import build_outputs_router
+from service.api.reads import build_reads_router
 from service.api.seasons import build_season_router
 from service.api.sessions import ANY_STAFF, build_router
 from service.fanout import RawSendMiddleware, raw_socket
@@ -86,6 +87,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app.include_router(build_season_router(mgr))
     app.include_router(build_outputs_router(app, mgr))
     app.include_router(build_links_router(mgr))
+    app.include_router(build_reads_router(mgr))
     limits.install(app)
     openapi.install(app)
     http_errors.install(app)

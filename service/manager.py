@@ -77,7 +77,11 @@ class Manager:
         from decoders.sources import open_source
 
         link.source = open_source(link.url)
-        link.source.resume_from(session.logged_numbers)  # after a restart: ask from the log's last read on
+        link.source.resume_from(session.intake.logged)  # after a restart: ask from the log's last read on
+        link.source.on_clock = lambda decoder_id, decoder_us, host_us: session.intake.on_clock(
+            link, decoder_id, decoder_us, host_us)
+        link.origin_us = session.origin_us
+        session.intake.attach(link)
         link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
                                         name=f"decoder {link.url}")  # fmt: skip
         session.decoders.append(link)

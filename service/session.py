@@ -10,15 +10,15 @@ from __future__ import annotations
 import gc
 import logging
 import secrets
-import sqlite3
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from decoders import Passing
+from service.decoder_clock import DecoderClock
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
 from service.engine.engine import ApplyError
@@ -39,6 +39,7 @@ from service.engine.events import (
 from service.engine.outcome import DUPLICATE, Outcome
 from service.engine.penalties import AMOUNTS, Penalty
 from service.errors import Invalid, NotFound
+from service.intake import Intake
 from service.results import results
 from service.store import EventStore
 from service.timeutil import us_to_s
@@ -79,25 +80,47 @@ def wall_us() -> int:
 
 @dataclass
 class DecoderLink:
-    """One decoder connection of a session, and how its reads map to the session."""
+    """One decoder connection of a session, and how its reads map to the session (service/intake.py)."""
 
     url: str
     loop: str | None = None  # every read of this connection is this loop (unless the read says)
     loops: dict[str, str] = field(default_factory=dict)  # decoder id -> loop
-    rtc_zero_us: int | None = None  # decoder clock at session t = 0; default: the session origin
+    rtc_zero_us: int | None = None  # the crew's override: decoder clock at session t = 0; default: learnt
     source: Any = None
     task: Any = None
     error: str | None = None  # why a stored link could not be reopened
+    clocks: dict[tuple[str, int], DecoderClock] = field(default_factory=dict)  # (decoder id, epoch) -> map
+    kept_clocks: dict[str, dict[str, Any]] = field(default_factory=dict)  # decoder id -> newest map, in the meta
+    counts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # logged, duplicates, kept aside
+    waiting: list[Passing] = field(default_factory=list)  # resent reads waiting for their decoder's clock
+    origin_us: int = 0  # the session's wall-clock origin (to show a clock offset against the host's)
 
     def describe(self) -> dict[str, Any]:
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
-        return {**self.stored(), **st}
+        c = self.counts
+        return {**self.stored(), **st, "received": st.get("passings", 0), "passings": c["logged"],
+                "session_duplicates": c["duplicates"], "refused": c["refused"], "late": c["late"],
+                "clock_held": c["clock"], "waiting_clock": len(self.waiting), "clock": self.clock_view()}  # fmt: skip
+
+    def clock_view(self) -> list[dict[str, Any]]:
+        """Each decoder's clock map as the crew sees it: where it comes from, offset against this
+        computer's clock (seconds, decoder behind = positive), drift."""
+        if self.rtc_zero_us is not None:
+            return [{"decoder_id": None, "source": "manual", "offset_s": (self.origin_us - self.rtc_zero_us) / 1e6,
+                     "drift_ppm": 0.0, "epoch": None}]  # fmt: skip
+        newest: dict[str, tuple[int, DecoderClock]] = {}
+        for (decoder_id, epoch), clock in self.clocks.items():
+            if clock.ready and epoch >= newest.get(decoder_id, (0, None))[0]:
+                newest[decoder_id] = (epoch, clock)
+        return [{"decoder_id": d, "epoch": e, "source": c.source, "offset_s": (self.origin_us + c.offset_us) / 1e6,
+                 "drift_ppm": c.drift_ppm, "measured_ppm": c.measured_ppm} for d, (e, c) in sorted(newest.items())]  # fmt: skip
 
     def stored(self) -> dict[str, Any]:
         """What the session's meta keeps of this link, to reopen it after a restart."""
-        return {"url": self.url, "loop": self.loop, "loops": dict(self.loops), "rtc_zero_us": self.rtc_zero_us}
+        return {"url": self.url, "loop": self.loop, "loops": dict(self.loops), "rtc_zero_us": self.rtc_zero_us,
+                "clocks": dict(self.kept_clocks)}  # fmt: skip
 
     @classmethod
     def from_request(cls, body: dict[str, Any]) -> DecoderLink:
@@ -105,21 +128,28 @@ class DecoderLink:
         url = body.get("url")
         if not isinstance(url, str) or "://" not in url or len(url) > 1000:
             raise Invalid("a decoder needs a 'url' such as p3tcp://HOST:5403")
-        loop = body.get("loop")
+        link = cls(url=url)
+        link.update(body)
+        return link
+
+    def update(self, body: dict[str, Any]) -> None:
+        """Loop, loops per decoder id, clock override (`rtc_zero_us`, null: learnt): those given, checked."""
+        loop = body.get("loop", self.loop)
         if loop is not None and loop not in LOOPS:
             raise Invalid(f"loop must be one of {', '.join(LOOPS)}")
-        loops = body.get("loops") or {}
+        loops = body.get("loops", self.loops) or {}
         if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
             raise Invalid(f"'loops' maps decoder ids to a loop, one of {', '.join(LOOPS)}")
-        zero = body.get("rtc_zero_us")
+        zero = body.get("rtc_zero_us", self.rtc_zero_us)
         if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
             raise Invalid("'rtc_zero_us' must be a whole number of microseconds on the decoder clock")
-        return cls(url=url, loop=loop, loops=dict(loops), rtc_zero_us=zero)
+        self.loop, self.loops, self.rtc_zero_us = loop, dict(loops), zero
 
     @classmethod
     def from_stored(cls, d: dict[str, Any]) -> DecoderLink:
+        clocks = d.get("clocks")
         return cls(url=str(d["url"]), loop=d.get("loop"), loops=dict(d.get("loops") or {}),
-                   rtc_zero_us=d.get("rtc_zero_us"))  # fmt: skip
+                   rtc_zero_us=d.get("rtc_zero_us"), kept_clocks=dict(clocks) if isinstance(clocks, dict) else {})  # fmt: skip
 
 
 NOISE_STRENGTH = 60  # P3 signal strength below which a lone read is likely a stray transponder nearby
@@ -155,6 +185,7 @@ class LiveSession:
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
         self._load()
+        self.intake = Intake(self)  # decoder reads: clocks, kept-aside reads, an unwritable log
 
     def _load(self) -> None:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
@@ -207,6 +238,10 @@ class LiveSession:
     def set_clock(self, origin_us: int, rate: float = 1.0) -> None:
         """Re-anchor the session clock (the demo runs a simulated race faster than real time)."""
         self.origin_us, self.rate = origin_us, rate
+        for link in self.decoders:  # learnt clock maps were against the old session clock
+            link.clocks.clear()
+            link.kept_clocks.clear()
+            link.origin_us = origin_us
         self.meta.update(origin_us=origin_us, clock_rate=rate)
         self.store.set_meta("origin_us", origin_us)
         self.store.set_meta("clock_rate", rate)
@@ -404,7 +439,7 @@ class LiveSession:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
         if line.passing_id is None:
             return False
-        return self.engine.has_read(line.decoder or "", str(line.passing_id))
+        return self.engine.has_read(line.decoder or "", str(line.passing_id), line.epoch)
 
     def _feed(self, line: dict[str, Any], state: str) -> None:
         tr = line.get("transponder")
@@ -426,31 +461,9 @@ class LiveSession:
         self.meta["decoders"] = [link.stored() for link in self.decoders]
         self.store.set_meta("decoders", self.meta["decoders"])
 
-    def logged_numbers(self, decoder_id: str) -> list[int]:
-        """Passing numbers of this decoder already in the log: a restarted link resumes after them."""
-        return self.engine.read_numbers(decoder_id)
-
-    def on_passing(self, link: DecoderLink, p: Passing) -> None:
-        """A decoder read: map its loop and clock to the session, then submit it."""
-        loop = p.loop or link.loops.get(p.decoder_id) or link.loop or "finish"
-        zero = link.rtc_zero_us if link.rtc_zero_us is not None else self.origin_us
-        line: dict[str, Any] = {
-            "type": "passing", "t": round((p.rtc_time_us - zero) / 1e6, 6), "transponder": p.transponder,
-            "loop": loop, "decoder": p.decoder_id,
-        }  # fmt: skip
-        if p.passing_number is not None:
-            line["passing_id"] = p.passing_number
-        if p.strength is not None:
-            line["strength"] = p.strength
-        if p.hits is not None:
-            line["hits"] = p.hits
-        try:
-            self.submit(line)
-        except (LineError, ApplyError) as exc:  # a read the boundary refuses is counted, never fatal
-            log.warning("session %s: decoder read refused: %s", self.id, exc)
-        except sqlite3.Error as exc:  # not logged: after a restart the link asks the decoder again
-            self.counters["log_errors"] = self.counters.get("log_errors", 0) + 1
-            log.error("session %s: decoder read not logged (%s)", self.id, exc)
+    def on_passing(self, link: DecoderLink, p: Passing) -> bool:
+        """A decoder read: logged, kept aside or already had (True), or not stored (False). See service/intake.py."""
+        return self.intake.passing(link, p)
 
     # -- views ----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
@@ -476,7 +489,7 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
-            "log": {**self.counters, "set_aside": len(self.set_aside)},
+            "log": {**self.counters, "set_aside": len(self.set_aside), **self.intake.header()},
         }
 
     @property

@@ -24,7 +24,24 @@ CREATE TABLE IF NOT EXISTS events (
     line TEXT NOT NULL,
     received_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS aside (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    read TEXT NOT NULL,
+    line TEXT NOT NULL,
+    link TEXT NOT NULL,
+    read_key TEXT UNIQUE,
+    received_at REAL NOT NULL,
+    admitted_at REAL
+);
 """
+# `aside`: decoder reads kept out of the log (service/intake.py): refused by the boundary, arrived
+# after the session was finished, or timed far from their decoder's clock. `read` is the read as
+# the decoder sent it, `line` the passing line it made, `link` the decoder URL; `read_key`
+# (decoder|epoch|number) keeps a resent read once. Admitting one logs its line as a passing.
+ASIDE_COLUMNS = ("id", "kind", "reason", "detail", "read", "line", "link", "received_at", "admitted_at")
 
 
 class EventStore:
@@ -51,10 +68,11 @@ class EventStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # a COMMIT that failed (disk full) may leave it open
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def append(self, text: str) -> int:
         """Append one line's canonical JSON text (already validated: see `events.encode_line`)."""
@@ -71,6 +89,41 @@ class EventStore:
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    # -- reads kept aside -------------------------------------------------------------------------
+    def keep_aside(self, kind: str, reason: str, detail: str, read: dict[str, Any], line: dict[str, Any],
+                   link: str, read_key: str | None) -> int | None:
+        """Keep a decoder read out of the log; None when that numbered read is already kept."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO aside (kind, reason, detail, read, line, link, read_key, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, reason, detail[:500], json.dumps(read), json.dumps(line), link, read_key, time.time()))
+        return int(cur.lastrowid) if cur.rowcount else None
+
+    def aside_has(self, read_key: str | None) -> bool:
+        return read_key is not None and self.db.execute("SELECT 1 FROM aside WHERE read_key = ?",
+                                                        (read_key,)).fetchone() is not None  # fmt: skip
+
+    def aside(self, where: str = "1", args: tuple = (), limit: int = 10_000) -> list[dict[str, Any]]:
+        """Kept-aside reads, newest first (`where`: an SQL condition on the columns, with `args`)."""
+        rows = self.db.execute(f"SELECT {', '.join(ASIDE_COLUMNS)} FROM aside WHERE {where} "
+                               "ORDER BY id DESC LIMIT ?", (*args, limit))  # fmt: skip
+        out = []
+        for row in rows:
+            d = dict(zip(ASIDE_COLUMNS, row, strict=True))
+            d["read"], d["line"] = json.loads(d["read"]), json.loads(d["line"])
+            out.append(d)
+        return out
+
+    def aside_counts(self) -> dict[tuple[str, str, bool], int]:
+        """(link, kind, admitted) -> number of kept-aside reads."""
+        rows = self.db.execute("SELECT link, kind, admitted_at IS NOT NULL, COUNT(*) FROM aside GROUP BY 1, 2, 3")
+        return {(link, kind, bool(done)): n for link, kind, done, n in rows}
+
+    def admitted(self, aside_id: int, line: dict[str, Any]) -> None:
+        """This kept-aside read is in the log now, as `line`."""
+        self.db.execute("UPDATE aside SET admitted_at = ?, line = ? WHERE id = ?",
+                        (time.time(), json.dumps(line), aside_id))  # fmt: skip
 
     def get_meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}

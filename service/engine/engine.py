@@ -30,6 +30,7 @@ from service.engine.events import (
     WaiveLine,
     make_event,
     parse_line,
+    read_key,
 )
 from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
@@ -145,9 +146,9 @@ class Engine:
             insort(car.events, ev, key=lambda e: e.sort_key)
         return bool(orphans)
 
-    def has_read(self, decoder: str, passing_id: str) -> bool:
-        """True when this decoder's numbered read was already applied (a resend)."""
-        return (decoder, passing_id) in self._seen_reads
+    def has_read(self, decoder: str, passing_id: str, epoch: int | None = None) -> bool:
+        """True when this decoder's numbered read (of that numbering epoch) was already applied (a resend)."""
+        return read_key(decoder, passing_id, epoch) in self._seen_reads
 
     def read_numbers(self, decoder: str) -> list[int]:
         """Passing numbers of this decoder already applied: where its link resumes after a restart."""

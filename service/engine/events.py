@@ -100,6 +100,8 @@ class PassingLine(Timed, tag="passing", kw_only=True):
     hits: Count | None = None
     decoder: Ident | None = None
     passing_id: IdentOrInt | None = None
+    epoch: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None  # the decoder's numbering epoch: a reboot
+    # numbers again from 1 in the next one; absent = the first (logged only from 2 on: older logs replay unchanged)
 
     def __post_init__(self) -> None:
         self.transponder = _as_str(self.transponder)
@@ -477,6 +479,12 @@ class Event:
         return (self.t, self.seq)
 
 
+def read_key(decoder: str | None, passing_id: Any, epoch: int | None = None) -> tuple:
+    """What names one numbered decoder read: (decoder, number), and its epoch after a reboot."""
+    key = (decoder or "", str(passing_id))
+    return key if epoch is None or epoch == 1 else (*key, epoch)
+
+
 def make_event(line: Timed, seq: int) -> Event:
     """Wrap a typed timed line for the engine (its `t` must be set)."""
     if line.t is None:
@@ -485,7 +493,7 @@ def make_event(line: Timed, seq: int) -> Event:
     if isinstance(line, PassingLine):
         ev.transponder, ev.loop = line.transponder, line.loop
         if line.passing_id is not None:
-            ev.passing_key = (line.decoder or "", str(line.passing_id))
+            ev.passing_key = read_key(line.decoder, line.passing_id, line.epoch)
     elif isinstance(line, CarLine):
         ev.number = line.number
         if isinstance(line, ManualPassingLine):

@@ -4,6 +4,7 @@ import { mountCorrections } from "./corrections.js";
 import { label, t } from "./i18n.js";
 import { mountImportWizard } from "./import-wizard.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
+import { mountAside } from "./reads-aside.js";
 import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
@@ -84,12 +85,15 @@ async function main() {
       render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), label("decoder.", d.state)) },
     { id: "id", label: t("tc.col_decoder_id"), cell: (d) => ({ t: d.decoder_id || "", sub: d.firmware ? t("tc.firmware", { v: d.firmware }) : "" }) },
     { id: "last", label: t("tc.col_last_passing"), cls: "num", cell: (d) => d.last_passing_us == null ? "" : new Date(d.last_passing_us / 1000).toISOString().slice(11, 23) },
-    { id: "passings", label: t("tc.col_reads"), cls: "num", cell: (d) => String(d.passings ?? "") },
+    // reads that reached the session (logged), and how many the link received
+    { id: "passings", label: t("tc.col_reads"), cls: "num", cell: (d) => ({ t: String(d.passings ?? ""), sub: d.received != null ? t("tc.received", { n: d.received }) : "" }) },
+    { id: "clock", label: t("tc.col_clock"), cell: (d) => clockCell(d) },
     // missed reads: asked for again (RESEND) and not back yet, came back, or given up
     { id: "missed", label: t("tc.col_missed"), cls: "num", cell: (d) => ({
       t: d.recovering ? t("tc.recovering", { n: d.recovering }) : t("tc.lost", { n: d.passings_lost ?? 0 }),
-      c: d.passings_lost ? "st-dsq" : "",
-      sub: t("tc.recovered", { n: d.passings_recovered ?? 0 }) + (d.recovering ? `, ${t("tc.lost", { n: d.passings_lost ?? 0 })}` : ""),
+      c: d.passings_lost || d.unstored ? "st-dsq" : "",
+      sub: [t("tc.recovered", { n: d.passings_recovered ?? 0 }), d.recovering ? t("tc.lost", { n: d.passings_lost ?? 0 }) : "",
+        d.unstored ? t("tc.unstored", { n: d.unstored }) : "", d.reboots ? t("tc.reboots", { n: d.reboots }) : ""].filter(Boolean).join(", "),
     }) },
     // noise, and what Protime / Race Result / Wiclax decoders also report (docs/decoders.md)
     { id: "noise", label: t("tc.col_noise"), cell: (d) => {
@@ -102,21 +106,48 @@ async function main() {
         sub2: line(d.markers ? t("tc.markers", { n: d.markers }) : "", d.triggers ? t("tc.triggers", { n: d.triggers }) : "",
           low.length ? t("tc.low_battery", { list: low.join(", ") }) : "") };
     } },
+    { id: "kept", label: t("tc.col_kept"), cls: "num", cell: (d) => {
+      const n = (d.refused || 0) + (d.late || 0) + (d.clock_held || 0);
+      return { t: String(n), c: n ? "st-dsq" : "", sub: n ? t("tc.kept_counts", { refused: d.refused || 0, late: d.late || 0, clock: d.clock_held || 0 }) : "" };
+    } },
     { id: "rec", label: t("tc.col_reconnects"), cls: "num", cell: (d) => String(d.reconnects ?? "") },
     { id: "rej", label: t("tc.col_rejected"), cls: "num", cell: (d) => {
       const r = d.rejected || {};
       const n = Object.values(r).reduce((a, b) => a + b, 0);
       return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") };
     } },
-    { id: "act", label: "", cell: (d) => d.url, render: (td, d) => td.replaceChildren(el("button", {
+    { id: "act", label: "", cell: (d) => `${d.url}|${d.rtc_zero_us}`, render: (td, d) => td.replaceChildren(el("button", {
+      type: "button", "data-act": "clock", title: t("tc.clock_ask"), onclick: () => setClock(d) }, t("tc.clock_set")), " ", el("button", {
       type: "button", class: "danger", "data-act": "remove",
       onclick: async () => {
         if (!confirm(t("tc.confirm_disconnect", { url: d.url }))) return;
         if (await call(`decoders/${d.index}`, undefined, { method: "DELETE", ok: t("tc.removed", { url: d.url }) })) refreshDecoders();
       } }, t("tc.remove"))) },
   ], { key: (d) => `${d.index}|${d.url}` });
+  /** A decoder's clock as Boucle aligns it: where it comes from, how far from this computer, drift. */
+  function clockCell(d) {
+    const cs = d.clock || [];
+    if (!cs.length) return { t: t("tc.clock_unknown"), sub: d.waiting_clock ? t("tc.waiting_clock", { n: d.waiting_clock }) : "" };
+    const main = cs.map((c) => label("tc.clock_src.", c.source)).join(" · ");
+    const sub = cs.map((c) => [c.decoder_id && cs.length > 1 ? c.decoder_id : "",
+      t(c.offset_s >= 0 ? "tc.clock_offset" : "tc.clock_ahead", { offset: fmtOffset(Math.abs(c.offset_s)) }),
+      c.drift_ppm || c.measured_ppm ? t("tc.clock_drift", { ppm: (c.drift_ppm || c.measured_ppm).toFixed(1) }) : "",
+      c.epoch > 1 ? t("tc.clock_epoch", { n: c.epoch }) : ""].filter(Boolean).join(", ")).join(" · ");
+    return { t: main, sub, sub2: d.waiting_clock ? t("tc.waiting_clock", { n: d.waiting_clock }) : "" };
+  }
+  const fmtOffset = (s) => (s >= 86400 ? `${t("tc.days", { n: Math.floor(s / 86400) })} ${fmtT(s % 86400)}` : fmtT(s));
+  async function setClock(d) {
+    const v = prompt(t("tc.clock_ask"), d.rtc_zero_us ?? "");
+    if (v === null) return;
+    const zero = v.trim() === "" ? null : Number(v.trim());
+    if (zero !== null && !Number.isSafeInteger(zero)) return toast(t("tc.clock_ask"), true);
+    const how = zero === null ? t("tc.clock_src.decoder") : t("tc.clock_src.manual");
+    if (await call(`decoders/${d.index}`, { rtc_zero_us: zero }, { method: "PATCH", ok: t("tc.clock_saved", { url: d.url, how }) })) refreshDecoders();
+  }
 
+  const refreshAside = mountAside({ base, call, canAdmit: who.role === "timing" || who.role === "admin" });
   async function refreshDecoders() {
+    refreshAside();
     let list;
     try {
       list = await api(`${base}/decoders`);
