@@ -99,7 +99,6 @@ class Box:
             i += 2
 
     def command(self, cmd: int) -> None:
-        now = self.feeds[0].rtc_now_us() + self.shift_us
         if cmd == 0x11:
             if self.rng.random() < self.corrupt:  # this ACK is lost on the way: the message comes again
                 return
@@ -112,7 +111,9 @@ class Box:
         elif cmd == 0x10:
             self.send(codec.config_message(self.number, 23, (12, 14)))
         elif cmd == 0x05:
-            self.send(codec.status_message(now % DAY_US, (38, 35), (12, 14)))
+            now = self.feeds[0].rtc_now_us()
+            if now is not None:  # before the race clock starts it does not answer (the client asks again)
+                self.send(codec.status_message((now + self.shift_us) % DAY_US, (38, 35), (12, 14)))
 
     def cut(self, key: str) -> None:
         self.down.add(key)

@@ -87,7 +87,8 @@ class RrsDevice(Device):
         if head == "GETCONFIG":
             return codec.line("GETCONFIG", "GENERAL", "BOXNAME", "sim", f.decoder_id)
         if head == "GETSTATUS":
-            return codec.status_line(f.rtc_now_us(), FILE)
+            now = f.rtc_now_us()
+            return b"" if now is None else codec.status_line(now, FILE)  # silent before the race clock starts
         if head == "PASSINGS":
             return codec.line("PASSINGS", self.count(), FILE)
         return codec.line("ERROR", "unknown command")

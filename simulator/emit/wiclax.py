@@ -38,7 +38,8 @@ class WiclaxDevice(Device):
 
     def answer(self, cmd: str) -> bytes:
         if cmd == "CLOCK":
-            return codec.clock_line(self.feed.rtc_now_us())
+            now = self.feed.rtc_now_us()
+            return b"" if now is None else codec.clock_line(now)  # no clock before the race clock starts
         if cmd.startswith("CLOCK "):
             return b"CLOCKOK\r"
         if cmd in ("STARTREAD", "STOPREAD"):
