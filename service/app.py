@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from decoders.sources import split_decoder_spec
-from service import auth, http_errors, limits, openapi
+from service import auth, http_errors, limits, openapi, standby
 from service.api.links import build_links_router
 from service.api.meetings import build_meeting_router
 from service.api.outputs import build_outputs_router
@@ -37,12 +37,15 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
                decoders: list[str] | None = None, decoder_session: str | None = None,
                rmonitor: str | None = None, publish: str | None = None,
-               publish_ws: str | None = None) -> FastAPI:  # fmt: skip
+               publish_ws: str | None = None, standby_of: str | None = None,
+               advertise: str | None = None) -> FastAPI:  # fmt: skip
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
     `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
     (service/broadcast.py); `publish_ws`: that broker's WebSocket URL as browsers reach it.
+    `standby_of`: the primary this service follows as a hot standby (service/standby/); `advertise`:
+    how the other machine reaches this one.
     """
     from service.broadcast import BrokerPublisher, parse_publish_url
 
@@ -53,8 +56,10 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await mgr.restore_decoders()
-        if decoders:
+        primary = await node.start()  # a standby (or a primary a newer one replaced) opens no decoder
+        if primary:
+            await mgr.restore_decoders()
+        if decoders and primary:
             target = mgr.sessions.get(decoder_session or "") or mgr.newest()
             if target is None:
                 target = mgr.create("track", {"preset": "generic-timed", "kind": "race"})
@@ -74,10 +79,12 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             await publisher.stop()
         if feed is not None:
             await feed.stop()
+        await node.stop()
         await mgr.shutdown()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
+    node = standby.install(app, mgr, standby_of, advertise)
     if broker is not None:
         publisher = BrokerPublisher(mgr, broker, publish_ws)
     app.state.publisher = publisher

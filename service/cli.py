@@ -108,6 +108,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from service.standby.client import promote_command
+
+    return promote_command(args)
+
+
 def _record(args: argparse.Namespace) -> int:
     from service.store import export_scenario
 
@@ -160,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rmonitor-encoding", choices=("utf-8", "cp1252"), default="utf-8",
                    help="text of the RMonitor feed: UTF-8, or cp1252 (Windows-1252) for old scoreboards")
     p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.add_argument("--admin-token-file", metavar="FILE",
+                   help="read the admin token from FILE (mode 0600; or set $BOUCLE_ADMIN_TOKEN)")
+    p.add_argument("--standby-of", metavar="http://PRIMARY:PORT",
+                   help="run as the hot standby of that primary (same admin token): docs/standby.md")
+    p.add_argument("--advertise", metavar="http://HOST:PORT",
+                   help="this service's address as the other machine of the pair reaches it")
     p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
                    help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
     p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
@@ -183,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("db", help="the session's SQLite log (data/<session>.sqlite)")
     p.add_argument("--out", default="-", help="scenario file to write (default: stdout)")
     p.set_defaults(func=_record)
+
+    p = sub.add_parser("promote", help="make a hot standby the primary (docs/standby.md)")
+    p.add_argument("url", help="the standby, http://HOST:PORT")
+    p.add_argument("--admin-token-file", metavar="FILE", help="the admin token's file (or $BOUCLE_ADMIN_TOKEN)")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the answer")
+    p.set_defaults(func=_promote)
 
     decoders_cli.register(sub)
     simulator_cli.register(sub)

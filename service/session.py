@@ -184,6 +184,7 @@ class LiveSession:
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
+        self.guard: Callable[[], None] | None = None  # raises while this machine may not write (service/standby)
         self._load()
         self.intake = Intake(self)  # decoder reads: clocks, kept-aside reads, an unwritable log
 
@@ -261,6 +262,8 @@ class LiveSession:
     def submit_many(self, raw: list[Line | dict[str, Any]]) -> list[Outcome]:
         """Several lines (an entry list) validated first, then logged in one transaction, or none.
         Returns one outcome per line logged (resent reads dropped before the log have none)."""
+        if self.guard is not None:
+            self.guard()
         lines = []
         try:
             typed = parse_lines(raw)
@@ -310,6 +313,31 @@ class LiveSession:
             except Exception:  # noqa: BLE001
                 log.exception("session %s: listener %r failed", self.id, fn)
         return [outcome for _, outcome in applied]
+
+    def apply_logged(self, rows: list[tuple[int, str]]) -> None:
+        """Lines another machine committed (a standby's copy, service/standby/): logged as they are,
+        at their sequence numbers, then applied like a restart's replay (one this version rejects is
+        set aside); listeners are told as for `submit`."""
+        with self.store.transaction():
+            for seq, text in rows:
+                self.store.insert_at(seq, text)
+        applied: list[Applied] = []
+        for seq, text in rows:
+            try:
+                line = decode_line(text)
+                outcome = self.engine.apply_line(line)
+            except (LineError, ApplyError) as exc:
+                self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
+                continue
+            d = line.to_dict()
+            applied.append((d, outcome))
+            if d["type"] in READ_TYPES:
+                self._feed(d, outcome.read_state)
+        for fn in self.listeners:
+            try:
+                fn(applied)
+            except Exception:  # noqa: BLE001
+                log.exception("session %s: listener %r failed", self.id, fn)
 
     # -- commands: what routers, the demo and meetings call (domain objects in, domain objects out) --
     def record(self, line: dict[str, Any], by: str | None = None) -> Outcome:

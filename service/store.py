@@ -79,6 +79,10 @@ class EventStore:
         cur = self.db.execute("INSERT INTO events (line, received_at) VALUES (?, ?)", (text, time.time()))
         return int(cur.lastrowid or 0)
 
+    def insert_at(self, seq: int, text: str) -> None:
+        """A line another machine logged at `seq` (a standby's copy): same numbering on both."""
+        self.db.execute("INSERT INTO events (seq, line, received_at) VALUES (?, ?, ?)", (seq, text, time.time()))
+
     def texts(self) -> Iterator[tuple[int, str]]:
         """(seq, text) of every logged line, in arrival order."""
         yield from self.db.execute("SELECT seq, line FROM events ORDER BY seq")

@@ -3,6 +3,7 @@
 import { api, requireRole, whoBadge } from "./auth.js";
 import { label, t } from "./i18n.js";
 import { groupSessions } from "./picker.js";
+import { mountStandbyPanel } from "./standby-panel.js";
 import { toast } from "./staff.js";
 import { el, listSessions, pageLink } from "./util.js";
 
@@ -57,6 +58,7 @@ async function main() {
   const who = await requireRole(["admin"], $("main"));
   $("who").replaceChildren(whoBadge(who || { role: "spectator" }, "admin.html"));
   if (!who) return;
+  mountStandbyPanel($("main"));
   const groups = groupSessions(await listSessions());
   const out = [];
   for (const [id, g] of groups) {

@@ -50,3 +50,40 @@ export function connectionBanner(node) {
     document.body.dataset.conn = state;
   };
 }
+
+/**
+ * Every page's header says which machine this is when a hot standby is set up (docs/standby.md):
+ * the primary (and how far behind its standby is) or the standby (and how far behind it is);
+ * nothing on a primary without a standby. From GET api/standby, every 3 s.
+ */
+export function mountNodeBadge() {
+  const bar = document.querySelector("header.topbar");
+  if (!bar || bar.querySelector(".node-badge")) return;
+  const badge = el("span", { class: "node-badge", id: "node-badge", role: "status", hidden: true });
+  bar.append(badge);
+  const behind = (lines, seconds) => (lines ? t("node.behind", { n: lines, seconds: seconds.toFixed(1) }) : t("node.up_to_date"));
+  const paint = (st) => {
+    let text = "", title = "", kind = "";
+    if (st.role === "standby") {
+      const f = st.follow || {};
+      kind = f.connected ? "standby" : "alert";
+      text = `${t(st.stepped_down ? "node.stepped_down" : "node.standby")} · ${f.connected ? behind(f.lines_behind, f.seconds_behind) : t("node.primary_lost", { seconds: Math.round(f.seconds_behind || 0) })}`;
+      title = t("node.title_standby", { primary: st.primary || "?" });
+    } else if ((st.followers || []).length) {
+      const f = st.followers.find((x) => x.connected) || st.followers[0];
+      kind = f.connected ? "primary" : "warn";
+      text = `${t("node.primary")} · ${f.connected ? behind(f.lines_behind || 0, f.seconds_behind || 0) : t("node.standby_lost", { seconds: Math.round(f.seconds_since) })}`;
+      title = t("node.title_primary", { epoch: st.epoch });
+    }
+    badge.hidden = !text;
+    badge.textContent = text;
+    badge.title = title;
+    badge.className = `node-badge node-${kind}`;
+    badge.dataset.role = st.role;
+  };
+  const poll = () => fetch("api/standby").then((r) => (r.ok ? r.json() : null)).then((st) => st && paint(st)).catch(() => {});
+  poll();
+  setInterval(poll, 3000);
+}
+
+mountNodeBadge();

@@ -2,6 +2,7 @@
 import { clearToken, setToken, whoami } from "./auth.js";
 import { t } from "./i18n.js";
 import { params } from "./util.js";
+import "./header.js"; // the hot-standby badge (which machine this is)
 
 const HOME = { race_control: "race-control.html", timing: "timing.html", admin: "race-control.html" };
 // Only our own pages: `next` never sends the token holder off-site.

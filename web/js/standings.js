@@ -2,6 +2,7 @@
 // per-event points, bursary for LM-POINTS. Reads /api/championships; refreshes every 15 s so a
 // penalty decided after a race shows up without reloading. Strings: the local fr/en table below.
 import { el, params } from "./util.js";
+import "./header.js"; // the hot-standby badge (which machine this is)
 
 const T = {
   fr: { title: "Classement du championnat", season: "Saison", empty: "Aucun championnat pour l'instant.",

@@ -1,0 +1,125 @@
+"""Promotion: the standby becomes the primary, and the race goes on.
+
+1. **Handover or failover.** When the primary still answers, it is told to step down first
+   (`/api/standby/fence` with the new epoch): it stops its decoder links and refuses writes, and
+   the standby copies its last lines before going on (nothing to recover). When it does not answer,
+   the standby goes on with what it has.
+2. **The new epoch** (the old one + 1) is written to `node.json`, and to the meta of every session
+   (`epochs`: from which line this machine writes), before anything is committed. The session clock
+   is re-anchored on this machine's clock (`origin_us` minus the measured clock difference), so the
+   decoders' clock maps copied from the primary give the same session times here.
+3. **The held reads** (listen.py) go through each session's intake like reads from a decoder's
+   memory: the ones the primary committed are dropped (decoder, numbering epoch, passing number),
+   the others are timed by the copied clock maps and logged, or kept aside as the primary would have.
+4. **The decoder links are opened for real**: each resumes from the log's newest number per decoder
+   and asks for anything still missing (P3 RESEND; the other protocols' own recovery).
+5. Writes are accepted. The old primary is kept as a peer: when it comes back it is told to step down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from service.errors import Conflict
+from service.session import DecoderLink, LiveSession
+from service.standby.client import call
+from service.standby.listen import forget_held, held_rows, passing_of
+from service.standby.node import PRIMARY
+
+if TYPE_CHECKING:
+    from service.standby.node import Node
+
+log = logging.getLogger("boucle.standby.promote")
+
+HANDOVER_WAIT_S = 10.0  # at most this long to copy a stepping-down primary's last lines
+
+
+async def promote(node: Node) -> dict[str, Any]:
+    """Make this standby the primary (see the module doc); returns what it did, per session."""
+    if node.role == PRIMARY:
+        raise Conflict("standby.already_primary", epoch=node.epoch)
+    async with node.lock:
+        if node.role == PRIMARY:
+            raise Conflict("standby.already_primary", epoch=node.epoch)
+        t0 = time.monotonic()
+        epoch, old = node.epoch + 1, node.primary
+        follower = node.follower
+        handover = False
+        if follower is not None and follower.connected and old:
+            got = await call(f"{old}/api/standby/fence", "POST",
+                             {"epoch": epoch, "node": node.node_id, "primary": node.my_url(old)}, node.token)  # fmt: skip
+            if got is not None and got[0] == 200 and isinstance(got[1], dict):
+                heads = {str(k): int(v) for k, v in (got[1].get("heads") or {}).items()}
+                handover = await follower.wait_for(heads, HANDOVER_WAIT_S)
+        await node.stop_following()
+        node.role, node.epoch, node.primary, node.stepped_down = PRIMARY, epoch, None, None
+        node.save()
+        node.add_peer(old)
+        sessions = [await take_over(node, s) for s in sorted(node.mgr.sessions.values(), key=lambda s: s.id)]
+        took = round((time.monotonic() - t0) * 1000)
+        log.warning("promoted to primary (epoch %d, %s) in %d ms: %d held reads logged", epoch,
+                    "handover" if handover else "failover", took, sum(s["logged"] for s in sessions))  # fmt: skip
+        return {"role": PRIMARY, "epoch": epoch, "handover": handover, "took_ms": took, "sessions": sessions}
+
+
+async def take_over(node: Node, s: LiveSession) -> dict[str, Any]:
+    """One session: record the epoch, re-anchor its clock, commit its held reads, open its decoders."""
+    head = int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+    epochs = [e for e in s.meta.get("epochs") or [] if isinstance(e, dict)]
+    epochs.append({"epoch": node.epoch, "from_seq": head + 1, "at_ms": time.time_ns() // 1_000_000, "node": node.node_id})
+    with s.store.transaction():
+        s.store.set_meta("epochs", epochs)
+        s.store.set_meta("origin_us", s.origin_us)  # the session clock, on this machine's clock
+    s.meta.update(epochs=epochs, origin_us=s.origin_us)
+    links = {d.url: d for d in s.stored_decoders()}
+    counts = commit_held(s, links)
+    for link in links.values():
+        try:
+            await node.mgr.start_decoder(s, link, save=False)
+        except ValueError as exc:  # a stored URL this version cannot open: listed with its error
+            link.error = str(exc)
+            s.decoders.append(link)
+    return {"id": s.id, "from_seq": head + 1, **counts}
+
+
+def commit_held(s: LiveSession, links: dict[str, DecoderLink]) -> dict[str, int]:
+    """Each held read through the intake (see the module doc); returns where they went."""
+    rows = held_rows(s)
+    counts = {"held": len(rows), "logged": 0, "already": 0, "aside": 0, "waiting": 0, "unstored": 0}
+    if not rows:
+        return counts
+    unnumbered = {(ev.line.decoder, ev.line.transponder, round(ev.t / 1000)) for ev in s.engine.events
+                  if ev.type == "passing" and ev.line.passing_id is None}  # fmt: skip
+    done: list[str] = []
+    (sync,) = s.store.db.execute("PRAGMA synchronous").fetchone()
+    s.store.db.execute("PRAGMA synchronous=NORMAL")  # one durable write at the end, not one per read:
+    try:  # until then every read is still held on disk, and logging one twice is impossible
+        for key, url, read in rows:
+            link = links.setdefault(url, DecoderLink(url=url))
+            p = passing_of(read, url)
+            if p.passing_number is None:
+                clock = s.intake.clock(link, p.decoder_id, p.epoch)
+                if clock.ready and (p.decoder_id, p.transponder, round(clock.to_session_us(p.rtc_time_us) / 1000)) in unnumbered:
+                    counts["already"] += 1
+                    done.append(key)
+                    continue
+            c = link.counts
+            before = (c["logged"], c["duplicates"], len(link.waiting))
+            if not s.intake.passing(link, p):
+                counts["unstored"] += 1
+                continue
+            done.append(key)
+            if c["logged"] > before[0]:
+                counts["logged"] += 1
+            elif c["duplicates"] > before[1]:
+                counts["already"] += 1
+            elif len(link.waiting) > before[2]:
+                counts["waiting"] += 1
+            else:
+                counts["aside"] += 1
+    finally:
+        s.store.db.execute(f"PRAGMA synchronous={int(sync)}")
+    forget_held(s, done)  # durable (synchronous again): the logged reads with it
+    return counts
