@@ -66,8 +66,8 @@ class Follower:
         self.heads: dict[str, int] = {}  # the primary's newest sequence number per session
         self.copied = 0  # lines copied since start
         self.delays_ms: deque[float] = deque(maxlen=LAG_SAMPLES)
-        self.behind_since: float | None = None  # wall time the copy first lagged (None: caught up)
         self.copying_age_s = 0.0  # age of the newest line copied
+        self.synced = False  # caught up once since connected: copy delays are measured from then on
         self.error: str | None = None
         self.pending: dict[str, dict[str, Any]] = {}  # meta of sessions new here, until their first lines
         self.mine: dict[str, int] = {sid: s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
@@ -126,6 +126,7 @@ class Follower:
                 self.last_heard = time.time()
                 msg = json.loads(raw)
                 if msg.get("k") == "hello":
+                    self.synced = False
                     self._set_connected(True)
                     self.error = None
                     if int(msg.get("epoch") or 1) > self.node.epoch:
@@ -211,7 +212,8 @@ class Follower:
         now, offset = time.time(), self._offset()
         for _, _, at in rows:
             self.copying_age_s = max(0.0, now + offset - float(at))
-            self.delays_ms.append(self.copying_age_s * 1000)
+            if self.synced:  # not the catching up after a cut or at start: that is `seconds_behind`
+                self.delays_ms.append(self.copying_age_s * 1000)
         if self.node.listening is not None:
             self.node.listening.copied(s, [text for _, text in typed])
         self._progress()
@@ -273,12 +275,9 @@ class Follower:
 
     # -- how far behind -----------------------------------------------------------------------------------
     def _progress(self) -> None:
-        behind = self.lines_behind()
-        if behind == 0:
-            self.behind_since = None
+        if self.lines_behind() == 0:
+            self.synced = self.synced or bool(self.heads)
             self.copying_age_s = 0.0
-        elif self.behind_since is None:
-            self.behind_since = time.time()
         for want, fut in list(self._waiters):
             if not fut.done() and self._has(want):
                 fut.set_result(True)

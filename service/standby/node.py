@@ -127,7 +127,8 @@ class Node:
         if self.role == PRIMARY and self.peers:
             await self._ask_peers(STARTUP_ASK_S)
         if self.role == STANDBY:
-            self._follow()
+            if self.follower is None:  # (stepping down before a peer's newer epoch started it already)
+                self._follow()
         else:
             for s in self.mgr.sessions.values():  # a promotion cut short by a crash: its held reads
                 commit_leftovers(s)
@@ -245,6 +246,18 @@ class Node:
             out["follow"] = self.follower.status() if self.follower is not None else None
             out["held"] = self.listening.held_summary() if self.listening is not None else {"reads": 0}
         else:
-            now = time.time()
-            out["followers"] = [{**f, "seconds_since": round(now - f["last_s"], 1)} for f in self.followers.values()]
+            out["followers"] = [self._follower_view(f) for f in self.followers.values()]
+        return out
+
+    def _follower_view(self, f: dict[str, Any]) -> dict[str, Any]:
+        """A follower as the primary sees it; one cut off is as far behind as this log has grown since."""
+        now = time.time()
+        out = {k: v for k, v in f.items() if k != "heads"}
+        out["seconds_since"] = round(now - f["last_s"], 1)
+        if not f["connected"] and f.get("heads") is not None:
+            acked = f["heads"]
+            out["lines_behind"] = sum(
+                max(0, int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]) - acked.get(sid, 0))
+                for sid, s in self.mgr.sessions.items())  # fmt: skip
+            out["seconds_behind"] = out["seconds_since"]
         return out

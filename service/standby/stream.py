@@ -249,7 +249,8 @@ class LogStream:
             if head > have:
                 behind += head - have
                 seconds = max(seconds, r.seconds_behind(have))
-        self.view.update(lines_behind=behind, seconds_behind=round(seconds, 3), last_s=time.time())
+        self.view.update(lines_behind=behind, seconds_behind=round(seconds, 3), last_s=time.time(),
+                         heads={k: v for k, v in heads.items() if isinstance(v, int)})
 
 
 async def serve_log(node: Node, ws: WebSocket) -> None:
