@@ -6,10 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
+from service.app import create_app
 from service.embedded_broker import free_port
+from tests.service_proc import TOKEN
 
 
 class CutProxy:
@@ -97,3 +104,60 @@ async def node_status(http: httpx.AsyncClient, base: str) -> dict | None:
 def reads_of(lines: list[dict]) -> list[tuple[str, int, int]]:
     """(decoder, epoch, passing number) of every logged read."""
     return [(x["decoder"], x.get("epoch", 1), x["passing_id"]) for x in lines if x["type"] == "passing"]
+
+
+class PairServer:
+    """`create_app` under uvicorn in a thread, on a port it keeps across restarts (peers find it
+    again), for the quicker standby tests; the failover test runs real processes."""
+
+    def __init__(self, data: Path, port: int | None = None, **options: Any) -> None:
+        self.data, self.port, self.options = data, port or free_port(), options
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PairServer:
+        app = create_app(self.data, TOKEN, synchronous="NORMAL", advertise=self.url, **self.options)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    ws="websockets-sansio"))  # fmt: skip
+        self.thread = threading.Thread(target=self.server.run, name=f"boucle {self.port}", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            assert self.thread is not None
+            self.thread.join(timeout=15)
+            self.server = None
+
+    def status(self) -> dict:
+        return self.http.get("/api/standby").json()
+
+    def reads(self, sid: str) -> list[tuple[str, int, int]]:
+        r = self.http.get(f"/api/sessions/{sid}/export.jsonl")
+        assert r.status_code == 200, r.text
+        return reads_of([json.loads(x) for x in r.text.splitlines() if x.strip()])
+
+    def export(self, sid: str) -> str:
+        return self.http.get(f"/api/sessions/{sid}/export.jsonl").text
+
+
+def wait(cond, timeout: float = 20.0, what: str = "condition"):
+    """Poll `cond()` until truthy (bounded; never a timed assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
