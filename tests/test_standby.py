@@ -149,33 +149,51 @@ def test_handover_while_the_primary_is_up_loses_nothing_and_the_old_primary_foll
     assert all(json.loads(x)["type"] != "epoch" for x in standby.export(sid).splitlines())
 
 
-async def _held_then_promoted(tmp_path) -> tuple[dict, list, dict]:
-    async with FakeDecoder() as dec:
+async def _held_then_promoted(tmp_path) -> tuple[dict, dict[int, float], dict, dict[int, int]]:
+    """A decoder whose clock runs an hour behind this computer's: the primary learns its clock (no
+    offset typed), the standby times its held reads with the primary's map when promoted."""
+    async with FakeDecoder(clock_offset_us=-3_600_000_000) as dec:
         primary = PairServer(tmp_path / "p").start()
         standby = PairServer(tmp_path / "s", standby_of=primary.url).start()
         try:
             sid = await asyncio.to_thread(session_on, primary)
             r = await asyncio.to_thread(primary.http.post, f"/api/sessions/{sid}/decoders",
-                                        json={"url": f"{dec.url}?retry_min=0.05&retry_max=0.2", "rtc_zero_us": RTC0})  # fmt: skip
+                                        json={"url": f"{dec.url}?retry_min=0.05&retry_max=0.2"})  # fmt: skip
             assert r.status_code == 201, r.text
             await _until(lambda: dec.connections >= 2, "both machines on the decoder")
-            dec.emit(5)
+            await _until(lambda: _clock_source(primary, sid) == "decoder", "the primary to learn the decoder's clock")
+
+            async def cars(n: int) -> None:
+                for _ in range(n):
+                    dec.read(11)
+                    await asyncio.sleep(0.02)
+
+            await cars(5)
             await _until(lambda: len(standby.reads(sid)) == 5 and standby.status()["held"]["reads"] == 0, "the copy")
             await asyncio.to_thread(primary.stop)  # the primary dies
-            dec.emit(5)  # 6..10: only the standby hears them
+            await cars(5)  # 6..10: only the standby hears them
             await _until(lambda: standby.status()["held"]["reads"] == 5, "5 held reads")
             await asyncio.to_thread(standby.stop)  # ...and the standby restarts
-            dec.emit(2)  # 11, 12: nobody hears them; the decoder keeps them
+            await cars(2)  # 11, 12: nobody hears them; the decoder keeps them
             standby = await asyncio.to_thread(PairServer(tmp_path / "s", port=standby.port).start)  # no --standby-of
             back = standby.status()
             done = await asyncio.to_thread(standby.http.post, "/api/promote", json={})
             assert done.status_code == 200, done.text
             await _until(lambda: len(standby.reads(sid)) >= 12, "12 reads on the new primary")
             await asyncio.sleep(0.5)
-            return back, standby.reads(sid), done.json()
+            lines = [json.loads(x) for x in standby.export(sid).splitlines()]
+            times = {x["passing_id"]: x["t"] for x in lines if x["type"] == "passing"}
+            assert len(times) == len([x for x in lines if x["type"] == "passing"])
+            return back, times, done.json(), {n: st[1] for n, st in dec.stamps.items()}
         finally:
             primary.stop()
             standby.stop()
+
+
+def _clock_source(server: PairServer, sid: str) -> str | None:
+    rows = server.http.get(f"/api/sessions/{sid}/decoders").json()
+    clocks = rows[0]["clock"] if rows else []
+    return clocks[0]["source"] if clocks else None
 
 
 async def _until(cond, what: str, timeout: float = 20.0) -> None:
@@ -185,11 +203,13 @@ async def _until(cond, what: str, timeout: float = 20.0) -> None:
 
 
 def test_held_reads_survive_a_standby_restart_and_resend_fetches_what_nobody_held(tmp_path):
-    back, reads, done = asyncio.run(_held_then_promoted(tmp_path))
+    back, times, done, stamps = asyncio.run(_held_then_promoted(tmp_path))
     assert back["role"] == "standby" and back["held"]["reads"] == 5  # a standby stays one; held on disk
     assert done["handover"] is False and done["sessions"][0]["logged"] == 5
-    numbers = sorted(n for _, _, n in reads)
-    assert numbers == list(range(1, 13))  # 6..10 held, 11..12 asked for (RESEND), none twice
+    assert sorted(times) == list(range(1, 13))  # 6..10 held, 11..12 asked for (RESEND), none twice
+    # one clock map for all: the primary's learnt map, copied, timed the held and resent reads
+    for n in range(2, 13):
+        assert abs((times[n] - times[1]) - (stamps[n] - stamps[1]) / 1e6) < 2e-6, n
 
 
 def test_an_old_primarys_diverged_copy_is_kept_aside_and_copied_again(tmp_path):

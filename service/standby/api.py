@@ -61,8 +61,10 @@ def install(app: FastAPI, mgr: Manager, standby_of: str | None = None, advertise
     api = APIRouter()
 
     @api.get("/api/standby")
-    async def status() -> dict[str, Any]:
-        return node.status()
+    async def status(request: Request) -> dict[str, Any]:
+        """Role and lag for every page; the machines' addresses and errors for the admin only."""
+        token = auth.token_from(request.headers, request.query_params)
+        return node.status(full=auth.role_of(token, mgr.admin_token, None) == auth.ADMIN)
 
     @api.post("/api/promote")
     async def promote_route(request: Request) -> dict[str, Any]:

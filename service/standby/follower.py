@@ -189,6 +189,8 @@ class Follower:
         s.name = meta.get("name", s.name)
         s.rate = float(meta.get("clock_rate", s.rate))
         s.origin_us = int(meta["origin_us"]) - self.node.skew_us  # the session clock on this machine's clock
+        s.intake.first_reads = dict(meta.get("first_reads") or {})  # where links resume after a promotion
+        s.intake.log_errors = int(meta.get("log_errors") or 0)
         with s.store.transaction():
             for k, v in meta.items():
                 s.store.set_meta(k, v)

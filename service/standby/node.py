@@ -238,7 +238,8 @@ class Node:
         return adv
 
     # -- what the pages show --------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self, full: bool = True) -> dict[str, Any]:
+        """What the pages show. `full` (the admin): also the machines' addresses and link errors."""
         out: dict[str, Any] = {"role": self.role, "epoch": self.epoch, "node": self.node_id,
                                "stepped_down": self.stepped_down, "writable": self.writable}  # fmt: skip
         if self.role == STANDBY:
@@ -247,6 +248,16 @@ class Node:
             out["held"] = self.listening.held_summary() if self.listening is not None else {"reads": 0}
         else:
             out["followers"] = [self._follower_view(f) for f in self.followers.values()]
+        if not full:
+            out.pop("primary", None)
+            for f in [out.get("follow"), *out.get("followers", [])]:
+                for key in ("url", "error", "node"):
+                    if f:
+                        f.pop(key, None)
+            if out.get("held"):
+                out["held"] = {"reads": out["held"]["reads"]}
+            if out.get("stepped_down"):
+                out["stepped_down"] = {"epoch": out["stepped_down"]["epoch"]}
         return out
 
     def _follower_view(self, f: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ export function mountNodeBadge() {
       const f = st.follow || {};
       kind = f.connected ? "standby" : "alert";
       text = `${t(st.stepped_down ? "node.stepped_down" : "node.standby")} · ${f.connected ? behind(f.lines_behind, f.seconds_behind) : t("node.primary_lost", { seconds: Math.round(f.seconds_behind || 0) })}`;
-      title = t("node.title_standby", { primary: st.primary || "?" });
+      title = t("node.title_standby");
     } else if ((st.followers || []).length) {
       const f = st.followers.find((x) => x.connected) || st.followers[0];
       kind = f.connected ? "primary" : "warn";
