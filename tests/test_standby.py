@@ -101,6 +101,24 @@ def test_a_standby_copies_shows_how_far_behind_and_refuses_writes_with_a_code(pa
     # the primary sees its standby, up to date
     wait(lambda: (primary.status()["followers"] or [{}])[0].get("lines_behind") == 0, what="the primary's view")
     assert primary.status()["followers"][0]["connected"] is True
+    # a spectator sees the roles and the lag, not the machines' addresses
+    public = httpx.get(standby.url + "/api/standby").json()
+    assert public["role"] == "standby" and "primary" not in public and "url" not in public["follow"]
+
+
+def test_meetings_are_copied_with_their_sessions(pair):
+    primary, standby = pair
+    entries = [{"number": str(n), "name": f"Pilote {n}", "transponder": f"X{n}"} for n in range(701, 705)]
+    m = primary.http.post("/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries})
+    assert m.status_code == 201, m.text
+    mid = m.json()["id"]
+    assert primary.http.post(f"/api/meetings/{mid}/stages/practice1/start").status_code == 200
+    want = primary.http.get(f"/api/meetings/{mid}").json()
+    wait(lambda: standby.http.get(f"/api/meetings/{mid}").json() == want, what="the meeting on the standby")
+    sids = list(want["sessions"].values())
+    assert sids
+    for sid in sids:
+        wait(lambda sid=sid: standby.http.get(f"/api/sessions/{sid}").status_code == 200, what=f"session {sid}")
 
 
 def test_the_log_stream_needs_the_admin_token_and_a_primary(pair):

@@ -3,7 +3,8 @@
 Every committed line of every session is logged here at the same sequence number as on the
 primary and applied to this machine's sessions (their pages and spectator streams show it), so
 this data folder is a valid primary's. New sessions and their meta (entries are lines; decoder
-links, tokens, clock maps are meta) and kept-aside reads are copied too. A session whose copy went
+links, tokens, clock maps are meta), kept-aside reads, and the meetings' and championships' files
+are copied too. A session whose copy went
 its own way (`diverged`: lines an old primary wrote after its standby took over) is moved to
 `DATA/diverged/` whole and copied again.
 
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections import deque
@@ -30,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from service.jsonfile import write_json
+from service.meeting.protocol import meeting_from_state
 from service.session import LiveSession
-from service.standby.stream import digest
+from service.standby.stream import FILES, digest
 from service.store import EventStore
 
 if TYPE_CHECKING:
@@ -44,6 +48,7 @@ RETRY_MIN, RETRY_MAX = 0.2, 3.0
 ACK_EVERY_S = 1.0
 PING_EVERY_S = 2.0
 LAG_SAMPLES = 4000
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -172,6 +177,8 @@ class Follower:
             self._meta(sid, msg["meta"])
         elif kind == "aside" and isinstance(sid, str):
             self._aside(sid, msg["rows"])
+        elif kind == "file" and isinstance(msg.get("path"), str):
+            self._file(msg["path"], msg.get("text"))
         elif kind == "diverged" and isinstance(sid, str):
             self._diverged(sid)
         elif kind == "heads" and isinstance(msg.get("heads"), dict):
@@ -255,6 +262,33 @@ class Follower:
         s.intake._counts = s.store.aside_counts()  # noqa: SLF001 - the counts the crew sees, read again
         if self.node.listening is not None:
             self.node.listening.copied_aside(s, [r.get("read_key") for r in rows])
+
+    def _file(self, rel: str, text: str | None) -> None:
+        """A meeting's or championship's file as on the primary (written atomically; None: deleted).
+        Meetings are shown at once; championships are read again at the next start."""
+        folder, _, name = rel.partition("/")
+        if folder not in FILES or not FILE_NAME.fullmatch(name):
+            log.warning("the primary sent a file this copy does not take: %r", rel)
+            return
+        path = Path(self.mgr.data_dir) / folder / name
+        if text is None:
+            path.unlink(missing_ok=True)
+            return
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return
+        write_json(path, doc, private=True)  # a meeting's file holds its tokens
+        book = self.mgr.meetings
+        if folder == "meetings" and book is not None:
+            try:
+                if name == "calendar.json" and isinstance(doc, list):
+                    book._calendar = doc  # noqa: SLF001 - the book's state, as its loader sets it
+                elif name.startswith("m"):
+                    book.meetings[doc["id"]] = meeting_from_state(doc["state"])
+                    book.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {})}
+            except (KeyError, TypeError, ValueError):
+                log.warning("meeting file %s could not be read", name)
 
     def _diverged(self, sid: str) -> None:
         """Move this copy of the session aside (kept whole in DATA/diverged/) and copy it again."""

@@ -5,7 +5,8 @@ follower says where it is (`hello`: per session its last line's sequence number 
 that line); the primary checks the digest (a copy that went its own way, e.g. an old primary's
 lines written after its standby took over, is told `diverged` and copied again from the start),
 then sends, per session, its meta, its lines after the cursor in batches, and its kept-aside reads;
-then whatever is committed, as it is committed (each session's listeners wake the stream). Every
+then whatever is committed, as it is committed (each session's listeners wake the stream); the
+meetings' and championships' JSON files when they change (checked every second). Every
 second, `heads` (the newest sequence number of every session) lets the follower tell how far
 behind it is; it answers `ack` with its own, which the primary shows. `ping`/`pong` measure the
 two machines' clock difference.
@@ -23,6 +24,7 @@ import json
 import logging
 import sqlite3
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -39,6 +41,7 @@ BATCH = 1000  # lines per message
 HEADS_EVERY_S = 1.0
 META_EVERY_S = 1.0
 HELLO_TIMEOUT_S = 10.0
+FILES = ("meetings", "championships")  # folders of the data folder copied whole (their JSON files)
 ASIDE_COLUMNS = ("id", "kind", "reason", "detail", "read", "line", "link", "read_key", "received_at", "admitted_at")
 
 
@@ -114,6 +117,7 @@ class LogStream:
         self.send_lock = asyncio.Lock()
         self.listening: dict[str, Any] = {}  # session id -> our listener on it
         self.view: dict[str, Any] = {}
+        self.files: dict[str, tuple[int, int]] = {}  # copied files (FILES) -> (mtime, size) last sent
 
     async def send(self, msg: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -200,6 +204,8 @@ class LogStream:
                 meta_at = now
             for sid, s in sorted(self.node.mgr.sessions.items()):
                 await self._session(sid, s, check_meta)
+            if check_meta:
+                await self._files()
             if now - heads_at >= HEADS_EVERY_S:
                 heads_at = now
                 await self.send({"k": "heads", "heads": {sid: r.head() for sid, r in self.readers.items()},
@@ -228,6 +234,23 @@ class LogStream:
             rows = r.aside()
             if rows:
                 await self.send({"k": "aside", "sid": sid, "rows": rows})
+
+    async def _files(self) -> None:
+        """The meetings' and championships' files (not session logs): each sent when it changed."""
+        data = Path(self.node.mgr.data_dir)
+        now: dict[str, tuple[int, int]] = {}
+        for folder in FILES:
+            for path in sorted((data / folder).glob("*.json")):
+                with contextlib.suppress(OSError):
+                    st = path.stat()
+                    now[f"{folder}/{path.name}"] = (st.st_mtime_ns, st.st_size)
+        for rel, sig in now.items():
+            if self.files.get(rel) != sig:
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    await self.send({"k": "file", "path": rel, "text": (data / rel).read_text(encoding="utf-8")})
+        for rel in self.files.keys() - now.keys():
+            await self.send({"k": "file", "path": rel, "text": None})
+        self.files = now
 
     async def _read(self) -> None:
         """The follower's side of the talk: acks (how far it is) and clock pings."""
