@@ -72,8 +72,11 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
                     known.loop = loop
                     target.save_decoders()
         feed = await start_rmonitor(app, mgr, rmonitor, decoder_session) if rmonitor else None
-        if publisher is not None:
-            publisher.start()
+        if publisher is not None:  # the primary publishes the spectator streams, never a standby
+            node.on_primary.append(publisher.start)
+            node.on_standby.append(publisher.stop)
+            if primary:
+                publisher.start()
         yield
         if publisher is not None:
             await publisher.stop()

@@ -129,6 +129,7 @@ class BrokerPublisher:
             hub = self.manager.hubs.get(sid)
             if hub is not None:
                 hub.spectator.clients.discard(tap)
+        self.taps.clear()  # started again (a machine promoted back), every session is tapped anew
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +71,8 @@ class Node:
         self.listening: Listening | None = None
         self.followers: dict[str, dict[str, Any]] = {}  # primary side: who follows, how far behind
         self.lock = asyncio.Lock()  # one promotion or step-down at a time
+        self.on_primary: list[Callable[[], Any]] = []  # told when this machine becomes the primary
+        self.on_standby: list[Callable[[], Any]] = []  # ...and when it steps down
         self._watch: asyncio.Task | None = None
         self.save()
 
@@ -182,6 +186,7 @@ class Node:
         self.save()
         log.warning("a newer primary (epoch %d, %s) took over: this machine refuses writes and follows it", epoch, primary)
         if was == PRIMARY:
+            self.notify(self.on_standby)
             self._follow()
         elif self.follower is not None and self.follower.url != self.primary:
             asyncio.get_running_loop().create_task(self._refollow())
@@ -190,6 +195,14 @@ class Node:
     async def _refollow(self) -> None:
         await self.stop_following()
         self._follow()
+
+    @staticmethod
+    def notify(hooks: list[Callable[[], Any]]) -> None:
+        """Call each hook (one that returns a coroutine runs as a task)."""
+        for hook in hooks:
+            got = hook()
+            if inspect.isawaitable(got):
+                asyncio.ensure_future(got)
 
     # -- peers ----------------------------------------------------------------------------------------
     async def _ask_peers(self, timeout: float) -> None:

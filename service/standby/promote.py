@@ -58,6 +58,7 @@ async def promote(node: Node) -> dict[str, Any]:
         node.save()
         node.add_peer(old)
         sessions = [await take_over(node, s) for s in sorted(node.mgr.sessions.values(), key=lambda s: s.id)]
+        node.notify(node.on_primary)
         took = round((time.monotonic() - t0) * 1000)
         log.warning("promoted to primary (epoch %d, %s) in %d ms: %d held reads logged", epoch,
                     "handover" if handover else "failover", took, sum(s["logged"] for s in sessions))  # fmt: skip
