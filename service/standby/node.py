@@ -20,20 +20,22 @@ import inspect
 import json
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from service.errors import Conflict
 from service.jsonfile import write_json
 from service.standby.client import call, normal_url
+from service.standby.follower import Follower
+from service.standby.listen import Listening, commit_leftovers
 
 if TYPE_CHECKING:
     from service.manager import Manager
     from service.session import LiveSession
-    from service.standby.follower import Follower
-    from service.standby.listen import Listening
 
 log = logging.getLogger("boucle.standby")
 
@@ -124,7 +126,6 @@ class Node:
 
         A primary first asks its peers whether a newer primary took over meanwhile (it then steps
         down); a standby starts following and listening to the decoders."""
-        from service.standby.listen import commit_leftovers
 
         for s in self.mgr.sessions.values():
             self.protect(s)
@@ -147,9 +148,6 @@ class Node:
         await self.stop_following()
 
     def _follow(self) -> None:
-        from service.standby.follower import Follower
-        from service.standby.listen import Listening
-
         assert self.primary is not None
         self.listening = Listening(self)
         for s in self.mgr.sessions.values():
@@ -241,9 +239,6 @@ class Node:
         """This machine's address as `peer` reaches it (a wildcard host: its local address toward the peer)."""
         adv = self.advertise or ""
         if "*" in adv and peer:
-            import socket
-            from urllib.parse import urlsplit
-
             u = urlsplit(peer)
             with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sk:
                 sk.connect((u.hostname or "127.0.0.1", u.port or 80))

@@ -23,9 +23,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from service.errors import Conflict
-from service.session import DecoderLink, LiveSession
+from service.session import LiveSession
 from service.standby.client import call
-from service.standby.listen import forget_held, held_rows, passing_of
+from service.standby.listen import commit_held
 from service.standby.node import PRIMARY
 
 if TYPE_CHECKING:
@@ -83,44 +83,3 @@ async def take_over(node: Node, s: LiveSession) -> dict[str, Any]:
             link.error = str(exc)
             s.decoders.append(link)
     return {"id": s.id, "from_seq": head + 1, **counts}
-
-
-def commit_held(s: LiveSession, links: dict[str, DecoderLink]) -> dict[str, int]:
-    """Each held read through the intake (see the module doc); returns where they went."""
-    rows = held_rows(s)
-    counts = {"held": len(rows), "logged": 0, "already": 0, "aside": 0, "waiting": 0, "unstored": 0}
-    if not rows:
-        return counts
-    unnumbered = {(ev.line.decoder, ev.line.transponder, round(ev.t / 1000)) for ev in s.engine.events
-                  if ev.type == "passing" and ev.line.passing_id is None}  # fmt: skip
-    done: list[str] = []
-    (sync,) = s.store.db.execute("PRAGMA synchronous").fetchone()
-    s.store.db.execute("PRAGMA synchronous=NORMAL")  # one durable write at the end, not one per read:
-    try:  # until then every read is still held on disk, and logging one twice is impossible
-        for key, url, read in rows:
-            link = links.setdefault(url, DecoderLink(url=url))
-            p = passing_of(read, url)
-            if p.passing_number is None:
-                clock = s.intake.clock(link, p.decoder_id, p.epoch)
-                if clock.ready and (p.decoder_id, p.transponder, round(clock.to_session_us(p.rtc_time_us) / 1000)) in unnumbered:
-                    counts["already"] += 1
-                    done.append(key)
-                    continue
-            c = link.counts
-            before = (c["logged"], c["duplicates"], len(link.waiting))
-            if not s.intake.passing(link, p):
-                counts["unstored"] += 1
-                continue
-            done.append(key)
-            if c["logged"] > before[0]:
-                counts["logged"] += 1
-            elif c["duplicates"] > before[1]:
-                counts["already"] += 1
-            elif len(link.waiting) > before[2]:
-                counts["waiting"] += 1
-            else:
-                counts["aside"] += 1
-    finally:
-        s.store.db.execute(f"PRAGMA synchronous={int(sync)}")
-    forget_held(s, done)  # durable (synchronous again): the logged reads with it
-    return counts

@@ -63,7 +63,7 @@ export function mountStandbyPanel(main) {
     try { st = await api("api/standby"); } catch { return; }
     const body = st.role === "standby" ? standbyView(st, refresh) : primaryView(st);
     box.dataset.role = st.role;
-    box.replaceChildren(el("h2", {}, t("standby.title")), ...body);
+    box.replaceChildren(el("h2", {}, t("standby.title")), ...body.filter(Boolean));
   };
   refresh();
   setInterval(refresh, 3000);
