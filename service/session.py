@@ -304,6 +304,11 @@ class LiveSession:
         finally:
             if bulk:
                 gc.enable()
+        self._committed(applied)
+        return [outcome for _, outcome in applied]
+
+    def _committed(self, applied: list[Applied]) -> None:
+        """Committed lines: the raw-reads feed, then every listener (the hub, a standby's stream)."""
         for d, outcome in applied:
             if d["type"] in READ_TYPES:
                 self._feed(d, outcome.read_state)
@@ -312,7 +317,6 @@ class LiveSession:
                 fn(applied)
             except Exception:  # noqa: BLE001
                 log.exception("session %s: listener %r failed", self.id, fn)
-        return [outcome for _, outcome in applied]
 
     def apply_logged(self, rows: list[tuple[int, str]]) -> None:
         """Lines another machine committed (a standby's copy, service/standby/): logged as they are,
@@ -329,15 +333,8 @@ class LiveSession:
             except (LineError, ApplyError) as exc:
                 self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
                 continue
-            d = line.to_dict()
-            applied.append((d, outcome))
-            if d["type"] in READ_TYPES:
-                self._feed(d, outcome.read_state)
-        for fn in self.listeners:
-            try:
-                fn(applied)
-            except Exception:  # noqa: BLE001
-                log.exception("session %s: listener %r failed", self.id, fn)
+            applied.append((line.to_dict(), outcome))
+        self._committed(applied)
 
     # -- commands: what routers, the demo and meetings call (domain objects in, domain objects out) --
     def record(self, line: dict[str, Any], by: str | None = None) -> Outcome:

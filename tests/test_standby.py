@@ -297,3 +297,26 @@ def test_the_session_clock_follows_the_measured_clock_difference(tmp_path):
     assert abs(node.skew_us - 3_000_000) < 10_000
     assert json.loads((tmp_path / "node.json").read_text())["skew_us"] == node.skew_us
     mgr.sessions[s.id].close()
+
+
+async def test_no_promotion_while_the_primary_streams_and_will_not_step_down(tmp_path, monkeypatch):
+    """The primary still streams its log but refuses (or misses) the step-down: nothing changes."""
+    from service import errors
+    from service.manager import Manager
+    from service.standby import promote as promotion
+    from service.standby.node import Node
+
+    class Streaming:  # a follower whose primary still streams
+        connected = True
+
+    async def no_answer(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr(promotion, "call", no_answer)
+    node = Node(Manager(tmp_path, TOKEN, "OFF"), TOKEN, standby_of="http://127.0.0.1:9")
+    node.follower = Streaming()  # type: ignore[assignment]
+    with pytest.raises(errors.Conflict) as refused:
+        await promotion.promote(node)
+    assert refused.value.code == "standby.primary_alive" and refused.value.params == {"primary": "http://127.0.0.1:9"}
+    assert node.role == "standby" and node.epoch == 1
+    assert json.loads((tmp_path / "node.json").read_text())["role"] == "standby"

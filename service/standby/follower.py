@@ -112,6 +112,9 @@ class Follower:
             except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
                 reason = getattr(exc, "rcvd", None)
                 self.error = f"{reason.code} {reason.reason}" if reason is not None else f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - e.g. this disk full: the copy must start again, not die
+                log.exception("copying from %s failed", self.url)
+                self.error = f"{type(exc).__name__}: {exc}"
             self._set_connected(False)
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX, delay * 2)

@@ -1,9 +1,10 @@
 """Promotion: the standby becomes the primary, and the race goes on.
 
-1. **Handover or failover.** When the primary still answers, it is told to step down first
+1. **Handover or failover.** When the primary still streams its log, it is told to step down first
    (`/api/standby/fence` with the new epoch): it stops its decoder links and refuses writes, and
-   the standby copies its last lines before going on (nothing to recover). When it does not answer,
-   the standby goes on with what it has.
+   the standby copies its last lines before going on (nothing to recover); if it will not step
+   down, there is no promotion (`standby.primary_alive`). When the stream is down, the standby goes
+   on with what it has.
 2. **The new epoch** (the old one + 1) is written to `node.json`, and to the meta of every session
    (`epochs`: from which line this machine writes), before anything is committed. The session clock
    is re-anchored on this machine's clock (`origin_us` minus the measured clock difference), so the
@@ -50,9 +51,10 @@ async def promote(node: Node) -> dict[str, Any]:
         if follower is not None and follower.connected and old:
             got = await call(f"{old}/api/standby/fence", "POST",
                              {"epoch": epoch, "node": node.node_id, "primary": node.my_url(old)}, node.token)  # fmt: skip
-            if got is not None and got[0] == 200 and isinstance(got[1], dict):
-                heads = {str(k): int(v) for k, v in (got[1].get("heads") or {}).items()}
-                handover = await follower.wait_for(heads, HANDOVER_WAIT_S)
+            if got is None or got[0] != 200 or not isinstance(got[1], dict):  # it runs, and did not step down
+                raise Conflict("standby.primary_alive", primary=old)
+            heads = {str(k): int(v) for k, v in (got[1].get("heads") or {}).items()}
+            handover = await follower.wait_for(heads, HANDOVER_WAIT_S)
         await node.stop_following()
         node.role, node.epoch, node.primary, node.stepped_down = PRIMARY, epoch, None, None
         node.save()

@@ -186,7 +186,8 @@ class LogStream:
             if isinstance(given, list) and len(given) == 2 and isinstance(given[0], int):
                 seq, dig = given
             reader = SessionReader(s, 0, 0)
-            if seq > 0 and (reader.line_at(seq) is None or digest(reader.line_at(seq) or "") != dig):
+            mine = reader.line_at(seq) if seq > 0 else None
+            if seq > 0 and (mine is None or digest(mine) != dig):
                 log.warning("session %s: the follower's copy differs from this log at line %d: copied again", sid, seq)
                 await self.send({"k": "diverged", "sid": sid})
                 seq = 0
