@@ -17,6 +17,7 @@ import uvicorn
 from service.app import create_app
 from service.embedded_broker import free_port
 from tests.service_proc import TOKEN
+from tests.web_helpers import LiveServer
 
 
 class CutProxy:
@@ -106,14 +107,14 @@ def reads_of(lines: list[dict]) -> list[tuple[str, int, int]]:
     return [(x["decoder"], x.get("epoch", 1), x["passing_id"]) for x in lines if x["type"] == "passing"]
 
 
-class PairServer:
-    """`create_app` under uvicorn in a thread, on a port it keeps across restarts (peers find it
-    again), for the quicker standby tests; the failover test runs real processes."""
+class PairServer(LiveServer):
+    """`create_app` under uvicorn in a thread (web_helpers.LiveServer), on a port it keeps across
+    restarts (peers find it again), for the quicker standby tests; the failover test runs processes."""
 
     def __init__(self, data: Path, port: int | None = None, **options: Any) -> None:
         self.data, self.port, self.options = data, port or free_port(), options
+        self.base = self.url
         self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20)
 
     @property
@@ -121,22 +122,17 @@ class PairServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PairServer:
-        app = create_app(self.data, TOKEN, synchronous="NORMAL", advertise=self.url, **self.options)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+        self.app = create_app(self.data, TOKEN, synchronous="NORMAL", advertise=self.url, **self.options)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     ws="websockets-sansio"))  # fmt: skip
         self.thread = threading.Thread(target=self.server.run, name=f"boucle {self.port}", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
+        super().start()
         return self
 
     def stop(self) -> None:
+        """Stop serving (the data stays; `start` again serves it on the same port)."""
         if self.server is not None:
             self.server.should_exit = True
-            assert self.thread is not None
             self.thread.join(timeout=15)
             self.server = None
 
