@@ -169,16 +169,17 @@ class Node:
             return False
         if self.role == STANDBY and epoch <= self.epoch:
             return False
-        was = self.role
-        for s in self.mgr.sessions.values():  # synchronous: no read can reach a session after this
-            for link in s.decoders:
-                if link.source is not None:
-                    link.source.stop()
-                if link.task is not None:
-                    link.task.cancel()
-            s.decoders = []
+        was, primary = self.role, normal_url(primary)
+        for s in self.mgr.sessions.values():
+            if was == PRIMARY:  # synchronous: no read can reach a session after this
+                for link in s.decoders:
+                    if link.source is not None:
+                        link.source.stop()
+                    if link.task is not None:
+                        link.task.cancel()
+                s.decoders = []
             self.protect(s)
-        self.role, self.epoch, self.primary = STANDBY, int(epoch), normal_url(primary)
+        self.role, self.epoch, self.primary = STANDBY, int(epoch), primary
         if was == PRIMARY:
             self.stepped_down = {"epoch": int(epoch), "node": node, "at_ms": time.time_ns() // 1_000_000}
         self.save()

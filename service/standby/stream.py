@@ -60,13 +60,20 @@ class SessionReader:
         self.aside_after = aside_after
         self.admitted = -1  # admitted kept-aside reads last sent
         self.meta_text = ""
+        self.seen: dict[str, int] = {}  # what was looked at -> the file's data_version then
+
+    def changed(self, what: str) -> bool:
+        """Did another connection commit to this file since `what` was last looked at? (An idle
+        session costs one PRAGMA per look, however many sessions the data folder holds.)"""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if self.seen.get(what) == version:
+            return False
+        self.seen[what] = version
+        return True
 
     def line_at(self, seq: int) -> str | None:
         row = self.db.execute("SELECT line FROM events WHERE seq = ?", (seq,)).fetchone()
         return row[0] if row else None
-
-    def head(self) -> int:
-        return int(self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
     def lines(self) -> list[list[Any]]:
         rows = self.db.execute("SELECT seq, line, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -209,7 +216,7 @@ class LogStream:
                 await self._files()
             if now - heads_at >= HEADS_EVERY_S:
                 heads_at = now
-                await self.send({"k": "heads", "heads": {sid: r.head() for sid, r in self.readers.items()},
+                await self.send({"k": "heads", "heads": {sid: r.cursor for sid, r in self.readers.items()},
                                  "wall": time.time(), "epoch": self.node.epoch})  # fmt: skip
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.25):
@@ -222,19 +229,16 @@ class LogStream:
         if sid not in self.listening:
             self.listening[sid] = self._woken
             s.listeners.append(self._woken)
-        if check_meta or r.meta_text == "":
+        if (check_meta or not r.meta_text) and r.changed("meta"):  # a new session's meta before its lines
             meta = r.meta()
             if meta is not None:
                 await self.send({"k": "meta", "sid": sid, "meta": meta})
-        while True:
-            rows = r.lines()
-            if not rows:
-                break
-            await self.send({"k": "lines", "sid": sid, "rows": rows})
-        if check_meta:
             rows = r.aside()
             if rows:
                 await self.send({"k": "aside", "sid": sid, "rows": rows})
+        if r.changed("lines"):
+            while rows := r.lines():
+                await self.send({"k": "lines", "sid": sid, "rows": rows})
 
     async def _files(self) -> None:
         """The meetings' and championships' files (not session logs): each sent when it changed."""
@@ -269,7 +273,7 @@ class LogStream:
         for sid, r in self.readers.items():
             have = heads.get(sid)
             have = have if isinstance(have, int) else 0
-            head = r.head()
+            head = r.cursor  # all it was sent: the newest line committed when last looked
             if head > have:
                 behind += head - have
                 seconds = max(seconds, r.seconds_behind(have))
