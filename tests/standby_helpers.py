@@ -111,18 +111,18 @@ class PairServer(LiveServer):
     """`create_app` under uvicorn in a thread (web_helpers.LiveServer), on a port it keeps across
     restarts (peers find it again), for the quicker standby tests; the failover test runs processes."""
 
-    def __init__(self, data: Path, port: int | None = None, **options: Any) -> None:
-        self.data, self.port, self.options = data, port or free_port(), options
+    def __init__(self, data: Path, port: int | None = None, token: str = TOKEN, **options: Any) -> None:
+        self.data, self.port, self.token, self.options = data, port or free_port(), token, options
         self.base = self.url
         self.server: uvicorn.Server | None = None
-        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20)
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=20)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PairServer:
-        self.app = create_app(self.data, TOKEN, synchronous="NORMAL", advertise=self.url, **self.options)
+        self.app = create_app(self.data, self.token, synchronous="NORMAL", advertise=self.url, **self.options)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     ws="websockets-sansio"))  # fmt: skip
         self.thread = threading.Thread(target=self.server.run, name=f"boucle {self.port}", daemon=True)

@@ -136,6 +136,13 @@ def test_the_log_stream_needs_the_admin_token_and_a_primary(pair):
     assert asyncio.run(close_code(primary.url, None)) == 4401
     assert asyncio.run(close_code(primary.url, "wrong")) == 4401
     assert asyncio.run(close_code(standby.url, TOKEN)) == 4409  # a standby streams nothing
+    # a standby set up with another admin token says so (its admin page shows the catalogue's words)
+    other = PairServer(standby.data.parent / "other", token="another-token", standby_of=primary.url).start()
+    try:
+        follow = wait(lambda: other.status()["follow"]["error_code"] and other.status()["follow"], what="the refusal")
+        assert follow["error_code"] == "token" and not follow["connected"] and follow["copied"] == 0
+    finally:
+        other.stop()
 
 
 def test_promote_and_fence_refusals(pair):

@@ -48,6 +48,7 @@ RETRY_MIN, RETRY_MAX = 0.2, 3.0
 ACK_EVERY_S = 1.0
 PING_EVERY_S = 2.0
 LAG_SAMPLES = 4000
+CLOSE_CODES = {4401: "token", 4409: "not_primary", 4400: "version"}  # the stream's refusals (stream.py)
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json")
 
 
@@ -73,7 +74,8 @@ class Follower:
         self.delays_ms: deque[float] = deque(maxlen=LAG_SAMPLES)
         self.copying_age_s = 0.0  # age of the newest line copied
         self.synced = False  # caught up once since connected: copy delays are measured from then on
-        self.error: str | None = None
+        self.error: str | None = None  # why the copy stopped last (technical detail, for the admin)
+        self.error_code: str | None = None  # the same as a catalogue code: standby.error.<code>
         self.pending: dict[str, dict[str, Any]] = {}  # meta of sessions new here, until their first lines
         self.mine: dict[str, int] = {sid: s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
                                      for sid, s in self.mgr.sessions.items()}  # newest line copied, per session
@@ -108,16 +110,23 @@ class Follower:
                 self._set_connected(False)
                 raise
             except InvalidStatus as exc:
-                self.error = f"HTTP {exc.response.status_code}"
+                self._failed("version", f"HTTP {exc.response.status_code}")
             except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
                 reason = getattr(exc, "rcvd", None)
-                self.error = f"{reason.code} {reason.reason}" if reason is not None else f"{type(exc).__name__}: {exc}"
+                if reason is not None:
+                    self._failed(CLOSE_CODES.get(reason.code, "unreachable"), f"{reason.code} {reason.reason}")
+                else:
+                    self._failed("unreachable", f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # noqa: BLE001 - e.g. this disk full: the copy must start again, not die
                 log.exception("copying from %s failed", self.url)
-                self.error = f"{type(exc).__name__}: {exc}"
+                self._failed("copy", f"{type(exc).__name__}: {exc}")
             self._set_connected(False)
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX, delay * 2)
+
+    def _failed(self, code: str, detail: str) -> None:
+        """Why the copy stopped: a catalogue code the pages show (`standby.error.*`), and the detail."""
+        self.error_code, self.error = code, detail
 
     def _set_connected(self, up: bool) -> None:
         if up != self.connected:
@@ -136,7 +145,7 @@ class Follower:
                 if msg.get("k") == "hello":
                     self.synced = False
                     self._set_connected(True)
-                    self.error = None
+                    self.error = self.error_code = None
                     if int(msg.get("epoch") or 1) > self.node.epoch:
                         self.node.epoch = int(msg["epoch"])
                         self.node.save()
@@ -369,7 +378,7 @@ class Follower:
             seconds = 0.0
         delays = list(self.delays_ms)
         return {"url": self.url, "connected": self.connected, "since_s": round(now - self.changed_at, 1),
-                "error": self.error, "lines_behind": behind, "seconds_behind": round(seconds, 3),
+                "error": self.error, "error_code": self.error_code, "lines_behind": behind, "seconds_behind": round(seconds, 3),
                 "copied": self.copied, "delay_ms": {"p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99)},
                 "skew_ms": round(self.node.skew_us / 1000, 1),
                 "last_heard_s": round(now - self.last_heard, 1) if self.last_heard else None}  # fmt: skip

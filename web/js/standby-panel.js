@@ -14,7 +14,7 @@ function standbyView(st, refresh) {
   const unshared = Object.values(held.unshared || {}).flat();
   const link = f.connected
     ? t("standby.link_up", { n: f.lines_behind, seconds: (f.seconds_behind || 0).toFixed(1), p50: ms(f.delay_ms?.p50), p99: ms(f.delay_ms?.p99) })
-    : t("standby.link_down", { seconds: Math.round(f.seconds_behind || 0), error: f.error || "–" });
+    : t("standby.link_down", { seconds: Math.round(f.seconds_behind || 0), error: f.error_code ? t(`standby.error.${f.error_code}`) : "–" });
   const button = el("button", { type: "button", class: "danger", id: "promote" }, t("standby.promote"));
   button.addEventListener("click", async () => {
     if (!confirm(`${t("standby.confirm")}\n\n${t("standby.warn")}`)) return;
