@@ -73,7 +73,6 @@ class Follower:
         self.copied = 0  # lines copied since start
         self.delays_ms: deque[float] = deque(maxlen=LAG_SAMPLES)
         self.copying_age_s = 0.0  # age of the newest line copied
-        self.synced = False  # caught up once since connected: copy delays are measured from then on
         self.error: str | None = None  # why the copy stopped last (technical detail, for the admin)
         self.error_code: str | None = None  # the same as a catalogue code: standby.error.<code>
         self.pending: dict[str, dict[str, Any]] = {}  # meta of sessions new here, until their first lines
@@ -143,7 +142,6 @@ class Follower:
                 self.last_heard = time.time()
                 msg = json.loads(raw)
                 if msg.get("k") == "hello":
-                    self.synced = False
                     self._set_connected(True)
                     self.error = self.error_code = None
                     if int(msg.get("epoch") or 1) > self.node.epoch:
@@ -231,9 +229,10 @@ class Follower:
         self.mine[sid] = max(self.mine.get(sid, 0), typed[-1][0]) if typed else self.mine.get(sid, 0)
         self.copied += len(rows)
         now, offset = time.time(), self._offset()
+        since = self.changed_at + offset  # connected since (on the primary's clock)
         for _, _, at in rows:
             self.copying_age_s = max(0.0, now + offset - float(at))
-            if self.synced:  # not the catching up after a cut or at start: that is `seconds_behind`
+            if float(at) >= since:  # committed while connected: not the backlog of a cut (`seconds_behind`)
                 self.delays_ms.append(self.copying_age_s * 1000)
         if self.node.listening is not None:
             self.node.listening.copied(s, [text for _, text in typed])
@@ -324,7 +323,6 @@ class Follower:
     # -- how far behind -----------------------------------------------------------------------------------
     def _progress(self) -> None:
         if self.lines_behind() == 0:
-            self.synced = self.synced or bool(self.heads)
             self.copying_age_s = 0.0
         for want, fut in list(self._waiters):
             if not fut.done() and self._has(want):
