@@ -26,6 +26,7 @@ export class LiveFeed {
     this.connects = 0;
     this.lastUrl = "";
     this.state = "connecting";
+    this.freshAt = null; // Date.now() of the last message: the board was current then
   }
 
   url() {
@@ -55,7 +56,7 @@ export class LiveFeed {
   setState(s) {
     if (s === this.state) return;
     this.state = s;
-    if (this.onState) this.onState(s);
+    if (this.onState) this.onState(s, { freshAt: this.freshAt }); // freshAt: the "delayed since" banner
   }
 
   connect() {
@@ -107,6 +108,7 @@ export class LiveFeed {
       return;
     }
     this.attempt = 0;
+    this.freshAt = Date.now();
     clearTimeout(this.lostTimer);
     this.lostTimer = null;
     this.setState("open");

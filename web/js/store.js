@@ -43,7 +43,7 @@ export class SessionStore {
       sessionId, stream,
       onSnapshot: (m) => this.snapshot(m),
       onDelta: (m) => this.delta(m),
-      onState: (s) => this.stateListeners.forEach((f) => f(s)),
+      onState: (s, info) => this.stateListeners.forEach((f) => f(s, info)),
     };
     this.feed = new LiveFeed(this.handlers);
     this.stateListeners = [];
@@ -53,8 +53,8 @@ export class SessionStore {
   }
 
   /**
-   * Connect. Spectators read from the MQTT broker when the service names one (/api/config,
-   * `boucle serve --publish-ws`), else, or when it cannot be reached, from the service's WebSocket.
+   * Connect. Spectators read from the MQTT brokers when the service names them (/api/config,
+   * `boucle serve --publish-ws`), else, or when none can be reached, from the service's WebSocket.
    * `?feed=ws` in the page URL forces the WebSocket.
    */
   start() {
