@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,11 @@ QUIET_REFRESH_S = 6.0  # ... of a stream that stopped moving less than RECENT_S 
 RECENT_S = 600.0
 HEARTBEAT_S = 2.0  # a page without heartbeat for a few of these says its board is delayed
 KEEPALIVE_S = 10  # MQTT keepalive: a node that stops answering is left after ~1.5 of these
-PUBLISH_TIMEOUT_S = 5.0  # a QoS 1 publish not acknowledged by then: the node is left
+PUBLISH_TIMEOUT_S = 5.0  # a delta not acknowledged by then: the node is left
+# A CONNECT, or a retained message, on NATS waits for its JetStream (MQTT sessions and retained
+# messages are streams): after a node dies, the streams it led elect a new leader, which takes
+# seconds. Waiting that out beats hopping from node to node, where every CONNECT waits the same.
+STORE_TIMEOUT_S = 20.0
 RETRY_S = (0.5, 1.0, 2.0, 5.0)  # pause after a whole round of nodes failed
 
 
@@ -136,7 +141,10 @@ class BrokerPublisher:
         self.index_key: str | None = None
         self.index_at = 0.0
         self.node: tuple[str, int] | None = None  # the node we publish to now
-        self.connects = 0
+        self.connects = 0  # connection attempts
+        # as brokers list it (NATS /connz); a new one per connection: a NATS cluster holds on to the id
+        # of a client whose node died, and would make a new connection with it wait
+        self.client_id = f"boucle-publisher-{secrets.token_hex(4)}"
         self._task: asyncio.Task | None = None
         manager.on_new_hub.append(lambda sid, hub: self.attach(sid, hub))
 
@@ -190,25 +198,25 @@ class BrokerPublisher:
         """Publish to one node at a time; when it fails, the next one at once, and so round the list."""
         import aiomqtt  # only a service that publishes loads the MQTT client
 
-        nodes, prefix = self.target.nodes, self.target.prefix
+        t = self.target
         i = failed = 0
         while True:
-            host, port = nodes[i]
+            host, port = t.nodes[i]
+            self.connects += 1
             try:
-                async with aiomqtt.Client(host, port, identifier=None, keepalive=KEEPALIVE_S, timeout=PUBLISH_TIMEOUT_S,
-                                          username=self.target.username, password=self.target.password) as client:
+                async with aiomqtt.Client(host, port, identifier=f"{self.client_id}-{self.connects}", keepalive=KEEPALIVE_S,
+                                          timeout=STORE_TIMEOUT_S, username=t.username, password=t.password) as client:  # fmt: skip
                     failed = 0
                     self.node = (host, port)
-                    self.connects += 1
-                    log.info("publishing spectator streams to mqtt://%s:%d/%s", host, port, prefix)
+                    log.info("publishing spectator streams to mqtt://%s:%d/%s", host, port, t.prefix)
                     await self._publish_loop(client)
             except aiomqtt.MqttError as exc:
                 log.warning("mqtt publisher: node %s:%d: %s", host, port, exc)
             self.node = None
-            i = (i + 1) % len(nodes)
+            i = (i + 1) % len(t.nodes)
             failed += 1
-            if failed % len(nodes) == 0:  # every node refused: wait before the next round
-                await asyncio.sleep(RETRY_S[min(failed // len(nodes) - 1, len(RETRY_S) - 1)])
+            if failed % len(t.nodes) == 0:  # every node refused: wait before the next round
+                await asyncio.sleep(RETRY_S[min(failed // len(t.nodes) - 1, len(RETRY_S) - 1)])
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
         # a new node: the deltas the last one may have lost, then the index and every snapshot
@@ -247,7 +255,7 @@ class BrokerPublisher:
                 continue
             topic = self.target.topic("sessions", sid, "delta")
             for k, m in enumerate(missed, start=acked + 1):  # the backlog holds consecutive seqs
-                await client.publish(topic, m.text.encode(), qos=1)
+                await client.publish(topic, m.text.encode(), qos=1, timeout=PUBLISH_TIMEOUT_S)
                 self.acked[sid] = k
 
     async def _snapshot(self, client: aiomqtt.Client, sid: str, stream: Any) -> int:

@@ -15,6 +15,7 @@ runs on fixed ports for its whole life, so a node killed and started again comes
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ import subprocess
 import sysconfig
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from service.embedded_broker import free_port
@@ -58,7 +60,12 @@ class NatsServer:
         self.exe, self.name, self.host, self.domain = exe, name, host, domain
         self.folder = folder
         self.client_port, self.mqtt_port, self.ws_port = free_port(), free_port(), free_port()
+        self.http_port = free_port()  # monitoring: /varz, /connz, /leafz, /jsz
         self.cluster_port: int | None = None
+        # MQTT's streams (sessions, retained messages) replicated this many times. Said explicitly:
+        # left to NATS, it counts the servers it knows when the first MQTT client connects, which can
+        # be 2 of 3 while routes come up, and an R2 stream stalls (no quorum) when one node dies.
+        self.replicas = 1
         self.routes: list[str] = []
         self.leaf_port: int | None = None  # accepts leaf nodes (the cloud side)
         self.remotes: list[str] = []  # leaf node: the cluster's leafnode URLs it joins
@@ -72,21 +79,29 @@ class NatsServer:
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.ws_port}/mqtt"
 
+    def monitor(self, what: str) -> dict:
+        """A monitoring page (`connz`, `leafz`, `varz`...) as JSON."""
+        with urllib.request.urlopen(f"http://{self.host}:{self.http_port}/{what}", timeout=5) as r:
+            return json.loads(r.read())
+
     def config(self, cluster_name: str = "boucle") -> str:
         h = self.host
         store = self.folder / self.name
         parts = [
             f"server_name: {self.name}",
             f"listen: {h}:{self.client_port}",
+            f"http: {h}:{self.http_port}",
             f'jetstream {{ store_dir: "{store}", domain: {self.domain}, max_memory_store: 256MB, max_file_store: 1GB }}',
-            f"mqtt {{ listen: {h}:{self.mqtt_port} }}",
+            f"mqtt {{ listen: {h}:{self.mqtt_port}{f', stream_replicas: {self.replicas}' if self.replicas > 1 else ''} }}",
             f"websocket {{ listen: {h}:{self.ws_port}, no_tls: true, compression: true }}",
         ]  # fmt: skip
         if self.cluster_port is not None:
             routes = ", ".join(self.routes)
             parts.append(f"cluster {{ name: {cluster_name}, listen: {h}:{self.cluster_port}, routes: [{routes}] }}")
-        if self.leaf_port is not None:  # the cloud side: venues join here
-            parts.append(f"leafnodes {{ listen: {h}:{self.leaf_port} }}")
+        if self.leaf_port is not None:  # the cloud side: venues join here, at the address they were given
+            # (no_advertise: a leaf is not told the nodes' own addresses, which behind a load balancer
+            # it could not reach anyway, and which here would bypass the uplink the tests cut)
+            parts.append(f"leafnodes {{ listen: {h}:{self.leaf_port}, no_advertise: true }}")
         elif self.remotes:  # a venue: joins the cloud, retries every second while the uplink is down
             parts.append(f"leafnodes {{ reconnect: 1s, remotes: [ {{ urls: [{', '.join(self.remotes)}] }} ] }}")
         return "\n".join(parts) + "\n"
@@ -143,6 +158,7 @@ class NatsCluster:
         self.nodes = [NatsServer(f"n{i + 1}", folder, host) for i in range(size)]
         for node in self.nodes:
             node.cluster_port, node.leaf_port = free_port(), free_port()
+            node.replicas = min(size, 3)
         for node in self.nodes:
             node.routes = [f"nats-route://{host}:{o.cluster_port}" for o in self.nodes if o is not node]
 
