@@ -6,7 +6,7 @@
     PREFIX/sessions                  retained: the session index
     PREFIX/sessions/<id>/snapshot    retained: the latest snapshot, with its `seq`
     PREFIX/sessions/<id>/delta       every delta, consecutive `seq`
-    PREFIX/heartbeat                 every HEARTBEAT_S: server time and each session's `seq`
+    PREFIX/heartbeat                 every HEARTBEAT_S: this process's epoch, server time, sessions' `seq`
 
 The broker (mosquitto, or a NATS cluster: service/nats_cluster.py, docs/scaling.md) does the
 fan-out; browsers read it directly (web/js/mqtt-feed.js). With several nodes the publisher talks to
@@ -144,7 +144,10 @@ class BrokerPublisher:
         self.connects = 0  # connection attempts
         # as brokers list it (NATS /connz); a new one per connection: a NATS cluster holds on to the id
         # of a client whose node died, and would make a new connection with it wait
-        self.client_id = f"boucle-publisher-{secrets.token_hex(4)}"
+        # this process's streams: their seq starts again at 0 when the service restarts, so a page
+        # that sees another epoch in the heartbeat drops its board's seq and takes the new snapshot
+        self.epoch = secrets.token_hex(4)
+        self.client_id = f"boucle-publisher-{self.epoch}"
         self._task: asyncio.Task | None = None
         manager.on_new_hub.append(lambda sid, hub: self.attach(sid, hub))
 
@@ -290,5 +293,5 @@ class BrokerPublisher:
         """Server time and the seq a broker has of each recently moved session (a page that is behind resyncs)."""
         now = time.monotonic()
         seqs = {sid: seq for sid, seq in sorted(self.acked.items()) if self._recent(sid, now)}
-        beat = {"type": "heartbeat", "server_ms": time.time_ns() // 1_000_000, "seq": seqs}
+        beat = {"type": "heartbeat", "epoch": self.epoch, "server_ms": time.time_ns() // 1_000_000, "seq": seqs}
         await client.publish(self.target.topic("heartbeat"), json.dumps(beat, separators=(",", ":")).encode(), qos=0)

@@ -115,6 +115,7 @@ class Board:
         self.applied: list[int] = []  # seq of every delta applied, in order
         self.snapshots = self.gaps = self.beats = 0
         self.behind = 0
+        self.epoch: str | None = None
 
     async def follow(self, host: str, port: int, websocket: bool = False, ready: asyncio.Event | None = None) -> None:
         kw = {"transport": "websockets", "websocket_path": "/mqtt"} if websocket else {}
@@ -136,7 +137,13 @@ class Board:
                 self.delta(d)
         elif kind == "delta":
             self.delta(msg)
-        elif kind == "heartbeat" and not self.awaiting:
+        elif kind == "heartbeat":
+            if self.epoch is not None and msg["epoch"] != self.epoch:  # the service restarted: seq from 0
+                self.seq, self.buffer = None, []
+                self.resync()
+            self.epoch = msg["epoch"]
+            if self.awaiting:
+                return
             self.beats += 1
             at = msg["seq"].get(self.sid)
             self.behind = self.behind + 1 if at is not None and self.seq is not None and at > self.seq else 0

@@ -8,10 +8,11 @@
 //   does not follow): the broker sends the retained one; deltas that arrive meanwhile are kept and
 //   applied after it. Once the board is whole again the subscription is dropped, so the broker does
 //   not send every periodic snapshot refresh to every page.
-// - The heartbeat says the feed is alive and the seq it is at: a page that is behind resyncs, and a
-//   page that hears nothing for STALE_AFTER_MS says so ("delayed since 14:32:05") instead of
-//   silently freezing; onState gets "stale" (or "lost") with `freshAt`, the last time the board
-//   was known current.
+// - The heartbeat says the feed is alive, the seq the broker has and the publisher's epoch. A page
+//   that is behind resyncs; a new epoch (a restarted service counts seq from 0 again) means "take
+//   the new snapshot, whatever its seq"; a page that hears nothing for STALE_AFTER_MS says so
+//   ("delayed since 14:32:05") instead of silently freezing: onState gets "stale" (or "lost") with
+//   `freshAt`, the last time the board was known current.
 // - No broker usable (none answers with a snapshot, or all lost for FALLBACK_AFTER_MS): `onFallback`
 //   and the store goes back to the service's own WebSocket.
 // The client library is MQTT.js, vendored as one file (web/vendor/mqtt.min.js, see its README).
@@ -21,7 +22,10 @@ const FIRST_SNAPSHOT_MS = 5000; // a node that gives no snapshot by then: the ne
 const CONNECT_TIMEOUT_MS = 4000;
 const LOST_AFTER_MS = 2500; // as live.js: short blips (a failover) do not flash the banner
 const STALE_AFTER_MS = 6500; // heartbeats come every 2 s: three missed and the board is delayed
-const FALLBACK_AFTER_MS = 15000; // no broker that long: back to the service's WebSocket
+// No broker that long, after they served this page: back to the service's WebSocket. Long: when a
+// NATS node dies, new MQTT connections wait until JetStream has new stream leaders (seconds, 10 or
+// more under load), and a whole audience falling back at once would land on the service.
+const FALLBACK_AFTER_MS = 60000;
 const RETRY_ROUND_MS = 1000; // pause after every node of the list failed once
 const BUFFER_MAX = 500; // deltas kept while a snapshot is awaited
 
@@ -210,6 +214,13 @@ export class MqttFeed {
   }
 
   heartbeat(msg) {
+    if (this.epoch && msg.epoch !== this.epoch) { // the service restarted: its seq starts again
+      this.seq = null;
+      this.buffer = [];
+      this.behindBeats = 0;
+      this.await();
+    }
+    this.epoch = msg.epoch;
     if (this.awaiting || this.seq === null) return;
     const at = (msg.seq || {})[this.sessionId];
     if (at != null && at > this.seq) { // the broker has deltas we have not seen: one beat of grace
