@@ -91,14 +91,17 @@ async def _linger(conns: list, seconds: float) -> None:
         await asyncio.sleep(QUIET_S)
 
 
-async def open_clients(make, host: str, port: int, n: int) -> list:
+async def open_clients(make, host: str | list[tuple[str, int]], port: int | None, n: int) -> list:
     """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
-    once every one is subscribed or has its snapshot."""
+    once every one is subscribed or has its snapshot. `host` may be a list of (host, port): client i
+    connects to the i-th modulo its length (clients spread over a cluster's nodes)."""
     loop = asyncio.get_running_loop()
     ready: set[int] = set()
     conns = []
+    addrs = host if isinstance(host, list) else [(host, port)]
     for i in range(n):
-        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), host, port)
+        h, p = addrs[i % len(addrs)]
+        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), h, p)
         conns.append(proto)
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # don't SYN-flood the accept queue

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -86,9 +87,10 @@ def _node(text: str, url: str) -> tuple[str, int]:
 
 
 def parse_publish_url(url: str) -> BrokerTarget:
-    """`mqtt://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/PREFIX` -> BrokerTarget; Invalid otherwise.
+    """`mqtt://[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]...]/PREFIX` -> BrokerTarget; Invalid otherwise.
 
-    (Invalid is a ValueError; its text never repeats a password.)"""
+    A USER without PASSWORD takes it from BOUCLE_MQTT_PASSWORD. (Invalid is a ValueError; its text
+    never repeats a password.)"""
     scheme, sep, rest = url.partition("://")
     netloc, _, path = rest.partition("/")
     user, at, hosts = netloc.rpartition("@")
@@ -99,6 +101,8 @@ def parse_publish_url(url: str) -> BrokerTarget:
         raise Invalid("publish.wildcard", prefix=path)
     nodes = tuple(_node(n.strip(), shown) for n in hosts.split(","))
     name, _, password = user.partition(":")
+    if name and not password:  # a user without a password in the URL (which `ps` shows): from the environment
+        password = os.environ.get("BOUCLE_MQTT_PASSWORD", "")
     return BrokerTarget(nodes, path.strip("/"), unquote(name) or None, unquote(password) if password else None)
 
 

@@ -69,6 +69,8 @@ class NatsServer:
         self.routes: list[str] = []
         self.leaf_port: int | None = None  # accepts leaf nodes (the cloud side)
         self.remotes: list[str] = []  # leaf node: the cluster's leafnode URLs it joins
+        self.conf_text: str | None = None  # a configuration of one's own (docker/nats/*.conf) instead of config()
+        self.env: dict[str, str] | None = None  # its environment (the variables such a file names)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -93,7 +95,7 @@ class NatsServer:
             f"http: {h}:{self.http_port}",
             f'jetstream {{ store_dir: "{store}", domain: {self.domain}, max_memory_store: 256MB, max_file_store: 1GB }}',
             f"mqtt {{ listen: {h}:{self.mqtt_port}{f', stream_replicas: {self.replicas}' if self.replicas > 1 else ''} }}",
-            f"websocket {{ listen: {h}:{self.ws_port}, no_tls: true, compression: true }}",
+            f"websocket {{ listen: {h}:{self.ws_port}, no_tls: true }}",
         ]  # fmt: skip
         if self.cluster_port is not None:
             routes = ", ".join(self.routes)
@@ -117,9 +119,10 @@ class NatsServer:
     def launch(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             return
-        self.conf_path.write_text(self.config())
+        self.conf_path.write_text(self.conf_text or self.config())
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf_path)], stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf_path)], stdout=log, stderr=subprocess.STDOUT,
+                                         env=self.env)  # fmt: skip
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:

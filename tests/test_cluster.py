@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import re
+import time
+from pathlib import Path
 
+import aiomqtt
 import httpx
 import pytest
 
-from service.nats_cluster import NatsLeaf
+from service.broadcast import parse_publish_url
+from service.embedded_broker import free_port
+from service.nats_cluster import NatsLeaf, NatsServer, nats_server_path
 from tests.nats_helpers import Board, Relay, nats_cluster, publisher_node
 from tests.service_proc import ServiceProcess, until
 from tests.test_service_live import make_session, post_passing
@@ -28,6 +36,7 @@ __all__ = ["nats_cluster"]  # fixture
 pytestmark = pytest.mark.cluster
 
 PREFIX = "boucle/cluster"
+DOCKER = Path(__file__).resolve().parents[1] / "docker"
 
 
 class Race:
@@ -143,3 +152,63 @@ async def test_venue_leaf_node_uplink_cut_and_restored(nats_cluster, tmp_path):
     finally:
         await uplink.cut()
         await asyncio.to_thread(leaf.close)
+
+
+def _local(conf: str, store: Path, ports: dict[str, int]) -> str:
+    """A deployment file (docker/nats/) made to run here: loopback only, free ports, a temporary store."""
+    conf = re.sub(r"store_dir: .*", f'store_dir: "{store}"', conf)
+    conf = re.sub(r"(listen|http): [\d.]+:(\d+)", lambda m: f"{m[1]}: 127.0.0.1:{ports[m[2]]}", conf)
+    conf = re.sub(r"\bport: (\d+)", lambda m: f"listen: 127.0.0.1:{ports[m[1]]}", conf)
+    return re.sub(r"nats-route://(nats\d):6222", lambda m: f"nats-route://127.0.0.1:{ports[m[1]]}", conf)
+
+
+async def test_deployment_files_run(tmp_path):
+    """docker/compose.cluster.yaml parses and names the nodes; docker/nats/cluster.conf forms a 3-node
+    cluster, docker/nats/venue-leaf.conf joins it; spectators read anonymously, the service writes with
+    its password, a wrong one is refused; a retained snapshot published at the venue reaches the cloud."""
+    yaml = pytest.importorskip("yaml")
+    if nats_server_path() is None:
+        pytest.skip("nats-server is not installed")
+    compose = yaml.safe_load((DOCKER / "compose.cluster.yaml").read_text())
+    assert {"nats1", "nats2", "nats3", "boucle"} <= set(compose["services"])
+    cmd = compose["services"]["boucle"]["command"]
+    target = parse_publish_url(cmd[cmd.index("--publish") + 1])
+    assert [h for h, _ in target.nodes] == ["nats1", "nats2", "nats3"] and target.username == "boucle"
+    assert yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+
+    env = {**os.environ, "BOUCLE_MQTT_PASSWORD": "pub-secret", "VENUE_LEAF_PASSWORD": "leaf-secret"}
+    names = ("nats1", "nats2", "nats3")
+    routes = {name: free_port() for name in names}
+    nodes = []
+    for name in names:
+        node = NatsServer(name, tmp_path)
+        ports = {"4222": node.client_port, "8222": node.http_port, "1883": node.mqtt_port, "8080": node.ws_port,
+                 "6222": routes[name], "7422": free_port(), **routes}  # fmt: skip
+        node.leaf_port = ports["7422"]
+        node.conf_text = _local((DOCKER / "nats" / "cluster.conf").read_text(), tmp_path / name, ports)
+        node.env = {**env, "NODE_NAME": name}
+        nodes.append(node)
+    leaf = NatsServer("venue", tmp_path)
+    leaf.conf_text = _local((DOCKER / "nats" / "venue-leaf.conf").read_text(), tmp_path / "venue", {
+        "4222": leaf.client_port, "8222": leaf.http_port, "1883": leaf.mqtt_port, "8080": leaf.ws_port})  # fmt: skip
+    leaf.env = {**env, "CLOUD_LEAF_URL": f"nats-leaf://venue:leaf-secret@127.0.0.1:{nodes[0].leaf_port}"}
+    try:
+        for server in (*nodes, leaf):
+            server.launch()
+        deadline = time.monotonic() + 60
+        for server in (*nodes, leaf):
+            await asyncio.to_thread(server.wait_ready, deadline)
+        await until(lambda: leaf.monitor("leafz").get("leafs"), 20, "the venue joined the cloud")
+        with pytest.raises(aiomqtt.MqttError):
+            async with aiomqtt.Client("127.0.0.1", leaf.mqtt_port, username="boucle", password="wrong"):
+                pass
+        late = Board(PREFIX, "s1")
+        async with aiomqtt.Client("127.0.0.1", leaf.mqtt_port, username="boucle", password="pub-secret") as pub:
+            snap = {"type": "snapshot", "seq": 7, "rows": [{"number": "1", "v": 1, "laps": 3}]}
+            await pub.publish(f"{PREFIX}/sessions/s1/snapshot", json.dumps(snap).encode(), qos=1, retain=True)
+        async with following(late, "127.0.0.1", nodes[2].ws_port, websocket=True):  # anonymous, in the cloud
+            await until(lambda: late.seq == 7, 20, "the venue's retained snapshot in the cloud")
+        assert late.rows == {"1": {"number": "1", "v": 1, "laps": 3}}
+    finally:
+        for server in (leaf, *nodes):
+            server.stop()
