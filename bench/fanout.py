@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import httpx  # noqa: E402
 from latency import (  # noqa: E402
     CARS,
     LINGER_MAX_S,
@@ -280,12 +281,14 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
             pids = [svc.proc.pid, *brokers.pids()]
             cpu0 = [cpu_s(p) for p in pids]
             load0 = os.getloadavg()[0]
+            seq0 = _seq(svc.url, sid)
             sent = feed(svc.url, sid, n_pass)
             for proc in procs:
                 proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
             cpu = [cpu_s(p) - c0 for p, c0 in zip(pids, cpu0, strict=True)]
             rss = [peak_rss_mb(p) for p in pids]
             load1 = os.getloadavg()[0]
+            deltas = _seq(svc.url, sid) - seq0
             seen = [first for out in outs for first in json.loads(out.read_text())]
         finally:
             svc.stop()
@@ -297,8 +300,13 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
         "missed": n_pass * n_clients - sum(1 for first in seen for key in first if key in sent),
         "p50_ms": statistics.median(lat), "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)], "max_ms": lat[-1],
         "svc_cpu_s": cpu[0], "svc_rss_mb": rss[0], "broker_cpu_s": cpu[1:], "broker_rss_mb": rss[1:],
-        "load": (load0, load1),
+        "load": (load0, load1), "deltas": deltas,
     }  # fmt: skip
+
+
+def _seq(url: str, sid: str) -> int:
+    """The spectator stream's seq: deltas sent so far."""
+    return httpx.get(f"{url}/api/sessions/{sid}/classification").json()["seq"]
 
 
 NAMES = {"hub": "service WebSocket hub", "mqtt": "one mosquitto (MQTT/WS)", "cluster": "NATS cluster, 3 nodes"}
@@ -344,7 +352,7 @@ def main() -> None:
     print(f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars, spectator stream; "
           f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
           f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
-    print(f"  {'path':<24} {'clients':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
+    print(f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
           f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} load")  # fmt: skip
     for n in args.clients or [1000, 5000, 10000, 20000]:
         for mode in args.mode or ["hub", "mqtt", "cluster"]:
@@ -353,7 +361,7 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - one size failing (fds, memory) must not hide the others
                 print(f"  {NAMES[mode]:<24} {n:>7} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
-            print(f"  {NAMES[mode]:<24} {r['clients']:>7} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
+            print(f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
                   f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
                   f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
                   f"{r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)  # fmt: skip

@@ -91,22 +91,35 @@ async def _linger(conns: list, seconds: float) -> None:
         await asyncio.sleep(QUIET_S)
 
 
-async def open_clients(make, host: str | list[tuple[str, int]], port: int | None, n: int) -> list:
+async def open_clients(make, host: str | list[tuple[str, int]], port: int | None, n: int,
+                       ready_timeout: float = 600.0) -> list:
     """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
     once every one is subscribed or has its snapshot. `host` may be a list of (host, port): client i
-    connects to the i-th modulo its length (clients spread over a cluster's nodes)."""
+    connects to the i-th modulo its length (clients spread over a cluster's nodes). A connection the
+    server closes before it is ready is opened again (a broker busy with thousands of connects may
+    refuse some, as real clients see and retry); bounded by `ready_timeout`."""
     loop = asyncio.get_running_loop()
     ready: set[int] = set()
-    conns = []
     addrs = host if isinstance(host, list) else [(host, port)]
-    for i in range(n):
+
+    async def connect(i: int):
         h, p = addrs[i % len(addrs)]
-        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), h, p)
-        conns.append(proto)
+        _, proto = await loop.create_connection(lambda: make(i, lambda c: ready.add(id(c))), h, p)
+        return proto
+
+    conns = []
+    for i in range(n):
+        conns.append(await connect(i))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # don't SYN-flood the accept queue
+    deadline = time.monotonic() + ready_timeout
     while len(ready) < n:
-        await asyncio.sleep(0.05)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{n - len(ready)} of {n} clients not ready after {ready_timeout:g} s")
+        for i, c in enumerate(conns):
+            if id(c) not in ready and c.transport.is_closing():
+                conns[i] = await connect(i)
+        await asyncio.sleep(0.1)
     print("ready", flush=True)
     return conns
 

@@ -146,14 +146,14 @@ class BrokerPublisher:
         self.index_at = 0.0
         self.node: tuple[str, int] | None = None  # the node we publish to now
         self.connects = 0  # connection attempts
-        # as brokers list it (NATS /connz); a new one per connection: a NATS cluster holds on to the id
-        # of a client whose node died, and would make a new connection with it wait
-        # this process's streams: their seq starts again at 0 when the service restarts, so a page
-        # that sees another epoch in the heartbeat drops its board's seq and takes the new snapshot
+        # This process's streams: their seq starts again at 0 when the service restarts, so a page
+        # that sees another epoch in the heartbeat drops its board's seq and takes the new snapshot.
         self.epoch = secrets.token_hex(4)
+        # As brokers list us (NATS /connz), + the attempt number: a NATS cluster holds on to the id of
+        # a client whose node died, and would make a new connection with that id wait.
         self.client_id = f"boucle-publisher-{self.epoch}"
         self._task: asyncio.Task | None = None
-        manager.on_new_hub.append(lambda sid, hub: self.attach(sid, hub))
+        manager.on_new_hub.append(self.attach)
 
     # -- the hub side (synchronous, on the event loop) --------------------------------------------
     def attach(self, sid: str, hub: Any) -> None:
@@ -192,6 +192,8 @@ class BrokerPublisher:
         self._task = asyncio.create_task(self.run(), name="mqtt publisher")
 
     async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.manager.on_new_hub.remove(self.attach)
         for sid, tap in self.taps.items():
             hub = self.manager.hubs.get(sid)
             if hub is not None:
