@@ -91,6 +91,8 @@ export class MqttFeed {
     this.client = c;
     if (this.seq === null) this.snapTimer = setTimeout(() => this.drop(c, "no snapshot"), FIRST_SNAPSHOT_MS);
     c.on("connect", () => {
+      this.downSince = null; // a broker again: "delayed since" (no heartbeat), not "lost", if the feed is quiet
+      if (this.seq !== null) this.setState(Date.now() - this.freshAt > STALE_AFTER_MS ? "stale" : "open");
       const topics = [this.topics.delta, this.topics.heartbeat];
       if (this.awaiting) topics.push(this.topics.snapshot);
       c.subscribe(topics, { qos: 0 });
