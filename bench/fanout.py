@@ -14,7 +14,8 @@ of a NATS cluster (service/nats_cluster.py: JetStream, R3 MQTT streams), the ser
 one node. Clients subscribe to the session's delta topic (or stream), in processes spread over the
 cores. A feeder posts RATE passings/s; latency = a client has the delta showing a car's new lap
 count - the feeder posted it (same clock). Missed = (car, lap) a client never saw. CPU = user+system
-seconds of each process during the run (service, broker or each node); RSS = peak (VmHWM). The
+seconds of each process while the clients listen (service, broker or each node, the client
+processes together; not their connections and disconnections); RSS = peak (VmHWM). The
 cores the run had and the load average around each run are printed: on a shared machine, read the
 figures with the load.
 
@@ -185,7 +186,15 @@ class _MqttWsClient(BareClient):
         del m[:pos]
 
 
-async def mqtt_clients_main(urls: str, topic: str, n: int, out: str, seconds: float) -> None:
+async def hold() -> None:
+    """Tell the driver this process is done listening, and keep the connections open until it says
+    so (closes our stdin): its CPU figures then count the fan-out, not the disconnections (a NATS
+    node writes to JetStream for every MQTT session that ends)."""
+    print("done", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+async def mqtt_clients_main(urls: str, topic: str, n: int, out: str, seconds: float, hold=None) -> None:
     """n MQTT-over-WebSocket subscribers, client i on the i-th (modulo) of the comma-separated urls."""
     from urllib.parse import urlsplit
 
@@ -196,6 +205,8 @@ async def mqtt_clients_main(urls: str, topic: str, n: int, out: str, seconds: fl
                                        f"b{os.getpid()}-{i}", memo, ready),
         [(u.hostname, u.port) for u in us], None, n)  # fmt: skip
     await _linger(conns, seconds)
+    if hold is not None:
+        await hold()
     for c in conns:
         c.transport.close()
     keys_of = {idx: lap_keys(json.loads(payload)) for payload, idx in memo.items()}
@@ -273,22 +284,28 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
                 else:  # each process spreads its clients over every node, starting from its own
                     target = ["--mqtt-client", ",".join(urls[j % len(urls):] + urls[: j % len(urls)]),
                               "--topic", f"{PREFIX}/sessions/{sid}/delta"]  # fmt: skip
-                procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k),
+                procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k), "--hold",
                                                "--out", str(outs[-1]), "--seconds", str(client_seconds)],
-                                              stdout=subprocess.PIPE, text=True))  # fmt: skip
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))  # fmt: skip
             wait_ready(procs)
             assert svc.proc is not None
-            pids = [svc.proc.pid, *brokers.pids()]
+            pids = [svc.proc.pid, *brokers.pids(), *(p.pid for p in procs)]
             cpu0 = [cpu_s(p) for p in pids]
             load0 = os.getloadavg()[0]
             seq0 = _seq(svc.url, sid)
             sent = feed(svc.url, sid, n_pass)
-            for proc in procs:
-                proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
+            for proc in procs:  # every client has listened: figures before anyone disconnects
+                assert proc.stdout is not None
+                while (line := proc.stdout.readline()) and line.strip() != "done":
+                    pass
             cpu = [cpu_s(p) - c0 for p, c0 in zip(pids, cpu0, strict=True)]
             rss = [peak_rss_mb(p) for p in pids]
             load1 = os.getloadavg()[0]
             deltas = _seq(svc.url, sid) - seq0
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.close()
+                proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
             seen = [first for out in outs for first in json.loads(out.read_text())]
         finally:
             svc.stop()
@@ -299,7 +316,8 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
         "mode": mode, "clients": n_clients, "connected": len(seen), "passings": n_pass,
         "missed": n_pass * n_clients - sum(1 for first in seen for key in first if key in sent),
         "p50_ms": statistics.median(lat), "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)], "max_ms": lat[-1],
-        "svc_cpu_s": cpu[0], "svc_rss_mb": rss[0], "broker_cpu_s": cpu[1:], "broker_rss_mb": rss[1:],
+        "svc_cpu_s": cpu[0], "svc_rss_mb": rss[0], "clients_cpu_s": sum(cpu[-len(procs):]),
+        "broker_cpu_s": cpu[1:-len(procs)], "broker_rss_mb": rss[1:-len(procs)],
         "load": (load0, load1), "deltas": deltas,
     }  # fmt: skip
 
@@ -322,6 +340,7 @@ def main() -> None:
     ap.add_argument("--mqtt-client", help=argparse.SUPPRESS)
     ap.add_argument("--topic", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--clients", type=int, action="append", help="spectator clients (repeatable)")
     ap.add_argument("--seconds", type=float, default=10.0, help="feeding time per run")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 2, help="client processes (default: cores)")
@@ -331,10 +350,12 @@ def main() -> None:
     ap.add_argument("--no-bytes", action="store_true")
     args = ap.parse_args()
     if args.ws_client:
-        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True))  # deflate offered, as browsers
+        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True,  # deflate offered, as browsers
+                                 hold if args.hold else None))  # fmt: skip
         return
     if args.mqtt_client:
-        asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds))
+        asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds,
+                                      hold if args.hold else None))  # fmt: skip
         return
     if not args.no_bytes:
         print(f"bench/fanout.py part 1: spectator deltas, simulated {CARS}-car lemans-270-2h, first "
@@ -353,7 +374,8 @@ def main() -> None:
           f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
           f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
     print(f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
-          f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} load")  # fmt: skip
+          f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} "
+          f"{'clients CPU s':>13} load")  # fmt: skip
     for n in args.clients or [1000, 5000, 10000, 20000]:
         for mode in args.mode or ["hub", "mqtt", "cluster"]:
             try:
@@ -364,7 +386,7 @@ def main() -> None:
             print(f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
                   f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
                   f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
-                  f"{r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)  # fmt: skip
+                  f"{r['clients_cpu_s']:13.1f} {r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -137,7 +137,8 @@ def first_seen(got: list[tuple[float, int]], keys_of: dict[int, list[str]]) -> d
     return first
 
 
-async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool) -> None:
+async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool, hold=None) -> None:
+    """`hold`: awaited after listening, before the connections close (the driver reads CPU figures then)."""
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
@@ -145,6 +146,8 @@ async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool
     memo: dict[tuple[int, bytes], int] = {}
     conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready), u.hostname, u.port, n)
     await _linger(conns, seconds)
+    if hold is not None:
+        await hold()
     for c in conns:
         c.transport.close()
     # decode after the run: each distinct payload once

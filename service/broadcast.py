@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY = 2.0  # seconds between retained snapshot refreshes of a moving stream
-QUIET_REFRESH_S = 6.0  # ... of a stream that stopped moving less than RECENT_S ago
+QUIET_REFRESH_S = 3.0  # ... of a stream that stopped moving less than RECENT_S ago
 RECENT_S = 600.0
 HEARTBEAT_S = 2.0  # a page without heartbeat for a few of these says its board is delayed
 KEEPALIVE_S = 10  # MQTT keepalive: a node that stops answering is left after ~1.5 of these
@@ -262,10 +262,15 @@ class BrokerPublisher:
             if missed is None:  # never published, or older than the backlog: a snapshot covers it
                 self.acked[sid] = await self._snapshot(client, sid, stream)
                 continue
+            # in order, without waiting for each acknowledgement (a broker across a WAN answers in
+            # tens of ms); the backlog holds consecutive seqs
             topic = self.target.topic("sessions", sid, "delta")
-            for k, m in enumerate(missed, start=acked + 1):  # the backlog holds consecutive seqs
-                await client.publish(topic, m.text.encode(), qos=1, timeout=PUBLISH_TIMEOUT_S)
-                self.acked[sid] = k
+            done = await asyncio.gather(*(client.publish(topic, m.text.encode(), qos=1, timeout=PUBLISH_TIMEOUT_S)
+                                          for m in missed), return_exceptions=True)  # fmt: skip
+            for k, result in enumerate(done):
+                if isinstance(result, BaseException):
+                    raise result  # the node is left; the next one gets this delta again
+                self.acked[sid] = acked + k + 1
 
     async def _snapshot(self, client: aiomqtt.Client, sid: str, stream: Any) -> int:
         """Publish the retained snapshot; its seq. (Deltas go on from `acked`, not from here: a

@@ -66,7 +66,11 @@ async def _run(args: argparse.Namespace) -> None:
         from service.nats_cluster import NatsCluster
 
         print("starting a 3-node NATS cluster (JetStream elects its leaders: a few seconds)...", flush=True)
-        broker = NatsCluster(3, host=args.host).start()
+        try:
+            broker = NatsCluster(3, host=args.host).start()
+        except FileNotFoundError as exc:  # the `cluster` extra is not installed
+            print(f"boucle demo --cluster: {exc}", flush=True)
+            return
         options = {"publish": broker.publish_url("boucle"), "publish_ws": ",".join(broker.ws_urls)}
     elif args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
         from service.embedded_broker import MosquittoBroker

@@ -68,7 +68,8 @@ class Relay:
                     await w.drain()
             w.close()
 
-        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+        with contextlib.suppress(asyncio.CancelledError):  # the relay closed under it: cut
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
         self.writers -= {writer, up_w}
 
     async def cut(self) -> None:
