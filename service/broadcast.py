@@ -1,7 +1,8 @@
 """Spectator streams published to MQTT broker nodes, for audiences one process cannot serve.
 
 `boucle serve --publish mqtt://H1[:P1][,H2[:P2]...]/PREFIX` taps every session's spectator stream
-(the hub sees the publisher as one more client) and publishes, with the exact JSON of the WebSocket:
+(the hub sees the publisher as one more client) and publishes the JSON of the WebSocket, plus the
+publishing process's `epoch` in snapshots and deltas:
 
     PREFIX/sessions                  retained: the session index
     PREFIX/sessions/<id>/snapshot    retained: the latest snapshot, with its `seq`
@@ -265,7 +266,7 @@ class BrokerPublisher:
             # in order, without waiting for each acknowledgement (a broker across a WAN answers in
             # tens of ms); the backlog holds consecutive seqs
             topic = self.target.topic("sessions", sid, "delta")
-            done = await asyncio.gather(*(client.publish(topic, m.text.encode(), qos=1, timeout=PUBLISH_TIMEOUT_S)
+            done = await asyncio.gather(*(client.publish(topic, self._stamped(m), qos=1, timeout=PUBLISH_TIMEOUT_S)
                                           for m in missed), return_exceptions=True)  # fmt: skip
             for k, result in enumerate(done):
                 if isinstance(result, BaseException):
@@ -277,9 +278,14 @@ class BrokerPublisher:
         subscriber that follows the delta topic must get every one.)"""
         snap = stream.snapshot_message()
         seq = stream.seq  # the snapshot is at the stream's seq (no await in between)
-        await client.publish(self.target.topic("sessions", sid, "snapshot"), snap.text.encode(), qos=1, retain=True)
+        await client.publish(self.target.topic("sessions", sid, "snapshot"), self._stamped(snap), qos=1, retain=True)
         self.snap_at[sid] = (seq, time.monotonic())
         return seq
+
+    def _stamped(self, msg: Message) -> bytes:
+        """The WebSocket's JSON plus this process's `epoch`: a retained snapshot left by the service
+        before a restart (higher seq, other epoch) is then not mistaken for the current one."""
+        return f'{{"epoch":"{self.epoch}",{msg.text[1:]}'.encode()
 
     def _recent(self, sid: str, now: float) -> bool:
         return now - self.moved_at.get(sid, -RECENT_S) < RECENT_S

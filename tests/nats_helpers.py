@@ -103,7 +103,8 @@ def apply(rows: dict[str, dict], delta: dict) -> bool:
 class Board:
     """One spectator, as web/js/mqtt-feed.js: the retained snapshot, then consecutive deltas; a gap, a
     patch that does not follow, or a heartbeat that is ahead, and it waits for a snapshot again
-    (deltas meanwhile kept and applied after it). Counts what it did, for the tests to check."""
+    (deltas meanwhile kept and applied after it). It keeps the snapshot topic subscribed (the page
+    subscribes only while it waits). Counts what it did, for the tests to check."""
 
     def __init__(self, prefix: str, sid: str) -> None:
         self.topics = {f"{prefix}/sessions/{sid}/snapshot": "snapshot", f"{prefix}/sessions/{sid}/delta": "delta",
@@ -115,7 +116,6 @@ class Board:
         self.buffer: list[dict] = []
         self.applied: list[int] = []  # seq of every delta applied, in order
         self.snapshots = self.gaps = self.beats = 0
-        self.behind = 0
         self.epoch: str | None = None
 
     async def follow(self, host: str, port: int, websocket: bool = False, ready: asyncio.Event | None = None) -> None:
@@ -129,26 +129,27 @@ class Board:
                 self.receive(self.topics.get(m.topic.value), json.loads(m.payload))
 
     def receive(self, kind: str | None, msg: dict) -> None:
+        if kind in ("delta", "heartbeat"):  # from the running service: another epoch, it restarted
+            if self.epoch is not None and msg["epoch"] != self.epoch:
+                self.seq, self.buffer = None, []
+                self.resync()
+            self.epoch = msg["epoch"]
+        if kind == "snapshot" and self.epoch is not None and msg["epoch"] != self.epoch:
+            return  # left by the service before it restarted
         if kind == "snapshot" and self.awaiting and (self.seq is None or msg["seq"] >= self.seq):
             self.snapshots += 1
             self.seq, self.rows = msg["seq"], {r["number"]: r for r in msg["rows"]}
+            self.epoch = msg["epoch"]
             self.awaiting = False
             kept, self.buffer = sorted((d for d in self.buffer if d["seq"] > self.seq), key=lambda d: d["seq"]), []
             for d in kept:
                 self.delta(d)
         elif kind == "delta":
             self.delta(msg)
-        elif kind == "heartbeat":
-            if self.epoch is not None and msg["epoch"] != self.epoch:  # the service restarted: seq from 0
-                self.seq, self.buffer = None, []
-                self.resync()
-            self.epoch = msg["epoch"]
-            if self.awaiting:
-                return
+        elif kind == "heartbeat" and not self.awaiting:
             self.beats += 1
             at = msg["seq"].get(self.sid)
-            self.behind = self.behind + 1 if at is not None and self.seq is not None and at > self.seq else 0
-            if self.behind >= 2:
+            if at is not None and self.seq is not None and at > self.seq:  # deltas we never saw
                 self.resync()
 
     def delta(self, msg: dict) -> None:

@@ -21,7 +21,7 @@ __all__ = ["browser"]  # fixture
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
 PREFIX = "boucle/web"
-LAPS = "[...window.boucle.store.rows.values()].every(r => r.laps === {n})"
+LAPS = "window.boucle.store.rows.size === 6 && [...window.boucle.store.rows.values()].every(r => r.laps === {n})"
 
 
 @pytest.fixture

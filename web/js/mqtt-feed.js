@@ -67,7 +67,6 @@ export class MqttFeed {
     this.state = "connecting";
     this.freshAt = null; // Date.now() when the board was last known current
     this.everOpen = false;
-    this.behindBeats = 0;
     const p = o.broker.prefix ? `${o.broker.prefix}/` : "";
     const base = `${p}sessions/${o.sessionId}`;
     this.topics = { snapshot: `${base}/snapshot`, delta: `${base}/delta`, heartbeat: `${p}heartbeat` };
@@ -184,9 +183,11 @@ export class MqttFeed {
     clearTimeout(this.snapTimer);
     this.everOpen = true;
     this.downSince = null;
+    if (this.epoch && msg.epoch !== this.epoch) return; // left by the service before it restarted
     // Older than the board (a node's retained copy not yet refreshed): wait for the next one.
     if (this.seq !== null && msg.seq < this.seq) return;
     this.seq = msg.seq;
+    this.epoch = msg.epoch; // a stale one (the page knew no epoch yet) is replaced at the first heartbeat
     this.onSnapshot(msg);
     const kept = this.buffer.filter((d) => d.seq > msg.seq).sort((a, b) => a.seq - b.seq);
     this.buffer = [];
@@ -201,6 +202,7 @@ export class MqttFeed {
   }
 
   delta(msg) {
+    this.newEpoch(msg.epoch);
     if (this.awaiting || this.seq === null) {
       if (this.buffer.length < BUFFER_MAX) this.buffer.push(msg);
       return;
@@ -215,21 +217,23 @@ export class MqttFeed {
     this.fresh();
   }
 
-  heartbeat(msg) {
-    if (this.epoch && msg.epoch !== this.epoch) { // the service restarted: its seq starts again
+  /** Deltas and heartbeats come from the running service: another epoch, it restarted (seq from 0). */
+  newEpoch(epoch) {
+    if (this.epoch && epoch !== this.epoch) {
       this.seq = null;
       this.buffer = [];
-      this.behindBeats = 0;
       this.await();
     }
-    this.epoch = msg.epoch;
+    this.epoch = epoch;
+  }
+
+  heartbeat(msg) {
+    this.newEpoch(msg.epoch);
     if (this.awaiting || this.seq === null) return;
     const at = (msg.seq || {})[this.sessionId];
-    if (at != null && at > this.seq) { // the broker has deltas we have not seen: one beat of grace
-      if (++this.behindBeats >= 2) this.resync();
-      return;
-    }
-    this.behindBeats = 0;
+    // the broker has deltas we have not seen (the heartbeat follows them on the same path): the
+    // last ones were lost, or the retained snapshot we started from was old
+    if (at != null && at > this.seq) return this.resync();
     this.fresh();
   }
 }
