@@ -17,17 +17,28 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from decoders.source import OnPassing, Source
 
-__all__ = ["OnPassing", "Source", "open_source", "split_decoder_spec"]
+__all__ = ["OnPassing", "Source", "SourceUrlError", "open_source", "split_decoder_spec"]
 
 P3_TCP_PORT = 5403
 MQTT_PORT = 1883
+
+
+class SourceUrlError(ValueError):
+    """A decoder URL no source can use. `code` and `params` let the service say it in the caller's
+    language (web/i18n `_errors`; decoders never import the service); `str()` is the English text."""
+
+    def __init__(self, code: str, english: str, **params: object) -> None:
+        super().__init__(english)
+        self.code, self.params = code, params
 
 
 def _query(url: str, allowed: dict[str, type]) -> dict:
     out = {}
     for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
         if key not in allowed:
-            raise ValueError(f"{url!r}: unknown option {key!r} (known: {', '.join(sorted(allowed))})")
+            known = ", ".join(sorted(allowed))
+            raise SourceUrlError("decoder.url_option", f"'{url}': unknown option '{key}' (known: {known})",
+                                 url=url, option=key, known=known)  # fmt: skip
         kind = allowed[key]
         try:
             if kind is bool:
@@ -35,7 +46,8 @@ def _query(url: str, allowed: dict[str, type]) -> dict:
             else:
                 out[key] = kind(value)
         except ValueError:
-            raise ValueError(f"{url!r}: option {key}={value!r} is not a {kind.__name__}") from None
+            raise SourceUrlError("decoder.url_value", f"'{url}': option {key}='{value}' is not a {kind.__name__}",
+                                 url=url, option=key, value=value, kind=kind.__name__) from None  # fmt: skip
     return out
 
 
@@ -51,7 +63,7 @@ def open_source(url: str) -> Source:
         from decoders.p3.transport import P3TcpSource
 
         if not parts.hostname:
-            raise ValueError(f"{url!r}: expected p3tcp://HOST[:PORT]")
+            raise SourceUrlError("decoder.url_p3tcp", f"'{url}': expected p3tcp://HOST[:PORT]", url=url)
         opts = _query(url, _P3)
         return P3TcpSource(url, parts.hostname, parts.port or P3_TCP_PORT, **opts)
     if scheme == "serial":
@@ -59,7 +71,7 @@ def open_source(url: str) -> Source:
 
         device = unquote(parts.netloc + parts.path)
         if not device:
-            raise ValueError(f"{url!r}: expected serial:///dev/DEVICE")
+            raise SourceUrlError("decoder.url_serial", f"'{url}': expected serial:///dev/DEVICE", url=url)
         opts = _query(url, {**_P3, "baud": int, "bytesize": int, "parity": str, "stopbits": float})
         return P3SerialSource(url, device, **opts)
     if scheme == "mqtt":
@@ -67,12 +79,13 @@ def open_source(url: str) -> Source:
 
         prefix = parts.path.strip("/")
         if not parts.hostname or not prefix:
-            raise ValueError(f"{url!r}: expected mqtt://HOST[:PORT]/TOPIC/PREFIX")
+            raise SourceUrlError("decoder.url_mqtt", f"'{url}': expected mqtt://HOST[:PORT]/TOPIC/PREFIX", url=url)
         opts = _query(url, {**_COMMON, "client_id": str, "keepalive": int})
         return MqttSource(url, parts.hostname, parts.port or MQTT_PORT, prefix,
                           username=unquote(parts.username) if parts.username else None,
                           password=unquote(parts.password) if parts.password else None, **opts)
-    raise ValueError(f"{url!r}: unknown decoder URL scheme (use p3tcp://, serial:// or mqtt://)")
+    raise SourceUrlError("decoder.url_scheme",
+                         f"'{url}': unknown decoder URL scheme (use p3tcp://, serial:// or mqtt://)", url=url)
 
 
 _LOOP_NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -22,11 +22,11 @@ def parse_entries_csv(text: str) -> list[dict[str, Any]]:
     entries = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "number" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise Invalid("CSV needs a header line with at least: number,name,transponder,category,drivers")
+        raise Invalid("entries.csv_header")
     for i, raw in enumerate(reader, 2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not row.get("number"):
-            raise Invalid(f"CSV line {i}: empty number")
+            raise Invalid("entries.csv_no_number", line=i)
         entry: dict[str, Any] = {"type": "entry", "number": row["number"], "name": row.get("name", ""),
                                  "transponder": row.get("transponder", ""), "category": row.get("category", "")}  # fmt: skip
         drivers = []
@@ -37,7 +37,7 @@ def parse_entries_csv(text: str) -> list[dict[str, Any]]:
                 try:
                     d["weight_kg"] = float(bits[2])
                 except ValueError as exc:
-                    raise Invalid(f"CSV line {i}: driver weight {bits[2]!r} is not a number") from exc
+                    raise Invalid("entries.csv_weight", line=i, weight=bits[2]) from exc
             drivers.append(d)
         if drivers:
             entry["drivers"] = drivers
@@ -50,7 +50,7 @@ def parse_entries_csv(text: str) -> list[dict[str, Any]]:
 
 def validate_entry(obj: Any) -> dict[str, Any]:
     if not isinstance(obj, dict):
-        raise Invalid("each entry must be a JSON object with a 'number'")
+        raise Invalid("entries.not_object")
     return {**obj, "type": "entry"}
 
 
@@ -62,5 +62,5 @@ def entry_lines(raw: bytes, csv_text: bool) -> list[Line]:
         body = limits.parse_json(raw)
         items = [validate_entry(e) for e in (body if isinstance(body, list) else [body])]
     if len(items) > limits.MAX_ENTRIES:
-        raise TooLarge(f"at most {limits.MAX_ENTRIES} entries per request")
+        raise TooLarge("entries.too_many", limit=limits.MAX_ENTRIES)
     return parse_lines(items)

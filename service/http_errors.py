@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from service import errors
-from service.i18n import error_text, pick_lang
+from service.i18n import error_text, is_coded, json_params, pick_lang
 
 log = logging.getLogger("boucle.http")
 
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.TooLarge, 413),
+    (errors.Unauthorized, 401),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
@@ -49,15 +50,13 @@ def caller_lang(request: Request) -> str:
 
 def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
     """The JSON answer for a refusal: its code, params and text in the caller's language."""
-    code = getattr(exc, "code", None)
-    params = getattr(exc, "params", None)
-    if isinstance(code, str) and isinstance(params, dict):
-        body = {"detail": error_text(caller_lang(request), code, params), "code": code,
-                "params": {k: v if isinstance(v, int | float | str | bool) or v is None else str(v)
-                           for k, v in params.items()}}  # fmt: skip
-    else:
+    if is_coded(exc):
+        body = {"detail": error_text(caller_lang(request), exc.code, exc.params), "code": exc.code,
+                "params": json_params(exc.params)}  # fmt: skip
+    else:  # a text from third-party code
         body = {"detail": str(exc), "code": "error.text", "params": {"text": str(exc)}}
-    return JSONResponse(body, status_code=status)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(body, status_code=status, headers=headers if isinstance(headers, dict) else None)
 
 
 def install(app: FastAPI) -> None:

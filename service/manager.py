@@ -97,7 +97,7 @@ class Manager:
 
     async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
         if not 0 <= index < len(session.decoders):
-            raise NotFound(f"no decoder #{index}")
+            raise NotFound("decoder.not_found", index=index)
         link = session.decoders.pop(index)
         session.save_decoders()
         await self.stop_decoder(link)

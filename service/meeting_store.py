@@ -61,7 +61,7 @@ class MeetingBook:
     def get(self, mid: str) -> Meeting:
         m = self.meetings.get(mid)
         if m is None:
-            raise NotFound(f"no meeting {mid!r}")
+            raise NotFound("meeting.not_found", meeting=mid)
         return m
 
     def tokens(self, mid: str | None) -> dict[str, str]:

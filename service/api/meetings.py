@@ -60,7 +60,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def staff(request: Request, mid: str | None, *roles: str) -> str:
         """The caller's role: the admin, or one of `roles` of this meeting (401/403 otherwise)."""
         return auth.require(request, mgr.admin_token, book.tokens(mid), frozenset({auth.ADMIN, *roles}),
-                            needs=" or ".join(roles) or auth.ADMIN)  # fmt: skip
+                            needs=roles or (auth.ADMIN,))  # fmt: skip
 
     def summary(mid: str) -> dict[str, Any]:
         m = svc.get(mid)
@@ -82,7 +82,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def entries_of(body: Any) -> list[dict[str, Any]]:
         entries = body.get("entries") if isinstance(body, dict) else None
         if not isinstance(entries, list) or not entries:
-            raise Invalid("a meeting needs 'entries': [{number, name, transponder, ...}]")
+            raise Invalid("meeting.needs_entries")
         return entries
 
     @api.get("")
@@ -226,9 +226,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         doc = str(body.get("document") or "") if isinstance(body, dict) else ""
         as_role = str(body.get("role") or r) if r == auth.ADMIN else r
         if not doc:
-            raise Invalid("body needs the 'document' to sign")
+            raise Invalid("meeting.sign_needs_document")
         if not may_sign(as_role, doc):
-            raise Forbidden(f"{as_role!r} may not sign {doc!r}")
+            raise Forbidden("meeting.may_not_sign", role=as_role, document=doc)
         st = svc.sign_off(mid, doc, as_role, str(body.get("by") or as_role))
         return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at}
 

@@ -109,10 +109,10 @@ def build_season_router(mgr: Manager) -> APIRouter:
         auth.need(request, mgr, svc.session(rid), frozenset({ADMIN, TIMING}))
         body = await body_of(request)
         if not isinstance(body, dict) or not isinstance(body.get("sprint"), str):
-            raise Invalid("body needs 'sprint': the sprint test session id (and 'line_size')")
+            raise Invalid("season.needs_sprint")
         size = body.get("line_size", 20)
         if not isinstance(size, int) or isinstance(size, bool):
-            raise Invalid("'line_size' must be an integer")
+            raise Invalid("season.line_size_int")
         return {"rule": "CC-SPRINT", "lines": svc.apply_start_lines(rid, body["sprint"], size)}
 
     @api.get("/cc/kids")

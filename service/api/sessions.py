@@ -109,7 +109,7 @@ def build_router(mgr: Manager) -> APIRouter:
         body = await limits.object_body(request)
         name = body.pop("name", "") or ""
         if not isinstance(name, str) or len(name) > 200:
-            raise Invalid("'name' must be a text of at most 200 characters")
+            raise Invalid("session.name")
         line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
         s = mgr.create(name, line)
         return {**s.header(), "tokens": s.meta["tokens"]}
@@ -154,7 +154,7 @@ def build_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         line = await limits.json_body(request)  # the line's type says who may send it: read before the role
         if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
-            raise Invalid(f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
+            raise Invalid("session.line_type", known=", ".join(sorted(auth.EVENT_ROLES)))
         role = need(request, s, auth.EVENT_ROLES[line["type"]])
         if line["type"] == "revert":
             need(request, s, revert_roles(s, line.get("target")))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from service.engine import Engine
+from service.errors import Invalid
 from service.i18n import print_text as tr
 from service.results import RESULT_KEYS
 from service.timeutil import fmt_duration, s_to_us
@@ -61,9 +62,9 @@ def _csv(header: list[str], rows: list[list[Any]], sep: str) -> str:
 
 def check_options(decimal: str, sep: str) -> None:
     if decimal not in ("comma", "point"):
-        raise ValueError("decimal must be 'comma' or 'point'")
+        raise Invalid("files.decimal", value=decimal)
     if sep not in ("semicolon", "comma"):
-        raise ValueError("sep must be 'semicolon' or 'comma'")
+        raise Invalid("files.sep", value=sep)
 
 
 def results_csv(results: dict[str, Any], lang: str, decimal: str = "comma", sep: str = "semicolon") -> str:
