@@ -13,6 +13,7 @@ import logging
 import sqlite3
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import errors
@@ -59,8 +60,27 @@ def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers if isinstance(headers, dict) else None)
 
 
+PYDANTIC_TYPES = {"float_parsing": "float", "int_parsing": "int", "bool_parsing": "bool", "int_from_float": "int",
+                  "finite_number": "float", "string_type": "str"}  # fmt: skip
+
+
+def bad_params(exc: RequestValidationError) -> errors.Invalid:
+    """FastAPI's check of a query or path parameter (`?offset_s=abc`), said like every refusal."""
+    first = (exc.errors() or [{}])[0]
+    field = str((first.get("loc") or ("", "?"))[-1])
+    kind = PYDANTIC_TYPES.get(str(first.get("type")))
+    if first.get("type") == "missing":
+        return errors.Invalid("request.param_missing", field=field)
+    if kind is not None:
+        return errors.Invalid("request.param_type", field=field, kind=kind)
+    return errors.Invalid("request.param", field=field, error=str(first.get("msg", "")))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+
+    async def invalid_params(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(request, bad_params(exc), 422)
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         return answer(request, exc, status_of(exc))
@@ -72,3 +92,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.BoucleError, refused)
     app.add_exception_handler(ValueError, refused)
     app.add_exception_handler(sqlite3.Error, log_error)
+    app.add_exception_handler(RequestValidationError, invalid_params)

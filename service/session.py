@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from decoders import Passing
+from service.decoder_text import describe_said
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
 from service.engine.engine import ApplyError
@@ -94,7 +95,7 @@ class DecoderLink:
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
-        return {**self.stored(), **st}
+        return {**self.stored(), **describe_said(st)}
 
     def stored(self) -> dict[str, Any]:
         """What the session's meta keeps of this link, to reopen it after a restart."""

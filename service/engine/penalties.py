@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service.i18n import coded
 from service.timeutil import us_to_s
 
 APPLIED, WAIVED, PROPOSED, REVERTED = "applied", "waived", "proposed", "reverted"
@@ -59,6 +60,9 @@ class Penalty:
         """`as_dict` plus who decided what and when (API, pages, printed results; not the replay JSON)."""
         d = self.as_dict()
         d["manual"] = self.manual
+        for key in ("evidence", "note"):  # what the pages say in their language (the English stays above)
+            if (said := coded(getattr(self, key))) is not None:
+                d[f"{key}_said"] = said
         if self.source:
             d["source"] = self.source
         if self.decision:

@@ -48,7 +48,7 @@ async function main() {
   const heads = ["ID", t("common.car"), t("rc.rule"), t("col.laps"), t("print.seconds"), t("common.state"), t("rc.evidence"), t("print.decision")];
   $("penalties").replaceChildren(el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, h)))),
     el("tbody", {}, pens.length ? pens.map((p) => el("tr", {}, [p.id, `#${p.number}`, p.rule, p.laps || "", p.seconds || "",
-      label("penstate.", p.state), serverText(p.evidence), decision(p)].map((v) => el("td", {}, v))))
+      label("penstate.", p.state), serverText(p.evidence, p.evidence_said), decision(p)].map((v) => el("td", {}, v))))
       : el("tr", {}, el("td", { colspan: "8" }, t("pen.none_print")))));
   document.title = `${head.name} · ${what}`;
 }
