@@ -44,6 +44,7 @@ def _lean_status(st: Any) -> Any:
     out = {k: v for k, v in st.items() if not _relative(k)}
     if "text_until" in out:
         out.pop("text", None)
+        out.pop("text_said", None)  # the page says it from `text_until_said` and its own clock
     windows = out.get("windows")
     if windows:
         out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]

@@ -295,7 +295,8 @@ class LiveSession:
         sig = fields.get("signal")
         if not isinstance(sig, str) or sig not in SIGNALS:
             shown = sig if isinstance(sig, str) else None
-            raise Invalid("signal.unknown", signal=shown, known=", ".join(sorted(SIGNALS)))
+            known = ", ".join(sorted(SIGNALS))
+            raise Invalid("signal.unknown", signal=shown, known=known) if shown else Invalid("signal.missing", known=known)
         return self.record({"type": "signal", **{k: v for k, v in fields.items() if k != "type"}})
 
     def add_penalty(self, fields: dict[str, Any], by: str | None = None) -> tuple[Penalty | None, Outcome]:

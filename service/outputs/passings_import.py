@@ -96,7 +96,10 @@ def parse_time(value: str, day: datetime) -> datetime | float:
         else:
             raise Invalid("import.date", value=date_part)
     micro = int((frac or "0").ljust(6, "0"))
-    return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    try:
+        return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    except ValueError:  # 25:61:00
+        raise Invalid("import.time", value=value) from None
 
 
 def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, default_loop: str | None = "finish",
