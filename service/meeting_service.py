@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service.errors import Conflict, Invalid, NotFound
@@ -32,6 +33,27 @@ from service.timeutil import s_to_us
 
 if TYPE_CHECKING:
     from service.session import LiveSession
+
+
+INFO_FIELDS = ("date", "place", "organiser")
+
+
+def meeting_info(fields: Any) -> dict[str, str]:
+    """What every sheet of the meeting prints: `date` (YYYY-MM-DD), `place`, `organiser` (optional)."""
+    out = {}
+    for key in INFO_FIELDS:
+        value = fields.get(key) if isinstance(fields, dict) else None
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > 200:
+            raise Invalid("meeting.info_text", field=key)
+        if key == "date":
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise Invalid("meeting.info_date", value=value) from None
+        out[key] = value.strip()
+    return out
 
 
 def manual_rows(body: Any) -> list[RaceRow]:
@@ -144,8 +166,10 @@ class MeetingService:
 
     # ---------------------------------------------------------------- creating
     def create(self, preset: Any, entries: Sequence[dict[str, Any]], fields: dict[str, Any]) -> str:
-        """A new meeting of `preset` (the registry of formats); returns its id."""
-        return self.book.create(new_meeting(preset, entries, fields))
+        """A new meeting of `preset` (the registry of formats), with its optional `date` (ISO),
+        `place` and `organiser`; returns its id."""
+        info = meeting_info(fields)
+        return self.book.create(new_meeting(preset, entries, fields), info)
 
     def import_calendar(self, text: str) -> tuple[list[dict[str, Any]], list[str]]:
         """A tab-separated regional calendar replaces the previous import (RULES.md 5)."""
@@ -180,7 +204,8 @@ class MeetingService:
         """The club's event becomes a meeting with its entry list."""
         ev = self.calendar_event(index)
         name = f"{ev['venue']} {ev['start']} ({ev['club']})"
-        return self.create("autocross", entries, {"name": name, "division": division})
+        return self.create("autocross", entries, {"name": name, "division": division, "date": ev["start"],
+                                                  "place": ev["venue"], "organiser": ev["club"]})  # fmt: skip
 
     # ---------------------------------------------------------------- sessions
     def _live(self, mid: str, key: str) -> LiveSession | None:

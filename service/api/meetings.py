@@ -20,9 +20,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service import auth, limits
+from service.api import doc_lang, publication
 from service.errors import Forbidden, Invalid
-from service.i18n import pick_lang
 from service.i18n import print_text as tr
+from service.i18n import stage_label
 from service.meeting.html import page, race_table, startlist_html, table
 from service.meeting.publish import (
     RACE_DIRECTOR,
@@ -47,8 +48,8 @@ def field(body: Any, name: str) -> str:
 
 
 def lang_of(request: Request) -> str:
-    """Printed documents in French for a French browser or ?lang=fr (service/i18n.py)."""
-    return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+    """The one rule of every document: `?lang=`, else the browser's language, else English."""
+    return doc_lang(request)
 
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
@@ -65,7 +66,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def summary(mid: str) -> dict[str, Any]:
         m = svc.get(mid)
         d = m.decisions()
-        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
+        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset, **book.info(mid),
                 "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries),
                 "stopped_after": d["stopped_after"], "sessions": book.sessions(mid), "recorded": sorted(m.results),
                 "unable_to_start": d["unable_to_start"], "signoffs": m.signoffs,
@@ -215,8 +216,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if doc in ("general", "points"):
             extra["stopped_after"] = m.decisions()["stopped_after"]
             extra["provisional_due"] = provisional_due(m.recorded_at.get("final"))
-        return {"document": doc, "division": m.division, "status": st.status, "posted_at": st.posted_at,
-                "final_at": st.final_at, "rows": ranking.json, **extra}  # fmt: skip
+        return {"document": doc, "division": m.division, **publication(st), "rows": ranking.json, **extra}
 
     @api.post("/{mid}/signoff")
     async def signoff(mid: str, request: Request) -> dict[str, Any]:
@@ -230,14 +230,15 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if not may_sign(as_role, doc):
             raise Forbidden("meeting.may_not_sign", role=as_role, document=doc)
         st = svc.sign_off(mid, doc, as_role, str(body.get("by") or as_role))
-        return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at}
+        return {"document": doc, **publication(st)}
 
     @api.get("/{mid}/startlist/{key}.html", response_class=HTMLResponse)
     async def startlist(mid: str, key: str, request: Request) -> HTMLResponse:
         m = svc.get(mid)
         p = svc.plan(mid, key)
-        html = startlist_html(m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows, m.entries, p.laps,
-                              doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
+        lang = lang_of(request)
+        html = startlist_html(m.name or "Auto-cross", f"{m.division} {stage_label(lang, key)}".strip(), p.rows,
+                              m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang, book.info(mid))  # fmt: skip
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
@@ -252,11 +253,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
                               "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
             stopped = m.decisions()["stopped_after"]
             if stopped and doc in ("general", "points"):
-                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stopped)
+                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped))
         else:
             p, rows_, pts = svc.session_result(mid, doc)
             body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
-            label = tr(lang, "{doc} results, {laps} laps", doc=doc, laps=p.laps)
-        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang))
+            label = tr(lang, "{doc} results, {laps} laps", doc=stage_label(lang, doc), laps=p.laps, n=p.laps)
+        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang,
+                                 book.info(mid)))  # fmt: skip
 
     return api

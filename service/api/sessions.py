@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from service import auth, limits, openapi
 from service import meeting_access as access
-from service.api import attachment
+from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
@@ -116,7 +116,10 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}")
     async def session_header(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).details()
+        """The session; for a meeting's session also its meeting and the AX-PUBLISH status of its results."""
+        details = mgr.get(sid).details()
+        pub = session_publication(mgr, sid)
+        return {**details, "publication": pub} if pub else details
 
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
