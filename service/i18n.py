@@ -158,6 +158,8 @@ class _Value:
         v, lang = self.v, self.lang
         if is_coded(v):
             return _render(self.section, lang, v.code, v.params)
+        if isinstance(v, dict) and isinstance(v.get("code"), str):  # a coded param as JSON carries it
+            return _render(self.section, lang, v["code"], v.get("params") or {})
         if spec.startswith("or") and isinstance(v, list | tuple):  # "a or b", each item formatted by the rest
             joiner = f" {_Value('or', lang, self.section).__format__('@type')} "
             return joiner.join(_Value(x, lang, self.section).__format__(spec[2:]) for x in v)

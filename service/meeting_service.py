@@ -212,8 +212,11 @@ class MeetingService:
         sid = self.book.sessions(mid).get(key)
         return None if sid is None else self.live.sessions.get(sid)
 
-    def _open(self, plan: SessionPlan, line: dict[str, Any], name: str) -> LiveSession:
+    def _open(self, mid: str, plan: SessionPlan, line: dict[str, Any], name: str, restart: bool = False) -> LiveSession:
         s = self.live.create(name, {k: v for k, v in line.items() if k != "type"})
+        m = self.get(mid)
+        s.belongs_to({"id": mid, "key": plan.key, "name": m.name, "division": m.division,
+                      **({"restart": True} if restart else {})})  # fmt: skip
         for e in plan.entries:
             s.submit(e)
         return s
@@ -227,7 +230,7 @@ class MeetingService:
         for p in m.plans(stage):
             s = self._live(mid, p.key)
             if s is None:
-                s = self._open(p, p.session_line, p.session_line.get("name", p.key))
+                s = self._open(mid, p, p.session_line, p.session_line.get("name", p.key))
                 sessions[p.key] = s.id
             out.append(OpenSession(p, s.id, s.meta["tokens"]))
         self.book.save(mid)
@@ -281,7 +284,7 @@ class MeetingService:
             rules = line.get("rules", {})
             prior = sorted({*rules.get("AX-JUMP", {}).get("prior", ()), *jump_offenders(first.engine)})
             line["rules"] = {**rules, "AX-JUMP": {"prior": prior}}
-            s = self._open(plan, line, f"{line.get('name', key)} (restart)")
+            s = self._open(mid, plan, line, f"{line.get('name', key)} (restart)", restart=True)
             # "tout avertissement ou pénalité applicable lors du premier départ sera appliqué lors du
             # second départ" (003 art. 7.4): carry the first start's penalties of the cars admitted
             admitted = {e["number"] for e in plan.entries}

@@ -480,6 +480,7 @@ class LiveSession:
             },
             "wall_ms": time.time_ns() // 1_000_000,
             "log": {**self.counters, "set_aside": len(self.set_aside)},
+            "meeting": self.meta.get("meeting"),
         }
 
     @property
@@ -498,6 +499,12 @@ class LiveSession:
         return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
                 "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
                 "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
+
+    def belongs_to(self, meeting: dict[str, Any]) -> None:
+        """The meeting that opened this session ({id, key, name, division}, kept in the log's meta): pages
+        name the session as people do ("Manche 1 · série 2"), whatever the language."""
+        self.meta["meeting"] = meeting
+        self.store.set_meta("meeting", meeting)
 
     def details(self) -> dict[str, Any]:
         """The header plus what the timing crew must check: log lines set aside at load, and why."""

@@ -90,10 +90,10 @@ def test_engine_evidence_reads_as_french():
     """Every penalty the engine writes for the shared Le Mans example and for simulated Le Mans,
     auto-cross and cross-country races carries its code: said in French, no English phrase is left,
     and the English text is the one the results JSON keeps."""
-    from service.i18n import Said, say, text
-    from service.results import replay_file, replay_lines
     from dataclasses import replace
 
+    from service.i18n import Said, say, text
+    from service.results import replay_file, replay_lines
     from simulator import model, scenario
     from tests.web_helpers import SPEC
 

@@ -23,7 +23,7 @@ from service import auth, limits
 from service.api import doc_lang, publication
 from service.errors import Forbidden, Invalid
 from service.i18n import print_text as tr
-from service.i18n import stage_label
+from service.i18n import stage_label, word
 from service.meeting.html import page, race_table, startlist_html, table
 from service.meeting.publish import (
     RACE_DIRECTOR,
@@ -249,8 +249,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if doc in m.ranking_docs():
             cols, rows, _ = svc.ranking(mid, doc)
             body = table(cols, rows, numeric=(0,), lang=lang)
-            label = tr(lang, {"heats": "after the heats", "semis": "semi-final ranking",
-                              "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
+            label = word(lang, f"doc.{doc}", stage_label(lang, doc))  # "Classement des essais", "Manche 1"...
             stopped = m.decisions()["stopped_after"]
             if stopped and doc in ("general", "points"):
                 label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped))

@@ -27,8 +27,9 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         """The classification to print, in the caller's language (`?lang=`, else Accept-Language)."""
         s = mgr.get(sid)
         lg = doc_lang(request)
-        pdf = files.results_pdf(s.results(detail=True), s.name, files.subtitle(lg, s.header()), lg,
-                                publication=session_publication(mgr, sid))  # fmt: skip
+        pub = session_publication(mgr, sid)
+        pdf = files.results_pdf(s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()),
+                                lg, publication=pub)  # fmt: skip
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")

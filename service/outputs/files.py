@@ -19,7 +19,7 @@ from typing import Any
 from service.engine import Engine
 from service.errors import Invalid
 from service.i18n import print_text as tr
-from service.i18n import word
+from service.i18n import stage_label, word
 from service.meeting.publish import ROLE_LABEL, SIGN_ROLES
 from service.printed import (
     Num,
@@ -64,6 +64,14 @@ def check_options(decimal: str | None, sep: str | None) -> None:
         raise Invalid("files.decimal", value=decimal)
     if sep not in (None, "semicolon", "comma"):
         raise Invalid("files.sep", value=sep)
+
+
+def title(lang: str, name: str, publication: dict[str, Any] | None) -> str:
+    """The session's name; a meeting's session as people say it ("Saint-Igny D1 Manche 1 · série 1")."""
+    m = (publication or {}).get("meeting")
+    if not m:
+        return name
+    return " ".join(x for x in (m.get("name"), m.get("division"), stage_label(lang, m["key"])) if x)
 
 
 def subtitle(lang: str, header: dict[str, Any]) -> str:

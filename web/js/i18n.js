@@ -60,6 +60,15 @@ export function stageLabel(key) {
   return stage === "semis" ? t("stage.semi_n", { n: series }) : `${base} · ${t("stage.series_n", { n: series })}`;
 }
 
+/** A session's name as people say it: a meeting's "Club D1 Manche 1 · série 2" (from its key, in the page
+ * language), else the name it was given. */
+export function sessionName(s) {
+  const m = s && s.meeting;
+  if (!m || !m.key) return s ? s.name || s.id || "" : "";
+  const name = [m.name, m.division, stageLabel(m.key)].filter(Boolean).join(" ");
+  return m.restart ? `${name} (${t("meeting.restart_word")})` : name;
+}
+
 function fmtParam(v, spec) {
   if (v && typeof v === "object" && !Array.isArray(v) && v.code) return say(v);
   if (Array.isArray(v)) {
