@@ -305,7 +305,8 @@ class SessionHub:
     def penalties(self) -> dict[str, dict[str, Any]]:
         """Penalties as streams carry them, recomputed only after a line that touched one."""
         if self._pens is None or self._pens[0] != self.penalty_version:
-            self._pens = (self.penalty_version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
+            self._pens = (self.penalty_version,
+                          {p.id: {**p.as_dict(), **p.said()} for p in self.session.engine.penalties.all()})  # fmt: skip
         return self._pens[1]
 
     def on_change(self, applied: list[Applied]) -> None:
