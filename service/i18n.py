@@ -247,10 +247,25 @@ class Said(str):
     params: dict[str, Any]
 
 
+_SAID: dict[tuple, Said] = {}  # rule statuses say the same few texts on every classification
+
+
 def said(code: str, /, **params: Any) -> Said:
-    """The English `_texts` text of `code`, carrying its code and params (see `Said`)."""
+    """The English `_texts` text of `code`, carrying its code and params (see `Said`). Texts already
+    said are reused (a Said is never changed once made)."""
+    try:
+        key = (code, *params.items())
+        found = _SAID.get(key)
+    except TypeError:  # a list param: not hashable, not cached
+        key, found = None, None
+    if found is not None:
+        return found
     s = Said(text("en", code, params))
     s.code, s.params = code, params
+    if key is not None:
+        if len(_SAID) >= 8192:
+            _SAID.clear()
+        _SAID[key] = s
     return s
 
 
@@ -287,7 +302,13 @@ def json_params(params: dict[str, Any]) -> dict[str, Any]:
 def coded(value: Any) -> dict[str, Any] | None:
     """`{"code", "params"}` of a `Said` for the pages (web/js/i18n.js `serverText` says it), None for
     a plain text."""
-    return {"code": value.code, "params": json_params(value.params)} if is_coded(value) else None
+    if not is_coded(value):
+        return None
+    if isinstance(value, Said):  # made once per Said (they are reused: `said`)
+        if "_json" not in value.__dict__:
+            value._json = {"code": value.code, "params": json_params(value.params)}
+        return value._json
+    return {"code": value.code, "params": json_params(value.params)}
 
 
 def print_text(lang: str, english: str, **values: object) -> str:
