@@ -175,7 +175,7 @@ class LiveSession:
                     raise line
                 self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
-                self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
+                self.set_aside.append({"seq": seq, "error": str(exc), "error_said": coded(exc), "line": text[:300]})
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
@@ -508,7 +508,9 @@ class LiveSession:
 
     def details(self) -> dict[str, Any]:
         """The header plus what the timing crew must check: log lines set aside at load, and why."""
-        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": self.engine.warnings[-100:]}
+        warnings = self.engine.warnings[-100:]
+        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]

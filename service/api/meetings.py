@@ -22,8 +22,8 @@ from fastapi.responses import HTMLResponse
 from service import auth, limits
 from service.api import doc_lang, publication
 from service.errors import Forbidden, Invalid
+from service.i18n import coded, stage_label, word
 from service.i18n import print_text as tr
-from service.i18n import stage_label, word
 from service.meeting.html import page, race_table, startlist_html, table
 from service.meeting.publish import (
     RACE_DIRECTOR,
@@ -96,7 +96,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         body = await limits.json_body(request, empty_ok=True)
         entries = entries_of(body)
         mid = svc.create(body.get("preset", "autocross"), entries, body)
-        return {**summary(mid), "tokens": book.tokens(mid), "warnings": svc.get(mid).entry_warnings()}
+        warnings = svc.get(mid).entry_warnings()
+        return {**summary(mid), "tokens": book.tokens(mid), "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
     @api.post("/calendar")
@@ -105,7 +107,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         staff(request, None)
         text = (await request.body()).decode("utf-8", errors="replace")
         events, warnings = svc.import_calendar(text)
-        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings}
+        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     @api.get("/calendar")
     async def calendar(region: str | None = None, timed: bool | None = None) -> list[dict[str, Any]]:

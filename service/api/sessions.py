@@ -25,6 +25,7 @@ from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
 from service.errors import Invalid
+from service.i18n import coded
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -46,7 +47,7 @@ class Caller:
 
 def answer(outcome: Outcome) -> dict[str, Any]:
     """What a write returns: the engine's warnings, and the correction id when the line made one."""
-    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
+    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings, "warnings_said": [coded(w) for w in outcome.warnings]}
     if outcome.correction:
         out["id"] = outcome.correction
     return out

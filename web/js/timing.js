@@ -348,7 +348,7 @@ async function main() {
   // -- log lines set aside at load (written by an older version, or by hand): shown, never hidden --
   const asideTable = new KeyedTable($("set-aside"), [
     { id: "seq", label: t("tc.col_log_line"), cls: "num", cell: (a) => String(a.seq) },
-    { id: "error", label: t("tc.col_why"), cell: (a) => a.error },
+    { id: "error", label: t("tc.col_why"), cell: (a) => serverText(a.error, a.error_said) },
     { id: "line", label: t("tc.col_text"), cell: (a) => a.line },
   ], { key: (a) => String(a.seq) });
   api(base).then((info) => {
