@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from service.i18n import number as i18n_number
 from service.i18n import print_text, say, word
 from service.timeutil import fmt_duration, s_to_us
 
@@ -84,10 +85,12 @@ def penalty_amounts(lang: str, laps: int, seconds: float) -> str:
 
 
 def number(lang: str, value: float | int | None, places: int | None = None) -> str:
-    """A number as `lang` writes it ("2,5" in French); `places`: fixed decimals."""
+    """A number as `lang` writes it ("2,5" in French; service.i18n.number); `places`: fixed decimals."""
     if value is None or value == "":
         return ""
-    s = f"{float(value):.{places}f}" if places is not None else f"{value:g}" if isinstance(value, float) else str(value)
+    if places is None:
+        return i18n_number(lang, value)
+    s = f"{float(value):.{places}f}"
     return s.replace(".", ",") if lang == "fr" else s
 
 
