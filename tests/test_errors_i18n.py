@@ -210,3 +210,15 @@ def test_meetings_and_seasons_routers_in_french_and_english(client):
     assert (en["detail"], fr["detail"]) == ("no championship 'nope'", "aucun championnat « nope »")
     fr, en = both(client, "POST", "/api/championships", json={"championship": "x", "events": []}, headers=TOKEN)
     assert fr["detail"].startswith("championnat inconnu « x »")
+
+
+def test_links_outputs_and_parameters_in_french_and_english(client):
+    s = f"/api/sessions/{client.sid}"
+    fr, en = both(client, "GET", f"{s}/qr/bogus.svg")
+    assert en["detail"].startswith("no staff page for 'bogus'") and fr["detail"].startswith("aucune page d'équipe pour « bogus »")
+    fr, en = both(client, "POST", f"{s}/passings/import?offset_s=abc", content=b"x", headers=TOKEN)
+    assert (en["code"], en["params"]) == ("request.param_type", {"field": "offset_s", "kind": "float"})
+    assert (en["detail"], fr["detail"]) == ("'offset_s' must be float", "« offset_s » doit être un nombre")
+    fr, en = both(client, "POST", f"{s}/passings/import", content=b"transponder,time\n101,25:61:00\n", headers=TOKEN)
+    assert fr["detail"] == "ligne 2 : l'heure « 25:61:00 » n'est pas de la forme HH:MM:SS[.fff]"
+
