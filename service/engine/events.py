@@ -373,9 +373,9 @@ _MSGSPEC = (  # msgspec's messages -> (code, params): said in the caller's langu
 
 
 def _why(tag: str, exc: Exception) -> LineError:
-    """msgspec's "Expected `float` >= 0 - at `$.seconds`" as the coded "seconds: Expected float >= 0"
-    ("penalty: 'seconds': Expected float >= 0" in English, "pénalité : « seconds » doit être un nombre
-    ≥ 0" in French)."""
+    """msgspec's "Expected `float` >= 0 - at `$.seconds`" as a coded refusal naming the field: the same
+    English as before ("penalty: 'seconds': Expected float >= 0"), "pénalité : « seconds » doit être un
+    nombre ≥ 0" in French."""
     text, path = str(exc), None
     m = re.match(r"^(.*) - at `\$\.?(.*)`$", text, re.S)
     if m:
