@@ -8,11 +8,13 @@ Tokens: one service-wide admin token, and per session a race-control and a timin
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from service.engine.events import BY_TAG
+from service.errors import Forbidden, Unauthorized
 
 SPECTATOR, ADMIN, RACE_CONTROL, TIMING = "spectator", "admin", "race_control", "timing"
 
@@ -50,25 +52,24 @@ def role_of(token: str | None, admin_token: str, session_tokens: dict[str, str] 
     return "invalid"
 
 
-def invalid_token() -> HTTPException:
+def invalid_token() -> Unauthorized:
     """The answer to a token nobody issued."""
-    return HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+    return Unauthorized("auth.invalid_token")
 
 
 def require(
     request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str],
-    needs: str | None = None,
+    needs: Sequence[str] | None = None,
 ) -> str:  # fmt: skip
     """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role). `needs`: the roles
     the 403 names when not all of `allowed` (a meeting's routes name the meeting roles only)."""
     role = role_of(token_from(request.headers, request.query_params), admin_token, session_tokens)
     if role == SPECTATOR:
-        raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise Unauthorized("auth.required")
     if role == "invalid":
         raise invalid_token()
     if role not in allowed:
-        raise HTTPException(403, f"role {role!r} may not do this (needs {needs or ' or '.join(sorted(allowed))})")
+        raise Forbidden("auth.wrong_role", role=role, needs=list(needs or sorted(allowed)))
     return role
 
 

@@ -52,7 +52,7 @@ def _standings(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(res) + "\n")
     elif args.csv:
-        sys.stdout.write(csv_text(res))
+        sys.stdout.write(csv_text(res, args.lang))
     else:
         sys.stdout.write(text_table(res, args.lang))
     return 0
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the standings JSON")
     fmt.add_argument("--csv", action="store_true", help="print the standings as CSV")
-    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="labels of the text table")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="words of the text table and the CSV")
     p.set_defaults(func=_standings)
 
     p = sub.add_parser("cc", help="cross-country helpers on results JSON: categories, kids, kids-groups, start-lines")

@@ -33,7 +33,7 @@ from service.entry_columns import (
 )
 from service.entry_file import Table, read_table
 from service.errors import Invalid, TooLarge
-from service.i18n import error_text
+from service.i18n import Coded, error_text, json_params
 from service.text import fold
 
 MAX_TEXT = 500  # characters of a text field (the entry line's limit)
@@ -77,7 +77,7 @@ class Problem:
     params: dict[str, Any]
 
     def describe(self, lang: str) -> dict[str, Any]:
-        return {"line": self.params.get("line"), "code": self.code, "params": self.params,
+        return {"line": self.params.get("line"), "code": self.code, "params": json_params(self.params),
                 "detail": error_text(lang, self.code, self.params)}  # fmt: skip
 
 
@@ -335,7 +335,7 @@ class _Builder:
         try:
             self.r.typed.append(parse_line(entry))
         except LineError as exc:
-            self.error("entries.row_refused", line=car.line, reason=str(exc))
+            self.error("entries.row_refused", line=car.line, reason=Coded(exc.code, exc.params))
             return None
         return {"line": car.line, **entry}
 

@@ -44,6 +44,7 @@ def _lean_status(st: Any) -> Any:
     out = {k: v for k, v in st.items() if not _relative(k)}
     if "text_until" in out:
         out.pop("text", None)
+        out.pop("text_said", None)  # the page says it from `text_until_said` and its own clock
     windows = out.get("windows")
     if windows:
         out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]
@@ -304,7 +305,8 @@ class SessionHub:
     def penalties(self) -> dict[str, dict[str, Any]]:
         """Penalties as streams carry them, recomputed only after a line that touched one."""
         if self._pens is None or self._pens[0] != self.penalty_version:
-            self._pens = (self.penalty_version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
+            self._pens = (self.penalty_version,
+                          {p.id: {**p.as_dict(), **p.said()} for p in self.session.engine.penalties.all()})  # fmt: skip
         return self._pens[1]
 
     def on_change(self, applied: list[Applied]) -> None:

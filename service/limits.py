@@ -13,7 +13,8 @@ import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from service.errors import Invalid
+from service.errors import Invalid, TooLarge
+from service.http_errors import answer
 
 MAX_BODY = 4 * 1024 * 1024  # bytes: a 10,000-entry list with drivers fits in about 2 MB
 MAX_DEPTH = 12  # a scenario line nests 4 deep at most (session -> rules -> rule -> list)
@@ -44,11 +45,11 @@ def parse_json(raw: bytes) -> Any:
     try:
         value = msgspec.json.decode(raw)
     except RecursionError:
-        raise Invalid(f"body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+        raise Invalid("body.too_deep", depth=MAX_DEPTH) from None
     except msgspec.DecodeError as exc:
-        raise Invalid(f"body is not valid JSON (NaN and Infinity are not JSON): {exc}") from None
+        raise Invalid("body.not_json", error=str(exc)) from None
     if not depth_ok(value):
-        raise Invalid(f"body is nested too deeply (at most {MAX_DEPTH} levels)")
+        raise Invalid("body.too_deep", depth=MAX_DEPTH)
     return value
 
 
@@ -65,7 +66,7 @@ async def object_body(request: Request, empty_ok: bool = False) -> dict[str, Any
     """A body that must be a JSON object (or nothing at all, where `empty_ok`)."""
     body = await json_body(request, empty_ok)
     if not isinstance(body, dict):
-        raise Invalid("body must be a JSON object")
+        raise Invalid("body.not_object")
     return body
 
 
@@ -74,7 +75,7 @@ async def read_upload(request: Request) -> bytes:
     if "multipart/form-data" in request.headers.get("content-type", ""):
         upload = (await request.form()).get("file")
         if upload is None or isinstance(upload, str):
-            raise Invalid("multipart upload needs a 'file' field")
+            raise Invalid("body.upload_file")
         return await upload.read()
     return await request.body()
 
@@ -91,7 +92,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await JSONResponse({"detail": f"body too large (at most {self.limit} bytes)"}, 413)(scope, receive, send)
+            await answer(Request(scope), TooLarge("body.too_large", limit=self.limit), 413)(scope, receive, send)
             return
         seen = 0
 
@@ -111,4 +112,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse({"detail": f"body too large (at most {MAX_BODY} bytes)"}, status_code=413)
+        return answer(request, TooLarge("body.too_large", limit=MAX_BODY), 413)

@@ -15,6 +15,7 @@ from typing import Any
 from service import meeting_access as access
 from service.errors import NotFound
 from service.hub import SessionHub
+from service.i18n import is_coded, said_of
 from service.session import DecoderLink, LiveSession
 from service.store import EventStore
 
@@ -96,12 +97,12 @@ class Manager:
                     await self.start_decoder(session, link, save=False)
                 except ValueError as exc:  # stored by an older version: listed with its error, removable
                     log.warning("session %s: cannot reopen decoder %s: %s", session.id, link.url, exc)
-                    link.error = str(exc)
+                    link.error = said_of(exc) if is_coded(exc) else str(exc)
                     session.decoders.append(link)
 
     async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
         if not 0 <= index < len(session.decoders):
-            raise NotFound(f"no decoder #{index}")
+            raise NotFound("decoder.not_found", index=index)
         link = session.decoders.pop(index)
         session.save_decoders()
         await self.stop_decoder(link)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service.errors import Conflict, Invalid, NotFound
@@ -34,24 +35,45 @@ if TYPE_CHECKING:
     from service.session import LiveSession
 
 
+INFO_FIELDS = ("date", "place", "organiser")
+
+
+def meeting_info(fields: Any) -> dict[str, str]:
+    """What every sheet of the meeting prints: `date` (YYYY-MM-DD), `place`, `organiser` (optional)."""
+    out = {}
+    for key in INFO_FIELDS:
+        value = fields.get(key) if isinstance(fields, dict) else None
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > 200:
+            raise Invalid("meeting.info_text", field=key)
+        if key == "date":
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise Invalid("meeting.info_date", value=value) from None
+        out[key] = value.strip()
+    return out
+
+
 def manual_rows(body: Any) -> list[RaceRow]:
     """Manual result rows, e.g. a final run in two parts after a red flag (AX-RED)."""
     items = body.get("rows") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
-        raise Invalid("body needs 'rows': [{number, place, laps, status?, total_time_s?}]")
+        raise Invalid("meeting.needs_rows")
     rows = []
     for i, r in enumerate(items, 1):
         if not isinstance(r, dict) or not str(r.get("number") or "").strip():
-            raise Invalid(f"row {i}: needs a 'number'")
+            raise Invalid("meeting.row_number", row=i)
         status = r.get("status", "classified")
         if status not in STATUSES:
-            raise Invalid(f"row {i}: status must be one of {', '.join(sorted(STATUSES))}")
+            raise Invalid("meeting.row_status", row=i, known=", ".join(sorted(STATUSES)))
         try:
             t = r.get("total_time_s")
             rows.append(RaceRow(str(r["number"]).strip(), int(r.get("place", i)), int(r.get("laps", 0)), status,
                                 None if t is None else s_to_us(float(t))))  # fmt: skip
         except (TypeError, ValueError) as exc:
-            raise Invalid(f"row {i}: {exc}") from exc
+            raise Invalid("meeting.row_value", row=i, error=str(exc)) from exc
     return rows
 
 
@@ -107,7 +129,7 @@ class MeetingService:
         try:
             return self.get(mid).plan(key)
         except MeetingError as exc:
-            raise NotFound(f"no session {key!r} now: {exc}") from exc
+            raise NotFound("meeting.no_session_now", key=key, why=exc) from exc
 
     def plans(self, mid: str, stage: str) -> list[SessionPlan]:
         return self.get(mid).plans(stage)
@@ -117,7 +139,7 @@ class MeetingService:
         m = self.get(mid)
         docs = m.ranking_docs()
         if doc not in docs:
-            raise NotFound(f"unknown classification {doc!r}; one of {', '.join(docs)}")
+            raise NotFound("meeting.unknown_doc", doc=doc, known=", ".join(docs))
         return m.ranking(doc)
 
     def status(self, mid: str, doc: str) -> DocStatus:
@@ -129,7 +151,7 @@ class MeetingService:
         m, plan = self.get(mid), self.plan(mid, key)
         rows = m.results.get(key)
         if rows is None:
-            raise Conflict(f"{key!r} is not recorded yet")
+            raise Conflict("meeting.not_recorded", key=key)
         params = resolve({"preset": m.preset, "kind": plan.kind})
         return plan, rows, session_points(params, plan.kind, rows, plan.laps)
 
@@ -137,21 +159,23 @@ class MeetingService:
         """AX-RED: what to do after a red flag, for the race director."""
         self.get(mid)
         if kind not in ("heat", "semi", "final"):
-            raise Invalid("kind must be heat, semi or final")
+            raise Invalid("meeting.red_kind")
         if leader_laps < 0:
-            raise Invalid("leader_laps must be >= 0")
+            raise Invalid("meeting.leader_laps")
         return red_flag_decision(kind, leader_laps, ax_laps(kind))
 
     # ---------------------------------------------------------------- creating
     def create(self, preset: Any, entries: Sequence[dict[str, Any]], fields: dict[str, Any]) -> str:
-        """A new meeting of `preset` (the registry of formats); returns its id."""
-        return self.book.create(new_meeting(preset, entries, fields))
+        """A new meeting of `preset` (the registry of formats), with its optional `date` (ISO),
+        `place` and `organiser`; returns its id."""
+        info = meeting_info(fields)
+        return self.book.create(new_meeting(preset, entries, fields), info)
 
     def import_calendar(self, text: str) -> tuple[list[dict[str, Any]], list[str]]:
         """A tab-separated regional calendar replaces the previous import (RULES.md 5)."""
         events, warnings = parse_calendar(text)
         if not events:
-            raise Invalid("no event found: " + ("; ".join(warnings[:5]) or "empty calendar"))
+            raise Invalid("calendar.no_event", warnings="; ".join(warnings[:5])) if warnings else Invalid("calendar.empty")
         rows = [e.as_dict() for e in events]
         self.book.set_calendar(rows)
         return rows, warnings
@@ -170,25 +194,29 @@ class MeetingService:
     def calendar_event(self, index: int) -> dict[str, Any]:
         """A timed event of the calendar a club can run as an auto-cross meeting."""
         if not 0 <= index < len(self.book.calendar):
-            raise NotFound(f"no calendar event #{index}")
+            raise NotFound("calendar.not_found", index=index)
         ev = self.book.calendar[index]
         if not ev["timed"]:
-            raise Conflict(f"{', '.join(ev['disciplines'])} is scored on zones, not timed")
+            raise Conflict("calendar.not_timed", disciplines=", ".join(ev["disciplines"]))
         return ev
 
     def create_from_calendar(self, index: int, entries: Sequence[dict[str, Any]], division: str) -> str:
         """The club's event becomes a meeting with its entry list."""
         ev = self.calendar_event(index)
         name = f"{ev['venue']} {ev['start']} ({ev['club']})"
-        return self.create("autocross", entries, {"name": name, "division": division})
+        return self.create("autocross", entries, {"name": name, "division": division, "date": ev["start"],
+                                                  "place": ev["venue"], "organiser": ev["club"]})  # fmt: skip
 
     # ---------------------------------------------------------------- sessions
     def _live(self, mid: str, key: str) -> LiveSession | None:
         sid = self.book.sessions(mid).get(key)
         return None if sid is None else self.live.sessions.get(sid)
 
-    def _open(self, plan: SessionPlan, line: dict[str, Any], name: str) -> LiveSession:
+    def _open(self, mid: str, plan: SessionPlan, line: dict[str, Any], name: str, restart: bool = False) -> LiveSession:
         s = self.live.create(name, {k: v for k, v in line.items() if k != "type"})
+        m = self.get(mid)
+        s.belongs_to({"id": mid, "key": plan.key, "name": m.name, "division": m.division,
+                      **({"restart": True} if restart else {})})  # fmt: skip
         for e in plan.entries:
             s.submit(e)
         return s
@@ -202,7 +230,7 @@ class MeetingService:
         for p in m.plans(stage):
             s = self._live(mid, p.key)
             if s is None:
-                s = self._open(p, p.session_line, p.session_line.get("name", p.key))
+                s = self._open(mid, p, p.session_line, p.session_line.get("name", p.key))
                 sessions[p.key] = s.id
             out.append(OpenSession(p, s.id, s.meta["tokens"]))
         self.book.save(mid)
@@ -213,7 +241,7 @@ class MeetingService:
         self.plan(mid, key)
         s = self._live(mid, key)
         if s is None:
-            raise Conflict(f"session {key!r} was not started (POST .../stages/STAGE/start)")
+            raise Conflict("meeting.not_started_hint", key=key)
         if not s.engine.closed:
             s.submit({"type": "signal", "signal": "finish_session"})
         self.get(mid).record_engine(key, s.engine, self.clock())
@@ -233,7 +261,7 @@ class MeetingService:
         self.plan(mid, key)
         s = self._live(mid, key)
         if s is None:
-            raise Conflict(f"session {key!r} was not started")
+            raise Conflict("meeting.not_started", key=key)
         return s
 
     def red_flag_restart(
@@ -247,7 +275,7 @@ class MeetingService:
         m = self.get(mid)
         st = red_flag_state(first.engine, list(retired))
         if st is None:
-            raise Conflict("no red flag in this session (signal 'red' first)")
+            raise Conflict("meeting.no_red_flag")
         plan = m.red_flag(key, st.decision, st.lap_order, st.laps_before, st.running, list(causers))
         restart = None
         if plan is not None:
@@ -256,7 +284,7 @@ class MeetingService:
             rules = line.get("rules", {})
             prior = sorted({*rules.get("AX-JUMP", {}).get("prior", ()), *jump_offenders(first.engine)})
             line["rules"] = {**rules, "AX-JUMP": {"prior": prior}}
-            s = self._open(plan, line, f"{line.get('name', key)} (restart)")
+            s = self._open(mid, plan, line, f"{line.get('name', key)} (restart)", restart=True)
             # "tout avertissement ou pénalité applicable lors du premier départ sera appliqué lors du
             # second départ" (003 art. 7.4): carry the first start's penalties of the cars admitted
             admitted = {e["number"] for e in plan.entries}

@@ -38,7 +38,8 @@ class MeetingBook:
                 try:
                     doc = json.loads(path.read_text(encoding="utf-8"))
                     self.meetings[doc["id"]] = meeting_from_state(doc["state"])
-                    self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {})}
+                    self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {}),
+                                            "info": dict(doc.get("info") or {})}  # fmt: skip
                 except (ValueError, KeyError, TypeError):
                     continue  # a damaged file must not stop the service
 
@@ -50,23 +51,34 @@ class MeetingBook:
         self._calendar = events
         write_json(self.folder / "calendar.json", events)
 
-    def create(self, meeting: Meeting) -> str:
-        """Store a new meeting under a new id, with its own staff tokens (AX-PUBLISH roles)."""
+    def create(self, meeting: Meeting, info: dict[str, str] | None = None) -> str:
+        """Store a new meeting under a new id, with its own staff tokens (AX-PUBLISH roles) and what
+        every printed sheet says of it (`info`: date, place, organiser)."""
         mid = f"m{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.meetings[mid] = meeting
-        self.meta[mid] = {"tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES}, "sessions": {}}
+        self.meta[mid] = {"tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES}, "sessions": {},
+                          "info": dict(info or {})}  # fmt: skip
         self.save(mid)
         return mid
 
     def get(self, mid: str) -> Meeting:
         m = self.meetings.get(mid)
         if m is None:
-            raise NotFound(f"no meeting {mid!r}")
+            raise NotFound("meeting.not_found", meeting=mid)
         return m
 
     def tokens(self, mid: str | None) -> dict[str, str]:
         """The meeting's staff tokens by role (none for an unknown meeting or no meeting)."""
         return dict(self.meta.get(mid or "", {}).get("tokens") or {})
+
+    def info(self, mid: str) -> dict[str, str]:
+        """The meeting's date (ISO), place and organiser, those it has."""
+        return dict(self.meta.get(mid, {}).get("info") or {})
+
+    def session_doc(self, sid: str) -> tuple[str, str] | None:
+        """(meeting id, plan key) of a live session a meeting opened, or None."""
+        return next(((mid, key) for mid, meta in self.meta.items() for key, s in meta["sessions"].items()
+                     if s == sid), None)  # fmt: skip
 
     def sessions(self, mid: str) -> dict[str, str]:
         """Plan key -> live session id of the meeting (the live dict: callers add to it)."""

@@ -32,7 +32,7 @@ class SeasonBook:
     def get(self, cid: str) -> dict[str, Any]:
         doc = self.seasons.get(cid)
         if doc is None:
-            raise NotFound(f"no championship {cid!r}")
+            raise NotFound("season.not_found", id=cid)
         return doc
 
     def add(self, season: dict[str, Any]) -> dict[str, Any]:

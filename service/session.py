@@ -19,6 +19,7 @@ from typing import Any
 
 from decoders import Passing
 from service.decoder_clock import DecoderClock
+from service.decoder_text import describe_said
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
 from service.engine.engine import ApplyError
@@ -39,6 +40,7 @@ from service.engine.events import (
 from service.engine.outcome import DUPLICATE, Outcome
 from service.engine.penalties import AMOUNTS, Penalty
 from service.errors import Invalid, NotFound
+from service.i18n import Said, coded, said
 from service.intake import Intake
 from service.results import results
 from service.store import EventStore
@@ -100,7 +102,7 @@ class DecoderLink:
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
         c = self.counts
-        return {**self.stored(), **st, "received": st.get("passings", 0), "passings": c["logged"],
+        return {**self.stored(), **describe_said(st), "received": st.get("passings", 0), "passings": c["logged"],
                 "session_duplicates": c["duplicates"], "refused": c["refused"], "late": c["late"],
                 "clock_held": c["clock"], "waiting_clock": len(self.waiting), "clock": self.clock_view()}  # fmt: skip
 
@@ -127,7 +129,7 @@ class DecoderLink:
         """A decoder link from a request body, every field checked (it is stored and reopened on restart)."""
         url = body.get("url")
         if not isinstance(url, str) or "://" not in url or len(url) > 1000:
-            raise Invalid("a decoder needs a 'url' such as p3tcp://HOST:5403")
+            raise Invalid("decoder.needs_url")
         link = cls(url=url)
         link.update(body)
         return link
@@ -136,13 +138,13 @@ class DecoderLink:
         """Loop, loops per decoder id, clock override (`rtc_zero_us`, null: learnt): those given, checked."""
         loop = body.get("loop", self.loop)
         if loop is not None and loop not in LOOPS:
-            raise Invalid(f"loop must be one of {', '.join(LOOPS)}")
+            raise Invalid("decoder.loop", loop=loop, known=", ".join(LOOPS))
         loops = body.get("loops", self.loops) or {}
         if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
-            raise Invalid(f"'loops' maps decoder ids to a loop, one of {', '.join(LOOPS)}")
+            raise Invalid("decoder.loops", known=", ".join(LOOPS))
         zero = body.get("rtc_zero_us", self.rtc_zero_us)
         if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
-            raise Invalid("'rtc_zero_us' must be a whole number of microseconds on the decoder clock")
+            raise Invalid("decoder.rtc_zero")
         self.loop, self.loops, self.rtc_zero_us = loop, dict(loops), zero
 
     @classmethod
@@ -156,17 +158,17 @@ NOISE_STRENGTH = 60  # P3 signal strength below which a lone read is likely a st
 NOISE_HITS = 2
 
 
-def noise_reasons(u: dict[str, Any]) -> list[str]:
+def noise_reasons(u: dict[str, Any]) -> list[Said]:
     """Why an unknown transponder's reads look like noise rather than a car on track (may be empty)."""
     why = []
     if u["count"] <= 1:
-        why.append("a single read")
+        why.append(said("noise.single_read"))
     if u["max_strength"] is not None and u["max_strength"] < NOISE_STRENGTH:
-        why.append(f"weak signal (strength {u['max_strength']})")
+        why.append(said("noise.weak_signal", strength=u["max_strength"]))
     if u["max_hits"] is not None and u["max_hits"] <= NOISE_HITS:
-        why.append(f"few hits ({u['max_hits']})")
+        why.append(said("noise.few_hits", hits=u["max_hits"]))
     if u["loops"] and "finish" not in u["loops"]:
-        why.append("never on the finish loop")
+        why.append(said("noise.not_on_finish"))
     return why
 
 
@@ -204,7 +206,7 @@ class LiveSession:
                     raise line
                 self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
-                self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
+                self.set_aside.append({"seq": seq, "error": str(exc), "error_said": coded(exc), "line": text[:300]})
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
@@ -328,13 +330,14 @@ class LiveSession:
         sig = fields.get("signal")
         if not isinstance(sig, str) or sig not in SIGNALS:
             shown = sig if isinstance(sig, str) else None
-            raise Invalid(f"unknown signal {shown!r}; one of {', '.join(sorted(SIGNALS))}")
+            known = ", ".join(sorted(SIGNALS))
+            raise Invalid("signal.unknown", signal=shown, known=known) if shown else Invalid("signal.missing", known=known)
         return self.record({"type": "signal", **{k: v for k, v in fields.items() if k != "type"}})
 
     def add_penalty(self, fields: dict[str, Any], by: str | None = None) -> tuple[Penalty | None, Outcome]:
         """Race control's penalty (a RULES.md ID, or `other` with a note). Returns the penalty it made."""
         if not fields.get("number") or not fields.get("rule"):
-            raise Invalid("a penalty needs 'number' and 'rule' (a RULES.md ID)")
+            raise Invalid("penalty.needs_number_rule")
         outcome = self.record({"type": "penalty", **{k: v for k, v in fields.items() if k not in ("type", "by")}}, by)
         made = [p for p in self.engine.penalties.all() if p.source is not None and p.source == outcome.correction]
         return (made[0] if made else None), outcome
@@ -358,7 +361,7 @@ class LiveSession:
     def car_action(self, number: str, action: str, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """mechanical, refuel, driver_change, weight_check, ballast_check or grid_move on one car."""
         if action not in ACTION_TYPES:
-            raise NotFound(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_TYPES))}")
+            raise NotFound("action.unknown", action=action, known=", ".join(sorted(ACTION_TYPES)))
         self.car(number)
         fields = {k: v for k, v in fields.items() if k not in ("type", "number", "by")}
         return self.record({"type": action, "number": number, **fields}, by)
@@ -367,9 +370,9 @@ class LiveSession:
         """The car counts this transponder too (a spare); `replace` makes its others stop counting."""
         car = self.engine.cars.get(str(number))
         if car is None or not transponder:
-            raise Invalid("assign needs an existing 'number' and a 'transponder'")
+            raise Invalid("assign.needs")
         if not isinstance(replace, bool):
-            raise Invalid("'replace' must be true or false")
+            raise Invalid("assign.replace")
         tr = str(transponder)
         stops = [t for t in (car.transponder, *car.spares) if t and t != tr] if replace else []
         outcome = self.record({"type": "assign", "number": car.number, "transponder": transponder,
@@ -381,7 +384,7 @@ class LiveSession:
         with `t`, `estimated`/`interpolated` say the crew checked Boucle's estimate."""
         number = str(fields.get("number"))
         if number not in self.engine.cars:
-            raise Invalid("manual_passing needs the 'number' of an entry")
+            raise Invalid("manual.needs_number")
         line: dict[str, Any] = {"type": "manual_passing", "number": number, "loop": fields.get("loop") or "finish"}
         if fields.get("t") is not None:
             line["t"] = fields["t"]
@@ -399,7 +402,7 @@ class LiveSession:
     def invalidate(self, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """A read that was not a real crossing of that car (it stays in the log, flagged)."""
         if not fields.get("transponder") or fields.get("target_t") is None:
-            raise Invalid("invalidate needs 'transponder', 'loop' and 'target_t'")
+            raise Invalid("invalidate.needs")
         return self.record({"type": "invalidate", "transponder": str(fields["transponder"]),
                             "loop": fields.get("loop") or "finish", "target_t": fields["target_t"]}, by)  # fmt: skip
 
@@ -407,19 +410,19 @@ class LiveSession:
     def car(self, number: str) -> Car:
         car = self.engine.cars.get(number)
         if car is None:
-            raise NotFound(f"no car {number!r}")
+            raise NotFound("session.no_car", number=number)
         return car
 
     def penalty(self, pid: str) -> Penalty:
         p = self.engine.penalties.get(pid)
         if p is None:
-            raise NotFound(f"no penalty {pid!r}")
+            raise NotFound("penalty.not_found", penalty=pid)
         return p
 
     def correction(self, cid: Any) -> dict[str, Any]:
         c = self.engine.corrections.get(cid) if isinstance(cid, str) else None
         if c is None:
-            raise NotFound(f"no correction {cid!r}")
+            raise NotFound("correction.not_found", target=cid)
         return c
 
     def penalties(self) -> list[Penalty]:
@@ -490,6 +493,7 @@ class LiveSession:
             },
             "wall_ms": time.time_ns() // 1_000_000,
             "log": {**self.counters, "set_aside": len(self.set_aside), **self.intake.header()},
+            "meeting": self.meta.get("meeting"),
         }
 
     @property
@@ -509,9 +513,17 @@ class LiveSession:
                 "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
                 "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
 
+    def belongs_to(self, meeting: dict[str, Any]) -> None:
+        """The meeting that opened this session ({id, key, name, division}, kept in the log's meta): pages
+        name the session as people do ("Manche 1 · série 2"), whatever the language."""
+        self.meta["meeting"] = meeting
+        self.store.set_meta("meeting", meeting)
+
     def details(self) -> dict[str, Any]:
         """The header plus what the timing crew must check: log lines set aside at load, and why."""
-        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": self.engine.warnings[-100:]}
+        warnings = self.engine.warnings[-100:]
+        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]
@@ -559,6 +571,7 @@ class LiveSession:
             d = {"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6,
                  "loops": loops, "max_strength": max(strength, default=None), "max_hits": max(hits, default=None)}  # fmt: skip
             d["noise"] = noise_reasons(d)
+            d["noise_said"] = [coded(w) for w in d["noise"]]  # the pages say them in their language
             out.append(d)
         return sorted(out, key=lambda d: -d["count"])
 
@@ -581,7 +594,7 @@ class LiveSession:
         if lap is not None:
             found = e.interpolate_passing(number, lap)
             if found is None:
-                raise Invalid(f"lap {lap} of car {number} is not long enough to hide a missed read")
+                raise Invalid("manual.lap_too_short", lap=lap, number=number)
             return {"number": number, "t": us_to_s(found[0]), "basis": "interpolated", "lap": lap,
                     "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))

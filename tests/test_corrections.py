@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.engine import Engine
 from service.engine.events import LineError, parse_line
+from service.i18n import say
 from service.results import replay_lines, results
 
 TOKEN = "admin-secret"
@@ -91,7 +92,8 @@ def test_estimate_from_pace_never_below_min_lap():
     assert e.estimate_passing("2", 10**9) == (252_000_000, "pace")
     # car 1's only lap is 5 s (a crossing just after the green): never less than min_lap_s 20 s
     assert e.estimate_passing("1", 10**9) == (25_000_000, "pace")
-    assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s"]]
+    assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s",
+                                            {"code": "lap.shorter_than_min", "params": {"min": "20"}}]]
 
 
 def test_lap_far_off_the_pace_is_a_warning():
@@ -101,8 +103,10 @@ def test_lap_far_off_the_pace_is_a_warning():
     e = replay(lines)
     w = row(e, "1")["lap_warnings"]
     # lap 5 = 30 s, lap 6 = 30 s: 50 % of the median 60 s; lap 7 = 360 s = 600 %
-    assert w == [[5, 30.0, "50 % of the car's median lap (60.000 s)"], [6, 30.0, "50 % of the car's median lap (60.000 s)"],
-                 [7, 360.0, "600 % of the car's median lap (60.000 s)"]]  # fmt: skip
+    assert [x[:3] for x in w] == [[5, 30.0, "50 % of the car's median lap (60.000 s)"],
+                                  [6, 30.0, "50 % of the car's median lap (60.000 s)"],
+                                  [7, 360.0, "600 % of the car's median lap (60.000 s)"]]  # fmt: skip
+    assert say("fr", w[2][3]) == "600 % du tour médian de la voiture (60.000 s)"
     # thresholds are preset overrides: at 40 % .. 700 % nothing is flagged
     lines2 = [{**HEAD[0], "lap_warn_low_pct": 40, "lap_warn_high_pct": 700}, *HEAD[1:]]
     e2 = replay_lines([json.dumps(x) for x in lines2 + lines], finalize=False)
@@ -223,6 +227,8 @@ def test_api_assign_and_unknown_list(track):
     unknown = {u["transponder"]: u for u in track.get("/unknown", track.tc)}
     assert unknown["901"]["loops"] == {"pit_in": 1} and (unknown["901"]["max_strength"], unknown["901"]["max_hits"]) == (40, 1)
     assert unknown["901"]["noise"] == ["a single read", "weak signal (strength 40)", "few hits (1)", "never on the finish loop"]
+    assert [say("fr", x) for x in unknown["901"]["noise_said"]] == [
+        "une seule lecture", "signal faible (force 40)", "peu de détections (1)", "jamais sur la boucle de ligne"]
     assert unknown["955"]["count"] == 2 and unknown["955"]["noise"] == []
     # assign adds: car 3 keeps 103
     r = track.post("/assign", {"transponder": "955", "number": "3"}, track.tc)

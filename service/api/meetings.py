@@ -20,8 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service import auth, limits
+from service.api import doc_lang, publication
 from service.errors import Forbidden, Invalid
-from service.i18n import pick_lang
+from service.i18n import coded, stage_label, word
 from service.i18n import print_text as tr
 from service.meeting.html import page, race_table, startlist_html, table
 from service.meeting.publish import (
@@ -47,8 +48,8 @@ def field(body: Any, name: str) -> str:
 
 
 def lang_of(request: Request) -> str:
-    """Printed documents in French for a French browser or ?lang=fr (service/i18n.py)."""
-    return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+    """The one rule of every document: `?lang=`, else the browser's language, else English."""
+    return doc_lang(request)
 
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
@@ -60,12 +61,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def staff(request: Request, mid: str | None, *roles: str) -> str:
         """The caller's role: the admin, or one of `roles` of this meeting (401/403 otherwise)."""
         return auth.require(request, mgr.admin_token, book.tokens(mid), frozenset({auth.ADMIN, *roles}),
-                            needs=" or ".join(roles) or auth.ADMIN)  # fmt: skip
+                            needs=roles or (auth.ADMIN,))  # fmt: skip
 
     def summary(mid: str) -> dict[str, Any]:
         m = svc.get(mid)
         d = m.decisions()
-        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
+        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset, **book.info(mid),
                 "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries),
                 "stopped_after": d["stopped_after"], "sessions": book.sessions(mid), "recorded": sorted(m.results),
                 "unable_to_start": d["unable_to_start"], "signoffs": m.signoffs,
@@ -82,7 +83,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     def entries_of(body: Any) -> list[dict[str, Any]]:
         entries = body.get("entries") if isinstance(body, dict) else None
         if not isinstance(entries, list) or not entries:
-            raise Invalid("a meeting needs 'entries': [{number, name, transponder, ...}]")
+            raise Invalid("meeting.needs_entries")
         return entries
 
     @api.get("")
@@ -95,7 +96,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         body = await limits.json_body(request, empty_ok=True)
         entries = entries_of(body)
         mid = svc.create(body.get("preset", "autocross"), entries, body)
-        return {**summary(mid), "tokens": book.tokens(mid), "warnings": svc.get(mid).entry_warnings()}
+        warnings = svc.get(mid).entry_warnings()
+        return {**summary(mid), "tokens": book.tokens(mid), "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
     @api.post("/calendar")
@@ -104,7 +107,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         staff(request, None)
         text = (await request.body()).decode("utf-8", errors="replace")
         events, warnings = svc.import_calendar(text)
-        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings}
+        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     @api.get("/calendar")
     async def calendar(region: str | None = None, timed: bool | None = None) -> list[dict[str, Any]]:
@@ -215,8 +219,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if doc in ("general", "points"):
             extra["stopped_after"] = m.decisions()["stopped_after"]
             extra["provisional_due"] = provisional_due(m.recorded_at.get("final"))
-        return {"document": doc, "division": m.division, "status": st.status, "posted_at": st.posted_at,
-                "final_at": st.final_at, "rows": ranking.json, **extra}  # fmt: skip
+        return {"document": doc, "division": m.division, **publication(st), "rows": ranking.json, **extra}
 
     @api.post("/{mid}/signoff")
     async def signoff(mid: str, request: Request) -> dict[str, Any]:
@@ -226,18 +229,19 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         doc = str(body.get("document") or "") if isinstance(body, dict) else ""
         as_role = str(body.get("role") or r) if r == auth.ADMIN else r
         if not doc:
-            raise Invalid("body needs the 'document' to sign")
+            raise Invalid("meeting.sign_needs_document")
         if not may_sign(as_role, doc):
-            raise Forbidden(f"{as_role!r} may not sign {doc!r}")
+            raise Forbidden("meeting.may_not_sign", role=as_role, document=doc)
         st = svc.sign_off(mid, doc, as_role, str(body.get("by") or as_role))
-        return {"document": doc, "status": st.status, "posted_at": st.posted_at, "final_at": st.final_at}
+        return {"document": doc, **publication(st)}
 
     @api.get("/{mid}/startlist/{key}.html", response_class=HTMLResponse)
     async def startlist(mid: str, key: str, request: Request) -> HTMLResponse:
         m = svc.get(mid)
         p = svc.plan(mid, key)
-        html = startlist_html(m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows, m.entries, p.laps,
-                              doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
+        lang = lang_of(request)
+        html = startlist_html(m.name or "Auto-cross", f"{m.division} {stage_label(lang, key)}".strip(), p.rows,
+                              m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang, book.info(mid))  # fmt: skip
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
@@ -248,15 +252,15 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         if doc in m.ranking_docs():
             cols, rows, _ = svc.ranking(mid, doc)
             body = table(cols, rows, numeric=(0,), lang=lang)
-            label = tr(lang, {"heats": "after the heats", "semis": "semi-final ranking",
-                              "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
+            label = word(lang, f"doc.{doc}", stage_label(lang, doc))  # "Classement des essais", "Manche 1"...
             stopped = m.decisions()["stopped_after"]
             if stopped and doc in ("general", "points"):
-                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stopped)
+                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped))
         else:
             p, rows_, pts = svc.session_result(mid, doc)
             body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
-            label = tr(lang, "{doc} results, {laps} laps", doc=doc, laps=p.laps)
-        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang))
+            label = tr(lang, "{doc} results, {laps} laps", doc=stage_label(lang, doc), laps=p.laps, n=p.laps)
+        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang,
+                                 book.info(mid)))  # fmt: skip
 
     return api

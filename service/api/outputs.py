@@ -12,42 +12,38 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from service import auth, limits
-from service.api import attachment
+from service.api import attachment, doc_lang, session_publication
 from service.auth import ADMIN, TIMING
-from service.i18n import pick_lang
 from service.outputs import files, passings_import
 
 TC = frozenset({ADMIN, TIMING})
-
-
-def _lang(request: Request, lang: str | None) -> str:
-    """French by default; an unknown `lang` is a ValueError, which the app answers with a 400."""
-    return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
 
 
 def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     api = APIRouter(prefix="/api")
 
     @api.get("/sessions/{sid}/results.pdf")
-    async def results_pdf(sid: str, request: Request, lang: str | None = None) -> Response:
+    async def results_pdf(sid: str, request: Request) -> Response:
+        """The classification to print, in the caller's language (`?lang=`, else Accept-Language)."""
         s = mgr.get(sid)
-        lg = _lang(request, lang)
-        head = s.header()
-        pdf = files.results_pdf(s.results(), s.name, f"{head['preset']} - {head['kind']}", lg)
+        lg = doc_lang(request)
+        pub = session_publication(mgr, sid)
+        pdf = files.results_pdf(s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()),
+                                lg, publication=pub)  # fmt: skip
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
-    async def results_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
-                          sep: str = "semicolon") -> Response:  # fmt: skip
+    async def results_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
+        """The classification for spreadsheets: the caller's language decides the separator and the
+        decimal mark (French `;` and `,`), which `sep` and `decimal` may override."""
         s = mgr.get(sid)
-        body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)  # bad option: 400
+        body = files.results_csv(s.results(), doc_lang(request), decimal, sep)  # bad option: 400
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
-    async def laps_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
-                       sep: str = "semicolon") -> Response:  # fmt: skip
+    async def laps_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
         s = mgr.get(sid)
-        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
+        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), doc_lang(request), decimal, sep)
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")

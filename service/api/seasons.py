@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import auth
-from service.api import attachment
+from service.api import attachment, doc_lang
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
 from service.season.export import csv_text, html_sheet
@@ -85,12 +85,13 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return svc.standings(cid)
 
     @api.get("/championships/{cid}/standings.csv")
-    async def standings_csv(cid: str) -> Response:
-        return attachment(csv_text(svc.standings(cid)), "text/csv", f"{cid}.csv")
+    async def standings_csv(cid: str, request: Request) -> Response:
+        """The standings for spreadsheets, in the caller's language (`?lang=`, else Accept-Language)."""
+        return attachment(csv_text(svc.standings(cid), doc_lang(request)), "text/csv; charset=utf-8", f"{cid}.csv")
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
-    async def standings_sheet(cid: str, lang: str = "fr") -> HTMLResponse:
-        return HTMLResponse(html_sheet(svc.standings(cid), "en" if lang == "en" else "fr"))
+    async def standings_sheet(cid: str, request: Request) -> HTMLResponse:
+        return HTMLResponse(html_sheet(svc.standings(cid), doc_lang(request)))
 
     # -- cross-country helpers (RULES.md section 4) ---------------------------------------------------
     @api.get("/cc/sessions/{sid}/categories")
@@ -109,10 +110,10 @@ def build_season_router(mgr: Manager) -> APIRouter:
         auth.need(request, mgr, svc.session(rid), frozenset({ADMIN, TIMING}))
         body = await body_of(request)
         if not isinstance(body, dict) or not isinstance(body.get("sprint"), str):
-            raise Invalid("body needs 'sprint': the sprint test session id (and 'line_size')")
+            raise Invalid("season.needs_sprint")
         size = body.get("line_size", 20)
         if not isinstance(size, int) or isinstance(size, bool):
-            raise Invalid("'line_size' must be an integer")
+            raise Invalid("season.line_size_int")
         return {"rule": "CC-SPRINT", "lines": svc.apply_start_lines(rid, body["sprint"], size)}
 
     @api.get("/cc/kids")

@@ -19,13 +19,14 @@ from fastapi.responses import Response
 
 from service import auth, limits, openapi
 from service import meeting_access as access
-from service.api import attachment
+from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import import_lines, read_entries
 from service.errors import Invalid
 from service.http_errors import caller_lang
+from service.i18n import coded
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -47,7 +48,7 @@ class Caller:
 
 def answer(outcome: Outcome) -> dict[str, Any]:
     """What a write returns: the engine's warnings, and the correction id when the line made one."""
-    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
+    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings, "warnings_said": [coded(w) for w in outcome.warnings]}
     if outcome.correction:
         out["id"] = outcome.correction
     return out
@@ -127,14 +128,17 @@ def build_router(mgr: Manager) -> APIRouter:
         body = await limits.object_body(request)
         name = body.pop("name", "") or ""
         if not isinstance(name, str) or len(name) > 200:
-            raise Invalid("'name' must be a text of at most 200 characters")
+            raise Invalid("session.name")
         line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
         s = mgr.create(name, line)
         return {**s.header(), "tokens": s.meta["tokens"]}
 
     @api.get("/sessions/{sid}")
     async def session_header(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).details()
+        """The session; for a meeting's session also its meeting and the AX-PUBLISH status of its results."""
+        details = mgr.get(sid).details()
+        pub = session_publication(mgr, sid)
+        return {**details, "publication": pub} if pub else details
 
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
@@ -178,7 +182,7 @@ def build_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         line = await limits.json_body(request)  # the line's type says who may send it: read before the role
         if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
-            raise Invalid(f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
+            raise Invalid("session.line_type", known=", ".join(sorted(auth.EVENT_ROLES)))
         role = need(request, s, auth.EVENT_ROLES[line["type"]])
         if line["type"] == "revert":
             need(request, s, revert_roles(s, line.get("target")))

@@ -36,6 +36,7 @@ from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
 from service.errors import Conflict
+from service.i18n import Coded, said, said_of
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us, us_to_s
@@ -83,7 +84,7 @@ class Engine:
         for rid, rparams in (p.get("rules") or {}).items():
             cls = RULES.get(rid)
             if cls is None:
-                self.warn(f"preset {p['preset']}: rule {rid} is not implemented, ignored")
+                self.warn(said("warn.rule_not_implemented", preset=p["preset"], rule=rid))
                 continue
             if rparams is False:
                 continue
@@ -115,7 +116,7 @@ class Engine:
     def add_entry(self, entry: dict[str, Any]) -> None:
         number = entry.get("number")
         if number is None or str(number) == "":
-            self.ignore("entry without 'number' ignored")
+            self.ignore(said("warn.entry_without_number"))
             return
         number = str(number)
         old = self.cars.get(number)
@@ -131,7 +132,7 @@ class Engine:
         if car.transponder:
             other = self.by_transponder.get(car.transponder)
             if other is not None and other.number != number:
-                self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
+                self.warn(said("warn.transponder_used", number=number, transponder=car.transponder, other=other.number))
             self.by_transponder[car.transponder] = car
             if self._adopt_reads(car, car.transponder) or old is not None:
                 self._rebuild(car)
@@ -175,7 +176,7 @@ class Engine:
         except LineError as exc:
             self._out = Outcome()
             self.counters["rejected"] += 1
-            self.ignore(str(exc))
+            self.ignore(said_of(exc))
             return self._out
         return self.apply_line(line)
 
@@ -189,12 +190,12 @@ class Engine:
         except LineError as exc:  # e.g. a timed line without 't'
             self.rollback(mark)
             self.counters["rejected"] += 1
-            self.ignore(str(exc))
+            self.ignore(said_of(exc))
             return self._out
         except Exception as exc:
             self.rollback(mark)
             tag = line.__struct_config__.tag
-            raise ApplyError(f"{tag}: could not be applied ({type(exc).__name__}: {exc})") from exc
+            raise ApplyError("line.not_applied", line=tag, error=f"{type(exc).__name__}: {exc}") from exc
         self._accepted.append(line)
         return self._out
 
@@ -224,62 +225,60 @@ class Engine:
         logging them.
         """
         if isinstance(line, CarLine) and line.number not in self.cars:
-            return LineError(f"no car {line.number!r} in this session")
+            return LineError("session.no_car", number=line.number)
         if isinstance(line, InvalidateLine) and line.transponder not in self.by_transponder:
-            return LineError(f"transponder {line.transponder!r} is not entered in this session")
+            return LineError("session.transponder_not_entered", transponder=line.transponder)
         if isinstance(line, WaiveLine | ApproveLine):
             p = self.penalties.get(line.penalty_id)
             if p is None:
-                return LineError(f"no penalty {line.penalty_id!r}", 404)
+                return LineError("penalty.not_found", 404, penalty=line.penalty_id)
             if p.state == REVERTED:
-                return LineError(f"penalty {p.id} was reverted", 409)
+                return LineError("penalty.reverted", 409, penalty=p.id)
             if isinstance(line, ApproveLine):
                 if p.state != PROPOSED:
-                    return LineError(f"penalty {p.id} is {p.state}, not proposed", 409)
+                    return LineError("penalty.not_proposed", 409, penalty=p.id, state=p.state)
                 if not self._approve_amounts(line, p):
-                    return LineError(f"approving {p.id} ({p.rule}) needs an amount: laps, seconds, "
-                                     "best_lap_seconds or dsq")  # fmt: skip
+                    return LineError("penalty.needs_amount", penalty=p.id, rule=p.rule)
         if isinstance(line, PenaltyLine):
             why = self.rule_refusal(line)
             if why:
-                return LineError(why)
+                return why
         if isinstance(line, AssignLine):
             if line.number not in self.cars:
-                return LineError(f"no car {line.number!r} in this session")
+                return LineError("session.no_car", number=line.number)
             other = self.by_transponder.get(line.transponder)
             if other is not None:
-                return LineError(f"transponder {line.transponder} already counts for car {other.number}", 409)
+                return LineError("assign.taken", 409, transponder=line.transponder, number=other.number)
         if isinstance(line, ConfirmLine):
             c = self.corrections.get(line.target)
             if c is None or c["type"] != "manual_passing":
-                return LineError(f"no manual passing {line.target!r} to confirm", 404)
+                return LineError("confirm.not_found", 404, target=line.target)
             if line.target in self.reverted or line.target in self.confirmed:
-                return LineError(f"{line.target} is {'reverted' if line.target in self.reverted else 'already confirmed'}",
-                                 409)  # fmt: skip
+                return LineError("confirm.reverted" if line.target in self.reverted else "confirm.already", 409,
+                                 target=line.target)  # fmt: skip
         if isinstance(line, RevertLine):
             c = self.corrections.get(line.target)
             if c is None:
-                return LineError(f"no correction {line.target!r}", 404)
+                return LineError("correction.not_found", 404, target=line.target)
             if c["type"] == "revert":
-                return LineError("a revert cannot be reverted: make the correction again", 409)
+                return LineError("revert.of_revert", 409)
             if line.target in self.reverted:
-                return LineError(f"{line.target} is already reverted (by {c.get('reverted_by')})", 409)
+                return LineError("revert.already", 409, target=line.target, by=c.get("reverted_by"))
         if line.correction or isinstance(line, RevertLine):
             if line.id is not None and line.id in self.corrections:
-                return LineError(f"correction id {line.id!r} is already used", 409)
+                return LineError("correction.id_used", 409, id=line.id)
         return None
 
-    def rule_refusal(self, line: PenaltyLine) -> str | None:
+    def rule_refusal(self, line: PenaltyLine) -> LineError | None:
         """A race-control penalty names a rule of this session's rule set, or says "other" with a note."""
         rules = {rid for rid, rp in (self.params.get("rules") or {}).items() if rp is not False}
         if line.rule in rules:
             return None
         if not line.other:
-            known = ", ".join(sorted(rules)) or "none"
-            return (f"rule {line.rule} is not in this session's rules ({known}): choose 'other' "
-                    "and say in a note which rule applies")  # fmt: skip
+            known = ", ".join(sorted(rules)) or Coded("word.none")
+            return LineError("penalty.rule_not_in_session", rule=line.rule, known=known)
         if not (line.note or "").strip():
-            return f"'other' rule {line.rule}: a note must say which rule applies and why"
+            return LineError("penalty.other_needs_note", rule=line.rule)
         return None
 
     def _approve_amounts(self, line: ApproveLine, p: Penalty) -> dict[str, Any]:
@@ -310,7 +309,7 @@ class Engine:
                 n += 1
             cid = line.id = f"c{n}"
         elif cid in self.corrections:
-            raise LineError(f"correction id {cid!r} is already used")
+            raise LineError("correction.id_used", id=cid)
         self._n_corrections += 1
         d = line.to_dict()
         for k in ("id", "t", "by"):
@@ -341,10 +340,10 @@ class Engine:
         """Undo a correction: the session is recomputed from its lines with that one made ineffective
         (ids, penalty ids and order unchanged). Deterministic, so replaying the log gives the same."""
         if line.t is None:
-            raise LineError("revert: missing 't'")
+            raise LineError("line.missing_t", line="revert")
         target = self.corrections.get(line.target)
         if target is None or target["type"] == "revert" or target.get("reverted_by"):
-            raise LineError(f"revert: no correction {line.target!r} that can be reverted")
+            raise LineError("revert.cannot", target=line.target)
         if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
             self._replay(self._accepted, self.reverted | {line.target})
         rid = self._name(line)
@@ -379,7 +378,7 @@ class Engine:
                 self.unknown_transponders[ev.transponder] += 1
                 self._orphans.setdefault(ev.transponder, []).append(ev)
                 self.events.append(ev)
-                self.warn(f"unknown transponder {ev.transponder} ({ev.loop} at {ev.t / 1e6:.3f} s)")
+                self.warn(said("warn.unknown_transponder", transponder=ev.transponder, loop=ev.loop, t=f"{ev.t / 1e6:.3f}"))
                 self._out.status = UNKNOWN
                 return
             ev.number = car.number
@@ -387,7 +386,7 @@ class Engine:
             number = ev.number if typ != "invalidate" else None
             car = self.cars.get(number) if number else self.by_transponder.get(ev.line.transponder)
             if car is None:
-                self.ignore(f"{typ} for unknown car {number or ev.line.transponder!r}")
+                self.ignore(said("warn.unknown_car", line=typ, number=number or ev.line.transponder))
                 return
             ev.number = car.number
         self.events.append(ev)
@@ -640,17 +639,17 @@ class Engine:
         try:
             p = Penalty(
                 id="", number=str(ev.number), rule=rule, t=ev.t,
-                evidence=str(d.get("evidence") or d.get("note") or "race control decision"),
+                evidence=d.get("evidence") or d.get("note") or said("evidence.race_control_decision"),
                 laps=int(d.get("laps") or 0), seconds=float(d.get("seconds") or 0),
                 best_lap_seconds=float(d.get("best_lap_seconds") or 0), dsq=bool(d.get("dsq")),
                 state=REVERTED if ev.cid in self.reverted else APPLIED, manual=True,
                 note=str(d.get("note") or ""), key=("manual", ev.seq), source=ev.cid,
             )  # fmt: skip
         except (TypeError, ValueError):
-            self.warn(f"penalty for {ev.number}: non-numeric amount ignored")
+            self.warn(said("warn.penalty_amount", number=ev.number))
             return
         if ev.number not in self.cars:
-            self.warn(f"penalty for unknown car {ev.number!r}")
+            self.warn(said("warn.penalty_unknown_car", number=ev.number))
         p, _ = self.penalties.add(p)
         self._out.penalty(p.id)
         self._out.car(p.number)
@@ -677,7 +676,7 @@ class Engine:
         p = self.penalties.get(line.penalty_id)
         amounts = self._approve_amounts(line, p) if p is not None and p.state == PROPOSED else {}
         if not amounts:
-            self.ignore(f"approve {line.penalty_id}: no proposed penalty with an amount to apply")
+            self.ignore(said("warn.approve_nothing", penalty=line.penalty_id))
             return
         decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
         p = self.penalties.approve(line.penalty_id, amounts, decision)
@@ -690,12 +689,12 @@ class Engine:
         line: AssignLine = ev.line
         car = self.cars.get(line.number)
         if car is None:
-            self.ignore(f"assign: no car {line.number!r}")
+            self.ignore(said("warn.assign_no_car", number=line.number))
             return
         tr = line.transponder
         other = self.by_transponder.get(tr)
         if other is not None and other is not car:
-            self.warn(f"assign: transponder {tr} moves from car {other.number} to car {car.number}")
+            self.warn(said("warn.assign_moves", transponder=tr, other=other.number, number=car.number))
             self.by_transponder.pop(tr)
             other.spares = [x for x in other.spares if x != tr]
         if line.replace:
@@ -718,7 +717,7 @@ class Engine:
         target = ev.line.target
         c = self.corrections.get(target)
         if c is None or c["type"] != "manual_passing":
-            self.ignore(f"confirm: no manual passing {target!r}")
+            self.ignore(said("warn.confirm_not_found", target=target))
             return
         self.confirmed.add(target)
         car = self.cars.get(str(c["line"].get("number")))
@@ -765,12 +764,13 @@ class Engine:
         ps = car.pace_sorted
         k = len(ps)
         if self.min_lap_us and lap_us < self.min_lap_us:
-            car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
+            car.lap_warnings.append((n, said("lap.shorter_than_min", min=f"{self.min_lap_us / 1e6:g}")))
         elif k >= 3:
             median = ps[k // 2]
             pct = lap_us * 100
             if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
-                car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+                car.lap_warnings.append((n, said("lap.off_pace", pct=f"{100 * lap_us / median:.0f}",
+                                                 median=f"{median / 1e6:.3f}")))  # fmt: skip
         if car.lap_flags[-1] is None:
             pace = car.pace
             pace.append(lap_us)
@@ -827,7 +827,7 @@ class Engine:
         self._out = Outcome()
         self._close()
         for pid in self.penalties.unknown_waives():
-            self.warn(f"waive of unknown penalty {pid}")
+            self.warn(said("warn.waive_unknown", penalty=pid))
         return self._out
 
     # -- live status for race control ------------------------------------------------------------

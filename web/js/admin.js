@@ -1,7 +1,7 @@
 // Admin page: every session grouped by meeting, with the staff tokens and QR codes of their
 // links (the token rides in the link's #fragment, see web/js/auth.js).
 import { api, requireRole, whoBadge } from "./auth.js";
-import { label, t } from "./i18n.js";
+import { label, sessionName, t } from "./i18n.js";
 import { groupSessions } from "./picker.js";
 import { toast } from "./staff.js";
 import { el, listSessions, pageLink } from "./util.js";
@@ -34,7 +34,7 @@ async function sessionBlock(s) {
   const tokens = await api(`api/sessions/${encodeURIComponent(s.id)}/tokens`);
   const sid = encodeURIComponent(s.id);
   return el("section", { class: "card wide", "data-session": s.id },
-    el("h2", {}, `${s.name || s.id}`, el("span", { class: "count" }, `${label("kind.", s.kind)} · ${t(`picker.${s.state}`)} · ${s.id}`)),
+    el("h2", {}, sessionName(s), el("span", { class: "count" }, `${label("kind.", s.kind)} · ${t(`picker.${s.state}`)} · ${s.id}`)),
     el("div", { class: "links" },
       el("figure", { class: "card" }, qr(`api/sessions/${sid}/qr/spectator.svg`, t("page.live")),
         el("figcaption", {}, el("b", {}, t("page.live")), el("br"), el("a", { href: pageLink("./", s.id) }, t("admin.open")))),

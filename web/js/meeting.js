@@ -3,7 +3,7 @@
 // (AX-PUBLISH) and every printable document. Works with the admin token or the meeting's own
 // timing / race-director / stewards token; the server checks each action's role.
 import { api, whoBadge, whoami } from "./auth.js";
-import { label, lang, t } from "./i18n.js";
+import { label, lang, stageLabel, t } from "./i18n.js";
 import { mountPicker } from "./picker.js";
 import { toast } from "./staff.js";
 import { el, listSessions, pageLink, params } from "./util.js";
@@ -51,7 +51,7 @@ function gridText(p) {
 }
 
 function planRow(p) {
-  const bits = [el("b", {}, p.key), p.laps ? el("span", { class: "tag" }, t("meeting.laps", { n: p.laps })) : "",
+  const bits = [el("b", { title: p.key }, stageLabel(p.key)), p.laps ? el("span", { class: "tag" }, t("meeting.laps", { n: p.laps })) : "",
     el("span", { class: "tag" }, t("meeting.cars", { n: (p.grid || []).filter(Boolean).length }))];
   if (p.recorded) bits.push(el("span", { class: "tag done" }, t("meeting.recorded")));
   else if (p.session_id) bits.push(el("span", { class: "tag now" }, t("meeting.started")));
@@ -65,7 +65,7 @@ function planRow(p) {
   const btns = [];
   if (p.session_id && !p.recorded) {
     btns.push(el("button", { type: "button", class: "primary", "data-act": "finish", "data-key": p.key, onclick: () => {
-      if (confirm(t("meeting.confirm_finish", { key: p.key }))) act(`sessions/${encodeURIComponent(p.key)}/finish`, {}, t("meeting.finished", { key: p.key }));
+      if (confirm(t("meeting.confirm_finish", { key: stageLabel(p.key) }))) act(`sessions/${encodeURIComponent(p.key)}/finish`, {}, t("meeting.finished", { key: stageLabel(p.key) }));
     } }, t("meeting.finish")));
     if (meeting.preset !== "ffsa-karting") {
       const causers = el("input", { size: "8", name: "causers", placeholder: t("meeting.causers"), "aria-label": t("meeting.causers") });
@@ -77,7 +77,7 @@ function planRow(p) {
     }
   }
   if (p.recorded) {
-    btns.push(el("button", { type: "button", "data-act": "sign", onclick: () => act("signoff", { document: p.key }, t("meeting.signed", { doc: p.key })) }, t("meeting.sign")));
+    btns.push(el("button", { type: "button", "data-act": "sign", onclick: () => act("signoff", { document: p.key }, t("meeting.signed", { doc: stageLabel(p.key) })) }, t("meeting.sign")));
   }
   btns.push(el("button", { type: "button", class: "linkish", onclick: () => act("signoff", { document: `grid:${p.key}` }, t("meeting.signed", { doc: `grid:${p.key}` })) }, t("meeting.sign_grid")));
   return el("div", { class: "plan", "data-key": p.key }, ...bits, el("span", { class: "grid-mini" }, gridText(p)),

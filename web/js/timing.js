@@ -1,7 +1,7 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
-import { label, t } from "./i18n.js";
+import { label, say, serverText, t } from "./i18n.js";
 import { mountImportWizard } from "./import-wizard.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { mountAside } from "./reads-aside.js";
@@ -9,9 +9,11 @@ import { KeyedTable } from "./table.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+// Why an unknown transponder looks like noise, in the page language (the server's codes).
+const noiseText = (u) => (u.noise_said || []).map(say).join(", ") || (u.noise || []).join(", ");
 // Texts of the correction features (catalogue keys tc.*), built when used.
 const T = {
-  noiseAsk: (u, n) => t("tc.noise_ask", { transponder: u.transponder, why: u.noise.join(", "), number: n }),
+  noiseAsk: (u, n) => t("tc.noise_ask", { transponder: u.transponder, why: noiseText(u), number: n }),
   replaceAsk: (n, trs, tr) => t("tc.replace_ask", { number: n, old: trs.length ? trs.join(", ") : t("tc.no_transponder"), transponder: tr }),
   assigned: (tr, n, replace) => t(replace ? "tc.assigned_replace" : "tc.assigned_add", { transponder: tr, number: n }),
   estimated: (e) => e.basis === "interpolated"
@@ -20,7 +22,7 @@ const T = {
     ? t("tc.est_pace", { last: fmtT(e.last_crossing_t), min: e.min_lap_s })
     : t("tc.est_clock"),
   flag: (f) => (f ? t(`tc.flag_${f}`) : ""),
-  lapWarn: (r, w) => t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: w[2] }),
+  lapWarn: (r, w) => t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: serverText(w[2], w[3]) }),
 };
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
 
@@ -79,7 +81,7 @@ async function main() {
 
   // -- decoders -----------------------------------------------------------------------------------
   const decTable = new KeyedTable($("decoders"), [
-    { id: "url", label: t("tc.col_connection"), cell: (d) => ({ t: d.url, sub: d.last_error || "" }) },
+    { id: "url", label: t("tc.col_connection"), cell: (d) => ({ t: d.url, sub: serverText(d.last_error, d.last_error_said) }) },
     { id: "loop", label: t("tc.loop"), cell: (d) => label("loop.", d.loop) || Object.entries(d.loops || {}).map(([k, v]) => `${k}=${v}`).join(", ") || t("tc.by_decoder") },
     { id: "state", label: t("common.state"), cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
       render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), label("decoder.", d.state)) },
@@ -114,7 +116,7 @@ async function main() {
     { id: "rej", label: t("tc.col_rejected"), cls: "num", cell: (d) => {
       const r = d.rejected || {};
       const n = Object.values(r).reduce((a, b) => a + b, 0);
-      return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") };
+      return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${label("reject.", k)} ${v}`).join(", ") };
     } },
     { id: "act", label: "", cell: (d) => `${d.url}|${d.rtc_zero_us}`, render: (td, d) => td.replaceChildren(el("button", {
       type: "button", "data-act": "clock", title: t("tc.clock_ask"), onclick: () => setClock(d) }, t("tc.clock_set")), " ", el("button", {
@@ -196,7 +198,7 @@ async function main() {
     { id: "loops", label: t("tc.col_loops"), cell: (u) => Object.entries(u.loops || {}).map(([k, v]) => `${label("loop.", k)} ${v}`).join(", ") },
     { id: "sig", label: t("tc.col_strength"), cls: "num", cell: (u) => [u.max_strength, u.max_hits].map((x) => x ?? "–").join(" / ") },
     { id: "last", label: t("tc.col_last"), cls: "num", cell: (u) => fmtT(u.last_t) },
-    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: t("tc.noise"), sub: u.noise.join(", "), c: "st-dsq" } : "") },
+    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: t("tc.noise"), sub: noiseText(u), c: "st-dsq" } : "") },
     { id: "assign", label: t("tc.col_assign"), cell: (u) => u.transponder, render: (td, u) => {
       const sel = el("select", { "aria-label": t("tc.entry_for", { transponder: u.transponder }), "data-transponder": u.transponder });
       carOptions(sel, store, { blank: t("tc.entry_blank") });
@@ -292,7 +294,8 @@ async function main() {
     { id: "last", label: t("col.last_lap"), cls: "num time", cell: (r) => ({ t: fmtLap(r.last_lap_s), sub: T.flag(r.last_lap_flag) }) },
     { id: "lw", label: t("tc.col_lap_warnings"), cls: "num", cell: (r) => {
       const w = r.lap_warnings || [];
-      return w.length ? { t: String(w.length), sub: t("tc.lap_n_why", { lap: w[w.length - 1][0], why: w[w.length - 1][2] }), c: "st-dsq" } : "";
+      const last = w[w.length - 1];
+      return w.length ? { t: String(w.length), sub: t("tc.lap_n_why", { lap: last[0], why: serverText(last[2], last[3]) }), c: "st-dsq" } : "";
     } },
     { id: "an", label: t("tc.col_anomalies"), cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
     { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: t("tc.no_reads"), c: "st-dsq" } : r.in_pit ? t("state.pit_long") : "" },
@@ -388,7 +391,7 @@ async function main() {
   // -- log lines set aside at load (written by an older version, or by hand): shown, never hidden --
   const asideTable = new KeyedTable($("set-aside"), [
     { id: "seq", label: t("tc.col_log_line"), cls: "num", cell: (a) => String(a.seq) },
-    { id: "error", label: t("tc.col_why"), cell: (a) => a.error },
+    { id: "error", label: t("tc.col_why"), cell: (a) => serverText(a.error, a.error_said) },
     { id: "line", label: t("tc.col_text"), cell: (a) => a.line },
   ], { key: (a) => String(a.seq) });
   api(base).then((info) => {
