@@ -133,7 +133,7 @@ class Engine:
                 self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
             self.by_transponder[car.transponder] = car
             if self._adopt_reads(car, car.transponder) or old is not None:
-                self._rebuild(car)
+                self._rebuild_past(car)
         self._out.car(number)
 
     def _adopt_reads(self, car: Car, transponder: str) -> bool:
@@ -390,6 +390,7 @@ class Engine:
                 return
             ev.number = car.number
         self.events.append(ev)
+        late = ev.t < self.now_us  # older than a read already applied: may undo a finish decision
         if ev.t > self.now_us:
             self.now_us = ev.t
         if typ == "signal":
@@ -401,27 +402,58 @@ class Engine:
         elif typ == "invalidate":
             car = self.cars[ev.number]
             car.invalid.add((ev.line.loop, s_to_us(ev.line.target_t)))
-            self._rebuild(car)
+            self._rebuild_past(car)
         else:
-            self._car_event(self.cars[ev.number], ev)
+            self._car_event(self.cars[ev.number], ev, late)
 
     # -- cars ------------------------------------------------------------------------------------
-    def _car_event(self, car: Car, ev: Event) -> None:
+    def _car_event(self, car: Car, ev: Event, late: bool) -> None:
         if ev.t >= car.last_t:
             car.events.append(ev)
+            if not late:  # the hot path: the newest event of the session
+                self._process(car, ev)
+                return
+            decided = self._decided()
             self._process(car, ev)
+            self._settle(decided)
             return
         insort(car.events, ev, key=lambda e: e.sort_key)
         self.counters["late_events"] += 1
         self._rebuild_past(car)
 
     def _rebuild_past(self, car: Car) -> None:
-        """The car's past changed (a late read, reads assigned to it): that car alone, or everything
-        once the time is up or the flag is out (the finish order may change)."""
-        if self.end_passed or self.flag_us is not None:
+        """The car's past changed (a late read, an invalidated read, reads assigned to it): that car
+        alone, then everything if that changes a session-wide finish decision (`_settle`)."""
+        if self.closed:
             self._rebuild_all()
-        else:
-            self._rebuild(car)
+            return
+        decided = self._decided()
+        self._rebuild(car)
+        self._settle(decided)
+
+    def _decided(self) -> tuple:
+        """The session-wide finish decisions taken so far (what the cars' finishes are derived from)."""
+        return self.flag_us, self.leader_at_end, self.end_passed
+
+    def _settle(self, before: tuple) -> None:
+        """After an event older than the session clock: keep the session's state only if it is what the
+        same events give in time order. Cars depend on each other only through the finish decisions (the
+        leader when time is up, the chequered flag), so those are checked against the cars' laps: a
+        decision taken or changed by this event, or one that no longer holds (taken before older reads
+        came in, e.g. a decoder's RESEND after a restart), recomputes the whole session in time order."""
+        if self._decided() != before or not self._decisions_hold():
+            self._rebuild_all()
+
+    def _decisions_hold(self) -> bool:
+        fin, end, leader = self.finish, self.end_us, self.leader_at_end
+        if leader is not None and end is not None and fin.leader_at(self.cars.values(), end) != leader:
+            return False
+        # the flag is the first decision in time: a chequered signal, or the regime's deciding crossing
+        first = [(s.t, s.t) for s in self.signals if s.line.signal == "chequered"][:1]
+        crossing = fin.first_flag(self.cars, end, leader)
+        if crossing is not None:
+            first.append(crossing)
+        return self.flag_us == (min(first)[1] if first else None)
 
     def _rebuild(self, car: Car) -> None:
         """Recompute one car from its raw events (late passing, invalidated read, new entry)."""
