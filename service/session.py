@@ -41,6 +41,7 @@ from service.engine.penalties import AMOUNTS, Penalty
 from service.errors import Invalid, NotFound
 from service.results import results
 from service.store import EventStore
+from service.time_bounds import time_refusal
 from service.timeutil import us_to_s
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ class LiveSession:
         try:
             with self.store.transaction():
                 for line in lines:
-                    refusal = engine.refusal(line)
+                    refusal = engine.refusal(line) or time_refusal(line, engine, self.now_t)
                     if refusal is not None:
                         raise refusal
                     outcome = engine.apply_line(line)
@@ -317,8 +318,12 @@ class LiveSession:
     def revert(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
         return self.record({"type": "revert", "target": target, **({"note": note} if note else {})}, by)
 
-    def confirm(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
-        return self.record({"type": "confirm", "target": target, **({"note": note} if note else {})}, by)
+    def confirm(self, target: Any, note: Any = None, by: str | None = None, *, number: Any = None,
+                lap_t: Any = None) -> Outcome:  # fmt: skip
+        """Confirm a manual passing (`target`, its correction id) or a lap the lap-time checks warned
+        about (`number` and `lap_t`, the time of the crossing that ends it): it may then be a record."""
+        what = {"target": target} if number is None and lap_t is None else {"number": number, "lap_t": lap_t}
+        return self.record({"type": "confirm", **what, **({"note": note} if note else {})}, by)
 
     def car_action(self, number: str, action: str, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """mechanical, refuel, driver_change, weight_check, ballast_check or grid_move on one car."""

@@ -208,9 +208,11 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.post("/sessions/{sid}/confirm")
     async def confirm(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
-        """Race control confirms a manual passing: its laps may then be best laps."""
+        """Race control confirms a manual passing (`id`) or a warned lap (`number`, `lap_t`): it may then
+        be a best lap, a qualifying time, the fastest lap."""
         body = await limits.object_body(request)
-        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role))
+        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role, number=body.get("number"),
+                                        lap_t=body.get("lap_t")))  # fmt: skip
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
     async def car_action(number: str, action: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:

@@ -9,7 +9,7 @@ finish, a signal).
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from typing import Any
 
@@ -34,7 +34,7 @@ from service.engine.events import (
 from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
-from service.errors import Conflict
+from service.errors import Conflict, NotFound
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us, us_to_s
@@ -63,6 +63,7 @@ class Engine:
         self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
         self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
+        self.confirmed_laps: set[tuple[str, int]] = set()  # (car, lap end) of warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -216,7 +217,7 @@ class Engine:
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
-    def refusal(self, line: Line) -> LineError | None:
+    def refusal(self, line: Line) -> Exception | None:
         """Why a live caller's line would have no effect (unknown car, unknown penalty), if it would not.
 
         Replay applies such lines as warnings; a live session answers them with an error instead of
@@ -248,6 +249,8 @@ class Engine:
             other = self.by_transponder.get(line.transponder)
             if other is not None:
                 return LineError(f"transponder {line.transponder} already counts for car {other.number}", 409)
+        if isinstance(line, ConfirmLine) and line.target is None:
+            return self._lap_refusal(line)
         if isinstance(line, ConfirmLine):
             c = self.corrections.get(line.target)
             if c is None or c["type"] != "manual_passing":
@@ -266,6 +269,20 @@ class Engine:
         if line.correction or isinstance(line, RevertLine):
             if line.id is not None and line.id in self.corrections:
                 return LineError(f"correction id {line.id!r} is already used", 409)
+        return None
+
+    def _lap_refusal(self, line: ConfirmLine) -> Exception | None:
+        """A lap to confirm is a warned lap of the car, ending at `lap_t`, not confirmed yet."""
+        car = self.cars.get(str(line.number))
+        t = s_to_us(line.lap_t or 0)
+        flag = None
+        if car is not None:
+            i = bisect_left(car.lap_ends, t, 0, car.laps)
+            flag = car.lap_flags[i] if i < car.laps and car.lap_ends[i] == t else None
+        if flag == "confirmed":
+            return Conflict("confirm.lap_confirmed", number=line.number, t=line.lap_t)
+        if flag != "warned":
+            return NotFound("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
         return None
 
     def rule_refusal(self, line: PenaltyLine) -> str | None:
@@ -576,7 +593,9 @@ class Engine:
             self._out.status = DUPLICATE
             return
         lap_us = car.lap_times[-1]
-        self._check_lap(car, n, lap_us, via_pit)
+        if self._check_lap(car, n, lap_us, via_pit):  # a warned lap is no record until confirmed
+            car.flag_lap(n, "confirmed" if (car.number, t) in self.confirmed_laps else "warned")
+        car.count_best(n)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, lap_us, via_pit)
         self._out.car(car.number)
@@ -745,8 +764,19 @@ class Engine:
         self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
-        """Race control confirms a manual passing: its laps may be best laps from now on."""
-        target = ev.line.target
+        """Race control confirms a manual passing, or a lap the lap-time checks warned about (named by its
+        car and the time of the crossing that ends it): it may be a best lap from now on."""
+        line: ConfirmLine = ev.line
+        if line.target is None:
+            car = self.cars.get(str(line.number))
+            if car is None:
+                self.ignore(f"confirm: no car {line.number!r}")
+                return
+            assert line.lap_t is not None
+            self.confirmed_laps.add((car.number, s_to_us(line.lap_t)))
+            self._rebuild(car)
+            return
+        target = line.target
         c = self.corrections.get(target)
         if c is None or c["type"] != "manual_passing":
             self.ignore(f"confirm: no manual passing {target!r}")
@@ -790,24 +820,29 @@ class Engine:
         start = car.lap_ends[lap - 1] - lap_us
         return start + lap_us // parts, parts - 1
 
-    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> None:
+    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> bool:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
-        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
+        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable).
+        True when the lap is warned about."""
         ps = car.pace_sorted
         k = len(ps)
+        warned = False
         if self.min_lap_us and lap_us < self.min_lap_us:
             car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
+            warned = True
         elif k >= 3:
             median = ps[k // 2]
             pct = lap_us * 100
             if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
                 car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+                warned = True
         if car.lap_flags[-1] is None:
             pace = car.pace
             pace.append(lap_us)
             insort(ps, lap_us)
             if k >= 9:  # the window is full: the oldest lap leaves it
                 ps.remove(pace.pop(0))
+        return warned
 
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""

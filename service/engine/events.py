@@ -229,13 +229,23 @@ class AssignLine(Timed, tag="assign", kw_only=True):
 
 
 class ConfirmLine(Timed, tag="confirm", kw_only=True):
-    """Race control confirms a manual passing: its laps may then be best laps. Extends scenario.md."""
+    """Race control confirms a manual passing (`target`, its correction id), or a decoder lap the
+    lap-time checks warned about (`number` and `lap_t`, the time of the crossing that ends it): such
+    laps may then be best laps, qualifying times, fastest laps. Extends scenario.md."""
 
     correction: ClassVar[bool] = True
-    target: CorrectionId
+    target: CorrectionId | None = None
+    number: IdentOrInt | None = None
+    lap_t: Time | None = None
     note: Text | None = None
     id: CorrectionId | None = None
     by: Role | None = None
+
+    def __post_init__(self) -> None:
+        self.number = _as_str(self.number)
+        by_lap = (self.number, self.lap_t)
+        if (self.target is None and None in by_lap) or (self.target is not None and by_lap != (None, None)):
+            raise ValueError("confirm names a manual passing ('target') or a lap ('number' and 'lap_t')")
 
 
 class RevertLine(Timed, tag="revert", kw_only=True):
