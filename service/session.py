@@ -155,17 +155,21 @@ class LiveSession:
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
+        self.damage: list[dict[str, Any]] = list(meta.get("damage") or [])  # lines the log lost (store.open_log)
         self._load()
 
     def _load(self) -> None:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
         decoded: list[tuple[int, str, Line | LineError]] = []
+        notes: list[str] = []  # fields an older version accepted and this one leaves out (named)
         for seq, text in self.store.texts():
             try:
-                decoded.append((seq, text, decode_line(text)))
+                decoded.append((seq, text, decode_line(text, notes)))
             except LineError as exc:
                 decoded.append((seq, text, exc))
+            if notes:
+                self.set_aside.append({"seq": seq, "error": notes.pop(), "line": text[:300], "applied": True})
         # the log's reverts undo their targets from the start: one pass, however many reverts
         self.engine.revert_in_advance([x for _, _, x in decoded if isinstance(x, Line)])
         for seq, text, line in decoded:
@@ -178,6 +182,7 @@ class LiveSession:
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
+        self.set_aside.sort(key=lambda a: a["seq"])
         if n:
             log.info("session %s: replayed %d logged events", self.id, n)
 
@@ -481,7 +486,7 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
-            "log": {**self.counters, "set_aside": len(self.set_aside)},
+            "log": {**self.counters, "set_aside": len(self.set_aside), "missing": self.lines_missing},
         }
 
     @property
@@ -499,11 +504,18 @@ class LiveSession:
         e = self.engine
         return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
                 "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
-                "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
+                "meeting": meeting, "set_aside": len(self.set_aside), "missing": self.lines_missing}  # fmt: skip
+
+    @property
+    def lines_missing(self) -> int:
+        """Lines the log lost (found when it was opened; see `damage`)."""
+        return sum(int(d.get("lines_missing", 0)) for d in self.damage)
 
     def details(self) -> dict[str, Any]:
-        """The header plus what the timing crew must check: log lines set aside at load, and why."""
-        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": self.engine.warnings[-100:]}
+        """The header plus what the timing crew must check: log lines set aside at load and why, lines
+        the log lost (which, found when, the damaged file kept)."""
+        return {**self.header(), "set_aside": self.set_aside[:100], "damage": self.damage,
+                "warnings": self.engine.warnings[-100:]}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]

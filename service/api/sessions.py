@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
-from service.store import scenario_lines
+from service.store import scenario_text
 
 RC = frozenset({ADMIN, RACE_CONTROL})
 TC = frozenset({ADMIN, TIMING})
@@ -271,8 +270,7 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/export.jsonl")
     async def export_jsonl(c: Caller = AS_STAFF) -> Response:
-        lines = scenario_lines(list(c.session.store.lines()))
-        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
+        body, _ = scenario_text(c.session.store, c.session.damage)  # set-aside lines and losses included
         return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")

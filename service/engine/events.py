@@ -271,7 +271,7 @@ class InvalidateLine(Timed, tag="invalidate", kw_only=True):
         self.transponder = _as_str(self.transponder)
 
 
-class Driver(Struct, kw_only=True, omit_defaults=True):
+class Driver(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     id: IdentOrInt
     name: Text | None = None
     weight_kg: Annotated[float, Meta(gt=0, le=500)] | None = None
@@ -280,9 +280,14 @@ class Driver(Struct, kw_only=True, omit_defaults=True):
         self.id = _as_str(self.id)
 
 
-class Wave(Struct, kw_only=True, omit_defaults=True):
+class Wave(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     wave: IdentOrInt
     offset_s: Annotated[float, Meta(ge=0, le=MAX_T_S)] = 0.0
+
+
+# Typed objects inside header lines: an unknown field in them is refused with its name (a typo such as
+# "kg" for "weight_kg" must not be ignored); only the header lines themselves take extra fields.
+NESTED: dict[str, type[Struct]] = {"drivers": Driver, "waves": Wave}
 
 
 class Header(Line, kw_only=True):
@@ -370,6 +375,9 @@ def _check_extra(key: str, value: Any, depth: int = 0) -> None:
 def _message(exc: Exception) -> str:
     """msgspec's "Expected `float` >= 0 - at `$.seconds`" as "'seconds': expected float >= 0"."""
     text = str(exc)
+    m = re.match(r"^Object contains unknown field `(.*)` - at `\$\.?(.*)`$", text)
+    if m:  # inside a typed object (a driver, a wave): name the field where it is
+        return f"'{m.group(2)}.{m.group(1)}': unknown field" if m.group(2) else f"'{m.group(1)}': unknown field"
     m = re.match(r"^(.*) - at `\$\.?(.*)`$", text)
     if m:
         text = f"'{m.group(2) or 'line'}': {m.group(1)}"
@@ -440,8 +448,31 @@ def parse_lines(items: list[Any]) -> list[Line]:
     return out
 
 
-def decode_line(text: str | bytes) -> Line:
-    """Decode and convert one JSON text line (the fast path of replay and log loading)."""
+def _without_unknown(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The line without the unknown fields of its nested objects, and their names ("drivers[0].kg")."""
+    dropped: list[str] = []
+    out = dict(obj)
+    for key, cls in NESTED.items():
+        items = obj.get(key)
+        if not isinstance(items, list):
+            continue
+        known = set(cls.__struct_fields__)
+        kept = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                dropped += [f"{key}[{i}].{k}" for k in item if k not in known]
+                item = {k: v for k, v in item.items() if k in known}
+            kept.append(item)
+        out[key] = kept
+    return out, dropped
+
+
+def decode_line(text: str | bytes, salvage: list[str] | None = None) -> Line:
+    """Decode and convert one JSON text line (the fast path of replay and log loading).
+
+    `salvage` (replaying a log or a file): a line that older versions accepted with unknown fields in
+    its nested objects is read without them, and what was left out is described in that list, rather
+    than the whole line (an entry: a car) being set aside."""
     try:
         line = _decoder.decode(text)
     except msgspec.ValidationError as exc:
@@ -452,6 +483,12 @@ def decode_line(text: str | bytes) -> Line:
         tag = obj.get("type") if isinstance(obj, dict) else None
         if isinstance(tag, str) and tag not in BY_TAG:
             raise LineError(f"unknown type {tag!r}") from None
+        if salvage is not None and isinstance(obj, dict) and BY_TAG.get(tag, Line).header:
+            cleaned, dropped = _without_unknown(obj)
+            if dropped:
+                line = parse_line(cleaned)  # still refused if something else is wrong
+                salvage.append(f"{tag}: unknown field(s) {', '.join(dropped)} left out")
+                return line
         raise LineError(f"{tag or 'line'}: {_message(exc)}") from None
     except (msgspec.DecodeError, RecursionError) as exc:
         try:  # Python's reader takes NaN/Infinity (older logs have them): name the field instead

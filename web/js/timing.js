@@ -353,7 +353,13 @@ async function main() {
     for (const a of aside) asideTable.update(a, {});
     asideTable.order(aside.map((a) => String(a.seq)));
     $("set-aside-count").textContent = aside.length ? String(aside.length) : "";
-    $("set-aside-card").hidden = aside.length === 0;
+    // lines the log lost (a deleted -wal file, a bad page): said, never silent (docs/storage.md)
+    const damage = info.damage || [];
+    $("log-damage").replaceChildren(...damage.map((d) => el("li", { class: "alert-warn", "data-cause": d.cause },
+      t("tc.log_damage", { n: d.lines_missing, found: d.found, why: t(`tc.damage_${d.cause}`),
+        lines: (d.missing || []).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ") }),
+      d.kept_as ? ` ${t("tc.damage_kept", { file: d.kept_as })}` : "")));
+    $("set-aside-card").hidden = aside.length === 0 && damage.length === 0;
   }).catch(() => {});
 
   store.start();
