@@ -87,9 +87,11 @@ class EventStore:
     def mark_committed(self, seq: int) -> None:
         """After a check of the log (open_log): `seq` is its last line, and the next one is numbered
         after it even if the lines up to it were lost (a lost number is never given again)."""
-        with self.transaction():
-            self.db.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
-            self.db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (seq,))
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        if (row[0] if row else 0) != seq:
+            with self.transaction():
+                self.db.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
+                self.db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (seq,))
         self._last, self._marked = seq, -1
         self._mark()
 

@@ -142,6 +142,26 @@ def test_a_late_read_before_the_end_rebuilds_once_not_per_read():
     assert table(results(engine))[:2] == [("1", "classified", 7, 343.0), ("2", "classified", 7, 357.0)]
 
 
+def test_a_start_loop_read_of_a_first_start_arriving_after_the_restart():
+    """AX-JUMP: a heat started twice (red flag, restart at 100 s). Car 9 crossed the start loop 0.5 s
+    before the first green (4 s): a first jump start, 10 s. That read comes from a lagging decoder after
+    the restart procedure was signalled: it still belongs to the first start, as in time order (it used
+    to be dropped as a read before the restart's procedure)."""
+    head = [{"type": "session", "preset": "autocross", "kind": "heat"},
+            *[{"type": "entry", "number": n, "transponder": f"T{n}", "category": "Super Buggy"} for n in ("7", "9")],
+            {"type": "signal", "t": 0.0, "signal": "start_procedure"}]  # fmt: skip
+    early = {"type": "passing", "t": 3.5, "transponder": "T9", "loop": "start"}
+    rest = [{"type": "signal", "t": 4.0, "signal": "start_lights_green"},
+            {"type": "signal", "t": 10.0, "signal": "red"},
+            {"type": "signal", "t": 100.0, "signal": "start_procedure"},
+            {"type": "signal", "t": 103.0, "signal": "start_lights_green"},
+            *passings("T7", [160.0, 220.0]), *passings("T9", [161.0, 221.0])]  # fmt: skip
+    got = replay(head + rest + [early])
+    assert [(p["number"], p["rule"], p["seconds"]) for p in got["penalties"]] == [("9", "AX-JUMP", 10.0)]
+    assert "500 ms before the green" in got["penalties"][0]["evidence"]
+    assert dumps(same_reads(got)) == dumps(same_reads(replay(head + [early] + rest)))
+
+
 # -- Hypothesis: permutations of late reads within a window ------------------------------------------
 @cache
 def simulated(preset: str, kind: str | None) -> tuple[list[dict], str]:

@@ -1,10 +1,10 @@
 """The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O, no clock.
 
 Everything the engine knows came in as an event, so the same events always give the same
-classification (DESIGN.md). Events are normally applied in time order (fast path). A late or
-out-of-order event is put in its place and only what it can change is recomputed: the car alone
-when the race is still running, everything when it touches a global fact (the green flag, the
-finish, a signal).
+classification (DESIGN.md), whatever order they arrived in. Events are normally applied in time
+order (fast path). A late or out-of-order event is put in its place and only what it can change is
+recomputed: its car alone, and everything when it moves a session-wide fact (a signal, the leader
+when time is up, the chequered flag: `_settle`).
 """
 
 from __future__ import annotations
