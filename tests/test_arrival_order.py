@@ -13,6 +13,7 @@ import json
 import re
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,42 +203,14 @@ def late_arrivals(draw: st.DrawFn, case: str) -> list[dict]:
     return out
 
 
-def check(case: str, arrived: list[dict]) -> None:
+@pytest.mark.parametrize("case", list(CASES))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_arrival_order_gives_the_time_ordered_results(case, data):
+    """Timed race, lap race, best-lap session, cross-country race, Le Mans race with its rules."""
+    arrived = data.draw(late_arrivals(case))
     _, want = simulated(*CASES[case])
     assert json.dumps(same_reads(replay(arrived)), sort_keys=True) == want
-
-
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@SETTINGS
-@given(st.data())
-def test_timed_race_any_arrival_order(data):
-    check("timed", data.draw(late_arrivals("timed")))
-
-
-@SETTINGS
-@given(st.data())
-def test_lap_race_any_arrival_order(data):
-    check("laps", data.draw(late_arrivals("laps")))
-
-
-@SETTINGS
-@given(st.data())
-def test_best_lap_session_any_arrival_order(data):
-    check("best_lap", data.draw(late_arrivals("best_lap")))
-
-
-@SETTINGS
-@given(st.data())
-def test_cross_country_any_arrival_order(data):
-    check("cross_country", data.draw(late_arrivals("cross_country")))
-
-
-@SETTINGS
-@given(st.data())
-def test_lemans_rules_any_arrival_order(data):
-    check("lemans_rules", data.draw(late_arrivals("lemans_rules")))
 
 
 def test_the_simulated_sessions_decide_something():
