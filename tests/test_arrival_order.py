@@ -221,3 +221,4 @@ def test_the_simulated_sessions_decide_something():
         assert sum(r["status"] == "classified" for r in res["classification"]) >= 4, case
     assert json.loads(simulated(*CASES["lemans_rules"])[1])["penalties"]
 
+

@@ -463,8 +463,8 @@ class Engine:
 
     def _decisions_hold(self) -> bool:
         fin, end, leader = self.finish, self.end_us, self.leader_at_end
-        if leader is not None and end is not None and fin.leader_at(self.cars.values(), end) != leader:
-            return False
+        if self.end_passed and end is not None and fin.leader_at(self.cars.values(), end) != leader:
+            return False  # the leader when time was up (None: nobody had a lap) is no longer that car
         # the flag is the first decision in time: a chequered signal, or the regime's deciding crossing
         first = [(s.t, s.t) for s in self.signals if s.line.signal == "chequered"][:1]
         crossing = fin.first_flag(self.cars, end, leader)
