@@ -267,7 +267,8 @@ async function main() {
     warnKey = key;
     $("lap-warnings").replaceChildren(...items.map(([r, w]) => {
       const pct = Number((/(\d+) %/.exec(w[2]) || [])[1]);
-      const long = pct >= 150 && !(r.lap_flags || {})[w[0]]; // a decoder lap long enough to hide a missed read
+      const flag = (r.lap_flags || {})[w[0]];
+      const long = pct >= 150 && (!flag || flag === "warned"); // a decoder lap long enough to hide a missed read
       return el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) }, T.lapWarn(r, w),
         long ? el("button", { type: "button", "data-act": "fill", onclick: () => fillMissed(r.number, w[0]) }, t("tc.fill_missed")) : "");
     }));
