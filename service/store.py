@@ -55,7 +55,7 @@ class EventStore:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
-            if create or fresh:
+            if create or fresh:  # an existing log to check first (open_log) is not written to yet
                 self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError:
             self.db.close()
@@ -166,6 +166,8 @@ def open_log(path: str | Path, synchronous: str = "FULL") -> EventStore:
     try:
         store = EventStore(path, synchronous, create=False)
     except sqlite3.DatabaseError as exc:
+        if not _corrupt(exc):  # not a database, locked, an I/O error: listed with it, left as it is
+            raise LogError(f"cannot open the log ({exc})") from exc
         return _rebuild(path, _committed(path), str(exc), synchronous)
     try:
         committed = store.committed_seq()
@@ -177,10 +179,13 @@ def open_log(path: str | Path, synchronous: str = "FULL") -> EventStore:
             else:
                 seqs = range(1, (hi or 0) + 1)
         except sqlite3.DatabaseError as exc:
+            if not _corrupt(exc):
+                raise
             store.close()
             return _rebuild(path, committed, str(exc), synchronous)
         if "id" not in meta:
             raise LogError("no session in this file (its meta has no id)")
+        store.db.executescript(SCHEMA)  # readable: tables a newer version adds are created now
         missing = _missing(seqs, max(hi or 0, committed or 0), meta.get("damage") or [])
         if missing:
             cause = "lost_tail" if missing[-1][1] > (hi or 0) else "holes"
@@ -225,6 +230,11 @@ def _report(missing: list[list[int]], cause: str, error: str | None = None, kept
     if kept_as:
         r["kept_as"] = kept_as
     return r
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite says the file is damaged (a bad page, a truncated file), not busy or missing a table."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_CORRUPT")
 
 
 def _committed(path: Path) -> int | None:
