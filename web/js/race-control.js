@@ -103,7 +103,10 @@ async function main() {
   const renderWarned = () => {
     const items = [];
     for (const r of store.rows.values()) {
-      for (const w of r.lap_warnings || []) if ((r.lap_flags || {})[w[0]] === "warned") items.push([r, w]);
+      // only the warned laps that would be the car's best lap if confirmed: the others change no record
+      for (const w of r.lap_warnings || []) {
+        if ((r.lap_flags || {})[w[0]] === "warned" && w[1] < (r.best_lap_s ?? Infinity)) items.push([r, w]);
+      }
     }
     const key = items.map(([r, w]) => `${r.number}@${w[3]}`).join(",");
     if (key === warnedKey) return;
