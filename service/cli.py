@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from decoders import cli as decoders_cli
@@ -112,10 +113,13 @@ def _record(args: argparse.Namespace) -> int:
     from service.store import export_scenario
 
     try:
-        n = export_scenario(args.db, args.out)
-    except (OSError, ValueError) as exc:
+        n, damage = export_scenario(args.db, args.out)
+    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
         print(f"boucle record: {exc}", file=sys.stderr)
         return 2
+    for d in damage:  # written as comments in the file too: a damaged log exports what it holds, said
+        print(f"boucle record: warning: {d.get('lines_missing', 0)} line(s) missing from the log: {d.get('why')}",
+              file=sys.stderr)  # fmt: skip
     print(f"wrote {n} lines to {args.out}", file=sys.stderr)
     return 0
 

@@ -2,7 +2,8 @@
 decoder links each one owns (opened, reopened after a restart, stopped).
 
 A session log that cannot be opened is listed in `broken` with why; the others load (a restart
-must never lose the sessions that are fine). `get` refuses with a domain error (`NotFound`).
+must never lose the sessions that are fine). A damaged log loads what can be read (store.open_log)
+and its session reports what is missing. `get` refuses with a domain error (`NotFound`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from service.errors import NotFound
 from service.hub import SessionHub
 from service.i18n import is_coded, said_of
 from service.session import DecoderLink, LiveSession
-from service.store import EventStore
+from service.store import LogError, open_log
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,11 @@ class Manager:
         for path in sorted(self.data_dir.glob("*.sqlite")):
             store = None
             try:
-                store = EventStore(path, self.synchronous)
-                meta = store.get_meta()
-                if "id" not in meta:
-                    store.close()
-                    continue
-                self._add(LiveSession(store, meta))
+                store = open_log(path, self.synchronous)  # a damaged log is salvaged, its loss reported
+                self._add(LiveSession(store, store.get_meta()))
+            except LogError as exc:  # a 0-byte file, not a database, no session in it: listed, never hidden
+                log.error("session log %s cannot be loaded: %s", path, exc)
+                self.broken[path.stem] = str(exc)
             except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the others
                 log.exception("session log %s cannot be loaded", path)
                 self.broken[path.stem] = f"{type(exc).__name__}: {exc}"

@@ -19,15 +19,18 @@ from service.i18n import Said, said, said_of
 
 
 def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, Line | None, Said | None]]:
-    """Yield (line number, typed line or None, error) for each meaningful line."""
+    """Yield (line number, typed line or None, error or warning) for each meaningful line."""
     for no, raw in enumerate(lines, 1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
+        notes: list[str] = []
         try:
-            yield no, decode_line(text), None
+            line = decode_line(text, notes)
         except LineError as exc:
             yield no, None, said("warn.line", line=no, why=exc)
+            continue
+        yield no, line, said("warn.line", line=no, why=notes[0]) if notes else None
 
 
 def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
@@ -36,8 +39,9 @@ def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
     engine: Engine | None = None
     pending: list[str] = []
     for no, line, err in iter_lines(lines):
+        if err is not None:
+            pending.append(err)
         if line is None:
-            pending.append(err or said("warn.line", line=no, why=said("warn.unreadable")))
             continue
         if engine is None:
             engine = Engine()

@@ -44,6 +44,7 @@ from service.i18n import Said, coded, said
 from service.intake import Intake
 from service.results import results
 from service.store import EventStore
+from service.time_bounds import time_refusal
 from service.timeutil import us_to_s
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ class LiveSession:
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
+        self.damage: list[dict[str, Any]] = list(meta.get("damage") or [])  # lines the log lost (store.open_log)
         self._load()
         self.intake = Intake(self)  # decoder reads: clocks, kept-aside reads, an unwritable log
 
@@ -193,11 +195,14 @@ class LiveSession:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
         decoded: list[tuple[int, str, Line | LineError]] = []
+        notes: list[str] = []  # fields an older version accepted and this one leaves out (named)
         for seq, text in self.store.texts():
             try:
-                decoded.append((seq, text, decode_line(text)))
+                decoded.append((seq, text, decode_line(text, notes)))
             except LineError as exc:
                 decoded.append((seq, text, exc))
+            if notes:
+                self.set_aside.append({"seq": seq, "error": notes.pop(), "line": text[:300], "applied": True})
         # the log's reverts undo their targets from the start: one pass, however many reverts
         self.engine.revert_in_advance([x for _, _, x in decoded if isinstance(x, Line)])
         for seq, text, line in decoded:
@@ -210,6 +215,7 @@ class LiveSession:
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
+        self.set_aside.sort(key=lambda a: a["seq"])
         if n:
             log.info("session %s: replayed %d logged events", self.id, n)
 
@@ -287,7 +293,7 @@ class LiveSession:
         try:
             with self.store.transaction():
                 for line in lines:
-                    refusal = engine.refusal(line)
+                    refusal = engine.refusal(line) or time_refusal(line, engine, self.now_t)
                     if refusal is not None:
                         raise refusal
                     outcome = engine.apply_line(line)
@@ -355,8 +361,12 @@ class LiveSession:
     def revert(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
         return self.record({"type": "revert", "target": target, **({"note": note} if note else {})}, by)
 
-    def confirm(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
-        return self.record({"type": "confirm", "target": target, **({"note": note} if note else {})}, by)
+    def confirm(self, target: Any, note: Any = None, by: str | None = None, *, number: Any = None,
+                lap_t: Any = None) -> Outcome:  # fmt: skip
+        """Confirm a manual passing (`target`, its correction id) or a lap the lap-time checks warned
+        about (`number` and `lap_t`, the time of the crossing that ends it): it may then be a record."""
+        what = {"target": target} if number is None and lap_t is None else {"number": number, "lap_t": lap_t}
+        return self.record({"type": "confirm", **what, **({"note": note} if note else {})}, by)
 
     def car_action(self, number: str, action: str, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """mechanical, refuel, driver_change, weight_check, ballast_check or grid_move on one car."""
@@ -492,7 +502,8 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
-            "log": {**self.counters, "set_aside": len(self.set_aside), **self.intake.header()},
+            "log": {**self.counters, "set_aside": len(self.set_aside), "missing": self.lines_missing,
+                    **self.intake.header()},
             "meeting": self.meta.get("meeting"),
         }
 
@@ -511,7 +522,12 @@ class LiveSession:
         e = self.engine
         return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
                 "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
-                "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
+                "meeting": meeting, "set_aside": len(self.set_aside), "missing": self.lines_missing}  # fmt: skip
+
+    @property
+    def lines_missing(self) -> int:
+        """Lines the log lost (found when it was opened; see `damage`)."""
+        return sum(int(d.get("lines_missing", 0)) for d in self.damage)
 
     def belongs_to(self, meeting: dict[str, Any]) -> None:
         """The meeting that opened this session ({id, key, name, division}, kept in the log's meta): pages
@@ -520,9 +536,10 @@ class LiveSession:
         self.store.set_meta("meeting", meeting)
 
     def details(self) -> dict[str, Any]:
-        """The header plus what the timing crew must check: log lines set aside at load, and why."""
+        """The header plus what the timing crew must check: log lines set aside at load and why, lines
+        the log lost (which, found when, the damaged file kept)."""
         warnings = self.engine.warnings[-100:]
-        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": warnings,
+        return {**self.header(), "set_aside": self.set_aside[:100], "damage": self.damage, "warnings": warnings,
                 "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:

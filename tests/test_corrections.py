@@ -93,7 +93,7 @@ def test_estimate_from_pace_never_below_min_lap():
     # car 1's only lap is 5 s (a crossing just after the green): never less than min_lap_s 20 s
     assert e.estimate_passing("1", 10**9) == (25_000_000, "pace")
     assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s",
-                                            {"code": "lap.shorter_than_min", "params": {"min": "20"}}]]
+                                            {"code": "lap.shorter_than_min", "params": {"min": "20"}}, 5.0]]
 
 
 def test_lap_far_off_the_pace_is_a_warning():
@@ -103,9 +103,9 @@ def test_lap_far_off_the_pace_is_a_warning():
     e = replay(lines)
     w = row(e, "1")["lap_warnings"]
     # lap 5 = 30 s, lap 6 = 30 s: 50 % of the median 60 s; lap 7 = 360 s = 600 %
-    assert [x[:3] for x in w] == [[5, 30.0, "50 % of the car's median lap (60.000 s)"],
-                                  [6, 30.0, "50 % of the car's median lap (60.000 s)"],
-                                  [7, 360.0, "600 % of the car's median lap (60.000 s)"]]  # fmt: skip
+    assert [x[:3] + x[4:] for x in w] == [[5, 30.0, "50 % of the car's median lap (60.000 s)", 270.0],
+                                          [6, 30.0, "50 % of the car's median lap (60.000 s)", 300.0],
+                                          [7, 360.0, "600 % of the car's median lap (60.000 s)", 660.0]]  # fmt: skip
     assert say("fr", w[2][3]) == "600 % du tour médian de la voiture (60.000 s)"
     # thresholds are preset overrides: at 40 % .. 700 % nothing is flagged
     lines2 = [{**HEAD[0], "lap_warn_low_pct": 40, "lap_warn_high_pct": 700}, *HEAD[1:]]

@@ -55,7 +55,7 @@ PLAIN_ALLOWED = {
     ("service/outputs/rmonitor_server.py", "--rmonitor-encoding expects"),
     # codecs' own parse errors: caught inside the codec and counted as a reject reason, never answered
     ("decoders/daytime.py", "no time "), ("decoders/daytime.py", "time of day "), ("decoders/wiclax/codec.py", "{text!r} is not dd-mm"),
-    ("service/store.py", "no such session log"),  # `boucle record FILE`
+    ("service/store.py", "no such session log"), ("service/store.py", "empty file (0 bytes)"),  # `boucle record FILE`
     ("service/embedded_broker.py", "mosquitto exited"),  # the demo's own broker
     ("service/engine/events.py", "field."),  # a code raised inside msgspec, read back by events._why
     ("decoders/p3/codec.py", "tag 0x"), ("decoders/p3/codec.py", "record too long"),  # encoder misuse

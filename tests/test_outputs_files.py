@@ -128,7 +128,7 @@ def test_pdf_in_french_and_english(race) -> None:
     for s in ("Provisional classification", "Gap", "Category", "Penalties", "Équipe Rouge"):
         assert s in en, s
     assert "Écart" not in en
-    for sig, t in (("chequered", 600), ("finish_session", 700)):
+    for sig, t in (("chequered", 190), ("finish_session", 200)):  # at the session clock (last read 181 s)
         client.post(f"/api/sessions/{sid}/signal", json={"signal": sig, "t": t}, headers=ADMIN).raise_for_status()
     final = pdf_text(client.get(f"/api/sessions/{sid}/results.pdf?lang=fr").content)
     assert "Classement" in final and "provisoire" not in final

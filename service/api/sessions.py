@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,7 @@ from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
-from service.store import scenario_lines
+from service.store import scenario_text
 
 RC = frozenset({ADMIN, RACE_CONTROL})
 TC = frozenset({ADMIN, TIMING})
@@ -236,9 +235,11 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.post("/sessions/{sid}/confirm")
     async def confirm(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
-        """Race control confirms a manual passing: its laps may then be best laps."""
+        """Race control confirms a manual passing (`id`) or a warned lap (`number`, `lap_t`): it may then
+        be a best lap, a qualifying time, the fastest lap."""
         body = await limits.object_body(request)
-        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role))
+        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role, number=body.get("number"),
+                                        lap_t=body.get("lap_t")))  # fmt: skip
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
     async def car_action(number: str, action: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
@@ -297,8 +298,7 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/export.jsonl")
     async def export_jsonl(c: Caller = AS_STAFF) -> Response:
-        lines = scenario_lines(list(c.session.store.lines()))
-        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
+        body, _ = scenario_text(c.session.store, c.session.damage)  # set-aside lines and losses included
         return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")

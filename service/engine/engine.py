@@ -1,15 +1,15 @@
 """The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O, no clock.
 
 Everything the engine knows came in as an event, so the same events always give the same
-classification (DESIGN.md). Events are normally applied in time order (fast path). A late or
-out-of-order event is put in its place and only what it can change is recomputed: the car alone
-when the race is still running, everything when it touches a global fact (the green flag, the
-finish, a signal).
+classification (DESIGN.md), whatever order they arrived in. Events are normally applied in time
+order (fast path). A late or out-of-order event is put in its place and only what it can change is
+recomputed: its car alone, and everything when it moves a session-wide fact (a signal, the leader
+when time is up, the chequered flag: `_settle`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from typing import Any
 
@@ -35,7 +35,7 @@ from service.engine.events import (
 from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
-from service.errors import Conflict
+from service.errors import Conflict, NotFound
 from service.i18n import Coded, said, said_of
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
@@ -65,6 +65,7 @@ class Engine:
         self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
         self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
+        self.confirmed_laps: set[tuple[str, int]] = set()  # (car, lap end) of warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -135,7 +136,7 @@ class Engine:
                 self.warn(said("warn.transponder_used", number=number, transponder=car.transponder, other=other.number))
             self.by_transponder[car.transponder] = car
             if self._adopt_reads(car, car.transponder) or old is not None:
-                self._rebuild(car)
+                self._rebuild_past(car)
         self._out.car(number)
 
     def _adopt_reads(self, car: Car, transponder: str) -> bool:
@@ -218,7 +219,7 @@ class Engine:
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
-    def refusal(self, line: Line) -> LineError | None:
+    def refusal(self, line: Line) -> Exception | None:
         """Why a live caller's line would have no effect (unknown car, unknown penalty), if it would not.
 
         Replay applies such lines as warnings; a live session answers them with an error instead of
@@ -249,6 +250,8 @@ class Engine:
             other = self.by_transponder.get(line.transponder)
             if other is not None:
                 return LineError("assign.taken", 409, transponder=line.transponder, number=other.number)
+        if isinstance(line, ConfirmLine) and line.target is None:
+            return self._lap_refusal(line)
         if isinstance(line, ConfirmLine):
             c = self.corrections.get(line.target)
             if c is None or c["type"] != "manual_passing":
@@ -267,6 +270,20 @@ class Engine:
         if line.correction or isinstance(line, RevertLine):
             if line.id is not None and line.id in self.corrections:
                 return LineError("correction.id_used", 409, id=line.id)
+        return None
+
+    def _lap_refusal(self, line: ConfirmLine) -> Exception | None:
+        """A lap to confirm is a warned lap of the car, ending at `lap_t`, not confirmed yet."""
+        car = self.cars.get(str(line.number))
+        t = s_to_us(line.lap_t or 0)
+        flag = None
+        if car is not None:
+            i = bisect_left(car.lap_ends, t, 0, car.laps)
+            flag = car.lap_flags[i] if i < car.laps and car.lap_ends[i] == t else None
+        if flag == "confirmed":
+            return Conflict("confirm.lap_confirmed", number=line.number, t=line.lap_t)
+        if flag != "warned":
+            return NotFound("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
         return None
 
     def rule_refusal(self, line: PenaltyLine) -> LineError | None:
@@ -390,6 +407,7 @@ class Engine:
                 return
             ev.number = car.number
         self.events.append(ev)
+        late = ev.t < self.now_us  # older than a read already applied: may undo a finish decision
         if ev.t > self.now_us:
             self.now_us = ev.t
         if typ == "signal":
@@ -401,27 +419,58 @@ class Engine:
         elif typ == "invalidate":
             car = self.cars[ev.number]
             car.invalid.add((ev.line.loop, s_to_us(ev.line.target_t)))
-            self._rebuild(car)
+            self._rebuild_past(car)
         else:
-            self._car_event(self.cars[ev.number], ev)
+            self._car_event(self.cars[ev.number], ev, late)
 
     # -- cars ------------------------------------------------------------------------------------
-    def _car_event(self, car: Car, ev: Event) -> None:
+    def _car_event(self, car: Car, ev: Event, late: bool) -> None:
         if ev.t >= car.last_t:
             car.events.append(ev)
+            if not late:  # the hot path: the newest event of the session
+                self._process(car, ev)
+                return
+            decided = self._decided()
             self._process(car, ev)
+            self._settle(decided)
             return
         insort(car.events, ev, key=lambda e: e.sort_key)
         self.counters["late_events"] += 1
         self._rebuild_past(car)
 
     def _rebuild_past(self, car: Car) -> None:
-        """The car's past changed (a late read, reads assigned to it): that car alone, or everything
-        once the time is up or the flag is out (the finish order may change)."""
-        if self.end_passed or self.flag_us is not None:
+        """The car's past changed (a late read, an invalidated read, reads assigned to it): that car
+        alone, then everything if that changes a session-wide finish decision (`_settle`)."""
+        if self.closed:
             self._rebuild_all()
-        else:
-            self._rebuild(car)
+            return
+        decided = self._decided()
+        self._rebuild(car)
+        self._settle(decided)
+
+    def _decided(self) -> tuple:
+        """The session-wide finish decisions taken so far (what the cars' finishes are derived from)."""
+        return self.flag_us, self.leader_at_end, self.end_passed
+
+    def _settle(self, before: tuple) -> None:
+        """After an event older than the session clock: keep the session's state only if it is what the
+        same events give in time order. Cars depend on each other only through the finish decisions (the
+        leader when time is up, the chequered flag), so those are checked against the cars' laps: a
+        decision taken or changed by this event, or one that no longer holds (taken before older reads
+        came in, e.g. a decoder's RESEND after a restart), recomputes the whole session in time order."""
+        if self._decided() != before or not self._decisions_hold():
+            self._rebuild_all()
+
+    def _decisions_hold(self) -> bool:
+        fin, end, leader = self.finish, self.end_us, self.leader_at_end
+        if self.end_passed and end is not None and fin.leader_at(self.cars.values(), end) != leader:
+            return False  # the leader when time was up (None: nobody had a lap) is no longer that car
+        # the flag is the first decision in time: a chequered signal, or the regime's deciding crossing
+        first = [(s.t, s.t) for s in self.signals if s.line.signal == "chequered"][:1]
+        crossing = fin.first_flag(self.cars, end, leader)
+        if crossing is not None:
+            first.append(crossing)
+        return self.flag_us == (min(first)[1] if first else None)
 
     def _rebuild(self, car: Car) -> None:
         """Recompute one car from its raw events (late passing, invalidated read, new entry)."""
@@ -544,7 +593,9 @@ class Engine:
             self._out.status = DUPLICATE
             return
         lap_us = car.lap_times[-1]
-        self._check_lap(car, n, lap_us, via_pit)
+        if self._check_lap(car, n, lap_us, via_pit):  # a warned lap is no record until confirmed
+            car.flag_lap(n, "confirmed" if (car.number, t) in self.confirmed_laps else "warned")
+        car.count_best(n)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, lap_us, via_pit)
         self._out.car(car.number)
@@ -713,8 +764,19 @@ class Engine:
         self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
-        """Race control confirms a manual passing: its laps may be best laps from now on."""
-        target = ev.line.target
+        """Race control confirms a manual passing, or a lap the lap-time checks warned about (named by its
+        car and the time of the crossing that ends it): it may be a best lap from now on."""
+        line: ConfirmLine = ev.line
+        if line.target is None:
+            car = self.cars.get(str(line.number))
+            if car is None:
+                self.ignore(f"confirm: no car {line.number!r}")
+                return
+            assert line.lap_t is not None
+            self.confirmed_laps.add((car.number, s_to_us(line.lap_t)))
+            self._rebuild(car)
+            return
+        target = line.target
         c = self.corrections.get(target)
         if c is None or c["type"] != "manual_passing":
             self.ignore(said("warn.confirm_not_found", target=target))
@@ -758,25 +820,30 @@ class Engine:
         start = car.lap_ends[lap - 1] - lap_us
         return start + lap_us // parts, parts - 1
 
-    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> None:
+    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> bool:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
-        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
+        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable).
+        True when the lap is warned about."""
         ps = car.pace_sorted
         k = len(ps)
+        warned = False
         if self.min_lap_us and lap_us < self.min_lap_us:
             car.lap_warnings.append((n, said("lap.shorter_than_min", min=f"{self.min_lap_us / 1e6:g}")))
+            warned = True
         elif k >= 3:
             median = ps[k // 2]
             pct = lap_us * 100
             if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
                 car.lap_warnings.append((n, said("lap.off_pace", pct=f"{100 * lap_us / median:.0f}",
                                                  median=f"{median / 1e6:.3f}")))  # fmt: skip
+                warned = True
         if car.lap_flags[-1] is None:
             pace = car.pace
             pace.append(lap_us)
             insort(ps, lap_us)
             if k >= 9:  # the window is full: the oldest lap leaves it
                 ps.remove(pace.pop(0))
+        return warned
 
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""

@@ -27,7 +27,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from service.errors import Invalid
-from service.i18n import Coded
+from service.i18n import Coded, said
 from service.timeutil import s_to_us
 
 MAX_T_S = 10 * 24 * 3600.0  # ten days of session clock either side of t = 0
@@ -234,13 +234,23 @@ class AssignLine(Timed, tag="assign", kw_only=True):
 
 
 class ConfirmLine(Timed, tag="confirm", kw_only=True):
-    """Race control confirms a manual passing: its laps may then be best laps. Extends scenario.md."""
+    """Race control confirms a manual passing (`target`, its correction id), or a decoder lap the
+    lap-time checks warned about (`number` and `lap_t`, the time of the crossing that ends it): such
+    laps may then be best laps, qualifying times, fastest laps. Extends scenario.md."""
 
     correction: ClassVar[bool] = True
-    target: CorrectionId
+    target: CorrectionId | None = None
+    number: IdentOrInt | None = None
+    lap_t: Time | None = None
     note: Text | None = None
     id: CorrectionId | None = None
     by: Role | None = None
+
+    def __post_init__(self) -> None:
+        self.number = _as_str(self.number)
+        by_lap = (self.number, self.lap_t)
+        if (self.target is None and None in by_lap) or (self.target is not None and by_lap != (None, None)):
+            raise ValueError("field.confirm_target")  # said by _why (catalogue _errors)
 
 
 class RevertLine(Timed, tag="revert", kw_only=True):
@@ -266,7 +276,7 @@ class InvalidateLine(Timed, tag="invalidate", kw_only=True):
         self.transponder = _as_str(self.transponder)
 
 
-class Driver(Struct, kw_only=True, omit_defaults=True):
+class Driver(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     id: IdentOrInt
     name: Text | None = None
     weight_kg: Annotated[float, Meta(gt=0, le=500)] | None = None
@@ -275,9 +285,14 @@ class Driver(Struct, kw_only=True, omit_defaults=True):
         self.id = _as_str(self.id)
 
 
-class Wave(Struct, kw_only=True, omit_defaults=True):
+class Wave(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     wave: IdentOrInt
     offset_s: Annotated[float, Meta(ge=0, le=MAX_T_S)] = 0.0
+
+
+# Typed objects inside header lines: an unknown field in them is refused with its name (a typo such as
+# "kg" for "weight_kg" must not be ignored); only the header lines themselves take extra fields.
+NESTED: dict[str, type[Struct]] = {"drivers": Driver, "waves": Wave}
 
 
 class Header(Line, kw_only=True):
@@ -379,6 +394,10 @@ def _why(tag: str, exc: Exception) -> LineError:
     English as before ("penalty: 'seconds': Expected float >= 0"), "pénalité : « seconds » doit être un
     nombre ≥ 0" in French."""
     text, path = str(exc), None
+    m = re.match(r"^Object contains unknown field `(.*)` - at `\$\.?(.*)`$", text)
+    if m:  # inside a typed object (a driver, a wave): name the field where it is
+        field = f"{m.group(2)}.{m.group(1)}" if m.group(2) else m.group(1)
+        return LineError("line.field", line=tag, field=field, why=Coded("field.unknown_here"))
     m = re.match(r"^(.*) - at `\$\.?(.*)`$", text, re.S)
     if m:
         text, path = m.group(1), m.group(2) or "line"
@@ -456,8 +475,31 @@ def parse_lines(items: list[Any]) -> list[Line]:
     return out
 
 
-def decode_line(text: str | bytes) -> Line:
-    """Decode and convert one JSON text line (the fast path of replay and log loading)."""
+def _without_unknown(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The line without the unknown fields of its nested objects, and their names ("drivers[0].kg")."""
+    dropped: list[str] = []
+    out = dict(obj)
+    for key, cls in NESTED.items():
+        items = obj.get(key)
+        if not isinstance(items, list):
+            continue
+        known = set(cls.__struct_fields__)
+        kept = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                dropped += [f"{key}[{i}].{k}" for k in item if k not in known]
+                item = {k: v for k, v in item.items() if k in known}
+            kept.append(item)
+        out[key] = kept
+    return out, dropped
+
+
+def decode_line(text: str | bytes, salvage: list[str] | None = None) -> Line:
+    """Decode and convert one JSON text line (the fast path of replay and log loading).
+
+    `salvage` (replaying a log or a file): a line that older versions accepted with unknown fields in
+    its nested objects is read without them, and what was left out is described in that list, rather
+    than the whole line (an entry: a car) being set aside."""
     try:
         line = _decoder.decode(text)
     except msgspec.ValidationError as exc:
@@ -468,6 +510,12 @@ def decode_line(text: str | bytes) -> Line:
         tag = obj.get("type") if isinstance(obj, dict) else None
         if isinstance(tag, str) and tag not in BY_TAG:
             raise LineError("line.unknown_type", type=tag) from None
+        if salvage is not None and isinstance(obj, dict) and BY_TAG.get(tag, Line).header:
+            cleaned, dropped = _without_unknown(obj)
+            if dropped:
+                line = parse_line(cleaned)  # still refused if something else is wrong
+                salvage.append(said("warn.unknown_fields_left_out", line=tag, fields=", ".join(dropped)))
+                return line
         raise _why(tag or "line", exc) from None
     except (msgspec.DecodeError, RecursionError) as exc:
         try:  # Python's reader takes NaN/Infinity (older logs have them): name the field instead

@@ -9,6 +9,7 @@ with no reads while others are being read, and propose a penalty at the end of t
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from service.i18n import Said, coded, said
@@ -65,9 +66,9 @@ class JumpStart(Rule):
         else:
             return
         g = self._g(ctx)
-        if not g["procedures"] or ev.t < g["procedures"][-1]:
+        proc = bisect_right(g["procedures"], ev.t) - 1  # the procedure under way at the read, even a late one
+        if proc < 0:
             return  # cells are armed only once the procedure has started
-        proc = len(g["procedures"]) - 1
         green = g["greens"].get(proc)
         if green is not None and ev.t >= green:
             return  # moving after the green is the start itself

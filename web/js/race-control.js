@@ -5,7 +5,7 @@ import { mountCorrections } from "./corrections.js";
 import { label, serverText, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
-import { el, fmtClock, fmtT } from "./util.js";
+import { el, fmtClock, fmtLap, fmtT } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -97,6 +97,29 @@ async function main() {
   const ctx = { alerts: new Map() };
   const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call, canConfirm: true,
     types: ["penalty", "waive", "approve", "driver_change", "confirm"] });
+
+  // -- warned laps: no best lap, qualifying time or fastest lap until confirmed --------------------
+  let warnedKey = null;
+  const renderWarned = () => {
+    const items = [];
+    for (const r of store.rows.values()) {
+      // only the warned laps that would be the car's best lap if confirmed: the others change no record
+      for (const w of r.lap_warnings || []) {
+        if ((r.lap_flags || {})[w[0]] === "warned" && w[1] < (r.best_lap_s ?? Infinity)) items.push([r, w]);
+      }
+    }
+    const key = items.map(([r, w]) => `${r.number}@${w[4]}`).join(",");
+    if (key === warnedKey) return;
+    warnedKey = key;
+    $("warned-laps").replaceChildren(...items.map(([r, w]) => el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) },
+      t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: serverText(w[2], w[3]) }), " ",
+      el("button", { type: "button", "data-act": "confirm-lap", onclick: async () => {
+        const ok = t("rc.lap_confirmed", { number: r.number, lap: w[0] });
+        if (await call("confirm", { number: r.number, lap_t: w[4] }, { ok })) corrections.refresh();
+      } }, t("corr.confirm_lap")))));
+    $("no-warned-laps").hidden = items.length > 0;
+  };
+  store.onChange(renderWarned);
 
   // -- flags ----------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {

@@ -11,6 +11,8 @@ import { KeyedTable, lapClass, stateText } from "./table.js";
 import { el, fmtLap, params, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+// lap flags that are no record until race control confirms them (service/engine/car.py UNCONFIRMED)
+const UNCONFIRMED = new Set(["manual", "estimated", "interpolated", "warned"]);
 let filter = params.get("cat") ? `cat:${params.get("cat")}` : "all";
 
 const norm = (s) => String(s ?? "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
@@ -98,8 +100,8 @@ const COLUMNS = [
   { id: "gap", label: t("col.gap"), cls: "num gap", title: t("col.gap_title"), cell: (r, ctx) => ({ t: gapOf(r, ctx), sub: intOf(r, ctx) }) },
   { id: "int", label: t("col.int"), cls: "num opt", title: t("col.int_title"), cell: (r, ctx) => intOf(r, ctx) },
   { id: "last", label: t("col.last"), cls: "num time last", title: t("col.last_title"),
-    cell: (r, ctx) => (r.last_lap_flag === "manual" || r.last_lap_flag === "estimated"
-      ? { t: `${fmtLap(r.last_lap_s)} ≈`, c: "t-flagged", sub: fmtLap(r.best_lap_s) } // hand-timed: never coloured as a best lap
+    cell: (r, ctx) => (UNCONFIRMED.has(r.last_lap_flag) // hand-timed or warned: never coloured as a best lap
+      ? { t: `${fmtLap(r.last_lap_s)}${r.last_lap_flag === "warned" ? "" : " ≈"}`, c: "t-flagged", sub: fmtLap(r.best_lap_s) }
       : { t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best), sub: fmtLap(r.best_lap_s) }) },
   { id: "best", label: t("col.best"), cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },

@@ -312,7 +312,8 @@ async function main() {
     warnKey = key;
     $("lap-warnings").replaceChildren(...items.map(([r, w]) => {
       const pct = Number((/(\d+) %/.exec(w[2]) || [])[1]);
-      const long = pct >= 150 && !(r.lap_flags || {})[w[0]]; // a decoder lap long enough to hide a missed read
+      const flag = (r.lap_flags || {})[w[0]];
+      const long = pct >= 150 && (!flag || flag === "warned"); // a decoder lap long enough to hide a missed read
       return el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) }, T.lapWarn(r, w),
         long ? el("button", { type: "button", "data-act": "fill", onclick: () => fillMissed(r.number, w[0]) }, t("tc.fill_missed")) : "");
     }));
@@ -399,7 +400,13 @@ async function main() {
     for (const a of aside) asideTable.update(a, {});
     asideTable.order(aside.map((a) => String(a.seq)));
     $("set-aside-count").textContent = aside.length ? String(aside.length) : "";
-    $("set-aside-card").hidden = aside.length === 0;
+    // lines the log lost (a deleted -wal file, a bad page): said, never silent (docs/storage.md)
+    const damage = info.damage || [];
+    $("log-damage").replaceChildren(...damage.map((d) => el("li", { class: "alert-warn", "data-cause": d.cause },
+      t("tc.log_damage", { n: d.lines_missing, found: d.found, why: t(`tc.damage_${d.cause}`),
+        lines: (d.missing || []).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ") }),
+      d.kept_as ? ` ${t("tc.damage_kept", { file: d.kept_as })}` : "")));
+    $("set-aside-card").hidden = aside.length === 0 && damage.length === 0;
   }).catch(() => {});
 
   store.start();
