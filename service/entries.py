@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from service import limits
 from service.engine.events import Line, parse_lines
-from service.errors import Invalid, TooLarge
+from service.errors import Conflict, Invalid, TooLarge
 
 
 def parse_entries_csv(text: str) -> list[dict[str, Any]]:
     """CSV: number,name,transponder,category,drivers (drivers `id:name:kg|id:name:kg`)."""
     entries = []
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames or "number" not in [f.strip().lower() for f in reader.fieldnames]:
+    try:
+        fields, raws = reader.fieldnames, list(reader)
+    except csv.Error as exc:  # a field over csv's size limit (128 KB), a NUL...: the file's fault
+        raise Invalid("import.csv_unreadable", error=str(exc)) from None
+    if not fields or "number" not in [f.strip().lower() for f in fields]:
         raise Invalid("CSV needs a header line with at least: number,name,transponder,category,drivers")
-    for i, raw in enumerate(reader, 2):
+    for i, raw in enumerate(raws, 2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not row.get("number"):
             raise Invalid(f"CSV line {i}: empty number")
@@ -64,3 +69,29 @@ def entry_lines(raw: bytes, csv_text: bool) -> list[Line]:
     if len(items) > limits.MAX_ENTRIES:
         raise TooLarge(f"at most {limits.MAX_ENTRIES} entries per request")
     return parse_lines(items)
+
+
+def check_entry_list(lines: Iterable[Any], counting: Mapping[str, Any], replace: bool = False) -> None:
+    """Refuse an entry list (typed lines or JSON objects) that gives a number or a transponder
+    twice, or a transponder that counts for another car already (`counting`: transponder -> car),
+    unless `replace`."""
+    numbers: dict[str, int] = {}
+    owners: dict[str, list[str]] = {}
+    for line in lines:
+        get = line.get if isinstance(line, dict) else lambda k, x=line: getattr(x, k, None)
+        number, tr = str(get("number") or "").strip(), str(get("transponder") or "").strip()
+        numbers[number] = numbers.get(number, 0) + 1
+        if tr:
+            owners.setdefault(tr, []).append(number)
+    twice = [n for n, k in numbers.items() if k > 1]
+    if twice:
+        raise Invalid("entries.number_twice", numbers=", ".join(twice[:10]))
+    shared = [f"{tr} ({', '.join(ns)})" for tr, ns in owners.items() if len(ns) > 1]
+    if shared:
+        raise Invalid("entries.transponder_twice", transponders="; ".join(shared[:10]))
+    if replace:
+        return
+    taken = [(tr, ns[0], counting[tr].number) for tr, ns in owners.items()
+             if tr in counting and counting[tr].number != ns[0]]  # fmt: skip
+    if taken:
+        raise Conflict("entries.transponder_taken", clashes="; ".join(f"{tr}: {n} / {o}" for tr, n, o in taken[:10]))

@@ -38,6 +38,7 @@ from service.engine.events import (
 )
 from service.engine.outcome import DUPLICATE, Outcome
 from service.engine.penalties import AMOUNTS, Penalty
+from service.entries import check_entry_list
 from service.errors import Invalid, NotFound
 from service.results import results
 from service.store import EventStore
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 BULK = 1000  # lines in one submit from which the cyclic garbage collector waits for the end
 LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")
+READ_HORIZON_S = 6 * 3600  # how long after its end (or its clock's now) a session may still get a read
 
 
 Applied = tuple[dict[str, Any], Outcome]  # a committed line (as logged) and what it did
@@ -235,6 +237,8 @@ class LiveSession:
         for line in typed:
             if isinstance(line, Timed) and line.t is None:
                 line.t = self.now_t()
+            elif isinstance(line, Timed) and line.read:
+                self._check_read_time(line.t)
             if isinstance(line, PassingLine) and self._already_seen(line):
                 self.counters["duplicates_dropped"] += 1
                 self._feed(line.to_dict(), "resent duplicate")
@@ -276,6 +280,15 @@ class LiveSession:
                 log.exception("session %s: listener %r failed", self.id, fn)
         return [outcome for _, outcome in applied]
 
+    def _check_read_time(self, t: float) -> None:
+        """A read belongs to the session's time: from a day before its t = 0 to READ_HORIZON_S after
+        the later of its clock's now and its scheduled end (a read at t = 10 days is a typo)."""
+        end_us = self.engine.end_us
+        horizon = max(self.now_t(), end_us / 1e6 if end_us is not None else 0.0) + READ_HORIZON_S
+        if not -86400 <= t <= horizon:
+            self.counters["rejected"] += 1
+            raise Invalid("session.read_out_of_time", t=t, horizon=round(horizon))
+
     # -- commands: what routers, the demo and meetings call (domain objects in, domain objects out) --
     def record(self, line: dict[str, Any], by: str | None = None) -> Outcome:
         """One line through the single writer; `by` (the caller's role) is kept on corrections."""
@@ -283,8 +296,14 @@ class LiveSession:
             line = {**line, "by": by}
         return self.submit(line)
 
-    def add_entries(self, lines: list[Line]) -> int:
-        """An entry list, all or nothing (one log transaction). Returns the number of entries."""
+    def add_entries(self, lines: list[Line], replace: bool = False) -> int:
+        """An entry list, all or nothing (one log transaction). Returns the number of entries.
+
+        A transponder belongs to one car: a list that gives one twice, or one that counts for
+        another car already, is refused naming the numbers, unless `replace` (as `assign`): then
+        the entry takes it and the other car stops counting it.
+        """
+        check_entry_list(lines, self.engine.by_transponder, replace)
         self.submit_many(lines)
         return len(lines)
 

@@ -8,8 +8,6 @@ public (spectators need nothing); every write needs a token.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +27,7 @@ from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
+from service.spreadsheet import write_csv
 from service.store import scenario_lines
 
 RC = frozenset({ADMIN, RACE_CONTROL})
@@ -141,13 +140,15 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(request: Request, c: Caller = AS_TC) -> dict[str, Any]:
+    async def entries(request: Request, replace: bool = False, c: Caller = AS_TC) -> dict[str, Any]:
+        """An entry list (JSON or CSV). `replace=true`: an entry may take a transponder another car
+        counts (that car stops counting it), as `/assign` with `replace`; refused otherwise."""
         ctype = request.headers.get("content-type", "")
         raw = await limits.read_upload(request)
         csv_text = any(k in ctype for k in ("csv", "text/plain", "multipart/form-data"))
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(entry_lines, raw, csv_text)
-        return {"ok": True, "entries": c.session.add_entries(lines)}
+        return {"ok": True, "entries": c.session.add_entries(lines, replace)}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:
@@ -276,11 +277,9 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.get("/sessions/{sid}/export.csv")
     async def export_csv(sid: str) -> Response:
         res = mgr.get(sid).results(detail=True)
-        out = io.StringIO()
-        w = csv.DictWriter(out, fieldnames=[*RESULT_KEYS, "flagged_laps"], extrasaction="ignore")
-        w.writeheader()
-        for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
-            w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
-        return attachment(out.getvalue(), "text/csv", f"{sid}.csv")
+        # flagged laps: "12 estimated; 13 manual" (hand-made times)
+        rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+                for row in res["classification"])  # fmt: skip
+        return attachment(write_csv([*RESULT_KEYS, "flagged_laps"], rows), "text/csv", f"{sid}.csv")
 
     return api

@@ -8,8 +8,6 @@ that font it falls back to a core font with cp1252 text.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 from service.engine import Engine
 from service.i18n import print_text as tr
 from service.results import RESULT_KEYS
+from service.spreadsheet import write_csv
 from service.timeutil import fmt_duration, s_to_us
 
 # The English words of the documents, by column or use; web/i18n/LANG.json `_print` translates them
@@ -52,11 +51,7 @@ def _num(value: Any, decimal: str) -> str:
 
 
 def _csv(header: list[str], rows: list[list[Any]], sep: str) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";" if sep == "semicolon" else ",", lineterminator="\r\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return "\ufeff" + out.getvalue()
+    return write_csv(header, rows, delimiter=";" if sep == "semicolon" else ",", bom=True)
 
 
 def check_options(decimal: str, sep: str) -> None:

@@ -4,14 +4,13 @@ from the web catalogues (service/i18n.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from html import escape
 from typing import Any
 
 from service.i18n import LANGS
 from service.i18n import print_text as tr
 from service.meeting.html import CSS, table
+from service.spreadsheet import write_csv
 
 # The English words of the sheet; web/i18n/LANG.json `_print` translates them (service/i18n.py). The
 # standings print "Pos" and "DSQ" in French where the meeting pages print "Pos." and "DISQ".
@@ -57,16 +56,12 @@ def flat_rows(result: dict[str, Any], lang: str = "fr") -> tuple[list[str], dict
 
 def csv_text(result: dict[str, Any]) -> str:
     """One line per competitor and category; per-event points in one column per event."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["category", "position", "team", "number", "points", "events", "eligible", "bursary_eur",
-                *result["events"]])  # fmt: skip
-    for cat, rows in result["categories"].items():
-        for r in rows:
-            w.writerow([cat, r["position"], r["team"], r["number"], r["points"], r["events"],
-                        "yes" if r["eligible"] else "no", r["bursary_eur"],
-                        *("" if e is None else e["points"] for e in r["per_event"])])  # fmt: skip
-    return buf.getvalue()
+    header = ["category", "position", "team", "number", "points", "events", "eligible", "bursary_eur",
+              *result["events"]]  # fmt: skip
+    rows = ([cat, r["position"], r["team"], r["number"], r["points"], r["events"], "yes" if r["eligible"] else "no",
+             r["bursary_eur"], *("" if e is None else e["points"] for e in r["per_event"])]
+            for cat, rows in result["categories"].items() for r in rows)  # fmt: skip
+    return write_csv(header, rows, lineterminator="\n")
 
 
 def text_table(result: dict[str, Any], lang: str = "fr") -> str:
