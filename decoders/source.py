@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from decoders.passing import DecoderStatus, Passing
 from decoders.tracking import PassingTracker
@@ -35,6 +35,7 @@ class Source(ABC):
         self._task: asyncio.Task | None = None
         self._connected_before = False
         self.tracker = PassingTracker()  # numbered sources: duplicates and gaps per decoder id
+        self.guard: Callable[[], Awaitable[None]] | None = None  # checks the target before each connection
 
     def resume_from(self, logged: Callable[[str], Iterable[int]]) -> None:
         """Where to resume after a restart: the passing numbers already logged, per decoder id."""
@@ -54,6 +55,8 @@ class Source(ABC):
             while not self._stopping:
                 productive = False
                 try:
+                    if self.guard is not None:  # decoders/reach.py: the name may point elsewhere now
+                        await self.guard()
                     productive = await self._serve()
                     log.info("%s: connection closed", self.url)
                 except asyncio.CancelledError:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from decoders.reach import DecoderReach
 from decoders.sources import split_decoder_spec
 from service import auth, http_errors, limits, openapi
 from service.api.links import build_links_router
@@ -36,8 +38,12 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
                decoders: list[str] | None = None, decoder_session: str | None = None,
                rmonitor: str | None = None, publish: str | None = None,
-               publish_ws: str | None = None) -> FastAPI:  # fmt: skip
+               publish_ws: str | None = None, allow_decoders: Iterable[str] = ()) -> FastAPI:  # fmt: skip
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
+
+    `allow_decoders`: hosts, networks or device paths decoder links may reach beyond decoders'
+    own (decoders/reach.py: e.g. `127.0.0.1` for an emulator on this machine); the `decoders`
+    named here are allowed too (the admin named them).
 
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
     `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
@@ -46,7 +52,10 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     from service.broadcast import BrokerPublisher, parse_publish_url
 
     broker = parse_publish_url(publish) if publish else None  # a bad URL fails before serving
-    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
+    reach = DecoderReach(allow_decoders)
+    for spec in decoders or ():
+        reach.allow_url(split_decoder_spec(spec)[0])
+    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous, reach)
     mgr.load_all()
     publisher: BrokerPublisher | None = None
 

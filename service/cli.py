@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
                    help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip
+    p.add_argument("--allow-decoder", action="append", default=[], metavar="HOST|NETWORK|/dev/PATH",
+                   help="let decoder links reach this too (loopback, link-local or a device path: e.g. 127.0.0.1 for "
+                        "a decoder emulator on this machine, /dev/pts/ for pseudo-terminals); see docs/decoders.md")  # fmt: skip
     p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip

@@ -76,7 +76,8 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options: dict, broker) -> None:
-    app = create_app(data, token, rmonitor=_rmonitor_spec(args), **options)
+    # the simulated decoders listen on this machine's loopback: allowed here, as an admin would
+    app = create_app(data, token, rmonitor=_rmonitor_spec(args), allow_decoders=["127.0.0.1"], **options)
     mgr = app.state.manager
     race = _race(args)
     parsed = [json.loads(ln) for ln in scenario.lines(race) if ln.startswith("{")]

@@ -27,7 +27,7 @@ def run_server(args: argparse.Namespace) -> int:
             return 2
     try:
         app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
-                         publish=args.publish, publish_ws=args.publish_ws)  # fmt: skip
+                         publish=args.publish, publish_ws=args.publish_ws, allow_decoders=args.allow_decoder)  # fmt: skip
     except ValueError as exc:
         print(f"boucle serve: {exc}", file=sys.stderr)
         return 2

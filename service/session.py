@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from decoders import Passing
+from decoders.reach import mask_url
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
 from service.engine.engine import ApplyError
@@ -92,10 +93,11 @@ class DecoderLink:
     error: str | None = None  # why a stored link could not be reopened
 
     def describe(self) -> dict[str, Any]:
+        """The link as the timing crew sees it: its URL shown without a password (decoders/reach.py)."""
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
-        return {**self.stored(), **st}
+        return {**self.stored(), **st, "url": mask_url(self.url)}
 
     def stored(self) -> dict[str, Any]:
         """What the session's meta keeps of this link, to reopen it after a restart."""

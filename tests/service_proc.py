@@ -16,6 +16,8 @@ from service.embedded_broker import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"
+# the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an admin would
+LOCAL_DECODERS = ["--allow-decoder", "127.0.0.1", "--allow-decoder", "/dev/pts/"]
 
 
 class ServiceProcess:
@@ -29,7 +31,7 @@ class ServiceProcess:
 
     def start(self, timeout: float = 20.0) -> ServiceProcess:
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
-               "--admin-token", TOKEN, *self.extra]  # fmt: skip
+               "--admin-token", TOKEN, *LOCAL_DECODERS, *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -33,6 +33,7 @@ class LiveServer:
     def __init__(self, data_dir: Path, **app_options: Any) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        app_options.setdefault("allow_decoders", ["127.0.0.1", "/dev/pts/"])  # the tests' decoders are local
         self.app = create_app(data_dir, ADMIN, synchronous="OFF", **app_options)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
         self.server = uvicorn.Server(config)

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from decoders.reach import mask_url
 from service import auth, limits, openapi
 from service import meeting_access as access
 from service.api import attachment
@@ -266,7 +267,7 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.delete("/sessions/{sid}/decoders/{index}")
     async def remove_decoder(index: int, c: Caller = AS_TC) -> dict[str, Any]:
         link = await mgr.remove_decoder(c.session, index)
-        return {"ok": True, "removed": link.url}
+        return {"ok": True, "removed": mask_url(link.url)}
 
     @api.get("/sessions/{sid}/export.jsonl")
     async def export_jsonl(c: Caller = AS_STAFF) -> Response:
