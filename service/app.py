@@ -109,19 +109,23 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:
         session = mgr.sessions.get(sid)
+        token, subprotocol = auth.ws_token(websocket.headers)
         if session is None:  # accept then close: browsers only see close codes, not HTTP statuses
-            await websocket.accept()
+            await websocket.accept(subprotocol)
             await websocket.close(code=4404, reason=f"no session {sid}")
+            return
+        if "token" in websocket.query_params:  # a token in a URL is logged everywhere: never read
+            await websocket.accept(subprotocol)
+            await websocket.close(code=4400, reason="send the token as a subprotocol or header, not in the URL")
             return
         name = websocket.query_params.get("stream", "spectator")
         if name == "live":
-            token = auth.token_from(websocket.headers, websocket.query_params)
             role = auth.role_of(token, mgr.admin_token, mgr.tokens_for(session, token))
             if role not in ANY_STAFF:
-                await websocket.accept()
+                await websocket.accept(subprotocol)
                 await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
                 return
-        await websocket.accept()
+        await websocket.accept(subprotocol)
         since_raw = websocket.query_params.get("since")
         since = int(since_raw) if since_raw and since_raw.lstrip("-").isdigit() else None
 

@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
-    p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.add_argument("--admin-token", help="the admin token (default: the one in --admin-token-file)")
+    p.add_argument("--admin-token-file", metavar="FILE",
+                   help="where the admin token is kept, mode 0600 (default: DATA/admin-token; made at first start)")
     p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
                    help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
     p.add_argument("--publish-ws", metavar="ws://HOST:PORT",

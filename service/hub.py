@@ -68,6 +68,18 @@ def lean_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def public_penalty(d: dict[str, Any]) -> dict[str, Any]:
+    """A penalty as spectators may read it: race control's notes (on the penalty and on its last
+    decision) are for staff only, and so is an evidence that was only the note."""
+    note = d.get("note")
+    out = {k: v for k, v in d.items() if k != "note"}
+    if note and out.get("evidence") == note:
+        out["evidence"] = ""
+    if isinstance(out.get("decision"), dict):
+        out["decision"] = {k: v for k, v in out["decision"].items() if k != "note"}
+    return out
+
+
 def row_patch(old: dict[str, Any], new: dict[str, Any], version: int) -> dict[str, Any]:
     """The fields of `new` that differ from `old` (a key gone from `new` is sent as null)."""
     patch: dict[str, Any] = {"number": new["number"], "v": version}
@@ -209,7 +221,7 @@ class Stream:
         removed = [n for n in old if n not in self.rows]
         for n in removed:
             del versions[n]
-        pens = self.hub.penalties()
+        pens = self.hub.penalties(public=self.name != "live")
         pchanged = [p for pid, p in pens.items() if self.penalties.get(pid) != p]
         premoved = [pid for pid in self.penalties if pid not in pens]
         self.penalties = pens
@@ -287,7 +299,7 @@ class SessionHub:
         self.penalty_version = 0  # lines whose outcome touched a penalty
         self._rows: tuple[int, list[dict[str, Any]]] | None = None
         self._lean: tuple[int, list[dict[str, Any]]] | None = None
-        self._pens: tuple[int, dict[str, dict[str, Any]]] | None = None
+        self._pens: tuple[int, dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None
         session.listeners.append(self.on_change)
 
     def rows(self) -> list[dict[str, Any]]:
@@ -301,11 +313,13 @@ class SessionHub:
             self._lean = (self.version, [lean_row(r) for r in self.rows()])
         return self._lean[1]
 
-    def penalties(self) -> dict[str, dict[str, Any]]:
-        """Penalties as streams carry them, recomputed only after a line that touched one."""
+    def penalties(self, public: bool = False) -> dict[str, dict[str, Any]]:
+        """Penalties as streams carry them (`public`: without race control's notes, for spectators),
+        recomputed only after a line that touched one."""
         if self._pens is None or self._pens[0] != self.penalty_version:
-            self._pens = (self.penalty_version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
-        return self._pens[1]
+            staff = {p.id: p.as_dict() for p in self.session.engine.penalties.all()}
+            self._pens = (self.penalty_version, staff, {pid: public_penalty(d) for pid, d in staff.items()})
+        return self._pens[2] if public else self._pens[1]
 
     def on_change(self, applied: list[Applied]) -> None:
         """A session listener: committed lines and their engine outcomes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -81,3 +82,14 @@ async def until(cond, timeout: float = 20.0, what: str = "condition"):
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"gave up waiting for {what}") from None
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header a staff client sends its token in (never `?token=`: refused)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ws_token(token: str) -> list[str]:
+    """The WebSocket subprotocols a browser offers its token with (web/js/auth.js `wsProtocols`)."""
+    b64 = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    return ["boucle", f"boucle.bearer.{b64}"]

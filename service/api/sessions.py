@@ -24,6 +24,7 @@ from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
 from service.errors import Invalid
+from service.hub import public_penalty
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -123,9 +124,18 @@ def build_router(mgr: Manager) -> APIRouter:
         need(request, None, frozenset({ADMIN}))
         return mgr.get(sid).meta["tokens"]
 
+    def is_staff(request: Request, s: LiveSession) -> bool:
+        """A valid staff token on this session (notes are for staff; anyone else reads without them)."""
+        token = auth.token_from(request.headers)
+        return auth.role_of(token, mgr.admin_token, mgr.tokens_for(s, token)) in ANY_STAFF
+
     @api.get("/sessions/{sid}/results")
-    async def results(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).results(detail=True)
+    async def results(sid: str, request: Request) -> dict[str, Any]:
+        s = mgr.get(sid)
+        res = s.results(detail=True)
+        if not is_staff(request, s):
+            res["penalties"] = [public_penalty(p) for p in res["penalties"]]
+        return res
 
     @api.get("/sessions/{sid}/classification")
     async def classification(sid: str) -> Response:
@@ -171,8 +181,11 @@ def build_router(mgr: Manager) -> APIRouter:
         return answer(s.signal(body))
 
     @api.get("/sessions/{sid}/penalties")
-    async def penalties(sid: str) -> list[dict[str, Any]]:
-        return [p.detail() for p in mgr.get(sid).penalties()]
+    async def penalties(sid: str, request: Request) -> list[dict[str, Any]]:
+        """Every penalty; race control's notes only for a staff token."""
+        s = mgr.get(sid)
+        shown = [p.detail() for p in s.penalties()]
+        return shown if is_staff(request, s) else [public_penalty(p) for p in shown]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
