@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from tests.service_proc import TOKEN, ServiceProcess  # noqa: E402
+from tests.service_proc import ONE_ADDRESS, TOKEN, ServiceProcess  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from wsclient import BareClient  # noqa: E402
@@ -189,7 +189,7 @@ def feed(url: str, sid: str, n_pass: int) -> dict[str, float]:
 
 def run_case(n_clients: int, stream: str, seconds: float, procs_n: int = 2, deflate: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        svc = ServiceProcess(Path(tmp) / "data").start()
+        svc = ServiceProcess(Path(tmp) / "data", extra=ONE_ADDRESS).start()
         try:
             s = bench_session(svc.url)
             sid = s["id"]

@@ -18,14 +18,17 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from decoders.reach import DecoderReach
 from decoders.sources import split_decoder_spec
-from service import auth, http_errors, limits, openapi
+from service import auth, headers, http_errors, limits, openapi, ratelimit
+from service import meeting_access as access
 from service.api.links import build_links_router
 from service.api.meetings import build_meeting_router
 from service.api.outputs import build_outputs_router
 from service.api.seasons import build_season_router
 from service.api.sessions import ANY_STAFF, build_router
+from service.documents import Documents
 from service.fanout import RawSendMiddleware, raw_socket
 from service.manager import Manager
+from service.meeting.html import CSS as DOCUMENT_CSS
 from service.outputs.rmonitor_server import start_rmonitor
 from service.session import DecoderLink
 from service.static import WebAssets
@@ -38,12 +41,14 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
                decoders: list[str] | None = None, decoder_session: str | None = None,
                rmonitor: str | None = None, publish: str | None = None,
-               publish_ws: str | None = None, allow_decoders: Iterable[str] = ()) -> FastAPI:  # fmt: skip
+               publish_ws: str | None = None, allow_decoders: Iterable[str] = (),
+               rate_limits: tuple[str, str] | None = (ratelimit.DOCUMENTS, ratelimit.READS)) -> FastAPI:  # fmt: skip
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
     `allow_decoders`: hosts, networks or device paths decoder links may reach beyond decoders'
     own (decoders/reach.py: e.g. `127.0.0.1` for an emulator on this machine); the `decoders`
     named here are allowed too (the admin named them).
+    `rate_limits`: anonymous document and API reads per client address (service/ratelimit.py), or None.
 
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
     `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
@@ -83,9 +88,11 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
         if feed is not None:
             await feed.stop()
         await mgr.shutdown()
+        documents.close()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
+    app.state.documents = documents = Documents()  # PDFs, CSVs, printable pages: off the loop (service/documents.py)
     if broker is not None:
         publisher = BrokerPublisher(mgr, broker, publish_ws)
     app.state.publisher = publisher
@@ -98,6 +105,19 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     limits.install(app)
     openapi.install(app)
     http_errors.install(app)
+
+    def is_staff(token: str) -> bool:
+        """A token this service issued (admin, a session's or a meeting's): not rate-limited."""
+        return (auth.same_token(token, mgr.admin_token)
+                or any(auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid" for s in mgr.sessions.values())
+                or access.find_token(mgr.meetings, token) is not None)  # fmt: skip
+
+    if rate_limits is not None:
+        app.add_middleware(ratelimit.RateLimitMiddleware, is_staff=is_staff, documents=rate_limits[0],
+                           reads=rate_limits[1])  # fmt: skip
+    broker_origin = headers.origin_of(publisher.ws_url) if publisher is not None and publisher.ws_url else None
+    app.add_middleware(headers.SecurityHeadersMiddleware, connect=[broker_origin] if broker_origin else [],
+                       styles=[DOCUMENT_CSS])  # outermost: refusals and 429s get them too  # fmt: skip
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:

@@ -165,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the admin token is kept, mode 0600 (default: DATA/admin-token; made at first start)")
     p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
                    help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
+    p.add_argument("--max-connections", type=int, default=4000, metavar="N",
+                   help="connections at once, HTTP and WebSocket (kept below the file limit; 0: that limit)")
+    p.add_argument("--max-connections-per-client", type=int, default=100, metavar="N",
+                   help="connections at once from one client address (0: no limit)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds a request's headers may take to arrive (slow clients are dropped)")
+    p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds a request's body may take to arrive after its headers")
     p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
                    help="the broker's WebSocket listener as browsers reach it: spectator pages read from it")
     p.set_defaults(func=_serve)

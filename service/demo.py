@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from service.app import create_app
+from service.connections import uvicorn_config
 from service.outputs.rmonitor_server import parse_address
 from service.server import admin_token_file
 from service.session import DecoderLink, LiveSession, wall_us
@@ -87,8 +88,7 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
     for entry in head[1:]:
         session.submit(entry)
 
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                                           ws="websockets-sansio"))  # fmt: skip
+    server = uvicorn.Server(uvicorn_config(app, args.host, args.port))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

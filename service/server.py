@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from service.app import create_app
+from service.connections import ConnectionLimits, uvicorn_config
 from service.outputs.rmonitor_server import parse_address
 
 log = logging.getLogger("boucle")
@@ -58,5 +59,7 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"RMonitor scoreboard feed: tcp://{rmonitor}", flush=True)
     if not args.admin_token:
         print(f"Admin token (log in on the staff pages): in {token_file} (readable by this user only)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    limits = ConnectionLimits(per_client=args.max_connections_per_client, total=args.max_connections,
+                              header_timeout=args.header_timeout, body_timeout=args.body_timeout)  # fmt: skip
+    uvicorn.Server(uvicorn_config(app, args.host, args.port, limits)).run()
     return 0

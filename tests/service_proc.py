@@ -19,6 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"
 # the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an admin would
 LOCAL_DECODERS = ["--allow-decoder", "127.0.0.1", "--allow-decoder", "/dev/pts/"]
+# benches open thousands of clients from 127.0.0.1: no cap per address, the file limit as the total
+ONE_ADDRESS = ["--max-connections-per-client", "0", "--max-connections", "0"]
 
 
 class ServiceProcess:

@@ -13,6 +13,8 @@ decisions.
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,12 @@ def field(body: Any, name: str) -> str:
 def lang_of(request: Request) -> str:
     """Printed documents in French for a French browser or ?lang=fr (service/i18n.py)."""
     return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+async def draw(request: Request, render: Any, *args: Any) -> str:
+    """A printable document's HTML, drawn in a worker thread (service/documents.py), not on the loop."""
+    docs = getattr(request.app.state, "documents", None)
+    return await (docs.run(render, *args) if docs is not None else asyncio.to_thread(render, *args))
 
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
@@ -245,8 +253,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def startlist(mid: str, key: str, request: Request) -> HTMLResponse:
         m = svc.get(mid)
         p = svc.plan(mid, key)
-        html = startlist_html(m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows, m.entries, p.laps,
-                              doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
+        html = await draw(request, startlist_html, m.name or "Auto-cross", f"{m.division} {key}".strip(), p.rows,
+                          m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang_of(request))  # fmt: skip
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
@@ -256,7 +264,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         title = m.name or "Auto-cross"
         if doc in m.ranking_docs():
             cols, rows, _ = svc.ranking(mid, doc)
-            body = table(cols, rows, numeric=(0,), lang=lang)
+            body = await draw(request, partial(table, numeric=(0,), lang=lang), cols, rows)
             label = tr(lang, {"heats": "after the heats", "semis": "semi-final ranking",
                               "general": "general classification", "points": "championship points"}.get(doc, doc))  # fmt: skip
             stopped = m.decisions()["stopped_after"]
@@ -264,7 +272,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
                 label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stopped)
         else:
             p, rows_, pts = svc.session_result(mid, doc)
-            body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
+            body = await draw(request, race_table, rows_, m.entries, pts, m.penalties.get(doc), lang)
             label = tr(lang, "{doc} results, {laps} laps", doc=doc, laps=p.laps)
         return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang))
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from service import auth, limits
 from service.api import attachment
 from service.auth import ADMIN, TIMING
+from service.documents import Documents, version_of
 from service.i18n import pick_lang
 from service.outputs import files, passings_import
 
@@ -27,27 +28,39 @@ def _lang(request: Request, lang: str | None) -> str:
 
 def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     api = APIRouter(prefix="/api")
+    docs: Documents = app.state.documents
 
     @api.get("/sessions/{sid}/results.pdf")
     async def results_pdf(sid: str, request: Request, lang: str | None = None) -> Response:
         s = mgr.get(sid)
         lg = _lang(request, lang)
-        head = s.header()
-        pdf = files.results_pdf(s.results(), s.name, f"{head['preset']} - {head['kind']}", lg)
+
+        def prepare() -> tuple:
+            head = s.header()
+            return s.results(), s.name, f"{head['preset']} - {head['kind']}", lg
+
+        # drawn in a worker process, once per session version (service/documents.py)
+        pdf = await docs.get(("results.pdf", sid, version_of(s), lg), prepare, files.results_pdf, process=True)
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
     async def results_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                           sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
-        body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)  # bad option: 400
+        lg = _lang(request, lang)
+        files.check_options(decimal, sep)  # bad option: 400
+        body = await docs.get(("results.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (s.results(), lg, decimal, sep), files.results_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
     async def laps_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
                        sep: str = "semicolon") -> Response:  # fmt: skip
         s = mgr.get(sid)
-        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
+        lg = _lang(request, lang)
+        files.check_options(decimal, sep)
+        body = await docs.get(("laps.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (files.lap_rows(s.engine, s.lap_chart()), lg, decimal, sep), files.laps_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")

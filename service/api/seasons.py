@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service import auth
 from service.api import attachment
+from service.api.meetings import draw
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
 from service.season.export import csv_text, html_sheet
@@ -85,12 +86,12 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return svc.standings(cid)
 
     @api.get("/championships/{cid}/standings.csv")
-    async def standings_csv(cid: str) -> Response:
-        return attachment(csv_text(svc.standings(cid)), "text/csv", f"{cid}.csv")
+    async def standings_csv(cid: str, request: Request) -> Response:
+        return attachment(await draw(request, csv_text, svc.standings(cid)), "text/csv", f"{cid}.csv")
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
-    async def standings_sheet(cid: str, lang: str = "fr") -> HTMLResponse:
-        return HTMLResponse(html_sheet(svc.standings(cid), "en" if lang == "en" else "fr"))
+    async def standings_sheet(cid: str, request: Request, lang: str = "fr") -> HTMLResponse:
+        return HTMLResponse(await draw(request, html_sheet, svc.standings(cid), "en" if lang == "en" else "fr"))
 
     # -- cross-country helpers (RULES.md section 4) ---------------------------------------------------
     @api.get("/cc/sessions/{sid}/categories")

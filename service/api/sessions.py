@@ -20,6 +20,7 @@ from service import auth, limits, openapi
 from service import meeting_access as access
 from service.api import attachment
 from service.auth import ADMIN, RACE_CONTROL, TIMING
+from service.documents import Documents, version_of
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
@@ -51,6 +52,27 @@ def answer(outcome: Outcome) -> dict[str, Any]:
     if outcome.correction:
         out["id"] = outcome.correction
     return out
+
+
+def documents(request: Request) -> Documents:
+    """The app's document workers and cache (service/documents.py)."""
+    return request.app.state.documents
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def export_csv_text(res: dict[str, Any]) -> str:
+    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
+    rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+            for row in res["classification"])  # fmt: skip
+    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
+
+
+def jsonl_text(logged: list[str]) -> str:
+    """The log's lines (as stored) as a scenario file."""
+    return "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in scenario_lines([json.loads(t) for t in logged]))
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -130,12 +152,19 @@ def build_router(mgr: Manager) -> APIRouter:
         return auth.role_of(token, mgr.admin_token, mgr.tokens_for(s, token)) in ANY_STAFF
 
     @api.get("/sessions/{sid}/results")
-    async def results(sid: str, request: Request) -> dict[str, Any]:
+    async def results(sid: str, request: Request) -> Response:
+        """The classification, penalties and warnings; encoded once per session version and audience."""
         s = mgr.get(sid)
-        res = s.results(detail=True)
-        if not is_staff(request, s):
-            res["penalties"] = [public_penalty(p) for p in res["penalties"]]
-        return res
+        staff = is_staff(request, s)
+
+        def prepare() -> tuple:
+            res = s.results(detail=True)
+            if not staff:
+                res["penalties"] = [public_penalty(p) for p in res["penalties"]]
+            return (res,)
+
+        body = await documents(request).get(("results", sid, version_of(s), staff), prepare, json_bytes)
+        return Response(body, media_type="application/json")
 
     @api.get("/sessions/{sid}/classification")
     async def classification(sid: str) -> Response:
@@ -283,17 +312,17 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"ok": True, "removed": mask_url(link.url)}
 
     @api.get("/sessions/{sid}/export.jsonl")
-    async def export_jsonl(c: Caller = AS_STAFF) -> Response:
-        lines = scenario_lines(list(c.session.store.lines()))
-        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
-        return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
+    async def export_jsonl(request: Request, c: Caller = AS_STAFF) -> Response:
+        s = c.session
+        body = await documents(request).get(("export.jsonl", s.id, version_of(s)),
+                                            lambda: ([text for _, text in s.store.texts()],), jsonl_text)  # fmt: skip
+        return attachment(body, "application/x-ndjson", f"{s.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")
-    async def export_csv(sid: str) -> Response:
-        res = mgr.get(sid).results(detail=True)
-        # flagged laps: "12 estimated; 13 manual" (hand-made times)
-        rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
-                for row in res["classification"])  # fmt: skip
-        return attachment(write_csv([*RESULT_KEYS, "flagged_laps"], rows), "text/csv", f"{sid}.csv")
+    async def export_csv(sid: str, request: Request) -> Response:
+        s = mgr.get(sid)
+        body = await documents(request).get(("export.csv", sid, version_of(s)), lambda: (s.results(detail=True),),
+                                            export_csv_text)  # fmt: skip
+        return attachment(body, "text/csv", f"{sid}.csv")
 
     return api
