@@ -71,10 +71,19 @@ def lean_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def public_penalty(d: dict[str, Any]) -> dict[str, Any]:
+def typed_note(engine: Any, source: str | None) -> str | None:
+    """The note race control typed on the penalty line `source` (not a rule's own words), if any."""
+    c = engine.corrections.get(source) if source else None
+    return c["line"].get("note") if c and isinstance(c.get("line"), dict) else None
+
+
+def public_penalty(d: dict[str, Any], typed: str | None = None) -> dict[str, Any]:
     """A penalty as spectators may read it: race control's notes (on the penalty and on its last
-    decision) are for staff only."""
+    decision) are for staff only, and so is an evidence that is only the note race control typed
+    (`typed`, see `typed_note`); a rule's own evidence stays."""
     out = {k: v for k, v in d.items() if k != "note"}
+    if typed and out.get("evidence") == typed:
+        out["evidence"] = ""
     if isinstance(out.get("decision"), dict):
         out["decision"] = {k: v for k, v in out["decision"].items() if k != "note"}
     return out
@@ -343,8 +352,11 @@ class SessionHub:
         """Penalties as streams carry them (`public`: without race control's notes, for spectators),
         recomputed only after a line that touched one."""
         if self._pens is None or self._pens[0] != self.penalty_version:
-            staff = {p.id: p.as_dict() for p in self.session.engine.penalties.all()}
-            self._pens = (self.penalty_version, staff, {pid: public_penalty(d) for pid, d in staff.items()})
+            engine = self.session.engine
+            pens = engine.penalties.all()
+            staff = {p.id: p.as_dict() for p in pens}
+            shown = {p.id: public_penalty(staff[p.id], typed_note(engine, p.source)) for p in pens}
+            self._pens = (self.penalty_version, staff, shown)
         return self._pens[2] if public else self._pens[1]
 
     def on_change(self, applied: list[Applied]) -> None:

@@ -412,8 +412,9 @@ class LiveSession:
         return self.engine.penalties.all()
 
     def transponders(self) -> dict[str, list[str]]:
-        """Each car's counting transponders (its own first, then spares)."""
-        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in self.engine.cars.items()}
+        """Each car's counting transponders (its own first, then spares; not one another car took)."""
+        counting = self.engine.by_transponder
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr and counting.get(tr) is c] for n, c in self.engine.cars.items()}
 
     def rule_amounts(self) -> dict[str, dict[str, Any]]:
         """The rule IDs race control may cite without choosing "other", with the preset's amounts."""

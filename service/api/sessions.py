@@ -25,7 +25,7 @@ from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
 from service.errors import Invalid
-from service.hub import public_penalty
+from service.hub import public_penalty, typed_note
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -160,7 +160,7 @@ def build_router(mgr: Manager) -> APIRouter:
         def prepare() -> tuple:
             res = s.results(detail=True)
             if not staff:
-                res["penalties"] = [public_penalty(p) for p in res["penalties"]]
+                res["penalties"] = [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in res["penalties"]]
             return (res,)
 
         body = await documents(request).get(("results", sid, version_of(s), staff), prepare, json_bytes)
@@ -214,7 +214,7 @@ def build_router(mgr: Manager) -> APIRouter:
         """Every penalty; race control's notes only for a staff token."""
         s = mgr.get(sid)
         shown = [p.detail() for p in s.penalties()]
-        return shown if is_staff(request, s) else [public_penalty(p) for p in shown]
+        return shown if is_staff(request, s) else [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in shown]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
