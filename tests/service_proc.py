@@ -24,8 +24,10 @@ ONE_ADDRESS = ["--max-connections-per-client", "0", "--max-connections", "0"]
 
 
 class ServiceProcess:
-    def __init__(self, data: Path, port: int | None = None, extra: list[str] | None = None) -> None:
+    def __init__(self, data: Path, port: int | None = None, extra: list[str] | None = None,
+                 admin_token: str | None = TOKEN, local_decoders: bool = True) -> None:  # fmt: skip
         self.data, self.port, self.extra = data, port or free_port(), extra or []
+        self.admin_token, self.local_decoders = admin_token, local_decoders
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -34,7 +36,8 @@ class ServiceProcess:
 
     def start(self, timeout: float = 20.0) -> ServiceProcess:
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
-               "--admin-token", TOKEN, *LOCAL_DECODERS, *self.extra]  # fmt: skip
+               *(["--admin-token", self.admin_token] if self.admin_token else []),
+               *(LOCAL_DECODERS if self.local_decoders else []), *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         deadline = time.monotonic() + timeout

@@ -125,10 +125,9 @@ def test_race_control_notes_reach_staff_only(srv):
     s = srv.post("/api/sessions", {"name": "notes", "preset": "lemans-270-2h", "kind": "race"})
     sid, rc = s["id"], s["tokens"]["race_control"]
     srv.post(f"/api/sessions/{sid}/entries", [{"number": "7", "transponder": "7"}])
-    spectator = websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}/ws/sessions/{sid}?stream=spectator")
-    staff = websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}/ws/sessions/{sid}?stream=live",
-                                           additional_headers={"Authorization": f"Bearer {rc}"})  # fmt: skip
-    try:
+    base = f"ws://127.0.0.1:{srv.port}/ws/sessions/{sid}"
+    with (websockets.sync.client.connect(f"{base}?stream=spectator") as spectator,
+          websockets.sync.client.connect(f"{base}?stream=live", additional_headers={"Authorization": f"Bearer {rc}"}) as staff):  # fmt: skip
         for ws in (spectator, staff):
             assert json.loads(ws.recv(timeout=10))["type"] == "snapshot"
         p = srv.post(f"/api/sessions/{sid}/penalties", {"number": "7", "rule": "LM-UNSPORTING", "laps": 1,
@@ -142,11 +141,7 @@ def test_race_control_notes_reach_staff_only(srv):
             return seen
 
         assert "marshal" not in penalties_seen(spectator)
-        live = penalties_seen(staff)
-        assert "the marshal at T3 says so" in live
-    finally:
-        spectator.close()
-        staff.close()
+        assert "the marshal at T3 says so" in penalties_seen(staff)
     public = srv.http.get(f"/api/sessions/{sid}/penalties").json()
     assert public[0]["state"] == "waived" and "note" not in public[0] and "note" not in public[0]["decision"]
     assert "private" not in srv.http.get(f"/api/sessions/{sid}/results").text
