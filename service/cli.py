@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="connections at once, HTTP and WebSocket (kept below the file limit; 0: that limit)")
     p.add_argument("--max-connections-per-client", type=int, default=100, metavar="N",
                    help="connections at once from one client address (0: no limit)")
+    p.add_argument("--rate-limits", metavar="DOCS,READS|off",
+                   help="anonymous document and API reads per client address (limits notation; default "
+                        "'60/minute,20/second'; 'off': none, e.g. behind a proxy that limits)")  # fmt: skip
     p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
                    help="seconds a request's headers may take to arrive (slow clients are dropped)")
     p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",

@@ -4,9 +4,10 @@ Drawing a PDF takes tens of milliseconds of pure Python; eight people asking for
 to hold the event loop for seconds, so decoder reads reached the live screens late. Here:
 
 - the data a document needs is taken on the loop (the engine is not thread-safe, and reading it
-  is cheap); drawing it runs in a worker: a process for PDFs (no GIL shared with the loop), a
-  thread for the light text documents;
-- at most `workers` documents are drawn at once; more wait their turn without holding the loop;
+  is cheap); drawing it runs in a worker: a process for PDFs (no GIL shared with the loop, and a
+  lower CPU priority than the service's), a thread for the light text documents;
+- at most `workers` documents are drawn at once (all cores but the loop's); more wait their turn
+  without holding the loop;
 - a document is kept by its key, which names the session's version (`version_of`: a new log line
   makes a new version), so a flood of the same request draws it once; identical requests that
   arrive while it is being drawn wait for that one drawing.
@@ -15,8 +16,10 @@ to hold the event loop for seconds, so decoder reads reached the live screens la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -26,8 +29,16 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2  # documents drawn at once (the machine at a track may have two cores)
+# documents drawn at once: all cores but one (the event loop's), one on a two-core track laptop
+WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
+NICE = 10  # worker processes yield the CPU to the service's own process (decoder reads, live streams)
 KEPT = 64  # documents kept (a results PDF is ~50 KB)
+
+
+def _background() -> None:
+    """A document worker process runs at a lower priority than the service: drawing waits, reads don't."""
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
 
 
 def version_of(session: Any) -> tuple[int, int]:
@@ -97,7 +108,8 @@ class Documents:
     def _process_pool(self) -> Executor:
         if self._pool is None:
             # spawn, not fork: the service has threads (SQLite, timers) a fork would copy mid-use
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_background)  # fmt: skip
         return self._pool
 
     def close(self) -> None:

@@ -33,8 +33,19 @@ from service import http_errors
 from service.errors import BoucleError
 
 DOCUMENTS = "60/minute"
-READS = "50/second"
+READS = "20/second"
 _DOCUMENT = re.compile(r"^/api/.+\.(pdf|csv|html|jsonl)$")
+
+
+def check(rates: tuple[str, ...]) -> None:
+    """Two limits in the `limits` notation (`60/minute`), or a ValueError saying which is not one."""
+    if len(rates) != 2:
+        raise ValueError("--rate-limits takes DOCS,READS (e.g. 60/minute,50/second) or off")
+    for rate in rates:
+        try:
+            parse(rate)
+        except ValueError:
+            raise ValueError(f"{rate!r} is not a rate such as 60/minute") from None
 
 
 class RateLimited(BoucleError):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from service import ratelimit
 from service.app import create_app
 from service.connections import ConnectionLimits, uvicorn_config
 from service.outputs.rmonitor_server import parse_address
@@ -49,8 +50,13 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"boucle serve: {exc}", file=sys.stderr)
             return 2
     try:
+        spec = args.rate_limits or f"{ratelimit.DOCUMENTS},{ratelimit.READS}"
+        rates = None if spec == "off" else tuple(spec.split(",", 1))
+        if rates is not None:
+            ratelimit.check(rates)
         app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
-                         publish=args.publish, publish_ws=args.publish_ws, allow_decoders=args.allow_decoder)  # fmt: skip
+                         publish=args.publish, publish_ws=args.publish_ws, allow_decoders=args.allow_decoder,
+                         rate_limits=rates)  # fmt: skip
     except ValueError as exc:
         print(f"boucle serve: {exc}", file=sys.stderr)
         return 2
