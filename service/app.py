@@ -26,6 +26,7 @@ from service.api.outputs import build_outputs_router
 from service.api.seasons import build_season_router
 from service.api.sessions import ANY_STAFF, build_router
 from service.documents import Documents
+from service.documents import close as close_document_workers
 from service.fanout import RawSendMiddleware, raw_socket
 from service.manager import Manager
 from service.meeting.html import CSS as DOCUMENT_CSS
@@ -88,11 +89,11 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
         if feed is not None:
             await feed.stop()
         await mgr.shutdown()
-        documents.close()
+        close_document_workers()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
-    app.state.documents = documents = Documents()  # PDFs, CSVs, printable pages: off the loop (service/documents.py)
+    app.state.documents = Documents()  # PDFs, CSVs, printable pages: off the loop (service/documents.py)
     if broker is not None:
         publisher = BrokerPublisher(mgr, broker, publish_ws)
     app.state.publisher = publisher

@@ -40,7 +40,8 @@ FD_MARGIN = 256  # file descriptors kept for session logs, decoder links, the br
 
 @dataclass
 class ConnectionLimits:
-    """How many connections, and how long a request may take to arrive. 0 means no limit."""
+    """How many connections, and how long a request may take to arrive. 0: no limit (for `total`:
+    the file limit, see `fit_file_limit`)."""
 
     per_client: int = 100  # a phone opens 2-6; a track's NAT may put a few dozen behind one address
     total: int = 4000

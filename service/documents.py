@@ -54,7 +54,6 @@ class Documents:
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, asyncio.Future] = {}
         self._gate: asyncio.Semaphore | None = None
-        self._pool: Executor | None = None
         self.built = 0  # documents drawn (cache misses)
         self.served = 0  # documents answered
 
@@ -102,17 +101,23 @@ class Documents:
                 return await loop.run_in_executor(self._process_pool(), partial(draw, *args))
             except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool, once
                 log.warning("document worker process died: starting a new one")
-                self._pool = None
+                close()
                 return await loop.run_in_executor(self._process_pool(), partial(draw, *args))
 
     def _process_pool(self) -> Executor:
-        if self._pool is None:
+        global _POOL
+        if _POOL is None:  # one per process, whichever app asks (tests make many apps)
             # spawn, not fork: the service has threads (SQLite, timers) a fork would copy mid-use
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_background)  # fmt: skip
-        return self._pool
+            _POOL = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_background)
+        return _POOL
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+
+def close() -> None:
+    """Stop the worker processes (at the service's shutdown; a new one starts if asked again)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
+_POOL: ProcessPoolExecutor | None = None
