@@ -29,7 +29,7 @@ def parse_entries_csv(text: str) -> list[dict[str, Any]]:
     if not fields or "number" not in [f.strip().lower() for f in fields]:
         raise Invalid("CSV needs a header line with at least: number,name,transponder,category,drivers")
     for i, raw in enumerate(raws, 2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(k, str)}  # extra cells: None
         if not row.get("number"):
             raise Invalid(f"CSV line {i}: empty number")
         entry: dict[str, Any] = {"type": "entry", "number": row["number"], "name": row.get("name", ""),
