@@ -41,6 +41,7 @@ bench: venv
 	$(PY) bench/web_frames.py
 	$(PY) bench/boundary.py
 	$(PY) bench/entries.py
+	$(PY) bench/flood.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -52,7 +52,7 @@ from latency import (  # noqa: E402
 )
 from wsclient import BareClient  # noqa: E402
 
-from tests.service_proc import ServiceProcess  # noqa: E402
+from tests.service_proc import ONE_ADDRESS, ServiceProcess  # noqa: E402
 
 PREFIX = "bench"
 
@@ -215,7 +215,7 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         broker = MosquittoBroker(websockets=True)
         broker.start()
-        svc = ServiceProcess(Path(tmp) / "data", extra=["--publish", f"{broker.url}/{PREFIX}"]).start()
+        svc = ServiceProcess(Path(tmp) / "data", extra=["--publish", f"{broker.url}/{PREFIX}", *ONE_ADDRESS]).start()
         try:
             sid = bench_session(svc.url)["id"]
             n_pass = int(seconds * RATE)

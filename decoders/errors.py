@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from decoders.reach import mask_url
+
 _ENGLISH = {  # str(exc), for logs and the command line: the same texts as web/i18n/en.json `_errors`
     "decoder.url_expected": "{url}: expected {form}",
     "decoder.url_unknown_option": "{url}: unknown option {option} (known: {known})",
@@ -24,5 +26,7 @@ class DecoderUrlError(ValueError):
     """A decoder URL this package cannot open, said with a code the catalogues translate."""
 
     def __init__(self, code: str, /, **params: Any) -> None:
+        if isinstance(params.get("url"), str):  # never a password in a refusal, a log or an answer
+            params["url"] = mask_url(params["url"])
         self.code, self.params = code, params
         super().__init__(_ENGLISH.get(code, code).format(**params))

@@ -19,9 +19,10 @@ from urllib.parse import unquote, urlsplit
 
 from decoders.errors import DecoderUrlError
 from decoders.options import query as _query
+from decoders.reach import DecoderReach, mask_url
 from decoders.source import OnPassing, Source
 
-__all__ = ["DecoderUrlError", "OnPassing", "Source", "open_source", "split_decoder_spec"]
+__all__ = ["DecoderReach", "DecoderUrlError", "OnPassing", "Source", "mask_url", "open_source", "split_decoder_spec"]
 
 SCHEMES = "p3tcp://, serial://, mqtt://, protime://, protime+udp://, rrs://, wiclax://"
 P3_TCP_PORT = 5403
@@ -32,9 +33,18 @@ _COMMON = {"retry_min": float, "retry_max": float}
 _P3 = {**_COMMON, "idle": float, "get_time": bool, "clock_every": float, "resend": bool, "probe": float}  # P3 over TCP or serial
 
 
-def open_source(url: str) -> Source:
+def open_source(url: str, reach: DecoderReach | None = None) -> Source:
     """A Source for a decoder URL (see module doc). Raises DecoderUrlError (a ValueError with a
-    catalogue code) for a URL it cannot use."""
+    catalogue code; the URL in it masked) for a URL it cannot use. With `reach` (decoders/reach.py),
+    the source checks its target before each connection."""
+    source = _open(url)
+    if reach is not None:
+        source.guard = reach.guard(url)
+    return source
+
+
+def _open(url: str) -> Source:
+    shown = mask_url(url)  # what logs, status and errors show: never the password
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "p3tcp":
@@ -43,7 +53,7 @@ def open_source(url: str) -> Source:
         if not parts.hostname:
             raise DecoderUrlError("decoder.url_expected", url=url, form="p3tcp://HOST[:PORT]")
         opts = _query(url, _P3)
-        return P3TcpSource(url, parts.hostname, parts.port or P3_TCP_PORT, **opts)
+        return P3TcpSource(shown, parts.hostname, parts.port or P3_TCP_PORT, **opts)
     if scheme == "serial":
         from decoders.p3.transport import P3SerialSource
 
@@ -51,7 +61,7 @@ def open_source(url: str) -> Source:
         if not device:
             raise DecoderUrlError("decoder.url_expected", url=url, form="serial:///dev/DEVICE")
         opts = _query(url, {**_P3, "baud": int, "bytesize": int, "parity": str, "stopbits": float})
-        return P3SerialSource(url, device, **opts)
+        return P3SerialSource(shown, device, **opts)
     if scheme == "mqtt":
         from decoders.mqtt import MqttSource
 
@@ -59,7 +69,7 @@ def open_source(url: str) -> Source:
         if not parts.hostname or not prefix:
             raise DecoderUrlError("decoder.url_expected", url=url, form="mqtt://HOST[:PORT]/TOPIC/PREFIX")
         opts = _query(url, {**_COMMON, "client_id": str, "keepalive": int})
-        return MqttSource(url, parts.hostname, parts.port or MQTT_PORT, prefix,
+        return MqttSource(shown, parts.hostname, parts.port or MQTT_PORT, prefix,
                           username=unquote(parts.username) if parts.username else None,
                           password=unquote(parts.password) if parts.password else None, **opts)
     if scheme in ("protime", "protime+udp"):

@@ -158,14 +158,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
                    help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip
+    p.add_argument("--allow-decoder", action="append", default=[], metavar="HOST|NETWORK|/dev/PATH",
+                   help="let decoder links reach this too (loopback, link-local or a device path: e.g. 127.0.0.1 for "
+                        "a decoder emulator on this machine, /dev/pts/ for pseudo-terminals); see docs/decoders.md")  # fmt: skip
     p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
     p.add_argument("--rmonitor-encoding", choices=("utf-8", "cp1252"), default="utf-8",
                    help="text of the RMonitor feed: UTF-8, or cp1252 (Windows-1252) for old scoreboards")
-    p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.add_argument("--admin-token", help="the admin token (default: the one in --admin-token-file)")
+    p.add_argument("--admin-token-file", metavar="FILE",
+                   help="where the admin token is kept, mode 0600 (default: DATA/admin-token; made at first start)")
     p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
                    help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
+    p.add_argument("--max-connections", type=int, default=4000, metavar="N",
+                   help="connections at once, HTTP and WebSocket (kept below the file limit; 0: that limit)")
+    p.add_argument("--max-connections-per-client", type=int, default=100, metavar="N",
+                   help="connections at once from one client address (0: no limit)")
+    p.add_argument("--rate-limits", metavar="DOCS,READS|off",
+                   help="anonymous document and API reads per client address (limits notation; default "
+                        "'60/minute,20/second'; 'off': none, e.g. behind a proxy that limits)")  # fmt: skip
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds a request's headers may take to arrive (slow clients are dropped)")
+    p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds a request's body may take to arrive after its headers")
     p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
                    help="the broker's WebSocket listener as browsers reach it: spectator pages read from it")
     p.set_defaults(func=_serve)

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from decoders.reach import DecoderReach, mask_url
 from service import meeting_access as access
 from service.errors import NotFound
 from service.hub import SessionHub
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 class Manager:
     """All sessions of this service, loaded from the data folder at start (crash recovery)."""
 
-    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL") -> None:
+    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL",
+                 reach: DecoderReach | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
+        self.reach = reach or DecoderReach()  # what decoder links may reach (decoders/reach.py)
         self.admin_token = admin_token
         self.synchronous = synchronous
         self.sessions: dict[str, LiveSession] = {}
@@ -77,14 +80,15 @@ class Manager:
         """Open the link (ValueError for a URL no source takes) and keep it in the session's meta."""
         from decoders.sources import open_source
 
-        link.source = open_source(link.url)
+        await self.reach.check(link.url)  # ReachRefused (a 403): not a decoder's address or device
+        link.source = open_source(link.url, self.reach)
         link.source.resume_from(session.intake.logged)  # after a restart: ask from the log's last read on
         link.source.on_clock = lambda decoder_id, decoder_us, host_us: session.intake.on_clock(
             link, decoder_id, decoder_us, host_us)
         link.origin_us = session.origin_us
         session.intake.attach(link)
         link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
-                                        name=f"decoder {link.url}")  # fmt: skip
+                                        name=f"decoder {mask_url(link.url)}")  # fmt: skip
         session.decoders.append(link)
         if save:
             session.save_decoders()
@@ -96,8 +100,8 @@ class Manager:
                 try:
                     await self.start_decoder(session, link, save=False)
                 except ValueError as exc:  # stored by an older version: listed with its error, removable
-                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, link.url, exc)
                     link.error = said_of(exc) if is_coded(exc) else str(exc)
+                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, mask_url(link.url), link.error)
                     session.decoders.append(link)
 
     async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:

@@ -8,8 +8,6 @@ Pure: values in, text out. The words are the catalogues' (service/i18n.py).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -17,6 +15,7 @@ from typing import Any
 
 from service.i18n import number as i18n_number
 from service.i18n import print_text, say, word
+from service.spreadsheet import write_csv
 from service.timeutil import fmt_duration, s_to_us
 
 CSV_SEP = {"fr": ";", "en": ","}  # what each language's spreadsheets split a line on
@@ -135,16 +134,12 @@ def csv_text(lang: str, header: Sequence[str], rows: Sequence[Sequence[Any]], se
              decimal: str | None = None, places: int = 3) -> str:  # fmt: skip
     """A CSV a spreadsheet of `lang` opens without a wizard: UTF-8 BOM, CRLF, `;` and decimal commas
     for French, `,` and points for English (`sep`: "semicolon"/"comma", `decimal`: "comma"/"point"
-    override). `Num` cells get the decimal mark; others are written as they are."""
+    override). `Num` cells get the decimal mark; every cell goes through the one CSV writer
+    (service/spreadsheet.py: no formula, no control character)."""
     delim = {"semicolon": ";", "comma": ","}.get(sep or "", CSV_SEP.get(lang, ","))
     comma = (decimal or CSV_DECIMAL.get(lang, "point")) == "comma"
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=delim, lineterminator="\r\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([("" if v is None else _num(v, places, comma)) if isinstance(v, Num) or v is None else v
-                    for v in row])  # fmt: skip
-    return "\ufeff" + out.getvalue()
+    cells = ([_num(v, places, comma) if isinstance(v, Num) else v for v in row] for row in rows)
+    return write_csv(header, cells, delimiter=delim, bom=True)
 
 
 def _num(v: float, places: int, comma: bool) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from decoders import Passing
+from decoders.reach import mask_url
 from service.decoder_clock import DecoderClock
 from service.decoder_text import describe_said
 from service.engine import Engine, classify, row_public
@@ -39,6 +40,7 @@ from service.engine.events import (
 )
 from service.engine.outcome import DUPLICATE, Outcome
 from service.engine.penalties import AMOUNTS, Penalty
+from service.entries import check_entry_list
 from service.errors import Invalid, NotFound
 from service.i18n import Said, coded, said
 from service.intake import Intake
@@ -99,11 +101,13 @@ class DecoderLink:
     origin_us: int = 0  # the session's wall-clock origin (to show a clock offset against the host's)
 
     def describe(self) -> dict[str, Any]:
+        """The link as the timing crew sees it: its URL shown without a password (decoders/reach.py)."""
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
         c = self.counts
-        return {**self.stored(), **describe_said(st), "received": st.get("passings", 0), "passings": c["logged"],
+        return {**self.stored(), **describe_said(st), "url": mask_url(self.url), "received": st.get("passings", 0),
+                "passings": c["logged"],
                 "session_duplicates": c["duplicates"], "refused": c["refused"], "late": c["late"],
                 "clock_held": c["clock"], "waiting_clock": len(self.waiting), "clock": self.clock_view()}  # fmt: skip
 
@@ -326,8 +330,14 @@ class LiveSession:
             line = {**line, "by": by}
         return self.submit(line)
 
-    def add_entries(self, lines: list[Line]) -> int:
-        """An entry list, all or nothing (one log transaction). Returns the number of entries."""
+    def add_entries(self, lines: list[Line], replace: bool = False) -> int:
+        """An entry list, all or nothing (one log transaction). Returns the number of entries.
+
+        A transponder belongs to one car: a list that gives one twice, or one that counts for
+        another car already, is refused naming the numbers, unless `replace` (as `assign`): then
+        the entry takes it and the other car stops counting it.
+        """
+        check_entry_list(lines, self.engine.by_transponder, replace)
         self.submit_many(lines)
         return len(lines)
 
@@ -439,8 +449,9 @@ class LiveSession:
         return self.engine.penalties.all()
 
     def transponders(self) -> dict[str, list[str]]:
-        """Each car's counting transponders (its own first, then spares)."""
-        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in self.engine.cars.items()}
+        """Each car's counting transponders (its own first, then spares; not one another car took)."""
+        counting = self.engine.by_transponder
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr and counting.get(tr) is c] for n, c in self.engine.cars.items()}
 
     def rule_amounts(self) -> dict[str, dict[str, Any]]:
         """The rule IDs race control may cite without choosing "other", with the preset's amounts."""

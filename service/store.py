@@ -396,12 +396,17 @@ def scenario_lines(lines: list[Any]) -> list[Any]:
 
 
 def scenario_text(store: EventStore, damage: list[dict[str, Any]] | None = None) -> tuple[str, int]:
-    """A session's log as a scenario file (`boucle record`, export.jsonl), and its number of lines.
+    """A session's log as a scenario file (`boucle record`, export.jsonl), and its number of lines."""
+    return texts_scenario([text for _, text in store.texts()], damage)
+
+
+def texts_scenario(texts: list[str], damage: list[dict[str, Any]] | None = None) -> tuple[str, int]:
+    """Logged line texts as a scenario file (pure: drawn off the event loop for export.jsonl).
 
     Every logged line is written, a line this version sets aside too (as it was: replaying the file
     sets it aside the same way, naming it); lines the log lost are said in `#` comments first."""
     items: list[Any] = []
-    for _, text in store.texts():
+    for text in texts:
         try:
             obj = json.loads(text)
         except (ValueError, RecursionError):

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 from service.engine import Engine
 from service.engine.events import ConfirmLine, InvalidateLine, Line, LineError, PassingLine, Timed
-from service.errors import render
 
 STAFF_AHEAD_S = 120.0  # a person's clock may run a little ahead of the session's
 READ_BEFORE_S = 6 * 3600.0
@@ -29,10 +28,6 @@ READ_AHEAD_S = 3600.0
 
 class OutOfTime(LineError):
     """A time outside what the live session accepts (a 400 with a catalogue code)."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(render(code, params))
-        self.code, self.params = code, params
 
 
 def time_refusal(line: Line, engine: Engine, wall_s: Callable[[], float]) -> OutOfTime | None:

@@ -53,6 +53,7 @@ PLAIN_ALLOWED = {
     ("service/broadcast.py", "--publish wants"), ("service/broadcast.py", "MQTT prefix"),  # `boucle serve` args
     ("service/outputs/rmonitor_server.py", "--rmonitor expects"),
     ("service/outputs/rmonitor_server.py", "--rmonitor-encoding expects"),
+    ("service/ratelimit.py", "--rate-limits takes"), ("service/ratelimit.py", "{rate!r} is not a rate"),
     # codecs' own parse errors: caught inside the codec and counted as a reject reason, never answered
     ("decoders/daytime.py", "no time "), ("decoders/daytime.py", "time of day "), ("decoders/wiclax/codec.py", "{text!r} is not dd-mm"),
     ("service/store.py", "no such session log"), ("service/store.py", "empty file (0 bytes)"),  # `boucle record FILE`

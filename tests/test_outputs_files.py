@@ -52,13 +52,14 @@ def test_results_csv_for_french_spreadsheets(race) -> None:
     assert rows[0][9] == "Temps total (s)" and rows[0][13] == "Écart"
     assert rows[1][:4] == ["1", "1", "Jean Dupont", "Sport"]
     assert rows[1][5] == "classé" and rows[1][9] == "181,000" and rows[1][10] == "59,500"
-    assert rows[2][2] == "Équipe Rouge" and rows[2][9] == "120,000" and rows[2][13] == "+1 tour"
-    assert rows[3][13] == "+2 tours"  # one word, the right plural
+    # a gap in laps is text a spreadsheet would take for a formula ("+1 tour" -> #NOM?): quoted (service/spreadsheet.py)
+    assert rows[2][2] == "Équipe Rouge" and rows[2][9] == "120,000" and rows[2][13] == "'+1 tour"
+    assert rows[3][13] == "'+2 tours"  # one word, the right plural
     assert [row[1] for row in rows[1:]] == ["1", "2", "3"]
 
     en = lines(client.get(f"/api/sessions/{sid}/results.csv?lang=en").content, ",")
     assert en[0][:3] == ["Pos", "No", "Name"] and en[1][9] == "181.000" and en[1][5] == "classified"
-    assert en[2][13] == "+1 lap" and en[3][13] == "+2 laps"
+    assert en[2][13] == "'+1 lap" and en[3][13] == "'+2 laps"  # quoted: never a formula
     by_header = lines(client.get(f"/api/sessions/{sid}/results.csv", headers={"Accept-Language": "en-GB,en;q=0.8"}).content, ",")
     assert by_header[0][2] == "Name"
     assert lines(client.get(f"/api/sessions/{sid}/results.csv").content, ",")[0][2] == "Name"  # no language: English

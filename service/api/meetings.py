@@ -13,14 +13,17 @@ decisions.
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from service import auth, limits
+from service import auth, limits, schemas
 from service.api import doc_lang, publication
+from service.entries import check_entry_list
 from service.errors import Forbidden, Invalid
 from service.i18n import coded, stage_label, word
 from service.i18n import print_text as tr
@@ -50,6 +53,12 @@ def field(body: Any, name: str) -> str:
 def lang_of(request: Request) -> str:
     """The one rule of every document: `?lang=`, else the browser's language, else English."""
     return doc_lang(request)
+
+
+async def draw(request: Request, render: Any, *args: Any) -> str:
+    """A printable document's HTML, drawn in a worker thread (service/documents.py), not on the loop."""
+    docs = getattr(request.app.state, "documents", None)
+    return await (docs.run(render, *args) if docs is not None else asyncio.to_thread(render, *args))
 
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
@@ -86,6 +95,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             raise Invalid("meeting.needs_entries")
         return entries
 
+    async def decision(request: Request) -> dict[str, Any]:
+        return schemas.check(await limits.object_body(request, empty_ok=True), schemas.DecisionBody)
+
     @api.get("")
     async def list_meetings() -> list[dict[str, Any]]:
         return [summary(mid) for mid in svc.ids()]
@@ -93,8 +105,10 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     @api.post("", status_code=201)
     async def create(request: Request) -> dict[str, Any]:
         staff(request, None)
-        body = await limits.json_body(request, empty_ok=True)
+        body = await limits.object_body(request, empty_ok=True)
         entries = entries_of(body)
+        schemas.check(body, schemas.MeetingBody)
+        check_entry_list(entries, {})
         mid = svc.create(body.get("preset", "autocross"), entries, body)
         warnings = svc.get(mid).entry_warnings()
         return {**summary(mid), "tokens": book.tokens(mid), "warnings": warnings,
@@ -119,7 +133,9 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """A club picks its event: the meeting is created with its entry list, sessions follow."""
         staff(request, None)
         ev = svc.calendar_event(index)
-        body = await limits.json_body(request, empty_ok=True)
+        body = await limits.object_body(request, empty_ok=True)
+        check_entry_list(entries_of(body), {})
+        schemas.check(body, schemas.CalendarMeetingBody)
         mid = svc.create_from_calendar(index, entries_of(body), str(body.get("division") or ""))
         return {**summary(mid), "tokens": book.tokens(mid), "event": ev}
 
@@ -149,7 +165,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """Record a result typed in (e.g. the final after an AX-RED restart for the remaining laps)."""
         staff(request, mid, TIMING, RACE_DIRECTOR)
         svc.plan(mid, key)
-        svc.record(mid, key, manual_rows(await limits.json_body(request, empty_ok=True)))
+        svc.record(mid, key, manual_rows(await limits.object_body(request, empty_ok=True)))
         return {"key": key, "stage": svc.get(mid).current_stage()}
 
     @api.post("/{mid}/sessions/{key}/red")
@@ -162,8 +178,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         """
         staff(request, mid, RACE_DIRECTOR, TIMING)
         svc.red_flag_session(mid, key)
-        body = await limits.json_body(request, empty_ok=True)
-        body = body if isinstance(body, dict) else {}
+        body = schemas.check(await limits.object_body(request, empty_ok=True), schemas.RedFlagBody)
         done = svc.red_flag_restart(mid, key, [str(n) for n in body.get("causers") or ()],
                                     [str(n) for n in body.get("retired") or ()])  # fmt: skip
         st = done.state
@@ -178,8 +193,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def unable(mid: str, request: Request) -> dict[str, Any]:
         """AX-FINAL: a finalist cannot reach the grid; the final's grid is rebuilt."""
         staff(request, mid, RACE_DIRECTOR)
-        body = await limits.json_body(request, empty_ok=True)
-        number = str(body.get("number") or "").strip() if isinstance(body, dict) else ""
+        body = schemas.check(await limits.object_body(request, empty_ok=True), schemas.DecisionBody)
+        number = str(body.get("number") or "").strip()
         svc.declare_unable(mid, number)
         return summary(mid)
 
@@ -187,21 +202,21 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def stop(mid: str, request: Request) -> dict[str, Any]:
         """AX-POINTS: the meeting stops after heat2, heat3 or semis; points are halved."""
         staff(request, mid, RACE_DIRECTOR, STEWARDS)
-        svc.stop(mid, field(await limits.json_body(request, empty_ok=True), "after"))
+        svc.stop(mid, field(await decision(request), "after"))
         return summary(mid)
 
     @api.post("/{mid}/cancel")
     async def cancel(mid: str, request: Request) -> dict[str, Any]:
         """AX-HEAT-TOTAL: the stewards cancel a heat {"heat": "heat3"}; everyone reaches the semis."""
         staff(request, mid, STEWARDS)
-        svc.cancel_heat(mid, field(await limits.json_body(request, empty_ok=True), "heat"))
+        svc.cancel_heat(mid, field(await decision(request), "heat"))
         return summary(mid)
 
     @api.post("/{mid}/admit")
     async def admit(mid: str, request: Request) -> dict[str, Any]:
         """AX-PRACTICE: the stewards admit a driver without a practice lap {"number"}."""
         staff(request, mid, STEWARDS)
-        svc.admit_without_lap(mid, field(await limits.json_body(request, empty_ok=True), "number"))
+        svc.admit_without_lap(mid, field(await decision(request), "number"))
         return summary(mid)
 
     @api.get("/{mid}/red_flag")
@@ -225,8 +240,10 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def signoff(mid: str, request: Request) -> dict[str, Any]:
         """AX-PUBLISH: sign a document (a session key, a ranking, or 'grid:KEY' for a start list)."""
         r = staff(request, mid, *SIGN_ROLES)
-        body = await limits.json_body(request, empty_ok=True)
-        doc = str(body.get("document") or "") if isinstance(body, dict) else ""
+        body = await limits.object_body(request, empty_ok=True)
+        if body.get("document"):
+            schemas.check(body, schemas.SignoffBody)
+        doc = str(body.get("document") or "")
         as_role = str(body.get("role") or r) if r == auth.ADMIN else r
         if not doc:
             raise Invalid("meeting.sign_needs_document")
@@ -240,8 +257,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         m = svc.get(mid)
         p = svc.plan(mid, key)
         lang = lang_of(request)
-        html = startlist_html(m.name or "Auto-cross", f"{m.division} {stage_label(lang, key)}".strip(), p.rows,
-                              m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang, book.info(mid))  # fmt: skip
+        html = await draw(request, startlist_html, m.name or "Auto-cross", f"{m.division} {stage_label(lang, key)}".strip(),
+                          p.rows, m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang, book.info(mid))  # fmt: skip
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
@@ -251,14 +268,14 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         title = m.name or "Auto-cross"
         if doc in m.ranking_docs():
             cols, rows, _ = svc.ranking(mid, doc)
-            body = table(cols, rows, numeric=(0,), lang=lang)
+            body = await draw(request, partial(table, numeric=(0,), lang=lang), cols, rows)
             label = word(lang, f"doc.{doc}", stage_label(lang, doc))  # "Classement des essais", "Manche 1"...
             stopped = m.decisions()["stopped_after"]
             if stopped and doc in ("general", "points"):
                 label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped))
         else:
             p, rows_, pts = svc.session_result(mid, doc)
-            body = race_table(rows_, m.entries, pts, m.penalties.get(doc), lang)
+            body = await draw(request, race_table, rows_, m.entries, pts, m.penalties.get(doc), lang)
             label = tr(lang, "{doc} results, {laps} laps", doc=stage_label(lang, doc), laps=p.laps, n=p.laps)
         return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang,
                                  book.info(mid)))  # fmt: skip

@@ -6,6 +6,7 @@ timing-crew (or admin) token. The work is `service/outputs/`'s; these routes onl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from service import auth, limits
 from service.api import attachment, doc_lang, session_publication
 from service.auth import ADMIN, TIMING
+from service.documents import Documents, version_of
 from service.outputs import files, passings_import
 
 TC = frozenset({ADMIN, TIMING})
@@ -21,6 +23,7 @@ TC = frozenset({ADMIN, TIMING})
 
 def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     api = APIRouter(prefix="/api")
+    docs: Documents = app.state.documents
 
     @api.get("/sessions/{sid}/results.pdf")
     async def results_pdf(sid: str, request: Request) -> Response:
@@ -28,8 +31,14 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         s = mgr.get(sid)
         lg = doc_lang(request)
         pub = session_publication(mgr, sid)
-        pdf = files.results_pdf(s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()),
-                                lg, publication=pub)  # fmt: skip
+
+        def prepare() -> tuple:
+            return (s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()), lg,
+                    None, pub)  # fmt: skip
+
+        # drawn in a worker process, once per session version and publication state (service/documents.py)
+        key = ("results.pdf", sid, version_of(s), lg, json.dumps(pub, sort_keys=True, default=str))
+        pdf = await docs.get(key, prepare, files.results_pdf, process=True)
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
@@ -37,13 +46,19 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         """The classification for spreadsheets: the caller's language decides the separator and the
         decimal mark (French `;` and `,`), which `sep` and `decimal` may override."""
         s = mgr.get(sid)
-        body = files.results_csv(s.results(), doc_lang(request), decimal, sep)  # bad option: 400
+        lg = doc_lang(request)
+        files.check_options(decimal, sep)  # bad option: 400
+        body = await docs.get(("results.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (s.results(), lg, decimal, sep), files.results_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
     async def laps_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
         s = mgr.get(sid)
-        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), doc_lang(request), decimal, sep)
+        lg = doc_lang(request)
+        files.check_options(decimal, sep)
+        body = await docs.get(("laps.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (files.lap_rows(s.engine, s.lap_chart()), lg, decimal, sep), files.laps_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")

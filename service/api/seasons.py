@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service import auth
 from service.api import attachment, doc_lang
+from service.api.meetings import draw
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
 from service.season.export import csv_text, html_sheet
@@ -87,11 +88,13 @@ def build_season_router(mgr: Manager) -> APIRouter:
     @api.get("/championships/{cid}/standings.csv")
     async def standings_csv(cid: str, request: Request) -> Response:
         """The standings for spreadsheets, in the caller's language (`?lang=`, else Accept-Language)."""
-        return attachment(csv_text(svc.standings(cid), doc_lang(request)), "text/csv; charset=utf-8", f"{cid}.csv")
+        lang = doc_lang(request)
+        return attachment(await draw(request, csv_text, svc.standings(cid), lang), "text/csv; charset=utf-8",
+                          f"{cid}.csv")
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
     async def standings_sheet(cid: str, request: Request) -> HTMLResponse:
-        return HTMLResponse(html_sheet(svc.standings(cid), doc_lang(request)))
+        return HTMLResponse(await draw(request, html_sheet, svc.standings(cid), doc_lang(request)))
 
     # -- cross-country helpers (RULES.md section 4) ---------------------------------------------------
     @api.get("/cc/sessions/{sid}/categories")

@@ -8,29 +8,32 @@ public (spectators need nothing); every write needs a token.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from decoders.reach import mask_url
 from service import auth, limits, openapi
 from service import meeting_access as access
 from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
+from service.documents import Documents, version_of
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import import_lines, read_entries
 from service.errors import Invalid
 from service.http_errors import caller_lang
+from service.hub import public_penalty, typed_note
 from service.i18n import coded
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
-from service.store import scenario_text
+from service.spreadsheet import write_csv
+from service.store import texts_scenario
 
 RC = frozenset({ADMIN, RACE_CONTROL})
 TC = frozenset({ADMIN, TIMING})
@@ -68,6 +71,23 @@ def entry_file_options(
 
 
 FILE_OPTIONS = Depends(entry_file_options)
+
+
+def documents(request: Request) -> Documents:
+    """The app's document workers and cache (service/documents.py)."""
+    return request.app.state.documents
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def export_csv_text(res: dict[str, Any]) -> str:
+    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
+    rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+            for row in res["classification"])  # fmt: skip
+    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
+
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -144,9 +164,25 @@ def build_router(mgr: Manager) -> APIRouter:
         need(request, None, frozenset({ADMIN}))
         return mgr.get(sid).meta["tokens"]
 
+    def is_staff(request: Request, s: LiveSession) -> bool:
+        """A valid staff token on this session (notes are for staff; anyone else reads without them)."""
+        token = auth.token_from(request.headers)
+        return auth.role_of(token, mgr.admin_token, mgr.tokens_for(s, token)) in ANY_STAFF
+
     @api.get("/sessions/{sid}/results")
-    async def results(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).results(detail=True)
+    async def results(sid: str, request: Request) -> Response:
+        """The classification, penalties and warnings; encoded once per session version and audience."""
+        s = mgr.get(sid)
+        staff = is_staff(request, s)
+
+        def prepare() -> tuple:
+            res = s.results(detail=True)
+            if not staff:
+                res["penalties"] = [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in res["penalties"]]
+            return (res,)
+
+        body = await documents(request).get(("results", sid, version_of(s), staff), prepare, json_bytes)
+        return Response(body, media_type="application/json")
 
     @api.get("/sessions/{sid}/classification")
     async def classification(sid: str) -> Response:
@@ -162,11 +198,14 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(request: Request, c: Caller = AS_TC, how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:
+    async def entries(request: Request, replace: bool = False, c: Caller = AS_TC,
+                      how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:  # fmt: skip
+        """An entry list (JSON, or a club's CSV/TSV/xlsx). `replace=true`: an entry may take a transponder
+        another car counts (that car stops counting it), as `/assign` with `replace`; refused otherwise."""
         raw = await limits.read_upload(request)
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(import_lines, raw, request.headers.get("content-type", ""), how)
-        return {"ok": True, "entries": c.session.add_entries(lines)}
+        return {"ok": True, "entries": c.session.add_entries(lines, replace)}
 
     @api.post("/sessions/{sid}/entries/preview")
     async def entries_preview(request: Request, c: Caller = AS_TC,
@@ -196,8 +235,11 @@ def build_router(mgr: Manager) -> APIRouter:
         return answer(s.signal(body))
 
     @api.get("/sessions/{sid}/penalties")
-    async def penalties(sid: str) -> list[dict[str, Any]]:
-        return [p.detail() for p in mgr.get(sid).penalties()]
+    async def penalties(sid: str, request: Request) -> list[dict[str, Any]]:
+        """Every penalty; race control's notes only for a staff token."""
+        s = mgr.get(sid)
+        shown = [p.detail() for p in s.penalties()]
+        return shown if is_staff(request, s) else [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in shown]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
@@ -294,21 +336,21 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.delete("/sessions/{sid}/decoders/{index}")
     async def remove_decoder(index: int, c: Caller = AS_TC) -> dict[str, Any]:
         link = await mgr.remove_decoder(c.session, index)
-        return {"ok": True, "removed": link.url}
+        return {"ok": True, "removed": mask_url(link.url)}
 
     @api.get("/sessions/{sid}/export.jsonl")
-    async def export_jsonl(c: Caller = AS_STAFF) -> Response:
-        body, _ = scenario_text(c.session.store, c.session.damage)  # set-aside lines and losses included
-        return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
+    async def export_jsonl(request: Request, c: Caller = AS_STAFF) -> Response:
+        s = c.session  # set-aside lines and losses included; drawn off the loop, once per version
+        body, _ = await documents(request).get(("export.jsonl", s.id, version_of(s)),
+                                               lambda: ([text for _, text in s.store.texts()], s.damage),
+                                               texts_scenario)  # fmt: skip
+        return attachment(body, "application/x-ndjson", f"{s.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")
-    async def export_csv(sid: str) -> Response:
-        res = mgr.get(sid).results(detail=True)
-        out = io.StringIO()
-        w = csv.DictWriter(out, fieldnames=[*RESULT_KEYS, "flagged_laps"], extrasaction="ignore")
-        w.writeheader()
-        for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
-            w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
-        return attachment(out.getvalue(), "text/csv", f"{sid}.csv")
+    async def export_csv(sid: str, request: Request) -> Response:
+        s = mgr.get(sid)
+        body = await documents(request).get(("export.csv", sid, version_of(s)), lambda: (s.results(detail=True),),
+                                            export_csv_text)  # fmt: skip
+        return attachment(body, "text/csv", f"{sid}.csv")
 
     return api

@@ -128,7 +128,10 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
     if len(lines) > MAX_LINES:
         raise ImportProblem("import.too_many_lines", limit=MAX_LINES)
     sep = max((",", ";", "\t"), key=lines[0].count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error as exc:  # a field over csv's size limit (128 KB), a NUL...: the file's fault
+        raise ImportProblem("import.csv_unreadable", error=str(exc)) from None
     header = rows[0]
     ct, ctime, cloop = _column(header, TRANSPONDER), _column(header, TIME), _column(header, LOOP)
     cdate = _column(header, DATE)
