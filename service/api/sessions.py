@@ -17,14 +17,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from service import auth, limits, openapi
+from service import auth, limits, openapi, session_setup
 from service import meeting_access as access
 from service.api import attachment
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
-from service.errors import Invalid
+from service.errors import Conflict, Invalid
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -118,6 +118,35 @@ def build_router(mgr: Manager) -> APIRouter:
     async def session_header(sid: str) -> dict[str, Any]:
         return mgr.get(sid).details()
 
+    @api.patch("/sessions/{sid}")
+    async def edit_session(sid: str, request: Request) -> dict[str, Any]:
+        """The organiser renames a session, or changes its preset, kind, duration, laps before it runs."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        body = await limits.object_body(request)
+        session_setup.reconfigure(s, body)
+        if "name" in body:
+            session_setup.rename(s, body["name"])
+        return s.header()
+
+    @api.delete("/sessions/{sid}")
+    async def delete_session(sid: str, request: Request) -> dict[str, Any]:
+        """A session that never ran (created by mistake) goes, log and all; one that ran is kept."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        if session_setup.has_run(s):
+            raise Conflict("sessions.already_run")
+        naming = mgr.seasons.naming(sid) if mgr.seasons is not None else []
+        if naming:
+            raise Conflict("meeting.in_season", seasons=", ".join(naming))
+        for mid in access.meetings_of(mgr.meetings, sid):
+            sessions = mgr.meetings.sessions(mid)
+            for key in [k for k, v in sessions.items() if v == sid]:
+                del sessions[key]
+            mgr.meetings.save(mid)
+        await mgr.delete(sid)
+        return {"ok": True}
+
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
         need(request, None, frozenset({ADMIN}))
@@ -148,6 +177,23 @@ def build_router(mgr: Manager) -> APIRouter:
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(entry_lines, raw, csv_text)
         return {"ok": True, "entries": c.session.add_entries(lines)}
+
+    @api.get("/sessions/{sid}/entries")
+    async def entry_list(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        """The entries as the timing crew edits them (spares, drivers, whether the car has a history)."""
+        return session_setup.entry_list(c.session)
+
+    @api.put("/sessions/{sid}/entries/{number}")
+    async def put_entry(number: str, request: Request, c: Caller = AS_TC) -> dict[str, Any]:
+        """Add or change one entry (an `entry` line in the log; a new "number" renumbers it while
+        nothing names the car yet)."""
+        return session_setup.put_entry(c.session, number, await limits.object_body(request), c.role)
+
+    @api.delete("/sessions/{sid}/entries/{number}")
+    async def delete_entry(number: str, c: Caller = AS_TC) -> dict[str, Any]:
+        """Take an entry off the list while no line names the car (a withdrawn `entry` line)."""
+        session_setup.remove_entry(c.session, number)
+        return {"ok": True}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:
