@@ -338,7 +338,8 @@ class MeetingService:
                 live = None if sid is None else self.live.sessions.get(sid)
                 rows.append({"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
                              "grid": p.grid, "rows": p.rows, "session_id": sid, "recorded": p.key in m.results,
-                             "state": None if live is None else live.state})  # fmt: skip
+                             "state": None if live is None else live.state,
+                             "has_run": live is not None and session_setup.has_run(live)})  # fmt: skip
             stages.append({"stage": stage, "sessions": rows, "waiting": None})
         extra = []
         for key, sid in sessions.items():

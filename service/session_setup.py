@@ -170,12 +170,15 @@ def reconfigure(s: LiveSession, fields: dict[str, Any]) -> None:
     changes = {k: fields[k] for k in SESSION_FIELDS if k in fields}
     if not changes:
         return
-    if has_run(s):
-        raise Conflict("sessions.already_run")
-    line = {k: v for k, v in s.engine.session_line.items() if k != "type"}
+    now = {k: v for k, v in s.engine.session_line.items() if k != "type"}
+    line = dict(now)
     for k, v in changes.items():
         if v in (None, ""):
             line.pop(k, None)
         else:
             line[k] = v
+    if line == now:
+        return
+    if has_run(s):
+        raise Conflict("sessions.already_run")
     s.submit({**line, "type": "session"})

@@ -28,6 +28,7 @@ from service.entries import entry_lines
 from service.errors import Forbidden, Invalid, NotFound
 from service.i18n import pick_lang
 from service.i18n import print_text as tr
+from service.meeting.divisions import AX_DIVISIONS
 from service.meeting.html import page, race_table, startlist_html, table
 from service.meeting.publish import (
     RACE_DIRECTOR,
@@ -74,13 +75,15 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         m = svc.get(mid)
         d = m.decisions()
         info = book.info(mid)
+        st = m.state()
         return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
                 "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries),
                 "stopped_after": d["stopped_after"], "sessions": book.sessions(mid), "recorded": sorted(m.results),
                 "unable_to_start": d["unable_to_start"], "signoffs": m.signoffs,
                 "cancelled": d["cancelled"], "date": info.get("date", ""), "place": info.get("place", ""),
                 "organiser": info.get("organiser", ""),
-                "logo": f"api/meetings/{mid}/logo?v={book.version(mid)}" if info.get("logo") else None}  # fmt: skip
+                "logo": f"api/meetings/{mid}/logo?v={book.version(mid)}" if info.get("logo") else None,
+                "setup": {k: st[k] for k in ("track_length_m", "track_capacity", "wet") if k in st}}  # fmt: skip
 
     def plan_dict(mid: str, p: SessionPlan) -> dict[str, Any]:
         return {"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
@@ -109,6 +112,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         entries = entries_of(body, required=False)
         mid = svc.create(body.get("preset", "autocross"), entries, body)
         return {**summary(mid), "tokens": book.tokens(mid), "warnings": svc.get(mid).entry_warnings()}
+
+    @api.get("/formats")
+    async def formats() -> list[dict[str, Any]]:
+        """The meeting formats the set-up form offers, with the auto-cross divisions (run order)."""
+        return [{"preset": "autocross", "divisions": list(AX_DIVISIONS)},
+                {"preset": "ffsa-karting"}, {"preset": "free"}]  # fmt: skip
 
     # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
     @api.post("/calendar")
@@ -156,7 +165,8 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         can ask every few seconds for the price of a header."""
         svc.get(mid)
         lang = lang_of(request)
-        states = ",".join(f"{sid}:{s.state}" for sid in book.sessions(mid).values()
+        # what the board shows of its live sessions: state, name, format (edited on other pages)
+        states = "|".join(f"{sid}:{s.state}:{s.name}:{s.engine.session_line}" for sid in book.sessions(mid).values()
                           if (s := mgr.sessions.get(sid)) is not None)  # fmt: skip
         tag = '"' + hashlib.sha1(f"{book.version(mid)}|{lang}|{states}".encode()).hexdigest()[:20] + '"'
         headers = {"ETag": tag, "Cache-Control": "no-cache"}

@@ -2,6 +2,7 @@
 // links (the token rides in the link's #fragment, see web/js/auth.js).
 import { api, requireRole, whoBadge } from "./auth.js";
 import { label, t } from "./i18n.js";
+import { meetingDialog, sessionDialog } from "./meeting-form.js";
 import { groupSessions } from "./picker.js";
 import { toast } from "./staff.js";
 import { el, listSessions, pageLink } from "./util.js";
@@ -34,7 +35,8 @@ async function sessionBlock(s) {
   const tokens = await api(`api/sessions/${encodeURIComponent(s.id)}/tokens`);
   const sid = encodeURIComponent(s.id);
   return el("section", { class: "card wide", "data-session": s.id },
-    el("h2", {}, `${s.name || s.id}`, el("span", { class: "count" }, `${label("kind.", s.kind)} · ${t(`picker.${s.state}`)} · ${s.id}`)),
+    el("h2", {}, `${s.name || s.id}`, el("span", { class: "count" }, `${label("kind.", s.kind)} · ${t(`picker.${s.state}`)} · ${s.id}`),
+      s.meeting ? "" : el("button", { type: "button", class: "linkish", "data-act": "edit-session", onclick: () => editSession(s) }, t("sf.edit"))),
     el("div", { class: "links" },
       el("figure", { class: "card" }, qr(`api/sessions/${sid}/qr/spectator.svg`, t("page.live")),
         el("figcaption", {}, el("b", {}, t("page.live")), el("br"), el("a", { href: pageLink("./", s.id) }, t("admin.open")))),
@@ -53,10 +55,34 @@ async function meetingBlock(id, name) {
       linkCard(t(`meeting.${r}`), staffLink("meeting.html", { meeting: id }, tokens[r]), `api/meetings/${m}/qr/${r}.svg`, tokens[r]))));
 }
 
+/** A session outside a meeting: renamed, reconfigured before it runs, deleted if it never ran. */
+async function editSession(s) {
+  const path = `api/sessions/${encodeURIComponent(s.id)}`;
+  const head = await api(path);
+  const line = { name: s.name, preset: s.preset, kind: s.kind, has_run: s.state !== "upcoming",
+    duration_s: head.clock.duration_s, laps: head.clock.laps_target };
+  const done = await sessionDialog(line, (body) => api(path, { method: "PATCH", body }), {
+    remove: async () => {
+      await api(path, { method: "DELETE" });
+      toast(t("sf.deleted", { name: s.name }));
+    },
+  });
+  if (done) location.reload();
+}
+
 async function main() {
   const who = await requireRole(["admin"], $("main"));
   $("who").replaceChildren(whoBadge(who || { role: "spectator" }, "admin.html"));
   if (!who) return;
+  $("setup-card").hidden = false;
+  $("new-meeting").addEventListener("click", async () => {
+    const m = await meetingDialog(null);
+    if (m) location.assign(`meeting.html?meeting=${encodeURIComponent(m.id)}`);
+  });
+  $("new-session").addEventListener("click", async () => {
+    const s = await sessionDialog(null, (body) => api("api/sessions", { method: "POST", body }));
+    if (s) location.assign(`timing.html?session=${encodeURIComponent(s.id)}`);
+  });
   const groups = groupSessions(await listSessions());
   const out = [];
   for (const [id, g] of groups) {

@@ -32,9 +32,9 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (body !== undefined) {
-    if (typeof body === "string") {
+    if (typeof body === "string" || body instanceof Blob) { // text, or a file as it is (a logo)
       payload = body;
-      headers["Content-Type"] = contentType || "text/plain";
+      headers["Content-Type"] = contentType || body.type || "text/plain";
     } else {
       payload = JSON.stringify(body);
       headers["Content-Type"] = "application/json";
