@@ -196,8 +196,10 @@ class MeetingService:
         return self.book.create(new_meeting(preset, entries, fields), info)
 
     def started(self, mid: str) -> bool:
-        """Some session of the meeting was opened, or a result recorded: its inputs are fixed."""
-        return bool(self.book.sessions(mid)) or bool(self.get(mid).results)
+        """Some session of the meeting was opened, or a result recorded: the inputs its grids are
+        built from are fixed (a free meeting builds nothing: its list only seeds new sessions)."""
+        m = self.get(mid)
+        return bool(m.stages()) and (bool(self.book.sessions(mid)) or bool(m.results))
 
     def update(self, mid: str, fields: dict[str, Any]) -> None:
         """Edit a meeting: name and the organiser's details at any time; the format's own fields
@@ -393,10 +395,12 @@ class MeetingService:
         return ev
 
     def create_from_calendar(self, index: int, entries: Sequence[dict[str, Any]], division: str) -> str:
-        """The club's event becomes a meeting with its entry list."""
+        """The club's event becomes a meeting (its date, venue and club as date, place and
+        organiser), with its entry list now or later."""
         ev = self.calendar_event(index)
         name = f"{ev['venue']} {ev['start']} ({ev['club']})"
-        return self.create("autocross", entries, {"name": name, "division": division})
+        return self.create("autocross", entries, {"name": name, "division": division, "date": ev["start"],
+                                                  "place": ev["venue"], "organiser": ev["club"]})  # fmt: skip
 
     # ---------------------------------------------------------------- sessions
     def _live(self, mid: str, key: str) -> LiveSession | None:

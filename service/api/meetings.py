@@ -138,7 +138,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         staff(request, None)
         ev = svc.calendar_event(index)
         body = await limits.json_body(request, empty_ok=True)
-        mid = svc.create_from_calendar(index, entries_of(body), str(body.get("division") or ""))
+        mid = svc.create_from_calendar(index, entries_of(body, required=False), str(body.get("division") or ""))
         return {**summary(mid), "tokens": book.tokens(mid), "event": ev}
 
     @api.get("/{mid}")

@@ -2,6 +2,7 @@
 // links (the token rides in the link's #fragment, see web/js/auth.js).
 import { api, requireRole, whoBadge } from "./auth.js";
 import { label, t } from "./i18n.js";
+import { formDialog } from "./dialog.js";
 import { meetingDialog, sessionDialog } from "./meeting-form.js";
 import { groupSessions } from "./picker.js";
 import { toast } from "./staff.js";
@@ -70,11 +71,68 @@ async function editSession(s) {
   if (done) location.reload();
 }
 
+// -- the regional calendar: imported, browsed by region, a timed event becomes the club's meeting --
+async function calendar() {
+  $("calendar-card").hidden = false;
+  const show = async () => {
+    let events = [];
+    try {
+      events = await api(`api/meetings/calendar?timed=true${$("cal-region").value ? `&region=${encodeURIComponent($("cal-region").value)}` : ""}`);
+    } catch (e) {
+      toast(e.detail || e.message, true);
+    }
+    $("cal-count").textContent = events.length ? String(events.length) : "";
+    $("cal-events").hidden = events.length === 0;
+    const head = ["cal.date", "mf.place", "mf.organiser", "cal.disciplines", ""].map((k) => el("th", {}, k ? t(k) : ""));
+    $("cal-events").replaceChildren(el("thead", {}, el("tr", {}, head)), el("tbody", {}, events.map((ev) => el("tr", { "data-key": String(ev.index) },
+      el("td", { "data-label": t("cal.date") }, ev.start === ev.end ? ev.start : `${ev.start} – ${ev.end}`),
+      el("td", { "data-label": t("mf.place") }, `${ev.venue}${ev.department ? ` (${ev.department})` : ""}`),
+      el("td", { "data-label": t("mf.organiser") }, ev.club),
+      el("td", { "data-label": t("cal.disciplines") }, ev.disciplines.join(", ")),
+      el("td", { class: "actions" }, el("button", { type: "button", "data-act": "from-calendar", onclick: () => fromCalendar(ev) }, t("cal.create")))))));
+  };
+  const regions = async () => {
+    const all = await api("api/meetings/calendar?timed=true").catch(() => []);
+    const names = [...new Set(all.map((e) => e.region))].sort();
+    const cur = $("cal-region").value;
+    $("cal-region").replaceChildren(el("option", { value: "" }, t("cal.all_regions")), ...names.map((r) => el("option", { value: r }, r)));
+    $("cal-region").value = names.includes(cur) ? cur : "";
+  };
+  $("cal-region").addEventListener("change", show);
+  $("cal-import").addEventListener("click", async () => {
+    const file = $("cal-file").files[0];
+    if (!file) return toast(t("cal.choose_file"), true);
+    try {
+      const r = await api("api/meetings/calendar", { method: "POST", body: await file.text(), contentType: "text/plain" });
+      $("cal-status").textContent = t("cal.imported", { n: r.events, timed: r.timed });
+      await regions();
+      await show();
+    } catch (e) {
+      toast(e.detail || e.message, true);
+    }
+  });
+  await regions();
+  await show();
+}
+
+async function fromCalendar(ev) {
+  const formats = await api("api/meetings/formats").catch(() => []);
+  const divisions = (formats.find((f) => f.preset === "autocross") || {}).divisions || [];
+  const m = await formDialog({
+    title: t("cal.create_title", { venue: ev.venue, date: ev.start }),
+    fields: [{ name: "division", label: t("mf.division"), list: divisions }],
+    submitLabel: t("mf.create"),
+    submit: (v) => api(`api/meetings/calendar/${ev.index}`, { method: "POST", body: { division: v.division } }),
+  });
+  if (m && m.id) location.assign(`meeting.html?meeting=${encodeURIComponent(m.id)}`);
+}
+
 async function main() {
   const who = await requireRole(["admin"], $("main"));
   $("who").replaceChildren(whoBadge(who || { role: "spectator" }, "admin.html"));
   if (!who) return;
   $("setup-card").hidden = false;
+  calendar();
   $("new-meeting").addEventListener("click", async () => {
     const m = await meetingDialog(null);
     if (m) location.assign(`meeting.html?meeting=${encodeURIComponent(m.id)}`);

@@ -7,10 +7,12 @@
 // stage opened or a session started from another device shows here within seconds. A light
 // poll rather than a WebSocket: a meeting changes a few times an hour, and a 304 costs a header.
 import { ApiError, api, whoBadge, whoami } from "./auth.js";
+import { fieldNode, formDialog } from "./dialog.js";
 import { mountEntries } from "./entries.js";
 import { label, lang, t } from "./i18n.js";
 import { meetingDialog, sessionDialog } from "./meeting-form.js";
 import { mountPicker } from "./picker.js";
+import { parseRace } from "./timeinput.js";
 import { toast } from "./staff.js";
 import { el, pageLink, params } from "./util.js";
 
@@ -168,6 +170,9 @@ function planRow(p, stage) {
       } }, t("meeting.unopen")));
     }
   }
+  if (!p.recorded && (p.grid || []).some(Boolean) && can("timing", "race_director")) {
+    btns.push(el("button", { type: "button", class: "linkish", "data-act": "type-result", onclick: () => typeResult(p) }, t("meeting.type_result")));
+  }
   if (p.recorded && can("timing", "race_director", "stewards")) {
     btns.push(el("button", { type: "button", "data-act": "sign", onclick: () => act("signoff", { document: p.key }, t("meeting.signed", { doc: stageName(p) })) }, t("meeting.sign")));
   }
@@ -176,6 +181,39 @@ function planRow(p, stage) {
   }
   return el("div", { class: "plan", "data-key": p.key, "data-stage": stage.stage }, ...bits, el("span", { class: "grid-mini" }, gridText(p)),
     el("span", { class: "links" }, ...links), btns.length ? el("span", { class: "btns" }, ...btns) : "");
+}
+
+/** A result typed in (a final run in two parts after AX-RED, a session without timing): one line per car. */
+async function typeResult(p) {
+  const cars = (p.grid || []).filter(Boolean);
+  const statuses = ["classified", "dnf", "dns", "dsq", "not_classified"];
+  const rows = el("div", { class: "result-rows" }, cars.map((n, i) => el("fieldset", { class: "result-row", "data-number": n },
+    el("legend", {}, t("meeting.car_n", { number: n })),
+    el("div", { class: "fields" },
+      fieldNode({ name: "place", label: t("col.pos"), type: "number", value: i + 1, attrs: { min: "1", step: "1" } }),
+      fieldNode({ name: "laps", label: t("col.laps"), type: "number", value: p.laps || 0, attrs: { min: "0", step: "1" } }),
+      fieldNode({ name: "status", label: t("common.state"), type: "select", value: "classified",
+        options: statuses.map((x) => [x, x === "classified" ? t("meeting.classified") : label("status_long.", x)]) }),
+      fieldNode({ name: "time", label: t("meeting.total_time"), attrs: { inputmode: "decimal", placeholder: "5:12.345" } })))));
+  const done = await formDialog({
+    title: t("meeting.type_result_title", { key: stageName(p) }),
+    body: [el("p", { class: "muted" }, t("meeting.type_result_help")), rows],
+    submit: async () => {
+      const body = { rows: [...rows.querySelectorAll(".result-row")].map((r) => {
+        const v = (name) => r.querySelector(`[name=${name}]`).value.trim();
+        const time = v("time");
+        const s = time ? parseRace(time) : null;
+        if (time && s === null) throw new Error(t("tc.bad_race_time"));
+        return { number: r.dataset.number, place: Number(v("place")), laps: Number(v("laps")), status: v("status"),
+          ...(s !== null ? { total_time_s: s } : {}) };
+      }) };
+      return api(`${base()}/sessions/${encodeURIComponent(p.key)}/result`, { method: "POST", body });
+    },
+  });
+  if (done) {
+    toast(t("meeting.result_recorded", { key: stageName(p) }));
+    await poll(true);
+  }
 }
 
 function gridText(p) {
@@ -280,13 +318,23 @@ async function main() {
     list: () => api(`${base()}/entries`),
     save: (number, fields) => api(`${base()}/entries/${encodeURIComponent(number)}`, { method: "PUT", body: fields }),
     remove: (number) => api(`${base()}/entries/${encodeURIComponent(number)}`, { method: "DELETE" }),
-    note: () => t("meeting.entries_note"),
+    note: () => t(board && board.preset === "free" ? "meeting.entries_note_free" : "meeting.entries_note"),
     error: (e) => toast(e.detail || e.message, true),
   });
   decision("d-admit", "admit", "number", "meeting.admitted");
   decision("d-unable", "unable", "number", "meeting.replaced");
   decision("d-cancel", "cancel", "heat", "meeting.heat_cancelled");
   decision("d-stop", "stop", "after", "meeting.stopped");
+  $("d-advice").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    try {
+      const d = await api(`${base()}/red_flag?kind=${encodeURIComponent(f.get("kind"))}&leader_laps=${Number(f.get("leader_laps"))}`);
+      $("d-advice-out").textContent = t("meeting.red_decision", { action: label("redaction.", d.action), laps: d.laps_to_run ?? "–" });
+    } catch (e) {
+      toast(e.detail || e.message, true);
+    }
+  });
   $("m-edit").addEventListener("click", async () => {
     if (await meetingDialog(board, { locked: board.started })) await poll(true);
   });
