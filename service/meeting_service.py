@@ -310,12 +310,8 @@ class MeetingService:
         """Remove a session of the meeting that never ran (opened by mistake: a stage can be
         opened again); a session that ran keeps its log."""
         s = self.session_of(mid, key)
-        if session_setup.has_run(s):
-            raise Conflict("sessions.already_run")
-        if seasons:
-            raise Conflict("meeting.in_season", seasons=", ".join(seasons))
-        del self.book.sessions(mid)[key]
-        self.book.save(mid)
+        session_setup.check_deletable(s, list(seasons))
+        self.book.forget_session(s.id)
         await self.live.delete(s.id)
 
     # ---------------------------------------------------------------- the page's view

@@ -128,6 +128,15 @@ class MeetingBook:
         self.get(mid)
         return self.meta[mid]["sessions"]
 
+    def forget_session(self, sid: str) -> None:
+        """A deleted live session leaves every meeting that listed it."""
+        for mid, meta in self.meta.items():
+            keys = [k for k, v in meta.get("sessions", {}).items() if v == sid]
+            for k in keys:
+                del meta["sessions"][k]
+            if keys:
+                self.save(mid)
+
     def save(self, mid: str) -> None:
         self.versions[mid] = self.versions.get(mid, 0) + 1
         doc = {"id": mid, **self.meta[mid], "state": self.meetings[mid].state()}

@@ -34,6 +34,14 @@ def has_run(s: LiveSession) -> bool:
     return bool(s.engine.events) or s.state != "upcoming"
 
 
+def check_deletable(s: LiveSession, seasons: list[str]) -> None:
+    """A session is deleted only if it never ran and no season counts it: nothing timed is lost."""
+    if has_run(s):
+        raise Conflict("sessions.already_run")
+    if seasons:
+        raise Conflict("meeting.in_season", seasons=", ".join(seasons))
+
+
 def named_numbers(engine: Engine) -> set[str]:
     """Cars some logged line names (read, penalty, correction, action): their history must stay."""
     return {ev.number for ev in engine.events if ev.number is not None}

@@ -24,7 +24,7 @@ from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import entry_lines
-from service.errors import Conflict, Invalid
+from service.errors import Invalid
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
@@ -134,16 +134,9 @@ def build_router(mgr: Manager) -> APIRouter:
         """A session that never ran (created by mistake) goes, log and all; one that ran is kept."""
         s = mgr.get(sid)
         need(request, None, frozenset({ADMIN}))
-        if session_setup.has_run(s):
-            raise Conflict("sessions.already_run")
-        naming = mgr.seasons.naming(sid) if mgr.seasons is not None else []
-        if naming:
-            raise Conflict("meeting.in_season", seasons=", ".join(naming))
-        for mid in access.meetings_of(mgr.meetings, sid):
-            sessions = mgr.meetings.sessions(mid)
-            for key in [k for k, v in sessions.items() if v == sid]:
-                del sessions[key]
-            mgr.meetings.save(mid)
+        session_setup.check_deletable(s, mgr.seasons.naming(sid) if mgr.seasons is not None else [])
+        if mgr.meetings is not None:
+            mgr.meetings.forget_session(sid)
         await mgr.delete(sid)
         return {"ok": True}
 

@@ -1,10 +1,10 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
+import { mountEntries } from "./entries.js";
 import { label, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
-import { mountEntries } from "./entries.js";
 import { clockOf, shownT, typedT } from "./timeinput.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
@@ -239,7 +239,6 @@ async function main() {
     $("man-t-check").classList.toggle("error", Number.isNaN(v));
   };
   $("man-t").addEventListener("input", checkTime);
-  $("man-t").placeholder = "14:32:05.120";
   for (const r of document.querySelectorAll("#man-mode input")) {
     r.addEventListener("change", () => {
       $("man-t").placeholder = mode() === "race" ? "1:02:05.1" : "14:32:05.120";
