@@ -223,7 +223,10 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
     assert "dimanche 17 mai 2026" in facts and "Circuit des Grands Prés" in facts and "ASA Bourgogne" in facts
     page.wait_for_function("document.querySelector('#m-logo').complete && document.querySelector('#m-logo').naturalWidth === 1")
 
-    # the entry list, one entry at a time, as a volunteer types it (a French decimal comma)
+    # the entry list: part from a file, the rest one entry at a time (a French decimal comma)
+    csv = b"number,name,transponder,category\n705,Pilote 705,T705,\n706,Pilote 706,T706,\n"
+    page.set_input_files("#m-entries-card input[type=file]", files=[{"name": "engages.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.wait_for_selector("#entries tr[data-key='706']")
     for n in range(701, 705):
         page.click("#m-entries-card button[data-act=add-entry]")
         d = page.locator("dialog[open]")
@@ -233,11 +236,6 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
         d.locator("[name=driver_kg]").fill("68,5")
         d.locator("button[data-act=save]").click()
         page.wait_for_selector(f"#entries tr[data-key='{n}']")
-    for n in (705, 706):  # the rest of the list came by telephone: the API, as a script would
-        server.http.put(f"/api/meetings/{mid}/entries/{n}", json={"transponder": f"T{n}", "name": f"Pilote {n}"},
-                        headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
-    page.evaluate("window.boucle.poll(true)")
-    page.wait_for_selector("#entries tr[data-key='706']")
     assert page.inner_text("#entries tr[data-key='703'] td.name") == "Élodie Pilote703"
     assert "Élodie Pilote701 (68,5 kg)" in page.inner_text("#entries tr[data-key='701']")
     page.click("#entries tr[data-key='706'] button[data-act=remove-entry]")

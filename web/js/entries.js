@@ -32,7 +32,9 @@ function driversEditor(drivers) {
 
 /**
  * Mount the editor in `root` (a card). api: {list() -> entries, save(number, fields) -> entry,
- * remove(number), editable?() -> bool, note?() -> string}. `categories()`: suggestions.
+ * remove(number), removable?(entry), editable?() -> bool, note?() -> string, importFile?(file),
+ * error(e)}. `categories()`: suggestions. `#import-slot` is where the timing page's import wizard
+ * (web/js/import-wizard.js) puts its button.
  * Returns {refresh}.
  */
 export function mountEntries(root, api, { categories = () => [] } = {}) {
@@ -78,6 +80,7 @@ export function mountEntries(root, api, { categories = () => [] } = {}) {
     empty.hidden = entries.length > 0;
     table.hidden = entries.length === 0;
     add.hidden = !editable;
+    for (const b of root.querySelectorAll("[data-act=import-file]")) b.hidden = !editable;
     const head = el("tr", {}, [t("col.no"), t("entries.name"), t("col.cat"), t("tc.col_transponder"), t("entries.drivers"), ""]
       .map((h) => el("th", { scope: "col" }, h)));
     const rows = entries.map((e) => {
@@ -123,7 +126,22 @@ export function mountEntries(root, api, { categories = () => [] } = {}) {
 
   const head = root.querySelector("h2");
   if (head) head.append(count);
-  root.append(note, el("div", { class: "btns" }, add, el("div", { id: "import-slot", class: "import-slot" })),
+  const tools = [add];
+  if (api.importFile) { // a whole list from a file (the meeting page; the timing page has the import wizard)
+    const file = el("input", { type: "file", accept: ".csv,.tsv,.txt,text/csv", hidden: true, "aria-label": t("entries.import_file") });
+    file.addEventListener("change", async () => {
+      if (!file.files[0]) return;
+      try {
+        await api.importFile(file.files[0]);
+        await refresh();
+      } catch (err) {
+        api.error(err);
+      }
+      file.value = "";
+    });
+    tools.push(file, el("button", { type: "button", "data-act": "import-file", onclick: () => file.click() }, t("entries.import_file")));
+  }
+  root.append(note, el("div", { class: "btns" }, ...tools, el("div", { id: "import-slot", class: "import-slot" })),
     el("div", { class: "scroll tall" }, table), empty);
   return { refresh, get entries() { return entries; } };
 }

@@ -318,6 +318,10 @@ async function main() {
     list: () => api(`${base()}/entries`),
     save: (number, fields) => api(`${base()}/entries/${encodeURIComponent(number)}`, { method: "PUT", body: fields }),
     remove: (number) => api(`${base()}/entries/${encodeURIComponent(number)}`, { method: "DELETE" }),
+    importFile: async (file) => {
+      const res = await api(`${base()}/entries`, { method: "POST", body: file, contentType: "text/csv" });
+      toast(t("tc.imported", { n: res.entries }));
+    },
     note: () => t(board && board.preset === "free" ? "meeting.entries_note_free" : "meeting.entries_note"),
     error: (e) => toast(e.detail || e.message, true),
   });
