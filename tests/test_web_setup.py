@@ -74,6 +74,13 @@ LAYOUT_JS = """(allowScroll) => {
       if (widest > room + 2) out.push(`column narrower than a word: ${name(e)} ${Math.round(widest)} > ${Math.round(room)}`);
     }
   }
+  for (const tr of [...document.querySelectorAll('#classification tr')].slice(0, 6)) { // board cells side by side
+    const cells = [...tr.children].filter(visible).map((c) => [c, c.getBoundingClientRect()]).filter(([, r]) => r.width > 0)
+      .sort((a, b) => a[1].left - b[1].left);
+    for (let i = 1; i < cells.length; i++) {
+      if (cells[i][1].left < cells[i - 1][1].right - 1) out.push(`overlap: ${name(cells[i - 1][0])} and ${name(cells[i][0])}`);
+    }
+  }
   for (const e of document.querySelectorAll('main .scroll, main .table-wrap')) {
     if (visible(e) && !scrolled(e) && e.scrollWidth > e.clientWidth + 1) out.push(`scrolls sideways: ${name(e)}`);
   }
