@@ -157,8 +157,8 @@ function planRow(p, stage) {
       } }, t("meeting.finish")));
     }
     if (board.preset === "autocross" && can("race_director", "timing")) {
-      const causers = el("input", { size: "8", name: "causers", inputmode: "numeric", "data-keep": `causers:${p.key}`,
-        placeholder: t("meeting.causers"), "aria-label": t("meeting.causers") });
+      const causers = el("input", { size: "12", name: "causers", inputmode: "numeric", "data-keep": `causers:${p.key}`,
+        placeholder: t("meeting.causers_short"), "aria-label": t("meeting.causers") });
       btns.push(causers, el("button", { type: "button", class: "btn-flag-red", "data-act": "red", onclick: async () => {
         const res = await act(`sessions/${key}/red`, { causers: causers.value.split(/[ ,;]+/).filter(Boolean) }, t("meeting.red_done"));
         if (res) toast(t("meeting.red_decision", { action: label("redaction.", res.action), laps: res.laps_to_run ?? "–" }));
