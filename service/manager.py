@@ -37,6 +37,7 @@ class Manager:
         self.hubs: dict[str, SessionHub] = {}
         self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
         self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
+        self.seasons: Any = None  # the SeasonBook, set by build_season_router
 
     def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
         """The session's tokens, and the presented one when it is a token of the session's meeting."""
@@ -121,6 +122,17 @@ class Manager:
                 await link.task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping whatever state it is in
                 pass
+
+    async def delete(self, sid: str) -> None:
+        """Remove a session and its log files (the caller checked it may go: it never ran)."""
+        session = self.get(sid)
+        for link in list(session.decoders):
+            await self.stop_decoder(link)
+        del self.sessions[sid]
+        self.hubs.pop(sid, None)
+        session.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{session.store.path}{suffix}").unlink(missing_ok=True)
 
     async def shutdown(self) -> None:
         for s in self.sessions.values():

@@ -33,7 +33,7 @@ class MeetingEntry(_Open):
 
 
 class MeetingBody(_Open):
-    entries: Annotated[list[MeetingEntry], msgspec.Meta(min_length=1, max_length=2000)]
+    entries: Annotated[list[MeetingEntry], msgspec.Meta(max_length=2000)] = []  # or set up on the meeting page
     preset: Key = "autocross"
     name: Text = ""
     division: Text = ""
@@ -45,7 +45,7 @@ class MeetingBody(_Open):
 
 
 class CalendarMeetingBody(_Open):
-    entries: Annotated[list[MeetingEntry], msgspec.Meta(min_length=1, max_length=2000)]
+    entries: Annotated[list[MeetingEntry], msgspec.Meta(max_length=2000)] = []
     division: Text = ""
 
 

@@ -17,9 +17,9 @@ from service import limits
 from service.errors import Conflict, Invalid, NotFound
 from service.meeting.runner import MeetingError
 from service.season.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
-from service.season.loader import parse_season
+from service.season.loader import OPTIONS, parse_season
 from service.season.model import SeasonError, where
-from service.season.rules import available, championship_preset
+from service.season.rules import available, championship, championship_preset
 from service.season.standings import standings
 from service.season_store import SeasonBook
 from service.timeutil import us_to_s
@@ -124,10 +124,14 @@ class SeasonService:
 
     @staticmethod
     def presets() -> list[dict[str, Any]]:
+        """The championships, with the documents an event names (`required` first, then optional)
+        and the event's options: what the season form asks."""
         out = []
         for name in available():
             p = championship_preset(name)
-            out.append({"name": name, "rule": p.get("rule"), "description": p.get("description", "")})
+            c = championship(name)
+            out.append({"name": name, "rule": p.get("rule"), "description": p.get("description", ""),
+                        "required": list(c.required), "optional": list(c.optional), "options": list(OPTIONS)})  # fmt: skip
         return out
 
     # -- the documents a season names ------------------------------------------------------------

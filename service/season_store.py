@@ -46,6 +46,18 @@ class SeasonBook:
         self.seasons[doc["id"]] = doc
         write_json(self.folder / f"{doc['id']}.json", doc)
 
+    def naming(self, ref: str) -> list[str]:
+        """Names of the seasons with an event that names `ref` (a session or meeting id): deleting
+        it would break their standings."""
+        out = []
+        for doc in self.seasons.values():
+            season = doc.get("season") or {}
+            for ev in season.get("events") or []:
+                if isinstance(ev, dict) and ref in ev.values():
+                    out.append(str(season.get("name") or season.get("championship") or doc["id"]))
+                    break
+        return out
+
     def delete(self, cid: str) -> None:
         self.get(cid)
         del self.seasons[cid]

@@ -513,6 +513,7 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
+            "origin_ms": self.origin_us // 1000,  # wall clock at t = 0: times of day <-> session times
             "log": {**self.counters, "set_aside": len(self.set_aside), "missing": self.lines_missing,
                     **self.intake.header()},
             "meeting": self.meta.get("meeting"),

@@ -209,7 +209,7 @@ def test_auth_and_limits_in_french_and_english(client):
 def test_meetings_and_seasons_routers_in_french_and_english(client):
     fr, en = both(client, "GET", "/api/meetings/nope")
     assert (en["detail"], fr["detail"]) == ("no meeting 'nope'", "aucun meeting « nope »")
-    fr, en = both(client, "POST", "/api/meetings", json={"preset": "autocross"}, headers=TOKEN)
+    fr, en = both(client, "POST", "/api/meetings", json={"preset": "autocross", "entries": "x"}, headers=TOKEN)
     assert fr["code"] == "meeting.needs_entries" and "inscriptions" in fr["detail"]
     fr, en = both(client, "GET", "/api/championships/nope")
     assert (en["detail"], fr["detail"]) == ("no championship 'nope'", "aucun championnat « nope »")

@@ -35,6 +35,7 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return None if book is None else book.meetings.get(mid)
 
     svc = SeasonService(SeasonBook(Path(mgr.data_dir) / "championships"), mgr.sessions, meeting)
+    mgr.seasons = svc.book  # sessions and meetings a season names are not deleted
     api = APIRouter(prefix="/api", tags=["championships"])
 
     async def body_of(request: Request) -> Any:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from decoders.reach import mask_url
-from service import auth, limits, openapi
+from service import auth, limits, openapi, session_setup
 from service import meeting_access as access
 from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
@@ -159,6 +159,28 @@ def build_router(mgr: Manager) -> APIRouter:
         pub = session_publication(mgr, sid)
         return {**details, "publication": pub} if pub else details
 
+    @api.patch("/sessions/{sid}")
+    async def edit_session(sid: str, request: Request) -> dict[str, Any]:
+        """The organiser renames a session, or changes its preset, kind, duration, laps before it runs."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        body = await limits.object_body(request)
+        session_setup.reconfigure(s, body)
+        if "name" in body:
+            session_setup.rename(s, body["name"])
+        return s.header()
+
+    @api.delete("/sessions/{sid}")
+    async def delete_session(sid: str, request: Request) -> dict[str, Any]:
+        """A session that never ran (created by mistake) goes, log and all; one that ran is kept."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        session_setup.check_deletable(s, mgr.seasons.naming(sid) if mgr.seasons is not None else [])
+        if mgr.meetings is not None:
+            mgr.meetings.forget_session(sid)
+        await mgr.delete(sid)
+        return {"ok": True}
+
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
         need(request, None, frozenset({ADMIN}))
@@ -214,6 +236,23 @@ def build_router(mgr: Manager) -> APIRouter:
         raw = await limits.read_upload(request)
         reading = await asyncio.to_thread(read_entries, raw, request.headers.get("content-type", ""), how)
         return reading.describe(caller_lang(request))
+
+    @api.get("/sessions/{sid}/entries")
+    async def entry_list(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        """The entries as the timing crew edits them (spares, drivers, whether the car has a history)."""
+        return session_setup.entry_list(c.session)
+
+    @api.put("/sessions/{sid}/entries/{number}")
+    async def put_entry(number: str, request: Request, c: Caller = AS_TC) -> dict[str, Any]:
+        """Add or change one entry (an `entry` line in the log; a new "number" renumbers it while
+        nothing names the car yet)."""
+        return session_setup.put_entry(c.session, number, await limits.object_body(request), c.role)
+
+    @api.delete("/sessions/{sid}/entries/{number}")
+    async def delete_entry(number: str, c: Caller = AS_TC) -> dict[str, Any]:
+        """Take an entry off the list while no line names the car (a withdrawn `entry` line)."""
+        session_setup.remove_entry(c.session, number)
+        return {"ok": True}
 
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:

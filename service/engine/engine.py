@@ -120,8 +120,22 @@ class Engine:
             self.ignore(said("warn.entry_without_number"))
             return
         number = str(number)
+        if entry.get("withdrawn"):
+            self._withdraw(number)
+            return
         old = self.cars.get(number)
         car = Car(entry, self.finish.offset_us(entry.get("wave")))
+        if old is not None and car.transponder == str(old.entry.get("transponder") or ""):
+            # an edit of the car's details (name, category, drivers): its transponders stay as the
+            # entry and the `assign` lines made them, its history is derived again
+            car.events, car.transponder, car.spares = old.events, old.transponder, old.spares
+            for tr, holder in list(self.by_transponder.items()):
+                if holder is old:
+                    self.by_transponder[tr] = car
+            self.cars[number] = car
+            self._rebuild_past(car)
+            self._out.car(number)
+            return
         if old is not None:  # re-entry: keep its events (e.g. a transponder swap) and assigned spares
             car.events = old.events
             if self.by_transponder.get(old.transponder) is old:
@@ -130,13 +144,31 @@ class Engine:
             for tr in car.spares:
                 self.by_transponder[tr] = car
         self.cars[number] = car
+        adopted = False
         if car.transponder:
             other = self.by_transponder.get(car.transponder)
             if other is not None and other.number != number:
                 self.warn(said("warn.transponder_used", number=number, transponder=car.transponder, other=other.number))
             self.by_transponder[car.transponder] = car
-            if self._adopt_reads(car, car.transponder) or old is not None:
-                self._rebuild_past(car)
+            adopted = self._adopt_reads(car, car.transponder)
+        if adopted or old is not None:  # an edit keeps the car's history: derive it again
+            self._rebuild_past(car)
+        self._out.car(number)
+
+    def _withdraw(self, number: str) -> None:
+        """An entry taken off the list (`"withdrawn": true`): only while no line names the car, so
+        no lap, penalty or correction is lost; its transponders count for nobody after it."""
+        car = self.cars.get(number)
+        if car is None:
+            self.ignore(said("warn.withdraw_not_entered", number=number))
+            return
+        if car.events or any(ev.number == number for ev in self.events):
+            self.ignore(said("warn.withdraw_has_history", number=number))
+            return
+        del self.cars[number]
+        for tr in (car.transponder, *car.spares):
+            if self.by_transponder.get(tr) is car:
+                del self.by_transponder[tr]
         self._out.car(number)
 
     def _adopt_reads(self, car: Car, transponder: str) -> bool:

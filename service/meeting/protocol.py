@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from service.errors import Invalid
 
+from .free import FreeMeeting
 from .karting_runner import KartingMeeting
 from .model import RaceRow
 from .runner import AutocrossMeeting, MeetingError, SessionPlan
@@ -77,6 +78,7 @@ DEFAULT_PRESET = "autocross"  # a meeting saved without a preset is an auto-cros
 FORMATS: dict[str, MeetingFormat] = {
     "autocross": AutocrossMeeting,
     "ffsa-karting": KartingMeeting,
+    "free": FreeMeeting,  # sessions added by hand, any preset
 }
 
 

@@ -42,9 +42,9 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (body !== undefined) {
-    if (typeof body === "string" || body instanceof Blob) { // a Blob: a file sent as it is (entry import)
+    if (typeof body === "string" || body instanceof Blob) { // text, or a file as it is (an entry list, a logo)
       payload = body;
-      headers["Content-Type"] = contentType || "text/plain";
+      headers["Content-Type"] = contentType || body.type || "text/plain";
     } else {
       payload = JSON.stringify(body);
       headers["Content-Type"] = "application/json";

@@ -1,11 +1,13 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
+import { mountEntries } from "./entries.js";
 import { label, say, serverText, t } from "./i18n.js";
 import { mountImportWizard } from "./import-wizard.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { mountAside } from "./reads-aside.js";
 import { KeyedTable } from "./table.js";
+import { clockOf, shownT, typedT } from "./timeinput.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,7 +42,7 @@ async function main() {
   let feedSeq = 0;
   const invalid = new Set();
   const feedTable = new KeyedTable($("feed"), [
-    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => fmtT(p.t) },
+    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => ({ t: fmtT(p.t), sub: store.session && store.session.origin_ms ? clockOf(p.t, store.session) : "" }) },
     { id: "tr", label: t("tc.col_transponder"), cell: (p) => p.transponder ?? (p.manual ? t("tc.by_hand") : "") },
     { id: "loop", label: t("tc.loop"), cell: (p) => label("loop.", p.loop) },
     { id: "car", label: t("common.car"), cls: "no", cell: (p) => (p.number ? `#${p.number}` : "?") },
@@ -236,21 +238,73 @@ async function main() {
   }
 
   // -- manual passing -----------------------------------------------------------------------------
-  // Without a time the passing is estimated from the car's pace; the crew sees the estimate in the
-  // time field and saves it (flagged "estimated"), or edits it first (then it is a typed time).
+  // The car by number (touch pad or keyboard), the time as a time of day or a race time (never
+  // session seconds). "Passing now" (or Enter in the number) stamps the current instant; without
+  // a time, "Add" asks Boucle where the crossing most likely was (the car's pace), shown in the
+  // time field to check before saving (flagged "estimated"; edited first, it is a typed time).
   let estimate = null;
+  const mode = () => (document.querySelector("#man-mode input:checked") || {}).value || "clock";
+  const header = () => {
+    const h = store.session || {};
+    return { ...h, wall_ms: (h.wall_ms || Date.now()) + store.elapsed() * 1000 };
+  };
   const resetManual = () => {
     estimate = null;
     $("man-t").value = "";
     $("man-estimate").textContent = "";
+    $("man-t-check").textContent = "";
     $("man-submit").textContent = t("tc.add_passing");
   };
-  $("man-car").addEventListener("change", resetManual);
+  const carName = () => {
+    const n = $("man-car").value.trim();
+    const r = n ? store.rows.get(n) : null;
+    $("man-car-name").textContent = !n ? "" : r ? `#${r.number} ${r.name || ""}` : t("tc.no_such_car", { number: n });
+    $("man-car-name").classList.toggle("error", !!n && !r);
+  };
+  $("man-car").addEventListener("input", () => { resetManual(); carName(); });
+  for (const b of $("numpad").querySelectorAll("button[data-key]")) {
+    b.addEventListener("click", () => {
+      const input = $("man-car"), k = b.dataset.key;
+      input.value = k === "back" ? input.value.slice(0, -1) : k === "clear" ? "" : input.value + k;
+      input.dispatchEvent(new Event("input"));
+    });
+  }
+  /** What the time field says, as a session time (null: empty; NaN: not a time). */
+  const typed = () => {
+    const text = $("man-t").value.trim();
+    if (!text) return null;
+    const v = typedT(text, mode(), header());
+    return v === null ? NaN : v;
+  };
+  const checkTime = () => {
+    const v = typed();
+    $("man-t-check").textContent = v === null ? "" : Number.isNaN(v) ? t(mode() === "race" ? "tc.bad_race_time" : "tc.bad_clock_time")
+      : t(mode() === "race" ? "tc.is_clock" : "tc.is_race", { time: shownT(v, mode() === "race" ? "clock" : "race", header()) });
+    $("man-t-check").classList.toggle("error", Number.isNaN(v));
+  };
+  $("man-t").addEventListener("input", checkTime);
+  for (const r of document.querySelectorAll("#man-mode input")) {
+    r.addEventListener("change", () => {
+      $("man-t").placeholder = mode() === "race" ? "1:02:05.1" : "14:32:05.120";
+      if (estimate) $("man-t").value = shownT(estimate.t, mode(), header());
+      checkTime();
+    });
+  }
+  $("man-top").addEventListener("click", () => {
+    const now = store.nowS();
+    if (now == null) return;
+    estimate = null;
+    $("man-t").value = shownT(now, mode(), header());
+    checkTime();
+    $("man-car").focus();
+  });
+  $("man-car").addEventListener("change", () => { if (!$("man-car").value) resetManual(); });
   const showEstimate = (e) => {
     estimate = e;
-    $("man-t").value = String(e.t);
+    $("man-t").value = shownT(e.t, mode(), header());
     $("man-estimate").textContent = T.estimated(e);
     $("man-submit").textContent = t("tc.save_estimate");
+    checkTime();
   };
   /** A lap far above the car's pace: propose the missed crossing inside it, for the crew to check. */
   async function fillMissed(number, lap) {
@@ -261,28 +315,52 @@ async function main() {
       return toast(err.detail || err.message, true);
     }
     $("man-car").value = number;
+    carName();
     $("man-loop").value = "finish";
     showEstimate(e);
     $("man-t").scrollIntoView({ block: "center" });
   }
+  async function addPassing(number, tt, flags = {}) {
+    const loop = $("man-loop").value;
+    const body = { number, loop, t: tt, ...flags };
+    const ok = t(body.estimated ? "tc.passing_added_estimated" : "tc.passing_added", { number, loop: label("loop.", loop) });
+    if (await call("manual_passing", body, { ok })) {
+      resetManual();
+      $("man-car").value = "";
+      carName();
+      $("man-car").focus();
+      corrections.refresh();
+    }
+  }
+  const passingNow = () => {
+    const number = $("man-car").value.trim();
+    const now = store.nowS();
+    if (!number) return toast(t("tc.type_number"), true);
+    if (now != null) addPassing(number, Math.round(now * 1000) / 1000);
+  };
+  $("man-now").addEventListener("click", passingNow);
+  $("man-car").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !$("man-t").value.trim()) {
+      ev.preventDefault();
+      passingNow();
+    }
+  });
   $("manual-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const f = formData(ev.target);
-    if (f.t === "") {
+    const number = $("man-car").value.trim();
+    const v = typed();
+    if (v === null) {
       try {
-        showEstimate(await api(`${base}/cars/${encodeURIComponent(f.number)}/estimate`));
+        showEstimate(await api(`${base}/cars/${encodeURIComponent(number)}/estimate`));
       } catch (e) {
         toast(e.detail || e.message, true);
       }
       return;
     }
-    const body = { number: f.number, loop: f.loop, t: Number(f.t) };
-    if (estimate && Number(f.t) === estimate.t) body[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
-    const ok = t(body.estimated ? "tc.passing_added_estimated" : "tc.passing_added", { number: f.number, loop: label("loop.", f.loop) });
-    if (await call("manual_passing", body, { ok })) {
-      resetManual();
-      corrections.refresh();
-    }
+    if (Number.isNaN(v)) return toast($("man-t-check").textContent, true);
+    const flags = {};
+    if (estimate && Math.abs(v - estimate.t) < 0.0005) flags[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
+    addPassing(number, flags.estimated || flags.interpolated ? estimate.t : v, flags);
   });
 
   // -- cars: reads and anomalies ---------------------------------------------------------------
@@ -320,6 +398,25 @@ async function main() {
     $("no-lap-warnings").hidden = items.length > 0;
   };
 
+  // -- entries: added, edited and removed one by one (entry lines of the session log) -----------------
+  const entries = mountEntries($("entries-card"), {
+    list: () => api(`${base}/entries`),
+    save: (number, fields) => api(`${base}/entries/${encodeURIComponent(number)}`, { method: "PUT", body: fields }),
+    remove: (number) => api(`${base}/entries/${encodeURIComponent(number)}`, { method: "DELETE" }),
+    removable: (e) => !e.has_history,
+    error: (e) => toast(e.detail || e.message, true),
+  });
+  window.boucle.entries = entries; // an import (web/js/import-wizard.js) calls entries.refresh()
+  let entriesKey = null;
+  /** The list is read again when cars come, go, change or start running (another device, an import). */
+  const entriesSync = (rows) => {
+    const key = rows.map((r) => `${r.number}:${r.name}:${r.category}:${r.status === "dns" ? 0 : 1}`).sort().join("|");
+    if (key !== entriesKey) {
+      entriesKey = key;
+      entries.refresh();
+    }
+  };
+
   // -- setup, start / stop, export ----------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
     b.addEventListener("click", async () => {
@@ -338,7 +435,10 @@ async function main() {
       ev.target.reset();
     }
   });
-  mountImportWizard($("import-wizard-open"), { base });
+  // the club-file wizard opens from the entries card (its slot); the list is read again after it
+  const wizard = el("button", { type: "button", id: "import-wizard-open" }, t("imp.open"));
+  document.getElementById("import-slot").append(wizard);
+  mountImportWizard(wizard, { base, onImported: () => entries.refresh() });
   $("export-csv").href = `${base}/export.csv`;
   $("export-print").href = pageLink("print.html", sid);
   $("export-jsonl").addEventListener("click", async () => {
@@ -386,7 +486,8 @@ async function main() {
     carsTable.order(rows.map((r) => r.number));
     renderLapWarnings(rows);
     corrections.refresh();
-    carOptions($("man-car"), store);
+    carName();
+    entriesSync(rows);
     for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: t("tc.entry_blank") });
   });
   // -- log lines set aside at load (written by an older version, or by hand): shown, never hidden --
