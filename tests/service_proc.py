@@ -13,12 +13,15 @@ from pathlib import Path
 
 import httpx
 
+from decoders.reach import DecoderReach
 from service.embedded_broker import free_port
+from service.manager import Manager
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"
 # the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an admin would
-LOCAL_DECODERS = ["--allow-decoder", "127.0.0.1", "--allow-decoder", "/dev/pts/"]
+LOCAL = ["127.0.0.1", "/dev/pts/"]  # the tests' decoders are local: what an admin allows here
+LOCAL_DECODERS = [arg for item in LOCAL for arg in ("--allow-decoder", item)]
 # benches open thousands of clients from 127.0.0.1: no cap per address, the file limit as the total
 ONE_ADDRESS = ["--max-connections-per-client", "0", "--max-connections", "0"]
 
@@ -98,3 +101,8 @@ def ws_token(token: str) -> list[str]:
     """The WebSocket subprotocols a browser offers its token with (web/js/auth.js `wsProtocols`)."""
     b64 = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
     return ["boucle", f"boucle.bearer.{b64}"]
+
+
+def local_manager(data: Path, admin: str = "admin") -> Manager:
+    """A session manager whose decoder links may reach the tests' local decoders (127.0.0.1, ptys)."""
+    return Manager(data, admin, reach=DecoderReach(LOCAL))
