@@ -34,6 +34,7 @@ test: venv system-deps
 bench: venv
 	$(PY) bench/replay.py
 	$(PY) bench/p3_decode.py
+	$(PY) bench/decoders.py
 	$(PY) bench/latency.py
 	$(PY) bench/rmonitor.py
 	$(PY) bench/static_assets.py
@@ -41,6 +42,7 @@ bench: venv
 	$(PY) bench/web_frames.py
 	$(PY) bench/boundary.py
 	$(PY) bench/entries.py
+	$(PY) bench/flood.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -58,7 +58,7 @@ from latency import (  # noqa: E402
 )
 from wsclient import BareClient  # noqa: E402
 
-from tests.service_proc import ServiceProcess  # noqa: E402
+from tests.service_proc import ONE_ADDRESS, ServiceProcess  # noqa: E402
 
 PREFIX = "bench"
 
@@ -270,7 +270,7 @@ class _Brokers:
 
 def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp, _Brokers(mode) as brokers:
-        svc = ServiceProcess(Path(tmp) / "data", extra=brokers.publish()).start()
+        svc = ServiceProcess(Path(tmp) / "data", extra=[*brokers.publish(), *ONE_ADDRESS]).start()
         try:
             sid = bench_session(svc.url)["id"]
             n_pass = int(seconds * RATE)
@@ -350,7 +350,7 @@ def main() -> None:
     ap.add_argument("--no-bytes", action="store_true")
     args = ap.parse_args()
     if args.ws_client:
-        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True,  # deflate offered, as browsers
+        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True, "",  # deflate offered, as browsers
                                  hold if args.hold else None))  # fmt: skip
         return
     if args.mqtt_client:

@@ -8,17 +8,11 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import IO
 
-from decoders.p3.codec import (
-    REJECT_REASONS,
-    P3StreamDecoder,
-    PassingRecord,
-    Record,
-    StatusRecord,
-    tor_name,
-    tor_of,
-)
+from decoders.p3.codec import REJECT_REASONS, P3StreamDecoder, Record, tor_name, tor_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,29 +30,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     dec.set_defaults(func=cmd_decode)
 
 
+ENVELOPE = ("decoder_id", "controller_id", "request_id", "version", "extra", "requested")
+TIMES = ("rtc_time_us", "utc_time_us")  # also printed as a date-time (UTC if the clock was set to UTC)
+
+
 def record_json(record: Record) -> dict:
-    """The JSON shape of `boucle p3 decode` (issue 3): stable keys, absent fields as null."""
-    if isinstance(record, PassingRecord):
-        return {
-            "tor": "PASSING",
-            "passing_number": record.passing_number,
-            "transponder": record.transponder,
-            "tran_code": record.tran_code,
-            "rtc_time_us": record.rtc_time_us,
-            "strength": record.strength,
-            "hits": record.hits,
-            "flags": record.flags,
-            "decoder_id": record.decoder_id,
-        }
-    if isinstance(record, StatusRecord):
-        return {
-            "tor": "STATUS",
-            "noise": record.noise,
-            "gps": record.gps,
-            "temperature": record.temperature,
-            "decoder_id": record.decoder_id,
-        }
-    return {"tor": f"0x{tor_of(record):04X}", "decoder_id": record.decoder_id}
+    """Every field the codec decoded, by name: `tor` first, the record's own fields, the envelope
+    (decoder id, controller id, request id, version, unknown tags as hex, requested tags); times
+    in µs also as `rtc_time`/`utc_time` (ISO 8601). Absent fields are null."""
+    out: dict = {"tor": tor_name(tor_of(record))}
+    names = [f.name for f in fields(record)]
+    for name in [n for n in names if n not in ENVELOPE] + [n for n in ENVELOPE if n in names]:
+        value = getattr(record, name)
+        if name == "extra" or name == "fields":
+            value = [[f"0x{tag:02X}", raw.hex()] for tag, raw in value]
+        elif name == "requested":
+            value = [f"0x{tag:02X}" for tag in value]
+        elif name == "tor":
+            continue
+        out[name] = value
+        if name in TIMES:
+            out[name[:-3]] = _iso(value) if isinstance(value, int) else None
+    return out
+
+
+def _iso(us: int) -> str | None:
+    try:
+        return (datetime(1970, 1, 1) + timedelta(microseconds=us)).isoformat(timespec="microseconds")
+    except OverflowError:  # a clock beyond year 9999: its number above says it all
+        return None
 
 
 def _hex_chunks(lines: Iterable[str], decoder: P3StreamDecoder) -> Iterator[bytes]:

@@ -5,11 +5,15 @@ Topic layout under a site prefix (e.g. `boucle/track1`):
     PREFIX/decoder/<decoder_id>/passing   {"transponder": "1234", "rtc_time_us": 1700000000000000,
                                            "passing_number": 17, "strength": 120, "hits": 30,
                                            "loop": "finish"}
-    PREFIX/decoder/<decoder_id>/status    {"noise": 40, "temperature": 22, "gps": 1, "input_voltage": 118}
+    PREFIX/decoder/<decoder_id>/status    {"noise": 40, "temperature": 22, "gps": 1, "input_voltage": 118,
+                                           "rtc_time_us": 1700000000000000}
 
 Only `transponder` (string, or a non-negative integer) and `rtc_time_us` (integer) are required;
-the other keys may be absent or null, unknown keys are ignored. Malformed messages are counted in
-`status.rejected` ("topic", "json", "schema") and logged; they never stop the subscription.
+the other keys may be absent or null, unknown keys are ignored; `"resent": true` marks a read sent
+again from the reader's memory. A status `rtc_time_us` is the decoder's clock now: a clock report.
+Malformed messages (too big, not UTF-8, not JSON, nested too deep, wrong fields) are counted in
+`status.rejected` ("topic", "size", "json", "schema"; "error" for anything else) and logged; no
+payload ever stops the subscription.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 import aiomqtt
@@ -26,7 +31,10 @@ from decoders.source import Source
 
 log = logging.getLogger(__name__)
 
-MQTT_REJECT_REASONS = ("topic", "json", "schema")
+MQTT_REJECT_REASONS = ("topic", "size", "json", "schema", "error")
+MAX_PAYLOAD = 64 * 1024  # bytes: a passing or status message is a few hundred
+MAX_US = 1 << 63  # decoder times are signed 64-bit microseconds
+MAX_NUMBER = 1 << 32  # passing numbers are P3's u32
 
 
 class PayloadError(ValueError):
@@ -36,24 +44,30 @@ class PayloadError(ValueError):
 
 
 def _json_object(payload: bytes | str) -> dict:
+    if not isinstance(payload, bytes | bytearray | str):
+        payload = str(payload)
+    if len(payload) > MAX_PAYLOAD:
+        raise PayloadError("size", f"{len(payload)} bytes, more than {MAX_PAYLOAD}")
     try:
-        text = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else str(payload)
+        text = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else payload
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadError("json", f"not JSON: {exc}") from None
+    except RecursionError:  # e.g. 100,000 '[': refused, never a crash of the link
+        raise PayloadError("json", "nested too deep") from None
     if not isinstance(data, dict):
         raise PayloadError("json", f"expected a JSON object, got {type(data).__name__}")
     return data
 
 
-def _opt_int(data: dict, key: str, *, required: bool = False) -> int | None:
+def _opt_int(data: dict, key: str, *, required: bool = False, below: int = MAX_US) -> int | None:
     value = data.get(key)
     if value is None:
         if required:
             raise PayloadError("schema", f"{key!r} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError("schema", f"{key!r} must be an integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < below:
+        raise PayloadError("schema", f"{key!r} must be an integer from 0 to {below - 1}, got {str(value)[:40]}")
     return value
 
 
@@ -64,22 +78,28 @@ def parse_passing(decoder_id: str, payload: bytes | str, source: str = "") -> Pa
     if isinstance(transponder, int) and not isinstance(transponder, bool) and transponder >= 0:
         transponder = str(transponder)
     if not isinstance(transponder, str) or not transponder.strip():
-        raise PayloadError("schema", f"'transponder' must be a non-empty string, got {transponder!r}")
+        raise PayloadError("schema", f"'transponder' must be a non-empty string, got {str(transponder)[:40]!r}")
     rtc = _opt_int(data, "rtc_time_us", required=True)
     loop = data.get("loop")
     if loop is not None and (not isinstance(loop, str) or not loop):
-        raise PayloadError("schema", f"'loop' must be a string or null, got {loop!r}")
+        raise PayloadError("schema", f"'loop' must be a string or null, got {str(loop)[:40]!r}")
+    resent = data.get("resent")
+    if resent is not None and not isinstance(resent, bool):
+        raise PayloadError("schema", "'resent' must be true, false or null")
     return Passing(
         decoder_id=decoder_id, transponder=transponder.strip(), rtc_time_us=rtc,
-        passing_number=_opt_int(data, "passing_number"), strength=_opt_int(data, "strength"),
-        hits=_opt_int(data, "hits"), flags=_opt_int(data, "flags"), loop=loop, source=source,
+        passing_number=_opt_int(data, "passing_number", below=MAX_NUMBER), strength=_opt_int(data, "strength"),
+        hits=_opt_int(data, "hits"), flags=_opt_int(data, "flags"), loop=loop, source=source, live=not resent,
     )
+
+
+STATUS_KEYS = ("noise", "temperature", "gps", "input_voltage", "rtc_time_us")
 
 
 def parse_status(payload: bytes | str) -> dict[str, int | None]:
     """Known status values of one status message (absent ones are None)."""
     data = _json_object(payload)
-    return {key: _opt_int(data, key) for key in ("noise", "temperature", "gps", "input_voltage")}
+    return {key: _opt_int(data, key) for key in STATUS_KEYS}
 
 
 class MqttSource(Source):
@@ -122,11 +142,17 @@ class MqttSource(Source):
             else:
                 self._status(decoder_id, parse_status(payload if payload is not None else b""))
         except PayloadError as exc:
-            self._count_reject(exc.reason)
-            self.status.last_error = f"{topic}: {exc}"
-            n = self.status.rejected[exc.reason]
-            if n <= 5 or n % 100 == 0:
-                log.warning("%s: rejected message #%d on %s (%s): %s", self.url, n, topic, exc.reason, exc)
+            self._refuse(topic, exc.reason, str(exc))
+        except Exception as exc:  # noqa: BLE001 - whatever a payload does, the subscription goes on
+            self._refuse(topic, "error", f"{type(exc).__name__}: {exc}")
+            log.exception("%s: message on %s could not be handled", self.url, topic[:200])
+
+    def _refuse(self, topic: str, reason: str, detail: str) -> None:
+        self._count_reject(reason)
+        self.status.last_error = f"{topic[:200]}: {detail[:300]}"
+        n = self.status.rejected[reason]
+        if n <= 5 or n % 100 == 0:
+            log.warning("%s: rejected message #%d on %s (%s): %s", self.url, n, topic[:200], reason, detail[:300])
 
     def _split_topic(self, topic: str) -> tuple[str, str]:
         head = f"{self.prefix}/decoder/"
@@ -138,17 +164,23 @@ class MqttSource(Source):
     def _status(self, decoder_id: str, values: dict[str, int | None]) -> None:
         st = self.status
         st.decoder_id = decoder_id
+        clock = values.pop("rtc_time_us", None)
         for key, value in values.items():
             if value is not None:
                 setattr(st, key, value)
+        if clock is not None:
+            self._clock_report(clock, decoder_id=decoder_id)
 
     def _passing(self, p: Passing) -> None:
         self.status.decoder_id = p.decoder_id
         if p.passing_number is not None:
-            obs = self.tracker.observe(p.decoder_id, p.passing_number, (p.transponder, p.rtc_time_us))
+            obs = self.tracker.observe(p.decoder_id, p.passing_number, (p.transponder, p.rtc_time_us), p.rtc_time_us)
             if obs.duplicate:
                 self.status.duplicates += 1
                 return
+            if obs.restarted:
+                self.status.reboots += 1
+            p = replace(p, epoch=obs.epoch, live=p.live and not obs.recovered)
             if obs.new_gap is not None:
                 self.status.gaps_detected += 1
             if self.tracker.pending():

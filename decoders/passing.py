@@ -28,6 +28,7 @@ class Passing:
     source: str = ""  # which connection produced it, e.g. "p3tcp://127.0.0.1:5403"
     live: bool = True  # False: sent again from the decoder's memory (resend, rewind, stored), so its
     # arrival time says nothing about when it was read (clock alignment ignores it)
+    epoch: int = 1  # numbering epoch: a decoder that reboots numbers again from 1 in a new epoch
 
 
 @dataclass(slots=True)
@@ -55,6 +56,17 @@ class DecoderStatus:
     passings_lost: int = 0  # missed passings given up on (never resent)
     passings_recovered: int = 0  # missed passings that came back by RESEND
     recovering: int = 0  # missed passings asked for and not back yet
+    # what the Protime, Race Result and Wiclax decoders report besides passings (docs/decoders.md)
+    firmware: str | None = None  # the decoder's firmware (Protime configuration) or protocol version
+    channel_noise: dict[str, int] = field(default_factory=dict)  # noise per channel (Protime STA, BOX)
+    levels: dict[str, int] = field(default_factory=dict)  # detection level per channel (Protime)
+    low_battery: dict[str, float | None] = field(default_factory=dict)  # transponder -> its reading (V,
+    # %, None for a flag) when its last read said the battery is low; the newest few only
+    decoder_battery: int | None = None  # the decoder's own battery charge, percent (Race Result)
+    markers: int = 0  # marker reads (Race Result transponder 99999...): not competitors
+    triggers: int = 0  # manual and photocell triggers (Protime MAN, photocell): no transponder
+    unstored: int = 0  # reads the service could not store (log not writable): to be fetched again
+    reboots: int = 0  # numbering restarts seen (each starts a new epoch)
 
     def as_dict(self) -> dict:
         return {
@@ -79,4 +91,13 @@ class DecoderStatus:
             "passings_lost": self.passings_lost,
             "passings_recovered": self.passings_recovered,
             "recovering": self.recovering,
+            "firmware": self.firmware,
+            "channel_noise": dict(self.channel_noise),
+            "levels": dict(self.levels),
+            "low_battery": dict(self.low_battery),
+            "decoder_battery": self.decoder_battery,
+            "markers": self.markers,
+            "triggers": self.triggers,
+            "unstored": self.unstored,
+            "reboots": self.reboots,
         }

@@ -37,13 +37,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--summary", action="store_true", help="print a JSON summary of the race on stderr")
     p.add_argument("--play", action="append", default=[], metavar="TARGET",
                    help="play in real time: p3tcp://HOST:PORT (one port per decoder from PORT), "
-                   "serial (a pty per decoder), mqtt://HOST:PORT/PREFIX (repeatable)")
+                   "serial (a pty per decoder), mqtt://HOST:PORT/PREFIX, protime (pty), protime+udp://HOST:PORT, "
+                   "rrs://HOST:PORT, wiclax://HOST:PORT (repeatable; the last four take ?corrupt=P&seed=S)")
     p.add_argument("--speed", type=float, default=1.0, help="playback speed factor (10 = ten times faster)")
     p.add_argument("--rtc-base-us", type=int, default=1_767_225_600_000_000,
                    help="decoder clock at session t=0, microseconds (default 2026-01-01T00:00:00Z)")
     p.add_argument("--from-t", type=float, default=None, help="start playback at this session time")
     p.add_argument("--wait-clients", type=float, default=0.0, metavar="SECONDS",
                    help="before the green flag, wait up to this long for a client on every decoder")
+    p.add_argument("--reboot-at", action="append", default=[], metavar="[DECODER=]T",
+                   help="that decoder (finish by default; a loop name or decoder id) reboots at session time T: "
+                   "its stored passings are gone and it numbers again from 1 (repeatable)")
     p.add_argument("--linger", type=float, default=5.0, metavar="SECONDS",
                    help="keep the decoders up this long after the last passing (for late RESENDs)")
 
@@ -67,6 +71,10 @@ def build(args: argparse.Namespace) -> model.Race:
 
 def run(args: argparse.Namespace) -> int:
     race = build(args)
+    if args.play:  # what the played protocols can say (ms, 6-digit Protime transponders), in the file too
+        from simulator.emit.faults import fit_race
+
+        fit_race(race, args.play)
     if args.summary:
         print(json.dumps(model.describe(race), ensure_ascii=False), file=sys.stderr)
     if args.out == "-" or (not args.out and not args.play):
@@ -84,12 +92,21 @@ def run(args: argparse.Namespace) -> int:
         try:
             asyncio.run(play(race, args.play, speed=args.speed, rtc_base_us=args.rtc_base_us,
                              from_t=args.from_t, announce=_announce, wait_clients_s=args.wait_clients,
-                             linger_s=args.linger))
+                             linger_s=args.linger, reboot_at=[reboot_spec(x) for x in args.reboot_at]))
         except KeyboardInterrupt:
             return 130
         except ValueError as e:
             raise SystemExit(str(e)) from None
     return 0
+
+
+def reboot_spec(text: str) -> tuple[str, float]:
+    """`--reboot-at [DECODER=]T` -> (decoder key or id, session time)."""
+    who, sep, at = text.rpartition("=")
+    try:
+        return (who.strip() if sep else "finish"), float(at)
+    except ValueError:
+        raise SystemExit(f"--reboot-at expects [DECODER=]SECONDS, got {text!r}") from None
 
 
 def _announce(info: dict) -> None:

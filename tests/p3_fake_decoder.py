@@ -1,10 +1,14 @@
 """A small P3 decoder server for transport tests: pushes passings, answers RESEND and GET_TIME,
-and can go "down" (drop the link mid-frame, refuse clients, keep passings only in its history)."""
+and can go "down" (drop the link mid-frame, refuse clients, keep passings only in its history).
+
+With `clock_offset_us` it has a running clock (this computer's wall clock plus the offset): `read()`
+stamps a passing with it, as a real decoder does, and GET_TIME answers it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from decoders.p3.codec import (
     GetTimeRecord,
@@ -19,14 +23,17 @@ DECODER_ID = "13180400"
 RTC0 = 1_551_542_808_933_000
 
 
-def passing_frame(number: int) -> bytes:
+def passing_frame(number: int, decoder_id: str = DECODER_ID) -> bytes:
     return encode(PassingRecord(passing_number=number, transponder=5_000_000 + number % 7,
                                 rtc_time_us=RTC0 + number * 1_000_000, strength=120, hits=30, flags=0,
-                                decoder_id=DECODER_ID))
+                                decoder_id=decoder_id))
 
 
 class FakeDecoder:
-    def __init__(self) -> None:
+    def __init__(self, clock_offset_us: int | None = None, decoder_id: str = DECODER_ID) -> None:
+        self.clock_offset_us = clock_offset_us
+        self.decoder_id = decoder_id
+        self.stamps: dict[int, tuple[int, int]] = {}  # number -> (transponder, decoder time) of `read()`
         self.history: dict[int, bytes] = {}
         self.next_number = 1
         self.up = True
@@ -82,8 +89,9 @@ class FakeDecoder:
                             if n in self.history:
                                 writer.write(self.history[n])
                     elif isinstance(rec, GetTimeRecord):
-                        writer.write(encode(GetTimeRecord(rtc_time_us=RTC0, flags=0, utc_time_us=RTC0 + 250,
-                                                          decoder_id=DECODER_ID)))
+                        now = RTC0 if self.clock_offset_us is None else self.clock_us()
+                        writer.write(encode(GetTimeRecord(rtc_time_us=now, flags=0, utc_time_us=now + 250,
+                                                          decoder_id=self.decoder_id)))
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -103,15 +111,29 @@ class FakeDecoder:
         for _ in range(count):
             n = self.next_number
             self.next_number += 1
-            self.history[n] = passing_frame(n)
+            self.history[n] = passing_frame(n, self.decoder_id)
             numbers.append(n)
             if self.up:
                 self.send(self.history[n])
         return numbers
 
+    def clock_us(self) -> int:
+        return time.time_ns() // 1000 + (self.clock_offset_us or 0)
+
+    def read(self, transponder: int) -> int:
+        """A car crosses now: a passing stamped with this decoder's clock, pushed when up."""
+        n = self.next_number
+        self.next_number += 1
+        self.stamps[n] = (transponder, self.clock_us())
+        self.history[n] = encode(PassingRecord(passing_number=n, transponder=transponder, rtc_time_us=self.stamps[n][1],
+                                               strength=120, hits=30, flags=0, decoder_id=self.decoder_id))
+        if self.up:
+            self.send(self.history[n])
+        return n
+
     def status(self, noise: int = 40) -> None:
         self.send(encode(StatusRecord(noise=noise, gps=0, temperature=22, input_voltage=118,
-                                      decoder_id=DECODER_ID)))
+                                      decoder_id=self.decoder_id)))
 
     def drop(self, mid_frame: bytes | None = None) -> None:
         """Go down: optionally write half a frame first, cut every client, refuse new ones."""

@@ -22,8 +22,8 @@ LAYOUTS: dict[str, list] = {
     "I": ["time", "date"],  # init: time of day, date
     "B": ["int", ("str", 40)],  # run: unique number, description
     "C": ["int", ("str", 40)],  # class: unique number, description
-    "COMP": [("str", 8), ("str", 5), "int", ("str", 50), ("str", 50), ("str", 50), ("str", 50)],
-    "A": [("str", 8), ("str", 5), "int", ("str", 50), ("str", 50), ("str", 50), "int"],
+    "COMP": [("str", 8), ("str", 5), "int", ("str", 20), ("str", 20), ("str", 20), ("str", 20)],
+    "A": [("str", 8), ("str", 5), "int", ("str", 20), ("str", 20), ("str", 20), "int"],
     "E": [("str", 20), ("str", 40)],  # setting: description, value
     "G": ["int", ("str", 8), "int", "time"],  # race: position, reg, laps, total time
     "H": ["int", ("str", 8), "int", "time"],  # practice/qualifying: position, reg, best lap, best lap time
@@ -61,11 +61,15 @@ def split_fields(body: str) -> list[tuple[str, bool]]:
         i += 1  # the comma
 
 
-def parse_record(raw: bytes) -> tuple[str, list]:
-    """One line with its CR LF -> (command, typed fields)."""
+def parse_record(raw: bytes, encoding: str = "utf-8") -> tuple[str, list]:
+    """One line with its CR LF -> (command, typed fields); text as a UTF-8 client reads it (strict:
+    bytes that are not UTF-8 fail), or in the encoding given."""
     if not raw.endswith(b"\r\n") or raw.count(b"\n") != 1 or b"\r" in raw[:-2]:
         raise ProtocolError(f"record not ended by CR LF: {raw!r}")
-    line = raw[:-2].decode("cp1252")
+    try:
+        line = raw[:-2].decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"not {encoding}: {raw!r} ({exc})") from None
     if not line.startswith("$") or "," not in line:
         raise ProtocolError(f"record does not start with $command, : {line!r}")
     command, body = line[1:].split(",", 1)
@@ -155,19 +159,19 @@ class Scoreboard:
 class Client:
     """A TCP scoreboard: reads records one line at a time, strictly, into a Scoreboard."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, encoding: str = "utf-8") -> None:
+        self.reader, self.writer, self.encoding = reader, writer, encoding
         self.board = Scoreboard()
         self.log: list[tuple[str, list]] = []
 
     @classmethod
-    async def connect(cls, host: str, port: int) -> Client:
+    async def connect(cls, host: str, port: int, encoding: str = "utf-8") -> Client:
         r, w = await asyncio.open_connection(host, port)
-        return cls(r, w)
+        return cls(r, w, encoding)
 
     async def next(self, timeout: float = 30.0) -> tuple[str, list]:
         raw = await asyncio.wait_for(self.reader.readuntil(b"\n"), timeout)
-        command, fields = parse_record(raw)
+        command, fields = parse_record(raw, self.encoding)
         self.board.apply(command, fields)
         self.log.append((command, fields))
         return command, fields

@@ -71,7 +71,7 @@ async def test_valid_and_malformed_payloads(mosquitto):  # noqa: F811
         assert (got[0].strength, got[0].hits, got[0].rtc_time_us) == (120, 30, 1_700_000_000_000_000)
         assert got[0].source == source.url
         st = source.status
-        assert st.rejected == {"topic": 1, "json": 4, "schema": 4}
+        assert st.rejected == {"topic": 1, "size": 0, "json": 4, "schema": 4, "error": 0}
         assert st.duplicates == 2 and st.passings == 4 and st.temperature == 23
         assert st.last_error and st.state == "connected"
     finally:
@@ -109,7 +109,7 @@ def test_payload_parser_without_broker():
     source.handle_message("x/decoder/d/passing", None)
     source.handle_message("x/decoder/d/passing", 42)
     source.handle_message("y/decoder/d/passing", b"{}")
-    assert source.status.rejected == {"topic": 1, "json": 2, "schema": 0}
+    assert source.status.rejected == {"topic": 1, "size": 0, "json": 2, "schema": 0, "error": 0}
 
 
 async def test_client_id_keeps_passings_published_while_away(mosquitto):  # noqa: F811

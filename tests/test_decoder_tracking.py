@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decoders.tracking import PassingTracker
+from decoders.tracking import Logged, PassingTracker
 
 
 def test_duplicates_gaps_and_recovery():
@@ -91,3 +91,50 @@ def test_a_failing_baseline_lookup_only_loses_the_seed():
 
     t = PassingTracker(baseline=broken)
     assert t.observe("a", 50, 50).new_gap is None and t.highest("a") == 50
+
+
+def test_a_reboot_starts_an_epoch_and_asks_for_its_missed_reads_within_it():
+    t = PassingTracker()
+    for n in range(40_001, 40_011):  # numbering started anywhere, as on a real box
+        assert t.observe("a", n, ("x", n), time_us=n).epoch == 1
+    obs = t.observe("a", 4, ("y", 90_000), time_us=90_000)  # rebooted: 1..3 read while it came back
+    assert obs.restarted and obs.epoch == 2 and not obs.duplicate and t.epoch("a") == 2
+    assert (obs.new_gap.first, obs.new_gap.last) == (1, 3)
+    assert t.due(0.0, 1.0, 3) == [("a", 1, 3)]
+    assert t.observe("a", 2, ("z", 89_000), time_us=89_000).recovered  # within the new epoch
+    assert t.lost == 0
+
+
+def test_a_lower_number_read_earlier_is_an_old_read_not_a_reboot():
+    t = PassingTracker()
+    for n in range(100, 110):
+        t.observe("a", n, ("x", n), time_us=n * 10)
+    obs = t.observe("a", 50, ("x", 500), time_us=500)  # before our first: the decoder's memory
+    assert not obs.restarted and obs.epoch == 1 and not obs.duplicate
+
+
+def test_after_a_restart_the_log_seeds_the_epoch_and_a_reused_number_with_another_car_is_a_reboot():
+    logged = Logged(epoch=2, reads={7: "1001", 8: "1002", 9: "1003"}, first=5)
+    t = PassingTracker(baseline=lambda d: logged if d == "a" else Logged())
+    assert t.epoch("a") == 2 and t.highest("a") == 9
+    assert t.due(0.0, 1.0, 3) == [("a", 5, 6)]  # read before the first logged one: asked for too
+    assert t.observe("a", 8, ("1002", 123)).duplicate  # resent: the log knows only its transponder
+    obs = t.observe("a", 8, ("1999", 456))  # the same number for another car: it rebooted meanwhile
+    assert obs.restarted and obs.epoch == 3 and t.lost == 2  # 5 and 6 went with the old memory
+
+
+def test_unstored_reads_are_asked_again_never_given_up_and_sparingly_while_the_service_cannot_store():
+    t = PassingTracker()
+    for n in (1, 2, 3, 4, 5):
+        t.observe("a", n, ("x", n))
+    for n in (2, 3, 5):
+        t.unstored("a", n)
+    assert t.unstored_count() == 3
+    assert t.due(0.0, 1.0, 3, writable=False) == [("a", 2, 2)]  # one, to learn when it can again
+    assert t.due(1.0, 1.0, 3, writable=False) == []  # and not often
+    for now in (10.0, 20.0, 30.0, 40.0):  # never given up
+        assert t.due(now, 1.0, 3) == [("a", 2, 3), ("a", 5, 5)]
+    obs = t.observe("a", 3, ("x", 3))
+    assert obs.refetched and not obs.duplicate and not obs.recovered
+    assert t.observe("a", 3, ("x", 3)).duplicate  # stored now: a second answer is a duplicate
+    assert t.unstored_count() == 2 and t.lost == 0

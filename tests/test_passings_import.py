@@ -10,7 +10,7 @@ export says 10:01:02.500 for t = 60.0 and the import uses offset_s = -2.5. Hand-
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,63 @@ async def test_long_import_lets_the_live_service_run(tmp_path: Path) -> None:
     assert result == {"lines": 40, "imported": 39, "duplicates": 1, "unknown": 0}
     assert s.engine.cars["1"].laps == 40
     s.close()
+
+
+# -- vendor exports (docs/outputs.md, "Passings import": one example each) ------------------------------
+EXPORTS = {
+    "orbits": ("Date,Time,Transponder,Loop,Hits,Strength\n"
+               "{iso},10:01:02.000,102,Start/Finish,52,178\n{iso},10:02:00.000,102,Start/Finish,48,170\n"
+               "{iso},10:02:30.000,101,Pit In,40,150\n", ""),
+    "mylaps": ("Transponder;Passing time;Loop;Hits\n102;{dotted} 10:01:02.000;1;52\n102;{dotted} 10:02:00.000;1;48\n"
+               "101;{dotted} 10:02:30.000;2;40\n", "loops=1:finish,2:pit_in"),
+    "raceresult": ("PassingNo;Transponder;Date;Time;Hits;RSSI;LoopID\n1;102;{iso};10:01:02.000;2A;5F;1\n"
+                   "2;102;{iso};10:02:00.000;26;5A;1\n3;101;{iso};10:02:30.000;20;50;2\n", "loops=1:finish,2:pit_in"),
+    "chronelec": ("Canal;Transpondeur;Heure\nSTA;000102;10:01'02\"000\nSTA;000102;10:02'00\"000\n"
+                  "BOX;000101;10:02'30\"000\n", ""),
+}  # fmt: skip
+
+
+def post(client, sid, text: str, query: str = "", lang: str = "en"):
+    return client.post(f"/api/sessions/{sid}/passings/import?{query}&lang={lang}", content=text.encode(),
+                       headers={**ADMIN, "Content-Type": "text/csv"})  # fmt: skip
+
+
+@pytest.mark.parametrize("vendor", sorted(EXPORTS))
+def test_each_vendor_export_is_read(live, vendor) -> None:
+    client, sid, session, _ = live
+    template, query = EXPORTS[vendor]
+    today = datetime.now()
+    text = template.format(iso=today.strftime("%Y-%m-%d"), dotted=today.strftime("%d.%m.%Y"))
+    r = post(client, sid, text, query)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"ok": True, "lines": 3, "imported": 3, "duplicates": 0, "unknown": 0}
+    logged = sorted((ln["t"], ln["transponder"], ln["loop"]) for ln in session.store.lines() if ln.get("decoder") == "import")
+    assert logged == [(62.0, "102", "finish"), (120.0, "102", "finish"), (150.0, "101", "pit_in")]
+    row = next(r for r in client.get(f"/api/sessions/{sid}/results").json()["classification"] if r["number"] == "2")
+    assert (row["laps"], row["total_time_s"], row["best_lap_s"]) == (2, 120.0, 58.0)
+
+
+def test_a_read_of_the_day_before_is_refused_and_a_wrong_date_corrected_by_offset(live) -> None:
+    client, sid, session, _ = live
+    yesterday = (datetime.now() - timedelta(days=1)).strftime("%d.%m.%Y")
+    text = f"Transponder;Date;Time\n102;{datetime.now():%d.%m.%Y};10:01:02.000\n102;{yesterday};10:02:00.000\n"
+    before = session.store.count()
+    r = post(client, sid, text, lang="fr")
+    body = r.json()
+    assert r.status_code == 400 and body["code"] == "import.other_day" and body["params"]["line"] == 3
+    assert body["params"]["hours"] == -24.0 and "autre jour" in body["detail"]  # said in French
+    assert session.store.count() == before  # nothing of the file went in
+    # the backup decoder's clock had yesterday's date: the whole file is a day late
+    late = f"Transponder;Date;Time\n102;{yesterday};10:01:02.000\n102;{yesterday};10:02:00.000\n"
+    r = post(client, sid, late, "offset_s=86400")
+    assert r.status_code == 200 and r.json()["imported"] == 2
+    assert post(client, sid, late, "offset_s=1e12").json()["code"] == "import.offset_range"
+
+
+def test_time_only_and_date_time_files_land_on_the_same_reads(live) -> None:
+    client, sid, session, _ = live
+    day = datetime.now()
+    assert post(client, sid, "transponder,time\n102,10:01:02.000\n").json()["imported"] == 1
+    dup = post(client, sid, f"transponder,time\n102,{day:%d.%m.%Y} 10:01:02.000\n102,{day:%Y-%m-%dT}10:02:00\n")
+    assert (dup.json()["duplicates"], dup.json()["imported"]) == (1, 1)
+    assert sorted(ln["t"] for ln in session.store.lines() if ln.get("decoder") == "import") == [62.0, 120.0]

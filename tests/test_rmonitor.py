@@ -68,22 +68,28 @@ def new_session(mgr: Manager, name: str = "Course d'essai"):
     return s
 
 
-async def settle(client: Client, *regs: str) -> None:
-    """Read until a $J of each of `regs` came, then the next heartbeat: what came before it is complete."""
-    wanted = set(regs)
-    await client.until(lambda c, f: c == "J" and wanted.discard(f[0]) is None and not wanted)
+async def settle(client: Client, *marks: tuple[str, str]) -> None:
+    """Read until the $J of each (registration, race time) came, then the next heartbeat: what came
+    before it is complete (a car's earlier $J does not count: it would not wait for the newest)."""
+    wanted = set(marks)
+    await client.until(lambda c, f: c == "J" and wanted.discard((f[0], f[2])) is None and not wanted)
     await client.until(lambda c, f: c == "F")
 
 
 # -- pure formatting ----------------------------------------------------------------------------------
-def test_records_are_quoted_cp1252_lines() -> None:
+def test_records_are_quoted_utf8_lines_or_cp1252_for_old_scoreboards() -> None:
     assert rmonitor.fmt_time(3_723_456_789) == "01:02:03.457"
     assert rmonitor.fmt_time(None) == "00:00:00.000"
     assert rmonitor.fmt_time(59_400_000, millis=False) == "00:00:59"
     rec = rmonitor.record("COMP", "12", "12", 1, rmonitor.text('Jean "JJ", le', 20), "Zoé Ł", "", "")
     assert rec == '$COMP,"12","12",1,"Jean \'JJ\' le","Zoé Ł","",""'
-    assert rmonitor.encode([rec]).endswith(b'"Zo\xe9 ?","",""\r\n')  # cp1252, unmappable -> ?
-    assert parse_record(rmonitor.encode([rec]))[1][4] == "Zoé ?"
+    assert rmonitor.encode([rec]).endswith('"Zoé Ł","",""\r\n'.encode())  # UTF-8 by default
+    assert parse_record(rmonitor.encode([rec]))[1][4] == "Zoé Ł"  # what a UTF-8 client shows
+    old = rmonitor.encode([rec], "cp1252")
+    assert old.endswith(b'"Zo\xe9 ?","",""\r\n')  # cp1252, unmappable -> ?
+    assert parse_record(old, "cp1252")[1][4] == "Zoé ?"
+    with pytest.raises(ProtocolError):
+        parse_record(old)  # cp1252 bytes are not UTF-8: why a UTF-8 scoreboard needs the default
 
 
 def test_heartbeat_fields_and_flags() -> None:
@@ -143,7 +149,7 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
         for tr, t in [("101", 60.0), ("102", 62.0), ("103", 70.0), ("102", 120.0)]:
             s.submit(passing(tr, t))
             await asyncio.sleep(0)
-        await settle(a, "2")
+        await settle(a, ("2", "00:02:00.000"))
         assert a.board.heartbeat[4] == "Green "
         assert a.board.passings == [("1", "00:01:00.000", "00:01:00.000"), ("2", "00:01:02.000", "00:01:02.000"),
                                     ("3", "00:01:10.000", "00:01:10.000"), ("2", "00:00:58.000", "00:02:00.000")]  # fmt: skip
@@ -158,12 +164,12 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
             assert_board_matches(b.board, s.results())
 
             s.submit(passing("101", 121.5))
-            await settle(a, "1")
+            await settle(a, ("1", "00:02:01.500"))
             assert a.board.race["1"] == (2, 2, "00:02:01.500") and a.board.race["2"][0] == 1
             s.submit({"type": "driver_change", "number": "2", "driver": "b", "t": 125.0})
             s.submit(passing("101", 181.0))
             s.submit({"type": "signal", "signal": "sc", "t": 182.0})
-            await settle(a, "1")
+            await settle(a, ("1", "00:03:01.000"))
             await a.until(lambda c, f: c == "F" and f[4] == "Yellow")  # safety car shows as Yellow
             assert a.board.standings() == ["1", "2", "3"]
             assert a.board.best["2"] == (1, 2, "00:00:58.000") and a.board.best["1"] == (2, 3, "00:00:59.500")
@@ -181,6 +187,29 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
             await b.close()
     finally:
         await a.close()
+        await server.stop()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+async def test_long_accented_names_are_cut_to_the_field_sizes_and_read_back(mgr: Manager, encoding: str) -> None:
+    s = mgr.create("Course", SESSION)
+    long_first = "Marie-Françoise-Élisabeth-Anne"  # 30 characters: the first name field holds 20
+    s.submit({"type": "entry", "number": "7", "name": f"{long_first} de La Rochefoucauld-Liancourt",
+              "transponder": "107", "category": "Catégorie très longue pour un tableau"})  # fmt: skip
+    s.submit({"type": "entry", "number": "8", "name": "Écurie des Châteaux de la Loire", "transponder": "108",
+              "drivers": [{"id": "a", "name": "Jean-Christophe-Emmanuel Dupont"}]})  # fmt: skip
+    server = RMonitorServer(mgr, "127.0.0.1", 0, heartbeat_s=0.05, encoding=encoding)
+    await server.start()
+    client = await Client.connect("127.0.0.1", server.port, encoding)  # strict: 20 characters, its encoding
+    try:
+        await client.until(lambda c, f: c == "F")
+        solo, team = client.board.competitors["7"], client.board.competitors["8"]
+        assert (solo["first"], solo["last"]) == ("Marie-Françoise-Élis", "de La Rochefoucauld-")
+        assert solo["additional"] == "Catégorie très longu"
+        assert (team["first"], team["last"]) == ("Jean-Christophe-Emma", "Écurie des Châteaux")
+        assert server.describe()["encoding"] == encoding
+    finally:
+        await client.close()
         await server.stop()
 
 

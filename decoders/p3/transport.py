@@ -10,6 +10,10 @@ A jump is only seen when a higher number arrives; passings read while we were aw
 of a session (no higher one ever comes) are found by the probe: on every (re)connect, and when
 no passing has come for `probe` seconds, a RESEND from the newest number we have (or the
 session logged) + 1 onwards, which a decoder answers with whatever it read since.
+
+The decoder's clock: GET_TIME once connected (again every 2 s, five times, until it answers),
+then every `clock_every` seconds; each answer is a clock report (`Source._clock_report`) the service aligns
+the decoder's times with. Passings that answer a RESEND or a probe are not `live`.
 """
 
 from __future__ import annotations
@@ -49,11 +53,17 @@ class LinkIdle(ConnectionError):
 class P3StreamSource(Source):
     """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
 
-    def __init__(self, url: str, *, idle: float = 10.0, get_time: bool = False, resend: bool = True,
-                 resend_retry: float = 3.0, resend_tries: int = 3, probe: float = 5.0, **kw) -> None:
+    def __init__(self, url: str, *, idle: float = 10.0, get_time: bool = True, resend: bool = True,
+                 resend_retry: float = 3.0, resend_tries: int = 3, probe: float = 5.0, clock_every: float = 60.0,
+                 **kw) -> None:
         super().__init__(url, **kw)
         self.idle = idle
         self.get_time = get_time
+        self.clock_every = clock_every
+        self._time_asked: tuple[float, int] | None = None  # (monotonic, host µs) of the last GET_TIME sent
+        self._time_answered = False  # on this connection
+        self._time_tries = 0
+        self._asked: dict[str, tuple[int, float]] = {}  # decoder id -> (first number probed, monotonic)
         self.resend = resend
         self.resend_retry = resend_retry
         self.resend_tries = resend_tries
@@ -72,13 +82,13 @@ class P3StreamSource(Source):
         productive = False
         loop = asyncio.get_running_loop()
         tick = min(1.0, self.idle / 2) if self.idle > 0 else 1.0
+        self._time_asked, self._time_answered, self._time_tries = None, False, 0
         try:
-            if self.get_time:
-                writer.write(encode(get_time_request()))
             self.tracker.rearm()
             self._request_resends(writer)
             for decoder_id in self.tracker.decoders():  # we were away: ask for what was read since
                 self._probe(writer, decoder_id)
+            self._ask_time(writer)
             await writer.drain()
             last_data = loop.time()
             while True:
@@ -90,6 +100,7 @@ class P3StreamSource(Source):
                         raise LinkIdle(f"no data for {self.idle:g} s") from None
                     self._request_resends(writer)
                     self._probe_quiet(writer)
+                    self._ask_time(writer)
                     await writer.drain()
                     continue
                 if not chunk:
@@ -97,10 +108,15 @@ class P3StreamSource(Source):
                 last_data = loop.time()
                 for record in decoder.feed(chunk):
                     productive = True
-                    self._handle(record, writer)
+                    try:
+                        self._handle(record, writer)
+                    except Exception:  # a record no rule foresaw: counted, the link stays up
+                        self._count_reject("record")
+                        log.exception("%s: cannot handle %s record", self.url, type(record).__name__)
                 self._sync_rejects(decoder)
                 self._request_resends(writer)
                 self._probe_quiet(writer)
+                self._ask_time(writer)
                 await writer.drain()
         finally:
             decoder.close()
@@ -115,9 +131,28 @@ class P3StreamSource(Source):
         for reason, n in decoder.rejected.items():
             self.status.rejected[reason] = self._rejected_before.get(reason, 0) + n
 
+    def _ask_time(self, writer: asyncio.StreamWriter) -> None:
+        """GET_TIME: every 2 s (five times) until the decoder answers on this connection, then every
+        `clock_every` s (a decoder that never answers is not asked more often than that)."""
+        if not self.get_time:
+            return
+        now = time.monotonic()
+        every = self.clock_every if self._time_answered or self._time_tries >= 5 else min(2.0, self.clock_every)
+        if self._time_asked is None or now - self._time_asked[0] >= every:
+            self._time_asked = (now, time.time_ns() // 1000)
+            self._time_tries += 1
+            writer.write(encode(get_time_request()))
+
+    def _refetch(self, passing: Passing) -> bool:
+        if passing.passing_number is None or not self.resend:
+            return False
+        self.tracker.unstored(passing.decoder_id, passing.passing_number)  # asked again once the service can store it
+        return True
+
     def _request_resends(self, writer: asyncio.StreamWriter) -> None:
         tries = self.resend_tries if self.resend else 0  # 0: gaps are given up (counted lost) at once
-        for _decoder_id, first, last in self.tracker.due(time.monotonic(), self.resend_retry, tries):
+        due = self.tracker.due(time.monotonic(), self.resend_retry, tries, writable=self._store_ok)
+        for _decoder_id, first, last in due:
             log.info("%s: asking decoder to resend passings %d..%d", self.url, first, last)
             writer.write(encode(resend_request(first, last)))
         self._sync_tracker()
@@ -128,6 +163,7 @@ class P3StreamSource(Source):
         highest = self.tracker.highest(decoder_id)
         if not self.probe or highest is None:
             return
+        self._asked[decoder_id] = (highest + 1, time.monotonic())
         log.debug("%s: asking decoder %s for passings after %d", self.url, decoder_id or "?", highest)
         writer.write(encode(resend_request(highest + 1, highest + self.tracker.max_gap)))
 
@@ -155,8 +191,14 @@ class P3StreamSource(Source):
             st.input_voltage = record.input_voltage if record.input_voltage is not None else st.input_voltage
         elif isinstance(record, GetTimeRecord):
             if record.rtc_time_us is not None:
-                utc = record.utc_time_us if record.utc_time_us is not None else time.time_ns() // 1000
+                host = time.time_ns() // 1000
+                utc = record.utc_time_us if record.utc_time_us is not None else host
                 st.clock_offset_us = utc - record.rtc_time_us
+                asked = self._time_asked
+                if asked is not None and 0 <= host - asked[1] < 2_000_000:
+                    host = (host + asked[1]) // 2  # the decoder read its clock between question and answer
+                self._time_answered = True
+                self._clock_report(record.rtc_time_us, host, record.decoder_id)
         elif isinstance(record, ErrorRecord):
             st.last_error = f"decoder error code {record.code}"
             log.warning("%s: decoder reports error code %s", self.url, record.code)
@@ -175,20 +217,27 @@ class P3StreamSource(Source):
             log.warning("%s: passing %s without transponder or time ignored", self.url, rec.passing_number)
             return
         decoder_id = rec.decoder_id or ""
+        live, epoch = True, self.tracker.epoch(decoder_id)
         if rec.passing_number is not None:
-            obs = self.tracker.observe(decoder_id, rec.passing_number, (transponder, rec.rtc_time_us))
+            n = rec.passing_number
+            obs = self.tracker.observe(decoder_id, n, (transponder, rec.rtc_time_us), rec.rtc_time_us)
             self._quiet_since[decoder_id] = time.monotonic()
             if obs.duplicate:
                 self.status.duplicates += 1
                 return
+            if obs.restarted:
+                self.status.reboots += 1
             if obs.new_gap is not None:
                 self.status.gaps_detected += 1
                 log.info("%s: passings %d..%d missing", self.url, obs.new_gap.first, obs.new_gap.last)
             self.status.gaps_recovered += obs.gaps_closed
+            asked = self._asked.get(decoder_id)
+            probed = asked is not None and n >= asked[0] and time.monotonic() - asked[1] < 2.0
+            live, epoch = not (obs.recovered or obs.refetched or probed), obs.epoch
         self._emit(Passing(
             decoder_id=decoder_id, transponder=transponder, rtc_time_us=rec.rtc_time_us,
             passing_number=rec.passing_number, strength=rec.strength, hits=rec.hits, flags=rec.flags,
-            source=self.url,
+            source=self.url, live=live, epoch=epoch,
         ))
 
 

@@ -1,4 +1,9 @@
-"""Import a MyLaps/Orbits passings export (CSV: transponder, time, loop) as a backup decoder's reads.
+"""Import a backup decoder's passings export (CSV: transponder, time, loop, maybe a date) as its reads.
+
+Orbits, MyLaps, Race Result and Chronelec exports are read by their column names (docs/outputs.md
+has an example of each). A read with a date (a Date column, or a date in its time) stays on its
+own day: one more than 12 h before the session start or 48 h after it is refused, never moved onto
+the session's day (a decoder whose clock had the wrong date is corrected with `offset_s`).
 
 For the day a decoder link failed but the decoder's memory or a backup laptop kept the reads:
 each line becomes a `passing` submitted through `LiveSession.submit` (the session's one writer),
@@ -29,19 +34,22 @@ log = logging.getLogger(__name__)
 TRANSPONDER = ("transponder", "transponder number", "transponder no", "transponder_id", "tx", "chip",
                "transpondeur", "transpondeur n°")  # fmt: skip
 TIME = ("time", "passing time", "passingtime", "time of day", "timestamp", "rtc_time", "heure", "temps", "date time")
-LOOP = ("loop", "loop id", "loop name", "boucle", "location")
+LOOP = ("loop", "loop id", "loopid", "loop name", "boucle", "location", "canal", "channel")
+DATE = ("date", "passing date", "jour", "datum")
 LOOP_ALIASES = {"start/finish": "finish", "start finish": "finish", "finish line": "finish", "arrivee": "finish",
                 "arrivée": "finish", "pit in": "pit_in", "pitin": "pit_in", "pit entry": "pit_in",
                 "entree stand": "pit_in", "pit out": "pit_out", "pitout": "pit_out", "pit exit": "pit_out",
-                "sortie stand": "pit_out"}  # fmt: skip
-TOD = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?$")
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
+                "sortie stand": "pit_out", "sta": "finish", "box": "pit_in"}  # Chronelec channels  # fmt: skip
+TOD = re.compile(r"^(\d{1,2}):(\d{2})[:'](\d{2})(?:[.,\"](\d{1,6}))?$")  # and Chronelec's 14:02'31"457
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
+BEFORE_H, AFTER_H = 12, 48  # a read this far from the session start is of another day
+MAX_OFFSET_S = 100 * 366 * 86_400  # a decoder clock years off (reset to 2000-01-01) can still be corrected
 MAX_LINES = 200_000
 BATCH = 200  # reads per log transaction, between two turns of the event loop
 
 
 class ImportProblem(Invalid):
-    """A file that cannot be imported; the message names the line (nothing was submitted)."""
+    """A file that cannot be imported; the code and params name the line (nothing was submitted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +84,14 @@ def parse_time(value: str, day: datetime) -> datetime | float:
     """A wall-clock time (time of day on `day`, or a full date and time), or session seconds."""
     v = value.strip()
     if ":" not in v:
-        return float(v.replace(",", "."))
+        try:
+            return float(v.replace(",", "."))
+        except ValueError:
+            raise Invalid("import.time", value=value) from None
     date_part, _, tod = v.replace("T", " ").rpartition(" ")
     m = TOD.match(tod)
     if m is None:
-        raise ValueError(f"time {value!r} is not HH:MM:SS[.fff]")
+        raise Invalid("import.time", value=value)
     h, mi, s, frac = m.groups()
     base = day
     if date_part:
@@ -91,9 +102,12 @@ def parse_time(value: str, day: datetime) -> datetime | float:
             except ValueError:
                 continue
         else:
-            raise ValueError(f"date {date_part!r} is not YYYY-MM-DD or DD/MM/YYYY")
+            raise Invalid("import.date", value=date_part)
     micro = int((frac or "0").ljust(6, "0"))
-    return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    try:
+        return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    except ValueError:  # 25:61:00
+        raise Invalid("import.time", value=value) from None
 
 
 def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, default_loop: str | None = "finish",
@@ -101,22 +115,28 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
     """Reads of a passings CSV, on the session clock. `origin`: local wall time of session t = 0.
 
     Times of day are on the session's date (a time more than 12 h before the origin is the next
-    day: a 24-hour race). Plain numbers are already session seconds. `offset_s` is added to
-    every read (the backup clock's error). Raises ImportProblem naming the bad line.
+    day: a 24-hour race); a date (Date column, or in the time) is kept. Plain numbers are already
+    session seconds. `offset_s` is added to every read (the backup clock's error, days if its date
+    was wrong). A read then more than 12 h before the origin or 48 h after it is of another day:
+    refused. A transponder of digits only is a number (`000255` is `255`, as Protime decoders
+    send it). Raises ImportProblem naming the bad line.
     """
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines:
-        raise ImportProblem("empty file")
+        raise ImportProblem("import.empty")
     if len(lines) > MAX_LINES:
-        raise ImportProblem(f"more than {MAX_LINES} lines")
+        raise ImportProblem("import.too_many_lines", limit=MAX_LINES)
     sep = max((",", ";", "\t"), key=lines[0].count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error as exc:  # a field over csv's size limit (128 KB), a NUL...: the file's fault
+        raise ImportProblem("import.csv_unreadable", error=str(exc)) from None
     header = rows[0]
     ct, ctime, cloop = _column(header, TRANSPONDER), _column(header, TIME), _column(header, LOOP)
+    cdate = _column(header, DATE)
     if ct is None or ctime is None:
-        raise ImportProblem("line 1: a header with at least 'transponder' and 'time' columns is needed "
-                            "(and optionally 'loop')")  # fmt: skip
+        raise ImportProblem("import.header")
     mapping = {k.strip().lower(): v for k, v in (loops or {}).items()}
     out = []
     day = origin.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -127,24 +147,33 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
             tr = row[ct].strip()
             raw_time = row[ctime]
         except IndexError:
-            raise ImportProblem(f"line {no}: {len(row)} fields, the header has {len(header)}") from None
+            raise ImportProblem("import.fields", line=no, n=len(row), header=len(header)) from None
         if not tr:
-            raise ImportProblem(f"line {no}: empty transponder")
+            raise ImportProblem("import.no_transponder", line=no)
+        if tr.isdigit():
+            tr = str(int(tr))
+        if cdate is not None and cdate < len(row) and row[cdate].strip() and ":" in raw_time:
+            raw_time = f"{row[cdate].strip()} {raw_time.strip()}"
         loop = _loop(row[cloop] if cloop is not None and cloop < len(row) else "", default_loop, mapping)
         if loop is None:
-            raise ImportProblem(f"line {no}: unknown loop {row[cloop]!r}; one of {', '.join(LOOPS)} "
-                                f"or map it with loops=NAME:finish")  # fmt: skip
+            raise ImportProblem("import.unknown_loop", line=no, loop=row[cloop], known=", ".join(LOOPS))
         try:
             when = parse_time(raw_time, day)
-        except ValueError as exc:
-            raise ImportProblem(f"line {no}: {exc}") from None
+        except Invalid as exc:
+            raise ImportProblem("import.line", line=no, why=exc) from None
         if isinstance(when, datetime):
-            if when < origin - timedelta(hours=12):
+            dated = " " in raw_time.strip().replace("T", " ")
+            if not dated and when < origin - timedelta(hours=12):
                 when += timedelta(days=1)
-            t = (when - origin).total_seconds() * rate
+            t = (when - origin).total_seconds() * rate + offset_s
         else:
-            t = when
-        out.append(Read(no, tr, round(t + offset_s, 6), loop))
+            t = when + offset_s
+        hours = t / rate / 3600
+        if not -BEFORE_H <= hours <= AFTER_H:
+            read = origin + timedelta(seconds=t / rate)
+            raise ImportProblem("import.other_day", line=no, read=read.strftime("%Y-%m-%d %H:%M:%S"),
+                                start=origin.strftime("%Y-%m-%d %H:%M:%S"), hours=round(hours, 1))  # fmt: skip
+        out.append(Read(no, tr, round(t, 6), loop))
     return out
 
 
@@ -209,7 +238,7 @@ def parse_loops(spec: str | None) -> dict[str, str]:
     for part in filter(None, (spec or "").split(",")):
         name, _, loop = part.rpartition(":")
         if not name or loop not in LOOPS:
-            raise ImportProblem(f"loops: {part!r} is not NAME:LOOP with LOOP one of {', '.join(LOOPS)}")
+            raise ImportProblem("import.loops", part=part, known=", ".join(LOOPS))
         out[name] = loop
     return out
 
@@ -219,11 +248,11 @@ async def import_file(session: LiveSession, data: bytes, offset_s: float = 0.0, 
     """Check the options, read the file (a refused file is counted in the session's `rejected`),
     then submit the reads not already known (`import_reads`)."""
     if loop not in LOOPS:
-        raise ImportProblem(f"loop must be one of {', '.join(LOOPS)}")
-    if not math.isfinite(offset_s) or abs(offset_s) > 86400:
-        raise ImportProblem("offset_s must be a number of seconds within one day")
+        raise ImportProblem("decoder.loop", loop=loop, known=", ".join(LOOPS))
+    if not math.isfinite(offset_s) or abs(offset_s) > MAX_OFFSET_S:
+        raise ImportProblem("import.offset_range", max_days=MAX_OFFSET_S // 86_400)
     if not 0 <= tolerance_s <= 60:
-        raise ImportProblem("tolerance_s must be between 0 and 60")
+        raise ImportProblem("import.tolerance")
     mapping = parse_loops(loops)
     text = decode(data)
     origin = datetime.fromtimestamp(session.origin_us / 1e6)

@@ -22,6 +22,8 @@ NOT_A_LAP_RACE = 9999  # $F laps to go of a timed session
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Boucle flag states -> the $F flag field (6 characters, space padded); safety car shows as Yellow
 FLAGS = {"none": "", "green": "Green", "yellow": "Yellow", "sc": "Yellow", "red": "Red", "chequered": "Finish"}
+NAME = 20  # $COMP / $A first name, last name, nationality, additional data: at most 20 characters each
+ENCODINGS = ("utf-8", "cp1252")  # UTF-8 by default; Windows-1252 for old scoreboards (docs/outputs.md)
 
 
 @lru_cache(maxsize=16384)
@@ -46,7 +48,7 @@ def _s_to_us(seconds: float | None) -> int | None:
 def text(value: Any, limit: int) -> str:
     """A quoted string field: no quotes, commas or line breaks inside, at most `limit` characters."""
     s = str(value or "").replace('"', "'").replace(",", " ")
-    return " ".join(s.split())[:limit]
+    return " ".join(s.split())[:limit].rstrip()
 
 
 @lru_cache(maxsize=16384)
@@ -58,9 +60,10 @@ def record(command: str, *fields: Any) -> str:
     return ",".join(out)
 
 
-def encode(records: list[str]) -> bytes:
-    """Records as sent on the wire: cp1252 text (unmappable characters become '?'), CR LF each."""
-    return "".join(r + "\r\n" for r in records).encode("cp1252", errors="replace")
+def encode(records: list[str], encoding: str = "utf-8") -> bytes:
+    """Records as sent on the wire, CR LF each: UTF-8, or cp1252 for old scoreboards (a character
+    cp1252 lacks becomes '?')."""
+    return "".join(r + "\r\n" for r in records).encode(encoding, errors="replace")
 
 
 @lru_cache(maxsize=16384)
@@ -108,13 +111,13 @@ def build_board(engine: Engine, rows: list[dict[str, Any]], name: str, run_no: i
     for car in engine.cars.values():
         reg = reg_of(car.number)
         if car.drivers:  # team endurance: the current driver and the team
-            first, last = text(car.driver_name(car.driver), 20), text(car.name, 30)
+            first, last = text(car.driver_name(car.driver), NAME), text(car.name, NAME)
         else:
-            first, last = (text(x, 30) for x in split_name(car.name))
+            first, last = (text(x, NAME) for x in split_name(car.name))
         cls = min(class_no.get(car.category, 1), 99)
         tr = int(car.transponder) if car.transponder.isdigit() else 0
         b.competitors[reg] = (
-            record("COMP", reg, text(car.number, 5), cls, first, last, "", text(car.category, 50)),
+            record("COMP", reg, text(car.number, 5), cls, first, last, "", text(car.category, NAME)),
             record("A", reg, text(car.number, 5), tr, first, last, "", cls),
         )
         b.laps[reg] = car.laps

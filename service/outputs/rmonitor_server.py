@@ -27,7 +27,7 @@ HEARTBEAT_S = 1.0
 
 def parse_address(spec: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
     """`[HOST:]PORT` -> (host, port); ValueError with a readable reason."""
-    host, _, port = str(spec).rpartition(":")
+    host, _, port = str(spec).partition("?")[0].rpartition(":")
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"--rmonitor expects [HOST:]PORT, got {spec!r}")
     return (host.strip("[]") or default_host), int(port)
@@ -58,11 +58,21 @@ class Client:
         self.queue.put_nowait(None)
 
 
+def feed_encoding(spec: str) -> str:
+    """The text encoding a feed spec names (`HOST:PORT?encoding=cp1252`), UTF-8 by default."""
+    query = str(spec).partition("?")[2]
+    enc = query.removeprefix("encoding=").lower() if query else "utf-8"
+    if enc not in rmonitor.ENCODINGS:
+        raise ValueError(f"--rmonitor-encoding expects {' or '.join(rmonitor.ENCODINGS)}, got {enc!r}")
+    return enc
+
+
 class RMonitorServer:
     def __init__(self, manager: Any, host: str, port: int, session_id: str | None = None,
                  queue_max: int = CLIENT_QUEUE, heartbeat_s: float = HEARTBEAT_S,
-                 sndbuf: int | None = None, write_limit: int | None = None) -> None:  # fmt: skip
+                 sndbuf: int | None = None, write_limit: int | None = None, encoding: str = "utf-8") -> None:  # fmt: skip
         self.manager = manager
+        self.encoding = encoding
         self.host, self.port = host, port
         self.session_id = session_id
         self.queue_max = queue_max
@@ -104,7 +114,7 @@ class RMonitorServer:
     def describe(self) -> dict[str, Any]:
         self._follow()
         return {"host": self.host, "port": self.port, "session": self.session.id if self.session else None,
-                "clients": len(self.clients), **self.stats}  # fmt: skip
+                "clients": len(self.clients), "encoding": self.encoding, **self.stats}  # fmt: skip
 
     # -- which session ---------------------------------------------------------------------------
     def target(self) -> LiveSession | None:
@@ -144,12 +154,12 @@ class RMonitorServer:
 
     def _refresh_bytes(self) -> bytes:
         if self.session is None:
-            return rmonitor.encode([rmonitor.init_record(datetime.now())])
+            return rmonitor.encode([rmonitor.init_record(datetime.now())], self.encoding)
         if self.board is None:
             self.board = self._build()
         recs = rmonitor.refresh(self.board, datetime.now())
         self.stats["records"] += len(recs)
-        return rmonitor.encode(recs)
+        return rmonitor.encode(recs, self.encoding)
 
     def _on_change(self, applied: list[Applied]) -> None:
         """A session listener: one flush per turn of the event loop, whatever the number of changes."""
@@ -176,7 +186,7 @@ class RMonitorServer:
             self._broadcast(recs)
 
     def _broadcast(self, recs: list[str]) -> None:
-        data = rmonitor.encode(recs)
+        data = rmonitor.encode(recs, self.encoding)
         self.stats["records"] += len(recs)
         for c in tuple(self.clients):
             c.offer(data)
@@ -211,7 +221,8 @@ class RMonitorServer:
             self._flush()  # earlier changes go to the others first: the refresh includes them
         client.queue.put_nowait(self._refresh_bytes())
         if self.session is not None:
-            client.queue.put_nowait(rmonitor.encode([rmonitor.heartbeat(self.session.header(), datetime.now())]))
+            client.queue.put_nowait(rmonitor.encode([rmonitor.heartbeat(self.session.header(), datetime.now())],
+                                                    self.encoding))
         self.clients.add(client)
         log.info("rmonitor client %s connected (%d)", client.peer, len(self.clients))
         watch = asyncio.create_task(self._watch_eof(reader, client))
@@ -251,9 +262,10 @@ def _drain(q: asyncio.Queue) -> None:
 
 
 async def start_rmonitor(app: Any, mgr: Any, spec: str, session_id: str | None) -> RMonitorServer:
-    """Open the scoreboard feed on `[HOST:]PORT` (the app's `rmonitor` option) and keep it on `app.state`."""
+    """Open the scoreboard feed on `[HOST:]PORT[?encoding=cp1252]` (the app's `rmonitor` option) and keep it
+    on `app.state`."""
     host, port = parse_address(spec)
-    server = RMonitorServer(mgr, host, port, session_id)
+    server = RMonitorServer(mgr, host, port, session_id, encoding=feed_encoding(spec))
     await server.start()
     app.state.rmonitor = server
     return server

@@ -2,7 +2,8 @@
 
 One `Feed` per simulated decoder (finish, pit_in, pit_out, start, backup finish) holds what that
 decoder has read so far: its passing history with per-decoder passing numbers, as a real decoder
-keeps it for RESEND. The targets (p3tcp, serial, mqtt) import this module, never the package, so
+keeps it for RESEND. A decoder that reboots (`reboots`) loses that history and numbers its
+next reads from 1 again: a new numbering epoch (its clock runs on). The targets (p3tcp, serial, mqtt) import this module, never the package, so
 `simulator.emit` can list them without an import cycle.
 """
 
@@ -28,6 +29,7 @@ class SimPassing:
     strength: int
     hits: int
     t: float  # session time (not sent; used for scheduling)
+    epoch: int = 1  # 1 + reboots of the decoder before this read
 
 
 @dataclass
@@ -40,14 +42,21 @@ class Feed:
     rtc_base_us: int
     passings: list[SimPassing]
     outages: list[tuple[float, float]]
+    reboots: list[float] = field(default_factory=list)  # session times the decoder reboots at
     history: dict[int, SimPassing] = field(default_factory=dict)
     online: bool = True
     sent: int = 0  # passings pushed live to at least the link (not counting resends)
     resent: int = 0
     now: Callable[[], float] = lambda: 0.0  # session clock, set by `play`
+    started: bool = False  # the race clock runs (set by `play`)
 
-    def rtc_now_us(self) -> int:
-        return self.rtc_base_us + t_us(self.now())
+    def rtc_now_us(self) -> int | None:
+        """The decoder's clock now (None before the race clock starts: it does not answer yet)."""
+        return self.rtc_base_us + t_us(self.now()) if self.started else None
+
+    def reboot(self) -> None:
+        """Stored passings gone; the next reads are numbered from 1 (see build_feeds)."""
+        self.history.clear()
 
     def read(self, p: SimPassing) -> None:
         self.history[p.number] = p
@@ -60,18 +69,26 @@ class Feed:
         return [self.history[n] for n in range(lo, hi + 1) if n in self.history]
 
 
-def build_feeds(race: Race, rtc_base_us: int) -> list[Feed]:
-    """Split the race's reads by decoder and number them; numbering starts anywhere, as on a real box."""
+def build_feeds(race: Race, rtc_base_us: int, reboots: list[tuple[str, float]] | None = None,
+                number_from: int | None = None) -> list[Feed]:
+    """Split the race's reads by decoder and number them; numbering starts anywhere, as on a real box
+    (or at `number_from`), and again at 1 after each of the decoder's reboots (`reboots`: (decoder
+    key or id, session time))."""
     rng = np.random.default_rng([race.seed, 0xB0C1E])
     feeds = []
     for key in race.decoders():
         reads = [r for r in race.reads if r.decoder == key]
-        first = int(rng.integers(1, 60_000))
+        first = int(rng.integers(1, 60_000)) if number_from is None else number_from
         base = rtc_base_us + (s_to_us(race.params.clock_offset_s) if key == "finish-b" else 0)
-        ps = [SimPassing(first + i, r.transponder, base + t_us(r.t), r.strength, r.hits, r.t)
-              for i, r in enumerate(reads)]
+        boots = sorted(at for who, at in reboots or () if who in (key, DECODER_IDS[key]))
+        ps, number, epoch = [], first, 1
+        for r in reads:
+            while epoch <= len(boots) and r.t >= boots[epoch - 1]:
+                number, epoch = 1, epoch + 1
+            ps.append(SimPassing(number, r.transponder, base + t_us(r.t), r.strength, r.hits, r.t, epoch))
+            number += 1
         outs = [(a, b) for d, a, b in race.outages if d == key]
-        feeds.append(Feed(key, DECODER_IDS[key], DECODER_LOOP.get(key, key), base, ps, outs))
+        feeds.append(Feed(key, DECODER_IDS[key], DECODER_LOOP.get(key, key), base, ps, outs, boots))
     return feeds
 
 
@@ -95,6 +112,11 @@ class Target:
 
     async def up(self, feed: Feed) -> None:
         """The link is back."""
+
+    async def reboot(self, feed: Feed) -> None:
+        """The decoder restarts: its links drop and come back at once (its history is already gone)."""
+        await self.down(feed)
+        await self.up(feed)
 
     def clients(self, feed: Feed) -> int:
         """Connected clients for this decoder (targets without the notion answer 1)."""

@@ -79,7 +79,8 @@ class MqttTarget(Target):
         await self._publish(feed, "passing", passing_payload(feed, p), 1)
 
     async def status(self, feed: Feed) -> None:
-        payload = json.dumps({"noise": 38, "temperature": 24, "rtc_time_us": feed.rtc_now_us()}).encode()
+        now = feed.rtc_now_us()
+        payload = json.dumps({"noise": 38, "temperature": 24, **({"rtc_time_us": now} if now is not None else {})}).encode()
         await self._publish(feed, "status", payload, 0)
 
     async def down(self, feed: Feed) -> None:

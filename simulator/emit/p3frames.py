@@ -37,6 +37,8 @@ class RequestHandler:
                     self.feed.resent += 1
             elif isinstance(rec, codec.GetTimeRecord):
                 now = self.feed.rtc_now_us()
+                if now is None:  # the race clock has not started: no answer yet (the client asks again)
+                    continue
                 out.append(codec.encode(codec.GetTimeRecord(rtc_time_us=now, flags=0, utc_time_us=now,
                                                             decoder_id=self.feed.decoder_id)))
         return out

@@ -29,7 +29,8 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
                rtc_base_us: int = 1_767_225_600_000_000, from_t: float | None = None,
                announce: Callable[[dict], None] | None = None, wait_clients_s: float = 0.0,
                linger_s: float = 2.0, status_every_s: float = 2.0,
-               on_event: Callable[[dict], Awaitable[None] | None] | None = None) -> dict:
+               on_event: Callable[[dict], Awaitable[None] | None] | None = None,
+               reboot_at: list[tuple[str, float]] | None = None, number_from: int | None = None) -> dict:
     """Play `race` in real time (divided by `speed`) on every target; returns counts per decoder.
 
     `wait_clients_s`: before starting the clock, wait up to that long for every decoder to have a
@@ -37,10 +38,16 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
     `linger_s`: keep serving after the last passing (clients may still ask for RESEND).
     `on_event`: called with each non-passing scenario line (signals, driver changes, refuels,
     mechanicals, grid moves) at its session time, for whoever plays race control and marshals.
+    `reboot_at`: (decoder key or id, session time): that decoder reboots then (see build_feeds);
+    `number_from`: every decoder numbers its reads from there (default: anywhere, per decoder).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
-    feeds = build_feeds(race, rtc_base_us)
+    feeds = build_feeds(race, rtc_base_us, reboot_at, number_from)
+    known = {k for f in feeds for k in (f.key, f.decoder_id)}
+    for who, _ in reboot_at or ():
+        if who not in known:
+            raise ValueError(f"--reboot-at: no decoder {who!r} in this race (one of {', '.join(sorted(known))})")
     tgs = [make_target(t) if isinstance(t, str) else t for t in targets]
     loop = asyncio.get_running_loop()
     status_task: asyncio.Task | None = None
@@ -58,6 +65,7 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
             timeline += [(p.t, 1, f, p) for p in f.passings]
             for a, b in f.outages:
                 timeline += [(a, 0, f, None), (b, 2, f, None)]
+            timeline += [(at, -1, f, None) for at in f.reboots]  # before the reads of that instant
         if on_event is not None:
             timeline += [(e.t, 3, None, event_line(e)) for e in race.events]
         timeline.sort(key=lambda x: (x[0], x[1], x[2].key if x[2] else "", _order(x[3])))
@@ -65,6 +73,7 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
         wall0 = loop.time()
         for f in feeds:
             f.now = lambda: t0 + (loop.time() - wall0) * speed
+            f.started = True
 
         async def statuses() -> None:
             while True:
@@ -79,6 +88,8 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
             if t < t0:  # before --from-t: the decoder read it, nobody was listening
                 if isinstance(p, SimPassing):
                     f.read(p)
+                elif kind == -1:
+                    f.reboot()
                 continue
             delay = wall0 + (t - t0) / speed - loop.time()
             if delay > 0:
@@ -88,6 +99,12 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
                 res = on_event(p)
                 if inspect.isawaitable(res):
                     await res
+            elif kind == -1:
+                f.reboot()
+                log.info("decoder %s (%s) reboots at t=%.1f: numbering from 1 again", f.decoder_id, f.loop, t)
+                if f.online:
+                    for tg in tgs:
+                        await tg.reboot(f)
             elif kind == 0 and f.online:
                 f.online = False
                 log.info("decoder %s (%s) link down at t=%.1f", f.decoder_id, f.loop, t)
@@ -113,5 +130,5 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
         for tg in tgs:
             with contextlib.suppress(Exception):
                 await tg.stop()
-    return {f.decoder_id: {"loop": f.loop, "passings": len(f.passings), "sent": f.sent, "resent": f.resent}
-            for f in feeds}
+    return {f.decoder_id: {"loop": f.loop, "passings": len(f.passings), "sent": f.sent, "resent": f.resent,
+                           "reboots": len(f.reboots)} for f in feeds}

@@ -1,5 +1,5 @@
 // Session header shared by the pages: name, preset, clock, flag banner, connection banner.
-import { label, lang, t } from "./i18n.js";
+import { label, lang, sessionName, t } from "./i18n.js";
 import { clockText, el, flagLabel } from "./util.js";
 
 export function mountHeader(store, node, flagNode) {
@@ -24,7 +24,7 @@ export function mountHeader(store, node, flagNode) {
     const s = store.session;
     if (!s) return;
     tick();
-    name.textContent = s.name || s.id;
+    name.textContent = sessionName(s);
     const kind = s.kind ? ` · ${label("kind.", s.kind)}` : "";
     meta.textContent = `${s.preset || ""}${kind}${s.closed ? ` · ${t("header.closed")}` : ""}`;
     const f = s.closed && s.flag !== "chequered" ? "closed" : s.flag || "none";
@@ -34,7 +34,7 @@ export function mountHeader(store, node, flagNode) {
       flagText.textContent = flagLabel(f);
       flag.dataset.flag = f;
     }
-    document.title = `${s.name || "Boucle"} · ${t(document.body.dataset.i18nPage || "page.live")}`;
+    document.title = `${sessionName(s) || "Boucle"} · ${t(document.body.dataset.i18nPage || "page.live")}`;
   };
   store.onChange((p) => { if (p.session || p.full) paint(); });
   // The clock runs locally between headers (counted from when the header arrived).

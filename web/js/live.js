@@ -2,7 +2,7 @@
 // - a gap in seq -> ask for a fresh snapshot;
 // - a dropped socket -> reconnect with backoff and `since=<last seq>` so only missed deltas come;
 // - down for more than a moment -> the "connection lost" banner, until a message arrives again.
-import { getToken } from "./auth.js";
+import { wsProtocols } from "./auth.js";
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const LOST_AFTER_MS = 2500; // short blips (a reconnect) do not flash the banner
@@ -35,8 +35,6 @@ export class LiveFeed {
     const base = new URL(`ws/sessions/${encodeURIComponent(this.sessionId)}`, location.href);
     const q = new URLSearchParams({ stream: this.stream });
     if (this.seq !== null) q.set("since", String(this.seq));
-    const token = getToken();
-    if (token && this.stream === "live") q.set("token", token);
     return `${proto}//${base.host}${base.pathname}?${q}`;
   }
 
@@ -62,7 +60,8 @@ export class LiveFeed {
   connect() {
     this.lastUrl = this.url();
     this.connects += 1;
-    const ws = new WebSocket(this.lastUrl);
+    // staff streams: the token as a subprotocol (web/js/auth.js), never in the URL
+    const ws = new WebSocket(this.lastUrl, this.stream === "live" ? wsProtocols() : []);
     this.ws = ws;
     this.awaiting = false;
     if (!this.lostTimer && this.state !== "open") this.armLost();

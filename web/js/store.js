@@ -103,6 +103,7 @@ export class SessionStore {
       if (st.stint_start_s != null && now != null) st.stint_s = Math.max(0, now - st.stint_start_s);
       if (st.text_until != null && st.until_s != null && now != null) {
         st.text = st.text_until.replace("{}", fmtCountdown(st.until_s - now));
+        if (st.text_until_said) st.text_said = { ...st.text_until_said, params: { ...st.text_until_said.params, left: fmtCountdown(st.until_s - now) } };
         live = true;
       }
     }

@@ -1,0 +1,1 @@
+"""TAG Heuer / Chronelec Protime decoders: codec and transports (serial, UDP)."""

@@ -1,0 +1,1 @@
+"""Race Result decoders (TCP 3601): codec and transport."""

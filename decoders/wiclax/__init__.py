@@ -1,0 +1,1 @@
+"""Wiclax generic acquisition protocol (ASCII over TCP): codec and transport."""
