@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,cluster]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -23,9 +23,10 @@ system-deps:
 		$(SUDO) $(APT) install -y -qq --no-install-recommends mosquitto chromium fonts-dejavu-core; \
 	fi
 
-# `make demo PUBLISH=1`: spectators read from an embedded mosquitto (docs/scaling.md)
+# `make demo PUBLISH=1`: spectators read from an embedded mosquitto; `make demo CLUSTER=1`: from a
+# 3-node NATS cluster (nats-server from the `cluster` extra), see docs/scaling.md
 demo: venv $(if $(PUBLISH),system-deps)
-	$(BOUCLE) demo $(if $(PUBLISH),--publish)
+	$(BOUCLE) demo $(if $(PUBLISH),--publish) $(if $(CLUSTER),--cluster)
 
 test: venv system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -41,6 +42,7 @@ bench: venv
 	$(PY) bench/web_frames.py
 	$(PY) bench/boundary.py
 	$(PY) bench/entries.py
+	$(PY) bench/flood.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""Spectator fan-out: the service's own WebSocket hub vs mosquitto's WebSocket listener, side by side.
+"""Spectator fan-out: the service's own WebSocket hub, one mosquitto, a 3-node NATS cluster, side by side.
 
 Part 1, bytes (no network, deterministic): a simulated 60-car Le Mans kart race (lemans-270-2h)
 goes through a real LiveSession + SessionHub; the spectator stream is flushed once per coalescing
@@ -6,16 +6,21 @@ window (100 ms of wall time: 0.1 s of race at 1x, 3 s at 30x). Printed: bytes pe
 minute of lean deltas (row patches) against whole changed rows as sent before, raw JSON and
 deflated as the hub frames them.
 
-Part 2, latency at 1,000 / 5,000 / 10,000 spectator clients: a real `boucle serve --publish`
-process and an embedded mosquitto (MQTT + websockets listener). For each client count, two runs:
-(a) N clients on the service's WebSocket (bench/latency.py's bare client), (b) N MQTT-over-
-WebSocket clients subscribed to the session's delta topic on mosquitto. Client processes are
-spread over the cores. A feeder posts RATE passings/s; latency = a client has the delta showing a
-car's new lap count - the feeder posted it (same clock). Missed = (car, lap) a client never saw.
-CPU = user+system seconds of the service and of mosquitto during the run; RSS = peak (VmHWM).
+Part 2, latency at 1,000 / 5,000 / 10,000 / 20,000 spectator clients, side by side: a real
+`boucle serve --publish` process and, for each client count, (a) N clients on the service's own
+WebSocket (bench/latency.py's bare client), (b) N MQTT-over-WebSocket clients of one mosquitto
+(MQTT + websockets listener), (c) N MQTT-over-WebSocket clients spread evenly over the three nodes
+of a NATS cluster (service/nats_cluster.py: JetStream, R3 MQTT streams), the service publishing to
+one node. Clients subscribe to the session's delta topic (or stream), in processes spread over the
+cores. A feeder posts RATE passings/s; latency = a client has the delta showing a car's new lap
+count - the feeder posted it (same clock). Missed = (car, lap) a client never saw. CPU = user+system
+seconds of each process while the clients listen (service, broker or each node, the client
+processes together; not their connections and disconnections); RSS = peak (VmHWM). The
+cores the run had and the load average around each run are printed: on a shared machine, read the
+figures with the load.
 
-    python bench/fanout.py                         # bytes, then 1000 5000 10000 clients
-    python bench/fanout.py --clients 1000 --seconds 10
+    python bench/fanout.py                         # bytes, then 1000 5000 10000 20000 clients
+    python bench/fanout.py --clients 1000 --seconds 10 --mode cluster
     python bench/fanout.py --bytes-only
 """
 
@@ -36,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import httpx  # noqa: E402
 from latency import (  # noqa: E402
     CARS,
     LINGER_MAX_S,
@@ -52,7 +58,7 @@ from latency import (  # noqa: E402
 )
 from wsclient import BareClient  # noqa: E402
 
-from tests.service_proc import ServiceProcess  # noqa: E402
+from tests.service_proc import ONE_ADDRESS, ServiceProcess  # noqa: E402
 
 PREFIX = "bench"
 
@@ -180,15 +186,27 @@ class _MqttWsClient(BareClient):
         del m[:pos]
 
 
-async def mqtt_clients_main(url: str, topic: str, n: int, out: str, seconds: float) -> None:
+async def hold() -> None:
+    """Tell the driver this process is done listening, and keep the connections open until it says
+    so (closes our stdin): its CPU figures then count the fan-out, not the disconnections (a NATS
+    node writes to JetStream for every MQTT session that ends)."""
+    print("done", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+async def mqtt_clients_main(urls: str, topic: str, n: int, out: str, seconds: float, hold=None) -> None:
+    """n MQTT-over-WebSocket subscribers, client i on the i-th (modulo) of the comma-separated urls."""
     from urllib.parse import urlsplit
 
-    u = urlsplit(url)
+    us = [urlsplit(u) for u in urls.split(",")]
     memo: dict[bytes, int] = {}
     conns = await open_clients(
-        lambda i, ready: _MqttWsClient(u.netloc, u.path or "/", topic, f"b{os.getpid()}-{i}", memo, ready),
-        u.hostname, u.port, n)  # fmt: skip
+        lambda i, ready: _MqttWsClient(us[i % len(us)].netloc, us[i % len(us)].path or "/", topic,
+                                       f"b{os.getpid()}-{i}", memo, ready),
+        [(u.hostname, u.port) for u in us], None, n)  # fmt: skip
     await _linger(conns, seconds)
+    if hold is not None:
+        await hold()
     for c in conns:
         c.transport.close()
     keys_of = {idx: lap_keys(json.loads(payload)) for payload, idx in memo.items()}
@@ -209,39 +227,88 @@ def peak_rss_mb(pid: int) -> float:
 
 
 # -- driver ----------------------------------------------------------------------------------------
-def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
-    from service.embedded_broker import MosquittoBroker
+class _Brokers:
+    """What the clients read from in one mode: nothing (the hub), one mosquitto, or a NATS cluster."""
 
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = MosquittoBroker(websockets=True)
-        broker.start()
-        svc = ServiceProcess(Path(tmp) / "data", extra=["--publish", f"{broker.url}/{PREFIX}"]).start()
+    def __init__(self, mode: str) -> None:
+        from service.embedded_broker import MosquittoBroker
+        from service.nats_cluster import NatsCluster
+
+        self.mode = mode
+        self.mosquitto = MosquittoBroker(websockets=True) if mode == "mqtt" else None
+        self.cluster = NatsCluster(3) if mode == "cluster" else None
+
+    def __enter__(self) -> _Brokers:
+        if self.mosquitto:
+            self.mosquitto.start()
+        if self.cluster:
+            self.cluster.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.mosquitto:
+            self.mosquitto.close()
+        if self.cluster:
+            self.cluster.close()
+
+    def publish(self) -> list[str]:
+        if self.mosquitto:
+            return ["--publish", f"{self.mosquitto.url}/{PREFIX}"]
+        if self.cluster:
+            return ["--publish", self.cluster.publish_url(PREFIX)]
+        return []
+
+    def ws_urls(self) -> list[str]:
+        if self.mosquitto:
+            return [self.mosquitto.ws_url + "/mqtt"]
+        return self.cluster.ws_urls if self.cluster else []
+
+    def pids(self) -> list[int]:
+        procs = [self.mosquitto.proc] if self.mosquitto else [n.proc for n in self.cluster.nodes] if self.cluster else []
+        return [p.pid for p in procs if p is not None]
+
+
+def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, _Brokers(mode) as brokers:
+        svc = ServiceProcess(Path(tmp) / "data", extra=[*brokers.publish(), *ONE_ADDRESS]).start()
         try:
             sid = bench_session(svc.url)["id"]
             n_pass = int(seconds * RATE)
             client_seconds = seconds + 3  # the clients then linger until the messages stop
             outs, procs = [], []
+            urls = brokers.ws_urls()
             for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
                 if mode == "hub":
                     target = ["--ws-client", svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream=spectator"]
-                else:
-                    target = ["--mqtt-client", broker.ws_url + "/", "--topic", f"{PREFIX}/sessions/{sid}/delta"]
-                procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k),
+                else:  # each process spreads its clients over every node, starting from its own
+                    target = ["--mqtt-client", ",".join(urls[j % len(urls):] + urls[: j % len(urls)]),
+                              "--topic", f"{PREFIX}/sessions/{sid}/delta"]  # fmt: skip
+                procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k), "--hold",
                                                "--out", str(outs[-1]), "--seconds", str(client_seconds)],
-                                              stdout=subprocess.PIPE, text=True))  # fmt: skip
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))  # fmt: skip
             wait_ready(procs)
-            assert svc.proc is not None and broker.proc is not None
-            cpu0 = (cpu_s(svc.proc.pid), cpu_s(broker.proc.pid))
+            assert svc.proc is not None
+            pids = [svc.proc.pid, *brokers.pids(), *(p.pid for p in procs)]
+            cpu0 = [cpu_s(p) for p in pids]
+            load0 = os.getloadavg()[0]
+            seq0 = _seq(svc.url, sid)
             sent = feed(svc.url, sid, n_pass)
+            for proc in procs:  # every client has listened: figures before anyone disconnects
+                assert proc.stdout is not None
+                while (line := proc.stdout.readline()) and line.strip() != "done":
+                    pass
+            cpu = [cpu_s(p) - c0 for p, c0 in zip(pids, cpu0, strict=True)]
+            rss = [peak_rss_mb(p) for p in pids]
+            load1 = os.getloadavg()[0]
+            deltas = _seq(svc.url, sid) - seq0
             for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.close()
                 proc.wait(timeout=client_seconds + LINGER_MAX_S + 300)
-            cpu1 = (cpu_s(svc.proc.pid), cpu_s(broker.proc.pid))
-            rss = (peak_rss_mb(svc.proc.pid), peak_rss_mb(broker.proc.pid))
             seen = [first for out in outs for first in json.loads(out.read_text())]
         finally:
             svc.stop()
-            broker.close()
     lat = sorted((at - sent[key]) * 1000 for first in seen for key, at in first.items() if key in sent)
     if not lat:
         lat = [float("nan")]
@@ -249,8 +316,22 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
         "mode": mode, "clients": n_clients, "connected": len(seen), "passings": n_pass,
         "missed": n_pass * n_clients - sum(1 for first in seen for key in first if key in sent),
         "p50_ms": statistics.median(lat), "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)], "max_ms": lat[-1],
-        "svc_cpu_s": cpu1[0] - cpu0[0], "broker_cpu_s": cpu1[1] - cpu0[1], "svc_rss_mb": rss[0], "broker_rss_mb": rss[1],
+        "svc_cpu_s": cpu[0], "svc_rss_mb": rss[0], "clients_cpu_s": sum(cpu[-len(procs):]),
+        "broker_cpu_s": cpu[1:-len(procs)], "broker_rss_mb": rss[1:-len(procs)],
+        "load": (load0, load1), "deltas": deltas,
     }  # fmt: skip
+
+
+def _seq(url: str, sid: str) -> int:
+    """The spectator stream's seq: deltas sent so far."""
+    return httpx.get(f"{url}/api/sessions/{sid}/classification").json()["seq"]
+
+
+NAMES = {"hub": "service WebSocket hub", "mqtt": "one mosquitto (MQTT/WS)", "cluster": "NATS cluster, 3 nodes"}
+
+
+def _per_node(values: list[float], fmt: str) -> str:
+    return "-" if not values else "/".join(format(v, fmt) for v in values)
 
 
 def main() -> None:
@@ -259,19 +340,22 @@ def main() -> None:
     ap.add_argument("--mqtt-client", help=argparse.SUPPRESS)
     ap.add_argument("--topic", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--clients", type=int, action="append", help="spectator clients (repeatable)")
     ap.add_argument("--seconds", type=float, default=10.0, help="feeding time per run")
     ap.add_argument("--procs", type=int, default=os.cpu_count() or 2, help="client processes (default: cores)")
-    ap.add_argument("--mode", action="append", choices=["hub", "mqtt"], help="default: both")
+    ap.add_argument("--mode", action="append", choices=["hub", "mqtt", "cluster"], help="default: all three")
     ap.add_argument("--race-minutes", type=float, default=30.0, help="race time replayed for the byte figures")
     ap.add_argument("--bytes-only", action="store_true")
     ap.add_argument("--no-bytes", action="store_true")
     args = ap.parse_args()
     if args.ws_client:
-        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True))  # deflate offered, as browsers
+        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True, "",  # deflate offered, as browsers
+                                 hold if args.hold else None))  # fmt: skip
         return
     if args.mqtt_client:
-        asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds))
+        asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds,
+                                      hold if args.hold else None))  # fmt: skip
         return
     if not args.no_bytes:
         print(f"bench/fanout.py part 1: spectator deltas, simulated {CARS}-car lemans-270-2h, first "
@@ -285,21 +369,24 @@ def main() -> None:
                   f"{r['whole'] / max(1, r['lean']):>5.1f}x", flush=True)  # fmt: skip
     if args.bytes_only:
         return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars, spectator stream; "
-          f"{os.cpu_count()} cores, clients in {args.procs} processes on the same machine (load {os.getloadavg()[0]:.1f})")
-    print(f"  {'path':<26} {'clients':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>7} "
-          f"{'svc CPU s':>9} {'svc RSS':>8} {'mosq CPU s':>10} {'mosq RSS':>8}")  # fmt: skip
-    for n in args.clients or [1000, 5000, 10000]:
-        for mode in args.mode or ["hub", "mqtt"]:
+          f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
+          f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
+    print(f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
+          f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} "
+          f"{'clients CPU s':>13} load")  # fmt: skip
+    for n in args.clients or [1000, 5000, 10000, 20000]:
+        for mode in args.mode or ["hub", "mqtt", "cluster"]:
             try:
                 r = run_case(mode, n, args.seconds, args.procs)
             except Exception as exc:  # noqa: BLE001 - one size failing (fds, memory) must not hide the others
-                print(f"  {mode:<26} {n:>7} failed: {exc}", flush=True)
+                print(f"  {NAMES[mode]:<24} {n:>7} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
-            name = "service WebSocket hub" if mode == "hub" else "mosquitto WebSocket (MQTT)"
-            print(f"  {name:<26} {r['clients']:>7} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f} "
-                  f"{r['missed']:>7} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB {r['broker_cpu_s']:10.1f} "
-                  f"{r['broker_rss_mb']:6.0f}MB", flush=True)  # fmt: skip
+            print(f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
+                  f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
+                  f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
+                  f"{r['clients_cpu_s']:13.1f} {r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from tests.service_proc import TOKEN, ServiceProcess  # noqa: E402
+from tests.service_proc import ONE_ADDRESS, TOKEN, ServiceProcess  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from wsclient import BareClient  # noqa: E402
@@ -51,8 +51,9 @@ _DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_take
 
 
 class _WsClient(BareClient):
-    def __init__(self, host: str, path: str, deflate: bool, memo: dict, ready) -> None:
-        super().__init__(host, path, _DEFLATE if deflate else "")
+    def __init__(self, host: str, path: str, deflate: bool, memo: dict, ready, token: str = "") -> None:
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""  # never in the URL
+        super().__init__(host, path, (_DEFLATE if deflate else "") + auth)
         self.deflate, self.memo, self.ready = deflate, memo, ready
         self.got: list[tuple[float, int]] = []  # (arrival time, payload id)
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -91,19 +92,35 @@ async def _linger(conns: list, seconds: float) -> None:
         await asyncio.sleep(QUIET_S)
 
 
-async def open_clients(make, host: str, port: int, n: int) -> list:
+async def open_clients(make, host: str | list[tuple[str, int]], port: int | None, n: int,
+                       ready_timeout: float = 600.0) -> list:
     """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
-    once every one is subscribed or has its snapshot."""
+    once every one is subscribed or has its snapshot. `host` may be a list of (host, port): client i
+    connects to the i-th modulo its length (clients spread over a cluster's nodes). A connection the
+    server closes before it is ready is opened again (a broker busy with thousands of connects may
+    refuse some, as real clients see and retry); bounded by `ready_timeout`."""
     loop = asyncio.get_running_loop()
     ready: set[int] = set()
+    addrs = host if isinstance(host, list) else [(host, port)]
+
+    async def connect(i: int):
+        h, p = addrs[i % len(addrs)]
+        _, proto = await loop.create_connection(lambda: make(i, lambda c: ready.add(id(c))), h, p)
+        return proto
+
     conns = []
     for i in range(n):
-        _, proto = await loop.create_connection(lambda i=i: make(i, lambda c: ready.add(id(c))), host, port)
-        conns.append(proto)
+        conns.append(await connect(i))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # don't SYN-flood the accept queue
+    deadline = time.monotonic() + ready_timeout
     while len(ready) < n:
-        await asyncio.sleep(0.05)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{n - len(ready)} of {n} clients not ready after {ready_timeout:g} s")
+        for i, c in enumerate(conns):
+            if id(c) not in ready and c.transport.is_closing():
+                conns[i] = await connect(i)
+        await asyncio.sleep(0.1)
     print("ready", flush=True)
     return conns
 
@@ -121,14 +138,19 @@ def first_seen(got: list[tuple[float, int]], keys_of: dict[int, list[str]]) -> d
     return first
 
 
-async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool) -> None:
+async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool, token: str = "",
+                       hold=None) -> None:  # fmt: skip
+    """`hold`: awaited after listening, before the connections close (the driver reads CPU figures then)."""
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
     memo: dict[tuple[int, bytes], int] = {}
-    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready), u.hostname, u.port, n)
+    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready, token), u.hostname,
+                               u.port, n)  # fmt: skip
     await _linger(conns, seconds)
+    if hold is not None:
+        await hold()
     for c in conns:
         c.transport.close()
     # decode after the run: each distinct payload once
@@ -187,18 +209,18 @@ def feed(url: str, sid: str, n_pass: int) -> dict[str, float]:
 
 def run_case(n_clients: int, stream: str, seconds: float, procs_n: int = 2, deflate: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        svc = ServiceProcess(Path(tmp) / "data").start()
+        svc = ServiceProcess(Path(tmp) / "data", extra=ONE_ADDRESS).start()
         try:
             s = bench_session(svc.url)
             sid = s["id"]
             token = s["tokens"]["race_control"]
-            ws_url = svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream={stream}&token={token}"
+            ws_url = svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream={stream}"
             n_pass = int(seconds * RATE)
             client_seconds = seconds + 3
             outs, procs = [], []
             for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
-                procs.append(subprocess.Popen([sys.executable, __file__, "--client", ws_url, "--clients", str(k),
+                procs.append(subprocess.Popen([sys.executable, __file__, "--client", ws_url, "--clients", str(k), "--token", token,
                                                "--out", str(outs[-1]), "--seconds", str(client_seconds),
                                                *([] if deflate else ["--no-deflate"])],
                                               stdout=subprocess.PIPE, text=True))  # fmt: skip
@@ -222,6 +244,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--client", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--token", default="", help=argparse.SUPPRESS)
     ap.add_argument("--clients", type=int, action="append")
     ap.add_argument("--stream", action="append", choices=["spectator", "live"])
     ap.add_argument("--seconds", type=float, default=10.0)
@@ -230,7 +253,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="repeat each case; print every run and the medians")
     args = ap.parse_args()
     if args.client:
-        asyncio.run(clients_main(args.client, args.clients[0], args.out, args.seconds, not args.no_deflate))
+        asyncio.run(clients_main(args.client, args.clients[0], args.out, args.seconds, not args.no_deflate, args.token))
         return
     print(f"bench/latency.py: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars")
     print(f"  client side: {args.procs} processes, {'no compression' if args.no_deflate else 'permessage-deflate'}")

@@ -6,6 +6,9 @@ can correct a passing and see the new result at once. Prints the median of 5 run
 - `lemans-270-6h`: the preset with all its rules on,
 each from JSON text (decode + validation + engine + classification) and from typed lines
 (engine + classification; lines converted at the boundary before the clock starts).
+`resend`: the lemans-270-6h log of a service killed 60 s (then 300 s) before the end and back 120 s
+later: the live reads that follow are logged first, the decoder's RESEND of the 120 s after them
+(out of time order); the results must be those of the time-ordered log.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.engine import classify  # noqa: E402
 from service.engine.events import parse_line  # noqa: E402
-from service.results import replay_lines  # noqa: E402
+from service.results import dumps, replay_lines, results  # noqa: E402
 from simulator import model, scenario  # noqa: E402
 
 RUNS = 5
@@ -83,7 +86,35 @@ def _apply_parsed(parsed: list):
     return e
 
 
+def resend_lines(lines: list[str], kill_s: float, down_s: float) -> list[str]:
+    """The log after a kill -9 at `kill_s`, back `down_s` later: reads in [kill, kill + down) come
+    after every later read (the newest live reads beat the RESEND)."""
+    objs = [json.loads(ln) for ln in lines if ln.startswith("{")]
+    missed = [o for o in objs if o.get("type") == "passing" and kill_s <= o["t"] < kill_s + down_s]
+    kept = [o for o in objs if not (o.get("type") == "passing" and kill_s <= o["t"] < kill_s + down_s)]
+    return [json.dumps(o) for o in kept + missed]
+
+
+def bench_resend(before_end_s: float, down_s: float) -> None:
+    lines = race_lines("lemans-270-6h")
+    end = next(json.loads(ln) for ln in lines if ln.startswith("{"))["duration_s"]
+    late = resend_lines(lines, end - before_end_s, down_s)
+    parsed = [parse_line(json.loads(ln)) for ln in late]
+    e = _apply_parsed(parsed)
+    want, got = results(replay_lines(lines)), results(e)
+    same = all(dumps(want[k]) == dumps(got[k]) for k in ("session", "classification", "penalties"))
+    runs = sorted(timed(lambda: classify(_apply_parsed(parsed))) for _ in range(RUNS))
+    label = f"kill -9 at end-{before_end_s:g} s, back {down_s:g} s later"
+    print(f"{'resend':>14}: {label}: {e.counters['late_events']} reads late for their car, "
+          f"{e.counters['car_rebuilds']} car rebuilds, {e.counters['full_rebuilds']} full rebuilds; "
+          f"results as in time order: {same}")
+    print(f"{'':>14}  parsed lines -> results: median {statistics.median(runs):.3f} s  "
+          f"runs {', '.join(f'{x:.3f}' for x in runs)}")
+
+
 if __name__ == "__main__":
     print(f"bench/replay.py: 6-hour race, 60 karts, median of {RUNS} runs")
     bench("generic-timed")
     bench("lemans-270-6h")
+    bench_resend(60, 120)
+    bench_resend(300, 120)

@@ -20,7 +20,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from decoders.passing import DecoderStatus, Passing
 from decoders.tracking import Baseline, PassingTracker
@@ -50,6 +50,7 @@ class Source(ABC):
         self._held_lost = 0
         self._store_ok = True  # the last read handed over was stored
         self._held_tried = 0.0
+        self.guard: Callable[[], Awaitable[None]] | None = None  # checks the target before each connection
 
     def resume_from(self, logged: Baseline) -> None:
         """Where to resume after a restart: what the session holds of each decoder id (`Logged`, or
@@ -72,6 +73,8 @@ class Source(ABC):
             while not self._stopping:
                 productive = False
                 try:
+                    if self.guard is not None:  # decoders/reach.py: the name may point elsewhere now
+                        await self.guard()
                     productive = await self._serve()
                     log.info("%s: connection closed", self.url)
                 except asyncio.CancelledError:

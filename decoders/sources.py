@@ -15,63 +15,61 @@ only when used); they import `decoders.source`, never this registry, so there is
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
+from decoders.errors import DecoderUrlError
+from decoders.options import query as _query
+from decoders.reach import DecoderReach, mask_url
 from decoders.source import OnPassing, Source
 
-__all__ = ["OnPassing", "Source", "open_source", "split_decoder_spec"]
+__all__ = ["DecoderReach", "DecoderUrlError", "OnPassing", "Source", "mask_url", "open_source", "split_decoder_spec"]
 
+SCHEMES = "p3tcp://, serial://, mqtt://, protime://, protime+udp://, rrs://, wiclax://"
 P3_TCP_PORT = 5403
 MQTT_PORT = 1883
-
-
-def _query(url: str, allowed: dict[str, type]) -> dict:
-    out = {}
-    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
-        if key not in allowed:
-            raise ValueError(f"{url!r}: unknown option {key!r} (known: {', '.join(sorted(allowed))})")
-        kind = allowed[key]
-        try:
-            if kind is bool:
-                out[key] = value.lower() in ("1", "true", "yes", "on")
-            else:
-                out[key] = kind(value)
-        except ValueError:
-            raise ValueError(f"{url!r}: option {key}={value!r} is not a {kind.__name__}") from None
-    return out
 
 
 _COMMON = {"retry_min": float, "retry_max": float}
 _P3 = {**_COMMON, "idle": float, "get_time": bool, "clock_every": float, "resend": bool, "probe": float}  # P3 over TCP or serial
 
 
-def open_source(url: str) -> Source:
-    """A Source for a decoder URL (see module doc). Raises ValueError for a URL it cannot use."""
+def open_source(url: str, reach: DecoderReach | None = None) -> Source:
+    """A Source for a decoder URL (see module doc). Raises DecoderUrlError (a ValueError with a
+    catalogue code; the URL in it masked) for a URL it cannot use. With `reach` (decoders/reach.py),
+    the source checks its target before each connection."""
+    source = _open(url)
+    if reach is not None:
+        source.guard = reach.guard(url)
+    return source
+
+
+def _open(url: str) -> Source:
+    shown = mask_url(url)  # what logs, status and errors show: never the password
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "p3tcp":
         from decoders.p3.transport import P3TcpSource
 
         if not parts.hostname:
-            raise ValueError(f"{url!r}: expected p3tcp://HOST[:PORT]")
+            raise DecoderUrlError("decoder.url_expected", url=url, form="p3tcp://HOST[:PORT]")
         opts = _query(url, _P3)
-        return P3TcpSource(url, parts.hostname, parts.port or P3_TCP_PORT, **opts)
+        return P3TcpSource(shown, parts.hostname, parts.port or P3_TCP_PORT, **opts)
     if scheme == "serial":
         from decoders.p3.transport import P3SerialSource
 
         device = unquote(parts.netloc + parts.path)
         if not device:
-            raise ValueError(f"{url!r}: expected serial:///dev/DEVICE")
+            raise DecoderUrlError("decoder.url_expected", url=url, form="serial:///dev/DEVICE")
         opts = _query(url, {**_P3, "baud": int, "bytesize": int, "parity": str, "stopbits": float})
-        return P3SerialSource(url, device, **opts)
+        return P3SerialSource(shown, device, **opts)
     if scheme == "mqtt":
         from decoders.mqtt import MqttSource
 
         prefix = parts.path.strip("/")
         if not parts.hostname or not prefix:
-            raise ValueError(f"{url!r}: expected mqtt://HOST[:PORT]/TOPIC/PREFIX")
+            raise DecoderUrlError("decoder.url_expected", url=url, form="mqtt://HOST[:PORT]/TOPIC/PREFIX")
         opts = _query(url, {**_COMMON, "client_id": str, "keepalive": int})
-        return MqttSource(url, parts.hostname, parts.port or MQTT_PORT, prefix,
+        return MqttSource(shown, parts.hostname, parts.port or MQTT_PORT, prefix,
                           username=unquote(parts.username) if parts.username else None,
                           password=unquote(parts.password) if parts.password else None, **opts)
     if scheme in ("protime", "protime+udp"):
@@ -86,8 +84,7 @@ def open_source(url: str) -> Source:
         from decoders.wiclax.transport import from_url as wiclax
 
         return wiclax(url)
-    raise ValueError(f"{url!r}: unknown decoder URL scheme (use p3tcp://, serial://, mqtt://, protime://, "
-                     "protime+udp://, rrs:// or wiclax://)")
+    raise DecoderUrlError("decoder.url_scheme", url=url, schemes=SCHEMES)
 
 
 _LOOP_NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from decoders.reach import DecoderReach
 from decoders.sources import split_decoder_spec
-from service import auth, http_errors, limits, openapi, standby
+from service import auth, headers, http_errors, limits, openapi, ratelimit, standby
+from service import meeting_access as access
 from service.api.links import build_links_router
 from service.api.meetings import build_meeting_router
 from service.api.outputs import build_outputs_router
 from service.api.reads import build_reads_router
 from service.api.seasons import build_season_router
 from service.api.sessions import ANY_STAFF, build_router
+from service.documents import Documents
+from service.documents import close as close_document_workers
 from service.fanout import RawSendMiddleware, raw_socket
 from service.manager import Manager
+from service.meeting.html import CSS as DOCUMENT_CSS
 from service.outputs.rmonitor_server import start_rmonitor
 from service.session import DecoderLink
 from service.static import WebAssets
@@ -37,20 +43,31 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
                decoders: list[str] | None = None, decoder_session: str | None = None,
                rmonitor: str | None = None, publish: str | None = None,
-               publish_ws: str | None = None, standby_of: str | None = None,
-               advertise: str | None = None) -> FastAPI:  # fmt: skip
+               publish_ws: str | None = None, allow_decoders: Iterable[str] = (),
+               rate_limits: tuple[str, str] | None = (ratelimit.DOCUMENTS, ratelimit.READS),
+               standby_of: str | None = None, advertise: str | None = None) -> FastAPI:  # fmt: skip
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
+    `allow_decoders`: hosts, networks or device paths decoder links may reach beyond decoders'
+    own (decoders/reach.py: e.g. `127.0.0.1` for an emulator on this machine); the `decoders`
+    named here are allowed too (the admin named them).
+    `rate_limits`: anonymous document and API reads per client address (service/ratelimit.py), or None.
+
     `rmonitor`: `[HOST:]PORT` of the RMonitor scoreboard feed (service/outputs/), off when None.
-    `publish`: `mqtt://HOST[:PORT]/PREFIX`, the broker the spectator streams are published to
-    (service/broadcast.py); `publish_ws`: that broker's WebSocket URL as browsers reach it.
+    `publish`: `mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX`, the broker node(s) the spectator
+    streams are published to (service/broadcast.py); `publish_ws`: the brokers' WebSocket URLs as
+    browsers reach them, comma-separated.
     `standby_of`: the primary this service follows as a hot standby (service/standby/); `advertise`:
     how the other machine reaches this one.
     """
-    from service.broadcast import BrokerPublisher, parse_publish_url
+    from service.broadcast import BrokerPublisher, parse_publish_url, parse_ws_urls
 
     broker = parse_publish_url(publish) if publish else None  # a bad URL fails before serving
-    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous)
+    ws_urls = parse_ws_urls(publish_ws)
+    reach = DecoderReach(allow_decoders)
+    for spec in decoders or ():
+        reach.allow_url(split_decoder_spec(spec)[0])
+    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous, reach)
     mgr.load_all()
     publisher: BrokerPublisher | None = None
 
@@ -84,12 +101,14 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             await feed.stop()
         await node.stop()
         await mgr.shutdown()
+        close_document_workers()
 
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
     node = standby.install(app, mgr, standby_of, advertise)
+    app.state.documents = Documents()  # PDFs, CSVs, printable pages: off the loop (service/documents.py)
     if broker is not None:
-        publisher = BrokerPublisher(mgr, broker, publish_ws)
+        publisher = BrokerPublisher(mgr, broker, ws_urls)
     app.state.publisher = publisher
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
     app.include_router(build_router(mgr))
@@ -102,29 +121,46 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
     openapi.install(app)
     http_errors.install(app)
 
+    def is_staff(token: str) -> bool:
+        """A token this service issued (admin, a session's or a meeting's): not rate-limited."""
+        return (auth.same_token(token, mgr.admin_token)
+                or any(auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid" for s in mgr.sessions.values())
+                or access.find_token(mgr.meetings, token) is not None)  # fmt: skip
+
+    if rate_limits is not None:
+        app.add_middleware(ratelimit.RateLimitMiddleware, is_staff=is_staff, documents=rate_limits[0],
+                           reads=rate_limits[1])  # fmt: skip
+    broker_origins = [headers.origin_of(u) for u in publisher.ws_urls] if publisher is not None else []
+    app.add_middleware(headers.SecurityHeadersMiddleware, connect=[o for o in broker_origins if o],
+                       styles=[DOCUMENT_CSS])  # outermost: refusals and 429s get them too  # fmt: skip
+
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
-        """What pages need to know about this deployment: the MQTT broker browsers may read from."""
-        if publisher is None or not publisher.ws_url:
+        """What pages need to know about this deployment: the MQTT brokers browsers may read from."""
+        if publisher is None or not publisher.ws_urls:
             return {"broker": None}
-        return {"broker": {"url": publisher.ws_url, "prefix": publisher.target.prefix}}
+        return {"broker": {"urls": publisher.ws_urls, "prefix": publisher.target.prefix}}
 
     @app.websocket("/ws/sessions/{sid}")
     async def ws(websocket: WebSocket, sid: str) -> None:
         session = mgr.sessions.get(sid)
+        token, subprotocol = auth.ws_token(websocket.headers)
         if session is None:  # accept then close: browsers only see close codes, not HTTP statuses
-            await websocket.accept()
+            await websocket.accept(subprotocol)
             await websocket.close(code=4404, reason=f"no session {sid}")
+            return
+        if "token" in websocket.query_params:  # a token in a URL is logged everywhere: never read
+            await websocket.accept(subprotocol)
+            await websocket.close(code=4400, reason="send the token as a subprotocol or header, not in the URL")
             return
         name = websocket.query_params.get("stream", "spectator")
         if name == "live":
-            token = auth.token_from(websocket.headers, websocket.query_params)
             role = auth.role_of(token, mgr.admin_token, mgr.tokens_for(session, token))
             if role not in ANY_STAFF:
-                await websocket.accept()
+                await websocket.accept(subprotocol)
                 await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
                 return
-        await websocket.accept()
+        await websocket.accept(subprotocol)
         since_raw = websocket.query_params.get("since")
         since = int(since_raw) if since_raw and since_raw.lstrip("-").isdigit() else None
 

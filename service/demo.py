@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import logging
-import secrets
 import socket
 import time
 from pathlib import Path
@@ -19,7 +18,9 @@ from pathlib import Path
 import uvicorn
 
 from service.app import create_app
+from service.connections import uvicorn_config
 from service.outputs.rmonitor_server import parse_address
+from service.server import admin_token_file
 from service.session import DecoderLink, LiveSession, wall_us
 from simulator import model, scenario
 from simulator.emit import play
@@ -59,10 +60,20 @@ def _rmonitor_spec(args: argparse.Namespace) -> str | None:
 
 async def _run(args: argparse.Namespace) -> None:
     data = Path(args.data) / time.strftime("%Y%m%d-%H%M%S")
-    token = secrets.token_urlsafe(12)
+    token = admin_token_file(data / "admin-token")  # 0600, never printed: the demo says where it is
     broker = None
     options = {}
-    if args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
+    if getattr(args, "cluster", False):  # spectators through a 3-node NATS cluster (docs/scaling.md)
+        from service.nats_cluster import NatsCluster
+
+        print("starting a 3-node NATS cluster (JetStream elects its leaders: a few seconds)...", flush=True)
+        try:
+            broker = NatsCluster(3, host=args.host).start()
+        except FileNotFoundError as exc:  # the `cluster` extra is not installed
+            print(f"boucle demo --cluster: {exc}", flush=True)
+            return
+        options = {"publish": broker.publish_url("boucle"), "publish_ws": ",".join(broker.ws_urls)}
+    elif args.publish:  # spectators through an embedded mosquitto (docs/scaling.md)
         from service.embedded_broker import MosquittoBroker
 
         broker = MosquittoBroker(websockets=True, host=args.host)
@@ -76,7 +87,8 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options: dict, broker) -> None:
-    app = create_app(data, token, rmonitor=_rmonitor_spec(args), **options)
+    # the simulated decoders listen on this machine's loopback: allowed here, as an admin would
+    app = create_app(data, token, rmonitor=_rmonitor_spec(args), allow_decoders=["127.0.0.1"], **options)
     mgr = app.state.manager
     race = _race(args)
     parsed = [json.loads(ln) for ln in scenario.lines(race) if ln.startswith("{")]
@@ -86,8 +98,7 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
     for entry in head[1:]:
         session.submit(entry)
 
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                                           ws="websockets-sansio"))  # fmt: skip
+    server = uvicorn.Server(uvicorn_config(app, args.host, args.port))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -100,9 +111,9 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
     feed = getattr(app.state, "rmonitor", None)
     if feed is not None:
         print(f"  RMonitor scoreboard feed: tcp://{feed.host}:{feed.port}", flush=True)
-    print(f"  login token: {token}   (Ctrl-C to stop)", flush=True)
+    print(f"  login token: in {data / 'admin-token'}  (cat it, paste it on the log-in page; Ctrl-C to stop)", flush=True)
     if broker is not None:
-        print(f"  spectator streams on mosquitto: {options['publish']} (browsers: {broker.ws_url})", flush=True)
+        print(f"  spectator streams published to {options['publish']} (browsers: {options['publish_ws']})", flush=True)
     print(flush=True)
 
     links: list[DecoderLink] = []

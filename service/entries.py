@@ -14,7 +14,7 @@ and calls `import_lines` / `preview` off the event loop.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,8 @@ from service.entry_columns import (
     parse_mapping,
 )
 from service.entry_file import Table, read_table
-from service.errors import Invalid, TooLarge
-from service.i18n import error_text
+from service.errors import Conflict, Invalid, TooLarge
+from service.i18n import Coded, error_text, json_params
 from service.text import fold
 
 MAX_TEXT = 500  # characters of a text field (the entry line's limit)
@@ -77,7 +77,7 @@ class Problem:
     params: dict[str, Any]
 
     def describe(self, lang: str) -> dict[str, Any]:
-        return {"line": self.params.get("line"), "code": self.code, "params": self.params,
+        return {"line": self.params.get("line"), "code": self.code, "params": json_params(self.params),
                 "detail": error_text(lang, self.code, self.params)}  # fmt: skip
 
 
@@ -335,7 +335,7 @@ class _Builder:
         try:
             self.r.typed.append(parse_line(entry))
         except LineError as exc:
-            self.error("entries.row_refused", line=car.line, reason=str(exc))
+            self.error("entries.row_refused", line=car.line, reason=Coded(exc.code, exc.params))
             return None
         return {"line": car.line, **entry}
 
@@ -345,3 +345,29 @@ def weight(text: str) -> float | None:
     m = _WEIGHT.match(text.replace("\u202f", " ").replace("\xa0", " ").strip())
     kg = float(m.group(1).replace(",", ".")) if m else 0.0
     return kg if 0 < kg <= 500 else None
+
+
+def check_entry_list(lines: Iterable[Any], counting: Mapping[str, Any], replace: bool = False) -> None:
+    """Refuse an entry list (typed lines or JSON objects) that gives a number or a transponder
+    twice, or a transponder that counts for another car already (`counting`: transponder -> car),
+    unless `replace`."""
+    numbers: dict[str, int] = {}
+    owners: dict[str, list[str]] = {}
+    for line in lines:
+        get = line.get if isinstance(line, dict) else lambda k, x=line: getattr(x, k, None)
+        number, tr = str(get("number") or "").strip(), str(get("transponder") or "").strip()
+        numbers[number] = numbers.get(number, 0) + 1
+        if tr:
+            owners.setdefault(tr, []).append(number)
+    twice = [n for n, k in numbers.items() if k > 1]
+    if twice:
+        raise Invalid("entries.number_twice", numbers=", ".join(twice[:10]))
+    shared = [f"{tr} ({', '.join(ns)})" for tr, ns in owners.items() if len(ns) > 1]
+    if shared:
+        raise Invalid("entries.transponder_twice", transponders="; ".join(shared[:10]))
+    if replace:
+        return
+    taken = [(tr, ns[0], counting[tr].number) for tr, ns in owners.items()
+             if tr in counting and counting[tr].number != ns[0]]  # fmt: skip
+    if taken:
+        raise Conflict("entries.transponder_taken", clashes="; ".join(f"{tr}: {n} / {o}" for tr, n, o in taken[:10]))

@@ -8,8 +8,11 @@ Every refusal a person may read carries a stable `code` and its `params`
 (`NotFound("session.no_car", number="999")`); the words live in the catalogues
 (web/i18n/LANG.json, section `_errors`), so the caller reads them in its own language
 (`service.i18n.error_text`). `str(exc)` is the English text, for logs and the command line.
-Any exception with `code` and `params` attributes renders the same way (code in `decoders/`, which
-must not import this module, follows the convention without the class).
+A param may itself be coded (an exception or a `service.i18n.Said`): it is said in the same language
+("item 3: <why item 3 is refused>"). Any exception with `code` and `params` attributes renders the same
+way (code in `decoders/`, which must not import this module, follows the convention without the class).
+A first argument that is not a code (`error.text`) is kept only for texts of third-party code;
+tests/test_errors_i18n.py fails on a refusal raised with a literal text.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ class TooLarge(Invalid):
 
 class NotFound(BoucleError, LookupError):
     """What the request names does not exist (session, car, penalty, correction, meeting...)."""
+
+
+class Unauthorized(BoucleError):
+    """The caller did not say who it is, or with a token nobody issued (HTTP 401, asks for a Bearer token)."""
+
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(BoucleError):

@@ -13,15 +13,17 @@ import logging
 import sqlite3
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import errors
-from service.i18n import error_text, pick_lang
+from service.i18n import error_text, is_coded, json_params, pick_lang
 
 log = logging.getLogger("boucle.http")
 
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.TooLarge, 413),
+    (errors.Unauthorized, 401),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
@@ -49,19 +51,36 @@ def caller_lang(request: Request) -> str:
 
 def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
     """The JSON answer for a refusal: its code, params and text in the caller's language."""
-    code = getattr(exc, "code", None)
-    params = getattr(exc, "params", None)
-    if isinstance(code, str) and isinstance(params, dict):
-        body = {"detail": error_text(caller_lang(request), code, params), "code": code,
-                "params": {k: v if isinstance(v, int | float | str | bool) or v is None else str(v)
-                           for k, v in params.items()}}  # fmt: skip
-    else:
+    if is_coded(exc):
+        body = {"detail": error_text(caller_lang(request), exc.code, exc.params), "code": exc.code,
+                "params": json_params(exc.params)}  # fmt: skip
+    else:  # a text from third-party code
         body = {"detail": str(exc), "code": "error.text", "params": {"text": str(exc)}}
-    return JSONResponse(body, status_code=status)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(body, status_code=status, headers=headers if isinstance(headers, dict) else None)
+
+
+PYDANTIC_TYPES = {"float_parsing": "float", "int_parsing": "int", "bool_parsing": "bool", "int_from_float": "int",
+                  "finite_number": "float", "string_type": "str"}  # fmt: skip
+
+
+def bad_params(exc: RequestValidationError) -> errors.Invalid:
+    """FastAPI's check of a query or path parameter (`?offset_s=abc`), said like every refusal."""
+    first = (exc.errors() or [{}])[0]
+    field = str((first.get("loc") or ("", "?"))[-1])
+    kind = PYDANTIC_TYPES.get(str(first.get("type")))
+    if first.get("type") == "missing":
+        return errors.Invalid("request.param_missing", field=field)
+    if kind is not None:
+        return errors.Invalid("request.param_type", field=field, kind=kind)
+    return errors.Invalid("request.param", field=field, error=str(first.get("msg", "")))
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
+
+    async def invalid_params(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(request, bad_params(exc), 422)
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         return answer(request, exc, status_of(exc))
@@ -73,3 +92,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.BoucleError, refused)
     app.add_exception_handler(ValueError, refused)
     app.add_exception_handler(sqlite3.Error, log_error)
+    app.add_exception_handler(RequestValidationError, invalid_params)

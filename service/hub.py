@@ -11,7 +11,9 @@ once, with the raw reads. `spectator` is coalesced: at most one message per 100 
 leading edge when the stream was idle. Each message is encoded once (service/fanout.py: JSON,
 compression and framing) and written to every client's socket synchronously, with no task and no
 await per client; a client that falls too far behind is cut back to a fresh snapshot instead of
-slowing the others. Sockets we can't write frames to directly get a queue and a writer task.
+slowing the others; one that does not catch up within STALL_S (it stopped reading) is dropped,
+and what it held is freed (its kernel buffer is small: service/connections.py). Sockets we can't
+write frames to directly get a queue and a writer task, dropped the same way.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ log = logging.getLogger(__name__)
 
 BACKLOG = 2000  # messages kept per stream for resuming clients
 CLIENT_QUEUE = 256  # messages queued for one slow (queued) client before it is resynchronised
-RAW_HIGH = 4 << 20  # bytes unsent to one socket before it is resynchronised
+RAW_HIGH = 1 << 20  # bytes unsent to one socket before it is resynchronised
 RAW_LOW = 256 << 10  # ... and below which it gets its snapshot
 CATCH_UP_POLL = 0.02  # seconds between checks of a lagging socket
+STALL_S = 10.0  # a client still behind after this long has stopped reading: dropped
 SNAPSHOT_TTL = 1.0  # a cached snapshot at an unchanged seq is rebuilt after this many seconds
 
 
@@ -44,6 +47,7 @@ def _lean_status(st: Any) -> Any:
     out = {k: v for k, v in st.items() if not _relative(k)}
     if "text_until" in out:
         out.pop("text", None)
+        out.pop("text_said", None)  # the page says it from `text_until_said` and its own clock
     windows = out.get("windows")
     if windows:
         out["windows"] = [{k: v for k, v in w.items() if not _relative(k)} for w in windows]
@@ -65,6 +69,24 @@ def lean_row(row: dict[str, Any]) -> dict[str, Any]:
     rules = out.get("rules")
     if rules:
         out["rules"] = {k: _lean_status(v) for k, v in rules.items()}
+    return out
+
+
+def typed_note(engine: Any, source: str | None) -> str | None:
+    """The note race control typed on the penalty line `source` (not a rule's own words), if any."""
+    c = engine.corrections.get(source) if source else None
+    return c["line"].get("note") if c and isinstance(c.get("line"), dict) else None
+
+
+def public_penalty(d: dict[str, Any], typed: str | None = None) -> dict[str, Any]:
+    """A penalty as spectators may read it: race control's notes (on the penalty and on its last
+    decision) are for staff only, and so is an evidence that is only the note race control typed
+    (`typed`, see `typed_note`); a rule's own evidence stays."""
+    out = {k: v for k, v in d.items() if k != "note"}
+    if typed and out.get("evidence") == typed:
+        out["evidence"] = ""
+    if isinstance(out.get("decision"), dict):
+        out["decision"] = {k: v for k, v in out["decision"].items() if k != "note"}
     return out
 
 
@@ -90,6 +112,8 @@ class Client:
         self.queue: asyncio.Queue[Message | None] | None = None if raw else asyncio.Queue(maxsize=CLIENT_QUEUE)
         self.needs_snapshot = False
         self.timer: asyncio.TimerHandle | None = None
+        self.behind_since = 0.0  # when it fell behind (needs_snapshot set)
+        self.dropped = False
 
     def offer(self, msg: Message) -> None:
         if self.needs_snapshot:
@@ -97,7 +121,7 @@ class Client:
         raw = self.raw
         if raw is not None:
             if raw.buffered() > RAW_HIGH:
-                self.needs_snapshot = True
+                self._fell_behind()
                 self._poll()
             else:
                 raw.write(msg)
@@ -106,7 +130,28 @@ class Client:
         try:
             self.queue.put_nowait(msg)
         except asyncio.QueueFull:
-            self.needs_snapshot = True  # the writer sends a snapshot when it catches up
+            self._fell_behind()  # the writer sends a snapshot when it catches up...
+            self.timer = asyncio.get_running_loop().call_later(STALL_S, self._check_writer)  # ...or it is dropped
+
+    def _fell_behind(self) -> None:
+        self.needs_snapshot = True
+        self.behind_since = time.monotonic()
+
+    def drop(self) -> None:
+        """It stopped reading: close it and let go of what it holds (the serve loop ends)."""
+        self.dropped = True
+        self.close()
+        if self.raw is not None:
+            self.raw.transport.abort()  # frees the unsent bytes now; the server sees it as closed
+        elif self.queue is not None:
+            _drain(self.queue)
+            self.queue.put_nowait(None)
+        log.info("%s stream: a client that stopped reading was dropped", self.stream.name)
+
+    def _check_writer(self) -> None:
+        self.timer = None
+        if self.needs_snapshot:  # the writer never caught up: its client does not read
+            self.drop()
 
     # raw sockets: wait for the kernel to take the backlog, then send a fresh snapshot
     def _poll(self) -> None:
@@ -119,7 +164,10 @@ class Client:
         if raw is None or raw.closing() or not self.needs_snapshot:
             return
         if raw.buffered() > RAW_LOW:
-            self._poll()
+            if time.monotonic() - self.behind_since > STALL_S:
+                self.drop()
+            else:
+                self._poll()
             return
         self.needs_snapshot = False
         raw.write(self.stream.snapshot_message())
@@ -209,7 +257,7 @@ class Stream:
         removed = [n for n in old if n not in self.rows]
         for n in removed:
             del versions[n]
-        pens = self.hub.penalties()
+        pens = self.hub.penalties(public=self.name != "live")
         pchanged = [p for pid, p in pens.items() if self.penalties.get(pid) != p]
         premoved = [pid for pid in self.penalties if pid not in pens]
         self.penalties = pens
@@ -287,7 +335,7 @@ class SessionHub:
         self.penalty_version = 0  # lines whose outcome touched a penalty
         self._rows: tuple[int, list[dict[str, Any]]] | None = None
         self._lean: tuple[int, list[dict[str, Any]]] | None = None
-        self._pens: tuple[int, dict[str, dict[str, Any]]] | None = None
+        self._pens: tuple[int, dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = None
         session.listeners.append(self.on_change)
 
     def rows(self) -> list[dict[str, Any]]:
@@ -301,11 +349,16 @@ class SessionHub:
             self._lean = (self.version, [lean_row(r) for r in self.rows()])
         return self._lean[1]
 
-    def penalties(self) -> dict[str, dict[str, Any]]:
-        """Penalties as streams carry them, recomputed only after a line that touched one."""
+    def penalties(self, public: bool = False) -> dict[str, dict[str, Any]]:
+        """Penalties as streams carry them (`public`: without race control's notes, for spectators),
+        recomputed only after a line that touched one."""
         if self._pens is None or self._pens[0] != self.penalty_version:
-            self._pens = (self.penalty_version, {p.id: p.as_dict() for p in self.session.engine.penalties.all()})
-        return self._pens[1]
+            engine = self.session.engine
+            pens = engine.penalties.all()
+            staff = {p.id: {**p.as_dict(), **p.said()} for p in pens}
+            shown = {p.id: public_penalty(staff[p.id], typed_note(engine, p.source)) for p in pens}
+            self._pens = (self.penalty_version, staff, shown)
+        return self._pens[2] if public else self._pens[1]
 
     def on_change(self, applied: list[Applied]) -> None:
         """A session listener: committed lines and their engine outcomes."""
@@ -352,8 +405,9 @@ class SessionHub:
         reader = asyncio.create_task(self._read(stream, client, receive))
         try:
             while True:
-                if client.needs_snapshot and client.queue.empty():
+                if client.needs_snapshot and client.queue.empty() and not client.dropped:
                     client.needs_snapshot = False
+                    client.close()  # caught up: no drop pending
                     await send(stream.snapshot())
                     continue
                 m = await client.queue.get()

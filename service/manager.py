@@ -2,21 +2,25 @@
 decoder links each one owns (opened, reopened after a restart, stopped).
 
 A session log that cannot be opened is listed in `broken` with why; the others load (a restart
-must never lose the sessions that are fine). `get` refuses with a domain error (`NotFound`).
+must never lose the sessions that are fine). A damaged log loads what can be read (store.open_log)
+and its session reports what is missing. `get` refuses with a domain error (`NotFound`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from decoders.reach import DecoderReach, mask_url
 from service import meeting_access as access
 from service.errors import NotFound
 from service.hub import SessionHub
+from service.i18n import is_coded, said_of
 from service.session import DecoderLink, LiveSession
-from service.store import EventStore
+from service.store import LogError, open_log
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +28,18 @@ log = logging.getLogger(__name__)
 class Manager:
     """All sessions of this service, loaded from the data folder at start (crash recovery)."""
 
-    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL") -> None:
+    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL",
+                 reach: DecoderReach | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
+        self.reach = reach or DecoderReach()  # what decoder links may reach (decoders/reach.py)
         self.admin_token = admin_token
         self.synchronous = synchronous
         self.sessions: dict[str, LiveSession] = {}
         self.hubs: dict[str, SessionHub] = {}
+        self.on_new_hub: list[Callable[[str, SessionHub], None]] = []  # e.g. the MQTT publisher's tap
         self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
         self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
+        self.seasons: Any = None  # the SeasonBook, set by build_season_router
 
     def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
         """The session's tokens, and the presented one when it is a token of the session's meeting."""
@@ -43,12 +51,11 @@ class Manager:
         for path in sorted(self.data_dir.glob("*.sqlite")):
             store = None
             try:
-                store = EventStore(path, self.synchronous)
-                meta = store.get_meta()
-                if "id" not in meta:
-                    store.close()
-                    continue
-                self._add(LiveSession(store, meta))
+                store = open_log(path, self.synchronous)  # a damaged log is salvaged, its loss reported
+                self._add(LiveSession(store, store.get_meta()))
+            except LogError as exc:  # a 0-byte file, not a database, no session in it: listed, never hidden
+                log.error("session log %s cannot be loaded: %s", path, exc)
+                self.broken[path.stem] = str(exc)
             except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the others
                 log.exception("session log %s cannot be loaded", path)
                 self.broken[path.stem] = f"{type(exc).__name__}: {exc}"
@@ -57,7 +64,9 @@ class Manager:
 
     def _add(self, session: LiveSession) -> LiveSession:
         self.sessions[session.id] = session
-        self.hubs[session.id] = SessionHub(session)
+        hub = self.hubs[session.id] = SessionHub(session)
+        for listener in self.on_new_hub:
+            listener(session.id, hub)
         return session
 
     def create(self, name: str, session_line: dict[str, Any]) -> LiveSession:
@@ -76,14 +85,15 @@ class Manager:
         """Open the link (ValueError for a URL no source takes) and keep it in the session's meta."""
         from decoders.sources import open_source
 
-        link.source = open_source(link.url)
+        await self.reach.check(link.url)  # ReachRefused (a 403): not a decoder's address or device
+        link.source = open_source(link.url, self.reach)
         link.source.resume_from(session.intake.logged)  # after a restart: ask from the log's last read on
         link.source.on_clock = lambda decoder_id, decoder_us, host_us: session.intake.on_clock(
             link, decoder_id, decoder_us, host_us)
         link.origin_us = session.origin_us
         session.intake.attach(link)
         link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
-                                        name=f"decoder {link.url}")  # fmt: skip
+                                        name=f"decoder {mask_url(link.url)}")  # fmt: skip
         session.decoders.append(link)
         if save:
             session.save_decoders()
@@ -95,13 +105,13 @@ class Manager:
                 try:
                     await self.start_decoder(session, link, save=False)
                 except ValueError as exc:  # stored by an older version: listed with its error, removable
-                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, link.url, exc)
-                    link.error = str(exc)
+                    link.error = said_of(exc) if is_coded(exc) else str(exc)
+                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, mask_url(link.url), link.error)
                     session.decoders.append(link)
 
     async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
         if not 0 <= index < len(session.decoders):
-            raise NotFound(f"no decoder #{index}")
+            raise NotFound("decoder.not_found", index=index)
         link = session.decoders.pop(index)
         session.save_decoders()
         await self.stop_decoder(link)
@@ -116,6 +126,17 @@ class Manager:
                 await link.task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping whatever state it is in
                 pass
+
+    async def delete(self, sid: str) -> None:
+        """Remove a session and its log files (the caller checked it may go: it never ran)."""
+        session = self.get(sid)
+        for link in list(session.decoders):
+            await self.stop_decoder(link)
+        del self.sessions[sid]
+        self.hubs.pop(sid, None)
+        session.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{session.store.path}{suffix}").unlink(missing_ok=True)
 
     async def shutdown(self) -> None:
         for s in self.sessions.values():

@@ -15,18 +15,22 @@ from service.engine import Engine, classify
 from service.engine.classify import Row, row_public
 from service.engine.engine import ApplyError
 from service.engine.events import Line, LineError, SessionLine, decode_line
+from service.i18n import Said, said, said_of
 
 
-def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, Line | None, str | None]]:
-    """Yield (line number, typed line or None, error) for each meaningful line."""
+def iter_lines(lines: Iterable[str]) -> Iterator[tuple[int, Line | None, Said | None]]:
+    """Yield (line number, typed line or None, error or warning) for each meaningful line."""
     for no, raw in enumerate(lines, 1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
+        notes: list[str] = []
         try:
-            yield no, decode_line(text), None
+            line = decode_line(text, notes)
         except LineError as exc:
-            yield no, None, f"line {no}: {exc}"
+            yield no, None, said("warn.line", line=no, why=exc)
+            continue
+        yield no, line, said("warn.line", line=no, why=notes[0]) if notes else None
 
 
 def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
@@ -35,20 +39,21 @@ def replay_lines(lines: Iterable[str], finalize: bool = True) -> Engine:
     engine: Engine | None = None
     pending: list[str] = []
     for no, line, err in iter_lines(lines):
+        if err is not None:
+            pending.append(err)
         if line is None:
-            pending.append(err or f"line {no}: unreadable")
             continue
         if engine is None:
             engine = Engine()
             if not isinstance(line, SessionLine):
-                pending.append(f"line {no}: first line is not a 'session' line; using generic-timed race")
+                pending.append(said("warn.line", line=no, why=said("warn.first_not_session")))
         before = len(engine.warnings)
         try:
             engine.apply_line(line)
         except ApplyError as exc:
-            engine.warnings.append(str(exc))
+            engine.warnings.append(said_of(exc))
         for i in range(before, len(engine.warnings)):
-            engine.warnings[i] = f"line {no}: {engine.warnings[i]}"
+            engine.warnings[i] = said("warn.line", line=no, why=engine.warnings[i])
     if engine is None:
         engine = Engine()
     engine.warnings[:0] = pending

@@ -17,9 +17,9 @@ from service import limits
 from service.errors import Conflict, Invalid, NotFound
 from service.meeting.runner import MeetingError
 from service.season.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
-from service.season.loader import parse_season
-from service.season.model import SeasonError
-from service.season.rules import available, championship_preset
+from service.season.loader import OPTIONS, parse_season
+from service.season.model import SeasonError, where
+from service.season.rules import available, championship, championship_preset
 from service.season.standings import standings
 from service.season_store import SeasonBook
 from service.timeutil import us_to_s
@@ -110,7 +110,7 @@ class SeasonService:
         try:
             return {"id": cid, **standings(self.with_live_stops(doc["season"]), self.fetch)}
         except SeasonError as exc:
-            raise Conflict(f"championship {cid}: {exc}") from exc
+            raise Conflict("season.championship_error", id=cid, why=exc) from exc
 
     def checked(self, season: Any) -> dict[str, Any]:
         """A season is accepted only if every document it names can be read and scored now."""
@@ -119,15 +119,19 @@ class SeasonService:
             standings(self.with_live_stops(season), self.fetch)
         except SeasonError as exc:
             self.refused(exc)
-            raise Invalid(str(exc)) from exc
+            raise Invalid(exc.code, **exc.params) from exc
         return season
 
     @staticmethod
     def presets() -> list[dict[str, Any]]:
+        """The championships, with the documents an event names (`required` first, then optional)
+        and the event's options: what the season form asks."""
         out = []
         for name in available():
             p = championship_preset(name)
-            out.append({"name": name, "rule": p.get("rule"), "description": p.get("description", "")})
+            c = championship(name)
+            out.append({"name": name, "rule": p.get("rule"), "description": p.get("description", ""),
+                        "required": list(c.required), "optional": list(c.optional), "options": list(OPTIONS)})  # fmt: skip
         return out
 
     # -- the documents a season names ------------------------------------------------------------
@@ -136,24 +140,24 @@ class SeasonService:
         if isinstance(ref, dict):
             return ref
         if not isinstance(ref, str):
-            raise SeasonError(f"event {event!r} {role}: a session id, a meeting id or a results object")
+            raise SeasonError("season.ref_kind", where=where(event, role))
         if role == "points":
             return self.meeting_points(event, ref)
         s = self.sessions.get(ref)
         if s is None:
-            raise SeasonError(f"event {event!r} {role}: no session {ref!r}")
+            raise SeasonError("season.ref_no_session", where=where(event, role), session=ref)
         return s.results()
 
     def meeting_points(self, event: str, mid: str) -> dict[str, Any]:
         m = self.meeting(mid)
         if m is None:
-            raise SeasonError(f"event {event!r} points: no meeting {mid!r}")
+            raise SeasonError("season.ref_no_meeting", where=where(event, "points"), meeting=mid)
         if "points" not in m.ranking_docs():
-            raise SeasonError(f"event {event!r} points: meeting {mid!r} is not an auto-cross meeting")
+            raise SeasonError("season.ref_not_autocross", where=where(event, "points"), meeting=mid)
         try:
             return {"division": m.division, "rows": m.ranking("points").json}
         except MeetingError as exc:
-            raise SeasonError(f"event {event!r} points: meeting {mid!r} has no points yet ({exc})") from exc
+            raise SeasonError("season.ref_no_points", where=where(event, "points"), meeting=mid, why=exc) from exc
 
     def with_live_stops(self, season: dict[str, Any]) -> dict[str, Any]:
         """A live cross-country race stopped early: its stop time, unless the season states one."""
@@ -173,7 +177,7 @@ class SeasonService:
     def session(self, sid: str) -> LiveSession:
         s = self.sessions.get(sid)
         if s is None:
-            raise NotFound(f"no session {sid!r}")
+            raise NotFound("session.not_found", session=sid)
         return s
 
     def categories(self, sid: str) -> list[dict[str, Any]]:
@@ -186,7 +190,7 @@ class SeasonService:
         sprint_s = self.session(sprint)
         race_s = self.session(race) if race is not None else None
         if not 1 <= line_size <= 60:
-            raise Invalid("line_size must be between 1 and 60 (CC-WAVES: 12-25 bikes a line)")
+            raise Invalid("season.line_size_range")
         entries = []
         if race_s is not None:
             entries = [{"number": c.number, "category": c.category} for c in race_s.engine.cars.values()]
@@ -211,9 +215,9 @@ class SeasonService:
     def kids_groups(self, tests: str | None, endurance1: str | None, group_size: int) -> list[Any]:
         """CC-KIDS start groups: from the special test session(s) (`tests=ID,ID`) or from endurance 1."""
         if not 1 <= group_size <= 25:
-            raise Invalid("group_size must be between 1 and 25 (CC-WAVES kids: 2-5)")
+            raise Invalid("season.group_size_range")
         if endurance1:
             return kids_second_grid(self.session(endurance1).results()["classification"], group_size)
         if tests:
             return kids_grid([self.session(t).results()["classification"] for t in tests.split(",") if t], group_size)
-        raise Invalid("give 'tests' (special test session ids) or 'endurance1'")
+        raise Invalid("season.kids_needs")

@@ -32,7 +32,7 @@ class SeasonBook:
     def get(self, cid: str) -> dict[str, Any]:
         doc = self.seasons.get(cid)
         if doc is None:
-            raise NotFound(f"no championship {cid!r}")
+            raise NotFound("season.not_found", id=cid)
         return doc
 
     def add(self, season: dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +45,18 @@ class SeasonBook:
     def save(self, doc: dict[str, Any]) -> None:
         self.seasons[doc["id"]] = doc
         write_json(self.folder / f"{doc['id']}.json", doc)
+
+    def naming(self, ref: str) -> list[str]:
+        """Names of the seasons with an event that names `ref` (a session or meeting id): deleting
+        it would break their standings."""
+        out = []
+        for doc in self.seasons.values():
+            season = doc.get("season") or {}
+            for ev in season.get("events") or []:
+                if isinstance(ev, dict) and ref in ev.values():
+                    out.append(str(season.get("name") or season.get("championship") or doc["id"]))
+                    break
+        return out
 
     def delete(self, cid: str) -> None:
         self.get(cid)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from decoders import Passing
+from decoders.reach import mask_url
 from service.decoder_clock import DecoderClock
+from service.decoder_text import describe_said
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
 from service.engine.engine import ApplyError
@@ -38,10 +40,13 @@ from service.engine.events import (
 )
 from service.engine.outcome import DUPLICATE, Outcome
 from service.engine.penalties import AMOUNTS, Penalty
+from service.entries import check_entry_list
 from service.errors import Invalid, NotFound
+from service.i18n import Said, coded, said
 from service.intake import Intake
 from service.results import results
 from service.store import EventStore
+from service.time_bounds import time_refusal
 from service.timeutil import us_to_s
 
 log = logging.getLogger(__name__)
@@ -96,11 +101,13 @@ class DecoderLink:
     origin_us: int = 0  # the session's wall-clock origin (to show a clock offset against the host's)
 
     def describe(self) -> dict[str, Any]:
+        """The link as the timing crew sees it: its URL shown without a password (decoders/reach.py)."""
         st = self.source.status.as_dict() if self.source is not None else {"state": "not started"}
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
         c = self.counts
-        return {**self.stored(), **st, "received": st.get("passings", 0), "passings": c["logged"],
+        return {**self.stored(), **describe_said(st), "url": mask_url(self.url), "received": st.get("passings", 0),
+                "passings": c["logged"],
                 "session_duplicates": c["duplicates"], "refused": c["refused"], "late": c["late"],
                 "clock_held": c["clock"], "waiting_clock": len(self.waiting), "clock": self.clock_view()}  # fmt: skip
 
@@ -127,7 +134,7 @@ class DecoderLink:
         """A decoder link from a request body, every field checked (it is stored and reopened on restart)."""
         url = body.get("url")
         if not isinstance(url, str) or "://" not in url or len(url) > 1000:
-            raise Invalid("a decoder needs a 'url' such as p3tcp://HOST:5403")
+            raise Invalid("decoder.needs_url")
         link = cls(url=url)
         link.update(body)
         return link
@@ -136,13 +143,13 @@ class DecoderLink:
         """Loop, loops per decoder id, clock override (`rtc_zero_us`, null: learnt): those given, checked."""
         loop = body.get("loop", self.loop)
         if loop is not None and loop not in LOOPS:
-            raise Invalid(f"loop must be one of {', '.join(LOOPS)}")
+            raise Invalid("decoder.loop", loop=loop, known=", ".join(LOOPS))
         loops = body.get("loops", self.loops) or {}
         if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
-            raise Invalid(f"'loops' maps decoder ids to a loop, one of {', '.join(LOOPS)}")
+            raise Invalid("decoder.loops", known=", ".join(LOOPS))
         zero = body.get("rtc_zero_us", self.rtc_zero_us)
         if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
-            raise Invalid("'rtc_zero_us' must be a whole number of microseconds on the decoder clock")
+            raise Invalid("decoder.rtc_zero")
         self.loop, self.loops, self.rtc_zero_us = loop, dict(loops), zero
 
     @classmethod
@@ -156,17 +163,17 @@ NOISE_STRENGTH = 60  # P3 signal strength below which a lone read is likely a st
 NOISE_HITS = 2
 
 
-def noise_reasons(u: dict[str, Any]) -> list[str]:
+def noise_reasons(u: dict[str, Any]) -> list[Said]:
     """Why an unknown transponder's reads look like noise rather than a car on track (may be empty)."""
     why = []
     if u["count"] <= 1:
-        why.append("a single read")
+        why.append(said("noise.single_read"))
     if u["max_strength"] is not None and u["max_strength"] < NOISE_STRENGTH:
-        why.append(f"weak signal (strength {u['max_strength']})")
+        why.append(said("noise.weak_signal", strength=u["max_strength"]))
     if u["max_hits"] is not None and u["max_hits"] <= NOISE_HITS:
-        why.append(f"few hits ({u['max_hits']})")
+        why.append(said("noise.few_hits", hits=u["max_hits"]))
     if u["loops"] and "finish" not in u["loops"]:
-        why.append("never on the finish loop")
+        why.append(said("noise.not_on_finish"))
     return why
 
 
@@ -185,6 +192,7 @@ class LiveSession:
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
         self.guard: Callable[[], None] | None = None  # raises while this machine may not write (service/standby)
+        self.damage: list[dict[str, Any]] = list(meta.get("damage") or [])  # lines the log lost (store.open_log)
         self._load()
         self.intake = Intake(self)  # decoder reads: clocks, kept-aside reads, an unwritable log
 
@@ -192,11 +200,14 @@ class LiveSession:
         """Replay the log. A line the current code rejects is set aside with a warning, never fatal."""
         n = 0
         decoded: list[tuple[int, str, Line | LineError]] = []
+        notes: list[str] = []  # fields an older version accepted and this one leaves out (named)
         for seq, text in self.store.texts():
             try:
-                decoded.append((seq, text, decode_line(text)))
+                decoded.append((seq, text, decode_line(text, notes)))
             except LineError as exc:
                 decoded.append((seq, text, exc))
+            if notes:
+                self.set_aside.append({"seq": seq, "error": notes.pop(), "line": text[:300], "applied": True})
         # the log's reverts undo their targets from the start: one pass, however many reverts
         self.engine.revert_in_advance([x for _, _, x in decoded if isinstance(x, Line)])
         for seq, text, line in decoded:
@@ -205,10 +216,11 @@ class LiveSession:
                     raise line
                 self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
-                self.set_aside.append({"seq": seq, "error": str(exc), "line": text[:300]})
+                self.set_aside.append({"seq": seq, "error": str(exc), "error_said": coded(exc), "line": text[:300]})
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
+        self.set_aside.sort(key=lambda a: a["seq"])
         if n:
             log.info("session %s: replayed %d logged events", self.id, n)
 
@@ -288,7 +300,7 @@ class LiveSession:
         try:
             with self.store.transaction():
                 for line in lines:
-                    refusal = engine.refusal(line)
+                    refusal = engine.refusal(line) or time_refusal(line, engine, self.now_t)
                     if refusal is not None:
                         raise refusal
                     outcome = engine.apply_line(line)
@@ -343,8 +355,14 @@ class LiveSession:
             line = {**line, "by": by}
         return self.submit(line)
 
-    def add_entries(self, lines: list[Line]) -> int:
-        """An entry list, all or nothing (one log transaction). Returns the number of entries."""
+    def add_entries(self, lines: list[Line], replace: bool = False) -> int:
+        """An entry list, all or nothing (one log transaction). Returns the number of entries.
+
+        A transponder belongs to one car: a list that gives one twice, or one that counts for
+        another car already, is refused naming the numbers, unless `replace` (as `assign`): then
+        the entry takes it and the other car stops counting it.
+        """
+        check_entry_list(lines, self.engine.by_transponder, replace)
         self.submit_many(lines)
         return len(lines)
 
@@ -353,13 +371,14 @@ class LiveSession:
         sig = fields.get("signal")
         if not isinstance(sig, str) or sig not in SIGNALS:
             shown = sig if isinstance(sig, str) else None
-            raise Invalid(f"unknown signal {shown!r}; one of {', '.join(sorted(SIGNALS))}")
+            known = ", ".join(sorted(SIGNALS))
+            raise Invalid("signal.unknown", signal=shown, known=known) if shown else Invalid("signal.missing", known=known)
         return self.record({"type": "signal", **{k: v for k, v in fields.items() if k != "type"}})
 
     def add_penalty(self, fields: dict[str, Any], by: str | None = None) -> tuple[Penalty | None, Outcome]:
         """Race control's penalty (a RULES.md ID, or `other` with a note). Returns the penalty it made."""
         if not fields.get("number") or not fields.get("rule"):
-            raise Invalid("a penalty needs 'number' and 'rule' (a RULES.md ID)")
+            raise Invalid("penalty.needs_number_rule")
         outcome = self.record({"type": "penalty", **{k: v for k, v in fields.items() if k not in ("type", "by")}}, by)
         made = [p for p in self.engine.penalties.all() if p.source is not None and p.source == outcome.correction]
         return (made[0] if made else None), outcome
@@ -377,13 +396,17 @@ class LiveSession:
     def revert(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
         return self.record({"type": "revert", "target": target, **({"note": note} if note else {})}, by)
 
-    def confirm(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
-        return self.record({"type": "confirm", "target": target, **({"note": note} if note else {})}, by)
+    def confirm(self, target: Any, note: Any = None, by: str | None = None, *, number: Any = None,
+                lap_t: Any = None) -> Outcome:  # fmt: skip
+        """Confirm a manual passing (`target`, its correction id) or a lap the lap-time checks warned
+        about (`number` and `lap_t`, the time of the crossing that ends it): it may then be a record."""
+        what = {"target": target} if number is None and lap_t is None else {"number": number, "lap_t": lap_t}
+        return self.record({"type": "confirm", **what, **({"note": note} if note else {})}, by)
 
     def car_action(self, number: str, action: str, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """mechanical, refuel, driver_change, weight_check, ballast_check or grid_move on one car."""
         if action not in ACTION_TYPES:
-            raise NotFound(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_TYPES))}")
+            raise NotFound("action.unknown", action=action, known=", ".join(sorted(ACTION_TYPES)))
         self.car(number)
         fields = {k: v for k, v in fields.items() if k not in ("type", "number", "by")}
         return self.record({"type": action, "number": number, **fields}, by)
@@ -392,9 +415,9 @@ class LiveSession:
         """The car counts this transponder too (a spare); `replace` makes its others stop counting."""
         car = self.engine.cars.get(str(number))
         if car is None or not transponder:
-            raise Invalid("assign needs an existing 'number' and a 'transponder'")
+            raise Invalid("assign.needs")
         if not isinstance(replace, bool):
-            raise Invalid("'replace' must be true or false")
+            raise Invalid("assign.replace")
         tr = str(transponder)
         stops = [t for t in (car.transponder, *car.spares) if t and t != tr] if replace else []
         outcome = self.record({"type": "assign", "number": car.number, "transponder": transponder,
@@ -406,7 +429,7 @@ class LiveSession:
         with `t`, `estimated`/`interpolated` say the crew checked Boucle's estimate."""
         number = str(fields.get("number"))
         if number not in self.engine.cars:
-            raise Invalid("manual_passing needs the 'number' of an entry")
+            raise Invalid("manual.needs_number")
         line: dict[str, Any] = {"type": "manual_passing", "number": number, "loop": fields.get("loop") or "finish"}
         if fields.get("t") is not None:
             line["t"] = fields["t"]
@@ -424,7 +447,7 @@ class LiveSession:
     def invalidate(self, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """A read that was not a real crossing of that car (it stays in the log, flagged)."""
         if not fields.get("transponder") or fields.get("target_t") is None:
-            raise Invalid("invalidate needs 'transponder', 'loop' and 'target_t'")
+            raise Invalid("invalidate.needs")
         return self.record({"type": "invalidate", "transponder": str(fields["transponder"]),
                             "loop": fields.get("loop") or "finish", "target_t": fields["target_t"]}, by)  # fmt: skip
 
@@ -432,27 +455,28 @@ class LiveSession:
     def car(self, number: str) -> Car:
         car = self.engine.cars.get(number)
         if car is None:
-            raise NotFound(f"no car {number!r}")
+            raise NotFound("session.no_car", number=number)
         return car
 
     def penalty(self, pid: str) -> Penalty:
         p = self.engine.penalties.get(pid)
         if p is None:
-            raise NotFound(f"no penalty {pid!r}")
+            raise NotFound("penalty.not_found", penalty=pid)
         return p
 
     def correction(self, cid: Any) -> dict[str, Any]:
         c = self.engine.corrections.get(cid) if isinstance(cid, str) else None
         if c is None:
-            raise NotFound(f"no correction {cid!r}")
+            raise NotFound("correction.not_found", target=cid)
         return c
 
     def penalties(self) -> list[Penalty]:
         return self.engine.penalties.all()
 
     def transponders(self) -> dict[str, list[str]]:
-        """Each car's counting transponders (its own first, then spares)."""
-        return {n: [tr for tr in (c.transponder, *c.spares) if tr] for n, c in self.engine.cars.items()}
+        """Each car's counting transponders (its own first, then spares; not one another car took)."""
+        counting = self.engine.by_transponder
+        return {n: [tr for tr in (c.transponder, *c.spares) if tr and counting.get(tr) is c] for n, c in self.engine.cars.items()}
 
     def rule_amounts(self) -> dict[str, dict[str, Any]]:
         """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
@@ -514,7 +538,10 @@ class LiveSession:
                 "rate": self.rate,
             },
             "wall_ms": time.time_ns() // 1_000_000,
-            "log": {**self.counters, "set_aside": len(self.set_aside), **self.intake.header()},
+            "origin_ms": self.origin_us // 1000,  # wall clock at t = 0: times of day <-> session times
+            "log": {**self.counters, "set_aside": len(self.set_aside), "missing": self.lines_missing,
+                    **self.intake.header()},
+            "meeting": self.meta.get("meeting"),
         }
 
     @property
@@ -532,11 +559,25 @@ class LiveSession:
         e = self.engine
         return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
                 "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
-                "meeting": meeting, "set_aside": len(self.set_aside)}  # fmt: skip
+                "meeting": meeting, "set_aside": len(self.set_aside), "missing": self.lines_missing}  # fmt: skip
+
+    @property
+    def lines_missing(self) -> int:
+        """Lines the log lost (found when it was opened; see `damage`)."""
+        return sum(int(d.get("lines_missing", 0)) for d in self.damage)
+
+    def belongs_to(self, meeting: dict[str, Any]) -> None:
+        """The meeting that opened this session ({id, key, name, division}, kept in the log's meta): pages
+        name the session as people do ("Manche 1 · série 2"), whatever the language."""
+        self.meta["meeting"] = meeting
+        self.store.set_meta("meeting", meeting)
 
     def details(self) -> dict[str, Any]:
-        """The header plus what the timing crew must check: log lines set aside at load, and why."""
-        return {**self.header(), "set_aside": self.set_aside[:100], "warnings": self.engine.warnings[-100:]}
+        """The header plus what the timing crew must check: log lines set aside at load and why, lines
+        the log lost (which, found when, the damaged file kept)."""
+        warnings = self.engine.warnings[-100:]
+        return {**self.header(), "set_aside": self.set_aside[:100], "damage": self.damage, "warnings": warnings,
+                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]
@@ -584,6 +625,7 @@ class LiveSession:
             d = {"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6,
                  "loops": loops, "max_strength": max(strength, default=None), "max_hits": max(hits, default=None)}  # fmt: skip
             d["noise"] = noise_reasons(d)
+            d["noise_said"] = [coded(w) for w in d["noise"]]  # the pages say them in their language
             out.append(d)
         return sorted(out, key=lambda d: -d["count"])
 
@@ -606,7 +648,7 @@ class LiveSession:
         if lap is not None:
             found = e.interpolate_passing(number, lap)
             if found is None:
-                raise Invalid(f"lap {lap} of car {number} is not long enough to hide a missed read")
+                raise Invalid("manual.lap_too_short", lap=lap, number=number)
             return {"number": number, "t": us_to_s(found[0]), "basis": "interpolated", "lap": lap,
                     "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))

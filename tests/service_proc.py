@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -12,15 +13,24 @@ from pathlib import Path
 
 import httpx
 
+from decoders.reach import DecoderReach
 from service.embedded_broker import free_port
+from service.manager import Manager
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"
+# the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an admin would
+LOCAL = ["127.0.0.1", "/dev/pts/"]  # the tests' decoders are local: what an admin allows here
+LOCAL_DECODERS = [arg for item in LOCAL for arg in ("--allow-decoder", item)]
+# benches open thousands of clients from 127.0.0.1: no cap per address, the file limit as the total
+ONE_ADDRESS = ["--max-connections-per-client", "0", "--max-connections", "0"]
 
 
 class ServiceProcess:
-    def __init__(self, data: Path, port: int | None = None, extra: list[str] | None = None) -> None:
+    def __init__(self, data: Path, port: int | None = None, extra: list[str] | None = None,
+                 admin_token: str | None = TOKEN, local_decoders: bool = True) -> None:  # fmt: skip
         self.data, self.port, self.extra = data, port or free_port(), extra or []
+        self.admin_token, self.local_decoders = admin_token, local_decoders
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -29,7 +39,8 @@ class ServiceProcess:
 
     def start(self, timeout: float = 20.0) -> ServiceProcess:
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
-               "--admin-token", TOKEN, *self.extra]  # fmt: skip
+               *(["--admin-token", self.admin_token] if self.admin_token else []),
+               *(LOCAL_DECODERS if self.local_decoders else []), *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -79,3 +90,19 @@ async def until(cond, timeout: float = 20.0, what: str = "condition"):
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"gave up waiting for {what}") from None
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header a staff client sends its token in (never `?token=`: refused)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ws_token(token: str) -> list[str]:
+    """The WebSocket subprotocols a browser offers its token with (web/js/auth.js `wsProtocols`)."""
+    b64 = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    return ["boucle", f"boucle.bearer.{b64}"]
+
+
+def local_manager(data: Path, admin: str = "admin") -> Manager:
+    """A session manager whose decoder links may reach the tests' local decoders (127.0.0.1, ptys)."""
+    return Manager(data, admin, reach=DecoderReach(LOCAL))

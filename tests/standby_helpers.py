@@ -15,8 +15,9 @@ import httpx
 import uvicorn
 
 from service.app import create_app
+from service.connections import uvicorn_config
 from service.embedded_broker import free_port
-from tests.service_proc import TOKEN
+from tests.service_proc import LOCAL, TOKEN
 from tests.web_helpers import LiveServer
 
 
@@ -122,9 +123,9 @@ class PairServer(LiveServer):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PairServer:
-        self.app = create_app(self.data, self.token, synchronous="NORMAL", advertise=self.url, **self.options)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    ws="websockets-sansio"))  # fmt: skip
+        self.app = create_app(self.data, self.token, synchronous="NORMAL", advertise=self.url,
+                              allow_decoders=LOCAL, **self.options)  # fmt: skip
+        self.server = uvicorn.Server(uvicorn_config(self.app, "127.0.0.1", self.port, None))
         self.thread = threading.Thread(target=self.server.run, name=f"boucle {self.port}", daemon=True)
         super().start()
         return self

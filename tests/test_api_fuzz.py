@@ -85,3 +85,65 @@ def test_openapi_operations_never_answer_5xx(tmp_path):
 
         call()
     assert failures == []
+
+
+# -- meetings, seasons, sign-off and file imports (issue 21): every body validated, never a 5xx ---------
+MEETING_FIELDS = ["preset", "name", "division", "category", "entries", "track_length_m", "track_capacity", "wet",
+                  "document", "role", "by", "number", "after", "heat", "rows", "causers", "retired", "championship",
+                  "events", "race", "points", "sprint", "line_size"]  # fmt: skip
+entry_like = st.dictionaries(st.sampled_from(["number", "name", "transponder", "category", "drivers", "grid"]),
+                             values | near, max_size=5)  # fmt: skip
+meeting_bodies = st.one_of(values, st.dictionaries(st.sampled_from(MEETING_FIELDS), values | near | st.lists(entry_like, max_size=3),
+                                                   max_size=6))  # fmt: skip
+csv_cells = st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(["transponder", "time", "loop", "number"])
+csv_files = st.lists(st.lists(csv_cells, max_size=4), max_size=5).map(lambda rows: "\n".join(",".join(r) for r in rows))
+
+
+@pytest.fixture(scope="module")
+def meeting(track: Track) -> str:
+    entries = [{"number": str(n), "name": f"D{n}", "transponder": str(2000 + n)} for n in range(201, 207)]
+    r = track.client.post("/api/meetings", json={"name": "m", "division": "Maxi", "entries": entries}, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def meeting_writes(mid: str) -> list[str]:
+    return ["/api/meetings", f"/api/meetings/{mid}/signoff", f"/api/meetings/{mid}/unable", f"/api/meetings/{mid}/stop",
+            f"/api/meetings/{mid}/cancel", f"/api/meetings/{mid}/admit", f"/api/meetings/{mid}/sessions/practice1/result",
+            "/api/meetings/calendar/0", "/api/championships", "/api/cc/sessions/x/start-lines"]  # fmt: skip
+
+
+@settings(max_examples=int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(data=st.data())
+def test_any_json_to_meetings_and_seasons_is_2xx_or_4xx(track, meeting, data):
+    path = data.draw(st.sampled_from(meeting_writes(meeting)))
+    raw = json.dumps(data.draw(meeting_bodies), allow_nan=True)
+    r = track.client.post(path, content=raw, headers={**ADMIN, "content-type": "application/json"})
+    assert r.status_code < 500, (path, raw, r.status_code, r.text)
+
+
+@settings(max_examples=int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120")) // 2, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(text=csv_files, target=st.sampled_from(["/passings/import", "/entries"]))
+def test_any_csv_file_to_the_imports_is_2xx_or_4xx(track, text, target):
+    r = track.client.post(track.base + target, content=text.encode(), headers={**ADMIN, "content-type": "text/csv"})
+    assert r.status_code < 500, (target, text, r.status_code, r.text)
+
+
+def test_the_bodies_that_answered_500_are_refused_with_a_code(track, meeting):
+    """The 17 answers of 500 of issue 21, and their neighbours: each a coded 4xx now."""
+    huge_field = b"transponder,time\n1," + b"9" * 200_000 + b"\n"
+    cases = [
+        (f"/api/meetings/{meeting}/signoff", b"[1]", "application/json", "request.json_not_object"),
+        (f"/api/meetings/{meeting}/unable", b"[1]", "application/json", "request.json_not_object"),
+        ("/api/sessions", b'{"name": "x", "preset": "lemans-270-2h", "x": 1' + b"0" * 309 + b"}", "application/json",
+         "request.json_number"),
+        ("/api/sessions", b'{"name": "x", "laps": -1' + b"0" * 30 + b"}", "application/json", "request.json_number"),
+        ("/api/sessions", b'{"name": "x", "laps": 1e999}', "application/json", "request.json_number"),
+        ("/api/sessions", b'{"name": "x", "name": "y"}', "application/json", "request.json_duplicate_key"),
+        (f"{track.base}/passings/import", huge_field, "text/csv", "import.csv_unreadable"),
+        (f"{track.base}/entries", b"number,name\n1," + b"x" * 200_000 + b"\n", "text/csv", "entries.field_too_big"),
+        (f"{track.base}/entries", b'[{"number": "1", "number": "2"}]', "application/json", "request.json_duplicate_key"),
+    ]  # fmt: skip
+    for path, body, ctype, code in cases:
+        r = track.client.post(path, content=body, headers={**ADMIN, "content-type": ctype})
+        assert 400 <= r.status_code < 500 and r.json()["code"] == code, (path, body[:60], r.status_code, r.text[:300])

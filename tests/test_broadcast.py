@@ -56,7 +56,7 @@ def test_publish_url_is_checked():
             parse_publish_url(bad)
     out = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--publish", "tcp://h/x", "--data", "/nonexistent"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert out.returncode == 2 and "mqtt://HOST[:PORT]/PREFIX" in out.stderr
+    assert out.returncode == 2 and "mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX" in out.stderr
 
 
 @pytest.mark.asyncio
@@ -65,7 +65,7 @@ async def test_spectator_stream_through_the_broker(tmp_path):
         extra = ["--publish", f"{broker.url}/{PREFIX}", "--publish-ws", "ws://127.0.0.1:9/"]
         with ServiceProcess(tmp_path / "data", extra=extra) as svc:
             sid, _ = make_session(svc.url)
-            assert httpx.get(f"{svc.url}/api/config").json() == {"broker": {"url": "ws://127.0.0.1:9/", "prefix": PREFIX}}
+            assert httpx.get(f"{svc.url}/api/config").json() == {"broker": {"urls": ["ws://127.0.0.1:9/"], "prefix": PREFIX}}
             base = f"{PREFIX}/sessions/{sid}"
             async with aiomqtt.Client(broker.host, broker.port) as sub:
                 await sub.subscribe(f"{PREFIX}/#")

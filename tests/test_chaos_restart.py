@@ -75,13 +75,17 @@ class Chaos:
             await asyncio.to_thread(self.svc.start, 60.0)
 
     async def post_events(self, http: httpx.AsyncClient, sid: str) -> None:
-        """Post each race-control line in order, retrying while the service is down."""
+        """Post each race-control line in order, retrying while the service is down. Race control types
+        a line when it happens, so never ahead of the session clock (the service refuses that): after a
+        restart it waits for the decoders' RESEND to bring the clock back to the race."""
         while True:
             line = await self.events.get()
             while True:
                 async with self.lock:
                     try:
-                        r = await http.post(f"/api/sessions/{sid}/events", json=line)
+                        clock = (await http.get(f"/api/sessions/{sid}")).json()["clock"]["now_s"]
+                        ahead = line.get("t", 0) > clock + 60
+                        r = None if ahead else await http.post(f"/api/sessions/{sid}/events", json=line)
                     except httpx.TransportError:
                         r = None
                 if r is not None:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.engine import Engine
 from service.engine.events import LineError, parse_line
+from service.i18n import say
 from service.results import replay_lines, results
 
 TOKEN = "admin-secret"
@@ -91,7 +92,8 @@ def test_estimate_from_pace_never_below_min_lap():
     assert e.estimate_passing("2", 10**9) == (252_000_000, "pace")
     # car 1's only lap is 5 s (a crossing just after the green): never less than min_lap_s 20 s
     assert e.estimate_passing("1", 10**9) == (25_000_000, "pace")
-    assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s"]]
+    assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s",
+                                            {"code": "lap.shorter_than_min", "params": {"min": "20"}}, 5.0]]
 
 
 def test_lap_far_off_the_pace_is_a_warning():
@@ -101,8 +103,10 @@ def test_lap_far_off_the_pace_is_a_warning():
     e = replay(lines)
     w = row(e, "1")["lap_warnings"]
     # lap 5 = 30 s, lap 6 = 30 s: 50 % of the median 60 s; lap 7 = 360 s = 600 %
-    assert w == [[5, 30.0, "50 % of the car's median lap (60.000 s)"], [6, 30.0, "50 % of the car's median lap (60.000 s)"],
-                 [7, 360.0, "600 % of the car's median lap (60.000 s)"]]  # fmt: skip
+    assert [x[:3] + x[4:] for x in w] == [[5, 30.0, "50 % of the car's median lap (60.000 s)", 270.0],
+                                          [6, 30.0, "50 % of the car's median lap (60.000 s)", 300.0],
+                                          [7, 360.0, "600 % of the car's median lap (60.000 s)", 660.0]]  # fmt: skip
+    assert say("fr", w[2][3]) == "600 % du tour médian de la voiture (60.000 s)"
     # thresholds are preset overrides: at 40 % .. 700 % nothing is flagged
     lines2 = [{**HEAD[0], "lap_warn_low_pct": 40, "lap_warn_high_pct": 700}, *HEAD[1:]]
     e2 = replay_lines([json.dumps(x) for x in lines2 + lines], finalize=False)
@@ -223,6 +227,8 @@ def test_api_assign_and_unknown_list(track):
     unknown = {u["transponder"]: u for u in track.get("/unknown", track.tc)}
     assert unknown["901"]["loops"] == {"pit_in": 1} and (unknown["901"]["max_strength"], unknown["901"]["max_hits"]) == (40, 1)
     assert unknown["901"]["noise"] == ["a single read", "weak signal (strength 40)", "few hits (1)", "never on the finish loop"]
+    assert [say("fr", x) for x in unknown["901"]["noise_said"]] == [
+        "une seule lecture", "signal faible (force 40)", "peu de détections (1)", "jamais sur la boucle de ligne"]
     assert unknown["955"]["count"] == 2 and unknown["955"]["noise"] == []
     # assign adds: car 3 keeps 103
     r = track.post("/assign", {"transponder": "955", "number": "3"}, track.tc)
@@ -237,7 +243,7 @@ def test_api_assign_and_unknown_list(track):
     assert track.post("/assign", {"transponder": "966", "number": "3"}, track.rc).status_code == 403
     corr = track.get("/corrections", track.tc)
     assert [(c["id"], c["type"], c["by"]) for c in corr] == [("c2", "assign", "timing"), ("c1", "assign", "timing")]
-    assert track.replayed() == track.get("/results")
+    assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
 
 
 def test_api_manual_passing_estimated_then_undone(track):
@@ -264,7 +270,7 @@ def test_api_manual_passing_estimated_then_undone(track):
     assert corr["c1"]["reverted"] and corr["c1"]["reverted_by"] == "c3" and corr["c3"]["line"]["note"] == "car was in the pits"
     assert track.post("/revert", {"id": "c1"}, track.tc).status_code == 409
     assert track.post("/revert", {"id": "zz"}, track.tc).status_code == 404
-    assert track.replayed() == track.get("/results")
+    assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
     before = track.get("/results")
     track.restart()
     assert track.get("/results") == before and track.get("")["set_aside"] == []
@@ -307,7 +313,7 @@ def test_api_approve_asks_for_the_amount_and_keeps_the_penalty(track):
     assert r.status_code == 200 and track.row("1")["laps"] == 1
     printed = {p["id"]: p for p in track.get("/results")["penalties"]}
     assert printed[pid]["decision"]["action"] == "approved" and printed[pid]["state"] == "applied"
-    assert track.replayed() == track.get("/results")
+    assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
 
 
 def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
@@ -326,7 +332,7 @@ def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
     assert track.post("/revert", {"id": "c1"}, track.rc).status_code == 200
     assert [(p["id"], p["state"]) for p in track.get("/penalties") if p.get("manual")] == [("p1", "reverted"), ("p2", "applied")]
     assert track.row("2")["penalty_seconds"] == 0.0
-    assert track.replayed() == track.get("/results")
+    assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
 
 
 def test_a_too_long_lap_is_split_by_an_interpolated_passing(track):
@@ -346,4 +352,4 @@ def test_a_too_long_lap_is_split_by_an_interpolated_passing(track):
     # 61, 121, 181 (interpolated), 301, 361, 421, 481: 7 laps; laps 3 (60 s) and 4 (120 s) flagged
     assert row["laps"] == 7 and row["lap_flags"] == {"3": "interpolated", "4": "interpolated"}
     assert (row["best_lap_s"], row["best_lap_no"]) == (60.0, 2)
-    assert track.replayed() == track.get("/results")
+    assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes

@@ -114,7 +114,7 @@ def test_refusals_are_domain_errors_and_log_nothing(live):
         live.car_action("1", "fly", {})
     with pytest.raises(errors.NotFound, match="no car '7'"):
         live.car_action("7", "mechanical", {})
-    with pytest.raises(errors.Invalid, match="unknown signal None"):
+    with pytest.raises(errors.Invalid, match="a signal needs 'signal'"):
         live.signal({"signal": ["green"]})
     with pytest.raises(errors.Invalid, match="needs 'number' and 'rule'"):
         live.add_penalty({"number": "1"})

@@ -59,7 +59,7 @@ def test_a_passing_changes_only_that_kart_and_the_order(tmp_path):
                 seen_stint_rules = True
                 assert "stint_s" not in st and "stint_left_s" not in st
             if isinstance(st, dict) and "text_until" in st:
-                assert "text" not in st and st["until_s"] is not None
+                assert "text" not in st and "text_said" not in st and st["until_s"] is not None
     assert seen_stint_rules  # the LM-STOPS status was there, with its absolute stint start
     # rule statuses of other karts change only when a rule's state does (pit lane opens...), not
     # with every crossing as when countdowns were sent

@@ -86,34 +86,30 @@ def test_printed_meeting_documents_in_french_and_english():
     assert "+1 lap" in race_table(race, entries) and print_text("en", "Driver") == "Driver"
 
 
-def french(text: str) -> str:
-    """web/js/i18n.js serverText() in Python: the catalogue's patterns in order ($1 -> \\1)."""
-    for pattern, to in CATS["fr"]["_patterns"]:
-        text = re.sub(pattern, re.sub(r"\$(\d)", r"\\\1", to), text)
-    return text
-
-
 def test_engine_evidence_reads_as_french():
-    """Every penalty the engine writes for the shared Le Mans example, and the AX rules' texts,
-    come out in French with no English phrase left."""
-    from service.results import replay_file, results
+    """Every penalty the engine writes for the shared Le Mans example and for simulated Le Mans,
+    auto-cross and cross-country races carries its code: said in French, no English phrase is left,
+    and the English text is the one the results JSON keeps."""
+    from dataclasses import replace
+
+    from service.i18n import Said, say, text
+    from service.results import replay_file, replay_lines
+    from simulator import model, scenario
     from tests.web_helpers import SPEC
 
-    evidence = [p["evidence"] for p in results(replay_file(SPEC / "lemans-mini.jsonl"))["penalties"]]
-    evidence += [
-        "first jump start: grid_move at 2.500, 1500 ms before the green (green at 4.000); start procedure from 0.000",
-        "repeat jump start: start loop passing at 3.100, before the green (lights not yet green); start procedure from 0.000",
-        "no read of transponder X701 in this session: cannot be classified (003 art. 4.3)",
-        "weight_check 1:00:00.000: driver d1 68 kg vs 70 kg at sign-on = 2.000 kg missing -> 2 kg x 1 laps",
-        "refuel window 2 MISSED",
-    ]
-    assert len(evidence) >= 7
+    engines = [replay_file(SPEC / "lemans-mini.jsonl")]
+    for preset, kind in (("lemans-270-2h", None), ("autocross", "heat"), ("ffm-cc", None)):
+        params = replace(model.Params.realistic(), short_stop=0.3, missed_read=0.02)
+        engines.append(replay_lines(scenario.lines(model.generate(preset, 20, 1, params, kind=kind))))
+    pens = [p for e in engines for p in e.penalties.all()]
+    assert {p.rule for p in pens} >= {"LM-MIN-PIT", "LM-STOPS", "CC-PIT"}
     english = re.compile(
         r"\b(driver|stops?|of|missing|before|after|window|refuel|green|lap|laps|at|pit|in|the|read)\b"
     )
-    for text in evidence:
-        fr = french(text)
-        assert not english.search(fr.replace("pit_in", "").replace("pit_out", "")), (text, fr)
-    assert french("pit_in 1447.672 -> pit_out 1557.672 = 110.000 s < 120 s") == (
-        "entrée stand 1447.672 -> sortie stand 1557.672 = 110.000 s < 120 s"
-    )
+    for p in pens:
+        assert isinstance(p.evidence, Said), p.evidence
+        fr = say("fr", p.evidence)
+        assert fr != p.evidence and not english.search(fr.replace("pit_in", "").replace("pit_out", "")), (p.evidence, fr)
+        assert say("en", p.evidence) == p.evidence
+    assert text("fr", "ev.lm_min_pit", {"pit_in": "1447.672", "pit_out": "1557.672", "duration": "110.000",
+                                        "min": "120"}) == "entrée stand 1447.672 -> sortie stand 1557.672 = 110.000 s < 120 s"

@@ -71,7 +71,7 @@ def test_meeting_tokens_act_on_the_meeting_sessions_only(client: TestClient, mee
             == 401
         )
     # the live WebSocket stream takes the meeting's token on its session
-    with client.websocket_connect(f"/ws/sessions/{sid}?stream=live&token={timing}") as ws:
+    with client.websocket_connect(f"/ws/sessions/{sid}?stream=live", headers=hdr(timing)) as ws:
         assert ws.receive_json()["type"] == "snapshot"
 
     who = client.get("/api/whoami", headers=hdr(director)).json()

@@ -174,7 +174,7 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
 
 
 def test_bad_requests_are_clear(client: TestClient) -> None:
-    assert client.post("/api/meetings", json={"entries": []}, headers=hdr(ADMIN)).status_code == 400
+    assert client.post("/api/meetings", json={"entries": "7"}, headers=hdr(ADMIN)).status_code == 400
     dup = [{"number": "1"}, {"number": "1"}]
     assert client.post("/api/meetings", json={"entries": dup}, headers=hdr(ADMIN)).status_code == 400
     assert client.get("/api/meetings/nope").status_code == 404

@@ -86,6 +86,7 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     )
     assert made.status_code == 201
     assert made.json()["name"] == f"{pick['venue']} {pick['start']} ({pick['club']})"
+    assert (made.json()["date"], made.json()["place"], made.json()["organiser"]) == (pick["start"], pick["venue"], pick["club"])
     assert made.json()["stage"] == "practice1"
     # the import survives a restart
     again = FastAPI()

@@ -13,6 +13,7 @@ import pytest
 
 from service.errors import Conflict, Invalid
 from service.http_errors import status_of
+from service.meeting.free import FreeMeeting
 from service.meeting.karting_runner import KartingMeeting
 from service.meeting.lengths import ax_laps
 from service.meeting.model import DNS, DSQ, RaceRow
@@ -28,16 +29,23 @@ TRACK = {"track_length_m": 1200, "track_capacity": 34, "category": "Senior"}
 
 
 def test_registry_maps_presets_to_formats() -> None:
-    assert FORMATS == {"autocross": AutocrossMeeting, "ffsa-karting": KartingMeeting}
+    assert FORMATS == {"autocross": AutocrossMeeting, "ffsa-karting": KartingMeeting, "free": FreeMeeting}
     ax, ka = new_meeting("autocross", AX_ENTRIES, {"name": "Igny"}), new_meeting("ffsa-karting", KARTS, TRACK)
     assert type(ax) is AutocrossMeeting and ax.preset == "autocross" and ax.name == "Igny"
     assert type(ka) is KartingMeeting and ka.division == "Senior" and ka.track_capacity == 34
-    assert isinstance(ax, Meeting) and isinstance(ka, Meeting)  # both answer the whole protocol
+    free = new_meeting("free", AX_ENTRIES, {"name": "Journée club"})
+    assert isinstance(ax, Meeting) and isinstance(ka, Meeting) and isinstance(free, Meeting)  # the whole protocol
+    # a free meeting: no stages, its list kept; asked for a stage it is a conflict (coded)
+    assert free.stages() == [] and free.current_stage() is None and list(free.entries) == ["401", "402", "403"]
+    with pytest.raises(MeetingError) as exc:
+        free.plans("practice1")
+    assert exc.value.code == "meeting.no_stages" and status_of(exc.value) == 409
+    assert meeting_from_state(free.state()).entries == free.entries
 
 
 @pytest.mark.parametrize("preset", [None, "lemans-270-2h", ["autocross"]])
 def test_unknown_preset_is_invalid(preset: object) -> None:
-    with pytest.raises(Invalid, match="'autocross' or 'ffsa-karting'") as exc:
+    with pytest.raises(Invalid, match="preset is autocross or ffsa-karting") as exc:
         format_of(preset)
     assert status_of(exc.value) == 400
 

@@ -120,7 +120,7 @@ def test_meeting_routes_use_the_one_auth_module(tmp_path: Path) -> None:
         anon = c.post(start)
         assert (anon.status_code, anon.json()["detail"]) == (401, "authentication required: send 'Authorization: Bearer <token>'")
         assert anon.headers["www-authenticate"] == "Bearer"  # as every staff route of service/auth.py
-        assert c.post(start, headers={"Authorization": "Bearer nope"}).json() == {"detail": "invalid token"}
+        assert c.post(start, headers={"Authorization": "Bearer nope"}).json() == {"detail": "invalid token", "code": "auth.invalid_token", "params": {}}
         no = c.post(start, headers={"Authorization": f"Bearer {tokens['stewards']}"})
         assert (no.status_code, no.json()["detail"]) == (403, "role 'stewards' may not do this (needs timing)")
         create = c.post("/api/meetings", json={"entries": [{"number": "7"}]},

@@ -12,12 +12,11 @@ import time
 
 import pytest
 
-from service.manager import Manager
 from service.session import DecoderLink
 from simulator import model
 from simulator.emit import play
 from tests.p3_fake_decoder import FakeDecoder
-from tests.service_proc import until
+from tests.service_proc import local_manager, until
 from tests.test_chaos_restart import WatchedTarget
 
 FAST = "retry_min=0.05&retry_max=0.2"
@@ -30,7 +29,7 @@ def logged(session) -> list[dict]:
 
 
 async def test_p3_decoders_months_off_and_on_gps_time_need_no_offset(tmp_path):
-    mgr = Manager(tmp_path, "admin")
+    mgr = local_manager(tmp_path)
     s = mgr.create("clocks", {"preset": "generic-timed", "min_lap_s": 0.2})
     s.add_entries([{"type": "entry", "number": str(n), "name": f"car {n}", "transponder": str(100 + n),
                     "category": "x"} for n in (1, 2, 3)])  # fmt: skip
@@ -74,7 +73,7 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
     # backup finish decoder's date is 400 days off; played in real time, a window of the race
     p = model.Params(second_finish_decoder=1.0, clock_offset_s=-400 * 86_400.0)
     race = model.generate("lemans-270-2h", 8, 21, p, duration_s=900.0)
-    mgr = Manager(tmp_path, "admin")
+    mgr = local_manager(tmp_path)
     s = mgr.create("sim clocks", {"preset": "lemans-270-2h"})
     target = WatchedTarget()
     linked: list[asyncio.Task] = []

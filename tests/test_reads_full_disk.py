@@ -17,7 +17,7 @@ from service.manager import Manager
 from service.session import DecoderLink, LiveSession
 from tests.mqtt_broker import mosquitto  # noqa: F401  (pytest fixture)
 from tests.p3_fake_decoder import DECODER_ID, RTC0, FakeDecoder
-from tests.service_proc import until
+from tests.service_proc import local_manager, until
 
 FAST = "retry_min=0.05&retry_max=0.2"
 PIT_ID = "0000aa01"
@@ -47,7 +47,7 @@ def new_session(mgr: Manager) -> LiveSession:
 
 
 async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
-    mgr = Manager(tmp_path, "admin")
+    mgr = local_manager(tmp_path)
     s = new_session(mgr)
     sid = s.id
     async with FakeDecoder() as finish, FakeDecoder(decoder_id=PIT_ID) as pit:
@@ -81,7 +81,7 @@ async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
         assert s.store.get_meta()["first_reads"][PIT_ID] == {"1": 1}
 
         await mgr.shutdown()  # the service stops (or dies) before the pit decoder is back
-        mgr = Manager(tmp_path, "admin")
+        mgr = local_manager(tmp_path)
         mgr.load_all()
         await mgr.restore_decoders()
         s = mgr.get(sid)
@@ -99,7 +99,7 @@ async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
 
 @pytest.mark.mqtt
 async def test_mqtt_reads_are_handed_over_again_once_the_log_takes_writes(mosquitto, tmp_path):  # noqa: F811
-    mgr = Manager(tmp_path, "admin")
+    mgr = local_manager(tmp_path)
     s = new_session(mgr)
     topic = "site/decoder/gate1/passing"
     try:

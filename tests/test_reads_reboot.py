@@ -11,11 +11,10 @@ import json
 import httpx
 import pytest
 
-from service.manager import Manager
 from service.session import DecoderLink
 from simulator import model, scenario
 from simulator.emit import build_feeds, play
-from tests.service_proc import ServiceProcess, until
+from tests.service_proc import ServiceProcess, local_manager, until
 from tests.sim_helpers import replay
 from tests.test_chaos_restart import ADMIN, Chaos, WatchedTarget, spec_view
 
@@ -47,7 +46,7 @@ async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path):
     reboots = [("finish", round(0.4 * end, 3)), ("pit_in", round((pits[0] + pits[1]) / 2, 3))]
     want = replay(race, tmp_path)
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
-    mgr = Manager(tmp_path / "data", "admin")
+    mgr = local_manager(tmp_path / "data")
     s = mgr.create("reboot", {k: v for k, v in lines[0].items() if k != "type"})
     s.add_entries([x for x in lines if x["type"] == "entry"])
     starting: list[asyncio.Task] = []

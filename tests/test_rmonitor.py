@@ -68,10 +68,11 @@ def new_session(mgr: Manager, name: str = "Course d'essai"):
     return s
 
 
-async def settle(client: Client, *regs: str) -> None:
-    """Read until a $J of each of `regs` came, then the next heartbeat: what came before it is complete."""
-    wanted = set(regs)
-    await client.until(lambda c, f: c == "J" and wanted.discard(f[0]) is None and not wanted)
+async def settle(client: Client, *marks: tuple[str, str]) -> None:
+    """Read until the $J of each (registration, race time) came, then the next heartbeat: what came
+    before it is complete (a car's earlier $J does not count: it would not wait for the newest)."""
+    wanted = set(marks)
+    await client.until(lambda c, f: c == "J" and wanted.discard((f[0], f[2])) is None and not wanted)
     await client.until(lambda c, f: c == "F")
 
 
@@ -148,7 +149,7 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
         for tr, t in [("101", 60.0), ("102", 62.0), ("103", 70.0), ("102", 120.0)]:
             s.submit(passing(tr, t))
             await asyncio.sleep(0)
-        await settle(a, "2")
+        await settle(a, ("2", "00:02:00.000"))
         assert a.board.heartbeat[4] == "Green "
         assert a.board.passings == [("1", "00:01:00.000", "00:01:00.000"), ("2", "00:01:02.000", "00:01:02.000"),
                                     ("3", "00:01:10.000", "00:01:10.000"), ("2", "00:00:58.000", "00:02:00.000")]  # fmt: skip
@@ -163,12 +164,12 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
             assert_board_matches(b.board, s.results())
 
             s.submit(passing("101", 121.5))
-            await settle(a, "1")
+            await settle(a, ("1", "00:02:01.500"))
             assert a.board.race["1"] == (2, 2, "00:02:01.500") and a.board.race["2"][0] == 1
             s.submit({"type": "driver_change", "number": "2", "driver": "b", "t": 125.0})
             s.submit(passing("101", 181.0))
             s.submit({"type": "signal", "signal": "sc", "t": 182.0})
-            await settle(a, "1")
+            await settle(a, ("1", "00:03:01.000"))
             await a.until(lambda c, f: c == "F" and f[4] == "Yellow")  # safety car shows as Yellow
             assert a.board.standings() == ["1", "2", "3"]
             assert a.board.best["2"] == (1, 2, "00:00:58.000") and a.board.best["1"] == (2, 3, "00:00:59.500")

@@ -126,7 +126,8 @@ def test_no_reads_proposes_a_penalty_on_the_minimal_context() -> None:
     ctx = MinimalContext([read, silent], kind="heat", now_s=300)
     rule = _rule("AX-TRANSPONDER")
     assert rule.status(ctx, read) is None
-    assert rule.status(ctx, silent) == {"no_reads": True, "message": "no transponder read (T9)"}
+    assert rule.status(ctx, silent) == {"no_reads": True, "message": "no transponder read (T9)",
+                                        "message_said": {"code": "status.no_reads", "params": {"transponder": "T9"}}}
     rule.on_session_end(ctx, silent)
     (p,) = ctx.penalties
     assert (p["number"], p["state"], p["t"]) == ("9", "proposed", 300 * US)

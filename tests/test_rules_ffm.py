@@ -138,7 +138,11 @@ def test_live_status_pit_passages_stop_board_and_window():
     assert eng.rule_status(eng.cars["2"])["CC-FINISH"] == {"window_closes_in_s": 900.0,
                                                            "text": "finish window closes in 15:00",
                                                            "until_s": 11705.0,
-                                                           "text_until": "finish window closes in {}"}  # fmt: skip
+                                                           "text_until": "finish window closes in {}",
+                                                           "text_said": {"code": "status.cc_window_closes",
+                                                                         "params": {"left": "15:00"}},
+                                                           "text_until_said": {"code": "status.cc_window_closes",
+                                                                               "params": {}}}  # fmt: skip
 
 
 # -- CC-KIDS ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.i18n import text
 from service.presets import resolve
 from service.rules.common import status_line
 from tests.test_rules_kit import Scenario, change_stops, penalties, row
@@ -278,9 +279,13 @@ def test_live_status_at_chosen_times():
     eng = sc.live(120.0)
     car = eng.cars["14"]
     assert status_line(eng, car) == "kart 14: 0 of 11 stops, pit lane opens in 3:00, refuel window opens in 58:00"
+    said = {"code": "status.lm_pit_opens", "params": {"extra": ""}}  # the pages say it in their language
     assert eng.rule_status(car)["LM-PIT-CLOSED-START"] == {"pit_lane": "closed", "opens_in_s": 180.0,
                                                           "text": "pit lane opens in 3:00", "until_s": 300.0,
-                                                          "text_until": "pit lane opens in {}"}  # fmt: skip
+                                                          "text_until": "pit lane opens in {}",
+                                                          "text_said": {**said, "params": {"extra": "", "left": "3:00"}},
+                                                          "text_until_said": said}  # fmt: skip
+    assert text("fr", "status.lm_pit_opens", {"extra": "", "left": "3:00"}) == "la voie des stands ouvre dans 3:00"
 
     eng = sc.live(6440.0)  # 12:40 before the window closes at 7200
     car = eng.cars["14"]

@@ -72,13 +72,18 @@ def test_season_from_live_sessions_follows_a_late_penalty(client: TestClient) ->
     st = client.get(f"/api/championships/{cid}/standings").json()
     assert st["categories"]["Amateur"][0]["points"] == 26
 
-    csv = client.get(f"/api/championships/{cid}/standings.csv")
-    assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[:2] == ["category,position,team,number,points,events,eligible,bursary_eur,2H,3H",
-                                         "Sport,1,KART'ATTACK,2,52,2,no,0,26,26"]  # fmt: skip
-    sheet = client.get(f"/api/championships/{cid}/standings.html").text
+    csv = client.get(f"/api/championships/{cid}/standings.csv", headers={"Accept-Language": "fr-FR,fr"})
+    assert csv.headers["content-type"].startswith("text/csv") and csv.content.startswith(b"\xef\xbb\xbf")
+    assert csv.content[3:].decode().splitlines()[:2] == [
+        "Catégorie;Pos;Équipe / pilote;N°;Points;Épreuves;Minimum;Bourse (€);2H;3H",
+        "Sport;1;KART'ATTACK;2;52;2;non;0;26;26"]  # fmt: skip
+    en = client.get(f"/api/championships/{cid}/standings.csv?lang=en").content[3:].decode().splitlines()
+    assert en[:2] == ["Category,Pos,Team / rider,No,Points,Events,Minimum,Bursary (EUR),2H,3H",
+                      "Sport,1,KART'ATTACK,2,52,2,no,0,26,26"]  # fmt: skip
+    sheet = client.get(f"/api/championships/{cid}/standings.html", headers={"Accept-Language": "fr"}).text
     assert "<h1>Classement LM 270 2026</h1>" in sheet and "<h2>Amateur</h2>" in sheet and "DSQ" in sheet
     assert "Standings" in client.get(f"/api/championships/{cid}/standings.html?lang=en").text
+    assert "Standings" in client.get(f"/api/championships/{cid}/standings.html").text  # no language: English
 
     # add the next event; then delete the season
     more = client.post(f"/api/championships/{cid}/events", headers=H,

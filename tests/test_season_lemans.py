@@ -109,9 +109,12 @@ def test_cli_prints_the_same_standings(tmp_path):
     js = subprocess.run([*cmd, "--json"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(js.stdout) == standings(*load_season_file(path))
     txt = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60, check=True).stdout
-    assert "Les Fous du Volant" in txt and "126.00" in txt and "Amateur" in txt
+    assert "Les Fous du Volant" in txt and "126,00" in txt and "Amateur" in txt  # French: a decimal comma
     csv = subprocess.run([*cmd, "--csv"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True).stdout
-    assert csv.splitlines()[1].startswith("Sport,1,Les Fous du Volant,1,252,7,yes,126")
+    assert csv.startswith("\ufeffCatégorie;Pos;") and csv.splitlines()[1].startswith("Sport;1;Les Fous du Volant;1;252;7;oui;126")
+    en = subprocess.run([*cmd, "--csv", "--lang", "en"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                        check=True).stdout  # fmt: skip
+    assert en.splitlines()[1].startswith("Sport,1,Les Fous du Volant,1,252,7,yes,126")
 
 
 def test_lmks_doubles_6h_places_and_refuses_a_270_race(tmp_path):

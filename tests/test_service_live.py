@@ -10,7 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from tests.service_proc import TOKEN, ServiceProcess
+from tests.service_proc import TOKEN, ServiceProcess, bearer, ws_token
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -126,9 +126,11 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
             assert closed.value.rcvd.code == 4401
 
             # a second race-control screen stays connected the whole time
-            observer = await websockets.connect(f"{ws_base}?stream=live&token={tokens['race_control']}")
+            observer = await websockets.connect(f"{ws_base}?stream=live", additional_headers=bearer(tokens["race_control"]))
             await _recv(observer)
-            async with websockets.connect(f"{ws_base}?stream=live&token={tokens['race_control']}") as ws:
+            # a browser's way: the token as a subprotocol (web/js/auth.js), the server answers "boucle"
+            async with websockets.connect(f"{ws_base}?stream=live", subprotocols=ws_token(tokens["race_control"])) as ws:
+                assert ws.subprotocol == "boucle"
                 snap = await _recv(ws)
                 assert snap["type"] == "snapshot" and len(snap["rows"]) == 5
                 seq = snap["seq"]
@@ -150,7 +152,7 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
             # this screen drops off; three more passings happen meanwhile
             for pid, n in enumerate([4, 5, 3], 4):
                 await passing(n, 1 if n != 3 else 2, pid)
-            async with websockets.connect(f"{ws_base}?stream=live&since={last}&token={tokens['timing']}") as ws:
+            async with websockets.connect(f"{ws_base}?stream=live&since={last}", additional_headers=bearer(tokens["timing"])) as ws:
                 missed = [await _recv(ws) for _ in range(3)]
                 assert [m["seq"] for m in missed] == [last + 1, last + 2, last + 3]
                 assert [m["passings"][0]["transponder"] for m in missed] == ["1004", "1005", "1003"]

@@ -54,7 +54,8 @@ def test_page_reads_the_broker_and_repairs(broker, browser, tmp_path):
         assert page.evaluate("window.boucle.store.feed.kind") == "mqtt"
         _lap(server, sid, 1, [3, 1, 2, 6, 5, 4])
         _lap(server, sid, 2, [1, 3, 2, 6, 4, 5])
-        page.wait_for_function("[...window.boucle.store.rows.values()].every(r => r.laps === 2)")
+        page.wait_for_function("window.boucle.store.rows.size === 6 "
+                               "&& [...window.boucle.store.rows.values()].every(r => r.laps === 2)")  # fmt: skip
         page.wait_for_function("window.boucle.store.pending === null")
         shown = [(r["number"], r["laps"]) for r in table_rows(page)]
         assert shown == [("1", "2"), ("3", "2"), ("2", "2"), ("6", "2"), ("4", "2"), ("5", "2")]

@@ -85,10 +85,11 @@ def test_manual_passing_estimate_then_undo(server, browser):
     sid = s["id"]
     ctx, page, errors, asked, _ = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
     page.wait_for_function("document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\")?.textContent === '3'")
-    page.select_option("#man-car", "2")
+    page.fill("#man-car", "2")
+    page.check("#man-mode input[value=race]")  # times as race time (the green was at t = 0)
     page.click("#man-submit")  # no time: Boucle estimates it from car 2's pace
     # laps 62, 62, 62: median 62 -> 186 + 62 = 248
-    page.wait_for_function("document.querySelector('#man-t').value === '248'")
+    page.wait_for_function("document.querySelector('#man-t').value === '4:08.000'")
     assert "last crossing 3:06.000" in page.inner_text("#man-estimate") or "186" in page.inner_text("#man-estimate")
     assert page.inner_text("#man-submit") == "Save estimated passing"
     page.click("#man-submit")
@@ -176,7 +177,8 @@ def test_fill_a_missed_read_inside_a_too_long_lap(server, browser):
     assert "400 % of the car's median lap (60.000 s)" in item.inner_text()
     page.click("#lap-warnings li[data-car='1'][data-lap='4'] button[data-act=fill]")
     # the first of 3 missing crossings: 180 + 240 / 4 = 240
-    page.wait_for_function("document.querySelector('#man-t').value === '240'")
+    page.check("#man-mode input[value=race]")  # shown again as race time (the green was at t = 0)
+    page.wait_for_function("document.querySelector('#man-t').value === '4:00.000'")
     assert "Lap 4 looks like 4 laps" in page.inner_text("#man-estimate") and page.input_value("#man-car") == "1"
     page.click("#man-submit")
     page.wait_for_function("document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '5'")

@@ -187,7 +187,7 @@ def test_picker_follow_and_staff_switch(browser, tmp_path):
         assert new_id not in (other, done, p1, p2) and f"session={new_id}" in tp.url
         tp.fill("#entries-csv", "number,name,transponder,category,drivers\n5,Nouvelle,5005,Sport,")
         tp.click("#entries-form button[type=submit]")
-        tp.wait_for_function("document.querySelector('#man-car').options.length === 2")
+        tp.wait_for_selector("#entries tbody tr[data-key='5']")
         assert [
             r["number"] for r in srv.http.get(f"/api/sessions/{new_id}/results").json()["classification"]
         ] == ["5"]

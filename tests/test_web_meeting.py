@@ -98,11 +98,8 @@ def test_meeting_page_flow(server: LiveServer, browser):
         f"document.querySelector(\".plan[data-key='heat1.1'] a[href$='{sessions['heat1.1']}']\") !== null"
     )
 
-    # The race director's decisions are refused to the timing crew, and said so.
-    page.fill("#d-unable input[name=number]", "701")
-    page.click("#d-unable button[type=submit]")
-    page.wait_for_selector(".toast.bad")
-    assert "may not" in page.inner_text(".toast")
+    # The race direction's decisions are not the timing crew's: not even shown to it.
+    assert page.is_hidden("#m-decisions-card") and page.is_hidden("#d-unable")
 
     # The same tab on the session's timing page: logged in by the meeting's token.
     page.click(".plan[data-key='practice2.1'] a:has-text('Timing crew')")

@@ -222,8 +222,9 @@ def test_timing_crew(server, browser, tmp_path):
     page.wait_for_function("document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '1'")
 
     # A missed read added by hand.
-    page.select_option("#man-car", "4")
-    page.fill("#man-t", "140")
+    page.fill("#man-car", "4")
+    page.check("#man-mode input[value=race]")
+    page.fill("#man-t", "2:20")  # race time (the green was at t = 0)
     page.click("#manual-form button[type=submit]")
     page.wait_for_function("document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '2'")
     assert "(by hand)" in page.inner_text("#feed tbody tr:first-child")

@@ -25,7 +25,8 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
                                 ("3", "Les Escargots", "Amateur", 53.0)])  # fmt: skip
     season = {"championship": "lemans-270", "name": "Le Mans 270 2026", "events": [{"name": "2H Mars", "race": e1}]}
     cid = server.post("/api/championships", season)["id"]
-    page, errors = open_page(browser, f"{server.base}/standings.html", ready="#standings tbody tr")
+    ctx = new_context(browser, locale="fr-FR")
+    page, errors = open_page(ctx, f"{server.base}/standings.html", ready="#standings tbody tr")
     # Sport: Les Rapides 24 + fastest lap 2 = 26; Kart'Attack 20
     assert rows(page) == [["1", "1", "Les Rapides", "26", "26 F", "1", "non", ""],
                           ["2", "2", "Kart'Attack", "20", "20", "1", "non", ""]]  # fmt: skip
@@ -33,8 +34,10 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
     assert page.get_attribute("#sheet", "href") == f"api/championships/{cid}/standings.html?lang=fr"
     page.click("#cats button:has-text('Amateur')")
     assert rows(page)[0][:4] == ["1", "3", "Les Escargots", "26"]
-    page.click("#lang")
-    assert page.text_content("#title").startswith("Championship standings") and page.get_attribute("html", "lang") == "en"
+    page.click("#lang-switch")  # the same switch as every page, remembered
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_selector("#standings tbody tr")
+    assert page.text_content("#title").startswith("Championship standings")
 
     # the next event is added: the page shows it on its next refresh
     e2 = race("lemans-270-3h", [("2", "Kart'Attack", "Sport", 50.0), ("1", "Les Rapides", "Sport", 51.0)])
@@ -51,7 +54,7 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / "standings.png"))
     assert errors == []
-    page.close()
+    ctx.close()
 
 
 def test_race_control_page_sends_cc_line_offences(browser, server: LiveServer) -> None:

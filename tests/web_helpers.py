@@ -17,7 +17,9 @@ import pytest
 import uvicorn
 
 from service.app import create_app
+from service.connections import ConnectionLimits, uvicorn_config
 from service.embedded_broker import free_port
+from tests.service_proc import LOCAL
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -30,11 +32,12 @@ SPEC = REPO.parent / "shared" / "spec" / "examples"  # read at test time, never 
 class LiveServer:
     """uvicorn running `create_app` in a daemon thread."""
 
-    def __init__(self, data_dir: Path, **app_options: Any) -> None:
+    def __init__(self, data_dir: Path, limits: ConnectionLimits | None = None, **app_options: Any) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        app_options.setdefault("allow_decoders", LOCAL)  # the tests' decoders are local
         self.app = create_app(data_dir, ADMIN, synchronous="OFF", **app_options)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
+        config = uvicorn_config(self.app, "127.0.0.1", self.port, limits)  # the service's own bounded protocols
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="boucle-test-server", daemon=True)
         self.http = httpx.Client(base_url=self.base, timeout=10)
@@ -125,8 +128,26 @@ def browser():
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
-        yield b
+        yield TestBrowser(b)
         b.close()
+
+
+class TestBrowser:
+    """The Browser, whose contexts and pages bypass the service's Content-Security-Policy: tests
+    evaluate strings (`wait_for_function("...")`), which the CSP rightly forbids pages to do.
+    tests/test_security_headers.py loads every page under the real CSP."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+
+    def new_context(self, **options: Any):
+        return self.browser.new_context(**{"bypass_csp": True, **options})
+
+    def new_page(self, **options: Any):
+        return self.browser.new_page(**{"bypass_csp": True, **options})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.browser, name)
 
 
 def new_context(browser, viewport: tuple[int, int] = (1400, 1000), token: str | None = None, mobile: bool = False,

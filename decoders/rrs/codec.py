@@ -104,7 +104,8 @@ class RrsReply:
 Record = RrsPassing | RrsProtocol | RrsStatus | RrsCount | RrsConfig | RrsFetchEnd | RrsReply
 
 
-class LineError(ValueError):
+class BadLine(ValueError):
+    """A line of the decoder that is not a passing: `reason` is the reject counter it goes to (internal)."""
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -123,9 +124,9 @@ def _flag(value: str) -> bool | None:
 
 def parse_passing(fields: list[str], pushed: bool) -> RrsPassing:
     if len(fields) != PASSING_FIELDS or not fields[1].strip():
-        raise LineError("fields")
+        raise BadLine("fields")
     if not fields[0].isdigit():
-        raise LineError("number")
+        raise BadLine("number")
     try:
         day_us = None
         if fields[2]:
@@ -135,7 +136,7 @@ def parse_passing(fields: list[str], pushed: bool) -> RrsPassing:
             day_us = civil_us(int(m[1]), int(m[2]), int(m[3]))
         tod_us = parse_tod(fields[3])
     except ValueError:
-        raise LineError("time") from None
+        raise BadLine("time") from None
     try:
         battery = float(fields[13]) if fields[13].strip() else None
     except ValueError:
@@ -147,7 +148,7 @@ def parse_passing(fields: list[str], pushed: bool) -> RrsPassing:
 
 def parse_status(fields: list[str]) -> RrsStatus:
     if len(fields) < 10:
-        raise LineError("fields")
+        raise BadLine("fields")
     clock = None
     m = _DATE.fullmatch(fields[0])
     if m is not None:
@@ -198,13 +199,13 @@ class RrsDecoder:
             if head == "PASSINGS":
                 count = _opt_int(fields[1]) if len(fields) > 1 else None
                 if count is None:
-                    raise LineError("fields")
+                    raise BadLine("fields")
                 return RrsCount(count, _opt_int(fields[2]) if len(fields) > 2 else None)
             if head == "GETCONFIG":
                 return RrsConfig(tuple(fields[1:]))
             if head in COMMANDS:
                 return RrsReply(head, tuple(fields[1:]))
-        except LineError as exc:
+        except BadLine as exc:
             self.rejected[exc.reason] += 1
             return None
         self.rejected["unknown"] += 1

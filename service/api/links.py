@@ -39,30 +39,31 @@ def build_links_router(mgr: Manager) -> APIRouter:
     def tokens_of(mid: str) -> dict[str, str]:
         """A meeting's staff tokens; NotFound when there is no such meeting."""
         if mgr.meetings is None:
-            raise NotFound(f"no meeting {mid!r}")
+            raise NotFound("meeting.not_found", meeting=mid)
         mgr.meetings.get(mid)
         return mgr.meetings.tokens(mid)
 
     def link_qr(request: Request, query: str, role: str, pages: dict[str, str], tokens: dict[str, str],
-                unknown: str) -> Response:  # fmt: skip
+                meeting: bool = False) -> Response:  # fmt: skip
         """The spectator link for anyone; a staff page with its token in the fragment for the admin."""
         base = str(request.base_url)
         if role == "spectator":
             return qr_svg(f"{base}?{query}")
         if role not in pages:
-            raise NotFound(f"{unknown} {role!r}; one of spectator, {', '.join(pages)}")
+            raise NotFound("link.no_meeting_role" if meeting else "link.no_staff_page", role=role,
+                           known=", ".join(["spectator", *pages]))  # fmt: skip
         admin_only(request)
         return qr_svg(f"{base}{pages[role]}?{query}#token={quote(tokens[role])}")
 
     @api.get("/sessions/{sid}/qr/{role}.svg")
     async def session_qr(sid: str, role: str, request: Request) -> Response:
         tokens = mgr.get(sid).meta["tokens"]
-        return link_qr(request, f"session={quote(sid)}", role, SESSION_PAGES, tokens, "no staff page for")
+        return link_qr(request, f"session={quote(sid)}", role, SESSION_PAGES, tokens)
 
     @api.get("/meetings/{mid}/qr/{role}.svg")
     async def meeting_qr(mid: str, role: str, request: Request) -> Response:
         tokens = tokens_of(mid)
-        return link_qr(request, f"meeting={quote(mid)}", role, MEETING_PAGES, tokens, "no meeting role")
+        return link_qr(request, f"meeting={quote(mid)}", role, MEETING_PAGES, tokens, meeting=True)
 
     @api.get("/meetings/{mid}/tokens")
     async def meeting_tokens(mid: str, request: Request) -> dict[str, str]:

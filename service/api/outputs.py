@@ -6,48 +6,59 @@ timing-crew (or admin) token. The work is `service/outputs/`'s; these routes onl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from service import auth, limits
-from service.api import attachment
+from service.api import attachment, doc_lang, session_publication
 from service.auth import ADMIN, TIMING
-from service.i18n import pick_lang
+from service.documents import Documents, version_of
 from service.outputs import files, passings_import
 
 TC = frozenset({ADMIN, TIMING})
 
 
-def _lang(request: Request, lang: str | None) -> str:
-    """French by default; an unknown `lang` is a ValueError, which the app answers with a 400."""
-    return pick_lang(lang, request.headers.get("accept-language"), default="fr", strict=True)
-
-
 def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
     api = APIRouter(prefix="/api")
+    docs: Documents = app.state.documents
 
     @api.get("/sessions/{sid}/results.pdf")
-    async def results_pdf(sid: str, request: Request, lang: str | None = None) -> Response:
+    async def results_pdf(sid: str, request: Request) -> Response:
+        """The classification to print, in the caller's language (`?lang=`, else Accept-Language)."""
         s = mgr.get(sid)
-        lg = _lang(request, lang)
-        head = s.header()
-        pdf = files.results_pdf(s.results(), s.name, f"{head['preset']} - {head['kind']}", lg)
+        lg = doc_lang(request)
+        pub = session_publication(mgr, sid)
+
+        def prepare() -> tuple:
+            return (s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()), lg,
+                    None, pub)  # fmt: skip
+
+        # drawn in a worker process, once per session version and publication state (service/documents.py)
+        key = ("results.pdf", sid, version_of(s), lg, json.dumps(pub, sort_keys=True, default=str))
+        pdf = await docs.get(key, prepare, files.results_pdf, process=True)
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
-    async def results_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
-                          sep: str = "semicolon") -> Response:  # fmt: skip
+    async def results_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
+        """The classification for spreadsheets: the caller's language decides the separator and the
+        decimal mark (French `;` and `,`), which `sep` and `decimal` may override."""
         s = mgr.get(sid)
-        body = files.results_csv(s.results(), _lang(request, lang), decimal, sep)  # bad option: 400
+        lg = doc_lang(request)
+        files.check_options(decimal, sep)  # bad option: 400
+        body = await docs.get(("results.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (s.results(), lg, decimal, sep), files.results_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
-    async def laps_csv(sid: str, request: Request, lang: str | None = None, decimal: str = "comma",
-                       sep: str = "semicolon") -> Response:  # fmt: skip
+    async def laps_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
         s = mgr.get(sid)
-        body = files.laps_csv(files.lap_rows(s.engine, s.lap_chart()), _lang(request, lang), decimal, sep)
+        lg = doc_lang(request)
+        files.check_options(decimal, sep)
+        body = await docs.get(("laps.csv", sid, version_of(s), lg, decimal, sep),
+                              lambda: (files.lap_rows(s.engine, s.lap_chart()), lg, decimal, sep), files.laps_csv)  # fmt: skip
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")

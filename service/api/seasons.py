@@ -15,7 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import auth
-from service.api import attachment
+from service.api import attachment, doc_lang
+from service.api.meetings import draw
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
 from service.season.export import csv_text, html_sheet
@@ -34,6 +35,7 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return None if book is None else book.meetings.get(mid)
 
     svc = SeasonService(SeasonBook(Path(mgr.data_dir) / "championships"), mgr.sessions, meeting)
+    mgr.seasons = svc.book  # sessions and meetings a season names are not deleted
     api = APIRouter(prefix="/api", tags=["championships"])
 
     async def body_of(request: Request) -> Any:
@@ -85,12 +87,15 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return svc.standings(cid)
 
     @api.get("/championships/{cid}/standings.csv")
-    async def standings_csv(cid: str) -> Response:
-        return attachment(csv_text(svc.standings(cid)), "text/csv", f"{cid}.csv")
+    async def standings_csv(cid: str, request: Request) -> Response:
+        """The standings for spreadsheets, in the caller's language (`?lang=`, else Accept-Language)."""
+        lang = doc_lang(request)
+        return attachment(await draw(request, csv_text, svc.standings(cid), lang), "text/csv; charset=utf-8",
+                          f"{cid}.csv")
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
-    async def standings_sheet(cid: str, lang: str = "fr") -> HTMLResponse:
-        return HTMLResponse(html_sheet(svc.standings(cid), "en" if lang == "en" else "fr"))
+    async def standings_sheet(cid: str, request: Request) -> HTMLResponse:
+        return HTMLResponse(await draw(request, html_sheet, svc.standings(cid), doc_lang(request)))
 
     # -- cross-country helpers (RULES.md section 4) ---------------------------------------------------
     @api.get("/cc/sessions/{sid}/categories")
@@ -109,10 +114,10 @@ def build_season_router(mgr: Manager) -> APIRouter:
         auth.need(request, mgr, svc.session(rid), frozenset({ADMIN, TIMING}))
         body = await body_of(request)
         if not isinstance(body, dict) or not isinstance(body.get("sprint"), str):
-            raise Invalid("body needs 'sprint': the sprint test session id (and 'line_size')")
+            raise Invalid("season.needs_sprint")
         size = body.get("line_size", 20)
         if not isinstance(size, int) or isinstance(size, bool):
-            raise Invalid("'line_size' must be an integer")
+            raise Invalid("season.line_size_int")
         return {"rule": "CC-SPRINT", "lines": svc.apply_start_lines(rid, body["sprint"], size)}
 
     @api.get("/cc/kids")

@@ -8,8 +8,6 @@ public (spectators need nothing); every write needs a token.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +15,25 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from service import auth, limits, openapi
+from decoders.reach import mask_url
+from service import auth, limits, openapi, session_setup
 from service import meeting_access as access
-from service.api import attachment
+from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
+from service.documents import Documents, version_of
 from service.engine.outcome import Outcome
 from service.engine.penalties import AMOUNTS
 from service.entries import import_lines, read_entries
 from service.errors import Invalid
 from service.http_errors import caller_lang
+from service.hub import public_penalty, typed_note
+from service.i18n import coded
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
 from service.session import DecoderLink, LiveSession
-from service.store import scenario_lines
+from service.spreadsheet import write_csv
+from service.store import texts_scenario
 
 RC = frozenset({ADMIN, RACE_CONTROL})
 TC = frozenset({ADMIN, TIMING})
@@ -47,7 +50,7 @@ class Caller:
 
 def answer(outcome: Outcome) -> dict[str, Any]:
     """What a write returns: the engine's warnings, and the correction id when the line made one."""
-    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings}
+    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings, "warnings_said": [coded(w) for w in outcome.warnings]}
     if outcome.correction:
         out["id"] = outcome.correction
     return out
@@ -68,6 +71,23 @@ def entry_file_options(
 
 
 FILE_OPTIONS = Depends(entry_file_options)
+
+
+def documents(request: Request) -> Documents:
+    """The app's document workers and cache (service/documents.py)."""
+    return request.app.state.documents
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def export_csv_text(res: dict[str, Any]) -> str:
+    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
+    rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+            for row in res["classification"])  # fmt: skip
+    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
+
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -127,23 +147,64 @@ def build_router(mgr: Manager) -> APIRouter:
         body = await limits.object_body(request)
         name = body.pop("name", "") or ""
         if not isinstance(name, str) or len(name) > 200:
-            raise Invalid("'name' must be a text of at most 200 characters")
+            raise Invalid("session.name")
         line = {"preset": body.pop("preset", "generic-timed"), "kind": body.pop("kind", "race"), **body}
         s = mgr.create(name, line)
         return {**s.header(), "tokens": s.meta["tokens"]}
 
     @api.get("/sessions/{sid}")
     async def session_header(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).details()
+        """The session; for a meeting's session also its meeting and the AX-PUBLISH status of its results."""
+        details = mgr.get(sid).details()
+        pub = session_publication(mgr, sid)
+        return {**details, "publication": pub} if pub else details
+
+    @api.patch("/sessions/{sid}")
+    async def edit_session(sid: str, request: Request) -> dict[str, Any]:
+        """The organiser renames a session, or changes its preset, kind, duration, laps before it runs."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        body = await limits.object_body(request)
+        session_setup.reconfigure(s, body)
+        if "name" in body:
+            session_setup.rename(s, body["name"])
+        return s.header()
+
+    @api.delete("/sessions/{sid}")
+    async def delete_session(sid: str, request: Request) -> dict[str, Any]:
+        """A session that never ran (created by mistake) goes, log and all; one that ran is kept."""
+        s = mgr.get(sid)
+        need(request, None, frozenset({ADMIN}))
+        session_setup.check_deletable(s, mgr.seasons.naming(sid) if mgr.seasons is not None else [])
+        if mgr.meetings is not None:
+            mgr.meetings.forget_session(sid)
+        await mgr.delete(sid)
+        return {"ok": True}
 
     @api.get("/sessions/{sid}/tokens")
     async def tokens(sid: str, request: Request) -> dict[str, str]:
         need(request, None, frozenset({ADMIN}))
         return mgr.get(sid).meta["tokens"]
 
+    def is_staff(request: Request, s: LiveSession) -> bool:
+        """A valid staff token on this session (notes are for staff; anyone else reads without them)."""
+        token = auth.token_from(request.headers)
+        return auth.role_of(token, mgr.admin_token, mgr.tokens_for(s, token)) in ANY_STAFF
+
     @api.get("/sessions/{sid}/results")
-    async def results(sid: str) -> dict[str, Any]:
-        return mgr.get(sid).results(detail=True)
+    async def results(sid: str, request: Request) -> Response:
+        """The classification, penalties and warnings; encoded once per session version and audience."""
+        s = mgr.get(sid)
+        staff = is_staff(request, s)
+
+        def prepare() -> tuple:
+            res = s.results(detail=True)
+            if not staff:
+                res["penalties"] = [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in res["penalties"]]
+            return (res,)
+
+        body = await documents(request).get(("results", sid, version_of(s), staff), prepare, json_bytes)
+        return Response(body, media_type="application/json")
 
     @api.get("/sessions/{sid}/classification")
     async def classification(sid: str) -> Response:
@@ -159,11 +220,14 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(request: Request, c: Caller = AS_TC, how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:
+    async def entries(request: Request, replace: bool = False, c: Caller = AS_TC,
+                      how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:  # fmt: skip
+        """An entry list (JSON, or a club's CSV/TSV/xlsx). `replace=true`: an entry may take a transponder
+        another car counts (that car stops counting it), as `/assign` with `replace`; refused otherwise."""
         raw = await limits.read_upload(request)
         # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
         lines = await asyncio.to_thread(import_lines, raw, request.headers.get("content-type", ""), how)
-        return {"ok": True, "entries": c.session.add_entries(lines)}
+        return {"ok": True, "entries": c.session.add_entries(lines, replace)}
 
     @api.post("/sessions/{sid}/entries/preview")
     async def entries_preview(request: Request, c: Caller = AS_TC,
@@ -173,12 +237,29 @@ def build_router(mgr: Manager) -> APIRouter:
         reading = await asyncio.to_thread(read_entries, raw, request.headers.get("content-type", ""), how)
         return reading.describe(caller_lang(request))
 
+    @api.get("/sessions/{sid}/entries")
+    async def entry_list(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
+        """The entries as the timing crew edits them (spares, drivers, whether the car has a history)."""
+        return session_setup.entry_list(c.session)
+
+    @api.put("/sessions/{sid}/entries/{number}")
+    async def put_entry(number: str, request: Request, c: Caller = AS_TC) -> dict[str, Any]:
+        """Add or change one entry (an `entry` line in the log; a new "number" renumbers it while
+        nothing names the car yet)."""
+        return session_setup.put_entry(c.session, number, await limits.object_body(request), c.role)
+
+    @api.delete("/sessions/{sid}/entries/{number}")
+    async def delete_entry(number: str, c: Caller = AS_TC) -> dict[str, Any]:
+        """Take an entry off the list while no line names the car (a withdrawn `entry` line)."""
+        session_setup.remove_entry(c.session, number)
+        return {"ok": True}
+
     @api.post("/sessions/{sid}/events", openapi_extra=openapi.LINE_BODY)
     async def events(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         line = await limits.json_body(request)  # the line's type says who may send it: read before the role
         if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
-            raise Invalid(f"'type' must be one of: {', '.join(sorted(auth.EVENT_ROLES))}")
+            raise Invalid("session.line_type", known=", ".join(sorted(auth.EVENT_ROLES)))
         role = need(request, s, auth.EVENT_ROLES[line["type"]])
         if line["type"] == "revert":
             need(request, s, revert_roles(s, line.get("target")))
@@ -193,8 +274,11 @@ def build_router(mgr: Manager) -> APIRouter:
         return answer(s.signal(body))
 
     @api.get("/sessions/{sid}/penalties")
-    async def penalties(sid: str) -> list[dict[str, Any]]:
-        return [p.detail() for p in mgr.get(sid).penalties()]
+    async def penalties(sid: str, request: Request) -> list[dict[str, Any]]:
+        """Every penalty; race control's notes only for a staff token."""
+        s = mgr.get(sid)
+        shown = [p.detail() for p in s.penalties()]
+        return shown if is_staff(request, s) else [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in shown]
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
@@ -232,9 +316,11 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.post("/sessions/{sid}/confirm")
     async def confirm(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
-        """Race control confirms a manual passing: its laps may then be best laps."""
+        """Race control confirms a manual passing (`id`) or a warned lap (`number`, `lap_t`): it may then
+        be a best lap, a qualifying time, the fastest lap."""
         body = await limits.object_body(request)
-        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role))
+        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role, number=body.get("number"),
+                                        lap_t=body.get("lap_t")))  # fmt: skip
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
     async def car_action(number: str, action: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
@@ -289,22 +375,21 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.delete("/sessions/{sid}/decoders/{index}")
     async def remove_decoder(index: int, c: Caller = AS_TC) -> dict[str, Any]:
         link = await mgr.remove_decoder(c.session, index)
-        return {"ok": True, "removed": link.url}
+        return {"ok": True, "removed": mask_url(link.url)}
 
     @api.get("/sessions/{sid}/export.jsonl")
-    async def export_jsonl(c: Caller = AS_STAFF) -> Response:
-        lines = scenario_lines(list(c.session.store.lines()))
-        body = "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines)
-        return attachment(body, "application/x-ndjson", f"{c.session.id}.jsonl")
+    async def export_jsonl(request: Request, c: Caller = AS_STAFF) -> Response:
+        s = c.session  # set-aside lines and losses included; drawn off the loop, once per version
+        body, _ = await documents(request).get(("export.jsonl", s.id, version_of(s)),
+                                               lambda: ([text for _, text in s.store.texts()], s.damage),
+                                               texts_scenario)  # fmt: skip
+        return attachment(body, "application/x-ndjson", f"{s.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")
-    async def export_csv(sid: str) -> Response:
-        res = mgr.get(sid).results(detail=True)
-        out = io.StringIO()
-        w = csv.DictWriter(out, fieldnames=[*RESULT_KEYS, "flagged_laps"], extrasaction="ignore")
-        w.writeheader()
-        for row in res["classification"]:  # flagged laps: "12 estimated; 13 manual" (hand-made times)
-            w.writerow({**row, "flagged_laps": "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())})
-        return attachment(out.getvalue(), "text/csv", f"{sid}.csv")
+    async def export_csv(sid: str, request: Request) -> Response:
+        s = mgr.get(sid)
+        body = await documents(request).get(("export.csv", sid, version_of(s)), lambda: (s.results(detail=True),),
+                                            export_csv_text)  # fmt: skip
+        return attachment(body, "text/csv", f"{sid}.csv")
 
     return api

@@ -13,7 +13,9 @@ from typing import Any
 from service.engine.events import Event
 from service.presets import norm
 
-UNCONFIRMED = frozenset({"manual", "estimated", "interpolated"})  # hand-made lap times that may not be records
+# lap flags that keep a lap from being a record (best lap, qualifying time, fastest-lap bonus) until
+# race control confirms it: hand-made crossings, and decoder laps the lap-time checks warned about
+UNCONFIRMED = frozenset({"manual", "estimated", "interpolated", "warned"})
 
 
 @dataclass(slots=True)
@@ -73,7 +75,7 @@ class Car:
         self.lap_ends: list[int] = []
         self.lap_times: list[int] = []
         self.last_crossing_flag: str | None = None  # how the last lap end was made (None: a decoder read)
-        self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated" (never a best lap), "confirmed"
+        self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated"/"warned" (never a best lap), "confirmed"
         self.flagged: dict[int, str] = {}  # lap number -> its flag, only for flagged laps (rows read this)
         self.lap_warnings: list[tuple[int, str]] = []  # (lap number, why): lap-time sanity checks
         self.pace: list[int] = []  # the last 9 decoder laps, oldest first (lap-time sanity checks)
@@ -126,7 +128,8 @@ class Car:
         """Count a crossing as a lap unless it is a duplicate read; returns the lap number.
 
         `flag`: the crossing was added by hand ("manual", "estimated", "confirmed"). A lap whose
-        start or end is an unconfirmed manual crossing is flagged and never the best lap."""
+        start or end is an unconfirmed manual crossing is flagged. Whether it is the best lap is
+        decided after the lap-time checks (`flag_lap`, `count_best`)."""
         if self.lap_ends:
             prev = self.lap_ends[-1]
             if t - prev < min_lap_us:
@@ -144,9 +147,22 @@ class Car:
         n = len(self.lap_ends)
         if lap_flag:
             self.flagged[n] = lap_flag
-        if lap_flag not in UNCONFIRMED and (self.best_us is None or lap_us < self.best_us):
-            self.best_us, self.best_no = lap_us, n
         return n
+
+    def flag_lap(self, n: int, flag: str) -> None:
+        """Flag a decoder lap after the fact ("warned" by the lap-time checks, or "confirmed")."""
+        if self.lap_flags[n - 1] is None:
+            self.lap_flags[n - 1] = self.flagged[n] = flag
+
+    def count_best(self, n: int) -> None:
+        """Lap `n` becomes the best lap if it is faster and not flagged as unconfirmed."""
+        lap_us = self.lap_times[n - 1]
+        if self.lap_flags[n - 1] not in UNCONFIRMED and (self.best_us is None or lap_us < self.best_us):
+            self.best_us, self.best_no = lap_us, n
+
+    def record_laps(self) -> list[int]:
+        """Lap times that may be records (qualifying times): none flagged as unconfirmed."""
+        return [lt for lt, f in zip(self.lap_times, self.lap_flags, strict=True) if f not in UNCONFIRMED]
 
     def pit_in(self, t: int, min_lap_us: int) -> PitStop | None:
         if self.in_pit is not None:

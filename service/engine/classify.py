@@ -12,6 +12,7 @@ from typing import Any
 from service.engine.car import Car
 from service.engine.engine import Engine
 from service.engine.finish import NEVER
+from service.i18n import coded
 from service.presets import norm
 from service.timeutil import fmt_duration, us_to_s
 
@@ -52,8 +53,9 @@ class Row:
     stint_start_us: int | None = None  # absolute: pages count the stint themselves (lean deltas)
     anomalies: int = 0
     race_group: int = 0  # CC-DURATION: minus the race length of the car's category (longest first)
-    lap_flags: dict[str, str] = field(default_factory=dict)  # lap number -> manual/estimated/confirmed
-    lap_warnings: list[list[Any]] = field(default_factory=list)  # [lap, lap_s, why]: lap-time sanity
+    lap_flags: dict[str, str] = field(default_factory=dict)  # lap number -> manual/estimated/warned/confirmed
+    # [lap, lap_s, why, its code, t of the crossing that ends it]: lap-time sanity
+    lap_warnings: list[list[Any]] = field(default_factory=list)
 
 
 def _penalty_summary(engine: Engine, car: Car) -> tuple[int, float, float, bool, list[str]]:
@@ -131,7 +133,8 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
             stint_start_us=stint_start,
             lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
-            lap_warnings=[[n, us_to_s(car.lap_times[n - 1]), why] for n, why in car.lap_warnings if n <= raw],
+            lap_warnings=[[n, us_to_s(car.lap_times[n - 1]), why, coded(why), us_to_s(car.lap_ends[n - 1])]
+                          for n, why in car.lap_warnings if n <= raw],
         ))  # fmt: skip
         if fin.grouped:
             rows[-1].race_group = fin.race_group(car)

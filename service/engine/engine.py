@@ -1,15 +1,15 @@
 """The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O, no clock.
 
 Everything the engine knows came in as an event, so the same events always give the same
-classification (DESIGN.md). Events are normally applied in time order (fast path). A late or
-out-of-order event is put in its place and only what it can change is recomputed: the car alone
-when the race is still running, everything when it touches a global fact (the green flag, the
-finish, a signal).
+classification (DESIGN.md), whatever order they arrived in. Events are normally applied in time
+order (fast path). A late or out-of-order event is put in its place and only what it can change is
+recomputed: its car alone, and everything when it moves a session-wide fact (a signal, the leader
+when time is up, the chequered flag: `_settle`).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from typing import Any
 
@@ -35,7 +35,8 @@ from service.engine.events import (
 from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
-from service.errors import Conflict
+from service.errors import Conflict, NotFound
+from service.i18n import Coded, said, said_of
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
 from service.timeutil import s_to_us, us_to_s
@@ -64,6 +65,7 @@ class Engine:
         self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
         self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
+        self.confirmed_laps: set[tuple[str, int]] = set()  # (car, lap end) of warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -83,7 +85,7 @@ class Engine:
         for rid, rparams in (p.get("rules") or {}).items():
             cls = RULES.get(rid)
             if cls is None:
-                self.warn(f"preset {p['preset']}: rule {rid} is not implemented, ignored")
+                self.warn(said("warn.rule_not_implemented", preset=p["preset"], rule=rid))
                 continue
             if rparams is False:
                 continue
@@ -115,11 +117,25 @@ class Engine:
     def add_entry(self, entry: dict[str, Any]) -> None:
         number = entry.get("number")
         if number is None or str(number) == "":
-            self.ignore("entry without 'number' ignored")
+            self.ignore(said("warn.entry_without_number"))
             return
         number = str(number)
+        if entry.get("withdrawn"):
+            self._withdraw(number)
+            return
         old = self.cars.get(number)
         car = Car(entry, self.finish.offset_us(entry.get("wave")))
+        if old is not None and car.transponder == str(old.entry.get("transponder") or ""):
+            # an edit of the car's details (name, category, drivers): its transponders stay as the
+            # entry and the `assign` lines made them, its history is derived again
+            car.events, car.transponder, car.spares = old.events, old.transponder, old.spares
+            for tr, holder in list(self.by_transponder.items()):
+                if holder is old:
+                    self.by_transponder[tr] = car
+            self.cars[number] = car
+            self._rebuild_past(car)
+            self._out.car(number)
+            return
         if old is not None:  # re-entry: keep its events (e.g. a transponder swap) and assigned spares
             car.events = old.events
             if self.by_transponder.get(old.transponder) is old:
@@ -128,13 +144,31 @@ class Engine:
             for tr in car.spares:
                 self.by_transponder[tr] = car
         self.cars[number] = car
+        adopted = False
         if car.transponder:
             other = self.by_transponder.get(car.transponder)
             if other is not None and other.number != number:
-                self.warn(f"entry {number}: transponder {car.transponder} already used by {other.number}")
+                self.warn(said("warn.transponder_used", number=number, transponder=car.transponder, other=other.number))
             self.by_transponder[car.transponder] = car
-            if self._adopt_reads(car, car.transponder) or old is not None:
-                self._rebuild(car)
+            adopted = self._adopt_reads(car, car.transponder)
+        if adopted or old is not None:  # an edit keeps the car's history: derive it again
+            self._rebuild_past(car)
+        self._out.car(number)
+
+    def _withdraw(self, number: str) -> None:
+        """An entry taken off the list (`"withdrawn": true`): only while no line names the car, so
+        no lap, penalty or correction is lost; its transponders count for nobody after it."""
+        car = self.cars.get(number)
+        if car is None:
+            self.ignore(said("warn.withdraw_not_entered", number=number))
+            return
+        if car.events or any(ev.number == number for ev in self.events):
+            self.ignore(said("warn.withdraw_has_history", number=number))
+            return
+        del self.cars[number]
+        for tr in (car.transponder, *car.spares):
+            if self.by_transponder.get(tr) is car:
+                del self.by_transponder[tr]
         self._out.car(number)
 
     def _adopt_reads(self, car: Car, transponder: str) -> bool:
@@ -175,7 +209,7 @@ class Engine:
         except LineError as exc:
             self._out = Outcome()
             self.counters["rejected"] += 1
-            self.ignore(str(exc))
+            self.ignore(said_of(exc))
             return self._out
         return self.apply_line(line)
 
@@ -189,12 +223,12 @@ class Engine:
         except LineError as exc:  # e.g. a timed line without 't'
             self.rollback(mark)
             self.counters["rejected"] += 1
-            self.ignore(str(exc))
+            self.ignore(said_of(exc))
             return self._out
         except Exception as exc:
             self.rollback(mark)
             tag = line.__struct_config__.tag
-            raise ApplyError(f"{tag}: could not be applied ({type(exc).__name__}: {exc})") from exc
+            raise ApplyError("line.not_applied", line=tag, error=f"{type(exc).__name__}: {exc}") from exc
         self._accepted.append(line)
         return self._out
 
@@ -217,69 +251,83 @@ class Engine:
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
-    def refusal(self, line: Line) -> LineError | None:
+    def refusal(self, line: Line) -> Exception | None:
         """Why a live caller's line would have no effect (unknown car, unknown penalty), if it would not.
 
         Replay applies such lines as warnings; a live session answers them with an error instead of
         logging them.
         """
         if isinstance(line, CarLine) and line.number not in self.cars:
-            return LineError(f"no car {line.number!r} in this session")
+            return LineError("session.no_car", number=line.number)
         if isinstance(line, InvalidateLine) and line.transponder not in self.by_transponder:
-            return LineError(f"transponder {line.transponder!r} is not entered in this session")
+            return LineError("session.transponder_not_entered", transponder=line.transponder)
         if isinstance(line, WaiveLine | ApproveLine):
             p = self.penalties.get(line.penalty_id)
             if p is None:
-                return LineError(f"no penalty {line.penalty_id!r}", 404)
+                return LineError("penalty.not_found", 404, penalty=line.penalty_id)
             if p.state == REVERTED:
-                return LineError(f"penalty {p.id} was reverted", 409)
+                return LineError("penalty.reverted", 409, penalty=p.id)
             if isinstance(line, ApproveLine):
                 if p.state != PROPOSED:
-                    return LineError(f"penalty {p.id} is {p.state}, not proposed", 409)
+                    return LineError("penalty.not_proposed", 409, penalty=p.id, state=p.state)
                 if not self._approve_amounts(line, p):
-                    return LineError(f"approving {p.id} ({p.rule}) needs an amount: laps, seconds, "
-                                     "best_lap_seconds or dsq")  # fmt: skip
+                    return LineError("penalty.needs_amount", penalty=p.id, rule=p.rule)
         if isinstance(line, PenaltyLine):
             why = self.rule_refusal(line)
             if why:
-                return LineError(why)
+                return why
         if isinstance(line, AssignLine):
             if line.number not in self.cars:
-                return LineError(f"no car {line.number!r} in this session")
+                return LineError("session.no_car", number=line.number)
             other = self.by_transponder.get(line.transponder)
             if other is not None:
-                return LineError(f"transponder {line.transponder} already counts for car {other.number}", 409)
+                return LineError("assign.taken", 409, transponder=line.transponder, number=other.number)
+        if isinstance(line, ConfirmLine) and line.target is None:
+            return self._lap_refusal(line)
         if isinstance(line, ConfirmLine):
             c = self.corrections.get(line.target)
             if c is None or c["type"] != "manual_passing":
-                return LineError(f"no manual passing {line.target!r} to confirm", 404)
+                return LineError("confirm.not_found", 404, target=line.target)
             if line.target in self.reverted or line.target in self.confirmed:
-                return LineError(f"{line.target} is {'reverted' if line.target in self.reverted else 'already confirmed'}",
-                                 409)  # fmt: skip
+                return LineError("confirm.reverted" if line.target in self.reverted else "confirm.already", 409,
+                                 target=line.target)  # fmt: skip
         if isinstance(line, RevertLine):
             c = self.corrections.get(line.target)
             if c is None:
-                return LineError(f"no correction {line.target!r}", 404)
+                return LineError("correction.not_found", 404, target=line.target)
             if c["type"] == "revert":
-                return LineError("a revert cannot be reverted: make the correction again", 409)
+                return LineError("revert.of_revert", 409)
             if line.target in self.reverted:
-                return LineError(f"{line.target} is already reverted (by {c.get('reverted_by')})", 409)
+                return LineError("revert.already", 409, target=line.target, by=c.get("reverted_by"))
         if line.correction or isinstance(line, RevertLine):
             if line.id is not None and line.id in self.corrections:
-                return LineError(f"correction id {line.id!r} is already used", 409)
+                return LineError("correction.id_used", 409, id=line.id)
         return None
 
-    def rule_refusal(self, line: PenaltyLine) -> str | None:
+    def _lap_refusal(self, line: ConfirmLine) -> Exception | None:
+        """A lap to confirm is a warned lap of the car, ending at `lap_t`, not confirmed yet."""
+        car = self.cars.get(str(line.number))
+        t = s_to_us(line.lap_t or 0)
+        flag = None
+        if car is not None:
+            i = bisect_left(car.lap_ends, t, 0, car.laps)
+            flag = car.lap_flags[i] if i < car.laps and car.lap_ends[i] == t else None
+        if flag == "confirmed":
+            return Conflict("confirm.lap_confirmed", number=line.number, t=line.lap_t)
+        if flag != "warned":
+            return NotFound("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
+        return None
+
+    def rule_refusal(self, line: PenaltyLine) -> LineError | None:
         """A race-control penalty names a rule of this session's rule set, or says "other" with a note."""
         rules = {rid for rid, rp in (self.params.get("rules") or {}).items() if rp is not False}
         if line.rule in rules:
             return None
         if not line.other:
-            known = ", ".join(sorted(rules)) or "none"
-            return (f"rule {line.rule} is not in this session's rules ({known}): choose 'other' "
-                    "and say in a note which rule applies")  # fmt: skip
+            known = ", ".join(sorted(rules)) or Coded("word.none")
+            return LineError("penalty.rule_not_in_session", rule=line.rule, known=known)
         if not (line.note or "").strip():
-            return f"'other' rule {line.rule}: a note must say which rule applies and why"
+            return LineError("penalty.other_needs_note", rule=line.rule)
         return None
 
     def _approve_amounts(self, line: ApproveLine, p: Penalty) -> dict[str, Any]:
@@ -310,7 +358,7 @@ class Engine:
                 n += 1
             cid = line.id = f"c{n}"
         elif cid in self.corrections:
-            raise LineError(f"correction id {cid!r} is already used")
+            raise LineError("correction.id_used", id=cid)
         self._n_corrections += 1
         d = line.to_dict()
         for k in ("id", "t", "by"):
@@ -341,10 +389,10 @@ class Engine:
         """Undo a correction: the session is recomputed from its lines with that one made ineffective
         (ids, penalty ids and order unchanged). Deterministic, so replaying the log gives the same."""
         if line.t is None:
-            raise LineError("revert: missing 't'")
+            raise LineError("line.missing_t", line="revert")
         target = self.corrections.get(line.target)
         if target is None or target["type"] == "revert" or target.get("reverted_by"):
-            raise LineError(f"revert: no correction {line.target!r} that can be reverted")
+            raise LineError("revert.cannot", target=line.target)
         if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
             self._replay(self._accepted, self.reverted | {line.target})
         rid = self._name(line)
@@ -379,7 +427,7 @@ class Engine:
                 self.unknown_transponders[ev.transponder] += 1
                 self._orphans.setdefault(ev.transponder, []).append(ev)
                 self.events.append(ev)
-                self.warn(f"unknown transponder {ev.transponder} ({ev.loop} at {ev.t / 1e6:.3f} s)")
+                self.warn(said("warn.unknown_transponder", transponder=ev.transponder, loop=ev.loop, t=f"{ev.t / 1e6:.3f}"))
                 self._out.status = UNKNOWN
                 return
             ev.number = car.number
@@ -387,10 +435,11 @@ class Engine:
             number = ev.number if typ != "invalidate" else None
             car = self.cars.get(number) if number else self.by_transponder.get(ev.line.transponder)
             if car is None:
-                self.ignore(f"{typ} for unknown car {number or ev.line.transponder!r}")
+                self.ignore(said("warn.unknown_car", line=typ, number=number or ev.line.transponder))
                 return
             ev.number = car.number
         self.events.append(ev)
+        late = ev.t < self.now_us  # older than a read already applied: may undo a finish decision
         if ev.t > self.now_us:
             self.now_us = ev.t
         if typ == "signal":
@@ -402,27 +451,58 @@ class Engine:
         elif typ == "invalidate":
             car = self.cars[ev.number]
             car.invalid.add((ev.line.loop, s_to_us(ev.line.target_t)))
-            self._rebuild(car)
+            self._rebuild_past(car)
         else:
-            self._car_event(self.cars[ev.number], ev)
+            self._car_event(self.cars[ev.number], ev, late)
 
     # -- cars ------------------------------------------------------------------------------------
-    def _car_event(self, car: Car, ev: Event) -> None:
+    def _car_event(self, car: Car, ev: Event, late: bool) -> None:
         if ev.t >= car.last_t:
             car.events.append(ev)
+            if not late:  # the hot path: the newest event of the session
+                self._process(car, ev)
+                return
+            decided = self._decided()
             self._process(car, ev)
+            self._settle(decided)
             return
         insort(car.events, ev, key=lambda e: e.sort_key)
         self.counters["late_events"] += 1
         self._rebuild_past(car)
 
     def _rebuild_past(self, car: Car) -> None:
-        """The car's past changed (a late read, reads assigned to it): that car alone, or everything
-        once the time is up or the flag is out (the finish order may change)."""
-        if self.end_passed or self.flag_us is not None:
+        """The car's past changed (a late read, an invalidated read, reads assigned to it): that car
+        alone, then everything if that changes a session-wide finish decision (`_settle`)."""
+        if self.closed:
             self._rebuild_all()
-        else:
-            self._rebuild(car)
+            return
+        decided = self._decided()
+        self._rebuild(car)
+        self._settle(decided)
+
+    def _decided(self) -> tuple:
+        """The session-wide finish decisions taken so far (what the cars' finishes are derived from)."""
+        return self.flag_us, self.leader_at_end, self.end_passed
+
+    def _settle(self, before: tuple) -> None:
+        """After an event older than the session clock: keep the session's state only if it is what the
+        same events give in time order. Cars depend on each other only through the finish decisions (the
+        leader when time is up, the chequered flag), so those are checked against the cars' laps: a
+        decision taken or changed by this event, or one that no longer holds (taken before older reads
+        came in, e.g. a decoder's RESEND after a restart), recomputes the whole session in time order."""
+        if self._decided() != before or not self._decisions_hold():
+            self._rebuild_all()
+
+    def _decisions_hold(self) -> bool:
+        fin, end, leader = self.finish, self.end_us, self.leader_at_end
+        if self.end_passed and end is not None and fin.leader_at(self.cars.values(), end) != leader:
+            return False  # the leader when time was up (None: nobody had a lap) is no longer that car
+        # the flag is the first decision in time: a chequered signal, or the regime's deciding crossing
+        first = [(s.t, s.t) for s in self.signals if s.line.signal == "chequered"][:1]
+        crossing = fin.first_flag(self.cars, end, leader)
+        if crossing is not None:
+            first.append(crossing)
+        return self.flag_us == (min(first)[1] if first else None)
 
     def _rebuild(self, car: Car) -> None:
         """Recompute one car from its raw events (late passing, invalidated read, new entry)."""
@@ -545,7 +625,9 @@ class Engine:
             self._out.status = DUPLICATE
             return
         lap_us = car.lap_times[-1]
-        self._check_lap(car, n, lap_us, via_pit)
+        if self._check_lap(car, n, lap_us, via_pit):  # a warned lap is no record until confirmed
+            car.flag_lap(n, "confirmed" if (car.number, t) in self.confirmed_laps else "warned")
+        car.count_best(n)
         for h in self._hooks["on_lap"]:
             h(self, car, n, t, lap_us, via_pit)
         self._out.car(car.number)
@@ -640,17 +722,17 @@ class Engine:
         try:
             p = Penalty(
                 id="", number=str(ev.number), rule=rule, t=ev.t,
-                evidence=str(d.get("evidence") or d.get("note") or "race control decision"),
+                evidence=d.get("evidence") or d.get("note") or said("evidence.race_control_decision"),
                 laps=int(d.get("laps") or 0), seconds=float(d.get("seconds") or 0),
                 best_lap_seconds=float(d.get("best_lap_seconds") or 0), dsq=bool(d.get("dsq")),
                 state=REVERTED if ev.cid in self.reverted else APPLIED, manual=True,
                 note=str(d.get("note") or ""), key=("manual", ev.seq), source=ev.cid,
             )  # fmt: skip
         except (TypeError, ValueError):
-            self.warn(f"penalty for {ev.number}: non-numeric amount ignored")
+            self.warn(said("warn.penalty_amount", number=ev.number))
             return
         if ev.number not in self.cars:
-            self.warn(f"penalty for unknown car {ev.number!r}")
+            self.warn(said("warn.penalty_unknown_car", number=ev.number))
         p, _ = self.penalties.add(p)
         self._out.penalty(p.id)
         self._out.car(p.number)
@@ -677,7 +759,7 @@ class Engine:
         p = self.penalties.get(line.penalty_id)
         amounts = self._approve_amounts(line, p) if p is not None and p.state == PROPOSED else {}
         if not amounts:
-            self.ignore(f"approve {line.penalty_id}: no proposed penalty with an amount to apply")
+            self.ignore(said("warn.approve_nothing", penalty=line.penalty_id))
             return
         decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
         p = self.penalties.approve(line.penalty_id, amounts, decision)
@@ -690,12 +772,12 @@ class Engine:
         line: AssignLine = ev.line
         car = self.cars.get(line.number)
         if car is None:
-            self.ignore(f"assign: no car {line.number!r}")
+            self.ignore(said("warn.assign_no_car", number=line.number))
             return
         tr = line.transponder
         other = self.by_transponder.get(tr)
         if other is not None and other is not car:
-            self.warn(f"assign: transponder {tr} moves from car {other.number} to car {car.number}")
+            self.warn(said("warn.assign_moves", transponder=tr, other=other.number, number=car.number))
             self.by_transponder.pop(tr)
             other.spares = [x for x in other.spares if x != tr]
         if line.replace:
@@ -714,11 +796,22 @@ class Engine:
         self._out.car(car.number)
 
     def _confirm(self, ev: Event) -> None:
-        """Race control confirms a manual passing: its laps may be best laps from now on."""
-        target = ev.line.target
+        """Race control confirms a manual passing, or a lap the lap-time checks warned about (named by its
+        car and the time of the crossing that ends it): it may be a best lap from now on."""
+        line: ConfirmLine = ev.line
+        if line.target is None:
+            car = self.cars.get(str(line.number))
+            if car is None:
+                self.ignore(f"confirm: no car {line.number!r}")
+                return
+            assert line.lap_t is not None
+            self.confirmed_laps.add((car.number, s_to_us(line.lap_t)))
+            self._rebuild(car)
+            return
+        target = line.target
         c = self.corrections.get(target)
         if c is None or c["type"] != "manual_passing":
-            self.ignore(f"confirm: no manual passing {target!r}")
+            self.ignore(said("warn.confirm_not_found", target=target))
             return
         self.confirmed.add(target)
         car = self.cars.get(str(c["line"].get("number")))
@@ -759,24 +852,30 @@ class Engine:
         start = car.lap_ends[lap - 1] - lap_us
         return start + lap_us // parts, parts - 1
 
-    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> None:
+    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> bool:
         """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
-        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable)."""
+        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable).
+        True when the lap is warned about."""
         ps = car.pace_sorted
         k = len(ps)
+        warned = False
         if self.min_lap_us and lap_us < self.min_lap_us:
-            car.lap_warnings.append((n, f"shorter than the minimum {self.min_lap_us / 1e6:g} s"))
+            car.lap_warnings.append((n, said("lap.shorter_than_min", min=f"{self.min_lap_us / 1e6:g}")))
+            warned = True
         elif k >= 3:
             median = ps[k // 2]
             pct = lap_us * 100
             if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
-                car.lap_warnings.append((n, f"{100 * lap_us / median:.0f} % of the car's median lap ({median / 1e6:.3f} s)"))
+                car.lap_warnings.append((n, said("lap.off_pace", pct=f"{100 * lap_us / median:.0f}",
+                                                 median=f"{median / 1e6:.3f}")))  # fmt: skip
+                warned = True
         if car.lap_flags[-1] is None:
             pace = car.pace
             pace.append(lap_us)
             insort(ps, lap_us)
             if k >= 9:  # the window is full: the oldest lap leaves it
                 ps.remove(pace.pop(0))
+        return warned
 
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""
@@ -827,7 +926,7 @@ class Engine:
         self._out = Outcome()
         self._close()
         for pid in self.penalties.unknown_waives():
-            self.warn(f"waive of unknown penalty {pid}")
+            self.warn(said("warn.waive_unknown", penalty=pid))
         return self._out
 
     # -- live status for race control ------------------------------------------------------------

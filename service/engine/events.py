@@ -26,6 +26,8 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
+from service.errors import Invalid
+from service.i18n import Coded, said
 from service.timeutil import s_to_us
 
 MAX_T_S = 10 * 24 * 3600.0  # ten days of session clock either side of t = 0
@@ -51,11 +53,12 @@ Signal = Literal[
 SIGNALS = frozenset(Signal.__args__)
 
 
-class LineError(ValueError):
-    """A line that cannot become an event. `status`: the HTTP answer a live caller gets."""
+class LineError(Invalid):
+    """A line that cannot become an event: a catalogue code and params (service/errors.py); `str()` is
+    the English text replay warnings keep. `status`: the HTTP answer a live caller gets."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, /, status: int = 400, **params: Any) -> None:
+        super().__init__(code, **params)
         self.status = status
 
 
@@ -156,7 +159,7 @@ class BallastCheckLine(CarLine, tag="ballast_check", kw_only=True):
         if isinstance(self.ok, str):
             word = self.ok.strip().lower()
             if word not in ("true", "yes", "1", "false", "no", "0"):
-                raise ValueError("'ok' must be true or false")
+                raise ValueError("field.true_false")  # a code: _why() reads it back
             self.ok = word in ("true", "yes", "1")
         self.ok = bool(self.ok)
 
@@ -231,13 +234,23 @@ class AssignLine(Timed, tag="assign", kw_only=True):
 
 
 class ConfirmLine(Timed, tag="confirm", kw_only=True):
-    """Race control confirms a manual passing: its laps may then be best laps. Extends scenario.md."""
+    """Race control confirms a manual passing (`target`, its correction id), or a decoder lap the
+    lap-time checks warned about (`number` and `lap_t`, the time of the crossing that ends it): such
+    laps may then be best laps, qualifying times, fastest laps. Extends scenario.md."""
 
     correction: ClassVar[bool] = True
-    target: CorrectionId
+    target: CorrectionId | None = None
+    number: IdentOrInt | None = None
+    lap_t: Time | None = None
     note: Text | None = None
     id: CorrectionId | None = None
     by: Role | None = None
+
+    def __post_init__(self) -> None:
+        self.number = _as_str(self.number)
+        by_lap = (self.number, self.lap_t)
+        if (self.target is None and None in by_lap) or (self.target is not None and by_lap != (None, None)):
+            raise ValueError("field.confirm_target")  # said by _why (catalogue _errors)
 
 
 class RevertLine(Timed, tag="revert", kw_only=True):
@@ -263,7 +276,7 @@ class InvalidateLine(Timed, tag="invalidate", kw_only=True):
         self.transponder = _as_str(self.transponder)
 
 
-class Driver(Struct, kw_only=True, omit_defaults=True):
+class Driver(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     id: IdentOrInt
     name: Text | None = None
     weight_kg: Annotated[float, Meta(gt=0, le=500)] | None = None
@@ -272,9 +285,14 @@ class Driver(Struct, kw_only=True, omit_defaults=True):
         self.id = _as_str(self.id)
 
 
-class Wave(Struct, kw_only=True, omit_defaults=True):
+class Wave(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     wave: IdentOrInt
     offset_s: Annotated[float, Meta(ge=0, le=MAX_T_S)] = 0.0
+
+
+# Typed objects inside header lines: an unknown field in them is refused with its name (a typo such as
+# "kg" for "weight_kg" must not be ignored); only the header lines themselves take extra fields.
+NESTED: dict[str, type[Struct]] = {"drivers": Driver, "waves": Wave}
 
 
 class Header(Line, kw_only=True):
@@ -317,7 +335,7 @@ class EntryLine(Header, tag="entry", kw_only=True):
     def __post_init__(self) -> None:
         self.number, self.transponder = _as_str(self.number).strip(), _as_str(self.transponder).strip()
         if not self.number:
-            raise ValueError("entry needs a non-empty 'number'")
+            raise ValueError("field.number_empty")
 
 
 LINE_TYPES: tuple[type[Line], ...] = (
@@ -340,42 +358,67 @@ _decoder = msgspec.json.Decoder(AnyLine)
 def _check_extra(key: str, value: Any, depth: int = 0) -> None:
     """An override value: JSON scalars (finite numbers), lists and objects of them, bounded."""
     if depth > MAX_DEPTH:
-        raise LineError(f"'{key}' is nested too deeply")
+        raise LineError("line.extra_deep", key=key)
     if value is None or isinstance(value, bool | str):
         if isinstance(value, str) and len(value) > 500:
-            raise LineError(f"'{key}' is too long")
+            raise LineError("line.extra_long", key=key)
         return
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise LineError(f"'{key}' must be a finite number")
+            raise LineError("line.extra_finite", key=key)
         return
     if isinstance(value, list | dict):
         if len(value) > 200:
-            raise LineError(f"'{key}' has too many items")
+            raise LineError("line.extra_items", key=key)
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for k, v in items:
             _check_extra(f"{key}.{k}", v, depth + 1)
         return
-    raise LineError(f"'{key}' has an unsupported value")
+    raise LineError("line.extra_value", key=key)
 
 
-def _message(exc: Exception) -> str:
-    """msgspec's "Expected `float` >= 0 - at `$.seconds`" as "'seconds': expected float >= 0"."""
-    text = str(exc)
-    m = re.match(r"^(.*) - at `\$\.?(.*)`$", text)
+_MSGSPEC = (  # msgspec's messages -> (code, params): said in the caller's language, same English
+    (re.compile(r"^Expected `([^`]+)` of length (>=|<=) (\S+)$"), "field.length", ("kind", "op", "bound")),
+    (re.compile(r"^Expected `([^`]+)` (>=|>|<=|<) (\S+)$"), "field.bound", ("kind", "op", "bound")),
+    (re.compile(r"^Expected `([^`]+)` matching regex '(.*)'$"), "field.pattern", ("kind", "pattern")),
+    (re.compile(r"^Expected `([^`]+)`, got `([^`]+)`$"), "field.type", ("kind", "got")),
+    (re.compile(r"^Invalid enum value '(.*)'$"), "field.enum", ("value",)),
+    (re.compile(r"^Object missing required field `([^`]+)`$"), "field.missing", ("field",)),
+    (re.compile(r"^Object contains unknown field `([^`]+)`$"), "field.unknown", ("field",)),
+    (re.compile(r"^(field\.[a-z_]+)$"), None, ()),  # a code raised by a __post_init__ above
+)
+
+
+def _why(tag: str, exc: Exception) -> LineError:
+    """msgspec's "Expected `float` >= 0 - at `$.seconds`" as a coded refusal naming the field: the same
+    English as before ("penalty: 'seconds': Expected float >= 0"), "pénalité : « seconds » doit être un
+    nombre ≥ 0" in French."""
+    text, path = str(exc), None
+    m = re.match(r"^Object contains unknown field `(.*)` - at `\$\.?(.*)`$", text)
+    if m:  # inside a typed object (a driver, a wave): name the field where it is
+        field = f"{m.group(2)}.{m.group(1)}" if m.group(2) else m.group(1)
+        return LineError("line.field", line=tag, field=field, why=Coded("field.unknown_here"))
+    m = re.match(r"^(.*) - at `\$\.?(.*)`$", text, re.S)
     if m:
-        text = f"'{m.group(2) or 'line'}': {m.group(1)}"
-    return text.replace("`", "")
+        text, path = m.group(1), m.group(2) or "line"
+    why = Coded("field.text", {"text": text.replace("`", "")})
+    for pattern, code, names in _MSGSPEC:
+        if m := pattern.match(text):
+            why = Coded(code or m.group(1), dict(zip(names, m.groups(), strict=False)))
+            break
+    if path is None:
+        return LineError("line.why", line=tag, why=why)
+    return LineError("line.field", line=tag, field=path, why=why)
 
 
 def _extras(tag: str, obj: dict[str, Any]) -> dict[str, Any]:
     known = _FIELDS[tag]
     extras = {k: v for k, v in obj.items() if k not in known}
     if len(extras) > MAX_EXTRAS:
-        raise LineError(f"{tag}: too many fields")
+        raise LineError("line.too_many_fields", line=tag)
     for k, v in extras.items():
         if not isinstance(k, str) or len(k) > 64:
-            raise LineError(f"{tag}: bad field name")
+            raise LineError("line.field_name", line=tag)
         _check_extra(k, v)
     return extras
 
@@ -396,7 +439,7 @@ def _check_session(line: SessionLine) -> None:
     try:
         resolve(line.to_dict())
     except PresetError as exc:
-        raise LineError(str(exc)) from exc
+        raise LineError(exc.code, **exc.params) from exc
     for rid, params in (line.rules or {}).items():
         if isinstance(params, dict):
             _check_extra(f"rules.{rid}", params)
@@ -407,15 +450,15 @@ def parse_line(obj: Any) -> Line:
     if isinstance(obj, Line):
         return obj
     if not isinstance(obj, dict):
-        raise LineError("a line must be a JSON object")
+        raise LineError("line.not_object")
     tag = obj.get("type")
     cls = BY_TAG.get(tag) if isinstance(tag, str) else None
     if cls is None:
-        raise LineError(f"unknown type {tag!r}; one of {', '.join(sorted(BY_TAG))}")
+        raise LineError("line.unknown_type_known", type=tag, known=", ".join(sorted(BY_TAG)))
     try:
         line = msgspec.convert({k: v for k, v in obj.items() if k != "extras"}, cls)  # the class: 10x a union
     except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise LineError(f"{tag}: {_message(exc)}") from None
+        raise _why(tag, exc) from None
     return _finish(line, obj)
 
 
@@ -428,12 +471,35 @@ def parse_lines(items: list[Any]) -> list[Line]:
         try:
             out.append(parse_line(item))
         except LineError as exc:
-            raise LineError(f"item {i + 1}: {exc}", exc.status) from None
+            raise LineError("line.item", exc.status, item=i + 1, why=exc) from None
     return out
 
 
-def decode_line(text: str | bytes) -> Line:
-    """Decode and convert one JSON text line (the fast path of replay and log loading)."""
+def _without_unknown(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The line without the unknown fields of its nested objects, and their names ("drivers[0].kg")."""
+    dropped: list[str] = []
+    out = dict(obj)
+    for key, cls in NESTED.items():
+        items = obj.get(key)
+        if not isinstance(items, list):
+            continue
+        known = set(cls.__struct_fields__)
+        kept = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                dropped += [f"{key}[{i}].{k}" for k in item if k not in known]
+                item = {k: v for k, v in item.items() if k in known}
+            kept.append(item)
+        out[key] = kept
+    return out, dropped
+
+
+def decode_line(text: str | bytes, salvage: list[str] | None = None) -> Line:
+    """Decode and convert one JSON text line (the fast path of replay and log loading).
+
+    `salvage` (replaying a log or a file): a line that older versions accepted with unknown fields in
+    its nested objects is read without them, and what was left out is described in that list, rather
+    than the whole line (an entry: a car) being set aside."""
     try:
         line = _decoder.decode(text)
     except msgspec.ValidationError as exc:
@@ -443,15 +509,21 @@ def decode_line(text: str | bytes) -> Line:
             obj = None
         tag = obj.get("type") if isinstance(obj, dict) else None
         if isinstance(tag, str) and tag not in BY_TAG:
-            raise LineError(f"unknown type {tag!r}") from None
-        raise LineError(f"{tag or 'line'}: {_message(exc)}") from None
+            raise LineError("line.unknown_type", type=tag) from None
+        if salvage is not None and isinstance(obj, dict) and BY_TAG.get(tag, Line).header:
+            cleaned, dropped = _without_unknown(obj)
+            if dropped:
+                line = parse_line(cleaned)  # still refused if something else is wrong
+                salvage.append(said("warn.unknown_fields_left_out", line=tag, fields=", ".join(dropped)))
+                return line
+        raise _why(tag or "line", exc) from None
     except (msgspec.DecodeError, RecursionError) as exc:
         try:  # Python's reader takes NaN/Infinity (older logs have them): name the field instead
             obj = json.loads(text)
         except (ValueError, RecursionError):
-            raise LineError(f"malformed JSON ({exc})") from None
+            raise LineError("line.malformed", error=str(exc)) from None
         parse_line(obj)  # raises, naming the field
-        raise LineError(f"not strict JSON ({exc})") from None
+        raise LineError("line.not_strict", error=str(exc)) from None
     return _finish(line, msgspec.json.decode(text) if isinstance(line, Header) else None)
 
 
@@ -488,7 +560,7 @@ def read_key(decoder: str | None, passing_id: Any, epoch: int | None = None) -> 
 def make_event(line: Timed, seq: int) -> Event:
     """Wrap a typed timed line for the engine (its `t` must be set)."""
     if line.t is None:
-        raise LineError(f"{line.__struct_config__.tag}: missing 't'")
+        raise LineError("line.missing_t", line=line.__struct_config__.tag)
     ev = Event(line, _TAG_OF[type(line)], s_to_us(line.t), seq)
     if isinstance(line, PassingLine):
         ev.transponder, ev.loop = line.transponder, line.loop

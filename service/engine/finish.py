@@ -58,6 +58,12 @@ class Regime:
         """At the close, when time was up but no flag was shown: when the flag fell, if at all."""
         return None
 
+    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+        """(crossing time, flag time) of the first crossing at which `flag_us` decides the flag in time
+        order, read at once from the cars' laps: what the engine checks its flag against when reads
+        came out of time order."""
+        return None
+
     def contends(self, car: Car) -> bool:
         """Whether the car can lead the race (and be shown the leader's flag)."""
         return True
@@ -99,6 +105,13 @@ class TimeFinish(Regime):
             return t
         return None
 
+    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+        car = cars.get(leader_at_end) if end_us is not None and leader_at_end is not None else None
+        if car is None:
+            return None
+        i = bisect_right(car.lap_ends, end_us)
+        return (car.lap_ends[i], car.lap_ends[i]) if i < len(car.lap_ends) else None
+
     def closing_flag_us(self, cars: Iterable[Car], end_us: int) -> int | None:
         """The leader never crossed again: the flag went to whoever crossed first after the time."""
         firsts = [c.lap_ends[i] for c in cars if (i := bisect_right(c.lap_ends, end_us)) < len(c.lap_ends)]
@@ -115,12 +128,21 @@ class LapFinish(Regime):
             return t
         return None
 
+    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+        n = self.laps_target
+        t = min((c.lap_ends[n - 1] for c in cars.values() if len(c.lap_ends) >= n), default=None) if n else None
+        return None if t is None else (t, t)
+
 
 class BestLapFinish(Regime):
     """Practice and qualifying (best lap): the flag is out for everyone when the time is up."""
 
     def flag_us(self, car: Car, t: int, end_us: int | None, leader_at_end: str | None) -> int | None:
         return end_us
+
+    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+        first = min((c.lap_ends[0] for c in cars.values() if c.lap_ends), default=None)
+        return None if first is None or end_us is None else (first, end_us)
 
 
 class CrossCountry(Regime):
@@ -153,6 +175,11 @@ class CrossCountry(Regime):
 
     def closing_flag_us(self, cars: Iterable[Car], end_us: int) -> int | None:
         return self.inner.closing_flag_us(cars, end_us)
+
+    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+        if self.leader_flag:  # only riders of the leader's race make its flag
+            cars = {n: c for n, c in cars.items() if self.contends(c)}
+        return self.inner.first_flag(cars, end_us, leader_at_end)
 
     def contends(self, car: Car) -> bool:
         return self.duration.length_us(car) is None

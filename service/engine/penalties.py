@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service.i18n import coded
 from service.timeutil import us_to_s
 
 APPLIED, WAIVED, PROPOSED, REVERTED = "applied", "waived", "proposed", "reverted"
@@ -55,10 +56,16 @@ class Penalty:
             d["note"] = self.note
         return d
 
+    def said(self) -> dict[str, Any]:
+        """`evidence_said` / `note_said`: the codes and params the pages say the evidence and the note
+        with, in their language (the English stays in `evidence`, as the results JSON keeps it)."""
+        return {f"{key}_said": said for key in ("evidence", "note") if (said := coded(getattr(self, key)))}
+
     def detail(self) -> dict[str, Any]:
         """`as_dict` plus who decided what and when (API, pages, printed results; not the replay JSON)."""
         d = self.as_dict()
         d["manual"] = self.manual
+        d.update(self.said())
         if self.source:
             d["source"] = self.source
         if self.decision:

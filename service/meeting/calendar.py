@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from service.i18n import said
 from service.text import fold
 
 TIMED_DISCIPLINES = ("Poursuite sur Terre", "Kart Cross")
@@ -87,15 +88,15 @@ def parse_calendar(text: str) -> tuple[list[CalendarEvent], list[str]]:
             section = first
             continue
         if len(cells) < 8:
-            warnings.append(f"line {no}: {len(cells)} columns, 8 expected")
+            warnings.append(said("warn.cal_columns", line=no, n=len(cells)))
             continue
         try:
             start, end = _date(cells[0]), _date(cells[1])
         except ValueError:
-            warnings.append(f"line {no}: bad date {cells[0]!r} / {cells[1]!r}")
+            warnings.append(said("warn.cal_date", line=no, start=cells[0], end=cells[1]))
             continue
         if end < start:
-            warnings.append(f"line {no}: ends ({cells[1]}) before it starts ({cells[0]})")
+            warnings.append(said("warn.cal_order", line=no, start=cells[0], end=cells[1]))
         events.append(CalendarEvent(
             region=region, section=section, start=start, end=end, venue=cells[2], department=cells[3],
             club=cells[4], disciplines=tuple(_discipline(d) for d in cells[5].split(",") if d.strip()),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.errors import Invalid
+
 from .points import AX_FINAL_POINTS, AX_HEAT_DNS, AX_HEATS_POINTS, AX_PRACTICE_POINTS, scale_points
 from .ranking import GeneralLine, HeatTotal, PracticeLine
 
@@ -37,7 +39,7 @@ def ax_championship_points(
     points; practice and heat points stand as earned. Rows follow the general classification.
     """
     if stopped_after is not None and stopped_after not in HALVED_STAGES:
-        raise ValueError(f"unknown stop stage {stopped_after!r}")
+        raise Invalid("meeting.stop_after", known=", ".join(sorted(HALVED_STAGES)))
     prac = {
         line.number: scale_points(AX_PRACTICE_POINTS, i + 1)
         for i, line in enumerate(p for p in practice if p.qualified)

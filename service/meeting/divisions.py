@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from service.i18n import said
 from service.text import key
 
 # run order of the divisions in a meeting, with their race-number ranges
@@ -32,13 +33,13 @@ def entry_warnings(division: str, numbers: Sequence[str]) -> list[str]:
     more than 60 starters. Warnings only: the organiser has the last word on numbers."""
     out = []
     if len(numbers) > AX_MAX_STARTERS:
-        out.append(f"{len(numbers)} entries: at most {AX_MAX_STARTERS} starters per division")
+        out.append(said("warn.ax_starters", n=len(numbers), max=AX_MAX_STARTERS))
     name = division_named(division) if division else None
     if division and name is None:
-        out.append(f"unknown division {division!r} (known: {', '.join(AX_DIVISIONS)})")
+        out.append(said("warn.ax_division", division=division, known=", ".join(AX_DIVISIONS)))
     if name is not None:
         lo, hi = AX_DIVISIONS[name]
         bad = [n for n in numbers if not (n.isdigit() and lo <= int(n) <= hi)]
         if bad:
-            out.append(f"{name} numbers run {lo}-{hi}: check {', '.join(bad)}")
+            out.append(said("warn.ax_numbers", division=name, lo=lo, hi=hi, numbers=", ".join(bad)))
     return out

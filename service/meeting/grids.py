@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from service.errors import Invalid
+
 AX_GRID_PATTERN: tuple[int, ...] = (3, 2)  # AX-LENGTH: grids 3-2-3-2
 SEMI_TWO_FROM = 11  # AX-SEMI: two semis when at least 11 are classified after the heats
 SEMI_MAX = 30  # AX-SEMI: at most 30 drivers in the semis
@@ -21,7 +23,7 @@ def grid_rows(order: Sequence[Slot], pattern: Sequence[int] = AX_GRID_PATTERN) -
     même ligne" (003 art. 7.3.1.2), so absent cars do not shift the rows behind them.
     """
     if not pattern or any(p < 1 for p in pattern):
-        raise ValueError("grid pattern needs positive row sizes")
+        raise Invalid("grid.pattern")
     rows: list[list[Slot]] = []
     i = 0
     r = 0

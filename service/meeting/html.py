@@ -1,7 +1,9 @@
 """Printable pages: start lists with the grid drawn 3-2-3-2 (pole on the inside) and results
 with laps, time, gap, points and penalties, signed off as AX-PUBLISH describes. Pure: data in,
 one self-contained HTML string out (inline CSS, no script), ready for a browser's Print.
-In French or English (`lang`): words come from the web catalogues (service/i18n.py)."""
+In French or English (`lang`): words come from the web catalogues (service/i18n.py), times, gaps,
+penalties and dates as service/printed.py writes them; every sheet names the meeting's date, place
+and organiser and carries its status, publication time and the three signature blocks."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from html import escape
 from typing import Any
 
 from service.i18n import print_text as tr
+from service.i18n import say
+from service.printed import date_text, gap_text, meeting_line, penalty_text, race_time
 
 from .grids import Slot
 from .model import RaceRow, by_place
@@ -27,30 +31,29 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .cell.free{border-style:dashed;color:#999}.cell b{font-size:1.2em}.cell small{display:block}
 .inside{font-size:.8em;color:#555}
 .sign{display:flex;gap:2em;margin-top:2em}.sign div{flex:1;border-top:1px solid #111;padding-top:.3em;font-size:.85em}
+.meeting{margin:0 0 .6em;color:#333}
 @media print{body{margin:0}.status{border-width:1px}}
 """
 
 
-def fmt_time(us: int | None) -> str:
-    """Race time as printed: m:ss.mmm (integer microseconds in, rounded to the millisecond)."""
-    if us is None:
-        return ""
-    ms = (us + 500) // 1000
-    m, rem = divmod(ms, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{m}:{s:02d}.{ms:03d}" if m else f"{s}.{ms:03d}"
+fmt_time = race_time  # m:ss.mmm, h:mm:ss.mmm (service/printed.py)
 
 
-def page(title: str, subtitle: str, body: str, status: DocStatus | None = None, lang: str = "en") -> str:
+def page(title: str, subtitle: str, body: str, status: DocStatus | None = None, lang: str = "en",
+         info: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+    """A sheet: title, what it is, the meeting (`info`: date, place, organiser), its AX-PUBLISH status
+    with the publication time, the body, and the three signature blocks."""
     head = f"<h1>{escape(title)}</h1><h2>{escape(subtitle)}</h2>"
+    if line := meeting_line(lang, info):
+        head += f'<p class="meeting">{escape(line)}</p>'
     if status is not None:
         head += f'<p><span class="status">{escape(tr(lang, status.status))}</span>'
         if status.posted_at:
-            head += " " + escape(tr(lang, "posted {at}", at=status.posted_at))
+            head += " " + escape(tr(lang, "posted {at}", at=date_text(lang, status.posted_at)))
         if status.status == "provisional" and status.final_at:
-            head += " &middot; " + escape(tr(lang, "final at {at} unless protested", at=status.final_at))
+            head += " &middot; " + escape(tr(lang, "final at {at} unless protested", at=date_text(lang, status.final_at)))
         elif status.status == "final" and status.final_at:
-            head += " &middot; " + escape(tr(lang, "final {at}", at=status.final_at))
+            head += " &middot; " + escape(tr(lang, "final {at}", at=date_text(lang, status.final_at)))
         head += "</p>"
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
@@ -66,18 +69,19 @@ def signatures(status: DocStatus | None, lang: str = "en") -> str:
     for role in SIGN_ROLES:
         s = sigs.get(role)
         done = (
-            f"{escape(str(s.get('by') or ''))} &middot; {escape(str(s.get('at') or ''))}" if s else "&nbsp;"
+            f"{escape(str(s.get('by') or ''))} &middot; {escape(date_text(lang, s.get('at')))}" if s else "&nbsp;"
         )
         cells.append(f"<div>{escape(tr(lang, ROLE_LABEL[role]))}<br>{done}</div>")
     return f'<div class="sign">{"".join(cells)}</div>'
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = (), lang: str = "en") -> str:
-    """Headers (English, translated here) and rows; the words yes / no in cells are translated too."""
+    """Headers (English, translated here) and rows; the words yes / no and said texts (stages,
+    statuses) in cells are translated too."""
     head = "".join(f"<th>{escape(tr(lang, h))}</th>" for h in headers)
     body = []
     for r in rows:
-        vals = [tr(lang, v) if v in ("yes", "no") else str(v) for v in r]
+        vals = [tr(lang, v) if v in ("yes", "no") else say(lang, v) for v in r]
         cells = "".join(
             f'<td class="n">{escape(v)}</td>' if i in numeric else f"<td>{escape(v)}</td>"
             for i, v in enumerate(vals)
@@ -107,7 +111,7 @@ def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str], lang: st
 
 def startlist_html(
     title: str, subtitle: str, rows: Sequence[Sequence[Slot]], entries: Mapping[str, Mapping[str, Any]],
-    laps: int, status: DocStatus | None = None, lang: str = "en",
+    laps: int, status: DocStatus | None = None, lang: str = "en", info: Mapping[str, Any] | None = None,
 ) -> str:  # fmt: skip
     """A start list: the grid 3-2-3-2 then the same order as a table."""
     names = {n: str(e.get("name") or "") for n, e in entries.items()}
@@ -118,8 +122,8 @@ def startlist_html(
          for i, s in enumerate(order, 1)],
         numeric=(0,), lang=lang,
     )  # fmt: skip
-    sub = f"{subtitle} - {tr(lang, 'start list, {laps} laps', laps=laps)}"
-    return page(title, sub, grid_html(rows, names, lang) + listing, status, lang)
+    sub = f"{subtitle} - {tr(lang, 'start list, {laps} laps', laps=laps, n=laps)}"
+    return page(title, sub, grid_html(rows, names, lang) + listing, status, lang, info)
 
 
 def race_table(
@@ -134,13 +138,12 @@ def race_table(
         gap = ""
         if lead is not None and r is not lead and r.status not in ("dns", "dsq"):
             if r.laps < lead.laps:
-                d = lead.laps - r.laps
-                gap = tr(lang, "+{n} laps" if d > 1 else "+{n} lap", n=d)
+                gap = tr(lang, "+{n} laps", n=lead.laps - r.laps)
             elif r.total_time_us is not None and lead.total_time_us is not None:
-                gap = "+" + fmt_time(r.total_time_us - lead.total_time_us)
+                gap = gap_text(lang, f"+{(r.total_time_us - lead.total_time_us) / 1e6:.3f}")
         status = "" if r.status == "classified" else tr(lang, r.status.upper())
         pts = "" if points is None else points.get(r.number, "")
-        pens = "; ".join((penalties or {}).get(r.number, ()))
+        pens = "; ".join(penalty_text(lang, p) for p in (penalties or {}).get(r.number, ()))
         name = str(entries.get(r.number, {}).get("name") or "")
         out.append((r.place, r.number, name, r.laps, fmt_time(r.total_time_us), gap, pts, pens, status))
     return table(

@@ -7,6 +7,8 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from service.errors import Invalid
+
 from .model import RaceRow, by_place
 from .points import ka_points
 
@@ -36,7 +38,7 @@ def ka_groups(
         return [list(qualifying_order)] if n else []
     size = min(track_capacity // 2, group_max)
     if size < 1:
-        raise ValueError("track capacity too small for series")
+        raise Invalid("meeting.capacity_small")
     k = -(-n // size)
     groups: list[list[str]] = [[] for _ in range(k)]
     for i, number in enumerate(qualifying_order):

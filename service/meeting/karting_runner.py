@@ -32,7 +32,6 @@ from .runner import MeetingError, SessionPlan
 if TYPE_CHECKING:
     from .tables import Ranking
 
-AX_ONLY = "this decision belongs to auto-cross meetings (RULES.md section 3)"
 KA_GRID_PATTERN = (2,)  # karting grids: two karts per row (CIK prescriptions, seed 001 art. 23a)
 
 
@@ -60,7 +59,7 @@ class KartingMeeting:
         for e in entries:
             number = str(e.get("number") or "").strip()
             if not number or number in self.entries:
-                raise MeetingError(f"entry number missing or listed twice: {number!r}")
+                raise MeetingError("meeting.entry_missing_or_twice", number=number)
             self.entries[number] = {**e, "type": "entry", "number": number, "category": category}
         self.results: dict[str, list[RaceRow]] = {}
         self.penalties: dict[str, dict[str, list[str]]] = {}
@@ -73,7 +72,7 @@ class KartingMeeting:
         >= 2, KA-DISTANCE and KA-GRID need them), `category` (or `division`), `name`, `wet`."""
         length, capacity = fields.get("track_length_m"), fields.get("track_capacity")
         if not isinstance(length, int | float) or length <= 0 or not isinstance(capacity, int) or capacity < 2:
-            raise Invalid("a karting meeting needs 'track_length_m' (> 0) and 'track_capacity'")
+            raise Invalid("meeting.karting_track")
         return cls(entries, category=str(fields.get("category") or fields.get("division") or ""),
                    track_length_m=length, track_capacity=capacity, name=str(fields.get("name") or ""),
                    wet=fields.get("wet") or ())  # fmt: skip
@@ -91,22 +90,22 @@ class KartingMeeting:
         return {"stopped_after": None, "unable_to_start": [], "cancelled": []}
 
     def check_decision(self, name: str) -> None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def declare_unable(self, number: str) -> None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def stop(self, after: str) -> None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def cancel_heat(self, stage: str) -> None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def admit_without_lap(self, number: str) -> None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def red_flag(self, key: str, *args: Any, **kwargs: Any) -> SessionPlan | None:
-        raise MeetingError(AX_ONLY)
+        raise MeetingError("meeting.ax_only")
 
     def ranking_docs(self) -> tuple[str, ...]:
         return self.RANKING_DOCS
@@ -158,7 +157,7 @@ class KartingMeeting:
             return self.superheat_plans()
         if stage == "final":
             return [self.final_plan()]
-        raise MeetingError(f"unknown stage {stage!r}; stages: {', '.join(self.stages())}")
+        raise MeetingError("meeting.unknown_stage", stage=stage, known=", ".join(self.stages()))
 
     def stage_keys(self, stage: str) -> list[str]:
         return [p.key for p in self.plans(stage)]
@@ -167,7 +166,7 @@ class KartingMeeting:
         for p in self.plans(key.split(".")[0]):
             if p.key == key:
                 return p
-        raise MeetingError(f"no session {key!r}")
+        raise MeetingError("meeting.no_session", key=key)
 
     def complete(self, stage: str) -> bool:
         try:
@@ -185,7 +184,7 @@ class KartingMeeting:
     def _need(self, *keys: str) -> None:
         missing = [k for k in keys if k not in self.results]
         if missing:
-            raise MeetingError(f"not recorded yet: {', '.join(missing)}")
+            raise MeetingError("meeting.keys_not_recorded", keys=", ".join(missing))
 
     def qualifying_order(self) -> list[str]:
         """KA-GRID: qualifying classification (best lap), karts without a time last in entry order."""
@@ -207,7 +206,7 @@ class KartingMeeting:
         groups = self.groups()
         keys = self.heat_keys()
         if key not in keys:
-            raise MeetingError(f"no {key!r} (heats: {', '.join(keys)})")
+            raise MeetingError("meeting.no_heat", key=key, known=", ".join(keys))
         i = keys.index(key)
         if len(groups) == 1:
             if i == 0:

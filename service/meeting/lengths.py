@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import cache
 
+from service.errors import Invalid
 from service.presets import kinds
 from service.text import key
 
@@ -21,7 +22,7 @@ def ax_laps(kind: str) -> int:
     try:
         return _ax_laps()[kind]
     except KeyError:
-        raise ValueError(f"no auto-cross length for session kind {kind!r}") from None
+        raise Invalid("length.ax_kind", kind=kind) from None
 
 
 # KA-DISTANCE (seed 001 art. 21e), km as (dry, wet). "*" = every other category.
@@ -36,7 +37,7 @@ def ka_distance_km(kind: str, category: str, wet: bool = False) -> int:
     """KA-DISTANCE: the distance in km of a karting heat, super-heat or final."""
     table = KA_DISTANCE_KM.get(kind)
     if table is None:
-        raise ValueError(f"no karting distance for session kind {kind!r}")
+        raise Invalid("length.ka_kind", kind=kind)
     dry_wet = table.get(key(category), table["*"])
     return dry_wet[1] if wet else dry_wet[0]
 
@@ -50,7 +51,7 @@ def laps_for_distance(distance_m: int | float | str, track_length_m: int | float
     dist = Fraction(str(distance_m))
     length = Fraction(str(track_length_m))
     if length <= 0:
-        raise ValueError("track length must be positive")
+        raise Invalid("length.track")
     return -(-dist.numerator * length.denominator // (dist.denominator * length.numerator))
 
 

@@ -34,8 +34,9 @@ def race_rows(engine: Engine) -> list[RaceRow]:
 
 
 def practice_laps(engine: Engine) -> dict[str, list[int]]:
-    """Every counted lap time of every car, microseconds (AX-PRACTICE ranks on both sessions)."""
-    return {number: list(car.lap_times) for number, car in engine.cars.items()}
+    """Every lap time of every car that may count as a qualifying time, microseconds (AX-PRACTICE ranks
+    on both sessions): hand-made or warned laps only once race control confirmed them."""
+    return {number: car.record_laps() for number, car in engine.cars.items()}
 
 
 def penalty_labels(engine: Engine) -> dict[str, list[str]]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from service.errors import Invalid
+
 from .model import DSQ, RaceRow
 
 # AX-HEAT-POINTS (003 art. 7.3.1.2)
@@ -51,7 +53,7 @@ def scale_points(scale: tuple[int, ...], position: int) -> int:
 def ka_place_points(place: int) -> int:
     """KA-POINTS: 1st 0, 2nd 2, 3rd 3, 4th 4, ... (+1 per place down to the last classified)."""
     if place < 1:
-        raise ValueError("place must be >= 1")
+        raise Invalid("points.place")
     return 0 if place == 1 else place
 
 
@@ -86,7 +88,7 @@ def points_rule(params: Mapping[str, Any], kind: str | None) -> HeatPoints | Non
     try:
         return HEAT_POINTS[rule]
     except KeyError:
-        raise ValueError(f"unknown points rule {rule!r} (known: {', '.join(HEAT_POINTS)})") from None
+        raise Invalid("points.rule", rule=rule, known=", ".join(HEAT_POINTS)) from None
 
 
 def session_points(

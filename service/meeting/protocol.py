@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from service.errors import Invalid
 
+from .free import FreeMeeting
 from .karting_runner import KartingMeeting
 from .model import RaceRow
 from .runner import AutocrossMeeting, MeetingError, SessionPlan
@@ -77,6 +78,7 @@ DEFAULT_PRESET = "autocross"  # a meeting saved without a preset is an auto-cros
 FORMATS: dict[str, MeetingFormat] = {
     "autocross": AutocrossMeeting,
     "ffsa-karting": KartingMeeting,
+    "free": FreeMeeting,  # sessions added by hand, any preset
 }
 
 
@@ -84,7 +86,7 @@ def format_of(preset: Any) -> MeetingFormat:
     """The meeting class of a preset, or Invalid naming the known ones."""
     fmt = FORMATS.get(preset) if isinstance(preset, str) else None
     if fmt is None:
-        raise Invalid(f"a meeting's preset is {' or '.join(repr(p) for p in FORMATS)}")
+        raise Invalid("meeting.preset", known=list(FORMATS))
     return fmt
 
 
@@ -94,7 +96,7 @@ def new_meeting(preset: Any, entries: Sequence[dict[str, Any]], fields: dict[str
     try:
         return fmt.create(entries, {**fields, "preset": preset})
     except MeetingError as exc:
-        raise Invalid(str(exc)) from exc
+        raise Invalid(exc.code, **exc.params) from exc
 
 
 def meeting_from_state(st: dict[str, Any]) -> Meeting:

@@ -12,6 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from service.errors import Invalid
+
 from .grids import Slot
 from .model import DNF, RaceRow, by_place
 
@@ -40,7 +42,7 @@ def red_flag_decision(kind: str, leader_laps: int, scheduled_laps: int) -> RedFl
     red: the new grid (2-5 laps) or the result (> 5 laps) is the order at the end of that lap.
     """
     if leader_laps < 0:
-        raise ValueError("leader_laps must be >= 0")
+        raise Invalid("meeting.leader_laps")
     if kind != "final":
         return RedFlagDecision(RedAction.RERUN, scheduled_laps, None)
     if leader_laps < FULL_RESTART_BELOW:

@@ -96,9 +96,9 @@ class AutocrossMeeting:
         for e in entries:
             number = str(e.get("number") or "").strip()
             if not number:
-                raise MeetingError("every entry needs a 'number'")
+                raise MeetingError("meeting.entry_number")
             if number in self.entries:
-                raise MeetingError(f"entry {number} listed twice")
+                raise MeetingError("meeting.entry_twice", number=number)
             self.entries[number] = {**e, "type": "entry", "number": number}
         self.admitted_without_lap = set(admitted_without_lap)  # stewards' decision, AX-PRACTICE
         self.results: dict[str, list[RaceRow]] = {}
@@ -215,7 +215,7 @@ class AutocrossMeeting:
     def _need(self, *stages: str) -> None:
         for s in stages:
             if not self.complete(s):
-                raise MeetingError(f"{s} is not recorded yet")
+                raise MeetingError("meeting.stage_not_recorded", stage=s)
 
     def plans(self, stage: str) -> list[SessionPlan]:
         """The sessions of `stage`, built from the results recorded so far."""
@@ -223,7 +223,7 @@ class AutocrossMeeting:
 
     def _plans(self, stage: str) -> list[SessionPlan]:
         if stage not in STAGES:
-            raise MeetingError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+            raise MeetingError("meeting.unknown_stage", stage=stage, known=", ".join(STAGES))
         if stage in ("practice1", "practice2"):
             groups = [list(s) for s in practice_series(self.entry_order)]
         elif stage == "heat1":
@@ -291,13 +291,11 @@ class AutocrossMeeting:
     def plan(self, key: str) -> SessionPlan:
         stage = key.split(".")[0]
         if stage not in STAGES:
-            raise MeetingError(f"unknown session key {key!r}")
+            raise MeetingError("meeting.unknown_key", key=key)
         for p in self.plans(stage):
             if p.key == key:
                 return p
-        raise MeetingError(
-            f"{key!r} is not a session of {stage} (sessions: {', '.join(self.stage_keys(stage))})"
-        )
+        raise MeetingError("meeting.not_in_stage", key=key, stage=stage, known=", ".join(self.stage_keys(stage)))
 
     def red_flag(
         self,
@@ -342,14 +340,14 @@ class AutocrossMeeting:
     def declare_unable(self, number: str) -> None:
         """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""
         if str(number) not in self.entries:
-            raise Invalid("body needs the 'number' of an entry")
+            raise Invalid("meeting.needs_number")
         self.unable_to_start.add(str(number))
         self._changed()
 
     def stop(self, after: str) -> None:
         """AX-POINTS: the meeting is stopped after heat 2, heat 3 or the semis (points halved)."""
         if after not in HALVED_STAGES:
-            raise MeetingError(f"a meeting can stop after {', '.join(sorted(HALVED_STAGES))}")
+            raise MeetingError("meeting.stop_after", known=", ".join(sorted(HALVED_STAGES)))
         self._need(*{"heat2": ("heat2",), "heat3": ("heat3",), "semis": ("semis",)}[after])
         self.stopped_after = after
         self._changed()
@@ -393,9 +391,9 @@ class AutocrossMeeting:
     def admit_without_lap(self, number: str) -> None:
         """AX-PRACTICE: the stewards let a driver without a practice lap race (knows the track)."""
         if number not in self.entries:
-            raise MeetingError(f"no entry {number!r}")
+            raise MeetingError("meeting.no_entry", number=number)
         if any(k.startswith("heat") for k in self.results):
-            raise MeetingError("the heats have started")
+            raise MeetingError("meeting.heats_started")
         self.admitted_without_lap.add(number)
         self._changed()
 
@@ -404,9 +402,9 @@ class AutocrossMeeting:
         last heat run; every driver then reaches the semis, and a meeting that runs its final
         still scores full points (003 art. 7.3.1.6)."""
         if stage not in HEAT_STAGES:
-            raise MeetingError(f"only heats can be cancelled ({', '.join(HEAT_STAGES)})")
+            raise MeetingError("meeting.cancel_heats_only", known=", ".join(HEAT_STAGES))
         if any(k.split(".")[0] == stage for k in self.results):
-            raise MeetingError(f"{stage} already has results")
+            raise MeetingError("meeting.stage_has_results", stage=stage)
         if stage not in self.cancelled:
             self.cancelled.append(stage)
         self._changed()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from service.errors import Invalid
+
 PRACTICE_SERIES_MAX = 10  # AX-PRACTICE: at most 10 cars per practice series
 HEAT_SERIES_MAX = 15  # AX-HEAT1: at most 15 cars per heat series
 
@@ -11,7 +13,7 @@ HEAT_SERIES_MAX = 15  # AX-HEAT1: at most 15 cars per heat series
 def series_count(n: int, max_size: int) -> int:
     """Fewest series of at most ``max_size`` cars that hold ``n`` cars (0 cars -> 0 series)."""
     if max_size < 1:
-        raise ValueError("max_size must be >= 1")
+        raise Invalid("series.size")
     return -(-n // max_size) if n > 0 else 0
 
 
@@ -44,7 +46,7 @@ def mix(ranking: Sequence[str], n_series: int) -> list[list[str]]:
     (the tables of 003 art. 7.3.1.2). Each series stays in rank order, i.e. grid order.
     """
     if n_series < 1:
-        raise ValueError("n_series must be >= 1")
+        raise Invalid("series.count")
     out: list[list[str]] = [[] for _ in range(n_series)]
     for idx, number in enumerate(ranking):
         block_pos = idx % (2 * n_series)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from service.i18n import said
+from service.printed import seconds_time
 from service.timeutil import us_to_s
 
 from .model import HEAT_STAGES
@@ -48,15 +50,15 @@ def ax_ranking(m: AutocrossMeeting, doc: str) -> Ranking:
         js = [{"position": i, "number": p.number, "best_lap_s": us_to_s(p.best_us), "second_lap_s": us_to_s(p.second_us),
                "laps": p.laps, "qualified": p.qualified} for i, p in enumerate(m.practice(), 1)]  # fmt: skip
         cols = ["Pos", "No", "Driver", "Best", "2nd best", "Laps", "Qualified"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), j["best_lap_s"] or "",
-                 j["second_lap_s"] or "", j["laps"], "yes" if j["qualified"] else "no") for j in js]  # fmt: skip
+        rows = [(j["position"], j["number"], name.get(j["number"], ""), seconds_time(j["best_lap_s"]),
+                 seconds_time(j["second_lap_s"]), j["laps"], "yes" if j["qualified"] else "no") for j in js]  # fmt: skip
     elif doc in HEAT_STAGES:
         js = [{"position": i, "number": h.number, "series": h.series + 1, "place": h.place, "points": h.points,
                "laps": h.laps, "total_time_s": us_to_s(h.total_time_us), "status": h.status}
               for i, h in enumerate(m.heat_ranking(doc), 1)]  # fmt: skip
         cols = ["Pos", "No", "Driver", "Series", "Place", "Laps", "Time", "Points"]
         rows = [(j["position"], j["number"], name.get(j["number"], ""), j["series"], j["place"], j["laps"],
-                 j["total_time_s"] or "", j["points"]) for j in js]  # fmt: skip
+                 seconds_time(j["total_time_s"]), j["points"]) for j in js]  # fmt: skip
     elif doc == "heats":
         js = [{"position": i, "number": t.number, "heat_points": list(t.heat_points), "total": t.total,
                "dropped": t.dropped, "qualified": t.qualified} for i, t in enumerate(m.heat_totals(), 1)]  # fmt: skip
@@ -68,12 +70,12 @@ def ax_ranking(m: AutocrossMeeting, doc: str) -> Ranking:
                "status": s.status, "ran": s.ran} for i, s in enumerate(m.semi_ranking(), 1)]  # fmt: skip
         cols = ["Pos", "No", "Driver", "Semi", "Place", "Laps", "Status"]
         rows = [(j["position"], j["number"], name.get(j["number"], ""), j["semi"], j["place"], j["laps"],
-                 j["status"]) for j in js]  # fmt: skip
+                 said("doc.status", status=j["status"])) for j in js]  # fmt: skip
     else:  # general / points
         js = points_rows(m)
         cols = ["Pos", "No", "Driver", "From", "Practice", "Heats", "Final", "Total"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), j["stage"], j["practice"], j["heats"],
-                 f"{j['final']:g}", f"{j['total']:g}") for j in js]  # fmt: skip
+        rows = [(j["position"], j["number"], name.get(j["number"], ""), said("doc.stage", stage=j["stage"]),
+                 j["practice"], j["heats"], f"{j['final']:g}", f"{j['total']:g}") for j in js]  # fmt: skip
     return Ranking(cols, rows, js)
 
 

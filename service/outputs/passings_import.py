@@ -49,7 +49,7 @@ BATCH = 200  # reads per log transaction, between two turns of the event loop
 
 
 class ImportProblem(Invalid):
-    """A file that cannot be imported; the message names the line (nothing was submitted)."""
+    """A file that cannot be imported; the code and params name the line (nothing was submitted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +84,14 @@ def parse_time(value: str, day: datetime) -> datetime | float:
     """A wall-clock time (time of day on `day`, or a full date and time), or session seconds."""
     v = value.strip()
     if ":" not in v:
-        return float(v.replace(",", "."))
+        try:
+            return float(v.replace(",", "."))
+        except ValueError:
+            raise Invalid("import.time", value=value) from None
     date_part, _, tod = v.replace("T", " ").rpartition(" ")
     m = TOD.match(tod)
     if m is None:
-        raise ValueError(f"time {value!r} is not HH:MM:SS[.fff]")
+        raise Invalid("import.time", value=value)
     h, mi, s, frac = m.groups()
     base = day
     if date_part:
@@ -99,9 +102,12 @@ def parse_time(value: str, day: datetime) -> datetime | float:
             except ValueError:
                 continue
         else:
-            raise ValueError(f"date {date_part!r} is not YYYY-MM-DD or DD/MM/YYYY")
+            raise Invalid("import.date", value=date_part)
     micro = int((frac or "0").ljust(6, "0"))
-    return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    try:
+        return base.replace(hour=int(h), minute=int(mi), second=int(s), microsecond=micro, tzinfo=None)
+    except ValueError:  # 25:61:00
+        raise Invalid("import.time", value=value) from None
 
 
 def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, default_loop: str | None = "finish",
@@ -118,17 +124,19 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines:
-        raise ImportProblem("empty file")
+        raise ImportProblem("import.empty")
     if len(lines) > MAX_LINES:
-        raise ImportProblem(f"more than {MAX_LINES} lines")
+        raise ImportProblem("import.too_many_lines", limit=MAX_LINES)
     sep = max((",", ";", "\t"), key=lines[0].count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error as exc:  # a field over csv's size limit (128 KB), a NUL...: the file's fault
+        raise ImportProblem("import.csv_unreadable", error=str(exc)) from None
     header = rows[0]
     ct, ctime, cloop = _column(header, TRANSPONDER), _column(header, TIME), _column(header, LOOP)
     cdate = _column(header, DATE)
     if ct is None or ctime is None:
-        raise ImportProblem("line 1: a header with at least 'transponder' and 'time' columns is needed "
-                            "(and optionally 'loop')")  # fmt: skip
+        raise ImportProblem("import.header")
     mapping = {k.strip().lower(): v for k, v in (loops or {}).items()}
     out = []
     day = origin.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -139,21 +147,20 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
             tr = row[ct].strip()
             raw_time = row[ctime]
         except IndexError:
-            raise ImportProblem(f"line {no}: {len(row)} fields, the header has {len(header)}") from None
+            raise ImportProblem("import.fields", line=no, n=len(row), header=len(header)) from None
         if not tr:
-            raise ImportProblem(f"line {no}: empty transponder")
+            raise ImportProblem("import.no_transponder", line=no)
         if tr.isdigit():
             tr = str(int(tr))
         if cdate is not None and cdate < len(row) and row[cdate].strip() and ":" in raw_time:
             raw_time = f"{row[cdate].strip()} {raw_time.strip()}"
         loop = _loop(row[cloop] if cloop is not None and cloop < len(row) else "", default_loop, mapping)
         if loop is None:
-            raise ImportProblem(f"line {no}: unknown loop {row[cloop]!r}; one of {', '.join(LOOPS)} "
-                                f"or map it with loops=NAME:finish")  # fmt: skip
+            raise ImportProblem("import.unknown_loop", line=no, loop=row[cloop], known=", ".join(LOOPS))
         try:
             when = parse_time(raw_time, day)
-        except ValueError as exc:
-            raise ImportProblem(f"line {no}: {exc}") from None
+        except Invalid as exc:
+            raise ImportProblem("import.line", line=no, why=exc) from None
         if isinstance(when, datetime):
             dated = " " in raw_time.strip().replace("T", " ")
             if not dated and when < origin - timedelta(hours=12):
@@ -231,7 +238,7 @@ def parse_loops(spec: str | None) -> dict[str, str]:
     for part in filter(None, (spec or "").split(",")):
         name, _, loop = part.rpartition(":")
         if not name or loop not in LOOPS:
-            raise ImportProblem(f"loops: {part!r} is not NAME:LOOP with LOOP one of {', '.join(LOOPS)}")
+            raise ImportProblem("import.loops", part=part, known=", ".join(LOOPS))
         out[name] = loop
     return out
 
@@ -241,11 +248,11 @@ async def import_file(session: LiveSession, data: bytes, offset_s: float = 0.0, 
     """Check the options, read the file (a refused file is counted in the session's `rejected`),
     then submit the reads not already known (`import_reads`)."""
     if loop not in LOOPS:
-        raise ImportProblem(f"loop must be one of {', '.join(LOOPS)}")
+        raise ImportProblem("decoder.loop", loop=loop, known=", ".join(LOOPS))
     if not math.isfinite(offset_s) or abs(offset_s) > MAX_OFFSET_S:
         raise ImportProblem("import.offset_range", max_days=MAX_OFFSET_S // 86_400)
     if not 0 <= tolerance_s <= 60:
-        raise ImportProblem("tolerance_s must be between 0 and 60")
+        raise ImportProblem("import.tolerance")
     mapping = parse_loops(loops)
     text = decode(data)
     origin = datetime.fromtimestamp(session.origin_us / 1e6)

@@ -14,14 +14,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from service.errors import Invalid
 from service.text import fold
 
 PRESET_DIR = Path(__file__).parent
 BEST_LAP_KINDS = frozenset({"practice", "qualifying"})
 
 
-class PresetError(ValueError):
-    pass
+class PresetError(Invalid):
+    """A preset name the catalogue does not have."""
 
 
 def norm(name: Any) -> str:
@@ -36,7 +37,7 @@ def norm(name: Any) -> str:
 def _load(name: str) -> dict[str, Any]:
     """A preset by name from the catalogue only: a name is never used as a path (no traversal)."""
     if not isinstance(name, str) or name not in available():
-        raise PresetError(f"unknown preset {name!r} (known: {', '.join(available())})")
+        raise PresetError("preset.unknown", name=name, known=", ".join(available()))
     return json.loads((PRESET_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 

@@ -9,8 +9,10 @@ with no reads while others are being read, and propose a penalty at the end of t
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from service.i18n import Said, coded, said
 from service.rules.base import Rule, register
 
 if TYPE_CHECKING:
@@ -58,15 +60,15 @@ class JumpStart(Rule):
 
     def on_car_event(self, ctx: RuleContext, car: Car, ev: Event) -> None:
         if ev.type == "grid_move":
-            what = "grid_move"
+            what = said("ev.ax_grid_move")
         elif ev.type in READ_TYPES and ev.loop == "start":
-            what = "start loop passing"
+            what = said("ev.ax_start_loop")
         else:
             return
         g = self._g(ctx)
-        if not g["procedures"] or ev.t < g["procedures"][-1]:
+        proc = bisect_right(g["procedures"], ev.t) - 1  # the procedure under way at the read, even a late one
+        if proc < 0:
             return  # cells are armed only once the procedure has started
-        proc = len(g["procedures"]) - 1
         green = g["greens"].get(proc)
         if green is not None and ev.t >= green:
             return  # moving after the green is the start itself
@@ -78,26 +80,26 @@ class JumpStart(Rule):
         t, what = offences[car.number]
         self._penalize(ctx, car, proc, t, what)
 
-    def _seconds(self, ctx: RuleContext, car: Car, proc: int) -> tuple[float, str]:
+    def _seconds(self, ctx: RuleContext, car: Car, proc: int) -> tuple[float, Said]:
         p = self.params
         if ctx.kind in ("semi", "final"):
-            return float(p.get("semi_final_s", 30)), f"jump start in a {ctx.kind}"
+            return float(p.get("semi_final_s", 30)), said("ev.ax_jump_in", kind=ctx.kind)
         earlier = any(car.number in self._g(ctx)["offences"].get(i, {}) for i in range(proc))
         if earlier or car.number in {str(n) for n in p.get("prior", ())}:
-            return float(p.get("repeat_s", 30)), "repeat jump start"
-        return float(p.get("first_s", 10)), "first jump start"
+            return float(p.get("repeat_s", 30)), said("ev.ax_jump_repeat")
+        return float(p.get("first_s", 10)), said("ev.ax_jump_first")
 
-    def _penalize(self, ctx: RuleContext, car: Car, proc: int, t: int, what: str) -> None:
+    def _penalize(self, ctx: RuleContext, car: Car, proc: int, t: int, what: Said) -> None:
         g = self._g(ctx)
         seconds, label = self._seconds(ctx, car, proc)
         start = g["procedures"][proc]
         green = g["greens"].get(proc)
         if green is not None:
             ms = (green - t) // 1000
-            when = f"{ms} ms before the green (green at {_s(green)})"
+            when = said("ev.ax_before_green", ms=ms, green=_s(green))
         else:
-            when = "before the green (lights not yet green)"
-        evidence = f"{label}: {what} at {_s(t)}, {when}; start procedure from {_s(start)}"
+            when = said("ev.ax_lights_not_green")
+        evidence = said("ev.ax_jump", label=label, what=what, t=_s(t), when=when, start=_s(start))
         ctx.penalize(car, self.id, (proc,), t, evidence, seconds=seconds, state=self.params.get("state"))
 
 
@@ -108,7 +110,7 @@ class NoReads(Rule):
     End: a proposed penalty (no amount) for race control to decide."""
 
     id: ClassVar[str] = "AX-TRANSPONDER"
-    consequence: ClassVar[str] = "cannot be classified (003 art. 4.3)"
+    consequence: ClassVar[str] = "ev.ax_cannot_classify"  # a _texts code
 
     def _others_read(self, ctx: RuleContext) -> bool:
         cache = self.session_state(ctx)  # one scan of all cars per session-clock reading
@@ -125,12 +127,14 @@ class NoReads(Rule):
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         if self._has_read(car) or not self._others_read(ctx):
             return None
-        return {"no_reads": True, "message": f"no transponder read ({car.transponder or 'no transponder'})"}
+        message = said("status.no_reads", transponder=car.transponder or said("ev.no_transponder"))
+        return {"no_reads": True, "message": message, "message_said": coded(message)}
 
     def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         if self._has_read(car) or not self._others_read(ctx):
             return
-        evidence = f"no read of transponder {car.transponder or '(none)'} in this session: {self.consequence}"
+        evidence = said("ev.no_reads", transponder=car.transponder or said("ev.no_transponder_none"),
+                        consequence=said(self.consequence))  # fmt: skip
         ctx.penalize(
             car, self.id, ("no_reads",), ctx.now_us, evidence, state=self.params.get("state", "proposed")
         )
@@ -141,7 +145,7 @@ class KartNoReads(NoReads):
     """KA-TRANSPONDER: transponder mandatory from the 2nd official free practice (100 EUR fine)."""
 
     id: ClassVar[str] = "KA-TRANSPONDER"
-    consequence: ClassVar[str] = "transponder mandatory, 100 EUR fine (001 art. 21a)"
+    consequence: ClassVar[str] = "ev.ka_transponder_fine"
 
 
 @register

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.i18n import Said, coded, said
 from service.presets import norm
 from service.timeutil import us_to_s
 
@@ -23,14 +24,23 @@ def clock(us: int) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def countdown(st: dict[str, Any], at_us: int, now_us: int, template: str) -> dict[str, Any]:
-    """A status whose text counts down to `at_us` (session clock): the rendered `text` for REST and
-    status lines, plus `until_s` and `text_until` (`{}` for the clock) so a page keeps counting on
-    its own and live deltas need not resend the row every time the engine clock moves.
+def text(st: dict[str, Any], value: Said) -> dict[str, Any]:
+    """A status's `text` (English, for REST and status lines) and `text_said` (its code and params:
+    the pages say it in their language)."""
+    st["text"], st["text_said"] = value, coded(value)
+    return st
+
+
+def countdown(st: dict[str, Any], at_us: int, now_us: int, code: str, **params: Any) -> dict[str, Any]:
+    """A status whose text counts down to `at_us` (session clock): the `text` said with the time
+    left (param `left`), plus `until_s` and `text_until` (`{}` for the clock; `text_until_said`
+    without `left`) so a page keeps counting on its own and live deltas need not resend the row
+    every time the engine clock moves.
     """
-    st["text"] = template.format(clock(at_us - now_us))
+    text(st, said(code, **params, left=clock(at_us - now_us)))
     st["until_s"] = us_to_s(at_us)
-    st["text_until"] = template
+    st["text_until"] = said(code, **params, left="{}")
+    st["text_until_said"] = coded(said(code, **params))
     return st
 
 
@@ -54,6 +64,6 @@ def status_line(engine: Any, car: Any) -> str:
     """One line for race control from the rules' live status: "kart 14: 3 of 5 stops, refuel window
     closes in 12:40". Each rule's status may carry a `text`; they are joined in preset order.
     """
-    texts = [st["text"] for st in engine.rule_status(car).values() if st.get("text")]
+    texts = [st["text"] for st in engine.rule_status(car).values() if st.get("text")]  # English
     label = engine.params.get("competitor_label", "car")
     return f"{label} {car.number}: " + (", ".join(texts) if texts else "ok")

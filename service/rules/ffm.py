@@ -12,9 +12,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, Any
 
+from service.i18n import Said, said
 from service.presets import norm
 from service.rules.base import Rule, register
-from service.rules.common import US, countdown, lookup, per_category, ts
+from service.rules.common import US, countdown, lookup, per_category, text, ts
 from service.timeutil import s_to_us
 
 if TYPE_CHECKING:
@@ -91,11 +92,11 @@ class Duration(Rule):
             return None
         stop_at = ctx.start_us + car.offset_us + dur
         if car.finish_us is not None:
-            return {"stop_at_s": stop_at / US, "stopped": True, "text": f"stopped at {ts(car.finish_us)}"}
+            return text({"stop_at_s": stop_at / US, "stopped": True}, said("status.cc_stopped", t=ts(car.finish_us)))
         left = stop_at - ctx.now_us
         if left > 0:
-            return countdown({"stop_at_s": stop_at / US, "stopped": False}, stop_at, ctx.now_us, "STOP board in {}")
-        return {"stop_at_s": stop_at / US, "stopped": False, "text": "STOP board at next crossing"}
+            return countdown({"stop_at_s": stop_at / US, "stopped": False}, stop_at, ctx.now_us, "status.cc_stop_in")
+        return text({"stop_at_s": stop_at / US, "stopped": False}, said("status.cc_stop_next"))
 
 
 @register
@@ -136,8 +137,8 @@ class Finish(Rule):
         left = closes - ctx.now_us
         st = {"window_closes_in_s": round(max(0, left) / US, 1)}
         if left > 0:
-            return countdown(st, closes, ctx.now_us, "finish window closes in {}")
-        return {**st, "text": "finish window closed"}
+            return countdown(st, closes, ctx.now_us, "status.cc_window_closes")
+        return text(st, said("status.cc_window_closed"))
 
 
 @register
@@ -158,7 +159,7 @@ class Pit(Rule):
         self.required = per_category(params.get("passages"), int(params.get("default", 2)))
         self.laps = int(params.get("laps", 1))
 
-    def counted(self, car: Car) -> tuple[int, list[str]]:
+    def counted(self, car: Car) -> tuple[int, list[Said]]:
         ends = car.lap_ends
         n, notes, prev_end = 0, [], None
         for s in car.stops:
@@ -168,7 +169,7 @@ class Pit(Rule):
             if prev_end is None or bisect_left(ends, start) - bisect_right(ends, prev_end) > 0:
                 n += 1
             else:
-                notes.append(f"passage at {ts(start)} without a line crossing since {ts(prev_end)}")
+                notes.append(said("ev.cc_pit_no_crossing", t=ts(start), since=ts(prev_end)))
             prev_end = s.out_us if s.out_us is not None else start
         return n, notes
 
@@ -194,16 +195,16 @@ class Pit(Rule):
         missing = req - done
         if missing <= 0:
             return
-        extra = "; " + "; ".join(notes) if notes else ""
+        extra = said("ev.cc_pit_notes", notes=notes) if notes else ""
         t = car.finish_us if car.finish_us is not None else (car.last_crossing_us or ctx.now_us)
         ctx.penalize(car, self.id, (), t,
-                     f"{done} pit passage(s) of {req} required ({car.category or 'Championship'}){extra}; "
-                     f"{missing} missing x {self.laps} lap", laps=missing * self.laps)
+                     said("ev.cc_pit", done=done, required=req, category=car.category or said("ev.cc_championship"),
+                          extra=extra, missing=missing, laps=self.laps, n=self.laps), laps=missing * self.laps)  # fmt: skip
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         req = lookup(self.required, car.category)
         done, _ = self.counted(car)
-        return {"done": done, "required": req, "text": f"{done} of {req} pit passages"}
+        return text({"done": done, "required": req}, said("status.cc_pit", done=done, required=req))
 
 
 @register
@@ -219,13 +220,13 @@ class Line(Rule):
     def manual_amount(self, ctx: RuleContext, ev: Event) -> dict[str, Any]:
         offence = ev.line.offence or "line"
         if offence != "tape":
-            return {"laps": int(self.params.get("line_laps", 1)), "note": "CC-LINE: start line changed"}
+            return {"laps": int(self.params.get("line_laps", 1)), "note": said("ev.cc_line_changed")}
         before = sum(1 for e in ctx.events if e.type == "penalty" and e.number == ev.number
                      and e.line.rule == self.id and e.line.offence == "tape"
                      and e.sort_key < ev.sort_key)  # fmt: skip
         if before < int(self.params.get("tape_warnings", 1)):
-            return {"laps": 0, "note": f"CC-LINE: course tape broken, warning {before + 1}"}
-        return {"laps": int(self.params.get("tape_laps", 1)), "note": f"CC-LINE: course tape broken again ({before + 1})"}
+            return {"laps": 0, "note": said("ev.cc_tape_warning", n=before + 1)}
+        return {"laps": int(self.params.get("tape_laps", 1)), "note": said("ev.cc_tape_again", n=before + 1)}
 
 
 @register

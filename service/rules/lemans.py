@@ -16,8 +16,9 @@ import math
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, Any
 
+from service.i18n import Said, said
 from service.rules.base import Rule, register
-from service.rules.common import US, clock, countdown, failed_check, lookup, per_category, ts
+from service.rules.common import US, clock, countdown, failed_check, lookup, per_category, text, ts
 from service.timeutil import us_to_s
 
 if TYPE_CHECKING:
@@ -66,13 +67,13 @@ class Stops(Rule):
         missing = req - len(done)
         if missing <= 0:
             return
-        outs = ", ".join(ts(s.out_us) for s in done) or "none"
+        outs = ", ".join(ts(s.out_us) for s in done) or said("word.none")
         others = [s for s in car.stops if not s.driver_changed and s.out_us is not None]
-        extra = f"; {len(others)} stop(s) without driver change not counted" if others else ""
+        extra = said("ev.lm_stops_uncounted", n=len(others)) if others else ""
         ctx.penalize(
             car, self.id, (), _end_t(ctx, car),
-            f"{len(done)} driver-change stop(s) of {req} required ({car.category}): pit_out {outs}{extra}; "
-            f"{missing} missing x {self.laps} laps",
+            said("ev.lm_stops", done=len(done), required=req, category=car.category, outs=outs, extra=extra,
+                 missing=missing, laps=self.laps, n=self.laps),
             laps=missing * self.laps,
         )  # fmt: skip
 
@@ -89,8 +90,7 @@ class Stops(Rule):
             if self.max_stint_us is not None:
                 st["stint_left_s"] = round(max(0, self.max_stint_us - stint) / US, 1)
                 st["stint_ends_s"] = round((began + self.max_stint_us) / US, 3)
-        st["text"] = f"{done} of {req} stops"
-        return st
+        return text(st, said("status.lm_stops", done=done, required=req))
 
 
 @register
@@ -125,8 +125,8 @@ class LapBetween(Rule):
             return
         ctx.penalize(
             car, self.id, (end,), stop.out_us or end,
-            f"driver-change stop pit_out {ts(prev.out_us)} then pit_in {ts(stop.in_us)} with no finish "
-            f"passing between ({_change_label(prev)}, then {_change_label(stop)})",
+            said("ev.lm_lap_between", pit_out=ts(prev.out_us), pit_in=ts(stop.in_us), before=_change_label(prev),
+                 change=_change_label(stop)),
             laps=int(self.params.get("laps", 10)),
         )  # fmt: skip
 
@@ -155,12 +155,12 @@ class PitClosedStart(Rule):
             return
         if stop.mechanical and not stop.driver_changed:
             return
-        why = (f"mechanical problem accepted but driver changed {_change_label(stop)}" if stop.mechanical
-               else "no mechanical problem declared")  # fmt: skip
+        why = (said("ev.lm_mechanical_but_changed", change=_change_label(stop)) if stop.mechanical
+               else said("ev.lm_no_mechanical"))  # fmt: skip
         ctx.penalize(
             car, self.id, (stop.in_us,), stop.out_us or stop.in_us,
-            f"pit_in {ts(stop.in_us)} = {rel / US:.3f} s after green < {self.closed_us / US:g} s (pit lane "
-            f"closed); {why}",
+            said("ev.lm_pit_closed", pit_in=ts(stop.in_us), after=f"{rel / US:.3f}", closed=f"{self.closed_us / US:g}",
+                 why=why),
             laps=int(self.params.get("laps", 10)),
         )  # fmt: skip
 
@@ -168,13 +168,12 @@ class PitClosedStart(Rule):
         left = ctx.start_us + self.closed_us - ctx.now_us
         if ctx.green_us is None or left > 0:
             st: dict[str, Any] = {"pit_lane": "closed", "opens_in_s": round(max(0, left) / US, 1)}
-            text = "pit lane opens in {}"
+            extra: Said | str = ""
             stop = car.in_pit
             if stop is not None and stop.in_us is not None and stop.in_us - ctx.start_us < self.closed_us:
                 st["driver_change_allowed"] = False
-                text += "; no driver change on this stop" + ("" if stop.mechanical else
-                                                             " (no mechanical problem declared)")
-            return countdown(st, ctx.start_us + self.closed_us, ctx.now_us, text)
+                extra = said("status.lm_no_change_stop" if stop.mechanical else "status.lm_no_change_stop_no_mech")
+            return countdown(st, ctx.start_us + self.closed_us, ctx.now_us, "status.lm_pit_opens", extra=extra)
         return {"pit_lane": "open"}
 
 
@@ -210,8 +209,8 @@ class NoChangeEnd(Rule):
             return
         ctx.penalize(
             car, self.id, (stop.in_us,), stop.out_us or t,
-            f"driver change {_change_label(stop)} at {ts(t)}, {(ctx.end_us - t) / US:.3f} s before the end "
-            f"(race ends {ts(ctx.end_us)}; no change after {ts(cutoff)})",
+            said("ev.lm_no_change_end", change=_change_label(stop), t=ts(t), before=f"{(ctx.end_us - t) / US:.3f}",
+                 end=ts(ctx.end_us), cutoff=ts(cutoff)),
             laps=int(self.params.get("laps", 10)),
         )  # fmt: skip
 
@@ -223,7 +222,7 @@ class NoChangeEnd(Rule):
         if left >= 0:
             return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1),
                     "change_closes_s": us_to_s(cutoff)}
-        return {"driver_change_allowed": False, "text": "no driver change (last 10 min)"}
+        return text({"driver_change_allowed": False}, said("status.lm_no_change_end"))
 
 
 @register
@@ -258,7 +257,8 @@ class MinPit(Rule):
             return
         ctx.penalize(
             car, self.id, (stop.in_us,), stop.out_us,
-            f"pit_in {ts(stop.in_us)} -> pit_out {ts(stop.out_us)} = {d / US:.3f} s < {self.min_us / US:g} s",
+            said("ev.lm_min_pit", pit_in=ts(stop.in_us), pit_out=ts(stop.out_us), duration=f"{d / US:.3f}",
+                 min=f"{self.min_us / US:g}"),
             laps=int(self.params.get("laps", 0)), best_lap_seconds=float(self.params.get("best_lap_seconds", 0)),
         )  # fmt: skip
 
@@ -294,11 +294,11 @@ class Refuel(Rule):
             close = ctx.start_us + b
             if i in done or last < close:
                 continue
-            refuels = ", ".join(ts(t) for t in car.refuels) or "none"
+            refuels = ", ".join(ts(t) for t in car.refuels) or said("word.none")
             ctx.penalize(
                 car, self.id, (i,), close,
-                f"no refuel in window {i + 1} [{ts(ctx.start_us + a)}, {ts(close)}] "
-                f"({clock(a)}-{clock(b)} of race); refuels at: {refuels}",
+                said("ev.lm_refuel", window=i + 1, opens=ts(ctx.start_us + a), closes=ts(close), race_from=clock(a),
+                     race_to=clock(b), refuels=refuels),
                 laps=self.laps,
             )  # fmt: skip
 
@@ -307,29 +307,27 @@ class Refuel(Rule):
             return None
         done = car.rule_state.get(self.id, {})
         now = ctx.now_us - ctx.start_us
-        wins, text, at = [], "", None
+        wins, why, at = [], None, None
         for i, (a, b) in enumerate(self.windows):
             w: dict[str, Any] = {"window": i + 1, "open_s": a / US, "close_s": b / US}
             if i in done:
                 w["state"], w["refuel_t"] = "done", us_to_s(done[i])
             elif now > b:
                 w["state"] = "missed"
-                text = text or f"refuel window {i + 1} MISSED"
+                why = why or ("status.lm_refuel_missed", i + 1)
             elif now >= a:
                 w["state"], w["closes_in_s"] = "open", round((b - now) / US, 1)
-                if not text:
-                    text, at = "refuel window closes in {}", ctx.start_us + b
+                if not why:
+                    why, at = ("status.lm_refuel_closes", i + 1), ctx.start_us + b
             else:
                 w["state"], w["opens_in_s"] = "upcoming", round((a - now) / US, 1)
-                if not text:
-                    text, at = "refuel window opens in {}", ctx.start_us + a
+                if not why:
+                    why, at = ("status.lm_refuel_opens", i + 1), ctx.start_us + a
             wins.append(w)
         st: dict[str, Any] = {"windows": wins, "done": len(done), "required": len(self.windows)}
         if at is not None:
-            return countdown(st, at, ctx.now_us, text)
-        if text:
-            st["text"] = text
-        return st
+            return countdown(st, at, ctx.now_us, why[0], window=why[1])
+        return text(st, said(why[0], window=why[1])) if why else st
 
 
 @register
@@ -375,8 +373,8 @@ class Weight(Rule):
         per = int(self.params.get("laps_per_kg", 2))
         ctx.penalize(
             car, self.id, (ev.t,), ev.t,
-            f"weight_check {ts(ev.t)}: driver {driver} {kg:g} kg vs {signon:g} kg at sign-on = "
-            f"{missing_g / 1000:.3f} kg missing -> {whole} kg x {per} laps",
+            said("ev.lm_weight", t=ts(ev.t), driver=driver, kg=f"{kg:g}", signon=f"{signon:g}",
+                 missing=f"{missing_g / 1000:.3f}", whole=whole, per=per, n=per),
             laps=whole * per,
         )  # fmt: skip
 
@@ -407,28 +405,29 @@ class Ballast(Rule):
         d = stop.duration_us or 0
         faults = []
         if d < self.min_us:
-            faults.append(f"return stop pit_in {ts(stop.in_us)} -> pit_out {ts(stop.out_us)} = {d / US:.3f} s "
-                          f"< {self.min_us / US:g} s")
+            faults.append(said("ev.lm_ballast_short", pit_in=ts(stop.in_us), pit_out=ts(stop.out_us),
+                               duration=f"{d / US:.3f}", min=f"{self.min_us / US:g}"))  # fmt: skip
         if stop.driver_changed:
-            faults.append(f"driver changed {_change_label(stop)}")
+            faults.append(said("ev.lm_ballast_changed", change=_change_label(stop)))
         if faults:
+            why = faults[0] if len(faults) == 1 else said("ev.and", a=faults[0], b=faults[1])
             ctx.penalize(car, self.id, (check,), stop.out_us or stop.in_us,
-                         f"ballast_check failed at {ts(check)}; " + "; ".join(faults), state=self.state_policy)
+                         said("ev.lm_ballast", t=ts(check), why=why), state=self.state_policy)
 
     def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         st = car.rule_state.get(self.id)
         if st and st.get("pending") is not None:
             check = st["pending"]
             ctx.penalize(car, self.id, (check,), _end_t(ctx, car),
-                         f"ballast_check failed at {ts(check)}; the kart never returned to the pit lane",
+                         said("ev.lm_ballast", t=ts(check), why=said("ev.lm_ballast_never")),
                          state=self.state_policy)
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         st = car.rule_state.get(self.id)
         if not st or st.get("pending") is None:
             return None
-        return {"return_required": True, "driver_change_allowed": False,
-                "text": f"ballast: return to pit lane ({self.min_us / US:g} s, no driver change)"}
+        return text({"return_required": True, "driver_change_allowed": False},
+                    said("status.lm_ballast_return", min=f"{self.min_us / US:g}"))
 
 
 @register

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from service.errors import Invalid
 from service.presets import norm
 from service.timeutil import s_to_us, us_to_s
 
@@ -101,7 +102,7 @@ def start_lines(
     is the same for all of it). Each line is one wave (`wave` = line number).
     """
     if line_size < 1:
-        raise ValueError("line_size must be >= 1")
+        raise Invalid("season.line_size")
     late = {norm(c) for c in last}
     cat = {str(e["number"]): e.get("category") for e in entries}
     cat.update({str(r["number"]): r.get("category") for r in sprint if str(r["number"]) not in cat})

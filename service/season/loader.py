@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .model import SeasonError
+from .model import SeasonError, where
 from .rules import Championship, SeasonEvent, championship
 
 Fetch = Callable[[str, str, Any], dict[str, Any]]  # (event name, role, reference) -> results document
@@ -21,25 +21,25 @@ OPTIONS = ("stopped_at_s", "duration_s", "division", "date")
 def parse_season(obj: Any) -> tuple[Championship, str, list[dict[str, Any]]]:
     """Check the season's shape (not its documents): its championship, name and event specs."""
     if not isinstance(obj, dict):
-        raise SeasonError("a season is a JSON object with 'championship' and 'events'")
+        raise SeasonError("season.not_object")
     champ = championship(str(obj.get("championship") or ""))
     events = obj.get("events")
     if not isinstance(events, list):
-        raise SeasonError("'events' must be a list of {name, <documents>}")
+        raise SeasonError("season.events_list")
     names: set[str] = set()
     for i, ev in enumerate(events, 1):
         if not isinstance(ev, dict) or not str(ev.get("name") or "").strip():
-            raise SeasonError(f"event {i}: needs a 'name'")
+            raise SeasonError("season.event_name", index=i)
         if ev["name"] in names:
-            raise SeasonError(f"event {i}: name {ev['name']!r} used twice")
+            raise SeasonError("season.event_twice", index=i, event=ev["name"])
         names.add(ev["name"])
         missing = [r for r in champ.required if ev.get(r) in (None, "")]
         if missing:
-            raise SeasonError(f"event {ev['name']!r}: {champ.name} needs {', '.join(missing)}")
+            raise SeasonError("season.event_needs", event=ev["name"], championship=champ.name, missing=", ".join(missing))
         unknown = sorted(set(ev) - {"name", *champ.roles, *OPTIONS})
         if unknown:
-            raise SeasonError(f"event {ev['name']!r}: unknown field(s) {', '.join(unknown)} "
-                              f"(documents: {', '.join(champ.roles)}; options: {', '.join(OPTIONS)})")  # fmt: skip
+            raise SeasonError("season.event_unknown_fields", event=ev["name"], fields=", ".join(unknown),
+                              documents=", ".join(champ.roles), options=", ".join(OPTIONS))  # fmt: skip
     return champ, str(obj.get("name") or obj["championship"]), events
 
 
@@ -61,9 +61,9 @@ def file_fetch(folder: Path) -> Fetch:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise SeasonError(f"event {event!r} {role}: cannot read {path}: {exc.strerror}") from exc
+            raise SeasonError("season.cannot_read", where=where(event, role), path=str(path), error=exc.strerror) from exc
         except ValueError as exc:
-            raise SeasonError(f"event {event!r} {role}: {path} is not JSON ({exc})") from exc
+            raise SeasonError("season.not_json", where=where(event, role), path=str(path), error=str(exc)) from exc
 
     return fetch
 
@@ -73,7 +73,7 @@ def load_season_file(path: str | Path) -> tuple[dict[str, Any], Fetch]:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SeasonError(f"cannot read {path}: {exc.strerror}") from exc
+        raise SeasonError("season.file_cannot_read", path=str(path), error=exc.strerror) from exc
     except ValueError as exc:
-        raise SeasonError(f"{path} is not JSON ({exc})") from exc
+        raise SeasonError("season.file_not_json", path=str(path), error=str(exc)) from exc
     return obj, file_fetch(path.parent)

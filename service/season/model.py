@@ -11,11 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.errors import Invalid
+from service.i18n import Coded
 from service.presets import norm
 
 
-class SeasonError(ValueError):
-    """A season or one of its results documents is not usable; the message says which and why."""
+class SeasonError(Invalid):
+    """A season or one of its results documents is not usable; the code and params say which and why."""
+
+
+def where(event: Any, document: str | None = None) -> Coded:
+    """"event 'X' race": the document a season error is about, said in the reader's language."""
+    return Coded("season.where_doc" if document else "season.where", {"event": event, "document": document})
 
 
 def identity(name: Any, number: Any = "") -> str:

@@ -23,7 +23,7 @@ from service.presets import PresetError, resolve
 from service.text import fold
 
 from .cc import kids_aggregate
-from .model import Score, SeasonError, Standing, identity
+from .model import Score, SeasonError, Standing, identity, where
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -54,7 +54,7 @@ def available() -> tuple[str, ...]:
 def _preset(name: str) -> str:
     path = PRESET_DIR / f"{name}.json"
     if name not in available():  # by catalogue name only: never a path
-        raise SeasonError(f"unknown championship {name!r} (known: {', '.join(available())})")
+        raise SeasonError("season.unknown_championship", name=name, known=", ".join(available()))
     return path.read_text(encoding="utf-8")
 
 
@@ -62,10 +62,10 @@ def championship_preset(name: str) -> dict[str, Any]:
     return json.loads(_preset(str(name)))
 
 
-def rows_of(doc: dict[str, Any], where: str) -> list[dict[str, Any]]:
+def rows_of(doc: dict[str, Any], where: Any) -> list[dict[str, Any]]:
     rows = doc.get("classification", doc.get("rows")) if isinstance(doc, dict) else None
     if not isinstance(rows, list) or not all(isinstance(r, dict) and str(r.get("number") or "") for r in rows):
-        raise SeasonError(f"{where}: not a results document (needs 'classification': rows with a 'number')")
+        raise SeasonError("season.not_results", where=where)
     return rows
 
 
@@ -94,12 +94,12 @@ class Championship:
     def table_order(self) -> list[str]:
         return list(self.p.get("categories") or [])
 
-    def check_preset(self, doc: dict[str, Any], where: str) -> str:
+    def check_preset(self, doc: dict[str, Any], where: Any) -> str:
         preset = preset_of(doc)
         allowed = self.p.get("race_presets")
         if allowed and preset not in allowed:
-            raise SeasonError(f"{where}: preset {preset or '?'!r} does not count for {self.name} "
-                              f"({', '.join(allowed)})")  # fmt: skip
+            raise SeasonError("season.preset_not_counted", where=where, preset=preset or "?", championship=self.name,
+                              allowed=", ".join(allowed))  # fmt: skip
         return preset
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
@@ -120,10 +120,9 @@ class LeMansPoints(Championship):
     optional = ("qualifying",)
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
-        where = f"event {event.name!r}"
         race = event.docs["race"]
-        race_rows = rows_of(race, f"{where} race")
-        preset = self.check_preset(race, f"{where} race")
+        race_rows = rows_of(race, where(event.name, "race"))
+        preset = self.check_preset(race, where(event.name, "race"))
         coef = float((self.p.get("coefficient") or {}).get(preset, 1))
         canon = {norm(c): c for c in self.table_order()}
         out: dict[tuple[str, str], Score] = {}
@@ -149,9 +148,9 @@ class LeMansPoints(Championship):
                 s.detail["fastest_lap"] = self.p.get("fastest_lap_bonus", 2)
         quali = event.docs.get("qualifying")
         if quali is not None:
-            self.check_preset(quali, f"{where} qualifying")
+            self.check_preset(quali, where(event.name, "qualifying"))
             poles: set[str] = set()
-            for r in rows_of(quali, f"{where} qualifying"):
+            for r in rows_of(quali, where(event.name, "qualifying")):
                 table = canon.get(norm(r.get("category")), str(r.get("category") or ""))
                 if table in poles or r.get("status") in ("dns", "dsq") or not r.get("best_lap_s"):
                     continue
@@ -195,12 +194,12 @@ class AutocrossPoints(Championship):
         doc = event.docs["points"]
         table = str(event.options.get("division") or doc.get("division") or "Général")
         out = []
-        for r in rows_of(doc, f"event {event.name!r} points"):
+        for r in rows_of(doc, where(event.name, "points")):
             final = float(r.get("final") or 0)
             try:
                 pts = float(r.get("total") or 0)
             except (TypeError, ValueError) as exc:
-                raise SeasonError(f"event {event.name!r}: 'total' of {r['number']} is not a number") from exc
+                raise SeasonError("season.total_not_number", event=event.name, number=r["number"]) from exc
             pos = r.get("position")
             out.append(Score(table, f"#{r['number']}", str(r.get("name") or ""), str(r["number"]),
                              str(r.get("stage") or "classified"), pts,
@@ -258,15 +257,14 @@ class CrossCountryPoints(_CrossCountry):
             except PresetError:
                 dur = None
         if not isinstance(stopped, int | float) or not isinstance(dur, int | float) or dur <= 0:
-            raise SeasonError(f"event {event.name!r}: 'stopped_at_s' and the race 'duration_s' must be numbers")
+            raise SeasonError("season.stopped_numbers", event=event.name)
         return 0.5 if stopped / dur <= float(self.p.get("half_points_at_or_below", 0.5)) else 1.0
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
-        where = f"event {event.name!r}"
-        rows = rows_of(event.docs["race"], f"{where} race")
-        preset = self.check_preset(event.docs["race"], f"{where} race")
+        rows = rows_of(event.docs["race"], where(event.name, "race"))
+        preset = self.check_preset(event.docs["race"], where(event.name, "race"))
         if "race_2h" in event.docs:
-            rows = rows + rows_of(event.docs["race_2h"], f"{where} race_2h")
+            rows = rows + rows_of(event.docs["race_2h"], where(event.name, "race_2h"))
         factor = self.factor(event, preset)
         # a stopped race is classified at the stop: nobody took a flag, riders still running are `dnf`
         scoring = self.scoring | {"dnf"} if event.options.get("stopped_at_s") is not None else self.scoring
@@ -282,7 +280,7 @@ class CrossCountryPoints(_CrossCountry):
             for s in out:
                 s.detail["half_points"] = True
         if "sprint" in event.docs:
-            self.sprint(out, rows_of(event.docs["sprint"], f"{where} sprint"), scratch, preset)
+            self.sprint(out, rows_of(event.docs["sprint"], where(event.name, "sprint")), scratch, preset)
         return out
 
     def late_change(self, cat_scores: list[Score], earlier: Sequence[Sequence[Score]]) -> None:
@@ -324,10 +322,9 @@ class KidsPoints(_CrossCountry):
     required = ("endurance1", "endurance2")
 
     def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
-        where = f"event {event.name!r}"
-        rows = kids_aggregate([rows_of(event.docs[k], f"{where} {k}") for k in ("endurance1", "endurance2")])
-        preset = self.check_preset(event.docs["endurance1"], f"{where} endurance1")
-        self.check_preset(event.docs["endurance2"], f"{where} endurance2")
+        rows = kids_aggregate([rows_of(event.docs[k], where(event.name, k)) for k in ("endurance1", "endurance2")])
+        preset = self.check_preset(event.docs["endurance1"], where(event.name, "endurance1"))
+        self.check_preset(event.docs["endurance2"], where(event.name, "endurance2"))
         out = self.categories(rows, 1.0, preset)
         started = {r["number"] for r in rows if any((r.get(f"endurance{i}") or {}).get("status") not in (None, NO_START)
                                                     for i in (1, 2))}  # fmt: skip
@@ -345,5 +342,5 @@ def championship(name: str) -> Championship:
     params = championship_preset(name)
     cls = RULE_CLASSES.get(str(params.get("rule")))
     if cls is None:
-        raise SeasonError(f"championship {name!r}: rule {params.get('rule')!r} is not implemented")
+        raise SeasonError("season.rule_not_implemented", name=name, rule=params.get("rule"))
     return cls(name, params)

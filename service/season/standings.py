@@ -19,7 +19,7 @@ def standings(obj: Any, fetch: Fetch) -> dict[str, Any]:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             if isinstance(exc, SeasonError):
                 raise
-            raise SeasonError(f"event {ev.name!r}: malformed results ({type(exc).__name__}: {exc})") from exc
+            raise SeasonError("season.malformed", event=ev.name, error=f"{type(exc).__name__}: {exc}") from exc
     tables = build_standings(per_event, champ.table_order(), champ.eligible)
     champ.finish(tables)
     names = [ev.name for ev in events]

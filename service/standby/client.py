@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.errors import Invalid
+
 TOKEN_ENV = "BOUCLE_ADMIN_TOKEN"
 
 
@@ -26,7 +28,7 @@ def normal_url(url: str) -> str:
     """`http(s)://HOST[:PORT]` of a Boucle service, without a trailing slash; ValueError otherwise."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ValueError(f"{url!r}: expected http://HOST:PORT of a Boucle service")
+        raise Invalid("standby.bad_url", url=url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -35,10 +37,10 @@ def read_token_file(path: str | Path) -> str:
     p = Path(path)
     mode = p.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"{p}: the token file must be readable by its owner only (chmod 600 {p})")
+        raise Invalid("admin.token_file_open", path=str(p))
     token = p.read_text(encoding="utf-8").strip()
     if not token:
-        raise ValueError(f"{p}: the token file is empty")
+        raise Invalid("admin.token_file_empty", path=str(p))
     return token
 
 

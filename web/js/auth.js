@@ -1,5 +1,6 @@
 // Token handling: kept in sessionStorage (gone when the tab closes, never in a URL or cookie)
-// and sent as `Authorization: Bearer` on REST calls, `?token=` on the WebSocket.
+// and sent as `Authorization: Bearer` on REST calls; a WebSocket (which cannot send headers)
+// offers it as a subprotocol, `boucle.bearer.<base64url>` (the server answers `boucle`).
 import { lang, t } from "./i18n.js";
 import { el } from "./util.js";
 
@@ -13,6 +14,15 @@ if (location.hash.startsWith("#token=")) {
 }
 
 export const getToken = () => sessionStorage.getItem(KEY) || "";
+
+/** The subprotocols a staff WebSocket offers: the token rides in the handshake, never in the URL. */
+export function wsProtocols() {
+  const token = getToken();
+  if (!token) return [];
+  const bytes = new TextEncoder().encode(token);
+  const b64 = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["boucle", `boucle.bearer.${b64}`];
+}
 export const setToken = (t) => sessionStorage.setItem(KEY, t.trim());
 export const clearToken = () => sessionStorage.removeItem(KEY);
 
@@ -32,9 +42,9 @@ export async function api(path, { method = "GET", body, raw = false, contentType
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
   if (body !== undefined) {
-    if (typeof body === "string" || body instanceof Blob) { // a Blob: a file sent as it is (entry import)
+    if (typeof body === "string" || body instanceof Blob) { // text, or a file as it is (an entry list, a logo)
       payload = body;
-      headers["Content-Type"] = contentType || "text/plain";
+      headers["Content-Type"] = contentType || body.type || "text/plain";
     } else {
       payload = JSON.stringify(body);
       headers["Content-Type"] = "application/json";

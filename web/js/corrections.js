@@ -30,7 +30,8 @@ export function summary(c) {
     case "penalty": return `#${l.number} ${l.rule || ""}${note}`;
     case "waive": case "approve": return `${l.penalty_id}${note}`;
     case "driver_change": return `#${l.number} → ${l.driver}`;
-    case "confirm": case "revert": return `${l.target}${note}`;
+    case "confirm": return `${l.target ?? `#${l.number} ${fmtT(l.lap_t)}`}${note}`;
+    case "revert": return `${l.target}${note}`;
     default: return "";
   }
 }

@@ -1,5 +1,5 @@
 // Session header shared by the pages: name, preset, clock, flag banner, connection banner.
-import { label, t } from "./i18n.js";
+import { label, lang, sessionName, t } from "./i18n.js";
 import { clockText, el, flagLabel } from "./util.js";
 
 export function mountHeader(store, node, flagNode) {
@@ -24,7 +24,7 @@ export function mountHeader(store, node, flagNode) {
     const s = store.session;
     if (!s) return;
     tick();
-    name.textContent = s.name || s.id;
+    name.textContent = sessionName(s);
     const kind = s.kind ? ` · ${label("kind.", s.kind)}` : "";
     meta.textContent = `${s.preset || ""}${kind}${s.closed ? ` · ${t("header.closed")}` : ""}`;
     const f = s.closed && s.flag !== "chequered" ? "closed" : s.flag || "none";
@@ -34,7 +34,7 @@ export function mountHeader(store, node, flagNode) {
       flagText.textContent = flagLabel(f);
       flag.dataset.flag = f;
     }
-    document.title = `${s.name || "Boucle"} · ${t(document.body.dataset.i18nPage || "page.live")}`;
+    document.title = `${sessionName(s) || "Boucle"} · ${t(document.body.dataset.i18nPage || "page.live")}`;
   };
   store.onChange((p) => { if (p.session || p.full) paint(); });
   // The clock runs locally between headers (counted from when the header arrived).
@@ -42,11 +42,21 @@ export function mountHeader(store, node, flagNode) {
   return { paint };
 }
 
-/** The banner every live page shows when the feed cannot reconnect. */
+/**
+ * The banner every live page shows when its board may be behind: the feed cannot reconnect
+ * ("lost"), or it is connected but hears nothing, not even the broker's heartbeat ("stale").
+ * With `info.freshAt` (when the board was last known current) it says since when.
+ */
 export function connectionBanner(node) {
-  return (state) => {
-    node.hidden = state !== "lost";
-    node.textContent = state === "lost" ? t("conn.lost") : "";
+  return (state, info) => {
+    const behind = state === "lost" || state === "stale";
+    const since = behind && info && info.freshAt
+      ? new Date(info.freshAt).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })
+      : null;
+    node.hidden = !behind;
+    node.textContent = !behind ? "" : since
+      ? t(state === "lost" ? "conn.lost_since" : "conn.delayed_since", { time: since })
+      : t("conn.lost");
     document.body.dataset.conn = state;
   };
 }

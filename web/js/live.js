@@ -2,7 +2,7 @@
 // - a gap in seq -> ask for a fresh snapshot;
 // - a dropped socket -> reconnect with backoff and `since=<last seq>` so only missed deltas come;
 // - down for more than a moment -> the "connection lost" banner, until a message arrives again.
-import { getToken } from "./auth.js";
+import { wsProtocols } from "./auth.js";
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 const LOST_AFTER_MS = 2500; // short blips (a reconnect) do not flash the banner
@@ -26,6 +26,7 @@ export class LiveFeed {
     this.connects = 0;
     this.lastUrl = "";
     this.state = "connecting";
+    this.freshAt = null; // Date.now() of the last message: the board was current then
   }
 
   url() {
@@ -34,8 +35,6 @@ export class LiveFeed {
     const base = new URL(`ws/sessions/${encodeURIComponent(this.sessionId)}`, location.href);
     const q = new URLSearchParams({ stream: this.stream });
     if (this.seq !== null) q.set("since", String(this.seq));
-    const token = getToken();
-    if (token && this.stream === "live") q.set("token", token);
     return `${proto}//${base.host}${base.pathname}?${q}`;
   }
 
@@ -55,13 +54,14 @@ export class LiveFeed {
   setState(s) {
     if (s === this.state) return;
     this.state = s;
-    if (this.onState) this.onState(s);
+    if (this.onState) this.onState(s, { freshAt: this.freshAt }); // freshAt: the "delayed since" banner
   }
 
   connect() {
     this.lastUrl = this.url();
     this.connects += 1;
-    const ws = new WebSocket(this.lastUrl);
+    // staff streams: the token as a subprotocol (web/js/auth.js), never in the URL
+    const ws = new WebSocket(this.lastUrl, this.stream === "live" ? wsProtocols() : []);
     this.ws = ws;
     this.awaiting = false;
     if (!this.lostTimer && this.state !== "open") this.armLost();
@@ -107,6 +107,7 @@ export class LiveFeed {
       return;
     }
     this.attempt = 0;
+    this.freshAt = Date.now();
     clearTimeout(this.lostTimer);
     this.lostTimer = null;
     this.setState("open");

@@ -1,7 +1,7 @@
 // Session picker on every page: sessions grouped by meeting, live first, then upcoming, then
 // finished. Choosing one opens the same page on it (?session=ID); "follow" (no ?session) lets the
 // page pick the live session of the track or of ?meeting=ID by itself.
-import { label, t } from "./i18n.js";
+import { label, sessionName, stageLabel, t } from "./i18n.js";
 import { STATE_RANK, chooseSession, el, listSessions, params } from "./util.js";
 
 const MARK = { live: "●", upcoming: "○", finished: "✓" };
@@ -34,7 +34,7 @@ export async function mountPicker(node, current) {
     const og = el("optgroup", { label: g.name });
     for (const s of g.sessions) {
       og.append(el("option", { value: s.id, "data-state": s.state },
-        `${MARK[s.state] || ""} ${s.name || s.id} · ${label("kind.", s.kind)} · ${t(`picker.${s.state}`)}`));
+        `${MARK[s.state] || ""} ${s.meeting && s.meeting.key ? stageLabel(s.meeting.key) : s.name || s.id} · ${label("kind.", s.kind)} · ${t(`picker.${s.state}`)}`));
     }
     sel.append(og);
   }
@@ -50,7 +50,7 @@ export async function mountPicker(node, current) {
 
 function nameOf(list, id) {
   const s = list.find((x) => x.id === id);
-  return s ? s.name || s.id : "…";
+  return s ? sessionName(s) : "…";
 }
 
 /**

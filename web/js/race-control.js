@@ -5,7 +5,7 @@ import { mountCorrections } from "./corrections.js";
 import { label, serverText, t } from "./i18n.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { KeyedTable } from "./table.js";
-import { el, fmtClock, fmtT } from "./util.js";
+import { el, fmtClock, fmtLap, fmtT } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,10 +60,10 @@ export function alertsFor(r, remaining) {
         out.push({ rule, level: "warn", text: t("rc.alert_window_closes", { w: w.window, left: fmtClock(w.closes_in_s) }) });
       }
     }
-    if (st.return_required) out.push({ rule, level: "crit", text: serverText(st.text) || t("rc.alert_return") });
-    if (st.no_reads) out.push({ rule, level: "crit", text: serverText(st.message) || t("rc.alert_no_reads") });
+    if (st.return_required) out.push({ rule, level: "crit", text: serverText(st.text, st.text_said) || t("rc.alert_return") });
+    if (st.no_reads) out.push({ rule, level: "crit", text: serverText(st.message, st.message_said) || t("rc.alert_no_reads") });
     if (st.driver_change_allowed === false && r.in_pit && st.pit_lane === "closed") {
-      out.push({ rule, level: "warn", text: serverText(st.text) || t("rc.alert_pit_closed") });
+      out.push({ rule, level: "warn", text: serverText(st.text, st.text_said) || t("rc.alert_pit_closed") });
     }
   }
   return out;
@@ -74,7 +74,7 @@ function ruleChips(td, r, ctx) {
   const chips = [];
   for (const [rule, st] of Object.entries(r.rules || {})) {
     if (!st) continue;
-    let text = serverText(st.text || st.message);
+    let text = st.text ? serverText(st.text, st.text_said) : serverText(st.message, st.message_said);
     if (!text) {
       text = Object.entries(st).filter(([, v]) => typeof v !== "object").map(([k, v]) => {
         const name = label("status.", k) === k ? k.replace(/_s$/, "").replace(/_/g, " ") : label("status.", k);
@@ -97,6 +97,29 @@ async function main() {
   const ctx = { alerts: new Map() };
   const corrections = mountCorrections($("corrections"), $("no-corrections"), { base, call, canConfirm: true,
     types: ["penalty", "waive", "approve", "driver_change", "confirm"] });
+
+  // -- warned laps: no best lap, qualifying time or fastest lap until confirmed --------------------
+  let warnedKey = null;
+  const renderWarned = () => {
+    const items = [];
+    for (const r of store.rows.values()) {
+      // only the warned laps that would be the car's best lap if confirmed: the others change no record
+      for (const w of r.lap_warnings || []) {
+        if ((r.lap_flags || {})[w[0]] === "warned" && w[1] < (r.best_lap_s ?? Infinity)) items.push([r, w]);
+      }
+    }
+    const key = items.map(([r, w]) => `${r.number}@${w[4]}`).join(",");
+    if (key === warnedKey) return;
+    warnedKey = key;
+    $("warned-laps").replaceChildren(...items.map(([r, w]) => el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) },
+      t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: serverText(w[2], w[3]) }), " ",
+      el("button", { type: "button", "data-act": "confirm-lap", onclick: async () => {
+        const ok = t("rc.lap_confirmed", { number: r.number, lap: w[0] });
+        if (await call("confirm", { number: r.number, lap_t: w[4] }, { ok })) corrections.refresh();
+      } }, t("corr.confirm_lap")))));
+    $("no-warned-laps").hidden = items.length > 0;
+  };
+  store.onChange(renderWarned);
 
   // -- flags ----------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("button[data-signal]")) {
@@ -126,10 +149,10 @@ async function main() {
       const r = store.rows.get(p.number);
       return { t: `#${p.number}`, sub: r ? r.name : "" };
     } },
-    { id: "rule", label: t("rc.rule"), cls: "rule", cell: (p) => ({ t: p.rule, sub: [label("rule.", p.rule) === p.rule ? "" : label("rule.", p.rule), serverText(p.note)].filter(Boolean).join(" · ") }) },
+    { id: "rule", label: t("rc.rule"), cls: "rule", cell: (p) => ({ t: p.rule, sub: [label("rule.", p.rule) === p.rule ? "" : label("rule.", p.rule), serverText(p.note, p.note_said)].filter(Boolean).join(" · ") }) },
     { id: "amount", label: t("rc.penalty"), cls: "nowrap", cell: (p) => amountText(p) },
     { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => fmtT(p.t) },
-    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
+    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence, p.evidence_said) },
     { id: "state", label: t("common.state"), cell: (p) => ({ t: p.state, c: `st-${p.state}` }),
       render: (td, p) => td.replaceChildren(el("span", { class: `state-tag state-${p.state}` }, label("penstate.", p.state))) },
     { id: "decision", label: t("print.decision"), cls: "decision", cell: (p) => {
@@ -172,7 +195,7 @@ async function main() {
     const src = p.laps || p.seconds || p.best_lap_seconds || p.dsq ? p : preset;
     const unit = src.dsq ? "dsq" : src.laps ? "laps" : src.best_lap_seconds ? "best_lap_seconds" : src.seconds ? "seconds" : "laps";
     $("appr-title").textContent = T.approveTitle(p);
-    $("appr-evidence").textContent = serverText(p.evidence);
+    $("appr-evidence").textContent = serverText(p.evidence, p.evidence_said);
     $("appr-unit").value = unit;
     $("appr-amount").value = unit === "dsq" ? "" : String(src[unit] || "");
     $("appr-amount").disabled = unit === "dsq";
@@ -204,7 +227,7 @@ async function main() {
     } },
     { id: "amount", label: t("rc.penalty"), cell: (p) => amountText(p) },
     { id: "state", label: t("common.state"), cell: (p) => label("penstate.", p.state) },
-    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence) },
+    { id: "evidence", label: t("rc.evidence"), cls: "evidence", cell: (p) => serverText(p.evidence, p.evidence_said) },
   ], { key: (p) => p.id, rowClass: (p) => `pen-${p.state}` });
 
   const stateRank = { proposed: 0, applied: 1, waived: 2, reverted: 3 };

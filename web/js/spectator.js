@@ -11,6 +11,8 @@ import { KeyedTable, lapClass, stateText } from "./table.js";
 import { el, fmtLap, params, pickSession } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+// lap flags that are no record until race control confirms them (service/engine/car.py UNCONFIRMED)
+const UNCONFIRMED = new Set(["manual", "estimated", "interpolated", "warned"]);
 let filter = params.get("cat") ? `cat:${params.get("cat")}` : "all";
 
 const norm = (s) => String(s ?? "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
@@ -98,14 +100,15 @@ const COLUMNS = [
   { id: "gap", label: t("col.gap"), cls: "num gap", title: t("col.gap_title"), cell: (r, ctx) => ({ t: gapOf(r, ctx), sub: intOf(r, ctx) }) },
   { id: "int", label: t("col.int"), cls: "num opt", title: t("col.int_title"), cell: (r, ctx) => intOf(r, ctx) },
   { id: "last", label: t("col.last"), cls: "num time last", title: t("col.last_title"),
-    cell: (r, ctx) => (r.last_lap_flag === "manual" || r.last_lap_flag === "estimated"
-      ? { t: `${fmtLap(r.last_lap_s)} ≈`, c: "t-flagged", sub: fmtLap(r.best_lap_s) } // hand-timed: never coloured as a best lap
+    cell: (r, ctx) => (UNCONFIRMED.has(r.last_lap_flag) // hand-timed or warned: never coloured as a best lap
+      ? { t: `${fmtLap(r.last_lap_s)}${r.last_lap_flag === "warned" ? "" : " ≈"}`, c: "t-flagged", sub: fmtLap(r.best_lap_s) }
       : { t: fmtLap(r.last_lap_s), c: lapClass(r.last_lap_s, r.best_lap_s, ctx.best), sub: fmtLap(r.best_lap_s) }) },
   { id: "best", label: t("col.best"), cls: "num time opt",
     cell: (r, ctx) => ({ t: fmtLap(r.best_lap_s), c: lapClass(r.best_lap_s, null, ctx.best) }) },
   { id: "pit", label: t("col.pit"), cls: "num opt", title: t("col.pit_title"), cell: (r) => String(r.pit_stops ?? 0) },
   { id: "state", label: "", cls: "state wide", cell: (r) => stateText(r) },
-  { id: "pen", label: t("col.pen"), cls: "pen opt", cell: (r) => penText(r) },
+  // a TV shows what the penalties add up to (the names keep their room); the list is on the phones
+  { id: "pen", label: t("col.pen"), cls: "pen opt", cell: (r) => (document.body.classList.contains("tv") ? penSummary(r) : penText(r)) },
 ];
 
 let selected = params.get("car");
@@ -122,6 +125,50 @@ function rowClass(r) {
   if (r.number === selected) c.push("selected");
   if (favs.has(r.number)) c.push("fav");
   return c.join(" ");
+}
+
+// Column widths follow their longest text: every state label (so "AU STAND" is never cut and the
+// column does not jump when a car pits), the penalties and categories on the board (an empty
+// penalty column shrinks to its header and gives the names its room). Measured with a canvas in
+// the cells' own font, once per new text; the table's --k-* are written only when they change.
+const STATES = ["state.pit", "state.fin", "state.dnf", "state.dns", "state.dsq", "state.nc"];
+const measureText = (() => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  const cache = new Map();
+  return (text, font) => {
+    const k = `${font}\u0001${text}`;
+    let w = cache.get(k);
+    if (w === undefined) {
+      ctx.font = font;
+      w = ctx.measureText(text).width;
+      if (cache.size > 2000) cache.clear();
+      cache.set(k, w);
+    }
+    return w;
+  };
+})();
+function fitColumns(tableEl, rows) {
+  if (phone.matches) return;
+  const u = parseFloat(getComputedStyle(tableEl).getPropertyValue("--u")) || 15;
+  const width = (n, texts, [lo, hi]) => {
+    const cell = tableEl.querySelector(`tbody td:nth-child(${n})`) || tableEl.querySelector(`thead th:nth-child(${n})`);
+    const th = tableEl.querySelector(`thead th:nth-child(${n})`);
+    if (!cell) return null;
+    const cs = getComputedStyle(cell);
+    const font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    let w = th ? measureText(th.textContent, getComputedStyle(th).font) : 0;
+    for (const x of texts) if (x) w = Math.max(w, measureText(x, font));
+    const pad = parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 3;
+    return Math.min(hi, Math.max(lo, Math.ceil(((w + pad) / u) * 10) / 10));
+  };
+  const ks = {
+    "--k-state": width(12, STATES.map((k) => t(k)), [2.5, 9]),
+    "--k-pen": width(13, rows.map((r) => COLUMNS[12].cell(r)), [3, 14]),
+    "--k-cat": width(5, rows.map((r) => COLUMNS[4].cell(r)), [3, 12]),
+  };
+  for (const [k, v] of Object.entries(ks)) {
+    if (v !== null && tableEl.style.getPropertyValue(k) !== String(v)) tableEl.style.setProperty(k, String(v));
+  }
 }
 
 // TV mode: the board shows as many rows as the screen holds and pages through the field, the
@@ -242,7 +289,17 @@ async function main() {
       refreshStale(range); // rows that moved into view
     }
     if (selected && (all || p.rows.has(selected))) charts.refresh();
+    fitSoon();
   };
+  let fitTimer = null;
+  const fitSoon = () => {
+    if (fitTimer) return;
+    fitTimer = setTimeout(() => {
+      fitTimer = null;
+      fitColumns($("classification"), [...store.rows.values()]);
+    }, 300);
+  };
+  addEventListener("resize", fitSoon, { passive: true });
   const rerender = () => {
     stale.clear();
     for (const r of store.rows.values()) table.update(r, ctx);
@@ -283,7 +340,7 @@ async function main() {
   };
   window.boucle.tvFit = tvFit;
   addEventListener("resize", () => requestAnimationFrame(tvFit));
-  $("tv-toggle").addEventListener("click", () => requestAnimationFrame(() => { tv.page = 0; tvFit(); }));
+  $("tv-toggle").addEventListener("click", () => requestAnimationFrame(() => { tv.page = 0; tvFit(); rerender(); fitSoon(); }));
   store.onChange(() => { if (!tv.perPage) tvFit(); });
   window.boucle.tvNext = () => {
     if (!tv.perPage || tv.pages < 2) return;

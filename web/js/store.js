@@ -43,7 +43,7 @@ export class SessionStore {
       sessionId, stream,
       onSnapshot: (m) => this.snapshot(m),
       onDelta: (m) => this.delta(m),
-      onState: (s) => this.stateListeners.forEach((f) => f(s)),
+      onState: (s, info) => this.stateListeners.forEach((f) => f(s, info)),
     };
     this.feed = new LiveFeed(this.handlers);
     this.stateListeners = [];
@@ -53,8 +53,8 @@ export class SessionStore {
   }
 
   /**
-   * Connect. Spectators read from the MQTT broker when the service names one (/api/config,
-   * `boucle serve --publish-ws`), else, or when it cannot be reached, from the service's WebSocket.
+   * Connect. Spectators read from the MQTT brokers when the service names them (/api/config,
+   * `boucle serve --publish-ws`), else, or when none can be reached, from the service's WebSocket.
    * `?feed=ws` in the page URL forces the WebSocket.
    */
   start() {
@@ -103,6 +103,7 @@ export class SessionStore {
       if (st.stint_start_s != null && now != null) st.stint_s = Math.max(0, now - st.stint_start_s);
       if (st.text_until != null && st.until_s != null && now != null) {
         st.text = st.text_until.replace("{}", fmtCountdown(st.until_s - now));
+        if (st.text_until_said) st.text_said = { ...st.text_until_said, params: { ...st.text_until_said.params, left: fmtCountdown(st.until_s - now) } };
         live = true;
       }
     }

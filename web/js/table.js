@@ -49,7 +49,8 @@ export class KeyedTable {
     let e = this.trs.get(k);
     if (!e) {
       const role = this.positioned ? "cell" : null;
-      const cells = this.columns.map((c) => el("td", { class: c.cls || null, role }));
+      // data-label: the column's name, shown before the value when a narrow card stacks the row (boucle.css)
+      const cells = this.columns.map((c) => el("td", { class: c.cls || null, role, "data-label": this.positioned ? null : c.label || null }));
       const tr = el("tr", { dataset: { key: k }, role: this.positioned ? "row" : null }, cells);
       if (this.selectable) tr.tabIndex = 0;
       e = { tr, cells, cache: new Array(cells.length).fill(null), parts: new Array(cells.length).fill(null), cls: null, i: -1 };

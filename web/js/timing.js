@@ -1,17 +1,21 @@
 // Timing crew: decoders, live passings, unknown transponders, manual corrections, setup, export.
 import { api, coalescedGet } from "./auth.js";
 import { mountCorrections } from "./corrections.js";
-import { label, t } from "./i18n.js";
+import { mountEntries } from "./entries.js";
+import { label, say, serverText, t } from "./i18n.js";
 import { mountImportWizard } from "./import-wizard.js";
 import { carOptions, formData, startStaffPage, toast } from "./staff.js";
 import { mountAside } from "./reads-aside.js";
 import { KeyedTable } from "./table.js";
+import { clockOf, shownT, typedT } from "./timeinput.js";
 import { el, fmtLap, fmtT, pageLink, params } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
+// Why an unknown transponder looks like noise, in the page language (the server's codes).
+const noiseText = (u) => (u.noise_said || []).map(say).join(", ") || (u.noise || []).join(", ");
 // Texts of the correction features (catalogue keys tc.*), built when used.
 const T = {
-  noiseAsk: (u, n) => t("tc.noise_ask", { transponder: u.transponder, why: u.noise.join(", "), number: n }),
+  noiseAsk: (u, n) => t("tc.noise_ask", { transponder: u.transponder, why: noiseText(u), number: n }),
   replaceAsk: (n, trs, tr) => t("tc.replace_ask", { number: n, old: trs.length ? trs.join(", ") : t("tc.no_transponder"), transponder: tr }),
   assigned: (tr, n, replace) => t(replace ? "tc.assigned_replace" : "tc.assigned_add", { transponder: tr, number: n }),
   estimated: (e) => e.basis === "interpolated"
@@ -20,7 +24,7 @@ const T = {
     ? t("tc.est_pace", { last: fmtT(e.last_crossing_t), min: e.min_lap_s })
     : t("tc.est_clock"),
   flag: (f) => (f ? t(`tc.flag_${f}`) : ""),
-  lapWarn: (r, w) => t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: w[2] }),
+  lapWarn: (r, w) => t("tc.lap_warn", { number: r.number, lap: w[0], time: fmtLap(w[1]), why: serverText(w[2], w[3]) }),
 };
 const FEED_MAX = 200; // rows kept in the live feed: enough to spot a problem, cheap to keep
 
@@ -38,7 +42,7 @@ async function main() {
   let feedSeq = 0;
   const invalid = new Set();
   const feedTable = new KeyedTable($("feed"), [
-    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => fmtT(p.t) },
+    { id: "t", label: t("tc.col_time"), cls: "num", cell: (p) => ({ t: fmtT(p.t), sub: store.session && store.session.origin_ms ? clockOf(p.t, store.session) : "" }) },
     { id: "tr", label: t("tc.col_transponder"), cell: (p) => p.transponder ?? (p.manual ? t("tc.by_hand") : "") },
     { id: "loop", label: t("tc.loop"), cell: (p) => label("loop.", p.loop) },
     { id: "car", label: t("common.car"), cls: "no", cell: (p) => (p.number ? `#${p.number}` : "?") },
@@ -79,7 +83,7 @@ async function main() {
 
   // -- decoders -----------------------------------------------------------------------------------
   const decTable = new KeyedTable($("decoders"), [
-    { id: "url", label: t("tc.col_connection"), cell: (d) => ({ t: d.url, sub: d.last_error || "" }) },
+    { id: "url", label: t("tc.col_connection"), cell: (d) => ({ t: d.url, sub: serverText(d.last_error, d.last_error_said) }) },
     { id: "loop", label: t("tc.loop"), cell: (d) => label("loop.", d.loop) || Object.entries(d.loops || {}).map(([k, v]) => `${k}=${v}`).join(", ") || t("tc.by_decoder") },
     { id: "state", label: t("common.state"), cell: (d) => ({ t: d.state || "", c: d.state === "connected" ? "ok" : "st-dsq" }),
       render: (td, d) => td.replaceChildren(el("span", { class: `dot ${d.state === "connected" ? "on" : "off"}` }), label("decoder.", d.state)) },
@@ -114,7 +118,7 @@ async function main() {
     { id: "rej", label: t("tc.col_rejected"), cls: "num", cell: (d) => {
       const r = d.rejected || {};
       const n = Object.values(r).reduce((a, b) => a + b, 0);
-      return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") };
+      return { t: String(n), sub: Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${label("reject.", k)} ${v}`).join(", ") };
     } },
     { id: "act", label: "", cell: (d) => `${d.url}|${d.rtc_zero_us}`, render: (td, d) => td.replaceChildren(el("button", {
       type: "button", "data-act": "clock", title: t("tc.clock_ask"), onclick: () => setClock(d) }, t("tc.clock_set")), " ", el("button", {
@@ -196,7 +200,7 @@ async function main() {
     { id: "loops", label: t("tc.col_loops"), cell: (u) => Object.entries(u.loops || {}).map(([k, v]) => `${label("loop.", k)} ${v}`).join(", ") },
     { id: "sig", label: t("tc.col_strength"), cls: "num", cell: (u) => [u.max_strength, u.max_hits].map((x) => x ?? "–").join(" / ") },
     { id: "last", label: t("tc.col_last"), cls: "num", cell: (u) => fmtT(u.last_t) },
-    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: t("tc.noise"), sub: u.noise.join(", "), c: "st-dsq" } : "") },
+    { id: "noise", label: "", cell: (u) => ((u.noise || []).length ? { t: t("tc.noise"), sub: noiseText(u), c: "st-dsq" } : "") },
     { id: "assign", label: t("tc.col_assign"), cell: (u) => u.transponder, render: (td, u) => {
       const sel = el("select", { "aria-label": t("tc.entry_for", { transponder: u.transponder }), "data-transponder": u.transponder });
       carOptions(sel, store, { blank: t("tc.entry_blank") });
@@ -234,21 +238,73 @@ async function main() {
   }
 
   // -- manual passing -----------------------------------------------------------------------------
-  // Without a time the passing is estimated from the car's pace; the crew sees the estimate in the
-  // time field and saves it (flagged "estimated"), or edits it first (then it is a typed time).
+  // The car by number (touch pad or keyboard), the time as a time of day or a race time (never
+  // session seconds). "Passing now" (or Enter in the number) stamps the current instant; without
+  // a time, "Add" asks Boucle where the crossing most likely was (the car's pace), shown in the
+  // time field to check before saving (flagged "estimated"; edited first, it is a typed time).
   let estimate = null;
+  const mode = () => (document.querySelector("#man-mode input:checked") || {}).value || "clock";
+  const header = () => {
+    const h = store.session || {};
+    return { ...h, wall_ms: (h.wall_ms || Date.now()) + store.elapsed() * 1000 };
+  };
   const resetManual = () => {
     estimate = null;
     $("man-t").value = "";
     $("man-estimate").textContent = "";
+    $("man-t-check").textContent = "";
     $("man-submit").textContent = t("tc.add_passing");
   };
-  $("man-car").addEventListener("change", resetManual);
+  const carName = () => {
+    const n = $("man-car").value.trim();
+    const r = n ? store.rows.get(n) : null;
+    $("man-car-name").textContent = !n ? "" : r ? `#${r.number} ${r.name || ""}` : t("tc.no_such_car", { number: n });
+    $("man-car-name").classList.toggle("error", !!n && !r);
+  };
+  $("man-car").addEventListener("input", () => { resetManual(); carName(); });
+  for (const b of $("numpad").querySelectorAll("button[data-key]")) {
+    b.addEventListener("click", () => {
+      const input = $("man-car"), k = b.dataset.key;
+      input.value = k === "back" ? input.value.slice(0, -1) : k === "clear" ? "" : input.value + k;
+      input.dispatchEvent(new Event("input"));
+    });
+  }
+  /** What the time field says, as a session time (null: empty; NaN: not a time). */
+  const typed = () => {
+    const text = $("man-t").value.trim();
+    if (!text) return null;
+    const v = typedT(text, mode(), header());
+    return v === null ? NaN : v;
+  };
+  const checkTime = () => {
+    const v = typed();
+    $("man-t-check").textContent = v === null ? "" : Number.isNaN(v) ? t(mode() === "race" ? "tc.bad_race_time" : "tc.bad_clock_time")
+      : t(mode() === "race" ? "tc.is_clock" : "tc.is_race", { time: shownT(v, mode() === "race" ? "clock" : "race", header()) });
+    $("man-t-check").classList.toggle("error", Number.isNaN(v));
+  };
+  $("man-t").addEventListener("input", checkTime);
+  for (const r of document.querySelectorAll("#man-mode input")) {
+    r.addEventListener("change", () => {
+      $("man-t").placeholder = mode() === "race" ? "1:02:05.1" : "14:32:05.120";
+      if (estimate) $("man-t").value = shownT(estimate.t, mode(), header());
+      checkTime();
+    });
+  }
+  $("man-top").addEventListener("click", () => {
+    const now = store.nowS();
+    if (now == null) return;
+    estimate = null;
+    $("man-t").value = shownT(now, mode(), header());
+    checkTime();
+    $("man-car").focus();
+  });
+  $("man-car").addEventListener("change", () => { if (!$("man-car").value) resetManual(); });
   const showEstimate = (e) => {
     estimate = e;
-    $("man-t").value = String(e.t);
+    $("man-t").value = shownT(e.t, mode(), header());
     $("man-estimate").textContent = T.estimated(e);
     $("man-submit").textContent = t("tc.save_estimate");
+    checkTime();
   };
   /** A lap far above the car's pace: propose the missed crossing inside it, for the crew to check. */
   async function fillMissed(number, lap) {
@@ -259,28 +315,52 @@ async function main() {
       return toast(err.detail || err.message, true);
     }
     $("man-car").value = number;
+    carName();
     $("man-loop").value = "finish";
     showEstimate(e);
     $("man-t").scrollIntoView({ block: "center" });
   }
+  async function addPassing(number, tt, flags = {}) {
+    const loop = $("man-loop").value;
+    const body = { number, loop, t: tt, ...flags };
+    const ok = t(body.estimated ? "tc.passing_added_estimated" : "tc.passing_added", { number, loop: label("loop.", loop) });
+    if (await call("manual_passing", body, { ok })) {
+      resetManual();
+      $("man-car").value = "";
+      carName();
+      $("man-car").focus();
+      corrections.refresh();
+    }
+  }
+  const passingNow = () => {
+    const number = $("man-car").value.trim();
+    const now = store.nowS();
+    if (!number) return toast(t("tc.type_number"), true);
+    if (now != null) addPassing(number, Math.round(now * 1000) / 1000);
+  };
+  $("man-now").addEventListener("click", passingNow);
+  $("man-car").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !$("man-t").value.trim()) {
+      ev.preventDefault();
+      passingNow();
+    }
+  });
   $("manual-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const f = formData(ev.target);
-    if (f.t === "") {
+    const number = $("man-car").value.trim();
+    const v = typed();
+    if (v === null) {
       try {
-        showEstimate(await api(`${base}/cars/${encodeURIComponent(f.number)}/estimate`));
+        showEstimate(await api(`${base}/cars/${encodeURIComponent(number)}/estimate`));
       } catch (e) {
         toast(e.detail || e.message, true);
       }
       return;
     }
-    const body = { number: f.number, loop: f.loop, t: Number(f.t) };
-    if (estimate && Number(f.t) === estimate.t) body[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
-    const ok = t(body.estimated ? "tc.passing_added_estimated" : "tc.passing_added", { number: f.number, loop: label("loop.", f.loop) });
-    if (await call("manual_passing", body, { ok })) {
-      resetManual();
-      corrections.refresh();
-    }
+    if (Number.isNaN(v)) return toast($("man-t-check").textContent, true);
+    const flags = {};
+    if (estimate && Math.abs(v - estimate.t) < 0.0005) flags[estimate.basis === "interpolated" ? "interpolated" : "estimated"] = true;
+    addPassing(number, flags.estimated || flags.interpolated ? estimate.t : v, flags);
   });
 
   // -- cars: reads and anomalies ---------------------------------------------------------------
@@ -292,7 +372,8 @@ async function main() {
     { id: "last", label: t("col.last_lap"), cls: "num time", cell: (r) => ({ t: fmtLap(r.last_lap_s), sub: T.flag(r.last_lap_flag) }) },
     { id: "lw", label: t("tc.col_lap_warnings"), cls: "num", cell: (r) => {
       const w = r.lap_warnings || [];
-      return w.length ? { t: String(w.length), sub: t("tc.lap_n_why", { lap: w[w.length - 1][0], why: w[w.length - 1][2] }), c: "st-dsq" } : "";
+      const last = w[w.length - 1];
+      return w.length ? { t: String(w.length), sub: t("tc.lap_n_why", { lap: last[0], why: serverText(last[2], last[3]) }), c: "st-dsq" } : "";
     } },
     { id: "an", label: t("tc.col_anomalies"), cls: "num", cell: (r) => (r.anomalies ? { t: String(r.anomalies), c: "st-dsq" } : "") },
     { id: "st", label: "", cell: (r) => r.status === "dns" ? { t: t("tc.no_reads"), c: "st-dsq" } : r.in_pit ? t("state.pit_long") : "" },
@@ -309,11 +390,31 @@ async function main() {
     warnKey = key;
     $("lap-warnings").replaceChildren(...items.map(([r, w]) => {
       const pct = Number((/(\d+) %/.exec(w[2]) || [])[1]);
-      const long = pct >= 150 && !(r.lap_flags || {})[w[0]]; // a decoder lap long enough to hide a missed read
+      const flag = (r.lap_flags || {})[w[0]];
+      const long = pct >= 150 && (!flag || flag === "warned"); // a decoder lap long enough to hide a missed read
       return el("li", { class: "alert-warn", "data-car": r.number, "data-lap": String(w[0]) }, T.lapWarn(r, w),
         long ? el("button", { type: "button", "data-act": "fill", onclick: () => fillMissed(r.number, w[0]) }, t("tc.fill_missed")) : "");
     }));
     $("no-lap-warnings").hidden = items.length > 0;
+  };
+
+  // -- entries: added, edited and removed one by one (entry lines of the session log) -----------------
+  const entries = mountEntries($("entries-card"), {
+    list: () => api(`${base}/entries`),
+    save: (number, fields) => api(`${base}/entries/${encodeURIComponent(number)}`, { method: "PUT", body: fields }),
+    remove: (number) => api(`${base}/entries/${encodeURIComponent(number)}`, { method: "DELETE" }),
+    removable: (e) => !e.has_history,
+    error: (e) => toast(e.detail || e.message, true),
+  });
+  window.boucle.entries = entries; // an import (web/js/import-wizard.js) calls entries.refresh()
+  let entriesKey = null;
+  /** The list is read again when cars come, go, change or start running (another device, an import). */
+  const entriesSync = (rows) => {
+    const key = rows.map((r) => `${r.number}:${r.name}:${r.category}:${r.status === "dns" ? 0 : 1}`).sort().join("|");
+    if (key !== entriesKey) {
+      entriesKey = key;
+      entries.refresh();
+    }
   };
 
   // -- setup, start / stop, export ----------------------------------------------------------
@@ -334,7 +435,10 @@ async function main() {
       ev.target.reset();
     }
   });
-  mountImportWizard($("import-wizard-open"), { base });
+  // the club-file wizard opens from the entries card (its slot); the list is read again after it
+  const wizard = el("button", { type: "button", id: "import-wizard-open" }, t("imp.open"));
+  document.getElementById("import-slot").append(wizard);
+  mountImportWizard(wizard, { base, onImported: () => entries.refresh() });
   $("export-csv").href = `${base}/export.csv`;
   $("export-print").href = pageLink("print.html", sid);
   $("export-jsonl").addEventListener("click", async () => {
@@ -382,13 +486,14 @@ async function main() {
     carsTable.order(rows.map((r) => r.number));
     renderLapWarnings(rows);
     corrections.refresh();
-    carOptions($("man-car"), store);
+    carName();
+    entriesSync(rows);
     for (const sel of document.querySelectorAll("select[data-transponder]")) carOptions(sel, store, { blank: t("tc.entry_blank") });
   });
   // -- log lines set aside at load (written by an older version, or by hand): shown, never hidden --
   const asideTable = new KeyedTable($("set-aside"), [
     { id: "seq", label: t("tc.col_log_line"), cls: "num", cell: (a) => String(a.seq) },
-    { id: "error", label: t("tc.col_why"), cell: (a) => a.error },
+    { id: "error", label: t("tc.col_why"), cell: (a) => serverText(a.error, a.error_said) },
     { id: "line", label: t("tc.col_text"), cell: (a) => a.line },
   ], { key: (a) => String(a.seq) });
   api(base).then((info) => {
@@ -396,7 +501,13 @@ async function main() {
     for (const a of aside) asideTable.update(a, {});
     asideTable.order(aside.map((a) => String(a.seq)));
     $("set-aside-count").textContent = aside.length ? String(aside.length) : "";
-    $("set-aside-card").hidden = aside.length === 0;
+    // lines the log lost (a deleted -wal file, a bad page): said, never silent (docs/storage.md)
+    const damage = info.damage || [];
+    $("log-damage").replaceChildren(...damage.map((d) => el("li", { class: "alert-warn", "data-cause": d.cause },
+      t("tc.log_damage", { n: d.lines_missing, found: d.found, why: t(`tc.damage_${d.cause}`),
+        lines: (d.missing || []).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ") }),
+      d.kept_as ? ` ${t("tc.damage_kept", { file: d.kept_as })}` : "")));
+    $("set-aside-card").hidden = aside.length === 0 && damage.length === 0;
   }).catch(() => {});
 
   store.start();
