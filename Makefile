@@ -28,8 +28,11 @@ system-deps:
 demo: venv $(if $(PUBLISH),system-deps)
 	$(BOUCLE) demo $(if $(PUBLISH),--publish) $(if $(CLUSTER),--cluster)
 
+# the suite waits on real sockets, browsers and races played in real time more than it computes: four
+# workers on two cores (one file per worker at a time: files share their servers and browser)
+TEST_WORKERS ?= 4
 test: venv system-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 bench: venv
 	$(PY) bench/replay.py

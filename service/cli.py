@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data", default="data", help="folder of the per-session SQLite event logs")
+    p.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL",
+                   help="SQLite's sync of each commit: FULL (default) survives a power cut; NORMAL survives a "
+                        "killed service, not a power cut (docs/storage.md)")  # fmt: skip
     p.add_argument("--decoder", action="append", default=[], metavar="URL[=LOOP]",
                    help="decoder source, e.g. p3tcp://HOST:5403=finish, serial:///dev/ttyUSB0=pit_in, "
                         "mqtt://HOST:1883/boucle/track1")  # fmt: skip

@@ -69,7 +69,7 @@ def run_server(args: argparse.Namespace) -> int:
         rates = None if spec == "off" else tuple(spec.split(",", 1))
         if rates is not None:
             ratelimit.check(rates)
-        app = create_app(args.data, token, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
+        app = create_app(args.data, token, args.synchronous, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
                          publish=args.publish, publish_ws=args.publish_ws, allow_decoders=args.allow_decoder,
                          rate_limits=rates, standby_of=args.standby_of, advertise=advertise)  # fmt: skip
     except ValueError as exc:

@@ -40,7 +40,10 @@ class ServiceProcess:
     def start(self, timeout: float = 20.0) -> ServiceProcess:
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
                *(["--admin-token", self.admin_token] if self.admin_token else []),
-               *(LOCAL_DECODERS if self.local_decoders else []), *self.extra]  # fmt: skip
+               *(LOCAL_DECODERS if self.local_decoders else []),
+               # a killed process loses no commit with NORMAL (only a power cut would): the kill tests
+               # keep their meaning without an fsync per read, which a busy CI disk makes slow
+               *(["--synchronous", "NORMAL"] if "--synchronous" not in self.extra else []), *self.extra]  # fmt: skip
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -105,4 +108,4 @@ def ws_token(token: str) -> list[str]:
 
 def local_manager(data: Path, admin: str = "admin") -> Manager:
     """A session manager whose decoder links may reach the tests' local decoders (127.0.0.1, ptys)."""
-    return Manager(data, admin, reach=DecoderReach(LOCAL))
+    return Manager(data, admin, "NORMAL", reach=DecoderReach(LOCAL))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -47,3 +48,15 @@ def replay(race: model.Race, tmp_path: Path) -> dict:
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
+
+
+async def post_played_line(http, path: str, line: dict, wait_s: float = 10.0):
+    """POST a race-control line of a race played faster than real time. The session clock is then its
+    newest read, so a line waits (bounded) for the reads before it, as it would at 1x: a busy machine
+    delays them, and a line far ahead of the clock is refused (`time.after_clock`, issue 20)."""
+    for _ in range(int(wait_s / 0.1)):
+        r = await http.post(path, json=line)
+        if r.status_code != 400 or r.json().get("code") != "time.after_clock":
+            return r
+        await asyncio.sleep(0.1)
+    return r

@@ -37,7 +37,7 @@ class Track:
                 assert self.post("/events", line).status_code == 200
 
     def start(self) -> TestClient:
-        return TestClient(create_app(self.data, TOKEN), raise_server_exceptions=False)
+        return TestClient(create_app(self.data, TOKEN, "NORMAL"), raise_server_exceptions=False)
 
     def post(self, path: str, body, headers=None, raw: str | None = None):
         h = headers or ADMIN

@@ -180,7 +180,7 @@ class Track:
 
     def __init__(self, data) -> None:
         self.data = data
-        self.client = TestClient(create_app(data, TOKEN), raise_server_exceptions=False)
+        self.client = TestClient(create_app(data, TOKEN, "NORMAL"), raise_server_exceptions=False)
         r = self.client.post("/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race",
                                                     "min_lap_s": 20, "penalty_policy": "proposed"}, headers=ADMIN)  # fmt: skip
         self.sid, tokens = r.json()["id"], r.json()["tokens"]
@@ -198,7 +198,7 @@ class Track:
 
     def restart(self) -> None:
         self.client.app.state.manager.get(self.sid).close()
-        self.client = TestClient(create_app(self.data, TOKEN), raise_server_exceptions=False)
+        self.client = TestClient(create_app(self.data, TOKEN, "NORMAL"), raise_server_exceptions=False)
 
     def post(self, path: str, body, headers):
         return self.client.post(self.base + path, json=body, headers=headers)

@@ -72,7 +72,7 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
         async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http, \
                 aiomqtt.Client(mosquitto.host, mosquitto.port) as pub:  # fmt: skip
             sid = (await api(http, "POST", "/api/sessions", json={"name": "mqtt", "preset": "generic-timed",
-                                                                    "min_lap_s": 0.5}))["id"]  # fmt: skip
+                                                                    "min_lap_s": 0.2}))["id"]  # fmt: skip
             await api(http, "POST", f"/api/sessions/{sid}/entries", json=[
                 {"number": "7", "name": "doc", "transponder": doc["transponder"], "category": "x"}])
             await api(http, "POST", f"/api/sessions/{sid}/decoders",
@@ -91,8 +91,10 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             assert (await api(http, "GET", f"/api/sessions/{sid}"))["log"]["refused"] == 0
 
             # 2. 100,000 (and 50,000) '[' between valid reads: counted, refused, the link never goes down
-            def read(n: int, at_us: int | None = None) -> bytes:
-                rtc = doc["rtc_time_us"] + ((time.time_ns() // 1000) if at_us is None else at_us) - sent_at
+            rtcs: dict[int, int] = {0: doc["rtc_time_us"]}  # read number -> its decoder time
+
+            def read(n: int, rtc: int | None = None) -> bytes:
+                rtc = rtcs.setdefault(n, doc["rtc_time_us"] + time.time_ns() // 1000 - sent_at if rtc is None else rtc)
                 return json.dumps({**doc, "passing_number": doc["passing_number"] + n, "rtc_time_us": rtc}).encode()
 
             for n in (1, 2, 3):
@@ -120,12 +122,11 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             assert (ref["kind"], ref["reason"], ref["params"]) == ("refused", "field", {"field": "transponder"})
 
             # 4. the session is finished; two reads timed mid-race arrive late: kept aside, nothing moves
-            mid = (await passings(http, sid))[3]["t"]
+            mid = (await passings(http, sid))[3]["passing_id"] - doc["passing_number"]  # its neighbours: >= 1.5 s
             await api(http, "POST", f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session"})
             before = await api(http, "GET", f"/api/sessions/{sid}/results")
-            for n, dt in ((8, -0.7), (9, 0.7)):
-                at = sent_at + round((mid + dt) * 1e6) - round(got[0]["t"] * 1e6)
-                await pub.publish(topic, read(n, at), qos=1)
+            for n, dt in ((8, -0.75), (9, 0.75)):  # on the decoder's clock: however late they arrive
+                await pub.publish(topic, read(n, rtcs[mid] + round(dt * 1e6)), qos=1)
             await until(lambda: _aside(http, sid, 3), 15, "the late reads kept aside")
             head = await api(http, "GET", f"/api/sessions/{sid}")
             assert (head["log"]["late"], head["closed"]) == (2, True)

@@ -193,7 +193,7 @@ def test_anonymous_reads_are_rate_limited_per_address_staff_are_not(tmp_path):
     srv = LiveServer(tmp_path, rate_limits=("3/minute", "10/minute")).start()
     try:
         sid = session(srv)
-        with httpx.Client(base_url=srv.base, timeout=10) as c:
+        with httpx.Client(base_url=srv.base, timeout=60) as c:  # the first PDF starts the document worker
             codes = [c.get(f"/api/sessions/{sid}/results").status_code for _ in range(15)]
             assert codes[:10] == [200] * 10 and set(codes[10:]) == {429}
             r = c.get(f"/api/sessions/{sid}/results", headers={"Accept-Language": "fr"})

@@ -21,7 +21,7 @@ from simulator import model, scenario
 from simulator.emit import play
 from tests.mqtt_broker import running_mosquitto
 from tests.service_proc import TOKEN, ServiceProcess
-from tests.sim_helpers import replay
+from tests.sim_helpers import post_played_line, replay
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -53,7 +53,7 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: 
             pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
         async def on_event(line: dict) -> None:
-            r = await http.post(f"/sessions/{sid}/events", json=line)
+            r = await post_played_line(http, f"/sessions/{sid}/events", line)
             assert r.status_code == 200, r.text
 
         if target.startswith("mqtt"):  # the service subscribes before the race starts

@@ -20,7 +20,7 @@ from simulator import model, scenario
 from simulator.emit import play
 from simulator.emit.faults import fit_race
 from tests.service_proc import TOKEN, ServiceProcess
-from tests.sim_helpers import replay, scenario_passings
+from tests.sim_helpers import post_played_line, replay, scenario_passings
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.timeout(120)
@@ -57,7 +57,7 @@ async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: fl
             pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
         async def on_event(line: dict) -> None:
-            r = await http.post(f"/sessions/{sid}/events", json=line)
+            r = await post_played_line(http, f"/sessions/{sid}/events", line)
             assert r.status_code == 200, r.text
 
         await play(race, [target], speed=speed, announce=announce, wait_clients_s=15, linger_s=3.0,

@@ -233,7 +233,7 @@ def test_timing_crew(server, browser, tmp_path):
     laps1 = page.inner_text("#cars tr[data-key='1'] td:nth-child(4)")
     page.locator("#feed tbody tr", has_text="5:01.500").locator("button[data-act=invalidate]").click()
     page.wait_for_function(f"document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '{int(laps1) - 1}'")
-    assert "invalidated" in page.locator("#feed tbody tr", has_text="5:01.500").inner_text()
+    page.locator("#feed tbody tr", has_text="5:01.500").filter(has_text="invalidated").wait_for()  # its row says so
 
     # Decoders: add one (nothing listens on that port: it keeps retrying), then remove it.
     port = free_port()
