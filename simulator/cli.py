@@ -6,8 +6,26 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from simulator import model, scenario
+if TYPE_CHECKING:
+    from simulator import model
+
+
+class _Presets:
+    """The simulator's presets as argparse `choices`, looked up only when `boucle simulate` is parsed:
+    every other command (`boucle serve` above all) starts without the race model and numpy."""
+
+    def __contains__(self, name: object) -> bool:
+        from simulator import model
+
+        return name in model.PRESETS
+
+    def __iter__(self) -> Iterator[str]:
+        from simulator import model
+
+        return iter(model.PRESETS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="lemans-270-2h", choices=model.PRESETS)
+    p.add_argument("--preset", default="lemans-270-2h", choices=_Presets(), metavar="PRESET",
+                   help="the race model's preset (a wrong name lists them)")
     p.add_argument("--cars", type=int, default=20)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--kind", help="session kind (race, qualifying, heat, semi, final...)")
@@ -53,6 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build(args: argparse.Namespace) -> model.Race:
+    from simulator import model
+
     params = model.Params.realistic() if args.realistic else model.Params()
     for item in args.set:
         name, sep, value = item.partition("=")
@@ -70,6 +91,8 @@ def build(args: argparse.Namespace) -> model.Race:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulator import model, scenario
+
     race = build(args)
     if args.play:  # what the played protocols can say (ms, 6-digit Protime transponders), in the file too
         from simulator.emit.faults import fit_race
