@@ -37,7 +37,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServiceProcess:
+    def start(self, timeout: float = 60.0) -> ServiceProcess:  # generous: imports take 10-20 s on a busy CI
         cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
                *(["--admin-token", self.admin_token] if self.admin_token else []),
                *(LOCAL_DECODERS if self.local_decoders else []),

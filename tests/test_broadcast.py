@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import aiomqtt
 import httpx
 import pytest
 
+from service import cli
 from service.broadcast import parse_publish_url
 from tests.mqtt_broker import running_mosquitto
-from tests.service_proc import REPO, ServiceProcess
+from tests.service_proc import ServiceProcess
 from tests.test_service_live import make_session, post_passing
 
 PREFIX = "boucle/test"
@@ -47,16 +46,19 @@ async def _next(msgs, topic: str, timeout: float = 10.0) -> dict:
     return await asyncio.wait_for(find(), timeout)
 
 
-def test_publish_url_is_checked():
+def test_publish_url_is_checked(capsys):
     t = parse_publish_url("mqtt://127.0.0.1:1884/boucle/club")
     assert (t.host, t.port, t.prefix, t.topic("sessions")) == ("127.0.0.1", 1884, "boucle/club", "boucle/club/sessions")
     assert parse_publish_url("mqtt://broker/x").port == 1883
     for bad in ("http://h/x", "mqtt:///x", "mqtt://h/a/#"):
         with pytest.raises(ValueError):
             parse_publish_url(bad)
-    out = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--publish", "tcp://h/x", "--data", "/nonexistent"],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert out.returncode == 2 and "mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX" in out.stderr
+    # `boucle serve --publish tcp://...` (service/cli.py main, in this process: no new Python to import)
+    try:
+        code = cli.main(["serve", "--publish", "tcp://h/x", "--data", "/nonexistent"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2 and "mqtt://HOST[:PORT][,HOST[:PORT]...]/PREFIX" in capsys.readouterr().err
 
 
 @pytest.mark.asyncio

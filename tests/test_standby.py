@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 
 import httpx
 import pytest
@@ -19,10 +17,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from decoders.p3 import codec
+from service import cli
 from simulator.emit.base import Feed, SimPassing
 from simulator.emit.p3tcp import P3TcpTarget
 from tests.p3_fake_decoder import RTC0, FakeDecoder
-from tests.service_proc import REPO, TOKEN
+from tests.service_proc import TOKEN
 from tests.standby_helpers import PairServer, wait
 
 pytestmark = pytest.mark.timeout(120)
@@ -241,7 +240,7 @@ def test_held_reads_survive_a_standby_restart_and_resend_fetches_what_nobody_hel
         assert abs((times[n] - times[1]) - (stamps[n] - stamps[1]) / 1e6) < 2e-6, n
 
 
-def test_an_old_primarys_diverged_copy_is_kept_aside_and_copied_again(tmp_path):
+def test_an_old_primarys_diverged_copy_is_kept_aside_and_copied_again(tmp_path, capsys):
     primary = PairServer(tmp_path / "p").start()
     standby = PairServer(tmp_path / "s", standby_of=primary.url).start()
     try:
@@ -260,30 +259,44 @@ def test_an_old_primarys_diverged_copy_is_kept_aside_and_copied_again(tmp_path):
         wait(lambda: primary.export(sid) == standby.export(sid), what="the copy made again")
         kept = list((tmp_path / "p" / "diverged").glob(f"{sid}.epoch2.*.sqlite"))
         assert len(kept) == 1
-        r = subprocess.run([sys.executable, "-m", "service.cli", "record", str(kept[0])], cwd=REPO,
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
-        assert [json.loads(x)["t"] for x in r.stdout.splitlines() if '"passing"' in x] == [60.0, 120.0, 180.0]
+        code, out, _ = boucle(capsys, "record", str(kept[0]))
+        assert code == 0 and [json.loads(x)["t"] for x in out.splitlines() if '"passing"' in x] == [60.0, 120.0, 180.0]
     finally:
         standby.stop()
         primary.stop()
 
 
-def test_the_command_line_keeps_the_token_off_ps_and_refuses_unsafe_setups(tmp_path):
-    def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO, capture_output=True, text=True,
-                              timeout=60, env={**os.environ, **(env or {})})  # fmt: skip
+def boucle(capsys, *args: str) -> tuple[int, str, str]:
+    """`boucle ARGS...` (service/cli.py `main`, what `python -m service.cli` runs) in this process: its
+    exit code, stdout and stderr; a new Python per command would cost ~2 s of imports each (the real
+    entry point runs in tests/test_standby_failover.py's `boucle promote`)."""
+    capsys.readouterr()
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_command_line_keeps_the_token_off_ps_and_refuses_unsafe_setups(tmp_path, capsys, monkeypatch):
+    def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        for k, v in (env or {}).items():
+            monkeypatch.setenv(k, v)
+        code, out, err = boucle(capsys, *args)
+        return subprocess.CompletedProcess(args, code, out, err)
 
     loose = tmp_path / "token"
     loose.write_text("secret\n")
     loose.chmod(0o644)
-    r = cli("serve", "--data", str(tmp_path / "d"), "--admin-token-file", str(loose))
+    r = run("serve", "--data", str(tmp_path / "d"), "--admin-token-file", str(loose))
     assert r.returncode == 2 and "chmod 600" in r.stderr
-    r = cli("serve", "--data", str(tmp_path / "d"), "--standby-of", "http://127.0.0.1:9", "--decoder", "p3tcp://x")
+    r = run("serve", "--data", str(tmp_path / "d"), "--standby-of", "http://127.0.0.1:9", "--decoder", "p3tcp://x")
     assert r.returncode == 2 and "--decoder goes to the primary" in r.stderr
-    r = cli("promote", "http://127.0.0.1:9", env={"BOUCLE_ADMIN_TOKEN": ""})
+    r = run("promote", "http://127.0.0.1:9", env={"BOUCLE_ADMIN_TOKEN": ""})
     assert r.returncode == 2 and "--admin-token-file" in r.stderr
     loose.chmod(0o600)
-    r = cli("promote", "http://127.0.0.1:9", "--admin-token-file", str(loose))
+    r = run("promote", "http://127.0.0.1:9", "--admin-token-file", str(loose))
     assert r.returncode == 1 and "does not answer" in r.stderr
 
 
