@@ -5,12 +5,14 @@ style attribute or eval left in web/), staff pages logged in, documents the serv
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import time
 
 import pytest
 
 from service.embedded_broker import free_port
-from tests.web_helpers import ADMIN, CHROMIUM, CHROMIUM_ARGS, REPO, LiveServer, load_lemans
+from tests.web_helpers import ADMIN, REPO, LiveServer, browser, load_lemans
+
+__all__ = ["browser"]  # fixture: one Chromium for the module (its raw Browser: no CSP bypass here)
 
 pytestmark = pytest.mark.browser
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
@@ -64,61 +66,59 @@ def test_every_answer_carries_the_security_headers(site):
         assert r.status_code in (400, 401) and r.headers["x-frame-options"] == "DENY"
 
 
-def test_every_page_runs_under_the_csp_without_a_violation(site):
+CSP_PROBE = """
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation',
+        (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));
+"""
+BATCH = 5  # pages loading at once: their idle waits overlap
+
+
+def test_every_page_runs_under_the_csp_without_a_violation(site, browser):
     """Chromium with the CSP enforced (no bypass): a violation is reported on the console and as a
-    `securitypolicyviolation` event; both are collected from the first script on."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium")
+    `securitypolicyviolation` event; both are collected from the first script on. Each page in a
+    context of its own, a few loading at once, each read once its network is idle."""
     srv, s, m, c, _ = site
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
-        try:
-            problems: list[str] = []
-            for path, staff in pages(s, m, c):
-                ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-                ctx.add_init_script("""
-                    window.__csp = [];
-                    document.addEventListener('securitypolicyviolation',
-                        (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));
-                """)  # fmt: skip
-                if staff:
-                    ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(ADMIN)})")
-                page = ctx.new_page()
-                console: list[str] = []
-                page.on("console", lambda msg, out=console: out.append(msg.text) if msg.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e, out=console: out.append(f"pageerror: {e}"))
-                page.goto(srv.base + path, wait_until="load")
-                page.wait_for_load_state("networkidle", timeout=15000)
-                seen = page.evaluate("() => window.__csp")
-                bad = seen + [t for t in console if "Content Security Policy" in t or "Content-Security-Policy" in t]
-                problems += [f"{path}: {t}" for t in bad]
-                ctx.close()
-            assert problems == []
-        finally:
-            browser.close()
-
-
-def test_a_csp_violation_is_seen_by_this_test(site):
-    """The check above can fail: an inline script on a page of ours is reported."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium")
-    srv, *_ = site
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
-        try:
-            page = browser.new_page()
+    problems: list[str] = []
+    todo = pages(s, m, c)
+    for i in range(0, len(todo), BATCH):
+        opened = []
+        for path, staff in todo[i : i + BATCH]:
+            ctx = browser.browser.new_context(viewport={"width": 1280, "height": 900})  # the CSP enforced
+            ctx.add_init_script(CSP_PROBE)
+            if staff:
+                ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(ADMIN)})")
+            page = ctx.new_page()
             console: list[str] = []
-            page.on("console", lambda msg: console.append(msg.text))
-            page.goto(srv.base + "/login.html")
-            page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';
-                                     document.body.append(s); }""")  # fmt: skip
-            page.wait_for_timeout(200)
-            assert any("Content Security Policy" in t for t in console), console
-            assert page.evaluate("() => window.x") is None
-        finally:
-            browser.close()
+            page.on("console", lambda msg, out=console: out.append(msg.text) if msg.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e, out=console: out.append(f"pageerror: {e}"))
+            page.goto(srv.base + path, wait_until="commit")
+            opened.append((path, ctx, page, console))
+        for path, ctx, page, console in opened:
+            page.wait_for_load_state("load", timeout=30000)
+            page.wait_for_load_state("networkidle", timeout=30000)
+            seen = page.evaluate("() => window.__csp")
+            bad = seen + [t for t in console if "Content Security Policy" in t or "Content-Security-Policy" in t]
+            problems += [f"{path}: {t}" for t in bad]
+            ctx.close()
+    assert problems == []
 
+
+def test_a_csp_violation_is_seen_by_this_test(site, browser):
+    """The check above can fail: an inline script on a page of ours is reported."""
+    srv, *_ = site
+    ctx = browser.browser.new_context()  # the CSP enforced
+    try:
+        page = ctx.new_page()
+        console: list[str] = []
+        page.on("console", lambda msg: console.append(msg.text))
+        page.goto(srv.base + "/login.html")
+        page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';
+                                 document.body.append(s); }""")  # fmt: skip
+        deadline = time.monotonic() + 10  # the report reaches the console soon after; bounded
+        while not any("Content Security Policy" in t for t in console) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert any("Content Security Policy" in t for t in console), console
+        assert page.evaluate("() => window.x") is None
+    finally:
+        ctx.close()

@@ -71,7 +71,7 @@ export class LiveFeed {
       this.ws = null;
       if (this.stopped) return;
       if (this.state === "open") this.setState("connecting");
-      this.armLost();
+      if (!this.lostTimer) this.armLost(); // once per loss: re-armed by each failed retry, it waited for a backoff over LOST_AFTER_MS (~6 s)
       const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
       this.attempt += 1;
       this.retryTimer = setTimeout(() => this.connect(), delay);
