@@ -108,13 +108,19 @@ def test_live_updates_resume_and_arrows(server, browser):
     page.wait_for_function("window.boucle.store.stats.snapshots === 2")
     assert page.evaluate("window.boucle.store.feed.gaps") == 1
 
-    # An overtake: #3 passes #2 and #1 (made-up crossing times); its arrow says it gained places.
+    # An overtake: #3 passes #2 and #1 over two laps (made-up crossing times); after each lap its arrow
+    # says the places it gained since the previous one (each lap waited for: one update per lap)
     t = later[11]["t"]
-    for i, tr in enumerate(("100003", "100003")):
-        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": t + 25 + i * 22, "transponder": tr, "loop": "finish"})
-    page.wait_for_function("document.querySelector('#classification tbody tr').dataset.key === '3'")
-    assert page.inner_text("tr[data-key='3'] td.chg").startswith("▲")
-    assert table_rows(page)[0]["pos"] == "1"
+    car3 = lambda: next(r for r in table_rows(page) if r["number"] == "3")  # noqa: E731
+    before, gained = car3(), 0
+    for i in range(2):
+        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": t + 25 + i * 22, "transponder": "100003", "loop": "finish"})
+        page.wait_for_function(f"document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '{int(before['laps']) + 1}'")
+        now = car3()
+        up = int(before["pos"]) - int(now["pos"])
+        assert page.inner_text("tr[data-key='3'] td.chg") == (f"▲{up}" if up > 0 else f"▼{-up}" if up < 0 else "")
+        before, gained = now, gained + up
+    assert table_rows(page)[0]["number"] == "3" and table_rows(page)[0]["pos"] == "1" and gained > 0
     assert errors == []
     page.close()
 
