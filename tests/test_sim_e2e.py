@@ -28,6 +28,12 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.timeout(90)
 
 
+async def unlinked(http: httpx.AsyncClient, sid: str) -> None:
+    """The service is shared by the module: a race's links stop retrying when it is over, passed or not."""
+    for i in reversed(range(len((await http.get(f"/sessions/{sid}/decoders")).json()))):
+        await http.delete(f"/sessions/{sid}/decoders/{i}")
+
+
 async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: str = "p3tcp://127.0.0.1:0") -> dict:
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     head = lines[0]
@@ -37,53 +43,55 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: 
         r = await http.post("/sessions", json={"name": "sim e2e", **body})
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
-        r = await http.post(f"/sessions/{sid}/entries", json=entries)
-        assert r.status_code == 200, r.text
-        pending: list[asyncio.Task] = []
-        urls: set[str] = set()
-
-        def announce(info: dict) -> None:
-            if info["url"] in urls:  # MQTT: one subscription carries every decoder (loop in the payload)
-                return
-            urls.add(info["url"])
-            link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "rtc_zero_us": info["rtc_base_us"]}
-            if not info["url"].startswith("mqtt"):
-                link["loop"] = info["loop"]
-                link["url"] += "&probe=0.5"  # a decoder gone quiet is asked for reads after its newest soon
-            pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
-
-        async def on_event(line: dict) -> None:
-            r = await post_played_line(http, f"/sessions/{sid}/events", line)
+        try:
+            r = await http.post(f"/sessions/{sid}/entries", json=entries)
             assert r.status_code == 200, r.text
+            pending: list[asyncio.Task] = []
+            urls: set[str] = set()
 
-        if target.startswith("mqtt"):  # the service subscribes before the race starts
-            for info in [{"url": target, "loop": None, "rtc_base_us": 1_767_225_600_000_000}]:
-                announce(info)
-            await asyncio.gather(*pending)
-            await wait_connected(http, sid)
-        async def all_in() -> bool:
-            return await logged(http, sid) >= len(race.reads)
+            def announce(info: dict) -> None:
+                if info["url"] in urls:  # MQTT: one subscription carries every decoder (loop in the payload)
+                    return
+                urls.add(info["url"])
+                link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "rtc_zero_us": info["rtc_base_us"]}
+                if not info["url"].startswith("mqtt"):
+                    link["loop"] = info["loop"]
+                    link["url"] += "&probe=0.5"  # a decoder gone quiet is asked for reads after its newest soon
+                pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
-        # the decoders stay up until every read is in (a loaded machine delays the last ones, or their
-        # resend), so that none comes after the close: those are kept aside for the crew (issue 20)
-        await play(race, [KeptUp(target, all_in, every_s=0.5, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
-                   linger_s=0.0, status_every_s=0.5, on_event=on_event)  # fmt: skip
-        for t in pending:
-            assert (await t).status_code == 201
-        await logged_all(http, sid, len(race.reads), timeout_s=10)  # (MQTT: the broker may hold the last ones)
-        # race control closes the session, as replay does at the end of the file (end-of-race rules)
-        # (at the session time just after the last read: the service's own clock runs at 1x)
-        end_t = round(max(r.t for r in race.reads) + 1.0, 6)
-        r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
-                                                             "t": end_t})
-        assert r.status_code == 200, r.text
-        decs = (await http.get(f"/sessions/{sid}/decoders")).json()
-        shown = [{k: d.get(k) for k in ("loop", "state", "passings", "received", "late", "passings_lost")} for d in decs]
-        assert sum(d["passings"] for d in decs) == len(race.reads), shown  # every read arrived, once
-        res = (await http.get(f"/sessions/{sid}/results")).json()
-        for i in reversed(range(len(decs))):  # the service is shared by the module: its links stop retrying
-            assert (await http.delete(f"/sessions/{sid}/decoders/{i}")).status_code < 300
-        return res
+            async def on_event(line: dict) -> None:
+                r = await post_played_line(http, f"/sessions/{sid}/events", line)
+                assert r.status_code == 200, r.text
+
+            if target.startswith("mqtt"):  # the service subscribes before the race starts
+                for info in [{"url": target, "loop": None, "rtc_base_us": 1_767_225_600_000_000}]:
+                    announce(info)
+                await asyncio.gather(*pending)
+                await wait_connected(http, sid)
+
+            async def all_in() -> bool:
+                return await logged(http, sid) >= len(race.reads)
+
+            # the decoders stay up until every read is in (a loaded machine delays the last ones, or their
+            # resend), so that none comes after the close: those are kept aside for the crew (issue 20)
+            await play(race, [KeptUp(target, all_in, every_s=0.5, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
+                       linger_s=0.0, status_every_s=0.5, on_event=on_event)  # fmt: skip
+            for t in pending:
+                assert (await t).status_code == 201
+            await logged_all(http, sid, len(race.reads), timeout_s=10)  # (MQTT: the broker may hold the last ones)
+            # race control closes the session, as replay does at the end of the file (end-of-race rules)
+            # (at the session time just after the last read: the service's own clock runs at 1x)
+            end_t = round(max(r.t for r in race.reads) + 1.0, 6)
+            r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
+                                                                 "t": end_t})
+            assert r.status_code == 200, r.text
+            decs = (await http.get(f"/sessions/{sid}/decoders")).json()
+            shown = [{k: d.get(k) for k in ("loop", "state", "passings", "received", "late", "passings_lost")} for d in decs]
+            assert sum(d["passings"] for d in decs) == len(race.reads), shown  # every read arrived, once
+            res = (await http.get(f"/sessions/{sid}/results")).json()
+            return res
+        finally:
+            await unlinked(http, sid)
 
 
 async def logged(http: httpx.AsyncClient, sid: str) -> int:

@@ -39,6 +39,12 @@ def cut_links(race: model.Race) -> model.Race:
     return race
 
 
+async def unlinked(http: httpx.AsyncClient, sid: str) -> None:
+    """The service is shared by the module: a race's links stop retrying when it is over, passed or not."""
+    for i in reversed(range(len((await http.get(f"/sessions/{sid}/decoders")).json()))):
+        await http.delete(f"/sessions/{sid}/decoders/{i}")
+
+
 async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: float) -> tuple[dict, list, list]:
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     head = lines[0]
@@ -46,37 +52,38 @@ async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: fl
         r = await http.post("/sessions", json={"name": "more decoders", **{k: v for k, v in head.items() if k != "type"}})
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
-        r = await http.post(f"/sessions/{sid}/entries", json=[x for x in lines if x["type"] == "entry"])
-        assert r.status_code == 200, r.text
-        pending: list[asyncio.Task] = []
-        fast = FAST[target.split(":")[0].split("+")[0].split("?")[0]]
-
-        def announce(info: dict) -> None:
-            url = info["url"] + ("&" if "?" in info["url"] else "?") + fast
-            link = {"url": url, "loop": info["loop"], "rtc_zero_us": info["rtc_base_us"]}
-            pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
-
-        async def on_event(line: dict) -> None:
-            r = await post_played_line(http, f"/sessions/{sid}/events", line)
+        try:
+            r = await http.post(f"/sessions/{sid}/entries", json=[x for x in lines if x["type"] == "entry"])
             assert r.status_code == 200, r.text
+            pending: list[asyncio.Task] = []
+            fast = FAST[target.split(":")[0].split("+")[0].split("?")[0]]
 
-        async def all_in() -> bool:  # the decoders stay up until every read is in (their resends answered)
-            return sum(d["passings"] for d in (await http.get(f"/sessions/{sid}/decoders")).json()) >= len(race.reads)
+            def announce(info: dict) -> None:
+                url = info["url"] + ("&" if "?" in info["url"] else "?") + fast
+                link = {"url": url, "loop": info["loop"], "rtc_zero_us": info["rtc_base_us"]}
+                pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
-        await play(race, [KeptUp(target, all_in, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
-                   linger_s=0.0, status_every_s=0.3, on_event=on_event)  # fmt: skip
-        for t in pending:
-            assert (await t).status_code == 201
-        end_t = round(max(r.t for r in race.reads) + 1.0, 6)
-        r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session", "t": end_t})
-        assert r.status_code == 200, r.text
-        decoders = (await http.get(f"/sessions/{sid}/decoders")).json()
-        log = (await http.get(f"/sessions/{sid}/export.jsonl")).text.splitlines()
-        logged = sorted((o["t"], o["transponder"], o["loop"]) for o in map(json.loads, log) if o["type"] == "passing")
-        res = (await http.get(f"/sessions/{sid}/results")).json()
-        for i in reversed(range(len(decoders))):  # the service is shared by the module: its links stop retrying
-            assert (await http.delete(f"/sessions/{sid}/decoders/{i}")).status_code < 300
-        return res, decoders, logged
+            async def on_event(line: dict) -> None:
+                r = await post_played_line(http, f"/sessions/{sid}/events", line)
+                assert r.status_code == 200, r.text
+
+            async def all_in() -> bool:  # the decoders stay up until every read is in (their resends answered)
+                return sum(d["passings"] for d in (await http.get(f"/sessions/{sid}/decoders")).json()) >= len(race.reads)
+
+            await play(race, [KeptUp(target, all_in, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
+                       linger_s=0.0, status_every_s=0.3, on_event=on_event)  # fmt: skip
+            for t in pending:
+                assert (await t).status_code == 201
+            end_t = round(max(r.t for r in race.reads) + 1.0, 6)
+            r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session", "t": end_t})
+            assert r.status_code == 200, r.text
+            decoders = (await http.get(f"/sessions/{sid}/decoders")).json()
+            log = (await http.get(f"/sessions/{sid}/export.jsonl")).text.splitlines()
+            logged = sorted((o["t"], o["transponder"], o["loop"]) for o in map(json.loads, log) if o["type"] == "passing")
+            res = (await http.get(f"/sessions/{sid}/results")).json()
+            return res, decoders, logged
+        finally:
+            await unlinked(http, sid)
 
 
 def rows(res: dict) -> list[tuple]:
