@@ -5,7 +5,7 @@ BOUCLE := $(VENV)/bin/boucle
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint system-deps venv clean
+.PHONY: demo test fuzz bench lint system-deps venv clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +33,12 @@ demo: venv $(if $(PUBLISH),system-deps)
 TEST_WORKERS ?= 4
 test: venv system-deps
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+
+# the Hypothesis fuzz tests run deep: `make test` tries BOUCLE_FUZZ_EXAMPLES=50 (tests/fuzzing.py)
+FUZZ_EXAMPLES ?= 1000
+fuzz: venv system-deps
+	BOUCLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
+		$(wildcard tests/test_*fuzz*.py)
 
 bench: venv
 	$(PY) bench/replay.py

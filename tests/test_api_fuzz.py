@@ -4,7 +4,6 @@ each batch a restart loads the session to the same classification. Bounded examp
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import schemathesis
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from service.engine.events import BY_TAG
 from service.session import LiveSession
 from service.store import EventStore
+from tests.fuzzing import EXAMPLES
 from tests.test_api_hardening import ADMIN, Track
 
 WRITES = ["/events", "/entries", "/signal", "/penalties", "/penalties/p1/waive", "/penalties/p1/approve",
@@ -48,7 +48,7 @@ def reloaded(track: Track) -> dict:
         store.close()
 
 
-@settings(max_examples=int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(batch=st.lists(st.tuples(st.sampled_from(WRITES), bodies), min_size=1, max_size=6))
 def test_any_json_to_any_write_endpoint_is_2xx_or_4xx_and_replays(track, batch):
     for path, body in batch:
@@ -68,7 +68,8 @@ def test_the_fuzzing_reached_the_engine():
 
 
 def test_openapi_operations_never_answer_5xx(tmp_path):
-    """schemathesis generates calls from the service's own OpenAPI spec, a few per operation."""
+    """schemathesis generates calls from the service's own OpenAPI spec, a few per operation (3 by
+    default, more in a deep run)."""
     app = Track(tmp_path / "data").client.app
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -76,7 +77,7 @@ def test_openapi_operations_never_answer_5xx(tmp_path):
     failures = []
     for op in operations:
 
-        @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=max(3, EXAMPLES // 20), deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=op.as_strategy())
         def call(case):
             response = case.call(headers=ADMIN)
@@ -113,7 +114,7 @@ def meeting_writes(mid: str) -> list[str]:
             "/api/meetings/calendar/0", "/api/championships", "/api/cc/sessions/x/start-lines"]  # fmt: skip
 
 
-@settings(max_examples=int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_any_json_to_meetings_and_seasons_is_2xx_or_4xx(track, meeting, data):
     path = data.draw(st.sampled_from(meeting_writes(meeting)))
@@ -122,7 +123,7 @@ def test_any_json_to_meetings_and_seasons_is_2xx_or_4xx(track, meeting, data):
     assert r.status_code < 500, (path, raw, r.status_code, r.text)
 
 
-@settings(max_examples=int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120")) // 2, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(text=csv_files, target=st.sampled_from(["/passings/import", "/entries"]))
 def test_any_csv_file_to_the_imports_is_2xx_or_4xx(track, text, target):
     r = track.client.post(track.base + target, content=text.encode(), headers={**ADMIN, "content-type": "text/csv"})

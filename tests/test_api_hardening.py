@@ -16,11 +16,12 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Track:
-    """A service on a data folder, restartable; a small race with two laps done."""
+    """A service on a data folder, restartable; a small race with two laps done. `client`: a service
+    already running on that folder (shared by a module's tests): the race is a new session in it."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, client: TestClient | None = None) -> None:
         self.data = data
-        self.client = self.start()
+        self.client = client or self.start()
         r = self.client.post("/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race"},
                              headers=ADMIN)  # fmt: skip
         assert r.status_code == 201, r.text
@@ -59,8 +60,24 @@ class Track:
 
 
 @pytest.fixture
-def track(tmp_path) -> Track:
+def fresh(tmp_path) -> Track:
+    """A service of its own, for the tests that restart it or write into its data folder."""
     return Track(tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> TestClient:
+    """One service for the module (building the app is most of a test's cost): each test has its own
+    session in it, so none sees another's state."""
+    return TestClient(create_app(tmp_path_factory.mktemp("shared") / "data", TOKEN, "NORMAL"), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def track(service) -> Track:
+    return Track(service.app.state.manager.data_dir, service)
+
+
+SURVIVORS: dict[str, tuple[str, dict]] = {}  # the bad requests' sessions, to load again after a restart
 
 
 RAW_BAD = [  # (endpoint, raw body): each used to be logged, answered 500, or both
@@ -99,9 +116,21 @@ def test_a_bad_request_is_a_4xx_and_never_logged(track, path, raw):
     assert r.json()["detail"]
     assert track.logged() == before
     assert track.results() == res
-    client = track.restart()
-    assert track.results(client) == res
-    assert client.get(track.base).json()["set_aside"] == []
+    SURVIVORS[track.sid] = (f"{path} {raw[:60]}", res)  # restarted below, with the others (one restart)
+
+
+def test_after_a_restart_each_bad_request_session_loads_the_same(service):
+    """Runs after the bad requests: a restart of their service loads each of their sessions to the
+    results it had before its bad request, nothing set aside."""
+    assert len(SURVIVORS) == len(RAW_BAD), "run with test_a_bad_request_is_a_4xx_and_never_logged"
+    mgr = service.app.state.manager
+    for sid in SURVIVORS:
+        mgr.get(sid).close()
+    client = TestClient(create_app(mgr.data_dir, TOKEN, "NORMAL"), raise_server_exceptions=False)
+    for sid, (case, res) in SURVIVORS.items():
+        assert client.get(f"/api/sessions/{sid}/results", headers=ADMIN).json() == res, case
+        got = client.get(f"/api/sessions/{sid}", headers=ADMIN).json()
+        assert got["set_aside"] == [], (case, got)
 
 
 def test_the_message_names_the_field(track):
@@ -151,7 +180,8 @@ def test_bodies_are_bounded(track):
     assert r.status_code == 413
 
 
-def test_ten_thousand_entries_in_one_request_and_one_transaction(track):
+def test_ten_thousand_entries_in_one_request_and_one_transaction(fresh):
+    track = fresh
     entries = [{"number": str(1000 + i), "name": f"Kart {i}", "transponder": str(900000 + i)} for i in range(10_000)]
     before = track.logged()
     r = track.post("/entries", entries)
@@ -165,7 +195,8 @@ def test_ten_thousand_entries_in_one_request_and_one_transaction(track):
     assert len(client.app.state.manager.get(track.sid).engine.cars) == 10_003
 
 
-def test_a_broken_session_file_does_not_stop_the_others(track):
+def test_a_broken_session_file_does_not_stop_the_others(fresh):
+    track = fresh
     res = track.results()
     (track.data / "zz-broken.sqlite").write_bytes(b"this is not a database" * 100)
     client = track.restart()

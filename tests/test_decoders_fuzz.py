@@ -10,8 +10,9 @@ from decoders.daytime import DAY_US, civil_us
 from decoders.protime import codec as protime
 from decoders.rrs import codec as rrs
 from decoders.wiclax import codec as wiclax
+from tests.fuzzing import EXAMPLES
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CODECS = {"protime": protime.ProtimeDecoder, "rrs": rrs.RrsDecoder, "wiclax": wiclax.WiclaxDecoder}
 SAMPLES = {
     "protime": protime.passing_message("STA", 255, 31_957_000) + protime.status_message(3_600_000_000, (40, 3), (9, 9))

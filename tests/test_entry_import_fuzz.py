@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections import Counter
 
@@ -19,9 +18,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from service.entries import read_entries
 from service.entry_columns import FIELDS
 from service.errors import BoucleError
+from tests.fuzzing import EXAMPLES
 from tests.web_helpers import ADMIN, LiveServer
 
-EXAMPLES = int(os.environ.get("BOUCLE_FUZZ_EXAMPLES", "120"))
 SEEN: Counter[str] = Counter()  # outcomes of the reader: entries read, or which refusal
 HEADERS = ["N°", "Nom", "Prénom", "Pilote", "Pilote 2", "Poids (kg)", "Poids 2", "Catégorie", "Transpondeur", "Équipe",
            "Club", "Licence", "number", "drivers", "Team", "Weight", "", "Remarques"]  # fmt: skip

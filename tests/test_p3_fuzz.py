@@ -8,11 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoders.p3.codec import P3StreamDecoder, PassingRecord, decode_all, encode
+from tests.fuzzing import EXAMPLES
 from tests.p3_captures import hex_frames, prochip_frames
 
 FRAMES = hex_frames("amb-short.hex") + prochip_frames()
 STREAM = b"".join(FRAMES)
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _chunked(data: bytes, size: int) -> tuple[list, dict]:
