@@ -5,7 +5,9 @@ The simulator writes frames to the pty master; the service opens the slave path 
 the simulator keeps it open so the line survives the service closing and reopening it. Bytes
 written while nobody reads fill the pty buffer; when it is full they are dropped, as on a serial
 line with no listener. An outage is a pulled cable: nothing is written until it ends. Requests
-(RESEND, GET_TIME) written by the service are read from the master and answered.
+(RESEND, GET_TIME) written by the service are read from the master and answered; a decoder whose
+line has carried a request counts as having a client (`--wait-clients`): the service asks GET_TIME
+as soon as it opens the device, and opening it empties what was written before.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class SerialTarget(Target):
         self.handlers: dict[str, RequestHandler] = {}
         self.feeds: dict[str, Feed] = {}
         self.dropped = 0
+        self.heard: set[str] = set()  # decoders whose line has carried a request: someone has it open
 
     async def start(self, feeds: list[Feed]) -> list[dict]:
         loop = asyncio.get_running_loop()
@@ -53,6 +56,8 @@ class SerialTarget(Target):
             return
         except OSError:
             return
+        if chunk:
+            self.heard.add(key)
         if self.feeds[key].online:
             for frame in self.handlers[key].feed_bytes(chunk):
                 self._write(key, frame)
@@ -67,6 +72,9 @@ class SerialTarget(Target):
             self.dropped += 1
         except OSError:
             self.dropped += 1
+
+    def clients(self, feed: Feed) -> int:
+        return int(feed.key in self.heard)
 
     async def passing(self, feed: Feed, p: SimPassing) -> None:
         self._write(feed.key, passing_frame(feed, p))
