@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.p3_fake_decoder import DECODER_ID, RTC0, FakeDecoder
-from tests.service_proc import TOKEN, ServiceProcess, until
+from tests.service_proc import LOCAL, TOKEN, ServiceProcess, until
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 FAST = "retry_min=0.05&retry_max=0.2"
@@ -56,16 +56,18 @@ async def test_links_from_the_command_line_and_the_page_survive_a_crash_once_eac
                     return [(d["url"], d["loop"], d["loops"], d["rtc_zero_us"]) for d in ds]
 
                 assert links(await decoders(http, sid)) == want
-                for _ in range(2):  # twice: the command-line decoder must not be added again on each start
-                    svc = restart(svc)
-                    ds = await until(lambda: _all_connected(http, sid, 2), what="links reopened")
-                    assert links(ds) == want
-                assert finish.connections >= 3 and pits.connections >= 3
+                # the command-line decoder, already stored, must not be added again on a start (here, and
+                # on the next start, which moves it)
+                svc = restart(svc)
+                ds = await until(lambda: _all_connected(http, sid, 2), what="links reopened")
+                assert links(ds) == want
 
                 # the command line may move a known decoder to another loop: updated, not doubled
                 svc = restart(svc, [cli[0].replace("=finish", "=start")])
                 ds = await until(lambda: _all_connected(http, sid, 2), what="links reopened")
                 assert [d["loop"] for d in ds] == ["start", None]
+                assert links(ds) == [(want[0][0], "start", {}, None), want[1]]
+                assert finish.connections >= 3 and pits.connections >= 3  # each process reopened both links
 
                 r = await http.delete(f"/api/sessions/{sid}/decoders/1")
                 assert r.status_code == 200 and r.json()["removed"].endswith(f"{pits.port}?{FAST}")
@@ -84,19 +86,27 @@ async def _all_connected(http: httpx.AsyncClient, sid: str, n: int) -> list[dict
     return ds if len(ds) == n and all(d["state"] == "connected" for d in ds) else None
 
 
-async def test_bad_links_are_refused_before_they_are_stored(tmp_path):
-    with ServiceProcess(tmp_path / "data") as svc:
-        async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http:
-            r = await http.post("/api/sessions", json={"name": "x", "preset": "generic-timed"})
-            sid = r.json()["id"]
-            for body in ({"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": "soon"},
-                         {"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": 1.5},
-                         {"url": "p3tcp://127.0.0.1:9", "loops": ["finish"]},
-                         {"url": "p3tcp://127.0.0.1:9", "loops": {"d1": "kitchen"}},
-                         {"url": "p3tcp://127.0.0.1:9?bogus=1"}, {"url": "ftp://x"}, ["p3tcp://x"]):
-                r = await http.post(f"/api/sessions/{sid}/decoders", json=body)
-                assert r.status_code == 400, (body, r.text)
-            assert await decoders(http, sid) == []
+def test_bad_links_are_refused_before_they_are_stored(tmp_path):
+    # no crash here: the service's app in this process (as `boucle serve` builds it, local decoders allowed)
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    app = create_app(tmp_path / "data", TOKEN, "NORMAL", allow_decoders=LOCAL)
+    with TestClient(app, headers=ADMIN) as http:
+        sid = http.post("/api/sessions", json={"name": "x", "preset": "generic-timed"}).json()["id"]
+        r = http.post(f"/api/sessions/{sid}/decoders", json={"url": "p3tcp://127.0.0.1:9", "loop": "finish"})
+        assert r.status_code == 201, r.text  # a good link to the same place is taken: the others fail for what is bad
+        assert http.delete(f"/api/sessions/{sid}/decoders/0").status_code == 200
+        for body in ({"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": "soon"},
+                     {"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": 1.5},
+                     {"url": "p3tcp://127.0.0.1:9", "loops": ["finish"]},
+                     {"url": "p3tcp://127.0.0.1:9", "loops": {"d1": "kitchen"}},
+                     {"url": "p3tcp://127.0.0.1:9?bogus=1"}, {"url": "ftp://x"}, ["p3tcp://x"]):
+            r = http.post(f"/api/sessions/{sid}/decoders", json=body)
+            assert r.status_code == 400, (body, r.text)
+        r = http.get(f"/api/sessions/{sid}/decoders")
+        assert r.status_code == 200 and r.json() == [], r.text
 
 
 async def test_after_a_crash_the_link_fetches_what_the_decoder_read_meanwhile(tmp_path):
