@@ -112,7 +112,9 @@ async def _reboot_and_kill(race: model.Race, svc: ServiceProcess, reboots, end: 
             adding.append(asyncio.create_task(http.post(f"/api/sessions/{sid}/decoders", json=link)))
 
         poster = asyncio.create_task(chaos.post_events(http, sid))
-        player = asyncio.create_task(play(race, [target], speed=SPEED, announce=announce, wait_clients_s=20,
+        # 75x, the kill at 30%: the restarted service has as long to come back before the last laps (63% of
+        # 12 s) as at 50x from half the race
+        player = asyncio.create_task(play(race, [target], speed=75, announce=announce, wait_clients_s=20,
                                           linger_s=120, status_every_s=0.5, on_event=chaos.events.put_nowait,
                                           reboot_at=reboots, number_from=1))  # fmt: skip
         try:
