@@ -90,7 +90,7 @@ def test_a_reboot_then_a_kill_9_of_the_service_lose_nothing(tmp_path, want):
     race = reboot_race()
     end = max(r.t for r in race.reads)
     reboots = [("finish", round(0.2 * end, 3))]  # early: the service has most of the race to come back
-    svc = ServiceProcess(tmp_path / "data").start()
+    svc = ServiceProcess(tmp_path / "data").start(60.0)  # a bound, as for the restarts
     got, decoders, res = asyncio.run(_reboot_and_kill(race, svc, reboots, end))
     assert len(got) == len(set(got)), "a read was logged twice"
     assert got == every_read(race, reboots)
