@@ -171,7 +171,7 @@ async def _has(http: httpx.AsyncClient, sid: str, n: int, seen: list[int]) -> bo
 def test_three_kills_and_a_link_cut_lose_nothing_and_double_nothing(tmp_path):
     race = chaos_race()
     want = replay(race, tmp_path)
-    svc = ServiceProcess(tmp_path / "data").start()
+    svc = ServiceProcess(tmp_path / "data").start(60.0)  # a bound, as for the restarts
     got, reads, decoders, resent = asyncio.run(run_chaos(race, svc))
 
     # every read the decoders took is in the log exactly once

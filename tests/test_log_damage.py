@@ -2,11 +2,13 @@
 loaded, the loss is reported on the session (which lines, found when, why), never silently; a session
 with set-aside lines still exports; a 0-byte or unreadable file is listed with its error.
 
-Each kind of damage is made for real: a writer process logs a session and dies as a `kill -9` would
-(os._exit, nothing closed), then the files are damaged and a service starts on the folder."""
+Each kind of damage is made for real: a writer process logs sessions and dies as a `kill -9` would
+(os._exit, nothing closed); each test copies the files it left (once per module: one Python start,
+not one per test), damages its copy and a service starts on that folder."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,27 +29,50 @@ WRITER = """
 import os, sys
 from pathlib import Path
 from service.session import LiveSession
-data, reads, close = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "close"
-s = LiveSession.create(data, sys.argv[4], {"preset": "generic-timed", "kind": "race", "duration_s": 86000,
-                                          "min_lap_s": 5}, synchronous="NORMAL")
-s.add_entries([{"type": "entry", "number": str(n), "transponder": str(100 + n)} for n in range(1, 6)])
-s.submit({"type": "signal", "t": 0, "signal": "green"})
-for i in range(reads):  # one transaction each, as decoder reads come
-    s.submit({"type": "passing", "t": 10.0 * (i // 5 + 1) + i % 5, "transponder": str(101 + i % 5), "loop": "finish"})
-print(s.id, s.store.count(), flush=True)
-if close:
-    s.close()
-else:
-    os._exit(0)  # as after a kill -9: nothing closed, the WAL not checkpointed
+data = Path(sys.argv[1])
+for spec in sys.argv[2:]:  # name:reads:close|kill, the killed one last
+    name, reads, end = spec.split(":")
+    s = LiveSession.create(data, name, {"preset": "generic-timed", "kind": "race", "duration_s": 86000,
+                                        "min_lap_s": 5}, synchronous="NORMAL")
+    s.add_entries([{"type": "entry", "number": str(n), "transponder": str(100 + n)} for n in range(1, 6)])
+    s.submit({"type": "signal", "t": 0, "signal": "green"})
+    for i in range(int(reads)):  # one transaction each, as decoder reads come
+        s.submit({"type": "passing", "t": 10.0 * (i // 5 + 1) + i % 5, "transponder": str(101 + i % 5),
+                  "loop": "finish"})
+    print(name, s.id, s.store.count(), flush=True)
+    if end == "close":
+        s.close()
+    else:
+        os._exit(0)  # as after a kill -9: nothing closed, the WAL not checkpointed
 """
+# the sessions the tests damage, each written once per module by one writer process (tests copy their files)
+LOGS = {"other": (50, "close"), "tiny": (10, "close"), "big": (2000, "close"), "killed": (600, "kill")}
 
 
-def write_session(data: Path, reads: int, close: bool, name: str = "s") -> tuple[str, int]:
-    """A session logged by another process: (its id, its number of lines)."""
-    out = subprocess.run([sys.executable, "-c", WRITER, str(data), str(reads), "close" if close else "kill", name],
-                         cwd=REPO, capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
-    sid, n = out.stdout.split()
-    return sid, int(n)
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory) -> dict[str, tuple[Path, str, int]]:
+    """Every session of LOGS logged by another process, the killed one last: name -> (folder, id, lines)."""
+    folder = tmp_path_factory.mktemp("logs")
+    specs = [f"{name}:{reads}:{end}" for name, (reads, end) in LOGS.items()]
+    out = subprocess.run([sys.executable, "-c", WRITER, str(folder), *specs], cwd=REPO, capture_output=True,
+                         text=True, timeout=120, check=True)  # fmt: skip
+    written = {name: (folder, sid, int(n)) for name, sid, n in (line.split() for line in out.stdout.splitlines())}
+    assert set(written) == set(LOGS), out.stderr
+    return written
+
+
+@pytest.fixture
+def write_session(logs, data):
+    """write_session(name): the files of that logged session copied into the test's data folder, as the
+    writer left them (for the killed one: its -wal not checkpointed): (its id, its number of lines)."""
+
+    def copy(name: str) -> tuple[str, int]:
+        folder, sid, n = logs[name]
+        for f in folder.glob(f"{sid}.*"):
+            shutil.copy2(f, data / f.name)
+        return sid, n
+
+    return copy
 
 
 def load(data: Path) -> Manager:
@@ -67,11 +92,11 @@ def data(tmp_path) -> Path:
     return d
 
 
-def test_a_deleted_wal_file_is_found_out_and_reported(data):
+def test_a_deleted_wal_file_is_found_out_and_reported(data, write_session):
     """The reads after the last checkpoint were only in the -wal file: the log opens without them; the
     number of the last committed line, kept beside the log, shows how many are gone and which."""
-    other, _ = write_session(data, 50, close=True, name="other")
-    sid, n = write_session(data, 600, close=False)
+    other, _ = write_session("other")
+    sid, n = write_session("killed")
     wal = data / f"{sid}.sqlite-wal"
     assert wal.stat().st_size > 0
     wal.unlink()
@@ -104,9 +129,9 @@ def corrupt_a_page(path: Path, where: float) -> None:
 
 
 @pytest.mark.parametrize("damage", ["bad_page", "truncated"])
-def test_a_log_sqlite_cannot_read_whole_is_rebuilt_from_what_can_be_read(data, damage):
-    other, _ = write_session(data, 50, close=True, name="other")
-    sid, n = write_session(data, 2000, close=True)
+def test_a_log_sqlite_cannot_read_whole_is_rebuilt_from_what_can_be_read(data, write_session, damage):
+    other, _ = write_session("other")
+    sid, n = write_session("big")
     path = data / f"{sid}.sqlite"
     assert not Path(f"{path}-wal").exists()  # closed cleanly: everything is in the file
     if damage == "bad_page":
@@ -133,8 +158,8 @@ def test_a_log_sqlite_cannot_read_whole_is_rebuilt_from_what_can_be_read(data, d
     assert again.get(sid).damage == [report] and again.get(sid).store.count() == n - report["lines_missing"] + 1
 
 
-def test_a_zero_byte_or_unreadable_file_is_listed_with_its_error(data):
-    other, _ = write_session(data, 20, close=True, name="other")
+def test_a_zero_byte_or_unreadable_file_is_listed_with_its_error(data, write_session):
+    other, _ = write_session("other")
     (data / "empty.sqlite").write_bytes(b"")
     (data / "garbage.sqlite").write_bytes(b"not a database at all " * 200)
     client = TestClient(create_app(data, "admin"), raise_server_exceptions=False)
@@ -146,10 +171,10 @@ def test_a_zero_byte_or_unreadable_file_is_listed_with_its_error(data):
     assert (data / "empty.sqlite").stat().st_size == 0  # looked at, not written to
 
 
-def set_aside_session(data: Path) -> str:
+def set_aside_session(data: Path, write_session) -> str:
     """A session whose log holds two lines this version sets aside (written by hand or by an older
     version: not JSON, and a NaN time), and an entry whose driver has an unknown field."""
-    sid, _ = write_session(data, 10, close=True)
+    sid, _ = write_session("tiny")
     db = sqlite3.connect(data / f"{sid}.sqlite")
     with db:
         for text in ("garbage that is not JSON",
@@ -161,8 +186,8 @@ def set_aside_session(data: Path) -> str:
     return sid
 
 
-def test_a_session_with_set_aside_lines_still_exports(data, tmp_path):
-    sid = set_aside_session(data)
+def test_a_session_with_set_aside_lines_still_exports(data, write_session, tmp_path):
+    sid = set_aside_session(data, write_session)
     mgr = load(data)
     s = mgr.get(sid)
     errors = [a["error"] for a in s.set_aside]
@@ -184,8 +209,8 @@ def test_a_session_with_set_aside_lines_still_exports(data, tmp_path):
     assert out.read_text(encoding="utf-8").count("\n") == r.text.count("\n") + 1  # + its header comment
 
 
-def test_a_damaged_log_exports_with_its_loss_said(data, tmp_path):
-    sid, n = write_session(data, 600, close=False)
+def test_a_damaged_log_exports_with_its_loss_said(data, write_session, tmp_path):
+    sid, n = write_session("killed")
     (data / f"{sid}.sqlite-wal").unlink()
     mgr = load(data)
     report = mgr.get(sid).damage[0]

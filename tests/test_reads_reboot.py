@@ -21,12 +21,19 @@ from tests.test_chaos_restart import ADMIN, Chaos, WatchedTarget, spec_view
 RTC_BASE = 1_767_225_600_000_000
 FAST = "retry_min=0.05&retry_max=0.2"
 pytestmark = pytest.mark.timeout(240)
+SPEED = 100.0  # the race's 15 min in 9 s: reboots are told by the reads' numbers and times, not the wall clock
 
 
 def reboot_race() -> model.Race:
     """8 karts, 15 min of a Le Mans 2H with stops: finish, pit_in and pit_out decoders all read."""
     p = model.Params(closed_pit_mechanical=0.5, short_stop=0.2)
     return model.generate("lemans-270-2h", 8, 31, p, duration_s=900.0)
+
+
+@pytest.fixture(scope="module")
+def want(tmp_path_factory) -> dict:
+    """`boucle replay` of the race's scenario (the same race in every test: replayed once)."""
+    return replay(reboot_race(), tmp_path_factory.mktemp("replay"))
 
 
 def every_read(race: model.Race, reboots: list[tuple[str, float]]) -> list[tuple[str, int, int]]:
@@ -39,12 +46,11 @@ def read_keys(lines: list[dict]) -> list[tuple[str, int, int]]:
     return sorted((x["decoder"], x.get("epoch", 1), x["passing_id"]) for x in lines if x["type"] == "passing")
 
 
-async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path):
+async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path, want):
     race = reboot_race()
     end = max(r.t for r in race.reads)
     pits = sorted(r.t for r in race.reads if r.decoder == "pit_in")
     reboots = [("finish", round(0.4 * end, 3)), ("pit_in", round((pits[0] + pits[1]) / 2, 3))]
-    want = replay(race, tmp_path)
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     mgr = local_manager(tmp_path / "data")
     s = mgr.create("reboot", {k: v for k, v in lines[0].items() if k != "type"})
@@ -56,7 +62,7 @@ async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path):
         starting.append(asyncio.create_task(mgr.start_decoder(s, link)))
 
     target = WatchedTarget()
-    player = asyncio.create_task(play(race, [target], speed=40, announce=announce, wait_clients_s=15, linger_s=60,
+    player = asyncio.create_task(play(race, [target], speed=SPEED, announce=announce, wait_clients_s=15, linger_s=60,
                                       status_every_s=0.5, on_event=s.submit, reboot_at=reboots, number_from=1))  # fmt: skip
     try:
         n = len(race.reads)
@@ -80,12 +86,11 @@ async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path):
     assert spec_view(res) == spec_view(want)
 
 
-def test_a_reboot_then_a_kill_9_of_the_service_lose_nothing(tmp_path):
+def test_a_reboot_then_a_kill_9_of_the_service_lose_nothing(tmp_path, want):
     race = reboot_race()
     end = max(r.t for r in race.reads)
-    reboots = [("finish", round(0.35 * end, 3))]
-    want = replay(race, tmp_path)
-    svc = ServiceProcess(tmp_path / "data").start()
+    reboots = [("finish", round(0.2 * end, 3))]  # early: the service has most of the race to come back
+    svc = ServiceProcess(tmp_path / "data").start(60.0)  # a bound, as for the restarts
     got, decoders, res = asyncio.run(_reboot_and_kill(race, svc, reboots, end))
     assert len(got) == len(set(got)), "a read was logged twice"
     assert got == every_read(race, reboots)
@@ -107,12 +112,15 @@ async def _reboot_and_kill(race: model.Race, svc: ServiceProcess, reboots, end: 
             adding.append(asyncio.create_task(http.post(f"/api/sessions/{sid}/decoders", json=link)))
 
         poster = asyncio.create_task(chaos.post_events(http, sid))
-        player = asyncio.create_task(play(race, [target], speed=50, announce=announce, wait_clients_s=20,
+        # 75x, the kill at 30%: the restarted service has as long to come back before the last laps (63% of
+        # 12 s) as at 50x from half the race
+        player = asyncio.create_task(play(race, [target], speed=75, announce=announce, wait_clients_s=20,
                                           linger_s=120, status_every_s=0.5, on_event=chaos.events.put_nowait,
                                           reboot_at=reboots, number_from=1))  # fmt: skip
         try:
             # the decoder rebooted, its new numbering is in the log: the service dies, and comes back
-            await until(lambda: target.now() >= 0.5 * end, 60, "half the race")
+            await until(lambda: target.now() >= 0.3 * end, 60, "30% of the race")
+            await until(lambda: _epochs(http, sid, 2), 60, "a read of the new numbering logged")
             await chaos.kill()
             await chaos.restart()
             await until(lambda: target.now() >= 0.93 * end, 60, "the last laps")
@@ -144,6 +152,10 @@ async def _export(http: httpx.AsyncClient, sid: str) -> list[dict]:
     except httpx.TransportError:
         return []
     return [json.loads(x) for x in r.text.splitlines() if x.strip()] if r.status_code == 200 else []
+
+
+async def _epochs(http: httpx.AsyncClient, sid: str, epoch: int) -> bool:
+    return any(e == epoch for _, e, _ in read_keys(await _export(http, sid)))
 
 
 async def _logged(http: httpx.AsyncClient, sid: str, n: int) -> bool:
