@@ -29,10 +29,11 @@ demo: venv $(if $(PUBLISH),system-deps)
 	$(BOUCLE) demo $(if $(PUBLISH),--publish) $(if $(CLUSTER),--cluster)
 
 # the suite waits on real sockets, browsers and races played in real time more than it computes: four
-# workers on two cores (one file per worker at a time: files share their servers and browser)
+# workers on two cores (one file per worker at a time: files share their servers and browser); the
+# service processes the tests start reuse compiled bytecode rather than compiling every module again
 TEST_WORKERS ?= 4
 test: venv system-deps
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # the Hypothesis fuzz tests run deep: `make test` tries BOUCLE_FUZZ_EXAMPLES=50 (tests/fuzzing.py)
 FUZZ_EXAMPLES ?= 1000
