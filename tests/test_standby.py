@@ -92,9 +92,10 @@ def test_a_standby_copies_shows_how_far_behind_and_refuses_writes_with_a_code(pa
     assert st["follow"]["copied"] == 5 and st["follow"]["seconds_behind"] == 0
     # once caught up, each line copied is timed (commit there -> commit here)
     assert primary.http.post(f"/api/sessions/{sid}/events", json=passing(240.0)).status_code == 200
+    wait(lambda: standby.http.get(f"/api/sessions/{sid}/classification").json()["rows"][0]["laps"] == 4,
+         what="the fourth lap copied")  # fmt: skip
     delay = wait(lambda: standby.status()["follow"]["delay_ms"]["p50"], what="a copy delay")
     assert 0 <= delay < 10_000
-    assert standby.http.get(f"/api/sessions/{sid}/classification").json()["rows"][0]["laps"] == 4
     # every write refused, in the caller's language, whatever the route
     r = standby.http.post(f"/api/sessions/{sid}/events?lang=fr", json=passing(500.0))
     assert r.status_code == 409 and r.json()["code"] == "standby.read_only"
