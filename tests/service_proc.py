@@ -113,3 +113,14 @@ def ws_token(token: str) -> list[str]:
 def local_manager(data: Path, admin: str = "admin") -> Manager:
     """A session manager whose decoder links may reach the tests' local decoders (127.0.0.1, ptys)."""
     return Manager(data, admin, "NORMAL", reach=DecoderReach(LOCAL))
+
+
+def wait(cond, timeout: float = 30.0, what: str = "condition"):
+    """Poll `cond()` until truthy and return it (bounded; a timeout is a failure, never a timed assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")

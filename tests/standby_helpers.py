@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import uvicorn
 from service.app import create_app
 from service.connections import uvicorn_config
 from service.embedded_broker import free_port
-from tests.service_proc import LOCAL, TOKEN
+from tests.service_proc import LOCAL, TOKEN, wait  # noqa: F401  (the standby tests' wait)
 from tests.web_helpers import LiveServer
 
 
@@ -147,14 +146,3 @@ class PairServer(LiveServer):
 
     def export(self, sid: str) -> str:
         return self.http.get(f"/api/sessions/{sid}/export.jsonl").text
-
-
-def wait(cond, timeout: float = 20.0, what: str = "condition"):
-    """Poll `cond()` until truthy (bounded; never a timed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")

@@ -23,20 +23,10 @@ import websockets.sync.client
 
 from service import hub
 from service.connections import ConnectionLimits
+from tests.service_proc import wait
 from tests.web_helpers import ADMIN, LiveServer
 
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
-
-
-def wait_for(cond, timeout: float = 30.0, what: str = "condition"):
-    """`cond()` becomes truthy: polled, bounded by a generous timeout (never a timed assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def closed_by_server(sock: socket.socket, timeout: float = 30.0) -> bool:
@@ -96,7 +86,7 @@ def test_slow_requests_are_closed_by_the_server(tmp_path):
         assert limits.timed_out >= len(socks)
         # the service itself is fine, and a slow answer (not a slow request) is not cut
         assert srv.http.get("/api/sessions").status_code == 200
-        wait_for(lambda: limits.connections() <= 1, what="the closed connections to be released")
+        wait(lambda: limits.connections() <= 1, what="the closed connections to be released")
     finally:
         for s in socks:
             s.close()
@@ -109,7 +99,7 @@ def test_connections_are_capped_per_address_and_in_total(tmp_path):
     held = []
     try:
         held = [connect(srv.port) for _ in range(5)]  # idle, within their header time
-        wait_for(lambda: limits.connections() == 5, what="five connections counted")
+        wait(lambda: limits.connections() == 5, what="five connections counted")
         extra = connect(srv.port)
         extra.sendall(b"GET /api/sessions HTTP/1.1\r\nHost: x\r\n\r\n")
         extra.settimeout(10)
@@ -117,14 +107,14 @@ def test_connections_are_capped_per_address_and_in_total(tmp_path):
         assert closed_by_server(extra)
         assert limits.refused == 1
         held.pop().close()
-        wait_for(lambda: limits.connections() == 4, what="a connection released")
+        wait(lambda: limits.connections() == 4, what="a connection released")
         with httpx.Client(base_url=srv.base, timeout=10) as c:
             assert c.get("/api/sessions").status_code == 200
         # in total, whatever the address
-        wait_for(lambda: limits.connections() == 4, what="the HTTP client's connection released")
+        wait(lambda: limits.connections() == 4, what="the HTTP client's connection released")
         limits.per_client, limits.total = 0, 5
         last = connect(srv.port)
-        wait_for(lambda: limits.connections() == limits.total, what="the last place taken")
+        wait(lambda: limits.connections() == limits.total, what="the last place taken")
         over = connect(srv.port)
         over.settimeout(10)
         assert over.recv(100).startswith(b"HTTP/1.1 503")
@@ -152,7 +142,7 @@ def test_websocket_clients_that_do_not_read_are_dropped_and_let_go(tmp_path, mon
                        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN}\r\n\r\n").encode())  # fmt: skip
             stalled.append(s)
-        wait_for(lambda: len(stream.clients) == 3, what="three stalled clients joined")
+        wait(lambda: len(stream.clients) == 3, what="three stalled clients joined")
         got: list[str] = []
         stop = threading.Event()
 
@@ -167,20 +157,20 @@ def test_websocket_clients_that_do_not_read_are_dropped_and_let_go(tmp_path, mon
 
         t = threading.Thread(target=reader, daemon=True)
         t.start()
-        wait_for(lambda: len(stream.clients) == 4, what="the reading client joined")
+        wait(lambda: len(stream.clients) == 4, what="the reading client joined")
         n = 0
         while len(stream.clients) > 1 and n < 200:  # big entry lists: every delta is large
             entries = [{"number": str(n * 100 + i), "name": "x" * 200, "transponder": f"T{n * 100 + i}"} for i in range(50)]
             srv.post(f"/api/sessions/{sid}/entries", entries)
             n += 1
             time.sleep(0.05)
-        wait_for(lambda: len(stream.clients) == 1, what="the stalled clients to be dropped")
+        wait(lambda: len(stream.clients) == 1, what="the stalled clients to be dropped")
         assert all(closed_by_server(s, timeout=30) for s in stalled)
         (kept,) = stream.clients
         assert kept.raw is not None and not kept.raw.closing() and not kept.dropped
-        wait_for(lambda: sum('"type":"delta"' in m for m in got) >= n, what="the reader to get every delta")
+        wait(lambda: sum('"type":"delta"' in m for m in got) >= n, what="the reader to get every delta")
         # what the dropped ones held is gone: their sockets, their buffers, their places
-        wait_for(lambda: limits.connections() <= 2, what="their connections released")
+        wait(lambda: limits.connections() <= 2, what="their connections released")
         stop.set()
         t.join(10)
     finally:
