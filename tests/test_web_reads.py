@@ -9,6 +9,7 @@ import pytest
 
 from decoders import Passing
 from service.session import DecoderLink, LiveSession
+from tests.service_proc import wait
 from tests.web_helpers import ADMIN, OUT, LiveServer, browser, open_page  # noqa: F401 - fixtures
 
 RTC0 = 1_551_542_808_933_000  # the decoder's clock at the green flag
@@ -47,10 +48,8 @@ def test_timing_page_shows_a_refused_read_its_reason_and_admits_it_after_the_clo
     # the crew types the right clock on the decoder row, then admits the read
     page.once("dialog", lambda d: d.accept(str(RTC0)))
     page.click("#decoders button[data-act=clock]")
-    page.wait_for_function("document.querySelector('#decoders tbody tr').innerText.includes('0 refusées') "
-                           "|| document.querySelector('#decoders tbody tr').innerText.includes('décalage saisi')")
-    assert srv.http.get(f"/api/sessions/{sid}/decoders", headers={"Authorization": f"Bearer {ADMIN}"}).json()[0][
-        "rtc_zero_us"] == RTC0  # fmt: skip
+    wait(lambda: srv.http.get(f"/api/sessions/{sid}/decoders", headers={"Authorization": f"Bearer {ADMIN}"}).json()[0][
+        "rtc_zero_us"] == RTC0, what="the typed clock stored")  # fmt: skip
     page.once("dialog", lambda d: d.accept())
     page.click("#aside-admit")
     page.wait_for_selector("#aside tr[data-key]:not(.alert)")
