@@ -1,17 +1,15 @@
-"""Real NATS clusters for tests, an uplink that can be cut, and a spectator that rebuilds the board.
+"""Real NATS clusters for tests and a spectator that rebuilds the board (the uplink that can be cut:
+tests/cut_proxy.py).
 
     nats_cluster (fixture)   a fresh 3-node cluster on free 127.0.0.1 ports (service/nats_cluster.py),
                              MQTT answering on every node; stopped after the test; skipped when
                              nats-server is not installed (`make venv` installs the `cluster` extra)
-    Relay                    a TCP relay (the venue's uplink): cut() drops every connection and
-                             refuses new ones, restore() listens again on the same port
     Board                    an MQTT subscriber that keeps the board as web/js/mqtt-feed.js does
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Iterator
 
@@ -38,51 +36,6 @@ def publisher_node(cluster: NatsCluster) -> int | None:
         if any(str(c.get("mqtt_client", "")).startswith("boucle-publisher-") for c in conns):
             return i
     return None
-
-
-class Relay:
-    """127.0.0.1:port -> target port, byte for byte, until cut."""
-
-    def __init__(self, target_port: int, port: int = 0) -> None:
-        self.target_port, self.port = target_port, port
-        self.server: asyncio.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> Relay:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_w}
-
-        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await r.read(65536):
-                    w.write(data)
-                    await w.drain()
-            w.close()
-
-        with contextlib.suppress(asyncio.CancelledError):  # the relay closed under it: cut
-            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
-        self.writers -= {writer, up_w}
-
-    async def cut(self) -> None:
-        """The uplink goes down: nothing passes, nothing connects."""
-        if self.server is not None:
-            self.server.close()
-            self.server = None
-        for w in list(self.writers):
-            w.transport.abort()
-        self.writers.clear()
-
-    async def restore(self) -> None:
-        await self.start()
 
 
 def apply(rows: dict[str, dict], delta: dict) -> bool:

@@ -28,7 +28,8 @@ import pytest
 from service.broadcast import parse_publish_url
 from service.embedded_broker import free_port
 from service.nats_cluster import NatsLeaf, NatsServer, nats_server_path
-from tests.nats_helpers import Board, Relay, nats_cluster, publisher_node
+from tests.cut_proxy import CutProxy
+from tests.nats_helpers import Board, nats_cluster, publisher_node
 from tests.service_proc import ServiceProcess, until
 from tests.test_service_live import make_session, post_passing
 
@@ -120,7 +121,7 @@ async def test_publishing_node_killed_mid_race(nats_cluster, tmp_path):
 async def test_venue_leaf_node_uplink_cut_and_restored(nats_cluster, tmp_path):
     c = nats_cluster
     hub = c.nodes[1]
-    uplink = await Relay(hub.leaf_port).start()
+    uplink = await CutProxy(hub.leaf_port).restore()
     leaf = await asyncio.to_thread(lambda: NatsLeaf([f"nats-leaf://127.0.0.1:{uplink.port}"]).start())
 
     def joined() -> int:
