@@ -34,35 +34,57 @@ CAPTURE = ROOT.parent / "shared" / "spec" / "p3-captures" / "amb-short.hex"
 
 def streams(n: int) -> dict[str, tuple[bytes, Callable]]:
     """protocol -> (wire bytes of n messages, a codec run over them: (messages read, Passings made))."""
+
     def at(i: int) -> int:
         return T0 + i * 37_000
 
-    pro = b"".join(protime.status_message(at(i) % 86_400_000_000, (40, 35), (10, 12)) if i % 20 == 0
-                   else protime.passing_message("STA" if i % 3 else "BOX", 100_000 + i % 60, at(i) % 86_400_000_000)
-                   for i in range(n))  # fmt: skip
-    rr = b"".join(rrs.status_line(at(i)) if i % 20 == 0 else rrs.passing_line(i, f"KD{i % 60:04d}", at(i))
-                  for i in range(n))  # fmt: skip
-    wic = b"".join(b"*\r" if i % 20 == 0 else wiclax.passing_line(f"{i % 60:05d}", at(i), "0A", i // 60, 80)
-                   for i in range(n))  # fmt: skip
+    pro = b"".join(
+        protime.status_message(at(i) % 86_400_000_000, (40, 35), (10, 12))
+        if i % 20 == 0
+        else protime.passing_message("STA" if i % 3 else "BOX", 100_000 + i % 60, at(i) % 86_400_000_000)
+        for i in range(n)
+    )
+    rr = b"".join(
+        rrs.status_line(at(i)) if i % 20 == 0 else rrs.passing_line(i, f"KD{i % 60:04d}", at(i))
+        for i in range(n)
+    )
+    wic = b"".join(
+        b"*\r" if i % 20 == 0 else wiclax.passing_line(f"{i % 60:05d}", at(i), "0A", i // 60, 80)
+        for i in range(n)
+    )
 
     def runner(make, kind, convert) -> Callable[[bytes], tuple[int, int]]:
         def run(data: bytes) -> tuple[int, int]:
             dec, records, made = make(), 0, 0
             for i in range(0, len(data), CHUNK):
-                for r in dec.feed(data[i:i + CHUNK]):
+                for r in dec.feed(data[i : i + CHUNK]):
                     records += 1
                     if isinstance(r, kind):
                         made += isinstance(convert(r), Passing | PassingRecord)
             return records, made
+
         return run
 
     out = {
-        "protime": (pro, runner(protime.ProtimeDecoder, protime.ProtimePassing,
-                                lambda r: protime.to_passing(r, decoder_id="0412", ref_us=T0))),
-        "rrs": (rr, runner(rrs.RrsDecoder, rrs.RrsPassing, lambda r: rrs.to_passing(r, decoder_id="B/1", ref_us=T0))),
-        "wiclax": (wic, runner(wiclax.WiclaxDecoder, wiclax.WiclaxPassing,
-                               lambda r: wiclax.to_passing(r, decoder_id="0A"))),
-    }  # fmt: skip
+        "protime": (
+            pro,
+            runner(
+                protime.ProtimeDecoder,
+                protime.ProtimePassing,
+                lambda r: protime.to_passing(r, decoder_id="0412", ref_us=T0),
+            ),
+        ),
+        "rrs": (
+            rr,
+            runner(rrs.RrsDecoder, rrs.RrsPassing, lambda r: rrs.to_passing(r, decoder_id="B/1", ref_us=T0)),
+        ),
+        "wiclax": (
+            wic,
+            runner(
+                wiclax.WiclaxDecoder, wiclax.WiclaxPassing, lambda r: wiclax.to_passing(r, decoder_id="0A")
+            ),
+        ),
+    }
     if CAPTURE.exists():
         frames = [bytes.fromhex("".join(x.split())) for x in CAPTURE.read_text().splitlines() if x.strip()]
         p3 = b"".join(frames) * max(1, n // len(frames))
@@ -83,8 +105,10 @@ def main() -> None:
             records, made = run(data)
             times.append(time.perf_counter() - t)
         med = statistics.median(times)
-        print(f"  {name:16s} {records / med:>10,.0f} messages/s  {made / med:>10,.0f} passings/s  "
-              f"{len(data) / med / 1e6:5.1f} MB/s  ({records:,} messages, {made:,} passings)")
+        print(
+            f"  {name:16s} {records / med:>10,.0f} messages/s  {made / med:>10,.0f} passings/s  "
+            f"{len(data) / med / 1e6:5.1f} MB/s  ({records:,} messages, {made:,} passings)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,15 +35,28 @@ CLUB_HEADER = ["N°", "Nom", "Prénom", "Catégorie", "Transpondeur", "Poids", "
 
 
 def club_rows() -> list[list]:
-    return [[i, f"LEFÈVRE{i}", "Éloïse", "Maxi Tourisme", 100000 + i, 68.5, "ASA Haute-Marne"] for i in range(1, N + 1)]
+    return [
+        [i, f"LEFÈVRE{i}", "Éloïse", "Maxi Tourisme", 100000 + i, 68.5, "ASA Haute-Marne"]
+        for i in range(1, N + 1)
+    ]
 
 
 def body_of(kind: str) -> tuple[bytes, str]:
     """The request body and its media type, built before the clock starts: the figure is the service's."""
     if kind == "json":
-        entries = [{"number": str(i), "name": f"Team {i}", "transponder": str(100000 + i), "category": "Sport",
-                    "drivers": [{"id": "a", "name": "Ann", "weight_kg": 80}, {"id": "b", "name": "Bob", "weight_kg": 82}]}
-                   for i in range(1, N + 1)]  # fmt: skip
+        entries = [
+            {
+                "number": str(i),
+                "name": f"Team {i}",
+                "transponder": str(100000 + i),
+                "category": "Sport",
+                "drivers": [
+                    {"id": "a", "name": "Ann", "weight_kg": 80},
+                    {"id": "b", "name": "Bob", "weight_kg": 82},
+                ],
+            }
+            for i in range(1, N + 1)
+        ]
         return json.dumps(entries).encode(), "application/json"
     if kind == "csv":
         lines = [";".join(CLUB_HEADER)] + [";".join(str(c).replace(".", ",") for c in r) for r in club_rows()]
@@ -59,8 +72,11 @@ def body_of(kind: str) -> tuple[bytes, str]:
 
 
 def one_run(url: str, body: bytes, ctype: str) -> tuple[float, float]:
-    sid = httpx.post(f"{url}/api/sessions", json={"name": "entries", "preset": "lemans-270-2h", "kind": "race"},
-                     headers=ADMIN).json()["id"]  # fmt: skip
+    sid = httpx.post(
+        f"{url}/api/sessions",
+        json={"name": "entries", "preset": "lemans-270-2h", "kind": "race"},
+        headers=ADMIN,
+    ).json()["id"]
     stalls: list[float] = []
     done = threading.Event()
 
@@ -74,8 +90,12 @@ def one_run(url: str, body: bytes, ctype: str) -> tuple[float, float]:
     th = threading.Thread(target=probe)
     th.start()
     t0 = time.perf_counter()
-    r = httpx.post(f"{url}/api/sessions/{sid}/entries", content=body, timeout=300,
-                   headers={**ADMIN, "content-type": ctype})  # fmt: skip
+    r = httpx.post(
+        f"{url}/api/sessions/{sid}/entries",
+        content=body,
+        timeout=300,
+        headers={**ADMIN, "content-type": ctype},
+    )
     took = time.perf_counter() - t0
     done.set()
     th.join()
@@ -96,8 +116,10 @@ def main() -> None:
                 runs = [one_run(svc.url, body, ctype) for _ in range(RUNS)]
                 took = statistics.median(r[0] for r in runs)
                 stall = statistics.median(r[1] for r in runs)
-                print(f"  {kind:4} ({len(body) / 1e6:.1f} MB) request (read + validate + one transaction + apply): "
-                      f"{took * 1000:.0f} ms   runs {', '.join(f'{r[0] * 1000:.0f}' for r in runs)}")
+                print(
+                    f"  {kind:4} ({len(body) / 1e6:.1f} MB) request (read + validate + one transaction + apply): "
+                    f"{took * 1000:.0f} ms   runs {', '.join(f'{r[0] * 1000:.0f}' for r in runs)}"
+                )
                 print(f"       longest unanswered probe meanwhile: {stall * 1000:.0f} ms")
         finally:
             svc.stop()

@@ -105,7 +105,9 @@ def delta_bytes(speed: float, race_minutes: float) -> dict:
                             rows = hub.rows()
                             changed = [r for r in rows if last_rows.get(r["number"]) != r]
                             last_rows = {r["number"]: r for r in rows}
-                            old = json.dumps({"type": "delta", "rows": changed, "seq": stream.seq}, separators=(",", ":"))
+                            old = json.dumps(
+                                {"type": "delta", "rows": changed, "seq": stream.seq}, separators=(",", ":")
+                            )
                             whole += len(old.encode())
                             c = zlib.compressobj(6, zlib.DEFLATED, -15)
                             whole_z += len(c.compress(old.encode()) + c.flush(zlib.Z_SYNC_FLUSH)) - 4
@@ -114,9 +116,17 @@ def delta_bytes(speed: float, race_minutes: float) -> dict:
                 stream.dirty = True
         session.close()
     wall_min = race_minutes / speed
-    return {"speed": speed, "race_min": race_minutes, "messages": msgs,
-            "lean": lean / wall_min, "lean_z": lean_z / wall_min, "whole": whole / wall_min,
-            "whole_z": whole_z / wall_min, "lean_msg": lean / max(1, msgs), "whole_msg": whole / max(1, msgs)}  # fmt: skip
+    return {
+        "speed": speed,
+        "race_min": race_minutes,
+        "messages": msgs,
+        "lean": lean / wall_min,
+        "lean_z": lean_z / wall_min,
+        "whole": whole / wall_min,
+        "whole_z": whole_z / wall_min,
+        "lean_msg": lean / max(1, msgs),
+        "whole_msg": whole / max(1, msgs),
+    }
 
 
 # == part 2: clients ===================================================================================
@@ -201,9 +211,13 @@ async def mqtt_clients_main(urls: str, topic: str, n: int, out: str, seconds: fl
     us = [urlsplit(u) for u in urls.split(",")]
     memo: dict[bytes, int] = {}
     conns = await open_clients(
-        lambda i, ready: _MqttWsClient(us[i % len(us)].netloc, us[i % len(us)].path or "/", topic,
-                                       f"b{os.getpid()}-{i}", memo, ready),
-        [(u.hostname, u.port) for u in us], None, n)  # fmt: skip
+        lambda i, ready: _MqttWsClient(
+            us[i % len(us)].netloc, us[i % len(us)].path or "/", topic, f"b{os.getpid()}-{i}", memo, ready
+        ),
+        [(u.hostname, u.port) for u in us],
+        None,
+        n,
+    )
     await _linger(conns, seconds)
     if hold is not None:
         await hold()
@@ -264,7 +278,13 @@ class _Brokers:
         return self.cluster.ws_urls if self.cluster else []
 
     def pids(self) -> list[int]:
-        procs = [self.mosquitto.proc] if self.mosquitto else [n.proc for n in self.cluster.nodes] if self.cluster else []
+        procs = (
+            [self.mosquitto.proc]
+            if self.mosquitto
+            else [n.proc for n in self.cluster.nodes]
+            if self.cluster
+            else []
+        )
         return [p.pid for p in procs if p is not None]
 
 
@@ -280,13 +300,36 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
             for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
                 if mode == "hub":
-                    target = ["--ws-client", svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream=spectator"]
+                    target = [
+                        "--ws-client",
+                        svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream=spectator",
+                    ]
                 else:  # each process spreads its clients over every node, starting from its own
-                    target = ["--mqtt-client", ",".join(urls[j % len(urls):] + urls[: j % len(urls)]),
-                              "--topic", f"{PREFIX}/sessions/{sid}/delta"]  # fmt: skip
-                procs.append(subprocess.Popen([sys.executable, __file__, *target, "--clients", str(k), "--hold",
-                                               "--out", str(outs[-1]), "--seconds", str(client_seconds)],
-                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))  # fmt: skip
+                    target = [
+                        "--mqtt-client",
+                        ",".join(urls[j % len(urls) :] + urls[: j % len(urls)]),
+                        "--topic",
+                        f"{PREFIX}/sessions/{sid}/delta",
+                    ]
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            __file__,
+                            *target,
+                            "--clients",
+                            str(k),
+                            "--hold",
+                            "--out",
+                            str(outs[-1]),
+                            "--seconds",
+                            str(client_seconds),
+                        ],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
             wait_ready(procs)
             assert svc.proc is not None
             pids = [svc.proc.pid, *brokers.pids(), *(p.pid for p in procs)]
@@ -313,13 +356,22 @@ def run_case(mode: str, n_clients: int, seconds: float, procs_n: int) -> dict:
     if not lat:
         lat = [float("nan")]
     return {
-        "mode": mode, "clients": n_clients, "connected": len(seen), "passings": n_pass,
+        "mode": mode,
+        "clients": n_clients,
+        "connected": len(seen),
+        "passings": n_pass,
         "missed": n_pass * n_clients - sum(1 for first in seen for key in first if key in sent),
-        "p50_ms": statistics.median(lat), "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)], "max_ms": lat[-1],
-        "svc_cpu_s": cpu[0], "svc_rss_mb": rss[0], "clients_cpu_s": sum(cpu[-len(procs):]),
-        "broker_cpu_s": cpu[1:-len(procs)], "broker_rss_mb": rss[1:-len(procs)],
-        "load": (load0, load1), "deltas": deltas,
-    }  # fmt: skip
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[max(0, int(len(lat) * 0.99) - 1)],
+        "max_ms": lat[-1],
+        "svc_cpu_s": cpu[0],
+        "svc_rss_mb": rss[0],
+        "clients_cpu_s": sum(cpu[-len(procs) :]),
+        "broker_cpu_s": cpu[1 : -len(procs)],
+        "broker_rss_mb": rss[1 : -len(procs)],
+        "load": (load0, load1),
+        "deltas": deltas,
+    }
 
 
 def _seq(url: str, sid: str) -> int:
@@ -327,7 +379,11 @@ def _seq(url: str, sid: str) -> int:
     return httpx.get(f"{url}/api/sessions/{sid}/classification").json()["seq"]
 
 
-NAMES = {"hub": "service WebSocket hub", "mqtt": "one mosquitto (MQTT/WS)", "cluster": "NATS cluster, 3 nodes"}
+NAMES = {
+    "hub": "service WebSocket hub",
+    "mqtt": "one mosquitto (MQTT/WS)",
+    "cluster": "NATS cluster, 3 nodes",
+}
 
 
 def _per_node(values: list[float], fmt: str) -> str:
@@ -343,39 +399,71 @@ def main() -> None:
     ap.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--clients", type=int, action="append", help="spectator clients (repeatable)")
     ap.add_argument("--seconds", type=float, default=10.0, help="feeding time per run")
-    ap.add_argument("--procs", type=int, default=os.cpu_count() or 2, help="client processes (default: cores)")
+    ap.add_argument(
+        "--procs", type=int, default=os.cpu_count() or 2, help="client processes (default: cores)"
+    )
     ap.add_argument("--mode", action="append", choices=["hub", "mqtt", "cluster"], help="default: all three")
-    ap.add_argument("--race-minutes", type=float, default=30.0, help="race time replayed for the byte figures")
+    ap.add_argument(
+        "--race-minutes", type=float, default=30.0, help="race time replayed for the byte figures"
+    )
     ap.add_argument("--bytes-only", action="store_true")
     ap.add_argument("--no-bytes", action="store_true")
     args = ap.parse_args()
     if args.ws_client:
-        asyncio.run(clients_main(args.ws_client, args.clients[0], args.out, args.seconds, True, "",  # deflate offered, as browsers
-                                 hold if args.hold else None))  # fmt: skip
+        asyncio.run(
+            clients_main(
+                args.ws_client,
+                args.clients[0],
+                args.out,
+                args.seconds,
+                True,
+                "",  # deflate offered, as browsers
+                hold if args.hold else None,
+            )
+        )
         return
     if args.mqtt_client:
-        asyncio.run(mqtt_clients_main(args.mqtt_client, args.topic, args.clients[0], args.out, args.seconds,
-                                      hold if args.hold else None))  # fmt: skip
+        asyncio.run(
+            mqtt_clients_main(
+                args.mqtt_client,
+                args.topic,
+                args.clients[0],
+                args.out,
+                args.seconds,
+                hold if args.hold else None,
+            )
+        )
         return
     if not args.no_bytes:
-        print(f"bench/fanout.py part 1: spectator deltas, simulated {CARS}-car lemans-270-2h, first "
-              f"{args.race_minutes:g} min of race, 100 ms coalescing (bytes per client per minute of wall time)")
-        print(f"  {'speed':>5} {'msgs':>6} {'lean B/min':>11} {'deflated':>9} {'whole rows B/min':>17} {'deflated':>9} "
-              f"{'B/msg lean':>10} {'whole':>7} {'ratio':>6}")  # fmt: skip
+        print(
+            f"bench/fanout.py part 1: spectator deltas, simulated {CARS}-car lemans-270-2h, first "
+            f"{args.race_minutes:g} min of race, 100 ms coalescing (bytes per client per minute of wall time)"
+        )
+        print(
+            f"  {'speed':>5} {'msgs':>6} {'lean B/min':>11} {'deflated':>9} {'whole rows B/min':>17} {'deflated':>9} "
+            f"{'B/msg lean':>10} {'whole':>7} {'ratio':>6}"
+        )
         for speed in (1.0, 30.0):
             r = delta_bytes(speed, args.race_minutes)
-            print(f"  {speed:>4g}x {r['messages']:>6} {r['lean']:>11,.0f} {r['lean_z']:>9,.0f} {r['whole']:>17,.0f} "
-                  f"{r['whole_z']:>9,.0f} {r['lean_msg']:>10,.0f} {r['whole_msg']:>7,.0f} "
-                  f"{r['whole'] / max(1, r['lean']):>5.1f}x", flush=True)  # fmt: skip
+            print(
+                f"  {speed:>4g}x {r['messages']:>6} {r['lean']:>11,.0f} {r['lean_z']:>9,.0f} {r['whole']:>17,.0f} "
+                f"{r['whole_z']:>9,.0f} {r['lean_msg']:>10,.0f} {r['whole_msg']:>7,.0f} "
+                f"{r['whole'] / max(1, r['lean']):>5.1f}x",
+                flush=True,
+            )
     if args.bytes_only:
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars, spectator stream; "
-          f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
-          f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
-    print(f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
-          f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} "
-          f"{'clients CPU s':>13} load")  # fmt: skip
+    print(
+        f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars, spectator stream; "
+        f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
+    print(
+        f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
+        f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} "
+        f"{'clients CPU s':>13} load"
+    )
     for n in args.clients or [1000, 5000, 10000, 20000]:
         for mode in args.mode or ["hub", "mqtt", "cluster"]:
             try:
@@ -383,10 +471,13 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - one size failing (fds, memory) must not hide the others
                 print(f"  {NAMES[mode]:<24} {n:>7} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
-            print(f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
-                  f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
-                  f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
-                  f"{r['clients_cpu_s']:13.1f} {r['load'][0]:.1f}-{r['load'][1]:.1f}", flush=True)  # fmt: skip
+            print(
+                f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
+                f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
+                f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
+                f"{r['clients_cpu_s']:13.1f} {r['load'][0]:.1f}-{r['load'][1]:.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -110,15 +110,25 @@ class Decoder:
             while (d := t0 + k / RATE - time.perf_counter()) > 0:
                 await asyncio.sleep(d)
             now_us = time.time_ns() // 1000
-            frame = encode(PassingRecord(passing_number=first_number + k, transponder=5000 + car, rtc_time_us=now_us,
-                                         strength=120, hits=30, flags=0, decoder_id=DECODER_ID))  # fmt: skip
+            frame = encode(
+                PassingRecord(
+                    passing_number=first_number + k,
+                    transponder=5000 + car,
+                    rtc_time_us=now_us,
+                    strength=120,
+                    hits=30,
+                    flags=0,
+                    decoder_id=DECODER_ID,
+                )
+            )
             self.sent[f"{car}:{laps[car]}"] = time.time()
             assert self.writer is not None
             self.writer.write(frame)
 
 
-async def measure(svc: ServiceProcess, sid: str, decoder: Decoder, seconds: float, first_number: int,
-                  assign_from: int) -> dict:  # fmt: skip
+async def measure(
+    svc: ServiceProcess, sid: str, decoder: Decoder, seconds: float, first_number: int, assign_from: int
+) -> dict:
     seen: dict[str, float] = {}
     posts: list[float] = []
     ws_url = svc.url.replace("http", "ws") + f"/ws/sessions/{sid}?stream=live"
@@ -146,7 +156,10 @@ async def measure(svc: ServiceProcess, sid: str, decoder: Decoder, seconds: floa
             while not done.is_set():
                 t = time.perf_counter()
                 try:
-                    r = await http.post(f"/api/sessions/{sid}/assign", json={"number": str(i % CARS + 1), "transponder": f"S{i}"})
+                    r = await http.post(
+                        f"/api/sessions/{sid}/assign",
+                        json={"number": str(i % CARS + 1), "transponder": f"S{i}"},
+                    )
                     assert r.status_code == 200, r.text
                 except httpx.TimeoutException:  # counted at the client's timeout: the service did not answer
                     pass
@@ -164,33 +177,50 @@ async def measure(svc: ServiceProcess, sid: str, decoder: Decoder, seconds: floa
     await asyncio.gather(watcher, poster)
     # this run's laps: the cars' lap counts keep growing from run to run
     lat = [(seen[k] - at) * 1000 for k, at in decoder.sent.items() if k in seen]
-    return {"live_p50": pct(lat, 0.5), "live_p99": pct(lat, 0.99), "post_p50": pct(posts, 0.5),
-            "post_p99": pct(posts, 0.99), "reads": len(decoder.sent), "missing": len(decoder.sent) - len(lat)}  # fmt: skip
+    return {
+        "live_p50": pct(lat, 0.5),
+        "live_p99": pct(lat, 0.99),
+        "post_p50": pct(posts, 0.5),
+        "post_p99": pct(posts, 0.99),
+        "reads": len(decoder.sent),
+        "missing": len(decoder.sent) - len(lat),
+    }
 
 
 CASES = ("no flood", "PDF flood", "results flood")
 
 
-def run_once(seconds: float, concurrency: int, rate_limits: str | None, cases: tuple[str, ...] = CASES) -> dict[str, dict]:
+def run_once(
+    seconds: float, concurrency: int, rate_limits: str | None, cases: tuple[str, ...] = CASES
+) -> dict[str, dict]:
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         extra = ["--rate-limits", rate_limits] if rate_limits else []
         svc = ServiceProcess(Path(tmp) / "data", extra=extra).start()
         try:
             http = httpx.Client(base_url=svc.url, headers=H, timeout=30)
-            s = http.post("/api/sessions", json={"name": "flood", "preset": "generic-timed", "duration_s": 36000,
-                                                 "min_lap_s": 1}).json()  # fmt: skip
+            s = http.post(
+                "/api/sessions",
+                json={"name": "flood", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 1},
+            ).json()
             sid = s["id"]
-            http.post(f"/api/sessions/{sid}/entries", json=[
-                {"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
-                for i in range(1, CARS + 1)])  # fmt: skip
+            http.post(
+                f"/api/sessions/{sid}/entries",
+                json=[
+                    {"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
+                    for i in range(1, CARS + 1)
+                ],
+            )
             http.post(f"/api/sessions/{sid}/signal", json={"signal": "green"})
 
             async def main() -> None:
                 decoder = Decoder()
                 port = await decoder.start()
-                r = await asyncio.to_thread(http.post, f"/api/sessions/{sid}/decoders",
-                                            json={"url": f"p3tcp://127.0.0.1:{port}?resend=0", "loop": "finish"})  # fmt: skip
+                r = await asyncio.to_thread(
+                    http.post,
+                    f"/api/sessions/{sid}/decoders",
+                    json={"url": f"p3tcp://127.0.0.1:{port}?resend=0", "loop": "finish"},
+                )
                 assert r.status_code == 201, r.text
                 await asyncio.wait_for(decoder.connected.wait(), 20)
                 number = 1
@@ -198,9 +228,22 @@ def run_once(seconds: float, concurrency: int, rate_limits: str | None, cases: t
                     flood = None
                     if case != "no flood":
                         kind = "pdf" if case.startswith("PDF") else "results"
-                        flood = subprocess.Popen([sys.executable, __file__, "--flood", f"{svc.url}/api/sessions/{sid}",
-                                                  "--kind", kind, "--concurrency", str(concurrency),
-                                                  "--seconds", str(seconds + 3)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+                        flood = subprocess.Popen(
+                            [
+                                sys.executable,
+                                __file__,
+                                "--flood",
+                                f"{svc.url}/api/sessions/{sid}",
+                                "--kind",
+                                kind,
+                                "--concurrency",
+                                str(concurrency),
+                                "--seconds",
+                                str(seconds + 3),
+                            ],
+                            stdout=subprocess.PIPE,
+                            text=True,
+                        )
                         await asyncio.sleep(1.0)  # the flood is on before the measure starts
                     res = await measure(svc, sid, decoder, seconds, number, 1000 * i)
                     number += int(seconds * RATE)
@@ -223,9 +266,12 @@ def show(case: str, r: dict, label: str = "") -> None:
     if flood:
         total = sum(flood.values())
         answers = f"  flood: {total} requests ({', '.join(f'{k}: {v}' for k, v in sorted(flood.items()))})"
-    print(f"  {label}{case:>14}: live stream p50 {r['live_p50']:7.1f} ms  p99 {r['live_p99']:7.1f} ms | staff POST "
-          f"p50 {r['post_p50']:7.1f} ms  p99 {r['post_p99']:7.1f} ms | {r['missing']:g} of {r['reads']:g} reads missing"
-          f"{answers}", flush=True)  # fmt: skip
+    print(
+        f"  {label}{case:>14}: live stream p50 {r['live_p50']:7.1f} ms  p99 {r['live_p99']:7.1f} ms | staff POST "
+        f"p50 {r['post_p50']:7.1f} ms  p99 {r['post_p99']:7.1f} ms | {r['missing']:g} of {r['reads']:g} reads missing"
+        f"{answers}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -241,19 +287,25 @@ def main() -> None:
     if args.flood:
         flood_main(args.flood, args.kind, args.concurrency, args.seconds)
         return
-    print(f"bench/flood.py: {CARS} cars, a P3 decoder at {RATE:g} reads/s, {args.seconds:g} s per case, "
-          f"{args.concurrency} flooding clients, rate limits {args.rate_limits or 'as deployed'}")
+    print(
+        f"bench/flood.py: {CARS} cars, a P3 decoder at {RATE:g} reads/s, {args.seconds:g} s per case, "
+        f"{args.concurrency} flooding clients, rate limits {args.rate_limits or 'as deployed'}"
+    )
     runs = []
     for n in range(args.runs):
-        r = run_once(args.seconds, args.concurrency, args.rate_limits, tuple(c.strip() for c in args.cases.split(",")))
+        r = run_once(
+            args.seconds, args.concurrency, args.rate_limits, tuple(c.strip() for c in args.cases.split(","))
+        )
         runs.append(r)
         for case, res in r.items():
             show(case, res, f"run {n + 1} ")
     if len(runs) > 1:
         print(f"  MEDIAN of {len(runs)} runs:")
         for case in runs[0]:
-            med = {k: statistics.median(r[case][k] for r in runs) for k in ("live_p50", "live_p99", "post_p50",
-                                                                            "post_p99", "missing", "reads")}  # fmt: skip
+            med = {
+                k: statistics.median(r[case][k] for r in runs)
+                for k in ("live_p50", "live_p99", "post_p50", "post_p99", "missing", "reads")
+            }
             show(case, med)
 
 

@@ -28,16 +28,29 @@ RTC0 = 1_551_542_808_933_000
 
 def session(tmp: Path) -> LiveSession:
     s = LiveSession.create(tmp, "bench", {"preset": "generic-timed"}, synchronous="OFF")
-    s.submit_many([{"type": "entry", "number": str(k), "name": f"car {k}", "transponder": str(1000 + k)}
-                   for k in range(30)])  # fmt: skip
+    s.submit_many(
+        [
+            {"type": "entry", "number": str(k), "name": f"car {k}", "transponder": str(1000 + k)}
+            for k in range(30)
+        ]
+    )
     s.submit({"type": "signal", "signal": "green", "t": 0})
     return s
 
 
 def direct(tmp: Path) -> float:
     s = session(tmp)
-    lines = [{"type": "passing", "t": 1 + i * 0.5, "transponder": str(1000 + i % 30), "loop": "finish",
-              "decoder": "d1", "passing_id": i + 1} for i in range(N)]  # fmt: skip
+    lines = [
+        {
+            "type": "passing",
+            "t": 1 + i * 0.5,
+            "transponder": str(1000 + i % 30),
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": i + 1,
+        }
+        for i in range(N)
+    ]
     t0 = time.perf_counter()
     for line in lines:
         s.submit(line)

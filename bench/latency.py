@@ -47,7 +47,9 @@ RATE = 20.0  # passings per second
 # JSON parsing happen after the run, so the client side costs a few microseconds per message and
 # the figures are the server's, not the bench's. Clients offer permessage-deflate like browsers
 # (with server_no_context_takeover, so every message decodes on its own); --no-deflate turns it off.
-_DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n"
+_DEFLATE = (
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n"
+)
 
 
 class _WsClient(BareClient):
@@ -92,8 +94,9 @@ async def _linger(conns: list, seconds: float) -> None:
         await asyncio.sleep(QUIET_S)
 
 
-async def open_clients(make, host: str | list[tuple[str, int]], port: int | None, n: int,
-                       ready_timeout: float = 600.0) -> list:
+async def open_clients(
+    make, host: str | list[tuple[str, int]], port: int | None, n: int, ready_timeout: float = 600.0
+) -> list:
     """n client connections, 50 at a time (`make(i, ready)` builds one); says "ready" to the driver
     once every one is subscribed or has its snapshot. `host` may be a list of (host, port): client i
     connects to the i-th modulo its length (clients spread over a cluster's nodes). A connection the
@@ -126,7 +129,7 @@ async def open_clients(make, host: str | list[tuple[str, int]], port: int | None
 
 
 def lap_keys(msg: dict) -> list[str]:
-    """"car:laps" of every row patch that carries a lap count (lean deltas: only rows whose laps changed)."""
+    """ "car:laps" of every row patch that carries a lap count (lean deltas: only rows whose laps changed)."""
     return [f"{r['number']}:{r['laps']}" for r in msg.get("rows", []) if r.get("laps") is not None]
 
 
@@ -138,16 +141,18 @@ def first_seen(got: list[tuple[float, int]], keys_of: dict[int, list[str]]) -> d
     return first
 
 
-async def clients_main(url: str, n: int, out: str, seconds: float, deflate: bool, token: str = "",
-                       hold=None) -> None:  # fmt: skip
+async def clients_main(
+    url: str, n: int, out: str, seconds: float, deflate: bool, token: str = "", hold=None
+) -> None:
     """`hold`: awaited after listening, before the connections close (the driver reads CPU figures then)."""
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
     memo: dict[tuple[int, bytes], int] = {}
-    conns = await open_clients(lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready, token), u.hostname,
-                               u.port, n)  # fmt: skip
+    conns = await open_clients(
+        lambda i, ready: _WsClient(u.netloc, path, deflate, memo, ready, token), u.hostname, u.port, n
+    )
     await _linger(conns, seconds)
     if hold is not None:
         await hold()
@@ -167,10 +172,15 @@ H = {"Authorization": f"Bearer {TOKEN}"}
 
 def bench_session(url: str) -> dict:
     """A timed session with CARS entries and the green flag given; returns the created session."""
-    s = httpx.post(f"{url}/api/sessions", headers=H,
-                   json={"name": "bench", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 5}).json()  # fmt: skip
-    entries = [{"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
-               for i in range(1, CARS + 1)]  # fmt: skip
+    s = httpx.post(
+        f"{url}/api/sessions",
+        headers=H,
+        json={"name": "bench", "preset": "generic-timed", "duration_s": 36000, "min_lap_s": 5},
+    ).json()
+    entries = [
+        {"number": str(i), "name": f"Car {i}", "transponder": str(5000 + i), "category": "Sport"}
+        for i in range(1, CARS + 1)
+    ]
     httpx.post(f"{url}/api/sessions/{s['id']}/entries", json=entries, headers=H)
     httpx.post(f"{url}/api/sessions/{s['id']}/signal", json={"signal": "green", "t": 0}, headers=H)
     return s
@@ -220,10 +230,27 @@ def run_case(n_clients: int, stream: str, seconds: float, procs_n: int = 2, defl
             outs, procs = [], []
             for j, k in enumerate(share(n_clients, procs_n)):
                 outs.append(Path(tmp) / f"seen{j}.json")
-                procs.append(subprocess.Popen([sys.executable, __file__, "--client", ws_url, "--clients", str(k), "--token", token,
-                                               "--out", str(outs[-1]), "--seconds", str(client_seconds),
-                                               *([] if deflate else ["--no-deflate"])],
-                                              stdout=subprocess.PIPE, text=True))  # fmt: skip
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--client",
+                            ws_url,
+                            "--clients",
+                            str(k),
+                            "--token",
+                            token,
+                            "--out",
+                            str(outs[-1]),
+                            "--seconds",
+                            str(client_seconds),
+                            *([] if deflate else ["--no-deflate"]),
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
             wait_ready(procs)
             sent = feed(svc.url, sid, n_pass)
             for proc in procs:
@@ -235,9 +262,15 @@ def run_case(n_clients: int, stream: str, seconds: float, procs_n: int = 2, defl
     missing = n_pass * n_clients - len(lat)
     lat.sort()
     return {
-        "clients": n_clients, "stream": stream, "passings": n_pass, "samples": len(lat), "missing": missing,
-        "p50_ms": statistics.median(lat), "p99_ms": lat[int(len(lat) * 0.99) - 1], "max_ms": lat[-1],
-    }  # fmt: skip
+        "clients": n_clients,
+        "stream": stream,
+        "passings": n_pass,
+        "samples": len(lat),
+        "missing": missing,
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[int(len(lat) * 0.99) - 1],
+        "max_ms": lat[-1],
+    }
 
 
 def main() -> None:
@@ -253,24 +286,39 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="repeat each case; print every run and the medians")
     args = ap.parse_args()
     if args.client:
-        asyncio.run(clients_main(args.client, args.clients[0], args.out, args.seconds, not args.no_deflate, args.token))
+        asyncio.run(
+            clients_main(
+                args.client, args.clients[0], args.out, args.seconds, not args.no_deflate, args.token
+            )
+        )
         return
     print(f"bench/latency.py: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars")
-    print(f"  client side: {args.procs} processes, {'no compression' if args.no_deflate else 'permessage-deflate'}")
+    print(
+        f"  client side: {args.procs} processes, {'no compression' if args.no_deflate else 'permessage-deflate'}"
+    )
     for stream in args.stream or ["live", "spectator"]:
         for n in args.clients or [100, 1000]:
             runs = []
             for _ in range(args.runs):
                 r = run_case(n, stream, args.seconds, args.procs, not args.no_deflate)
                 runs.append(r)
-                print(f"  {r['stream']:>9} stream, {r['clients']:>5} clients: p50 {r['p50_ms']:6.1f} ms  "
-                      f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms  ({r['samples']} samples, "
-                      f"{r['missing']} missing)", flush=True)  # fmt: skip
+                print(
+                    f"  {r['stream']:>9} stream, {r['clients']:>5} clients: p50 {r['p50_ms']:6.1f} ms  "
+                    f"p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms  ({r['samples']} samples, "
+                    f"{r['missing']} missing)",
+                    flush=True,
+                )
             if len(runs) > 1:
-                med = {k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p99_ms", "max_ms", "missing")}
-                print(f"  {stream:>9} stream, {n:>5} clients: MEDIAN of {len(runs)}: p50 {med['p50_ms']:6.1f} ms  "
-                      f"p99 {med['p99_ms']:6.1f} ms  max {med['max_ms']:6.1f} ms  ({med['missing']:g} missing)",
-                      flush=True)  # fmt: skip
+                med = {
+                    k: statistics.median(r[k] for r in runs)
+                    for k in ("p50_ms", "p99_ms", "max_ms", "missing")
+                }
+                print(
+                    f"  {stream:>9} stream, {n:>5} clients: MEDIAN of {len(runs)}: p50 {med['p50_ms']:6.1f} ms  "
+                    f"p99 {med['p99_ms']:6.1f} ms  max {med['max_ms']:6.1f} ms  ({med['missing']:g} missing)",
+                    flush=True,
+                )
+
 
 if __name__ == "__main__":
     main()

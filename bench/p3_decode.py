@@ -32,12 +32,26 @@ def build(frames: list[bytes], target: int) -> tuple[bytes, int]:
 
 
 REF_FIELDS = {  # tor -> tag -> (name, kind): the fields the reference decoder reads
-    1: {0x01: ("passing_number", "u"), 0x03: ("transponder", "u"), 0x04: ("rtc_time_us", "u"),
-        0x05: ("strength", "u"), 0x06: ("hits", "u"), 0x08: ("flags", "u"), 0x0A: ("tran_code", "s"),
-        0x10: ("utc_time_us", "u"), 0x81: ("decoder_id", "x")},
-    2: {0x01: ("noise", "u"), 0x06: ("gps", "u"), 0x07: ("temperature", "u"), 0x0A: ("satellites", "u"),
-        0x0C: ("input_voltage", "u"), 0x81: ("decoder_id", "x")},
-}  # fmt: skip
+    1: {
+        0x01: ("passing_number", "u"),
+        0x03: ("transponder", "u"),
+        0x04: ("rtc_time_us", "u"),
+        0x05: ("strength", "u"),
+        0x06: ("hits", "u"),
+        0x08: ("flags", "u"),
+        0x0A: ("tran_code", "s"),
+        0x10: ("utc_time_us", "u"),
+        0x81: ("decoder_id", "x"),
+    },
+    2: {
+        0x01: ("noise", "u"),
+        0x06: ("gps", "u"),
+        0x07: ("temperature", "u"),
+        0x0A: ("satellites", "u"),
+        0x0C: ("input_voltage", "u"),
+        0x81: ("decoder_id", "x"),
+    },
+}
 
 
 class ReferenceDecoder:
@@ -89,9 +103,15 @@ class ReferenceDecoder:
         i = 10
         while i < len(frame) - 1:
             tag, size = frame[i], frame[i + 1]
-            value = bytes(frame[i + 2:i + 2 + size])
+            value = bytes(frame[i + 2 : i + 2 + size])
             name, kind = names.get(tag, (f"tag_{tag:02x}", "x"))
-            rec[name] = int.from_bytes(value, "little") if kind == "u" else value.hex() if kind == "x" else value.decode("latin-1")
+            rec[name] = (
+                int.from_bytes(value, "little")
+                if kind == "u"
+                else value.hex()
+                if kind == "x"
+                else value.decode("latin-1")
+            )
             i += 2 + size
         return rec
 
@@ -101,7 +121,7 @@ def run_once(dec, stream: bytes, expected: int) -> float:
     count = 0
     t0 = time.perf_counter()
     for i in range(0, len(stream), CHUNK):
-        count += len(dec.feed(stream[i:i + CHUNK]))
+        count += len(dec.feed(stream[i : i + CHUNK]))
     elapsed = time.perf_counter() - t0
     bad = dec.bad if isinstance(dec, ReferenceDecoder) else sum(dec.rejected.values())
     if count != expected or bad:
@@ -120,9 +140,11 @@ def measure(name: str, stream: bytes, n: int, runs: int, ref_frames: int) -> flo
     median = statistics.median(times)
     rate = n / median
     ref_rate = ref_n / statistics.median(ref_times)
-    print(f"{name:<14} {n:>8} frames {len(stream) / 1e6:6.1f} MB  median {median * 1e3:7.1f} ms  "
-          f"{rate:>10,.0f} frames/s  ({len(stream) / median / 1e6:.1f} MB/s)  reference {ref_rate:>8,.0f} frames/s"
-          f"  ratio {rate / ref_rate:5.1f}x")  # fmt: skip
+    print(
+        f"{name:<14} {n:>8} frames {len(stream) / 1e6:6.1f} MB  median {median * 1e3:7.1f} ms  "
+        f"{rate:>10,.0f} frames/s  ({len(stream) / median / 1e6:.1f} MB/s)  reference {ref_rate:>8,.0f} frames/s"
+        f"  ratio {rate / ref_rate:5.1f}x"
+    )
     return rate
 
 

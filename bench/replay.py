@@ -30,16 +30,24 @@ RUNS = 5
 
 
 def race_lines(preset: str, cars: int = 60, seed: int = 7) -> list[str]:
-    params = model.Params(duplicate_read=0.02, missed_read=0.002, noise_per_hour=2.0, short_stop=0.05,
-                          missed_refuel=0.05)  # fmt: skip
+    params = model.Params(
+        duplicate_read=0.02, missed_read=0.002, noise_per_hour=2.0, short_stop=0.05, missed_refuel=0.05
+    )
     race = model.generate("lemans-270-6h", cars, seed, params)
     lines = list(scenario.lines(race))
     if preset != "lemans-270-6h":
         for i, ln in enumerate(lines):
             if ln.startswith("{") and json.loads(ln).get("type") == "session":
                 s = json.loads(ln)
-                lines[i] = json.dumps({"type": "session", "preset": preset, "kind": "race",
-                                       "duration_s": s.get("duration_s", 19800), "min_lap_s": s.get("min_lap_s", 30)})
+                lines[i] = json.dumps(
+                    {
+                        "type": "session",
+                        "preset": preset,
+                        "kind": "race",
+                        "duration_s": s.get("duration_s", 19800),
+                        "min_lap_s": s.get("min_lap_s", 30),
+                    }
+                )
                 break
     return lines
 
@@ -69,10 +77,14 @@ def bench(preset: str) -> None:
     parsed_runs = sorted(timed(from_parsed) for _ in range(RUNS))
     t_text, t_parsed = statistics.median(text_runs), statistics.median(parsed_runs)
     print(f"{preset:>14}: {n} passings, {len(engine.cars)} cars, {len(engine.penalties.all())} penalties")
-    print(f"{'':>14}  JSON text -> results: median {t_text:.3f} s  ({n / t_text:,.0f} passings/s)  "
-          f"runs {', '.join(f'{x:.3f}' for x in text_runs)}")
-    print(f"{'':>14}  parsed lines -> results: median {t_parsed:.3f} s  ({n / t_parsed:,.0f} passings/s)  "
-          f"target <= 0.250 s: {'OK' if t_parsed <= 0.25 else 'MISSED'}")
+    print(
+        f"{'':>14}  JSON text -> results: median {t_text:.3f} s  ({n / t_text:,.0f} passings/s)  "
+        f"runs {', '.join(f'{x:.3f}' for x in text_runs)}"
+    )
+    print(
+        f"{'':>14}  parsed lines -> results: median {t_parsed:.3f} s  ({n / t_parsed:,.0f} passings/s)  "
+        f"target <= 0.250 s: {'OK' if t_parsed <= 0.25 else 'MISSED'}"
+    )
 
 
 def _apply_parsed(parsed: list):
@@ -105,11 +117,15 @@ def bench_resend(before_end_s: float, down_s: float) -> None:
     same = all(dumps(want[k]) == dumps(got[k]) for k in ("session", "classification", "penalties"))
     runs = sorted(timed(lambda: classify(_apply_parsed(parsed))) for _ in range(RUNS))
     label = f"kill -9 at end-{before_end_s:g} s, back {down_s:g} s later"
-    print(f"{'resend':>14}: {label}: {e.counters['late_events']} reads late for their car, "
-          f"{e.counters['car_rebuilds']} car rebuilds, {e.counters['full_rebuilds']} full rebuilds; "
-          f"results as in time order: {same}")
-    print(f"{'':>14}  parsed lines -> results: median {statistics.median(runs):.3f} s  "
-          f"runs {', '.join(f'{x:.3f}' for x in runs)}")
+    print(
+        f"{'resend':>14}: {label}: {e.counters['late_events']} reads late for their car, "
+        f"{e.counters['car_rebuilds']} car rebuilds, {e.counters['full_rebuilds']} full rebuilds; "
+        f"results as in time order: {same}"
+    )
+    print(
+        f"{'':>14}  parsed lines -> results: median {statistics.median(runs):.3f} s  "
+        f"runs {', '.join(f'{x:.3f}' for x in runs)}"
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,16 @@ def generate(cars: int = 60, seed: int = 2026) -> list[str]:
         cat = "Sport" if i % 2 == 0 else "Amateur"
         ndrivers = 2 + i % 5
         drivers = [{"id": f"d{k}", "name": f"Driver {k}", "weight_kg": 70.0} for k in range(1, ndrivers + 1)]
-        header.append({"type": "entry", "number": no, "name": f"Team {no}", "transponder": tr, "category": cat,
-                       "drivers": drivers})  # fmt: skip
+        header.append(
+            {
+                "type": "entry",
+                "number": no,
+                "name": f"Team {no}",
+                "transponder": tr,
+                "category": cat,
+                "drivers": drivers,
+            }
+        )
         stops = p["rules"]["LM-STOPS"]["stops"][cat] - (1 if i % 17 == 5 else 0)  # a few teams miss one
         plan = sorted(dur * (k + rng.uniform(0.6, 1.4)) / (stops + 1) for k in range(stops))
         refuel_in = [rng.choice([s for s in plan if a + 150 < s < b - 150] or [a + 300]) for a, b in windows]
@@ -73,8 +81,15 @@ def generate(cars: int = 60, seed: int = 2026) -> list[str]:
                 out = t_in + stop
                 add(out, {"type": "passing", "transponder": tr, "loop": "pit_out"})
                 if rng.random() < 0.05:
-                    add(out + 2, {"type": "weight_check", "number": no, "driver": f"d{driver}",
-                                  "kg": round(rng.uniform(68.5, 71.0), 1)})  # fmt: skip
+                    add(
+                        out + 2,
+                        {
+                            "type": "weight_check",
+                            "number": no,
+                            "driver": f"d{driver}",
+                            "kg": round(rng.uniform(68.5, 71.0), 1),
+                        },
+                    )
                 if rng.random() < 0.05:
                     add(out + 3, {"type": "ballast_check", "number": no, "ok": rng.random() > 0.3})
                 k += 1
@@ -100,13 +115,17 @@ def main() -> None:
     by_rule: dict[str, int] = {}
     for pen in pens:
         by_rule[pen.rule] = by_rule.get(pen.rule, 0) + 1
-    print(f"{PRESET}: {len(engine.cars)} karts, {n} passings, {len(lines)} lines, {len(engine.rules)} rules on, "
-          f"penalties {dict(sorted(by_rule.items()))}")  # fmt: skip
+    print(
+        f"{PRESET}: {len(engine.cars)} karts, {n} passings, {len(lines)} lines, {len(engine.rules)} rules on, "
+        f"penalties {dict(sorted(by_rule.items()))}"
+    )
     if args.profile:
         import cProfile
         import pstats
 
-        cProfile.runctx("classify(replay_lines(lines))", globals(), {"lines": lines}, "/tmp/replay_rules.prof")
+        cProfile.runctx(
+            "classify(replay_lines(lines))", globals(), {"lines": lines}, "/tmp/replay_rules.prof"
+        )
         pstats.Stats("/tmp/replay_rules.prof").sort_stats("tottime").print_stats(12)
     parsed = [json.loads(ln) for ln in lines]
 
@@ -117,15 +136,21 @@ def main() -> None:
         e.finalize()
         return e
 
-    for label, fn in (("JSON text -> results", lambda: replay_lines(lines)), ("parsed lines -> results", from_parsed)):
+    for label, fn in (
+        ("JSON text -> results", lambda: replay_lines(lines)),
+        ("parsed lines -> results", from_parsed),
+    ):
         runs = []
         for _ in range(RUNS):
             t0 = time.perf_counter()
             classify(fn())
             runs.append(time.perf_counter() - t0)
         med = statistics.median(runs)
-        print(f"{label}, median of {RUNS}: {med:.3f} s ({n / med:,.0f} passings/s); runs "
-              f"{', '.join(f'{x:.3f}' for x in sorted(runs))}; target <= 0.250 s: {'OK' if med <= 0.25 else 'MISSED'}")
+        print(
+            f"{label}, median of {RUNS}: {med:.3f} s ({n / med:,.0f} passings/s); runs "
+            f"{', '.join(f'{x:.3f}' for x in sorted(runs))}; target <= 0.250 s: {'OK' if med <= 0.25 else 'MISSED'}"
+        )
+
 
 if __name__ == "__main__":
     main()

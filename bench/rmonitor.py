@@ -23,8 +23,15 @@ from service.outputs.rmonitor_server import RMonitorServer  # noqa: E402
 def make_session(mgr: Manager, cars: int):
     s = mgr.create("bench", {"preset": "generic-timed", "kind": "race", "duration_s": 86400})
     for n in range(1, cars + 1):
-        s.submit({"type": "entry", "number": str(n), "name": f"Pilote {n}", "transponder": str(1000 + n),
-                  "category": "AB"[n % 2]})  # fmt: skip
+        s.submit(
+            {
+                "type": "entry",
+                "number": str(n),
+                "name": f"Pilote {n}",
+                "transponder": str(1000 + n),
+                "category": "AB"[n % 2],
+            }
+        )
     s.submit({"type": "signal", "signal": "green", "t": 0})
     return s
 
@@ -38,8 +45,14 @@ def pure(cars: int, laps: int) -> float:
         spent = 0.0
         for lap in range(1, laps + 1):
             for n in range(1, cars + 1):
-                s.submit({"type": "passing", "t": lap * 60.0 + n * 0.5 + (n * lap % 7) * 0.1,
-                          "transponder": str(1000 + n), "loop": "finish"})  # fmt: skip
+                s.submit(
+                    {
+                        "type": "passing",
+                        "t": lap * 60.0 + n * 0.5 + (n * lap % 7) * 0.1,
+                        "transponder": str(1000 + n),
+                        "loop": "finish",
+                    }
+                )
                 rows = s.rows()
                 t0 = time.perf_counter()
                 new = rmonitor.build_board(s.engine, rows, s.name, 1)
@@ -68,7 +81,14 @@ async def wire(cars: int, clients: int, laps: int) -> tuple[float, float]:
         for lap in range(1, laps + 1):
             for n in range(1, cars + 1):
                 t0 = time.perf_counter()
-                s.submit({"type": "passing", "t": lap * 60.0 + n * 0.5, "transponder": str(1000 + n), "loop": "finish"})
+                s.submit(
+                    {
+                        "type": "passing",
+                        "t": lap * 60.0 + n * 0.5,
+                        "transponder": str(1000 + n),
+                        "loop": "finish",
+                    }
+                )
                 await asyncio.gather(*(wait_j(r, str(n)) for r, _ in conns))
                 lat.append((time.perf_counter() - t0) * 1e3)
         for _, w in conns:
@@ -89,8 +109,10 @@ def main() -> None:
     us = statistics.median(pure(a.cars, a.laps) for _ in range(a.runs))
     print(f"rmonitor board+diff+encode: {us:.0f} us per passing ({a.cars} cars, median of {a.runs} runs)")
     runs = [asyncio.run(wire(a.cars, a.clients, a.laps // 2 or 1)) for _ in range(a.runs)]
-    print(f"rmonitor passing -> $J at all {a.clients} clients: median {statistics.median(r[0] for r in runs):.2f} ms, "
-          f"p95 {statistics.median(r[1] for r in runs):.2f} ms ({a.cars} cars, loopback TCP)")
+    print(
+        f"rmonitor passing -> $J at all {a.clients} clients: median {statistics.median(r[0] for r in runs):.2f} ms, "
+        f"p95 {statistics.median(r[1] for r in runs):.2f} ms ({a.cars} cars, loopback TCP)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,9 +51,13 @@ def free_port() -> int:
 
 def serve(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--data", str(data), *extra],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "BOUCLE_ADMIN_TOKEN": TOKEN})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--data", str(data), *extra],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BOUCLE_ADMIN_TOKEN": TOKEN},
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -107,15 +111,21 @@ async def one_run(tmp: Path) -> tuple[list[float], float, float, int]:
     pushing: asyncio.Task | None = None
     http = httpx.Client(headers=H, timeout=30)
     try:
-        sid = http.post(f"{p_url}/api/sessions", json={"name": "bench", "preset": "generic-timed", "kind": "race"}).json()["id"]
-        http.post(f"{p_url}/api/sessions/{sid}/entries",
-                  json=[{"type": "entry", "number": str(k), "transponder": str(1000 + k)} for k in range(KARTS)])  # fmt: skip
+        sid = http.post(
+            f"{p_url}/api/sessions", json={"name": "bench", "preset": "generic-timed", "kind": "race"}
+        ).json()["id"]
+        http.post(
+            f"{p_url}/api/sessions/{sid}/entries",
+            json=[{"type": "entry", "number": str(k), "transponder": str(1000 + k)} for k in range(KARTS)],
+        )
         http.post(f"{p_url}/api/sessions/{sid}/decoders", json={"url": info["url"], "rtc_zero_us": RTC0})
         await until(lambda: target.clients(feed) >= 2, 60, "both machines on the decoder")
         t0 = time.monotonic()
         pushing = asyncio.create_task(push(target, feed, t0))
         await asyncio.sleep(DURATION)
-        await until(lambda: http.get(f"{s_url}/api/standby").json()["follow"]["lines_behind"] <= 1, 30, "the copy")
+        await until(
+            lambda: http.get(f"{s_url}/api/standby").json()["follow"]["lines_behind"] <= 1, 30, "the copy"
+        )
         delays = copy_delays(tmp / "p", tmp / "s", sid)
         primary.send_signal(signal.SIGKILL)
         primary.wait(10)
@@ -150,12 +160,18 @@ def main() -> None:
         p99s.append(s[min(len(s) - 1, int(0.99 * len(s)))])
         writes.append(first_write)
         promotions.append(took)
-    print(f"hot standby, {RATE:g} passings/s for {DURATION:g} s, {RUNS} runs, load average {os.getloadavg()[0]:.1f}")
-    print(f"  copy delay (primary commit -> standby commit): p50 {statistics.median(p50s):.1f} ms, "
-          f"p99 {statistics.median(p99s):.1f} ms  (per run p99: {', '.join(f'{x:.0f}' for x in p99s)})")
-    print(f"  promotion {HELD_S:g} s after a kill -9, holding {statistics.median(held):.0f} reads: first write "
-          f"accepted {statistics.median(writes):.0f} ms after the request (promotion itself "
-          f"{statistics.median(promotions):.0f} ms)")
+    print(
+        f"hot standby, {RATE:g} passings/s for {DURATION:g} s, {RUNS} runs, load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  copy delay (primary commit -> standby commit): p50 {statistics.median(p50s):.1f} ms, "
+        f"p99 {statistics.median(p99s):.1f} ms  (per run p99: {', '.join(f'{x:.0f}' for x in p99s)})"
+    )
+    print(
+        f"  promotion {HELD_S:g} s after a kill -9, holding {statistics.median(held):.0f} reads: first write "
+        f"accepted {statistics.median(writes):.0f} ms after the request (promotion itself "
+        f"{statistics.median(promotions):.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

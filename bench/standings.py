@@ -16,7 +16,18 @@ sys.path.insert(0, str(ROOT))
 from service.season.standings import standings  # noqa: E402
 
 LM = ["lemans-270-2h", "lemans-270-3h", "lemans-270-4h"] + ["lemans-270-6h"] * 4
-CC_CATS = ["Elite Open", "Junior", "N1", "N2", "N3", "Espoirs", "Vétérans", "Super Vétérans", "Jeunes", "Féminines"]
+CC_CATS = [
+    "Elite Open",
+    "Junior",
+    "N1",
+    "N2",
+    "N3",
+    "Espoirs",
+    "Vétérans",
+    "Super Vétérans",
+    "Jeunes",
+    "Féminines",
+]
 
 
 def doc(preset: str, kind: str, riders: list[tuple[str, str, str]], rng: random.Random) -> dict:
@@ -27,23 +38,48 @@ def doc(preset: str, kind: str, riders: list[tuple[str, str, str]], rng: random.
     for i, (n, name, cat) in enumerate(order, 1):
         pos[cat] = pos.get(cat, 0) + 1
         status = "dsq" if rng.random() < 0.02 else "classified"
-        rows.append({"position": i, "number": n, "name": name, "category": cat, "category_position": pos[cat],
-                     "status": status, "best_lap_s": round(50 + rng.random() * 5, 3)})  # fmt: skip
+        rows.append(
+            {
+                "position": i,
+                "number": n,
+                "name": name,
+                "category": cat,
+                "category_position": pos[cat],
+                "status": status,
+                "best_lap_s": round(50 + rng.random() * 5, 3),
+            }
+        )
     return {"session": {"preset": preset, "kind": kind, "finished": True}, "classification": rows}
 
 
 def lm_season(rng: random.Random) -> dict:
     teams = [(str(i), f"Team {i}", "Sport" if i % 2 else "Amateur") for i in range(1, 61)]
-    return {"championship": "lemans-270", "events": [
-        {"name": f"E{i}", "qualifying": doc(p, "qualifying", teams, rng), "race": doc(p, "race", teams, rng)}
-        for i, p in enumerate(LM, 1)]}  # fmt: skip
+    return {
+        "championship": "lemans-270",
+        "events": [
+            {
+                "name": f"E{i}",
+                "qualifying": doc(p, "qualifying", teams, rng),
+                "race": doc(p, "race", teams, rng),
+            }
+            for i, p in enumerate(LM, 1)
+        ],
+    }
 
 
 def cc_season(rng: random.Random) -> dict:
     riders = [(str(i), f"Rider {i}", CC_CATS[i % len(CC_CATS)]) for i in range(1, 301)]
-    return {"championship": "ffm-cc", "events": [
-        {"name": f"M{i}", "race": doc("ffm-cc", "race", riders, rng), "sprint": doc("ffm-cc", "qualifying", riders, rng)}
-        for i in range(1, 9)]}  # fmt: skip
+    return {
+        "championship": "ffm-cc",
+        "events": [
+            {
+                "name": f"M{i}",
+                "race": doc("ffm-cc", "race", riders, rng),
+                "sprint": doc("ffm-cc", "qualifying", riders, rng),
+            }
+            for i in range(1, 9)
+        ],
+    }
 
 
 def median_ms(season: dict, runs: int = 7) -> float:

@@ -35,8 +35,9 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30000)
         try:
             sid = race_100_cars(server)
-            ctx = browser.new_context(viewport={"width": 412, "height": 915}, device_scale_factor=2, is_mobile=True,
-                                      bypass_csp=True)  # the bench evaluates strings; the CSP forbids that  # fmt: skip
+            ctx = browser.new_context(
+                viewport={"width": 412, "height": 915}, device_scale_factor=2, is_mobile=True, bypass_csp=True
+            )  # the bench evaluates strings; the CSP forbids that
             ctx.add_init_script(PROBE)
             page, errors = open_page(ctx, f"{server.base}/?session={sid}&feed=ws")
             feeder = Feeder(server, sid, limit_s=4 * args.phase + 5)
@@ -59,15 +60,24 @@ def main() -> None:
             finally:
                 feeder.stop_flag.set()
                 feeder.join(timeout=10)
-            print(f"bench/web_frames.py: spectator page, {CARS} cars each updated every second, phone viewport, "
-                  f"{args.phase:g} s per phase; JS errors: {len(errors)}")  # fmt: skip
-            print(f"{'phase':<44} {'frames':>6} {'mean':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6}  "
-                  f"{'long tasks':>10} {'rows':>6} {'deltas':>6} {'render ms':>9}")  # fmt: skip
-            for name, m in (("normal CPU", normal), ("CPU 4x slower", slow),
-                            ("CPU 4x slower, order reshuffled every second", worst)):  # fmt: skip
-                print(f"{name:<44} {m['frames']:>6} {m['mean']:6.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
-                      f"{m['max']:6.1f}  {m['longtasks']:>4} ({m['longtask_max']:3.0f}) {m['rows']:>6} {m['deltas']:>6} "
-                      f"{m['render_mean']:4.2f}/{m['render_max']:4.1f}")  # fmt: skip
+            print(
+                f"bench/web_frames.py: spectator page, {CARS} cars each updated every second, phone viewport, "
+                f"{args.phase:g} s per phase; JS errors: {len(errors)}"
+            )
+            print(
+                f"{'phase':<44} {'frames':>6} {'mean':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6}  "
+                f"{'long tasks':>10} {'rows':>6} {'deltas':>6} {'render ms':>9}"
+            )
+            for name, m in (
+                ("normal CPU", normal),
+                ("CPU 4x slower", slow),
+                ("CPU 4x slower, order reshuffled every second", worst),
+            ):
+                print(
+                    f"{name:<44} {m['frames']:>6} {m['mean']:6.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
+                    f"{m['max']:6.1f}  {m['longtasks']:>4} ({m['longtask_max']:3.0f}) {m['rows']:>6} {m['deltas']:>6} "
+                    f"{m['render_mean']:4.2f}/{m['render_max']:4.1f}"
+                )
             print("frame times in ms (requestAnimationFrame deltas); render: mean/max ms per store flush")
         finally:
             browser.close()

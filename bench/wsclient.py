@@ -15,8 +15,10 @@ KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's sample key: the benches do not ch
 
 def upgrade_request(host: str, path: str, extra_headers: str = "") -> bytes:
     """The GET that asks for a WebSocket; `extra_headers` are whole `Name: value\\r\\n` lines."""
-    return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n").encode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
+    ).encode()
 
 
 def read_upgrade(buf: bytearray) -> bool | None:

@@ -20,8 +20,9 @@ _EPOCH = date(1970, 1, 1).toordinal()
 _TOD = re.compile(r"(\d{1,2}):(\d{2})[:'](\d{2})(?:[.,\"](\d{1,6}))?")
 
 
-def civil_us(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
-             micro: int = 0) -> int:  # fmt: skip
+def civil_us(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
+) -> int:
     """A naive date-time as µs from 1970-01-01 00:00; ValueError for a date that does not exist."""
     if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60 and 0 <= micro < 1_000_000):
         raise ValueError(f"no time {hour:02d}:{minute:02d}:{second:02d}.{micro:06d}")

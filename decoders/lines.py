@@ -40,9 +40,9 @@ class LineSplitter:
             start = end + n
         del self.buf[:start]
         if self.skipping:
-            del self.buf[:len(self.buf) - (n - 1)]  # keep what may be the first bytes of the end
+            del self.buf[: len(self.buf) - (n - 1)]  # keep what may be the first bytes of the end
         elif len(self.buf) > self.limit + n - 1:  # longer than a line can be, even before its end
             out.append(None)
             self.skipping = True
-            del self.buf[:len(self.buf) - (n - 1)]
+            del self.buf[: len(self.buf) - (n - 1)]
         return out

@@ -87,7 +87,9 @@ class _Datagrams(asyncio.DatagramProtocol):
 class UdpLink(Link):
     """Datagrams to and from one decoder (its address, its port); others are counted and ignored."""
 
-    def __init__(self, transport: asyncio.DatagramTransport, proto: _Datagrams, peer: tuple[str, int]) -> None:
+    def __init__(
+        self, transport: asyncio.DatagramTransport, proto: _Datagrams, peer: tuple[str, int]
+    ) -> None:
         self.transport, self.proto, self.peer = transport, proto, peer
 
     async def read(self, timeout: float) -> bytes | None:
@@ -119,12 +121,15 @@ async def open_tcp(host: str, port: int, timeout: float = 5.0) -> StreamLink:
     return StreamLink(reader, writer)
 
 
-async def open_serial(device: str, baud: int, bytesize: int = 8, parity: str = "N", stopbits: float = 1) -> StreamLink:
+async def open_serial(
+    device: str, baud: int, bytesize: int = 8, parity: str = "N", stopbits: float = 1
+) -> StreamLink:
     """A serial line (pyserial-asyncio-fast); a missing device is an OSError, retried by `Source.run`."""
     import serial_asyncio_fast
 
     reader, writer = await serial_asyncio_fast.open_serial_connection(
-        url=device, baudrate=baud, bytesize=bytesize, parity=parity, stopbits=stopbits)
+        url=device, baudrate=baud, bytesize=bytesize, parity=parity, stopbits=stopbits
+    )
     return StreamLink(reader, writer)
 
 
@@ -135,8 +140,9 @@ async def open_udp(host: str, port: int, listen_port: int, on_foreign: Callable[
     infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
     peer = infos[0][4][:2]
     local = "127.0.0.1" if peer[0].startswith("127.") else "0.0.0.0"
-    transport, proto = await loop.create_datagram_endpoint(lambda: _Datagrams(peer[0], on_foreign),
-                                                           local_addr=(local, listen_port))
+    transport, proto = await loop.create_datagram_endpoint(
+        lambda: _Datagrams(peer[0], on_foreign), local_addr=(local, listen_port)
+    )
     return UdpLink(transport, proto, peer)
 
 

@@ -67,7 +67,9 @@ def _opt_int(data: dict, key: str, *, required: bool = False, below: int = MAX_U
             raise PayloadError("schema", f"{key!r} is required")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < below:
-        raise PayloadError("schema", f"{key!r} must be an integer from 0 to {below - 1}, got {str(value)[:40]}")
+        raise PayloadError(
+            "schema", f"{key!r} must be an integer from 0 to {below - 1}, got {str(value)[:40]}"
+        )
     return value
 
 
@@ -78,7 +80,9 @@ def parse_passing(decoder_id: str, payload: bytes | str, source: str = "") -> Pa
     if isinstance(transponder, int) and not isinstance(transponder, bool) and transponder >= 0:
         transponder = str(transponder)
     if not isinstance(transponder, str) or not transponder.strip():
-        raise PayloadError("schema", f"'transponder' must be a non-empty string, got {str(transponder)[:40]!r}")
+        raise PayloadError(
+            "schema", f"'transponder' must be a non-empty string, got {str(transponder)[:40]!r}"
+        )
     rtc = _opt_int(data, "rtc_time_us", required=True)
     loop = data.get("loop")
     if loop is not None and (not isinstance(loop, str) or not loop):
@@ -87,9 +91,16 @@ def parse_passing(decoder_id: str, payload: bytes | str, source: str = "") -> Pa
     if resent is not None and not isinstance(resent, bool):
         raise PayloadError("schema", "'resent' must be true, false or null")
     return Passing(
-        decoder_id=decoder_id, transponder=transponder.strip(), rtc_time_us=rtc,
-        passing_number=_opt_int(data, "passing_number", below=MAX_NUMBER), strength=_opt_int(data, "strength"),
-        hits=_opt_int(data, "hits"), flags=_opt_int(data, "flags"), loop=loop, source=source, live=not resent,
+        decoder_id=decoder_id,
+        transponder=transponder.strip(),
+        rtc_time_us=rtc,
+        passing_number=_opt_int(data, "passing_number", below=MAX_NUMBER),
+        strength=_opt_int(data, "strength"),
+        hits=_opt_int(data, "hits"),
+        flags=_opt_int(data, "flags"),
+        loop=loop,
+        source=source,
+        live=not resent,
     )
 
 
@@ -105,9 +116,19 @@ def parse_status(payload: bytes | str) -> dict[str, int | None]:
 class MqttSource(Source):
     """Subscribes to every decoder under a prefix; reconnects to the broker by itself."""
 
-    def __init__(self, url: str, host: str, port: int, prefix: str, *, username: str | None = None,
-                 password: str | None = None, client_id: str | None = None, keepalive: int = 10,
-                 **kw: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        port: int,
+        prefix: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str | None = None,
+        keepalive: int = 10,
+        **kw: Any,
+    ) -> None:
         super().__init__(url, **kw)
         self.host = host
         self.port = port
@@ -123,9 +144,16 @@ class MqttSource(Source):
 
     async def _serve(self) -> bool:
         # A fixed client id gets a persistent session: the broker queues QoS 1 passings while we are away.
-        async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                  identifier=self.client_id, clean_session=self.client_id is None,
-                                  keepalive=self.keepalive, timeout=5) as client:
+        async with aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=self.client_id,
+            clean_session=self.client_id is None,
+            keepalive=self.keepalive,
+            timeout=5,
+        ) as client:
             for topic in self.topics:
                 await client.subscribe(topic, qos=1)
             self._mark_connected()
@@ -152,11 +180,13 @@ class MqttSource(Source):
         self.status.last_error = f"{topic[:200]}: {detail[:300]}"
         n = self.status.rejected[reason]
         if n <= 5 or n % 100 == 0:
-            log.warning("%s: rejected message #%d on %s (%s): %s", self.url, n, topic[:200], reason, detail[:300])
+            log.warning(
+                "%s: rejected message #%d on %s (%s): %s", self.url, n, topic[:200], reason, detail[:300]
+            )
 
     def _split_topic(self, topic: str) -> tuple[str, str]:
         head = f"{self.prefix}/decoder/"
-        rest = topic[len(head):].split("/") if topic.startswith(head) else []
+        rest = topic[len(head) :].split("/") if topic.startswith(head) else []
         if len(rest) != 2 or not rest[0] or rest[1] not in ("passing", "status"):
             raise PayloadError("topic", f"unexpected topic {topic!r}")
         return rest[0], rest[1]
@@ -174,7 +204,9 @@ class MqttSource(Source):
     def _passing(self, p: Passing) -> None:
         self.status.decoder_id = p.decoder_id
         if p.passing_number is not None:
-            obs = self.tracker.observe(p.decoder_id, p.passing_number, (p.transponder, p.rtc_time_us), p.rtc_time_us)
+            obs = self.tracker.observe(
+                p.decoder_id, p.passing_number, (p.transponder, p.rtc_time_us), p.rtc_time_us
+            )
             if obs.duplicate:
                 self.status.duplicates += 1
                 return

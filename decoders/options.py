@@ -23,7 +23,9 @@ def query(url: str, allowed: dict[str, type]) -> dict:
     out = {}
     for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
         if key not in allowed:
-            raise DecoderUrlError("decoder.url_unknown_option", url=url, option=key, known=", ".join(sorted(allowed)))
+            raise DecoderUrlError(
+                "decoder.url_unknown_option", url=url, option=key, known=", ".join(sorted(allowed))
+            )
         kind = allowed[key]
         try:
             out[key] = value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
@@ -52,14 +54,19 @@ class LoopMap:
     default: str | None = None  # for keys not in `mapping`: None (the link's loop) or IGNORE
 
     @classmethod
-    def parse(cls, url: str, spec: str | None, base: dict[str, str | None] | None = None,
-              default: str | None = None) -> LoopMap:  # fmt: skip
+    def parse(
+        cls, url: str, spec: str | None, base: dict[str, str | None] | None = None, default: str | None = None
+    ) -> LoopMap:
         mapping = dict(base or {})
         for part in filter(None, (spec or "").split(",")):
             key, _, loop = part.strip().rpartition(":")
             if not key or not (loop == IGNORE or LOOP.fullmatch(loop)):
-                raise DecoderUrlError("decoder.url_loops", url=url, part=part,
-                                      loops="finish, pit_in, pit_out, start, refuel, split1...")  # fmt: skip
+                raise DecoderUrlError(
+                    "decoder.url_loops",
+                    url=url,
+                    part=part,
+                    loops="finish, pit_in, pit_out, start, refuel, split1...",
+                )
             mapping[key.upper()] = loop
         return cls(mapping, default)
 

@@ -35,11 +35,15 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SERIAL_DEVICE = re.compile(r"/dev/tty[A-Za-z][\w.\-]*|/dev/serial/[\w.:\-/]+|/dev/cu\.[\w.\-]+|COM\d{1,3}")
-METADATA = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "fd00:ec2::254",  # AWS, Azure, GCP, OpenStack...; AWS over IPv6
-    "100.100.100.200",  # Alibaba Cloud
-    "168.63.129.16",  # Azure's host services
-))  # fmt: skip
+METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "fd00:ec2::254",  # AWS, Azure, GCP, OpenStack...; AWS over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "168.63.129.16",  # Azure's host services
+    )
+)
 RESOLVE_TIMEOUT = 5.0
 
 

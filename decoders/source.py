@@ -143,7 +143,13 @@ class Source(ABC):
         return False
 
     def _hold(self, passing: Passing) -> None:
-        key = (passing.decoder_id, passing.epoch, passing.passing_number, passing.transponder, passing.rtc_time_us)
+        key = (
+            passing.decoder_id,
+            passing.epoch,
+            passing.passing_number,
+            passing.transponder,
+            passing.rtc_time_us,
+        )
         if key in self._held or len(self._held) < HELD_MAX:
             self._held[key] = passing
         else:
@@ -164,7 +170,9 @@ class Source(ABC):
                     break
             self._sync_tracker()
 
-    def _clock_report(self, decoder_us: int, host_us: int | None = None, decoder_id: str | None = None) -> None:
+    def _clock_report(
+        self, decoder_us: int, host_us: int | None = None, decoder_id: str | None = None
+    ) -> None:
         """The decoder told its clock (answer to a time request, a status message): kept with the
         host's wall clock of that moment, and passed to `on_clock` so the service aligns the decoder
         without an offset typed. `decoder_id`: the decoder that reported (default: the link's)."""
@@ -172,7 +180,9 @@ class Source(ABC):
         self.status.clock_decoder_us, self.status.clock_host_us = decoder_us, host
         if self.on_clock is not None:
             try:
-                self.on_clock(decoder_id if decoder_id is not None else self.status.decoder_id or "", decoder_us, host)
+                self.on_clock(
+                    decoder_id if decoder_id is not None else self.status.decoder_id or "", decoder_us, host
+                )
             except Exception:
                 log.exception("%s: clock report callback failed", self.url)
 

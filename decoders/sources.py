@@ -22,7 +22,15 @@ from decoders.options import query as _query
 from decoders.reach import DecoderReach, mask_url
 from decoders.source import OnPassing, Source
 
-__all__ = ["DecoderReach", "DecoderUrlError", "OnPassing", "Source", "mask_url", "open_source", "split_decoder_spec"]
+__all__ = [
+    "DecoderReach",
+    "DecoderUrlError",
+    "OnPassing",
+    "Source",
+    "mask_url",
+    "open_source",
+    "split_decoder_spec",
+]
 
 SCHEMES = "p3tcp://, serial://, mqtt://, protime://, protime+udp://, rrs://, wiclax://"
 P3_TCP_PORT = 5403
@@ -30,7 +38,14 @@ MQTT_PORT = 1883
 
 
 _COMMON = {"retry_min": float, "retry_max": float}
-_P3 = {**_COMMON, "idle": float, "get_time": bool, "clock_every": float, "resend": bool, "probe": float}  # P3 over TCP or serial
+_P3 = {
+    **_COMMON,
+    "idle": float,
+    "get_time": bool,
+    "clock_every": float,
+    "resend": bool,
+    "probe": float,
+}  # P3 over TCP or serial
 
 
 def open_source(url: str, reach: DecoderReach | None = None) -> Source:
@@ -69,9 +84,15 @@ def _open(url: str) -> Source:
         if not parts.hostname or not prefix:
             raise DecoderUrlError("decoder.url_expected", url=url, form="mqtt://HOST[:PORT]/TOPIC/PREFIX")
         opts = _query(url, {**_COMMON, "client_id": str, "keepalive": int})
-        return MqttSource(shown, parts.hostname, parts.port or MQTT_PORT, prefix,
-                          username=unquote(parts.username) if parts.username else None,
-                          password=unquote(parts.password) if parts.password else None, **opts)
+        return MqttSource(
+            shown,
+            parts.hostname,
+            parts.port or MQTT_PORT,
+            prefix,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            **opts,
+        )
     if scheme in ("protime", "protime+udp"):
         from decoders.protime.transport import from_url as protime
 

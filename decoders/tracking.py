@@ -33,7 +33,9 @@ class Logged:
     """What the session holds of one decoder's newest epoch: where a link resumes after a restart."""
 
     epoch: int = 1
-    reads: dict[int, str | None] = field(default_factory=dict)  # passing number -> transponder (None: unknown)
+    reads: dict[int, str | None] = field(
+        default_factory=dict
+    )  # passing number -> transponder (None: unknown)
     first: int | None = None  # lowest number ever handed to the session in this epoch (maybe never stored)
 
 
@@ -47,8 +49,9 @@ class _FromLog:
     transponder: str | None
 
     def same(self, fingerprint: object) -> bool:
-        return self.transponder is None or (isinstance(fingerprint, tuple) and bool(fingerprint)
-                                            and fingerprint[0] == self.transponder)
+        return self.transponder is None or (
+            isinstance(fingerprint, tuple) and bool(fingerprint) and fingerprint[0] == self.transponder
+        )
 
 
 @dataclass(slots=True)
@@ -77,7 +80,9 @@ class _Track:
     epoch: int = 1
     highest: int | None = None
     highest_time: int | None = None  # decoder time of `highest`, when it came in this process
-    seen: OrderedDict = field(default_factory=OrderedDict)  # number -> fingerprint (or _FromLog), oldest first
+    seen: OrderedDict = field(
+        default_factory=OrderedDict
+    )  # number -> fingerprint (or _FromLog), oldest first
     gaps: list[Gap] = field(default_factory=list)
     given_up: set[int] = field(default_factory=set)  # counted lost; un-counted if they still arrive
     unstored: set[int] = field(default_factory=set)  # came, could not be stored: asked again, never given up
@@ -106,7 +111,9 @@ class PassingTracker:
                     logged = self.baseline(decoder_id)
                     if not isinstance(logged, Logged):
                         logged = Logged(reads=dict.fromkeys(logged))
-                except Exception:  # the service's log is the truth, but a failing lookup must not kill the link
+                except (
+                    Exception
+                ):  # the service's log is the truth, but a failing lookup must not kill the link
                     log.exception("decoder %s: cannot read the logged passing numbers", decoder_id or "?")
                     logged = Logged()
                 self._seed(track, decoder_id, logged)
@@ -125,17 +132,24 @@ class PassingTracker:
         if not numbers:
             return
         track.highest = numbers[-1]
-        for n in numbers[-self.window:]:
+        for n in numbers[-self.window :]:
             track.seen[n] = _FromLog(logged.reads[n])
         for a, b in zip(numbers, numbers[1:], strict=False):
             if b - a - 1 > self.max_gap:  # a jump that wide is a renumbered decoder, not missed reads
-                log.warning("decoder %s: logged passing numbers jump from %d to %d; not asking for them",
-                            decoder_id or "?", a, b)
+                log.warning(
+                    "decoder %s: logged passing numbers jump from %d to %d; not asking for them",
+                    decoder_id or "?",
+                    a,
+                    b,
+                )
             elif b > a + 1:
                 track.gaps.append(Gap(decoder_id, a + 1, b - 1, set(range(a + 1, b))))
         if track.gaps:
-            log.info("decoder %s: %d passings missing from the log, will ask for them", decoder_id or "?",
-                     sum(len(g.missing) for g in track.gaps))
+            log.info(
+                "decoder %s: %d passings missing from the log, will ask for them",
+                decoder_id or "?",
+                sum(len(g.missing) for g in track.gaps),
+            )
 
     def knows(self, decoder_id: str) -> bool:
         return decoder_id in self._tracks
@@ -152,7 +166,9 @@ class PassingTracker:
         return list(self._tracks)
 
     # -- passings --------------------------------------------------------------------------------
-    def observe(self, decoder_id: str, number: int, fingerprint: object, time_us: int | None = None) -> Observation:
+    def observe(
+        self, decoder_id: str, number: int, fingerprint: object, time_us: int | None = None
+    ) -> Observation:
         """One numbered read. `fingerprint` tells two reads apart (e.g. (transponder, decoder time));
         `time_us`, the read's decoder time, lets a lower number with a later time reveal a reboot."""
         track = self._track(decoder_id)
@@ -163,11 +179,19 @@ class PassingTracker:
                 obs.duplicate = True
                 return obs
             track = self._restart(decoder_id, track, f"reused passing number {number} for another read")
-        elif (track.highest is not None and number < track.highest and time_us is not None
-              and track.highest_time is not None and time_us > track.highest_time
-              and number not in track.unstored and number not in track.given_up
-              and not any(number in g.missing for g in track.gaps)):
-            track = self._restart(decoder_id, track, f"passing number {number} after {track.highest}, read later")
+        elif (
+            track.highest is not None
+            and number < track.highest
+            and time_us is not None
+            and track.highest_time is not None
+            and time_us > track.highest_time
+            and number not in track.unstored
+            and number not in track.given_up
+            and not any(number in g.missing for g in track.gaps)
+        ):
+            track = self._restart(
+                decoder_id, track, f"passing number {number} after {track.highest}, read later"
+            )
         if track.epoch != obs.epoch:
             obs.restarted, obs.epoch = True, track.epoch
         track.seen[number] = fingerprint
@@ -240,8 +264,9 @@ class PassingTracker:
         tracks = self._tracks.values() if decoder_id is None else [self._tracks.get(decoder_id) or _Track()]
         return sum(len(g.missing) for t in tracks for g in t.gaps)
 
-    def due(self, now: float, retry_after: float, max_requests: int,
-            writable: bool = True) -> list[tuple[str, int, int]]:
+    def due(
+        self, now: float, retry_after: float, max_requests: int, writable: bool = True
+    ) -> list[tuple[str, int, int]]:
         """(decoder_id, from, until) to request now; gaps past `max_requests` are given up.
         Unstored reads are asked for again while the service can store them (`writable`), and only
         the first of them, rarely, while it cannot (its answer tells whether it can again)."""
@@ -253,8 +278,13 @@ class PassingTracker:
                     keep.append(gap)
                     continue
                 if gap.requests >= max_requests:
-                    log.warning("decoder %s: passings %d..%d not resent after %d requests, giving up",
-                                gap.decoder_id or "?", min(gap.missing), max(gap.missing), gap.requests)
+                    log.warning(
+                        "decoder %s: passings %d..%d not resent after %d requests, giving up",
+                        gap.decoder_id or "?",
+                        min(gap.missing),
+                        max(gap.missing),
+                        gap.requests,
+                    )
                     self.lost += len(gap.missing)
                     self._give_up(track, gap.missing)
                     continue

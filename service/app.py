@@ -40,12 +40,20 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
-def create_app(data_dir: str | Path = "data", admin_token: str | None = None, synchronous: str = "FULL",
-               decoders: list[str] | None = None, decoder_session: str | None = None,
-               rmonitor: str | None = None, publish: str | None = None,
-               publish_ws: str | None = None, allow_decoders: Iterable[str] = (),
-               rate_limits: tuple[str, str] | None = (ratelimit.DOCUMENTS, ratelimit.READS),
-               standby_of: str | None = None, advertise: str | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    data_dir: str | Path = "data",
+    admin_token: str | None = None,
+    synchronous: str = "FULL",
+    decoders: list[str] | None = None,
+    decoder_session: str | None = None,
+    rmonitor: str | None = None,
+    publish: str | None = None,
+    publish_ws: str | None = None,
+    allow_decoders: Iterable[str] = (),
+    rate_limits: tuple[str, str] | None = (ratelimit.DOCUMENTS, ratelimit.READS),
+    standby_of: str | None = None,
+    advertise: str | None = None,
+) -> FastAPI:
     """The service. `decoders`: `URL[=LOOP]` sources started for `decoder_session` (default newest).
 
     `allow_decoders`: hosts, networks or device paths decoder links may reach beyond decoders'
@@ -123,16 +131,23 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
 
     def is_staff(token: str) -> bool:
         """A token this service issued (admin, a session's or a meeting's): not rate-limited."""
-        return (auth.same_token(token, mgr.admin_token)
-                or any(auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid" for s in mgr.sessions.values())
-                or access.find_token(mgr.meetings, token) is not None)  # fmt: skip
+        return (
+            auth.same_token(token, mgr.admin_token)
+            or any(
+                auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"
+                for s in mgr.sessions.values()
+            )
+            or access.find_token(mgr.meetings, token) is not None
+        )
 
     if rate_limits is not None:
-        app.add_middleware(ratelimit.RateLimitMiddleware, is_staff=is_staff, documents=rate_limits[0],
-                           reads=rate_limits[1])  # fmt: skip
+        app.add_middleware(
+            ratelimit.RateLimitMiddleware, is_staff=is_staff, documents=rate_limits[0], reads=rate_limits[1]
+        )
     broker_origins = [headers.origin_of(u) for u in publisher.ws_urls] if publisher is not None else []
-    app.add_middleware(headers.SecurityHeadersMiddleware, connect=[o for o in broker_origins if o],
-                       styles=[DOCUMENT_CSS])  # outermost: refusals and 429s get them too  # fmt: skip
+    app.add_middleware(
+        headers.SecurityHeadersMiddleware, connect=[o for o in broker_origins if o], styles=[DOCUMENT_CSS]
+    )  # outermost: refusals and 429s get them too
 
     @app.get("/api/config")
     async def config() -> dict[str, Any]:
@@ -151,14 +166,18 @@ def create_app(data_dir: str | Path = "data", admin_token: str | None = None, sy
             return
         if "token" in websocket.query_params:  # a token in a URL is logged everywhere: never read
             await websocket.accept(subprotocol)
-            await websocket.close(code=4400, reason="send the token as a subprotocol or header, not in the URL")
+            await websocket.close(
+                code=4400, reason="send the token as a subprotocol or header, not in the URL"
+            )
             return
         name = websocket.query_params.get("stream", "spectator")
         if name == "live":
             role = auth.role_of(token, mgr.admin_token, mgr.tokens_for(session, token))
             if role not in ANY_STAFF:
                 await websocket.accept(subprotocol)
-                await websocket.close(code=4401, reason="the live stream needs a race-control or timing token")
+                await websocket.close(
+                    code=4401, reason="the live stream needs a race-control or timing token"
+                )
                 return
         await websocket.accept(subprotocol)
         since_raw = websocket.query_params.get("since")

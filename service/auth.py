@@ -49,11 +49,13 @@ def ws_token(request_headers: Any) -> tuple[str | None, str | None]:
     """A WebSocket's token and the subprotocol to answer with. Browsers cannot set headers on a
     WebSocket: they offer `boucle` and `boucle.bearer.<base64url(token)>` as subprotocols (only the
     first is echoed back); other clients may send `Authorization: Bearer` instead."""
-    offered = [p.strip() for p in (request_headers.get("sec-websocket-protocol") or "").split(",") if p.strip()]
+    offered = [
+        p.strip() for p in (request_headers.get("sec-websocket-protocol") or "").split(",") if p.strip()
+    ]
     chosen = WS_PROTOCOL if WS_PROTOCOL in offered else None
     for p in offered:
         if p.startswith(WS_BEARER):
-            raw = p[len(WS_BEARER):]
+            raw = p[len(WS_BEARER) :]
             try:
                 return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8") or None, chosen
             except (ValueError, UnicodeDecodeError):
@@ -83,9 +85,12 @@ def invalid_token() -> Unauthorized:
 
 
 def require(
-    request: Request, admin_token: str, session_tokens: dict[str, str] | None, allowed: frozenset[str],
+    request: Request,
+    admin_token: str,
+    session_tokens: dict[str, str] | None,
+    allowed: frozenset[str],
     needs: Sequence[str] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """The caller's role, or a clear 401 (no/invalid token) / 403 (wrong role). `needs`: the roles
     the 403 names when not all of `allowed` (a meeting's routes name the meeting roles only)."""
     role = role_of(token_from(request.headers, request.query_params), admin_token, session_tokens)
@@ -115,6 +120,12 @@ def need(request: Request, book: TokenBook, session: Any, allowed: frozenset[str
     """
     token = token_from(request.headers, request.query_params)
     if session is None:
-        session = next((s for s in book.sessions.values()
-                        if role_of(token, book.admin_token, s.meta.get("tokens")) != "invalid"), None)  # fmt: skip
+        session = next(
+            (
+                s
+                for s in book.sessions.values()
+                if role_of(token, book.admin_token, s.meta.get("tokens")) != "invalid"
+            ),
+            None,
+        )
     return require(request, book.admin_token, book.tokens_for(session, token) if session else None, allowed)

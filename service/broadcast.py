@@ -104,7 +104,9 @@ def parse_publish_url(url: str) -> BrokerTarget:
     name, _, password = user.partition(":")
     if name and not password:  # a user without a password in the URL (which `ps` shows): from the environment
         password = os.environ.get("BOUCLE_MQTT_PASSWORD", "")
-    return BrokerTarget(nodes, path.strip("/"), unquote(name) or None, unquote(password) if password else None)
+    return BrokerTarget(
+        nodes, path.strip("/"), unquote(name) or None, unquote(password) if password else None
+    )
 
 
 def parse_ws_urls(text: str | None) -> list[str]:
@@ -139,7 +141,9 @@ class BrokerPublisher:
         self.ws_urls = list(ws_urls or [])  # the brokers' WebSocket listeners as browsers reach them
         self.taps: dict[str, _Tap] = {}
         self.acked: dict[str, int] = {}  # per session: a broker has everything up to this seq
-        self.snap_at: dict[str, tuple[int, float]] = {}  # per session: seq and time of the last retained snapshot
+        self.snap_at: dict[
+            str, tuple[int, float]
+        ] = {}  # per session: seq and time of the last retained snapshot
         self.moved_at: dict[str, float] = {}  # per session: monotonic time its stream last moved
         self.pending: set[str] = set()  # sessions with deltas not yet published
         self.wake = asyncio.Event()
@@ -178,12 +182,18 @@ class BrokerPublisher:
             if s is None:
                 continue
             e = s.engine
-            sessions.append({
-                "id": sid, "name": s.name, "preset": e.params.get("preset"), "kind": e.kind,
-                "flag": e.flag_state if e.flag_us is None else "chequered", "closed": e.closed,
-                "snapshot": self.target.topic("sessions", sid, "snapshot"),
-                "delta": self.target.topic("sessions", sid, "delta"),
-            })  # fmt: skip
+            sessions.append(
+                {
+                    "id": sid,
+                    "name": s.name,
+                    "preset": e.params.get("preset"),
+                    "kind": e.kind,
+                    "flag": e.flag_state if e.flag_us is None else "chequered",
+                    "closed": e.closed,
+                    "snapshot": self.target.topic("sessions", sid, "snapshot"),
+                    "delta": self.target.topic("sessions", sid, "delta"),
+                }
+            )
         return {"sessions": sessions}
 
     # -- the broker side ----------------------------------------------------------------------------
@@ -215,8 +225,15 @@ class BrokerPublisher:
             host, port = t.nodes[i]
             self.connects += 1
             try:
-                async with aiomqtt.Client(host, port, identifier=f"{self.client_id}-{self.connects}", keepalive=KEEPALIVE_S,
-                                          timeout=STORE_TIMEOUT_S, username=t.username, password=t.password) as client:  # fmt: skip
+                async with aiomqtt.Client(
+                    host,
+                    port,
+                    identifier=f"{self.client_id}-{self.connects}",
+                    keepalive=KEEPALIVE_S,
+                    timeout=STORE_TIMEOUT_S,
+                    username=t.username,
+                    password=t.password,
+                ) as client:
                     failed = 0
                     self.node = (host, port)
                     log.info("publishing spectator streams to mqtt://%s:%d/%s", host, port, t.prefix)
@@ -267,8 +284,10 @@ class BrokerPublisher:
             # in order, without waiting for each acknowledgement (a broker across a WAN answers in
             # tens of ms); the backlog holds consecutive seqs
             topic = self.target.topic("sessions", sid, "delta")
-            done = await asyncio.gather(*(client.publish(topic, self._stamped(m), qos=1, timeout=PUBLISH_TIMEOUT_S)
-                                          for m in missed), return_exceptions=True)  # fmt: skip
+            done = await asyncio.gather(
+                *(client.publish(topic, self._stamped(m), qos=1, timeout=PUBLISH_TIMEOUT_S) for m in missed),
+                return_exceptions=True,
+            )
             for k, result in enumerate(done):
                 if isinstance(result, BaseException):
                     raise result  # the node is left; the next one gets this delta again
@@ -279,7 +298,9 @@ class BrokerPublisher:
         subscriber that follows the delta topic must get every one.)"""
         snap = stream.snapshot_message()
         seq = stream.seq  # the snapshot is at the stream's seq (no await in between)
-        await client.publish(self.target.topic("sessions", sid, "snapshot"), self._stamped(snap), qos=1, retain=True)
+        await client.publish(
+            self.target.topic("sessions", sid, "snapshot"), self._stamped(snap), qos=1, retain=True
+        )
         self.snap_at[sid] = (seq, time.monotonic())
         return seq
 
@@ -311,5 +332,12 @@ class BrokerPublisher:
         """Server time and the seq a broker has of each recently moved session (a page that is behind resyncs)."""
         now = time.monotonic()
         seqs = {sid: seq for sid, seq in sorted(self.acked.items()) if self._recent(sid, now)}
-        beat = {"type": "heartbeat", "epoch": self.epoch, "server_ms": time.time_ns() // 1_000_000, "seq": seqs}
-        await client.publish(self.target.topic("heartbeat"), json.dumps(beat, separators=(",", ":")).encode(), qos=0)
+        beat = {
+            "type": "heartbeat",
+            "epoch": self.epoch,
+            "server_ms": time.time_ns() // 1_000_000,
+            "seq": seqs,
+        }
+        await client.publish(
+            self.target.topic("heartbeat"), json.dumps(beat, separators=(",", ":")).encode(), qos=0
+        )

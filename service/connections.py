@@ -32,8 +32,10 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 log = logging.getLogger("boucle.connections")
 
-REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 33\r\n"
-           b"retry-after: 5\r\nconnection: close\r\n\r\ntoo many connections, retry later\n")  # fmt: skip
+REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 33\r\n"
+    b"retry-after: 5\r\nconnection: close\r\n\r\ntoo many connections, retry later\n"
+)
 WS_MAX_MESSAGE = 64 * 1024  # bytes a client may send in one WebSocket message (requests are tiny JSON)
 FD_MARGIN = 256  # file descriptors kept for session logs, decoder links, the broker...
 
@@ -66,7 +68,9 @@ class ConnectionLimits:
 
     def admit(self, client: str, transport: Any) -> bool:
         held = self._by_client.get(client)
-        if (self.total and self._count >= self.total) or (self.per_client and held and len(held) >= self.per_client):
+        if (self.total and self._count >= self.total) or (
+            self.per_client and held and len(held) >= self.per_client
+        ):
             self.refused += 1
             return False
         self._by_client.setdefault(client, set()).add(transport)
@@ -170,13 +174,23 @@ def protocols(limits: ConnectionLimits) -> tuple[type, type]:
     return BoundedHttp, BoundedWebSocket
 
 
-def uvicorn_config(app: Any, host: str, port: int, limits: ConnectionLimits | None = None, **options: Any) -> uvicorn.Config:
+def uvicorn_config(
+    app: Any, host: str, port: int, limits: ConnectionLimits | None = None, **options: Any
+) -> uvicorn.Config:
     """The server config of the service: its bounded protocols, small WebSocket messages, quiet logs."""
     limits = limits or ConnectionLimits()
     limits.fit_file_limit()
     http, ws = protocols(limits)
     options.setdefault("log_level", "warning")
-    config = uvicorn.Config(app, host=host, port=port, http=http, ws=ws, ws_max_size=WS_MAX_MESSAGE,
-                            timeout_keep_alive=5, **options)  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=http,
+        ws=ws,
+        ws_max_size=WS_MAX_MESSAGE,
+        timeout_keep_alive=5,
+        **options,
+    )
     app.state.connection_limits = limits  # seen by the app (and tests): counts, refusals, time-outs
     return config

@@ -55,7 +55,9 @@ class DecoderClock:
     measured_ppm: float | None = None  # last estimate, applied or not
     samples: int = 0
     _early: list[tuple[int, int]] = field(default_factory=list)  # unconfirmed step: (decoder, arrival)
-    _late: deque = field(default_factory=lambda: deque(maxlen=64))  # (arrival, error) of late samples in a row
+    _late: deque = field(
+        default_factory=lambda: deque(maxlen=64)
+    )  # (arrival, error) of late samples in a row
     _minima: dict[int, int] = field(default_factory=dict)  # bucket -> min(arrival - decoder)
 
     # -- the map ------------------------------------------------------------------------------
@@ -154,8 +156,13 @@ class DecoderClock:
 
     # -- what is kept and shown ---------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"source": self.source, "offset_us": self.offset_us, "anchor_us": self.anchor_us,
-                "drift_ppm": self.drift_ppm, "measured_ppm": self.measured_ppm}  # fmt: skip
+        return {
+            "source": self.source,
+            "offset_us": self.offset_us,
+            "anchor_us": self.anchor_us,
+            "drift_ppm": self.drift_ppm,
+            "measured_ppm": self.measured_ppm,
+        }
 
     @classmethod
     def restore(cls, d: dict[str, Any]) -> DecoderClock:

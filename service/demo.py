@@ -111,9 +111,15 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
     feed = getattr(app.state, "rmonitor", None)
     if feed is not None:
         print(f"  RMonitor scoreboard feed: tcp://{feed.host}:{feed.port}", flush=True)
-    print(f"  login token: in {data / 'admin-token'}  (cat it, paste it on the log-in page; Ctrl-C to stop)", flush=True)
+    print(
+        f"  login token: in {data / 'admin-token'}  (cat it, paste it on the log-in page; Ctrl-C to stop)",
+        flush=True,
+    )
     if broker is not None:
-        print(f"  spectator streams published to {options['publish']} (browsers: {options['publish_ws']})", flush=True)
+        print(
+            f"  spectator streams published to {options['publish']} (browsers: {options['publish_ws']})",
+            flush=True,
+        )
     print(flush=True)
 
     links: list[DecoderLink] = []
@@ -135,8 +141,14 @@ async def _serve_demo(args: argparse.Namespace, data: Path, token: str, options:
 
     marshal_task = asyncio.create_task(anchor_clock())
     try:
-        await play(race, [f"p3tcp://127.0.0.1:{args.decoder_port}"], speed=args.speed, announce=announce,
-                   wait_clients_s=10, linger_s=3)  # fmt: skip
+        await play(
+            race,
+            [f"p3tcp://127.0.0.1:{args.decoder_port}"],
+            speed=args.speed,
+            announce=announce,
+            wait_clients_s=10,
+            linger_s=3,
+        )
         await marshal_task
         session.submit({"type": "signal", "signal": "finish_session"})
         print("Demo race finished: the classification stays on screen (Ctrl-C to stop).", flush=True)

@@ -57,8 +57,9 @@ class Documents:
         self.built = 0  # documents drawn (cache misses)
         self.served = 0  # documents answered
 
-    async def get(self, key: Hashable, prepare: Callable[[], tuple], draw: Callable[..., Any],
-                  process: bool = False) -> Any:  # fmt: skip
+    async def get(
+        self, key: Hashable, prepare: Callable[[], tuple], draw: Callable[..., Any], process: bool = False
+    ) -> Any:
         """The document `key`: kept, or `draw(*prepare())` with `prepare` run here on the loop (it
         reads the session) and `draw` in a worker. `process`: a worker process (`draw` and its
         arguments must pickle: a module-level function of plain data), else a thread."""
@@ -108,7 +109,9 @@ class Documents:
         global _POOL
         if _POOL is None:  # one per process, whichever app asks (tests make many apps)
             # spawn, not fork: the service has threads (SQLite, timers) a fork would copy mid-use
-            _POOL = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_background)
+            _POOL = ProcessPoolExecutor(
+                WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_background
+            )
         return _POOL
 
 

@@ -34,8 +34,14 @@ def free_port() -> int:
 class MosquittoBroker:
     """One mosquitto process at a time on a fixed port, so clients can reconnect after a restart."""
 
-    def __init__(self, port: int | None = None, start_timeout: float = 10.0, websockets: bool = False,
-                 ws_port: int | None = None, host: str = "127.0.0.1") -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int | None = None,
+        start_timeout: float = 10.0,
+        websockets: bool = False,
+        ws_port: int | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         exe = mosquitto_path()
         if exe is None:
             raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
@@ -66,11 +72,15 @@ class MosquittoBroker:
         if self.proc is not None and self.proc.poll() is None:
             return
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [self.exe, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
+                )
             with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
                 return
             time.sleep(0.02)

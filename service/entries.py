@@ -56,9 +56,14 @@ class Options:
 
     @classmethod
     def from_query(cls, q: Mapping[str, str]) -> Options:
-        return cls(parse_mapping(q.get("mapping")), q.get("encoding") or None, q.get("separator") or None,
-                   _line_number(q.get("header"), "header"), q.get("sheet") or None,
-                   frozenset(_line_number(x, "skip") for x in (q.get("skip") or "").split(",") if x.strip()))  # fmt: skip
+        return cls(
+            parse_mapping(q.get("mapping")),
+            q.get("encoding") or None,
+            q.get("separator") or None,
+            _line_number(q.get("header"), "header"),
+            q.get("sheet") or None,
+            frozenset(_line_number(x, "skip") for x in (q.get("skip") or "").split(",") if x.strip()),
+        )
 
 
 def _line_number(text: str | None, param: str) -> Any:
@@ -77,8 +82,12 @@ class Problem:
     params: dict[str, Any]
 
     def describe(self, lang: str) -> dict[str, Any]:
-        return {"line": self.params.get("line"), "code": self.code, "params": json_params(self.params),
-                "detail": error_text(lang, self.code, self.params)}  # fmt: skip
+        return {
+            "line": self.params.get("line"),
+            "code": self.code,
+            "params": json_params(self.params),
+            "detail": error_text(lang, self.code, self.params),
+        }
 
 
 @dataclass
@@ -89,7 +98,9 @@ class Reading:
     columns: list[Column] = field(default_factory=list)
     header_line: int | None = None
     rows: int = 0
-    entries: list[dict[str, Any]] = field(default_factory=list)  # a file's entries, each with its first "line"
+    entries: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # a file's entries, each with its first "line"
     typed: list[Line] = field(default_factory=list)  # the same as typed lines
     errors: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
@@ -106,16 +117,24 @@ class Reading:
     def describe(self, lang: str) -> dict[str, Any]:
         t = self.table
         return {
-            "ok": not self.errors, "format": t.format if t else "json",
-            "encoding": t.encoding if t else None, "separator": t.separator if t else None,
-            "sheet": t.sheet if t else None, "sheets": t.sheets if t else [],
-            "header_line": self.header_line, "columns": [c.describe() for c in self.columns],
-            "fields": list(FIELDS), "driver_fields": list(DRIVER_FIELDS), "max_drivers": MAX_SLOT,
-            "rows": self.rows, "count": len(self.typed),
+            "ok": not self.errors,
+            "format": t.format if t else "json",
+            "encoding": t.encoding if t else None,
+            "separator": t.separator if t else None,
+            "sheet": t.sheet if t else None,
+            "sheets": t.sheets if t else [],
+            "header_line": self.header_line,
+            "columns": [c.describe() for c in self.columns],
+            "fields": list(FIELDS),
+            "driver_fields": list(DRIVER_FIELDS),
+            "max_drivers": MAX_SLOT,
+            "rows": self.rows,
+            "count": len(self.typed),
             "entries": self.entries[:PREVIEW_MAX] or [ln.to_dict() for ln in self.typed[:PREVIEW_MAX]],
-            "errors": [p.describe(lang) for p in self.errors[:PREVIEW_MAX]], "error_count": len(self.errors),
+            "errors": [p.describe(lang) for p in self.errors[:PREVIEW_MAX]],
+            "error_count": len(self.errors),
             "notes": [p.describe(lang) for p in self.notes[:PREVIEW_MAX]],
-        }  # fmt: skip
+        }
 
 
 # -- the two doors --------------------------------------------------------------------------------
@@ -153,19 +172,29 @@ def read_file(table: Table, opts: Options) -> Reading:
     if at is None:
         raise Invalid("entries.empty")
     headers = table.rows[at][1] if at >= 0 else []
-    width = max([len(headers), *(len(cells) for _, cells in table.rows[at + 1:])])
+    width = max([len(headers), *(len(cells) for _, cells in table.rows[at + 1 :])])
     cols = apply_mapping(auto_columns(headers + [""] * (width - len(headers))), opts.mapping)
     for c in cols:  # what the crew sees beside each column to choose its field
-        c.sample = next((cells[c.index - 1] for _, cells in table.rows[at + 1:at + 50]
-                         if c.index <= len(cells) and cells[c.index - 1]), "")[:60]  # fmt: skip
+        c.sample = next(
+            (
+                cells[c.index - 1]
+                for _, cells in table.rows[at + 1 : at + 50]
+                if c.index <= len(cells) and cells[c.index - 1]
+            ),
+            "",
+        )[:60]
     reading = Reading(table, cols, table.rows[at][0] if at >= 0 else None)
     if not any(c.name == "number" for c in cols):
-        reading.errors.append(Problem("entries.no_number_column", {
-            "line": reading.header_line, "columns": ", ".join(c.header or str(c.index) for c in cols)}))
+        reading.errors.append(
+            Problem(
+                "entries.no_number_column",
+                {"line": reading.header_line, "columns": ", ".join(c.header or str(c.index) for c in cols)},
+            )
+        )
         return reading
     # a CSV row longer than its header: a decimal comma left unquoted (a workbook's cells cannot split)
     builder = _Builder(reading, len(headers) if table.format == "csv" else 0)
-    builder.read([r for r in table.rows[at + 1:] if r[0] not in opts.skip])
+    builder.read([r for r in table.rows[at + 1 :] if r[0] not in opts.skip])
     if not reading.entries and not reading.errors:
         reading.errors.append(Problem("entries.no_rows", {"line": reading.header_line}))
     return reading
@@ -193,7 +222,11 @@ class _Builder:
         self.r = reading
         self.cols = [c for c in reading.columns if c.name]
         self.header = {(c.name, c.slot): c.header or f"#{c.index}" for c in self.cols}
-        self.unheaded = [c.index for c in reading.columns if not c.name and c.index > header_width] if header_width else []
+        self.unheaded = (
+            [c.index for c in reading.columns if not c.name and c.index > header_width]
+            if header_width
+            else []
+        )
 
     def error(self, code: str, **params: Any) -> None:
         self.r.errors.append(Problem(code, params))
@@ -213,7 +246,9 @@ class _Builder:
             elif self.merge_conflict(car, row):
                 continue
             else:
-                self.r.notes.append(Problem("entries.merged", {"line": line, "number": row.number, "first": car.line}))
+                self.r.notes.append(
+                    Problem("entries.merged", {"line": line, "number": row.number, "first": car.line})
+                )
             for name, value in row.entry.items():
                 car.fields.setdefault(name, (value, line))
             car.drivers += row.drivers
@@ -225,8 +260,12 @@ class _Builder:
                 continue
             tr = entry.get("transponder")
             if tr and tr in seen:
-                self.r.notes.append(Problem("entries.same_transponder",
-                                            {"line": car.line, "transponder": tr, "number": number, "other": seen[tr]}))  # fmt: skip
+                self.r.notes.append(
+                    Problem(
+                        "entries.same_transponder",
+                        {"line": car.line, "transponder": tr, "number": number, "other": seen[tr]},
+                    )
+                )
             seen.setdefault(tr or "", number)
             self.r.entries.append(entry)
 
@@ -272,7 +311,12 @@ class _Builder:
         if "weight_kg" in f:
             kg = weight(f["weight_kg"])
             if kg is None:
-                self.error("entries.bad_weight", line=line, value=f["weight_kg"], column=self.header["weight_kg", slot])
+                self.error(
+                    "entries.bad_weight",
+                    line=line,
+                    value=f["weight_kg"],
+                    column=self.header["weight_kg", slot],
+                )
                 return None
             d["weight_kg"] = kg
         return d
@@ -282,11 +326,16 @@ class _Builder:
         out = []
         for j, part in enumerate(filter(None, (p.strip() for p in text.split("|"))), 1):
             bits = [b.strip() for b in part.split(":")]
-            d: dict[str, Any] = {"id": bits[0] or f"d{j}", "name": bits[1] if len(bits) > 1 and bits[1] else bits[0]}
+            d: dict[str, Any] = {
+                "id": bits[0] or f"d{j}",
+                "name": bits[1] if len(bits) > 1 and bits[1] else bits[0],
+            }
             if len(bits) > 2 and bits[2]:
                 kg = weight(bits[2])
                 if kg is None:
-                    self.error("entries.bad_weight", line=line, value=bits[2], column=self.header["drivers", None])
+                    self.error(
+                        "entries.bad_weight", line=line, value=bits[2], column=self.header["drivers", None]
+                    )
                     return None
                 d["weight_kg"] = kg
             out.append(d)
@@ -297,8 +346,15 @@ class _Builder:
         for name, value in row.entry.items():
             had = car.fields.get(name)
             if had and fold(had[0]) != fold(value):
-                self.error("entries.conflict", line=row.line, number=row.number, first=had[1],
-                           column=self.header[name, None], other=had[0], value=value)  # fmt: skip
+                self.error(
+                    "entries.conflict",
+                    line=row.line,
+                    number=row.number,
+                    first=had[1],
+                    column=self.header[name, None],
+                    other=had[0],
+                    value=value,
+                )
                 return True
         return False
 
@@ -320,9 +376,19 @@ class _Builder:
         if len(drivers) == 1 and "name" not in drivers[0] and f.get("name"):
             drivers[0]["name"] = f["name"]
         names = [d["name"] for d in drivers if d.get("name")]
-        name = f.get("name") or (f.get("team") if len(drivers) > 1 else None) or " / ".join(names) or f.get("team", "")
-        entry: dict[str, Any] = {"type": "entry", "number": number, "name": name[:MAX_TEXT],
-                                 "transponder": f.get("transponder", ""), "category": f.get("category", "")}  # fmt: skip
+        name = (
+            f.get("name")
+            or (f.get("team") if len(drivers) > 1 else None)
+            or " / ".join(names)
+            or f.get("team", "")
+        )
+        entry: dict[str, Any] = {
+            "type": "entry",
+            "number": number,
+            "name": name[:MAX_TEXT],
+            "transponder": f.get("transponder", ""),
+            "category": f.get("category", ""),
+        }
         if drivers:
             entry["drivers"] = drivers
         for k in ("wave", "division", "grid"):
@@ -367,7 +433,12 @@ def check_entry_list(lines: Iterable[Any], counting: Mapping[str, Any], replace:
         raise Invalid("entries.transponder_twice", transponders="; ".join(shared[:10]))
     if replace:
         return
-    taken = [(tr, ns[0], counting[tr].number) for tr, ns in owners.items()
-             if tr in counting and counting[tr].number != ns[0]]  # fmt: skip
+    taken = [
+        (tr, ns[0], counting[tr].number)
+        for tr, ns in owners.items()
+        if tr in counting and counting[tr].number != ns[0]
+    ]
     if taken:
-        raise Conflict("entries.transponder_taken", clashes="; ".join(f"{tr}: {n} / {o}" for tr, n, o in taken[:10]))
+        raise Conflict(
+            "entries.transponder_taken", clashes="; ".join(f"{tr}: {n} / {o}" for tr, n, o in taken[:10])
+        )

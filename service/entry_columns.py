@@ -16,29 +16,39 @@ from service.errors import Invalid
 from service.text import fold
 
 # entry fields, then the fields of one driver (a slot); `drivers` is the packed `id:name:kg|...` column
-ENTRY_FIELDS = ("number", "name", "team", "category", "transponder", "vehicle", "wave", "division", "grid",
-                "drivers")  # fmt: skip
+ENTRY_FIELDS = (
+    "number",
+    "name",
+    "team",
+    "category",
+    "transponder",
+    "vehicle",
+    "wave",
+    "division",
+    "grid",
+    "drivers",
+)
 DRIVER_FIELDS = ("driver", "first_name", "last_name", "weight_kg", "licence", "club", "nationality")
 FIELDS = ENTRY_FIELDS + DRIVER_FIELDS
 MAX_SLOT = 50  # drivers of one car (the entry line's limit)
 
 _SYNONYMS = {  # headers as `field_of` folds them: no accents, lower case, no "de/du/of", no "(kg)"
     "number": "no|n|nr|nro|num|numero|number|dossard|no dossard|numero dossard|dossard no|no course|"
-              "numero course|no voiture|numero voiture|race no|race number|car no|car number|start no|"
-              "start number|bib|bib no|bib number|plate|plaque|competitor no|entry no|kart no",
+    "numero course|no voiture|numero voiture|race no|race number|car no|car number|start no|"
+    "start number|bib|bib no|bib number|plate|plaque|competitor no|entry no|kart no",
     "name": "name|entry name|nom engage|engage|equipage|nom equipage|display name|nom affiche|entry",
     "team": "equipe|ecurie|team|nom equipe|team name|entrant|concurrent|nom ecurie",
     "category": "categorie|cat|categ|classe|class|category|groupe|group",
     "transponder": "transpondeur|transponder|transp|puce|no puce|chip|chip id|tag|tag id|tx|no transpondeur|"
-                   "numero transpondeur|transponder no|transponder number|transponder id",
+    "numero transpondeur|transponder no|transponder number|transponder id",
     "vehicle": "vehicule|voiture|auto|marque|modele|marque modele|marque type|vehicle|car|make|model|"
-               "make model|chassis|machine|moto",
+    "make model|chassis|machine|moto",
     "wave": "vague|wave",
     "division": "division|div",
     "grid": "grille|grid|place grille|position grille|grid position|position depart|starting position",
     "drivers": "drivers",
     "driver": "pilote|pilotes|conducteur|driver|rider|coureur|nom prenom|prenom nom|nom complet|full name|"
-              "driver name|nom prenom pilote|identite",
+    "driver name|nom prenom pilote|identite",
     "first_name": "prenom|prenom pilote|first name|firstname|given name|forename|driver first name",
     "last_name": "nom|nom pilote|nom famille|last name|lastname|surname|family name|driver last name",
     "weight_kg": "poids|poids pilote|weight|masse|driver weight|kg",
@@ -48,12 +58,27 @@ _SYNONYMS = {  # headers as `field_of` folds them: no accents, lower case, no "d
 }
 _PHRASES = {phrase: name for name, phrases in _SYNONYMS.items() for phrase in phrases.split("|")}
 _KEYWORDS = (  # a header no phrase matches, by a word it holds (first match wins: "N° licence" is a licence)
-    ("licence", "licence"), ("license", "licence"), ("transpondeur", "transponder"), ("transponder", "transponder"),
-    ("puce", "transponder"), ("poids", "weight_kg"), ("weight", "weight_kg"), ("prenom", "first_name"),
-    ("categorie", "category"), ("category", "category"), ("classe", "category"), ("equipe", "team"),
-    ("ecurie", "team"), ("team", "team"), ("club", "club"), ("vehicule", "vehicle"), ("dossard", "number"),
-    ("numero", "number"), ("pilote", "driver"), ("driver", "driver"),
-)  # fmt: skip
+    ("licence", "licence"),
+    ("license", "licence"),
+    ("transpondeur", "transponder"),
+    ("transponder", "transponder"),
+    ("puce", "transponder"),
+    ("poids", "weight_kg"),
+    ("weight", "weight_kg"),
+    ("prenom", "first_name"),
+    ("categorie", "category"),
+    ("category", "category"),
+    ("classe", "category"),
+    ("equipe", "team"),
+    ("ecurie", "team"),
+    ("team", "team"),
+    ("club", "club"),
+    ("vehicule", "vehicle"),
+    ("dossard", "number"),
+    ("numero", "number"),
+    ("pilote", "driver"),
+    ("driver", "driver"),
+)
 _STOP = {"de", "du", "des", "d", "la", "le", "l", "the", "of", "en", "et", "and", "kg", "kgs"}
 _ORDINAL = re.compile(r"^(\d{1,2})(?:er|re|e|eme|nd|rd|st|th)?$")
 
@@ -93,7 +118,9 @@ def parse_target(value: object) -> tuple[str, int | None] | None:
     if not isinstance(value, str):
         raise Invalid("entries.mapping_field", field=str(value)[:40], fields=", ".join(FIELDS))
     name, _, slot = value.strip().partition(".")
-    ok = name in FIELDS and (not slot or (name in DRIVER_FIELDS and slot.isdigit() and 1 <= int(slot) <= MAX_SLOT))
+    ok = name in FIELDS and (
+        not slot or (name in DRIVER_FIELDS and slot.isdigit() and 1 <= int(slot) <= MAX_SLOT)
+    )
     if not ok:
         raise Invalid("entries.mapping_field", field=value[:40], fields=", ".join(FIELDS))
     if name in DRIVER_FIELDS:
@@ -106,7 +133,9 @@ class Column:
     index: int  # 1-based
     header: str
     name: str | None = None  # the field
-    slot: int | None = None  # a driver field's driver: 1 (the row's own, or the first), 2...; None for an entry field
+    slot: int | None = (
+        None  # a driver field's driver: 1 (the row's own, or the first), 2...; None for an entry field
+    )
     auto: bool = True  # False: the crew chose it
     sample: str = ""  # the column's first value
 
@@ -115,7 +144,13 @@ class Column:
         return target(self.name, self.slot) if self.name else None
 
     def describe(self) -> dict[str, object]:
-        return {"index": self.index, "header": self.header, "field": self.field, "auto": self.auto, "sample": self.sample}
+        return {
+            "index": self.index,
+            "header": self.header,
+            "field": self.field,
+            "auto": self.auto,
+            "sample": self.sample,
+        }
 
 
 def auto_columns(headers: list[str]) -> list[Column]:
@@ -180,7 +215,9 @@ def _column_of(cols: list[Column], key: str) -> Column:
         found = [c for c in cols if match(c)]
         if found:
             return found[0]
-    raise Invalid("entries.mapping_column", column=k[:100], columns=", ".join(c.header or str(c.index) for c in cols))
+    raise Invalid(
+        "entries.mapping_column", column=k[:100], columns=", ".join(c.header or str(c.index) for c in cols)
+    )
 
 
 def find_header(rows: list[tuple[int, list[str]]], asked: int | None = None) -> int | None:

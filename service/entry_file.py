@@ -31,8 +31,15 @@ XLSX_MAX_PARTS = 2_000
 MAX_FIELD = csv.field_size_limit()  # characters in one CSV field (Python's csv refuses more)
 
 # names the crew may ask for (`?encoding=`), as Python codecs; what detection answers is one of them
-ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf-16": "utf-16", "windows-1252": "cp1252",
-             "iso-8859-1": "latin-1", "iso-8859-15": "iso8859-15", "mac-roman": "mac-roman"}  # fmt: skip
+ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf-16": "utf-16",
+    "windows-1252": "cp1252",
+    "iso-8859-1": "latin-1",
+    "iso-8859-15": "iso8859-15",
+    "mac-roman": "mac-roman",
+}
 SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\t": "\t", "|": "|"}
 SEPARATOR_NAMES = {";": ";", ",": ",", "\t": "tab", "|": "|"}
 _DETECTED = ("\t", ";", ",")  # ties go to the one least likely inside a name or a weight
@@ -54,8 +61,9 @@ class Table:
     sheets: list[str] = field(default_factory=list)
 
 
-def read_table(raw: bytes, encoding: str | None = None, separator: str | None = None,
-               sheet: str | None = None) -> Table:  # fmt: skip
+def read_table(
+    raw: bytes, encoding: str | None = None, separator: str | None = None, sheet: str | None = None
+) -> Table:
     """Sniff the bytes (an xlsx is a zip) and read them; `encoding`/`separator` override detection."""
     if raw.startswith(_ZIP):
         return read_xlsx(raw, sheet)

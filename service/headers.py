@@ -29,9 +29,11 @@ def policy(connect: Iterable[str] = (), styles: Iterable[str] = ()) -> str:
     the texts of the inline `<style>` elements the service's own documents carry."""
     connect_src = " ".join(["'self'", *connect])
     style_src = " ".join(["'self'", *(_style_hash(s) for s in styles)])
-    return (f"default-src 'self'; script-src 'self'; style-src {style_src}; img-src 'self' data: blob:; "
-            f"connect-src {connect_src}; font-src 'self'; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+    return (
+        f"default-src 'self'; script-src 'self'; style-src {style_src}; img-src 'self' data: blob:; "
+        f"connect-src {connect_src}; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 def origin_of(url: str) -> str | None:

@@ -52,16 +52,25 @@ def caller_lang(request: Request) -> str:
 def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
     """The JSON answer for a refusal: its code, params and text in the caller's language."""
     if is_coded(exc):
-        body = {"detail": error_text(caller_lang(request), exc.code, exc.params), "code": exc.code,
-                "params": json_params(exc.params)}  # fmt: skip
+        body = {
+            "detail": error_text(caller_lang(request), exc.code, exc.params),
+            "code": exc.code,
+            "params": json_params(exc.params),
+        }
     else:  # a text from third-party code
         body = {"detail": str(exc), "code": "error.text", "params": {"text": str(exc)}}
     headers = getattr(exc, "headers", None)
     return JSONResponse(body, status_code=status, headers=headers if isinstance(headers, dict) else None)
 
 
-PYDANTIC_TYPES = {"float_parsing": "float", "int_parsing": "int", "bool_parsing": "bool", "int_from_float": "int",
-                  "finite_number": "float", "string_type": "str"}  # fmt: skip
+PYDANTIC_TYPES = {
+    "float_parsing": "float",
+    "int_parsing": "int",
+    "bool_parsing": "bool",
+    "int_from_float": "int",
+    "finite_number": "float",
+    "string_type": "str",
+}
 
 
 def bad_params(exc: RequestValidationError) -> errors.Invalid:

@@ -109,7 +109,9 @@ class Client:
         self.stream = stream
         self.send = send  # async callable(str)
         self.raw = raw
-        self.queue: asyncio.Queue[Message | None] | None = None if raw else asyncio.Queue(maxsize=CLIENT_QUEUE)
+        self.queue: asyncio.Queue[Message | None] | None = (
+            None if raw else asyncio.Queue(maxsize=CLIENT_QUEUE)
+        )
         self.needs_snapshot = False
         self.timer: asyncio.TimerHandle | None = None
         self.behind_since = 0.0  # when it fell behind (needs_snapshot set)
@@ -131,7 +133,9 @@ class Client:
             self.queue.put_nowait(msg)
         except asyncio.QueueFull:
             self._fell_behind()  # the writer sends a snapshot when it catches up...
-            self.timer = asyncio.get_running_loop().call_later(STALL_S, self._check_writer)  # ...or it is dropped
+            self.timer = asyncio.get_running_loop().call_later(
+                STALL_S, self._check_writer
+            )  # ...or it is dropped
 
     def _fell_behind(self) -> None:
         self.needs_snapshot = True
@@ -216,14 +220,21 @@ class Stream:
             self.dirty = False
             self.build_delta()  # the first baseline
         snap = self._snapshot
-        if snap is not None and self._snapshot_seq == self.seq and time.monotonic() - snap.created < SNAPSHOT_TTL:
+        if (
+            snap is not None
+            and self._snapshot_seq == self.seq
+            and time.monotonic() - snap.created < SNAPSHOT_TTL
+        ):
             return snap
         s = self.hub.session
         msg = {
-            "type": "snapshot", "seq": self.seq, "stream": self.name, "session": s.header(),
+            "type": "snapshot",
+            "seq": self.seq,
+            "stream": self.name,
+            "session": s.header(),
             "rows": [{**r, "v": self.versions[n]} for n, r in self.rows.items()],
             "penalties": list(self.penalties.values()),
-        }  # fmt: skip
+        }
         if self.name == "live":
             msg["passings"] = list(s.feed)[-50:]
             msg["decoders"] = [d.describe() for d in s.decoders]
@@ -236,7 +247,14 @@ class Stream:
 
     def _header_key(self, header: dict[str, Any]) -> tuple:
         c = header["clock"]
-        return (header["flag"], header["closed"], c["green_s"], c["leader_laps"], header["preset"], header["kind"])
+        return (
+            header["flag"],
+            header["closed"],
+            c["green_s"],
+            c["leader_laps"],
+            header["preset"],
+            header["kind"],
+        )
 
     def build_delta(self) -> Message | None:
         s = self.hub.session
@@ -378,7 +396,9 @@ class SessionHub:
     def stream(self, name: str) -> Stream:
         return self.live if name == "live" else self.spectator
 
-    async def serve(self, stream: Stream, send, receive, since: int | None, raw: RawSocket | None = None) -> None:
+    async def serve(
+        self, stream: Stream, send, receive, since: int | None, raw: RawSocket | None = None
+    ) -> None:
         """Run one client: initial snapshot or resume, then forward messages until it leaves.
 
         With `raw`, every data frame of this client is written by the hub straight to its socket

@@ -41,7 +41,9 @@ def _section(lang: str, key: str) -> dict[str, Any]:
     return catalogue(lang).get(key) or {}
 
 
-def pick_lang(asked: str | None, accept_language: str | None, default: str = "en", strict: bool = False) -> str:
+def pick_lang(
+    asked: str | None, accept_language: str | None, default: str = "en", strict: bool = False
+) -> str:
     """`?lang=` when it is one we have, else the browser's preferred language we have (q-values
     honoured), else `default`. `strict`: an unknown `asked` is refused (a 400 for the caller)."""
     if asked:
@@ -169,8 +171,10 @@ class _Value:
             return stage_label(lang, v)
         if spec == "types":  # msgspec's "float | null"
             words = _section(lang, "_errors")
-            parts = [words.get(f"type.{p}") or _section("en", "_errors").get(f"type.{p}") or p
-                     for p in str(v).split(" | ")]  # fmt: skip
+            parts = [
+                words.get(f"type.{p}") or _section("en", "_errors").get(f"type.{p}") or p
+                for p in str(v).split(" | ")
+            ]
             return f" {words.get('type.or', 'or')} ".join(parts)
         if spec.startswith("@"):  # a word of this section, else of the pages
             key = f"{spec[1:]}.{v}"
@@ -318,4 +322,3 @@ def print_text(lang: str, english: str, **values: object) -> str:
     if template is None:
         template = _choose(_section("en", "_print").get(english), "en", values) or english
     return template.format(**values) if values else template
-

@@ -67,8 +67,12 @@ class Intake:
         self.s = session
         meta = session.meta
         self.log_errors = int(meta.get("log_errors") or 0)  # reads that could not be written, ever
-        self.first_reads: dict[str, dict[str, int]] = dict(meta.get("first_reads") or {})  # decoder -> epoch -> n
-        self.unwritable: dict[str, Any] | None = None  # {"since_ms": wall ms, "error": text} while writes fail
+        self.first_reads: dict[str, dict[str, int]] = dict(
+            meta.get("first_reads") or {}
+        )  # decoder -> epoch -> n
+        self.unwritable: dict[str, Any] | None = (
+            None  # {"since_ms": wall ms, "error": text} while writes fail
+        )
         self._meta_due: set[str] = set()  # meta keys to write once the log takes writes again
         self._counts = session.store.aside_counts()  # (link, kind, admitted) -> kept-aside reads
 
@@ -97,8 +101,9 @@ class Intake:
             link.clocks[(decoder_id, epoch)] = clock
         return clock
 
-    def _observe(self, link: DecoderLink, decoder_id: str, epoch: int, decoder_us: int, arrival_us: int,
-                 report: bool) -> tuple[DecoderClock, str]:
+    def _observe(
+        self, link: DecoderLink, decoder_id: str, epoch: int, decoder_us: int, arrival_us: int, report: bool
+    ) -> tuple[DecoderClock, str]:
         clock = self.clock(link, decoder_id, epoch)
         before = (clock.source, clock.offset_us, clock.drift_ppm)
         verdict = clock.observe(decoder_us, arrival_us, report)
@@ -120,8 +125,10 @@ class Intake:
         """Take one decoder read (see the module doc); False only when it could not be stored."""
         numbered = p.passing_number is not None
         key = aside_key(p.decoder_id, p.epoch, p.passing_number)
-        if numbered and (self.s.engine.has_read(p.decoder_id, str(p.passing_number), p.epoch)
-                         or self.s.store.aside_has(key)):
+        if numbered and (
+            self.s.engine.has_read(p.decoder_id, str(p.passing_number), p.epoch)
+            or self.s.store.aside_has(key)
+        ):
             link.counts["duplicates"] += 1
             return True
         if numbered:
@@ -154,10 +161,12 @@ class Intake:
     def line(self, link: DecoderLink, p: Passing, clock: DecoderClock) -> dict[str, Any]:
         """The passing line a read makes: its loop, and its time on the session clock (decided once)."""
         line: dict[str, Any] = {
-            "type": "passing", "t": round(clock.to_session_us(p.rtc_time_us) / 1e6, 6),
-            "transponder": p.transponder, "loop": p.loop or link.loops.get(p.decoder_id) or link.loop or "finish",
+            "type": "passing",
+            "t": round(clock.to_session_us(p.rtc_time_us) / 1e6, 6),
+            "transponder": p.transponder,
+            "loop": p.loop or link.loops.get(p.decoder_id) or link.loop or "finish",
             "decoder": p.decoder_id,
-        }  # fmt: skip
+        }
         if p.passing_number is not None:
             line["passing_id"] = p.passing_number
             if p.epoch > 1:
@@ -173,7 +182,9 @@ class Intake:
         if self.s.engine.closed:  # a finished session changes only when the crew admits a read
             return self._aside(link, p, line, LATE, "closed", {}, "the session is finished")
         if not -MAX_T_S <= line["t"] <= MAX_T_S:
-            return self._aside(link, p, line, REFUSED, "time", {}, f"t = {line['t']:.3f} s is outside ±{MAX_T_S:.0f} s")
+            return self._aside(
+                link, p, line, REFUSED, "time", {}, f"t = {line['t']:.3f} s is outside ±{MAX_T_S:.0f} s"
+            )
         try:
             self.s.submit(line)
         except (LineError, ApplyError) as exc:  # refused by the boundary: kept with its reason
@@ -186,12 +197,27 @@ class Intake:
         link.counts["logged"] += 1  # in the log (the engine may still call it a duplicate crossing)
         return True
 
-    def _aside(self, link: DecoderLink, p: Passing, line: dict[str, Any], kind: str, reason: str,
-               params: dict[str, Any], detail: str) -> bool:
+    def _aside(
+        self,
+        link: DecoderLink,
+        p: Passing,
+        line: dict[str, Any],
+        kind: str,
+        reason: str,
+        params: dict[str, Any],
+        detail: str,
+    ) -> bool:
         key = aside_key(p.decoder_id, p.epoch, p.passing_number)
-        read = {"decoder": p.decoder_id, "transponder": p.transponder, "rtc_time_us": p.rtc_time_us,
-                "passing_number": p.passing_number, "epoch": p.epoch, "loop": p.loop, "live": p.live,
-                "params": params}  # fmt: skip
+        read = {
+            "decoder": p.decoder_id,
+            "transponder": p.transponder,
+            "rtc_time_us": p.rtc_time_us,
+            "passing_number": p.passing_number,
+            "epoch": p.epoch,
+            "loop": p.loop,
+            "live": p.live,
+            "params": params,
+        }
         try:
             new = self.s.store.keep_aside(kind, reason, detail, read, line, link.url, key)
         except sqlite3.Error as exc:
@@ -208,12 +234,18 @@ class Intake:
     def admit(self, ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Log kept-aside reads as the passing lines they make now (re-timed by their decoder's
         current clock map when their link is still here). Returns (admitted, still refused)."""
-        rows = {r["id"]: r for r in self.s.store.aside(f"id IN ({', '.join('?' * len(ids))})", tuple(ids))} if ids else {}
+        rows = (
+            {r["id"]: r for r in self.s.store.aside(f"id IN ({', '.join('?' * len(ids))})", tuple(ids))}
+            if ids
+            else {}
+        )
         missing = [aid for aid in ids if aid not in rows]
         if missing:
             raise NotFound("reads.no_aside", id=missing[0])
         done, refused = [], []
-        for row in sorted(rows.values(), key=lambda r: (r["line"].get("t", 0), r["id"])):  # logged in time order
+        for row in sorted(
+            rows.values(), key=lambda r: (r["line"].get("t", 0), r["id"])
+        ):  # logged in time order
             aid = row["id"]
             if row["admitted_at"] is not None:
                 done.append({"id": aid, "t": row["line"]["t"]})
@@ -251,15 +283,21 @@ class Intake:
     def _retime_clock_aside(self, link: DecoderLink, decoder_id: str, epoch: int) -> None:
         """The clock stepped as reads kept aside for their time said: log them with the new map."""
         rows = self.s.store.aside("kind = ? AND link = ? AND admitted_at IS NULL", (CLOCK, link.url), 1000)
-        ids = [r["id"] for r in rows if r["read"]["decoder"] == decoder_id and r["read"].get("epoch", 1) == epoch]
+        ids = [
+            r["id"] for r in rows if r["read"]["decoder"] == decoder_id and r["read"].get("epoch", 1) == epoch
+        ]
         if ids:
             try:
                 done, _ = self.admit(sorted(ids))
             except sqlite3.Error as exc:
                 self._not_written(exc)
                 return
-            log.info("session %s: %d reads of decoder %s logged after its clock stepped", self.s.id, len(done),
-                     decoder_id or "?")
+            log.info(
+                "session %s: %d reads of decoder %s logged after its clock stepped",
+                self.s.id,
+                len(done),
+                decoder_id or "?",
+            )
 
     def aside(self, limit: int = 200) -> dict[str, Any]:
         """What the crew sees: counts by kind (waiting / admitted) and the newest kept-aside reads."""
@@ -271,12 +309,25 @@ class Intake:
         for r in self.s.store.aside(limit=limit):
             line, read = r["line"], r["read"]
             car = self.s.engine.by_transponder.get(str(line.get("transponder")))
-            reads.append({"id": r["id"], "kind": r["kind"], "reason": r["reason"], "params": read.get("params") or {},
-                          "detail": r["detail"], "t": line.get("t"), "transponder": line.get("transponder"),
-                          "number": car.number if car else None, "loop": line.get("loop"),
-                          "decoder": read.get("decoder"), "passing_id": read.get("passing_number"),
-                          "epoch": read.get("epoch", 1), "link": r["link"], "received_ms": round(r["received_at"] * 1000),
-                          "admitted": r["admitted_at"] is not None})  # fmt: skip
+            reads.append(
+                {
+                    "id": r["id"],
+                    "kind": r["kind"],
+                    "reason": r["reason"],
+                    "params": read.get("params") or {},
+                    "detail": r["detail"],
+                    "t": line.get("t"),
+                    "transponder": line.get("transponder"),
+                    "number": car.number if car else None,
+                    "loop": line.get("loop"),
+                    "decoder": read.get("decoder"),
+                    "passing_id": read.get("passing_number"),
+                    "epoch": read.get("epoch", 1),
+                    "link": r["link"],
+                    "received_ms": round(r["received_at"] * 1000),
+                    "admitted": r["admitted_at"] is not None,
+                }
+            )
         return {"counts": counts, "reads": reads}
 
     # -- what survives a restart -------------------------------------------------------------------
@@ -291,13 +342,17 @@ class Intake:
         for r in self.s.store.aside("read_key LIKE ?", (f"{decoder_id}|%",)):
             read = r["read"]
             if read.get("decoder") == decoder_id and read.get("passing_number") is not None:
-                epochs.setdefault(int(read.get("epoch") or 1), {})[int(read["passing_number"])] = read["transponder"]
+                epochs.setdefault(int(read.get("epoch") or 1), {})[int(read["passing_number"])] = read[
+                    "transponder"
+                ]
         first = {int(e): n for e, n in (self.first_reads.get(decoder_id) or {}).items()}
         epoch = max([1, *epochs, *first])
         return Logged(epoch, epochs.get(epoch, {}), first.get(epoch))
 
     def _note_first(self, p: Passing) -> None:
-        if len(p.decoder_id) > 64 or (p.decoder_id not in self.first_reads and len(self.first_reads) >= MAX_DECODERS):
+        if len(p.decoder_id) > 64 or (
+            p.decoder_id not in self.first_reads and len(self.first_reads) >= MAX_DECODERS
+        ):
             return  # not a decoder id the log takes, or a flood of made-up ids (MQTT): not kept
         epochs = self.first_reads.setdefault(p.decoder_id, {})
         n, e = p.passing_number, str(p.epoch)
@@ -327,8 +382,12 @@ class Intake:
         self._meta_due.add("log_errors")
         if self.unwritable is None:
             self.unwritable = {"since_ms": time.time_ns() // 1_000_000, "error": str(exc)}
-            log.error("session %s: the log cannot be written (%s): reads are kept by the decoders and "
-                      "asked for again", self.s.id, exc)  # fmt: skip
+            log.error(
+                "session %s: the log cannot be written (%s): reads are kept by the decoders and "
+                "asked for again",
+                self.s.id,
+                exc,
+            )
 
     def _written(self) -> None:
         if self.unwritable is not None:
@@ -345,5 +404,10 @@ class Intake:
                 pending[kind] = pending.get(kind, 0) + n
         waiting = sum(len(link.waiting) for link in self.s.decoders)
         unstored = sum(link.source.status.unstored for link in self.s.decoders if link.source is not None)
-        return {**pending, "log_errors": self.log_errors, "unwritable": self.unwritable,
-                "waiting_clock": waiting, "unstored": unstored}  # fmt: skip
+        return {
+            **pending,
+            "log_errors": self.log_errors,
+            "unwritable": self.unwritable,
+            "waiting_clock": waiting,
+            "unstored": unstored,
+        }

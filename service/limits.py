@@ -87,8 +87,9 @@ def parse_json(raw: bytes) -> Any:
     numbers within 64 bits / finite, no key twice in one object, no lone surrogate, bounded nesting."""
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_object, parse_int=_int, parse_float=_float,
-                           parse_constant=_constant)  # fmt: skip
+        value = json.loads(
+            text, object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant
+        )
         if _SURROGATE_ESCAPE.search(text):  # rare: let msgspec say whether every escape pairs up
             msgspec.json.decode(raw)
     except RecursionError:
@@ -142,7 +143,8 @@ class BodyLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await http_errors.answer(Request(scope), TooLarge("request.too_large", max=self.limit), 413)(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         seen = 0
 

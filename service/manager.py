@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 class Manager:
     """All sessions of this service, loaded from the data folder at start (crash recovery)."""
 
-    def __init__(self, data_dir: Path, admin_token: str, synchronous: str = "FULL",
-                 reach: DecoderReach | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, data_dir: Path, admin_token: str, synchronous: str = "FULL", reach: DecoderReach | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.reach = reach or DecoderReach()  # what decoder links may reach (decoders/reach.py)
         self.admin_token = admin_token
@@ -89,11 +90,13 @@ class Manager:
         link.source = open_source(link.url, self.reach)
         link.source.resume_from(session.intake.logged)  # after a restart: ask from the log's last read on
         link.source.on_clock = lambda decoder_id, decoder_us, host_us: session.intake.on_clock(
-            link, decoder_id, decoder_us, host_us)
+            link, decoder_id, decoder_us, host_us
+        )
         link.origin_us = session.origin_us
         session.intake.attach(link)
-        link.task = asyncio.create_task(link.source.run(lambda p: session.on_passing(link, p)),
-                                        name=f"decoder {mask_url(link.url)}")  # fmt: skip
+        link.task = asyncio.create_task(
+            link.source.run(lambda p: session.on_passing(link, p)), name=f"decoder {mask_url(link.url)}"
+        )
         session.decoders.append(link)
         if save:
             session.save_decoders()
@@ -106,7 +109,9 @@ class Manager:
                     await self.start_decoder(session, link, save=False)
                 except ValueError as exc:  # stored by an older version: listed with its error, removable
                     link.error = said_of(exc) if is_coded(exc) else str(exc)
-                    log.warning("session %s: cannot reopen decoder %s: %s", session.id, mask_url(link.url), link.error)
+                    log.warning(
+                        "session %s: cannot reopen decoder %s: %s", session.id, mask_url(link.url), link.error
+                    )
                     session.decoders.append(link)
 
     async def remove_decoder(self, session: LiveSession, index: int) -> DecoderLink:
@@ -143,4 +148,3 @@ class Manager:
             for link in list(s.decoders):
                 await self.stop_decoder(link)
             s.close()
-

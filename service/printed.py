@@ -110,7 +110,11 @@ def date_text(lang: str, iso: Any) -> str:
 def meeting_line(lang: str, info: Mapping[str, Any] | None) -> str:
     """The meeting on every sheet: "12/05/2026 · Circuit des Ajoncs · ASA Bretagne" (what it has)."""
     info = info or {}
-    parts = [date_text(lang, info.get("date")), str(info.get("place") or ""), str(info.get("organiser") or "")]
+    parts = [
+        date_text(lang, info.get("date")),
+        str(info.get("place") or ""),
+        str(info.get("organiser") or ""),
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -130,8 +134,14 @@ class Num(float):
     """A number in a CSV cell: written with the file's decimal mark (`csv_text`)."""
 
 
-def csv_text(lang: str, header: Sequence[str], rows: Sequence[Sequence[Any]], sep: str | None = None,
-             decimal: str | None = None, places: int = 3) -> str:  # fmt: skip
+def csv_text(
+    lang: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    sep: str | None = None,
+    decimal: str | None = None,
+    places: int = 3,
+) -> str:
     """A CSV a spreadsheet of `lang` opens without a wizard: UTF-8 BOM, CRLF, `;` and decimal commas
     for French, `,` and points for English (`sep`: "semicolon"/"comma", `decimal`: "comma"/"point"
     override). `Num` cells get the decimal mark; every cell goes through the one CSV writer

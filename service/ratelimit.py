@@ -58,8 +58,9 @@ class RateLimitMiddleware:
     """ASGI middleware: counts anonymous GETs under /api per client address; `is_staff(token)`
     says whether a bearer token is one of the service's."""
 
-    def __init__(self, app: Any, is_staff: Callable[[str], bool], documents: str = DOCUMENTS,
-                 reads: str = READS) -> None:  # fmt: skip
+    def __init__(
+        self, app: Any, is_staff: Callable[[str], bool], documents: str = DOCUMENTS, reads: str = READS
+    ) -> None:
         self.app, self.is_staff = app, is_staff
         self.rules: list[tuple[str, re.Pattern | None, RateLimitItem]] = [
             ("documents", _DOCUMENT, parse(documents)),

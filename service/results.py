@@ -68,9 +68,22 @@ def replay_file(path: str | Path, finalize: bool = True) -> Engine:
 
 
 RESULT_KEYS = (
-    "position", "number", "name", "category", "category_position", "status", "laps", "penalty_laps",
-    "penalty_seconds", "total_time_s", "best_lap_s", "best_lap_no", "pit_stops", "gap", "interval",
-)  # fmt: skip
+    "position",
+    "number",
+    "name",
+    "category",
+    "category_position",
+    "status",
+    "laps",
+    "penalty_laps",
+    "penalty_seconds",
+    "total_time_s",
+    "best_lap_s",
+    "best_lap_no",
+    "pit_stops",
+    "gap",
+    "interval",
+)
 
 
 def result_row(r: Row, points: Any = None) -> dict[str, Any]:
@@ -92,8 +105,14 @@ def results(engine: Engine, detail: bool = False) -> dict[str, Any]:
     if detail:
         return {
             "session": _session(engine),
-            "classification": [{**result_row(r, points(r) if points else None), "lap_flags": r.lap_flags,
-                                "lap_warnings": r.lap_warnings} for r in rows],  # fmt: skip
+            "classification": [
+                {
+                    **result_row(r, points(r) if points else None),
+                    "lap_flags": r.lap_flags,
+                    "lap_warnings": r.lap_warnings,
+                }
+                for r in rows
+            ],
             "penalties": [p.detail() for p in engine.penalties.all()],
             "warnings": list(engine.warnings),
         }

@@ -33,7 +33,9 @@ class MeetingEntry(_Open):
 
 
 class MeetingBody(_Open):
-    entries: Annotated[list[MeetingEntry], msgspec.Meta(max_length=2000)] = []  # or set up on the meeting page
+    entries: Annotated[
+        list[MeetingEntry], msgspec.Meta(max_length=2000)
+    ] = []  # or set up on the meeting page
     preset: Key = "autocross"
     name: Text = ""
     division: Text = ""

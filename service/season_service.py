@@ -54,15 +54,21 @@ def stopped_at_s(session: LiveSession) -> float | None:
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
     s = doc["season"]
-    return {"id": doc["id"], "name": s.get("name") or s["championship"], "championship": s["championship"],
-            "events": [e.get("name") for e in s.get("events") or []], "created": doc.get("created")}  # fmt: skip
+    return {
+        "id": doc["id"],
+        "name": s.get("name") or s["championship"],
+        "championship": s["championship"],
+        "events": [e.get("name") for e in s.get("events") or []],
+        "created": doc.get("created"),
+    }
 
 
 class SeasonService:
     """`sessions`: live sessions by id; `meeting`: a meeting by id, or None when there is none."""
 
-    def __init__(self, book: SeasonBook, sessions: dict[str, LiveSession],
-                 meeting: Callable[[str], Meeting | None]) -> None:  # fmt: skip
+    def __init__(
+        self, book: SeasonBook, sessions: dict[str, LiveSession], meeting: Callable[[str], Meeting | None]
+    ) -> None:
         self.book = book
         self.sessions = sessions
         self.meeting = meeting
@@ -130,8 +136,16 @@ class SeasonService:
         for name in available():
             p = championship_preset(name)
             c = championship(name)
-            out.append({"name": name, "rule": p.get("rule"), "description": p.get("description", ""),
-                        "required": list(c.required), "optional": list(c.optional), "options": list(OPTIONS)})  # fmt: skip
+            out.append(
+                {
+                    "name": name,
+                    "rule": p.get("rule"),
+                    "description": p.get("description", ""),
+                    "required": list(c.required),
+                    "optional": list(c.optional),
+                    "options": list(OPTIONS),
+                }
+            )
         return out
 
     # -- the documents a season names ------------------------------------------------------------
@@ -157,7 +171,9 @@ class SeasonService:
         try:
             return {"division": m.division, "rows": m.ranking("points").json}
         except MeetingError as exc:
-            raise SeasonError("season.ref_no_points", where=where(event, "points"), meeting=mid, why=exc) from exc
+            raise SeasonError(
+                "season.ref_no_points", where=where(event, "points"), meeting=mid, why=exc
+            ) from exc
 
     def with_live_stops(self, season: dict[str, Any]) -> dict[str, Any]:
         """A live cross-country race stopped early: its stop time, unless the season states one."""
@@ -209,8 +225,12 @@ class SeasonService:
 
     def kids(self, endurance1: str, endurance2: str) -> list[dict[str, Any]]:
         """CC-KIDS: the event's result over both endurances (live, recomputed on each read)."""
-        return kids_aggregate([self.session(endurance1).results()["classification"],
-                               self.session(endurance2).results()["classification"]])  # fmt: skip
+        return kids_aggregate(
+            [
+                self.session(endurance1).results()["classification"],
+                self.session(endurance2).results()["classification"],
+            ]
+        )
 
     def kids_groups(self, tests: str | None, endurance1: str | None, group_size: int) -> list[Any]:
         """CC-KIDS start groups: from the special test session(s) (`tests=ID,ID`) or from endurance 1."""
@@ -219,5 +239,7 @@ class SeasonService:
         if endurance1:
             return kids_second_grid(self.session(endurance1).results()["classification"], group_size)
         if tests:
-            return kids_grid([self.session(t).results()["classification"] for t in tests.split(",") if t], group_size)
+            return kids_grid(
+                [self.session(t).results()["classification"] for t in tests.split(",") if t], group_size
+            )
         raise Invalid("season.kids_needs")

@@ -51,8 +51,10 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"boucle serve: {exc}", file=sys.stderr)
         return 2
     if args.standby_of and args.decoder:
-        print("boucle serve: a standby opens the decoders its primary stores; --decoder goes to the primary",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "boucle serve: a standby opens the decoders its primary stores; --decoder goes to the primary",
+            file=sys.stderr,
+        )
         return 2
     wildcard = args.host in ("0.0.0.0", "::", "")
     advertise = args.advertise or f"http://{'*' if wildcard else args.host}:{args.port}"
@@ -69,9 +71,20 @@ def run_server(args: argparse.Namespace) -> int:
         rates = None if spec == "off" else tuple(spec.split(",", 1))
         if rates is not None:
             ratelimit.check(rates)
-        app = create_app(args.data, token, args.synchronous, decoders=args.decoder, decoder_session=args.session, rmonitor=rmonitor,
-                         publish=args.publish, publish_ws=args.publish_ws, allow_decoders=args.allow_decoder,
-                         rate_limits=rates, standby_of=args.standby_of, advertise=advertise)  # fmt: skip
+        app = create_app(
+            args.data,
+            token,
+            args.synchronous,
+            decoders=args.decoder,
+            decoder_session=args.session,
+            rmonitor=rmonitor,
+            publish=args.publish,
+            publish_ws=args.publish_ws,
+            allow_decoders=args.allow_decoder,
+            rate_limits=rates,
+            standby_of=args.standby_of,
+            advertise=advertise,
+        )
     except ValueError as exc:
         print(f"boucle serve: {exc}", file=sys.stderr)
         return 2
@@ -81,8 +94,15 @@ def run_server(args: argparse.Namespace) -> int:
     if args.standby_of:
         print(f"Hot standby of {args.standby_of}: read-only until promoted (boucle promote)", flush=True)
     if not (args.admin_token or os.environ.get(TOKEN_ENV)):
-        print(f"Admin token (log in on the staff pages): in {token_file} (readable by this user only)", flush=True)
-    limits = ConnectionLimits(per_client=args.max_connections_per_client, total=args.max_connections,
-                              header_timeout=args.header_timeout, body_timeout=args.body_timeout)  # fmt: skip
+        print(
+            f"Admin token (log in on the staff pages): in {token_file} (readable by this user only)",
+            flush=True,
+        )
+    limits = ConnectionLimits(
+        per_client=args.max_connections_per_client,
+        total=args.max_connections,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+    )
     uvicorn.Server(uvicorn_config(app, args.host, args.port, limits)).run()
     return 0

@@ -95,8 +95,12 @@ class DecoderLink:
     task: Any = None
     error: str | None = None  # why a stored link could not be reopened
     clocks: dict[tuple[str, int], DecoderClock] = field(default_factory=dict)  # (decoder id, epoch) -> map
-    kept_clocks: dict[str, dict[str, Any]] = field(default_factory=dict)  # decoder id -> newest map, in the meta
-    counts: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # logged, duplicates, kept aside
+    kept_clocks: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # decoder id -> newest map, in the meta
+    counts: defaultdict[str, int] = field(
+        default_factory=lambda: defaultdict(int)
+    )  # logged, duplicates, kept aside
     waiting: list[Passing] = field(default_factory=list)  # resent reads waiting for their decoder's clock
     origin_us: int = 0  # the session's wall-clock origin (to show a clock offset against the host's)
 
@@ -106,28 +110,58 @@ class DecoderLink:
         if self.error:
             st = {**st, "state": "error", "last_error": self.error}
         c = self.counts
-        return {**self.stored(), **describe_said(st), "url": mask_url(self.url), "received": st.get("passings", 0),
-                "passings": c["logged"],
-                "session_duplicates": c["duplicates"], "refused": c["refused"], "late": c["late"],
-                "clock_held": c["clock"], "waiting_clock": len(self.waiting), "clock": self.clock_view()}  # fmt: skip
+        return {
+            **self.stored(),
+            **describe_said(st),
+            "url": mask_url(self.url),
+            "received": st.get("passings", 0),
+            "passings": c["logged"],
+            "session_duplicates": c["duplicates"],
+            "refused": c["refused"],
+            "late": c["late"],
+            "clock_held": c["clock"],
+            "waiting_clock": len(self.waiting),
+            "clock": self.clock_view(),
+        }
 
     def clock_view(self) -> list[dict[str, Any]]:
         """Each decoder's clock map as the crew sees it: where it comes from, offset against this
         computer's clock (seconds, decoder behind = positive), drift."""
         if self.rtc_zero_us is not None:
-            return [{"decoder_id": None, "source": "manual", "offset_s": (self.origin_us - self.rtc_zero_us) / 1e6,
-                     "drift_ppm": 0.0, "epoch": None}]  # fmt: skip
+            return [
+                {
+                    "decoder_id": None,
+                    "source": "manual",
+                    "offset_s": (self.origin_us - self.rtc_zero_us) / 1e6,
+                    "drift_ppm": 0.0,
+                    "epoch": None,
+                }
+            ]
         newest: dict[str, tuple[int, DecoderClock]] = {}
         for (decoder_id, epoch), clock in self.clocks.items():
             if clock.ready and epoch >= newest.get(decoder_id, (0, None))[0]:
                 newest[decoder_id] = (epoch, clock)
-        return [{"decoder_id": d, "epoch": e, "source": c.source, "offset_s": (self.origin_us + c.offset_us) / 1e6,
-                 "drift_ppm": c.drift_ppm, "measured_ppm": c.measured_ppm} for d, (e, c) in sorted(newest.items())]  # fmt: skip
+        return [
+            {
+                "decoder_id": d,
+                "epoch": e,
+                "source": c.source,
+                "offset_s": (self.origin_us + c.offset_us) / 1e6,
+                "drift_ppm": c.drift_ppm,
+                "measured_ppm": c.measured_ppm,
+            }
+            for d, (e, c) in sorted(newest.items())
+        ]
 
     def stored(self) -> dict[str, Any]:
         """What the session's meta keeps of this link, to reopen it after a restart."""
-        return {"url": self.url, "loop": self.loop, "loops": dict(self.loops), "rtc_zero_us": self.rtc_zero_us,
-                "clocks": dict(self.kept_clocks)}  # fmt: skip
+        return {
+            "url": self.url,
+            "loop": self.loop,
+            "loops": dict(self.loops),
+            "rtc_zero_us": self.rtc_zero_us,
+            "clocks": dict(self.kept_clocks),
+        }
 
     @classmethod
     def from_request(cls, body: dict[str, Any]) -> DecoderLink:
@@ -145,18 +179,27 @@ class DecoderLink:
         if loop is not None and loop not in LOOPS:
             raise Invalid("decoder.loop", loop=loop, known=", ".join(LOOPS))
         loops = body.get("loops", self.loops) or {}
-        if not isinstance(loops, dict) or not all(isinstance(k, str) and v in LOOPS for k, v in loops.items()):
+        if not isinstance(loops, dict) or not all(
+            isinstance(k, str) and v in LOOPS for k, v in loops.items()
+        ):
             raise Invalid("decoder.loops", known=", ".join(LOOPS))
         zero = body.get("rtc_zero_us", self.rtc_zero_us)
-        if zero is not None and (isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63):
+        if zero is not None and (
+            isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero < 1 << 63
+        ):
             raise Invalid("decoder.rtc_zero")
         self.loop, self.loops, self.rtc_zero_us = loop, dict(loops), zero
 
     @classmethod
     def from_stored(cls, d: dict[str, Any]) -> DecoderLink:
         clocks = d.get("clocks")
-        return cls(url=str(d["url"]), loop=d.get("loop"), loops=dict(d.get("loops") or {}),
-                   rtc_zero_us=d.get("rtc_zero_us"), kept_clocks=dict(clocks) if isinstance(clocks, dict) else {})  # fmt: skip
+        return cls(
+            url=str(d["url"]),
+            loop=d.get("loop"),
+            loops=dict(d.get("loops") or {}),
+            rtc_zero_us=d.get("rtc_zero_us"),
+            kept_clocks=dict(clocks) if isinstance(clocks, dict) else {},
+        )
 
 
 NOISE_STRENGTH = 60  # P3 signal strength below which a lone read is likely a stray transponder nearby
@@ -191,8 +234,12 @@ class LiveSession:
         self.decoders: list[DecoderLink] = []
         self.counters = {"duplicates_dropped": 0, "rejected": 0}
         self.set_aside: list[dict[str, Any]] = []  # logged lines this version rejects: kept, not applied
-        self.guard: Callable[[], None] | None = None  # raises while this machine may not write (service/standby)
-        self.damage: list[dict[str, Any]] = list(meta.get("damage") or [])  # lines the log lost (store.open_log)
+        self.guard: Callable[[], None] | None = (
+            None  # raises while this machine may not write (service/standby)
+        )
+        self.damage: list[dict[str, Any]] = list(
+            meta.get("damage") or []
+        )  # lines the log lost (store.open_log)
         self._load()
         self.intake = Intake(self)  # decoder reads: clocks, kept-aside reads, an unwritable log
 
@@ -216,7 +263,9 @@ class LiveSession:
                     raise line
                 self.engine.apply_line(line)
             except (LineError, ApplyError) as exc:
-                self.set_aside.append({"seq": seq, "error": str(exc), "error_said": coded(exc), "line": text[:300]})
+                self.set_aside.append(
+                    {"seq": seq, "error": str(exc), "error_said": coded(exc), "line": text[:300]}
+                )
                 log.warning("session %s: log line %d set aside: %s", self.id, seq, exc)
                 continue
             n += 1
@@ -226,7 +275,9 @@ class LiveSession:
 
     # -- creation ------------------------------------------------------------------------------
     @classmethod
-    def create(cls, data_dir: Path, name: str, session_line: dict[str, Any], synchronous: str = "FULL") -> LiveSession:
+    def create(
+        cls, data_dir: Path, name: str, session_line: dict[str, Any], synchronous: str = "FULL"
+    ) -> LiveSession:
         line = parse_line({**session_line, "type": "session"})  # checked before any file is made
         sid = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
         store = EventStore(data_dir / f"{sid}.sqlite", synchronous)
@@ -372,15 +423,23 @@ class LiveSession:
         if not isinstance(sig, str) or sig not in SIGNALS:
             shown = sig if isinstance(sig, str) else None
             known = ", ".join(sorted(SIGNALS))
-            raise Invalid("signal.unknown", signal=shown, known=known) if shown else Invalid("signal.missing", known=known)
+            raise (
+                Invalid("signal.unknown", signal=shown, known=known)
+                if shown
+                else Invalid("signal.missing", known=known)
+            )
         return self.record({"type": "signal", **{k: v for k, v in fields.items() if k != "type"}})
 
     def add_penalty(self, fields: dict[str, Any], by: str | None = None) -> tuple[Penalty | None, Outcome]:
         """Race control's penalty (a RULES.md ID, or `other` with a note). Returns the penalty it made."""
         if not fields.get("number") or not fields.get("rule"):
             raise Invalid("penalty.needs_number_rule")
-        outcome = self.record({"type": "penalty", **{k: v for k, v in fields.items() if k not in ("type", "by")}}, by)
-        made = [p for p in self.engine.penalties.all() if p.source is not None and p.source == outcome.correction]
+        outcome = self.record(
+            {"type": "penalty", **{k: v for k, v in fields.items() if k not in ("type", "by")}}, by
+        )
+        made = [
+            p for p in self.engine.penalties.all() if p.source is not None and p.source == outcome.correction
+        ]
         return (made[0] if made else None), outcome
 
     def waive(self, pid: str, note: str = "", by: str | None = None) -> Penalty:
@@ -396,8 +455,9 @@ class LiveSession:
     def revert(self, target: Any, note: Any = None, by: str | None = None) -> Outcome:
         return self.record({"type": "revert", "target": target, **({"note": note} if note else {})}, by)
 
-    def confirm(self, target: Any, note: Any = None, by: str | None = None, *, number: Any = None,
-                lap_t: Any = None) -> Outcome:  # fmt: skip
+    def confirm(
+        self, target: Any, note: Any = None, by: str | None = None, *, number: Any = None, lap_t: Any = None
+    ) -> Outcome:
         """Confirm a manual passing (`target`, its correction id) or a lap the lap-time checks warned
         about (`number` and `lap_t`, the time of the crossing that ends it): it may then be a record."""
         what = {"target": target} if number is None and lap_t is None else {"number": number, "lap_t": lap_t}
@@ -411,7 +471,9 @@ class LiveSession:
         fields = {k: v for k, v in fields.items() if k not in ("type", "number", "by")}
         return self.record({"type": action, "number": number, **fields}, by)
 
-    def assign(self, number: Any, transponder: Any, replace: Any = False, by: str | None = None) -> Assignment:
+    def assign(
+        self, number: Any, transponder: Any, replace: Any = False, by: str | None = None
+    ) -> Assignment:
         """The car counts this transponder too (a spare); `replace` makes its others stop counting."""
         car = self.engine.cars.get(str(number))
         if car is None or not transponder:
@@ -420,8 +482,15 @@ class LiveSession:
             raise Invalid("assign.replace")
         tr = str(transponder)
         stops = [t for t in (car.transponder, *car.spares) if t and t != tr] if replace else []
-        outcome = self.record({"type": "assign", "number": car.number, "transponder": transponder,
-                               **({"replace": True} if replace else {})}, by)  # fmt: skip
+        outcome = self.record(
+            {
+                "type": "assign",
+                "number": car.number,
+                "transponder": transponder,
+                **({"replace": True} if replace else {}),
+            },
+            by,
+        )
         return Assignment(car.number, tr, stops, outcome)
 
     def manual_passing(self, fields: dict[str, Any], by: str | None = None) -> ManualPassing:
@@ -430,7 +499,11 @@ class LiveSession:
         number = str(fields.get("number"))
         if number not in self.engine.cars:
             raise Invalid("manual.needs_number")
-        line: dict[str, Any] = {"type": "manual_passing", "number": number, "loop": fields.get("loop") or "finish"}
+        line: dict[str, Any] = {
+            "type": "manual_passing",
+            "number": number,
+            "loop": fields.get("loop") or "finish",
+        }
         if fields.get("t") is not None:
             line["t"] = fields["t"]
             if fields.get("estimated") is True:
@@ -441,15 +514,27 @@ class LiveSession:
             line["t"], line["estimated"] = self.estimate(number)["t"], True
         outcome = self.record(line, by)
         cid = outcome.correction
-        return ManualPassing(cid, self.engine.corrections[cid]["t"], bool(line.get("estimated")),
-                             bool(line.get("interpolated")), outcome)  # fmt: skip
+        return ManualPassing(
+            cid,
+            self.engine.corrections[cid]["t"],
+            bool(line.get("estimated")),
+            bool(line.get("interpolated")),
+            outcome,
+        )
 
     def invalidate(self, fields: dict[str, Any], by: str | None = None) -> Outcome:
         """A read that was not a real crossing of that car (it stays in the log, flagged)."""
         if not fields.get("transponder") or fields.get("target_t") is None:
             raise Invalid("invalidate.needs")
-        return self.record({"type": "invalidate", "transponder": str(fields["transponder"]),
-                            "loop": fields.get("loop") or "finish", "target_t": fields["target_t"]}, by)  # fmt: skip
+        return self.record(
+            {
+                "type": "invalidate",
+                "transponder": str(fields["transponder"]),
+                "loop": fields.get("loop") or "finish",
+                "target_t": fields["target_t"],
+            },
+            by,
+        )
 
     # -- lookups that refuse with a domain error --------------------------------------------------------
     def car(self, number: str) -> Car:
@@ -476,13 +561,19 @@ class LiveSession:
     def transponders(self) -> dict[str, list[str]]:
         """Each car's counting transponders (its own first, then spares; not one another car took)."""
         counting = self.engine.by_transponder
-        return {n: [tr for tr in (c.transponder, *c.spares) if tr and counting.get(tr) is c] for n, c in self.engine.cars.items()}
+        return {
+            n: [tr for tr in (c.transponder, *c.spares) if tr and counting.get(tr) is c]
+            for n, c in self.engine.cars.items()
+        }
 
     def rule_amounts(self) -> dict[str, dict[str, Any]]:
         """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
         rules = self.engine.params.get("rules") or {}
-        return {rid: ({k: rp[k] for k in AMOUNTS if k in rp} if isinstance(rp, dict) else {})
-                for rid, rp in rules.items() if rp is not False}  # fmt: skip
+        return {
+            rid: ({k: rp[k] for k in AMOUNTS if k in rp} if isinstance(rp, dict) else {})
+            for rid, rp in rules.items()
+            if rp is not False
+        }
 
     def _already_seen(self, line: PassingLine) -> bool:
         """A resend after a reconnect is dropped before the log (nothing counted or stored twice)."""
@@ -492,18 +583,34 @@ class LiveSession:
 
     def _feed(self, line: dict[str, Any], state: str) -> None:
         tr = line.get("transponder")
-        car = self.engine.by_transponder.get(str(tr)) if tr is not None else self.engine.cars.get(str(line.get("number")))
-        self.feed.append({
-            "t": line.get("t"), "transponder": tr, "loop": line.get("loop"),
-            "number": car.number if car else line.get("number"), "decoder": line.get("decoder"),
-            "passing_id": line.get("passing_id"), "strength": line.get("strength"), "hits": line.get("hits"),
-            "state": state, "manual": line.get("type") == "manual_passing",
-        })  # fmt: skip
+        car = (
+            self.engine.by_transponder.get(str(tr))
+            if tr is not None
+            else self.engine.cars.get(str(line.get("number")))
+        )
+        self.feed.append(
+            {
+                "t": line.get("t"),
+                "transponder": tr,
+                "loop": line.get("loop"),
+                "number": car.number if car else line.get("number"),
+                "decoder": line.get("decoder"),
+                "passing_id": line.get("passing_id"),
+                "strength": line.get("strength"),
+                "hits": line.get("hits"),
+                "state": state,
+                "manual": line.get("type") == "manual_passing",
+            }
+        )
 
     # -- decoders ------------------------------------------------------------------------------------
     def stored_decoders(self) -> list[DecoderLink]:
         """The decoder links this session had when it was last saved (reopened on restart)."""
-        return [DecoderLink.from_stored(d) for d in self.meta.get("decoders") or [] if isinstance(d, dict) and d.get("url")]
+        return [
+            DecoderLink.from_stored(d)
+            for d in self.meta.get("decoders") or []
+            if isinstance(d, dict) and d.get("url")
+        ]
 
     def save_decoders(self) -> None:
         """Store the links in the session's meta: a restart reopens exactly these."""
@@ -539,8 +646,12 @@ class LiveSession:
             },
             "wall_ms": time.time_ns() // 1_000_000,
             "origin_ms": self.origin_us // 1000,  # wall clock at t = 0: times of day <-> session times
-            "log": {**self.counters, "set_aside": len(self.set_aside), "missing": self.lines_missing,
-                    **self.intake.header()},
+            "log": {
+                **self.counters,
+                "set_aside": len(self.set_aside),
+                "missing": self.lines_missing,
+                **self.intake.header(),
+            },
             "meeting": self.meta.get("meeting"),
         }
 
@@ -557,9 +668,19 @@ class LiveSession:
     def listing(self, meeting: dict[str, Any] | None = None) -> dict[str, Any]:
         """The session in the list of sessions (the picker, the admin page), with its meeting if any."""
         e = self.engine
-        return {"id": self.id, "name": self.name, "preset": e.params["preset"], "kind": e.kind,
-                "created": self.meta.get("created"), "closed": e.closed, "flag": e.flag_state, "state": self.state,
-                "meeting": meeting, "set_aside": len(self.set_aside), "missing": self.lines_missing}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "preset": e.params["preset"],
+            "kind": e.kind,
+            "created": self.meta.get("created"),
+            "closed": e.closed,
+            "flag": e.flag_state,
+            "state": self.state,
+            "meeting": meeting,
+            "set_aside": len(self.set_aside),
+            "missing": self.lines_missing,
+        }
 
     @property
     def lines_missing(self) -> int:
@@ -576,8 +697,13 @@ class LiveSession:
         """The header plus what the timing crew must check: log lines set aside at load and why, lines
         the log lost (which, found when, the damaged file kept)."""
         warnings = self.engine.warnings[-100:]
-        return {**self.header(), "set_aside": self.set_aside[:100], "damage": self.damage, "warnings": warnings,
-                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
+        return {
+            **self.header(),
+            "set_aside": self.set_aside[:100],
+            "damage": self.damage,
+            "warnings": warnings,
+            "warnings_said": [coded(w) for w in warnings],
+        }
 
     def rows(self) -> list[dict[str, Any]]:
         return [row_public(r) for r in classify(self.engine)]
@@ -590,7 +716,9 @@ class LiveSession:
         car = self.car(number)
         warnings = dict(car.lap_warnings)
         out = []
-        for i, (t, lt, flag) in enumerate(zip(car.lap_ends[: car.laps], car.lap_times, car.lap_flags, strict=False)):
+        for i, (t, lt, flag) in enumerate(
+            zip(car.lap_ends[: car.laps], car.lap_times, car.lap_flags, strict=False)
+        ):
             lap = {"lap": i + 1, "t": us_to_s(t), "lap_s": us_to_s(lt)}
             if flag:
                 lap["flag"] = flag
@@ -622,8 +750,14 @@ class LiveSession:
                 loops[ev.loop] = loops.get(ev.loop, 0) + 1
             strength = [ev.line.strength for ev in reads if ev.line.strength is not None]
             hits = [ev.line.hits for ev in reads if ev.line.hits is not None]
-            d = {"transponder": tr, "count": count, "last_t": None if last is None else last / 1e6,
-                 "loops": loops, "max_strength": max(strength, default=None), "max_hits": max(hits, default=None)}  # fmt: skip
+            d = {
+                "transponder": tr,
+                "count": count,
+                "last_t": None if last is None else last / 1e6,
+                "loops": loops,
+                "max_strength": max(strength, default=None),
+                "max_hits": max(hits, default=None),
+            }
             d["noise"] = noise_reasons(d)
             d["noise_said"] = [coded(w) for w in d["noise"]]  # the pages say them in their language
             out.append(d)
@@ -649,14 +783,24 @@ class LiveSession:
             found = e.interpolate_passing(number, lap)
             if found is None:
                 raise Invalid("manual.lap_too_short", lap=lap, number=number)
-            return {"number": number, "t": us_to_s(found[0]), "basis": "interpolated", "lap": lap,
-                    "missing": found[1], "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
+            return {
+                "number": number,
+                "t": us_to_s(found[0]),
+                "basis": "interpolated",
+                "lap": lap,
+                "missing": found[1],
+                "min_lap_s": e.min_lap_us / 1e6,
+            }
         t_us, basis = e.estimate_passing(number, max(e.now_us, round(self.now_t() * 1e6)))
         car = e.cars[number]
         last = car.lap_ends[-1] if car.lap_ends else None
-        return {"number": number, "t": us_to_s(t_us), "basis": basis,
-                "last_crossing_t": us_to_s(last),
-                "min_lap_s": e.min_lap_us / 1e6}  # fmt: skip
+        return {
+            "number": number,
+            "t": us_to_s(t_us),
+            "basis": basis,
+            "last_crossing_t": us_to_s(last),
+            "min_lap_s": e.min_lap_us / 1e6,
+        }
 
     def close(self) -> None:
         self.store.close()

@@ -53,10 +53,20 @@ def entry_list(s: LiveSession) -> list[dict[str, Any]]:
     out = []
     for car in s.engine.cars.values():
         e = car.entry
-        out.append({"number": car.number, "name": car.name, "team": str(e.get("team") or ""),
-                    "category": car.category, "transponder": car.transponder, "spares": list(car.spares),
-                    "drivers": list(car.drivers), **{k: e[k] for k in KEPT if e.get(k) is not None},
-                    "laps": car.laps, "has_history": car.number in named})  # fmt: skip
+        out.append(
+            {
+                "number": car.number,
+                "name": car.name,
+                "team": str(e.get("team") or ""),
+                "category": car.category,
+                "transponder": car.transponder,
+                "spares": list(car.spares),
+                "drivers": list(car.drivers),
+                **{k: e[k] for k in KEPT if e.get(k) is not None},
+                "laps": car.laps,
+                "has_history": car.number in named,
+            }
+        )
     return out
 
 
@@ -104,8 +114,13 @@ def entry_line(fields: Any, number: str | None = None) -> dict[str, Any]:
     new = _text(fields, "number") or (number or "")
     if not new:
         raise Invalid("entry.no_number")
-    line: dict[str, Any] = {"type": "entry", "number": new, "name": _text(fields, "name"),
-                            "category": _text(fields, "category"), "transponder": _text(fields, "transponder")}  # fmt: skip
+    line: dict[str, Any] = {
+        "type": "entry",
+        "number": new,
+        "name": _text(fields, "name"),
+        "category": _text(fields, "category"),
+        "transponder": _text(fields, "transponder"),
+    }
     team = _text(fields, "team")
     if team:
         line["team"] = team
@@ -145,8 +160,15 @@ def put_entry(s: LiveSession, number: str, fields: Any, by: str | None = None) -
             if not wanted and old.transponder:
                 raise Conflict("entries.transponder_has_history", number=number)
             if wanted and wanted != old.transponder:
-                lines.append({"type": "assign", "number": number, "transponder": wanted, "replace": True,
-                              **({"by": by} if by else {})})  # fmt: skip
+                lines.append(
+                    {
+                        "type": "assign",
+                        "number": number,
+                        "transponder": wanted,
+                        "replace": True,
+                        **({"by": by} if by else {}),
+                    }
+                )
     s.submit_many(lines)
     return next(e for e in entry_list(s) if e["number"] == new)
 

@@ -38,8 +38,14 @@ def cell(value: Any) -> Any:
     return text
 
 
-def write_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]], *, delimiter: str = ",",
-              bom: bool = False, lineterminator: str = "\r\n") -> str:  # fmt: skip
+def write_csv(
+    header: Iterable[Any],
+    rows: Iterable[Iterable[Any]],
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
+    lineterminator: str = "\r\n",
+) -> str:
     """The CSV text of a header and rows, every cell through `cell`."""
     out = io.StringIO()
     w = csv.writer(out, delimiter=delimiter, lineterminator=lineterminator)

@@ -25,8 +25,13 @@ REVALIDATE = "no-cache"
 COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".txt", ".map")
 # href="css/..." src="js/..." href="favicon.svg" in pages (relative, so a mount prefix still works)
 ASSET_REF = re.compile(r'(\b(?:href|src)=")((?:css|js|i18n)/[^"]+|favicon\.svg)"')
-MIME = {".js": "text/javascript; charset=utf-8", ".json": "application/json", ".svg": "image/svg+xml",
-        ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8"}  # fmt: skip
+MIME = {
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +109,11 @@ class WebAssets:
             if req.get("if-none-match") == asset.etag:
                 resp = Response(status_code=304, headers=headers)
             elif asset.gz is not None and "gzip" in req.get("accept-encoding", ""):
-                resp = Response(asset.gz if method == "GET" else b"", media_type=asset.media_type,
-                                headers={**headers, "Content-Encoding": "gzip"})  # fmt: skip
+                resp = Response(
+                    asset.gz if method == "GET" else b"",
+                    media_type=asset.media_type,
+                    headers={**headers, "Content-Encoding": "gzip"},
+                )
                 resp.headers["Content-Length"] = str(len(asset.gz))
             else:
                 resp = Response(

@@ -139,7 +139,9 @@ class EventStore:
 
     def insert_at(self, seq: int, text: str) -> None:
         """A line another machine logged at `seq` (a standby's copy): same numbering on both."""
-        self.db.execute("INSERT INTO events (seq, line, received_at) VALUES (?, ?, ?)", (seq, text, time.time()))
+        self.db.execute(
+            "INSERT INTO events (seq, line, received_at) VALUES (?, ?, ?)", (seq, text, time.time())
+        )
 
     def texts(self) -> Iterator[tuple[int, str]]:
         """(seq, text) of every logged line, in arrival order."""
@@ -153,23 +155,36 @@ class EventStore:
         return int(self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # -- reads kept aside -------------------------------------------------------------------------
-    def keep_aside(self, kind: str, reason: str, detail: str, read: dict[str, Any], line: dict[str, Any],
-                   link: str, read_key: str | None) -> int | None:
+    def keep_aside(
+        self,
+        kind: str,
+        reason: str,
+        detail: str,
+        read: dict[str, Any],
+        line: dict[str, Any],
+        link: str,
+        read_key: str | None,
+    ) -> int | None:
         """Keep a decoder read out of the log; None when that numbered read is already kept."""
         cur = self.db.execute(
             "INSERT OR IGNORE INTO aside (kind, reason, detail, read, line, link, read_key, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, reason, detail[:500], json.dumps(read), json.dumps(line), link, read_key, time.time()))
+            (kind, reason, detail[:500], json.dumps(read), json.dumps(line), link, read_key, time.time()),
+        )
         return int(cur.lastrowid) if cur.rowcount else None
 
     def aside_has(self, read_key: str | None) -> bool:
-        return read_key is not None and self.db.execute("SELECT 1 FROM aside WHERE read_key = ?",
-                                                        (read_key,)).fetchone() is not None  # fmt: skip
+        return (
+            read_key is not None
+            and self.db.execute("SELECT 1 FROM aside WHERE read_key = ?", (read_key,)).fetchone() is not None
+        )
 
     def aside(self, where: str = "1", args: tuple = (), limit: int = 10_000) -> list[dict[str, Any]]:
         """Kept-aside reads, newest first (`where`: an SQL condition on the columns, with `args`)."""
-        rows = self.db.execute(f"SELECT {', '.join(ASIDE_COLUMNS)} FROM aside WHERE {where} "
-                               "ORDER BY id DESC LIMIT ?", (*args, limit))  # fmt: skip
+        rows = self.db.execute(
+            f"SELECT {', '.join(ASIDE_COLUMNS)} FROM aside WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        )
         out = []
         for row in rows:
             d = dict(zip(ASIDE_COLUMNS, row, strict=True))
@@ -179,13 +194,17 @@ class EventStore:
 
     def aside_counts(self) -> dict[tuple[str, str, bool], int]:
         """(link, kind, admitted) -> number of kept-aside reads."""
-        rows = self.db.execute("SELECT link, kind, admitted_at IS NOT NULL, COUNT(*) FROM aside GROUP BY 1, 2, 3")
+        rows = self.db.execute(
+            "SELECT link, kind, admitted_at IS NOT NULL, COUNT(*) FROM aside GROUP BY 1, 2, 3"
+        )
         return {(link, kind, bool(done)): n for link, kind, done, n in rows}
 
     def admitted(self, aside_id: int, line: dict[str, Any]) -> None:
         """This kept-aside read is in the log now, as `line`."""
-        self.db.execute("UPDATE aside SET admitted_at = ?, line = ? WHERE id = ?",
-                        (time.time(), json.dumps(line), aside_id))  # fmt: skip
+        self.db.execute(
+            "UPDATE aside SET admitted_at = ?, line = ? WHERE id = ?",
+            (time.time(), json.dumps(line), aside_id),
+        )
 
     def get_meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
@@ -278,10 +297,17 @@ CAUSES = {  # what a damage report's `cause` means (the pages say it from their 
 }
 
 
-def _report(missing: list[list[int]], cause: str, error: str | None = None, kept_as: str | None = None) -> dict[str, Any]:
+def _report(
+    missing: list[list[int]], cause: str, error: str | None = None, kept_as: str | None = None
+) -> dict[str, Any]:
     """One damage report: which lines (ranges of `seq`), how many, found when, why."""
-    r: dict[str, Any] = {"found": time.strftime("%Y-%m-%dT%H:%M:%S"), "cause": cause, "why": CAUSES[cause],
-                         "missing": missing, "lines_missing": sum(b - a + 1 for a, b in missing)}  # fmt: skip
+    r: dict[str, Any] = {
+        "found": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "cause": cause,
+        "why": CAUSES[cause],
+        "missing": missing,
+        "lines_missing": sum(b - a + 1 for a, b in missing),
+    }
     if error:
         r["error"] = error
     if kept_as:
@@ -329,7 +355,9 @@ def _rebuild(path: Path, committed: int | None, error: str, synchronous: str) ->
         first = min((r[2] for r in rows), default=time.time())
         meta.setdefault("origin_us", int(first * 1e6))  # the session line is logged when it is created
     meta.setdefault("name", meta["id"])
-    meta.setdefault("tokens", {"race_control": secrets.token_urlsafe(18), "timing": secrets.token_urlsafe(18)})
+    meta.setdefault(
+        "tokens", {"race_control": secrets.token_urlsafe(18), "timing": secrets.token_urlsafe(18)}
+    )
     missing = _missing([r[0] for r in rows], last, meta.get("damage") or [])
     meta["damage"] = [*(meta.get("damage") or []), _report(missing, "unreadable", error, kept.name)]
     fresh = EventStore(path, synchronous)
@@ -390,6 +418,7 @@ def scenario_lines(lines: list[Any]) -> list[Any]:
     referenced by `waive` lines depend on the order race control saw them in. An item that is not a
     line (the text of a line set aside) stays among the events, in arrival order.
     """
+
     def kind(ln: Any) -> Any:
         return ln.get("type") if isinstance(ln, dict) else None
 
@@ -416,10 +445,15 @@ def texts_scenario(texts: list[str], damage: list[dict[str, Any]] | None = None)
         except (ValueError, RecursionError):
             obj = None
         items.append(obj if isinstance(obj, dict) else " ".join(text.splitlines()))
-    head = [f"# {d.get('lines_missing', 0)} line(s) missing from this log ({_ranges(d.get('missing', []))}): "
-            f"{d.get('why', '')}, found {d.get('found', '?')}{'; damaged file kept as ' + d['kept_as'] if d.get('kept_as') else ''}\n"
-            for d in damage or []]  # fmt: skip
-    body = [(json.dumps(x, ensure_ascii=False) if isinstance(x, dict) else x) + "\n" for x in scenario_lines(items)]
+    head = [
+        f"# {d.get('lines_missing', 0)} line(s) missing from this log ({_ranges(d.get('missing', []))}): "
+        f"{d.get('why', '')}, found {d.get('found', '?')}{'; damaged file kept as ' + d['kept_as'] if d.get('kept_as') else ''}\n"
+        for d in damage or []
+    ]
+    body = [
+        (json.dumps(x, ensure_ascii=False) if isinstance(x, dict) else x) + "\n"
+        for x in scenario_lines(items)
+    ]
     return "".join(head + body), len(body)
 
 

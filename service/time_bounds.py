@@ -46,6 +46,11 @@ def time_refusal(line: Line, engine: Engine, wall_s: Callable[[], float]) -> Out
         if t < low:
             return OutOfTime("time.before_start", field=field, t=round(t, 3), start=round(low, 3))
         if t > high:
-            return OutOfTime("time.after_clock", field=field, t=round(t, 3), clock=round(clock, 3),
-                             margin=round(high - clock))  # fmt: skip
+            return OutOfTime(
+                "time.after_clock",
+                field=field,
+                t=round(t, 3),
+                clock=round(clock, 3),
+                margin=round(high - clock),
+            )
     return None

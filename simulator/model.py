@@ -64,8 +64,15 @@ class Params:
     def realistic(cls) -> Params:
         """Modest rates of everything, as a club meeting would see them."""
         return cls(
-            short_stop=0.03, closed_pit_mechanical=0.03, missed_refuel=0.03, missing_stop=0.03,
-            jump_start=0.05, dnf=0.03, missed_read=0.002, duplicate_read=0.01, noise_per_hour=2.0,
+            short_stop=0.03,
+            closed_pit_mechanical=0.03,
+            missed_refuel=0.03,
+            missing_stop=0.03,
+            jump_start=0.05,
+            dnf=0.03,
+            missed_read=0.002,
+            duplicate_read=0.01,
+            noise_per_hour=2.0,
         )
 
     def set(self, name: str, value: str) -> None:
@@ -80,9 +87,24 @@ class Params:
 
 
 _PROBABILITIES = {
-    "slow_lap", "off_track", "short_stop", "closed_pit", "closed_pit_mechanical", "late_change",
-    "back_to_back", "missed_refuel", "missing_stop", "jump_start", "dnf", "missed_read",
-    "duplicate_read", "second_finish_decoder", "weight_check", "underweight", "ballast_fail", "ballast_ignore",
+    "slow_lap",
+    "off_track",
+    "short_stop",
+    "closed_pit",
+    "closed_pit_mechanical",
+    "late_change",
+    "back_to_back",
+    "missed_refuel",
+    "missing_stop",
+    "jump_start",
+    "dnf",
+    "missed_read",
+    "duplicate_read",
+    "second_finish_decoder",
+    "weight_check",
+    "underweight",
+    "ballast_fail",
+    "ballast_ignore",
 }
 
 
@@ -113,7 +135,9 @@ class Format:
     kind_laps: dict[str, int] = field(default_factory=dict)  # laps per session kind (AX-LENGTH)
     grid_pattern: tuple[int, ...] = (3, 2)  # cars per grid row, repeating (AX-LENGTH)
     wave_interval_s: float = 30.0  # CC-WAVES
-    category_duration_s: dict[str, float] = field(default_factory=dict)  # categories stopped early (CC-DURATION)
+    category_duration_s: dict[str, float] = field(
+        default_factory=dict
+    )  # categories stopped early (CC-DURATION)
 
     def required_stops(self, category: str) -> int:
         """Stops the category must make; category names match as the service matches them."""
@@ -149,7 +173,9 @@ def _format(name: str, family: str, **sim: Any) -> Format:
     read: dict[str, Any] = {
         "duration_s": float(p.get("duration_s", 0.0)),
         "laps": int(p.get("laps", 0)),
-        "stops": dict(rules.get("LM-STOPS", {}).get("stops") or rules.get("CC-PIT", {}).get("passages") or {}),
+        "stops": dict(
+            rules.get("LM-STOPS", {}).get("stops") or rules.get("CC-PIT", {}).get("passages") or {}
+        ),
         "refuel": tuple((float(a), float(b)) for a, b in rules.get("LM-REFUEL", {}).get("windows_s", ())),
         "pit_closed_s": float(rules.get("LM-PIT-CLOSED-START", {}).get("closed_s", 0.0)),
         "no_change_end_s": float(rules.get("LM-NO-CHANGE-END", {}).get("last_s", 0.0)),
@@ -174,8 +200,15 @@ FORMATS: dict[str, Format] = {name: _format(name, **sim) for name, sim in _SIM_O
 PRESETS = tuple(FORMATS)
 
 AX_DIVISIONS = {  # RULES.md section 3: number ranges
-    "Super Buggy": 1, "Buggy 1600": 101, "Maxi Tourisme": 201, "Super Sprint": 301, "Buggy Cup": 401,
-    "Junior Sprint": 501, "Tourisme Cup": 601, "Maxi Sprint": 701, "Sprint Girl": 801,
+    "Super Buggy": 1,
+    "Buggy 1600": 101,
+    "Maxi Tourisme": 201,
+    "Super Sprint": 301,
+    "Buggy Cup": 401,
+    "Junior Sprint": 501,
+    "Tourisme Cup": 601,
+    "Maxi Sprint": 701,
+    "Sprint Girl": 801,
 }
 # Cross-country categories the simulator enters, in entry order: five run the whole race, the last
 # two are stopped early (which ones, and when, is the preset's `category_duration_s`).
@@ -266,16 +299,82 @@ class Race:
 # ------------------------------------------------------------------------------------------
 # Generation
 
-_TEAM_WORDS = ("Rapid", "Kart", "Moto", "Racing", "Team", "Speed", "Loire", "Sarthe", "Drift", "Apex",
-               "Pole", "Turbo", "Chrono", "Piston", "Boucle", "Circuit", "Tour", "Vitesse", "Gazole", "Slick")
-_FIRST = ("Alex", "Camille", "Sam", "Louise", "Hugo", "Lina", "Jules", "Emma", "Noah", "Chloé", "Léo",
-          "Manon", "Tom", "Inès", "Paul", "Zoé", "Nina", "Théo", "Jade", "Malo")
-_LAST = ("Martin", "Bernard", "Dubois", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre",
-         "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard")
+_TEAM_WORDS = (
+    "Rapid",
+    "Kart",
+    "Moto",
+    "Racing",
+    "Team",
+    "Speed",
+    "Loire",
+    "Sarthe",
+    "Drift",
+    "Apex",
+    "Pole",
+    "Turbo",
+    "Chrono",
+    "Piston",
+    "Boucle",
+    "Circuit",
+    "Tour",
+    "Vitesse",
+    "Gazole",
+    "Slick",
+)
+_FIRST = (
+    "Alex",
+    "Camille",
+    "Sam",
+    "Louise",
+    "Hugo",
+    "Lina",
+    "Jules",
+    "Emma",
+    "Noah",
+    "Chloé",
+    "Léo",
+    "Manon",
+    "Tom",
+    "Inès",
+    "Paul",
+    "Zoé",
+    "Nina",
+    "Théo",
+    "Jade",
+    "Malo",
+)
+_LAST = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+)
 
 
-def generate(preset: str, cars: int, seed: int, params: Params | None = None, *, kind: str | None = None,
-             duration_s: float | None = None, laps: int | None = None) -> Race:
+def generate(
+    preset: str,
+    cars: int,
+    seed: int,
+    params: Params | None = None,
+    *,
+    kind: str | None = None,
+    duration_s: float | None = None,
+    laps: int | None = None,
+) -> Race:
     """Simulate one session of `preset` with `cars` competitors, reproducibly from `seed`."""
     if preset not in FORMATS:
         raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
@@ -311,7 +410,9 @@ def generate(preset: str, cars: int, seed: int, params: Params | None = None, *,
             events += sim.drive(car, rng)
         sim.apply_finish(field_, events)
     reads, stats = _decoder_reads(field_, p, np.random.default_rng(fault_ss), sim.end_t(field_))
-    outages = _outages(p, np.random.default_rng(outage_ss), sim.end_t(field_), sorted({r.decoder for r in reads}))
+    outages = _outages(
+        p, np.random.default_rng(outage_ss), sim.end_t(field_), sorted({r.decoder for r in reads})
+    )
     events.sort(key=lambda e: e.t)
     return Race(preset, kind, seed, p, sim.session_line(), field_, reads, events, outages, stats, sim.flag_t)
 
@@ -319,8 +420,9 @@ def generate(preset: str, cars: int, seed: int, params: Params | None = None, *,
 class _Sim:
     """The per-format logic; one instance per generated race."""
 
-    def __init__(self, preset: str, fmt: Format, p: Params, kind: str, duration_s: float | None,
-                 laps: int | None) -> None:
+    def __init__(
+        self, preset: str, fmt: Format, p: Params, kind: str, duration_s: float | None, laps: int | None
+    ) -> None:
         self.preset, self.fmt, self.p, self.kind = preset, fmt, p, kind
         self.duration_s = duration_s
         self.laps = laps
@@ -337,7 +439,9 @@ class _Sim:
         if fmt.family == "heat":
             division = "Super Buggy"
             start = AX_DIVISIONS[division]
-            numbers = sorted(rng.choice(np.arange(start, start + 99), size=min(n, 99), replace=False).tolist())
+            numbers = sorted(
+                rng.choice(np.arange(start, start + 99), size=min(n, 99), replace=False).tolist()
+            )
             numbers += list(range(1000, 1000 + n - len(numbers)))
         else:
             numbers = list(range(1, n + 1))
@@ -368,8 +472,17 @@ class _Sim:
                 name = f"{_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {numbers[i]}"
             else:
                 name = drivers[0]["name"]
-            car = Car(str(numbers[i]), name, str(int(transponders[i])), category, round(base, 3), round(sigma, 3),
-                      self.p.drift_s_per_lap * float(rng.uniform(0.5, 1.5)), drivers, skills)
+            car = Car(
+                str(numbers[i]),
+                name,
+                str(int(transponders[i])),
+                category,
+                round(base, 3),
+                round(sigma, 3),
+                self.p.drift_s_per_lap * float(rng.uniform(0.5, 1.5)),
+                drivers,
+                skills,
+            )
             if fmt.family == "endurance":
                 car.grid = i + 1
             if fmt.family == "heat":
@@ -404,7 +517,12 @@ class _Sim:
     def lap_time(self, car: Car, rng: np.random.Generator, driver: int, stint_lap: int) -> tuple[float, int]:
         """One lap of `car`: base + driver skill + drift + noise (+ slow lap / off-track)."""
         p = self.p
-        t = car.base_lap_s + car.skill_s[driver] + car.drift_s_per_lap * stint_lap + rng.normal(0.0, car.sigma_s)
+        t = (
+            car.base_lap_s
+            + car.skill_s[driver]
+            + car.drift_s_per_lap * stint_lap
+            + rng.normal(0.0, car.sigma_s)
+        )
         clean = 1
         if rng.random() < p.slow_lap:
             t += rng.exponential(p.slow_lap_mean_s)
@@ -453,8 +571,11 @@ class _Sim:
                 a2, b2 = a + 60.0, b - fmt.pit_s - 2 * lap - 60.0
                 inside = [i for i, t in enumerate(times) if a2 <= t <= b2 and i not in refuel_stops.values()]
                 if not inside:
-                    i = min((k for k in range(len(times)) if k not in refuel_stops.values()),
-                            key=lambda k: abs(times[k] - (a2 + b2) / 2), default=None)
+                    i = min(
+                        (k for k in range(len(times)) if k not in refuel_stops.values()),
+                        key=lambda k: abs(times[k] - (a2 + b2) / 2),
+                        default=None,
+                    )
                     if i is None:
                         continue
                     times[i] = float(rng.uniform(a2, max(a2, b2)))
@@ -468,12 +589,20 @@ class _Sim:
         stops = []
         for i in kept:
             refuel = [w for w, k in refuel_stops.items() if k == i]
-            stops.append({"plan_t": times[i], "change": family == "endurance", "refuel": refuel,
-                          "duration": self.stop_duration(car, rng)})
+            stops.append(
+                {
+                    "plan_t": times[i],
+                    "change": family == "endurance",
+                    "refuel": refuel,
+                    "duration": self.stop_duration(car, rng),
+                }
+            )
         if family == "endurance" and self.kind == "race":
             if stops and rng.random() < p.late_change:
                 car.behaviours.append("late_change")
-                stops[-1]["plan_t"] = float(rng.uniform(d - fmt.no_change_end_s + 60, d - fmt.no_change_end_s + 240))
+                stops[-1]["plan_t"] = float(
+                    rng.uniform(d - fmt.no_change_end_s + 60, d - fmt.no_change_end_s + 240)
+                )
                 stops[-1]["refuel"] = []
             if stops and rng.random() < p.back_to_back:
                 car.behaviours.append("back_to_back")
@@ -491,8 +620,9 @@ class _Sim:
                 early["plan_t"] = float(rng.uniform(0.2, 0.9)) * (fmt.pit_closed_s - 2 * lap)
                 early["refuel"] = []
                 # a repair takes a while: the 2-minute minimum still applies (LM-MIN-PIT)
-                early["duration"] = (self.stop_duration(car, rng) if early["change"]
-                                     else float(rng.uniform(125.0, 300.0)))
+                early["duration"] = (
+                    self.stop_duration(car, rng) if early["change"] else float(rng.uniform(125.0, 300.0))
+                )
                 stops.insert(0, early)
         if family == "cc" and stops and rng.random() < p.back_to_back:
             car.behaviours.append("back_to_back")
@@ -579,8 +709,16 @@ class _Sim:
             lap_start = t
         return events
 
-    def _do_stop(self, car: Car, rng: np.random.Generator, stop: dict, pit_in: float, pit_out: float,
-                 driver: int, events: list[Event]) -> int:
+    def _do_stop(
+        self,
+        car: Car,
+        rng: np.random.Generator,
+        stop: dict,
+        pit_in: float,
+        pit_out: float,
+        driver: int,
+        events: list[Event],
+    ) -> int:
         dur = pit_out - pit_in
         record = {"pit_in": pit_in, "pit_out": pit_out, "driver_in": car.drivers[driver]["id"]}
         if stop.get("ballast_return"):
@@ -591,7 +729,9 @@ class _Sim:
         if stop.get("change") and len(car.drivers) > 1:
             driver = (driver + 1) % len(car.drivers)
             t = pit_in + float(rng.uniform(0.15, 0.5)) * dur
-            events.append(Event(t, "driver_change", {"number": car.number, "driver": car.drivers[driver]["id"]}))
+            events.append(
+                Event(t, "driver_change", {"number": car.number, "driver": car.drivers[driver]["id"]})
+            )
         for w in stop.get("refuel", []):
             t = pit_in + float(rng.uniform(0.3, 0.8)) * dur
             events.append(Event(t, "refuel", {"number": car.number}))
@@ -607,13 +747,16 @@ class _Sim:
                 car.behaviours.append("underweight")
                 record["kg_missing"] = round(signed - kg, 1)
             t = pit_out - min(4.0, dur / 4)
-            events.append(Event(t, "weight_check", {"number": car.number, "driver": record["driver_out"], "kg": kg}))
+            events.append(
+                Event(t, "weight_check", {"number": car.number, "driver": record["driver_out"], "kg": kg})
+            )
             events.append(Event(t, "ballast_check", {"number": car.number, "ok": True}))
         car.stops.append(record)
         return driver
 
-    def _ballast_fail(self, car: Car, rng: np.random.Generator, pit_in: float, pit_out: float,
-                      events: list[Event]) -> dict | None:
+    def _ballast_fail(
+        self, car: Car, rng: np.random.Generator, pit_in: float, pit_out: float, events: list[Event]
+    ) -> dict | None:
         """Ballast short at pit exit: the car comes back in next lap (LM-BALLAST); returns that stop."""
         p = self.p
         if not (p.ballast_fail > 0 and self.fmt.family == "endurance" and rng.random() < p.ballast_fail):
@@ -624,8 +767,18 @@ class _Sim:
         car.stops[-1]["ballast_fail"] = True
         if rng.random() < p.ballast_ignore:
             car.behaviours.append("ballast_ignore")
-            return {"change": False, "refuel": [], "ballast_return": True, "duration": float(rng.uniform(40.0, 80.0))}
-        return {"change": False, "refuel": [], "ballast_return": True, "duration": float(rng.uniform(92.0, 110.0))}
+            return {
+                "change": False,
+                "refuel": [],
+                "ballast_return": True,
+                "duration": float(rng.uniform(40.0, 80.0)),
+            }
+        return {
+            "change": False,
+            "refuel": [],
+            "ballast_return": True,
+            "duration": float(rng.uniform(92.0, 110.0)),
+        }
 
     def apply_finish(self, cars: list[Car], events: list[Event]) -> None:
         """Cut every car at its finishing crossing (TIME-FINISH, LAP-FINISH, CC-DURATION)."""
@@ -694,7 +847,9 @@ class _Sim:
             reaction = float(rng.uniform(0.25, 0.7))
             if rng.random() < self.p.jump_start:
                 car.behaviours.append("jump_start")
-                events.append(Event(float(rng.uniform(0.5, green - 0.1)), "grid_move", {"number": car.number}))
+                events.append(
+                    Event(float(rng.uniform(0.5, green - 0.1)), "grid_move", {"number": car.number})
+                )
                 reaction = -float(rng.uniform(0.05, 0.4))
             t = green + reaction + 1.8 + 0.6 * row  # start loop 25-50 m after the grid
             car.crossings.append((t, "start"))
@@ -723,8 +878,9 @@ class _Sim:
 # Decoder reads: what the loops report of the true crossings
 
 
-def _decoder_reads(cars: list[Car], p: Params, rng: np.random.Generator, end_t: float
-                   ) -> tuple[list[Read], dict[str, int]]:
+def _decoder_reads(
+    cars: list[Car], p: Params, rng: np.random.Generator, end_t: float
+) -> tuple[list[Read], dict[str, int]]:
     """Turn crossings into reads: strength/hits, missed and duplicate reads, backup decoder, noise."""
     stats = {"crossings": 0, "missed": 0, "duplicates": 0, "noise": 0, "backup": 0}
     reads: list[Read] = []
@@ -767,8 +923,9 @@ def _decoder_reads(cars: list[Car], p: Params, rng: np.random.Generator, end_t: 
     return reads, stats
 
 
-def _outages(p: Params, rng: np.random.Generator, end_t: float, decoders: list[str]
-             ) -> list[tuple[str, float, float]]:
+def _outages(
+    p: Params, rng: np.random.Generator, end_t: float, decoders: list[str]
+) -> list[tuple[str, float, float]]:
     n = int(p.disconnects)
     if n <= 0 or not decoders or end_t <= 0:
         return []
@@ -783,9 +940,14 @@ def _outages(p: Params, rng: np.random.Generator, end_t: float, decoders: list[s
 def describe(race: Race) -> dict:
     """A compact summary (for `--summary` and the scenario header comment)."""
     return {
-        "preset": race.preset, "kind": race.kind, "seed": race.seed, "cars": len(race.cars),
-        "reads": len(race.reads), "flag_t": None if race.flag_t is None else round(race.flag_t, 3),
-        "stats": race.stats, "outages": [[d, round(a, 3), round(b, 3)] for d, a, b in race.outages],
+        "preset": race.preset,
+        "kind": race.kind,
+        "seed": race.seed,
+        "cars": len(race.cars),
+        "reads": len(race.reads),
+        "flag_t": None if race.flag_t is None else round(race.flag_t, 3),
+        "stats": race.stats,
+        "outages": [[d, round(a, 3), round(b, 3)] for d, a, b in race.outages],
         "behaviours": {c.number: sorted(set(c.behaviours)) for c in race.cars if c.behaviours},
         "params": {k: v for k, v in asdict(race.params).items() if v != getattr(Params(), k)},
     }

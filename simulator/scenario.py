@@ -43,13 +43,20 @@ def lines(race: Race, *, header: bool = True, decoder_fields: bool | None = None
         decoder_fields = decoder_fields_needed(race)
     if header:
         summary = describe(race)
-        yield (f"# boucle simulate --preset {race.preset} --cars {len(race.cars)} --seed {race.seed}"
-               f" (kind {race.kind})")
+        yield (
+            f"# boucle simulate --preset {race.preset} --cars {len(race.cars)} --seed {race.seed}"
+            f" (kind {race.kind})"
+        )
         yield "# " + _dump({k: summary[k] for k in ("stats", "outages", "params")})
     yield _dump({"type": "session", **race.session})
     for car in race.cars:
-        entry: dict = {"type": "entry", "number": car.number, "name": car.name, "transponder": car.transponder,
-                       "category": car.category}
+        entry: dict = {
+            "type": "entry",
+            "number": car.number,
+            "name": car.name,
+            "transponder": car.transponder,
+            "category": car.category,
+        }
         if len(car.drivers) > 1 or race.session.get("preset", "").startswith("lemans"):
             entry["drivers"] = car.drivers
         if car.wave is not None:
@@ -61,8 +68,14 @@ def lines(race: Race, *, header: bool = True, decoder_fields: bool | None = None
         yield _dump(entry)
     timed: list[tuple[int, int, int, dict]] = []
     for i, r in enumerate(race.reads):
-        obj: dict = {"type": "passing", "t": 0.0, "transponder": r.transponder, "loop": r.loop,
-                     "strength": r.strength, "hits": r.hits}
+        obj: dict = {
+            "type": "passing",
+            "t": 0.0,
+            "transponder": r.transponder,
+            "loop": r.loop,
+            "strength": r.strength,
+            "hits": r.hits,
+        }
         if decoder_fields:
             obj["decoder"] = DECODER_IDS[r.decoder]
         timed.append((t_us(r.t), _RANK["passing"], i, obj))

@@ -60,8 +60,11 @@ class Board:
     subscribes only while it waits). Counts what it did, for the tests to check."""
 
     def __init__(self, prefix: str, sid: str) -> None:
-        self.topics = {f"{prefix}/sessions/{sid}/snapshot": "snapshot", f"{prefix}/sessions/{sid}/delta": "delta",
-                       f"{prefix}/heartbeat": "heartbeat"}  # fmt: skip
+        self.topics = {
+            f"{prefix}/sessions/{sid}/snapshot": "snapshot",
+            f"{prefix}/sessions/{sid}/delta": "delta",
+            f"{prefix}/heartbeat": "heartbeat",
+        }
         self.sid = sid
         self.rows: dict[str, dict] = {}
         self.seq: int | None = None
@@ -71,7 +74,9 @@ class Board:
         self.snapshots = self.gaps = self.beats = 0
         self.epoch: str | None = None
 
-    async def follow(self, host: str, port: int, websocket: bool = False, ready: asyncio.Event | None = None) -> None:
+    async def follow(
+        self, host: str, port: int, websocket: bool = False, ready: asyncio.Event | None = None
+    ) -> None:
         kw = {"transport": "websockets", "websocket_path": "/mqtt"} if websocket else {}
         async with aiomqtt.Client(host, port, **kw) as client:
             for topic in self.topics:
@@ -94,7 +99,10 @@ class Board:
             self.seq, self.rows = msg["seq"], {r["number"]: r for r in msg["rows"]}
             self.epoch = msg["epoch"]
             self.awaiting = False
-            kept, self.buffer = sorted((d for d in self.buffer if d["seq"] > self.seq), key=lambda d: d["seq"]), []
+            kept, self.buffer = (
+                sorted((d for d in self.buffer if d["seq"] > self.seq), key=lambda d: d["seq"]),
+                [],
+            )
             for d in kept:
                 self.delta(d)
         elif kind == "delta":

@@ -24,9 +24,17 @@ RTC0 = 1_551_542_808_933_000
 
 
 def passing_frame(number: int, decoder_id: str = DECODER_ID) -> bytes:
-    return encode(PassingRecord(passing_number=number, transponder=5_000_000 + number % 7,
-                                rtc_time_us=RTC0 + number * 1_000_000, strength=120, hits=30, flags=0,
-                                decoder_id=decoder_id))
+    return encode(
+        PassingRecord(
+            passing_number=number,
+            transponder=5_000_000 + number % 7,
+            rtc_time_us=RTC0 + number * 1_000_000,
+            strength=120,
+            hits=30,
+            flags=0,
+            decoder_id=decoder_id,
+        )
+    )
 
 
 class FakeDecoder:
@@ -90,8 +98,16 @@ class FakeDecoder:
                                 writer.write(self.history[n])
                     elif isinstance(rec, GetTimeRecord):
                         now = RTC0 if self.clock_offset_us is None else self.clock_us()
-                        writer.write(encode(GetTimeRecord(rtc_time_us=now, flags=0, utc_time_us=now + 250,
-                                                          decoder_id=self.decoder_id)))
+                        writer.write(
+                            encode(
+                                GetTimeRecord(
+                                    rtc_time_us=now,
+                                    flags=0,
+                                    utc_time_us=now + 250,
+                                    decoder_id=self.decoder_id,
+                                )
+                            )
+                        )
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -125,15 +141,29 @@ class FakeDecoder:
         n = self.next_number
         self.next_number += 1
         self.stamps[n] = (transponder, self.clock_us())
-        self.history[n] = encode(PassingRecord(passing_number=n, transponder=transponder, rtc_time_us=self.stamps[n][1],
-                                               strength=120, hits=30, flags=0, decoder_id=self.decoder_id))
+        self.history[n] = encode(
+            PassingRecord(
+                passing_number=n,
+                transponder=transponder,
+                rtc_time_us=self.stamps[n][1],
+                strength=120,
+                hits=30,
+                flags=0,
+                decoder_id=self.decoder_id,
+            )
+        )
         if self.up:
             self.send(self.history[n])
         return n
 
     def status(self, noise: int = 40) -> None:
-        self.send(encode(StatusRecord(noise=noise, gps=0, temperature=22, input_voltage=118,
-                                      decoder_id=self.decoder_id)))
+        self.send(
+            encode(
+                StatusRecord(
+                    noise=noise, gps=0, temperature=22, input_voltage=118, decoder_id=self.decoder_id
+                )
+            )
+        )
 
     def drop(self, mid_frame: bytes | None = None) -> None:
         """Go down: optionally write half a frame first, cut every client, refuse new ones."""

@@ -28,7 +28,13 @@ LAYOUTS: dict[str, list] = {
     "G": ["int", ("str", 8), "int", "time"],  # race: position, reg, laps, total time
     "H": ["int", ("str", 8), "int", "time"],  # practice/qualifying: position, reg, best lap, best lap time
     "J": [("str", 8), "time", "time"],  # passing: reg, lap time, total time
-    "F": ["int", "hms", "hms", "hms", "flag"],  # heartbeat: laps to go, time to go, time of day, race time, flag
+    "F": [
+        "int",
+        "hms",
+        "hms",
+        "hms",
+        "flag",
+    ],  # heartbeat: laps to go, time to go, time of day, race time, flag
 }
 
 
@@ -159,7 +165,9 @@ class Scoreboard:
 class Client:
     """A TCP scoreboard: reads records one line at a time, strictly, into a Scoreboard."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, encoding: str = "utf-8") -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, encoding: str = "utf-8"
+    ) -> None:
         self.reader, self.writer, self.encoding = reader, writer, encoding
         self.board = Scoreboard()
         self.log: list[tuple[str, list]] = []

@@ -18,13 +18,32 @@ def results(preset: str, kind: str, rows: list[tuple], **extra: Any) -> dict[str
         number, name, cat, status, best = r[:5]
         c = norm(cat)
         by_cat[c] = by_cat.get(c, 0) + 1
-        out.append({"position": i, "number": number, "name": name, "category": cat, "category_position": by_cat[c],
-                    "status": status, "laps": r[5] if len(r) > 5 else 10, "penalty_laps": 0,
-                    "penalty_seconds": 0.0, "total_time_s": None if status == "dns" else 1000.0 + i,
-                    "best_lap_s": best, "best_lap_no": 3 if best else None, "pit_stops": 0, "gap": "",
-                    "interval": ""})  # fmt: skip
-    return {"session": {"preset": preset, "kind": kind, "finished": True}, "classification": out,
-            "penalties": [], "warnings": [], **extra}  # fmt: skip
+        out.append(
+            {
+                "position": i,
+                "number": number,
+                "name": name,
+                "category": cat,
+                "category_position": by_cat[c],
+                "status": status,
+                "laps": r[5] if len(r) > 5 else 10,
+                "penalty_laps": 0,
+                "penalty_seconds": 0.0,
+                "total_time_s": None if status == "dns" else 1000.0 + i,
+                "best_lap_s": best,
+                "best_lap_no": 3 if best else None,
+                "pit_stops": 0,
+                "gap": "",
+                "interval": "",
+            }
+        )
+    return {
+        "session": {"preset": preset, "kind": kind, "finished": True},
+        "classification": out,
+        "penalties": [],
+        "warnings": [],
+        **extra,
+    }
 
 
 def write_season(folder: Path, championship: str, events: list[dict[str, Any]], name: str = "") -> Path:
@@ -40,6 +59,10 @@ def write_season(folder: Path, championship: str, events: list[dict[str, Any]], 
                 spec[k] = v
         specs.append(spec)
     path = folder / "season.json"
-    path.write_text(json.dumps({"championship": championship, "name": name or championship, "events": specs},
-                               ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {"championship": championship, "name": name or championship, "events": specs}, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     return path

@@ -27,8 +27,14 @@ ONE_ADDRESS = ["--max-connections-per-client", "0", "--max-connections", "0"]
 
 
 class ServiceProcess:
-    def __init__(self, data: Path, port: int | None = None, extra: list[str] | None = None,
-                 admin_token: str | None = TOKEN, local_decoders: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        data: Path,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        admin_token: str | None = TOKEN,
+        local_decoders: bool = True,
+    ) -> None:
         self.data, self.port, self.extra = data, port or free_port(), extra or []
         self.admin_token, self.local_decoders = admin_token, local_decoders
         self.proc: subprocess.Popen | None = None
@@ -38,14 +44,29 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> ServiceProcess:  # generous: imports take 10-20 s on a busy CI
-        cmd = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port), "--data", str(self.data),
-               *(["--admin-token", self.admin_token] if self.admin_token else []),
-               *(LOCAL_DECODERS if self.local_decoders else []),
-               # a killed process loses no commit with NORMAL (only a power cut would): the kill tests
-               # keep their meaning without an fsync per read, which a busy CI disk makes slow
-               *(["--synchronous", "NORMAL"] if "--synchronous" not in self.extra else []), *self.extra]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data),
+            *(["--admin-token", self.admin_token] if self.admin_token else []),
+            *(LOCAL_DECODERS if self.local_decoders else []),
+            # a killed process loses no commit with NORMAL (only a power cut would): the kill tests
+            # keep their meaning without an fsync per read, which a busy CI disk makes slow
+            *(["--synchronous", "NORMAL"] if "--synchronous" not in self.extra else []),
+            *self.extra,
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + timeout
         # one client for all the polls: `httpx.get` builds a client (and its TLS context) each time, ~0.1 s
         # of CPU per poll, more than the service itself spends starting

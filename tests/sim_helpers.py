@@ -47,8 +47,13 @@ def replay(race: model.Race, tmp_path: Path) -> dict:
     """What `boucle replay FILE --json` (the external contract) makes of the race's scenario."""
     path = tmp_path / "scenario.jsonl"
     scenario.write(race, path)
-    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "replay", str(path), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -71,8 +76,9 @@ class KeptUp(Target):
     fixed linger was either too short on a busy machine (reads still in a pty's buffer, a resend not
     yet answered) or wasted time on an idle one. The caller's assertions say what is missing."""
 
-    def __init__(self, target: str, done: Callable[[], Awaitable[bool]], every_s: float = 0.3,
-                 timeout_s: float = 45.0) -> None:  # fmt: skip
+    def __init__(
+        self, target: str, done: Callable[[], Awaitable[bool]], every_s: float = 0.3, timeout_s: float = 45.0
+    ) -> None:
         self.target, self.done, self.every_s, self.timeout_s = make_target(target), done, every_s, timeout_s
         self.feeds: list = []
         self.url = self.target.url

@@ -58,8 +58,14 @@ class PairServer(LiveServer):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PairServer:
-        self.app = create_app(self.data, self.token, synchronous="NORMAL", advertise=self.url,
-                              allow_decoders=LOCAL, **self.options)  # fmt: skip
+        self.app = create_app(
+            self.data,
+            self.token,
+            synchronous="NORMAL",
+            advertise=self.url,
+            allow_decoders=LOCAL,
+            **self.options,
+        )
         self.server = uvicorn.Server(uvicorn_config(self.app, "127.0.0.1", self.port, None))
         self.thread = threading.Thread(target=self.server.run, name=f"boucle {self.port}", daemon=True)
         super().start()

@@ -22,14 +22,25 @@ class Track:
     def __init__(self, data: Path, client: TestClient | None = None) -> None:
         self.data = data
         self.client = client or self.start()
-        r = self.client.post("/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race"},
-                             headers=ADMIN)  # fmt: skip
+        r = self.client.post(
+            "/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race"}, headers=ADMIN
+        )
         assert r.status_code == 201, r.text
         self.sid, self.tokens = r.json()["id"], r.json()["tokens"]
         self.base = f"/api/sessions/{self.sid}"
-        entries = [{"number": str(n), "name": f"T{n}", "transponder": str(100 + n), "category": "Sport",
-                    "drivers": [{"id": "a", "name": "Ann", "weight_kg": 80}, {"id": "b", "name": "Bob", "weight_kg": 82}]}
-                   for n in (1, 2, 3)]  # fmt: skip
+        entries = [
+            {
+                "number": str(n),
+                "name": f"T{n}",
+                "transponder": str(100 + n),
+                "category": "Sport",
+                "drivers": [
+                    {"id": "a", "name": "Ann", "weight_kg": 80},
+                    {"id": "b", "name": "Bob", "weight_kg": 82},
+                ],
+            }
+            for n in (1, 2, 3)
+        ]
         assert self.post("/entries", entries).status_code == 200
         assert self.post("/signal", {"signal": "green", "t": 0}).status_code == 200
         for lap in (1, 2):
@@ -43,7 +54,9 @@ class Track:
     def post(self, path: str, body, headers=None, raw: str | None = None):
         h = headers or ADMIN
         if raw is not None:
-            return self.client.post(self.base + path, content=raw, headers={**h, "content-type": "application/json"})
+            return self.client.post(
+                self.base + path, content=raw, headers={**h, "content-type": "application/json"}
+            )
         return self.client.post(self.base + path, json=body, headers=h)
 
     def logged(self) -> int:
@@ -69,7 +82,9 @@ def fresh(tmp_path) -> Track:
 def service(tmp_path_factory) -> TestClient:
     """One service for the module (building the app is most of a test's cost): each test has its own
     session in it, so none sees another's state."""
-    return TestClient(create_app(tmp_path_factory.mktemp("shared") / "data", TOKEN, "NORMAL"), raise_server_exceptions=False)
+    return TestClient(
+        create_app(tmp_path_factory.mktemp("shared") / "data", TOKEN, "NORMAL"), raise_server_exceptions=False
+    )
 
 
 @pytest.fixture
@@ -134,14 +149,21 @@ def test_after_a_restart_each_bad_request_session_loads_the_same(service):
 
 
 def test_the_message_names_the_field(track):
-    r = track.post("/events", None, raw='{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}')
+    r = track.post(
+        "/events", None, raw='{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}'
+    )
     assert r.status_code == 400 and "'target_t'" in r.json()["detail"]
     r = track.post("/penalties", None, raw='{"number": "1", "rule": "LM-UNSPORTING", "seconds": -3}')
     assert r.status_code == 400 and "'seconds'" in r.json()["detail"]
 
 
 def test_a_nan_penalty_cannot_freeze_the_public_board(track):
-    assert track.post("/penalties", None, raw='{"number": "2", "rule": "LM-UNSPORTING", "seconds": NaN}').status_code == 400
+    assert (
+        track.post(
+            "/penalties", None, raw='{"number": "2", "rule": "LM-UNSPORTING", "seconds": NaN}'
+        ).status_code
+        == 400
+    )
     c = track.client
     assert c.get(f"{track.base}/results").status_code == 200
     assert c.get(f"{track.base}/export.csv").status_code == 200
@@ -154,13 +176,22 @@ def test_a_nan_penalty_cannot_freeze_the_public_board(track):
 
 def test_roles_the_timing_crew_cannot_rewrite_the_session(track):
     timing = {"Authorization": f"Bearer {track.tokens['timing']}"}
-    r = track.post("/events", {"type": "session", "preset": "lemans-270-2h", "duration_s": 60}, headers=timing)
+    r = track.post(
+        "/events", {"type": "session", "preset": "lemans-270-2h", "duration_s": 60}, headers=timing
+    )
     assert r.status_code == 403
-    r = track.post("/events", {"type": "session", "preset": "lemans-270-2h", "kind": "race", "rules": {"LM-STOPS": False}},
-                   headers=timing)  # fmt: skip
+    r = track.post(
+        "/events",
+        {"type": "session", "preset": "lemans-270-2h", "kind": "race", "rules": {"LM-STOPS": False}},
+        headers=timing,
+    )
     assert r.status_code == 403
-    assert track.post("/events", {"type": "passing", "t": 190, "transponder": "101", "loop": "finish"},
-                      headers=timing).status_code == 200  # fmt: skip
+    assert (
+        track.post(
+            "/events", {"type": "passing", "t": 190, "transponder": "101", "loop": "finish"}, headers=timing
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("token", ["é", "🏁" * 40, "x" * 5000, "\x00", TOKEN + "é"])
@@ -176,13 +207,17 @@ def test_any_malformed_token_is_a_401_and_a_token_in_a_url_is_never_read(track, 
 
 
 def test_bodies_are_bounded(track):
-    r = track.post("/events", None, raw=json.dumps({"type": "entry", "number": "9", "name": "x" * (5 * 1024 * 1024)}))
+    r = track.post(
+        "/events", None, raw=json.dumps({"type": "entry", "number": "9", "name": "x" * (5 * 1024 * 1024)})
+    )
     assert r.status_code == 413
 
 
 def test_ten_thousand_entries_in_one_request_and_one_transaction(fresh):
     track = fresh
-    entries = [{"number": str(1000 + i), "name": f"Kart {i}", "transponder": str(900000 + i)} for i in range(10_000)]
+    entries = [
+        {"number": str(1000 + i), "name": f"Kart {i}", "transponder": str(900000 + i)} for i in range(10_000)
+    ]
     before = track.logged()
     r = track.post("/entries", entries)
     assert r.status_code == 200 and r.json()["entries"] == 10_000
@@ -212,8 +247,12 @@ def test_session_files_are_private(track):
 
 def test_an_entry_list_as_an_uploaded_csv_file(track):
     csv = "number,name,transponder,category,drivers\n41,Kart 41,9041,Sport,a:Ann:70\n"
-    r = track.client.post(f"{track.base}/entries", files={"file": ("entries.csv", csv, "text/csv")}, headers=ADMIN)
+    r = track.client.post(
+        f"{track.base}/entries", files={"file": ("entries.csv", csv, "text/csv")}, headers=ADMIN
+    )
     assert r.status_code == 200 and r.json()["entries"] == 1
-    assert track.client.app.state.manager.get(track.sid).engine.cars["41"].drivers == [{"id": "a", "name": "Ann", "weight_kg": 70.0}]
+    assert track.client.app.state.manager.get(track.sid).engine.cars["41"].drivers == [
+        {"id": "a", "name": "Ann", "weight_kg": 70.0}
+    ]
     r = track.client.post(f"{track.base}/entries", files={"other": ("x.csv", csv, "text/csv")}, headers=ADMIN)
     assert r.status_code == 400 and "'file'" in r.json()["detail"]

@@ -99,7 +99,9 @@ def _inside(mod: str, prefix: str) -> bool:
     return mod == prefix or mod.startswith(prefix + ".")
 
 
-def forbidden_imports(graph: dict[str, set[str]], layer: str, banned: tuple[str, ...]) -> dict[str, list[str]]:
+def forbidden_imports(
+    graph: dict[str, set[str]], layer: str, banned: tuple[str, ...]
+) -> dict[str, list[str]]:
     """Modules of `layer` that load (directly or not) a module under one of `banned`."""
     out = {}
     for mod in graph:
@@ -136,8 +138,11 @@ def test_simulator_reads_preset_data_but_never_the_engine_or_the_rules(graph):
 def test_every_python_file_starts_with_a_module_docstring():
     files = [p for pkg in DOCUMENTED for p in sorted((REPO / pkg).rglob("*.py"))]
     assert len(files) > 100
-    missing = [str(p.relative_to(REPO)) for p in files
-               if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
+    missing = [
+        str(p.relative_to(REPO))
+        for p in files
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
+    ]
     assert missing == []
 
 
@@ -153,41 +158,55 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_lazy_import_inside_a_function_still_makes_a_cycle(tmp_path):
-    root = _tree(tmp_path, {
-        "decoders/__init__.py": '"""d"""\n',
-        "decoders/sources.py": '"""s"""\ndef open_source():\n    from decoders.mqtt import MqttSource\n',
-        "decoders/mqtt.py": '"""m"""\nfrom decoders.sources import Source\n',
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "decoders/__init__.py": '"""d"""\n',
+            "decoders/sources.py": '"""s"""\ndef open_source():\n    from decoders.mqtt import MqttSource\n',
+            "decoders/mqtt.py": '"""m"""\nfrom decoders.sources import Source\n',
+        },
+    )
     cycle = find_cycle(import_graph(root, ("decoders",)))
     assert cycle is not None and set(cycle) == {"decoders.sources", "decoders.mqtt"}
 
 
 def test_relative_and_from_package_imports_are_resolved_and_type_checking_ignored(tmp_path):
-    root = _tree(tmp_path, {
-        "simulator/__init__.py": '"""p"""\n',
-        "simulator/emit/__init__.py": '"""e"""\nfrom . import p3tcp\n',
-        "simulator/emit/base.py": '"""b"""\n',
-        "simulator/emit/p3tcp.py": ('"""t"""\nfrom typing import TYPE_CHECKING\nfrom .base import x\n'
-                                    'if TYPE_CHECKING:\n    from simulator.emit import play\n'),
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "simulator/__init__.py": '"""p"""\n',
+            "simulator/emit/__init__.py": '"""e"""\nfrom . import p3tcp\n',
+            "simulator/emit/base.py": '"""b"""\n',
+            "simulator/emit/p3tcp.py": (
+                '"""t"""\nfrom typing import TYPE_CHECKING\nfrom .base import x\n'
+                "if TYPE_CHECKING:\n    from simulator.emit import play\n"
+            ),
+        },
+    )
     graph = import_graph(root, ("simulator",))
     assert graph["simulator.emit"] == {"simulator.emit.p3tcp"}
     assert graph["simulator.emit.p3tcp"] == {"simulator.emit.base"}
     assert find_cycle(graph) is None
-    (root / "simulator/emit/p3tcp.py").write_text('"""t"""\nfrom simulator.emit import Feed\n', encoding="utf-8")
+    (root / "simulator/emit/p3tcp.py").write_text(
+        '"""t"""\nfrom simulator.emit import Feed\n', encoding="utf-8"
+    )
     assert find_cycle(import_graph(root, ("simulator",))) is not None
 
 
 def test_a_layer_loading_a_banned_module_indirectly_is_caught(tmp_path):
-    root = _tree(tmp_path, {
-        "service/__init__.py": '"""s"""\n',
-        "service/presets.py": '"""p"""\nimport service.engine.core\n',
-        "service/engine/__init__.py": '"""e"""\n',
-        "service/engine/core.py": '"""c"""\n',
-        "simulator/__init__.py": '"""m"""\n',
-        "simulator/model.py": '"""m"""\nfrom service import presets\n',
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "service/__init__.py": '"""s"""\n',
+            "service/presets.py": '"""p"""\nimport service.engine.core\n',
+            "service/engine/__init__.py": '"""e"""\n',
+            "service/engine/core.py": '"""c"""\n',
+            "simulator/__init__.py": '"""m"""\n',
+            "simulator/model.py": '"""m"""\nfrom service import presets\n',
+        },
+    )
     graph = import_graph(root, ("service", "simulator"))
     assert forbidden_imports(graph, "simulator", ("service.engine",)) == {
-        "simulator.model": ["service.engine", "service.engine.core"]}
+        "simulator.model": ["service.engine", "service.engine.core"]
+    }
     assert forbidden_imports(graph, "simulator", ("service.rules",)) == {}

@@ -23,7 +23,13 @@ from tests.conftest import passings
 
 
 def entry(number: str, transponder: str) -> dict:
-    return {"type": "entry", "number": number, "name": f"Car {number}", "transponder": transponder, "category": "Sport"}
+    return {
+        "type": "entry",
+        "number": number,
+        "name": f"Car {number}",
+        "transponder": transponder,
+        "category": "Sport",
+    }
 
 
 def session(**kw) -> dict:
@@ -59,7 +65,7 @@ def test_lemans_mini_with_its_newest_read_arriving_early_gives_the_same_results(
     text = src.read_text(encoding="utf-8").splitlines()
     reads = [i for i, ln in enumerate(text) if ln.startswith("{") and json.loads(ln)["type"] == "passing"]
     newest = max(reads, key=lambda i: json.loads(text[i])["t"])
-    moved = text[:newest] + text[newest + 1:]
+    moved = text[:newest] + text[newest + 1 :]
     moved.insert(int(len(moved) * 0.9), text[newest])
     assert moved != text
     path = tmp_path / "moved.jsonl"
@@ -81,8 +87,13 @@ def test_time_finish_leader_reads_resent_after_a_restart():
     c1 = [49.0 * k for k in range(1, 8)]
     c2 = [51.0 * k for k in range(1, 8)]
     c3 = [60.0 * k for k in range(1, 7)]
-    head = [session(duration_s=300), entry("1", "101"), entry("2", "102"), entry("3", "103"),
-            {"type": "signal", "t": 0.0, "signal": "green"}]  # fmt: skip
+    head = [
+        session(duration_s=300),
+        entry("1", "101"),
+        entry("2", "102"),
+        entry("3", "103"),
+        {"type": "signal", "t": 0.0, "signal": "green"},
+    ]
     reads = passings("101", c1) + passings("102", c2) + passings("103", c3)
     ordered = head + sorted(reads, key=lambda r: r["t"])
     before = [r for r in reads if r["t"] < 180]
@@ -90,8 +101,11 @@ def test_time_finish_leader_reads_resent_after_a_restart():
     resent = [r for r in reads if r["t"] >= 180 and r["transponder"] == "101"]
     arrived = head + sorted(before, key=lambda r: r["t"]) + live + resent
     got = replay(arrived)
-    assert table(got) == [("1", "classified", 7, 343.0), ("2", "classified", 7, 357.0),
-                          ("3", "classified", 6, 360.0)]  # fmt: skip
+    assert table(got) == [
+        ("1", "classified", 7, 343.0),
+        ("2", "classified", 7, 357.0),
+        ("3", "classified", 6, 360.0),
+    ]
     assert dumps(got) == dumps(replay(ordered))
 
 
@@ -99,15 +113,25 @@ def test_lap_finish_winner_last_read_from_a_backup_decoder():
     """5-lap race: car 1 completes its 5th lap at 250 s and wins; car 2 at 260 (5 laps), car 3 (60 s laps)
     crosses at 300 after the flag and finishes with 5. Car 1's last read comes last (a backup decoder):
     car 2 must not be given the flag, and car 1 must not end up dnf."""
-    head = [session(preset="generic-laps", laps=5), entry("1", "101"), entry("2", "102"), entry("3", "103"),
-            {"type": "signal", "t": 0.0, "signal": "green"}]  # fmt: skip
-    reads = passings("101", [50.0 * k for k in range(1, 6)]) + passings("102", [52.0 * k for k in range(1, 7)])
+    head = [
+        session(preset="generic-laps", laps=5),
+        entry("1", "101"),
+        entry("2", "102"),
+        entry("3", "103"),
+        {"type": "signal", "t": 0.0, "signal": "green"},
+    ]
+    reads = passings("101", [50.0 * k for k in range(1, 6)]) + passings(
+        "102", [52.0 * k for k in range(1, 7)]
+    )
     reads += passings("103", [60.0 * k for k in range(1, 7)])
     last = next(r for r in reads if r["transponder"] == "101" and r["t"] == 250.0)
     arrived = head + sorted((r for r in reads if r is not last), key=lambda r: r["t"]) + [last]
     got = replay(arrived)
-    assert table(got) == [("1", "classified", 5, 250.0), ("2", "classified", 5, 260.0),
-                          ("3", "classified", 5, 300.0)]  # fmt: skip
+    assert table(got) == [
+        ("1", "classified", 5, 250.0),
+        ("2", "classified", 5, 260.0),
+        ("3", "classified", 5, 300.0),
+    ]
     assert dumps(got) == dumps(replay(head + sorted(reads, key=lambda r: r["t"])))
 
 
@@ -115,15 +139,25 @@ def test_invalidating_the_flag_crossing_moves_the_flag_for_everyone():
     """300 s race: car 1 leads at 300 s; a ghost read of car 1 at 315 s gave it the flag, so car 2 finished
     at 318 with 6 laps. The timing crew invalidates the ghost: the flag falls at car 1's real crossing (343), car 2
     finishes at its first crossing after it (371, 7 laps), exactly as if the ghost had never been read."""
-    head = [session(duration_s=300), entry("1", "101"), entry("2", "102"),
-            {"type": "signal", "t": 0.0, "signal": "green"}]  # fmt: skip
-    reads = passings("101", [49.0 * k for k in range(1, 8)]) + passings("102", [53.0 * k for k in range(1, 8)])
+    head = [
+        session(duration_s=300),
+        entry("1", "101"),
+        entry("2", "102"),
+        {"type": "signal", "t": 0.0, "signal": "green"},
+    ]
+    reads = passings("101", [49.0 * k for k in range(1, 8)]) + passings(
+        "102", [53.0 * k for k in range(1, 8)]
+    )
     clean = head + sorted(reads, key=lambda r: r["t"])
     ghost = {"type": "passing", "t": 315.0, "transponder": "101", "loop": "finish"}
     with_ghost = head + sorted([*reads, ghost], key=lambda r: r["t"])
     assert table(replay(with_ghost))[1] == ("2", "classified", 6, 318.0)  # the ghost's flag at 315
-    fixed = replay([*with_ghost, {"type": "invalidate", "t": 400.0, "transponder": "101", "loop": "finish",
-                                  "target_t": 315.0}])  # fmt: skip
+    fixed = replay(
+        [
+            *with_ghost,
+            {"type": "invalidate", "t": 400.0, "transponder": "101", "loop": "finish", "target_t": 315.0},
+        ]
+    )
     assert table(fixed) == [("1", "classified", 7, 343.0), ("2", "classified", 7, 371.0)]
     assert fixed["classification"] == replay(clean)["classification"]
 
@@ -133,8 +167,12 @@ def test_a_late_read_before_the_end_rebuilds_once_not_per_read():
     session is recomputed only when a finish decision changes (here when car 1 becomes the leader again
     and when its flag crossing comes in), not once per read."""
     c1 = [49.0 * k for k in range(1, 8)]
-    head = [session(duration_s=300), entry("1", "101"), entry("2", "102"),
-            {"type": "signal", "t": 0.0, "signal": "green"}]  # fmt: skip
+    head = [
+        session(duration_s=300),
+        entry("1", "101"),
+        entry("2", "102"),
+        {"type": "signal", "t": 0.0, "signal": "green"},
+    ]
     reads = passings("101", c1) + passings("102", [51.0 * k for k in range(1, 8)])
     live = sorted((r for r in reads if r["transponder"] == "102" or r["t"] < 100), key=lambda r: r["t"])
     resent = [r for r in reads if r["transponder"] == "101" and r["t"] >= 100]
@@ -148,15 +186,23 @@ def test_a_start_loop_read_of_a_first_start_arriving_after_the_restart():
     before the first green (4 s): a first jump start, 10 s. That read comes from a lagging decoder after
     the restart procedure was signalled: it still belongs to the first start, as in time order (it used
     to be dropped as a read before the restart's procedure)."""
-    head = [{"type": "session", "preset": "autocross", "kind": "heat"},
-            *[{"type": "entry", "number": n, "transponder": f"T{n}", "category": "Super Buggy"} for n in ("7", "9")],
-            {"type": "signal", "t": 0.0, "signal": "start_procedure"}]  # fmt: skip
+    head = [
+        {"type": "session", "preset": "autocross", "kind": "heat"},
+        *[
+            {"type": "entry", "number": n, "transponder": f"T{n}", "category": "Super Buggy"}
+            for n in ("7", "9")
+        ],
+        {"type": "signal", "t": 0.0, "signal": "start_procedure"},
+    ]
     early = {"type": "passing", "t": 3.5, "transponder": "T9", "loop": "start"}
-    rest = [{"type": "signal", "t": 4.0, "signal": "start_lights_green"},
-            {"type": "signal", "t": 10.0, "signal": "red"},
-            {"type": "signal", "t": 100.0, "signal": "start_procedure"},
-            {"type": "signal", "t": 103.0, "signal": "start_lights_green"},
-            *passings("T7", [160.0, 220.0]), *passings("T9", [161.0, 221.0])]  # fmt: skip
+    rest = [
+        {"type": "signal", "t": 4.0, "signal": "start_lights_green"},
+        {"type": "signal", "t": 10.0, "signal": "red"},
+        {"type": "signal", "t": 100.0, "signal": "start_procedure"},
+        {"type": "signal", "t": 103.0, "signal": "start_lights_green"},
+        *passings("T7", [160.0, 220.0]),
+        *passings("T9", [161.0, 221.0]),
+    ]
     got = replay(head + rest + [early])
     assert [(p["number"], p["rule"], p["seconds"]) for p in got["penalties"]] == [("9", "AX-JUMP", 10.0)]
     assert "500 ms before the green" in got["penalties"][0]["evidence"]
@@ -191,7 +237,7 @@ def late_arrivals(draw: st.DrawFn, case: str) -> list[dict]:
     reads = [i for i, ln in enumerate(lines) if ln["type"] == "passing"]
     first = draw(st.integers(0, len(reads) - 2))
     size = draw(st.integers(2, min(40, len(reads) - first)))
-    window = reads[first:first + size]
+    window = reads[first : first + size]
     order = draw(st.permutations(window))
     by_t: dict[float, list[int]] = {}
     for i in order:  # reads at the same microsecond keep their order: only time orders them
@@ -220,5 +266,3 @@ def test_the_simulated_sessions_decide_something():
         assert res["session"]["finished"], case
         assert sum(r["status"] == "classified" for r in res["classification"]) >= 4, case
     assert json.loads(simulated(*CASES["lemans_rules"])[1])["penalties"]
-
-

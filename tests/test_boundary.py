@@ -26,7 +26,10 @@ BAD_LINES = [  # (line, field the message must name): the lines that used to poi
     ({"type": "session", "preset": "no-such-preset"}, "unknown preset"),
     ({"type": "session", "preset": "../../../elsewhere/evil"}, "'preset'"),
     ({"type": "session", "preset": "generic-timed", "duration_s": "long"}, "'duration_s'"),
-    ({"type": "penalty", "t": 1, "number": "1", "rule": "LM-UNSPORTING", "seconds": float("nan")}, "'seconds'"),
+    (
+        {"type": "penalty", "t": 1, "number": "1", "rule": "LM-UNSPORTING", "seconds": float("nan")},
+        "'seconds'",
+    ),
     ({"type": "penalty", "t": 1, "number": "1", "rule": "LM-UNSPORTING", "laps": -2}, "'laps'"),
     ({"type": "passing", "t": 1, "transponder": "1", "loop": "garage"}, "'loop'"),
     ({"type": "signal", "t": 1, "signal": "purple"}, "'signal'"),
@@ -36,7 +39,9 @@ BAD_LINES = [  # (line, field the message must name): the lines that used to poi
 ]
 
 
-@pytest.mark.parametrize(("line", "field"), BAD_LINES, ids=[f"{ln['type']}-{i}" for i, (ln, _) in enumerate(BAD_LINES)])
+@pytest.mark.parametrize(
+    ("line", "field"), BAD_LINES, ids=[f"{ln['type']}-{i}" for i, (ln, _) in enumerate(BAD_LINES)]
+)
 def test_a_bad_line_is_refused_naming_the_field(line, field):
     with pytest.raises(LineError) as exc:
         parse_line(line)
@@ -49,7 +54,9 @@ def test_lines_are_converted_once_into_typed_values():
     assert (p.t, p.transponder, p.passing_id) == (12.0, "1001", 7)
     b = parse_line({"type": "ballast_check", "t": 3, "number": 4, "ok": "false"})
     assert (b.number, b.ok) == ("4", False)
-    s = parse_line({"type": "session", "preset": "lemans-270-2h", "kind": "race", "penalty_policy": "proposed"})
+    s = parse_line(
+        {"type": "session", "preset": "lemans-270-2h", "kind": "race", "penalty_policy": "proposed"}
+    )
     assert s.to_dict()["penalty_policy"] == "proposed"  # preset overrides are kept
     assert decode_line(json.dumps(s.to_dict())).to_dict() == s.to_dict()
 
@@ -110,9 +117,12 @@ def test_a_log_with_a_line_this_version_rejects_still_loads(tmp_path):
     for ln in good[:3]:
         store.append(json.dumps(ln))
     # what older versions wrote: NaN time, a non-numeric target, an entry with drivers: 5
-    for text in ['{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}',
-                 '{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}',
-                 '{"type": "entry", "number": "9", "drivers": 5}', "garbage"]:  # fmt: skip
+    for text in [
+        '{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}',
+        '{"type": "invalidate", "t": 5, "transponder": "101", "target_t": "abc"}',
+        '{"type": "entry", "number": "9", "drivers": 5}',
+        "garbage",
+    ]:
         store.append(text)
     store.append(json.dumps(good[3]))
     session = LiveSession(store, meta)

@@ -48,7 +48,12 @@ async def _next(msgs, topic: str, timeout: float = 10.0) -> dict:
 
 def test_publish_url_is_checked(capsys):
     t = parse_publish_url("mqtt://127.0.0.1:1884/boucle/club")
-    assert (t.host, t.port, t.prefix, t.topic("sessions")) == ("127.0.0.1", 1884, "boucle/club", "boucle/club/sessions")
+    assert (t.host, t.port, t.prefix, t.topic("sessions")) == (
+        "127.0.0.1",
+        1884,
+        "boucle/club",
+        "boucle/club/sessions",
+    )
     assert parse_publish_url("mqtt://broker/x").port == 1883
     for bad in ("http://h/x", "mqtt:///x", "mqtt://h/a/#"):
         with pytest.raises(ValueError):
@@ -67,7 +72,9 @@ async def test_spectator_stream_through_the_broker(tmp_path):
         extra = ["--publish", f"{broker.url}/{PREFIX}", "--publish-ws", "ws://127.0.0.1:9/"]
         with ServiceProcess(tmp_path / "data", extra=extra) as svc:
             sid, _ = make_session(svc.url)
-            assert httpx.get(f"{svc.url}/api/config").json() == {"broker": {"urls": ["ws://127.0.0.1:9/"], "prefix": PREFIX}}
+            assert httpx.get(f"{svc.url}/api/config").json() == {
+                "broker": {"urls": ["ws://127.0.0.1:9/"], "prefix": PREFIX}
+            }
             base = f"{PREFIX}/sessions/{sid}"
             async with aiomqtt.Client(broker.host, broker.port) as sub:
                 await sub.subscribe(f"{PREFIX}/#")
@@ -78,7 +85,9 @@ async def test_spectator_stream_through_the_broker(tmp_path):
                 assert [s["id"] for s in index["sessions"]] == [sid]
                 assert index["sessions"][0]["snapshot"] == f"{base}/snapshot"
                 snap = await _next(msgs, f"{base}/snapshot")  # retained
-                for _ in range(5):  # the retained one may predate the entries: the refresh (every 2-3 s) has them
+                for _ in range(
+                    5
+                ):  # the retained one may predate the entries: the refresh (every 2-3 s) has them
                     if len(snap["rows"]) == 5:
                         break
                     snap = await _next(msgs, f"{base}/snapshot")
@@ -89,7 +98,9 @@ async def test_spectator_stream_through_the_broker(tmp_path):
                 for lap in (1, 2):
                     for n in (3, 1, 2, 5, 4):
                         pid += 1
-                        assert (await asyncio.to_thread(post_passing, svc.url, sid, n, lap, pid)).status_code == 200
+                        assert (
+                            await asyncio.to_thread(post_passing, svc.url, sid, n, lap, pid)
+                        ).status_code == 200
                 # deltas (coalesced, consecutive seq) until every car shows two laps
                 seen_snapshots = 0
                 while not all(r["laps"] == 2 for r in rows.values()):

@@ -54,7 +54,6 @@ def chaos_race() -> model.Race:
     return race
 
 
-
 class Chaos:
     """One service process at a time on a fixed port and data folder; race control posts queued."""
 
@@ -113,7 +112,9 @@ async def run_chaos(race: model.Race, svc: ServiceProcess) -> tuple[dict, list, 
     chaos = Chaos(svc)
     target = WatchedTarget()
     async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http:
-        r = await http.post("/api/sessions", json={"name": "chaos", **{k: v for k, v in lines[0].items() if k != "type"}})
+        r = await http.post(
+            "/api/sessions", json={"name": "chaos", **{k: v for k, v in lines[0].items() if k != "type"}}
+        )
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
         r = await http.post(f"/api/sessions/{sid}/entries", json=entries)
@@ -121,16 +122,31 @@ async def run_chaos(race: model.Race, svc: ServiceProcess) -> tuple[dict, list, 
         adding: list[asyncio.Task] = []
 
         def announce(info: dict) -> None:
-            link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "loop": info["loop"],
-                    "rtc_zero_us": info["rtc_base_us"]}  # fmt: skip
+            link = {
+                "url": f"{info['url']}?retry_min=0.05&retry_max=0.2",
+                "loop": info["loop"],
+                "rtc_zero_us": info["rtc_base_us"],
+            }
             adding.append(asyncio.create_task(http.post(f"/api/sessions/{sid}/decoders", json=link)))
 
         poster = asyncio.create_task(chaos.post_events(http, sid))
-        player = asyncio.create_task(play(race, [target], speed=SPEED, announce=announce, wait_clients_s=20,
-                                          linger_s=120, status_every_s=0.5, on_event=chaos.events.put_nowait))
+        player = asyncio.create_task(
+            play(
+                race,
+                [target],
+                speed=SPEED,
+                announce=announce,
+                wait_clients_s=20,
+                linger_s=120,
+                status_every_s=0.5,
+                on_event=chaos.events.put_nowait,
+            )
+        )
         try:
             for at in (0.22, 0.58):  # mid-race: killed, restarted at once (it misses what is read meanwhile)
-                await until(lambda at=at: target.now() >= at * end or player.done(), 60, f"race time {at:.0%}")
+                await until(
+                    lambda at=at: target.now() >= at * end or player.done(), 60, f"race time {at:.0%}"
+                )
                 assert not player.done()
                 await chaos.kill()
                 await chaos.restart()
@@ -147,8 +163,10 @@ async def run_chaos(race: model.Race, svc: ServiceProcess) -> tuple[dict, list, 
             reads = await logged_reads(http, sid)
             decoders = (await http.get(f"/api/sessions/{sid}/decoders")).json()
             # race control closes the session just after the last read, as replay does at the end of the file
-            r = await http.post(f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
-                                                                     "t": round(end + 1.0, 6)})  # fmt: skip
+            r = await http.post(
+                f"/api/sessions/{sid}/events",
+                json={"type": "signal", "signal": "finish_session", "t": round(end + 1.0, 6)},
+            )
             assert r.status_code == 200, r.text
             res = (await http.get(f"/api/sessions/{sid}/results")).json()
             resent = sum(f.resent for f in target.feeds)
@@ -191,8 +209,11 @@ PENALTY_KEYS = ("id", "number", "rule", "laps", "seconds", "best_lap_seconds", "
 
 def spec_view(res: dict) -> dict:
     """The results as shared/spec/scenario.md defines them (the API adds lap flags and decisions)."""
-    return {**res, "classification": [{k: r[k] for k in RESULT_KEYS} for r in res["classification"]],
-            "penalties": [{k: p[k] for k in PENALTY_KEYS} for p in res["penalties"]]}  # fmt: skip
+    return {
+        **res,
+        "classification": [{k: r[k] for k in RESULT_KEYS} for r in res["classification"]],
+        "penalties": [{k: p[k] for k in PENALTY_KEYS} for p in res["penalties"]],
+    }
 
 
 def _feeds(race: model.Race) -> list[Feed]:

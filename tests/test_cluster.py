@@ -134,8 +134,10 @@ async def test_venue_leaf_node_uplink_cut_and_restored(nats_cluster, tmp_path):
             sid, _ = make_session(svc.url)
             race = Race(svc.url, sid)
             cloud_node = c.nodes[2]
-            async with (following(Board(PREFIX, sid), leaf.host, leaf.ws_port, websocket=True) as local,
-                        following(Board(PREFIX, sid), cloud_node.host, cloud_node.mqtt_port) as cloud):  # fmt: skip
+            async with (
+                following(Board(PREFIX, sid), leaf.host, leaf.ws_port, websocket=True) as local,
+                following(Board(PREFIX, sid), cloud_node.host, cloud_node.mqtt_port) as cloud,
+            ):
                 await race.laps(1)
                 await current(local, race, what="local board")
                 await current(cloud, race, what="cloud board")
@@ -188,15 +190,25 @@ async def test_deployment_files_run(tmp_path):
     nodes = []
     for name in names:
         node = NatsServer(name, tmp_path)
-        ports = {"4222": node.client_port, "8222": node.http_port, "1883": node.mqtt_port, "8080": node.ws_port,
-                 "6222": routes[name], "7422": free_port(), **routes}  # fmt: skip
+        ports = {
+            "4222": node.client_port,
+            "8222": node.http_port,
+            "1883": node.mqtt_port,
+            "8080": node.ws_port,
+            "6222": routes[name],
+            "7422": free_port(),
+            **routes,
+        }
         node.leaf_port = ports["7422"]
         node.conf_text = _local((DOCKER / "nats" / "cluster.conf").read_text(), tmp_path / name, ports)
         node.env = {**env, "NODE_NAME": name}
         nodes.append(node)
     leaf = NatsServer("venue", tmp_path)
-    leaf.conf_text = _local((DOCKER / "nats" / "venue-leaf.conf").read_text(), tmp_path / "venue", {
-        "4222": leaf.client_port, "8222": leaf.http_port, "1883": leaf.mqtt_port, "8080": leaf.ws_port})  # fmt: skip
+    leaf.conf_text = _local(
+        (DOCKER / "nats" / "venue-leaf.conf").read_text(),
+        tmp_path / "venue",
+        {"4222": leaf.client_port, "8222": leaf.http_port, "1883": leaf.mqtt_port, "8080": leaf.ws_port},
+    )
     leaf.env = {**env, "CLOUD_LEAF_URL": f"nats-leaf://venue:leaf-secret@127.0.0.1:{nodes[0].leaf_port}"}
     try:
         for server in (*nodes, leaf):
@@ -209,7 +221,9 @@ async def test_deployment_files_run(tmp_path):
             async with aiomqtt.Client("127.0.0.1", leaf.mqtt_port, username="boucle", password="wrong"):
                 pass
         late = Board(PREFIX, "s1")
-        async with aiomqtt.Client("127.0.0.1", leaf.mqtt_port, username="boucle", password="pub-secret") as pub:
+        async with aiomqtt.Client(
+            "127.0.0.1", leaf.mqtt_port, username="boucle", password="pub-secret"
+        ) as pub:
             snap = {"type": "snapshot", "seq": 7, "rows": [{"number": "1", "v": 1, "laps": 3}]}
             await pub.publish(f"{PREFIX}/sessions/s1/snapshot", json.dumps(snap).encode(), qos=1, retain=True)
         async with following(late, "127.0.0.1", nodes[2].ws_port, websocket=True):  # anonymous, in the cloud

@@ -46,9 +46,16 @@ def test_assign_adds_a_spare_and_both_count():
     # Car 1 (101) laps every 60 s. A stray read of 901 (pit_in, strength 40, 1 hit) is assigned to
     # car 1: its own 101 keeps counting (issue: it froze at the assign). Spare 555 is assigned too;
     # 555 alone is read at 240 (101 missed), both at 300 (duplicate within min_lap_s 20 s).
-    lines = [P(60, "101"), P(120, "101"), P(130, "901", "pit_in", strength=40, hits=1),
-             {"type": "assign", "t": 150, "transponder": "555", "number": "1"},
-             P(180, "101"), P(240, "555"), P(300, "101"), P(300.4, "555")]  # fmt: skip
+    lines = [
+        P(60, "101"),
+        P(120, "101"),
+        P(130, "901", "pit_in", strength=40, hits=1),
+        {"type": "assign", "t": 150, "transponder": "555", "number": "1"},
+        P(180, "101"),
+        P(240, "555"),
+        P(300, "101"),
+        P(300.4, "555"),
+    ]
     e = replay(lines)
     r = row(e, "1")
     # laps 60, 120, 180, 240 (spare), 300 (301.4 dup): 5 laps, total 300 s
@@ -58,8 +65,13 @@ def test_assign_adds_a_spare_and_both_count():
 
 
 def test_assign_replace_stops_the_old_transponder():
-    lines = [P(60, "101"), {"type": "assign", "t": 90, "transponder": "777", "number": "1", "replace": True},
-             P(120, "101"), P(121, "777"), P(181, "777")]  # fmt: skip
+    lines = [
+        P(60, "101"),
+        {"type": "assign", "t": 90, "transponder": "777", "number": "1", "replace": True},
+        P(120, "101"),
+        P(121, "777"),
+        P(181, "777"),
+    ]
     e = replay(lines)
     # 60 (101), 121 (777), 181 (777): the 101 read at 120 is unknown now
     assert row(e, "1")["laps"] == 3 and e.unknown_transponders == {"101": 1}
@@ -75,15 +87,23 @@ def test_assign_takes_the_reads_already_seen():
 def test_manual_laps_are_flagged_and_never_best_until_confirmed():
     # Car 2: 62, 124, 186 real; a manual crossing at 245 (lap 4 = 59 s, faster than any real lap);
     # real again at 310 (lap 5 = 65 s, its start is the manual crossing).
-    lines = [P(62, "102"), P(124, "102"), P(186, "102"), {"type": "manual_passing", "t": 245, "number": "2"},
-             P(310, "102")]  # fmt: skip
+    lines = [
+        P(62, "102"),
+        P(124, "102"),
+        P(186, "102"),
+        {"type": "manual_passing", "t": 245, "number": "2"},
+        P(310, "102"),
+    ]
     e = replay(lines)
     r = row(e, "2")
     assert r["laps"] == 5 and r["lap_flags"] == {"4": "manual", "5": "manual"}
     assert (r["best_lap_s"], r["best_lap_no"]) == (62.0, 1)  # not the 59 s manual lap
     e.apply_line(parse_line({"type": "confirm", "t": 320, "target": "c1"}))
     r = row(e, "2")
-    assert (r["best_lap_s"], r["best_lap_no"]) == (59.0, 4) and r["lap_flags"] == {"4": "confirmed", "5": "confirmed"}
+    assert (r["best_lap_s"], r["best_lap_no"]) == (59.0, 4) and r["lap_flags"] == {
+        "4": "confirmed",
+        "5": "confirmed",
+    }
 
 
 def test_estimate_from_pace_never_below_min_lap():
@@ -92,20 +112,32 @@ def test_estimate_from_pace_never_below_min_lap():
     assert e.estimate_passing("2", 10**9) == (252_000_000, "pace")
     # car 1's only lap is 5 s (a crossing just after the green): never less than min_lap_s 20 s
     assert e.estimate_passing("1", 10**9) == (25_000_000, "pace")
-    assert row(e, "1")["lap_warnings"] == [[1, 5.0, "shorter than the minimum 20 s",
-                                            {"code": "lap.shorter_than_min", "params": {"min": "20"}}, 5.0]]
+    assert row(e, "1")["lap_warnings"] == [
+        [
+            1,
+            5.0,
+            "shorter than the minimum 20 s",
+            {"code": "lap.shorter_than_min", "params": {"min": "20"}},
+            5.0,
+        ]
+    ]
 
 
 def test_lap_far_off_the_pace_is_a_warning():
     # 60 s laps, then a manual crossing 30 s after the last (50 %), then the real read 30 s later.
-    lines = [P(t, "101") for t in (60, 120, 180, 240)] + [{"type": "manual_passing", "t": 270, "number": "1"},
-                                                          P(300, "101"), P(660, "101")]  # fmt: skip
+    lines = [P(t, "101") for t in (60, 120, 180, 240)] + [
+        {"type": "manual_passing", "t": 270, "number": "1"},
+        P(300, "101"),
+        P(660, "101"),
+    ]
     e = replay(lines)
     w = row(e, "1")["lap_warnings"]
     # lap 5 = 30 s, lap 6 = 30 s: 50 % of the median 60 s; lap 7 = 360 s = 600 %
-    assert [x[:3] + x[4:] for x in w] == [[5, 30.0, "50 % of the car's median lap (60.000 s)", 270.0],
-                                          [6, 30.0, "50 % of the car's median lap (60.000 s)", 300.0],
-                                          [7, 360.0, "600 % of the car's median lap (60.000 s)", 660.0]]  # fmt: skip
+    assert [x[:3] + x[4:] for x in w] == [
+        [5, 30.0, "50 % of the car's median lap (60.000 s)", 270.0],
+        [6, 30.0, "50 % of the car's median lap (60.000 s)", 300.0],
+        [7, 360.0, "600 % of the car's median lap (60.000 s)", 660.0],
+    ]
     assert say("fr", w[2][3]) == "600 % du tour médian de la voiture (60.000 s)"
     # thresholds are preset overrides: at 40 % .. 700 % nothing is flagged
     lines2 = [{**HEAD[0], "lap_warn_low_pct": 40, "lap_warn_high_pct": 700}, *HEAD[1:]]
@@ -115,24 +147,36 @@ def test_lap_far_off_the_pace_is_a_warning():
 
 # -- undo -----------------------------------------------------------------------------------------------
 def test_every_correction_can_be_reverted_and_replay_is_identical():
-    lines = [P(60, "101"), P(62, "102"), P(120, "101"), P(124, "102"), P(125, "901"),
-             {"type": "invalidate", "t": 130, "transponder": "101", "target_t": 120},  # c1
-             {"type": "assign", "t": 131, "transponder": "901", "number": "1"},  # c2
-             {"type": "manual_passing", "t": 186, "number": "2"},  # c3
-             {"type": "penalty", "t": 190, "number": "1", "rule": "MANUAL", "seconds": 5},  # c4 -> p1
-             {"type": "penalty", "t": 191, "number": "2", "rule": "MANUAL", "seconds": 7},  # c5 -> p2
-             {"type": "waive", "t": 192, "penalty_id": "p2"}]  # c6  # fmt: skip
+    lines = [
+        P(60, "101"),
+        P(62, "102"),
+        P(120, "101"),
+        P(124, "102"),
+        P(125, "901"),
+        {"type": "invalidate", "t": 130, "transponder": "101", "target_t": 120},  # c1
+        {"type": "assign", "t": 131, "transponder": "901", "number": "1"},  # c2
+        {"type": "manual_passing", "t": 186, "number": "2"},  # c3
+        {"type": "penalty", "t": 190, "number": "1", "rule": "MANUAL", "seconds": 5},  # c4 -> p1
+        {"type": "penalty", "t": 191, "number": "2", "rule": "MANUAL", "seconds": 7},  # c5 -> p2
+        {"type": "waive", "t": 192, "penalty_id": "p2"},
+    ]  # c6
     e = replay(lines)
     assert sorted(e.corrections) == ["c1", "c2", "c3", "c4", "c5", "c6"]
     # car 1: 60, 120 invalid, 125 (901 assigned) -> 2 laps, +5 s; car 2: 62, 124, 186 manual, p2 waived
     assert (row(e, "1")["laps"], row(e, "1")["penalty_seconds"]) == (2, 5.0)
     assert (row(e, "2")["laps"], row(e, "2")["penalty_seconds"]) == (3, 0.0)
-    reverts = [{"type": "revert", "t": 200 + i, "target": c} for i, c in enumerate(["c1", "c3", "c4", "c6", "c2"])]
+    reverts = [
+        {"type": "revert", "t": 200 + i, "target": c} for i, c in enumerate(["c1", "c3", "c4", "c6", "c2"])
+    ]
     for rv in reverts:
         e.apply_line(parse_line(rv))
     # car 1: 60, 120 valid again, 125 (901 no longer car 1's, within 20 s anyway) -> 2 laps, p1 reverted
     # car 2: 62, 124 -> 2 laps, p2 applied again (+7 s)
-    assert (row(e, "1")["laps"], row(e, "1")["total_time_s"], row(e, "1")["penalty_seconds"]) == (2, 120.0, 0.0)
+    assert (row(e, "1")["laps"], row(e, "1")["total_time_s"], row(e, "1")["penalty_seconds"]) == (
+        2,
+        120.0,
+        0.0,
+    )
     assert (row(e, "2")["laps"], row(e, "2")["penalty_seconds"]) == (2, 7.0)
     states = {p.id: p.state for p in e.penalties.all()}
     assert states == {"p1": "reverted", "p2": "applied"}  # ids stay stable
@@ -142,7 +186,9 @@ def test_every_correction_can_be_reverted_and_replay_is_identical():
     again = replay(lines + reverts)
     assert json.dumps(results(again, True)) == json.dumps(results(e, True))
     # a restart loads the log in one pass (reverted corrections without effect from the start): same
-    logged = [parse_line(ln.to_dict() | {"type": ln.__struct_config__.tag}) for ln in e._accepted]  # ids included
+    logged = [
+        parse_line(ln.to_dict() | {"type": ln.__struct_config__.tag}) for ln in e._accepted
+    ]  # ids included
     fast = Engine()
     fast.revert_in_advance(logged)
     assert fast.reverted == {"c1", "c2", "c3", "c4", "c6"}
@@ -155,8 +201,12 @@ def test_every_correction_can_be_reverted_and_replay_is_identical():
 def test_a_driver_change_can_be_undone():
     drivers = [{"id": "a", "name": "Ann"}, {"id": "b", "name": "Bob"}]
     head = [HEAD[0], {**HEAD[1], "drivers": drivers}, *HEAD[2:]]
-    lines = [P(60, "101"), P(70, "101", "pit_in"), {"type": "driver_change", "t": 80, "number": "1", "driver": "b"},
-             P(100, "101", "pit_out")]  # fmt: skip
+    lines = [
+        P(60, "101"),
+        P(70, "101", "pit_in"),
+        {"type": "driver_change", "t": 80, "number": "1", "driver": "b"},
+        P(100, "101", "pit_out"),
+    ]
     e = replay_lines([json.dumps(x) for x in head + lines], finalize=False)
     assert e.cars["1"].driver == "b"
     e.apply_line(parse_line({"type": "revert", "t": 110, "target": "c1"}))
@@ -181,15 +231,33 @@ class Track:
     def __init__(self, data) -> None:
         self.data = data
         self.client = TestClient(create_app(data, TOKEN, "NORMAL"), raise_server_exceptions=False)
-        r = self.client.post("/api/sessions", json={"name": "t", "preset": "lemans-270-2h", "kind": "race",
-                                                    "min_lap_s": 20, "penalty_policy": "proposed"}, headers=ADMIN)  # fmt: skip
+        r = self.client.post(
+            "/api/sessions",
+            json={
+                "name": "t",
+                "preset": "lemans-270-2h",
+                "kind": "race",
+                "min_lap_s": 20,
+                "penalty_policy": "proposed",
+            },
+            headers=ADMIN,
+        )
         self.sid, tokens = r.json()["id"], r.json()["tokens"]
         self.rc = {"Authorization": f"Bearer {tokens['race_control']}"}
         self.tc = {"Authorization": f"Bearer {tokens['timing']}"}
         self.base = f"/api/sessions/{self.sid}"
-        entries = [{"number": str(n), "transponder": str(100 + n), "category": "Sport",
-                    "drivers": [{"id": "a", "name": "Ann", "weight_kg": 80}, {"id": "b", "name": "Bob", "weight_kg": 82}]}
-                   for n in (1, 2, 3)]  # fmt: skip
+        entries = [
+            {
+                "number": str(n),
+                "transponder": str(100 + n),
+                "category": "Sport",
+                "drivers": [
+                    {"id": "a", "name": "Ann", "weight_kg": 80},
+                    {"id": "b", "name": "Bob", "weight_kg": 82},
+                ],
+            }
+            for n in (1, 2, 3)
+        ]
         assert self.post("/entries", entries, ADMIN).status_code == 200
         assert self.post("/signal", {"signal": "green", "t": 0}, ADMIN).status_code == 200
         for lap in (1, 2):
@@ -225,24 +293,44 @@ def test_api_assign_and_unknown_list(track):
     for t in (130, 190):
         assert track.post("/events", P(t, "955", strength=150, hits=40), ADMIN).status_code == 200
     unknown = {u["transponder"]: u for u in track.get("/unknown", track.tc)}
-    assert unknown["901"]["loops"] == {"pit_in": 1} and (unknown["901"]["max_strength"], unknown["901"]["max_hits"]) == (40, 1)
-    assert unknown["901"]["noise"] == ["a single read", "weak signal (strength 40)", "few hits (1)", "never on the finish loop"]
+    assert unknown["901"]["loops"] == {"pit_in": 1} and (
+        unknown["901"]["max_strength"],
+        unknown["901"]["max_hits"],
+    ) == (40, 1)
+    assert unknown["901"]["noise"] == [
+        "a single read",
+        "weak signal (strength 40)",
+        "few hits (1)",
+        "never on the finish loop",
+    ]
     assert [say("fr", x) for x in unknown["901"]["noise_said"]] == [
-        "une seule lecture", "signal faible (force 40)", "peu de détections (1)", "jamais sur la boucle de ligne"]
+        "une seule lecture",
+        "signal faible (force 40)",
+        "peu de détections (1)",
+        "jamais sur la boucle de ligne",
+    ]
     assert unknown["955"]["count"] == 2 and unknown["955"]["noise"] == []
     # assign adds: car 3 keeps 103
     r = track.post("/assign", {"transponder": "955", "number": "3"}, track.tc)
     assert r.status_code == 200 and r.json()["stopped_counting"] == [] and r.json()["id"] == "c1"
     assert track.post("/events", P(183, "103"), ADMIN).status_code == 200
-    assert track.row("3")["laps"] == 3  # 63, 123 (103) ... 130 dup? no: 130 - 123 = 7 s < 20 s; 183 (103); 190 dup
+    assert (
+        track.row("3")["laps"] == 3
+    )  # 63, 123 (103) ... 130 dup? no: 130 - 123 = 7 s < 20 s; 183 (103); 190 dup
     assert track.post("/assign", {"transponder": "955", "number": "2"}, track.tc).status_code == 409
-    assert track.post("/assign", {"transponder": "966", "number": "3", "replace": "yes"}, track.tc).status_code == 400
+    assert (
+        track.post("/assign", {"transponder": "966", "number": "3", "replace": "yes"}, track.tc).status_code
+        == 400
+    )
     # replace names what stops counting
     r = track.post("/assign", {"transponder": "966", "number": "3", "replace": True}, track.tc)
     assert r.json()["stopped_counting"] == ["103", "955"]
     assert track.post("/assign", {"transponder": "966", "number": "3"}, track.rc).status_code == 403
     corr = track.get("/corrections", track.tc)
-    assert [(c["id"], c["type"], c["by"]) for c in corr] == [("c2", "assign", "timing"), ("c1", "assign", "timing")]
+    assert [(c["id"], c["type"], c["by"]) for c in corr] == [
+        ("c2", "assign", "timing"),
+        ("c1", "assign", "timing"),
+    ]
     assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
 
 
@@ -251,9 +339,17 @@ def test_api_manual_passing_estimated_then_undone(track):
     # laps 62 (from the green) and 60: median 61 -> 122 + 61
     assert (est["t"], est["basis"], est["last_crossing_t"]) == (183.0, "pace", 122.0)
     r = track.post("/manual_passing", {"number": "2"}, track.tc)
-    assert r.status_code == 200 and (r.json()["t"], r.json()["estimated"], r.json()["id"]) == (183.0, True, "c1")
+    assert r.status_code == 200 and (r.json()["t"], r.json()["estimated"], r.json()["id"]) == (
+        183.0,
+        True,
+        "c1",
+    )
     row = track.row("2")
-    assert row["laps"] == 3 and row["lap_flags"] == {"3": "estimated"} and (row["best_lap_s"], row["best_lap_no"]) == (60.0, 2)
+    assert (
+        row["laps"] == 3
+        and row["lap_flags"] == {"3": "estimated"}
+        and (row["best_lap_s"], row["best_lap_no"]) == (60.0, 2)
+    )
     laps = track.client.get(f"{track.base}/cars/2/laps").json()["laps"]
     assert laps[2] == {"lap": 3, "t": 183.0, "lap_s": 61.0, "flag": "estimated"}
     csv = track.client.get(f"{track.base}/export.csv").text.splitlines()
@@ -267,7 +363,11 @@ def test_api_manual_passing_estimated_then_undone(track):
     assert r.status_code == 200 and r.json()["id"] == "c3"
     assert track.row("2")["laps"] == 2 and track.row("2")["lap_flags"] == {}
     corr = {c["id"]: c for c in track.get("/corrections", track.tc)}
-    assert corr["c1"]["reverted"] and corr["c1"]["reverted_by"] == "c3" and corr["c3"]["line"]["note"] == "car was in the pits"
+    assert (
+        corr["c1"]["reverted"]
+        and corr["c1"]["reverted_by"] == "c3"
+        and corr["c3"]["line"]["note"] == "car was in the pits"
+    )
     assert track.post("/revert", {"id": "c1"}, track.tc).status_code == 409
     assert track.post("/revert", {"id": "zz"}, track.tc).status_code == 404
     assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
@@ -279,8 +379,12 @@ def test_api_manual_passing_estimated_then_undone(track):
 def _ballast_proposal(track: Track) -> str:
     """Car 1 fails its ballast check and comes back for 30 s with a driver change: LM-BALLAST proposed
     (it has no amount in the regulation), LM-MIN-PIT too (30 s < 120 s), both as proposals."""
-    lines = [{"type": "ballast_check", "t": 125, "number": "1", "ok": False}, P(130, "101", "pit_in"),
-             {"type": "driver_change", "t": 140, "number": "1", "driver": "b"}, P(160, "101", "pit_out")]  # fmt: skip
+    lines = [
+        {"type": "ballast_check", "t": 125, "number": "1", "ok": False},
+        P(130, "101", "pit_in"),
+        {"type": "driver_change", "t": 140, "number": "1", "driver": "b"},
+        P(160, "101", "pit_out"),
+    ]
     for ln in lines:
         assert track.post("/events", ln, ADMIN).status_code == 200
     pens = {p["rule"]: p for p in track.get("/penalties")}
@@ -298,15 +402,25 @@ def test_api_approve_asks_for_the_amount_and_keeps_the_penalty(track):
     p = r.json()
     assert (p["id"], p["state"], p["laps"]) == (pid, "applied", 2)
     assert p["evidence"] == next(x for x in before if x["id"] == pid)["evidence"]
-    assert p["decision"] == {"action": "approved", "id": "c2", "by": "race_control", "t": p["decision"]["t"],
-                             "note": "ballast not refitted", "laps": 2}  # fmt: skip
+    assert p["decision"] == {
+        "action": "approved",
+        "id": "c2",
+        "by": "race_control",
+        "t": p["decision"]["t"],
+        "note": "ballast not refitted",
+        "laps": 2,
+    }
     assert len(track.get("/penalties")) == len(before)  # no new penalty: the proposal itself is applied
     # car 1: 61, 121, 160 (pit_out lap) = 3 laps - 2
     assert track.row("1")["laps"] == 1 and track.row("1")["penalty_laps"] == 2
     assert track.post(f"/penalties/{pid}/approve", {"laps": 1}, track.rc).status_code == 409
     # waive: shown with its note and who decided
     w = track.post(f"/penalties/{pid}/waive", {"note": "video shows ballast fitted"}, track.rc).json()
-    assert w["state"] == "waived" and w["decision"]["note"] == "video shows ballast fitted" and w["decision"]["by"] == "race_control"
+    assert (
+        w["state"] == "waived"
+        and w["decision"]["note"] == "video shows ballast fitted"
+        and w["decision"]["by"] == "race_control"
+    )
     assert track.row("1")["laps"] == 3
     # undo the waive: the approval with 2 laps is back
     r = track.post("/revert", {"id": w["decision"]["id"]}, track.rc)
@@ -321,8 +435,17 @@ def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
     assert r.status_code == 400 and "choose 'other'" in r.json()["detail"]
     r = track.post("/penalties", {"number": "2", "rule": "AX-JUMP", "seconds": 5, "other": True}, track.rc)
     assert r.status_code == 400 and "note" in r.json()["detail"]
-    r = track.post("/penalties", {"number": "2", "rule": "OTHER", "seconds": 5, "other": True,
-                                  "note": "art. 12: dangerous driving in the paddock"}, track.rc)  # fmt: skip
+    r = track.post(
+        "/penalties",
+        {
+            "number": "2",
+            "rule": "OTHER",
+            "seconds": 5,
+            "other": True,
+            "note": "art. 12: dangerous driving in the paddock",
+        },
+        track.rc,
+    )
     assert r.status_code == 201 and r.json()["rule"] == "OTHER" and r.json()["note"].startswith("art. 12")
     r = track.post("/penalties", {"number": "2", "rule": "LM-UNSPORTING"}, track.rc)  # the preset's: 1 lap
     assert r.status_code == 201 and r.json()["laps"] == 1 and r.json()["source"] == "c2"
@@ -330,7 +453,10 @@ def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
     assert "LM-UNSPORTING" in track.get("/rules")["rules"]
     # undo a penalty: it stays listed as reverted, ids unchanged
     assert track.post("/revert", {"id": "c1"}, track.rc).status_code == 200
-    assert [(p["id"], p["state"]) for p in track.get("/penalties") if p.get("manual")] == [("p1", "reverted"), ("p2", "applied")]
+    assert [(p["id"], p["state"]) for p in track.get("/penalties") if p.get("manual")] == [
+        ("p1", "reverted"),
+        ("p2", "applied"),
+    ]
     assert track.row("2")["penalty_seconds"] == 0.0
     assert track.replayed() == track.get("/results", ADMIN)  # staff: with the notes
 

@@ -20,7 +20,6 @@ pytestmark = pytest.mark.timeout(240)
 START_S = 60.0  # a start on a busy machine can take more than the default 20 s: a bound, not a target
 
 
-
 async def decoders(http: httpx.AsyncClient, sid: str) -> list[dict]:
     r = await http.get(f"/api/sessions/{sid}/decoders")
     assert r.status_code == 200, r.text
@@ -36,7 +35,9 @@ async def logged_passings(http: httpx.AsyncClient, sid: str) -> list[tuple[str, 
 
 def restart(svc: ServiceProcess, extra: list[str] | None = None) -> ServiceProcess:
     svc.kill()
-    return ServiceProcess(svc.data, port=svc.port, extra=extra if extra is not None else svc.extra).start(START_S)
+    return ServiceProcess(svc.data, port=svc.port, extra=extra if extra is not None else svc.extra).start(
+        START_S
+    )
 
 
 async def test_links_from_the_command_line_and_the_page_survive_a_crash_once_each(tmp_path):
@@ -45,13 +46,22 @@ async def test_links_from_the_command_line_and_the_page_survive_a_crash_once_eac
         svc = ServiceProcess(tmp_path / "data", extra=cli).start(START_S)
         try:
             async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http:
-                sid = (await http.get("/api/sessions")).json()[0]["id"]  # created for the command-line decoder
-                r = await http.post(f"/api/sessions/{sid}/decoders", json={
-                    "url": f"p3tcp://127.0.0.1:{pits.port}?{FAST}", "loops": {"d1": "pit_in", "d2": "pit_out"},
-                    "rtc_zero_us": RTC0})  # fmt: skip
+                sid = (await http.get("/api/sessions")).json()[0][
+                    "id"
+                ]  # created for the command-line decoder
+                r = await http.post(
+                    f"/api/sessions/{sid}/decoders",
+                    json={
+                        "url": f"p3tcp://127.0.0.1:{pits.port}?{FAST}",
+                        "loops": {"d1": "pit_in", "d2": "pit_out"},
+                        "rtc_zero_us": RTC0,
+                    },
+                )
                 assert r.status_code == 201, r.text
-                want = [(f"p3tcp://127.0.0.1:{finish.port}?{FAST}", "finish", {}, None),
-                        (f"p3tcp://127.0.0.1:{pits.port}?{FAST}", None, {"d1": "pit_in", "d2": "pit_out"}, RTC0)]
+                want = [
+                    (f"p3tcp://127.0.0.1:{finish.port}?{FAST}", "finish", {}, None),
+                    (f"p3tcp://127.0.0.1:{pits.port}?{FAST}", None, {"d1": "pit_in", "d2": "pit_out"}, RTC0),
+                ]
 
                 def links(ds: list[dict]) -> list[tuple]:
                     return [(d["url"], d["loop"], d["loops"], d["rtc_zero_us"]) for d in ds]
@@ -97,13 +107,19 @@ def test_bad_links_are_refused_before_they_are_stored(tmp_path):
     with TestClient(app, headers=ADMIN) as http:
         sid = http.post("/api/sessions", json={"name": "x", "preset": "generic-timed"}).json()["id"]
         r = http.post(f"/api/sessions/{sid}/decoders", json={"url": "p3tcp://127.0.0.1:9", "loop": "finish"})
-        assert r.status_code == 201, r.text  # a good link to the same place is taken: the others fail for what is bad
+        assert r.status_code == 201, (
+            r.text
+        )  # a good link to the same place is taken: the others fail for what is bad
         assert http.delete(f"/api/sessions/{sid}/decoders/0").status_code == 200
-        for body in ({"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": "soon"},
-                     {"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": 1.5},
-                     {"url": "p3tcp://127.0.0.1:9", "loops": ["finish"]},
-                     {"url": "p3tcp://127.0.0.1:9", "loops": {"d1": "kitchen"}},
-                     {"url": "p3tcp://127.0.0.1:9?bogus=1"}, {"url": "ftp://x"}, ["p3tcp://x"]):
+        for body in (
+            {"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": "soon"},
+            {"url": "p3tcp://127.0.0.1:9", "rtc_zero_us": 1.5},
+            {"url": "p3tcp://127.0.0.1:9", "loops": ["finish"]},
+            {"url": "p3tcp://127.0.0.1:9", "loops": {"d1": "kitchen"}},
+            {"url": "p3tcp://127.0.0.1:9?bogus=1"},
+            {"url": "ftp://x"},
+            ["p3tcp://x"],
+        ):
             r = http.post(f"/api/sessions/{sid}/decoders", json=body)
             assert r.status_code == 400, (body, r.text)
         r = http.get(f"/api/sessions/{sid}/decoders")
@@ -117,9 +133,17 @@ async def test_after_a_crash_the_link_fetches_what_the_decoder_read_meanwhile(tm
         svc = ServiceProcess(tmp_path / "data").start(START_S)
         try:
             async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http:
-                sid = (await http.post("/api/sessions", json={"name": "x", "preset": "generic-timed"})).json()["id"]
-                r = await http.post(f"/api/sessions/{sid}/decoders", json={
-                    "url": f"p3tcp://127.0.0.1:{dec.port}?{FAST}", "loop": "finish", "rtc_zero_us": RTC0})
+                sid = (
+                    await http.post("/api/sessions", json={"name": "x", "preset": "generic-timed"})
+                ).json()["id"]
+                r = await http.post(
+                    f"/api/sessions/{sid}/decoders",
+                    json={
+                        "url": f"p3tcp://127.0.0.1:{dec.port}?{FAST}",
+                        "loop": "finish",
+                        "rtc_zero_us": RTC0,
+                    },
+                )
                 assert r.status_code == 201, r.text
                 await until(lambda: dec.writers, what="the service connected")
                 dec.emit(5)

@@ -23,7 +23,9 @@ async def until(cond, timeout: float = 8.0) -> None:
 
 
 def passing(transponder="1234", rtc=1_700_000_000_000_000, number=None, **kw) -> bytes:
-    return json.dumps({"transponder": transponder, "rtc_time_us": rtc, "passing_number": number, **kw}).encode()
+    return json.dumps(
+        {"transponder": transponder, "rtc_time_us": rtc, "passing_number": number, **kw}
+    ).encode()
 
 
 async def publish(broker, messages: list[tuple[str, bytes]]) -> None:
@@ -45,27 +47,38 @@ async def test_valid_and_malformed_payloads(mosquitto):  # noqa: F811
     try:
         await until(lambda: source.status.state == "connected")
         t = f"{PREFIX}/decoder"
-        await publish(mosquitto, [
-            (f"{t}/finish1/passing", passing("1234", number=1, strength=120, hits=30, loop="finish")),
-            (f"{t}/finish1/passing", passing(5678, rtc=1_700_000_000_500_000, number=2)),
-            (f"{t}/finish1/passing", passing("1234", number=1, strength=120, hits=30, loop="finish")),  # dup
-            (f"{t}/diy/passing", passing("FL-94890")),
-            (f"{t}/diy/passing", passing("FL-94890")),  # dup without a number
-            (f"{t}/diy/passing", b"{not json"),
-            (f"{t}/diy/passing", b"[1, 2]"),
-            (f"{t}/diy/passing", b"\xff\xfe"),
-            (f"{t}/diy/passing", json.dumps({"transponder": "9"}).encode()),
-            (f"{t}/diy/passing", json.dumps({"transponder": "9", "rtc_time_us": True}).encode()),
-            (f"{t}/diy/passing", passing("")),
-            (f"{t}/diy/passing", passing("9", loop=3)),
-            (f"{t}//passing", passing("9")),
-            (f"{t}/diy/status", b"null"),
-            (f"{t}/finish1/status", json.dumps({"noise": 41, "temperature": 23, "rtc_time_us": 5}).encode()),
-            (f"{t}/finish1/passing", passing("4321", rtc=1_700_000_001_000_000, number=3)),
-        ])
+        await publish(
+            mosquitto,
+            [
+                (f"{t}/finish1/passing", passing("1234", number=1, strength=120, hits=30, loop="finish")),
+                (f"{t}/finish1/passing", passing(5678, rtc=1_700_000_000_500_000, number=2)),
+                (
+                    f"{t}/finish1/passing",
+                    passing("1234", number=1, strength=120, hits=30, loop="finish"),
+                ),  # dup
+                (f"{t}/diy/passing", passing("FL-94890")),
+                (f"{t}/diy/passing", passing("FL-94890")),  # dup without a number
+                (f"{t}/diy/passing", b"{not json"),
+                (f"{t}/diy/passing", b"[1, 2]"),
+                (f"{t}/diy/passing", b"\xff\xfe"),
+                (f"{t}/diy/passing", json.dumps({"transponder": "9"}).encode()),
+                (f"{t}/diy/passing", json.dumps({"transponder": "9", "rtc_time_us": True}).encode()),
+                (f"{t}/diy/passing", passing("")),
+                (f"{t}/diy/passing", passing("9", loop=3)),
+                (f"{t}//passing", passing("9")),
+                (f"{t}/diy/status", b"null"),
+                (
+                    f"{t}/finish1/status",
+                    json.dumps({"noise": 41, "temperature": 23, "rtc_time_us": 5}).encode(),
+                ),
+                (f"{t}/finish1/passing", passing("4321", rtc=1_700_000_001_000_000, number=3)),
+            ],
+        )
         await until(lambda: len(got) == 4 and source.status.noise == 41)
         assert [(p.decoder_id, p.transponder, p.passing_number, p.loop) for p in got] == [
-            ("finish1", "1234", 1, "finish"), ("finish1", "5678", 2, None), ("diy", "FL-94890", None, None),
+            ("finish1", "1234", 1, "finish"),
+            ("finish1", "5678", 2, None),
+            ("diy", "FL-94890", None, None),
             ("finish1", "4321", 3, None),
         ]
         assert (got[0].strength, got[0].hits, got[0].rtc_time_us) == (120, 30, 1_700_000_000_000_000)
@@ -93,7 +106,9 @@ async def test_broker_restart_reconnects_by_itself(mosquitto):  # noqa: F811
         await asyncio.sleep(0.3)  # some failed attempts while the broker is away
         await asyncio.to_thread(mosquitto.start)
         await until(lambda: source.status.state == "connected" and source.status.reconnects == 1)
-        await publish(mosquitto, [(f"{PREFIX}/decoder/d1/passing", passing(rtc=1_700_000_060_000_000, number=4))])
+        await publish(
+            mosquitto, [(f"{PREFIX}/decoder/d1/passing", passing(rtc=1_700_000_060_000_000, number=4))]
+        )
         await until(lambda: len(got) == 2)
         assert got[1].passing_number == 4
         assert source.status.gaps_detected == 1 and source.status.passings_lost == 2

@@ -29,28 +29,45 @@ def test_serial_device_and_line_settings():
 def test_mqtt_prefix_and_credentials():
     s = open_source("mqtt://user:p%40ss@broker:1884/boucle/track1")
     assert isinstance(s, MqttSource)
-    assert (s.host, s.port, s.prefix, s.username, s.password) == ("broker", 1884, "boucle/track1", "user", "p@ss")
+    assert (s.host, s.port, s.prefix, s.username, s.password) == (
+        "broker",
+        1884,
+        "boucle/track1",
+        "user",
+        "p@ss",
+    )
     assert s.topics == ("boucle/track1/decoder/+/passing", "boucle/track1/decoder/+/status")
     assert open_source("mqtt://broker/x").port == 1883
 
 
-@pytest.mark.parametrize("url", [
-    "http://x", "p3tcp://", "p3tcp://h?bogus=1", "p3tcp://h?idle=soon", "mqtt://broker", "mqtt:///prefix",
-    "serial://",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://x",
+        "p3tcp://",
+        "p3tcp://h?bogus=1",
+        "p3tcp://h?idle=soon",
+        "mqtt://broker",
+        "mqtt:///prefix",
+        "serial://",
+    ],
+)
 def test_bad_urls_are_clear_errors(url):
     with pytest.raises(ValueError, match="expected|unknown|not a"):
         open_source(url)
 
 
-@pytest.mark.parametrize("spec,expected", [
-    ("p3tcp://h:5403=finish", ("p3tcp://h:5403", "finish")),
-    ("serial:///dev/ttyUSB0=pit_in", ("serial:///dev/ttyUSB0", "pit_in")),
-    ("serial:///dev/ttyUSB0?baud=9600=pit_out", ("serial:///dev/ttyUSB0?baud=9600", "pit_out")),
-    ("serial:///dev/ttyUSB0?parity=N", ("serial:///dev/ttyUSB0?parity=N", None)),
-    ("serial:///dev/ttyUSB0?baud=9600", ("serial:///dev/ttyUSB0?baud=9600", None)),
-    ("mqtt://h:1883/boucle/track1", ("mqtt://h:1883/boucle/track1", None)),
-])
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("p3tcp://h:5403=finish", ("p3tcp://h:5403", "finish")),
+        ("serial:///dev/ttyUSB0=pit_in", ("serial:///dev/ttyUSB0", "pit_in")),
+        ("serial:///dev/ttyUSB0?baud=9600=pit_out", ("serial:///dev/ttyUSB0?baud=9600", "pit_out")),
+        ("serial:///dev/ttyUSB0?parity=N", ("serial:///dev/ttyUSB0?parity=N", None)),
+        ("serial:///dev/ttyUSB0?baud=9600", ("serial:///dev/ttyUSB0?baud=9600", None)),
+        ("mqtt://h:1883/boucle/track1", ("mqtt://h:1883/boucle/track1", None)),
+    ],
+)
 def test_split_decoder_spec(spec, expected):
     assert split_decoder_spec(spec) == expected
 
@@ -65,16 +82,31 @@ def test_the_new_schemes_and_their_coded_refusals():
     from decoders.wiclax.transport import WiclaxSource
 
     s = open_source("protime:///dev/ttyUSB1?baud=9600&loops=B01:pit_in,STA:finish&photocell=254")
-    assert isinstance(s, ProtimeSerialSource) and (s.device, s.baud, s.photocell) == ("/dev/ttyUSB1", 9600, 254)
-    assert [s.loops.loop(c) for c in ("STA", "BOX", "B01", "B02", "MAN")] == ["finish", "pit_in", "pit_in", "-", "-"]
+    assert isinstance(s, ProtimeSerialSource) and (s.device, s.baud, s.photocell) == (
+        "/dev/ttyUSB1",
+        9600,
+        254,
+    )
+    assert [s.loops.loop(c) for c in ("STA", "BOX", "B01", "B02", "MAN")] == [
+        "finish",
+        "pit_in",
+        "pit_in",
+        "-",
+        "-",
+    ]
     u = open_source("protime+udp://10.0.0.7")
     assert isinstance(u, ProtimeUdpSource) and (u.host, u.port, u.listen) == ("10.0.0.7", 2008, 2008)
     assert isinstance(open_source("rrs://h"), RrsSource) and open_source("rrs://h").port == 3601
     assert isinstance(open_source("wiclax://h:7000"), WiclaxSource)
     catalogue = json.loads((Path(__file__).parents[1] / "web/i18n/en.json").read_text())["_errors"]
-    for url, code in [("wiclax://h", "decoder.url_expected"), ("rrs://h?bogus=1", "decoder.url_unknown_option"),
-                      ("rrs://h?poll=soon", "decoder.url_not_number"), ("protime+udp://h?baud=1", "decoder.url_other_link"),
-                      ("protime:///dev/x?loops=STA:moon", "decoder.url_loops"), ("protime://", "decoder.url_expected")]:
+    for url, code in [
+        ("wiclax://h", "decoder.url_expected"),
+        ("rrs://h?bogus=1", "decoder.url_unknown_option"),
+        ("rrs://h?poll=soon", "decoder.url_not_number"),
+        ("protime+udp://h?baud=1", "decoder.url_other_link"),
+        ("protime:///dev/x?loops=STA:moon", "decoder.url_loops"),
+        ("protime://", "decoder.url_expected"),
+    ]:
         with pytest.raises(ValueError) as e:
             open_source(url)
         assert e.value.code == code and url in str(e.value) and e.value.params["url"] == url
@@ -88,7 +120,11 @@ def test_a_decoder_url_refused_over_http_is_said_in_the_callers_language(tmp_pat
 
     with TestClient(create_app(tmp_path, "admin", synchronous="OFF")) as client:
         auth = {"Authorization": "Bearer admin"}
-        sid = client.post("/api/sessions", json={"name": "x", "preset": "generic-timed"}, headers=auth).json()["id"]
-        r = client.post(f"/api/sessions/{sid}/decoders?lang=fr", json={"url": "wiclax://10.0.0.3"}, headers=auth)
+        sid = client.post(
+            "/api/sessions", json={"name": "x", "preset": "generic-timed"}, headers=auth
+        ).json()["id"]
+        r = client.post(
+            f"/api/sessions/{sid}/decoders?lang=fr", json={"url": "wiclax://10.0.0.3"}, headers=auth
+        )
         assert r.status_code == 400 and r.json()["code"] == "decoder.url_expected"
         assert r.json()["detail"] == "wiclax://10.0.0.3 : attendu wiclax://HOST:PORT"

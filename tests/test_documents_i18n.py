@@ -23,9 +23,12 @@ ADMIN = "admin-secret"
 FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
 # English words a French sheet must not show (names, rule ids and numbers aside)
-ENGLISH = re.compile(r"\b(race|heat|heats|practice|final|lap|laps|applied|waived|proposed|none|driver|"
-                     r"classified|retired|stewards|timing|director|posted|unless|provisional|results|time|"
-                     r"gap|no|yes|start list|series|printed|penalties|evidence|state)\b", re.I)  # fmt: skip
+ENGLISH = re.compile(
+    r"\b(race|heat|heats|practice|final|lap|laps|applied|waived|proposed|none|driver|"
+    r"classified|retired|stewards|timing|director|posted|unless|provisional|results|time|"
+    r"gap|no|yes|start list|series|printed|penalties|evidence|state)\b",
+    re.I,
+)
 
 
 def visible(html: str) -> str:
@@ -44,36 +47,77 @@ def meeting(tmp_path: Path):
     """An auto-cross meeting of 12 with its date, place and organiser, practice run and heat 1 run."""
     client = TestClient(create_app(tmp_path, ADMIN, synchronous="OFF"))
     mgr = client.app.state.manager
-    entries = [{"number": n, "name": f"Pilote {n}", "transponder": f"X{n}", "division": "Maxi Sprint"} for n in NUMBERS]
-    r = client.post("/api/meetings", headers=hdr(ADMIN), json={
-        "name": "Saint-Igny", "division": "D1", "entries": entries, "date": "2026-05-12",
-        "place": "Circuit des Ajoncs", "organiser": "ASA Bretagne"})  # fmt: skip
+    entries = [
+        {"number": n, "name": f"Pilote {n}", "transponder": f"X{n}", "division": "Maxi Sprint"}
+        for n in NUMBERS
+    ]
+    r = client.post(
+        "/api/meetings",
+        headers=hdr(ADMIN),
+        json={
+            "name": "Saint-Igny",
+            "division": "D1",
+            "entries": entries,
+            "date": "2026-05-12",
+            "place": "Circuit des Ajoncs",
+            "organiser": "ASA Bretagne",
+        },
+    )
     assert r.status_code == 201, r.text
     mid, tokens = r.json()["id"], r.json()["tokens"]
-    assert (r.json()["date"], r.json()["place"], r.json()["organiser"]) == ("2026-05-12", "Circuit des Ajoncs",
-                                                                          "ASA Bretagne")  # fmt: skip
+    assert (r.json()["date"], r.json()["place"], r.json()["organiser"]) == (
+        "2026-05-12",
+        "Circuit des Ajoncs",
+        "ASA Bretagne",
+    )
     for stage in ("practice1", "practice2", "heat1"):
-        for sess in client.post(f"/api/meetings/{mid}/stages/{stage}/start", headers=hdr(tokens["timing"])).json():
+        for sess in client.post(
+            f"/api/meetings/{mid}/stages/{stage}/start", headers=hdr(tokens["timing"])
+        ).json():
             cars = [{**mgr.sessions[sess["session_id"]].engine.cars[n].entry} for n in sess["grid"] if n]
-            drive(mgr, sess["session_id"], cars, sess["kind"], sess["laps"], "203" if stage == "heat1" else None)
-            assert client.post(f"/api/meetings/{mid}/sessions/{sess['key']}/finish",
-                               headers=hdr(tokens["timing"])).status_code == 200  # fmt: skip
+            drive(
+                mgr, sess["session_id"], cars, sess["kind"], sess["laps"], "203" if stage == "heat1" else None
+            )
+            assert (
+                client.post(
+                    f"/api/meetings/{mid}/sessions/{sess['key']}/finish", headers=hdr(tokens["timing"])
+                ).status_code
+                == 200
+            )
     return client, mid, tokens
 
 
 def test_meeting_sheets_in_french_and_english(meeting):
     client, mid, tokens = meeting
-    client.post(f"/api/meetings/{mid}/signoff", json={"document": "heat1.1", "by": "M. Chrono"},
-                headers=hdr(tokens["timing"])).raise_for_status()  # fmt: skip
+    client.post(
+        f"/api/meetings/{mid}/signoff",
+        json={"document": "heat1.1", "by": "M. Chrono"},
+        headers=hdr(tokens["timing"]),
+    ).raise_for_status()
     fr = client.get(f"/api/meetings/{mid}/results/heat1.1.html", headers=FR).text
     en = client.get(f"/api/meetings/{mid}/results/heat1.1.html?lang=en").text
     assert '<html lang="fr">' in fr and '<html lang="en">' in en
-    for s in ("Manche 1 · série 1", "12/05/2026 · Circuit des Ajoncs · ASA Bretagne", "<th>Écart</th>",
-              "+10 s AX-JUMP", "Chronométreurs", "Directeur de course", "Commissaires sportifs", "M. Chrono", "signé"):
+    for s in (
+        "Manche 1 · série 1",
+        "12/05/2026 · Circuit des Ajoncs · ASA Bretagne",
+        "<th>Écart</th>",
+        "+10 s AX-JUMP",
+        "Chronométreurs",
+        "Directeur de course",
+        "Commissaires sportifs",
+        "M. Chrono",
+        "signé",
+    ):
         assert s in fr, s
-    assert "Heat 1 · series 1" in en and "2026-05-12 · Circuit des Ajoncs · ASA Bretagne" in en and "Timing crew" in en
+    assert (
+        "Heat 1 · series 1" in en
+        and "2026-05-12 · Circuit des Ajoncs · ASA Bretagne" in en
+        and "Timing crew" in en
+    )
     times = re.findall(r'<td class="n">(\d+:\d\d\.\d{3})</td>', fr)
-    assert len(times) == 12 and not re.search(r"<td[^>]*>\d{3}\.\d{3}</td>", fr)  # m:ss.mmm, never raw seconds
+    assert len(times) == 12 and not re.search(
+        r"<td[^>]*>\d{3}\.\d{3}</td>", fr
+    )  # m:ss.mmm, never raw seconds
     words = ENGLISH.findall(visible(fr).replace("Saint-Igny", ""))
     assert words == [], words
     # the rankings: practice times m:ss.mmm, "Qualifié" oui/non, the general's "from" column in words
@@ -91,29 +135,61 @@ def test_a_meeting_session_pdf_says_its_meeting_status_and_signatures(meeting):
     head = client.get(f"/api/sessions/{sid}").json()
     assert head["meeting"]["key"] == "heat1.1" and head["publication"]["status"] == "draft"
     assert head["publication"]["meeting"]["place"] == "Circuit des Ajoncs"
-    client.post(f"/api/meetings/{mid}/signoff", json={"document": "heat1.1", "by": "Mme Directrice"},
-                headers=hdr(tokens["race_director"])).raise_for_status()  # fmt: skip
+    client.post(
+        f"/api/meetings/{mid}/signoff",
+        json={"document": "heat1.1", "by": "Mme Directrice"},
+        headers=hdr(tokens["race_director"]),
+    ).raise_for_status()
     pub = client.get(f"/api/sessions/{sid}").json()["publication"]
-    assert pub["status"] == "provisional" and pub["posted_at"] and pub["signatures"]["race_director"]["by"] == "Mme Directrice"
+    assert (
+        pub["status"] == "provisional"
+        and pub["posted_at"]
+        and pub["signatures"]["race_director"]["by"] == "Mme Directrice"
+    )
     fr = pdf_text(client.get(f"/api/sessions/{sid}/results.pdf", headers=FR).content)
-    for s in ("Classement provisoire", "12/05/2026 · Circuit des Ajoncs · ASA Bretagne", "affiché le",
-              "officiel à", "Mme Directrice", "Commissaires sportifs", "manche", "premier départ anticipé",
-              "appliquée", "+10 s"):  # fmt: skip
+    for s in (
+        "Classement provisoire",
+        "12/05/2026 · Circuit des Ajoncs · ASA Bretagne",
+        "affiché le",
+        "officiel à",
+        "Mme Directrice",
+        "Commissaires sportifs",
+        "manche",
+        "premier départ anticipé",
+        "appliquée",
+        "+10 s",
+    ):
         assert s in fr, s
     assert ENGLISH.findall(fr.replace("Saint-Igny", "").replace("autocross", "")) == []
     en = pdf_text(client.get(f"/api/sessions/{sid}/results.pdf?lang=en").content)
-    for s in ("Provisional classification", "2026-05-12", "posted", "first jump start", "applied", "Stewards"):
+    for s in (
+        "Provisional classification",
+        "2026-05-12",
+        "posted",
+        "first jump start",
+        "applied",
+        "Stewards",
+    ):
         assert s in en, s
-    client.post(f"/api/meetings/{mid}/signoff", json={"document": "heat1.1", "by": "Collège"},
-                headers=hdr(tokens["stewards"])).raise_for_status()  # fmt: skip
-    assert "Classement officiel" in pdf_text(client.get(f"/api/sessions/{sid}/results.pdf", headers=FR).content)
+    client.post(
+        f"/api/meetings/{mid}/signoff",
+        json={"document": "heat1.1", "by": "Collège"},
+        headers=hdr(tokens["stewards"]),
+    ).raise_for_status()
+    assert "Classement officiel" in pdf_text(
+        client.get(f"/api/sessions/{sid}/results.pdf", headers=FR).content
+    )
 
 
 def test_plurals_signs_and_times():
     assert [print_text("fr", "+{n} laps", n=n) for n in (1, 2)] == ["+1 tour", "+2 tours"]
     assert [print_text("en", "+{n} laps", n=n) for n in (1, 2)] == ["+1 lap", "+2 laps"]
-    assert [gap_text("fr", g) for g in ("+1 lap", "+3 laps", "+75.300", "+2.5")] == ["+1 tour", "+3 tours",
-                                                                                       "+1:15.300", "+2.500"]  # fmt: skip
+    assert [gap_text("fr", g) for g in ("+1 lap", "+3 laps", "+75.300", "+2.5")] == [
+        "+1 tour",
+        "+3 tours",
+        "+1:15.300",
+        "+2.500",
+    ]
     assert penalty_text("fr", "-1 lap LM-STOPS") == "-1 tour LM-STOPS"
     assert penalty_text("fr", "-20 laps LM-STOPS") == "-20 tours LM-STOPS"
     assert penalty_text("fr", "+5 s best lap LM-MIN-PIT") == "+5 s meilleur tour LM-MIN-PIT"
@@ -122,4 +198,7 @@ def test_plurals_signs_and_times():
     assert "--" not in penalty_amounts("fr", 1, 0)
     assert race_time(295_996_000) == "4:55.996" and race_time(3_725_100_000) == "1:02:05.100"
     assert race_time(59_123_400) == "59.123"
-    assert date_text("fr", "2026-05-12T14:30:00") == "12/05/2026 14:30" and date_text("en", "2026-05-12") == "2026-05-12"
+    assert (
+        date_text("fr", "2026-05-12T14:30:00") == "12/05/2026 14:30"
+        and date_text("en", "2026-05-12") == "2026-05-12"
+    )

@@ -20,8 +20,14 @@ def row(res, number):
 
 
 def entry(number, transponder, category="Sport", **kw):
-    return {"type": "entry", "number": number, "name": f"Car {number}", "transponder": transponder,
-            "category": category, **kw}  # fmt: skip
+    return {
+        "type": "entry",
+        "number": number,
+        "name": f"Car {number}",
+        "transponder": transponder,
+        "category": category,
+        **kw,
+    }
 
 
 def test_tiny_race_example(shared):
@@ -33,12 +39,35 @@ def test_tiny_race_example(shared):
     # at 301.5 (race time 300 s over, car 1 leads) -> 6 laps, best 150.75 - 100.75 = 50.0 on lap 3.
     # the whole row as scenario.md "Results" lists it: the leader has no gap or interval
     assert cls[0] == {
-        "position": 1, "number": "1", "name": "Alpha", "category": "Sport", "category_position": 1,
-        "status": "classified", "laps": 6, "penalty_laps": 0, "penalty_seconds": 0.0, "total_time_s": 301.5,
-        "best_lap_s": 50.0, "best_lap_no": 3, "pit_stops": 0, "gap": "", "interval": ""}
+        "position": 1,
+        "number": "1",
+        "name": "Alpha",
+        "category": "Sport",
+        "category_position": 1,
+        "status": "classified",
+        "laps": 6,
+        "penalty_laps": 0,
+        "penalty_seconds": 0.0,
+        "total_time_s": 301.5,
+        "best_lap_s": 50.0,
+        "best_lap_no": 3,
+        "pit_stops": 0,
+        "gap": "",
+        "interval": "",
+    }
     assert (cls[0]["best_lap_s"], cls[0]["best_lap_no"]) == (50.0, 3)
-    assert (cls[1]["laps"], cls[1]["total_time_s"], cls[1]["gap"], cls[1]["interval"]) == (6, 307.5, "+6.000", "+6.000")
-    assert (cls[2]["laps"], cls[2]["total_time_s"], cls[2]["gap"], cls[2]["interval"]) == (6, 319.5, "+18.000", "+12.000")
+    assert (cls[1]["laps"], cls[1]["total_time_s"], cls[1]["gap"], cls[1]["interval"]) == (
+        6,
+        307.5,
+        "+6.000",
+        "+6.000",
+    )
+    assert (cls[2]["laps"], cls[2]["total_time_s"], cls[2]["gap"], cls[2]["interval"]) == (
+        6,
+        319.5,
+        "+18.000",
+        "+12.000",
+    )
     assert cls[2]["category"] == "Amateur" and cls[2]["category_position"] == 1
     assert all(r["status"] == "classified" for r in cls)
     assert any("999999" in w for w in res["warnings"])
@@ -46,7 +75,14 @@ def test_tiny_race_example(shared):
 
 
 def test_replay_cli_json_is_byte_identical(shared):
-    cmd = [sys.executable, "-m", "service.cli", "replay", str(shared / "spec/examples/tiny-race.jsonl"), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "replay",
+        str(shared / "spec/examples/tiny-race.jsonl"),
+        "--json",
+    ]
     a = subprocess.run(cmd, cwd=REPO, capture_output=True, check=True)
     b = subprocess.run(cmd, cwd=REPO, capture_output=True, check=True)
     assert a.stdout == b.stdout
@@ -62,7 +98,9 @@ def test_time_finish_crossings_just_before_and_after_time(tmp_path):
     and B finishes at its first crossing after the flag (356.0). C crossed at 300.1, then 360.1."""
     lines = [
         {"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 300, "min_lap_s": 20},
-        entry("A", "1"), entry("B", "2"), entry("C", "3"),
+        entry("A", "1"),
+        entry("B", "2"),
+        entry("C", "3"),
         {"type": "signal", "t": 0.0, "signal": "green"},
         *passings("1", [50, 100, 150, 200, 250, 299.9, 349.9, 399.9]),
         *passings("2", [55, 110, 165, 220, 275, 301.0, 356.0, 411.0]),
@@ -70,8 +108,10 @@ def test_time_finish_crossings_just_before_and_after_time(tmp_path):
     ]
     res = run(tmp_path, by_time(lines))
     assert [(r["number"], r["laps"], r["total_time_s"]) for r in res["classification"]] == [
-        ("A", 7, 349.9), ("B", 7, 356.0), ("C", 6, 360.1),
-    ]  # fmt: skip
+        ("A", 7, 349.9),
+        ("B", 7, 356.0),
+        ("C", 6, 360.1),
+    ]
     assert row(res, "B")["gap"] == "+6.100"
     assert (row(res, "C")["gap"], row(res, "C")["interval"]) == ("+1 lap", "+1 lap")
 
@@ -81,7 +121,11 @@ def test_lap_finish_dnf_dns(tmp_path):
     with 2 laps; D stopped after 1 lap (dnf, ranked after finishers); E never seen (dns)."""
     lines = [
         {"type": "session", "preset": "generic-laps", "kind": "race", "laps": 3, "min_lap_s": 20},
-        entry("A", "1"), entry("B", "2"), entry("C", "3"), entry("D", "4"), entry("E", "5"),
+        entry("A", "1"),
+        entry("B", "2"),
+        entry("C", "3"),
+        entry("D", "4"),
+        entry("E", "5"),
         *passings("1", [50, 100, 150, 200]),
         *passings("2", [52, 104, 156]),
         *passings("3", [80, 160]),
@@ -89,8 +133,13 @@ def test_lap_finish_dnf_dns(tmp_path):
     ]
     res = run(tmp_path, by_time(lines))
     got = [(r["number"], r["status"], r["laps"]) for r in res["classification"]]
-    assert got == [("A", "classified", 3), ("B", "classified", 3), ("C", "classified", 2),
-                   ("D", "dnf", 1), ("E", "dns", 0)]  # fmt: skip
+    assert got == [
+        ("A", "classified", 3),
+        ("B", "classified", 3),
+        ("C", "classified", 2),
+        ("D", "dnf", 1),
+        ("E", "dns", 0),
+    ]
     assert row(res, "B")["gap"] == "+6.000"
     assert row(res, "C")["gap"] == "+1 lap"
     assert row(res, "D")["gap"] == "+2 laps"
@@ -101,12 +150,47 @@ def test_duplicate_reads_and_resends_count_once(tmp_path):
     lines = [
         {"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 100, "min_lap_s": 20},
         entry("1", "7"),
-        {"type": "passing", "t": 30.0, "transponder": "7", "loop": "finish", "decoder": "d1", "passing_id": 1},
-        {"type": "passing", "t": 30.004, "transponder": "7", "loop": "finish", "decoder": "d1", "passing_id": 2},
-        {"type": "passing", "t": 60.0, "transponder": "7", "loop": "finish", "decoder": "d1", "passing_id": 3},
+        {
+            "type": "passing",
+            "t": 30.0,
+            "transponder": "7",
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": 1,
+        },
+        {
+            "type": "passing",
+            "t": 30.004,
+            "transponder": "7",
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": 2,
+        },
+        {
+            "type": "passing",
+            "t": 60.0,
+            "transponder": "7",
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": 3,
+        },
         # resent after a reconnect: same decoder and passing number
-        {"type": "passing", "t": 30.0, "transponder": "7", "loop": "finish", "decoder": "d1", "passing_id": 1},
-        {"type": "passing", "t": 110.0, "transponder": "7", "loop": "finish", "decoder": "d1", "passing_id": 4},
+        {
+            "type": "passing",
+            "t": 30.0,
+            "transponder": "7",
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": 1,
+        },
+        {
+            "type": "passing",
+            "t": 110.0,
+            "transponder": "7",
+            "loop": "finish",
+            "decoder": "d1",
+            "passing_id": 4,
+        },
     ]
     engine = replay_file(write_scenario(tmp_path / "d.jsonl", lines))
     r = results(engine)["classification"][0]
@@ -132,7 +216,11 @@ def test_pit_stop_lap_ends_at_pit_out(tmp_path):
     assert car.lap_ends == [50_000_000, 100_000_000, 265_000_000, 315_000_000, 365_000_000]
     assert car.lap_times[2] == 165_000_000
     (stop,) = car.stops
-    assert stop.duration_us == 125_000_000 and stop.driver_changed and (stop.driver_in, stop.driver_out) == ("a", "b")
+    assert (
+        stop.duration_us == 125_000_000
+        and stop.driver_changed
+        and (stop.driver_in, stop.driver_out) == ("a", "b")
+    )
     assert car.driver == "b" and car.stint_start_us == 200_000_000
     r = results(engine)["classification"][0]
     assert (r["laps"], r["pit_stops"], r["total_time_s"]) == (5, 1, 365.0)
@@ -165,10 +253,21 @@ def test_late_and_out_of_order_passings_are_put_in_place(tmp_path):
         t = 0.0
         for lap in range(14):
             t += 45 + n + rnd.random() * 3
-            events.append({"type": "passing", "t": round(t, 3), "transponder": str(100 + n), "loop": "finish"})
+            events.append(
+                {"type": "passing", "t": round(t, 3), "transponder": str(100 + n), "loop": "finish"}
+            )
             if lap == 5:
-                events.append({"type": "passing", "t": round(t + 20, 3), "transponder": str(100 + n), "loop": "pit_in"})
-                events.append({"type": "passing", "t": round(t + 150, 3), "transponder": str(100 + n), "loop": "pit_out"})
+                events.append(
+                    {"type": "passing", "t": round(t + 20, 3), "transponder": str(100 + n), "loop": "pit_in"}
+                )
+                events.append(
+                    {
+                        "type": "passing",
+                        "t": round(t + 150, 3),
+                        "transponder": str(100 + n),
+                        "loop": "pit_out",
+                    }
+                )
                 t += 150 - 45
     ordered = lines + sorted(events, key=lambda e: e["t"])
     # pit loops on a decoder whose reads arrive up to 8 s late; some finish reads arrive 30 s late
@@ -207,30 +306,51 @@ def test_wave_offsets_reorder_the_classification(tmp_path):
     """CC-WAVES: at 300 s A (wave 1) leads and takes the flag at 350; B (wave 2, +30 s) finishes at
     365, later on the road, but 365 - 30 = 335 < 350, so B wins on corrected time."""
     lines = [
-        {"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 300, "min_lap_s": 20,
-         "waves": [{"wave": 1, "offset_s": 0}, {"wave": 2, "offset_s": 30}]},
-        entry("A", "1", wave=1), entry("B", "2", wave=2),
+        {
+            "type": "session",
+            "preset": "generic-timed",
+            "kind": "race",
+            "duration_s": 300,
+            "min_lap_s": 20,
+            "waves": [{"wave": 1, "offset_s": 0}, {"wave": 2, "offset_s": 30}],
+        },
+        entry("A", "1", wave=1),
+        entry("B", "2", wave=2),
         {"type": "signal", "t": 0.0, "signal": "green"},
         *passings("1", [70, 140, 210, 280, 350]),
         *passings("2", [95, 165, 235, 305, 365]),
-    ]  # fmt: skip
+    ]
     res = run(tmp_path, by_time(lines))
     assert [(r["number"], r["laps"], r["total_time_s"]) for r in res["classification"]] == [
-        ("B", 5, 335.0), ("A", 5, 350.0)]
+        ("B", 5, 335.0),
+        ("A", 5, 350.0),
+    ]
     assert row(res, "A")["gap"] == "+15.000"
     assert row(res, "B")["best_lap_s"] == 60.0  # 95 - 30 = 65 for lap 1, then 70, 70, 70, 60
 
 
 def test_qualifying_orders_by_best_lap(tmp_path):
     lines = [
-        {"type": "session", "preset": "generic-timed", "kind": "qualifying", "duration_s": 200, "min_lap_s": 20},
-        entry("1", "1"), entry("2", "2"), entry("3", "3"),
+        {
+            "type": "session",
+            "preset": "generic-timed",
+            "kind": "qualifying",
+            "duration_s": 200,
+            "min_lap_s": 20,
+        },
+        entry("1", "1"),
+        entry("2", "2"),
+        entry("3", "3"),
         *passings("1", [60, 112, 163, 215]),  # best 51.0
         *passings("2", [70, 120, 190]),  # best 50.0
         *passings("3", [250]),  # a single out lap after the flag time: still a lap, 250 s
     ]
     res = run(tmp_path, by_time(lines))
-    assert [(r["number"], r["best_lap_s"]) for r in res["classification"]] == [("2", 50.0), ("1", 51.0), ("3", 250.0)]
+    assert [(r["number"], r["best_lap_s"]) for r in res["classification"]] == [
+        ("2", 50.0),
+        ("1", 51.0),
+        ("3", 250.0),
+    ]
     assert row(res, "1")["gap"] == "+1.000"
     assert row(res, "1")["laps"] == 4  # the 215 s crossing is the first after 200 s: it still counts
 
@@ -238,16 +358,36 @@ def test_qualifying_orders_by_best_lap(tmp_path):
 def test_manual_penalty_and_waive_change_the_order(tmp_path):
     lines = [
         {"type": "session", "preset": "generic-laps", "kind": "race", "laps": 2, "min_lap_s": 20},
-        entry("1", "1"), entry("2", "2"),
-        *passings("1", [50, 100]), *passings("2", [52, 104]),
-        {"type": "penalty", "t": 110, "number": "1", "rule": "AX-TIME-PEN", "seconds": 10, "note": "track limits"},
-    ]  # fmt: skip
+        entry("1", "1"),
+        entry("2", "2"),
+        *passings("1", [50, 100]),
+        *passings("2", [52, 104]),
+        {
+            "type": "penalty",
+            "t": 110,
+            "number": "1",
+            "rule": "AX-TIME-PEN",
+            "seconds": 10,
+            "note": "track limits",
+        },
+    ]
     res = run(tmp_path, by_time(lines))
     assert [r["number"] for r in res["classification"]] == ["2", "1"]
     # race control's AX-TIME-PEN line as the penalty record: first id, 10 s, applied, its note as evidence
-    assert res["penalties"] == [{
-        "id": "p1", "number": "1", "rule": "AX-TIME-PEN", "laps": 0, "seconds": 10.0, "best_lap_seconds": 0.0,
-        "t": 110.0, "evidence": "track limits", "state": "applied", "note": "track limits"}]
+    assert res["penalties"] == [
+        {
+            "id": "p1",
+            "number": "1",
+            "rule": "AX-TIME-PEN",
+            "laps": 0,
+            "seconds": 10.0,
+            "best_lap_seconds": 0.0,
+            "t": 110.0,
+            "evidence": "track limits",
+            "state": "applied",
+            "note": "track limits",
+        }
+    ]
     assert row(res, "1")["total_time_s"] == 110.0 and row(res, "1")["penalty_seconds"] == 10.0
     res = run(tmp_path, [*by_time(lines), {"type": "waive", "t": 120, "penalty_id": "p1"}], "w.jsonl")
     assert [r["number"] for r in res["classification"]] == ["1", "2"]
@@ -258,11 +398,17 @@ def test_live_rows_before_the_finish(tmp_path):
     """During the race nobody is dnf yet, and the classification follows laps then crossing time."""
     lines = [
         {"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 20},
-        entry("1", "1"), entry("2", "2"), entry("3", "3"),
-        *passings("1", [50, 100]), *passings("2", [49, 101, 150]),
-    ]  # fmt: skip
+        entry("1", "1"),
+        entry("2", "2"),
+        entry("3", "3"),
+        *passings("1", [50, 100]),
+        *passings("2", [49, 101, 150]),
+    ]
     engine = replay_lines([json.dumps(x) for x in by_time(lines)], finalize=False)
     res = results(engine)
     assert [(r["number"], r["status"]) for r in res["classification"]] == [
-        ("2", "classified"), ("1", "classified"), ("3", "dns")]
+        ("2", "classified"),
+        ("1", "classified"),
+        ("3", "dns"),
+    ]
     assert res["session"]["finished"] is False

@@ -30,11 +30,15 @@ class Session:
 
     def __init__(self, srv: LiveServer) -> None:
         self.srv = srv
-        self.sid = srv.post("/api/sessions", {"name": "import", "preset": "generic-timed", "kind": "race"})["id"]
+        self.sid = srv.post("/api/sessions", {"name": "import", "preset": "generic-timed", "kind": "race"})[
+            "id"
+        ]
 
     def post(self, body: bytes, ctype: str = CSV, lang: str = "fr", path: str = "entries", **query):
         headers = {"Authorization": f"Bearer {ADMIN}", "Content-Type": ctype, "Accept-Language": lang}
-        return self.srv.http.post(f"/api/sessions/{self.sid}/{path}", content=body, headers=headers, params=query)
+        return self.srv.http.post(
+            f"/api/sessions/{self.sid}/{path}", content=body, headers=headers, params=query
+        )
 
     def preview(self, body: bytes, ctype: str = CSV, lang: str = "fr", **query) -> dict:
         r = self.post(body, ctype, lang, "entries/preview", **query)
@@ -43,7 +47,9 @@ class Session:
 
     def logged(self) -> dict[str, dict]:
         """The entry lines of the session's event log, by number."""
-        r = self.srv.http.get(f"/api/sessions/{self.sid}/export.jsonl", headers={"Authorization": f"Bearer {ADMIN}"})
+        r = self.srv.http.get(
+            f"/api/sessions/{self.sid}/export.jsonl", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
         lines = [json.loads(x) for x in r.text.splitlines() if x.strip()]
         return {ln["number"]: ln for ln in lines if ln.get("type") == "entry"}
 
@@ -80,9 +86,20 @@ def test_a_french_club_export_in_windows_1252_with_semicolons_and_decimal_commas
     body = FRENCH_CLUB.encode("cp1252")
     assert b"\xc9lo\xefse" in body  # really Windows-1252 bytes, not UTF-8
     seen = session.preview(body)
-    assert (seen["ok"], seen["encoding"], seen["separator"], seen["header_line"]) == (True, "windows-1252", ";", 1)
-    assert [c["field"] for c in seen["columns"]] == ["number", "last_name", "first_name", "category", "transponder",
-                                                     "weight_kg"]  # fmt: skip
+    assert (seen["ok"], seen["encoding"], seen["separator"], seen["header_line"]) == (
+        True,
+        "windows-1252",
+        ";",
+        1,
+    )
+    assert [c["field"] for c in seen["columns"]] == [
+        "number",
+        "last_name",
+        "first_name",
+        "category",
+        "transponder",
+        "weight_kg",
+    ]
     assert session.logged() == {}  # a preview changes nothing
     got = session.imported(body)
     assert names(got) == {"12": "Éloïse LEFÈVRE", "7": "Noël DUPONT-MARTIN", "103": "Gaëlle BÉRANGER"}
@@ -98,7 +115,10 @@ def test_the_documented_header_with_semicolons(session):
     body = "number;name;transponder;category;drivers\n7;Steady Team;4007;Sport;d1:Ann:70|d2:Bob:72,5\n8;Rapide;4008;Sport;\n"
     got = session.imported(body.encode())
     assert names(got) == {"7": "Steady Team", "8": "Rapide"}
-    assert got["7"]["drivers"] == [{"id": "d1", "name": "Ann", "weight_kg": 70.0}, {"id": "d2", "name": "Bob", "weight_kg": 72.5}]
+    assert got["7"]["drivers"] == [
+        {"id": "d1", "name": "Ann", "weight_kg": 70.0},
+        {"id": "d2", "name": "Bob", "weight_kg": 72.5},
+    ]
     assert "drivers" not in got["8"] and got["8"]["transponder"] == "4008"
 
 
@@ -108,7 +128,9 @@ def test_commas_with_quoted_decimal_commas_and_quoted_names(session):
     assert (seen["separator"], seen["encoding"]) == (",", "utf-8")
     got = session.imported(body.encode())
     assert names(got) == {"5": "LEFÈVRE, Éloïse", "6": "Jean MARC"}
-    assert got["5"]["team"] == 'Team "Les Lions"' and weights(got["5"]) == [68.5] and weights(got["6"]) == [70.0]
+    assert (
+        got["5"]["team"] == 'Team "Les Lions"' and weights(got["5"]) == [68.5] and weights(got["6"]) == [70.0]
+    )
 
 
 def test_an_unquoted_decimal_comma_in_a_comma_file_is_named_not_guessed(session):
@@ -132,7 +154,11 @@ def test_windows_1252_with_commas_keeps_every_accent(session):
 def test_utf8_with_bom(session):
     body = "\ufeffNuméro;Nom;Prénom;Transpondeur\n21;GIRAUD;Amélie;4021\n".encode()
     seen = session.preview(body)
-    assert (seen["encoding"], seen["columns"][0]["header"], seen["columns"][0]["field"]) == ("utf-8-sig", "Numéro", "number")
+    assert (seen["encoding"], seen["columns"][0]["header"], seen["columns"][0]["field"]) == (
+        "utf-8-sig",
+        "Numéro",
+        "number",
+    )
     got = session.imported(body)
     assert names(got) == {"21": "Amélie GIRAUD"} and got["21"]["transponder"] == "4021"
 
@@ -142,7 +168,9 @@ def test_tab_separated_and_excel_unicode_text(session):
     assert session.preview(tsv.encode())["separator"] == "tab"
     got = session.imported(tsv.encode())
     assert names(got) == {"31": "Éloïse LEFÈVRE", "32": "Luc BRUN"}
-    assert weights(got["31"]) == [68.5] and got["32"]["transponder"] == "4032" and got["31"]["category"] == "D2"
+    assert (
+        weights(got["31"]) == [68.5] and got["32"]["transponder"] == "4032" and got["31"]["category"] == "D2"
+    )
     utf16 = tsv.encode("utf-16")  # Excel's "Unicode text"
     again = Session(session.srv)
     assert again.preview(utf16)["encoding"] == "utf-16"
@@ -153,8 +181,16 @@ def test_english_headers_in_any_order_and_case(session):
     body = "TEAM,first name,LAST NAME,Weight (kg),Class,Transponder,Car No,Notes\nRed,Ann,SMITH,61.5,Sport,9001,11,fast\n"
     seen = session.preview(body.encode(), lang="en")
     fields = {c["header"]: c["field"] for c in seen["columns"]}
-    assert fields == {"TEAM": "team", "first name": "first_name", "LAST NAME": "last_name", "Weight (kg)": "weight_kg",
-                      "Class": "category", "Transponder": "transponder", "Car No": "number", "Notes": None}  # fmt: skip
+    assert fields == {
+        "TEAM": "team",
+        "first name": "first_name",
+        "LAST NAME": "last_name",
+        "Weight (kg)": "weight_kg",
+        "Class": "category",
+        "Transponder": "transponder",
+        "Car No": "number",
+        "Notes": None,
+    }
     got = session.imported(body.encode())
     assert names(got) == {"11": "Ann SMITH"}
     assert got["11"]["team"] == "Red" and got["11"]["category"] == "Sport" and weights(got["11"]) == [61.5]
@@ -175,46 +211,71 @@ def xlsx(rows: list[list], merge: str | None = None, title: str = "Engagés") ->
 
 
 def test_an_xlsx_workbook_with_a_title_row(session):
-    body = xlsx([["Auto-cross de Chaumont, 12 mai"], [],
-                 ["N°", "Nom", "Prénom", "Catégorie", "Transpondeur", "Poids", "Club"],
-                 [12, "LEFÈVRE", "Éloïse", "Maxi Tourisme", 4012, 68.5, "ASA Haute-Marne"],
-                 [7, "DUPONT", "Noël", "Buggy 1600", 4007.0, 72, None]])  # fmt: skip
+    body = xlsx(
+        [
+            ["Auto-cross de Chaumont, 12 mai"],
+            [],
+            ["N°", "Nom", "Prénom", "Catégorie", "Transpondeur", "Poids", "Club"],
+            [12, "LEFÈVRE", "Éloïse", "Maxi Tourisme", 4012, 68.5, "ASA Haute-Marne"],
+            [7, "DUPONT", "Noël", "Buggy 1600", 4007.0, 72, None],
+        ]
+    )
     seen = session.preview(body, XLSX)
-    assert (seen["format"], seen["sheet"], seen["header_line"], seen["encoding"]) == ("xlsx", "Engagés", 3, None)
+    assert (seen["format"], seen["sheet"], seen["header_line"], seen["encoding"]) == (
+        "xlsx",
+        "Engagés",
+        3,
+        None,
+    )
     got = session.imported(body, XLSX)
     assert names(got) == {"12": "Éloïse LEFÈVRE", "7": "Noël DUPONT"}
     assert got["12"]["transponder"] == "4012" and got["7"]["transponder"] == "4007"  # not "4007.0"
-    assert weights(got["12"]) == [68.5] and weights(got["7"]) == [72.0] and got["12"]["club"] == "ASA Haute-Marne"
+    assert (
+        weights(got["12"]) == [68.5]
+        and weights(got["7"]) == [72.0]
+        and got["12"]["club"] == "ASA Haute-Marne"
+    )
     # the same workbook as an upload form, and as a generic download type: sniffed as a zip
-    r = session.srv.http.post(f"/api/sessions/{session.sid}/entries", files={"file": ("engages.xlsx", body, XLSX)},
-                              headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
+    r = session.srv.http.post(
+        f"/api/sessions/{session.sid}/entries",
+        files={"file": ("engages.xlsx", body, XLSX)},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert r.json() == {"ok": True, "entries": 2}
     assert session.post(body, "application/octet-stream").json() == {"ok": True, "entries": 2}
 
 
 def test_endurance_drivers_as_numbered_columns(session):
-    body = ("N°;Équipe;Catégorie;Transpondeur;Pilote 1;Poids 1;Nom pilote 2;Prénom pilote 2;Poids 2\n"
-            "24;Écurie du Lac;Proto;5024;Éloïse LEFÈVRE;68,5;MARTIN;Noël;80\n"
-            "25;;Proto;5025;Ann SMITH;;;;\n")  # fmt: skip
+    body = (
+        "N°;Équipe;Catégorie;Transpondeur;Pilote 1;Poids 1;Nom pilote 2;Prénom pilote 2;Poids 2\n"
+        "24;Écurie du Lac;Proto;5024;Éloïse LEFÈVRE;68,5;MARTIN;Noël;80\n"
+        "25;;Proto;5025;Ann SMITH;;;;\n"
+    )
     got = session.imported(body.encode("cp1252"))
     assert got["24"]["name"] == "Écurie du Lac"  # several drivers: the team names the car
-    assert got["24"]["drivers"] == [{"id": "d1", "name": "Éloïse LEFÈVRE", "weight_kg": 68.5},
-                                    {"id": "d2", "name": "Noël MARTIN", "weight_kg": 80.0}]  # fmt: skip
+    assert got["24"]["drivers"] == [
+        {"id": "d1", "name": "Éloïse LEFÈVRE", "weight_kg": 68.5},
+        {"id": "d2", "name": "Noël MARTIN", "weight_kg": 80.0},
+    ]
     assert got["25"]["name"] == "Ann SMITH" and got["25"]["drivers"] == [{"id": "d1", "name": "Ann SMITH"}]
 
 
 def test_endurance_one_row_per_driver_and_a_merged_number_cell(session):
-    csv = ("N°;Équipe;Transpondeur;Nom;Prénom;Poids\n"
-           "24;Écurie du Lac;5024;LEFÈVRE;Éloïse;68,5\n"
-           "24;Écurie du Lac;;MARTIN;Noël;80\n"
-           "24;;;GIRAUD;Amélie;55\n")  # fmt: skip
+    csv = (
+        "N°;Équipe;Transpondeur;Nom;Prénom;Poids\n"
+        "24;Écurie du Lac;5024;LEFÈVRE;Éloïse;68,5\n"
+        "24;Écurie du Lac;;MARTIN;Noël;80\n"
+        "24;;;GIRAUD;Amélie;55\n"
+    )
     seen = session.preview(csv.encode())
     assert seen["count"] == 1 and [n["code"] for n in seen["notes"]] == ["entries.merged", "entries.merged"]
     got = session.imported(csv.encode())
     assert got["24"]["name"] == "Écurie du Lac" and got["24"]["transponder"] == "5024"
     assert [d["name"] for d in got["24"]["drivers"]] == ["Éloïse LEFÈVRE", "Noël MARTIN", "Amélie GIRAUD"]
     assert weights(got["24"]) == [68.5, 80.0, 55.0]
-    book = xlsx([["N°", "Équipe", "Nom", "Prénom"], [9, "Lions", "A", "Ann"], [None, None, "B", "Bob"]], merge="A2:A3")
+    book = xlsx(
+        [["N°", "Équipe", "Nom", "Prénom"], [9, "Lions", "A", "Ann"], [None, None, "B", "Bob"]], merge="A2:A3"
+    )
     got = Session(session.srv).imported(book, XLSX)
     assert [d["name"] for d in got["9"]["drivers"]] == ["Ann A", "Bob B"]
 
@@ -223,25 +284,33 @@ def test_a_number_given_twice_with_different_transponders_is_refused(session):
     body = "N°;Nom;Transpondeur\n7;A;4007\n7;B;4008\n".encode()
     r = session.post(body)
     assert r.status_code == 400 and r.json()["code"] == "entries.conflict"
-    assert r.json()["detail"] == "ligne 3 : le numéro 7 figure déjà ligne 2 avec Transpondeur « 4007 », ici « 4008 »"
+    assert (
+        r.json()["detail"]
+        == "ligne 3 : le numéro 7 figure déjà ligne 2 avec Transpondeur « 4007 », ici « 4008 »"
+    )
 
 
 def test_a_bad_row_is_named_by_its_line_in_french_and_english_and_nothing_is_imported(session):
-    body = ("N°;Nom;Prénom;Poids\n"
-            "1;LEFÈVRE;Éloïse;68,5\n"
-            "2;MARTIN;Noël;soixante\n"
-            "\n"
-            ";BRUN;Luc;70\n").encode("cp1252")  # fmt: skip
+    body = ("N°;Nom;Prénom;Poids\n1;LEFÈVRE;Éloïse;68,5\n2;MARTIN;Noël;soixante\n\n;BRUN;Luc;70\n").encode(
+        "cp1252"
+    )
     fr = session.post(body, lang="fr")
     assert fr.status_code == 400
-    assert fr.json()["detail"] == "ligne 3 : le poids « soixante » (Poids) n'est pas un poids en kg comme 68,5 ou 68.5"
+    assert (
+        fr.json()["detail"]
+        == "ligne 3 : le poids « soixante » (Poids) n'est pas un poids en kg comme 68,5 ou 68.5"
+    )
     assert fr.json()["params"] == {"line": 3, "value": "soixante", "column": "Poids", "count": 2}
     en = session.post(body, lang="en")
-    assert en.json()["detail"] == "line 3: weight 'soixante' (Poids) is not a weight in kg such as 68.5 or 68,5"
+    assert (
+        en.json()["detail"] == "line 3: weight 'soixante' (Poids) is not a weight in kg such as 68.5 or 68,5"
+    )
     assert session.logged() == {}  # not even line 2
     seen = session.preview(body, lang="fr")
     assert seen["ok"] is False and [(e["line"], e["code"]) for e in seen["errors"]] == [
-        (3, "entries.bad_weight"), (5, "entries.no_number")]
+        (3, "entries.bad_weight"),
+        (5, "entries.no_number"),
+    ]
     assert seen["errors"][1]["detail"] == "ligne 5 : pas de numéro"
     # the crew leaves the two lines out: the rest imports
     got = session.imported(body, skip="3,5")
@@ -256,12 +325,19 @@ def test_the_crew_maps_a_column_the_headers_do_not_name(session):
     mapping = json.dumps({"Kart": "number", "3": None, "Groupe": "division"})
     seen = session.preview(body, mapping=mapping)
     assert seen["ok"] and [(c["field"], c["auto"]) for c in seen["columns"]] == [
-        ("number", False), ("driver", True), (None, False), ("division", False)]
+        ("number", False),
+        ("driver", True),
+        (None, False),
+        ("division", False),
+    ]
     got = session.imported(body, mapping=mapping)
     assert got["3"]["name"] == "Ann" and got["3"]["division"] == "Sport" and "category" not in got["3"]
-    for bad, code in ((json.dumps({"Kart": "numéro"}), "entries.mapping_field"), ("{", "entries.mapping_json"),
-                      (json.dumps({"Nope": "number"}), "entries.mapping_column"),
-                      (json.dumps({"1": "number", "2": "number"}), "entries.mapping_twice")):  # fmt: skip
+    for bad, code in (
+        (json.dumps({"Kart": "numéro"}), "entries.mapping_field"),
+        ("{", "entries.mapping_json"),
+        (json.dumps({"Nope": "number"}), "entries.mapping_column"),
+        (json.dumps({"1": "number", "2": "number"}), "entries.mapping_twice"),
+    ):
         r = session.post(body, path="entries/preview", mapping=bad)
         assert r.status_code == 400 and r.json()["code"] == code, (bad, r.text)
 
@@ -300,7 +376,11 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(session):
 def test_a_field_over_128_kb_is_named_by_its_line(session):
     body = 'N°;Nom\n1;A\n2;"' + "x" * 140_000 + '"\n'
     r = session.post(body.encode(), lang="en")
-    assert r.status_code == 400 and r.json()["code"] == "entries.field_too_big" and r.json()["params"]["line"] == 3
+    assert (
+        r.status_code == 400
+        and r.json()["code"] == "entries.field_too_big"
+        and r.json()["params"]["line"] == 3
+    )
     long_name = "N°;Nom\n1;" + "y" * 600 + "\n"
     r = session.post(long_name.encode(), lang="fr")
     assert r.json()["detail"] == "ligne 2 : Nom dépasse 500 caractères"
@@ -308,18 +388,41 @@ def test_a_field_over_128_kb_is_named_by_its_line(session):
 
 
 # -- the pure parts: headers, encodings, separators, weights ---------------------------------------
-@pytest.mark.parametrize("header, field", [
-    ("N°", ("number", None)), ("Nº", ("number", None)), ("No.", ("number", None)), ("NUMÉRO", ("number", None)),
-    ("Dossard", ("number", None)), ("#", ("number", None)), ("Car number", ("number", None)),
-    ("Nom", ("last_name", None)), ("prénom", ("first_name", None)), ("Pilote", ("driver", None)),
-    ("Nom Prénom", ("driver", None)), ("Equipe", ("team", None)), ("ÉCURIE", ("team", None)),
-    ("Catégorie", ("category", None)), ("Classe", ("category", None)), ("Transpondeur", ("transponder", None)),
-    ("N° de transpondeur", ("transponder", None)), ("Puce", ("transponder", None)), ("Poids (kg)", ("weight_kg", None)),
-    ("Club", ("club", None)), ("N° licence", ("licence", None)), ("Licence", ("licence", None)),
-    ("Pilote 2", ("driver", 2)), ("Nom du pilote 2", ("last_name", 2)), ("2e pilote", ("driver", 2)),
-    ("Poids 3", ("weight_kg", 3)), ("Pilote n°2", ("driver", 2)),
-    ("Remarques", (None, None)), ("Transpondeur 2", (None, None)), ("", (None, None)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        ("N°", ("number", None)),
+        ("Nº", ("number", None)),
+        ("No.", ("number", None)),
+        ("NUMÉRO", ("number", None)),
+        ("Dossard", ("number", None)),
+        ("#", ("number", None)),
+        ("Car number", ("number", None)),
+        ("Nom", ("last_name", None)),
+        ("prénom", ("first_name", None)),
+        ("Pilote", ("driver", None)),
+        ("Nom Prénom", ("driver", None)),
+        ("Equipe", ("team", None)),
+        ("ÉCURIE", ("team", None)),
+        ("Catégorie", ("category", None)),
+        ("Classe", ("category", None)),
+        ("Transpondeur", ("transponder", None)),
+        ("N° de transpondeur", ("transponder", None)),
+        ("Puce", ("transponder", None)),
+        ("Poids (kg)", ("weight_kg", None)),
+        ("Club", ("club", None)),
+        ("N° licence", ("licence", None)),
+        ("Licence", ("licence", None)),
+        ("Pilote 2", ("driver", 2)),
+        ("Nom du pilote 2", ("last_name", 2)),
+        ("2e pilote", ("driver", 2)),
+        ("Poids 3", ("weight_kg", 3)),
+        ("Pilote n°2", ("driver", 2)),
+        ("Remarques", (None, None)),
+        ("Transpondeur 2", (None, None)),
+        ("", (None, None)),
+    ],
+)
 def test_headers_french_and_english(header, field):
     from service.entry_columns import field_of
 
@@ -330,7 +433,15 @@ def test_a_repeated_driver_header_goes_to_the_next_driver():
     from service.entry_columns import auto_columns
 
     cols = auto_columns(["N°", "Nom", "Prénom", "Nom", "Prénom", "Catégorie", "Catégorie"])
-    assert [c.field for c in cols] == ["number", "last_name", "first_name", "last_name.2", "first_name.2", "category", None]
+    assert [c.field for c in cols] == [
+        "number",
+        "last_name",
+        "first_name",
+        "last_name.2",
+        "first_name.2",
+        "category",
+        None,
+    ]
 
 
 def test_encodings_and_separators_are_detected():
@@ -350,5 +461,11 @@ def test_encodings_and_separators_are_detected():
 def test_weights_as_clubs_write_them():
     from service.entries import weight
 
-    assert [weight(w) for w in ("68,5", "68.5", "68,5 kg", "72 KG", "51,25")] == [68.5, 68.5, 68.5, 72.0, 51.25]
+    assert [weight(w) for w in ("68,5", "68.5", "68,5 kg", "72 KG", "51,25")] == [
+        68.5,
+        68.5,
+        68.5,
+        72.0,
+        51.25,
+    ]
     assert [weight(w) for w in ("soixante", "0", "-5", "600", "68,5,1", "1e2", "nan")] == [None] * 7

@@ -22,10 +22,30 @@ from tests.fuzzing import EXAMPLES
 from tests.web_helpers import ADMIN, LiveServer
 
 SEEN: Counter[str] = Counter()  # outcomes of the reader: entries read, or which refusal
-HEADERS = ["N°", "Nom", "Prénom", "Pilote", "Pilote 2", "Poids (kg)", "Poids 2", "Catégorie", "Transpondeur", "Équipe",
-           "Club", "Licence", "number", "drivers", "Team", "Weight", "", "Remarques"]  # fmt: skip
+HEADERS = [
+    "N°",
+    "Nom",
+    "Prénom",
+    "Pilote",
+    "Pilote 2",
+    "Poids (kg)",
+    "Poids 2",
+    "Catégorie",
+    "Transpondeur",
+    "Équipe",
+    "Club",
+    "Licence",
+    "number",
+    "drivers",
+    "Team",
+    "Weight",
+    "",
+    "Remarques",
+]
 cells = st.one_of(
-    st.sampled_from(HEADERS + ["Éloïse LEFÈVRE", "68,5", "68.5", "7", "007", "", "a:b:c|d", "d1:Ann:x", '"', "\r"]),
+    st.sampled_from(
+        HEADERS + ["Éloïse LEFÈVRE", "68,5", "68.5", "7", "007", "", "a:b:c|d", "d1:Ann:x", '"', "\r"]
+    ),
     st.text(max_size=20),
     st.integers(-5, 10**9).map(str),
     st.builds(lambda n: "x" * n, st.sampled_from([499, 501, 65, 131_073])),
@@ -47,8 +67,13 @@ def club_file(draw) -> bytes:
     """A plausible entry list (a number column, known headers, numbered rows), text or workbook:
     enough of the examples read as entries, so the fuzzing reaches the whole reader."""
     header = ["N°", *draw(st.lists(st.sampled_from(HEADERS[1:]), max_size=6))]
-    body = [[str(draw(st.integers(1, 999))), *draw(st.lists(cells, min_size=len(header) - 1, max_size=len(header) - 1))]
-            for _ in range(draw(st.integers(1, 6)))]  # fmt: skip
+    body = [
+        [
+            str(draw(st.integers(1, 999))),
+            *draw(st.lists(cells, min_size=len(header) - 1, max_size=len(header) - 1)),
+        ]
+        for _ in range(draw(st.integers(1, 6)))
+    ]
     if draw(st.booleans()):
         return _workbook([header, *body])
     sep = draw(st.sampled_from([";", ",", "\t"]))
@@ -81,24 +106,48 @@ def odd_zip(draw) -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         names = ["xl/workbook.xml", "[Content_Types].xml", "xl/worksheets/sheet1.xml", "mimetype", "x"]
         for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
-            z.writestr(name, draw(st.binary(max_size=200)) if draw(st.booleans()) else b"<a>" + b"<b/>" * 50 + b"</a>")
+            z.writestr(
+                name,
+                draw(st.binary(max_size=200)) if draw(st.booleans()) else b"<a>" + b"<b/>" * 50 + b"</a>",
+            )
     return buf.getvalue()
 
 
-files = st.one_of(st.binary(max_size=3000), club_text(), club_file(), damaged_xlsx(), odd_zip(),
-                  rows.map(lambda r: _workbook([[str(c) for c in row] for row in r])))  # fmt: skip
-queries = st.just({}) | st.fixed_dictionaries({}, optional={
-    "mapping": st.one_of(st.text(max_size=20), st.dictionaries(st.sampled_from(HEADERS + ["1", "2", "9"]),
-                                                                st.sampled_from([*FIELDS, "last_name.2", "x", None, ""]),
-                                                                max_size=3).map(json.dumps)),
-    "encoding": st.sampled_from(["utf-8", "windows-1252", "utf-16", "klingon", ""]),
-    "separator": st.sampled_from([";", ",", "tab", "|", "??"]),
-    "header": st.sampled_from(["0", "1", "3", "99", "x", "-1"]),
-    "skip": st.sampled_from(["2", "2,3", "a", ""]),
-    "sheet": st.sampled_from(["Sheet", "Engagés"]),
-})  # fmt: skip
-ctypes = st.sampled_from(["text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          "text/plain", "application/octet-stream", ""])  # fmt: skip
+files = st.one_of(
+    st.binary(max_size=3000),
+    club_text(),
+    club_file(),
+    damaged_xlsx(),
+    odd_zip(),
+    rows.map(lambda r: _workbook([[str(c) for c in row] for row in r])),
+)
+queries = st.just({}) | st.fixed_dictionaries(
+    {},
+    optional={
+        "mapping": st.one_of(
+            st.text(max_size=20),
+            st.dictionaries(
+                st.sampled_from(HEADERS + ["1", "2", "9"]),
+                st.sampled_from([*FIELDS, "last_name.2", "x", None, ""]),
+                max_size=3,
+            ).map(json.dumps),
+        ),
+        "encoding": st.sampled_from(["utf-8", "windows-1252", "utf-16", "klingon", ""]),
+        "separator": st.sampled_from([";", ",", "tab", "|", "??"]),
+        "header": st.sampled_from(["0", "1", "3", "99", "x", "-1"]),
+        "skip": st.sampled_from(["2", "2,3", "a", ""]),
+        "sheet": st.sampled_from(["Sheet", "Engagés"]),
+    },
+)
+ctypes = st.sampled_from(
+    [
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/plain",
+        "application/octet-stream",
+        "",
+    ]
+)
 
 
 @settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -137,8 +186,12 @@ def test_any_file_over_http_is_2xx_or_4xx_and_a_refusal_logs_nothing(srv, body, 
     store = srv.app.state.manager.get(srv.sid).store
     before = store.count()
     path = f"/api/sessions/{srv.sid}/entries" + ("/preview" if preview else "")
-    r = srv.http.post(path, content=body, params=query, headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": ctype,
-                                                                  "Accept-Language": "fr"})  # fmt: skip
+    r = srv.http.post(
+        path,
+        content=body,
+        params=query,
+        headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": ctype, "Accept-Language": "fr"},
+    )
     assert r.status_code < 500, (body[:80], query, r.text)
     assert isinstance(r.json(), dict)
     if preview or r.status_code >= 400:

@@ -16,7 +16,10 @@ from service.errors import NotFound
 from service.i18n import error_text
 from tests.web_helpers import REPO
 
-CATS = {lang: json.loads((REPO / "web" / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "fr")}
+CATS = {
+    lang: json.loads((REPO / "web" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("en", "fr")
+}
 
 
 def test_every_error_code_has_a_text_in_both_languages():
@@ -36,7 +39,11 @@ def test_the_caller_reads_the_refusal_in_its_language(tmp_path):
     client = TestClient(create_app(tmp_path, "tok"), raise_server_exceptions=False)
     fr = client.get("/api/sessions/nope", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
     assert fr.status_code == 404
-    assert fr.json() == {"detail": "aucune séance « nope »", "code": "session.not_found", "params": {"session": "nope"}}
+    assert fr.json() == {
+        "detail": "aucune séance « nope »",
+        "code": "session.not_found",
+        "params": {"session": "nope"},
+    }
     en = client.get("/api/sessions/nope", headers={"Accept-Language": "de-DE,en-GB;q=0.8"})
     assert en.json()["detail"] == "no session 'nope'"
     assert client.get("/api/sessions/nope?lang=fr").json()["detail"] == "aucune séance « nope »"
@@ -44,23 +51,43 @@ def test_the_caller_reads_the_refusal_in_its_language(tmp_path):
 
 # ---- no refusal left without a code -----------------------------------------------------------------
 
-REFUSALS = {"BoucleError", "Invalid", "NotFound", "Conflict", "Forbidden", "TooLarge", "Unavailable", "Unauthorized",
-            "LineError", "ApplyError", "MeetingError", "SeasonError", "ImportProblem", "PresetError",
-            "DecoderUrlError"}  # fmt: skip
+REFUSALS = {
+    "BoucleError",
+    "Invalid",
+    "NotFound",
+    "Conflict",
+    "Forbidden",
+    "TooLarge",
+    "Unavailable",
+    "Unauthorized",
+    "LineError",
+    "ApplyError",
+    "MeetingError",
+    "SeasonError",
+    "ImportProblem",
+    "PresetError",
+    "DecoderUrlError",
+}
 PLAIN = {"ValueError", "HTTPException", "RuntimeError", "LookupError", "KeyError", "Exception"}
 # Texts no HTTP caller reads: command-line arguments of the operator, invariants of internal code.
 PLAIN_ALLOWED = {
-    ("service/broadcast.py", "--publish wants"), ("service/broadcast.py", "MQTT prefix"),  # `boucle serve` args
+    ("service/broadcast.py", "--publish wants"),
+    ("service/broadcast.py", "MQTT prefix"),  # `boucle serve` args
     ("service/outputs/rmonitor_server.py", "--rmonitor expects"),
     ("service/outputs/rmonitor_server.py", "--rmonitor-encoding expects"),
-    ("service/ratelimit.py", "--rate-limits takes"), ("service/ratelimit.py", "{rate!r} is not a rate"),
+    ("service/ratelimit.py", "--rate-limits takes"),
+    ("service/ratelimit.py", "{rate!r} is not a rate"),
     # codecs' own parse errors: caught inside the codec and counted as a reject reason, never answered
-    ("decoders/daytime.py", "no time "), ("decoders/daytime.py", "time of day "), ("decoders/wiclax/codec.py", "{text!r} is not dd-mm"),
-    ("service/store.py", "no such session log"), ("service/store.py", "empty file (0 bytes)"),  # `boucle record FILE`
+    ("decoders/daytime.py", "no time "),
+    ("decoders/daytime.py", "time of day "),
+    ("decoders/wiclax/codec.py", "{text!r} is not dd-mm"),
+    ("service/store.py", "no such session log"),
+    ("service/store.py", "empty file (0 bytes)"),  # `boucle record FILE`
     ("service/embedded_broker.py", "mosquitto exited"),  # the demo's own broker
     ("service/nats_cluster.py", "nats-server "),  # the demo's own cluster
     ("service/engine/events.py", "field."),  # a code raised inside msgspec, read back by events._why
-    ("decoders/p3/codec.py", "tag 0x"), ("decoders/p3/codec.py", "record too long"),  # encoder misuse
+    ("decoders/p3/codec.py", "tag 0x"),
+    ("decoders/p3/codec.py", "record too long"),  # encoder misuse
 }
 
 
@@ -75,7 +102,9 @@ def _codes(arg: ast.expr | None) -> list[str] | None:
     if isinstance(arg, ast.IfExp):
         a, b = _codes(arg.body), _codes(arg.orelse)
         return None if a is None or b is None else a + b
-    if isinstance(arg, ast.Attribute) and arg.attr == "code":  # re-raised as another class: X(exc.code, **exc.params)
+    if (
+        isinstance(arg, ast.Attribute) and arg.attr == "code"
+    ):  # re-raised as another class: X(exc.code, **exc.params)
         return []
     return None
 
@@ -116,7 +145,9 @@ def test_every_refusal_is_raised_with_a_catalogue_code():
 def test_the_scan_catches_a_legacy_refusal(tmp_path, monkeypatch):
     bad = tmp_path / "service" / "x.py"
     bad.parent.mkdir()
-    bad.write_text('from service.errors import Invalid\nraise Invalid(f"no car {n!r}")\nraise ValueError("oops")\n')
+    bad.write_text(
+        'from service.errors import Invalid\nraise Invalid(f"no car {n!r}")\nraise ValueError("oops")\n'
+    )
     (tmp_path / "decoders").mkdir()
     monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
     problems, _ = refusal_sites()
@@ -131,9 +162,11 @@ def _placeholders(template) -> set[str]:
 @pytest.mark.parametrize("section", ["_errors", "_texts"])
 def test_both_languages_fill_the_same_params(section):
     assert set(CATS["en"][section]) == set(CATS["fr"][section])
-    differ = {code: (_placeholders(en), _placeholders(CATS["fr"][section][code]))
-              for code, en in CATS["en"][section].items()
-              if _placeholders(en) - {"n"} != _placeholders(CATS["fr"][section][code]) - {"n"}}  # fmt: skip
+    differ = {
+        code: (_placeholders(en), _placeholders(CATS["fr"][section][code]))
+        for code, en in CATS["en"][section].items()
+        if _placeholders(en) - {"n"} != _placeholders(CATS["fr"][section][code]) - {"n"}
+    }
     assert differ == {}
 
 
@@ -141,8 +174,17 @@ def test_decoder_url_errors_say_in_english_what_the_catalogue_says():
     """decoders/ cannot import the catalogue: its English text and the catalogue's must agree."""
     from decoders.sources import DecoderUrlError, open_source
 
-    for url in ("ftp://x", "p3tcp://", "serial://", "mqtt://host", "p3tcp://h?bogus=1", "p3tcp://h?idle=x",
-                "protime+udp://h?baud=9", "rrs://h?loops=x", "wiclax://h"):  # fmt: skip
+    for url in (
+        "ftp://x",
+        "p3tcp://",
+        "serial://",
+        "mqtt://host",
+        "p3tcp://h?bogus=1",
+        "p3tcp://h?idle=x",
+        "protime+udp://h?baud=9",
+        "rrs://h?loops=x",
+        "wiclax://h",
+    ):
         with pytest.raises(DecoderUrlError) as info:
             open_source(url)
         assert str(info.value) == error_text("en", info.value.code, info.value.params)
@@ -158,8 +200,11 @@ TOKEN = {"Authorization": "Bearer tok"}
 @pytest.fixture
 def client(tmp_path):
     with TestClient(create_app(tmp_path, "tok"), raise_server_exceptions=False) as c:
-        sid = c.post("/api/sessions", json={"name": "R", "session": {"preset": "generic-timed", "kind": "race"}},
-                     headers=TOKEN).json()["id"]  # fmt: skip
+        sid = c.post(
+            "/api/sessions",
+            json={"name": "R", "session": {"preset": "generic-timed", "kind": "race"}},
+            headers=TOKEN,
+        ).json()["id"]
         c.post(f"/api/sessions/{sid}/entries", json=[{"number": "1", "transponder": "101"}], headers=TOKEN)
         c.sid = sid
         yield c
@@ -183,13 +228,23 @@ def test_sessions_router_in_french_and_english(client):
     assert en["detail"] == "a decoder needs a 'url' such as p3tcp://HOST:5403"
     assert fr["detail"] == "un décodeur a besoin d'une adresse (« url ») comme p3tcp://HÔTE:5403"
     fr, en = both(client, "POST", f"{s}/cars/999/mechanical", json={}, headers=TOKEN)
-    assert (en["detail"], fr["detail"]) == ("no car '999' in this session", "aucune voiture « 999 » dans cette séance")
-    fr, en = both(client, "POST", f"{s}/events", json={"type": "passing", "t": -1e9, "transponder": "101",
-                                                        "loop": "finish"}, headers=TOKEN)  # fmt: skip
+    assert (en["detail"], fr["detail"]) == (
+        "no car '999' in this session",
+        "aucune voiture « 999 » dans cette séance",
+    )
+    fr, en = both(
+        client,
+        "POST",
+        f"{s}/events",
+        json={"type": "passing", "t": -1e9, "transponder": "101", "loop": "finish"},
+        headers=TOKEN,
+    )
     assert en["detail"] == "passing: 't': Expected float >= -864000.0"
     assert fr["detail"] == "passage : « t » doit être un nombre ≥ -864000"
     assert en["code"] == "line.field" and en["params"]["why"] == {
-        "code": "field.bound", "params": {"kind": "float", "op": ">=", "bound": "-864000.0"}}
+        "code": "field.bound",
+        "params": {"kind": "float", "op": ">=", "bound": "-864000.0"},
+    }
     fr, en = both(client, "POST", f"{s}/decoders", json={"url": "ftp://x"}, headers=TOKEN)
     assert fr["detail"].startswith("ftp://x : type d'adresse de décodeur inconnu")
     fr, _ = both(client, "GET", f"{s}/results.csv?decimal=dot")
@@ -199,9 +254,13 @@ def test_sessions_router_in_french_and_english(client):
 def test_auth_and_limits_in_french_and_english(client):
     s = f"/api/sessions/{client.sid}"
     fr, en = both(client, "POST", f"{s}/signal", json={"signal": "green"})
-    assert (en["detail"], fr["detail"]) == ("authentication required: send 'Authorization: Bearer <token>'",
-                                            "authentification requise : envoyer « Authorization: Bearer <jeton> »")
-    fr, en = both(client, "POST", f"{s}/signal", content=b"{NaN", headers={**TOKEN, "Content-Type": "application/json"})
+    assert (en["detail"], fr["detail"]) == (
+        "authentication required: send 'Authorization: Bearer <token>'",
+        "authentification requise : envoyer « Authorization: Bearer <jeton> »",
+    )
+    fr, en = both(
+        client, "POST", f"{s}/signal", content=b"{NaN", headers={**TOKEN, "Content-Type": "application/json"}
+    )
     assert fr["detail"].startswith("le corps de la requête n'est pas du JSON valide")
     fr, en = both(client, "GET", "/api/sessions/x/results.pdf?lang=de")
     assert fr["code"] in ("session.not_found", "request.lang")
@@ -210,21 +269,28 @@ def test_auth_and_limits_in_french_and_english(client):
 def test_meetings_and_seasons_routers_in_french_and_english(client):
     fr, en = both(client, "GET", "/api/meetings/nope")
     assert (en["detail"], fr["detail"]) == ("no meeting 'nope'", "aucun meeting « nope »")
-    fr, en = both(client, "POST", "/api/meetings", json={"preset": "autocross", "entries": "x"}, headers=TOKEN)
+    fr, en = both(
+        client, "POST", "/api/meetings", json={"preset": "autocross", "entries": "x"}, headers=TOKEN
+    )
     assert fr["code"] == "meeting.needs_entries" and "inscriptions" in fr["detail"]
     fr, en = both(client, "GET", "/api/championships/nope")
     assert (en["detail"], fr["detail"]) == ("no championship 'nope'", "aucun championnat « nope »")
-    fr, en = both(client, "POST", "/api/championships", json={"championship": "x", "events": []}, headers=TOKEN)
+    fr, en = both(
+        client, "POST", "/api/championships", json={"championship": "x", "events": []}, headers=TOKEN
+    )
     assert fr["detail"].startswith("championnat inconnu « x »")
 
 
 def test_links_outputs_and_parameters_in_french_and_english(client):
     s = f"/api/sessions/{client.sid}"
     fr, en = both(client, "GET", f"{s}/qr/bogus.svg")
-    assert en["detail"].startswith("no staff page for 'bogus'") and fr["detail"].startswith("aucune page d'équipe pour « bogus »")
+    assert en["detail"].startswith("no staff page for 'bogus'") and fr["detail"].startswith(
+        "aucune page d'équipe pour « bogus »"
+    )
     fr, en = both(client, "POST", f"{s}/passings/import?offset_s=abc", content=b"x", headers=TOKEN)
     assert (en["code"], en["params"]) == ("request.param_type", {"field": "offset_s", "kind": "float"})
     assert (en["detail"], fr["detail"]) == ("'offset_s' must be float", "« offset_s » doit être un nombre")
-    fr, en = both(client, "POST", f"{s}/passings/import", content=b"transponder,time\n101,25:61:00\n", headers=TOKEN)
+    fr, en = both(
+        client, "POST", f"{s}/passings/import", content=b"transponder,time\n101,25:61:00\n", headers=TOKEN
+    )
     assert fr["detail"] == "ligne 2 : l'heure « 25:61:00 » n'est pas de la forme HH:MM:SS[.fff]"
-

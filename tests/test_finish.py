@@ -16,8 +16,14 @@ from service.presets import resolve
 US = 1_000_000
 
 
-def car(number: str, crossings_s: list[float], category: str = "Elite Open", wave: Any = None,
-        offset_s: float = 0.0, start_s: float = 0.0) -> Car:  # fmt: skip
+def car(
+    number: str,
+    crossings_s: list[float],
+    category: str = "Elite Open",
+    wave: Any = None,
+    offset_s: float = 0.0,
+    start_s: float = 0.0,
+) -> Car:
     c = Car({"number": number, "category": category, "wave": wave}, round(offset_s * US))
     for t in crossings_s:
         c.add_lap(round(t * US), round((start_s + offset_s) * US), 0)
@@ -81,7 +87,12 @@ def test_cross_country_waves_and_durations() -> None:
     crossing strictly after 30 s + 7200 s; 2 h riders never lead nor take the leader's flag."""
     fin = regime(resolve({"preset": "ffm-cc", "waves": [{"wave": "B", "offset_s": 45}]}))
     assert isinstance(fin, CrossCountry)
-    assert (fin.offset_us(1), fin.offset_us(3), fin.offset_us("3 "), fin.offset_us("B")) == (0, 60 * US, 60 * US, 45 * US)
+    assert (fin.offset_us(1), fin.offset_us(3), fin.offset_us("3 "), fin.offset_us("B")) == (
+        0,
+        60 * US,
+        60 * US,
+        45 * US,
+    )
     assert fin.offset_us(None) == 0 and fin.offset_us("x") == 0 and fin.offset_us(0) == 0
     jeune = car("31", [900 * k for k in range(1, 9)], category="Jeunes", wave=2, offset_s=30)
     fem = car("40", [1000], category="féminines")  # accents and case do not matter
@@ -94,7 +105,11 @@ def test_cross_country_waves_and_durations() -> None:
     assert fin.flag_us(jeune, 10900 * US, 10800 * US, "31") is None
     assert fin.flag_us(elite, 10900 * US, 10800 * US, "1") == 10900 * US
     assert fin.grouped
-    assert (fin.race_group(elite), fin.race_group(jeune), fin.race_group(fem)) == (-10800 * US, -7200 * US, -7200 * US)
+    assert (fin.race_group(elite), fin.race_group(jeune), fin.race_group(fem)) == (
+        -10800 * US,
+        -7200 * US,
+        -7200 * US,
+    )
 
 
 def test_cross_country_stops_nobody_in_qualifying() -> None:
@@ -111,20 +126,36 @@ def test_cross_country_finish_window() -> None:
     finishes = {"1": 10900, "2": 11800, "3": 11800.000001, "31": 7300, "32": 8300, "33": None, "4": 10000}
     cars = {n: SimpleNamespace(finish_us=None if t is None else round(t * US)) for n, t in finishes.items()}
     groups = {"31": -7200 * US, "32": -7200 * US, "33": -7200 * US}
-    rows = [SimpleNamespace(number=n, status="dnf" if n == "33" else "dsq" if n == "4" else "classified",
-                            race_group=groups.get(n, -10800 * US)) for n in finishes]  # fmt: skip
+    rows = [
+        SimpleNamespace(
+            number=n,
+            status="dnf" if n == "33" else "dsq" if n == "4" else "classified",
+            race_group=groups.get(n, -10800 * US),
+        )
+        for n in finishes
+    ]
     fin.apply_window(rows, cars)
     assert {r.number: r.status for r in rows} == {
-        "1": "classified", "2": "classified", "3": "not_classified", "31": "classified",
-        "32": "not_classified", "33": "dnf", "4": "dsq",  # a dsq's earlier finish is no winner
-    }  # fmt: skip
+        "1": "classified",
+        "2": "classified",
+        "3": "not_classified",
+        "31": "classified",
+        "32": "not_classified",
+        "33": "dnf",
+        "4": "dsq",  # a dsq's earlier finish is no winner
+    }
 
 
 def test_kids_regime_has_waves_only() -> None:
     """ffm-kids: groups every 5 s, one scratch, no window: group 3 starts 10 s after the green."""
     fin = regime(resolve({"preset": "ffm-kids"}))
     assert isinstance(fin, CrossCountry) and type(fin.inner) is TimeFinish
-    assert fin.offset_us(3) == 10 * US and not fin.grouped and not fin.stops_cars and fin.window.window_us is None
+    assert (
+        fin.offset_us(3) == 10 * US
+        and not fin.grouped
+        and not fin.stops_cars
+        and fin.window.window_us is None
+    )
     rows = [SimpleNamespace(number="1", status="classified", race_group=0)]
     fin.apply_window(rows, {"1": SimpleNamespace(finish_us=99 * 3600 * US)})
     assert rows[0].status == "classified"
@@ -135,7 +166,9 @@ def test_the_engine_regime_uses_the_sessions_own_cc_rules() -> None:
     fin = engine.finish
     assert isinstance(fin, CrossCountry)
     own = {r.id: r for r in engine.rules}
-    assert fin.waves is own["CC-WAVES"] and fin.duration is own["CC-DURATION"] and fin.window is own["CC-FINISH"]
+    assert (
+        fin.waves is own["CC-WAVES"] and fin.duration is own["CC-DURATION"] and fin.window is own["CC-FINISH"]
+    )
     # CC-DURATION and CC-FINISH apply to races only, but the data still drive the mechanics
     quali = Engine({"preset": "ffm-cc", "kind": "qualifying"})
     assert "CC-DURATION" not in {r.id for r in quali.rules} and quali.finish.grouped

@@ -85,7 +85,9 @@ def test_a_penalty_line_names_its_penalty_and_its_correction_id():
 # -- LiveSession commands: domain objects, domain errors, no HTTP -------------------------------------
 @pytest.fixture
 def live(tmp_path):
-    s = LiveSession.create(tmp_path, "front door", {"preset": "generic-timed", "kind": "race", "min_lap_s": 20})
+    s = LiveSession.create(
+        tmp_path, "front door", {"preset": "generic-timed", "kind": "race", "min_lap_s": 20}
+    )
     s.add_entries([HEAD[1], HEAD[2]])
     s.record({"type": "signal", "t": 0, "signal": "green"})
     s.record({"type": "passing", "t": 61.0, "transponder": "101", "loop": "finish"})
@@ -98,12 +100,24 @@ def logged(s: LiveSession) -> int:
 
 
 def test_add_penalty_returns_the_penalty_it_made(live):
-    p, outcome = live.add_penalty({"number": "1", "rule": "MANUAL", "other": True, "seconds": 5, "note": "track limits"},
-                                 "race_control")
-    assert (p.id, p.number, p.rule, p.seconds, p.state, p.source) == ("p1", "1", "MANUAL", 5.0, "applied", "c1")
+    p, outcome = live.add_penalty(
+        {"number": "1", "rule": "MANUAL", "other": True, "seconds": 5, "note": "track limits"}, "race_control"
+    )
+    assert (p.id, p.number, p.rule, p.seconds, p.state, p.source) == (
+        "p1",
+        "1",
+        "MANUAL",
+        5.0,
+        "applied",
+        "c1",
+    )
     assert outcome.correction == "c1" and live.engine.corrections["c1"]["by"] == "race_control"
     waived = live.waive("p1", "video: no gain", "race_control")
-    assert waived is live.penalty("p1") and waived.state == "waived" and waived.decision["note"] == "video: no gain"
+    assert (
+        waived is live.penalty("p1")
+        and waived.state == "waived"
+        and waived.decision["note"] == "video: no gain"
+    )
 
 
 def test_refusals_are_domain_errors_and_log_nothing(live):
@@ -138,11 +152,21 @@ def test_assign_and_manual_passing_return_what_was_done(live):
 
 
 # -- one mapping to HTTP ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("exc", "status"), [
-    (errors.Invalid("x"), 400), (errors.TooLarge("x"), 413), (errors.NotFound("x"), 404),
-    (errors.Conflict("x"), 409), (errors.Unavailable("x"), 503), (ApplyError("x"), 409),
-    (LineError("x"), 400), (LineError("x", 404), 404), (ValueError("x"), 400), (RuntimeError("x"), 500),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (errors.Invalid("x"), 400),
+        (errors.TooLarge("x"), 413),
+        (errors.NotFound("x"), 404),
+        (errors.Conflict("x"), 409),
+        (errors.Unavailable("x"), 503),
+        (ApplyError("x"), 409),
+        (LineError("x"), 400),
+        (LineError("x", 404), 404),
+        (ValueError("x"), 400),
+        (RuntimeError("x"), 500),
+    ],
+)
 def test_each_domain_error_has_one_http_status(exc, status):
     assert http_errors.status_of(exc) == status
 
@@ -155,7 +179,14 @@ def test_who_may_send_a_line_comes_from_the_line_types():
     assert auth.EVENT_ROLES["penalty"] == auth.EVENT_ROLES["refuel"] == {auth.ADMIN, auth.RACE_CONTROL}
     assert auth.EVENT_ROLES["revert"] == {auth.ADMIN, auth.RACE_CONTROL, auth.TIMING}
     assert READ_TYPES == {"passing", "manual_passing"}
-    assert ACTION_TYPES == {"mechanical", "refuel", "driver_change", "weight_check", "ballast_check", "grid_move"}
+    assert ACTION_TYPES == {
+        "mechanical",
+        "refuel",
+        "driver_change",
+        "weight_check",
+        "ballast_check",
+        "grid_move",
+    }
 
 
 # -- routers only translate HTTP ----------------------------------------------------------------------
@@ -166,7 +197,11 @@ def test_routers_neither_catch_domain_errors_nor_raise_http_errors_of_their_own(
         for node in ast.walk(tree):
             if isinstance(node, ast.ExceptHandler):
                 caught.append(f"{path.name}:{node.lineno}")
-            if isinstance(node, ast.Raise) and node.exc is not None and "HTTPException" in ast.unparse(node.exc):
+            if (
+                isinstance(node, ast.Raise)
+                and node.exc is not None
+                and "HTTPException" in ast.unparse(node.exc)
+            ):
                 raised.append(f"{path.name}:{node.lineno}: {ast.unparse(node.exc)[:60]}")
     assert caught == [], "routers must let service/http_errors.py answer domain errors"
     assert raised == [], "routers raise domain errors (service/errors.py) or use service/auth.py"

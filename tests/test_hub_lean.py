@@ -74,9 +74,28 @@ def test_row_patch_and_lean_row():
     old = {"number": "7", "laps": 3, "gap": "+1 lap", "stint_s": 12.5, "stint_start_s": 100.0, "rules": {}}
     new = {"number": "7", "laps": 4, "gap": "+1 lap", "stint_start_s": 100.0, "rules": {}}
     assert row_patch(old, new, 5) == {"number": "7", "v": 5, "laps": 4, "stint_s": None}
-    row = {"number": "7", "stint_s": 3.0, "rules": {"LM-PIT-CLOSED-START": {
-        "pit_lane": "closed", "opens_in_s": 10.0, "text": "pit lane opens in 0:10", "until_s": 300.0,
-        "text_until": "pit lane opens in {}"}, "LM-REFUEL": {"windows": [{"state": "open", "closes_in_s": 5.0}]}}}
-    assert lean_row(row) == {"number": "7", "rules": {
-        "LM-PIT-CLOSED-START": {"pit_lane": "closed", "until_s": 300.0, "text_until": "pit lane opens in {}"},
-        "LM-REFUEL": {"windows": [{"state": "open"}]}}}
+    row = {
+        "number": "7",
+        "stint_s": 3.0,
+        "rules": {
+            "LM-PIT-CLOSED-START": {
+                "pit_lane": "closed",
+                "opens_in_s": 10.0,
+                "text": "pit lane opens in 0:10",
+                "until_s": 300.0,
+                "text_until": "pit lane opens in {}",
+            },
+            "LM-REFUEL": {"windows": [{"state": "open", "closes_in_s": 5.0}]},
+        },
+    }
+    assert lean_row(row) == {
+        "number": "7",
+        "rules": {
+            "LM-PIT-CLOSED-START": {
+                "pit_lane": "closed",
+                "until_s": 300.0,
+                "text_until": "pit lane opens in {}",
+            },
+            "LM-REFUEL": {"windows": [{"state": "open"}]},
+        },
+    }

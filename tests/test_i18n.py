@@ -79,8 +79,11 @@ def test_printed_meeting_documents_in_french_and_english():
         and "<th>Driver</th>" in en
         and "Stewards" in en
     )
-    race = [RaceRow("12", 1, 5, "classified", 300_000_000), RaceRow("7", 2, 4, "classified", 310_000_000),
-            RaceRow("3", 3, 0, "dns", None)]  # fmt: skip
+    race = [
+        RaceRow("12", 1, 5, "classified", 300_000_000),
+        RaceRow("7", 2, 4, "classified", 310_000_000),
+        RaceRow("3", 3, 0, "dns", None),
+    ]
     t_fr = race_table(race, entries, lang="fr")
     assert "+1 tour" in t_fr and "<td>NP</td>" in t_fr and "<th>Écart</th>" in t_fr
     assert "+1 lap" in race_table(race, entries) and print_text("en", "Driver") == "Driver"
@@ -109,7 +112,16 @@ def test_engine_evidence_reads_as_french():
     for p in pens:
         assert isinstance(p.evidence, Said), p.evidence
         fr = say("fr", p.evidence)
-        assert fr != p.evidence and not english.search(fr.replace("pit_in", "").replace("pit_out", "")), (p.evidence, fr)
+        assert fr != p.evidence and not english.search(fr.replace("pit_in", "").replace("pit_out", "")), (
+            p.evidence,
+            fr,
+        )
         assert say("en", p.evidence) == p.evidence
-    assert text("fr", "ev.lm_min_pit", {"pit_in": "1447.672", "pit_out": "1557.672", "duration": "110.000",
-                                        "min": "120"}) == "entrée stand 1447.672 -> sortie stand 1557.672 = 110.000 s < 120 s"
+    assert (
+        text(
+            "fr",
+            "ev.lm_min_pit",
+            {"pit_in": "1447.672", "pit_out": "1557.672", "duration": "110.000", "min": "120"},
+        )
+        == "entrée stand 1447.672 -> sortie stand 1557.672 = 110.000 s < 120 s"
+    )

@@ -54,9 +54,17 @@ def logs(tmp_path_factory) -> dict[str, tuple[Path, str, int]]:
     """Every session of LOGS logged by another process, the killed one last: name -> (folder, id, lines)."""
     folder = tmp_path_factory.mktemp("logs")
     specs = [f"{name}:{reads}:{end}" for name, (reads, end) in LOGS.items()]
-    out = subprocess.run([sys.executable, "-c", WRITER, str(folder), *specs], cwd=REPO, capture_output=True,
-                         text=True, timeout=120, check=True)  # fmt: skip
-    written = {name: (folder, sid, int(n)) for name, sid, n in (line.split() for line in out.stdout.splitlines())}
+    out = subprocess.run(
+        [sys.executable, "-c", WRITER, str(folder), *specs],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    written = {
+        name: (folder, sid, int(n)) for name, sid, n in (line.split() for line in out.stdout.splitlines())
+    }
     assert set(written) == set(LOGS), out.stderr
     return written
 
@@ -155,7 +163,9 @@ def test_a_log_sqlite_cannot_read_whole_is_rebuilt_from_what_can_be_read(data, w
     for x in mgr.sessions.values():
         x.close()
     again = load(data)
-    assert again.get(sid).damage == [report] and again.get(sid).store.count() == n - report["lines_missing"] + 1
+    assert (
+        again.get(sid).damage == [report] and again.get(sid).store.count() == n - report["lines_missing"] + 1
+    )
 
 
 def test_a_zero_byte_or_unreadable_file_is_listed_with_its_error(data, write_session):
@@ -177,10 +187,12 @@ def set_aside_session(data: Path, write_session) -> str:
     sid, _ = write_session("tiny")
     db = sqlite3.connect(data / f"{sid}.sqlite")
     with db:
-        for text in ("garbage that is not JSON",
-                     '{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}',
-                     '{"type": "entry", "number": "9", "transponder": "109", "drivers": [{"id": 5, "kg": "heavy"}]}',
-                     '{"type": "passing", "t": 200.0, "transponder": "109", "loop": "finish"}'):  # fmt: skip
+        for text in (
+            "garbage that is not JSON",
+            '{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}',
+            '{"type": "entry", "number": "9", "transponder": "109", "drivers": [{"id": 5, "kg": "heavy"}]}',
+            '{"type": "passing", "t": 200.0, "transponder": "109", "loop": "finish"}',
+        ):
             db.execute("INSERT INTO events (line, received_at) VALUES (?, 0)", (text,))
     db.close()
     return sid
@@ -201,10 +213,17 @@ def test_a_session_with_set_aside_lines_still_exports(data, write_session, tmp_p
     assert "garbage that is not JSON" in r.text and '"kg": "heavy"' in r.text  # nothing dropped
     replayed = replay_lines(r.text.splitlines())
     assert sum(c.laps for c in replayed.cars.values()) == sum(c.laps for c in s.engine.cars.values())
-    assert any("malformed JSON" in w for w in replayed.warnings) and any("drivers[0].kg" in w for w in replayed.warnings)
+    assert any("malformed JSON" in w for w in replayed.warnings) and any(
+        "drivers[0].kg" in w for w in replayed.warnings
+    )
     out = tmp_path / "record.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "record", str(data / f"{sid}.sqlite"), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "record", str(data / f"{sid}.sqlite"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.read_text(encoding="utf-8").count("\n") == r.text.count("\n") + 1  # + its header comment
 
@@ -217,8 +236,13 @@ def test_a_damaged_log_exports_with_its_loss_said(data, write_session, tmp_path)
     for x in mgr.sessions.values():
         x.close()
     out = tmp_path / "record.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "record", str(data / f"{sid}.sqlite"), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "record", str(data / f"{sid}.sqlite"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and f"{report['lines_missing']} line(s) missing" in proc.stderr
     assert f"# {report['lines_missing']} line(s) missing from this log" in out.read_text(encoding="utf-8")
 

@@ -29,8 +29,11 @@ def client(tmp_path: Path):
 @pytest.fixture
 def meeting(client: TestClient) -> dict:
     entries = [{"number": str(n), "name": f"Pilote {n}", "transponder": f"X{n}"} for n in range(701, 709)]
-    r = client.post("/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries},
-                    headers=hdr(ADMIN))  # fmt: skip
+    r = client.post(
+        "/api/meetings",
+        json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries},
+        headers=hdr(ADMIN),
+    )
     assert r.status_code == 201, r.text
     m = r.json()
     started = client.post(
@@ -60,8 +63,14 @@ def test_meeting_tokens_act_on_the_meeting_sessions_only(client: TestClient, mee
         client.post(f"/api/sessions/{sid}/signal", json={"signal": "red"}, headers=hdr(director)).status_code
         == 200
     )
-    assert client.post(f"/api/sessions/{sid}/penalties", json={"number": "701", "rule": "AX-TIME-PEN", "seconds": 5},
-                       headers=hdr(stewards)).status_code == 201  # fmt: skip
+    assert (
+        client.post(
+            f"/api/sessions/{sid}/penalties",
+            json={"number": "701", "rule": "AX-TIME-PEN", "seconds": 5},
+            headers=hdr(stewards),
+        ).status_code
+        == 201
+    )
     # another session, or no meeting at all: the meeting's tokens are unknown there
     for tok in (timing, director):
         assert (

@@ -49,8 +49,10 @@ def drive(
                     {"type": "passing", "t": round(t, 3), "transponder": e["transponder"], "loop": "finish"}
                 )
     else:
-        lines += [{"type": "signal", "t": 0.0, "signal": "start_procedure"},
-                  {"type": "signal", "t": 4.0, "signal": "start_lights_green"}]  # fmt: skip
+        lines += [
+            {"type": "signal", "t": 0.0, "signal": "start_procedure"},
+            {"type": "signal", "t": 4.0, "signal": "start_lights_green"},
+        ]
         if jump:
             lines.append({"type": "grid_move", "t": 2.5, "number": jump})
         for e in entries:
@@ -81,8 +83,11 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
         for n in NUMBERS
     ]
     assert client.post("/api/meetings", json={"entries": entries}).status_code == 401
-    r = client.post("/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries},
-                    headers=hdr(ADMIN))  # fmt: skip
+    r = client.post(
+        "/api/meetings",
+        json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries},
+        headers=hdr(ADMIN),
+    )
     assert r.status_code == 201, r.text
     mid, tokens = r.json()["id"], r.json()["tokens"]
     assert set(tokens) == {"timing", "race_director", "stewards"}
@@ -114,8 +119,14 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     run_stage(client, mid, "heat2", timing)
     run_stage(client, mid, "heat3", timing)
     heats = client.get(f"/api/meetings/{mid}/classifications/heats").json()["rows"]
-    assert heats[0] == {"position": 1, "number": "201", "heat_points": [1, 1, 1], "total": 2, "dropped": 1,
-                        "qualified": True}  # fmt: skip
+    assert heats[0] == {
+        "position": 1,
+        "number": "201",
+        "heat_points": [1, 1, 1],
+        "total": 2,
+        "dropped": 1,
+        "qualified": True,
+    }
 
     semis = run_stage(client, mid, "semis", timing)
     assert [s["grid"] for s in semis] == [NUMBERS[0::2], NUMBERS[1::2]]  # AX-SEMI odd / even
@@ -132,14 +143,26 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     d = client.get(f"/api/meetings/{mid}/red_flag", params={"kind": "final", "leader_laps": 3}).json()
     assert d == {"rule": "AX-RED", "action": "restart_remaining", "laps_to_run": 4, "order_lap": 3}
     rows = [{"number": n, "place": i, "laps": 7} for i, n in enumerate(final["grid"], 1)]
-    assert client.post(f"/api/meetings/{mid}/sessions/final/result", json={"rows": rows},
-                       headers=hdr(director)).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            f"/api/meetings/{mid}/sessions/final/result", json={"rows": rows}, headers=hdr(director)
+        ).status_code
+        == 200
+    )
     general = client.get(f"/api/meetings/{mid}/classifications/general").json()
     assert general["status"] == "draft"
     assert [(row["number"], row["final"]) for row in general["rows"]][:2] == [("201", 48), ("203", 43)]
     assert general["division"] == "Maxi Sprint"
-    assert general["rows"][11] == {"position": 12, "number": "202", "name": "Pilote 202", "stage": "final_non_starter", "practice": 4,
-                                   "heats": 9, "final": 20, "total": 33}  # fmt: skip
+    assert general["rows"][11] == {
+        "position": 12,
+        "number": "202",
+        "name": "Pilote 202",
+        "stage": "final_non_starter",
+        "practice": 4,
+        "heats": 9,
+        "final": 20,
+        "total": 33,
+    }
 
     # AX-PUBLISH: timing may not sign the general classification; director -> provisional; stewards -> final
     assert (
@@ -154,8 +177,9 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
         ]
         == "signed"
     )
-    prov = client.post(f"/api/meetings/{mid}/signoff", json={"document": "general", "by": "J. Martin"},
-                       headers=hdr(director)).json()  # fmt: skip
+    prov = client.post(
+        f"/api/meetings/{mid}/signoff", json={"document": "general", "by": "J. Martin"}, headers=hdr(director)
+    ).json()
     assert prov["status"] == "provisional" and prov["final_at"] > prov["posted_at"]
     html = client.get(f"/api/meetings/{mid}/results/general.html").text
     assert "provisional" in html and "J. Martin" in html and "unless protested" in html
@@ -185,8 +209,9 @@ def test_bad_requests_are_clear(client: TestClient) -> None:
         client.post(f"/api/meetings/{mid}/stop", json={"after": "heat2"}, headers=hdr(ADMIN)).status_code
         == 409
     )
-    bad = client.post(f"/api/meetings/{mid}/sessions/practice1.1/result", json={"rows": [{"place": 1}]},
-                      headers=hdr(ADMIN))  # fmt: skip
+    bad = client.post(
+        f"/api/meetings/{mid}/sessions/practice1.1/result", json={"rows": [{"place": 1}]}, headers=hdr(ADMIN)
+    )
     assert bad.status_code == 400
 
 
@@ -207,8 +232,12 @@ def test_red_flag_in_a_heat_reruns_it_without_the_cause(client: TestClient) -> N
         first.submit({"type": "passing", "t": 60.0 + RANK[n], "transponder": f"X{n}", "loop": "finish"})
     first.submit({"type": "signal", "t": 80.0, "signal": "red"})
     stewards = r["tokens"]["stewards"]
-    assert client.post(f"/api/meetings/{mid}/sessions/heat1.1/red", json={"causers": ["203"]},
-                       headers=hdr(stewards)).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/api/meetings/{mid}/sessions/heat1.1/red", json={"causers": ["203"]}, headers=hdr(stewards)
+        ).status_code
+        == 403
+    )
     red = client.post(
         f"/api/meetings/{mid}/sessions/heat1.1/red", json={"causers": ["203"]}, headers=hdr(director)
     )
@@ -231,8 +260,17 @@ def test_karting_meeting_through_the_api(client: TestClient) -> None:
     karts = [{"number": str(n), "name": f"Kart {n}", "transponder": f"K{n}"} for n in range(1, 7)]
     bad = client.post("/api/meetings", json={"preset": "ffsa-karting", "entries": karts}, headers=hdr(ADMIN))
     assert bad.status_code == 400  # needs the track
-    r = client.post("/api/meetings", json={"preset": "ffsa-karting", "category": "Senior", "entries": karts,
-                                           "track_length_m": 1200, "track_capacity": 34}, headers=hdr(ADMIN))  # fmt: skip
+    r = client.post(
+        "/api/meetings",
+        json={
+            "preset": "ffsa-karting",
+            "category": "Senior",
+            "entries": karts,
+            "track_length_m": 1200,
+            "track_capacity": 34,
+        },
+        headers=hdr(ADMIN),
+    )
     assert r.status_code == 201, r.text
     mid, timing = r.json()["id"], r.json()["tokens"]["timing"]
     assert r.json()["stage"] == "qualifying"
@@ -253,15 +291,18 @@ def test_karting_meeting_through_the_api(client: TestClient) -> None:
     assert (
         client.post(f"/api/meetings/{mid}/sessions/qualifying/finish", headers=hdr(timing)).status_code == 200
     )
-    assert [x["number"] for x in client.get(f"/api/meetings/{mid}/classifications/qualifying").json()["rows"]] == [
-        "2", "1", "4", "3", "6", "5"
-    ]  # fmt: skip
+    assert [
+        x["number"] for x in client.get(f"/api/meetings/{mid}/classifications/qualifying").json()["rows"]
+    ] == ["2", "1", "4", "3", "6", "5"]
 
     (h1,) = client.post(f"/api/meetings/{mid}/stages/heat1/start", headers=hdr(timing)).json()
     assert h1["laps"] == 13 and h1["rows"][0] == ["2", "1"]  # 15 km on 1.2 km; karts two by two
     s = mgr.sessions[h1["session_id"]]
-    lines = [{"type": "passing", "t": round(k * (50 + 0.3 * n), 3), "transponder": f"K{n}", "loop": "finish"}
-             for n in range(1, 7) for k in range(1, 14)]  # fmt: skip
+    lines = [
+        {"type": "passing", "t": round(k * (50 + 0.3 * n), 3), "transponder": f"K{n}", "loop": "finish"}
+        for n in range(1, 7)
+        for k in range(1, 14)
+    ]
     for line in sorted(lines, key=lambda x: x["t"]):
         s.submit(line)
     assert client.post(f"/api/meetings/{mid}/sessions/heat1/finish", headers=hdr(timing)).status_code == 200
@@ -269,8 +310,15 @@ def test_karting_meeting_through_the_api(client: TestClient) -> None:
     assert '<td class="n">0</td>' in page  # KA-POINTS: the winner scores 0
 
     def typed(key: str, order: list[int], dns: tuple[int, ...] = ()) -> None:
-        rows = [{"number": str(n), "place": i, "laps": 0 if n in dns else 13, "status": "dns" if n in dns else "classified"}
-                for i, n in enumerate(order, 1)]  # fmt: skip
+        rows = [
+            {
+                "number": str(n),
+                "place": i,
+                "laps": 0 if n in dns else 13,
+                "status": "dns" if n in dns else "classified",
+            }
+            for i, n in enumerate(order, 1)
+        ]
         resp = client.post(
             f"/api/meetings/{mid}/sessions/{key}/result", json={"rows": rows}, headers=hdr(timing)
         )
@@ -280,14 +328,24 @@ def test_karting_meeting_through_the_api(client: TestClient) -> None:
     typed("heat3", [1, 2, 4, 3, 5, 6])
     heats = client.get(f"/api/meetings/{mid}/classifications/heats").json()["rows"]
     assert [(x["number"], x["points"]) for x in heats] == [
-        ("1", 2), ("2", 4), ("3", 10), ("4", 11), ("5", 16), ("6", 17),
-    ]  # fmt: skip
+        ("1", 2),
+        ("2", 4),
+        ("3", 10),
+        ("4", 11),
+        ("5", 16),
+        ("6", 17),
+    ]
     typed("superheat", [2, 1, 4, 3, 5, 6], dns=(6,))  # non-starter: 6 participants + 1 = 7
     finalists = client.get(f"/api/meetings/{mid}/classifications/finalists").json()["rows"]
     # equal points: 2 and 1 (4), 4 and 3 (14) -> the better qualifier first (KA-POINTS)
     assert [(x["number"], x["points"]) for x in finalists] == [
-        ("2", 4), ("1", 4), ("4", 14), ("3", 14), ("5", 21), ("6", 24),
-    ]  # fmt: skip
+        ("2", 4),
+        ("1", 4),
+        ("4", 14),
+        ("3", 14),
+        ("5", 21),
+        ("6", 24),
+    ]
     typed("final", [2, 1, 3, 4, 5, 6])
     general = client.get(f"/api/meetings/{mid}/classifications/general").json()["rows"]
     assert [x["number"] for x in general if x["podium"]] == ["2", "1", "3"]

@@ -28,8 +28,11 @@ def test_seed_calendar_parses_every_event(seed_text: str) -> None:
     first = events[0]
     assert (first.region, first.section) == ("RHONE-ALPES AUVERGNE", "POURSUITE SUR TERRE - KART-CROSS")
     assert (first.start, first.end, first.venue, first.department) == (
-        date(2026, 3, 28), date(2026, 3, 29), "MARSAC EN LIVRADOIX", "63"
-    )  # fmt: skip
+        date(2026, 3, 28),
+        date(2026, 3, 29),
+        "MARSAC EN LIVRADOIX",
+        "63",
+    )
     assert first.disciplines == ("Poursuite sur Terre", "Kart Cross")
     assert first.types == ("Contrôle Technique", "Entrainement")
     assert first.timed and first.preset == "autocross"
@@ -48,9 +51,11 @@ def test_seed_calendar_sections_trial_and_finals(seed_text: str) -> None:
 
 
 def test_bad_lines_are_warnings() -> None:
-    text = "EST\n\nDébut\tFin\tLieu\tDept\tClub\tCapacité\tQualification\tTrophée\n" \
-           "31/02/2026\t01/03/2026\tX\t1\tC\tKart Cross\tNationale\tT\n" \
-           "01/05/2026\t02/05/2026\tY\t2\n"  # fmt: skip
+    text = (
+        "EST\n\nDébut\tFin\tLieu\tDept\tClub\tCapacité\tQualification\tTrophée\n"
+        "31/02/2026\t01/03/2026\tX\t1\tC\tKart Cross\tNationale\tT\n"
+        "01/05/2026\t02/05/2026\tY\t2\n"
+    )
     events, warnings = parse_calendar(text)
     assert events == []
     assert warnings == ["line 4: bad date '31/02/2026' / '01/03/2026'", "line 5: 4 columns, 8 expected"]
@@ -78,15 +83,23 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     est = client.get("/api/meetings/calendar", params={"region": "est", "timed": "true"}).json()
     assert est and all(e["region"] == "EST" and e["timed"] for e in est)
     trial = client.get("/api/meetings/calendar", params={"timed": "false"}).json()[0]
-    assert client.post(f"/api/meetings/calendar/{trial['index']}", json={"entries": [{"number": "1"}]},
-                       headers=auth).status_code == 409  # fmt: skip
+    assert (
+        client.post(
+            f"/api/meetings/calendar/{trial['index']}", json={"entries": [{"number": "1"}]}, headers=auth
+        ).status_code
+        == 409
+    )
     pick = est[0]
     made = client.post(
         f"/api/meetings/calendar/{pick['index']}", json={"entries": [{"number": "7"}]}, headers=auth
     )
     assert made.status_code == 201
     assert made.json()["name"] == f"{pick['venue']} {pick['start']} ({pick['club']})"
-    assert (made.json()["date"], made.json()["place"], made.json()["organiser"]) == (pick["start"], pick["venue"], pick["club"])
+    assert (made.json()["date"], made.json()["place"], made.json()["organiser"]) == (
+        pick["start"],
+        pick["venue"],
+        pick["club"],
+    )
     assert made.json()["stage"] == "practice1"
     # the import survives a restart
     again = FastAPI()

@@ -35,8 +35,13 @@ def qualifying_engine(m: KartingMeeting) -> Engine:
 
 
 def test_karting_meeting_chain() -> None:
-    m = KartingMeeting([{"number": n, "name": f"Kart {n}"} for n in KARTS], category="Senior",
-                       track_length_m=1200, track_capacity=34, wet={"heat2"})  # fmt: skip
+    m = KartingMeeting(
+        [{"number": n, "name": f"Kart {n}"} for n in KARTS],
+        category="Senior",
+        track_length_m=1200,
+        track_capacity=34,
+        wet={"heat2"},
+    )
     m.record_engine("qualifying", qualifying_engine(m))
     assert m.qualifying_order() == ["33", "11", "22", "44", "55", "66", "77", "88"]
     assert m.heat_keys() == ["heat1", "heat2", "heat3"]  # one group: 3 heats
@@ -53,8 +58,15 @@ def test_karting_meeting_chain() -> None:
     # 33: 2+0+2, 11: 0+2+3, 22: 3+4+0, 44: 4+3+4, 55: 5+5+7 = 17 = 66: 6+6+5 (qualified better),
     # 77: 8+7+6, 88: 7+9 (non-starter of 8: 8 + 1)+8
     assert [(s.number, s.points) for s in m.intermediate()] == [
-        ("33", 4), ("11", 5), ("22", 7), ("44", 11), ("55", 17), ("66", 17), ("77", 21), ("88", 24),
-    ]  # fmt: skip
+        ("33", 4),
+        ("11", 5),
+        ("22", 7),
+        ("44", 11),
+        ("55", 17),
+        ("66", 17),
+        ("77", 21),
+        ("88", 24),
+    ]
     (sh,) = m.superheat_plans()
     assert sh.key == "superheat" and sh.laps == 17 and sh.session_line["superheat"] is True
     assert sh.grid == ["33", "11", "22", "44", "55", "66", "77", "88"]
@@ -62,8 +74,15 @@ def test_karting_meeting_chain() -> None:
 
     finalists = m.finalists()
     assert [(s.number, s.points) for s in finalists] == [
-        ("11", 5), ("33", 6), ("22", 11), ("44", 14), ("66", 22), ("55", 23), ("77", 28), ("88", 33),
-    ]  # fmt: skip
+        ("11", 5),
+        ("33", 6),
+        ("22", 11),
+        ("44", 14),
+        ("66", 22),
+        ("55", 23),
+        ("77", 28),
+        ("88", 33),
+    ]
     final = m.final_plan()
     assert final.grid == [s.number for s in finalists] and final.laps == 25  # 30 km
     m.record("final", rows(["33", "11", "22", "66", "44", "55", "77", "88"]))

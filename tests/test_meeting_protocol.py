@@ -34,9 +34,13 @@ def test_registry_maps_presets_to_formats() -> None:
     assert type(ax) is AutocrossMeeting and ax.preset == "autocross" and ax.name == "Igny"
     assert type(ka) is KartingMeeting and ka.division == "Senior" and ka.track_capacity == 34
     free = new_meeting("free", AX_ENTRIES, {"name": "Journée club"})
-    assert isinstance(ax, Meeting) and isinstance(ka, Meeting) and isinstance(free, Meeting)  # the whole protocol
+    assert (
+        isinstance(ax, Meeting) and isinstance(ka, Meeting) and isinstance(free, Meeting)
+    )  # the whole protocol
     # a free meeting: no stages, its list kept; asked for a stage it is a conflict (coded)
-    assert free.stages() == [] and free.current_stage() is None and list(free.entries) == ["401", "402", "403"]
+    assert (
+        free.stages() == [] and free.current_stage() is None and list(free.entries) == ["401", "402", "403"]
+    )
     with pytest.raises(MeetingError) as exc:
         free.plans("practice1")
     assert exc.value.code == "meeting.no_stages" and status_of(exc.value) == 409
@@ -66,7 +70,10 @@ def test_a_meeting_is_loaded_from_state_by_its_preset() -> None:
     back = meeting_from_state(ka.state())
     assert type(back) is KartingMeeting
     assert back.state() == ka.state()
-    assert back.current_stage() == "heat1" and back.ranking("qualifying").json[0] == {"position": 1, "number": "4"}
+    assert back.current_stage() == "heat1" and back.ranking("qualifying").json[0] == {
+        "position": 1,
+        "number": "4",
+    }
 
     ax = new_meeting("autocross", AX_ENTRIES, {"division": "Buggy Cup"})
     ax.cancel_heat("heat3")
@@ -83,9 +90,14 @@ def test_karting_has_no_auto_cross_decisions_and_says_so_as_a_conflict() -> None
     assert not hasattr(ka, "stopped_after") and not hasattr(ka, "unable_to_start")  # AX fields left
     assert ka.decisions() == {"stopped_after": None, "unable_to_start": [], "cancelled": []}
     assert "stopped_after" not in ka.state()
-    for call in (lambda: ka.check_decision("red_flag"), lambda: ka.declare_unable("1"), lambda: ka.stop("heat2"),
-                 lambda: ka.cancel_heat("heat1"), lambda: ka.admit_without_lap("1"),
-                 lambda: ka.red_flag("heat1", None, [], {}, [])):  # fmt: skip
+    for call in (
+        lambda: ka.check_decision("red_flag"),
+        lambda: ka.declare_unable("1"),
+        lambda: ka.stop("heat2"),
+        lambda: ka.cancel_heat("heat1"),
+        lambda: ka.admit_without_lap("1"),
+        lambda: ka.red_flag("heat1", None, [], {}, []),
+    ):
         with pytest.raises(MeetingError, match="belongs to auto-cross meetings") as exc:
             call()
         assert isinstance(exc.value, Conflict) and status_of(exc.value) == 409
@@ -139,15 +151,30 @@ def test_ax_length_laps_are_read_from_the_preset() -> None:
     assert {k: ax_laps(k) for k in ("practice", "heat", "semi", "final")} == {
         k: declared[k]["laps"] for k in ("practice", "heat", "semi", "final")
     }
-    assert (ax_laps("practice"), ax_laps("heat"), ax_laps("semi"), ax_laps("final")) == (3, 5, 6, 7)  # AX-LENGTH
+    assert (ax_laps("practice"), ax_laps("heat"), ax_laps("semi"), ax_laps("final")) == (
+        3,
+        5,
+        6,
+        7,
+    )  # AX-LENGTH
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py"))
     assert "AX_LAPS" not in source  # written once, in autocross.json
 
 
 # ------------------------------------------------------------------ purity of service/meeting
 FORBIDDEN_MODULES = {"fastapi", "starlette", "os", "time", "shutil", "pathlib", "sqlite3", "socket", "io"}
-FORBIDDEN_ATTRS = {"read_text", "write_text", "read_bytes", "write_bytes", "mkdir", "unlink", "now", "today",
-                   "utcnow", "strftime"}  # fmt: skip
+FORBIDDEN_ATTRS = {
+    "read_text",
+    "write_text",
+    "read_bytes",
+    "write_bytes",
+    "mkdir",
+    "unlink",
+    "now",
+    "today",
+    "utcnow",
+    "strftime",
+}
 
 
 def _offences(path: Path) -> list[str]:
@@ -186,6 +213,12 @@ def test_importing_every_meeting_module_does_not_load_fastapi() -> None:
         "[importlib.import_module('service.meeting.' + n) for n in names]\n"
         "print(len(names), 'fastapi' in sys.modules, 'starlette' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=PACKAGE.parent.parent, check=True).stdout.split()  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PACKAGE.parent.parent,
+        check=True,
+    ).stdout.split()
     assert int(out[0]) > 10 and out[1:] == ["False", "False"]

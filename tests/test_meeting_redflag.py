@@ -131,8 +131,11 @@ def test_rows_after_red_for_each_outcome() -> None:
     before = {"1": 6, "2": 6, "3": 6, "4": 1}
     stands = rows_after_red(RedFlagDecision(RedAction.RESULT_STANDS, 0, 6), order, before, ["2"], ["4"])
     assert [(r.number, r.place, r.laps, r.status) for r in stands] == [
-        ("1", 1, 6, "classified"), ("3", 2, 6, "classified"), ("2", 3, 6, DNF), ("4", 4, 1, DNF),
-    ]  # fmt: skip
+        ("1", 1, 6, "classified"),
+        ("3", 2, 6, "classified"),
+        ("2", 3, 6, DNF),
+        ("4", 4, 1, DNF),
+    ]
     second = [RaceRow("3", 1, 4, total_time_us=250 * S), RaceRow("1", 2, 4, total_time_us=251 * S)]
     remaining = rows_after_red(
         RedFlagDecision(RedAction.RESTART_REMAINING, 4, 3), order, before, ["2"], ["4"], second
@@ -150,8 +153,14 @@ def test_heat_rerun_through_the_runner_cause_is_last_with_20_points() -> None:
     (plan,) = m.plans("heat1")
     assert plan.grid == ["1", "2", "3", "4"]
     d = red_flag_decision("heat", 2, 5)
-    rerun = m.red_flag("heat1.1", d, ["1", "2", "3", "4"], {"1": 2, "2": 2, "3": 2, "4": 1},
-                       running=["1", "2", "3"], causers=["2"])  # fmt: skip
+    rerun = m.red_flag(
+        "heat1.1",
+        d,
+        ["1", "2", "3", "4"],
+        {"1": 2, "2": 2, "3": 2, "4": 1},
+        running=["1", "2", "3"],
+        causers=["2"],
+    )
     assert rerun is not None and rerun.laps == 5
     assert rerun.grid == ["1", None, "3", None]  # 2 caused it, 4 had stopped: cells left free
     assert [e["number"] for e in rerun.entries] == ["1", "3"]

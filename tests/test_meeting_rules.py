@@ -183,8 +183,11 @@ def test_results_points_for_autocross_heat_and_karting() -> None:
 
     kart = [{"type": "session", "preset": "ffsa-karting", "kind": "heat", "laps": 2}]
     kart += [{"type": "entry", "number": n, "transponder": t} for n, t in CARS]
-    kart += [{"type": "passing", "t": 60.0 * k + i, "transponder": t, "loop": "finish"}
-             for k in (1, 2) for i, (_, t) in enumerate(CARS[:2])]  # fmt: skip
+    kart += [
+        {"type": "passing", "t": 60.0 * k + i, "transponder": t, "loop": "finish"}
+        for k in (1, 2)
+        for i, (_, t) in enumerate(CARS[:2])
+    ]
     keng = run(kart)
     kfn = points_for(keng)
     assert kfn is not None

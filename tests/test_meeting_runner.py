@@ -99,13 +99,17 @@ def ranks(numbers: list[str]) -> list[str]:
 
 
 def test_whole_autocross_meeting_from_scenario_files(tmp_path: Path) -> None:
-    entries = [{"number": n, "name": f"Pilote {n}", "transponder": f"T{n}", "division": "Super Buggy"}
-               for n in sorted(NUMBERS, key=int)]  # fmt: skip
+    entries = [
+        {"number": n, "name": f"Pilote {n}", "transponder": f"T{n}", "division": "Super Buggy"}
+        for n in sorted(NUMBERS, key=int)
+    ]
     m = AutocrossMeeting(entries, name="Saint-Igny", division="Super Buggy")
 
     # AX-PRACTICE: 16 entries -> two series of 8 in entry-list order, the same for both sessions
-    assert [p.grid for p in m.plans("practice1")] == [["2", "3", "5", "8", "9", "11", "14", "17"],
-                                                      ["19", "25", "27", "33", "42", "50", "60", "71"]]  # fmt: skip
+    assert [p.grid for p in m.plans("practice1")] == [
+        ["2", "3", "5", "8", "9", "11", "14", "17"],
+        ["19", "25", "27", "33", "42", "50", "60", "71"],
+    ]
     run_stage(m, "practice1", tmp_path)
     run_stage(m, "practice2", tmp_path)
     assert m.current_stage() == "heat1"
@@ -119,8 +123,24 @@ def test_whole_autocross_meeting_from_scenario_files(tmp_path: Path) -> None:
     run_stage(m, "heat1", tmp_path)
     assert m.jumpers["heat1.2"] == [R["R3"]]
     h1 = m.heat_ranking("heat1")
-    assert ranks([h.number for h in h1]) == ["R1", "R2", "R4", "R6", "R5", "R7", "R3", "R8",
-                                             "R9", "R10", "R11", "R12", "R13", "R14", "R15", "R16"]  # fmt: skip
+    assert ranks([h.number for h in h1]) == [
+        "R1",
+        "R2",
+        "R4",
+        "R6",
+        "R5",
+        "R7",
+        "R3",
+        "R8",
+        "R9",
+        "R10",
+        "R11",
+        "R12",
+        "R13",
+        "R14",
+        "R15",
+        "R16",
+    ]
 
     # AX-MIX from heat 1's ranking; R3's second jump is a repeat (30 s)
     b1, b2 = m.plans("heat2")
@@ -130,8 +150,24 @@ def test_whole_autocross_meeting_from_scenario_files(tmp_path: Path) -> None:
     run_stage(m, "heat2", tmp_path)
     assert m.jumpers["heat2.2"] == [R["R3"]]
     h2 = m.heat_ranking("heat2")
-    assert ranks([h.number for h in h2]) == ["R1", "R2", "R4", "R5", "R6", "R7", "R8", "R11",
-                                             "R9", "R14", "R12", "R15", "R13", "R3", "R16", "R10"]  # fmt: skip
+    assert ranks([h.number for h in h2]) == [
+        "R1",
+        "R2",
+        "R4",
+        "R5",
+        "R6",
+        "R7",
+        "R8",
+        "R11",
+        "R9",
+        "R14",
+        "R12",
+        "R15",
+        "R13",
+        "R3",
+        "R16",
+        "R10",
+    ]
     assert {ranks([h.number])[0]: h.points for h in h2}["R10"] == 17  # 3 laps of 5
 
     b1, b2 = m.plans("heat3")
@@ -142,9 +178,23 @@ def test_whole_autocross_meeting_from_scenario_files(tmp_path: Path) -> None:
     # AX-HEAT-TOTAL: best two of three with both tie-breaks at work
     totals = m.heat_totals()
     assert [(ranks([t.number])[0], t.total) for t in totals] == [
-        ("R1", 2), ("R2", 2), ("R4", 4), ("R5", 4), ("R6", 5), ("R7", 6), ("R3", 6), ("R8", 8),
-        ("R9", 9), ("R11", 10), ("R10", 10), ("R12", 12), ("R14", 12), ("R13", 14), ("R15", 14), ("R16", 16),
-    ]  # fmt: skip
+        ("R1", 2),
+        ("R2", 2),
+        ("R4", 4),
+        ("R5", 4),
+        ("R6", 5),
+        ("R7", 6),
+        ("R3", 6),
+        ("R8", 8),
+        ("R9", 9),
+        ("R11", 10),
+        ("R10", 10),
+        ("R12", 12),
+        ("R14", 12),
+        ("R13", 14),
+        ("R15", 14),
+        ("R16", 16),
+    ]
     assert all(t.qualified for t in totals)
 
     # AX-SEMI: 16 >= 11 -> odd / even ranks
@@ -155,23 +205,67 @@ def test_whole_autocross_meeting_from_scenario_files(tmp_path: Path) -> None:
     assert s2.session_line["rules"]["AX-JUMP"]["prior"] == sorted([R["R3"]])
     run_stage(m, "semis", tmp_path)
     assert ranks([s.number for s in m.semi_ranking()]) == [
-        "R1", "R2", "R5", "R3", "R4", "R7", "R6", "R11", "R9", "R12", "R10", "R13", "R14", "R16", "R8", "R15",
-    ]  # fmt: skip
+        "R1",
+        "R2",
+        "R5",
+        "R3",
+        "R4",
+        "R7",
+        "R6",
+        "R11",
+        "R9",
+        "R12",
+        "R10",
+        "R13",
+        "R14",
+        "R16",
+        "R8",
+        "R15",
+    ]
 
     # AX-FINAL: R5 cannot start, R15 (first non-qualified) starts last
     m.declare_unable(R["R5"])
     (final,) = m.plans("final")
     assert final.key == "final" and final.laps == 7
     assert ranks([n for n in final.grid if n]) == [
-        "R1", "R2", "R3", "R4", "R7", "R6", "R11", "R9", "R12", "R10", "R13", "R14", "R16", "R8", "R15",
-    ]  # fmt: skip
+        "R1",
+        "R2",
+        "R3",
+        "R4",
+        "R7",
+        "R6",
+        "R11",
+        "R9",
+        "R12",
+        "R10",
+        "R13",
+        "R14",
+        "R16",
+        "R8",
+        "R15",
+    ]
     run_stage(m, "final", tmp_path)
     assert m.current_stage() is None
 
     general = m.general()
     assert ranks([g.number for g in general]) == [
-        "R1", "R3", "R4", "R6", "R7", "R8", "R9", "R10", "R11", "R12", "R2", "R13", "R14", "R15", "R16", "R5",
-    ]  # fmt: skip
+        "R1",
+        "R3",
+        "R4",
+        "R6",
+        "R7",
+        "R8",
+        "R9",
+        "R10",
+        "R11",
+        "R12",
+        "R2",
+        "R13",
+        "R14",
+        "R15",
+        "R16",
+        "R5",
+    ]
     pts = {ranks([p.number])[0]: (p.practice, p.heats, p.final, p.total) for p in m.points()}
     assert pts["R1"] == (4, 10, 48, 62)
     assert pts["R2"] == (5, 9, 22, 36)
@@ -208,14 +302,28 @@ def test_cancelled_heat_next_heat_from_the_last_run_and_everyone_to_the_semis() 
     for stage in ("practice1", "practice2"):
         for key in m.stage_keys(stage):
             m.record(key, [], laps_us={n: [60 * S + int(n) * S] for n in ("1", "2", "3", "4")})
-    m.record("heat1.1", [RaceRow("2", 1, 5, total_time_us=299 * S), RaceRow("1", 2, 5, total_time_us=301 * S),
-                         RaceRow("3", 3, 5, total_time_us=302 * S), RaceRow("4", 4, 0, DNS)])  # fmt: skip
+    m.record(
+        "heat1.1",
+        [
+            RaceRow("2", 1, 5, total_time_us=299 * S),
+            RaceRow("1", 2, 5, total_time_us=301 * S),
+            RaceRow("3", 3, 5, total_time_us=302 * S),
+            RaceRow("4", 4, 0, DNS),
+        ],
+    )
     m.cancel_heat("heat2")
     assert m.plans("heat2") == [] and m.current_stage() == "heat3"
     (h3,) = m.plans("heat3")
     assert h3.grid == ["2", "1", "3", "4"]  # from heat 1's ranking
-    m.record("heat3.1", [RaceRow("1", 1, 5, total_time_us=300 * S), RaceRow("2", 2, 5, total_time_us=301 * S),
-                         RaceRow("3", 3, 5, total_time_us=302 * S), RaceRow("4", 4, 0, DNS)])  # fmt: skip
+    m.record(
+        "heat3.1",
+        [
+            RaceRow("1", 1, 5, total_time_us=300 * S),
+            RaceRow("2", 2, 5, total_time_us=301 * S),
+            RaceRow("3", 3, 5, total_time_us=302 * S),
+            RaceRow("4", 4, 0, DNS),
+        ],
+    )
     totals = {t.number: t for t in m.heat_totals()}
     assert totals["4"].total == 170 and totals["4"].qualified  # 85 + 85, yet in: a heat was cancelled
     (semi,) = m.plans("semis")

@@ -31,7 +31,13 @@ def svc(tmp_path: Path) -> MeetingService:
 def run_stage(svc: MeetingService, mid: str, stage: str) -> None:
     for o in svc.start_stage(mid, stage):
         eng = svc.live.sessions[o.session_id].engine
-        drive(svc.live, o.session_id, [{**eng.cars[n].entry} for n in o.plan.grid if n], o.plan.kind, o.plan.laps)
+        drive(
+            svc.live,
+            o.session_id,
+            [{**eng.cars[n].entry} for n in o.plan.grid if n],
+            o.plan.kind,
+            o.plan.laps,
+        )
         svc.finish(mid, o.plan.key)
 
 
@@ -64,7 +70,11 @@ def test_red_flag_restart_reruns_the_heat_without_the_cause(svc: MeetingService)
     done = svc.red_flag_restart(mid, "heat1.1", causers=["203"])
 
     # AX-RED in a heat: re-run over the full distance, the cause's cell stays free
-    assert (str(done.state.decision.action), done.state.decision.laps_to_run, done.state.leader_laps) == ("rerun", 5, 1)
+    assert (str(done.state.decision.action), done.state.decision.laps_to_run, done.state.leader_laps) == (
+        "rerun",
+        5,
+        1,
+    )
     assert done.restart is not None and done.restart.plan.grid == ["201", "202", None, "204"]
     new = svc.live.sessions[done.restart.session_id]
     assert new.id != first.id and done.restart.tokens == new.meta["tokens"]
@@ -76,7 +86,11 @@ def test_red_flag_restart_reruns_the_heat_without_the_cause(svc: MeetingService)
     # saved: the AX-RED procedure is pending in the meeting's file
     again = MeetingBook(svc.book.folder)
     m = again.get(mid)
-    assert isinstance(m, AutocrossMeeting) and m.reds["heat1.1"]["pending"] and m.reds["heat1.1"]["causers"] == ["203"]
+    assert (
+        isinstance(m, AutocrossMeeting)
+        and m.reds["heat1.1"]["pending"]
+        and m.reds["heat1.1"]["causers"] == ["203"]
+    )
     assert again.sessions(mid)["heat1.1"] == new.id
 
     # finishing the new start records heat1.1: 201 256.1 + 10 = 266.1 s, 202 258.2 s, 204 262.4 s;
@@ -89,8 +103,9 @@ def test_red_flag_restart_reruns_the_heat_without_the_cause(svc: MeetingService)
 
 
 def test_red_flag_restart_of_a_karting_meeting_is_a_conflict(svc: MeetingService) -> None:
-    mid = svc.create("ffsa-karting", [{"number": "1"}, {"number": "2"}],
-                     {"track_length_m": 1000, "track_capacity": 20})  # fmt: skip
+    mid = svc.create(
+        "ffsa-karting", [{"number": "1"}, {"number": "2"}], {"track_length_m": 1000, "track_capacity": 20}
+    )
     with pytest.raises(Conflict, match="belongs to auto-cross meetings"):
         svc.red_flag_restart(mid, "qualifying")
     assert svc.live.sessions == {} and svc.book.sessions(mid) == {}  # nothing opened
@@ -114,16 +129,31 @@ def test_the_router_does_not_catch_domain_errors() -> None:
 
 def test_meeting_routes_use_the_one_auth_module(tmp_path: Path) -> None:
     with TestClient(create_app(tmp_path, "adm", synchronous="OFF")) as c:
-        r = c.post("/api/meetings", json={"entries": [{"number": "7"}]}, headers={"Authorization": "Bearer adm"})
+        r = c.post(
+            "/api/meetings", json={"entries": [{"number": "7"}]}, headers={"Authorization": "Bearer adm"}
+        )
         mid, tokens = r.json()["id"], r.json()["tokens"]
         start = f"/api/meetings/{mid}/stages/practice1/start"
         anon = c.post(start)
-        assert (anon.status_code, anon.json()["detail"]) == (401, "authentication required: send 'Authorization: Bearer <token>'")
+        assert (anon.status_code, anon.json()["detail"]) == (
+            401,
+            "authentication required: send 'Authorization: Bearer <token>'",
+        )
         assert anon.headers["www-authenticate"] == "Bearer"  # as every staff route of service/auth.py
-        assert c.post(start, headers={"Authorization": "Bearer nope"}).json() == {"detail": "invalid token", "code": "auth.invalid_token", "params": {}}
+        assert c.post(start, headers={"Authorization": "Bearer nope"}).json() == {
+            "detail": "invalid token",
+            "code": "auth.invalid_token",
+            "params": {},
+        }
         no = c.post(start, headers={"Authorization": f"Bearer {tokens['stewards']}"})
-        assert (no.status_code, no.json()["detail"]) == (403, "role 'stewards' may not do this (needs timing)")
-        create = c.post("/api/meetings", json={"entries": [{"number": "7"}]},
-                        headers={"Authorization": f"Bearer {tokens['timing']}"})  # fmt: skip
+        assert (no.status_code, no.json()["detail"]) == (
+            403,
+            "role 'stewards' may not do this (needs timing)",
+        )
+        create = c.post(
+            "/api/meetings",
+            json={"entries": [{"number": "7"}]},
+            headers={"Authorization": f"Bearer {tokens['timing']}"},
+        )
         assert create.status_code == 401  # a meeting's token is unknown outside its meeting
         assert c.post(start, headers={"Authorization": f"Bearer {tokens['timing']}"}).status_code == 200

@@ -23,8 +23,7 @@ from decoders.p3.codec import (
 from tests.p3_captures import hex_frames, prochip_frames
 
 EXAMPLE_PASSING_2019 = bytes.fromhex(
-    "8e023300" "53c8" "0000" "0100" "010451680200" "030473d75600" "040888f2fab51e830500" "0502b200"
-    "06023400" "08020000" "810413180400" "8f"
+    "8e02330053c800000100010451680200030473d75600040888f2fab51e8305000502b20006023400080200008104131804008f"
 )
 EXAMPLE_STATUS_2019 = bytes.fromhex("8e021f00f3890000020001022800070216000c01760601008104131804008f")
 EXAMPLE_PROCHIP = bytes.fromhex(
@@ -32,7 +31,9 @@ EXAMPLE_PROCHIP = bytes.fromhex(
     "66420600080200008104d0000c008f"
 )
 EXAMPLE_ESCAPED = bytes.fromhex(
-    "8e0233008dafd4000001000104" "8daf" "68020003042f7934000408f0e5ad831f83050005029b0006021d0008020000"
+    "8e0233008dafd4000001000104"
+    "8daf"
+    "68020003042f7934000408f0e5ad831f83050005029b0006021d0008020000"
     "8104131804008f"
 )
 GET_TIME_REQUEST = bytes.fromhex("8E0000005BEB000024000100040005008F")
@@ -70,8 +71,13 @@ def test_amb_long_and_prochip_decode_without_rejects():
 def test_worked_example_passing_2019():
     (rec,) = decode_all(EXAMPLE_PASSING_2019)
     assert rec == PassingRecord(
-        passing_number=157777, transponder=5691251, rtc_time_us=1551542808933000, strength=178, hits=52,
-        flags=0, decoder_id="13180400",
+        passing_number=157777,
+        transponder=5691251,
+        rtc_time_us=1551542808933000,
+        strength=178,
+        hits=52,
+        flags=0,
+        decoder_id="13180400",
     )
     assert EXAMPLE_PASSING_2019 == hex_frames("amb-short.hex")[2]
     assert encode(rec) == EXAMPLE_PASSING_2019  # same tag order as the decoder uses
@@ -94,8 +100,11 @@ def test_worked_example_prochip_fields_in_other_order_with_code():
 
 
 def test_gate_beacons_have_no_strength_or_hits():
-    beacons = [r for r in decode_all(b"".join(prochip_frames()))
-               if isinstance(r, PassingRecord) and r.strength is None]
+    beacons = [
+        r
+        for r in decode_all(b"".join(prochip_frames()))
+        if isinstance(r, PassingRecord) and r.strength is None
+    ]
     assert len(beacons) == 2
     assert all(r.hits is None and r.transponder is not None for r in beacons)
 
@@ -115,16 +124,49 @@ def test_request_frame_with_zero_length_field():
 
 
 ROUND_TRIP = [
-    PassingRecord(passing_number=0x8D8E8F, transponder=0x8F8E8D8C, rtc_time_us=(1 << 63) + 0x8E, strength=0x8D,
-                  hits=0x8F8E, flags=0x8D8D, tran_code="PV-38463", utc_time_us=0x8E8E8E8E, decoder_id="8d8e8f00",
-                  rtc_id=7, sport=0x8F, voltage=0x8E, temperature=0x8D, user_flag=0x8D8E, driver_id=3,
-                  controller_id="8e000001", request_id=0x8F8F, extra=((0x02, b"\x8e"), (0x11, b"\x01"))),
+    PassingRecord(
+        passing_number=0x8D8E8F,
+        transponder=0x8F8E8D8C,
+        rtc_time_us=(1 << 63) + 0x8E,
+        strength=0x8D,
+        hits=0x8F8E,
+        flags=0x8D8D,
+        tran_code="PV-38463",
+        utc_time_us=0x8E8E8E8E,
+        decoder_id="8d8e8f00",
+        rtc_id=7,
+        sport=0x8F,
+        voltage=0x8E,
+        temperature=0x8D,
+        user_flag=0x8D8E,
+        driver_id=3,
+        controller_id="8e000001",
+        request_id=0x8F8F,
+        extra=((0x02, b"\x8e"), (0x11, b"\x01")),
+    ),
     PassingRecord(passing_number=1, tran_code="PV-38463", rtc_time_us=2842_800_000, version=1),
-    StatusRecord(noise=0x8E8F, gps=1, temperature=0x8D, satellites=9, loop_triggers=0x8F, input_voltage=0x8E,
-                 decoder_id="13180400"),
-    VersionRecord(decoder_type=0x13, description="TranX Pro \x8e", firmware_version="4.2", release=0x8D8E,
-                  registration=0x8F8F8F8F8F, build_number=0x8E, options=0x8D, decoder_id="13180400"),
-    GetTimeRecord(rtc_time_us=1551542808933000, flags=0x8F, utc_time_us=1551542808933999, decoder_id="8f8f8f8f"),
+    StatusRecord(
+        noise=0x8E8F,
+        gps=1,
+        temperature=0x8D,
+        satellites=9,
+        loop_triggers=0x8F,
+        input_voltage=0x8E,
+        decoder_id="13180400",
+    ),
+    VersionRecord(
+        decoder_type=0x13,
+        description="TranX Pro \x8e",
+        firmware_version="4.2",
+        release=0x8D8E,
+        registration=0x8F8F8F8F8F,
+        build_number=0x8E,
+        options=0x8D,
+        decoder_id="13180400",
+    ),
+    GetTimeRecord(
+        rtc_time_us=1551542808933000, flags=0x8F, utc_time_us=1551542808933999, decoder_id="8f8f8f8f"
+    ),
     get_time_request("13180400"),
     ResendRecord(from_number=0x8E8E, until_number=0x8F8F, decoder_id="13180400"),
     resend_request(157777, 157800),
@@ -169,12 +211,22 @@ def test_rejects_are_counted_by_reason():
     bad_crc = bytearray(good)
     bad_crc[12] ^= 0x01
     bad_length = _reframe(good, bytes={2: 0x34})
-    truncated = _reframe(good, body=bytes.fromhex("010451680200" "0308ffff"))
+    truncated = _reframe(good, body=bytes.fromhex("0104516802000308ffff"))
     dangling_tag = _reframe(good, body=bytes.fromhex("01045168020003"))
     cut = good[:20]
     too_short = bytes.fromhex("8e0203008f")
-    stream = (b"noise" + bytes(bad_crc) + bad_length + truncated + good + dangling_tag + cut + good
-              + too_short + b"\x00\x8f\x01")
+    stream = (
+        b"noise"
+        + bytes(bad_crc)
+        + bad_length
+        + truncated
+        + good
+        + dangling_tag
+        + cut
+        + good
+        + too_short
+        + b"\x00\x8f\x01"
+    )
     dec = P3StreamDecoder()
     records = dec.feed(stream)
     assert len(records) == 2 and all(r.passing_number == 157777 for r in records)
@@ -190,11 +242,13 @@ def test_unterminated_frame_is_dropped_and_stream_resyncs():
 
 
 def test_unknown_tags_and_tors_are_kept_not_fatal():
-    body = bytes.fromhex("0101aa" "7703010203" "810413180400")
+    body = bytes.fromhex("0101aa7703010203810413180400")
     frame = _reframe(encode(UnknownRecord(tor=0x0045)), body=body)
     (rec,) = decode_all(frame)
-    assert rec == UnknownRecord(tor=0x0045, fields=((0x01, b"\xaa"), (0x77, b"\x01\x02\x03")), decoder_id="13180400")
-    passing = _reframe(EXAMPLE_PASSING_2019, body=bytes.fromhex("0201ff" "010451680200" "110101" "030473d75600"))
+    assert rec == UnknownRecord(
+        tor=0x0045, fields=((0x01, b"\xaa"), (0x77, b"\x01\x02\x03")), decoder_id="13180400"
+    )
+    passing = _reframe(EXAMPLE_PASSING_2019, body=bytes.fromhex("0201ff010451680200110101030473d75600"))
     (rec,) = decode_all(passing)
     assert rec.passing_number == 157777 and rec.transponder == 5691251
     assert rec.extra == ((0x02, b"\xff"), (0x11, b"\x01"))
@@ -213,7 +267,10 @@ def test_layout_fast_path_gives_the_records_of_the_general_path():
     first = [codec.decode_frame(f) for f in frames]  # builds the layouts
     assert any(v is not None for v in codec._LAYOUTS.values())
     again = [codec.decode_frame(f) for f in frames]  # through them
-    general = [codec._build(codec.tor_of(r), r.version, codec.unescape(f)) for r, f in zip(first, frames, strict=True)]
+    general = [
+        codec._build(codec.tor_of(r), r.version, codec.unescape(f))
+        for r, f in zip(first, frames, strict=True)
+    ]
     assert again == first == general
     streamed = P3StreamDecoder().feed(b"".join(frames) * 2)  # the stream decoder's inline path
     assert streamed == first * 2 and [repr(r) for r in streamed[: len(first)]] == [repr(r) for r in general]

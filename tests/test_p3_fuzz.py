@@ -20,7 +20,7 @@ def _chunked(data: bytes, size: int) -> tuple[list, dict]:
     dec = P3StreamDecoder()
     records = []
     for i in range(0, len(data), size):
-        records.extend(dec.feed(data[i:i + size]))
+        records.extend(dec.feed(data[i : i + size]))
     dec.close()
     return records, dec.rejected
 
@@ -76,8 +76,11 @@ def test_mutated_real_frames_never_raise(frames, size):
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.binary(max_size=80), st.sampled_from(FRAMES)), min_size=1, max_size=6),
-       st.binary(max_size=80), st.integers(1, 64))
+@given(
+    st.lists(st.tuples(st.binary(max_size=80), st.sampled_from(FRAMES)), min_size=1, max_size=6),
+    st.binary(max_size=80),
+    st.integers(1, 64),
+)
 def test_valid_frames_embedded_in_garbage_are_found(pieces, tail, size):
     data = b"".join(garbage + frame for garbage, frame in pieces) + tail
     wanted = [decode_all(frame)[0] for _garbage, frame in pieces]
@@ -103,14 +106,26 @@ hexid = st.binary(min_size=4, max_size=4).map(bytes.hex)
 
 
 @FUZZ
-@given(st.builds(
-    PassingRecord, passing_number=st.none() | u(0, 2**32 - 1), transponder=st.none() | u(0, 2**32 - 1),
-    rtc_time_us=st.none() | u(0, 2**64 - 1), strength=st.none() | u(0, 65535), hits=st.none() | u(0, 65535),
-    flags=st.none() | u(0, 65535), tran_code=st.none() | st.text("ABCDEFLPV-0123456789\x8e", min_size=1, max_size=8),
-    utc_time_us=st.none() | u(0, 2**64 - 1), decoder_id=st.none() | hexid, rtc_id=st.none() | u(0, 2**40),
-    sport=st.none() | u(0, 255), extra=st.lists(st.tuples(st.sampled_from([0x02, 0x11, 0x77]),
-                                                          st.binary(max_size=6)), max_size=2).map(tuple),
-), st.integers(1, 64))
+@given(
+    st.builds(
+        PassingRecord,
+        passing_number=st.none() | u(0, 2**32 - 1),
+        transponder=st.none() | u(0, 2**32 - 1),
+        rtc_time_us=st.none() | u(0, 2**64 - 1),
+        strength=st.none() | u(0, 65535),
+        hits=st.none() | u(0, 65535),
+        flags=st.none() | u(0, 65535),
+        tran_code=st.none() | st.text("ABCDEFLPV-0123456789\x8e", min_size=1, max_size=8),
+        utc_time_us=st.none() | u(0, 2**64 - 1),
+        decoder_id=st.none() | hexid,
+        rtc_id=st.none() | u(0, 2**40),
+        sport=st.none() | u(0, 255),
+        extra=st.lists(st.tuples(st.sampled_from([0x02, 0x11, 0x77]), st.binary(max_size=6)), max_size=2).map(
+            tuple
+        ),
+    ),
+    st.integers(1, 64),
+)
 def test_any_passing_record_round_trips_in_any_chunking(record, size):
     wire = encode(record)
     assert _chunked(b"\x8f" + wire + wire, size)[0] == [record, record]

@@ -67,7 +67,7 @@ async def test_frames_cross_a_real_pty(tmp_path):
         await until(lambda: source.status.state == "connected")
         stream = b"".join(hex_frames("amb-short.hex"))
         for i in range(0, len(stream), 997):  # odd-sized writes split frames across reads
-            pty.write(stream[i:i + 997])
+            pty.write(stream[i : i + 997])
             await asyncio.sleep(0)
         await until(lambda: len(got) == 83)
         assert got[0].passing_number == 157777 and got[0].transponder == "5691251"
@@ -100,7 +100,10 @@ async def test_device_disappears_and_comes_back(tmp_path):
         requests = []
         await until(lambda: requests.extend(pty.read_records()) or requests)
         # back: it first asks for whatever was read since 3 (the decoder here does not answer yet)
-        assert isinstance(requests[0], ResendRecord) and (requests[0].from_number, requests[0].until_number) == (4, 2003)
+        assert isinstance(requests[0], ResendRecord) and (
+            requests[0].from_number,
+            requests[0].until_number,
+        ) == (4, 2003)
         pty.write(passing_frame(6))  # 4 and 5 were read while unplugged: 6 reveals the gap
         asked = lambda: [(r.from_number, r.until_number) for r in requests if isinstance(r, ResendRecord)]  # noqa: E731
         await until(lambda: requests.extend(pty.read_records()) or (4, 5) in asked())

@@ -49,7 +49,9 @@ async def stopped(source, task) -> None:
 async def test_drop_mid_stream_then_every_passing_recovered_once():
     async with FakeDecoder() as server:
         got = []
-        source, task = await linked(server, got, resend_retry=0.5, probe=0)  # only the jump reveals the gap here
+        source, task = await linked(
+            server, got, resend_retry=0.5, probe=0
+        )  # only the jump reveals the gap here
         server.status()
         server.emit(10)
         await until(lambda: len(got) == 10)
@@ -67,8 +69,10 @@ async def test_drop_mid_stream_then_every_passing_recovered_once():
 
         numbers = [p.passing_number for p in got]
         assert sorted(numbers) == list(range(1, 26)) and len(numbers) == 25
-        assert any(isinstance(r, ResendRecord) and (r.from_number, r.until_number) == (11, 20)
-                   for r in server.requests)
+        assert any(
+            isinstance(r, ResendRecord) and (r.from_number, r.until_number) == (11, 20)
+            for r in server.requests
+        )
         st = source.status
         assert (st.reconnects, st.gaps_detected, st.gaps_recovered) == (1, 1, 1)
         assert st.duplicates == 2 and st.passings == 25 and st.passings_lost == 0
@@ -77,7 +81,11 @@ async def test_drop_mid_stream_then_every_passing_recovered_once():
         assert st.rejected["framing"] >= 1  # the half frame cut by the drop
         p = got[0]
         assert (p.decoder_id, p.transponder, p.rtc_time_us, p.source) == (
-            DECODER_ID, str(5_000_001), RTC0 + 1_000_000, server.url)
+            DECODER_ID,
+            str(5_000_001),
+            RTC0 + 1_000_000,
+            server.url,
+        )
         assert p.loop is None
         await stopped(source, task)
 
@@ -252,8 +260,11 @@ async def test_code_only_transponder_and_incomplete_passings():
     async with FakeDecoder() as server:
         got = []
         source, task = await linked(server, got)
-        server.send(encode(PassingRecord(passing_number=1, tran_code="PV-38463", rtc_time_us=2_842_800_000,
-                                         version=1)))
+        server.send(
+            encode(
+                PassingRecord(passing_number=1, tran_code="PV-38463", rtc_time_us=2_842_800_000, version=1)
+            )
+        )
         server.send(encode(PassingRecord(passing_number=2, rtc_time_us=5, decoder_id=DECODER_ID)))
         server.send(encode(PassingRecord(passing_number=3, transponder=7, decoder_id=DECODER_ID)))
         server.emit(1)

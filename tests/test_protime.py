@@ -41,12 +41,30 @@ def test_any_read_size_and_every_kind_of_damage_counted():
     good = msg("BOX", 123456, 86_399_999, status=3)
     bad_sum = good[:5] + b"9" + good[6:]  # a transponder digit changed: the sum no longer matches
     short = good[:20] + b">\r\n"
-    fields = b"<" + b"STA-000255 00:00'31\"957 01 01 1 " + codec.checksum(b"STA-000255 00:00'31\"957 01 01 1 ") + b">\r\n"
-    stream = good + bad_sum + short + fields + b"garbage\r\n" + codec.status_message(3_723_000_000, (40, 35), (10, 12))
+    fields = (
+        b"<"
+        + b"STA-000255 00:00'31\"957 01 01 1 "
+        + codec.checksum(b"STA-000255 00:00'31\"957 01 01 1 ")
+        + b">\r\n"
+    )
+    stream = (
+        good
+        + bad_sum
+        + short
+        + fields
+        + b"garbage\r\n"
+        + codec.status_message(3_723_000_000, (40, 35), (10, 12))
+    )
     d = codec.ProtimeDecoder()
-    out = [r for i in range(len(stream)) for r in d.feed(stream[i:i + 1])]  # one byte at a time
+    out = [r for i in range(len(stream)) for r in d.feed(stream[i : i + 1])]  # one byte at a time
     assert out[0] == codec.ProtimePassing("BOX", 123456, 86_399_999_000, 1, 1, 3) and out[0].low_battery
-    assert [type(r).__name__ for r in out] == ["ProtimePassing", "Damaged", "Damaged", "Damaged", "ProtimeStatus"]
+    assert [type(r).__name__ for r in out] == [
+        "ProtimePassing",
+        "Damaged",
+        "Damaged",
+        "Damaged",
+        "ProtimeStatus",
+    ]
     assert [r.reason for r in out[1:4]] == ["checksum", "length", "format"]
     assert out[4] == codec.ProtimeStatus(3_723_000_000, {"STA": 40, "BOX": 35}, {"STA": 10, "BOX": 12})
     assert d.rejected == {"checksum": 1, "length": 1, "format": 1, "framing": 1}
@@ -99,7 +117,7 @@ class PtyDecoder:
         async with asyncio.timeout(timeout):
             while len(self.got) < self.seen + 2:
                 await asyncio.sleep(0.005)
-        out = bytes(self.got[self.seen:self.seen + 2])
+        out = bytes(self.got[self.seen : self.seen + 2])
         self.seen += 2
         return out
 
@@ -112,8 +130,6 @@ class PtyDecoder:
         asyncio.get_running_loop().remove_reader(self.master)
         os.close(self.master)
         os.close(self.slave)
-
-
 
 
 async def test_stop_and_wait_over_a_pty():
@@ -129,7 +145,9 @@ async def test_stop_and_wait_over_a_pty():
         assert await dec.command() == REPEAT  # now tell me again
         dec.send(msg(tr=1))
         assert await dec.command() == ACK
-        assert got[0].decoder_id == "0412" and got[0].transponder == "1" and got[0].loop is None  # STA: the link's loop
+        assert (
+            got[0].decoder_id == "0412" and got[0].transponder == "1" and got[0].loop is None
+        )  # STA: the link's loop
         assert src.status.firmware == "23" and src.status.levels == {"STA": 12, "BOX": 14}
 
         # a damaged message is asked for again; the good copy is acknowledged
@@ -147,12 +165,24 @@ async def test_stop_and_wait_over_a_pty():
         dec.send(msg(tr=2))
         assert await dec.command() == ACK
         # channels: BOX pit_in by default, B02 mapped, B01 ignored; MAN and the photocell are triggers
-        for m in (msg("BOX", 3), msg("B02", 4), msg("B01", 5), msg("MAN", 0), msg("STA", 255), msg(tr=6, status=3)):
+        for m in (
+            msg("BOX", 3),
+            msg("B02", 4),
+            msg("B01", 5),
+            msg("MAN", 0),
+            msg("STA", 255),
+            msg(tr=6, status=3),
+        ):
             dec.send(m)
             assert await dec.command() == ACK
         st = src.status
-        assert [(p.transponder, p.loop) for p in got] == [("1", None), ("2", None), ("3", "pit_in"), ("4", "start"),
-                                                          ("6", None)]  # fmt: skip
+        assert [(p.transponder, p.loop) for p in got] == [
+            ("1", None),
+            ("2", None),
+            ("3", "pit_in"),
+            ("4", "start"),
+            ("6", None),
+        ]
         assert (st.passings, st.duplicates, st.triggers, st.passings_lost) == (5, 1, 2, 1)
         assert st.rejected["checksum"] == 1 and st.rejected["length"] == 4 and st.rejected["skipped"] == 1
         assert st.rejected["channel"] == 1 and st.low_battery == {"6": None}
@@ -197,7 +227,7 @@ class UdpDecoder(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr) -> None:
         self.peer = addr
         for i in range(0, len(data), 2):
-            self.got.put_nowait(data[i:i + 2])
+            self.got.put_nowait(data[i : i + 2])
 
     def send(self, data: bytes) -> None:
         self.transport.sendto(data, self.peer)
@@ -207,7 +237,9 @@ async def test_udp_answers_only_its_decoder_and_reopens_after_silence():
     loop = asyncio.get_running_loop()
     transport, dec = await loop.create_datagram_endpoint(UdpDecoder, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    src = open_source(f"protime+udp://127.0.0.1:{port}?listen=0&idle=0.6&status_every=0&retry_min=0.05&retry_max=0.1")
+    src = open_source(
+        f"protime+udp://127.0.0.1:{port}?listen=0&idle=0.6&status_every=0&retry_min=0.05&retry_max=0.1"
+    )
     assert isinstance(src, ProtimeUdpSource)
     async with running(src) as got:
         assert await asyncio.wait_for(dec.got.get(), 5) == CONFIG

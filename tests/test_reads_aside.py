@@ -47,20 +47,32 @@ async def api(http: httpx.AsyncClient, method: str, path: str, **kw) -> dict | l
 
 async def passings(http: httpx.AsyncClient, sid: str) -> list[dict]:
     r = await http.get(f"/api/sessions/{sid}/export.jsonl")
-    return [x for x in map(json.loads, r.text.splitlines()) if x["type"] == "passing"] if r.status_code == 200 else []
+    return (
+        [x for x in map(json.loads, r.text.splitlines()) if x["type"] == "passing"]
+        if r.status_code == 200
+        else []
+    )
 
 
 def replay_text(text: str, tmp_path) -> dict:
     path = tmp_path / f"replay-{time.monotonic_ns()}.jsonl"
     path.write_text(text, encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "service.cli", "replay", str(path), "--json"], cwd=REPO,
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "replay", str(path), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
 
 def rows(res: dict) -> list[tuple]:
-    return [(r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"]) for r in res["classification"]]
+    return [
+        (r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"])
+        for r in res["classification"]
+    ]
 
 
 @pytest.mark.mqtt
@@ -69,14 +81,30 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
     prefix = topic.split("/decoder/")[0]
     doc = json.loads(payload)
     with ServiceProcess(tmp_path / "data") as svc:
-        async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http, \
-                aiomqtt.Client(mosquitto.host, mosquitto.port) as pub:  # fmt: skip
-            sid = (await api(http, "POST", "/api/sessions", json={"name": "mqtt", "preset": "generic-timed",
-                                                                    "min_lap_s": 0.2}))["id"]  # fmt: skip
-            await api(http, "POST", f"/api/sessions/{sid}/entries", json=[
-                {"number": "7", "name": "doc", "transponder": doc["transponder"], "category": "x"}])
-            await api(http, "POST", f"/api/sessions/{sid}/decoders",
-                      json={"url": f"mqtt://{mosquitto.host}:{mosquitto.port}/{prefix}?{FAST}"})  # no offset
+        async with (
+            httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http,
+            aiomqtt.Client(mosquitto.host, mosquitto.port) as pub,
+        ):
+            sid = (
+                await api(
+                    http,
+                    "POST",
+                    "/api/sessions",
+                    json={"name": "mqtt", "preset": "generic-timed", "min_lap_s": 0.2},
+                )
+            )["id"]
+            await api(
+                http,
+                "POST",
+                f"/api/sessions/{sid}/entries",
+                json=[{"number": "7", "name": "doc", "transponder": doc["transponder"], "category": "x"}],
+            )
+            await api(
+                http,
+                "POST",
+                f"/api/sessions/{sid}/decoders",
+                json={"url": f"mqtt://{mosquitto.host}:{mosquitto.port}/{prefix}?{FAST}"},
+            )  # no offset
             await until(lambda: _connected(http, sid), 15, "the MQTT link connected")
             await api(http, "POST", f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "green"})
             await asyncio.sleep(0.3)
@@ -85,7 +113,11 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             sent_at = time.time_ns() // 1000
             await pub.publish(topic, payload, qos=1)
             got = await until(lambda: _count(http, sid, 1), 15, "the documented passing logged")
-            assert (got[0]["transponder"], got[0]["passing_id"], got[0]["loop"]) == ("5691251", 157777, "finish")
+            assert (got[0]["transponder"], got[0]["passing_id"], got[0]["loop"]) == (
+                "5691251",
+                157777,
+                "finish",
+            )
             (dec,) = await api(http, "GET", f"/api/sessions/{sid}/decoders")
             assert (dec["passings"], dec["refused"], sum(dec["rejected"].values())) == (1, 0, 0)
             assert (await api(http, "GET", f"/api/sessions/{sid}"))["log"]["refused"] == 0
@@ -94,8 +126,12 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             rtcs: dict[int, int] = {0: doc["rtc_time_us"]}  # read number -> its decoder time
 
             def read(n: int, rtc: int | None = None) -> bytes:
-                rtc = rtcs.setdefault(n, doc["rtc_time_us"] + time.time_ns() // 1000 - sent_at if rtc is None else rtc)
-                return json.dumps({**doc, "passing_number": doc["passing_number"] + n, "rtc_time_us": rtc}).encode()
+                rtc = rtcs.setdefault(
+                    n, doc["rtc_time_us"] + time.time_ns() // 1000 - sent_at if rtc is None else rtc
+                )
+                return json.dumps(
+                    {**doc, "passing_number": doc["passing_number"] + n, "rtc_time_us": rtc}
+                ).encode()
 
             for n in (1, 2, 3):
                 await asyncio.sleep(1.5)
@@ -113,17 +149,30 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             assert abs(dec["clock"][0]["offset_s"] - (sent_at - doc["rtc_time_us"]) / 1e6) < 5  # 2019 -> now
 
             # 3. a transponder the boundary refuses: kept aside with its reason, counted, not a passing
-            await pub.publish(topic, json.dumps({**json.loads(read(7)), "transponder": "T" * 80}).encode(), qos=1)
+            await pub.publish(
+                topic, json.dumps({**json.loads(read(7)), "transponder": "T" * 80}).encode(), qos=1
+            )
             await until(lambda: _aside(http, sid, 1), 15, "the refused read kept aside")
             (dec,) = await api(http, "GET", f"/api/sessions/{sid}/decoders")
             head = await api(http, "GET", f"/api/sessions/{sid}")
             assert (dec["refused"], dec["passings"], head["log"]["refused"]) == (1, 7, 1)
             (ref,) = (await api(http, "GET", f"/api/sessions/{sid}/aside"))["reads"]
-            assert (ref["kind"], ref["reason"], ref["params"]) == ("refused", "field", {"field": "transponder"})
+            assert (ref["kind"], ref["reason"], ref["params"]) == (
+                "refused",
+                "field",
+                {"field": "transponder"},
+            )
 
             # 4. the session is finished; two reads timed mid-race arrive late: kept aside, nothing moves
-            mid = (await passings(http, sid))[3]["passing_id"] - doc["passing_number"]  # its neighbours: >= 1.5 s
-            await api(http, "POST", f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session"})
+            mid = (await passings(http, sid))[3]["passing_id"] - doc[
+                "passing_number"
+            ]  # its neighbours: >= 1.5 s
+            await api(
+                http,
+                "POST",
+                f"/api/sessions/{sid}/events",
+                json={"type": "signal", "signal": "finish_session"},
+            )
             before = await api(http, "GET", f"/api/sessions/{sid}/results")
             for n, dt in ((8, -0.75), (9, 0.75)):  # on the decoder's clock: however late they arrive
                 await pub.publish(topic, read(n, rtcs[mid] + round(dt * 1e6)), qos=1)
@@ -132,16 +181,27 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
             assert (head["log"]["late"], head["closed"]) == (2, True)
             assert await api(http, "GET", f"/api/sessions/{sid}/results") == before
             assert len(await passings(http, sid)) == 7
-            late = [r for r in (await api(http, "GET", f"/api/sessions/{sid}/aside"))["reads"] if r["kind"] == "late"]
-            assert sorted(r["passing_id"] for r in late) == [157785, 157786] and {r["reason"] for r in late} == {"closed"}
+            late = [
+                r
+                for r in (await api(http, "GET", f"/api/sessions/{sid}/aside"))["reads"]
+                if r["kind"] == "late"
+            ]
+            assert sorted(r["passing_id"] for r in late) == [157785, 157786] and {
+                r["reason"] for r in late
+            } == {"closed"}
 
             # 5. the crew admits them: logged as passings, the classification follows, the replay agrees
-            r = await http.post(f"/api/sessions/{sid}/aside/admit", json={"ids": [x["id"] for x in late] + [ref["id"]]})
+            r = await http.post(
+                f"/api/sessions/{sid}/aside/admit", json={"ids": [x["id"] for x in late] + [ref["id"]]}
+            )
             assert r.status_code == 200, r.text
             res = r.json()
             assert len(res["admitted"]) == 2 and [x["id"] for x in res["refused"]] == [ref["id"]]
             after = await api(http, "GET", f"/api/sessions/{sid}/results")
-            assert rows(after) != rows(before) and after["classification"][0]["laps"] == before["classification"][0]["laps"] + 2
+            assert (
+                rows(after) != rows(before)
+                and after["classification"][0]["laps"] == before["classification"][0]["laps"] + 2
+            )
             assert len(await passings(http, sid)) == 9
             head = await api(http, "GET", f"/api/sessions/{sid}")
             assert (head["log"]["late"], head["log"]["refused"]) == (0, 1)
@@ -151,18 +211,41 @@ async def test_mqtt_documented_payload_nested_payload_and_late_reads_after_the_f
 
 async def test_reads_refused_for_a_wrong_offset_are_readmitted_and_replay_as_if_accepted(tmp_path):
     with ServiceProcess(tmp_path / "data") as svc:
-        async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http, \
-                FakeDecoder() as wrong_dec, FakeDecoder() as right_dec:  # fmt: skip
-            entries = [{"number": str(k), "name": f"car {k}", "transponder": str(5_000_000 + k), "category": "x"}
-                       for k in range(7)]  # fmt: skip
+        async with (
+            httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http,
+            FakeDecoder() as wrong_dec,
+            FakeDecoder() as right_dec,
+        ):
+            entries = [
+                {"number": str(k), "name": f"car {k}", "transponder": str(5_000_000 + k), "category": "x"}
+                for k in range(7)
+            ]
             sids = []
-            for dec, zero in ((wrong_dec, RTC0 - 30 * 86_400_000_000), (right_dec, RTC0)):  # 30 days off, right
-                sid = (await api(http, "POST", "/api/sessions", json={"name": "x", "preset": "generic-timed",
-                                                                        "min_lap_s": 2}))["id"]  # fmt: skip
+            for dec, zero in (
+                (wrong_dec, RTC0 - 30 * 86_400_000_000),
+                (right_dec, RTC0),
+            ):  # 30 days off, right
+                sid = (
+                    await api(
+                        http,
+                        "POST",
+                        "/api/sessions",
+                        json={"name": "x", "preset": "generic-timed", "min_lap_s": 2},
+                    )
+                )["id"]
                 await api(http, "POST", f"/api/sessions/{sid}/entries", json=entries)
-                await api(http, "POST", f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "green", "t": 0})
-                await api(http, "POST", f"/api/sessions/{sid}/decoders",
-                          json={"url": f"{dec.url}?{FAST}", "loop": "finish", "rtc_zero_us": zero})
+                await api(
+                    http,
+                    "POST",
+                    f"/api/sessions/{sid}/events",
+                    json={"type": "signal", "signal": "green", "t": 0},
+                )
+                await api(
+                    http,
+                    "POST",
+                    f"/api/sessions/{sid}/decoders",
+                    json={"url": f"{dec.url}?{FAST}", "loop": "finish", "rtc_zero_us": zero},
+                )
                 sids.append(sid)
             await until(lambda: wrong_dec.writers and right_dec.writers, 10, "both links connected")
             for dec in (wrong_dec, right_dec):
@@ -172,7 +255,12 @@ async def test_reads_refused_for_a_wrong_offset_are_readmitted_and_replay_as_if_
             await until(lambda: _aside(http, wrong, 24), 15, "24 reads kept aside in the wrong one")
             head = await api(http, "GET", f"/api/sessions/{wrong}")
             (dec,) = await api(http, "GET", f"/api/sessions/{wrong}/decoders")
-            assert (head["log"]["refused"], dec["refused"], dec["passings"], len(await passings(http, wrong))) == (24, 24, 0, 0)
+            assert (
+                head["log"]["refused"],
+                dec["refused"],
+                dec["passings"],
+                len(await passings(http, wrong)),
+            ) == (24, 24, 0, 0)
             kept = (await api(http, "GET", f"/api/sessions/{wrong}/aside"))["reads"]
             assert {(r["kind"], r["reason"], r["decoder"]) for r in kept} == {("refused", "time", DECODER_ID)}
 
@@ -192,8 +280,10 @@ async def test_reads_refused_for_a_wrong_offset_are_readmitted_and_replay_as_if_
             res_wrong = await api(http, "GET", f"/api/sessions/{wrong}/results")
             res_right = await api(http, "GET", f"/api/sessions/{right}/results")
             assert rows(res_wrong) == rows(res_right) and res_right["classification"][0]["laps"] >= 2
-            replays = [replay_text((await http.get(f"/api/sessions/{sid}/export.jsonl")).text, tmp_path)
-                       for sid in (wrong, right)]  # fmt: skip
+            replays = [
+                replay_text((await http.get(f"/api/sessions/{sid}/export.jsonl")).text, tmp_path)
+                for sid in (wrong, right)
+            ]
             assert replays[0] == replays[1]  # the whole results JSON, penalties and warnings included
             r = await http.patch(f"/api/sessions/{wrong}/decoders/5", json={"rtc_zero_us": 1})
             assert r.status_code == 404 and r.json()["code"] == "reads.no_decoder"

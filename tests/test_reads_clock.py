@@ -31,11 +31,23 @@ def logged(session) -> list[dict]:
 async def test_p3_decoders_months_off_and_on_gps_time_need_no_offset(tmp_path):
     mgr = local_manager(tmp_path)
     s = mgr.create("clocks", {"preset": "generic-timed", "min_lap_s": 0.2})
-    s.add_entries([{"type": "entry", "number": str(n), "name": f"car {n}", "transponder": str(100 + n),
-                    "category": "x"} for n in (1, 2, 3)])  # fmt: skip
+    s.add_entries(
+        [
+            {
+                "type": "entry",
+                "number": str(n),
+                "name": f"car {n}",
+                "transponder": str(100 + n),
+                "category": "x",
+            }
+            for n in (1, 2, 3)
+        ]
+    )
     try:
-        async with FakeDecoder(clock_offset_us=-150 * DAY_US, decoder_id="0000f001") as finish, \
-                FakeDecoder(clock_offset_us=0, decoder_id="0000f002") as pits:  # fmt: skip
+        async with (
+            FakeDecoder(clock_offset_us=-150 * DAY_US, decoder_id="0000f001") as finish,
+            FakeDecoder(clock_offset_us=0, decoder_id="0000f002") as pits,
+        ):
             await mgr.start_decoder(s, DecoderLink(url=f"{finish.url}?{FAST}", loop="finish"))
             await mgr.start_decoder(s, DecoderLink(url=f"{pits.url}?{FAST}", loop="pit_in"))
             await until(lambda: finish.writers and pits.writers, 10, "both links connected")
@@ -50,8 +62,9 @@ async def test_p3_decoders_months_off_and_on_gps_time_need_no_offset(tmp_path):
             await until(lambda: len(logged(s)) == 13, 20, "13 reads logged")
             (fin, pit) = [d.describe() for d in s.decoders]
         lines = logged(s)
-        assert sorted((x["decoder"], x["passing_id"]) for x in lines) == \
-            [("0000f001", n) for n in range(1, 13)] + [("0000f002", 1)]  # fmt: skip
+        assert sorted((x["decoder"], x["passing_id"]) for x in lines) == [
+            ("0000f001", n) for n in range(1, 13)
+        ] + [("0000f002", 1)]
         assert s.intake.aside()["reads"] == [] and s.header()["log"]["refused"] == 0
         # lap times are the decoder's own differences, to the microsecond
         for car in (1, 2, 3):
@@ -87,15 +100,34 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
     fin = sorted(r.t for r in race.reads if r.t >= 300 and r.decoder == "finish")
     from_t = fin[0] - 1.0
     window = fin[5] - from_t + 0.5
-    player = asyncio.create_task(play(race, [target], speed=1.0, from_t=from_t, announce=announce,
-                                      wait_clients_s=10, linger_s=30, status_every_s=1.0))  # fmt: skip
+    player = asyncio.create_task(
+        play(
+            race,
+            [target],
+            speed=1.0,
+            from_t=from_t,
+            announce=announce,
+            wait_clients_s=10,
+            linger_s=30,
+            status_every_s=1.0,
+        )
+    )
     try:
-        await until(lambda: target.feeds and target.feeds[0].now() >= from_t + window, 40, "the window played")
+        await until(
+            lambda: target.feeds and target.feeds[0].now() >= from_t + window, 40, "the window played"
+        )
         await asyncio.sleep(0.5)
-        sent = {(f.decoder_id, p.number): (f, p) for f in target.feeds for p in f.passings
-                if from_t <= p.t < from_t + window}  # fmt: skip
-        await until(lambda: {(x["decoder"], x["passing_id"]) for x in logged(s)} >= set(sent), 20,
-                    "every read of the window logged")
+        sent = {
+            (f.decoder_id, p.number): (f, p)
+            for f in target.feeds
+            for p in f.passings
+            if from_t <= p.t < from_t + window
+        }
+        await until(
+            lambda: {(x["decoder"], x["passing_id"]) for x in logged(s)} >= set(sent),
+            20,
+            "every read of the window logged",
+        )
         views = {d.describe()["decoder_id"]: d.describe() for d in s.decoders}
         all_lines = logged(s)
     finally:
@@ -112,8 +144,9 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
     assert set(by_decoder) == {main_id, backup_id}
     assert all(len(reads) >= 6 for reads in by_decoder.values())  # 5 differences each, at least
     for reads in by_decoder.values():  # every difference of session times is the decoder's, to the µs
-        assert [round(b[1] * 1e6) - round(a[1] * 1e6) for a, b in zip(reads, reads[1:], strict=False)] == \
-            [b[0].rtc_time_us - a[0].rtc_time_us for a, b in zip(reads, reads[1:], strict=False)]  # fmt: skip
+        assert [round(b[1] * 1e6) - round(a[1] * 1e6) for a, b in zip(reads, reads[1:], strict=False)] == [
+            b[0].rtc_time_us - a[0].rtc_time_us for a, b in zip(reads, reads[1:], strict=False)
+        ]
     wall_now = time.time()
     main, backup = views[main_id]["clock"][0], views[backup_id]["clock"][0]
     behind = wall_now - (1_767_225_600 + from_t)  # decoder clock at from_t vs the host's now
@@ -132,7 +165,10 @@ def test_resent_reads_before_any_clock_evidence_wait_for_it_then_are_timed(tmp_p
     s.decoders.append(link)
     off = -90 * DAY_US  # the decoder's clock is three months behind
     now = time.time_ns() // 1000
-    resent = [Passing("gate1", "7", now + off - k * 10_000_000, passing_number=10 - k, live=False) for k in (3, 2, 1)]
+    resent = [
+        Passing("gate1", "7", now + off - k * 10_000_000, passing_number=10 - k, live=False)
+        for k in (3, 2, 1)
+    ]
     assert all(s.on_passing(link, p) for p in resent)  # safe, but not timed by their arrival
     assert not logged(s) and s.header()["log"]["waiting_clock"] == 3 and link.describe()["waiting_clock"] == 3
     s.intake.on_clock(link, "gate1", now + off, now)  # the decoder tells its clock

@@ -40,8 +40,18 @@ def reads(s: LiveSession) -> list[tuple[str, int]]:
 
 def new_session(mgr: Manager) -> LiveSession:
     s = mgr.create("full disk", {"preset": "generic-timed", "min_lap_s": 0.5})
-    s.add_entries([{"type": "entry", "number": str(k), "name": f"car {k}", "transponder": str(5_000_000 + k),
-                    "category": "x"} for k in range(7)])  # fmt: skip
+    s.add_entries(
+        [
+            {
+                "type": "entry",
+                "number": str(k),
+                "name": f"car {k}",
+                "transponder": str(5_000_000 + k),
+                "category": "x",
+            }
+            for k in range(7)
+        ]
+    )
     s.submit({"type": "signal", "signal": "green", "t": 0})
     return s
 
@@ -61,8 +71,11 @@ async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
         finish.emit(40)
         pit.emit(6)  # the pit decoder's first reads: none of them can be written
         fin_link, pit_link = s.decoders
-        await until(lambda: fin_link.source.status.passings >= 50 and pit_link.source.status.passings >= 6, 10,
-                    "the reads handed over while the disk is full")  # fmt: skip
+        await until(
+            lambda: fin_link.source.status.passings >= 50 and pit_link.source.status.passings >= 6,
+            10,
+            "the reads handed over while the disk is full",
+        )
         head = s.header()["log"]
         unwritten = 46 - (len(reads(s)) - 10)  # a few may still fit in the last pages
         assert head["unwritable"] is not None and "full" in head["unwritable"]["error"]
@@ -73,8 +86,11 @@ async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
         pit.drop()  # the pit decoder's network goes away with its reads: it comes back after a restart
         free(s)
         finish.emit(5)  # the race goes on: a read that can be written, then the missing ones fetched again
-        await until(lambda: len(reads(s)) == 55 + len([r for r in reads(s) if r[0] == PIT_ID]), 15,
-                    "every finish read logged")  # fmt: skip
+        await until(
+            lambda: len(reads(s)) == 55 + len([r for r in reads(s) if r[0] == PIT_ID]),
+            15,
+            "every finish read logged",
+        )
         assert s.header()["log"]["unwritable"] is None
         errors = s.intake.log_errors
         assert s.store.get_meta()["log_errors"] == errors >= unwritten  # kept as soon as the log took writes
@@ -88,9 +104,13 @@ async def test_a_disk_that_fills_and_frees_mid_race_then_a_restart(tmp_path):
         assert s.header()["log"]["log_errors"] == errors  # the count survives the restart
         await pit.come_up()
         try:
-            await until(lambda: len(reads(s)) == 61, 15, "the pit reads, all read before its first logged one")
+            await until(
+                lambda: len(reads(s)) == 61, 15, "the pit reads, all read before its first logged one"
+            )
             await asyncio.sleep(0.3)
-            assert reads(s) == sorted([(DECODER_ID, n) for n in range(1, 56)] + [(PIT_ID, n) for n in range(1, 7)])
+            assert reads(s) == sorted(
+                [(DECODER_ID, n) for n in range(1, 56)] + [(PIT_ID, n) for n in range(1, 7)]
+            )
             assert all(d.describe()["passings_lost"] == 0 for d in s.decoders)
             assert s.intake.aside()["reads"] == []
         finally:
@@ -103,15 +123,24 @@ async def test_mqtt_reads_are_handed_over_again_once_the_log_takes_writes(mosqui
     s = new_session(mgr)
     topic = "site/decoder/gate1/passing"
     try:
-        await mgr.start_decoder(s, DecoderLink(url=f"mqtt://{mosquitto.host}:{mosquitto.port}/site?{FAST}",
-                                               loop="finish", rtc_zero_us=RTC0))  # fmt: skip
+        await mgr.start_decoder(
+            s,
+            DecoderLink(
+                url=f"mqtt://{mosquitto.host}:{mosquitto.port}/site?{FAST}", loop="finish", rtc_zero_us=RTC0
+            ),
+        )
         (link,) = s.decoders
         await until(lambda: link.source.status.state == "connected", 10, "subscribed")
         link.source.retry_every = 0.1
 
         def read(n: int) -> bytes:
-            return json.dumps({"transponder": str(5_000_000 + n % 7), "rtc_time_us": RTC0 + n * 1_000_000,
-                               "passing_number": n}).encode()  # fmt: skip
+            return json.dumps(
+                {
+                    "transponder": str(5_000_000 + n % 7),
+                    "rtc_time_us": RTC0 + n * 1_000_000,
+                    "passing_number": n,
+                }
+            ).encode()
 
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as pub:
             await pub.publish(topic, read(1), qos=1)

@@ -39,7 +39,9 @@ def want(tmp_path_factory) -> dict:
 def every_read(race: model.Race, reboots: list[tuple[str, float]]) -> list[tuple[str, int, int]]:
     """(decoder, epoch, number) of every read the decoders take (numbered from 1 at the start of the
     day, so the numbers after a reboot are the very numbers of the reads before it)."""
-    return sorted((f.decoder_id, p.epoch, p.number) for f in build_feeds(race, RTC_BASE, reboots, 1) for p in f.passings)
+    return sorted(
+        (f.decoder_id, p.epoch, p.number) for f in build_feeds(race, RTC_BASE, reboots, 1) for p in f.passings
+    )
 
 
 def read_keys(lines: list[dict]) -> list[tuple[str, int, int]]:
@@ -62,8 +64,20 @@ async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path, want):
         starting.append(asyncio.create_task(mgr.start_decoder(s, link)))
 
     target = WatchedTarget()
-    player = asyncio.create_task(play(race, [target], speed=SPEED, announce=announce, wait_clients_s=15, linger_s=60,
-                                      status_every_s=0.5, on_event=s.submit, reboot_at=reboots, number_from=1))  # fmt: skip
+    player = asyncio.create_task(
+        play(
+            race,
+            [target],
+            speed=SPEED,
+            announce=announce,
+            wait_clients_s=15,
+            linger_s=60,
+            status_every_s=0.5,
+            on_event=s.submit,
+            reboot_at=reboots,
+            number_from=1,
+        )
+    )
     try:
         n = len(race.reads)
         await until(lambda: len(read_keys(list(s.store.lines()))) >= n, 90, f"{n} reads logged")
@@ -81,7 +95,9 @@ async def test_a_decoder_reboot_mid_race_loses_nothing(tmp_path, want):
     reused = {(d, n) for d, e, n in got if e == 1} & {(d, n) for d, e, n in got if e == 2}
     assert len(reused) >= 40  # numbers the reboot reused: each a different read, none dropped
     for loop in ("finish", "pit_in"):
-        assert (decs[loop]["reboots"], decs[loop]["passings_lost"], decs[loop]["recovering"]) == (1, 0, 0), decs[loop]
+        assert (decs[loop]["reboots"], decs[loop]["passings_lost"], decs[loop]["recovering"]) == (1, 0, 0), (
+            decs[loop]
+        )
     assert decs["finish"]["duplicates"] == 0 and decs["finish"]["session_duplicates"] == 0
     assert spec_view(res) == spec_view(want)
 
@@ -102,7 +118,9 @@ async def _reboot_and_kill(race: model.Race, svc: ServiceProcess, reboots, end: 
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     chaos, target = Chaos(svc), WatchedTarget()
     async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN, timeout=10) as http:
-        r = await http.post("/api/sessions", json={"name": "reboot", **{k: v for k, v in lines[0].items() if k != "type"}})
+        r = await http.post(
+            "/api/sessions", json={"name": "reboot", **{k: v for k, v in lines[0].items() if k != "type"}}
+        )
         sid = r.json()["id"]
         await http.post(f"/api/sessions/{sid}/entries", json=[x for x in lines if x["type"] == "entry"])
         adding: list[asyncio.Task] = []
@@ -114,9 +132,20 @@ async def _reboot_and_kill(race: model.Race, svc: ServiceProcess, reboots, end: 
         poster = asyncio.create_task(chaos.post_events(http, sid))
         # 75x, the kill at 30%: the restarted service has as long to come back before the last laps (63% of
         # 12 s) as at 50x from half the race
-        player = asyncio.create_task(play(race, [target], speed=75, announce=announce, wait_clients_s=20,
-                                          linger_s=120, status_every_s=0.5, on_event=chaos.events.put_nowait,
-                                          reboot_at=reboots, number_from=1))  # fmt: skip
+        player = asyncio.create_task(
+            play(
+                race,
+                [target],
+                speed=75,
+                announce=announce,
+                wait_clients_s=20,
+                linger_s=120,
+                status_every_s=0.5,
+                on_event=chaos.events.put_nowait,
+                reboot_at=reboots,
+                number_from=1,
+            )
+        )
         try:
             # the decoder rebooted, its new numbering is in the log: the service dies, and comes back
             await until(lambda: target.now() >= 0.3 * end, 60, "30% of the race")
@@ -133,8 +162,10 @@ async def _reboot_and_kill(race: model.Race, svc: ServiceProcess, reboots, end: 
             await asyncio.sleep(0.5)
             got = read_keys(await _export(http, sid))
             decoders = (await http.get(f"/api/sessions/{sid}/decoders")).json()
-            r = await http.post(f"/api/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
-                                                                     "t": round(end + 1.0, 6)})  # fmt: skip
+            r = await http.post(
+                f"/api/sessions/{sid}/events",
+                json={"type": "signal", "signal": "finish_session", "t": round(end + 1.0, 6)},
+            )
             assert r.status_code == 200, r.text
             res = (await http.get(f"/api/sessions/{sid}/results")).json()
         finally:

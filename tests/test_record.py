@@ -24,8 +24,13 @@ def test_recorded_session_replays_to_the_live_results(tmp_path, shared):
     session.close()
 
     out = tmp_path / "exported.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "record", str(db), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "record", str(db), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"wrote {len(parsed)} lines" in proc.stderr
     replayed = results(replay_file(out))
     assert replayed["warnings"] == ["line 11: unknown transponder 999999 (finish at 77.000 s)"]
@@ -40,6 +45,10 @@ def test_recorded_session_replays_to_the_live_results(tmp_path, shared):
 
 
 def test_record_reports_a_missing_log(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "record", str(tmp_path / "nope.sqlite")],
-                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "record", str(tmp_path / "nope.sqlite")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "no such session log" in proc.stderr

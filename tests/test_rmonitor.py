@@ -24,14 +24,25 @@ from service.outputs.rmonitor_server import RMonitorServer, parse_address
 from tests.rmonitor_client import Client, ProtocolError, Scoreboard, parse_record
 from tests.service_proc import TOKEN, ServiceProcess, free_port
 
-SESSION = {"preset": "generic-timed", "kind": "race", "duration_s": 600, "track_name": "Circuit de l'Ouest",
-           "track_length_m": 1200}  # fmt: skip
+SESSION = {
+    "preset": "generic-timed",
+    "kind": "race",
+    "duration_s": 600,
+    "track_name": "Circuit de l'Ouest",
+    "track_length_m": 1200,
+}
 ENTRIES = [
     {"type": "entry", "number": "1", "name": "Jean Dupont", "transponder": "101", "category": "Sport"},
-    {"type": "entry", "number": "2", "name": "Équipe Rouge", "transponder": "102", "category": "Amateur",
-     "drivers": [{"id": "a", "name": "Zoé Martin"}, {"id": "b", "name": "Luc Petit"}]},
+    {
+        "type": "entry",
+        "number": "2",
+        "name": "Équipe Rouge",
+        "transponder": "102",
+        "category": "Amateur",
+        "drivers": [{"id": "a", "name": "Zoé Martin"}, {"id": "b", "name": "Luc Petit"}],
+    },
     {"type": "entry", "number": "3", "name": "Ana", "transponder": "103", "category": "Sport"},
-]  # fmt: skip
+]
 
 
 def passing(tr: str, t: float) -> dict:
@@ -48,7 +59,9 @@ def assert_board_matches(board: Scoreboard, results: dict) -> None:
     assert board.standings() == [r["number"] for r in rows]
     for r in rows:
         assert board.race[r["number"]] == (r["position"], r["laps"], hms(r["total_time_s"])), r["number"]
-    timed = sorted((r for r in rows if r["best_lap_s"] is not None), key=lambda r: (r["best_lap_s"], r["position"]))
+    timed = sorted(
+        (r for r in rows if r["best_lap_s"] is not None), key=lambda r: (r["best_lap_s"], r["position"])
+    )
     for pos, r in enumerate(timed, 1):
         assert board.best[r["number"]] == (pos, r["best_lap_no"], hms(r["best_lap_s"]))
 
@@ -93,21 +106,41 @@ def test_records_are_quoted_utf8_lines_or_cp1252_for_old_scoreboards() -> None:
 
 
 def test_heartbeat_fields_and_flags() -> None:
-    clock = {"now_s": 100.0, "green_s": 10.0, "duration_s": 600, "remaining_s": 510.0, "laps_target": None,
-             "leader_laps": 3}  # fmt: skip
+    clock = {
+        "now_s": 100.0,
+        "green_s": 10.0,
+        "duration_s": 600,
+        "remaining_s": 510.0,
+        "laps_target": None,
+        "leader_laps": 3,
+    }
     header = {"flag": "green", "clock": clock}
     f = parse_record(rmonitor.encode([rmonitor.heartbeat(header, datetime(2026, 5, 1, 14, 3, 7))]))
     assert f == ("F", [9999, "00:08:30", "14:03:07", "00:01:30", "Green "])
-    for state, shown in [("none", "      "), ("yellow", "Yellow"), ("sc", "Yellow"), ("red", "Red   "), ("chequered", "Finish")]:
+    for state, shown in [
+        ("none", "      "),
+        ("yellow", "Yellow"),
+        ("sc", "Yellow"),
+        ("red", "Red   "),
+        ("chequered", "Finish"),
+    ]:
         rec = rmonitor.heartbeat({"flag": state, "clock": clock}, datetime(2026, 5, 1))
         assert parse_record(rmonitor.encode([rec]))[1][4] == shown
     laps = {**clock, "laps_target": 10, "remaining_s": None, "duration_s": None}
-    assert parse_record(rmonitor.encode([rmonitor.heartbeat({"flag": "green", "clock": laps}, datetime(2026, 5, 1))]))[1][:2] == [7, "00:00:00"]
+    assert parse_record(
+        rmonitor.encode([rmonitor.heartbeat({"flag": "green", "clock": laps}, datetime(2026, 5, 1))])
+    )[1][:2] == [7, "00:00:00"]
 
 
 def test_strict_client_rejects_bad_records() -> None:
-    for bad in [b'$G,1,"1",3,"00:03:01.000"\n', b'$G,1,1,3,"00:03:01.000"\r\n', b'$G,1,"1",3,"3:01.000"\r\n',
-                b'$J,"1","00:01:00.000"\r\n', b'$X,"1"\r\n', b'$F,1,"00:00:00","00:00:00","00:00:00","Blue  "\r\n']:
+    for bad in [
+        b'$G,1,"1",3,"00:03:01.000"\n',
+        b'$G,1,1,3,"00:03:01.000"\r\n',
+        b'$G,1,"1",3,"3:01.000"\r\n',
+        b'$J,"1","00:01:00.000"\r\n',
+        b'$X,"1"\r\n',
+        b'$F,1,"00:00:00","00:00:00","00:00:00","Blue  "\r\n',
+    ]:
         with pytest.raises(ProtocolError):
             parse_record(bad)
     board = Scoreboard()
@@ -137,8 +170,14 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
         assert a.board.run == (1, "Course d'essai")
         assert a.board.classes == {1: "Sport", 2: "Amateur"}
         assert a.board.settings == {"TRACKNAME": "Circuit de l'Ouest", "TRACKLENGTH": "1.200"}
-        assert a.board.competitors["1"] == {"number": "1", "first": "Jean", "last": "Dupont", "cls": 1,
-                                            "transponder": 101, "additional": "Sport"}  # fmt: skip
+        assert a.board.competitors["1"] == {
+            "number": "1",
+            "first": "Jean",
+            "last": "Dupont",
+            "cls": 1,
+            "transponder": 101,
+            "additional": "Sport",
+        }
         team = a.board.competitors["2"]  # team endurance: current driver, team name
         assert (team["first"], team["last"], team["cls"]) == ("Zoé Martin", "Équipe Rouge", 2)
         assert a.board.heartbeat[4] == "      "  # before the start: blank flag
@@ -151,8 +190,12 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
             await asyncio.sleep(0)
         await settle(a, ("2", "00:02:00.000"))
         assert a.board.heartbeat[4] == "Green "
-        assert a.board.passings == [("1", "00:01:00.000", "00:01:00.000"), ("2", "00:01:02.000", "00:01:02.000"),
-                                    ("3", "00:01:10.000", "00:01:10.000"), ("2", "00:00:58.000", "00:02:00.000")]  # fmt: skip
+        assert a.board.passings == [
+            ("1", "00:01:00.000", "00:01:00.000"),
+            ("2", "00:01:02.000", "00:01:02.000"),
+            ("3", "00:01:10.000", "00:01:10.000"),
+            ("2", "00:00:58.000", "00:02:00.000"),
+        ]
         assert a.board.standings() == ["2", "1", "3"]  # #2 two laps ahead of the others
         assert_board_matches(a.board, s.results())
 
@@ -191,13 +234,29 @@ async def test_live_race_feed_matches_results(mgr: Manager) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
-async def test_long_accented_names_are_cut_to_the_field_sizes_and_read_back(mgr: Manager, encoding: str) -> None:
+async def test_long_accented_names_are_cut_to_the_field_sizes_and_read_back(
+    mgr: Manager, encoding: str
+) -> None:
     s = mgr.create("Course", SESSION)
     long_first = "Marie-Françoise-Élisabeth-Anne"  # 30 characters: the first name field holds 20
-    s.submit({"type": "entry", "number": "7", "name": f"{long_first} de La Rochefoucauld-Liancourt",
-              "transponder": "107", "category": "Catégorie très longue pour un tableau"})  # fmt: skip
-    s.submit({"type": "entry", "number": "8", "name": "Écurie des Châteaux de la Loire", "transponder": "108",
-              "drivers": [{"id": "a", "name": "Jean-Christophe-Emmanuel Dupont"}]})  # fmt: skip
+    s.submit(
+        {
+            "type": "entry",
+            "number": "7",
+            "name": f"{long_first} de La Rochefoucauld-Liancourt",
+            "transponder": "107",
+            "category": "Catégorie très longue pour un tableau",
+        }
+    )
+    s.submit(
+        {
+            "type": "entry",
+            "number": "8",
+            "name": "Écurie des Châteaux de la Loire",
+            "transponder": "108",
+            "drivers": [{"id": "a", "name": "Jean-Christophe-Emmanuel Dupont"}],
+        }
+    )
     server = RMonitorServer(mgr, "127.0.0.1", 0, heartbeat_s=0.05, encoding=encoding)
     await server.start()
     client = await Client.connect("127.0.0.1", server.port, encoding)  # strict: 20 characters, its encoding

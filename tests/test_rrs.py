@@ -19,13 +19,31 @@ FAST = "retry_min=0.05&retry_max=0.1&poll=0.3&fetch_retry=0.4"
 
 # -- codec --------------------------------------------------------------------------------------------
 def test_a_pushed_passing_every_field_read():
-    raw = codec.passing_line(157, "KDLWA84", T0, hits=0x2A, rssi=0x5F, loop_id="2", battery=1.8,
-                             active_data=codec.STORED, box_name="Arrivée", file_no=3, box_id="BOX7")  # fmt: skip
+    raw = codec.passing_line(
+        157,
+        "KDLWA84",
+        T0,
+        hits=0x2A,
+        rssi=0x5F,
+        loop_id="2",
+        battery=1.8,
+        active_data=codec.STORED,
+        box_name="Arrivée",
+        file_no=3,
+        box_id="BOX7",
+    )
     assert raw.startswith(b"#P;157;KDLWA84;2026-12-04;18:35:01.123;") and raw.endswith(b"\r\n")
     d = codec.RrsDecoder()
     (p,) = d.feed(raw)
     assert (p.number, p.transponder, p.day_us + p.tod_us, p.hits, p.rssi, p.loop_id, p.battery) == (
-        157, "KDLWA84", T0, 42, 95, "2", 1.8)
+        157,
+        "KDLWA84",
+        T0,
+        42,
+        95,
+        "2",
+        1.8,
+    )
     assert (p.box_name, p.file_no, p.pushed, p.stored, p.marker) == ("Arrivée", 3, True, True, False)
     out = codec.to_passing(p, decoder_id="BOX7/3", ref_us=0, loop="finish", source="rrs://x")
     assert (out.rtc_time_us, out.passing_number, out.hits, out.strength, out.live) == (T0, 157, 42, 95, False)
@@ -34,23 +52,44 @@ def test_a_pushed_passing_every_field_read():
 def test_answers_fetch_ends_and_every_reject_counted():
     fetched = codec.passing_line(1, "9999900001", T0, pushed=False)
     no_date = fetched.replace(b"2026-12-04", b"")
-    stream = b"".join([
-        codec.line("GETPROTOCOL", "1.0", "2.1", "3.0"), codec.line("PASSINGS", 157, 3),
-        codec.status_line(T0, file_no=3, battery_pct=87), codec.line("SETPROTOCOL", "3.0"),
-        codec.line("GETCONFIG", "GENERAL", "BOXNAME", "Arrivée", "BOX7"), fetched, no_date, b"\r\n",
-        codec.line("ONLY 3"),
-        b"#P;1;2;3\r\n", b"#P;x" + fetched[1:], fetched.replace(b"18:35", b"18h35"), b"#W;1;2\r\n",
-        b"#P;" + b"9" * 2000 + b"\r\n",
-    ])  # fmt: skip
+    stream = b"".join(
+        [
+            codec.line("GETPROTOCOL", "1.0", "2.1", "3.0"),
+            codec.line("PASSINGS", 157, 3),
+            codec.status_line(T0, file_no=3, battery_pct=87),
+            codec.line("SETPROTOCOL", "3.0"),
+            codec.line("GETCONFIG", "GENERAL", "BOXNAME", "Arrivée", "BOX7"),
+            fetched,
+            no_date,
+            b"\r\n",
+            codec.line("ONLY 3"),
+            b"#P;1;2;3\r\n",
+            b"#P;x" + fetched[1:],
+            fetched.replace(b"18:35", b"18h35"),
+            b"#W;1;2\r\n",
+            b"#P;" + b"9" * 2000 + b"\r\n",
+        ]
+    )
     d = codec.RrsDecoder()
-    out = [r for i in range(0, len(stream), 7) for r in d.feed(stream[i:i + 7])]
+    out = [r for i in range(0, len(stream), 7) for r in d.feed(stream[i : i + 7])]
     kinds = [type(r).__name__ for r in out]
-    assert kinds == ["RrsProtocol", "RrsCount", "RrsStatus", "RrsReply", "RrsConfig", "RrsPassing", "RrsPassing",
-                     "RrsFetchEnd", "RrsFetchEnd"]  # fmt: skip
+    assert kinds == [
+        "RrsProtocol",
+        "RrsCount",
+        "RrsStatus",
+        "RrsReply",
+        "RrsConfig",
+        "RrsPassing",
+        "RrsPassing",
+        "RrsFetchEnd",
+        "RrsFetchEnd",
+    ]
     assert out[0].highest == "3.0" and out[1] == codec.RrsCount(157, 3)
     assert out[2] == codec.RrsStatus(T0, True, True, 3, True, 87)
     assert out[5].marker and not out[5].pushed and out[6].day_us is None
-    assert codec.to_passing(out[6], decoder_id="b", ref_us=T0 + 3_600_000_000).rtc_time_us == T0  # nearest day
+    assert (
+        codec.to_passing(out[6], decoder_id="b", ref_us=T0 + 3_600_000_000).rtc_time_us == T0
+    )  # nearest day
     assert d.rejected == {"fields": 1, "number": 1, "time": 1, "framing": 1, "unknown": 1}
 
 
@@ -68,9 +107,18 @@ class Box:
 
     def line(self, n: int, pushed: bool) -> bytes:
         tr = self.reads[n]
-        return codec.passing_line(n, tr, T0 + n * 1_000_000, hits=n, rssi=0x50 + n % 16,
-                                  battery=1.7 if tr.endswith("3") else 3.0, box_name="Arrivée", file_no=self.file_no,
-                                  active_data=codec.STORED if tr.endswith("7") else 0, pushed=pushed)  # fmt: skip
+        return codec.passing_line(
+            n,
+            tr,
+            T0 + n * 1_000_000,
+            hits=n,
+            rssi=0x50 + n % 16,
+            battery=1.7 if tr.endswith("3") else 3.0,
+            box_name="Arrivée",
+            file_no=self.file_no,
+            active_data=codec.STORED if tr.endswith("7") else 0,
+            pushed=pushed,
+        )
 
     def read(self, n: int, tr: str | None = None, push: bool = True) -> None:
         self.reads[n] = tr or f"T{n:04d}"
@@ -93,16 +141,21 @@ class Box:
         }.get(head, codec.line(*cmd.split(";")))
 
 
-
-
 async def test_pushed_reads_a_gap_fetched_markers_stored_and_battery():
     async with TextDecoder() as server:
         box = Box(server)
         src = open_source(f"rrs://127.0.0.1:{server.port}?{FAST}")
         async with running(src) as got:
             await until(lambda: box.pushing and "PASSINGS" in server.lines)
-            assert server.lines[:7] == ["GETPROTOCOL", "SETPROTOCOL;3.0", "SETPUSHPREWARNS;0", "SETPUSHPASSINGS;1;0",
-                                        "GETCONFIG;GENERAL;BOXNAME", "GETSTATUS", "PASSINGS"]  # fmt: skip
+            assert server.lines[:7] == [
+                "GETPROTOCOL",
+                "SETPROTOCOL;3.0",
+                "SETPUSHPREWARNS;0",
+                "SETPUSHPASSINGS;1;0",
+                "GETCONFIG;GENERAL;BOXNAME",
+                "GETSTATUS",
+                "PASSINGS",
+            ]
             box.read(1, "9999900001")  # the start marker
             box.read(2, "T0007")  # stored by its transponder
             box.read(3, "T0013")  # low battery
@@ -123,8 +176,15 @@ async def test_pushed_reads_a_gap_fetched_markers_stored_and_battery():
 async def test_the_reads_of_a_cut_link_are_fetched_from_the_newest_we_have():
     async with TextDecoder() as server:
         box = Box(server)
-        src = RrsSource(f"rrs://127.0.0.1:{server.port}", "127.0.0.1", server.port, retry_min=0.05, retry_max=0.1,
-                        poll=0.3, fetch_retry=0.4)  # fmt: skip
+        src = RrsSource(
+            f"rrs://127.0.0.1:{server.port}",
+            "127.0.0.1",
+            server.port,
+            retry_min=0.05,
+            retry_max=0.1,
+            poll=0.3,
+            fetch_retry=0.4,
+        )
         async with running(src) as got:
             await until(lambda: box.pushing)
             for n in range(1, 4):

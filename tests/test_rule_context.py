@@ -26,10 +26,23 @@ RULE_DIR = REPO / "service" / "rules"
 class MinimalContext:
     """Exactly the RuleContext members; penalties and session states are kept in private slots."""
 
-    __slots__ = ("now_us", "start_us", "end_us", "green_us", "flag_us", "kind", "cars", "events", "signals",
-                 "_penalties", "_states")  # fmt: skip
+    __slots__ = (
+        "now_us",
+        "start_us",
+        "end_us",
+        "green_us",
+        "flag_us",
+        "kind",
+        "cars",
+        "events",
+        "signals",
+        "_penalties",
+        "_states",
+    )
 
-    def __init__(self, cars: list[Car], kind: str = "race", now_s: float = 0.0, end_s: float | None = None) -> None:
+    def __init__(
+        self, cars: list[Car], kind: str = "race", now_s: float = 0.0, end_s: float | None = None
+    ) -> None:
         self.now_us, self.start_us, self.green_us, self.flag_us = round(now_s * US), 0, 0, None
         self.end_us = None if end_s is None else round(end_s * US)
         self.kind = kind
@@ -39,11 +52,31 @@ class MinimalContext:
         self._penalties: dict[tuple, dict[str, Any]] = {}  # the last emission per key, as the engine keeps it
         self._states: dict[str, dict[str, Any]] = {}
 
-    def penalize(self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
-                 seconds: float = 0.0, best_lap_seconds: float = 0.0, dsq: bool = False,
-                 state: str | None = None) -> object:  # fmt: skip
-        p = {"number": car.number, "rule": rule, "t": t, "evidence": evidence, "laps": laps, "seconds": seconds,
-             "best_lap_seconds": best_lap_seconds, "dsq": dsq, "state": state}  # fmt: skip
+    def penalize(
+        self,
+        car: Car,
+        rule: str,
+        key: tuple,
+        t: int,
+        evidence: str,
+        *,
+        laps: int = 0,
+        seconds: float = 0.0,
+        best_lap_seconds: float = 0.0,
+        dsq: bool = False,
+        state: str | None = None,
+    ) -> object:
+        p = {
+            "number": car.number,
+            "rule": rule,
+            "t": t,
+            "evidence": evidence,
+            "laps": laps,
+            "seconds": seconds,
+            "best_lap_seconds": best_lap_seconds,
+            "dsq": dsq,
+            "state": state,
+        }
         self._penalties[(rule, car.number, *key)] = p
         return p
 
@@ -70,8 +103,19 @@ def _rule(rule_id: str, params: dict[str, Any] | None = None, session: dict[str,
 
 def test_the_minimal_context_has_exactly_the_protocol_members() -> None:
     assert _public(MinimalContext) == MEMBERS
-    assert MEMBERS == {"now_us", "start_us", "end_us", "green_us", "flag_us", "kind", "cars", "events",
-                       "signals", "penalize", "session_state"}  # fmt: skip
+    assert MEMBERS == {
+        "now_us",
+        "start_us",
+        "end_us",
+        "green_us",
+        "flag_us",
+        "kind",
+        "cars",
+        "events",
+        "signals",
+        "penalize",
+        "session_state",
+    }
     assert isinstance(MinimalContext([]), RuleContext)
 
 
@@ -88,10 +132,19 @@ def test_min_pit_runs_on_the_minimal_context() -> None:
     ctx = MinimalContext([car], now_s=700)
     stop = PitStop(in_us=600 * US, lap=10, driver_in="d1", out_us=700 * US, driver_out="d2")
     _rule("LM-MIN-PIT", {"min_s": 120, "laps": 1}).on_pit_out(ctx, car, stop)
-    assert ctx.penalties == [{
-        "number": "7", "rule": "LM-MIN-PIT", "t": 700 * US, "laps": 1, "seconds": 0.0, "best_lap_seconds": 0.0,
-        "dsq": False, "state": None, "evidence": "pit_in 600.000 -> pit_out 700.000 = 100.000 s < 120 s",
-    }]  # fmt: skip
+    assert ctx.penalties == [
+        {
+            "number": "7",
+            "rule": "LM-MIN-PIT",
+            "t": 700 * US,
+            "laps": 1,
+            "seconds": 0.0,
+            "best_lap_seconds": 0.0,
+            "dsq": False,
+            "state": None,
+            "evidence": "pit_in 600.000 -> pit_out 700.000 = 100.000 s < 120 s",
+        }
+    ]
     long_stop = PitStop(in_us=800 * US, lap=12, driver_in="d2", out_us=920 * US, driver_out="d3")
     _rule("LM-MIN-PIT", {"min_s": 120, "laps": 1}).on_pit_out(ctx, car, long_stop)  # exactly 120 s is enough
     assert len(ctx.penalties) == 1
@@ -107,8 +160,10 @@ def test_jump_start_keeps_its_procedures_in_the_session_state() -> None:
     rule.on_car_event(ctx, car, _event({"type": "grid_move", "t": 12.0, "number": "4"}, 2))
     (p,) = ctx.penalties
     assert (p["seconds"], p["t"]) == (10.0, 12 * US)
-    assert p["evidence"] == ("first jump start: grid_move at 12.000 s, before the green (lights not yet green); "
-                             "start procedure from 10.000 s")  # fmt: skip
+    assert p["evidence"] == (
+        "first jump start: grid_move at 12.000 s, before the green (lights not yet green); "
+        "start procedure from 10.000 s"
+    )
     rule.on_signal(ctx, _event({"type": "signal", "t": 13.0, "signal": "start_lights_green"}, 3))
     (p,) = ctx.penalties  # the same infringement (key: the procedure), its evidence completed
     assert "1000 ms before the green (green at 13.000 s)" in p["evidence"]
@@ -126,8 +181,11 @@ def test_no_reads_proposes_a_penalty_on_the_minimal_context() -> None:
     ctx = MinimalContext([read, silent], kind="heat", now_s=300)
     rule = _rule("AX-TRANSPONDER")
     assert rule.status(ctx, read) is None
-    assert rule.status(ctx, silent) == {"no_reads": True, "message": "no transponder read (T9)",
-                                        "message_said": {"code": "status.no_reads", "params": {"transponder": "T9"}}}
+    assert rule.status(ctx, silent) == {
+        "no_reads": True,
+        "message": "no transponder read (T9)",
+        "message_said": {"code": "status.no_reads", "params": {"transponder": "T9"}},
+    }
     rule.on_session_end(ctx, silent)
     (p,) = ctx.penalties
     assert (p["number"], p["state"], p["t"]) == ("9", "proposed", 300 * US)
@@ -180,7 +238,11 @@ def test_no_rule_module_imports_the_engine() -> None:
 
 
 def test_loading_the_rules_does_not_load_the_engine() -> None:
-    code = ("import sys, service.rules, service.rules.context; "
-            "print(' '.join(sorted(m for m in sys.modules if m.startswith('service.engine'))))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import sys, service.rules, service.rules.context; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('service.engine'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
     assert "service.engine.engine" not in out.stdout.split()

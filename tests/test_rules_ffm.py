@@ -48,7 +48,9 @@ def test_later_wave_crosses_later_but_wins_on_corrected_time(tmp_path):
     # at 10800 rider 1 leads (17 laps, 10200 < 10210 corrected) and takes the flag at 10805;
     # rider 2 crosses at 10820, 15 s later on the road, but 10820 - 30 = 10790 < 10805
     assert [(r["number"], r["laps"], r["total_time_s"]) for r in res["classification"]] == [
-        ("2", 18, 10790.0), ("1", 18, 10805.0)]  # fmt: skip
+        ("2", 18, 10790.0),
+        ("1", 18, 10805.0),
+    ]
     assert res["penalties"] == []  # clean ffm-cc race: 2 pit passages each, everyone in the window
     assert row(res, "2")["gap"] == "" and row(res, "1")["gap"] == "+15.000"
 
@@ -72,7 +74,12 @@ def test_two_hour_rider_is_stopped_at_two_hours(tmp_path):
     eng = sc.engine(tmp_path)
     res = results(eng)
     r = row(res, "41")
-    assert (r["laps"], r["total_time_s"], r["status"], r["category_position"]) == (12, 7800.0, "classified", 1)
+    assert (r["laps"], r["total_time_s"], r["status"], r["category_position"]) == (
+        12,
+        7800.0,
+        "classified",
+        1,
+    )
     assert r["position"] == 3  # its own scratch (2 h) after the 3 h one
     assert penalties(res) == []  # Jeunes: one pit passage is enough
     assert eng.rule_status(eng.cars["41"])["CC-DURATION"]["text"] == "stopped at 7800.000"
@@ -135,14 +142,14 @@ def test_live_status_pit_passages_stop_board_and_window():
     assert status_line(eng, eng.cars["41"]) == "rider 41: 1 of 1 pit passages, stopped at 7800.000"
     assert eng.rule_status(eng.cars["2"]).get("CC-FINISH") is None  # rider 2 has finished at 10820
     eng = sc.live(10805.0)
-    assert eng.rule_status(eng.cars["2"])["CC-FINISH"] == {"window_closes_in_s": 900.0,
-                                                           "text": "finish window closes in 15:00",
-                                                           "until_s": 11705.0,
-                                                           "text_until": "finish window closes in {}",
-                                                           "text_said": {"code": "status.cc_window_closes",
-                                                                         "params": {"left": "15:00"}},
-                                                           "text_until_said": {"code": "status.cc_window_closes",
-                                                                               "params": {}}}  # fmt: skip
+    assert eng.rule_status(eng.cars["2"])["CC-FINISH"] == {
+        "window_closes_in_s": 900.0,
+        "text": "finish window closes in 15:00",
+        "until_s": 11705.0,
+        "text_until": "finish window closes in {}",
+        "text_said": {"code": "status.cc_window_closes", "params": {"left": "15:00"}},
+        "text_until_said": {"code": "status.cc_window_closes", "params": {}},
+    }
 
 
 # -- CC-KIDS ---------------------------------------------------------------------------------------
@@ -157,27 +164,43 @@ def _kids(tmp_path, name: str, laps: dict[str, list[float]]):
 
 def test_kids_two_endurances_aggregate_most_laps_then_least_time(tmp_path):
     # endurance 1 (2700 s): A leads, flag at 2915 (11 laps); B 11 laps at 3080; C stops after 5 laps
-    e1 = _kids(tmp_path, "e1.jsonl", {"A": [265.0 * k for k in range(1, 12)],
-                                      "B": [280.0 * k for k in range(1, 12)],
-                                      "C": [300.0 * k for k in range(1, 6)],
-                                      "D": [400.0]})  # fmt: skip
+    e1 = _kids(
+        tmp_path,
+        "e1.jsonl",
+        {
+            "A": [265.0 * k for k in range(1, 12)],
+            "B": [280.0 * k for k in range(1, 12)],
+            "C": [300.0 * k for k in range(1, 6)],
+            "D": [400.0],
+        },
+    )
     # endurance 2: B leads (10 laps at 2700), flag at 2970; A 10 laps at 3000; C 11 laps at 3190
-    e2 = _kids(tmp_path, "e2.jsonl", {"A": [300.0 * k for k in range(1, 11)],
-                                      "B": [270.0 * k for k in range(1, 12)],
-                                      "C": [290.0 * k for k in range(1, 12)],
-                                      "D": [500.0]})  # fmt: skip
+    e2 = _kids(
+        tmp_path,
+        "e2.jsonl",
+        {
+            "A": [300.0 * k for k in range(1, 11)],
+            "B": [270.0 * k for k in range(1, 12)],
+            "C": [290.0 * k for k in range(1, 12)],
+            "D": [500.0],
+        },
+    )
     agg = aggregate_kids(e1, e2)
     got = [(a["position"], a["number"], a["laps"], a["total_time_s"], a["status"]) for a in agg]
-    assert got == [(1, "B", 22, 3080.0 + 2970.0, "classified"),
-                   (2, "A", 21, 2915.0 + 3000.0, "classified"),
-                   (3, "C", 11, 3190.0, "classified"),  # endurance 1 not finished: not counted
-                   (4, "D", 0, 0.0, "not_classified")]  # fmt: skip
+    assert got == [
+        (1, "B", 22, 3080.0 + 2970.0, "classified"),
+        (2, "A", 21, 2915.0 + 3000.0, "classified"),
+        (3, "C", 11, 3190.0, "classified"),  # endurance 1 not finished: not counted
+        (4, "D", 0, 0.0, "not_classified"),
+    ]
     c = next(a for a in agg if a["number"] == "C")
     assert c["counted"] == [2] and c["endurance1"]["status"] == "dnf"
 
 
 def test_clean_kids_endurance_triggers_nothing(tmp_path):
-    e = _kids(tmp_path, "k.jsonl", {"1": [265.0 * k for k in range(1, 12)], "2": [280.0 * k for k in range(1, 12)]})
+    e = _kids(
+        tmp_path, "k.jsonl", {"1": [265.0 * k for k in range(1, 12)], "2": [280.0 * k for k in range(1, 12)]}
+    )
     res = results(e)
     assert res["penalties"] == [] and res["warnings"] == []
     assert [r["status"] for r in res["classification"]] == ["classified", "classified"]

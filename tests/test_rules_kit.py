@@ -20,11 +20,21 @@ class Scenario:
         self.header: list[dict[str, Any]] = [{"type": "session", "preset": preset, "kind": kind, **session}]
         self.events: list[dict[str, Any]] = [{"type": "signal", "t": 0.0, "signal": "green"}]
 
-    def entry(self, number: str, category: str = "Sport", drivers: int = 3, weight: float = 70.0,
-              **extra: Any) -> str:  # fmt: skip
+    def entry(
+        self, number: str, category: str = "Sport", drivers: int = 3, weight: float = 70.0, **extra: Any
+    ) -> str:
         ds = [{"id": f"d{i}", "name": f"Driver {i}", "weight_kg": weight} for i in range(1, drivers + 1)]
-        self.header.append({"type": "entry", "number": number, "name": f"Team {number}",
-                            "transponder": f"T{number}", "category": category, "drivers": ds, **extra})  # fmt: skip
+        self.header.append(
+            {
+                "type": "entry",
+                "number": number,
+                "name": f"Team {number}",
+                "transponder": f"T{number}",
+                "category": category,
+                "drivers": ds,
+                **extra,
+            }
+        )
         return number
 
     def add(self, type_: str, t: float, **fields: Any) -> None:
@@ -33,8 +43,14 @@ class Scenario:
     def passing(self, number: str, t: float, loop: str = "finish") -> None:
         self.add("passing", t, transponder=f"T{number}", loop=loop)
 
-    def drive(self, number: str, lap_s: float, until: float, stops: list[dict[str, Any]] = (),
-              first: float | None = None) -> list[float]:  # fmt: skip
+    def drive(
+        self,
+        number: str,
+        lap_s: float,
+        until: float,
+        stops: list[dict[str, Any]] = (),
+        first: float | None = None,
+    ) -> list[float]:
         """Laps of `lap_s` until a crossing after `until`; each stop {in, dur, driver?, ...} sits
         between two crossings. Returns the finish crossing times."""
         crossings, t = [], first if first is not None else lap_s
@@ -81,7 +97,9 @@ class Scenario:
         return replay_lines(self.lines(upto), finalize=False)
 
 
-def change_stops(times: list[float], dur: float = 130.0, start_driver: int = 1, drivers: int = 3) -> list[dict]:
+def change_stops(
+    times: list[float], dur: float = 130.0, start_driver: int = 1, drivers: int = 3
+) -> list[dict]:
     """Driver-change stops at `times`, cycling d1 -> d2 -> d3 -> d1..."""
     out, cur = [], start_driver
     for t in times:

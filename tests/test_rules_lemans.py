@@ -56,8 +56,10 @@ def test_lap_between_two_change_stops(tmp_path):
     sc.drive("1", 60.0, 5400.0, stops)
     (p,) = penalties(sc.replay(tmp_path))
     assert (p["rule"], p["laps"], p["t"]) == ("LM-LAP-BETWEEN", 10, 1480.0)
-    assert p["evidence"] == ("driver-change stop pit_out 1330.000 then pit_in 1350.000 with no finish passing "
-                             "between (d1 -> d2, then d2 -> d3)")
+    assert p["evidence"] == (
+        "driver-change stop pit_out 1330.000 then pit_in 1350.000 with no finish passing "
+        "between (d1 -> d2, then d2 -> d3)"
+    )
 
 
 # -- LM-PIT-CLOSED-START ---------------------------------------------------------------------------
@@ -69,8 +71,9 @@ def test_pit_closed_299_9_penalised_300_0_allowed(tmp_path):
         sc.drive(no, 60.0, 5400.0, [{"in": t_in, "dur": 130.0}, *change_stops(SPORT)])
     (p,) = penalties(sc.replay(tmp_path))
     assert (p["number"], p["rule"], p["laps"], p["t"]) == ("1", "LM-PIT-CLOSED-START", 10, 429.9)
-    assert p["evidence"] == ("pit_in 299.900 = 299.900 s after green < 300 s (pit lane closed); "
-                             "no mechanical problem declared")
+    assert p["evidence"] == (
+        "pit_in 299.900 = 299.900 s after green < 300 s (pit lane closed); no mechanical problem declared"
+    )
 
 
 def test_pit_closed_mechanical_exception_lost_by_a_driver_change(tmp_path):
@@ -78,8 +81,15 @@ def test_pit_closed_mechanical_exception_lost_by_a_driver_change(tmp_path):
     sc.entry("1")  # mechanical, no change: allowed
     sc.entry("2")  # mechanical but changes driver: penalised
     sc.drive("1", 60.0, 5400.0, [{"in": 100.0, "dur": 150.0, "mechanical": 5.0}, *change_stops(SPORT)])
-    sc.drive("2", 60.0, 5400.0, [{"in": 100.0, "dur": 150.0, "mechanical": 5.0, "driver": "d3"},
-                                 *change_stops(SPORT[1:], start_driver=3)])  # fmt: skip
+    sc.drive(
+        "2",
+        60.0,
+        5400.0,
+        [
+            {"in": 100.0, "dur": 150.0, "mechanical": 5.0, "driver": "d3"},
+            *change_stops(SPORT[1:], start_driver=3),
+        ],
+    )
     (p,) = penalties(sc.replay(tmp_path))
     assert (p["number"], p["rule"], p["laps"], p["t"]) == ("2", "LM-PIT-CLOSED-START", 10, 250.0)
     assert "mechanical problem accepted but driver changed d1 -> d3" in p["evidence"]
@@ -96,8 +106,10 @@ def test_change_at_exactly_ten_minutes_before_the_end_is_allowed(tmp_path):
         sc.drive(no, 60.0, 5400.0, stops)
     (p,) = penalties(sc.replay(tmp_path))
     assert (p["number"], p["rule"], p["laps"], p["t"]) == ("2", "LM-NO-CHANGE-END", 10, 4920.0)
-    assert p["evidence"] == ("driver change d3 -> d1 at 4800.500, 599.500 s before the end "
-                             "(race ends 5400.000; no change after 4800.000)")
+    assert p["evidence"] == (
+        "driver change d3 -> d1 at 4800.500, 599.500 s before the end "
+        "(race ends 5400.000; no change after 4800.000)"
+    )
 
 
 # -- LM-MIN-PIT ------------------------------------------------------------------------------------
@@ -131,7 +143,12 @@ def test_min_pit_in_qualifying_is_five_seconds_on_best_lap(tmp_path):
 def test_qualifying_runs_only_the_qualifying_rules():
     p = resolve({"preset": "lemans-270-6h", "kind": "qualifying"})
     assert p["duration_s"] == 1800 and p["format"] == "best_lap"
-    assert p["rules"]["LM-MIN-PIT"] == {"min_s": 120, "laps": 0, "best_lap_seconds": 5, "ballast_exempt": True}
+    assert p["rules"]["LM-MIN-PIT"] == {
+        "min_s": 120,
+        "laps": 0,
+        "best_lap_seconds": 5,
+        "ballast_exempt": True,
+    }
     assert p["rules"]["LM-STOPS"]["stops"] == {"Sport": 8, "Amateur": 11}  # kind block merged, not replaced
 
 
@@ -153,9 +170,14 @@ def test_refuel_window_two_in_one_count_once_and_a_miss_costs_five_laps(tmp_path
 
     (p,) = penalties(results(eng))
     assert (p["number"], p["rule"], p["laps"], p["t"]) == ("2", "LM-REFUEL", 5, 7200.0)
-    assert p["evidence"] == "no refuel in window 1 [3600.000, 7200.000] (1:00:00-2:00:00 of race); refuels at: 7200.500"
+    assert (
+        p["evidence"]
+        == "no refuel in window 1 [3600.000, 7200.000] (1:00:00-2:00:00 of race); refuels at: 7200.500"
+    )
     st = eng.rule_status(eng.cars["1"])["LM-REFUEL"]
-    assert st["windows"] == [{"window": 1, "open_s": 3600.0, "close_s": 7200.0, "state": "done", "refuel_t": 4000.0}]
+    assert st["windows"] == [
+        {"window": 1, "open_s": 3600.0, "close_s": 7200.0, "state": "done", "refuel_t": 4000.0}
+    ]
     assert eng.rule_status(eng.cars["2"])["LM-REFUEL"]["windows"][0]["state"] == "missed"
 
 
@@ -185,8 +207,9 @@ def test_ballast_short_return_stop_is_proposed_without_amount(tmp_path):
     res = sc.replay(tmp_path)
     (p,) = penalties(res)  # 95 s is enough; neither return stop gets LM-MIN-PIT (< 120 s but exempt)
     assert (p["number"], p["rule"], p["laps"], p["state"]) == ("1", "LM-BALLAST", 0, "proposed")
-    assert p["evidence"] == ("ballast_check failed at 1335.000; return stop pit_in 1450.000 -> pit_out 1530.000 "
-                             "= 80.000 s < 90 s")
+    assert p["evidence"] == (
+        "ballast_check failed at 1335.000; return stop pit_in 1450.000 -> pit_out 1530.000 = 80.000 s < 90 s"
+    )
     assert row(res, "1")["penalty_laps"] == 0
 
 
@@ -198,7 +221,12 @@ def test_unsporting_takes_the_preset_amount(tmp_path, kind, laps, best):
     sc.drive("1", 60.0, 5400.0 if kind == "race" else 1800.0, change_stops(SPORT) if kind == "race" else [])
     sc.add("penalty", 1000.0, number="1", rule="LM-UNSPORTING", note="blocking")
     (p,) = penalties(sc.replay(tmp_path))
-    assert (p["rule"], p["laps"], p["best_lap_seconds"], p["state"]) == ("LM-UNSPORTING", laps, best, "applied")
+    assert (p["rule"], p["laps"], p["best_lap_seconds"], p["state"]) == (
+        "LM-UNSPORTING",
+        laps,
+        best,
+        "applied",
+    )
 
 
 def test_unsporting_typed_amount_wins(tmp_path):
@@ -235,12 +263,18 @@ def test_waived_penalty_restores_the_order(tmp_path):
 
 
 # -- clean races: one per preset, nothing triggers ---------------------------------------------------
-REFUELS = {"lemans-270-4h": [5400.0], "lemans-270-6h": [5400.0, 12600.0],
-           "lemans-390-4h": [2700.0, 9000.0], "lemans-390-6h": [3600.0, 9000.0, 16200.0]}  # fmt: skip
+REFUELS = {
+    "lemans-270-4h": [5400.0],
+    "lemans-270-6h": [5400.0, 12600.0],
+    "lemans-390-4h": [2700.0, 9000.0],
+    "lemans-390-6h": [3600.0, 9000.0, 16200.0],
+}
 
 
-@pytest.mark.parametrize("preset", ["lemans-270-2h", "lemans-270-3h", "lemans-270-4h", "lemans-270-6h",
-                                    "lemans-390-4h", "lemans-390-6h"])  # fmt: skip
+@pytest.mark.parametrize(
+    "preset",
+    ["lemans-270-2h", "lemans-270-3h", "lemans-270-4h", "lemans-270-6h", "lemans-390-4h", "lemans-390-6h"],
+)
 def test_clean_race_triggers_nothing(tmp_path, preset):
     p = resolve({"preset": preset, "kind": "race"})
     dur = float(p["duration_s"])
@@ -278,14 +312,24 @@ def test_live_status_at_chosen_times():
 
     eng = sc.live(120.0)
     car = eng.cars["14"]
-    assert status_line(eng, car) == "kart 14: 0 of 11 stops, pit lane opens in 3:00, refuel window opens in 58:00"
+    assert (
+        status_line(eng, car)
+        == "kart 14: 0 of 11 stops, pit lane opens in 3:00, refuel window opens in 58:00"
+    )
     said = {"code": "status.lm_pit_opens", "params": {"extra": ""}}  # the pages say it in their language
-    assert eng.rule_status(car)["LM-PIT-CLOSED-START"] == {"pit_lane": "closed", "opens_in_s": 180.0,
-                                                          "text": "pit lane opens in 3:00", "until_s": 300.0,
-                                                          "text_until": "pit lane opens in {}",
-                                                          "text_said": {**said, "params": {"extra": "", "left": "3:00"}},
-                                                          "text_until_said": said}  # fmt: skip
-    assert text("fr", "status.lm_pit_opens", {"extra": "", "left": "3:00"}) == "la voie des stands ouvre dans 3:00"
+    assert eng.rule_status(car)["LM-PIT-CLOSED-START"] == {
+        "pit_lane": "closed",
+        "opens_in_s": 180.0,
+        "text": "pit lane opens in 3:00",
+        "until_s": 300.0,
+        "text_until": "pit lane opens in {}",
+        "text_said": {**said, "params": {"extra": "", "left": "3:00"}},
+        "text_until_said": said,
+    }
+    assert (
+        text("fr", "status.lm_pit_opens", {"extra": "", "left": "3:00"})
+        == "la voie des stands ouvre dans 3:00"
+    )
 
     eng = sc.live(6440.0)  # 12:40 before the window closes at 7200
     car = eng.cars["14"]
@@ -293,17 +337,23 @@ def test_live_status_at_chosen_times():
     st = eng.rule_status(car)
     assert (st["LM-STOPS"]["stint_s"], st["LM-STOPS"]["driver"]) == (6440.0 - 3630.0, "d1")
     assert st["LM-STOPS"]["stint_start_s"] == 3630.0  # absolute, for pages that count themselves
-    assert st["LM-REFUEL"]["until_s"] == 7200.0 and st["LM-REFUEL"]["text_until"] == "refuel window closes in {}"
-    assert st["LM-NO-CHANGE-END"] == {"driver_change_allowed": True, "change_closes_in_s": 12000.0 - 6440.0,
-                                      "change_closes_s": 12000.0}  # fmt: skip
+    assert (
+        st["LM-REFUEL"]["until_s"] == 7200.0 and st["LM-REFUEL"]["text_until"] == "refuel window closes in {}"
+    )
+    assert st["LM-NO-CHANGE-END"] == {
+        "driver_change_allowed": True,
+        "change_closes_in_s": 12000.0 - 6440.0,
+        "change_closes_s": 12000.0,
+    }
     assert st["LM-PIT-CLOSED-START"] == {"pit_lane": "open"}
 
     eng = sc.live(12020.0)  # last 10 minutes: cutoff 12000
     st = eng.rule_status(eng.cars["14"])
     assert st["LM-NO-CHANGE-END"]["driver_change_allowed"] is False
     assert st["LM-REFUEL"]["windows"][0]["state"] == "missed"
-    assert status_line(eng, eng.cars["14"]) == ("kart 14: 3 of 11 stops, no driver change (last 10 min), "
-                                                "refuel window 1 MISSED")
+    assert status_line(eng, eng.cars["14"]) == (
+        "kart 14: 3 of 11 stops, no driver change (last 10 min), refuel window 1 MISSED"
+    )
 
 
 def test_live_status_mechanical_stop_in_closed_pit_lane_and_ballast():
@@ -313,7 +363,10 @@ def test_live_status_mechanical_stop_in_closed_pit_lane_and_ballast():
     sc.add("ballast_check", 1335.0, number="5", ok=False)
     eng = sc.live(110.0)  # the latest line is the mechanical declaration at 105.0: now = 105.0
     st = eng.rule_status(eng.cars["5"])["LM-PIT-CLOSED-START"]
-    assert st["driver_change_allowed"] is False and st["text"] == "pit lane opens in 3:15; no driver change on this stop"
+    assert (
+        st["driver_change_allowed"] is False
+        and st["text"] == "pit lane opens in 3:15; no driver change on this stop"
+    )
     eng = sc.live(1335.0)
     assert eng.rule_status(eng.cars["5"])["LM-BALLAST"]["driver_change_allowed"] is False
 
@@ -323,7 +376,11 @@ def test_weight_status_shows_the_ballast_band_of_the_driver_in_the_kart():
     sc.entry("1", weight=55.0)  # 51-56.99 kg band: 25 kg of ballast
     sc.drive("1", 60.0, 600.0)
     eng = sc.live(300.0)
-    assert eng.rule_status(eng.cars["1"])["LM-WEIGHT"] == {"driver": "d1", "signon_kg": 55.0, "ballast_kg": 25.0}
+    assert eng.rule_status(eng.cars["1"])["LM-WEIGHT"] == {
+        "driver": "d1",
+        "signon_kg": 55.0,
+        "ballast_kg": 25.0,
+    }
 
 
 def test_lap_between_a_stop_without_change_is_no_lap_on_track(tmp_path):
@@ -331,7 +388,11 @@ def test_lap_between_a_stop_without_change_is_no_lap_on_track(tmp_path):
     sc.entry("1")
     # change stop out 1330; stop without change 1340 -> 1470 (its pit_out ends a lap, but no finish
     # passing); change stop in at 1480: still no finish passing since 1330
-    stops = [*change_stops([1200.0]), {"in": 1340.0, "dur": 130.0}, *change_stops([1480.0, 3600.0], start_driver=2)]
+    stops = [
+        *change_stops([1200.0]),
+        {"in": 1340.0, "dur": 130.0},
+        *change_stops([1480.0, 3600.0], start_driver=2),
+    ]
     sc.drive("1", 60.0, 5400.0, stops)
     (p,) = penalties(sc.replay(tmp_path))
     assert (p["rule"], p["t"]) == ("LM-LAP-BETWEEN", 1610.0)

@@ -26,7 +26,9 @@ def test_corrections_after_the_end_keep_end_of_race_penalties_and_a_waive_reorde
     engine.apply({"type": "manual_passing", "t": 5000.0, "number": "9", "loop": "finish"})
     res = results(engine)
     assert [(p["id"], p["rule"], p["state"]) for p in res["penalties"]] == [
-        ("p1", "LM-MIN-PIT", "applied"), ("p2", "LM-STOPS", "applied")]  # fmt: skip
+        ("p1", "LM-MIN-PIT", "applied"),
+        ("p2", "LM-STOPS", "applied"),
+    ]
     # waiving LM-STOPS gives kart 8 its 10 laps back: 99 laps, ahead of kart 7's 97
     engine.apply({"type": "waive", "t": 5500.0, "penalty_id": "p2"})
     res = results(engine)
@@ -39,7 +41,7 @@ def test_late_pit_out_read_gives_the_same_result():
     re-run from its events, and the result (penalty ids included) is the in-order one."""
     lines = (SHARED / "spec" / "examples" / "lemans-mini.jsonl").read_text(encoding="utf-8").splitlines()
     late = next(i for i, ln in enumerate(lines) if '"t": 1557.672' in ln and "pit_out" in ln)
-    moved = lines[:late] + lines[late + 1:] + [lines[late]]
+    moved = lines[:late] + lines[late + 1 :] + [lines[late]]
     in_order, out_of_order = results(replay_lines(lines)), results(replay_lines(moved))
     assert out_of_order["classification"] == in_order["classification"]
     assert out_of_order["penalties"] == in_order["penalties"]

@@ -65,8 +65,10 @@ def test_slow_requests_are_closed_by_the_server(tmp_path):
             socks.append(s)
         socks.append(connect(srv.port))  # connected, never a byte
         body = connect(srv.port)  # whole headers, half the body
-        body.sendall(b"POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 1000\r\n\r\n{\"name\":")  # fmt: skip
+        body.sendall(
+            b"POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"name":'
+        )
         socks.append(body)
         trickle = connect(srv.port)  # one byte at a time: every byte used to restart uvicorn's timer
         socks.append(trickle)
@@ -138,17 +140,24 @@ def test_websocket_clients_that_do_not_read_are_dropped_and_let_go(tmp_path, mon
         stream = srv.app.state.manager.hubs[sid].live
         for _ in range(3):  # live stream (every change at once), no compression, and never a read
             s = connect(srv.port, rcvbuf=4096)
-            s.sendall((f"GET /ws/sessions/{sid}?stream=live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN}\r\n\r\n").encode())  # fmt: skip
+            s.sendall(
+                (
+                    f"GET /ws/sessions/{sid}?stream=live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {ADMIN}\r\n\r\n"
+                ).encode()
+            )
             stalled.append(s)
         wait(lambda: len(stream.clients) == 3, what="three stalled clients joined")
         got: list[str] = []
         stop = threading.Event()
 
         def reader() -> None:  # a client that reads keeps its stream
-            with websockets.sync.client.connect(f"ws://127.0.0.1:{srv.port}/ws/sessions/{sid}?stream=live",
-                                                additional_headers=AUTH, compression=None) as ws:  # fmt: skip
+            with websockets.sync.client.connect(
+                f"ws://127.0.0.1:{srv.port}/ws/sessions/{sid}?stream=live",
+                additional_headers=AUTH,
+                compression=None,
+            ) as ws:
                 while not stop.is_set():
                     try:
                         got.append(ws.recv(timeout=0.2))
@@ -160,7 +169,10 @@ def test_websocket_clients_that_do_not_read_are_dropped_and_let_go(tmp_path, mon
         wait(lambda: len(stream.clients) == 4, what="the reading client joined")
         n = 0
         while len(stream.clients) > 1 and n < 200:  # big entry lists: every delta is large
-            entries = [{"number": str(n * 100 + i), "name": "x" * 200, "transponder": f"T{n * 100 + i}"} for i in range(50)]
+            entries = [
+                {"number": str(n * 100 + i), "name": "x" * 200, "transponder": f"T{n * 100 + i}"}
+                for i in range(50)
+            ]
             srv.post(f"/api/sessions/{sid}/entries", entries)
             n += 1
             time.sleep(0.05)
@@ -192,7 +204,9 @@ def test_anonymous_reads_are_rate_limited_per_address_staff_are_not(tmp_path):
             docs = [c.get(f"/api/sessions/{sid}/results.pdf").status_code for _ in range(5)]
             assert docs == [200, 200, 200, 429, 429]  # documents have their own, smaller budget
             # staff are not counted; a made-up token is counted like no token
-            assert {c.get(f"/api/sessions/{sid}/results", headers=AUTH).status_code for _ in range(20)} == {200}
+            assert {c.get(f"/api/sessions/{sid}/results", headers=AUTH).status_code for _ in range(20)} == {
+                200
+            }
             fake = {"Authorization": "Bearer not-a-token"}
             assert c.get(f"/api/sessions/{sid}/results", headers=fake).status_code == 429
             # pages and scripts are not API reads
@@ -205,7 +219,9 @@ def test_documents_are_drawn_once_per_session_version_even_in_a_flood(tmp_path):
     srv = LiveServer(tmp_path, rate_limits=None).start()
     try:
         sid = session(srv)
-        srv.post(f"/api/sessions/{sid}/entries", [{"number": "7", "name": "=HYPERLINK(\"x\")", "transponder": "7"}])
+        srv.post(
+            f"/api/sessions/{sid}/entries", [{"number": "7", "name": '=HYPERLINK("x")', "transponder": "7"}]
+        )
         docs = srv.app.state.documents
         url = f"{srv.base}/api/sessions/{sid}/results.pdf"
         with ThreadPoolExecutor(8) as pool:  # eight at once, as in the issue's flood
@@ -215,7 +231,9 @@ def test_documents_are_drawn_once_per_session_version_even_in_a_flood(tmp_path):
         built = docs.built
         assert built == 1
         assert httpx.get(url, timeout=60).content == answers[0].content and docs.built == built  # kept
-        srv.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 60, "transponder": "7", "loop": "finish"})
+        srv.post(
+            f"/api/sessions/{sid}/events", {"type": "passing", "t": 60, "transponder": "7", "loop": "finish"}
+        )
         assert httpx.get(url, timeout=60).status_code == 200 and docs.built == built + 1  # a new version
         assert httpx.get(url + "?lang=fr", timeout=60).status_code == 200 and docs.built == built + 2
     finally:
@@ -246,4 +264,3 @@ def test_the_document_workers_are_bounded(tmp_path):
         return peak
 
     assert asyncio.run(main()) <= 2
-

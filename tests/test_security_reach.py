@@ -51,8 +51,10 @@ def new_session(http: httpx.Client) -> dict:
 
 
 def test_a_timing_token_links_decoders_only(tmp_path):
-    with ServiceProcess(tmp_path / "data", local_decoders=False) as svc, \
-            httpx.Client(base_url=svc.url, headers=bearer(TOKEN), timeout=10) as http:  # fmt: skip
+    with (
+        ServiceProcess(tmp_path / "data", local_decoders=False) as svc,
+        httpx.Client(base_url=svc.url, headers=bearer(TOKEN), timeout=10) as http,
+    ):
         s = new_session(http)
         timing = bearer(s["tokens"]["timing"])
         url = f"/api/sessions/{s['id']}/decoders"
@@ -62,9 +64,13 @@ def test_a_timing_token_links_decoders_only(tmp_path):
             assert "s3cret" not in r.text
         assert http.get(url, headers=timing).json() == []
         # decoders on the track's LAN are what links are for (this one does not answer: fine)
-        r = http.post(url, json={"url": "p3tcp://192.0.2.10:5403?retry_min=5", "loop": "finish"}, headers=timing)
+        r = http.post(
+            url, json={"url": "p3tcp://192.0.2.10:5403?retry_min=5", "loop": "finish"}, headers=timing
+        )
         assert r.status_code == 201, r.text
-        r = http.post(url, json={"url": "serial:///dev/ttyUSB7"}, headers=timing)  # not plugged in yet: allowed
+        r = http.post(
+            url, json={"url": "serial:///dev/ttyUSB7"}, headers=timing
+        )  # not plugged in yet: allowed
         assert r.status_code == 201, r.text
     out = svc.proc.stdout.read().decode() if svc.proc and svc.proc.stdout else ""
     assert "s3cret" not in out
@@ -74,17 +80,23 @@ def test_only_the_configuration_allows_local_decoders_and_a_stored_link_follows_
     listener = socket.create_server(("127.0.0.1", 0))  # stands for a decoder emulator on this laptop
     port = listener.getsockname()[1]
     try:
-        allowed = ServiceProcess(tmp_path / "data", local_decoders=False, extra=["--allow-decoder", "127.0.0.1"]).start()
+        allowed = ServiceProcess(
+            tmp_path / "data", local_decoders=False, extra=["--allow-decoder", "127.0.0.1"]
+        ).start()
         try:
             with httpx.Client(base_url=allowed.url, headers=bearer(TOKEN), timeout=10) as http:
                 s = new_session(http)
-                r = http.post(f"/api/sessions/{s['id']}/decoders", json={"url": f"p3tcp://localhost:{port}?retry_min=5"})
+                r = http.post(
+                    f"/api/sessions/{s['id']}/decoders", json={"url": f"p3tcp://localhost:{port}?retry_min=5"}
+                )
                 assert r.status_code == 201, r.text
         finally:
             allowed.stop()
         # the same data without the allowance: the stored link stays listed, refused, not opened
-        with ServiceProcess(tmp_path / "data", local_decoders=False) as svc, \
-                httpx.Client(base_url=svc.url, headers=bearer(TOKEN), timeout=10) as http:  # fmt: skip
+        with (
+            ServiceProcess(tmp_path / "data", local_decoders=False) as svc,
+            httpx.Client(base_url=svc.url, headers=bearer(TOKEN), timeout=10) as http,
+        ):
             (link,) = http.get(f"/api/sessions/{s['id']}/decoders").json()
             assert link["state"] == "error" and "127.0.0.1" in link["last_error"], link
     finally:
@@ -100,8 +112,14 @@ def test_a_name_is_checked_again_before_each_connection():
     with pytest.raises(ReachRefused):
         asyncio.run(reach.check("mqtt://u:p@localhost/x"))
     asyncio.run(DecoderReach(["localhost"]).guard("p3tcp://localhost:1")())  # allowed by name: passes
-    assert mask_url("mqtt://timing:s3cret@broker:1883/track?client_id=x") == "mqtt://timing:***@broker:1883/track?client_id=x"
-    assert mask_url("mqtt://:s3cret@broker/x") == "mqtt://:***@broker/x" and mask_url("p3tcp://h:1") == "p3tcp://h:1"
+    assert (
+        mask_url("mqtt://timing:s3cret@broker:1883/track?client_id=x")
+        == "mqtt://timing:***@broker:1883/track?client_id=x"
+    )
+    assert (
+        mask_url("mqtt://:s3cret@broker/x") == "mqtt://:***@broker/x"
+        and mask_url("p3tcp://h:1") == "p3tcp://h:1"
+    )
 
 
 def test_passwords_never_leave_the_service(tmp_path):
@@ -113,7 +131,9 @@ def test_passwords_never_leave_the_service(tmp_path):
         with httpx.Client(base_url=svc.url, headers=bearer(TOKEN), timeout=10) as http:
             s = new_session(http)
             url = f"/api/sessions/{s['id']}/decoders"
-            r = http.post(url, json={"url": f"mqtt://timing:s3cret@127.0.0.1:{port}/track?retry_min=0.05&retry_max=0.1"})
+            r = http.post(
+                url, json={"url": f"mqtt://timing:s3cret@127.0.0.1:{port}/track?retry_min=0.05&retry_max=0.1"}
+            )
             assert r.status_code == 201 and "s3cret" not in r.text and "timing:***@" in r.json()["url"]
 
             async def stream() -> str:
@@ -139,7 +159,9 @@ def test_tokens_travel_in_headers_only(tmp_path):
             async with websockets.connect(f"{base}?stream=live&token={rc}") as ws:
                 await ws.recv()
         assert closed.value.rcvd.code == 4400
-        async with websockets.connect(f"{base}?stream=live", subprotocols=ws_token(rc)) as ws:  # a browser's way
+        async with websockets.connect(
+            f"{base}?stream=live", subprotocols=ws_token(rc)
+        ) as ws:  # a browser's way
             assert ws.subprotocol == "boucle" and json.loads(await ws.recv())["type"] == "snapshot"
         with pytest.raises(ConnectionClosed) as closed:
             async with websockets.connect(f"{base}?stream=live", subprotocols=ws_token("not-" + rc)) as ws:
@@ -168,4 +190,6 @@ def test_the_admin_token_is_in_a_private_file_not_on_stdout(tmp_path):
     os.chmod(path, 0o644)  # someone widened it: the next start narrows it again and keeps the token
     with ServiceProcess(tmp_path / "data", admin_token=None, port=svc.port) as again:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and path.read_text().strip() == token
-        assert httpx.get(f"{again.url}/api/whoami", headers=bearer(token), timeout=10).json()["role"] == "admin"
+        assert (
+            httpx.get(f"{again.url}/api/whoami", headers=bearer(token), timeout=10).json()["role"] == "admin"
+        )

@@ -21,25 +21,44 @@ def make_session(base: str, **over) -> tuple[str, dict]:
 
 
 def _make_session(http: httpx.Client, base: str, **over) -> tuple[str, dict]:
-    r = http.post(f"{base}/api/sessions", json={"name": "live test", "preset": "generic-timed",
-                                                 "duration_s": 3600, "min_lap_s": 20, **over}, headers=ADMIN)  # fmt: skip
+    r = http.post(
+        f"{base}/api/sessions",
+        json={"name": "live test", "preset": "generic-timed", "duration_s": 3600, "min_lap_s": 20, **over},
+        headers=ADMIN,
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     csv = "number,name,transponder,category,drivers\n" + "".join(
-        f"{n},Team {n},{1000 + n},{'Sport' if n % 2 else 'Amateur'},d{n}a:Ann:70|d{n}b:Bob:75\n" for n in range(1, 6)
+        f"{n},Team {n},{1000 + n},{'Sport' if n % 2 else 'Amateur'},d{n}a:Ann:70|d{n}b:Bob:75\n"
+        for n in range(1, 6)
     )
-    r = http.post(f"{base}/api/sessions/{body['id']}/entries", content=csv,
-                   headers={**ADMIN, "content-type": "text/csv"})  # fmt: skip
+    r = http.post(
+        f"{base}/api/sessions/{body['id']}/entries",
+        content=csv,
+        headers={**ADMIN, "content-type": "text/csv"},
+    )
     assert r.json() == {"ok": True, "entries": 5}
-    assert http.post(f"{base}/api/sessions/{body['id']}/signal", json={"signal": "green", "t": 0.0},
-                      headers=ADMIN).status_code == 200  # fmt: skip
+    assert (
+        http.post(
+            f"{base}/api/sessions/{body['id']}/signal", json={"signal": "green", "t": 0.0}, headers=ADMIN
+        ).status_code
+        == 200
+    )
     return body["id"], body["tokens"]
 
 
-def post_passing(base: str, sid: str, n: int, lap: int, pid: int, http: httpx.Client | None = None) -> httpx.Response:
+def post_passing(
+    base: str, sid: str, n: int, lap: int, pid: int, http: httpx.Client | None = None
+) -> httpx.Response:
     """One read of car n as its decoder would send it (through `http`, kept alive, when given)."""
-    line = {"type": "passing", "t": 50.0 * lap + n, "transponder": str(1000 + n), "loop": "finish",
-            "decoder": "0a0b0c0d", "passing_id": pid}  # fmt: skip
+    line = {
+        "type": "passing",
+        "t": 50.0 * lap + n,
+        "transponder": str(1000 + n),
+        "loop": "finish",
+        "decoder": "0a0b0c0d",
+        "passing_id": pid,
+    }
     return (http or httpx).post(f"{base}/api/sessions/{sid}/events", json=line, headers=ADMIN)
 
 
@@ -86,8 +105,11 @@ def test_writes_need_a_token_and_the_right_role(tmp_path):
         base = f"{svc.url}/api/sessions/{sid}"
         r = http.post(f"{base}/penalties", json={"number": "1", "rule": "LM-UNSPORTING", "laps": 1})
         assert r.status_code == 401 and "Bearer" in r.json()["detail"]
-        r = http.post(f"{base}/penalties", json={"number": "1", "rule": "LM-UNSPORTING", "laps": 1},
-                       headers={"Authorization": "Bearer nope"})  # fmt: skip
+        r = http.post(
+            f"{base}/penalties",
+            json={"number": "1", "rule": "LM-UNSPORTING", "laps": 1},
+            headers={"Authorization": "Bearer nope"},
+        )
         assert r.status_code == 401
         timing = {"Authorization": f"Bearer {tokens['timing']}"}
         rc = {"Authorization": f"Bearer {tokens['race_control']}"}
@@ -96,19 +118,29 @@ def test_writes_need_a_token_and_the_right_role(tmp_path):
         assert http.post(f"{base}/signal", json={"signal": "red"}, headers=rc).status_code == 200
         assert http.post(f"{base}/signal", json={"signal": "purple"}, headers=rc).status_code == 400
         # generic-timed has no rules: a rule ID from elsewhere needs the explicit "other" choice and a note
-        r = http.post(f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1}, headers=rc)
+        r = http.post(
+            f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1}, headers=rc
+        )
         assert r.status_code == 400 and "other" in r.json()["detail"]
-        r = http.post(f"{base}/penalties", json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1, "other": True,
-                                                  "note": "blocking"}, headers=rc)  # fmt: skip
+        r = http.post(
+            f"{base}/penalties",
+            json={"number": "3", "rule": "LM-UNSPORTING", "laps": 1, "other": True, "note": "blocking"},
+            headers=rc,
+        )
         assert r.status_code == 201 and r.json()["id"] == "p1"
-        assert http.post(f"{base}/penalties", json={"number": "99", "rule": "X"}, headers=rc).status_code == 400
+        assert (
+            http.post(f"{base}/penalties", json={"number": "99", "rule": "X"}, headers=rc).status_code == 400
+        )
         assert http.post(f"{base}/events", content=b"{not json", headers=rc).status_code == 400
         assert http.post(f"{base}/manual_passing", json={"number": "2"}, headers=rc).status_code == 403
         assert http.post(f"{base}/manual_passing", json={"number": "2"}, headers=timing).status_code == 200
         assert http.get(f"{base}/passings", headers=timing).json()[0]["manual"] is True
         assert http.post(f"{svc.url}/api/sessions", json={}, headers=rc).status_code == 403
         assert http.get(f"{base}/results").status_code == 200  # spectators read freely
-        assert http.get(f"{svc.url}/api/whoami", headers=rc).json() == {"role": "race_control", "session": sid}
+        assert http.get(f"{svc.url}/api/whoami", headers=rc).json() == {
+            "role": "race_control",
+            "session": sid,
+        }
 
 
 async def _recv(ws, timeout=5.0) -> dict:
@@ -123,8 +155,14 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
         async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN) as http:
 
             async def passing(n, lap, pid):
-                line = {"type": "passing", "t": 50.0 * lap + n, "transponder": str(1000 + n), "loop": "finish",
-                        "decoder": "d", "passing_id": pid}  # fmt: skip
+                line = {
+                    "type": "passing",
+                    "t": 50.0 * lap + n,
+                    "transponder": str(1000 + n),
+                    "loop": "finish",
+                    "decoder": "d",
+                    "passing_id": pid,
+                }
                 assert (await http.post(f"/api/sessions/{sid}/events", json=line)).status_code == 200
 
             # the live stream refuses spectators
@@ -134,10 +172,14 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
             assert closed.value.rcvd.code == 4401
 
             # a second race-control screen stays connected the whole time
-            observer = await websockets.connect(f"{ws_base}?stream=live", additional_headers=bearer(tokens["race_control"]))
+            observer = await websockets.connect(
+                f"{ws_base}?stream=live", additional_headers=bearer(tokens["race_control"])
+            )
             await _recv(observer)
             # a browser's way: the token as a subprotocol (web/js/auth.js), the server answers "boucle"
-            async with websockets.connect(f"{ws_base}?stream=live", subprotocols=ws_token(tokens["race_control"])) as ws:
+            async with websockets.connect(
+                f"{ws_base}?stream=live", subprotocols=ws_token(tokens["race_control"])
+            ) as ws:
                 assert ws.subprotocol == "boucle"
                 snap = await _recv(ws)
                 assert snap["type"] == "snapshot" and len(snap["rows"]) == 5
@@ -160,7 +202,9 @@ async def test_websocket_snapshot_deltas_and_resume(tmp_path):
             # this screen drops off; three more passings happen meanwhile
             for pid, n in enumerate([4, 5, 3], 4):
                 await passing(n, 1 if n != 3 else 2, pid)
-            async with websockets.connect(f"{ws_base}?stream=live&since={last}", additional_headers=bearer(tokens["timing"])) as ws:
+            async with websockets.connect(
+                f"{ws_base}?stream=live&since={last}", additional_headers=bearer(tokens["timing"])
+            ) as ws:
                 missed = [await _recv(ws) for _ in range(3)]
                 assert [m["seq"] for m in missed] == [last + 1, last + 2, last + 3]
                 assert [m["passings"][0]["transponder"] for m in missed] == ["1004", "1005", "1003"]
@@ -183,8 +227,12 @@ async def test_spectator_stream_is_coalesced(tmp_path):
             async with httpx.AsyncClient(base_url=svc.url, headers=ADMIN) as http:
                 for lap in range(1, 5):
                     for n in range(1, 6):
-                        line = {"type": "passing", "t": 50.0 * lap + n, "transponder": str(1000 + n),
-                                "loop": "finish"}  # fmt: skip
+                        line = {
+                            "type": "passing",
+                            "t": 50.0 * lap + n,
+                            "transponder": str(1000 + n),
+                            "loop": "finish",
+                        }
                         await http.post(f"/api/sessions/{sid}/events", json=line)
             msgs = []
             while True:

@@ -34,7 +34,9 @@ async def unlinked(http: httpx.AsyncClient, sid: str) -> None:
         await http.delete(f"/sessions/{sid}/decoders/{i}")
 
 
-async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: str = "p3tcp://127.0.0.1:0") -> dict:
+async def run_live(
+    race: model.Race, svc: ServiceProcess, speed: float, target: str = "p3tcp://127.0.0.1:0"
+) -> dict:
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     head = lines[0]
     entries = [x for x in lines if x["type"] == "entry"]
@@ -53,10 +55,15 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: 
                 if info["url"] in urls:  # MQTT: one subscription carries every decoder (loop in the payload)
                     return
                 urls.add(info["url"])
-                link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "rtc_zero_us": info["rtc_base_us"]}
+                link = {
+                    "url": f"{info['url']}?retry_min=0.05&retry_max=0.2",
+                    "rtc_zero_us": info["rtc_base_us"],
+                }
                 if not info["url"].startswith("mqtt"):
                     link["loop"] = info["loop"]
-                    link["url"] += "&probe=0.5"  # a decoder gone quiet is asked for reads after its newest soon
+                    link["url"] += (
+                        "&probe=0.5"  # a decoder gone quiet is asked for reads after its newest soon
+                    )
                 pending.append(asyncio.create_task(http.post(f"/sessions/{sid}/decoders", json=link)))
 
             async def on_event(line: dict) -> None:
@@ -74,19 +81,33 @@ async def run_live(race: model.Race, svc: ServiceProcess, speed: float, target: 
 
             # the decoders stay up until every read is in (a loaded machine delays the last ones, or their
             # resend), so that none comes after the close: those are kept aside for the crew (issue 20)
-            await play(race, [KeptUp(target, all_in, every_s=0.5, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
-                       linger_s=0.0, status_every_s=0.5, on_event=on_event)  # fmt: skip
+            await play(
+                race,
+                [KeptUp(target, all_in, every_s=0.5, timeout_s=30)],
+                speed=speed,
+                announce=announce,
+                wait_clients_s=15,
+                linger_s=0.0,
+                status_every_s=0.5,
+                on_event=on_event,
+            )
             for t in pending:
                 assert (await t).status_code == 201
-            await logged_all(http, sid, len(race.reads), timeout_s=10)  # (MQTT: the broker may hold the last ones)
+            await logged_all(
+                http, sid, len(race.reads), timeout_s=10
+            )  # (MQTT: the broker may hold the last ones)
             # race control closes the session, as replay does at the end of the file (end-of-race rules)
             # (at the session time just after the last read: the service's own clock runs at 1x)
             end_t = round(max(r.t for r in race.reads) + 1.0, 6)
-            r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session",
-                                                                 "t": end_t})
+            r = await http.post(
+                f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session", "t": end_t}
+            )
             assert r.status_code == 200, r.text
             decs = (await http.get(f"/sessions/{sid}/decoders")).json()
-            shown = [{k: d.get(k) for k in ("loop", "state", "passings", "received", "late", "passings_lost")} for d in decs]
+            shown = [
+                {k: d.get(k) for k in ("loop", "state", "passings", "received", "late", "passings_lost")}
+                for d in decs
+            ]
             assert sum(d["passings"] for d in decs) == len(race.reads), shown  # every read arrived, once
             res = (await http.get(f"/sessions/{sid}/results")).json()
             return res
@@ -116,14 +137,27 @@ async def wait_connected(http: httpx.AsyncClient, sid: str) -> None:
 
 
 def rows(res: dict) -> list[tuple]:
-    return [(r["position"], r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"], r["pit_stops"],
-             r["penalty_laps"]) for r in res["classification"]]
+    return [
+        (
+            r["position"],
+            r["number"],
+            r["laps"],
+            r["status"],
+            r["total_time_s"],
+            r["best_lap_s"],
+            r["pit_stops"],
+            r["penalty_laps"],
+        )
+        for r in res["classification"]
+    ]
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
     """One service for the module's races, each in a session of its own."""
-    svc = ServiceProcess(tmp_path_factory.mktemp("sim-e2e") / "data").start(timeout=60)  # a busy machine starts it slowly
+    svc = ServiceProcess(tmp_path_factory.mktemp("sim-e2e") / "data").start(
+        timeout=60
+    )  # a busy machine starts it slowly
     yield svc
     svc.stop()
 

@@ -25,7 +25,7 @@ def parse(text: str) -> tuple[dict, list[dict], list[dict]]:
     objs = [json.loads(line) for line in text.splitlines() if line and not line.startswith("#")]
     assert objs[0]["type"] == "session"
     entries = [o for o in objs if o["type"] == "entry"]
-    events = [o for o in objs[1 + len(entries):]]
+    events = [o for o in objs[1 + len(entries) :]]
     assert all(o["type"] != "entry" for o in events), "entries must come before events"
     return objs[0], entries, events
 
@@ -58,8 +58,14 @@ def stops_of(evs: list[dict]) -> list[dict]:
     finishes_since_out = 0
     for ev in evs:
         if ev["type"] == "passing" and ev["loop"] == "pit_in":
-            cur = {"in": ev["t"], "changes": [], "refuels": [], "mechanical": False,
-                   "finishes_before": finishes_since_out, "finish_inside": 0}
+            cur = {
+                "in": ev["t"],
+                "changes": [],
+                "refuels": [],
+                "mechanical": False,
+                "finishes_before": finishes_since_out,
+                "finish_inside": 0,
+            }
         elif ev["type"] == "passing" and ev["loop"] == "pit_out" and cur:
             cur["out"] = ev["t"]
             stops.append(cur)
@@ -111,8 +117,9 @@ def test_file_format_follows_the_scenario_spec():
 
 def test_lap_time_mean_and_spread_match_the_model():
     """Over ~330 laps per car, each car's laps average base lap time with the configured spread."""
-    race, _, entries, events = gen("generic-timed", 8, 11, duration_s=6 * 3600.0, slow_lap=0.0,
-                                   off_track=0.0, drift_s_per_lap=0.0)
+    race, _, entries, events = gen(
+        "generic-timed", 8, 11, duration_s=6 * 3600.0, slow_lap=0.0, off_track=0.0, drift_s_per_lap=0.0
+    )
     cars = {c.number: c for c in race.cars}
     for num, evs in per_car(entries, events).items():
         t = np.array([e["t"] for e in evs if e["type"] == "passing" and e["loop"] == "finish"])
@@ -125,8 +132,16 @@ def test_lap_time_mean_and_spread_match_the_model():
 
 
 def test_slow_laps_and_off_tracks_shift_the_mean_as_configured():
-    race, _, entries, events = gen("generic-timed", 6, 5, duration_s=8 * 3600.0, slow_lap=0.1,
-                                   slow_lap_mean_s=4.0, off_track=0.01, drift_s_per_lap=0.0)
+    race, _, entries, events = gen(
+        "generic-timed",
+        6,
+        5,
+        duration_s=8 * 3600.0,
+        slow_lap=0.1,
+        slow_lap_mean_s=4.0,
+        off_track=0.01,
+        drift_s_per_lap=0.0,
+    )
     all_laps, expected = [], []
     cars = {c.number: c for c in race.cars}
     for num, evs in per_car(entries, events).items():
@@ -142,8 +157,15 @@ def test_slow_laps_and_off_tracks_shift_the_mean_as_configured():
 
 def test_missed_read_rate_and_faults_leave_the_driving_unchanged():
     clean, *_ = gen("generic-timed", 10, 21, duration_s=4 * 3600.0)
-    race, _, entries, events = gen("generic-timed", 10, 21, duration_s=4 * 3600.0, missed_read=0.05,
-                                   duplicate_read=0.05, noise_per_hour=30.0)
+    race, _, entries, events = gen(
+        "generic-timed",
+        10,
+        21,
+        duration_s=4 * 3600.0,
+        missed_read=0.05,
+        duplicate_read=0.05,
+        noise_per_hour=30.0,
+    )
     n = race.stats["crossings"]
     assert n == clean.stats["crossings"] > 2000
     rate = race.stats["missed"] / n
@@ -194,8 +216,18 @@ def test_pit_lane_geometry_and_normal_stops():
         assert last["loop"] == "finish" and last["t"] >= race.flag_t >= d
 
 
-@pytest.mark.parametrize("behaviour", ["short_stop", "closed_pit", "closed_pit_mechanical", "late_change",
-                                       "back_to_back", "missed_refuel", "missing_stop"])
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        "short_stop",
+        "closed_pit",
+        "closed_pit_mechanical",
+        "late_change",
+        "back_to_back",
+        "missed_refuel",
+        "missing_stop",
+    ],
+)
 def test_rule_behaviours_produce_the_events_they_should(behaviour):
     rate = 0.25 if behaviour == "short_stop" else 1.0
     race, session, entries, events = gen("lemans-270-6h", 8, 9, **{behaviour: rate})
@@ -244,8 +276,9 @@ def test_autocross_heat_standing_start_and_jump_starts():
         assert evs[0]["loop"] == "start" and evs[0]["t"] > sig["start_lights_green"] - 0.5
         assert 101 > int(e["number"]) >= 1 and e["division"] == "Super Buggy"
     # LAP-FINISH: the winner does exactly 5 laps, nobody does more than 6 crossings
-    counts = sorted((sum(1 for ev in cars[e["number"]] if ev.get("loop") == "finish") for e in entries),
-                    reverse=True)
+    counts = sorted(
+        (sum(1 for ev in cars[e["number"]] if ev.get("loop") == "finish") for e in entries), reverse=True
+    )
     assert counts[0] == 5 and all(c <= 5 for c in counts)
 
 
@@ -253,7 +286,9 @@ def test_cross_country_waves_two_hour_categories_and_pit_passages():
     race, session, entries, events = gen("ffm-cc", 45, 3)
     assert [w["offset_s"] for w in session["waves"]] == [0.0, 30.0, 60.0]
     assert {e["wave"] for e in entries} == {1, 2, 3}
-    stop_cats = {ev["category"] for ev in events if ev["type"] == "signal" and ev["signal"] == "stop_category"}
+    stop_cats = {
+        ev["category"] for ev in events if ev["type"] == "signal" and ev["signal"] == "stop_category"
+    }
     assert stop_cats == {"Jeunes", "Féminines"}
     cars = per_car(entries, events)
     for e in entries:
@@ -325,7 +360,10 @@ def test_regulated_numbers_come_from_the_preset_files():
     cc, cc_data = model.FORMATS["ffm-cc"], _preset_json("ffm-cc")
     passages = cc_data["rules"]["CC-PIT"]["passages"]
     assert {c: cc.required_stops(c) for c in ("Elite Open", "Jeunes", "feminines")} == {
-        "Elite Open": passages["default"], "Jeunes": passages["Jeunes"], "feminines": passages["Féminines"]}
+        "Elite Open": passages["default"],
+        "Jeunes": passages["Jeunes"],
+        "feminines": passages["Féminines"],
+    }
     assert cc.category_end_s("FÉMININES") == cc_data["category_duration_s"]["Féminines"]
     assert cc.category_end_s("N1") is None and cc.wave_interval_s == cc_data["wave_interval_s"]
 

@@ -45,11 +45,15 @@ async def unlinked(http: httpx.AsyncClient, sid: str) -> None:
         await http.delete(f"/sessions/{sid}/decoders/{i}")
 
 
-async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: float) -> tuple[dict, list, list]:
+async def run_live(
+    race: model.Race, svc: ServiceProcess, target: str, speed: float
+) -> tuple[dict, list, list]:
     lines = [json.loads(x) for x in scenario.lines(race) if x.startswith("{")]
     head = lines[0]
     async with httpx.AsyncClient(base_url=f"{svc.url}/api", headers=ADMIN, timeout=10) as http:
-        r = await http.post("/sessions", json={"name": "more decoders", **{k: v for k, v in head.items() if k != "type"}})
+        r = await http.post(
+            "/sessions", json={"name": "more decoders", **{k: v for k, v in head.items() if k != "type"}}
+        )
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
         try:
@@ -67,19 +71,35 @@ async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: fl
                 r = await post_played_line(http, f"/sessions/{sid}/events", line)
                 assert r.status_code == 200, r.text
 
-            async def all_in() -> bool:  # the decoders stay up until every read is in (their resends answered)
-                return sum(d["passings"] for d in (await http.get(f"/sessions/{sid}/decoders")).json()) >= len(race.reads)
+            async def all_in() -> (
+                bool
+            ):  # the decoders stay up until every read is in (their resends answered)
+                return sum(
+                    d["passings"] for d in (await http.get(f"/sessions/{sid}/decoders")).json()
+                ) >= len(race.reads)
 
-            await play(race, [KeptUp(target, all_in, timeout_s=30)], speed=speed, announce=announce, wait_clients_s=15,
-                       linger_s=0.0, status_every_s=0.3, on_event=on_event)  # fmt: skip
+            await play(
+                race,
+                [KeptUp(target, all_in, timeout_s=30)],
+                speed=speed,
+                announce=announce,
+                wait_clients_s=15,
+                linger_s=0.0,
+                status_every_s=0.3,
+                on_event=on_event,
+            )
             for t in pending:
                 assert (await t).status_code == 201
             end_t = round(max(r.t for r in race.reads) + 1.0, 6)
-            r = await http.post(f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session", "t": end_t})
+            r = await http.post(
+                f"/sessions/{sid}/events", json={"type": "signal", "signal": "finish_session", "t": end_t}
+            )
             assert r.status_code == 200, r.text
             decoders = (await http.get(f"/sessions/{sid}/decoders")).json()
             log = (await http.get(f"/sessions/{sid}/export.jsonl")).text.splitlines()
-            logged = sorted((o["t"], o["transponder"], o["loop"]) for o in map(json.loads, log) if o["type"] == "passing")
+            logged = sorted(
+                (o["t"], o["transponder"], o["loop"]) for o in map(json.loads, log) if o["type"] == "passing"
+            )
             res = (await http.get(f"/sessions/{sid}/results")).json()
             return res, decoders, logged
         finally:
@@ -87,21 +107,40 @@ async def run_live(race: model.Race, svc: ServiceProcess, target: str, speed: fl
 
 
 def rows(res: dict) -> list[tuple]:
-    return [(r["position"], r["number"], r["laps"], r["status"], r["total_time_s"], r["best_lap_s"], r["pit_stops"],
-             r["penalty_laps"]) for r in res["classification"]]  # fmt: skip
+    return [
+        (
+            r["position"],
+            r["number"],
+            r["laps"],
+            r["status"],
+            r["total_time_s"],
+            r["best_lap_s"],
+            r["pit_stops"],
+            r["penalty_laps"],
+        )
+        for r in res["classification"]
+    ]
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
     """One service for the module's races, each in a session of its own."""
-    svc = ServiceProcess(tmp_path_factory.mktemp("more-decoders") / "data").start(timeout=60)  # a busy machine starts it slowly
+    svc = ServiceProcess(tmp_path_factory.mktemp("more-decoders") / "data").start(
+        timeout=60
+    )  # a busy machine starts it slowly
     yield svc
     svc.stop()
 
 
-@pytest.mark.parametrize("target", ["protime?corrupt=0.03&seed=5", "protime+udp://127.0.0.1:0?corrupt=0.03&seed=6",
-                                    "rrs://127.0.0.1:0?corrupt=0.05&seed=7",
-                                    "wiclax://127.0.0.1:0?corrupt=0.05&seed=8"])  # fmt: skip
+@pytest.mark.parametrize(
+    "target",
+    [
+        "protime?corrupt=0.03&seed=5",
+        "protime+udp://127.0.0.1:0?corrupt=0.03&seed=6",
+        "rrs://127.0.0.1:0?corrupt=0.05&seed=7",
+        "wiclax://127.0.0.1:0?corrupt=0.05&seed=8",
+    ],
+)
 def test_a_race_through_each_protocol_with_cuts_and_damage_equals_the_replay(target, svc, tmp_path):
     p = model.Params(closed_pit_mechanical=0.4, short_stop=0.15, duplicate_read=0.05)
     race = cut_links(fit_race(model.generate("lemans-270-2h", 6, 17, p, duration_s=900.0), [target]))
@@ -109,8 +148,12 @@ def test_a_race_through_each_protocol_with_cuts_and_damage_equals_the_replay(tar
     got, decoders, logged = asyncio.run(run_live(race, svc, target, speed=400))
     assert logged == scenario_passings(race)  # every read in the log, exactly once
     assert sum(d["passings"] for d in decoders) == len(race.reads)
-    damaged = sum(n for d in decoders for reason, n in d["rejected"].items()
-                  if reason in ("checksum", "length", "format", "time", "fields"))  # fmt: skip
+    damaged = sum(
+        n
+        for d in decoders
+        for reason, n in d["rejected"].items()
+        if reason in ("checksum", "length", "format", "time", "fields")
+    )
     assert damaged > 0 and sum(d["reconnects"] for d in decoders) + ("protime" in target) > 0
     assert rows(got) == rows(want)
     pens = lambda res: sorted((x["number"], x["rule"], x["laps"], x["t"]) for x in res["penalties"])  # noqa: E731

@@ -83,11 +83,21 @@ async def run_tcp(race: model.Race, speed: float) -> tuple[list[dict], dict, dic
         infos.append(info)
         received[info["decoder_id"]] = {}
         stats[info["decoder_id"]] = {}
-        tasks.append(asyncio.create_task(
-            p3_tcp_client(info["url"], received[info["decoder_id"]], stats[info["decoder_id"]], stop)))
+        tasks.append(
+            asyncio.create_task(
+                p3_tcp_client(info["url"], received[info["decoder_id"]], stats[info["decoder_id"]], stop)
+            )
+        )
 
-    result = await play(race, ["p3tcp://127.0.0.1:0"], speed=speed, announce=announce, wait_clients_s=2.0,
-                        linger_s=0.4, status_every_s=0.2)
+    result = await play(
+        race,
+        ["p3tcp://127.0.0.1:0"],
+        speed=speed,
+        announce=announce,
+        wait_clients_s=2.0,
+        linger_s=0.4,
+        status_every_s=0.2,
+    )
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
     return infos, received, stats, result
@@ -174,6 +184,7 @@ async def test_p3_serial_pty_playback_equals_the_scenario_and_answers_resend():
 
 # --------------------------------------------------------------------------- MQTT
 
+
 @pytest.mark.mqtt
 async def test_mqtt_playback_equals_the_scenario(mosquitto):  # noqa: F811 (fixture)
     import aiomqtt
@@ -189,8 +200,14 @@ async def test_mqtt_playback_equals_the_scenario(mosquitto):  # noqa: F811 (fixt
                 got.append((str(m.topic), json.loads(m.payload)))
 
         task = asyncio.create_task(rx())
-        await play(race, [f"mqtt://127.0.0.1:{mosquitto.port}/track1"], speed=300, announce=infos.append,
-                   linger_s=0.3, status_every_s=0.2)
+        await play(
+            race,
+            [f"mqtt://127.0.0.1:{mosquitto.port}/track1"],
+            speed=300,
+            announce=infos.append,
+            linger_s=0.3,
+            status_every_s=0.2,
+        )
         await asyncio.sleep(0.2)
         task.cancel()
     base = {i["decoder_id"]: i["rtc_base_us"] for i in infos}
@@ -211,9 +228,30 @@ async def test_cli_play_announces_decoders_and_serves_p3(tmp_path):
     """`python -m simulator --play p3tcp://...`: JSON announce lines, then a decoder that serves P3."""
     out = tmp_path / "race.jsonl"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--preset", "generic-laps", "--cars", "4", "--laps", "3",
-        "--seed", "9", "--out", str(out), "--play", "p3tcp://127.0.0.1:0", "--speed", "300",
-        "--wait-clients", "5", "--linger", "0.3", cwd=REPO, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "simulator",
+        "--preset",
+        "generic-laps",
+        "--cars",
+        "4",
+        "--laps",
+        "3",
+        "--seed",
+        "9",
+        "--out",
+        str(out),
+        "--play",
+        "p3tcp://127.0.0.1:0",
+        "--speed",
+        "300",
+        "--wait-clients",
+        "5",
+        "--linger",
+        "0.3",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         info = json.loads(await asyncio.wait_for(proc.stdout.readline(), 10))
         received: dict[int, codec.PassingRecord] = {}
@@ -227,8 +265,11 @@ async def test_cli_play_announces_decoders_and_serves_p3(tmp_path):
             proc.kill()
             await proc.wait()
     assert info["loop"] == "finish" and info["rtc_base_us"] == 1_767_225_600_000_000
-    want = sorted((o["t"], o["transponder"]) for o in map(json.loads, out.read_text().splitlines()[2:])
-                  if o["type"] == "passing")
+    want = sorted(
+        (o["t"], o["transponder"])
+        for o in map(json.loads, out.read_text().splitlines()[2:])
+        if o["type"] == "passing"
+    )
     got = sorted(((r.rtc_time_us - info["rtc_base_us"]) / 1e6, str(r.transponder)) for r in received.values())
     assert got == want and len(got) >= 12
 

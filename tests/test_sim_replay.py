@@ -58,8 +58,15 @@ def test_clean_endurance_race_has_no_penalty_and_everybody_finishes(tmp_path):
 
 @pytest.mark.parametrize("preset,seed", [("lemans-270-2h", 5), ("lemans-270-4h", 8)])
 def test_each_behaviour_draws_its_rule(preset, seed, tmp_path):
-    p = model.Params(short_stop=0.08, closed_pit=0.15, closed_pit_mechanical=0.2, late_change=0.15,
-                     back_to_back=0.15, missing_stop=0.15, missed_refuel=0.2)
+    p = model.Params(
+        short_stop=0.08,
+        closed_pit=0.15,
+        closed_pit_mechanical=0.2,
+        late_change=0.15,
+        back_to_back=0.15,
+        missing_stop=0.15,
+        missed_refuel=0.2,
+    )
     race = model.generate(preset, 14, seed, p)
     res = replay(race, tmp_path)
     got = {(pen["number"], pen["rule"]) for pen in res["penalties"] if pen["state"] == "applied"}
@@ -74,8 +81,12 @@ def test_weight_and_ballast_checks(tmp_path):
     p = model.Params(weight_check=0.3, underweight=0.3, ballast_fail=0.06, ballast_ignore=0.5)
     race = model.generate("lemans-270-4h", 12, 3, p)
     res = replay(race, tmp_path)
-    want_weight = sorted((c.number, 2 * math.ceil(s["kg_missing"] - 1e-9)) for c in race.cars for s in c.stops
-                         if "kg_missing" in s)
+    want_weight = sorted(
+        (c.number, 2 * math.ceil(s["kg_missing"] - 1e-9))
+        for c in race.cars
+        for s in c.stops
+        if "kg_missing" in s
+    )
     got_weight = sorted((x["number"], x["laps"]) for x in res["penalties"] if x["rule"] == "LM-WEIGHT")
     assert want_weight and got_weight == want_weight
     ignored = {c.number for c in race.cars if "ballast_ignore" in c.behaviours}

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.timeout(60)
 FAST = "retry_min=0.05&retry_max=0.2"
 
 
-async def play_into_sources(race: model.Race, target: str, url_of, speed: float = 300.0,
-                            **kw) -> tuple[list[dict], dict[str, list[Passing]], dict]:
+async def play_into_sources(
+    race: model.Race, target: str, url_of, speed: float = 300.0, **kw
+) -> tuple[list[dict], dict[str, list[Passing]], dict]:
     """Play `race` on `target`, with one source per announced decoder collecting passings."""
     infos: list[dict] = []
     got: dict[str, list[Passing]] = {}
@@ -37,8 +38,9 @@ async def play_into_sources(race: model.Race, target: str, url_of, speed: float 
         tasks.append(asyncio.create_task(src.run(lst.append)))
 
     try:
-        result = await play(race, [target], speed=speed, announce=announce, linger_s=0.8,
-                            status_every_s=0.2, **kw)
+        result = await play(
+            race, [target], speed=speed, announce=announce, linger_s=0.8, status_every_s=0.2, **kw
+        )
     finally:
         for src in sources:
             src.stop()
@@ -58,7 +60,8 @@ def on_session_clock(infos: list[dict], got: dict[str, list[Passing]]) -> list[t
 async def test_p3_tcp_source_receives_the_scenario():
     race = small_race()
     infos, got, extra = await play_into_sources(
-        race, "p3tcp://127.0.0.1:0", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0)
+        race, "p3tcp://127.0.0.1:0", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0
+    )
     assert on_session_clock(infos, got) == scenario_passings(race)
     assert all(s.status.duplicates == 0 for s in extra["sources"])
 
@@ -66,7 +69,8 @@ async def test_p3_tcp_source_receives_the_scenario():
 async def test_p3_tcp_source_recovers_dropouts_by_resend():
     race = with_outages(small_race())
     infos, got, extra = await play_into_sources(
-        race, "p3tcp://127.0.0.1:0", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0)
+        race, "p3tcp://127.0.0.1:0", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0
+    )
     result = extra["result"]
     assert sum(r["passings"] - r["sent"] for r in result.values()) > 0  # passings were read while down
     assert on_session_clock(infos, got) == scenario_passings(race)
@@ -78,7 +82,9 @@ async def test_p3_serial_source_on_a_pty_receives_the_scenario():
     race = small_race()
     # the crew links the decoder before the start (pyserial empties the line's buffer on opening it:
     # what the decoder sent before is fetched only by the RESEND of a gap after a read)
-    infos, got, _ = await play_into_sources(race, "serial", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0)
+    infos, got, _ = await play_into_sources(
+        race, "serial", lambda i: f"{i['url']}?{FAST}", wait_clients_s=3.0
+    )
     assert on_session_clock(infos, got) == scenario_passings(race)
 
 

@@ -45,7 +45,12 @@ def session_on(primary: PairServer) -> str:
     r = primary.http.post("/api/sessions", json=SESSION)
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
-    assert primary.http.post(f"/api/sessions/{sid}/entries", json=[{"type": "entry", "number": "7", "transponder": "11"}]).status_code == 200
+    assert (
+        primary.http.post(
+            f"/api/sessions/{sid}/entries", json=[{"type": "entry", "number": "7", "transponder": "11"}]
+        ).status_code
+        == 200
+    )
     return sid
 
 
@@ -67,8 +72,11 @@ async def test_the_simulated_p3_decoder_serves_two_clients_at_once():
         feed.read(p)
         await target.passing(feed, p)
         got = [await asyncio.wait_for(r.read(4096), 5) for r in (r1, r2)]
-        assert all(isinstance(rec, codec.PassingRecord) and rec.passing_number == 41
-                   for g in got for rec in codec.P3StreamDecoder().feed(g))  # fmt: skip
+        assert all(
+            isinstance(rec, codec.PassingRecord) and rec.passing_number == 41
+            for g in got
+            for rec in codec.P3StreamDecoder().feed(g)
+        )
         w1.write(codec.encode(codec.resend_request(41, 41)))
         await w1.drain()
         again = await asyncio.wait_for(r1.read(4096), 5)
@@ -85,15 +93,19 @@ def test_a_standby_copies_shows_how_far_behind_and_refuses_writes_with_a_code(pa
     primary, standby = pair
     sid = session_on(primary)
     for i in range(3):
-        assert primary.http.post(f"/api/sessions/{sid}/events", json=passing(60.0 * (i + 1))).status_code == 200
+        assert (
+            primary.http.post(f"/api/sessions/{sid}/events", json=passing(60.0 * (i + 1))).status_code == 200
+        )
     wait(lambda: caught_up(standby) and standby.export(sid) == primary.export(sid), what="the copy")
     st = standby.status()
     assert st["role"] == "standby" and st["primary"] == primary.url and st["writable"] is False
     assert st["follow"]["copied"] == 5 and st["follow"]["seconds_behind"] == 0
     # once caught up, each line copied is timed (commit there -> commit here)
     assert primary.http.post(f"/api/sessions/{sid}/events", json=passing(240.0)).status_code == 200
-    wait(lambda: standby.http.get(f"/api/sessions/{sid}/classification").json()["rows"][0]["laps"] == 4,
-         what="the fourth lap copied")  # fmt: skip
+    wait(
+        lambda: standby.http.get(f"/api/sessions/{sid}/classification").json()["rows"][0]["laps"] == 4,
+        what="the fourth lap copied",
+    )
     delay = wait(lambda: standby.status()["follow"]["delay_ms"]["p50"], what="a copy delay")
     assert 0 <= delay < 10_000
     # every write refused, in the caller's language, whatever the route
@@ -103,7 +115,9 @@ def test_a_standby_copies_shows_how_far_behind_and_refuses_writes_with_a_code(pa
     assert standby.http.post("/api/sessions", json=SESSION).status_code == 409
     assert standby.http.delete(f"/api/sessions/{sid}/decoders/0").json()["code"] == "standby.read_only"
     # the primary sees its standby, up to date
-    wait(lambda: (primary.status()["followers"] or [{}])[0].get("lines_behind") == 0, what="the primary's view")
+    wait(
+        lambda: (primary.status()["followers"] or [{}])[0].get("lines_behind") == 0, what="the primary's view"
+    )
     assert primary.status()["followers"][0]["connected"] is True
     # a spectator sees the roles and the lag, not the machines' addresses
     public = httpx.get(standby.url + "/api/standby").json()
@@ -113,7 +127,9 @@ def test_a_standby_copies_shows_how_far_behind_and_refuses_writes_with_a_code(pa
 def test_meetings_are_copied_with_their_sessions(pair):
     primary, standby = pair
     entries = [{"number": str(n), "name": f"Pilote {n}", "transponder": f"X{n}"} for n in range(701, 705)]
-    m = primary.http.post("/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries})
+    m = primary.http.post(
+        "/api/meetings", json={"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries}
+    )
     assert m.status_code == 201, m.text
     mid = m.json()["id"]
     assert primary.http.post(f"/api/meetings/{mid}/stages/practice1/start").status_code == 200
@@ -122,7 +138,9 @@ def test_meetings_are_copied_with_their_sessions(pair):
     sids = list(want["sessions"].values())
     assert sids
     for sid in sids:
-        wait(lambda sid=sid: standby.http.get(f"/api/sessions/{sid}").status_code == 200, what=f"session {sid}")
+        wait(
+            lambda sid=sid: standby.http.get(f"/api/sessions/{sid}").status_code == 200, what=f"session {sid}"
+        )
 
 
 def test_the_log_stream_needs_the_admin_token_and_a_primary(pair):
@@ -143,7 +161,9 @@ def test_the_log_stream_needs_the_admin_token_and_a_primary(pair):
     # a standby set up with another admin token says so (its admin page shows the catalogue's words)
     other = PairServer(standby.data.parent / "other", token="another-token", standby_of=primary.url).start()
     try:
-        follow = wait(lambda: other.status()["follow"]["error_code"] and other.status()["follow"], what="the refusal")
+        follow = wait(
+            lambda: other.status()["follow"]["error_code"] and other.status()["follow"], what="the refusal"
+        )
         assert follow["error_code"] == "token" and not follow["connected"] and follow["copied"] == 0
     finally:
         other.stop()
@@ -152,8 +172,14 @@ def test_the_log_stream_needs_the_admin_token_and_a_primary(pair):
 def test_promote_and_fence_refusals(pair):
     primary, _ = pair
     r = primary.http.post("/api/promote?lang=fr", json={})
-    assert r.status_code == 409 and r.json()["code"] == "standby.already_primary" and "époque 1" in r.json()["detail"]
-    r = primary.http.post("/api/standby/fence", json={"epoch": 1, "node": "", "primary": "http://127.0.0.1:9"})
+    assert (
+        r.status_code == 409
+        and r.json()["code"] == "standby.already_primary"
+        and "époque 1" in r.json()["detail"]
+    )
+    r = primary.http.post(
+        "/api/standby/fence", json={"epoch": 1, "node": "", "primary": "http://127.0.0.1:9"}
+    )
     assert r.status_code == 409 and r.json()["code"] == "standby.stale_epoch"
     assert primary.http.post("/api/standby/fence", json={"epoch": "2"}).json()["code"] == "standby.bad_fence"
     assert httpx.post(primary.url + "/api/promote").status_code == 401
@@ -171,9 +197,16 @@ def test_handover_while_the_primary_is_up_loses_nothing_and_the_old_primary_foll
     assert old["role"] == "standby" and old["stepped_down"]["epoch"] == 2 and old["primary"] == standby.url
     assert standby.http.post(f"/api/sessions/{sid}/events", json=passing(120.0)).status_code == 200
     wait(lambda: primary.export(sid) == standby.export(sid), what="the old primary to copy the new one")
-    assert primary.http.post(f"/api/sessions/{sid}/events", json=passing(180.0)).json()["code"] == "standby.stepped_down"
+    assert (
+        primary.http.post(f"/api/sessions/{sid}/events", json=passing(180.0)).json()["code"]
+        == "standby.stepped_down"
+    )
     # the epoch is in the session's meta (copied to the new standby), never a scenario line
-    epochs = sqlite3.connect(primary.data / f"{sid}.sqlite").execute("SELECT value FROM meta WHERE key = 'epochs'").fetchone()
+    epochs = (
+        sqlite3.connect(primary.data / f"{sid}.sqlite")
+        .execute("SELECT value FROM meta WHERE key = 'epochs'")
+        .fetchone()
+    )
     assert [e["epoch"] for e in json.loads(epochs[0])] == [2]
     assert all(json.loads(x)["type"] != "epoch" for x in standby.export(sid).splitlines())
 
@@ -186,11 +219,16 @@ async def _held_then_promoted(tmp_path) -> tuple[dict, dict[int, float], dict, d
         standby = PairServer(tmp_path / "s", standby_of=primary.url).start()
         try:
             sid = await asyncio.to_thread(session_on, primary)
-            r = await asyncio.to_thread(primary.http.post, f"/api/sessions/{sid}/decoders",
-                                        json={"url": f"{dec.url}?retry_min=0.05&retry_max=0.2"})  # fmt: skip
+            r = await asyncio.to_thread(
+                primary.http.post,
+                f"/api/sessions/{sid}/decoders",
+                json={"url": f"{dec.url}?retry_min=0.05&retry_max=0.2"},
+            )
             assert r.status_code == 201, r.text
             await _until(lambda: dec.connections >= 2, "both machines on the decoder")
-            await _until(lambda: _clock_source(primary, sid) == "decoder", "the primary to learn the decoder's clock")
+            await _until(
+                lambda: _clock_source(primary, sid) == "decoder", "the primary to learn the decoder's clock"
+            )
 
             async def cars(n: int) -> None:
                 for _ in range(n):
@@ -198,13 +236,17 @@ async def _held_then_promoted(tmp_path) -> tuple[dict, dict[int, float], dict, d
                     await asyncio.sleep(0.02)
 
             await cars(5)
-            await _until(lambda: len(standby.reads(sid)) == 5 and standby.status()["held"]["reads"] == 0, "the copy")
+            await _until(
+                lambda: len(standby.reads(sid)) == 5 and standby.status()["held"]["reads"] == 0, "the copy"
+            )
             await asyncio.to_thread(primary.stop)  # the primary dies
             await cars(5)  # 6..10: only the standby hears them
             await _until(lambda: standby.status()["held"]["reads"] == 5, "5 held reads")
             await asyncio.to_thread(standby.stop)  # ...and the standby restarts
             await cars(2)  # 11, 12: nobody hears them; the decoder keeps them
-            standby = await asyncio.to_thread(PairServer(tmp_path / "s", port=standby.port).start)  # no --standby-of
+            standby = await asyncio.to_thread(
+                PairServer(tmp_path / "s", port=standby.port).start
+            )  # no --standby-of
             back = standby.status()
             done = await asyncio.to_thread(standby.http.post, "/api/promote", json={})
             assert done.status_code == 200, done.text
@@ -261,7 +303,11 @@ def test_an_old_primarys_diverged_copy_is_kept_aside_and_copied_again(tmp_path, 
         kept = list((tmp_path / "p" / "diverged").glob(f"{sid}.epoch2.*.sqlite"))
         assert len(kept) == 1
         code, out, _ = boucle(capsys, "record", str(kept[0]))
-        assert code == 0 and [json.loads(x)["t"] for x in out.splitlines() if '"passing"' in x] == [60.0, 120.0, 180.0]
+        assert code == 0 and [json.loads(x)["t"] for x in out.splitlines() if '"passing"' in x] == [
+            60.0,
+            120.0,
+            180.0,
+        ]
     finally:
         standby.stop()
         primary.stop()
@@ -292,7 +338,9 @@ def test_the_command_line_keeps_the_token_off_ps_and_refuses_unsafe_setups(tmp_p
     loose.chmod(0o644)
     r = run("serve", "--data", str(tmp_path / "d"), "--admin-token-file", str(loose))
     assert r.returncode == 2 and "chmod 600" in r.stderr
-    r = run("serve", "--data", str(tmp_path / "d"), "--standby-of", "http://127.0.0.1:9", "--decoder", "p3tcp://x")
+    r = run(
+        "serve", "--data", str(tmp_path / "d"), "--standby-of", "http://127.0.0.1:9", "--decoder", "p3tcp://x"
+    )
     assert r.returncode == 2 and "--decoder goes to the primary" in r.stderr
     r = run("promote", "http://127.0.0.1:9", env={"BOUCLE_ADMIN_TOKEN": ""})
     assert r.returncode == 2 and "--admin-token-file" in r.stderr
@@ -342,6 +390,8 @@ async def test_no_promotion_while_the_primary_streams_and_will_not_step_down(tmp
     node.follower = Streaming()  # type: ignore[assignment]
     with pytest.raises(errors.Conflict) as refused:
         await promotion.promote(node)
-    assert refused.value.code == "standby.primary_alive" and refused.value.params == {"primary": "http://127.0.0.1:9"}
+    assert refused.value.code == "standby.primary_alive" and refused.value.params == {
+        "primary": "http://127.0.0.1:9"
+    }
     assert node.role == "standby" and node.epoch == 1
     assert json.loads((tmp_path / "node.json").read_text())["role"] == "standby"

@@ -122,8 +122,14 @@ def replay_results(race: model.Race, tmp_path) -> dict:
 
 def promote_cli(url: str) -> dict:
     """`boucle promote URL`, the token in the environment (never on the command line)."""
-    r = subprocess.run([sys.executable, "-m", "service.cli", "promote", url, "--lang", "en"], cwd=REPO,
-                       capture_output=True, text=True, timeout=120, env={**os.environ, "BOUCLE_ADMIN_TOKEN": TOKEN})  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "promote", url, "--lang", "en"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BOUCLE_ADMIN_TOKEN": TOKEN},
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -146,33 +152,59 @@ async def run(tmp_path, the_race: model.Race) -> dict:
     target = TwoClientTarget()
     seen: dict = {}
     async with httpx.AsyncClient(headers=ADMIN, timeout=10) as http:
-        r = await http.post(f"{a.url}/api/sessions", json={"name": "two laptops", **{k: v for k, v in lines[0].items() if k != "type"}})
+        r = await http.post(
+            f"{a.url}/api/sessions",
+            json={"name": "two laptops", **{k: v for k, v in lines[0].items() if k != "type"}},
+        )
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
-        r = await http.post(f"{a.url}/api/sessions/{sid}/entries", json=[x for x in lines if x["type"] == "entry"])
+        r = await http.post(
+            f"{a.url}/api/sessions/{sid}/entries", json=[x for x in lines if x["type"] == "entry"]
+        )
         assert r.status_code == 200, r.text
         adding: list[asyncio.Task] = []
 
         def announce(info: dict) -> None:
-            link = {"url": f"{info['url']}?retry_min=0.05&retry_max=0.2", "loop": info["loop"], "rtc_zero_us": info["rtc_base_us"]}
+            link = {
+                "url": f"{info['url']}?retry_min=0.05&retry_max=0.2",
+                "loop": info["loop"],
+                "rtc_zero_us": info["rtc_base_us"],
+            }
             adding.append(asyncio.create_task(http.post(f"{a.url}/api/sessions/{sid}/decoders", json=link)))
 
         poster = asyncio.create_task(rc.run(http, sid))
-        player = asyncio.create_task(play(the_race, [target], speed=SPEED, announce=announce, wait_clients_s=30,
-                                          linger_s=120, status_every_s=0.5, on_event=rc.queue.put_nowait))  # fmt: skip
+        player = asyncio.create_task(
+            play(
+                the_race,
+                [target],
+                speed=SPEED,
+                announce=announce,
+                wait_clients_s=30,
+                linger_s=120,
+                status_every_s=0.5,
+                on_event=rc.queue.put_nowait,
+            )
+        )
         try:
             # -- the cable between the laptops cut and restored mid-race --------------------------------
             await until(lambda: target.now() >= CUT * end or player.done(), 60, "the cut")
             assert not player.done(), "the decoders never had both machines as clients"
             await proxy.cut()
-            await until(lambda: _follow(http, b.url, lambda f: not f["connected"], seen), 20, "B to see the cut")
+            await until(
+                lambda: _follow(http, b.url, lambda f: not f["connected"], seen), 20, "B to see the cut"
+            )
             await until(lambda: target.now() >= BEHIND * end, 60, "the primary to log more")
             await until(lambda: _behind(http, a.url, seen), 20, "A to show its standby cut off and behind")
             copied = (await node_status(http, b.url))["follow"]["copied"]
             await proxy.restore()
-            await until(lambda: _follow(http, b.url, lambda f: f["connected"] and f["lines_behind"] == 0, seen), 30,
-                        "B to catch up")  # fmt: skip
-            await until(lambda: _copied_all(http, a.url, b.url, sid, seen), 30, "B to hold every read A had logged")
+            await until(
+                lambda: _follow(http, b.url, lambda f: f["connected"] and f["lines_behind"] == 0, seen),
+                30,
+                "B to catch up",
+            )
+            await until(
+                lambda: _copied_all(http, a.url, b.url, sid, seen), 30, "B to hold every read A had logged"
+            )
             seen["caught_up"] = (await node_status(http, b.url))["follow"]["copied"] - copied
 
             # -- A dies mid-race; a person promotes B ---------------------------------------------------------
@@ -190,10 +222,15 @@ async def run(tmp_path, the_race: model.Race) -> dict:
             a = ServiceProcess(a.data, port=a.port)
             await asyncio.to_thread(a.start, 60.0)
             seen["a_back"] = await node_status(http, a.url)
-            r = await http.post(f"{a.url}/api/sessions/{sid}/events?lang=fr", json={"type": "signal", "signal": "yellow"})
+            r = await http.post(
+                f"{a.url}/api/sessions/{sid}/events?lang=fr", json={"type": "signal", "signal": "yellow"}
+            )
             seen["a_write"] = (r.status_code, r.json())
-            await until(lambda: _follow(http, a.url, lambda f: f["connected"] and f["lines_behind"] == 0, seen), 60,
-                        "A to catch up with B")  # fmt: skip
+            await until(
+                lambda: _follow(http, a.url, lambda f: f["connected"] and f["lines_behind"] == 0, seen),
+                60,
+                "A to catch up with B",
+            )
             await until(lambda: _listening(http, a.url, sid), 30, "A to listen to the decoders")
 
             # -- B dies in the last laps; A is promoted again ----------------------------------------------
@@ -215,8 +252,10 @@ async def run(tmp_path, the_race: model.Race) -> dict:
                 assert (await t).status_code == 201
             seen["final"] = await log_lines(http, a.url, sid)
             seen["decoders"] = (await http.get(f"{a.url}/api/sessions/{sid}/decoders")).json()
-            r = await http.post(f"{a.url}/api/sessions/{sid}/events",
-                                json={"type": "signal", "signal": "finish_session", "t": round(end + 1.0, 6)})  # fmt: skip
+            r = await http.post(
+                f"{a.url}/api/sessions/{sid}/events",
+                json={"type": "signal", "signal": "finish_session", "t": round(end + 1.0, 6)},
+            )
             assert r.status_code == 200, r.text
             seen["results"] = (await http.get(f"{a.url}/api/sessions/{sid}/results")).json()
             seen["posted_again"] = rc.posted_again
@@ -305,13 +344,20 @@ def test_two_laptops_a_cut_cable_and_two_kills_lose_nothing_and_double_nothing(t
     assert pa["epoch"] == 3 and pa["handover"] is False
     # every read of the race exactly once, the classification the scenario's
     reads = reads_of(seen["final"])
-    sent = sorted((f.decoder_id, p.epoch, p.number) for f in build_feeds(the_race, 1_767_225_600_000_000)
-                  for p in f.passings)  # fmt: skip
+    sent = sorted(
+        (f.decoder_id, p.epoch, p.number)
+        for f in build_feeds(the_race, 1_767_225_600_000_000)
+        for p in f.passings
+    )
     assert len(reads) == len(set(reads)), "a read was logged twice"
     assert sorted(reads) == sent
-    assert all(d["state"] == "connected" and d["passings_lost"] == 0 for d in seen["decoders"]), seen["decoders"]
+    assert all(d["state"] == "connected" and d["passings_lost"] == 0 for d in seen["decoders"]), seen[
+        "decoders"
+    ]
     assert seen["resent"] > 0  # the reads nobody held came back by RESEND
     assert spec_view(seen["results"]) == spec_view(want)
-    print(f"\nheld reads logged at promotion: B {sum(s['logged'] for s in pb['sessions'])}, "
-          f"A {sum(s['logged'] for s in pa['sessions'])}; race-control lines posted again: {seen['posted_again']}; "
-          f"most lines behind: {seen['max_behind']}")
+    print(
+        f"\nheld reads logged at promotion: B {sum(s['logged'] for s in pb['sessions'])}, "
+        f"A {sum(s['logged'] for s in pa['sessions'])}; race-control lines posted again: {seen['posted_again']}; "
+        f"most lines behind: {seen['max_behind']}"
+    )

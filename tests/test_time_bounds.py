@@ -54,7 +54,9 @@ def test_every_staff_line_with_a_time_is_bounded(track):
 def test_times_within_the_bounds_are_accepted(track):
     assert track.post("/manual_passing", {"number": "1", "t": 123 + STAFF_AHEAD_S - 1}).status_code == 200
     assert track.post("/signal", {"signal": "yellow", "t": 0}).status_code == 200
-    assert track.post("/penalties", {"number": "2", "rule": "LM-UNSPORTING"}).status_code == 201  # stamped now
+    assert (
+        track.post("/penalties", {"number": "2", "rule": "LM-UNSPORTING"}).status_code == 201
+    )  # stamped now
 
 
 def test_a_read_far_from_the_session_clock_is_refused(track):
@@ -63,23 +65,29 @@ def test_a_read_far_from_the_session_clock_is_refused(track):
     got = refused(track, "/events", {**read, "t": 864000}, "time.after_clock")
     assert got["params"]["margin"] == round(READ_AHEAD_S)
     refused(track, "/events", {**read, "t": -864000}, "time.before_start")
-    assert track.post("/events", {**read, "t": 400.0}).status_code == 200  # a decoder clock a few minutes ahead
+    assert (
+        track.post("/events", {**read, "t": 400.0}).status_code == 200
+    )  # a decoder clock a few minutes ahead
 
 
 def test_a_decoder_read_out_of_time_is_refused_and_counted_not_fatal(track):
     session = track.client.app.state.manager.get(track.sid)
     before = (track.logged(), session.counters["rejected"])
     link = DecoderLink(url="mqtt://127.0.0.1:1/x", rtc_zero_us=0)
-    session.on_passing(link, Passing(transponder="101", rtc_time_us=864_000 * 10**6, decoder_id="d1", passing_number=1))
+    session.on_passing(
+        link, Passing(transponder="101", rtc_time_us=864_000 * 10**6, decoder_id="d1", passing_number=1)
+    )
     assert (track.logged(), session.counters["rejected"]) == (before[0], before[1] + 1)
 
 
 def test_a_log_with_such_times_still_replays():
     """The bounds are the live session's: a file or an old log with them replays as before."""
-    lines = [{"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 5400},
-             {"type": "entry", "number": "4", "transponder": "104"},
-             {"type": "signal", "t": 0, "signal": "green"},
-             {"type": "passing", "t": 60.0, "transponder": "104", "loop": "finish"},
-             {"type": "manual_passing", "t": 99999, "number": "4"}]  # fmt: skip
+    lines = [
+        {"type": "session", "preset": "generic-timed", "kind": "race", "duration_s": 5400},
+        {"type": "entry", "number": "4", "transponder": "104"},
+        {"type": "signal", "t": 0, "signal": "green"},
+        {"type": "passing", "t": 60.0, "transponder": "104", "loop": "finish"},
+        {"type": "manual_passing", "t": 99999, "number": "4"},
+    ]
     res = results(replay_lines([json.dumps(x) for x in lines]))
     assert res["classification"][0]["laps"] == 2

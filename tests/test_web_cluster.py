@@ -21,7 +21,9 @@ __all__ = ["browser"]  # fixture
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
 PREFIX = "boucle/web"
-LAPS = "window.boucle.store.rows.size === 6 && [...window.boucle.store.rows.values()].every(r => r.laps === {n})"
+LAPS = (
+    "window.boucle.store.rows.size === 6 && [...window.boucle.store.rows.values()].every(r => r.laps === {n})"
+)
 
 
 @pytest.fixture
@@ -59,7 +61,9 @@ def test_page_fails_over_and_says_when_its_board_is_delayed(cluster, browser, tm
     assert page.evaluate("document.body.dataset.conn") == "stale"
     text = page.evaluate(f"{banner}.textContent")
     assert re.fullmatch(r"Différé depuis \d\d:\d\d:\d\d : le direct ne passe plus", text), text
-    assert [r["laps"] for r in page.evaluate("[...window.boucle.store.rows.values()]")] == [2] * 6  # kept, said old
+    assert [r["laps"] for r in page.evaluate("[...window.boucle.store.rows.values()]")] == [
+        2
+    ] * 6  # kept, said old
 
     server = LiveServer(tmp_path, **options).start()  # the service again, same data: seq counts from 0
     try:

@@ -35,14 +35,27 @@ def get(server: LiveServer, path: str):
 
 
 def generic(server: LiveServer, name: str) -> dict:
-    s = server.create_session(name, {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 20})
+    s = server.create_session(
+        name, {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 20}
+    )
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/entries", [{"number": "1", "name": "Alpha", "transponder": "101"},
-                                                 {"number": "2", "name": "Bravo", "transponder": "102"}])  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [
+            {"number": "1", "name": "Alpha", "transponder": "101"},
+            {"number": "2", "name": "Bravo", "transponder": "102"},
+        ],
+    )
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green", "t": 0})
     for lap in (1, 2, 3):  # car 1: 60 s laps; car 2: 62 s laps
-        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 60.0 * lap, "transponder": "101", "loop": "finish"})
-        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 62.0 * lap, "transponder": "102", "loop": "finish"})
+        server.post(
+            f"/api/sessions/{sid}/events",
+            {"type": "passing", "t": 60.0 * lap, "transponder": "101", "loop": "finish"},
+        )
+        server.post(
+            f"/api/sessions/{sid}/events",
+            {"type": "passing", "t": 62.0 * lap, "transponder": "102", "loop": "finish"},
+        )
     return s
 
 
@@ -53,9 +66,13 @@ def laps_cell(page, number: str) -> str:
 def test_assign_warns_about_noise_and_confirms_a_replace(server, browser):
     s = generic(server, "Assign")
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 150.0, "transponder": "901", "loop": "pit_in",
-                                                "strength": 40, "hits": 1})  # fmt: skip
-    ctx, page, errors, asked, answers = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
+    server.post(
+        f"/api/sessions/{sid}/events",
+        {"type": "passing", "t": 150.0, "transponder": "901", "loop": "pit_in", "strength": 40, "hits": 1},
+    )
+    ctx, page, errors, asked, answers = staff(
+        browser, server, f"timing.html?session={sid}", s["tokens"]["timing"]
+    )
     row = page.wait_for_selector("#unknown tbody tr[data-key='901']")
     text = row.inner_text()
     assert "pit in 1" in text and "40 / 1" in text and "looks like noise" in text
@@ -65,7 +82,12 @@ def test_assign_warns_about_noise_and_confirms_a_replace(server, browser):
     answers.extend([False])
     page.click("#unknown button[data-act=assign]")
     page.wait_for_function("document.querySelector('#unknown tbody tr[data-key=\"901\"]') !== null")
-    assert len(asked) == 1 and "looks like noise" in asked[0] and "a single read" in asked[0] and "strength 40" in asked[0]
+    assert (
+        len(asked) == 1
+        and "looks like noise" in asked[0]
+        and "a single read" in asked[0]
+        and "strength 40" in asked[0]
+    )
     assert get(server, f"/api/sessions/{sid}/transponders")["1"] == ["101"]
     # again: yes to the noise warning, then the replace confirmation names what stops counting
     answers.extend([True, True])
@@ -84,16 +106,22 @@ def test_manual_passing_estimate_then_undo(server, browser):
     s = generic(server, "Manual")
     sid = s["id"]
     ctx, page, errors, asked, _ = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\")?.textContent === '3'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\")?.textContent === '3'"
+    )
     page.fill("#man-car", "2")
     page.check("#man-mode input[value=race]")  # times as race time (the green was at t = 0)
     page.click("#man-submit")  # no time: Boucle estimates it from car 2's pace
     # laps 62, 62, 62: median 62 -> 186 + 62 = 248
     page.wait_for_function("document.querySelector('#man-t').value === '4:08.000'")
-    assert "last crossing 3:06.000" in page.inner_text("#man-estimate") or "186" in page.inner_text("#man-estimate")
+    assert "last crossing 3:06.000" in page.inner_text("#man-estimate") or "186" in page.inner_text(
+        "#man-estimate"
+    )
     assert page.inner_text("#man-submit") == "Save estimated passing"
     page.click("#man-submit")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\").textContent === '4'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\").textContent === '4'"
+    )
     assert "estimated" in page.inner_text("#cars tr[data-key='2'] td:nth-child(5)")
     res = get(server, f"/api/sessions/{sid}/results")
     row = next(r for r in res["classification"] if r["number"] == "2")
@@ -102,9 +130,13 @@ def test_manual_passing_estimate_then_undo(server, browser):
     page.wait_for_selector("#corrections tbody tr[data-key='c1'] button[data-act=undo]")
     assert "manual passing" in page.inner_text("#corrections tbody tr[data-key='c1']")
     page.click("#corrections tbody tr[data-key='c1'] button[data-act=undo]")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\").textContent === '3'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='2'] td:nth-child(4)\").textContent === '3'"
+    )
     assert any("Undo c1" in a for a in asked)
-    page.wait_for_function("document.querySelector(\"#corrections tbody tr[data-key='c1']\").textContent.includes('undone by c2')")
+    page.wait_for_function(
+        "document.querySelector(\"#corrections tbody tr[data-key='c1']\").textContent.includes('undone by c2')"
+    )
     page.screenshot(path=str(OUT / "timing-manual-undo.png"), full_page=True)
     assert errors == []
     ctx.close()
@@ -113,21 +145,29 @@ def test_manual_passing_estimate_then_undo(server, browser):
 def test_approve_asks_for_the_amount_and_shows_the_decision(server, browser):
     # Le Mans race, penalties proposed: car 7 fails its ballast check at 125 s and returns for 30 s with
     # a driver change -> LM-BALLAST proposed (no amount in the regulation).
-    s = server.create_session("Ballast", {"preset": "lemans-270-2h", "kind": "race", "penalty_policy": "proposed"})
+    s = server.create_session(
+        "Ballast", {"preset": "lemans-270-2h", "kind": "race", "penalty_policy": "proposed"}
+    )
     sid = s["id"]
     drivers = [{"id": "a", "name": "Ann", "weight_kg": 80}, {"id": "b", "name": "Bob", "weight_kg": 82}]
-    server.post(f"/api/sessions/{sid}/entries", [{"number": "7", "name": "Heavy", "transponder": "4007",
-                                                  "category": "Sport", "drivers": drivers}])  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [{"number": "7", "name": "Heavy", "transponder": "4007", "category": "Sport", "drivers": drivers}],
+    )
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green", "t": 0})
-    for ln in ({"type": "passing", "t": 60.0, "transponder": "4007", "loop": "finish"},
-               {"type": "passing", "t": 120.0, "transponder": "4007", "loop": "finish"},
-               {"type": "ballast_check", "t": 125.0, "number": "7", "ok": False},
-               {"type": "passing", "t": 130.0, "transponder": "4007", "loop": "pit_in"},
-               {"type": "driver_change", "t": 140.0, "number": "7", "driver": "b"},
-               {"type": "passing", "t": 160.0, "transponder": "4007", "loop": "pit_out"}):  # fmt: skip
+    for ln in (
+        {"type": "passing", "t": 60.0, "transponder": "4007", "loop": "finish"},
+        {"type": "passing", "t": 120.0, "transponder": "4007", "loop": "finish"},
+        {"type": "ballast_check", "t": 125.0, "number": "7", "ok": False},
+        {"type": "passing", "t": 130.0, "transponder": "4007", "loop": "pit_in"},
+        {"type": "driver_change", "t": 140.0, "number": "7", "driver": "b"},
+        {"type": "passing", "t": 160.0, "transponder": "4007", "loop": "pit_out"},
+    ):
         server.post(f"/api/sessions/{sid}/events", ln)
     pid = next(p["id"] for p in get(server, f"/api/sessions/{sid}/penalties") if p["rule"] == "LM-BALLAST")
-    ctx, page, errors, asked, _ = staff(browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"])
+    ctx, page, errors, asked, _ = staff(
+        browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"]
+    )
     row = page.wait_for_selector(f"#penalties tbody tr[data-key='{pid}']")
     assert "proposed" in row.inner_text().lower()
     page.click(f"#penalties tbody tr[data-key='{pid}'] button[data-act=approve]")
@@ -140,7 +180,9 @@ def test_approve_asks_for_the_amount_and_shows_the_decision(server, browser):
     page.fill("#appr-note", "ballast not refitted")
     page.click("#appr-ok")
     page.wait_for_selector(f"#penalties tbody tr.pen-applied[data-key='{pid}']")
-    page.wait_for_function(f"document.querySelector(\"#penalties tr[data-key='{pid}']\").textContent.includes('approved by Race director')")
+    page.wait_for_function(
+        f"document.querySelector(\"#penalties tr[data-key='{pid}']\").textContent.includes('approved by Race director')"
+    )
     text = page.inner_text(f"#penalties tbody tr[data-key='{pid}']")
     assert "-2 laps" in text and "ballast not refitted" in text and "ballast_check failed" in text
     p = next(p for p in get(server, f"/api/sessions/{sid}/penalties") if p["id"] == pid)
@@ -171,7 +213,9 @@ def test_fill_a_missed_read_inside_a_too_long_lap(server, browser):
     s = generic(server, "Interpolate")
     sid = s["id"]
     # car 1: 60, 120, 180, then 420: lap 4 = 240 s = 400 % of its 60 s pace -> a warning; 4 laps' worth
-    server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": 420.0, "transponder": "101", "loop": "finish"})
+    server.post(
+        f"/api/sessions/{sid}/events", {"type": "passing", "t": 420.0, "transponder": "101", "loop": "finish"}
+    )
     ctx, page, errors, _, _ = staff(browser, server, f"timing.html?session={sid}", s["tokens"]["timing"])
     item = page.wait_for_selector("#lap-warnings li[data-car='1'][data-lap='4']")
     assert "400 % of the car's median lap (60.000 s)" in item.inner_text()
@@ -179,9 +223,13 @@ def test_fill_a_missed_read_inside_a_too_long_lap(server, browser):
     # the first of 3 missing crossings: 180 + 240 / 4 = 240
     page.check("#man-mode input[value=race]")  # shown again as race time (the green was at t = 0)
     page.wait_for_function("document.querySelector('#man-t').value === '4:00.000'")
-    assert "Lap 4 looks like 4 laps" in page.inner_text("#man-estimate") and page.input_value("#man-car") == "1"
+    assert (
+        "Lap 4 looks like 4 laps" in page.inner_text("#man-estimate") and page.input_value("#man-car") == "1"
+    )
     page.click("#man-submit")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '5'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '5'"
+    )
     row = next(r for r in get(server, f"/api/sessions/{sid}/results")["classification"] if r["number"] == "1")
     assert row["lap_flags"] == {"4": "interpolated", "5": "interpolated"} and row["best_lap_no"] == 1
     assert "interpolated" in page.inner_text("#cars tr[data-key='1'] td:nth-child(5)")

@@ -28,7 +28,10 @@ class UdpProtime(threading.Thread):
         self.port = self.sock.getsockname()[1]
         self.done = threading.Event()
         tod = local_now_us() % 86_400_000_000
-        self.queue = [codec.passing_message("STA", 123457, tod, status=3), codec.passing_message("MAN", 0, tod + 1000)]
+        self.queue = [
+            codec.passing_message("STA", 123457, tod, status=3),
+            codec.passing_message("MAN", 0, tod + 1000),
+        ]
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -41,7 +44,9 @@ class UdpProtime(threading.Thread):
                 if cmd == 0x10:
                     self.sock.sendto(codec.config_message("0412", 23, (12, 14)), peer)
                 elif cmd == 0x05:
-                    self.sock.sendto(codec.status_message(local_now_us() % 86_400_000_000, (41, 36), (12, 14)), peer)
+                    self.sock.sendto(
+                        codec.status_message(local_now_us() % 86_400_000_000, (41, 36), (12, 14)), peer
+                    )
                 elif cmd == 0x11 and self.queue:
                     self.queue.pop(0)
                 if cmd in (0x10, 0x11, 0x12) and self.queue:
@@ -59,15 +64,25 @@ def test_protime_status_on_the_decoder_row(server, browser, lang):
     dec = UdpProtime()
     dec.start()
     try:
-        server.post(f"/api/sessions/{s['id']}/decoders",
-                    {"url": f"protime+udp://127.0.0.1:{dec.port}?listen=0&status_every=0.3", "loop": "finish"})
+        server.post(
+            f"/api/sessions/{s['id']}/decoders",
+            {"url": f"protime+udp://127.0.0.1:{dec.port}?listen=0&status_every=0.3", "loop": "finish"},
+        )
         ctx = new_context(browser, (1400, 1000), s["tokens"]["timing"], locale=lang)
         page, errors = open_page(ctx, f"{server.base}/timing.html?session={s['id']}&lang={lang}")
-        page.wait_for_function("document.querySelector('#decoders tbody tr')?.innerText.includes('123457')",
-                               timeout=20000)  # fmt: skip
+        page.wait_for_function(
+            "document.querySelector('#decoders tbody tr')?.innerText.includes('123457')", timeout=20000
+        )
         row = page.inner_text("#decoders tbody tr")
-        words = {"fr": ("micrologiciel 23", "niveaux STA 12 · BOX 14", "1 déclenchement", "batterie faible : 123457"),
-                 "en": ("firmware 23", "levels STA 12 · BOX 14", "1 trigger", "low battery: 123457")}[lang]  # fmt: skip
+        words = {
+            "fr": (
+                "micrologiciel 23",
+                "niveaux STA 12 · BOX 14",
+                "1 déclenchement",
+                "batterie faible : 123457",
+            ),
+            "en": ("firmware 23", "levels STA 12 · BOX 14", "1 trigger", "low battery: 123457"),
+        }[lang]
         assert "0412" in row and "STA 41 · BOX 36" in row and all(w in row for w in words), row
         assert errors == []
         page.locator("#decoders").screenshot(path=str(OUT / f"timing-decoder-protime-{lang}.png"))

@@ -17,15 +17,24 @@ CELL = "#classification tr[data-key='{n}'] td.{col}"
 
 
 def flagged_session(server: LiveServer) -> dict:
-    s = server.create_session("Flagged", {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 15})
+    s = server.create_session(
+        "Flagged", {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 15}
+    )
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/entries", [{"number": "1", "name": "Ghost", "transponder": "101"},
-                                                 {"number": "2", "name": "Clean", "transponder": "102"}])  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [
+            {"number": "1", "name": "Ghost", "transponder": "101"},
+            {"number": "2", "name": "Clean", "transponder": "102"},
+        ],
+    )
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green", "t": 0})
     reads = [(round(45.9 * k, 3), "101") for k in range(1, 6)] + [(round(45.9 * 5 + 26.155, 3), "101")]
     reads += [(46.5 * k, "102") for k in range(1, 7)]
     for t, tr in sorted(reads):
-        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": t, "transponder": tr, "loop": "finish"})
+        server.post(
+            f"/api/sessions/{sid}/events", {"type": "passing", "t": t, "transponder": tr, "loop": "finish"}
+        )
     return s
 
 
@@ -48,10 +57,16 @@ def test_a_flagged_lap_is_never_purple_until_race_control_confirms_it(server, br
     assert "26.155" in rc.inner_text(item) and rc.is_hidden("#no-warned-laps")
     rc.click(f"{item} button[data-act='confirm-lap']")
     rc.wait_for_selector("#no-warned-laps", state="visible")
-    spectator.wait_for_function(f"document.querySelector(\"{CELL.format(n='1', col='last')}\").className.includes('t-overall')")
+    spectator.wait_for_function(
+        f"document.querySelector(\"{CELL.format(n='1', col='last')}\").className.includes('t-overall')"
+    )
     assert spectator.inner_text(f"{CELL.format(n='1', col='last')} .sub") == "26.155"
     confirmed = server.http.get(f"/api/sessions/{sid}/results").json()["classification"][0]
-    assert (confirmed["number"], confirmed["best_lap_s"], confirmed["lap_flags"]) == ("1", 26.155, {"6": "confirmed"})
+    assert (confirmed["number"], confirmed["best_lap_s"], confirmed["lap_flags"]) == (
+        "1",
+        26.155,
+        {"6": "confirmed"},
+    )
     assert errors == [] and rc_errors == []
     ctx.close()
     spectator.close()

@@ -130,9 +130,12 @@ def following(page, sid: str) -> None:
 
     for _ in range(20):
         try:
-            page.evaluate("window.boucle && window.boucle.followCheck && setTimeout(() => window.boucle.followCheck(), 0)")
+            page.evaluate(
+                "window.boucle && window.boucle.followCheck && setTimeout(() => window.boucle.followCheck(), 0)"
+            )
             page.wait_for_function(
-                f"window.boucle && window.boucle.store && window.boucle.store.sessionId === {json.dumps(sid)}", timeout=3000
+                f"window.boucle && window.boucle.store && window.boucle.store.sessionId === {json.dumps(sid)}",
+                timeout=3000,
             )
             return
         except Error:  # reloaded meanwhile (context destroyed) or not yet: check again
@@ -155,8 +158,9 @@ def test_picker_follow_and_staff_switch(browser, tmp_path):
         ctx = context(browser)
         page, errors = open_page(ctx, f"{srv.base}/?meeting={m['id']}")
         assert page.evaluate("window.boucle.store.sessionId") == p1  # the meeting's session, not the newest
-        groups = page.eval_on_selector_all("#session-picker optgroup",
-                                           "gs => gs.map(g => [g.label, [...g.children].map(o => o.value)])")  # fmt: skip
+        groups = page.eval_on_selector_all(
+            "#session-picker optgroup", "gs => gs.map(g => [g.label, [...g.children].map(o => o.value)])"
+        )
         assert groups == [["Saint-Igny", [p1]], ["Other sessions", [other, done]]]  # upcoming before finished
         page.screenshot(path=str(OUT / "picker.png"))
 
@@ -171,7 +175,9 @@ def test_picker_follow_and_staff_switch(browser, tmp_path):
         # Picking a session pins it.
         page.select_option("#session-picker", done)
         page.wait_for_url(f"**session={done}")
-        page.wait_for_function("document.querySelector('#session-name')?.textContent === 'Old kart race'")  # null while the picked page is still loading
+        page.wait_for_function(
+            "document.querySelector('#session-name')?.textContent === 'Old kart race'"
+        )  # null while the picked page is still loading
         assert errors == []
         ctx.close()
 
@@ -204,8 +210,15 @@ def test_phone_layouts(server, browser, lemans):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the board scrolls sideways"
     eight = "tr[data-key='8']"
     # position, number, name, laps, gap, last; best lap, pit count, interval and penalties under them
-    for sel, text in (("td.pos", "2"), ("td.no .main", "8"), ("td.laps .main", "89"), ("td.laps .sub", "2 pits"),
-                      ("td.gap .main", "+8 L"), ("td.last .sub", "51.500"), ("td.name .sub2", "\u201111 laps")):  # fmt: skip
+    for sel, text in (
+        ("td.pos", "2"),
+        ("td.no .main", "8"),
+        ("td.laps .main", "89"),
+        ("td.laps .sub", "2 pits"),
+        ("td.gap .main", "+8 L"),
+        ("td.last .sub", "51.500"),
+        ("td.name .sub2", "\u201111 laps"),
+    ):
         assert page.is_visible(f"{eight} {sel}"), sel
         assert text in page.inner_text(f"{eight} {sel}"), sel
         box = page.eval_on_selector(f"{eight} {sel}", "e => [e.scrollWidth, e.clientWidth]")
@@ -270,8 +283,10 @@ def test_class_gaps_and_favourites(server, browser, lemans):
 
 def test_tv_pages_through_the_whole_field(server, browser):
     s = server.create_session("Endurance 30 karts", {"preset": "generic-timed", "kind": "race"})
-    server.post(f"/api/sessions/{s['id']}/entries",
-                [{"number": str(n), "name": f"Team {n}", "transponder": str(9000 + n)} for n in range(1, 31)])  # fmt: skip
+    server.post(
+        f"/api/sessions/{s['id']}/entries",
+        [{"number": str(n), "name": f"Team {n}", "transponder": str(9000 + n)} for n in range(1, 31)],
+    )
     ctx = context(browser, viewport=(1920, 1080))
     page, errors = open_page(ctx, f"{server.base}/?session={s['id']}&tv=1")
     page.wait_for_function("window.boucle.tv.perPage > 0")

@@ -30,7 +30,9 @@ def test_the_wizard_imports_a_club_file_in_french_on_a_tablet(server, browser):
         page, errors = open_page(ctx, f"{server.base}/timing.html?session={s['id']}")
         page.click("#import-wizard-open")
         assert page.inner_text("#imp-title") == "Importer une liste d'engagés"
-        page.set_input_files("#imp-file", files=[{"name": "engages.csv", "mimeType": "text/csv", "buffer": CLUB_FILE}])
+        page.set_input_files(
+            "#imp-file", files=[{"name": "engages.csv", "mimeType": "text/csv", "buffer": CLUB_FILE}]
+        )
 
         # detected: Windows-1252, semicolons, the header under the title; "Kart" is not a known header
         page.wait_for_selector("#imp-columns")
@@ -45,15 +47,22 @@ def test_the_wizard_imports_a_club_file_in_french_on_a_tablet(server, browser):
         # the crew says the "Kart" column is the number: the preview reads the rows
         page.select_option("#imp-columns select[data-column='1']", "number")
         page.wait_for_selector("#imp-rows tbody tr[data-number='12']")
-        assert page.inner_text("#imp-rows tbody tr[data-number='12']").split("\t")[:3] == ["4", "12", "Éloïse LEFÈVRE"]
+        assert page.inner_text("#imp-rows tbody tr[data-number='12']").split("\t")[:3] == [
+            "4",
+            "12",
+            "Éloïse LEFÈVRE",
+        ]
         assert "68,5 kg" in page.inner_text("#imp-rows tbody tr[data-number='12']")
         assert page.inner_text(".imp-errors") == (
-            "ligne 5 : le poids « soixante » (Poids (kg)) n'est pas un poids en kg comme 68,5 ou 68.5")
+            "ligne 5 : le poids « soixante » (Poids (kg)) n'est pas un poids en kg comme 68,5 ou 68.5"
+        )
         assert page.inner_text("#imp-go") == "1 ligne en erreur" and page.is_disabled("#imp-go")
         assert "Colonne du fichier" in page.inner_text("#imp-columns thead")
-        no_overflow = "document.documentElement.scrollWidth <= innerWidth && " \
-                      "[...document.querySelectorAll('#import-wizard, #import-wizard select, #import-wizard button')]" \
-                      ".every(e => e.getBoundingClientRect().right <= innerWidth + 0.5)"  # fmt: skip
+        no_overflow = (
+            "document.documentElement.scrollWidth <= innerWidth && "
+            "[...document.querySelectorAll('#import-wizard, #import-wizard select, #import-wizard button')]"
+            ".every(e => e.getBoundingClientRect().right <= innerWidth + 0.5)"
+        )
         assert page.evaluate(no_overflow)
         OUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUT / "import-wizard-fr-768.png"))

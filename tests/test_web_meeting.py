@@ -21,8 +21,11 @@ def feed_practice(srv: LiveServer, sid: str, token: str) -> None:
         t = 10.0 + i
         for _ in range(3):
             t += 50 + i * 0.5
-            srv.post(f"/api/sessions/{sid}/events",
-                     {"type": "passing", "t": round(t, 3), "transponder": f"X{n}", "loop": "finish"}, token=token)  # fmt: skip
+            srv.post(
+                f"/api/sessions/{sid}/events",
+                {"type": "passing", "t": round(t, 3), "transponder": f"X{n}", "loop": "finish"},
+                token=token,
+            )
 
 
 def stages(page) -> list[str]:
@@ -84,8 +87,11 @@ def test_meeting_page_flow(server: LiveServer, browser):
     for t, sig in ((0.0, "start_procedure"), (4.0, "start_lights_green")):
         server.post(f"/api/sessions/{heat}/signal", {"signal": sig, "t": t}, token=director)
     for i, n in enumerate(NUMBERS):
-        server.post(f"/api/sessions/{heat}/events", {"type": "passing", "t": 10.0 + i, "transponder": f"X{n}",
-                                                     "loop": "finish"}, token=timing)  # fmt: skip
+        server.post(
+            f"/api/sessions/{heat}/events",
+            {"type": "passing", "t": 10.0 + i, "transponder": f"X{n}", "loop": "finish"},
+            token=timing,
+        )
     server.post(f"/api/sessions/{heat}/signal", {"signal": "red", "t": 30.0}, token=director)
     page.fill(".plan[data-key='heat1.1'] input[name=causers]", "703")
     page.click(".plan[data-key='heat1.1'] button[data-act=red]")
@@ -145,18 +151,31 @@ def test_admin_page_lists_sessions_with_tokens_and_qr(server: LiveServer, browse
 
 def test_karting_meeting_page(server: LiveServer, browser):
     entries = [{"number": str(n), "name": f"Kart {n}", "transponder": f"K{n}"} for n in range(1, 21)]
-    m = server.post("/api/meetings", {"preset": "ffsa-karting", "category": "X30 Junior", "track_length_m": 1200,
-                                      "track_capacity": 34, "entries": entries})  # fmt: skip
+    m = server.post(
+        "/api/meetings",
+        {
+            "preset": "ffsa-karting",
+            "category": "X30 Junior",
+            "track_length_m": 1200,
+            "track_capacity": 34,
+            "entries": entries,
+        },
+    )
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    page, errors = open_page(ctx, f"{server.base}/meeting.html?meeting={m['id']}#token={m['tokens']['timing']}",
-                             ready="body[data-ready]")  # fmt: skip
+    page, errors = open_page(
+        ctx,
+        f"{server.base}/meeting.html?meeting={m['id']}#token={m['tokens']['timing']}",
+        ready="body[data-ready]",
+    )
     assert stages(page) == ["qualifying", "heat1", "superheat", "final"]
     assert page.inner_text(".stage[data-stage='qualifying'] h3").startswith("Qualifications")
     assert page.is_hidden("#m-decisions-card")  # AX decisions belong to auto-cross
     docs = page.eval_on_selector_all("#m-docs tbody tr", "trs => trs.map(t => t.dataset.doc)")
     assert docs == ["qualifying", "heats", "finalists", "general"]
     assert page.inner_text("#who .who") == "Chronométreurs du meeting"
-    assert page.inner_text("#m-title") == "X30 Junior" and "tour" not in page.inner_text(".plan[data-key='qualifying']")
+    assert page.inner_text("#m-title") == "X30 Junior" and "tour" not in page.inner_text(
+        ".plan[data-key='qualifying']"
+    )
     page.screenshot(path=str(OUT / "meeting-karting-fr.png"), full_page=True)
     assert errors == []
     ctx.close()

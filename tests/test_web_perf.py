@@ -82,8 +82,11 @@ class Feeder(threading.Thread):
                     i = rnd.randrange(CARS - 1)
                     order[i], order[i + 1] = order[i + 1], order[i]
             for n in order:
-                r = self.server.http.post(url, json={"type": "passing", "transponder": f"9{n:03d}", "loop": "finish"},
-                                          headers=headers)  # fmt: skip
+                r = self.server.http.post(
+                    url,
+                    json={"type": "passing", "transponder": f"9{n:03d}", "loop": "finish"},
+                    headers=headers,
+                )
                 self.posted += 1
                 self.errors += r.status_code >= 300
             self.stop_flag.wait(max(0.0, 1.0 - (time.monotonic() - start)))
@@ -91,13 +94,23 @@ class Feeder(threading.Thread):
 
 def race_100_cars(server: LiveServer) -> str:
     """A generic race with CARS entries, green flag given; returns the session id."""
-    s = server.create_session("Perf: 100 cars", {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 0.5})
+    s = server.create_session(
+        "Perf: 100 cars", {"preset": "generic-timed", "kind": "race", "duration_s": 3600, "min_lap_s": 0.5}
+    )
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/entries", [
-        {"number": str(n), "name": f"Team {n:03d} Racing", "transponder": f"9{n:03d}",
-         "category": "Sport" if n % 3 else "Amateur", "drivers": [{"id": "d1", "name": f"Driver {n}A"}]}
-        for n in range(1, CARS + 1)
-    ])  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [
+            {
+                "number": str(n),
+                "name": f"Team {n:03d} Racing",
+                "transponder": f"9{n:03d}",
+                "category": "Sport" if n % 3 else "Amateur",
+                "drivers": [{"id": "d1", "name": f"Driver {n}A"}],
+            }
+            for n in range(1, CARS + 1)
+        ],
+    )
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green"})
     return sid
 
@@ -120,12 +133,15 @@ def test_spectator_100_cars_nothing_lost(server, browser):
         feeder.join(timeout=10)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     assert feeder.errors == 0 and feeder.posted >= CARS
-    served = {r["number"]: r["laps"] for r in server.http.get(f"/api/sessions/{sid}/classification").json()["rows"]}
+    served = {
+        r["number"]: r["laps"] for r in server.http.get(f"/api/sessions/{sid}/classification").json()["rows"]
+    }
     assert min(served.values()) >= 1  # every car crossed at least once
     # every row reaches the server's final state, applied from deltas (not from a repair snapshot)
     page.wait_for_function(
         "(want) => Object.entries(want).every(([n, laps]) => window.boucle.store.rows.get(n)?.laps === laps)",
-        arg=served, timeout=30000,
+        arg=served,
+        timeout=30000,
     )
     stats = page.evaluate("({...window.boucle.store.stats, gaps: window.boucle.store.feed.gaps || 0})")
     assert stats["gaps"] == 0 and stats["repairs"] == 0 and stats["snapshots"] == 1, stats

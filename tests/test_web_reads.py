@@ -35,7 +35,9 @@ def server(tmp_path):
 
 def test_timing_page_shows_a_refused_read_its_reason_and_admits_it_after_the_clock_fix(server, browser):  # noqa: F811
     srv, sid = server
-    page, errors = open_page(browser, f"{srv.base}/timing.html?session={sid}&lang=fr#token={ADMIN}", ready=None)
+    page, errors = open_page(
+        browser, f"{srv.base}/timing.html?session={sid}&lang=fr#token={ADMIN}", ready=None
+    )
     page.wait_for_selector("#aside tr[data-key]")
     row = page.inner_text("#aside tr[data-key]")
     assert "refusée" in row and "heure hors de la séance" in row and "13180400 · 4" in row
@@ -48,8 +50,15 @@ def test_timing_page_shows_a_refused_read_its_reason_and_admits_it_after_the_clo
     # the crew types the right clock on the decoder row, then admits the read
     page.once("dialog", lambda d: d.accept(str(RTC0)))
     page.click("#decoders button[data-act=clock]")
-    wait(lambda: srv.http.get(f"/api/sessions/{sid}/decoders", headers={"Authorization": f"Bearer {ADMIN}"}).json()[0][
-        "rtc_zero_us"] == RTC0, what="the typed clock stored")  # fmt: skip
+    wait(
+        lambda: (
+            srv.http.get(
+                f"/api/sessions/{sid}/decoders", headers={"Authorization": f"Bearer {ADMIN}"}
+            ).json()[0]["rtc_zero_us"]
+            == RTC0
+        ),
+        what="the typed clock stored",
+    )
     page.once("dialog", lambda d: d.accept())
     page.click("#aside-admit")
     page.wait_for_selector("#aside tr[data-key]:not(.alert)")
@@ -63,7 +72,11 @@ def test_timing_page_shows_a_refused_read_its_reason_and_admits_it_after_the_clo
     session.intake.log_errors = 3
     page.wait_for_selector("#log-banner:not([hidden])")
     banner = page.inner_text("#log-banner")
-    assert "ne peut plus être écrit" in banner and "database or disk is full" in banner and "3 lectures" in banner
+    assert (
+        "ne peut plus être écrit" in banner
+        and "database or disk is full" in banner
+        and "3 lectures" in banner
+    )
     session.intake.unwritable = None
     page.wait_for_selector("#log-banner", state="hidden")
     assert errors == []
@@ -72,7 +85,9 @@ def test_timing_page_shows_a_refused_read_its_reason_and_admits_it_after_the_clo
 
 def test_the_decoder_clock_column_in_english(server, browser):  # noqa: F811
     srv, sid = server
-    page, errors = open_page(browser, f"{srv.base}/timing.html?session={sid}&lang=en#token={ADMIN}", ready=None)
+    page, errors = open_page(
+        browser, f"{srv.base}/timing.html?session={sid}&lang=en#token={ADMIN}", ready=None
+    )
     page.wait_for_selector("#decoders tbody tr")
     page.wait_for_function("document.querySelector('#decoders tbody tr').innerText.includes('typed offset')")
     dec = page.inner_text("#decoders tbody tr")

@@ -43,7 +43,9 @@ final standings season finish flag print sign signed draft recorded waiting laps
 open opened new create session sessions time from by for in at this that your here there is are was were has
 have will should must cannot please click tap show hide no""".split()
 # a word, not a piece of an identifier (lemans-270-2h, generic-laps, D1=finish, pit_in)
-ENGLISH_RE = re.compile(r"(?<![\w=-])(" + "|".join(w for x in ENGLISH for w in (x, x.capitalize())) + r")(?![\w=-])")
+ENGLISH_RE = re.compile(
+    r"(?<![\w=-])(" + "|".join(w for x in ENGLISH for w in (x, x.capitalize())) + r")(?![\w=-])"
+)
 
 # What a page shows, checked in the browser: sideways scroll, clipped cells and controls, columns
 # narrower than a word (a word wider than its cell), controls outside the screen.
@@ -127,8 +129,10 @@ def ready(page, selector: str) -> None:
     """The page shows its data: `selector` is there, the board's columns are fitted, a frame is drawn."""
     page.wait_for_selector(selector, state="attached")
     if selector.startswith("#classification"):
-        page.wait_for_function("matchMedia('(max-width: 700px)').matches"
-                               " || document.querySelector('#classification').style.getPropertyValue('--k-state') !== ''")
+        page.wait_for_function(
+            "matchMedia('(max-width: 700px)').matches"
+            " || document.querySelector('#classification').style.getPropertyValue('--k-state') !== ''"
+        )
     page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
@@ -137,13 +141,28 @@ def pages(server: LiveServer, lemans) -> list[tuple]:
     """The pages of the matrix, over a finished Le Mans session, an auto-cross meeting with its
     practice open and a season: (name, path, ready selector, staff?, scrolling tables on a phone)."""
     sid = lemans["id"]
-    entries = [{"number": str(n), "name": f"Pilote {n}", "transponder": f"M{n}", "category": "Maxi Sprint"}
-               for n in range(701, 713)]  # fmt: skip
-    m = server.post("/api/meetings", {"name": "Saint-Igny", "division": "Maxi Sprint", "entries": entries,
-                                      "date": "2026-05-17", "place": "Circuit des Grands Prés", "organiser": "ASA Bourgogne"})  # fmt: skip
+    entries = [
+        {"number": str(n), "name": f"Pilote {n}", "transponder": f"M{n}", "category": "Maxi Sprint"}
+        for n in range(701, 713)
+    ]
+    m = server.post(
+        "/api/meetings",
+        {
+            "name": "Saint-Igny",
+            "division": "Maxi Sprint",
+            "entries": entries,
+            "date": "2026-05-17",
+            "place": "Circuit des Grands Prés",
+            "organiser": "ASA Bourgogne",
+        },
+    )
     mid = m["id"]
     server.post(f"/api/meetings/{mid}/stages/practice1/start")
-    season = {"championship": "lemans-270", "name": "Le Mans 270 2026", "events": [{"name": "2H Mars", "race": sid}]}
+    season = {
+        "championship": "lemans-270",
+        "name": "Le Mans 270 2026",
+        "events": [{"name": "2H Mars", "race": sid}],
+    }
     server.post("/api/championships", season)
     return [
         ("spectator", f"/?session={sid}", "#classification tbody tr", False, ()),
@@ -170,11 +189,18 @@ FITTED_JS = """() => matchMedia('(max-width: 700px)').matches
 # the window resized to each of them; a phone is a context of its own (touch, scale 2). The pages'
 # layout is CSS; the board alone measures in JS and fits its columns and TV pages again on a
 # resize, which each check waits for (its fitted widths cleared before, set again after).
-MATRIX = [("fr-FR", ("phone",)), ("fr-FR", ("tablet", "laptop", "tv")), ("en-GB", ("phone",)), ("en-GB", ("tv",))]
+MATRIX = [
+    ("fr-FR", ("phone",)),
+    ("fr-FR", ("tablet", "laptop", "tv")),
+    ("en-GB", ("phone",)),
+    ("en-GB", ("tv",)),
+]
 
 
 @pytest.mark.parametrize(("locale", "sizes"), MATRIX, ids=[f"{lo[:2]}-{'-'.join(si)}" for lo, si in MATRIX])
-def test_pages_fit_the_screen(server: LiveServer, browser, pages, locale: str, sizes: tuple[str, ...]) -> None:
+def test_pages_fit_the_screen(
+    server: LiveServer, browser, pages, locale: str, sizes: tuple[str, ...]
+) -> None:
     """Every page at each size: nothing scrolls sideways, nothing is cut, no column is narrower than
     a word, no control off screen; no English word in French; no staff control for a spectator."""
     problems: list[str] = []
@@ -258,18 +284,25 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
     dlg.locator("[name=organiser]").fill("ASA Bourgogne")
     dlg.locator("[name=division]").fill("Maxi Sprint")
     assert dlg.locator("[data-field=track_length_m]").is_hidden()  # karting only
-    dlg.locator("[name=logo]").set_input_files(files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+    dlg.locator("[name=logo]").set_input_files(
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     dlg.locator("button[data-act=save]").click()
     page.wait_for_url("**/meeting.html?meeting=*")
     page.wait_for_selector("body[data-ready]")
     mid = page.url.split("meeting=")[1]
     facts = page.inner_text("#m-facts")
     assert "dimanche 17 mai 2026" in facts and "Circuit des Grands Prés" in facts and "ASA Bourgogne" in facts
-    page.wait_for_function("document.querySelector('#m-logo').complete && document.querySelector('#m-logo').naturalWidth === 1")
+    page.wait_for_function(
+        "document.querySelector('#m-logo').complete && document.querySelector('#m-logo').naturalWidth === 1"
+    )
 
     # the entry list: part from a file, the rest one entry at a time (a French decimal comma)
     csv = b"number,name,transponder,category\n705,Pilote 705,T705,\n706,Pilote 706,T706,\n"
-    page.set_input_files("#m-entries-card input[type=file]", files=[{"name": "engages.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.set_input_files(
+        "#m-entries-card input[type=file]",
+        files=[{"name": "engages.csv", "mimeType": "text/csv", "buffer": csv}],
+    )
     page.wait_for_selector("#entries tr[data-key='706']")
     for n in range(701, 705):
         page.click("#m-entries-card button[data-act=add-entry]")
@@ -289,8 +322,12 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
     d.locator("[name=name]").fill("Écurie des Prés")
     d.locator("[name=team]").fill("ASA Bourgogne")
     d.locator("button[data-act=save]").click()
-    page.wait_for_function("document.querySelector(\"#entries tr[data-key='702'] td.name\").textContent.startsWith('Écurie des Prés')")
-    page.click("#m-entries-card button[data-act=add-entry]")  # a refusal is said in French, the dialog stays open
+    page.wait_for_function(
+        "document.querySelector(\"#entries tr[data-key='702'] td.name\").textContent.startsWith('Écurie des Prés')"
+    )
+    page.click(
+        "#m-entries-card button[data-act=add-entry]"
+    )  # a refusal is said in French, the dialog stays open
     d = page.locator("dialog[open]")
     d.locator("[name=number]").fill("799")
     d.locator("[name=transponder]").fill("T701")
@@ -302,7 +339,9 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
     # a spectator follows the meeting page; it must not ask for what does not exist yet (no 409)
     public = new_context(browser, SIZES["phone"], mobile=True, locale="fr-FR")
     statuses: list[int] = []
-    spec, spec_errors = open_page(public, f"{server.base}/meeting.html?meeting={mid}", ready="body[data-ready]")
+    spec, spec_errors = open_page(
+        public, f"{server.base}/meeting.html?meeting={mid}", ready="body[data-ready]"
+    )
     spec.on("response", lambda r: statuses.append(r.status))
     spec.reload()
     spec.wait_for_selector("body[data-ready]")
@@ -341,10 +380,14 @@ def test_timing_crew_edits_entries_and_types_missed_passings(server: LiveServer,
     a time of day with a decimal comma and a race time, each reaching the server to the millisecond."""
     s = server.create_session("Essais 1", {"preset": "generic-timed", "kind": "practice", "duration_s": 1200})
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/entries", [{"number": str(n), "name": f"Élodie Pilote{n}", "transponder": f"T{n}"}
-                                                 for n in range(701, 706)])  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [{"number": str(n), "name": f"Élodie Pilote{n}", "transponder": f"T{n}"} for n in range(701, 706)],
+    )
     ctx = new_context(browser, SIZES["laptop"], s["tokens"]["timing"], locale="fr-FR")
-    page, errors = open_page(ctx, f"{server.base}/timing.html?session={sid}", ready="#entries tr[data-key='705']")
+    page, errors = open_page(
+        ctx, f"{server.base}/timing.html?session={sid}", ready="#entries tr[data-key='705']"
+    )
     page.on("dialog", lambda d: d.accept())
     page.click("#entries-card button[data-act=add-entry]")
     d = page.locator("dialog[open]")
@@ -363,7 +406,9 @@ def test_timing_crew_edits_entries_and_types_missed_passings(server: LiveServer,
     assert page.input_value("#man-car") == "703" and "Élodie Pilote703" in page.inner_text("#man-car-name")
     before = server.http.get(f"/api/sessions/{sid}").json()["clock"]["now_s"]
     page.click("#man-now")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='703'] td:nth-child(4)\").textContent === '1'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='703'] td:nth-child(4)\").textContent === '1'"
+    )
     assert before - 1 <= manual(server, sid)["703"] <= before + 30
     # a time of day typed, with a comma: the server gets the session time to the millisecond
     head = server.http.get(f"/api/sessions/{sid}").json()
@@ -371,12 +416,15 @@ def test_timing_crew_edits_entries_and_types_missed_passings(server: LiveServer,
     clock = page.evaluate(
         "([t, o]) => { const d = new Date(o + t * 1000); const p = (n, w = 2) => String(n).padStart(w, '0');"
         " return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`; }",
-        [want_t, head["origin_ms"]])
+        [want_t, head["origin_ms"]],
+    )
     page.fill("#man-car", "704")
     page.fill("#man-t", clock)
     assert "de course" in page.inner_text("#man-t-check")
     page.click("#man-submit")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='704'] td:nth-child(4)\").textContent === '1'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='704'] td:nth-child(4)\").textContent === '1'"
+    )
     assert abs(manual(server, sid)["704"] - want_t) < 0.0015
     # a race time, and a time that is not one
     page.check("#man-mode input[value=race]")
@@ -385,7 +433,9 @@ def test_timing_crew_edits_entries_and_types_missed_passings(server: LiveServer,
     assert page.inner_text("#man-t-check") == "Tapez un temps de course comme 1:02:05.1"
     page.fill("#man-t", "0:01,5")
     page.click("#man-submit")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='705'] td:nth-child(4)\").textContent === '1'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='705'] td:nth-child(4)\").textContent === '1'"
+    )
     green = server.http.get(f"/api/sessions/{sid}").json()["clock"]["green_s"]
     assert abs(manual(server, sid)["705"] - (green + 1.5)) < 0.0015
     # a car with reads keeps its history: no removal; its transponder changed is an undoable correction

@@ -97,7 +97,9 @@ def test_live_updates_resume_and_arrows(server, browser):
     page.evaluate("window.boucle.store.feed.ws.close()")
     for ln in later[6:12]:
         server.post(f"/api/sessions/{sid}/events", ln, ok=(400,))
-    page.wait_for_function("window.boucle.store.feed.connects >= 2 && window.boucle.store.feed.state === 'open'")
+    page.wait_for_function(
+        "window.boucle.store.feed.connects >= 2 && window.boucle.store.feed.state === 'open'"
+    )
     assert f"since={start_seq}" in page.evaluate("window.boucle.store.feed.lastUrl")
     page.wait_for_function("document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '3'")
     assert page.evaluate("window.boucle.store.stats.snapshots") == 1, "resume should not need a new snapshot"
@@ -114,11 +116,18 @@ def test_live_updates_resume_and_arrows(server, browser):
     car3 = lambda: next(r for r in table_rows(page) if r["number"] == "3")  # noqa: E731
     before, gained = car3(), 0
     for i in range(2):
-        server.post(f"/api/sessions/{sid}/events", {"type": "passing", "t": t + 25 + i * 22, "transponder": "100003", "loop": "finish"})
-        page.wait_for_function(f"document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '{int(before['laps']) + 1}'")
+        server.post(
+            f"/api/sessions/{sid}/events",
+            {"type": "passing", "t": t + 25 + i * 22, "transponder": "100003", "loop": "finish"},
+        )
+        page.wait_for_function(
+            f"document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '{int(before['laps']) + 1}'"
+        )
         now = car3()
         up = int(before["pos"]) - int(now["pos"])
-        assert page.inner_text("tr[data-key='3'] td.chg") == (f"▲{up}" if up > 0 else f"▼{-up}" if up < 0 else "")
+        assert page.inner_text("tr[data-key='3'] td.chg") == (
+            f"▲{up}" if up > 0 else f"▼{-up}" if up < 0 else ""
+        )
         before, gained = now, gained + up
     assert table_rows(page)[0]["number"] == "3" and table_rows(page)[0]["pos"] == "1" and gained > 0
     assert errors == []

@@ -82,15 +82,22 @@ def test_spectator_cannot_reach_staff_pages_or_apis(server, browser, proposed):
     # Wrong role: timing crew on race-control routes and the other way round.
     rc_only = [c for c in calls if "/penalties" in c[1] or "/signal" in c[1] or "/cars/" in c[1]]
     assert set(page.evaluate(js, [rc_only, tokens["timing"]])) == {403}
-    timing_only = [c for c in calls if c[1].endswith(("manual_passing", "assign", "entries")) or
-                   (c[0] == "POST" and c[1].endswith("decoders"))]  # fmt: skip
+    timing_only = [
+        c
+        for c in calls
+        if c[1].endswith(("manual_passing", "assign", "entries"))
+        or (c[0] == "POST" and c[1].endswith("decoders"))
+    ]
     assert set(page.evaluate(js, [timing_only, tokens["race_control"]])) == {403}
     # The live stream (raw passings) is refused without a token.
-    code = page.evaluate("""(sid) => new Promise((resolve) => {
+    code = page.evaluate(
+        """(sid) => new Promise((resolve) => {
         const ws = new WebSocket(`ws://${location.host}/ws/sessions/${sid}?stream=live`);
         ws.onclose = (e) => resolve(e.code);
         setTimeout(() => resolve(-1), 5000);
-    })""", sid)  # fmt: skip
+    })""",
+        sid,
+    )
     assert code == 4401
     page.close()
 
@@ -135,7 +142,9 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     page.fill("#pen-amount", "1")
     page.fill("#pen-note", "contact at turn 3")
     page.click("#penalty-form button[type=submit]")
-    spectator.wait_for_function("document.querySelector(\"tr[data-key='9'] td.laps .main\").textContent === '85'")
+    spectator.wait_for_function(
+        "document.querySelector(\"tr[data-key='9'] td.laps .main\").textContent === '85'"
+    )
     assert "-1 lap LM-UNSPORTING" in table_rows(spectator)[2]["pen"]
     page.wait_for_selector("#penalties tbody tr:has-text('contact at turn 3')")
     page.screenshot(path=str(OUT / "race-control-after.png"), full_page=True)
@@ -150,15 +159,19 @@ def test_flags_alerts_and_rule_status(server, browser):
     head = [ln for ln in lines if ln["type"] in ("session", "entry")]
     s = server.load_scenario("Sprint endurance", head, duration_s=1200)
     sid = s["id"]
-    ctx, page, errors = staff_page(browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"])
+    ctx, page, errors = staff_page(
+        browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"]
+    )
     spectator, _ = open_page(browser, f"{server.base}/?session={sid}")
     page.click("button[data-signal=start_procedure]")
     page.click("button[data-signal=green]")
     spectator.wait_for_function("document.querySelector('#flag').dataset.flag === 'green'")
     for i in range(1, 12):
         for n, tr in ((7, "4007"), (8, "4008"), (9, "4009")):
-            server.post(f"/api/sessions/{sid}/events",
-                        {"type": "passing", "t": 55.0 * i + n / 10, "transponder": tr, "loop": "finish"})  # fmt: skip
+            server.post(
+                f"/api/sessions/{sid}/events",
+                {"type": "passing", "t": 55.0 * i + n / 10, "transponder": tr, "loop": "finish"},
+            )
     page.wait_for_selector("#alerts li")
     alerts = page.inner_text("#alerts")
     assert "#7" in alerts and "LM-STOPS" in alerts and "3 mandatory stops still to do" in alerts
@@ -178,15 +191,22 @@ def test_flags_alerts_and_rule_status(server, browser):
 def test_jump_start_margin(server, browser):
     s = server.create_session("Heat 1 · Super Sprint", {"preset": "autocross", "kind": "heat"})
     sid = s["id"]
-    server.post(f"/api/sessions/{sid}/entries", [
-        {"number": "301", "name": "Mover", "transponder": "7301", "category": "Super Sprint"},
-        {"number": "302", "name": "Patient", "transponder": "7302", "category": "Super Sprint"},
-    ])  # fmt: skip
-    for ln in ({"type": "signal", "t": 10.0, "signal": "start_procedure"},
-               {"type": "grid_move", "t": 12.5, "number": "301"},
-               {"type": "signal", "t": 13.2, "signal": "start_lights_green"}):  # fmt: skip
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [
+            {"number": "301", "name": "Mover", "transponder": "7301", "category": "Super Sprint"},
+            {"number": "302", "name": "Patient", "transponder": "7302", "category": "Super Sprint"},
+        ],
+    )
+    for ln in (
+        {"type": "signal", "t": 10.0, "signal": "start_procedure"},
+        {"type": "grid_move", "t": 12.5, "number": "301"},
+        {"type": "signal", "t": 13.2, "signal": "start_lights_green"},
+    ):
         server.post(f"/api/sessions/{sid}/events", ln)
-    ctx, page, errors = staff_page(browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"])
+    ctx, page, errors = staff_page(
+        browser, server, f"race-control.html?session={sid}", s["tokens"]["race_control"]
+    )
     page.wait_for_selector("#jumps tbody tr")
     row = page.inner_text("#jumps tbody tr")
     assert "#301" in row and "700 ms" in row and "+10 s" in row
@@ -219,21 +239,29 @@ def test_timing_crew(server, browser, tmp_path):
     page.select_option("#unknown select[data-transponder='999999']", "4")
     page.click("#unknown button[data-act=assign]")
     page.wait_for_selector("#no-unknown", state="visible")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '1'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '1'"
+    )
 
     # A missed read added by hand.
     page.fill("#man-car", "4")
     page.check("#man-mode input[value=race]")
     page.fill("#man-t", "2:20")  # race time (the green was at t = 0)
     page.click("#manual-form button[type=submit]")
-    page.wait_for_function("document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '2'")
+    page.wait_for_function(
+        "document.querySelector(\"#cars tr[data-key='4'] td:nth-child(4)\").textContent === '2'"
+    )
     assert "(by hand)" in page.inner_text("#feed tbody tr:first-child")
 
     # A read marked invalid: car 1's last crossing no longer counts.
     laps1 = page.inner_text("#cars tr[data-key='1'] td:nth-child(4)")
     page.locator("#feed tbody tr", has_text="5:01.500").locator("button[data-act=invalidate]").click()
-    page.wait_for_function(f"document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '{int(laps1) - 1}'")
-    page.locator("#feed tbody tr", has_text="5:01.500").filter(has_text="invalidated").wait_for()  # its row says so
+    page.wait_for_function(
+        f"document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '{int(laps1) - 1}'"
+    )
+    page.locator("#feed tbody tr", has_text="5:01.500").filter(
+        has_text="invalidated"
+    ).wait_for()  # its row says so
 
     # Decoders: add one (nothing listens on that port: it keeps retrying), then remove it.
     port = free_port()

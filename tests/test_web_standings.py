@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 def rows(page) -> list[list[str]]:
     return page.eval_on_selector_all(
-        "#standings tbody tr", "trs => trs.map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent))"
+        "#standings tbody tr",
+        "trs => trs.map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent))",
     )
 
 
@@ -21,15 +22,27 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
     def race(preset, rows_):
         return results(preset, "race", [(n, name, cat, "classified", best) for n, name, cat, best in rows_])
 
-    e1 = race("lemans-270-2h", [("1", "Les Rapides", "Sport", 50.0), ("2", "Kart'Attack", "Sport", 51.0),
-                                ("3", "Les Escargots", "Amateur", 53.0)])  # fmt: skip
-    season = {"championship": "lemans-270", "name": "Le Mans 270 2026", "events": [{"name": "2H Mars", "race": e1}]}
+    e1 = race(
+        "lemans-270-2h",
+        [
+            ("1", "Les Rapides", "Sport", 50.0),
+            ("2", "Kart'Attack", "Sport", 51.0),
+            ("3", "Les Escargots", "Amateur", 53.0),
+        ],
+    )
+    season = {
+        "championship": "lemans-270",
+        "name": "Le Mans 270 2026",
+        "events": [{"name": "2H Mars", "race": e1}],
+    }
     cid = server.post("/api/championships", season)["id"]
     ctx = new_context(browser, locale="fr-FR")
     page, errors = open_page(ctx, f"{server.base}/standings.html", ready="#standings tbody tr")
     # Sport: Les Rapides 24 + fastest lap 2 = 26; Kart'Attack 20
-    assert rows(page) == [["1", "1", "Les Rapides", "26", "26 F", "1", "non", ""],
-                          ["2", "2", "Kart'Attack", "20", "20", "1", "non", ""]]  # fmt: skip
+    assert rows(page) == [
+        ["1", "1", "Les Rapides", "26", "26 F", "1", "non", ""],
+        ["2", "2", "Kart'Attack", "20", "20", "1", "non", ""],
+    ]
     assert page.text_content("#title") == "Classement du championnat · Le Mans 270 2026"
     assert page.get_attribute("#sheet", "href") == f"api/championships/{cid}/standings.html?lang=fr"
     page.click("#cats button:has-text('Amateur')")
@@ -47,8 +60,10 @@ def test_standings_page_shows_categories_and_follows_new_results(browser, server
     page.wait_for_function("document.querySelectorAll('#standings thead th').length === 9")
     # Kart'Attack 20 + 26 = 46, Les Rapides 26 + 20 = 46: one win each, one 2nd each; the most
     # recent event decides (Kart'Attack won the 3H)
-    assert [r[:6] for r in rows(page)] == [["1", "2", "Kart'Attack", "46", "20", "26 F"],
-                                          ["2", "1", "Les Rapides", "46", "26 F", "20"]]  # fmt: skip
+    assert [r[:6] for r in rows(page)] == [
+        ["1", "2", "Kart'Attack", "46", "20", "26 F"],
+        ["2", "1", "Les Rapides", "46", "26 F", "20"],
+    ]
     sheet = server.http.get(f"/api/championships/{cid}/standings.html").text
     assert "Kart&#x27;Attack" in sheet
     OUT.mkdir(exist_ok=True)
@@ -61,7 +76,10 @@ def test_race_control_page_sends_cc_line_offences(browser, server: LiveServer) -
     """CC-LINE from the race-control form: course tape twice -> a warning, then 1 lap."""
     created = server.create_session("cc", {"preset": "ffm-cc", "kind": "race"})
     sid = created["id"]
-    server.post(f"/api/sessions/{sid}/entries", [{"number": "5", "name": "Alex", "transponder": "T5", "category": "N1"}])
+    server.post(
+        f"/api/sessions/{sid}/entries",
+        [{"number": "5", "name": "Alex", "transponder": "T5", "category": "N1"}],
+    )
     server.post(f"/api/sessions/{sid}/signal", {"signal": "green"})
     ctx = new_context(browser, token=created["tokens"]["race_control"])
     page, errors = open_page(ctx, f"{server.base}/race-control.html?session={sid}")

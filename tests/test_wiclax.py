@@ -19,30 +19,58 @@ FAST = "retry_min=0.05&retry_max=0.1&rewind_delay=0.2"
 
 
 def test_the_example_of_the_facts_and_every_message():
-    stream = (b"01539;22-09-2011 02:41:30.620;0A;559;;0\r" b"*\r\n" b"CLOCK 04-12-2026 18:35:01\n"
-              b"CLOCKOK\r" b"7;04-12-2026 18:35:01.5;;;15;1\r")  # fmt: skip
+    stream = (
+        b"01539;22-09-2011 02:41:30.620;0A;559;;0\r"
+        b"*\r\n"
+        b"CLOCK 04-12-2026 18:35:01\n"
+        b"CLOCKOK\r"
+        b"7;04-12-2026 18:35:01.5;;;15;1\r"
+    )
     d = codec.WiclaxDecoder()
-    out = [r for i in range(len(stream)) for r in d.feed(stream[i:i + 1])]
+    out = [r for i in range(len(stream)) for r in d.feed(stream[i : i + 1])]
     assert out == [
         codec.WiclaxPassing("01539", civil_us(2011, 9, 22, 2, 41, 30, 620_000), "0A", 559, None, False),
-        codec.WiclaxReply("*"), codec.WiclaxClock(civil_us(2026, 12, 4, 18, 35, 1)), codec.WiclaxReply("CLOCKOK"),
+        codec.WiclaxReply("*"),
+        codec.WiclaxClock(civil_us(2026, 12, 4, 18, 35, 1)),
+        codec.WiclaxReply("CLOCKOK"),
         codec.WiclaxPassing("7", civil_us(2026, 12, 4, 18, 35, 1, 500_000), "", None, 15, True),
-    ]  # fmt: skip
-    assert codec.passing_line("01539", civil_us(2011, 9, 22, 2, 41, 30, 620_000), "0A", 559) == \
-        b"01539;22-09-2011 02:41:30.620;0A;559;;0\r"
+    ]
+    assert (
+        codec.passing_line("01539", civil_us(2011, 9, 22, 2, 41, 30, 620_000), "0A", 559)
+        == b"01539;22-09-2011 02:41:30.620;0A;559;;0\r"
+    )
     p = codec.to_passing(out[4], decoder_id="gate", loop="finish")
-    assert (p.transponder, p.rtc_time_us, p.live, p.loop, p.passing_number) == ("7", out[4].rtc_us, False, "finish", None)
+    assert (p.transponder, p.rtc_time_us, p.live, p.loop, p.passing_number) == (
+        "7",
+        out[4].rtc_us,
+        False,
+        "finish",
+        None,
+    )
 
 
 def test_damaged_lines_are_counted_and_said_where_they_came():
     d = codec.WiclaxDecoder()
-    out = d.feed(b"1;31-02-2026 10:00:00.000;;;;0\r1;04-12-2026 10:00;;;;0\r1;2;3\r;04-12-2026 10:00:00;;;;0\r"
-                 b"1;04-12-2026 10:00:00;;x;;0\rhello\rCLOCK soon\r" + b"9" * 600 + b"\r2;04-12-2026 10:00:00;;;;0\r")
+    out = d.feed(
+        b"1;31-02-2026 10:00:00.000;;;;0\r1;04-12-2026 10:00;;;;0\r1;2;3\r;04-12-2026 10:00:00;;;;0\r"
+        b"1;04-12-2026 10:00:00;;x;;0\rhello\rCLOCK soon\r" + b"9" * 600 + b"\r2;04-12-2026 10:00:00;;;;0\r"
+    )
     assert [type(r).__name__ for r in out[:-1]] == ["WiclaxDamaged"] * 8 and out[-1].chip == "2"
-    assert [r.reason for r in out[:-1]] == ["time", "time", "fields", "fields", "fields", "unknown", "time", "framing"]
+    assert [r.reason for r in out[:-1]] == [
+        "time",
+        "time",
+        "fields",
+        "fields",
+        "fields",
+        "unknown",
+        "time",
+        "framing",
+    ]
     assert d.rejected == {"fields": 3, "time": 3, "framing": 1, "unknown": 1}
     assert codec.parse_rewind("REWIND 04-12-2026 18:35:01 04-12-2026 18:40:00") == (
-        civil_us(2026, 12, 4, 18, 35, 1), civil_us(2026, 12, 4, 18, 40, 0, 999_999))
+        civil_us(2026, 12, 4, 18, 35, 1),
+        civil_us(2026, 12, 4, 18, 40, 0, 999_999),
+    )
     assert codec.rewind_command(T0, T0 + 60_000_000) == b"REWIND 04-12-2026 18:35:01 04-12-2026 18:36:01\r"
 
 
@@ -56,7 +84,9 @@ class Device:
         self.rewinds: list[tuple[int, int]] = []
         server.answer = self.answer
 
-    def read(self, chip: str, dt_s: float, loop: str = "0A", push: bool = True, battery: int | None = 80) -> None:
+    def read(
+        self, chip: str, dt_s: float, loop: str = "0A", push: bool = True, battery: int | None = 80
+    ) -> None:
         r = (chip, T0 + round(dt_s * 1e6), loop)
         self.reads.append(r)
         self.clock = max(self.clock, r[1])
@@ -68,11 +98,12 @@ class Device:
             return codec.clock_line(self.clock)
         if (period := codec.parse_rewind(line)) is not None:
             self.rewinds.append(period)
-            return b"".join(codec.passing_line(c, t, lp, None, None, rewind=True) for c, t, lp in self.reads
-                            if period[0] <= t <= period[1])  # fmt: skip
+            return b"".join(
+                codec.passing_line(c, t, lp, None, None, rewind=True)
+                for c, t, lp in self.reads
+                if period[0] <= t <= period[1]
+            )
         return b""
-
-
 
 
 async def test_after_a_cut_it_rewinds_from_the_newest_read_and_doubles_nothing():
@@ -94,8 +125,13 @@ async def test_after_a_cut_it_rewinds_from_the_newest_read_and_doubles_nothing()
             await asyncio.sleep(0.2)
             st = src.status
             assert dev.rewinds[0][0] == T0 - 120_000 + 2_000_000  # from the second of the newest read kept
-            assert [(p.transponder, p.live) for p in got] == [("11", True), ("12", True), ("13", True), ("11", False),
-                                                              ("12", False)]  # fmt: skip
+            assert [(p.transponder, p.live) for p in got] == [
+                ("11", True),
+                ("12", True),
+                ("13", True),
+                ("11", False),
+                ("12", False),
+            ]
             assert st.duplicates >= 1 and st.passings == 5 and st.reconnects == 1  # 12 and 13 came again
             assert [p.loop for p in got[:3]] == [None, None, "pit_in"] and got[2].decoder_id == "0B"
             assert st.low_battery == {"12": 15} and st.clock_decoder_us == dev.clock // 1_000_000 * 1_000_000

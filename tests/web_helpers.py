@@ -37,7 +37,9 @@ class LiveServer:
         self.base = f"http://127.0.0.1:{self.port}"
         app_options.setdefault("allow_decoders", LOCAL)  # the tests' decoders are local
         self.app = create_app(data_dir, ADMIN, synchronous="OFF", **app_options)
-        config = uvicorn_config(self.app, "127.0.0.1", self.port, limits)  # the service's own bounded protocols
+        config = uvicorn_config(
+            self.app, "127.0.0.1", self.port, limits
+        )  # the service's own bounded protocols
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="boucle-test-server", daemon=True)
         self.http = httpx.Client(base_url=self.base, timeout=10)
@@ -150,11 +152,20 @@ class TestBrowser:
         return getattr(self.browser, name)
 
 
-def new_context(browser, viewport: tuple[int, int] = (1400, 1000), token: str | None = None, mobile: bool = False,
-                **options: Any):
+def new_context(
+    browser,
+    viewport: tuple[int, int] = (1400, 1000),
+    token: str | None = None,
+    mobile: bool = False,
+    **options: Any,
+):
     """A browser context; with `token`, its pages already hold it in sessionStorage (as after logging in)."""
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=mobile,
-                              device_scale_factor=2 if mobile else 1, **options)  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]},
+        is_mobile=mobile,
+        device_scale_factor=2 if mobile else 1,
+        **options,
+    )
     if token:
         ctx.add_init_script(f"sessionStorage.setItem('boucle.token', {json.dumps(token)})")
     return ctx

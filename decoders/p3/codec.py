@@ -57,6 +57,7 @@ REJECT_REASONS = ("crc", "length", "framing", "truncated_tlv")
 
 # --------------------------------------------------------------------------- CRC
 
+
 def _make_table() -> tuple[int, ...]:
     table = []
     for i in range(256):
@@ -194,55 +195,82 @@ Record = (
 )
 
 # kind: "u" little-endian unsigned int, "hex" lowercase hex of the bytes, "str" latin-1 text.
-_COMMON = ((TAG_DECODER_ID, "decoder_id", "hex", 4), (TAG_CONTROLLER_ID, "controller_id", "hex", 4),
-           (TAG_REQUEST_ID, "request_id", "u", 8))
+_COMMON = (
+    (TAG_DECODER_ID, "decoder_id", "hex", 4),
+    (TAG_CONTROLLER_ID, "controller_id", "hex", 4),
+    (TAG_REQUEST_ID, "request_id", "u", 8),
+)
 
 _SPECS: dict[int, tuple[type, tuple[tuple[int, str, str, int], ...]]] = {
-    TOR_PASSING: (PassingRecord, (
-        (0x01, "passing_number", "u", 4),
-        (0x03, "transponder", "u", 4),
-        (0x04, "rtc_time_us", "u", 8),
-        (0x05, "strength", "u", 2),
-        (0x06, "hits", "u", 2),
-        (0x08, "flags", "u", 2),
-        (0x0A, "tran_code", "str", 8),
-        (0x10, "utc_time_us", "u", 8),
-        (0x13, "rtc_id", "u", 4),  # width unverified
-        (0x14, "sport", "u", 1),
-        (0x30, "voltage", "u", 1),  # width unverified
-        (0x31, "temperature", "u", 1),  # width unverified
-        (0x0E, "user_flag", "u", 4),  # width unverified
-        (0x0F, "driver_id", "u", 1),  # width unverified
-    ) + _COMMON),
-    TOR_STATUS: (StatusRecord, (
-        (0x01, "noise", "u", 2),
-        (0x06, "gps", "u", 1),
-        (0x07, "temperature", "u", 2),
-        (0x0A, "satellites", "u", 1),
-        (0x0B, "loop_triggers", "u", 1),  # width unverified
-        (0x0C, "input_voltage", "u", 1),
-    ) + _COMMON),
-    TOR_VERSION: (VersionRecord, (
-        (0x01, "decoder_type", "u", 1),
-        (0x02, "description", "str", 0),
-        (0x03, "firmware_version", "str", 0),
-        (0x04, "release", "u", 4),
-        (0x08, "registration", "u", 8),
-        (0x0A, "build_number", "u", 2),
-        (0x0C, "options", "u", 4),
-    ) + _COMMON),
-    TOR_RESEND: (ResendRecord, (
-        (0x01, "from_number", "u", 4),
-        (0x02, "until_number", "u", 4),
-    ) + _COMMON),
-    TOR_GET_TIME: (GetTimeRecord, (
-        (0x01, "rtc_time_us", "u", 8),
-        (0x04, "flags", "u", 2),
-        (0x05, "utc_time_us", "u", 8),
-    ) + _COMMON),
-    TOR_ERROR: (ErrorRecord, (
-        (0x01, "code", "u", 1),  # width unverified
-    ) + _COMMON),
+    TOR_PASSING: (
+        PassingRecord,
+        (
+            (0x01, "passing_number", "u", 4),
+            (0x03, "transponder", "u", 4),
+            (0x04, "rtc_time_us", "u", 8),
+            (0x05, "strength", "u", 2),
+            (0x06, "hits", "u", 2),
+            (0x08, "flags", "u", 2),
+            (0x0A, "tran_code", "str", 8),
+            (0x10, "utc_time_us", "u", 8),
+            (0x13, "rtc_id", "u", 4),  # width unverified
+            (0x14, "sport", "u", 1),
+            (0x30, "voltage", "u", 1),  # width unverified
+            (0x31, "temperature", "u", 1),  # width unverified
+            (0x0E, "user_flag", "u", 4),  # width unverified
+            (0x0F, "driver_id", "u", 1),  # width unverified
+        )
+        + _COMMON,
+    ),
+    TOR_STATUS: (
+        StatusRecord,
+        (
+            (0x01, "noise", "u", 2),
+            (0x06, "gps", "u", 1),
+            (0x07, "temperature", "u", 2),
+            (0x0A, "satellites", "u", 1),
+            (0x0B, "loop_triggers", "u", 1),  # width unverified
+            (0x0C, "input_voltage", "u", 1),
+        )
+        + _COMMON,
+    ),
+    TOR_VERSION: (
+        VersionRecord,
+        (
+            (0x01, "decoder_type", "u", 1),
+            (0x02, "description", "str", 0),
+            (0x03, "firmware_version", "str", 0),
+            (0x04, "release", "u", 4),
+            (0x08, "registration", "u", 8),
+            (0x0A, "build_number", "u", 2),
+            (0x0C, "options", "u", 4),
+        )
+        + _COMMON,
+    ),
+    TOR_RESEND: (
+        ResendRecord,
+        (
+            (0x01, "from_number", "u", 4),
+            (0x02, "until_number", "u", 4),
+        )
+        + _COMMON,
+    ),
+    TOR_GET_TIME: (
+        GetTimeRecord,
+        (
+            (0x01, "rtc_time_us", "u", 8),
+            (0x04, "flags", "u", 2),
+            (0x05, "utc_time_us", "u", 8),
+        )
+        + _COMMON,
+    ),
+    TOR_ERROR: (
+        ErrorRecord,
+        (
+            (0x01, "code", "u", 1),  # width unverified
+        )
+        + _COMMON,
+    ),
 }
 _TOR_OF = {cls: tor for tor, (cls, _spec) in _SPECS.items()}
 _BY_TAG = {tor: {tag: (attr, kind) for tag, attr, kind, _w in spec} for tor, (_c, spec) in _SPECS.items()}
@@ -266,11 +294,11 @@ def get_time_request(decoder_id: str | None = None) -> GetTimeRecord:
 
 def resend_request(from_number: int, until_number: int, decoder_id: str | None = None) -> ResendRecord:
     """RESEND of passings from..until inclusive, framed like a client request (version 0)."""
-    return ResendRecord(from_number=from_number, until_number=until_number, decoder_id=decoder_id,
-                        version=0)
+    return ResendRecord(from_number=from_number, until_number=until_number, decoder_id=decoder_id, version=0)
 
 
 # --------------------------------------------------------------------------- encoder
+
 
 def escape(body: bytes) -> bytes:
     """Escape 0x8D-0x8F only (captures carry 0x8A-0x8C raw)."""
@@ -337,6 +365,7 @@ def encode(record: Record, *, frame_flags: int = 0) -> bytes:
 
 # --------------------------------------------------------------------------- decoder
 
+
 class FrameError(Exception):
     """Why one frame was rejected; `reason` is a key of `P3StreamDecoder.rejected`."""
 
@@ -377,14 +406,16 @@ def _parse_tlv(body: bytes) -> list[tuple[int, bytes]]:
         end = i + 2 + size
         if end > n:
             raise FrameError("truncated_tlv", f"tag 0x{tag:02X} wants {size} bytes, {n - i - 2} left")
-        out.append((tag, body[i + 2:end]))
+        out.append((tag, body[i + 2 : end]))
         i = end
     return out
 
 
 _KIND_CODE = {"u": 0, "hex": 1, "str": 2}
-_BY_TAG_FAST = {tor: {tag: (attr, _KIND_CODE[kind]) for tag, (attr, kind) in by_tag.items()}
-                for tor, by_tag in _BY_TAG.items()}
+_BY_TAG_FAST = {
+    tor: {tag: (attr, _KIND_CODE[kind]) for tag, (attr, kind) in by_tag.items()}
+    for tor, by_tag in _BY_TAG.items()
+}
 
 
 def _unknown(tor: int, version: int, body: bytes) -> UnknownRecord:
@@ -415,23 +446,25 @@ def _build(tor: int, version: int, frame: bytes) -> Record:
         tag = frame[i]
         j = i + 2 + frame[i + 1]
         if j > end:
-            raise FrameError("truncated_tlv", f"tag 0x{tag:02X} wants {frame[i + 1]} bytes, {end - i - 2} left")
+            raise FrameError(
+                "truncated_tlv", f"tag 0x{tag:02X} wants {frame[i + 1]} bytes, {end - i - 2} left"
+            )
         known = by_tag.get(tag)
         if known is None:
             if extra is None:
                 extra = []
-            extra.append((tag, frame[i + 2:j]))
+            extra.append((tag, frame[i + 2 : j]))
         elif j == i + 2:
             if requested is None:
                 requested = []
             requested.append(tag)
             kwargs[known[0]] = None
         elif known[1] == 0:
-            kwargs[known[0]] = from_bytes(frame[i + 2:j], "little")
+            kwargs[known[0]] = from_bytes(frame[i + 2 : j], "little")
         elif known[1] == 1:
-            kwargs[known[0]] = frame[i + 2:j].hex()
+            kwargs[known[0]] = frame[i + 2 : j].hex()
         else:
-            kwargs[known[0]] = frame[i + 2:j].decode("latin-1").rstrip("\x00")
+            kwargs[known[0]] = frame[i + 2 : j].decode("latin-1").rstrip("\x00")
         i = j
     if extra:
         kwargs["extra"] = tuple(extra)
@@ -461,16 +494,30 @@ def _layout(tor: int, version: int, frame: bytes) -> Any:
         if code is None or size == 0:
             raise KeyError(tag)
         k = 3 * len(tags) + 2
-        value_of[attr] = f"t[{k}]" if kind == 0 else f"t[{k}].hex()" if kind == 1 else \
-            f"t[{k}].decode('latin-1').rstrip('\\x00')"  # a repeated tag: the last one wins, as in _build
+        value_of[attr] = (
+            f"t[{k}]"
+            if kind == 0
+            else f"t[{k}].hex()"
+            if kind == 1
+            else f"t[{k}].decode('latin-1').rstrip('\\x00')"
+        )  # a repeated tag: the last one wins, as in _build
         fmt.append("BB" + code)
         tags.append(tag)
         sizes.append(size)
         i += 2 + size
-    env: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_unpack": struct.Struct("".join(fmt)).unpack_from,
-                           "_tags": tuple(tags), "_sizes": tuple(sizes)}  # fmt: skip
-    body = [f"    t = _unpack(frame, {HEADER_LEN})", "    if t[0::3] != _tags or t[1::3] != _sizes:",
-            "        return None", "    o = _new(_cls)"]  # fmt: skip
+    env: dict[str, Any] = {
+        "_new": object.__new__,
+        "_cls": cls,
+        "_unpack": struct.Struct("".join(fmt)).unpack_from,
+        "_tags": tuple(tags),
+        "_sizes": tuple(sizes),
+    }
+    body = [
+        f"    t = _unpack(frame, {HEADER_LEN})",
+        "    if t[0::3] != _tags or t[1::3] != _sizes:",
+        "        return None",
+        "    o = _new(_cls)",
+    ]
     for k, f in enumerate(fields(cls)):
         env[f"_set{k}"] = inspect.getattr_static(cls, f.name).__set__
         if f.name in value_of:
@@ -582,9 +629,14 @@ class P3StreamDecoder:
                 # the common case inline: no escape, length and CRC right (the CRC of the frame
                 # with its EOR, as _frame_crc), a layout known for its shape
                 n = len(piece) + 1
-                if (n >= MIN_FRAME and b"\x8d" not in piece and piece[2] | (piece[3] << 8) == n
-                        and crc_hqx(piece[6:-1], crc_hqx(piece[:4] + b"\x00\x00", 0x1D0F)) ^ ((piece[-1] << 8) | EOR)
-                        == piece[4] | (piece[5] << 8)):  # fmt: skip
+                if (
+                    n >= MIN_FRAME
+                    and b"\x8d" not in piece
+                    and piece[2] | (piece[3] << 8) == n
+                    and crc_hqx(piece[6:-1], crc_hqx(piece[:4] + b"\x00\x00", 0x1D0F))
+                    ^ ((piece[-1] << 8) | EOR)
+                    == piece[4] | (piece[5] << 8)
+                ):
                     lay = layouts.get((piece[8] | (piece[9] << 8), piece[1], n))
                     rec = lay(piece) if lay is not None else None
                     if rec is not None:
@@ -641,7 +693,6 @@ class P3StreamDecoder:
             except FrameError as exc:
                 self._reject(exc.reason, str(exc))
         del buf[:pos]
-
 
     def close(self) -> None:
         """End of stream (link closed): a frame still incomplete can never finish, count it."""

@@ -53,9 +53,19 @@ class LinkIdle(ConnectionError):
 class P3StreamSource(Source):
     """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
 
-    def __init__(self, url: str, *, idle: float = 10.0, get_time: bool = True, resend: bool = True,
-                 resend_retry: float = 3.0, resend_tries: int = 3, probe: float = 5.0, clock_every: float = 60.0,
-                 **kw) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        idle: float = 10.0,
+        get_time: bool = True,
+        resend: bool = True,
+        resend_retry: float = 3.0,
+        resend_tries: int = 3,
+        probe: float = 5.0,
+        clock_every: float = 60.0,
+        **kw,
+    ) -> None:
         super().__init__(url, **kw)
         self.idle = idle
         self.get_time = get_time
@@ -137,7 +147,9 @@ class P3StreamSource(Source):
         if not self.get_time:
             return
         now = time.monotonic()
-        every = self.clock_every if self._time_answered or self._time_tries >= 5 else min(2.0, self.clock_every)
+        every = (
+            self.clock_every if self._time_answered or self._time_tries >= 5 else min(2.0, self.clock_every)
+        )
         if self._time_asked is None or now - self._time_asked[0] >= every:
             self._time_asked = (now, time.time_ns() // 1000)
             self._time_tries += 1
@@ -146,7 +158,9 @@ class P3StreamSource(Source):
     def _refetch(self, passing: Passing) -> bool:
         if passing.passing_number is None or not self.resend:
             return False
-        self.tracker.unstored(passing.decoder_id, passing.passing_number)  # asked again once the service can store it
+        self.tracker.unstored(
+            passing.decoder_id, passing.passing_number
+        )  # asked again once the service can store it
         return True
 
     def _request_resends(self, writer: asyncio.StreamWriter) -> None:
@@ -180,7 +194,9 @@ class P3StreamSource(Source):
         st = self.status
         if record.decoder_id is not None:
             st.decoder_id = record.decoder_id
-            if not self.tracker.knows(record.decoder_id):  # first sight (after a restart: seeded from the log)
+            if not self.tracker.knows(
+                record.decoder_id
+            ):  # first sight (after a restart: seeded from the log)
                 self._probe(writer, record.decoder_id)
         if isinstance(record, PassingRecord):
             self._passing(record)
@@ -234,11 +250,20 @@ class P3StreamSource(Source):
             asked = self._asked.get(decoder_id)
             probed = asked is not None and n >= asked[0] and time.monotonic() - asked[1] < 2.0
             live, epoch = not (obs.recovered or obs.refetched or probed), obs.epoch
-        self._emit(Passing(
-            decoder_id=decoder_id, transponder=transponder, rtc_time_us=rec.rtc_time_us,
-            passing_number=rec.passing_number, strength=rec.strength, hits=rec.hits, flags=rec.flags,
-            source=self.url, live=live, epoch=epoch,
-        ))
+        self._emit(
+            Passing(
+                decoder_id=decoder_id,
+                transponder=transponder,
+                rtc_time_us=rec.rtc_time_us,
+                passing_number=rec.passing_number,
+                strength=rec.strength,
+                hits=rec.hits,
+                flags=rec.flags,
+                source=self.url,
+                live=live,
+                epoch=epoch,
+            )
+        )
 
 
 class P3TcpSource(P3StreamSource):
@@ -266,8 +291,17 @@ class P3TcpSource(P3StreamSource):
 class P3SerialSource(P3StreamSource):
     """P3 on a serial line; reopens the device when it disappears (USB unplugged) and comes back."""
 
-    def __init__(self, url: str, device: str, *, baud: int = 115200, bytesize: int = 8, parity: str = "N",
-                 stopbits: float = 1, **kw) -> None:
+    def __init__(
+        self,
+        url: str,
+        device: str,
+        *,
+        baud: int = 115200,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        **kw,
+    ) -> None:
         super().__init__(url, **kw)
         self.device = device
         self.baud = baud
@@ -279,6 +313,9 @@ class P3SerialSource(P3StreamSource):
         import serial_asyncio_fast
 
         return await serial_asyncio_fast.open_serial_connection(
-            url=self.device, baudrate=self.baud, bytesize=self.bytesize, parity=self.parity,
+            url=self.device,
+            baudrate=self.baud,
+            bytesize=self.bytesize,
+            parity=self.parity,
             stopbits=self.stopbits,
         )

@@ -121,8 +121,12 @@ def parse_config(body: bytes) -> ProtimeConfig | None:
     if len(body) < CONFIG_BODY or any(b > 9 for b in body[43:47]):
         return None
     ip = ".".join(str(b) for b in body[27:31])
-    return ProtimeConfig("".join(chr(b + 48) for b in body[43:47]), str(_bcd(body[47])),
-                         {"STA": _bcd(body[25]), "BOX": _bcd(body[26])}, ip)  # fmt: skip
+    return ProtimeConfig(
+        "".join(chr(b + 48) for b in body[43:47]),
+        str(_bcd(body[47])),
+        {"STA": _bcd(body[25]), "BOX": _bcd(body[26])},
+        ip,
+    )
 
 
 def _config_hold(buf: bytearray, start: int) -> int:
@@ -173,11 +177,18 @@ class ProtimeDecoder:
         return None
 
 
-def to_passing(rec: ProtimePassing, *, decoder_id: str, ref_us: int, loop: str | None = None,
-               source: str = "") -> Passing:  # fmt: skip
+def to_passing(
+    rec: ProtimePassing, *, decoder_id: str, ref_us: int, loop: str | None = None, source: str = ""
+) -> Passing:
     """The `Passing` of a read: its time of day on the date nearest to `ref_us` (the host's now)."""
-    return Passing(decoder_id=decoder_id, transponder=str(rec.transponder),
-                   rtc_time_us=nearest_day(rec.tod_us, ref_us), flags=rec.status, loop=loop, source=source)
+    return Passing(
+        decoder_id=decoder_id,
+        transponder=str(rec.transponder),
+        rtc_time_us=nearest_day(rec.tod_us, ref_us),
+        flags=rec.status,
+        loop=loop,
+        source=source,
+    )
 
 
 # -- what a decoder sends (simulator, tests, bench) -------------------------------------------------
@@ -189,8 +200,9 @@ def fmt_tod(tod_us: int) -> str:
     return f"{h:02d}:{m:02d}'{s:02d}\"{ms:03d}"
 
 
-def passing_message(channel: str, transponder: int, tod_us: int, field_a: int = 1, field_b: int = 1,
-                    status: int = 1) -> bytes:  # fmt: skip
+def passing_message(
+    channel: str, transponder: int, tod_us: int, field_a: int = 1, field_b: int = 1, status: int = 1
+) -> bytes:
     data = f"{channel:3.3s} {transponder % 1_000_000:06d} {fmt_tod(tod_us)} {field_a:02d} {field_b:02d} {status:d} "
     raw = data.encode(ENCODING)
     return b"<" + raw + checksum(raw) + b">\r\n"
@@ -201,7 +213,9 @@ def status_message(tod_us: int, noise: tuple[int, int], levels: tuple[int, int])
     return f"[{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d} {noise[0]} {noise[1]} {levels[0]} {levels[1]}]\r\n".encode()
 
 
-def config_message(decoder_id: str, firmware: int, levels: tuple[int, int], ip: str = "192.168.0.10") -> bytes:
+def config_message(
+    decoder_id: str, firmware: int, levels: tuple[int, int], ip: str = "192.168.0.10"
+) -> bytes:
     body = bytearray(CONFIG_BODY)
     body[25], body[26] = _to_bcd(levels[0]), _to_bcd(levels[1])
     body[27:31] = bytes(int(x) for x in ip.split("."))

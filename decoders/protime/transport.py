@@ -51,8 +51,18 @@ TRANSPORT_REASONS = ("skipped", "channel", "unsaved")
 class ProtimeSource(LinkSource):
     """The protocol over any link; `ProtimeSerialSource` and `ProtimeUdpSource` open it."""
 
-    def __init__(self, url: str, *, loops: LoopMap | None = None, photocell: int = 255, status_every: float = 5.0,
-                 checksum_tries: int = 3, config_wait: float = 2.0, repeat_after: float = 1.0, **kw) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        loops: LoopMap | None = None,
+        photocell: int = 255,
+        status_every: float = 5.0,
+        checksum_tries: int = 3,
+        config_wait: float = 2.0,
+        repeat_after: float = 1.0,
+        **kw,
+    ) -> None:
         super().__init__(url, **kw)
         self.loops = loops or LoopMap(dict(DEFAULT_LOOPS), IGNORE)
         self.photocell = photocell
@@ -156,7 +166,9 @@ class ProtimeSource(LinkSource):
             self._count_reject("channel")
         else:
             self._battery(str(rec.transponder), rec.low_battery)
-            p = to_passing(rec, decoder_id=st.decoder_id or "", ref_us=local_now_us(), loop=loop, source=self.url)
+            p = to_passing(
+                rec, decoder_id=st.decoder_id or "", ref_us=local_now_us(), loop=loop, source=self.url
+            )
             if self._emit(p) is False:  # not stored (disk full): no acknowledgement, ask again later
                 self._count_reject("unsaved")
                 self._repeat_at = now + self.repeat_after
@@ -193,8 +205,19 @@ def from_url(url: str) -> ProtimeSource:
     """`protime:///dev/ttyUSB0[?baud=19200]` or `protime+udp://HOST[:2008][?listen=2008]`, both with
     `loops=STA:finish,BOX:pit_in,B01:-`, `photocell`, `status_every`, `checksum_tries`, `idle`."""
     parts = urlsplit(url)
-    opts = query(url, {**COMMON, "loops": str, "photocell": int, "status_every": float, "checksum_tries": int,
-                       "config_wait": float, "baud": int, "listen": int})  # fmt: skip
+    opts = query(
+        url,
+        {
+            **COMMON,
+            "loops": str,
+            "photocell": int,
+            "status_every": float,
+            "checksum_tries": int,
+            "config_wait": float,
+            "baud": int,
+            "listen": int,
+        },
+    )
     loops = LoopMap.parse(url, opts.pop("loops", None), DEFAULT_LOOPS, IGNORE)
     if parts.scheme.lower() == "protime+udp":
         host, port = host_port(url, UDP_PORT, "protime+udp://HOST[:2008][?listen=PORT]")

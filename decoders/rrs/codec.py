@@ -30,8 +30,18 @@ MARKER = "99999"
 STORED = 0x40
 MAX_LINE = 1024
 REJECT_REASONS = ("fields", "number", "time", "framing", "unknown")
-COMMANDS = frozenset(("SETPROTOCOL", "SETPUSHPASSINGS", "SETPUSHPREWARNS", "SETTIME", "STARTOPERATION",
-                      "STOPOPERATION", "GETFILE", "CLEARFILES"))  # answers read and let go  # fmt: skip
+COMMANDS = frozenset(
+    (
+        "SETPROTOCOL",
+        "SETPUSHPASSINGS",
+        "SETPUSHPREWARNS",
+        "SETTIME",
+        "STARTOPERATION",
+        "STOPOPERATION",
+        "GETFILE",
+        "CLEARFILES",
+    )
+)  # answers read and let go
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -106,6 +116,7 @@ Record = RrsPassing | RrsProtocol | RrsStatus | RrsCount | RrsConfig | RrsFetchE
 
 class BadLine(ValueError):
     """A line of the decoder that is not a passing: `reason` is the reject counter it goes to (internal)."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -141,9 +152,20 @@ def parse_passing(fields: list[str], pushed: bool) -> RrsPassing:
         battery = float(fields[13]) if fields[13].strip() else None
     except ValueError:
         battery = None
-    return RrsPassing(int(fields[0]), fields[1].strip(), day_us, tod_us, _opt_int(fields[5], 16),
-                      _opt_int(fields[6], 16), fields[10].strip(), battery, _opt_int(fields[15]),
-                      fields[16].strip(), _opt_int(fields[17]), pushed)  # fmt: skip
+    return RrsPassing(
+        int(fields[0]),
+        fields[1].strip(),
+        day_us,
+        tod_us,
+        _opt_int(fields[5], 16),
+        _opt_int(fields[6], 16),
+        fields[10].strip(),
+        battery,
+        _opt_int(fields[15]),
+        fields[16].strip(),
+        _opt_int(fields[17]),
+        pushed,
+    )
 
 
 def parse_status(fields: list[str]) -> RrsStatus:
@@ -157,8 +179,14 @@ def parse_status(fields: list[str]) -> RrsStatus:
         except ValueError:
             clock = None
     battery = _opt_int(fields[9])
-    return RrsStatus(clock, _flag(fields[2]), _flag(fields[4]), _opt_int(fields[5]), _flag(fields[8]),
-                     battery if battery is not None and battery >= 0 else None)  # fmt: skip
+    return RrsStatus(
+        clock,
+        _flag(fields[2]),
+        _flag(fields[4]),
+        _opt_int(fields[5]),
+        _flag(fields[8]),
+        battery if battery is not None and battery >= 0 else None,
+    )
 
 
 class RrsDecoder:
@@ -212,13 +240,22 @@ class RrsDecoder:
         return None
 
 
-def to_passing(rec: RrsPassing, *, decoder_id: str, ref_us: int, loop: str | None = None,
-               source: str = "") -> Passing:  # fmt: skip
+def to_passing(
+    rec: RrsPassing, *, decoder_id: str, ref_us: int, loop: str | None = None, source: str = ""
+) -> Passing:
     """The `Passing` of a read (a read with no date goes on the date nearest to `ref_us`)."""
     rtc = rec.day_us + rec.tod_us if rec.day_us is not None else nearest_day(rec.tod_us, ref_us)
-    return Passing(decoder_id=decoder_id, transponder=rec.transponder, rtc_time_us=rtc,
-                   passing_number=rec.number, strength=rec.rssi, hits=rec.hits, loop=loop, source=source,
-                   live=rec.pushed and not rec.stored)  # fmt: skip
+    return Passing(
+        decoder_id=decoder_id,
+        transponder=rec.transponder,
+        rtc_time_us=rtc,
+        passing_number=rec.number,
+        strength=rec.rssi,
+        hits=rec.hits,
+        loop=loop,
+        source=source,
+        live=rec.pushed and not rec.stored,
+    )
 
 
 # -- what a decoder sends (simulator, tests, bench) -------------------------------------------------
@@ -227,20 +264,64 @@ def fmt_date_time(us: int) -> tuple[str, str]:
     return f"{y:04d}-{mo:02d}-{d:02d}", f"{h:02d}:{mi:02d}:{s:02d}.{micro // 1000:03d}"
 
 
-def passing_line(number: int, transponder: str, rtc_us: int, *, hits: int = 40, rssi: int = 0x55,
-                 loop_id: str = "1", battery: float | None = 3.0, active_data: int = 0, box_name: str = "",
-                 file_no: int = 1, box_id: str = "", pushed: bool = True) -> bytes:  # fmt: skip
+def passing_line(
+    number: int,
+    transponder: str,
+    rtc_us: int,
+    *,
+    hits: int = 40,
+    rssi: int = 0x55,
+    loop_id: str = "1",
+    battery: float | None = 3.0,
+    active_data: int = 0,
+    box_name: str = "",
+    file_no: int = 1,
+    box_id: str = "",
+    pushed: bool = True,
+) -> bytes:
     date, tod = fmt_date_time(rtc_us)
-    fields = [str(number), transponder, date, tod, "0", f"{hits:X}", f"{rssi:X}", "0", "1", "1", loop_id, "0",
-              str(number % 65536), "" if battery is None else f"{battery:.1f}", "21", str(active_data), box_name,
-              str(file_no), "1", box_id]  # fmt: skip
+    fields = [
+        str(number),
+        transponder,
+        date,
+        tod,
+        "0",
+        f"{hits:X}",
+        f"{rssi:X}",
+        "0",
+        "1",
+        "1",
+        loop_id,
+        "0",
+        str(number % 65536),
+        "" if battery is None else f"{battery:.1f}",
+        "21",
+        str(active_data),
+        box_name,
+        str(file_no),
+        "1",
+        box_id,
+    ]
     return (("#P;" if pushed else "") + ";".join(fields) + "\r\n").encode(ENCODING)
 
 
 def status_line(clock_us: int, file_no: int = 1, battery_pct: int = 87, operating: bool = True) -> bytes:
     date, tod = fmt_date_time(clock_us)
-    fields = ["GETSTATUS", date, tod, "1", "1", "1" if operating else "0", str(file_no), "0", "0,0", "1",
-              str(battery_pct), "35", "30"]  # fmt: skip
+    fields = [
+        "GETSTATUS",
+        date,
+        tod,
+        "1",
+        "1",
+        "1" if operating else "0",
+        str(file_no),
+        "0",
+        "0,0",
+        "1",
+        str(battery_pct),
+        "35",
+        "30",
+    ]
     return (";".join(fields) + "\r\n").encode(ENCODING)
 
 

@@ -38,8 +38,15 @@ log = logging.getLogger(__name__)
 MAX_FETCH = 2_000  # passings asked for at once (the tracker's widest gap)
 LOW_BATTERY_V = 2.0  # a transponder below this voltage is shown to the timing crew
 TRANSPORT_REASONS = ("loop", "unsaved")
-GREETING = ("GETPROTOCOL", f"SETPROTOCOL;{PROTOCOL}", "SETPUSHPREWARNS;0", "SETPUSHPASSINGS;1;0",
-            "GETCONFIG;GENERAL;BOXNAME", "GETSTATUS", "PASSINGS")  # fmt: skip
+GREETING = (
+    "GETPROTOCOL",
+    f"SETPROTOCOL;{PROTOCOL}",
+    "SETPUSHPREWARNS;0",
+    "SETPUSHPASSINGS;1;0",
+    "GETCONFIG;GENERAL;BOXNAME",
+    "GETSTATUS",
+    "PASSINGS",
+)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -51,9 +58,21 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 class RrsSource(LinkSource):
-    def __init__(self, url: str, host: str, port: int = PORT, *, loops: LoopMap | None = None, poll: float = 5.0,
-                 fetch_retry: float = 3.0, fetch_tries: int = 3, hold: float = 2.0,
-                 low_battery: float = LOW_BATTERY_V, connect_timeout: float = 5.0, **kw) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        port: int = PORT,
+        *,
+        loops: LoopMap | None = None,
+        poll: float = 5.0,
+        fetch_retry: float = 3.0,
+        fetch_tries: int = 3,
+        hold: float = 2.0,
+        low_battery: float = LOW_BATTERY_V,
+        connect_timeout: float = 5.0,
+        **kw,
+    ) -> None:
         super().__init__(url, **kw)
         self.host, self.port, self.connect_timeout = host, port, connect_timeout
         self.loops = loops or LoopMap()
@@ -178,8 +197,11 @@ class RrsSource(LinkSource):
         if self._count is None or (self._fetch_until is not None and now < self._fetch_until):
             return
         did = self._did(self._file)
-        asks = [(first, last - first + 1) for d, first, last in self.tracker.due(now, self.fetch_retry,
-                                                                                 self.fetch_tries) if d == did]
+        asks = [
+            (first, last - first + 1)
+            for d, first, last in self.tracker.due(now, self.fetch_retry, self.fetch_tries)
+            if d == did
+        ]
         highest = self.tracker.highest(did)
         if highest is not None and self._count > highest:  # read after the newest we have
             first = highest + 1
@@ -189,7 +211,9 @@ class RrsSource(LinkSource):
                 asks.append((first, min(self._count - highest, MAX_FETCH)))
             elif tries == self.fetch_tries + 1:
                 self._lost_ahead += self._count - highest
-                log.warning("%s: passings %d..%d of %s never came, giving up", self.url, first, self._count, did)
+                log.warning(
+                    "%s: passings %d..%d of %s never came, giving up", self.url, first, self._count, did
+                )
         for (d, n), due in list(self._unsaved.items()):
             if d == did and now >= due:
                 asks.append((n, 1))
@@ -209,7 +233,16 @@ class RrsSource(LinkSource):
 def from_url(url: str) -> RrsSource:
     """`rrs://HOST[:3601][?loops=1:finish,2:pit_in&poll=5&fetch_tries=3&low_battery=2.0]`."""
     host, port = host_port(url, PORT, "rrs://HOST[:3601]")
-    opts = query(url, {**COMMON, "loops": str, "poll": float, "fetch_retry": float, "fetch_tries": int,
-                       "low_battery": float})  # fmt: skip
+    opts = query(
+        url,
+        {
+            **COMMON,
+            "loops": str,
+            "poll": float,
+            "fetch_retry": float,
+            "fetch_tries": int,
+            "low_battery": float,
+        },
+    )
     loops = LoopMap.parse(url, opts.pop("loops", None))
     return RrsSource(url, host, port, loops=loops, **opts)

@@ -128,8 +128,14 @@ class WiclaxDecoder:
 
 
 def to_passing(rec: WiclaxPassing, *, decoder_id: str, loop: str | None = None, source: str = "") -> Passing:
-    return Passing(decoder_id=decoder_id, transponder=rec.chip, rtc_time_us=rec.rtc_us, loop=loop, source=source,
-                   live=not rec.rewind)  # fmt: skip
+    return Passing(
+        decoder_id=decoder_id,
+        transponder=rec.chip,
+        rtc_time_us=rec.rtc_us,
+        loop=loop,
+        source=source,
+        live=not rec.rewind,
+    )
 
 
 # -- what a device sends, what is sent to it (simulator, tests, bench) ------------------------------
@@ -139,8 +145,14 @@ def fmt_datetime(us: int, millis: bool = True) -> str:
     return f"{out}.{micro // 1000:03d}" if millis else out
 
 
-def passing_line(chip: str, rtc_us: int, loop: str = "", lap: int | None = None, battery: int | None = None,
-                 rewind: bool = False) -> bytes:  # fmt: skip
+def passing_line(
+    chip: str,
+    rtc_us: int,
+    loop: str = "",
+    lap: int | None = None,
+    battery: int | None = None,
+    rewind: bool = False,
+) -> bytes:
     lap_s = "" if lap is None else str(lap)
     bat = "" if battery is None else str(battery)
     return f"{chip};{fmt_datetime(rtc_us)};{loop};{lap_s};{bat};{int(rewind)}\r".encode(ENCODING)
@@ -151,7 +163,9 @@ def clock_line(rtc_us: int) -> bytes:
 
 
 def rewind_command(from_us: int, to_us: int) -> bytes:
-    return f"REWIND {fmt_datetime(from_us, millis=False)} {fmt_datetime(to_us, millis=False)}\r".encode(ENCODING)
+    return f"REWIND {fmt_datetime(from_us, millis=False)} {fmt_datetime(to_us, millis=False)}\r".encode(
+        ENCODING
+    )
 
 
 def parse_rewind(text: str) -> tuple[int, int] | None:

@@ -41,9 +41,20 @@ TRANSPORT_REASONS = ("loop", "unsaved")
 
 
 class WiclaxSource(LinkSource):
-    def __init__(self, url: str, host: str, port: int, *, loops: LoopMap | None = None, clock_every: float = 5.0,
-                 rewind: float = 0.0, rewind_delay: float = 1.0, low_battery: int = LOW_BATTERY_PCT,
-                 connect_timeout: float = 5.0, **kw) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        port: int,
+        *,
+        loops: LoopMap | None = None,
+        clock_every: float = 5.0,
+        rewind: float = 0.0,
+        rewind_delay: float = 1.0,
+        low_battery: int = LOW_BATTERY_PCT,
+        connect_timeout: float = 5.0,
+        **kw,
+    ) -> None:
         super().__init__(url, **kw)
         self.host, self.port, self.connect_timeout = host, port, connect_timeout
         self.loops = loops or LoopMap()
@@ -153,7 +164,16 @@ class WiclaxSource(LinkSource):
 def from_url(url: str) -> WiclaxSource:
     """`wiclax://HOST:PORT[?loops=0A:finish&rewind=600&clock_every=5&low_battery=20]` (no default port)."""
     host, port = host_port(url, None, "wiclax://HOST:PORT")
-    opts = query(url, {**COMMON, "loops": str, "clock_every": float, "rewind": float, "rewind_delay": float,
-                       "low_battery": int})  # fmt: skip
+    opts = query(
+        url,
+        {
+            **COMMON,
+            "loops": str,
+            "clock_every": float,
+            "rewind": float,
+            "rewind_delay": float,
+            "low_battery": int,
+        },
+    )
     loops = LoopMap.parse(url, opts.pop("loops", None))
     return WiclaxSource(url, host, port, loops=loops, **opts)

@@ -23,8 +23,12 @@ def doc_lang(request: Request) -> str:
 def publication(st: DocStatus) -> dict[str, Any]:
     """A document's AX-PUBLISH status for the pages: provisional / final, when it was posted, when it
     becomes (or became) final, and who signed when."""
-    return {"status": st.status, "posted_at": st.posted_at, "final_at": st.final_at,
-            "signatures": {role: {"by": s.get("by"), "at": s.get("at")} for role, s in st.signatures.items()}}
+    return {
+        "status": st.status,
+        "posted_at": st.posted_at,
+        "final_at": st.final_at,
+        "signatures": {role: {"by": s.get("by"), "at": s.get("at")} for role, s in st.signatures.items()},
+    }
 
 
 def session_publication(mgr: Any, sid: str) -> dict[str, Any] | None:
@@ -36,8 +40,10 @@ def session_publication(mgr: Any, sid: str) -> dict[str, Any] | None:
         return None
     mid, key = found
     m = book.get(mid)
-    return {"meeting": {"id": mid, "name": m.name, "division": m.division, "key": key, **book.info(mid)},
-            **publication(doc_status(key, m.signoffs))}  # fmt: skip
+    return {
+        "meeting": {"id": mid, "name": m.name, "division": m.division, "key": key, **book.info(mid)},
+        **publication(doc_status(key, m.signoffs)),
+    }
 
 
 def attachment(body: bytes | str, media: str, name: str) -> Response:

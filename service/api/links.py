@@ -43,15 +43,24 @@ def build_links_router(mgr: Manager) -> APIRouter:
         mgr.meetings.get(mid)
         return mgr.meetings.tokens(mid)
 
-    def link_qr(request: Request, query: str, role: str, pages: dict[str, str], tokens: dict[str, str],
-                meeting: bool = False) -> Response:  # fmt: skip
+    def link_qr(
+        request: Request,
+        query: str,
+        role: str,
+        pages: dict[str, str],
+        tokens: dict[str, str],
+        meeting: bool = False,
+    ) -> Response:
         """The spectator link for anyone; a staff page with its token in the fragment for the admin."""
         base = str(request.base_url)
         if role == "spectator":
             return qr_svg(f"{base}?{query}")
         if role not in pages:
-            raise NotFound("link.no_meeting_role" if meeting else "link.no_staff_page", role=role,
-                           known=", ".join(["spectator", *pages]))  # fmt: skip
+            raise NotFound(
+                "link.no_meeting_role" if meeting else "link.no_staff_page",
+                role=role,
+                known=", ".join(["spectator", *pages]),
+            )
         admin_only(request)
         return qr_svg(f"{base}{pages[role]}?{query}#token={quote(tokens[role])}")
 

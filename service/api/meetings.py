@@ -73,8 +73,13 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
 
     def staff(request: Request, mid: str | None, *roles: str) -> str:
         """The caller's role: the admin, or one of `roles` of this meeting (401/403 otherwise)."""
-        return auth.require(request, mgr.admin_token, book.tokens(mid), frozenset({auth.ADMIN, *roles}),
-                            needs=roles or (auth.ADMIN,))  # fmt: skip
+        return auth.require(
+            request,
+            mgr.admin_token,
+            book.tokens(mid),
+            frozenset({auth.ADMIN, *roles}),
+            needs=roles or (auth.ADMIN,),
+        )
 
     def seasons_naming(ref: str) -> list[str]:
         return mgr.seasons.naming(ref) if mgr.seasons is not None else []
@@ -84,19 +89,39 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         d = m.decisions()
         info = book.info(mid)
         st = m.state()
-        return {"id": mid, "name": m.name, "division": m.division, "preset": m.preset,
-                "stage": m.current_stage(), "stages": m.stages(), "entries": len(m.entries),
-                "stopped_after": d["stopped_after"], "sessions": book.sessions(mid), "recorded": sorted(m.results),
-                "unable_to_start": d["unable_to_start"], "signoffs": m.signoffs,
-                "cancelled": d["cancelled"], "date": info.get("date", ""), "place": info.get("place", ""),
-                "organiser": info.get("organiser", ""),
-                "logo": f"api/meetings/{mid}/logo?v={book.version(mid)}" if info.get("logo") else None,
-                "setup": {k: st[k] for k in ("track_length_m", "track_capacity", "wet") if k in st}}  # fmt: skip
+        return {
+            "id": mid,
+            "name": m.name,
+            "division": m.division,
+            "preset": m.preset,
+            "stage": m.current_stage(),
+            "stages": m.stages(),
+            "entries": len(m.entries),
+            "stopped_after": d["stopped_after"],
+            "sessions": book.sessions(mid),
+            "recorded": sorted(m.results),
+            "unable_to_start": d["unable_to_start"],
+            "signoffs": m.signoffs,
+            "cancelled": d["cancelled"],
+            "date": info.get("date", ""),
+            "place": info.get("place", ""),
+            "organiser": info.get("organiser", ""),
+            "logo": f"api/meetings/{mid}/logo?v={book.version(mid)}" if info.get("logo") else None,
+            "setup": {k: st[k] for k in ("track_length_m", "track_capacity", "wet") if k in st},
+        }
 
     def plan_dict(mid: str, p: SessionPlan) -> dict[str, Any]:
-        return {"key": p.key, "stage": p.stage, "kind": p.kind, "series": p.series, "laps": p.laps,
-                "grid": p.grid, "rows": p.rows, "session_id": book.sessions(mid).get(p.key),
-                "recorded": p.key in svc.get(mid).results}  # fmt: skip
+        return {
+            "key": p.key,
+            "stage": p.stage,
+            "kind": p.kind,
+            "series": p.series,
+            "laps": p.laps,
+            "grid": p.grid,
+            "rows": p.rows,
+            "session_id": book.sessions(mid).get(p.key),
+            "recorded": p.key in svc.get(mid).results,
+        }
 
     def opened(mid: str, o: OpenSession) -> dict[str, Any]:
         return {**plan_dict(mid, o.plan), "session_id": o.session_id, "tokens": o.tokens}
@@ -125,14 +150,21 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         check_entry_list(entries, {})
         mid = svc.create(body.get("preset", "autocross"), entries, body)
         warnings = svc.get(mid).entry_warnings()
-        return {**summary(mid), "tokens": book.tokens(mid), "warnings": warnings,
-                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
+        return {
+            **summary(mid),
+            "tokens": book.tokens(mid),
+            "warnings": warnings,
+            "warnings_said": [coded(w) for w in warnings],
+        }
 
     @api.get("/formats")
     async def formats() -> list[dict[str, Any]]:
         """The meeting formats the set-up form offers, with the auto-cross divisions (run order)."""
-        return [{"preset": "autocross", "divisions": list(AX_DIVISIONS)},
-                {"preset": "ffsa-karting"}, {"preset": "free"}]  # fmt: skip
+        return [
+            {"preset": "autocross", "divisions": list(AX_DIVISIONS)},
+            {"preset": "ffsa-karting"},
+            {"preset": "free"},
+        ]
 
     # -- UFOLEP calendars (RULES.md 5): declared before /{mid} so "calendar" is not taken for an id
     @api.post("/calendar")
@@ -141,8 +173,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         staff(request, None)
         text = (await request.body()).decode("utf-8", errors="replace")
         events, warnings = svc.import_calendar(text)
-        return {"events": len(events), "timed": sum(bool(e["timed"]) for e in events), "warnings": warnings,
-                "warnings_said": [coded(w) for w in warnings]}  # fmt: skip
+        return {
+            "events": len(events),
+            "timed": sum(bool(e["timed"]) for e in events),
+            "warnings": warnings,
+            "warnings_said": [coded(w) for w in warnings],
+        }
 
     @api.get("/calendar")
     async def calendar(region: str | None = None, timed: bool | None = None) -> list[dict[str, Any]]:
@@ -185,8 +221,11 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         svc.get(mid)
         lang = lang_of(request)
         # what the board shows of its live sessions: state, name, format (edited on other pages)
-        states = "|".join(f"{sid}:{s.state}:{s.name}:{s.engine.session_line}" for sid in book.sessions(mid).values()
-                          if (s := mgr.sessions.get(sid)) is not None)  # fmt: skip
+        states = "|".join(
+            f"{sid}:{s.state}:{s.name}:{s.engine.session_line}"
+            for sid in book.sessions(mid).values()
+            if (s := mgr.sessions.get(sid)) is not None
+        )
         tag = '"' + hashlib.sha1(f"{book.version(mid)}|{lang}|{states}".encode()).hexdigest()[:20] + '"'
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         if request.headers.get("if-none-match") == tag:
@@ -214,8 +253,11 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         logo = book.logo(mid)
         if logo is None:
             raise NotFound("meeting.no_logo")
-        return Response(logo[0], media_type=logo[1], headers={"Cache-Control": "public, max-age=86400",
-                                                             "X-Content-Type-Options": "nosniff"})  # fmt: skip
+        return Response(
+            logo[0],
+            media_type=logo[1],
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
 
     # -- the meeting's entry list, before its first session opens --------------------------------
     @api.get("/{mid}/entries")
@@ -249,8 +291,14 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     # -- sessions added by hand (any preset), edited and removed ----------------------------------
     def session_info(mid: str, key: str) -> dict[str, Any]:
         s = svc.session_of(mid, key)
-        return {"key": key, "session_id": s.id, "name": s.name, "preset": s.engine.params["preset"],
-                "kind": s.engine.kind, "state": s.state}  # fmt: skip
+        return {
+            "key": key,
+            "session_id": s.id,
+            "name": s.name,
+            "preset": s.engine.params["preset"],
+            "kind": s.engine.kind,
+            "state": s.state,
+        }
 
     @api.post("/{mid}/sessions", status_code=201)
     async def add_session(mid: str, request: Request) -> dict[str, Any]:
@@ -313,11 +361,17 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         staff(request, mid, RACE_DIRECTOR, TIMING)
         svc.red_flag_session(mid, key)
         body = schemas.check(await limits.object_body(request, empty_ok=True), schemas.RedFlagBody)
-        done = svc.red_flag_restart(mid, key, [str(n) for n in body.get("causers") or ()],
-                                    [str(n) for n in body.get("retired") or ()])  # fmt: skip
+        done = svc.red_flag_restart(
+            mid, key, [str(n) for n in body.get("causers") or ()], [str(n) for n in body.get("retired") or ()]
+        )
         st = done.state
-        out: dict[str, Any] = {"rule": "AX-RED", "action": str(st.decision.action), "leader_laps": st.leader_laps,
-                               "laps_to_run": st.decision.laps_to_run, "lap_order": st.lap_order}  # fmt: skip
+        out: dict[str, Any] = {
+            "rule": "AX-RED",
+            "action": str(st.decision.action),
+            "leader_laps": st.leader_laps,
+            "laps_to_run": st.decision.laps_to_run,
+            "lap_order": st.lap_order,
+        }
         if done.restart is not None:
             r = done.restart
             out.update(session_id=r.session_id, grid=r.plan.grid, rows=r.plan.rows, tokens=r.tokens)
@@ -357,7 +411,12 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     async def red_flag(mid: str, kind: str, leader_laps: int) -> dict[str, Any]:
         """AX-RED: what to do after a red flag, for the race director."""
         d = svc.red_flag_advice(mid, kind, leader_laps)
-        return {"rule": "AX-RED", "action": str(d.action), "laps_to_run": d.laps_to_run, "order_lap": d.order_lap}
+        return {
+            "rule": "AX-RED",
+            "action": str(d.action),
+            "laps_to_run": d.laps_to_run,
+            "order_lap": d.order_lap,
+        }
 
     @api.get("/{mid}/classifications/{doc}")
     async def classification(mid: str, doc: str) -> dict[str, Any]:
@@ -391,8 +450,18 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         m = svc.get(mid)
         p = svc.plan(mid, key)
         lang = lang_of(request)
-        html = await draw(request, startlist_html, m.name or "Auto-cross", f"{m.division} {stage_label(lang, key)}".strip(),
-                          p.rows, m.entries, p.laps, doc_status(f"grid:{key}", m.signoffs), lang, book.info(mid))  # fmt: skip
+        html = await draw(
+            request,
+            startlist_html,
+            m.name or "Auto-cross",
+            f"{m.division} {stage_label(lang, key)}".strip(),
+            p.rows,
+            m.entries,
+            p.laps,
+            doc_status(f"grid:{key}", m.signoffs),
+            lang,
+            book.info(mid),
+        )
         return HTMLResponse(html)
 
     @api.get("/{mid}/results/{doc}.html", response_class=HTMLResponse)
@@ -406,12 +475,22 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
             label = word(lang, f"doc.{doc}", stage_label(lang, doc))  # "Classement des essais", "Manche 1"...
             stopped = m.decisions()["stopped_after"]
             if stopped and doc in ("general", "points"):
-                label += tr(lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped))
+                label += tr(
+                    lang, " (meeting stopped after {stage}: points halved)", stage=stage_label(lang, stopped)
+                )
         else:
             p, rows_, pts = svc.session_result(mid, doc)
             body = await draw(request, race_table, rows_, m.entries, pts, m.penalties.get(doc), lang)
             label = tr(lang, "{doc} results, {laps} laps", doc=stage_label(lang, doc), laps=p.laps, n=p.laps)
-        return HTMLResponse(page(title, f"{m.division} {label}".strip(), body, doc_status(doc, m.signoffs), lang,
-                                 book.info(mid)))  # fmt: skip
+        return HTMLResponse(
+            page(
+                title,
+                f"{m.division} {label}".strip(),
+                body,
+                doc_status(doc, m.signoffs),
+                lang,
+                book.info(mid),
+            )
+        )
 
     return api

@@ -33,8 +33,14 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         pub = session_publication(mgr, sid)
 
         def prepare() -> tuple:
-            return (s.results(detail=True), files.title(lg, s.name, pub), files.subtitle(lg, s.header()), lg,
-                    None, pub)  # fmt: skip
+            return (
+                s.results(detail=True),
+                files.title(lg, s.name, pub),
+                files.subtitle(lg, s.header()),
+                lg,
+                None,
+                pub,
+            )
 
         # drawn in a worker process, once per session version and publication state (service/documents.py)
         key = ("results.pdf", sid, version_of(s), lg, json.dumps(pub, sort_keys=True, default=str))
@@ -42,32 +48,51 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         return attachment(pdf, "application/pdf", f"{sid}-{lg}.pdf")
 
     @api.get("/sessions/{sid}/results.csv")
-    async def results_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
+    async def results_csv(
+        sid: str, request: Request, decimal: str | None = None, sep: str | None = None
+    ) -> Response:
         """The classification for spreadsheets: the caller's language decides the separator and the
         decimal mark (French `;` and `,`), which `sep` and `decimal` may override."""
         s = mgr.get(sid)
         lg = doc_lang(request)
         files.check_options(decimal, sep)  # bad option: 400
-        body = await docs.get(("results.csv", sid, version_of(s), lg, decimal, sep),
-                              lambda: (s.results(), lg, decimal, sep), files.results_csv)  # fmt: skip
+        body = await docs.get(
+            ("results.csv", sid, version_of(s), lg, decimal, sep),
+            lambda: (s.results(), lg, decimal, sep),
+            files.results_csv,
+        )
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-results.csv")
 
     @api.get("/sessions/{sid}/laps.csv")
-    async def laps_csv(sid: str, request: Request, decimal: str | None = None, sep: str | None = None) -> Response:
+    async def laps_csv(
+        sid: str, request: Request, decimal: str | None = None, sep: str | None = None
+    ) -> Response:
         s = mgr.get(sid)
         lg = doc_lang(request)
         files.check_options(decimal, sep)
-        body = await docs.get(("laps.csv", sid, version_of(s), lg, decimal, sep),
-                              lambda: (files.lap_rows(s.engine, s.lap_chart()), lg, decimal, sep), files.laps_csv)  # fmt: skip
+        body = await docs.get(
+            ("laps.csv", sid, version_of(s), lg, decimal, sep),
+            lambda: (files.lap_rows(s.engine, s.lap_chart()), lg, decimal, sep),
+            files.laps_csv,
+        )
         return attachment(body, "text/csv; charset=utf-8", f"{sid}-laps.csv")
 
     @api.post("/sessions/{sid}/passings/import")
-    async def import_passings(sid: str, request: Request, offset_s: float = 0.0, loop: str = "finish",
-                              loops: str | None = None, tolerance_s: float = 1.0) -> dict[str, Any]:  # fmt: skip
+    async def import_passings(
+        sid: str,
+        request: Request,
+        offset_s: float = 0.0,
+        loop: str = "finish",
+        loops: str | None = None,
+        tolerance_s: float = 1.0,
+    ) -> dict[str, Any]:
         s = mgr.get(sid)
         auth.need(request, mgr, s, TC)
         data = await limits.read_upload(request)
-        return {"ok": True, **(await passings_import.import_file(s, data, offset_s, loop, loops, tolerance_s))}
+        return {
+            "ok": True,
+            **(await passings_import.import_file(s, data, offset_s, loop, loops, tolerance_s)),
+        }
 
     @api.get("/rmonitor")
     async def rmonitor_status() -> dict[str, Any]:

@@ -39,8 +39,12 @@ def build_reads_router(mgr: Manager) -> APIRouter:
         s = mgr.get(sid)
         auth.need(request, mgr, s, TC)
         ids = (await limits.object_body(request)).get("ids")
-        if not isinstance(ids, list) or not ids or len(ids) > MAX_ADMIT or not all(
-                isinstance(i, int) and not isinstance(i, bool) and 0 < i < 1 << 62 for i in ids):
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or len(ids) > MAX_ADMIT
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 1 << 62 for i in ids)
+        ):
             raise Invalid("reads.admit_ids", max=MAX_ADMIT)
         done, refused = s.intake.admit(list(dict.fromkeys(ids)))
         return {"admitted": done, "refused": refused}

@@ -90,8 +90,9 @@ def build_season_router(mgr: Manager) -> APIRouter:
     async def standings_csv(cid: str, request: Request) -> Response:
         """The standings for spreadsheets, in the caller's language (`?lang=`, else Accept-Language)."""
         lang = doc_lang(request)
-        return attachment(await draw(request, csv_text, svc.standings(cid), lang), "text/csv; charset=utf-8",
-                          f"{cid}.csv")
+        return attachment(
+            await draw(request, csv_text, svc.standings(cid), lang), "text/csv; charset=utf-8", f"{cid}.csv"
+        )
 
     @api.get("/championships/{cid}/standings.html", response_class=HTMLResponse)
     async def standings_sheet(cid: str, request: Request) -> HTMLResponse:
@@ -126,7 +127,9 @@ def build_season_router(mgr: Manager) -> APIRouter:
         return {"rule": "CC-KIDS", "classification": svc.kids(endurance1, endurance2)}
 
     @api.get("/cc/kids/groups")
-    async def kids_groups(tests: str | None = None, endurance1: str | None = None, group_size: int = 5) -> dict[str, Any]:
+    async def kids_groups(
+        tests: str | None = None, endurance1: str | None = None, group_size: int = 5
+    ) -> dict[str, Any]:
         """CC-KIDS start groups: from the special test session(s) (`tests=ID,ID`) or from endurance 1."""
         return {"rule": "CC-KIDS", "groups": svc.kids_groups(tests, endurance1, group_size)}
 

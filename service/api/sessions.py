@@ -50,7 +50,11 @@ class Caller:
 
 def answer(outcome: Outcome) -> dict[str, Any]:
     """What a write returns: the engine's warnings, and the correction id when the line made one."""
-    out: dict[str, Any] = {"ok": True, "warnings": outcome.warnings, "warnings_said": [coded(w) for w in outcome.warnings]}
+    out: dict[str, Any] = {
+        "ok": True,
+        "warnings": outcome.warnings,
+        "warnings_said": [coded(w) for w in outcome.warnings],
+    }
     if outcome.correction:
         out["id"] = outcome.correction
     return out
@@ -58,15 +62,23 @@ def answer(outcome: Outcome) -> dict[str, Any]:
 
 def entry_file_options(
     mapping: str | None = Query(None, description='JSON {"column header" or "3": "field" or null}'),
-    encoding: str | None = Query(None, description="utf-8, utf-8-sig, utf-16, windows-1252, ... (default: detected)"),
+    encoding: str | None = Query(
+        None, description="utf-8, utf-8-sig, utf-16, windows-1252, ... (default: detected)"
+    ),
     separator: str | None = Query(None, description="; , tab | (default: detected)"),
     header: str | None = Query(None, description="line of the header row; 0: none (default: detected)"),
     sheet: str | None = Query(None, description="xlsx sheet (default: the active one)"),
     skip: str | None = Query(None, description="lines to leave out, comma-separated"),
 ) -> dict[str, str]:
     """How to read an entry-list file (service/entries.py `Options`): what the crew chose over detection."""
-    given = {"mapping": mapping, "encoding": encoding, "separator": separator, "header": header, "sheet": sheet,
-             "skip": skip}  # fmt: skip
+    given = {
+        "mapping": mapping,
+        "encoding": encoding,
+        "separator": separator,
+        "header": header,
+        "sheet": sheet,
+        "skip": skip,
+    }
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -84,10 +96,11 @@ def json_bytes(value: Any) -> bytes:
 
 def export_csv_text(res: dict[str, Any]) -> str:
     """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
-    rows = ([*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
-            for row in res["classification"])  # fmt: skip
+    rows = (
+        [*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+        for row in res["classification"]
+    )
     return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
-
 
 
 def build_router(mgr: Manager) -> APIRouter:
@@ -112,14 +125,21 @@ def build_router(mgr: Manager) -> APIRouter:
         return auth.EVENT_ROLES.get(s.correction(target)["type"], RC)
 
     @api.get("/whoami")
-    async def whoami(request: Request, session: str | None = None, meeting: str | None = None) -> dict[str, Any]:
+    async def whoami(
+        request: Request, session: str | None = None, meeting: str | None = None
+    ) -> dict[str, Any]:
         token = auth.token_from(request.headers, request.query_params)
         tokens = mgr.tokens_for(mgr.sessions[session], token) if session in mgr.sessions else None
         role = auth.role_of(token, mgr.admin_token, tokens)
         if role == "invalid" and session is None:  # a meeting's token: its role there
             found = access.find_token(mgr.meetings, token)
             if found is not None and meeting in (None, found[0]):
-                return {"role": access.SESSION_ROLE[found[1]], "session": None, "meeting": found[0], "meeting_role": found[1]}  # fmt: skip
+                return {
+                    "role": access.SESSION_ROLE[found[1]],
+                    "session": None,
+                    "meeting": found[0],
+                    "meeting_role": found[1],
+                }
         if role == "invalid" and session is None:  # a session token, but which session?
             for s in mgr.sessions.values():
                 r = auth.role_of(token, mgr.admin_token, s.meta.get("tokens"))
@@ -138,7 +158,10 @@ def build_router(mgr: Manager) -> APIRouter:
         """Every session, newest first, with its state (live / upcoming / finished) and meeting; then
         the logs that could not be loaded, with why."""
         meetings = access.session_meetings(mgr.meetings)
-        loaded = [s.listing(meetings.get(s.id)) for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)]
+        loaded = [
+            s.listing(meetings.get(s.id))
+            for s in sorted(mgr.sessions.values(), key=lambda s: s.id, reverse=True)
+        ]
         return loaded + [{"id": sid, "error": why} for sid, why in sorted(mgr.broken.items())]
 
     @api.post("/sessions", status_code=201)
@@ -200,7 +223,9 @@ def build_router(mgr: Manager) -> APIRouter:
         def prepare() -> tuple:
             res = s.results(detail=True)
             if not staff:
-                res["penalties"] = [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in res["penalties"]]
+                res["penalties"] = [
+                    public_penalty(p, typed_note(s.engine, p.get("source"))) for p in res["penalties"]
+                ]
             return (res,)
 
         body = await documents(request).get(("results", sid, version_of(s), staff), prepare, json_bytes)
@@ -220,8 +245,9 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"laps": mgr.get(sid).lap_chart()}
 
     @api.post("/sessions/{sid}/entries")
-    async def entries(request: Request, replace: bool = False, c: Caller = AS_TC,
-                      how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:  # fmt: skip
+    async def entries(
+        request: Request, replace: bool = False, c: Caller = AS_TC, how: dict[str, str] = FILE_OPTIONS
+    ) -> dict[str, Any]:
         """An entry list (JSON, or a club's CSV/TSV/xlsx). `replace=true`: an entry may take a transponder
         another car counts (that car stops counting it), as `/assign` with `replace`; refused otherwise."""
         raw = await limits.read_upload(request)
@@ -230,8 +256,9 @@ def build_router(mgr: Manager) -> APIRouter:
         return {"ok": True, "entries": c.session.add_entries(lines, replace)}
 
     @api.post("/sessions/{sid}/entries/preview")
-    async def entries_preview(request: Request, c: Caller = AS_TC,
-                              how: dict[str, str] = FILE_OPTIONS) -> dict[str, Any]:  # fmt: skip
+    async def entries_preview(
+        request: Request, c: Caller = AS_TC, how: dict[str, str] = FILE_OPTIONS
+    ) -> dict[str, Any]:
         """The same body as `/entries`, read and checked, nothing logged: what the import would do."""
         raw = await limits.read_upload(request)
         reading = await asyncio.to_thread(read_entries, raw, request.headers.get("content-type", ""), how)
@@ -258,7 +285,11 @@ def build_router(mgr: Manager) -> APIRouter:
     async def events(sid: str, request: Request) -> dict[str, Any]:
         s = mgr.get(sid)
         line = await limits.json_body(request)  # the line's type says who may send it: read before the role
-        if not isinstance(line, dict) or not isinstance(line.get("type"), str) or line["type"] not in auth.EVENT_ROLES:
+        if (
+            not isinstance(line, dict)
+            or not isinstance(line.get("type"), str)
+            or line["type"] not in auth.EVENT_ROLES
+        ):
             raise Invalid("session.line_type", known=", ".join(sorted(auth.EVENT_ROLES)))
         role = need(request, s, auth.EVENT_ROLES[line["type"]])
         if line["type"] == "revert":
@@ -278,7 +309,11 @@ def build_router(mgr: Manager) -> APIRouter:
         """Every penalty; race control's notes only for a staff token."""
         s = mgr.get(sid)
         shown = [p.detail() for p in s.penalties()]
-        return shown if is_staff(request, s) else [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in shown]
+        return (
+            shown
+            if is_staff(request, s)
+            else [public_penalty(p, typed_note(s.engine, p.get("source"))) for p in shown]
+        )
 
     @api.post("/sessions/{sid}/penalties", status_code=201)
     async def add_penalty(request: Request, c: Caller = AS_RC) -> dict[str, Any]:
@@ -300,7 +335,9 @@ def build_router(mgr: Manager) -> APIRouter:
     async def approve(pid: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
         """Apply a proposed penalty with the amount race control chose (default: the proposal's)."""
         body = await limits.object_body(request, empty_ok=True)
-        return c.session.approve(pid, {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}, c.role).detail()
+        return c.session.approve(
+            pid, {k: body[k] for k in (*AMOUNTS, "note") if body.get(k) is not None}, c.role
+        ).detail()
 
     @api.get("/sessions/{sid}/corrections")
     async def corrections(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
@@ -319,16 +356,21 @@ def build_router(mgr: Manager) -> APIRouter:
         """Race control confirms a manual passing (`id`) or a warned lap (`number`, `lap_t`): it may then
         be a best lap, a qualifying time, the fastest lap."""
         body = await limits.object_body(request)
-        return answer(c.session.confirm(body.get("id"), body.get("note"), c.role, number=body.get("number"),
-                                        lap_t=body.get("lap_t")))  # fmt: skip
+        return answer(
+            c.session.confirm(
+                body.get("id"), body.get("note"), c.role, number=body.get("number"), lap_t=body.get("lap_t")
+            )
+        )
 
     @api.post("/sessions/{sid}/cars/{number}/{action}")
     async def car_action(number: str, action: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
-        return answer(c.session.car_action(number, action, await limits.object_body(request, empty_ok=True), c.role))
+        return answer(
+            c.session.car_action(number, action, await limits.object_body(request, empty_ok=True), c.role)
+        )
 
     @api.get("/sessions/{sid}/passings")
     async def passings(limit: int = 200, c: Caller = AS_STAFF) -> list[dict[str, Any]]:
-        return list(c.session.feed)[-max(1, min(limit, 500)):][::-1]
+        return list(c.session.feed)[-max(1, min(limit, 500)) :][::-1]
 
     @api.get("/sessions/{sid}/unknown")
     async def unknown(c: Caller = AS_STAFF) -> list[dict[str, Any]]:
@@ -339,8 +381,12 @@ def build_router(mgr: Manager) -> APIRouter:
         """The car counts this transponder too (a spare); `replace: true` makes its others stop counting."""
         body = await limits.object_body(request)
         a = c.session.assign(body.get("number"), body.get("transponder"), body.get("replace", False), c.role)
-        return {**answer(a.outcome), "number": a.number, "transponder": a.transponder,
-                "stopped_counting": a.stopped_counting}  # fmt: skip
+        return {
+            **answer(a.outcome),
+            "number": a.number,
+            "transponder": a.transponder,
+            "stopped_counting": a.stopped_counting,
+        }
 
     @api.get("/sessions/{sid}/transponders")
     async def transponders(c: Caller = AS_STAFF) -> dict[str, list[str]]:
@@ -380,16 +426,19 @@ def build_router(mgr: Manager) -> APIRouter:
     @api.get("/sessions/{sid}/export.jsonl")
     async def export_jsonl(request: Request, c: Caller = AS_STAFF) -> Response:
         s = c.session  # set-aside lines and losses included; drawn off the loop, once per version
-        body, _ = await documents(request).get(("export.jsonl", s.id, version_of(s)),
-                                               lambda: ([text for _, text in s.store.texts()], s.damage),
-                                               texts_scenario)  # fmt: skip
+        body, _ = await documents(request).get(
+            ("export.jsonl", s.id, version_of(s)),
+            lambda: ([text for _, text in s.store.texts()], s.damage),
+            texts_scenario,
+        )
         return attachment(body, "application/x-ndjson", f"{s.id}.jsonl")
 
     @api.get("/sessions/{sid}/export.csv")
     async def export_csv(sid: str, request: Request) -> Response:
         s = mgr.get(sid)
-        body = await documents(request).get(("export.csv", sid, version_of(s)), lambda: (s.results(detail=True),),
-                                            export_csv_text)  # fmt: skip
+        body = await documents(request).get(
+            ("export.csv", sid, version_of(s)), lambda: (s.results(detail=True),), export_csv_text
+        )
         return attachment(body, "text/csv", f"{sid}.csv")
 
     return api

@@ -45,13 +45,47 @@ class Car:
     """Entry data plus everything the engine derives for it."""
 
     __slots__ = (
-        "number", "name", "transponder", "category", "division", "wave", "grid", "drivers",
-        "offset_us", "entry", "events", "lap_ends", "lap_times", "best_us", "best_no", "dup_reads",
-        "stops", "in_pit", "driver", "stint_start_us", "stint_start_lap", "refuels", "anomalies",
-        "first_seen_us", "last_t", "finish_us", "finish_lap", "pending_mechanical", "rule_state",
-        "other_reads", "drive_us", "invalid", "cat_key", "spares", "lap_flags", "lap_warnings",
-        "last_crossing_flag", "flagged", "pace", "pace_sorted",
-    )  # fmt: skip
+        "number",
+        "name",
+        "transponder",
+        "category",
+        "division",
+        "wave",
+        "grid",
+        "drivers",
+        "offset_us",
+        "entry",
+        "events",
+        "lap_ends",
+        "lap_times",
+        "best_us",
+        "best_no",
+        "dup_reads",
+        "stops",
+        "in_pit",
+        "driver",
+        "stint_start_us",
+        "stint_start_lap",
+        "refuels",
+        "anomalies",
+        "first_seen_us",
+        "last_t",
+        "finish_us",
+        "finish_lap",
+        "pending_mechanical",
+        "rule_state",
+        "other_reads",
+        "drive_us",
+        "invalid",
+        "cat_key",
+        "spares",
+        "lap_flags",
+        "lap_warnings",
+        "last_crossing_flag",
+        "flagged",
+        "pace",
+        "pace_sorted",
+    )
 
     def __init__(self, entry: dict[str, Any], offset_us: int = 0) -> None:
         self.number = str(entry["number"])
@@ -75,7 +109,9 @@ class Car:
         self.lap_ends: list[int] = []
         self.lap_times: list[int] = []
         self.last_crossing_flag: str | None = None  # how the last lap end was made (None: a decoder read)
-        self.lap_flags: list[str | None] = []  # per lap: "manual"/"estimated"/"warned" (never a best lap), "confirmed"
+        self.lap_flags: list[
+            str | None
+        ] = []  # per lap: "manual"/"estimated"/"warned" (never a best lap), "confirmed"
         self.flagged: dict[int, str] = {}  # lap number -> its flag, only for flagged laps (rows read this)
         self.lap_warnings: list[tuple[int, str]] = []  # (lap number, why): lap-time sanity checks
         self.pace: list[int] = []  # the last 9 decoder laps, oldest first (lap-time sanity checks)
@@ -169,8 +205,10 @@ class Car:
             if self.in_pit.in_us is not None and t - self.in_pit.in_us < min_lap_us:
                 self.dup_reads += 1
                 return None
-            self.anomalies.append(f"pit_in at {t / 1e6:.3f} s while already in pit since "
-                                  f"{(self.in_pit.in_us or 0) / 1e6:.3f} s: pit_out missed")
+            self.anomalies.append(
+                f"pit_in at {t / 1e6:.3f} s while already in pit since "
+                f"{(self.in_pit.in_us or 0) / 1e6:.3f} s: pit_out missed"
+            )
         stop = PitStop(in_us=t, lap=len(self.lap_ends), driver_in=self.driver)
         if self.pending_mechanical:
             stop.mechanical, self.pending_mechanical = True, False
@@ -197,8 +235,10 @@ class Car:
         """A finish read while in the pit lane: the pit_out read was missed (RULES.md section 0)."""
         stop = self.in_pit
         assert stop is not None
-        self.anomalies.append(f"finish at {t / 1e6:.3f} s after pit_in at {(stop.in_us or 0) / 1e6:.3f} s "
-                              "without pit_out: pit_out missed")
+        self.anomalies.append(
+            f"finish at {t / 1e6:.3f} s after pit_in at {(stop.in_us or 0) / 1e6:.3f} s "
+            "without pit_out: pit_out missed"
+        )
         self.in_pit = None
 
     def change_driver(self, t: int, driver: str) -> PitStop | None:

@@ -37,8 +37,19 @@ def aggregate_kids(first: Engine, second: Engine) -> list[dict[str, Any]]:
     """CC-KIDS: most laps then least time over both endurances (`service.season.cc.kids_aggregate`
     on each engine's rows, times in exact microseconds)."""
 
-    return kids_aggregate([
-        [{"number": r.number, "name": r.name, "category": r.category, "status": r.status, "laps": r.laps,
-          "total_time_us": r.total_time_us} for r in classify(engine)]
-        for engine in (first, second)
-    ])  # fmt: skip
+    return kids_aggregate(
+        [
+            [
+                {
+                    "number": r.number,
+                    "name": r.name,
+                    "category": r.category,
+                    "status": r.status,
+                    "laps": r.laps,
+                    "total_time_us": r.total_time_us,
+                }
+                for r in classify(engine)
+            ]
+            for engine in (first, second)
+        ]
+    )

@@ -122,20 +122,41 @@ def classify(engine: Engine, final: bool | None = None) -> list[Row]:
             stint_us = max(0, engine.now_us - car.stint_start_us)
             stint_start = car.stint_start_us
         last_lap = car.lap_times[raw - 1] if raw else None
-        rows.append(Row(
-            number=car.number, name=car.name, category=car.category, status=status,
-            laps=max(0, raw - pen_laps), raw_laps=raw, penalty_laps=min(pen_laps, raw) if raw else pen_laps,
-            penalty_seconds=pen_s, best_lap_penalty_s=pen_best, total_time_us=total,
-            best_lap_us=car.best_us, best_lap_no=car.best_no, last_lap_us=last_lap,
-            pit_stops=sum(1 for s in car.stops if s.out_us is not None), in_pit=car.in_pit is not None,
-            driver=car.driver, driver_name=car.driver_name(car.driver), stint_us=stint_us,
-            stint_laps=raw - car.stint_start_lap if raw else 0, finished=car.finish_us is not None,
-            penalties=labels, wave=car.wave, division=car.division, anomalies=len(car.anomalies),
-            stint_start_us=stint_start,
-            lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
-            lap_warnings=[[n, us_to_s(car.lap_times[n - 1]), why, coded(why), us_to_s(car.lap_ends[n - 1])]
-                          for n, why in car.lap_warnings if n <= raw],
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                number=car.number,
+                name=car.name,
+                category=car.category,
+                status=status,
+                laps=max(0, raw - pen_laps),
+                raw_laps=raw,
+                penalty_laps=min(pen_laps, raw) if raw else pen_laps,
+                penalty_seconds=pen_s,
+                best_lap_penalty_s=pen_best,
+                total_time_us=total,
+                best_lap_us=car.best_us,
+                best_lap_no=car.best_no,
+                last_lap_us=last_lap,
+                pit_stops=sum(1 for s in car.stops if s.out_us is not None),
+                in_pit=car.in_pit is not None,
+                driver=car.driver,
+                driver_name=car.driver_name(car.driver),
+                stint_us=stint_us,
+                stint_laps=raw - car.stint_start_lap if raw else 0,
+                finished=car.finish_us is not None,
+                penalties=labels,
+                wave=car.wave,
+                division=car.division,
+                anomalies=len(car.anomalies),
+                stint_start_us=stint_start,
+                lap_flags={str(n): f for n, f in car.flagged.items() if n <= raw},
+                lap_warnings=[
+                    [n, us_to_s(car.lap_times[n - 1]), why, coded(why), us_to_s(car.lap_ends[n - 1])]
+                    for n, why in car.lap_warnings
+                    if n <= raw
+                ],
+            )
+        )
         if fin.grouped:
             rows[-1].race_group = fin.race_group(car)
     if final and not best_lap_format:

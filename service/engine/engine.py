@@ -65,7 +65,9 @@ class Engine:
         self.corrections: dict[str, dict[str, Any]] = {}  # id -> what it was, who, when, reverted by
         self.reverted: set[str] = set()  # corrections undone by a `revert`: applied without effect
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
-        self.confirmed_laps: set[tuple[str, int]] = set()  # (car, lap end) of warned laps race control confirmed
+        self.confirmed_laps: set[tuple[str, int]] = (
+            set()
+        )  # (car, lap end) of warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -79,7 +81,9 @@ class Engine:
         self.kind: str = p["kind"]
         self.format: str = p["format"]  # timed | laps | best_lap
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
-        self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))  # lap-time warnings, percent of the car's pace
+        self.lap_warn_low = float(
+            p.get("lap_warn_low_pct", 70)
+        )  # lap-time warnings, percent of the car's pace
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
@@ -94,7 +98,10 @@ class Engine:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
-        self.duration_us, self.laps_target = self.finish.duration_us, self.finish.laps_target  # as the regime read them
+        self.duration_us, self.laps_target = (
+            self.finish.duration_us,
+            self.finish.laps_target,
+        )  # as the regime read them
         for car in self.cars.values():
             car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
@@ -148,7 +155,14 @@ class Engine:
         if car.transponder:
             other = self.by_transponder.get(car.transponder)
             if other is not None and other.number != number:
-                self.warn(said("warn.transponder_used", number=number, transponder=car.transponder, other=other.number))
+                self.warn(
+                    said(
+                        "warn.transponder_used",
+                        number=number,
+                        transponder=car.transponder,
+                        other=other.number,
+                    )
+                )
             self.by_transponder[car.transponder] = car
             adopted = self._adopt_reads(car, car.transponder)
         if adopted or old is not None:  # an edit keeps the car's history: derive it again
@@ -289,8 +303,11 @@ class Engine:
             if c is None or c["type"] != "manual_passing":
                 return LineError("confirm.not_found", 404, target=line.target)
             if line.target in self.reverted or line.target in self.confirmed:
-                return LineError("confirm.reverted" if line.target in self.reverted else "confirm.already", 409,
-                                 target=line.target)  # fmt: skip
+                return LineError(
+                    "confirm.reverted" if line.target in self.reverted else "confirm.already",
+                    409,
+                    target=line.target,
+                )
         if isinstance(line, RevertLine):
             c = self.corrections.get(line.target)
             if c is None:
@@ -427,7 +444,14 @@ class Engine:
                 self.unknown_transponders[ev.transponder] += 1
                 self._orphans.setdefault(ev.transponder, []).append(ev)
                 self.events.append(ev)
-                self.warn(said("warn.unknown_transponder", transponder=ev.transponder, loop=ev.loop, t=f"{ev.t / 1e6:.3f}"))
+                self.warn(
+                    said(
+                        "warn.unknown_transponder",
+                        transponder=ev.transponder,
+                        loop=ev.loop,
+                        t=f"{ev.t / 1e6:.3f}",
+                    )
+                )
                 self._out.status = UNKNOWN
                 return
             ev.number = car.number
@@ -675,8 +699,11 @@ class Engine:
             self._rebuild_all()
             return
         late_green = ev.line.signal in ("green", "start_lights_green") and self.green_us is None and ev.t != 0
-        if not replaying and (late_green and any(c.events for c in self.cars.values())
-                              or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())):
+        if not replaying and (
+            late_green
+            and any(c.events for c in self.cars.values())
+            or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())
+        ):
             # a signal older than some passings already applied (e.g. a late green): recompute
             self.signals.append(ev)
             self._rebuild_all()
@@ -721,13 +748,21 @@ class Engine:
         d["note"], d["evidence"] = line.note or d.get("note"), line.evidence
         try:
             p = Penalty(
-                id="", number=str(ev.number), rule=rule, t=ev.t,
+                id="",
+                number=str(ev.number),
+                rule=rule,
+                t=ev.t,
                 evidence=d.get("evidence") or d.get("note") or said("evidence.race_control_decision"),
-                laps=int(d.get("laps") or 0), seconds=float(d.get("seconds") or 0),
-                best_lap_seconds=float(d.get("best_lap_seconds") or 0), dsq=bool(d.get("dsq")),
-                state=REVERTED if ev.cid in self.reverted else APPLIED, manual=True,
-                note=str(d.get("note") or ""), key=("manual", ev.seq), source=ev.cid,
-            )  # fmt: skip
+                laps=int(d.get("laps") or 0),
+                seconds=float(d.get("seconds") or 0),
+                best_lap_seconds=float(d.get("best_lap_seconds") or 0),
+                dsq=bool(d.get("dsq")),
+                state=REVERTED if ev.cid in self.reverted else APPLIED,
+                manual=True,
+                note=str(d.get("note") or ""),
+                key=("manual", ev.seq),
+                source=ev.cid,
+            )
         except (TypeError, ValueError):
             self.warn(said("warn.penalty_amount", number=ev.number))
             return
@@ -832,7 +867,9 @@ class Engine:
         car = self.cars[number]
         if not car.lap_ends:
             return max(now_us, self.start_us), "clock"
-        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][-5:]
+        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][
+            -5:
+        ]
         recent = sorted(recent or car.lap_times[-5:])
         mid = len(recent) // 2
         median = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) // 2
@@ -866,8 +903,14 @@ class Engine:
             median = ps[k // 2]
             pct = lap_us * 100
             if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
-                car.lap_warnings.append((n, said("lap.off_pace", pct=f"{100 * lap_us / median:.0f}",
-                                                 median=f"{median / 1e6:.3f}")))  # fmt: skip
+                car.lap_warnings.append(
+                    (
+                        n,
+                        said(
+                            "lap.off_pace", pct=f"{100 * lap_us / median:.0f}", median=f"{median / 1e6:.3f}"
+                        ),
+                    )
+                )
                 warned = True
         if car.lap_flags[-1] is None:
             pace = car.pace
@@ -885,15 +928,33 @@ class Engine:
         return st
 
     def penalize(
-        self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
-        seconds: float = 0.0, best_lap_seconds: float = 0.0, dsq: bool = False, state: str | None = None,
-    ) -> Penalty:  # fmt: skip
+        self,
+        car: Car,
+        rule: str,
+        key: tuple,
+        t: int,
+        evidence: str,
+        *,
+        laps: int = 0,
+        seconds: float = 0.0,
+        best_lap_seconds: float = 0.0,
+        dsq: bool = False,
+        state: str | None = None,
+    ) -> Penalty:
         """Called by rules. `key` identifies the infringement so a re-run keeps the same id."""
         p = Penalty(
-            id="", number=car.number, rule=rule, t=t, evidence=evidence, laps=laps, seconds=seconds,
-            best_lap_seconds=best_lap_seconds, dsq=dsq, state=state or self.params["penalty_policy"],
+            id="",
+            number=car.number,
+            rule=rule,
+            t=t,
+            evidence=evidence,
+            laps=laps,
+            seconds=seconds,
+            best_lap_seconds=best_lap_seconds,
+            dsq=dsq,
+            state=state or self.params["penalty_policy"],
             key=(rule, car.number, *key),
-        )  # fmt: skip
+        )
         p, changed = self.penalties.add(p)
         if changed:
             self._out.penalty(p.id)

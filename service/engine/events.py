@@ -47,9 +47,17 @@ Role = Literal["admin", "race_control", "timing"]  # who decided (from the token
 PresetName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
 Kind = Literal["practice", "qualifying", "race", "heat", "semi", "final"]
 Signal = Literal[
-    "green", "yellow", "sc", "red", "resume", "chequered", "stop_category", "start_procedure",
-    "start_lights_green", "finish_session",
-]  # fmt: skip
+    "green",
+    "yellow",
+    "sc",
+    "red",
+    "resume",
+    "chequered",
+    "stop_category",
+    "start_procedure",
+    "start_lights_green",
+    "finish_session",
+]
 SIGNALS = frozenset(Signal.__args__)
 
 
@@ -339,10 +347,25 @@ class EntryLine(Header, tag="entry", kw_only=True):
 
 
 LINE_TYPES: tuple[type[Line], ...] = (
-    SessionLine, EntryLine, PassingLine, SignalLine, DriverChangeLine, RefuelLine, MechanicalLine,
-    GridMoveLine, WeightCheckLine, BallastCheckLine, ManualPassingLine, PenaltyLine, WaiveLine,
-    InvalidateLine, ApproveLine, AssignLine, ConfirmLine, RevertLine,
-)  # fmt: skip
+    SessionLine,
+    EntryLine,
+    PassingLine,
+    SignalLine,
+    DriverChangeLine,
+    RefuelLine,
+    MechanicalLine,
+    GridMoveLine,
+    WeightCheckLine,
+    BallastCheckLine,
+    ManualPassingLine,
+    PenaltyLine,
+    WaiveLine,
+    InvalidateLine,
+    ApproveLine,
+    AssignLine,
+    ConfirmLine,
+    RevertLine,
+)
 AnyLine = Union[LINE_TYPES]  # noqa: UP007 - the one list above, as the tagged union msgspec decodes
 BY_TAG: dict[str, type[Line]] = {cls.__struct_config__.tag: cls for cls in LINE_TYPES}
 _TAG_OF: dict[type[Line], str] = {cls: tag for tag, cls in BY_TAG.items()}  # faster than __struct_config__

@@ -58,7 +58,9 @@ class Regime:
         """At the close, when time was up but no flag was shown: when the flag fell, if at all."""
         return None
 
-    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+    def first_flag(
+        self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None
+    ) -> tuple[int, int] | None:
         """(crossing time, flag time) of the first crossing at which `flag_us` decides the flag in time
         order, read at once from the cars' laps: what the engine checks its flag against when reads
         came out of time order."""
@@ -105,7 +107,9 @@ class TimeFinish(Regime):
             return t
         return None
 
-    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+    def first_flag(
+        self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None
+    ) -> tuple[int, int] | None:
         car = cars.get(leader_at_end) if end_us is not None and leader_at_end is not None else None
         if car is None:
             return None
@@ -128,9 +132,15 @@ class LapFinish(Regime):
             return t
         return None
 
-    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+    def first_flag(
+        self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None
+    ) -> tuple[int, int] | None:
         n = self.laps_target
-        t = min((c.lap_ends[n - 1] for c in cars.values() if len(c.lap_ends) >= n), default=None) if n else None
+        t = (
+            min((c.lap_ends[n - 1] for c in cars.values() if len(c.lap_ends) >= n), default=None)
+            if n
+            else None
+        )
         return None if t is None else (t, t)
 
 
@@ -140,7 +150,9 @@ class BestLapFinish(Regime):
     def flag_us(self, car: Car, t: int, end_us: int | None, leader_at_end: str | None) -> int | None:
         return end_us
 
-    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+    def first_flag(
+        self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None
+    ) -> tuple[int, int] | None:
         first = min((c.lap_ends[0] for c in cars.values() if c.lap_ends), default=None)
         return None if first is None or end_us is None else (first, end_us)
 
@@ -151,8 +163,9 @@ class CrossCountry(Regime):
     per race duration (CC-DURATION), and the finish window after each scratch's winner (CC-FINISH).
     """
 
-    def __init__(self, params: Mapping[str, Any], inner: Regime, waves: Waves, duration: Duration,
-                 window: Finish) -> None:  # fmt: skip
+    def __init__(
+        self, params: Mapping[str, Any], inner: Regime, waves: Waves, duration: Duration, window: Finish
+    ) -> None:
         super().__init__(params)
         self.inner, self.waves, self.duration, self.window = inner, waves, duration, window
         self.leader_flag, self.shows_flag = inner.leader_flag, inner.shows_flag
@@ -176,7 +189,9 @@ class CrossCountry(Regime):
     def closing_flag_us(self, cars: Iterable[Car], end_us: int) -> int | None:
         return self.inner.closing_flag_us(cars, end_us)
 
-    def first_flag(self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None) -> tuple[int, int] | None:
+    def first_flag(
+        self, cars: Mapping[str, Car], end_us: int | None, leader_at_end: str | None
+    ) -> tuple[int, int] | None:
         if self.leader_flag:  # only riders of the leader's race make its flag
             cars = {n: c for n, c in cars.items() if self.contends(c)}
         return self.inner.first_flag(cars, end_us, leader_at_end)

@@ -28,8 +28,18 @@ class Outcome:
     `rebuilt`: every car was rebuilt (a revert, a late line before the finish, a rollback).
     """
 
-    __slots__ = ("status", "warnings", "cars", "penalties", "corrections", "signals", "finished", "laps", "session",
-                 "rebuilt")  # fmt: skip
+    __slots__ = (
+        "status",
+        "warnings",
+        "cars",
+        "penalties",
+        "corrections",
+        "signals",
+        "finished",
+        "laps",
+        "session",
+        "rebuilt",
+    )
 
     def __init__(self, status: str = ACCEPTED, rebuilt: bool = False) -> None:
         self.status = status
@@ -74,13 +84,24 @@ class Outcome:
     @property
     def changed(self) -> bool:
         """Anything at all happened (a warning or a refused read counts: the crew sees it)."""
-        return bool(self.status != ACCEPTED or self.warnings or self.cars or self.penalties or self.corrections
-                    or self.signals or self.finished or self.session or self.rebuilt)  # fmt: skip
+        return bool(
+            self.status != ACCEPTED
+            or self.warnings
+            or self.cars
+            or self.penalties
+            or self.corrections
+            or self.signals
+            or self.finished
+            or self.session
+            or self.rebuilt
+        )
 
     @property
     def order_may_change(self) -> bool:
         """The finishing order may differ: a lap, a finish, a penalty, a signal or a rebuild."""
-        return bool(self.laps or self.finished or self.penalties or self.signals or self.session or self.rebuilt)
+        return bool(
+            self.laps or self.finished or self.penalties or self.signals or self.session or self.rebuilt
+        )
 
     @property
     def read_state(self) -> str:

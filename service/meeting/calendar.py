@@ -58,10 +58,20 @@ class CalendarEvent:
         return f"{self.venue} {self.start.isoformat()} ({self.club})"
 
     def as_dict(self) -> dict[str, object]:
-        return {"region": self.region, "section": self.section, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "venue": self.venue, "department": self.department,
-                "club": self.club, "disciplines": list(self.disciplines), "types": list(self.types),
-                "trophy": self.trophy, "timed": self.timed, "preset": self.preset}  # fmt: skip
+        return {
+            "region": self.region,
+            "section": self.section,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "venue": self.venue,
+            "department": self.department,
+            "club": self.club,
+            "disciplines": list(self.disciplines),
+            "types": list(self.types),
+            "trophy": self.trophy,
+            "timed": self.timed,
+            "preset": self.preset,
+        }
 
 
 def _date(s: str) -> date:
@@ -97,9 +107,18 @@ def parse_calendar(text: str) -> tuple[list[CalendarEvent], list[str]]:
             continue
         if end < start:
             warnings.append(said("warn.cal_order", line=no, start=cells[0], end=cells[1]))
-        events.append(CalendarEvent(
-            region=region, section=section, start=start, end=end, venue=cells[2], department=cells[3],
-            club=cells[4], disciplines=tuple(_discipline(d) for d in cells[5].split(",") if d.strip()),
-            types=tuple(t.strip() for t in cells[6].split(",") if t.strip()), trophy=cells[7],
-        ))  # fmt: skip
+        events.append(
+            CalendarEvent(
+                region=region,
+                section=section,
+                start=start,
+                end=end,
+                venue=cells[2],
+                department=cells[3],
+                club=cells[4],
+                disciplines=tuple(_discipline(d) for d in cells[5].split(",") if d.strip()),
+                types=tuple(t.strip() for t in cells[6].split(",") if t.strip()),
+                trophy=cells[7],
+            )
+        )
     return events, warnings

@@ -48,8 +48,13 @@ class FreeMeeting:
         return self._division
 
     def state(self) -> dict[str, Any]:
-        return {"preset": self.preset, "name": self.name, "division": self._division,
-                "entries": list(self.entries.values()), "signoffs": self.signoffs}  # fmt: skip
+        return {
+            "preset": self.preset,
+            "name": self.name,
+            "division": self._division,
+            "entries": list(self.entries.values()),
+            "signoffs": self.signoffs,
+        }
 
     @classmethod
     def from_state(cls, st: dict[str, Any]) -> FreeMeeting:

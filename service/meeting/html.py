@@ -39,8 +39,14 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 fmt_time = race_time  # m:ss.mmm, h:mm:ss.mmm (service/printed.py)
 
 
-def page(title: str, subtitle: str, body: str, status: DocStatus | None = None, lang: str = "en",
-         info: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+def page(
+    title: str,
+    subtitle: str,
+    body: str,
+    status: DocStatus | None = None,
+    lang: str = "en",
+    info: Mapping[str, Any] | None = None,
+) -> str:
     """A sheet: title, what it is, the meeting (`info`: date, place, organiser), its AX-PUBLISH status
     with the publication time, the body, and the three signature blocks."""
     head = f"<h1>{escape(title)}</h1><h2>{escape(subtitle)}</h2>"
@@ -51,7 +57,9 @@ def page(title: str, subtitle: str, body: str, status: DocStatus | None = None, 
         if status.posted_at:
             head += " " + escape(tr(lang, "posted {at}", at=date_text(lang, status.posted_at)))
         if status.status == "provisional" and status.final_at:
-            head += " &middot; " + escape(tr(lang, "final at {at} unless protested", at=date_text(lang, status.final_at)))
+            head += " &middot; " + escape(
+                tr(lang, "final at {at} unless protested", at=date_text(lang, status.final_at))
+            )
         elif status.status == "final" and status.final_at:
             head += " &middot; " + escape(tr(lang, "final {at}", at=date_text(lang, status.final_at)))
         head += "</p>"
@@ -69,13 +77,17 @@ def signatures(status: DocStatus | None, lang: str = "en") -> str:
     for role in SIGN_ROLES:
         s = sigs.get(role)
         done = (
-            f"{escape(str(s.get('by') or ''))} &middot; {escape(date_text(lang, s.get('at')))}" if s else "&nbsp;"
+            f"{escape(str(s.get('by') or ''))} &middot; {escape(date_text(lang, s.get('at')))}"
+            if s
+            else "&nbsp;"
         )
         cells.append(f"<div>{escape(tr(lang, ROLE_LABEL[role]))}<br>{done}</div>")
     return f'<div class="sign">{"".join(cells)}</div>'
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = (), lang: str = "en") -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = (), lang: str = "en"
+) -> str:
     """Headers (English, translated here) and rows; the words yes / no and said texts (stages,
     statuses) in cells are translated too."""
     head = "".join(f"<th>{escape(tr(lang, h))}</th>" for h in headers)
@@ -110,26 +122,43 @@ def grid_html(rows: Sequence[Sequence[Slot]], names: Mapping[str, str], lang: st
 
 
 def startlist_html(
-    title: str, subtitle: str, rows: Sequence[Sequence[Slot]], entries: Mapping[str, Mapping[str, Any]],
-    laps: int, status: DocStatus | None = None, lang: str = "en", info: Mapping[str, Any] | None = None,
-) -> str:  # fmt: skip
+    title: str,
+    subtitle: str,
+    rows: Sequence[Sequence[Slot]],
+    entries: Mapping[str, Mapping[str, Any]],
+    laps: int,
+    status: DocStatus | None = None,
+    lang: str = "en",
+    info: Mapping[str, Any] | None = None,
+) -> str:
     """A start list: the grid 3-2-3-2 then the same order as a table."""
     names = {n: str(e.get("name") or "") for n, e in entries.items()}
     order = [s for row in rows for s in row]
     listing = table(
         ["Grid", "No", "Driver", "Division"],
-        [(i, s or "-", names.get(s, "") if s else tr(lang, "free"), str(entries.get(s, {}).get("division") or "") if s else "")
-         for i, s in enumerate(order, 1)],
-        numeric=(0,), lang=lang,
-    )  # fmt: skip
+        [
+            (
+                i,
+                s or "-",
+                names.get(s, "") if s else tr(lang, "free"),
+                str(entries.get(s, {}).get("division") or "") if s else "",
+            )
+            for i, s in enumerate(order, 1)
+        ],
+        numeric=(0,),
+        lang=lang,
+    )
     sub = f"{subtitle} - {tr(lang, 'start list, {laps} laps', laps=laps, n=laps)}"
     return page(title, sub, grid_html(rows, names, lang) + listing, status, lang, info)
 
 
 def race_table(
-    rows: Sequence[RaceRow], entries: Mapping[str, Mapping[str, Any]], points: Mapping[str, Any] | None = None,
-    penalties: Mapping[str, Sequence[str]] | None = None, lang: str = "en",
-) -> str:  # fmt: skip
+    rows: Sequence[RaceRow],
+    entries: Mapping[str, Mapping[str, Any]],
+    points: Mapping[str, Any] | None = None,
+    penalties: Mapping[str, Sequence[str]] | None = None,
+    lang: str = "en",
+) -> str:
     """Results of one race: place, number, driver, laps, time, gap to the winner, points, penalties."""
     ordered = by_place(rows)
     lead = ordered[0] if ordered else None
@@ -147,5 +176,8 @@ def race_table(
         name = str(entries.get(r.number, {}).get("name") or "")
         out.append((r.place, r.number, name, r.laps, fmt_time(r.total_time_us), gap, pts, pens, status))
     return table(
-        ["Pos", "No", "Driver", "Laps", "Time", "Gap", "Points", "Penalties", "Status"], out, (0, 3, 4, 6), lang
+        ["Pos", "No", "Driver", "Laps", "Time", "Gap", "Points", "Penalties", "Status"],
+        out,
+        (0, 3, 4, 6),
+        lang,
     )

@@ -71,11 +71,21 @@ class KartingMeeting:
         """A new meeting from a request's fields: the track (`track_length_m` > 0, `track_capacity`
         >= 2, KA-DISTANCE and KA-GRID need them), `category` (or `division`), `name`, `wet`."""
         length, capacity = fields.get("track_length_m"), fields.get("track_capacity")
-        if not isinstance(length, int | float) or length <= 0 or not isinstance(capacity, int) or capacity < 2:
+        if (
+            not isinstance(length, int | float)
+            or length <= 0
+            or not isinstance(capacity, int)
+            or capacity < 2
+        ):
             raise Invalid("meeting.karting_track")
-        return cls(entries, category=str(fields.get("category") or fields.get("division") or ""),
-                   track_length_m=length, track_capacity=capacity, name=str(fields.get("name") or ""),
-                   wet=fields.get("wet") or ())  # fmt: skip
+        return cls(
+            entries,
+            category=str(fields.get("category") or fields.get("division") or ""),
+            track_length_m=length,
+            track_capacity=capacity,
+            name=str(fields.get("name") or ""),
+            wet=fields.get("wet") or (),
+        )
 
     @property
     def division(self) -> str:
@@ -119,18 +129,41 @@ class KartingMeeting:
     # ---------------------------------------------------------------- state (JSON)
     def state(self) -> dict[str, Any]:
         return {
-            "preset": self.preset, "name": self.name, "category": self.category,
-            "track_length_m": self.track_length_m, "track_capacity": self.track_capacity,
-            "wet": sorted(self.wet), "entries": list(self.entries.values()),
-            "results": {k: [{"number": r.number, "place": r.place, "laps": r.laps, "status": r.status,
-                             "total_time_us": r.total_time_us} for r in rows] for k, rows in self.results.items()},
-            "penalties": self.penalties, "recorded_at": self.recorded_at, "signoffs": self.signoffs,
-        }  # fmt: skip
+            "preset": self.preset,
+            "name": self.name,
+            "category": self.category,
+            "track_length_m": self.track_length_m,
+            "track_capacity": self.track_capacity,
+            "wet": sorted(self.wet),
+            "entries": list(self.entries.values()),
+            "results": {
+                k: [
+                    {
+                        "number": r.number,
+                        "place": r.place,
+                        "laps": r.laps,
+                        "status": r.status,
+                        "total_time_us": r.total_time_us,
+                    }
+                    for r in rows
+                ]
+                for k, rows in self.results.items()
+            },
+            "penalties": self.penalties,
+            "recorded_at": self.recorded_at,
+            "signoffs": self.signoffs,
+        }
 
     @classmethod
     def from_state(cls, st: dict[str, Any]) -> KartingMeeting:
-        m = cls(st["entries"], category=st["category"], track_length_m=st["track_length_m"],
-                track_capacity=st["track_capacity"], name=st.get("name", ""), wet=st.get("wet", ()))  # fmt: skip
+        m = cls(
+            st["entries"],
+            category=st["category"],
+            track_length_m=st["track_length_m"],
+            track_capacity=st["track_capacity"],
+            name=st.get("name", ""),
+            wet=st.get("wet", ()),
+        )
         m.results = {k: [RaceRow(**r) for r in rows] for k, rows in st.get("results", {}).items()}
         m.penalties = {k: {n: list(v) for n, v in d.items()} for k, d in st.get("penalties", {}).items()}
         m.recorded_at = dict(st.get("recorded_at", {}))
@@ -145,8 +178,12 @@ class KartingMeeting:
 
     def plans(self, stage: str) -> list[SessionPlan]:
         if stage == "qualifying":
-            line = {"type": "session", "preset": self.preset, "kind": "qualifying",
-                    "name": f"{self.name} {self.category} qualifying".strip()}  # fmt: skip
+            line = {
+                "type": "session",
+                "preset": self.preset,
+                "kind": "qualifying",
+                "name": f"{self.name} {self.category} qualifying".strip(),
+            }
             entries = list(self.entries.values())
             return [
                 SessionPlan("qualifying", "qualifying", "qualifying", 1, 0, list(self.entries), line, entries)
@@ -227,17 +264,24 @@ class KartingMeeting:
         grids = ka_superheat_grids([s.number for s in self.intermediate()])
         if len(grids) == 1:
             return [self._plan("superheat", "superheat", "heat", grids[0], "super-heat")]
-        return [self._plan(f"superheat.{group_name(i)}", "superheat", "heat", g, f"super-heat {group_name(i)}")
-                for i, g in enumerate(grids)]  # fmt: skip
+        return [
+            self._plan(f"superheat.{group_name(i)}", "superheat", "heat", g, f"super-heat {group_name(i)}")
+            for i, g in enumerate(grids)
+        ]
 
     def final_plan(self) -> SessionPlan:
         return self._plan("final", "final", "final", [s.number for s in self.finalists()], "final")
 
     def _plan(self, key: str, dist_kind: str, kind: str, grid: list[str], label: str) -> SessionPlan:
         laps = ka_laps(dist_kind, self.category, self.track_length_m, wet=key.split(".")[0] in self.wet)
-        line: dict[str, Any] = {"type": "session", "preset": "ffsa-karting", "kind": kind, "laps": laps,
-                                "track_length_m": self.track_length_m,
-                                "name": f"{self.name} {self.category} {label}".strip()}  # fmt: skip
+        line: dict[str, Any] = {
+            "type": "session",
+            "preset": "ffsa-karting",
+            "kind": kind,
+            "laps": laps,
+            "track_length_m": self.track_length_m,
+            "name": f"{self.name} {self.category} {label}".strip(),
+        }
         if dist_kind == "superheat":
             line["superheat"] = True
         entries = [{**self.entries[n], "grid": i} for i, n in enumerate(grid, 1)]
@@ -245,9 +289,14 @@ class KartingMeeting:
 
     # ---------------------------------------------------------------- recording and standings
     def record(
-        self, key: str, rows: Sequence[RaceRow], *, penalties: dict[str, list[str]] | None = None,
-        at: str | None = None, **_: Any,
-    ) -> None:  # fmt: skip
+        self,
+        key: str,
+        rows: Sequence[RaceRow],
+        *,
+        penalties: dict[str, list[str]] | None = None,
+        at: str | None = None,
+        **_: Any,
+    ) -> None:
         """Store one session's result (the same keywords as `AutocrossMeeting.record`)."""
         self.plan(key)
         self.results[key] = list(rows)

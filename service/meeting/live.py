@@ -88,19 +88,21 @@ def red_flag_state(engine: Engine, retired: Iterable[str] = ()) -> RedFlagState 
         return None
     red = reds[-1]
     crossings = {n: [t for t in c.lap_ends if t < red] for n, c in engine.cars.items()}
-    started = [
-        n
-        for n, c in engine.cars.items()
-        if any(e.type in READ_TYPES and e.t < red for e in c.events)
-    ]
+    started = [n for n, c in engine.cars.items() if any(e.type in READ_TYPES and e.t < red for e in c.events)]
     grid = sorted(started, key=lambda n: (_grid_of(engine.cars[n].grid), n))
     leader = max((len(crossings[n]) for n in started), default=0)
     scheduled = int(engine.laps_target or engine.params.get("laps") or 0)
     decision = red_flag_decision(engine.kind, leader, scheduled)
     order = order_at_lap(crossings, decision.order_lap if decision.order_lap is not None else leader, grid)
     out = set(retired)
-    return RedFlagState(red, leader, decision, order, {n: len(crossings[n]) for n in started},
-                        [n for n in order if n not in out])  # fmt: skip
+    return RedFlagState(
+        red,
+        leader,
+        decision,
+        order,
+        {n: len(crossings[n]) for n in started},
+        [n for n in order if n not in out],
+    )
 
 
 def _grid_of(value: object) -> int:

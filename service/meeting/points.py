@@ -21,9 +21,37 @@ AX_HEAT_MISSED_SCALED = 2  # laps missing that still get 15 + missing; more -> 2
 AX_PRACTICE_POINTS: tuple[int, ...] = (5, 4, 3, 2, 1)
 AX_HEATS_POINTS: tuple[int, ...] = (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 AX_FINAL_POINTS: tuple[int, ...] = (
-    48, 43, 39, 36, 33, 31, 29, 28, 26, 24, 22, 20, 18, 17, 16,
-    15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
-)  # fmt: skip
+    48,
+    43,
+    39,
+    36,
+    33,
+    31,
+    29,
+    28,
+    26,
+    24,
+    22,
+    20,
+    18,
+    17,
+    16,
+    15,
+    14,
+    13,
+    12,
+    11,
+    10,
+    9,
+    8,
+    7,
+    6,
+    5,
+    4,
+    3,
+    2,
+    1,
+)
 
 
 def ax_heat_points(row: RaceRow, scheduled_laps: int = 5) -> int:

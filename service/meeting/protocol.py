@@ -62,9 +62,14 @@ class Meeting(Protocol):
     def cancel_heat(self, stage: str) -> None: ...
     def admit_without_lap(self, number: str) -> None: ...
     def red_flag(
-        self, key: str, decision: Any, lap_order: Sequence[str], laps_before: dict[str, int],
-        running: Sequence[str], causers: Sequence[str] = (),
-    ) -> SessionPlan | None: ...  # fmt: skip
+        self,
+        key: str,
+        decision: Any,
+        lap_order: Sequence[str],
+        laps_before: dict[str, int],
+        running: Sequence[str],
+        causers: Sequence[str] = (),
+    ) -> SessionPlan | None: ...
 
 
 class MeetingFormat(Protocol):

@@ -42,8 +42,15 @@ if TYPE_CHECKING:
     from .tables import Ranking
 
 STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
-KIND_OF = {"practice1": "practice", "practice2": "practice", "heat1": "heat", "heat2": "heat",
-           "heat3": "heat", "semis": "semi", "final": "final"}  # fmt: skip
+KIND_OF = {
+    "practice1": "practice",
+    "practice2": "practice",
+    "heat1": "heat",
+    "heat2": "heat",
+    "heat3": "heat",
+    "semis": "semi",
+    "final": "final",
+}
 
 
 class MeetingError(Conflict, ValueError):
@@ -126,9 +133,13 @@ class AutocrossMeeting:
     @classmethod
     def create(cls, entries: Sequence[dict[str, Any]], fields: dict[str, Any]) -> AutocrossMeeting:
         """A new meeting from a request's fields (`name`, `division`, `admitted_without_lap`)."""
-        return cls(entries, name=str(fields.get("name") or ""), division=str(fields.get("division") or ""),
-                   preset=str(fields.get("preset") or "autocross"),
-                   admitted_without_lap=fields.get("admitted_without_lap") or ())  # fmt: skip
+        return cls(
+            entries,
+            name=str(fields.get("name") or ""),
+            division=str(fields.get("division") or ""),
+            preset=str(fields.get("preset") or "autocross"),
+            admitted_without_lap=fields.get("admitted_without_lap") or (),
+        )
 
     def entry_warnings(self) -> list[str]:
         """Entry-list checks of the division (number ranges, at most 60 starters)."""
@@ -138,8 +149,11 @@ class AutocrossMeeting:
 
     def decisions(self) -> dict[str, Any]:
         """The race direction's decisions so far (AX-POINTS stop, AX-FINAL, AX-HEAT-TOTAL)."""
-        return {"stopped_after": self.stopped_after, "unable_to_start": sorted(self.unable_to_start),
-                "cancelled": list(self.cancelled)}  # fmt: skip
+        return {
+            "stopped_after": self.stopped_after,
+            "unable_to_start": sorted(self.unable_to_start),
+            "cancelled": list(self.cancelled),
+        }
 
     def check_decision(self, name: str) -> None:
         """Every race-direction decision of the protocol applies to auto-cross."""
@@ -156,23 +170,41 @@ class AutocrossMeeting:
     # ---------------------------------------------------------------- state (JSON)
     def state(self) -> dict[str, Any]:
         def row(r: RaceRow) -> dict[str, Any]:
-            return {"number": r.number, "place": r.place, "laps": r.laps, "status": r.status,
-                    "total_time_us": r.total_time_us}  # fmt: skip
+            return {
+                "number": r.number,
+                "place": r.place,
+                "laps": r.laps,
+                "status": r.status,
+                "total_time_us": r.total_time_us,
+            }
 
         return {
-            "name": self.name, "division": self.division, "preset": self.preset,
-            "entries": list(self.entries.values()), "admitted_without_lap": sorted(self.admitted_without_lap),
+            "name": self.name,
+            "division": self.division,
+            "preset": self.preset,
+            "entries": list(self.entries.values()),
+            "admitted_without_lap": sorted(self.admitted_without_lap),
             "results": {k: [row(r) for r in rows] for k, rows in self.results.items()},
-            "laps_us": self.laps_us, "jumpers": self.jumpers, "penalties": self.penalties,
-            "recorded_at": self.recorded_at, "reds": self.reds, "unable_to_start": sorted(self.unable_to_start),
+            "laps_us": self.laps_us,
+            "jumpers": self.jumpers,
+            "penalties": self.penalties,
+            "recorded_at": self.recorded_at,
+            "reds": self.reds,
+            "unable_to_start": sorted(self.unable_to_start),
             "cancelled": self.cancelled,
-            "stopped_after": self.stopped_after, "signoffs": self.signoffs,
-        }  # fmt: skip
+            "stopped_after": self.stopped_after,
+            "signoffs": self.signoffs,
+        }
 
     @classmethod
     def from_state(cls, st: dict[str, Any]) -> AutocrossMeeting:
-        m = cls(st["entries"], name=st.get("name", ""), division=st.get("division", ""),
-                preset=st.get("preset", "autocross"), admitted_without_lap=st.get("admitted_without_lap", ()))  # fmt: skip
+        m = cls(
+            st["entries"],
+            name=st.get("name", ""),
+            division=st.get("division", ""),
+            preset=st.get("preset", "autocross"),
+            admitted_without_lap=st.get("admitted_without_lap", ()),
+        )
         m.results = {k: [RaceRow(**r) for r in rows] for k, rows in st.get("results", {}).items()}
         m.laps_us = {k: {n: list(v) for n, v in laps.items()} for k, laps in st.get("laps_us", {}).items()}
         m.jumpers = {k: list(v) for k, v in st.get("jumpers", {}).items()}
@@ -248,8 +280,13 @@ class AutocrossMeeting:
         kind = KIND_OF[stage]
         key = stage if count == 1 and stage == "final" else f"{stage}.{series}"
         laps = ax_laps(kind)
-        line: dict[str, Any] = {"type": "session", "preset": self.preset, "kind": kind, "laps": laps,
-                                "name": f"{self.name} {self.division} {key}".strip()}  # fmt: skip
+        line: dict[str, Any] = {
+            "type": "session",
+            "preset": self.preset,
+            "kind": kind,
+            "laps": laps,
+            "name": f"{self.name} {self.division} {key}".strip(),
+        }
         if kind in ("heat", "semi", "final"):
             line["rules"] = {"AX-JUMP": {"prior": self.prior_jumpers(stage)}}
         slots: list[Slot] = with_vacancies(grid, ())
@@ -295,7 +332,9 @@ class AutocrossMeeting:
         for p in self.plans(stage):
             if p.key == key:
                 return p
-        raise MeetingError("meeting.not_in_stage", key=key, stage=stage, known=", ".join(self.stage_keys(stage)))
+        raise MeetingError(
+            "meeting.not_in_stage", key=key, stage=stage, known=", ".join(self.stage_keys(stage))
+        )
 
     def red_flag(
         self,
@@ -311,10 +350,16 @@ class AutocrossMeeting:
         take the new start; `record` of the new start completes the session's result."""
         plan = self.plan(key)
         retired = [n for n in lap_order if n not in running and n not in causers]
-        self.reds[key] = {"action": str(decision.action), "laps_to_run": decision.laps_to_run,
-                          "order_lap": decision.order_lap, "lap_order": list(lap_order),
-                          "laps_before": dict(laps_before), "causers": list(causers), "retired": retired,
-                          "pending": True}  # fmt: skip
+        self.reds[key] = {
+            "action": str(decision.action),
+            "laps_to_run": decision.laps_to_run,
+            "order_lap": decision.order_lap,
+            "lap_order": list(lap_order),
+            "laps_before": dict(laps_before),
+            "causers": list(causers),
+            "retired": retired,
+            "pending": True,
+        }
         if decision.action is RedAction.RESULT_STANDS:
             self.record(key, [])
             return None
@@ -334,8 +379,14 @@ class AutocrossMeeting:
         """Store a session from the timing engine that ran it."""
         from .live import jump_offenders, penalty_labels, practice_laps, race_rows
 
-        self.record(key, race_rows(engine), laps_us=practice_laps(engine), jumpers=jump_offenders(engine),
-                    penalties=penalty_labels(engine), at=at)  # fmt: skip
+        self.record(
+            key,
+            race_rows(engine),
+            laps_us=practice_laps(engine),
+            jumpers=jump_offenders(engine),
+            penalties=penalty_labels(engine),
+            at=at,
+        )
 
     def declare_unable(self, number: str) -> None:
         """AX-FINAL: a finalist cannot reach the grid; the first non-qualified replaces it."""
@@ -417,7 +468,7 @@ class AutocrossMeeting:
                 [self.heat_ranking(s) for s in self.heats_run()],
                 self.heat1_field(),
                 heat_cancelled=bool(self.cancelled),
-            ),  # fmt: skip
+            ),
         )
 
     def semi_ranking(self) -> list[SemiLine]:
@@ -439,8 +490,12 @@ class AutocrossMeeting:
             return stopped_classification(self.heat_totals(), self.semi_ranking())
         self._need("final")
         fg = self.final_grid()
-        return general_classification(self.results["final"], self.semi_ranking(),
-                                      [t.number for t in self.heat_totals()], fg.non_starters)  # fmt: skip
+        return general_classification(
+            self.results["final"],
+            self.semi_ranking(),
+            [t.number for t in self.heat_totals()],
+            fg.non_starters,
+        )
 
     def points(self) -> list[MeetingPoints]:
         """AX-POINTS of this meeting, in general-classification order."""

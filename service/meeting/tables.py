@@ -36,9 +36,18 @@ def points_rows(m: AutocrossMeeting) -> list[dict[str, Any]]:
     js = []
     for g in m.general():
         p = pts.get(g.number)
-        js.append({"position": g.position, "number": g.number, "name": name.get(g.number, ""), "stage": g.stage,
-                   "practice": p.practice if p else 0, "heats": p.heats if p else 0,
-                   "final": p.final if p else 0, "total": p.total if p else 0})  # fmt: skip
+        js.append(
+            {
+                "position": g.position,
+                "number": g.number,
+                "name": name.get(g.number, ""),
+                "stage": g.stage,
+                "practice": p.practice if p else 0,
+                "heats": p.heats if p else 0,
+                "final": p.final if p else 0,
+                "total": p.total if p else 0,
+            }
+        )
     return js
 
 
@@ -47,35 +56,125 @@ def ax_ranking(m: AutocrossMeeting, doc: str) -> Ranking:
     (AX-HEAT-TOTAL), the semis (AX-SEMI), the general classification and points (AX-POINTS)."""
     name = _names(m)
     if doc == "practice":
-        js = [{"position": i, "number": p.number, "best_lap_s": us_to_s(p.best_us), "second_lap_s": us_to_s(p.second_us),
-               "laps": p.laps, "qualified": p.qualified} for i, p in enumerate(m.practice(), 1)]  # fmt: skip
+        js = [
+            {
+                "position": i,
+                "number": p.number,
+                "best_lap_s": us_to_s(p.best_us),
+                "second_lap_s": us_to_s(p.second_us),
+                "laps": p.laps,
+                "qualified": p.qualified,
+            }
+            for i, p in enumerate(m.practice(), 1)
+        ]
         cols = ["Pos", "No", "Driver", "Best", "2nd best", "Laps", "Qualified"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), seconds_time(j["best_lap_s"]),
-                 seconds_time(j["second_lap_s"]), j["laps"], "yes" if j["qualified"] else "no") for j in js]  # fmt: skip
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                seconds_time(j["best_lap_s"]),
+                seconds_time(j["second_lap_s"]),
+                j["laps"],
+                "yes" if j["qualified"] else "no",
+            )
+            for j in js
+        ]
     elif doc in HEAT_STAGES:
-        js = [{"position": i, "number": h.number, "series": h.series + 1, "place": h.place, "points": h.points,
-               "laps": h.laps, "total_time_s": us_to_s(h.total_time_us), "status": h.status}
-              for i, h in enumerate(m.heat_ranking(doc), 1)]  # fmt: skip
+        js = [
+            {
+                "position": i,
+                "number": h.number,
+                "series": h.series + 1,
+                "place": h.place,
+                "points": h.points,
+                "laps": h.laps,
+                "total_time_s": us_to_s(h.total_time_us),
+                "status": h.status,
+            }
+            for i, h in enumerate(m.heat_ranking(doc), 1)
+        ]
         cols = ["Pos", "No", "Driver", "Series", "Place", "Laps", "Time", "Points"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), j["series"], j["place"], j["laps"],
-                 seconds_time(j["total_time_s"]), j["points"]) for j in js]  # fmt: skip
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                j["series"],
+                j["place"],
+                j["laps"],
+                seconds_time(j["total_time_s"]),
+                j["points"],
+            )
+            for j in js
+        ]
     elif doc == "heats":
-        js = [{"position": i, "number": t.number, "heat_points": list(t.heat_points), "total": t.total,
-               "dropped": t.dropped, "qualified": t.qualified} for i, t in enumerate(m.heat_totals(), 1)]  # fmt: skip
+        js = [
+            {
+                "position": i,
+                "number": t.number,
+                "heat_points": list(t.heat_points),
+                "total": t.total,
+                "dropped": t.dropped,
+                "qualified": t.qualified,
+            }
+            for i, t in enumerate(m.heat_totals(), 1)
+        ]
         cols = ["Pos", "No", "Driver", "Heats", "Total", "Dropped", "Semis"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), " / ".join(map(str, j["heat_points"])),
-                 j["total"], j["dropped"], "yes" if j["qualified"] else "no") for j in js]  # fmt: skip
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                " / ".join(map(str, j["heat_points"])),
+                j["total"],
+                j["dropped"],
+                "yes" if j["qualified"] else "no",
+            )
+            for j in js
+        ]
     elif doc == "semis":
-        js = [{"position": i, "number": s.number, "semi": s.semi + 1, "place": s.place, "laps": s.laps,
-               "status": s.status, "ran": s.ran} for i, s in enumerate(m.semi_ranking(), 1)]  # fmt: skip
+        js = [
+            {
+                "position": i,
+                "number": s.number,
+                "semi": s.semi + 1,
+                "place": s.place,
+                "laps": s.laps,
+                "status": s.status,
+                "ran": s.ran,
+            }
+            for i, s in enumerate(m.semi_ranking(), 1)
+        ]
         cols = ["Pos", "No", "Driver", "Semi", "Place", "Laps", "Status"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), j["semi"], j["place"], j["laps"],
-                 said("doc.status", status=j["status"])) for j in js]  # fmt: skip
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                j["semi"],
+                j["place"],
+                j["laps"],
+                said("doc.status", status=j["status"]),
+            )
+            for j in js
+        ]
     else:  # general / points
         js = points_rows(m)
         cols = ["Pos", "No", "Driver", "From", "Practice", "Heats", "Final", "Total"]
-        rows = [(j["position"], j["number"], name.get(j["number"], ""), said("doc.stage", stage=j["stage"]),
-                 j["practice"], j["heats"], f"{j['final']:g}", f"{j['total']:g}") for j in js]  # fmt: skip
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                said("doc.stage", stage=j["stage"]),
+                j["practice"],
+                j["heats"],
+                f"{j['final']:g}",
+                f"{j['total']:g}",
+            )
+            for j in js
+        ]
     return Ranking(cols, rows, js)
 
 
@@ -85,14 +184,26 @@ def ka_ranking(m: KartingMeeting, doc: str) -> Ranking:
     name = _names(m)
     if doc == "qualifying":
         js = [{"position": i, "number": n} for i, n in enumerate(m.qualifying_order(), 1)]
-        return Ranking(["Pos", "No", "Driver"], [(j["position"], j["number"], name.get(j["number"], "")) for j in js], js)
+        return Ranking(
+            ["Pos", "No", "Driver"], [(j["position"], j["number"], name.get(j["number"], "")) for j in js], js
+        )
     if doc in ("heats", "finalists"):
         lines = m.intermediate() if doc == "heats" else m.finalists()
         js = [{"position": i, "number": x.number, "points": x.points} for i, x in enumerate(lines, 1)]
         rows = [(j["position"], j["number"], name.get(j["number"], ""), j["points"]) for j in js]
         return Ranking(["Pos", "No", "Driver", "Points"], rows, js)
-    js = [{"position": x.position, "number": x.number, "finalist": x.finalist, "podium": x.podium}
-          for x in m.classification()]  # fmt: skip
-    rows = [(j["position"], j["number"], name.get(j["number"], ""), "yes" if j["finalist"] else "no",
-             "yes" if j["podium"] else "") for j in js]  # fmt: skip
+    js = [
+        {"position": x.position, "number": x.number, "finalist": x.finalist, "podium": x.podium}
+        for x in m.classification()
+    ]
+    rows = [
+        (
+            j["position"],
+            j["number"],
+            name.get(j["number"], ""),
+            "yes" if j["finalist"] else "no",
+            "yes" if j["podium"] else "",
+        )
+        for j in js
+    ]
     return Ranking(["Pos", "No", "Driver", "Finalist", "Podium"], rows, js)

@@ -38,21 +38,50 @@ from service.results import RESULT_KEYS
 # The English words of the documents, by column or use; web/i18n/LANG.json `_print` translates them
 # (service/i18n.py), like the printed meeting pages.
 ENGLISH = {
-    "results": "Classification", "provisional": "Provisional classification", "position": "Pos",
-    "number": "No", "name": "Name", "category": "Category", "category_position": "Cat. pos",
-    "status": "Status", "laps": "Laps", "penalty_laps": "Penalty laps", "penalty_seconds": "Penalty (s)",
-    "total_time_s": "Total time (s)", "total_time": "Total time", "best_lap_s": "Best lap (s)",
-    "best_lap": "Best lap", "best_lap_no": "Lap no", "pit_stops": "Stops", "gap": "Gap",
-    "interval": "Interval", "penalties": "Penalties", "no_penalty": "No penalty.", "id": "Ref",
-    "rule": "Rule", "seconds": "Seconds", "state": "State", "evidence": "Evidence", "printed": "Printed",
-    "lap": "Lap", "lap_time_s": "Lap time (s)", "race_time_s": "Race time (s)",
-    "classified": "classified", "dnf": "retired", "dns": "did not start", "dsq": "disqualified",
+    "results": "Classification",
+    "provisional": "Provisional classification",
+    "position": "Pos",
+    "number": "No",
+    "name": "Name",
+    "category": "Category",
+    "category_position": "Cat. pos",
+    "status": "Status",
+    "laps": "Laps",
+    "penalty_laps": "Penalty laps",
+    "penalty_seconds": "Penalty (s)",
+    "total_time_s": "Total time (s)",
+    "total_time": "Total time",
+    "best_lap_s": "Best lap (s)",
+    "best_lap": "Best lap",
+    "best_lap_no": "Lap no",
+    "pit_stops": "Stops",
+    "gap": "Gap",
+    "interval": "Interval",
+    "penalties": "Penalties",
+    "no_penalty": "No penalty.",
+    "id": "Ref",
+    "rule": "Rule",
+    "seconds": "Seconds",
+    "state": "State",
+    "evidence": "Evidence",
+    "printed": "Printed",
+    "lap": "Lap",
+    "lap_time_s": "Lap time (s)",
+    "race_time_s": "Race time (s)",
+    "classified": "classified",
+    "dnf": "retired",
+    "dns": "did not start",
+    "dsq": "disqualified",
     "not_classified": "not classified",
-}  # fmt: skip
+}
 CSV_COLUMNS = RESULT_KEYS  # the results JSON of scenario.md, column for column
 NUMERIC = {"penalty_seconds", "total_time_s", "best_lap_s", "lap_time_s", "race_time_s"}
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts",
-             "/usr/share/fonts")  # fmt: skip
+FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/dejavu",
+    "/usr/local/share/fonts",
+    "/usr/share/fonts",
+)
 
 
 def labels(lang: str) -> dict[str, str]:
@@ -91,7 +120,9 @@ def _cell(lang: str, lab: dict[str, str], key: str, value: Any) -> Any:
     return "" if value is None else value
 
 
-def results_csv(results: dict[str, Any], lang: str, decimal: str | None = None, sep: str | None = None) -> str:
+def results_csv(
+    results: dict[str, Any], lang: str, decimal: str | None = None, sep: str | None = None
+) -> str:
     """The classification for spreadsheets: translated headers and statuses, BOM, the language's
     separator and decimal mark (`decimal`, `sep` override them)."""
     check_options(decimal, sep)
@@ -108,17 +139,29 @@ def lap_rows(engine: Engine, chart: dict[str, list[str]]) -> list[dict[str, Any]
         for pos, number_ in enumerate(numbers, 1):
             car = engine.cars[number_]
             end = car.lap_ends[n - 1] - engine.start_us - car.offset_us
-            out.append({"lap": n, "position": pos, "number": number_, "name": car.name, "category": car.category,
-                        "lap_time_s": car.lap_times[n - 1] / 1e6, "race_time_s": end / 1e6})  # fmt: skip
+            out.append(
+                {
+                    "lap": n,
+                    "position": pos,
+                    "number": number_,
+                    "name": car.name,
+                    "category": car.category,
+                    "lap_time_s": car.lap_times[n - 1] / 1e6,
+                    "race_time_s": end / 1e6,
+                }
+            )
     return out
 
 
-def laps_csv(rows: list[dict[str, Any]], lang: str, decimal: str | None = None, sep: str | None = None) -> str:
+def laps_csv(
+    rows: list[dict[str, Any]], lang: str, decimal: str | None = None, sep: str | None = None
+) -> str:
     check_options(decimal, sep)
     lab = labels(lang)
     cols = ["lap", "position", "number", "name", "category", "lap_time_s", "race_time_s"]
-    return csv_text(lang, [lab[c] for c in cols], [[_cell(lang, lab, c, r[c]) for c in cols] for r in rows], sep,
-                    decimal)  # fmt: skip
+    return csv_text(
+        lang, [lab[c] for c in cols], [[_cell(lang, lab, c, r[c]) for c in cols] for r in rows], sep, decimal
+    )
 
 
 @cache
@@ -140,7 +183,13 @@ def find_font() -> Path | None:
 def _heading(lang: str, results: dict[str, Any], publication: dict[str, Any] | None) -> str:
     """Official or provisional: the meeting's AX-PUBLISH status when it has one, else whether the
     session is over."""
-    status = publication["status"] if publication else "results" if results["session"]["finished"] else "provisional"
+    status = (
+        publication["status"]
+        if publication
+        else "results"
+        if results["session"]["finished"]
+        else "provisional"
+    )
     if status == "final":
         return tr(lang, "Official classification")
     if status in ("draft", "signed"):
@@ -162,8 +211,14 @@ def _published(lang: str, publication: dict[str, Any] | None) -> str:
     return " - ".join(parts)
 
 
-def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, now: datetime | None = None,
-                publication: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+def results_pdf(
+    results: dict[str, Any],
+    title: str,
+    subtitle: str,
+    lang: str,
+    now: datetime | None = None,
+    publication: dict[str, Any] | None = None,
+) -> bytes:
     """The printable classification and penalties as an A4 landscape PDF. `publication`: the meeting
     and AX-PUBLISH status of a meeting's session (service/api `session_publication`)."""
     from fpdf import FPDF
@@ -200,16 +255,39 @@ def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, n
     line(_published(lang, publication))
     pdf.ln(2)
     pdf.set_font(family, "", 8)
-    head = ["position", "number", "name", "category", "laps", "total_time", "gap", "best_lap", "pit_stops",
-            "status", "penalties"]  # fmt: skip
+    head = [
+        "position",
+        "number",
+        "name",
+        "category",
+        "laps",
+        "total_time",
+        "gap",
+        "best_lap",
+        "pit_stops",
+        "status",
+        "penalties",
+    ]
     rows = []
     for r in results["classification"]:
         cat = f"{r['category']} ({r['category_position']})" if r["category"] else ""
         best = f"{seconds_time(r['best_lap_s'])} ({r['best_lap_no']})" if r["best_lap_s"] else ""
         status = "" if r["status"] == "classified" else lab.get(r["status"], r["status"])
-        rows.append([r["position"], r["number"], r["name"], cat, r["laps"], seconds_time(r["total_time_s"]),
-                     gap_text(lang, r["gap"]), best, r["pit_stops"], status,
-                     penalty_amounts(lang, r["penalty_laps"], r["penalty_seconds"])])  # fmt: skip
+        rows.append(
+            [
+                r["position"],
+                r["number"],
+                r["name"],
+                cat,
+                r["laps"],
+                seconds_time(r["total_time_s"]),
+                gap_text(lang, r["gap"]),
+                best,
+                r["pit_stops"],
+                status,
+                penalty_amounts(lang, r["penalty_laps"], r["penalty_seconds"]),
+            ]
+        )
     _table(pdf, [lab[h] for h in head], rows, (10, 12, 58, 34, 12, 26, 20, 30, 12, 24, 35), clean, FontFace)
     pdf.ln(4)
     pdf.set_font(family, "B", 11)
@@ -217,10 +295,26 @@ def results_pdf(results: dict[str, Any], title: str, subtitle: str, lang: str, n
     pdf.set_font(family, "", 8)
     pens = results.get("penalties") or []
     if pens:
-        prow = [[p["id"], f"#{p['number']}", p["rule"], p.get("laps") or "", number(lang, p.get("seconds") or None),
-                 word(lang, f"penstate.{p['state']}", p["state"]), evidence_text(lang, p)] for p in pens]  # fmt: skip
-        _table(pdf, [lab[h] for h in ("id", "number", "rule", "laps", "seconds", "state", "evidence")], prow,
-               (14, 14, 40, 14, 18, 22, 151), clean, FontFace)  # fmt: skip
+        prow = [
+            [
+                p["id"],
+                f"#{p['number']}",
+                p["rule"],
+                p.get("laps") or "",
+                number(lang, p.get("seconds") or None),
+                word(lang, f"penstate.{p['state']}", p["state"]),
+                evidence_text(lang, p),
+            ]
+            for p in pens
+        ]
+        _table(
+            pdf,
+            [lab[h] for h in ("id", "number", "rule", "laps", "seconds", "state", "evidence")],
+            prow,
+            (14, 14, 40, 14, 18, 22, 151),
+            clean,
+            FontFace,
+        )
     else:
         pdf.cell(0, 6, clean(lab["no_penalty"]), new_x="LMARGIN", new_y="NEXT")
     _signatures(pdf, lang, (publication or {}).get("signatures") or {}, clean, family)
@@ -247,8 +341,13 @@ def _signatures(pdf: Any, lang: str, signed: dict[str, Any], clean, family: str)
 
 
 def _table(pdf: Any, header: list[str], rows: list[list[Any]], widths: tuple, clean, FontFace) -> None:
-    with pdf.table(col_widths=widths, width=sum(widths), line_height=5, text_align="LEFT",
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225))) as table:  # fmt: skip
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        line_height=5,
+        text_align="LEFT",
+        headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)),
+    ) as table:
         row = table.row()
         for h in header:
             row.cell(clean(h))

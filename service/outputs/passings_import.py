@@ -31,15 +31,46 @@ from service.session import LOOPS, LiveSession
 
 log = logging.getLogger(__name__)
 
-TRANSPONDER = ("transponder", "transponder number", "transponder no", "transponder_id", "tx", "chip",
-               "transpondeur", "transpondeur n°")  # fmt: skip
-TIME = ("time", "passing time", "passingtime", "time of day", "timestamp", "rtc_time", "heure", "temps", "date time")
+TRANSPONDER = (
+    "transponder",
+    "transponder number",
+    "transponder no",
+    "transponder_id",
+    "tx",
+    "chip",
+    "transpondeur",
+    "transpondeur n°",
+)
+TIME = (
+    "time",
+    "passing time",
+    "passingtime",
+    "time of day",
+    "timestamp",
+    "rtc_time",
+    "heure",
+    "temps",
+    "date time",
+)
 LOOP = ("loop", "loop id", "loopid", "loop name", "boucle", "location", "canal", "channel")
 DATE = ("date", "passing date", "jour", "datum")
-LOOP_ALIASES = {"start/finish": "finish", "start finish": "finish", "finish line": "finish", "arrivee": "finish",
-                "arrivée": "finish", "pit in": "pit_in", "pitin": "pit_in", "pit entry": "pit_in",
-                "entree stand": "pit_in", "pit out": "pit_out", "pitout": "pit_out", "pit exit": "pit_out",
-                "sortie stand": "pit_out", "sta": "finish", "box": "pit_in"}  # Chronelec channels  # fmt: skip
+LOOP_ALIASES = {
+    "start/finish": "finish",
+    "start finish": "finish",
+    "finish line": "finish",
+    "arrivee": "finish",
+    "arrivée": "finish",
+    "pit in": "pit_in",
+    "pitin": "pit_in",
+    "pit entry": "pit_in",
+    "entree stand": "pit_in",
+    "pit out": "pit_out",
+    "pitout": "pit_out",
+    "pit exit": "pit_out",
+    "sortie stand": "pit_out",
+    "sta": "finish",
+    "box": "pit_in",
+}  # Chronelec channels
 TOD = re.compile(r"^(\d{1,2}):(\d{2})[:'](\d{2})(?:[.,\"](\d{1,6}))?$")  # and Chronelec's 14:02'31"457
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
 BEFORE_H, AFTER_H = 12, 48  # a read this far from the session start is of another day
@@ -110,8 +141,14 @@ def parse_time(value: str, day: datetime) -> datetime | float:
         raise Invalid("import.time", value=value) from None
 
 
-def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, default_loop: str | None = "finish",
-          loops: dict[str, str] | None = None) -> list[Read]:  # fmt: skip
+def parse(
+    text: str,
+    origin: datetime,
+    rate: float,
+    offset_s: float = 0.0,
+    default_loop: str | None = "finish",
+    loops: dict[str, str] | None = None,
+) -> list[Read]:
     """Reads of a passings CSV, on the session clock. `origin`: local wall time of session t = 0.
 
     Times of day are on the session's date (a time more than 12 h before the origin is the next
@@ -171,14 +208,24 @@ def parse(text: str, origin: datetime, rate: float, offset_s: float = 0.0, defau
         hours = t / rate / 3600
         if not -BEFORE_H <= hours <= AFTER_H:
             read = origin + timedelta(seconds=t / rate)
-            raise ImportProblem("import.other_day", line=no, read=read.strftime("%Y-%m-%d %H:%M:%S"),
-                                start=origin.strftime("%Y-%m-%d %H:%M:%S"), hours=round(hours, 1))  # fmt: skip
+            raise ImportProblem(
+                "import.other_day",
+                line=no,
+                read=read.strftime("%Y-%m-%d %H:%M:%S"),
+                start=origin.strftime("%Y-%m-%d %H:%M:%S"),
+                hours=round(hours, 1),
+            )
         out.append(Read(no, tr, round(t, 6), loop))
     return out
 
 
-async def import_reads(session: LiveSession, reads: list[Read], tolerance_s: float = 1.0,
-                       decoder: str = "import", batch: int = BATCH) -> dict[str, Any]:  # fmt: skip
+async def import_reads(
+    session: LiveSession,
+    reads: list[Read],
+    tolerance_s: float = 1.0,
+    decoder: str = "import",
+    batch: int = BATCH,
+) -> dict[str, Any]:
     """Submit the reads not already known, in time order. Returns what happened, for the caller.
 
     Reads go in batches of `batch`, each one transaction of the log (one fsync); between two
@@ -205,13 +252,20 @@ async def import_reads(session: LiveSession, reads: list[Read], tolerance_s: flo
             duplicates += 1
             continue
         bisect.insort(times, r.t)  # a read twice in the file is a duplicate too
-        pending.append({"type": "passing", "t": r.t, "transponder": r.transponder, "loop": r.loop, "decoder": decoder})
+        pending.append(
+            {"type": "passing", "t": r.t, "transponder": r.transponder, "loop": r.loop, "decoder": decoder}
+        )
         if len(pending) >= batch:
             await flush()
     if pending:
         await flush()
-    log.info("session %s: imported %d reads (%d duplicates dropped, %d of unknown transponders)",
-             session.id, imported, duplicates, unknown)  # fmt: skip
+    log.info(
+        "session %s: imported %d reads (%d duplicates dropped, %d of unknown transponders)",
+        session.id,
+        imported,
+        duplicates,
+        unknown,
+    )
     return {"lines": len(reads), "imported": imported, "duplicates": duplicates, "unknown": unknown}
 
 
@@ -243,8 +297,14 @@ def parse_loops(spec: str | None) -> dict[str, str]:
     return out
 
 
-async def import_file(session: LiveSession, data: bytes, offset_s: float = 0.0, loop: str = "finish",
-                      loops: str | None = None, tolerance_s: float = 1.0) -> dict[str, Any]:  # fmt: skip
+async def import_file(
+    session: LiveSession,
+    data: bytes,
+    offset_s: float = 0.0,
+    loop: str = "finish",
+    loops: str | None = None,
+    tolerance_s: float = 1.0,
+) -> dict[str, Any]:
     """Check the options, read the file (a refused file is counted in the session's `rejected`),
     then submit the reads not already known (`import_reads`)."""
     if loop not in LOOPS:

@@ -21,7 +21,14 @@ NO_TIME = "00:00:00.000"  # a car without a crossing (total) or without a timed 
 NOT_A_LAP_RACE = 9999  # $F laps to go of a timed session
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Boucle flag states -> the $F flag field (6 characters, space padded); safety car shows as Yellow
-FLAGS = {"none": "", "green": "Green", "yellow": "Yellow", "sc": "Yellow", "red": "Red", "chequered": "Finish"}
+FLAGS = {
+    "none": "",
+    "green": "Green",
+    "yellow": "Yellow",
+    "sc": "Yellow",
+    "red": "Red",
+    "chequered": "Finish",
+}
 NAME = 20  # $COMP / $A first name, last name, nationality, additional data: at most 20 characters each
 ENCODINGS = ("utf-8", "cp1252")  # UTF-8 by default; Windows-1252 for old scoreboards (docs/outputs.md)
 
@@ -134,7 +141,9 @@ def build_board(engine: Engine, rows: list[dict[str, Any]], name: str, run_no: i
         if reg in last_lap:
             b.passing[reg] = record("J", reg, fmt_time(last_lap[reg]), total)
     timed = [r for r in rows if r["best_lap_s"] is not None]
-    ranked = sorted(timed, key=lambda r: (r["best_lap_s"], r["position"])) + [r for r in rows if r["best_lap_s"] is None]
+    ranked = sorted(timed, key=lambda r: (r["best_lap_s"], r["position"])) + [
+        r for r in rows if r["best_lap_s"] is None
+    ]
     for pos, r in enumerate(ranked, 1):
         reg = reg_of(r["number"])
         b.best[reg] = record("H", pos, reg, r["best_lap_no"] or 0, fmt_time(_s_to_us(r["best_lap_s"])))
@@ -144,7 +153,9 @@ def build_board(engine: Engine, rows: list[dict[str, Any]], name: str, run_no: i
 def init_record(now: datetime) -> str:
     """$I: time of day and date; a scoreboard clears everything it shows when it gets one."""
     date = f"{now.day:02d} {MONTHS[now.month - 1]} {now.year % 100:02d}"
-    return record("I", fmt_time((now.hour * 3600 + now.minute * 60 + now.second) * 1_000_000 + now.microsecond), date)
+    return record(
+        "I", fmt_time((now.hour * 3600 + now.minute * 60 + now.second) * 1_000_000 + now.microsecond), date
+    )
 
 
 def refresh(board: Board, now: datetime) -> list[str]:
@@ -166,7 +177,9 @@ def changes(old: Board, new: Board) -> list[str]:
             out += list(pair)
     if new.settings != old.settings:
         out += new.settings
-    out += [new.passing[reg] for reg, n in new.laps.items() if n > old.laps.get(reg, 0) and reg in new.passing]
+    out += [
+        new.passing[reg] for reg, n in new.laps.items() if n > old.laps.get(reg, 0) and reg in new.passing
+    ]
     out += [g for reg, g in new.race.items() if old.race.get(reg) != g]
     out += [h for reg, h in new.best.items() if old.best.get(reg) != h]
     return out
@@ -185,5 +198,11 @@ def heartbeat(header: dict[str, Any], now: datetime) -> str:
     race = 0.0 if c.get("green_s") is None else max(0.0, c["now_s"] - c["green_s"])
     tod = (now.hour * 3600 + now.minute * 60 + now.second) * 1_000_000
     flag = FLAGS.get(header.get("flag") or "none", "Yellow")
-    return record("F", min(laps_to_go, 99999), fmt_time(_s_to_us(remaining), False), fmt_time(tod, False),
-                  fmt_time(_s_to_us(race), False), f"{flag:<6}")  # fmt: skip
+    return record(
+        "F",
+        min(laps_to_go, 99999),
+        fmt_time(_s_to_us(remaining), False),
+        fmt_time(tod, False),
+        fmt_time(_s_to_us(race), False),
+        f"{flag:<6}",
+    )

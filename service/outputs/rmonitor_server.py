@@ -68,16 +68,28 @@ def feed_encoding(spec: str) -> str:
 
 
 class RMonitorServer:
-    def __init__(self, manager: Any, host: str, port: int, session_id: str | None = None,
-                 queue_max: int = CLIENT_QUEUE, heartbeat_s: float = HEARTBEAT_S,
-                 sndbuf: int | None = None, write_limit: int | None = None, encoding: str = "utf-8") -> None:  # fmt: skip
+    def __init__(
+        self,
+        manager: Any,
+        host: str,
+        port: int,
+        session_id: str | None = None,
+        queue_max: int = CLIENT_QUEUE,
+        heartbeat_s: float = HEARTBEAT_S,
+        sndbuf: int | None = None,
+        write_limit: int | None = None,
+        encoding: str = "utf-8",
+    ) -> None:
         self.manager = manager
         self.encoding = encoding
         self.host, self.port = host, port
         self.session_id = session_id
         self.queue_max = queue_max
         self.heartbeat_s = heartbeat_s
-        self.sndbuf, self.write_limit = sndbuf, write_limit  # smaller buffers: a stalled client is seen sooner
+        self.sndbuf, self.write_limit = (
+            sndbuf,
+            write_limit,
+        )  # smaller buffers: a stalled client is seen sooner
         self.clients: set[Client] = set()
         self.session: LiveSession | None = None
         self.board: rmonitor.Board | None = None
@@ -94,7 +106,9 @@ class RMonitorServer:
         self.port = self._server.sockets[0].getsockname()[1]  # port 0: the one the system picked
         self._ticker = asyncio.create_task(self._tick(), name="rmonitor heartbeat")
         if self.session_id and self.session_id not in self.manager.sessions:
-            log.warning("RMonitor: no session %r (yet); scoreboards get only $I until it exists", self.session_id)
+            log.warning(
+                "RMonitor: no session %r (yet); scoreboards get only $I until it exists", self.session_id
+            )
         self._follow()
         log.info("RMonitor feed on %s:%d", self.host, self.port)
 
@@ -113,8 +127,14 @@ class RMonitorServer:
 
     def describe(self) -> dict[str, Any]:
         self._follow()
-        return {"host": self.host, "port": self.port, "session": self.session.id if self.session else None,
-                "clients": len(self.clients), "encoding": self.encoding, **self.stats}  # fmt: skip
+        return {
+            "host": self.host,
+            "port": self.port,
+            "session": self.session.id if self.session else None,
+            "clients": len(self.clients),
+            "encoding": self.encoding,
+            **self.stats,
+        }
 
     # -- which session ---------------------------------------------------------------------------
     def target(self) -> LiveSession | None:
@@ -181,7 +201,11 @@ class RMonitorServer:
             return
         new = self._build()
         old, self.board = self.board, new
-        recs = rmonitor.refresh(new, datetime.now()) if old is None or old.run != new.run else rmonitor.changes(old, new)
+        recs = (
+            rmonitor.refresh(new, datetime.now())
+            if old is None or old.run != new.run
+            else rmonitor.changes(old, new)
+        )
         if recs:
             self._broadcast(recs)
 
@@ -221,8 +245,9 @@ class RMonitorServer:
             self._flush()  # earlier changes go to the others first: the refresh includes them
         client.queue.put_nowait(self._refresh_bytes())
         if self.session is not None:
-            client.queue.put_nowait(rmonitor.encode([rmonitor.heartbeat(self.session.header(), datetime.now())],
-                                                    self.encoding))
+            client.queue.put_nowait(
+                rmonitor.encode([rmonitor.heartbeat(self.session.header(), datetime.now())], self.encoding)
+            )
         self.clients.add(client)
         log.info("rmonitor client %s connected (%d)", client.peer, len(self.clients))
         watch = asyncio.create_task(self._watch_eof(reader, client))

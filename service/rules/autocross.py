@@ -133,8 +133,11 @@ class NoReads(Rule):
     def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         if self._has_read(car) or not self._others_read(ctx):
             return
-        evidence = said("ev.no_reads", transponder=car.transponder or said("ev.no_transponder_none"),
-                        consequence=said(self.consequence))  # fmt: skip
+        evidence = said(
+            "ev.no_reads",
+            transponder=car.transponder or said("ev.no_transponder_none"),
+            consequence=said(self.consequence),
+        )
         ctx.penalize(
             car, self.id, ("no_reads",), ctx.now_us, evidence, state=self.params.get("state", "proposed")
         )

@@ -31,9 +31,17 @@ if TYPE_CHECKING:
     from service.rules.context import RuleContext
 
 HOOKS = (
-    "on_lap", "on_pit_in", "on_pit_out", "on_driver_change", "on_refuel", "on_car_event",
-    "on_signal", "on_car_finish", "on_session_end", "status",
-)  # fmt: skip
+    "on_lap",
+    "on_pit_in",
+    "on_pit_out",
+    "on_driver_change",
+    "on_refuel",
+    "on_car_event",
+    "on_signal",
+    "on_car_finish",
+    "on_session_end",
+    "status",
+)
 
 RULES: dict[str, type[Rule]] = {}
 

@@ -60,9 +60,19 @@ class RuleContext(Protocol):
         ...
 
     def penalize(
-        self, car: Car, rule: str, key: tuple, t: int, evidence: str, *, laps: int = 0,
-        seconds: float = 0.0, best_lap_seconds: float = 0.0, dsq: bool = False, state: str | None = None,
-    ) -> object:  # fmt: skip
+        self,
+        car: Car,
+        rule: str,
+        key: tuple,
+        t: int,
+        evidence: str,
+        *,
+        laps: int = 0,
+        seconds: float = 0.0,
+        best_lap_seconds: float = 0.0,
+        dsq: bool = False,
+        state: str | None = None,
+    ) -> object:
         """Emit a penalty; `key` names the infringement so a recomputation keeps the same id."""
         ...
 

@@ -36,7 +36,9 @@ class Waves(Rule):
 
     def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
         super().__init__(params, session)
-        self.offsets = {str(w.get("wave")): s_to_us(float(w.get("offset_s", 0))) for w in session.get("waves") or []}
+        self.offsets = {
+            str(w.get("wave")): s_to_us(float(w.get("offset_s", 0))) for w in session.get("waves") or []
+        }
         interval = session.get("wave_interval_s")
         self.interval_us = s_to_us(float(interval)) if interval else None
 
@@ -49,7 +51,12 @@ class Waves(Rule):
         off = self.offsets.get(str(wave))
         if off is not None:
             return off
-        if self.interval_us is not None and wave is not None and str(wave).strip().isdigit() and int(wave) >= 1:
+        if (
+            self.interval_us is not None
+            and wave is not None
+            and str(wave).strip().isdigit()
+            and int(wave) >= 1
+        ):
             return (int(wave) - 1) * self.interval_us
         return 0
 
@@ -71,7 +78,9 @@ class Duration(Rule):
 
     def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
         super().__init__(params, session)
-        self.lengths = {norm(c): s_to_us(float(s)) for c, s in (session.get("category_duration_s") or {}).items()}
+        self.lengths = {
+            norm(c): s_to_us(float(s)) for c, s in (session.get("category_duration_s") or {}).items()
+        }
 
     @property
     def active(self) -> bool:
@@ -92,10 +101,14 @@ class Duration(Rule):
             return None
         stop_at = ctx.start_us + car.offset_us + dur
         if car.finish_us is not None:
-            return text({"stop_at_s": stop_at / US, "stopped": True}, said("status.cc_stopped", t=ts(car.finish_us)))
+            return text(
+                {"stop_at_s": stop_at / US, "stopped": True}, said("status.cc_stopped", t=ts(car.finish_us))
+            )
         left = stop_at - ctx.now_us
         if left > 0:
-            return countdown({"stop_at_s": stop_at / US, "stopped": False}, stop_at, ctx.now_us, "status.cc_stop_in")
+            return countdown(
+                {"stop_at_s": stop_at / US, "stopped": False}, stop_at, ctx.now_us, "status.cc_stop_in"
+            )
         return text({"stop_at_s": stop_at / US, "stopped": False}, said("status.cc_stop_next"))
 
 
@@ -197,9 +210,23 @@ class Pit(Rule):
             return
         extra = said("ev.cc_pit_notes", notes=notes) if notes else ""
         t = car.finish_us if car.finish_us is not None else (car.last_crossing_us or ctx.now_us)
-        ctx.penalize(car, self.id, (), t,
-                     said("ev.cc_pit", done=done, required=req, category=car.category or said("ev.cc_championship"),
-                          extra=extra, missing=missing, laps=self.laps, n=self.laps), laps=missing * self.laps)  # fmt: skip
+        ctx.penalize(
+            car,
+            self.id,
+            (),
+            t,
+            said(
+                "ev.cc_pit",
+                done=done,
+                required=req,
+                category=car.category or said("ev.cc_championship"),
+                extra=extra,
+                missing=missing,
+                laps=self.laps,
+                n=self.laps,
+            ),
+            laps=missing * self.laps,
+        )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         req = lookup(self.required, car.category)
@@ -221,9 +248,15 @@ class Line(Rule):
         offence = ev.line.offence or "line"
         if offence != "tape":
             return {"laps": int(self.params.get("line_laps", 1)), "note": said("ev.cc_line_changed")}
-        before = sum(1 for e in ctx.events if e.type == "penalty" and e.number == ev.number
-                     and e.line.rule == self.id and e.line.offence == "tape"
-                     and e.sort_key < ev.sort_key)  # fmt: skip
+        before = sum(
+            1
+            for e in ctx.events
+            if e.type == "penalty"
+            and e.number == ev.number
+            and e.line.rule == self.id
+            and e.line.offence == "tape"
+            and e.sort_key < ev.sort_key
+        )
         if before < int(self.params.get("tape_warnings", 1)):
             return {"laps": 0, "note": said("ev.cc_tape_warning", n=before + 1)}
         return {"laps": int(self.params.get("tape_laps", 1)), "note": said("ev.cc_tape_again", n=before + 1)}

@@ -71,11 +71,23 @@ class Stops(Rule):
         others = [s for s in car.stops if not s.driver_changed and s.out_us is not None]
         extra = said("ev.lm_stops_uncounted", n=len(others)) if others else ""
         ctx.penalize(
-            car, self.id, (), _end_t(ctx, car),
-            said("ev.lm_stops", done=len(done), required=req, category=car.category, outs=outs, extra=extra,
-                 missing=missing, laps=self.laps, n=self.laps),
+            car,
+            self.id,
+            (),
+            _end_t(ctx, car),
+            said(
+                "ev.lm_stops",
+                done=len(done),
+                required=req,
+                category=car.category,
+                outs=outs,
+                extra=extra,
+                missing=missing,
+                laps=self.laps,
+                n=self.laps,
+            ),
             laps=missing * self.laps,
-        )  # fmt: skip
+        )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         req = lookup(self.required, car.category)
@@ -124,11 +136,19 @@ class LapBetween(Rule):
         if bisect_left(ends, end) - bisect_right(ends, prev.out_us) - between > 0:
             return
         ctx.penalize(
-            car, self.id, (end,), stop.out_us or end,
-            said("ev.lm_lap_between", pit_out=ts(prev.out_us), pit_in=ts(stop.in_us), before=_change_label(prev),
-                 change=_change_label(stop)),
+            car,
+            self.id,
+            (end,),
+            stop.out_us or end,
+            said(
+                "ev.lm_lap_between",
+                pit_out=ts(prev.out_us),
+                pit_in=ts(stop.in_us),
+                before=_change_label(prev),
+                change=_change_label(stop),
+            ),
             laps=int(self.params.get("laps", 10)),
-        )  # fmt: skip
+        )
 
 
 @register
@@ -155,14 +175,25 @@ class PitClosedStart(Rule):
             return
         if stop.mechanical and not stop.driver_changed:
             return
-        why = (said("ev.lm_mechanical_but_changed", change=_change_label(stop)) if stop.mechanical
-               else said("ev.lm_no_mechanical"))  # fmt: skip
+        why = (
+            said("ev.lm_mechanical_but_changed", change=_change_label(stop))
+            if stop.mechanical
+            else said("ev.lm_no_mechanical")
+        )
         ctx.penalize(
-            car, self.id, (stop.in_us,), stop.out_us or stop.in_us,
-            said("ev.lm_pit_closed", pit_in=ts(stop.in_us), after=f"{rel / US:.3f}", closed=f"{self.closed_us / US:g}",
-                 why=why),
+            car,
+            self.id,
+            (stop.in_us,),
+            stop.out_us or stop.in_us,
+            said(
+                "ev.lm_pit_closed",
+                pit_in=ts(stop.in_us),
+                after=f"{rel / US:.3f}",
+                closed=f"{self.closed_us / US:g}",
+                why=why,
+            ),
             laps=int(self.params.get("laps", 10)),
-        )  # fmt: skip
+        )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any]:
         left = ctx.start_us + self.closed_us - ctx.now_us
@@ -172,8 +203,12 @@ class PitClosedStart(Rule):
             stop = car.in_pit
             if stop is not None and stop.in_us is not None and stop.in_us - ctx.start_us < self.closed_us:
                 st["driver_change_allowed"] = False
-                extra = said("status.lm_no_change_stop" if stop.mechanical else "status.lm_no_change_stop_no_mech")
-            return countdown(st, ctx.start_us + self.closed_us, ctx.now_us, "status.lm_pit_opens", extra=extra)
+                extra = said(
+                    "status.lm_no_change_stop" if stop.mechanical else "status.lm_no_change_stop_no_mech"
+                )
+            return countdown(
+                st, ctx.start_us + self.closed_us, ctx.now_us, "status.lm_pit_opens", extra=extra
+            )
         return {"pit_lane": "open"}
 
 
@@ -208,11 +243,20 @@ class NoChangeEnd(Rule):
         if t is None or t <= cutoff:
             return
         ctx.penalize(
-            car, self.id, (stop.in_us,), stop.out_us or t,
-            said("ev.lm_no_change_end", change=_change_label(stop), t=ts(t), before=f"{(ctx.end_us - t) / US:.3f}",
-                 end=ts(ctx.end_us), cutoff=ts(cutoff)),
+            car,
+            self.id,
+            (stop.in_us,),
+            stop.out_us or t,
+            said(
+                "ev.lm_no_change_end",
+                change=_change_label(stop),
+                t=ts(t),
+                before=f"{(ctx.end_us - t) / US:.3f}",
+                end=ts(ctx.end_us),
+                cutoff=ts(cutoff),
+            ),
             laps=int(self.params.get("laps", 10)),
-        )  # fmt: skip
+        )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         cutoff = self._cutoff(ctx)
@@ -220,8 +264,11 @@ class NoChangeEnd(Rule):
             return None  # no race clock, or the kart has taken the flag: nothing left to allow
         left = cutoff - ctx.now_us
         if left >= 0:
-            return {"driver_change_allowed": True, "change_closes_in_s": round(left / US, 1),
-                    "change_closes_s": us_to_s(cutoff)}
+            return {
+                "driver_change_allowed": True,
+                "change_closes_in_s": round(left / US, 1),
+                "change_closes_s": us_to_s(cutoff),
+            }
         return text({"driver_change_allowed": False}, said("status.lm_no_change_end"))
 
 
@@ -256,11 +303,20 @@ class MinPit(Rule):
         if d >= self.min_us:
             return
         ctx.penalize(
-            car, self.id, (stop.in_us,), stop.out_us,
-            said("ev.lm_min_pit", pit_in=ts(stop.in_us), pit_out=ts(stop.out_us), duration=f"{d / US:.3f}",
-                 min=f"{self.min_us / US:g}"),
-            laps=int(self.params.get("laps", 0)), best_lap_seconds=float(self.params.get("best_lap_seconds", 0)),
-        )  # fmt: skip
+            car,
+            self.id,
+            (stop.in_us,),
+            stop.out_us,
+            said(
+                "ev.lm_min_pit",
+                pit_in=ts(stop.in_us),
+                pit_out=ts(stop.out_us),
+                duration=f"{d / US:.3f}",
+                min=f"{self.min_us / US:g}",
+            ),
+            laps=int(self.params.get("laps", 0)),
+            best_lap_seconds=float(self.params.get("best_lap_seconds", 0)),
+        )
 
 
 @register
@@ -276,7 +332,9 @@ class Refuel(Rule):
 
     def __init__(self, params: dict[str, Any], session: dict[str, Any]) -> None:
         super().__init__(params, session)
-        self.windows = [(round(float(a) * US), round(float(b) * US)) for a, b in params.get("windows_s") or []]
+        self.windows = [
+            (round(float(a) * US), round(float(b) * US)) for a, b in params.get("windows_s") or []
+        ]
         self.laps = int(params.get("laps", 5))
 
     def on_refuel(self, ctx: RuleContext, car: Car, t: int) -> None:
@@ -296,11 +354,21 @@ class Refuel(Rule):
                 continue
             refuels = ", ".join(ts(t) for t in car.refuels) or said("word.none")
             ctx.penalize(
-                car, self.id, (i,), close,
-                said("ev.lm_refuel", window=i + 1, opens=ts(ctx.start_us + a), closes=ts(close), race_from=clock(a),
-                     race_to=clock(b), refuels=refuels),
+                car,
+                self.id,
+                (i,),
+                close,
+                said(
+                    "ev.lm_refuel",
+                    window=i + 1,
+                    opens=ts(ctx.start_us + a),
+                    closes=ts(close),
+                    race_from=clock(a),
+                    race_to=clock(b),
+                    refuels=refuels,
+                ),
                 laps=self.laps,
-            )  # fmt: skip
+            )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         if not self.windows:
@@ -367,16 +435,30 @@ class Weight(Rule):
         missing_g = round((signon - kg) * 1000)
         if missing_g <= 0:
             return
-        whole = math.floor(missing_g / 1000) if self.params.get("rounding") == "floor" else -(-missing_g // 1000)
+        whole = (
+            math.floor(missing_g / 1000) if self.params.get("rounding") == "floor" else -(-missing_g // 1000)
+        )
         if whole <= 0:
             return
         per = int(self.params.get("laps_per_kg", 2))
         ctx.penalize(
-            car, self.id, (ev.t,), ev.t,
-            said("ev.lm_weight", t=ts(ev.t), driver=driver, kg=f"{kg:g}", signon=f"{signon:g}",
-                 missing=f"{missing_g / 1000:.3f}", whole=whole, per=per, n=per),
+            car,
+            self.id,
+            (ev.t,),
+            ev.t,
+            said(
+                "ev.lm_weight",
+                t=ts(ev.t),
+                driver=driver,
+                kg=f"{kg:g}",
+                signon=f"{signon:g}",
+                missing=f"{missing_g / 1000:.3f}",
+                whole=whole,
+                per=per,
+                n=per,
+            ),
             laps=whole * per,
-        )  # fmt: skip
+        )
 
 
 @register
@@ -405,29 +487,49 @@ class Ballast(Rule):
         d = stop.duration_us or 0
         faults = []
         if d < self.min_us:
-            faults.append(said("ev.lm_ballast_short", pit_in=ts(stop.in_us), pit_out=ts(stop.out_us),
-                               duration=f"{d / US:.3f}", min=f"{self.min_us / US:g}"))  # fmt: skip
+            faults.append(
+                said(
+                    "ev.lm_ballast_short",
+                    pit_in=ts(stop.in_us),
+                    pit_out=ts(stop.out_us),
+                    duration=f"{d / US:.3f}",
+                    min=f"{self.min_us / US:g}",
+                )
+            )
         if stop.driver_changed:
             faults.append(said("ev.lm_ballast_changed", change=_change_label(stop)))
         if faults:
             why = faults[0] if len(faults) == 1 else said("ev.and", a=faults[0], b=faults[1])
-            ctx.penalize(car, self.id, (check,), stop.out_us or stop.in_us,
-                         said("ev.lm_ballast", t=ts(check), why=why), state=self.state_policy)
+            ctx.penalize(
+                car,
+                self.id,
+                (check,),
+                stop.out_us or stop.in_us,
+                said("ev.lm_ballast", t=ts(check), why=why),
+                state=self.state_policy,
+            )
 
     def on_session_end(self, ctx: RuleContext, car: Car) -> None:
         st = car.rule_state.get(self.id)
         if st and st.get("pending") is not None:
             check = st["pending"]
-            ctx.penalize(car, self.id, (check,), _end_t(ctx, car),
-                         said("ev.lm_ballast", t=ts(check), why=said("ev.lm_ballast_never")),
-                         state=self.state_policy)
+            ctx.penalize(
+                car,
+                self.id,
+                (check,),
+                _end_t(ctx, car),
+                said("ev.lm_ballast", t=ts(check), why=said("ev.lm_ballast_never")),
+                state=self.state_policy,
+            )
 
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None:
         st = car.rule_state.get(self.id)
         if not st or st.get("pending") is None:
             return None
-        return text({"return_required": True, "driver_change_allowed": False},
-                    said("status.lm_ballast_return", min=f"{self.min_us / US:g}"))
+        return text(
+            {"return_required": True, "driver_change_allowed": False},
+            said("status.lm_ballast_return", min=f"{self.min_us / US:g}"),
+        )
 
 
 @register

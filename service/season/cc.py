@@ -30,7 +30,9 @@ def _natural(number: str) -> tuple[int, str]:
     return (int(number) if number.isdigit() else 0, number)
 
 
-def by_category_rows(rows: Sequence[dict[str, Any]], order: Iterable[str] = ()) -> dict[str, list[dict[str, Any]]]:
+def by_category_rows(
+    rows: Sequence[dict[str, Any]], order: Iterable[str] = ()
+) -> dict[str, list[dict[str, Any]]]:
     """CC-CLASSES: each category's rows in scratch order, `category_position` renumbered in it.
 
     Categories named in `order` (the preset's `category_order`) come first, then as met.
@@ -60,16 +62,29 @@ def kids_aggregate(endurances: Sequence[Sequence[dict[str, Any]]]) -> list[dict[
         for r in rows:
             number = str(r["number"])
             t = _us(r)
-            a = per.setdefault(number, {"number": number, "name": r.get("name") or "", "category": r.get("category") or "",
-                                        "laps": 0, "total_time_us": 0, "counted": []})  # fmt: skip
-            a[f"endurance{no}"] = {"status": r.get("status"), "laps": r.get("laps"),
-                                   "total_time_s": us_to_s(t)}  # fmt: skip
+            a = per.setdefault(
+                number,
+                {
+                    "number": number,
+                    "name": r.get("name") or "",
+                    "category": r.get("category") or "",
+                    "laps": 0,
+                    "total_time_us": 0,
+                    "counted": [],
+                },
+            )
+            a[f"endurance{no}"] = {
+                "status": r.get("status"),
+                "laps": r.get("laps"),
+                "total_time_s": us_to_s(t),
+            }
             if r.get("status") == "classified" and t is not None:
                 a["laps"] += int(r.get("laps") or 0)
                 a["total_time_us"] += t
                 a["counted"].append(no)
-    rows_ = sorted(per.values(), key=lambda a: (not a["counted"], -a["laps"], a["total_time_us"],
-                                                *_natural(a["number"])))  # fmt: skip
+    rows_ = sorted(
+        per.values(), key=lambda a: (not a["counted"], -a["laps"], a["total_time_us"], *_natural(a["number"]))
+    )
     by_cat: dict[str, int] = {}
     for i, a in enumerate(rows_, 1):
         a["position"] = i
@@ -82,8 +97,10 @@ def kids_aggregate(endurances: Sequence[Sequence[dict[str, Any]]]) -> list[dict[
 
 
 def _chunks(numbers: list[str], size: int, first_line: int, ordered: bool) -> list[dict[str, Any]]:
-    return [{"line": first_line + i, "ordered": ordered, "numbers": numbers[k:k + size]}
-            for i, k in enumerate(range(0, len(numbers), size))]  # fmt: skip
+    return [
+        {"line": first_line + i, "ordered": ordered, "numbers": numbers[k : k + size]}
+        for i, k in enumerate(range(0, len(numbers), size))
+    ]
 
 
 def start_lines(
@@ -106,15 +123,20 @@ def start_lines(
     late = {norm(c) for c in last}
     cat = {str(e["number"]): e.get("category") for e in entries}
     cat.update({str(r["number"]): r.get("category") for r in sprint if str(r["number"]) not in cat})
-    timed = [str(r["number"]) for r in sprint
-             if r.get("status") not in NO_TIME and r.get("best_lap_s") and norm(cat.get(str(r["number"]))) not in late]  # fmt: skip
+    timed = [
+        str(r["number"])
+        for r in sprint
+        if r.get("status") not in NO_TIME
+        and r.get("best_lap_s")
+        and norm(cat.get(str(r["number"]))) not in late
+    ]
     seen = set(timed)
     everyone = [str(e["number"]) for e in entries] or [str(r["number"]) for r in sprint]
     untimed = [n for n in everyone if n not in seen and norm(cat.get(n)) not in late]
     reserved = [n for n in everyone if n not in seen and norm(cat.get(n)) in late]
     head = timed[: ranked_lines * line_size]
     lines = _chunks(head, line_size, 1, True)
-    lines += _chunks(timed[len(head):], line_size, len(lines) + 1, False)
+    lines += _chunks(timed[len(head) :], line_size, len(lines) + 1, False)
     lines += _chunks(untimed, line_size, len(lines) + 1, False)
     lines += _chunks(reserved, line_size, len(lines) + 1, False)
     return lines

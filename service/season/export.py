@@ -16,9 +16,22 @@ from service.printed import csv_text as csv_file
 
 # The English words of the sheet; web/i18n/LANG.json `_print` translates them (service/i18n.py). The
 # standings print "Pos" and "DSQ" in French where the meeting pages print "Pos." and "DISQ".
-ENGLISH = {"pos": "Pos (standings)", "no": "No", "team": "Team / rider", "points": "Points", "events": "Events",
-           "eligible": "Minimum", "bursary": "Bursary (EUR)", "yes": "yes", "no_": "no", "title": "Standings",
-           "after": "after", "dsq": "DSQ (standings)", "dns": "DNS", "category": "Category"}  # fmt: skip
+ENGLISH = {
+    "pos": "Pos (standings)",
+    "no": "No",
+    "team": "Team / rider",
+    "points": "Points",
+    "events": "Events",
+    "eligible": "Minimum",
+    "bursary": "Bursary (EUR)",
+    "yes": "yes",
+    "no_": "no",
+    "title": "Standings",
+    "after": "after",
+    "dsq": "DSQ (standings)",
+    "dns": "DNS",
+    "category": "Category",
+}
 
 
 def labels(lang: str) -> dict[str, str]:
@@ -47,10 +60,19 @@ def flat_rows(result: dict[str, Any], lang: str = "fr") -> tuple[list[str], dict
     for cat, rows in result["categories"].items():
         lines = []
         for r in rows:
-            line = [r["position"], r["number"], r["team"], number(lang, r["points"]),
-                    *(_event_cell(e, lab, lang) for e in r["per_event"]), r["events"]]  # fmt: skip
+            line = [
+                r["position"],
+                r["number"],
+                r["team"],
+                number(lang, r["points"]),
+                *(_event_cell(e, lab, lang) for e in r["per_event"]),
+                r["events"],
+            ]
             if bursary:
-                line += [lab["yes"] if r["eligible"] else lab["no_"], number(lang, r["bursary_eur"] or None, 2)]
+                line += [
+                    lab["yes"] if r["eligible"] else lab["no_"],
+                    number(lang, r["bursary_eur"] or None, 2),
+                ]
             lines.append(tuple(line))
         out[cat] = lines
     return headers, out
@@ -60,12 +82,32 @@ def csv_text(result: dict[str, Any], lang: str = "en") -> str:
     """One line per competitor and category; per-event points in one column per event. Headers and
     yes/no in `lang`; points and bursary are numbers with the language's decimal mark."""
     lab = labels(lang)
-    header = [lab["category"], lab["pos"], lab["team"], lab["no"], lab["points"], lab["events"], lab["eligible"],
-              lab["bursary"], *result["events"]]  # fmt: skip
-    rows = [[cat, r["position"], r["team"], r["number"], Num(r["points"]), r["events"],
-             lab["yes"] if r["eligible"] else lab["no_"], Num(r["bursary_eur"]),
-             *(None if e is None else Num(e["points"]) for e in r["per_event"])]
-            for cat, rows_ in result["categories"].items() for r in rows_]  # fmt: skip
+    header = [
+        lab["category"],
+        lab["pos"],
+        lab["team"],
+        lab["no"],
+        lab["points"],
+        lab["events"],
+        lab["eligible"],
+        lab["bursary"],
+        *result["events"],
+    ]
+    rows = [
+        [
+            cat,
+            r["position"],
+            r["team"],
+            r["number"],
+            Num(r["points"]),
+            r["events"],
+            lab["yes"] if r["eligible"] else lab["no_"],
+            Num(r["bursary_eur"]),
+            *(None if e is None else Num(e["points"]) for e in r["per_event"]),
+        ]
+        for cat, rows_ in result["categories"].items()
+        for r in rows_
+    ]
     return csv_file(lang, header, rows, places=0)
 
 
@@ -88,7 +130,9 @@ def html_sheet(result: dict[str, Any], lang: str = "fr") -> str:
     body = "".join(f"<h2>{escape(cat)}</h2>{table(headers, rows, numeric)}" for cat, rows in cats.items())
     after = f"{lab['after']} {escape(result['events'][-1])}" if result["events"] else ""
     note = f"<p><small>P = {tr(lang, 'pole')}, F = {tr(lang, 'fastest lap')}, S = {tr(lang, 'sprint test')}</small></p>"
-    return (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
-            f"<title>{escape(lab['title'])} - {escape(result['name'])}</title><style>{CSS}</style></head>"
-            f"<body><h1>{escape(lab['title'])} {escape(result['name'])}</h1><h2>{escape(result['championship'])}"
-            f" ({escape(result['rule'])}) {after}</h2>{body}{note}</body></html>\n")  # fmt: skip
+    return (
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
+        f"<title>{escape(lab['title'])} - {escape(result['name'])}</title><style>{CSS}</style></head>"
+        f"<body><h1>{escape(lab['title'])} {escape(result['name'])}</h1><h2>{escape(result['championship'])}"
+        f" ({escape(result['rule'])}) {after}</h2>{body}{note}</body></html>\n"
+    )

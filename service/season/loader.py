@@ -35,18 +35,27 @@ def parse_season(obj: Any) -> tuple[Championship, str, list[dict[str, Any]]]:
         names.add(ev["name"])
         missing = [r for r in champ.required if ev.get(r) in (None, "")]
         if missing:
-            raise SeasonError("season.event_needs", event=ev["name"], championship=champ.name, missing=", ".join(missing))
+            raise SeasonError(
+                "season.event_needs", event=ev["name"], championship=champ.name, missing=", ".join(missing)
+            )
         unknown = sorted(set(ev) - {"name", *champ.roles, *OPTIONS})
         if unknown:
-            raise SeasonError("season.event_unknown_fields", event=ev["name"], fields=", ".join(unknown),
-                              documents=", ".join(champ.roles), options=", ".join(OPTIONS))  # fmt: skip
+            raise SeasonError(
+                "season.event_unknown_fields",
+                event=ev["name"],
+                fields=", ".join(unknown),
+                documents=", ".join(champ.roles),
+                options=", ".join(OPTIONS),
+            )
     return champ, str(obj.get("name") or obj["championship"]), events
 
 
 def resolve_events(champ: Championship, events: list[dict[str, Any]], fetch: Fetch) -> list[SeasonEvent]:
     out = []
     for ev in events:
-        docs = {role: fetch(ev["name"], role, ev[role]) for role in champ.roles if ev.get(role) not in (None, "")}
+        docs = {
+            role: fetch(ev["name"], role, ev[role]) for role in champ.roles if ev.get(role) not in (None, "")
+        }
         out.append(SeasonEvent(str(ev["name"]), docs, {k: ev[k] for k in OPTIONS if k in ev}))
     return out
 
@@ -61,9 +70,13 @@ def file_fetch(folder: Path) -> Fetch:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise SeasonError("season.cannot_read", where=where(event, role), path=str(path), error=exc.strerror) from exc
+            raise SeasonError(
+                "season.cannot_read", where=where(event, role), path=str(path), error=exc.strerror
+            ) from exc
         except ValueError as exc:
-            raise SeasonError("season.not_json", where=where(event, role), path=str(path), error=str(exc)) from exc
+            raise SeasonError(
+                "season.not_json", where=where(event, role), path=str(path), error=str(exc)
+            ) from exc
 
     return fetch
 

@@ -21,7 +21,7 @@ class SeasonError(Invalid):
 
 
 def where(event: Any, document: str | None = None) -> Coded:
-    """"event 'X' race": the document a season error is about, said in the reader's language."""
+    """ "event 'X' race": the document a season error is about, said in the reader's language."""
     return Coded("season.where_doc" if document else "season.where", {"event": event, "document": document})
 
 
@@ -58,8 +58,13 @@ class Score:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
-        return {"number": self.number, "status": self.status, "place": self.place,
-                "points": num(self.points), **self.detail}  # fmt: skip
+        return {
+            "number": self.number,
+            "status": self.status,
+            "place": self.place,
+            "points": num(self.points),
+            **self.detail,
+        }
 
 
 @dataclass(slots=True)
@@ -89,11 +94,19 @@ class Standing:
         return tuple(big if s is None or s.place is None else s.place for s in reversed(self.per_event))
 
     def public(self, event_names: Sequence[str]) -> dict[str, Any]:
-        return {"position": self.position, "team": self.name, "number": self.number,
-                "points": num(self.points), "events": self.events, "eligible": self.eligible,
-                "bursary_eur": num(self.bursary_eur),
-                "per_event": [None if s is None else {"event": n, **s.public()}
-                              for n, s in zip(event_names, self.per_event, strict=True)]}  # fmt: skip
+        return {
+            "position": self.position,
+            "team": self.name,
+            "number": self.number,
+            "points": num(self.points),
+            "events": self.events,
+            "eligible": self.eligible,
+            "bursary_eur": num(self.bursary_eur),
+            "per_event": [
+                None if s is None else {"event": n, **s.public()}
+                for n, s in zip(event_names, self.per_event, strict=True)
+            ],
+        }
 
 
 def build_standings(

@@ -32,6 +32,8 @@ def norm(name: Any) -> str:
     """`service.presets.norm` of any value (a category name) through `fold`, which is cached: category
     names repeat on every row of every event."""
     return fold("" if name is None else str(name))
+
+
 NO_START = "dns"
 
 
@@ -64,7 +66,9 @@ def championship_preset(name: str) -> dict[str, Any]:
 
 def rows_of(doc: dict[str, Any], where: Any) -> list[dict[str, Any]]:
     rows = doc.get("classification", doc.get("rows")) if isinstance(doc, dict) else None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and str(r.get("number") or "") for r in rows):
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and str(r.get("number") or "") for r in rows
+    ):
         raise SeasonError("season.not_results", where=where)
     return rows
 
@@ -98,11 +102,18 @@ class Championship:
         preset = preset_of(doc)
         allowed = self.p.get("race_presets")
         if allowed and preset not in allowed:
-            raise SeasonError("season.preset_not_counted", where=where, preset=preset or "?", championship=self.name,
-                              allowed=", ".join(allowed))  # fmt: skip
+            raise SeasonError(
+                "season.preset_not_counted",
+                where=where,
+                preset=preset or "?",
+                championship=self.name,
+                allowed=", ".join(allowed),
+            )
         return preset
 
-    def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
+    def score(
+        self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]
+    ) -> list[Score]:
         raise NotImplementedError
 
     def eligible(self, st: Standing) -> bool:
@@ -119,7 +130,9 @@ class LeMansPoints(Championship):
     required = ("race",)
     optional = ("qualifying",)
 
-    def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
+    def score(
+        self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]
+    ) -> list[Score]:
         race = event.docs["race"]
         race_rows = rows_of(race, where(event.name, "race"))
         preset = self.check_preset(race, where(event.name, "race"))
@@ -130,8 +143,15 @@ class LeMansPoints(Championship):
         for r in race_rows:
             table = canon.get(norm(r.get("category")), str(r.get("category") or ""))
             status = str(r.get("status") or "classified")
-            s = Score(table, identity(r.get("name"), r["number"]), str(r.get("name") or ""), str(r["number"]),
-                      status, started=status != NO_START, kind=preset)  # fmt: skip
+            s = Score(
+                table,
+                identity(r.get("name"), r["number"]),
+                str(r.get("name") or ""),
+                str(r["number"]),
+                status,
+                started=status != NO_START,
+                kind=preset,
+            )
             if status in self.scoring and int(r.get("category_position") or 0) >= 1:
                 s.place = int(r["category_position"])
                 pts = scale_points(self.scale, s.place) * coef  # x2 on place points only (decision)
@@ -158,8 +178,15 @@ class LeMansPoints(Championship):
                 key = identity(r.get("name"), r["number"])
                 s = out.get((table, key))
                 if s is None:  # pole but did not take the race start
-                    s = out[(table, key)] = Score(table, key, str(r.get("name") or ""), str(r["number"]),
-                                                  NO_START, started=False, kind=preset)  # fmt: skip
+                    s = out[(table, key)] = Score(
+                        table,
+                        key,
+                        str(r.get("name") or ""),
+                        str(r["number"]),
+                        NO_START,
+                        started=False,
+                        kind=preset,
+                    )
                 s.points += self.p.get("pole_bonus", 2)
                 s.detail["pole"] = self.p.get("pole_bonus", 2)
         return list(out.values())
@@ -190,7 +217,9 @@ class AutocrossPoints(Championship):
     rule_id = "AX-POINTS"
     required = ("points",)
 
-    def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
+    def score(
+        self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]
+    ) -> list[Score]:
         doc = event.docs["points"]
         table = str(event.options.get("division") or doc.get("division") or "Général")
         out = []
@@ -201,25 +230,47 @@ class AutocrossPoints(Championship):
             except (TypeError, ValueError) as exc:
                 raise SeasonError("season.total_not_number", event=event.name, number=r["number"]) from exc
             pos = r.get("position")
-            out.append(Score(table, f"#{r['number']}", str(r.get("name") or ""), str(r["number"]),
-                             str(r.get("stage") or "classified"), pts,
-                             int(pos) if final > 0 and isinstance(pos, int) else None,
-                             detail={k: r[k] for k in ("practice", "heats", "final") if k in r}))  # fmt: skip
+            out.append(
+                Score(
+                    table,
+                    f"#{r['number']}",
+                    str(r.get("name") or ""),
+                    str(r["number"]),
+                    str(r.get("stage") or "classified"),
+                    pts,
+                    int(pos) if final > 0 and isinstance(pos, int) else None,
+                    detail={k: r[k] for k in ("practice", "heats", "final") if k in r},
+                )
+            )
         return out
 
 
 class _CrossCountry(Championship):
     """Shared by CC-POINTS and CC-KIDS: places within a table from the scratch order."""
 
-    def table_rows(self, table: str, rows: list[dict[str, Any]], factor: float, cats: set[str],
-                   preset: str, scoring: frozenset[str] | None = None) -> list[Score]:  # fmt: skip
+    def table_rows(
+        self,
+        table: str,
+        rows: list[dict[str, Any]],
+        factor: float,
+        cats: set[str],
+        preset: str,
+        scoring: frozenset[str] | None = None,
+    ) -> list[Score]:
         out, place = [], 0
         for r in rows:
             if norm(r.get("category")) not in cats:
                 continue
             status = str(r.get("status") or "classified")
-            s = Score(table, identity(r.get("name"), r["number"]), str(r.get("name") or ""), str(r["number"]),
-                      status, started=status != NO_START, kind=preset)  # fmt: skip
+            s = Score(
+                table,
+                identity(r.get("name"), r["number"]),
+                str(r.get("name") or ""),
+                str(r["number"]),
+                status,
+                started=status != NO_START,
+                kind=preset,
+            )
             if status in (scoring or self.scoring):
                 place += 1
                 s.place = place
@@ -227,8 +278,9 @@ class _CrossCountry(Championship):
             out.append(s)
         return out
 
-    def categories(self, rows: list[dict[str, Any]], factor: float, preset: str,
-                   scoring: frozenset[str] | None = None) -> list[Score]:  # fmt: skip
+    def categories(
+        self, rows: list[dict[str, Any]], factor: float, preset: str, scoring: frozenset[str] | None = None
+    ) -> list[Score]:
         out = []
         for c in self.p.get("categories") or []:
             out += self.table_rows(c, rows, factor, {norm(c)}, preset, scoring)
@@ -260,7 +312,9 @@ class CrossCountryPoints(_CrossCountry):
             raise SeasonError("season.stopped_numbers", event=event.name)
         return 0.5 if stopped / dur <= float(self.p.get("half_points_at_or_below", 0.5)) else 1.0
 
-    def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
+    def score(
+        self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]
+    ) -> list[Score]:
         rows = rows_of(event.docs["race"], where(event.name, "race"))
         preset = self.check_preset(event.docs["race"], where(event.name, "race"))
         if "race_2h" in event.docs:
@@ -297,19 +351,33 @@ class CrossCountryPoints(_CrossCountry):
                 s.detail["note"] = f"CC-POINTS: category changed at the last event (was {was})"
                 s.points, s.place = 0.0, None
 
-    def sprint(self, out: list[Score], rows: list[dict[str, Any]], scratch: dict[str, set[str]], preset: str) -> None:
+    def sprint(
+        self, out: list[Score], rows: list[dict[str, Any]], scratch: dict[str, set[str]], preset: str
+    ) -> None:
         """CC-SPRINT: 3-2-1 to the first three Elite and National of the sprint test, scratch tables only."""
         scale = tuple(int(x) for x in self.p.get("sprint_points") or ())
         index = {(s.table, s.key): s for s in out}
         for table, cats in scratch.items():
-            ranked = [r for r in rows if norm(r.get("category")) in cats
-                      and r.get("status") not in ("dns", "dsq") and r.get("best_lap_s")]  # fmt: skip
+            ranked = [
+                r
+                for r in rows
+                if norm(r.get("category")) in cats
+                and r.get("status") not in ("dns", "dsq")
+                and r.get("best_lap_s")
+            ]
             for i, r in enumerate(ranked[: len(scale)]):
                 key = identity(r.get("name"), r["number"])
                 s = index.get((table, key))
                 if s is None:  # sprint test but no race start
-                    s = index[(table, key)] = Score(table, key, str(r.get("name") or ""), str(r["number"]),
-                                                    NO_START, started=False, kind=preset)  # fmt: skip
+                    s = index[(table, key)] = Score(
+                        table,
+                        key,
+                        str(r.get("name") or ""),
+                        str(r["number"]),
+                        NO_START,
+                        started=False,
+                        kind=preset,
+                    )
                     out.append(s)
                 s.points += scale[i]
                 s.detail["sprint"] = scale[i]
@@ -321,13 +389,20 @@ class KidsPoints(_CrossCountry):
     rule_id = "CC-KIDS"
     required = ("endurance1", "endurance2")
 
-    def score(self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]) -> list[Score]:
-        rows = kids_aggregate([rows_of(event.docs[k], where(event.name, k)) for k in ("endurance1", "endurance2")])
+    def score(
+        self, event: SeasonEvent, index: int, total: int, earlier: Sequence[Sequence[Score]]
+    ) -> list[Score]:
+        rows = kids_aggregate(
+            [rows_of(event.docs[k], where(event.name, k)) for k in ("endurance1", "endurance2")]
+        )
         preset = self.check_preset(event.docs["endurance1"], where(event.name, "endurance1"))
         self.check_preset(event.docs["endurance2"], where(event.name, "endurance2"))
         out = self.categories(rows, 1.0, preset)
-        started = {r["number"] for r in rows if any((r.get(f"endurance{i}") or {}).get("status") not in (None, NO_START)
-                                                    for i in (1, 2))}  # fmt: skip
+        started = {
+            r["number"]
+            for r in rows
+            if any((r.get(f"endurance{i}") or {}).get("status") not in (None, NO_START) for i in (1, 2))
+        }
         for s in out:
             s.started = s.number in started
         return out

@@ -19,9 +19,16 @@ def standings(obj: Any, fetch: Fetch) -> dict[str, Any]:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             if isinstance(exc, SeasonError):
                 raise
-            raise SeasonError("season.malformed", event=ev.name, error=f"{type(exc).__name__}: {exc}") from exc
+            raise SeasonError(
+                "season.malformed", event=ev.name, error=f"{type(exc).__name__}: {exc}"
+            ) from exc
     tables = build_standings(per_event, champ.table_order(), champ.eligible)
     champ.finish(tables)
     names = [ev.name for ev in events]
-    return {"championship": champ.name, "name": name, "rule": champ.rule_id, "events": names,
-            "categories": {t: [st.public(names) for st in rows] for t, rows in tables.items()}}  # fmt: skip
+    return {
+        "championship": champ.name,
+        "name": name,
+        "rule": champ.rule_id,
+        "events": names,
+        "categories": {t: [st.public(names) for st in rows] for t, rows in tables.items()},
+    }

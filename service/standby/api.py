@@ -40,8 +40,12 @@ class WriteFence:
         self.node = node
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] not in SAFE_METHODS and not self.node.writable
-                and scope["path"] not in OPEN_ON_STANDBY):
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in SAFE_METHODS
+            and not self.node.writable
+            and scope["path"] not in OPEN_ON_STANDBY
+        ):
             res = http_errors.answer(Request(scope), self.node.refusal(), 409)
             await res(scope, receive, send)
             return
@@ -49,8 +53,10 @@ class WriteFence:
 
 
 def heads(mgr: Manager) -> dict[str, int]:
-    return {sid: int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
-            for sid, s in mgr.sessions.items()}  # fmt: skip
+    return {
+        sid: int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        for sid, s in mgr.sessions.items()
+    }
 
 
 def install(app: FastAPI, mgr: Manager, standby_of: str | None = None, advertise: str | None = None) -> Node:
@@ -76,7 +82,12 @@ def install(app: FastAPI, mgr: Manager, standby_of: str | None = None, advertise
         auth.require(request, mgr.admin_token, None, ADMIN_ONLY)
         body = await limits.object_body(request)
         epoch, who, primary = body.get("epoch"), body.get("node"), body.get("primary")
-        if not isinstance(epoch, int) or isinstance(epoch, bool) or not isinstance(who, str) or not isinstance(primary, str):
+        if (
+            not isinstance(epoch, int)
+            or isinstance(epoch, bool)
+            or not isinstance(who, str)
+            or not isinstance(primary, str)
+        ):
             raise Invalid("standby.bad_fence")
         async with node.lock:
             if not node.step_down(epoch, who, primary):

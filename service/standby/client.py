@@ -27,7 +27,12 @@ TOKEN_ENV = "BOUCLE_ADMIN_TOKEN"
 def normal_url(url: str) -> str:
     """`http(s)://HOST[:PORT]` of a Boucle service, without a trailing slash; ValueError otherwise."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+    ):
         raise Invalid("standby.bad_url", url=url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -51,8 +56,9 @@ def admin_token(token_file: str | None, token: str | None = None) -> str | None:
     return token or os.environ.get(TOKEN_ENV) or None
 
 
-def request_json(url: str, method: str = "GET", body: Any = None, token: str | None = None,
-                 timeout: float = 3.0) -> tuple[int, Any]:  # fmt: skip
+def request_json(
+    url: str, method: str = "GET", body: Any = None, token: str | None = None, timeout: float = 3.0
+) -> tuple[int, Any]:
     """(status, decoded JSON body) of one request; OSError when the service cannot be reached."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
@@ -72,8 +78,9 @@ def request_json(url: str, method: str = "GET", body: Any = None, token: str | N
         return status, {"detail": raw[:200].decode(errors="replace")}
 
 
-async def call(url: str, method: str = "GET", body: Any = None, token: str | None = None,
-               timeout: float = 3.0) -> tuple[int, Any] | None:  # fmt: skip
+async def call(
+    url: str, method: str = "GET", body: Any = None, token: str | None = None, timeout: float = 3.0
+) -> tuple[int, Any] | None:
     """`request_json` off the event loop; None when the other machine does not answer."""
     try:
         return await asyncio.to_thread(request_json, url, method, body, token, timeout)
@@ -90,7 +97,10 @@ def promote_command(args: argparse.Namespace) -> int:
         print(f"boucle promote: {exc}", file=sys.stderr)
         return 2
     if not token:
-        print(f"boucle promote: give the admin token with --admin-token-file FILE or ${TOKEN_ENV}", file=sys.stderr)
+        print(
+            f"boucle promote: give the admin token with --admin-token-file FILE or ${TOKEN_ENV}",
+            file=sys.stderr,
+        )
         return 2
     try:
         status, got = request_json(f"{base}/api/promote?lang={args.lang}", "POST", {}, token, timeout=120)

@@ -76,8 +76,10 @@ class Follower:
         self.error: str | None = None  # why the copy stopped last (technical detail, for the admin)
         self.error_code: str | None = None  # the same as a catalogue code: standby.error.<code>
         self.pending: dict[str, dict[str, Any]] = {}  # meta of sessions new here, until their first lines
-        self.mine: dict[str, int] = {sid: s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-                                     for sid, s in self.mgr.sessions.items()}  # newest line copied, per session
+        self.mine: dict[str, int] = {
+            sid: s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            for sid, s in self.mgr.sessions.items()
+        }  # newest line copied, per session
         self._rtts: deque[tuple[float, float]] = deque(maxlen=15)  # (round trip, offset) in seconds
         self._task: asyncio.Task | None = None
         self._waiters: list[tuple[dict[str, int], asyncio.Future]] = []
@@ -100,9 +102,14 @@ class Follower:
         delay = RETRY_MIN
         while True:
             try:
-                async with connect(self.ws_url(), additional_headers={"Authorization": f"Bearer {self.node.token}"},
-                                   max_size=64 * 1024 * 1024, open_timeout=5, ping_interval=2,
-                                   ping_timeout=4) as ws:  # fmt: skip
+                async with connect(
+                    self.ws_url(),
+                    additional_headers={"Authorization": f"Bearer {self.node.token}"},
+                    max_size=64 * 1024 * 1024,
+                    open_timeout=5,
+                    ping_interval=2,
+                    ping_timeout=4,
+                ) as ws:
                     delay = RETRY_MIN
                     await self._serve(ws)
             except asyncio.CancelledError:
@@ -113,7 +120,9 @@ class Follower:
             except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
                 reason = getattr(exc, "rcvd", None)
                 if reason is not None:
-                    self._failed(CLOSE_CODES.get(reason.code, "unreachable"), f"{reason.code} {reason.reason}")
+                    self._failed(
+                        CLOSE_CODES.get(reason.code, "unreachable"), f"{reason.code} {reason.reason}"
+                    )
                 else:
                     self._failed("unreachable", f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # noqa: BLE001 - e.g. this disk full: the copy must start again, not die
@@ -172,8 +181,14 @@ class Follower:
             if row:
                 cursor[sid] = [row[0], digest(row[1])]
                 aside[sid] = int(s.store.db.execute("SELECT COALESCE(MAX(id), 0) FROM aside").fetchone()[0])
-        return {"k": "hello", "node": self.node.node_id, "epoch": self.node.epoch, "cursor": cursor, "aside": aside,
-                "advertise": self.node.my_url(self.url)}  # fmt: skip
+        return {
+            "k": "hello",
+            "node": self.node.node_id,
+            "epoch": self.node.epoch,
+            "cursor": cursor,
+            "aside": aside,
+            "advertise": self.node.my_url(self.url),
+        }
 
     def cursors(self) -> dict[str, int]:
         return dict(self.mine)
@@ -265,11 +280,24 @@ class Follower:
         s = self.mgr.sessions.get(sid)
         if s is None:
             return
-        cols = ("id", "kind", "reason", "detail", "read", "line", "link", "read_key", "received_at", "admitted_at")
+        cols = (
+            "id",
+            "kind",
+            "reason",
+            "detail",
+            "read",
+            "line",
+            "link",
+            "read_key",
+            "received_at",
+            "admitted_at",
+        )
         with s.store.transaction():
             for r in rows:
-                s.store.db.execute(f"INSERT OR REPLACE INTO aside ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                   tuple(r.get(c) for c in cols))  # fmt: skip
+                s.store.db.execute(
+                    f"INSERT OR REPLACE INTO aside ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    tuple(r.get(c) for c in cols),
+                )
         s.intake._counts = s.store.aside_counts()  # noqa: SLF001 - the counts the crew sees, read again
         if self.node.listening is not None:
             self.node.listening.copied_aside(s, [r.get("read_key") for r in rows])
@@ -375,8 +403,16 @@ class Follower:
         else:
             seconds = 0.0
         delays = list(self.delays_ms)
-        return {"url": self.url, "connected": self.connected, "since_s": round(now - self.changed_at, 1),
-                "error": self.error, "error_code": self.error_code, "lines_behind": behind, "seconds_behind": round(seconds, 3),
-                "copied": self.copied, "delay_ms": {"p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99)},
-                "skew_ms": round(self.node.skew_us / 1000, 1),
-                "last_heard_s": round(now - self.last_heard, 1) if self.last_heard else None}  # fmt: skip
+        return {
+            "url": self.url,
+            "connected": self.connected,
+            "since_s": round(now - self.changed_at, 1),
+            "error": self.error,
+            "error_code": self.error_code,
+            "lines_behind": behind,
+            "seconds_behind": round(seconds, 3),
+            "copied": self.copied,
+            "delay_ms": {"p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99)},
+            "skew_ms": round(self.node.skew_us / 1000, 1),
+            "last_heard_s": round(now - self.last_heard, 1) if self.last_heard else None,
+        }

@@ -59,17 +59,32 @@ def held_key(p: Passing) -> str:
 
 
 def read_of(p: Passing) -> dict[str, Any]:
-    return {"decoder": p.decoder_id, "transponder": p.transponder, "rtc_time_us": p.rtc_time_us,
-            "passing_number": p.passing_number, "epoch": p.epoch, "strength": p.strength, "hits": p.hits,
-            "loop": p.loop}  # fmt: skip
+    return {
+        "decoder": p.decoder_id,
+        "transponder": p.transponder,
+        "rtc_time_us": p.rtc_time_us,
+        "passing_number": p.passing_number,
+        "epoch": p.epoch,
+        "strength": p.strength,
+        "hits": p.hits,
+        "loop": p.loop,
+    }
 
 
 def passing_of(read: dict[str, Any], link: str) -> Passing:
     """A held read as a read from the decoder's memory (`live=False`: its arrival time says nothing now)."""
-    return Passing(decoder_id=str(read["decoder"]), transponder=str(read["transponder"]),
-                   rtc_time_us=int(read["rtc_time_us"]), passing_number=read.get("passing_number"),
-                   strength=read.get("strength"), hits=read.get("hits"), loop=read.get("loop"), source=link,
-                   live=False, epoch=int(read.get("epoch") or 1))  # fmt: skip
+    return Passing(
+        decoder_id=str(read["decoder"]),
+        transponder=str(read["transponder"]),
+        rtc_time_us=int(read["rtc_time_us"]),
+        passing_number=read.get("passing_number"),
+        strength=read.get("strength"),
+        hits=read.get("hits"),
+        loop=read.get("loop"),
+        source=link,
+        live=False,
+        epoch=int(read.get("epoch") or 1),
+    )
 
 
 def held_rows(session: LiveSession) -> list[tuple[str, str, dict[str, Any]]]:
@@ -101,8 +116,11 @@ def commit_held(s: LiveSession, links: dict[str, DecoderLink]) -> dict[str, int]
     counts = {"held": len(rows), "logged": 0, "already": 0, "aside": 0, "waiting": 0, "unstored": 0}
     if not rows:
         return counts
-    unnumbered = {(ev.line.decoder, ev.line.transponder, round(ev.t / 1000)) for ev in s.engine.events
-                  if ev.type == "passing" and ev.line.passing_id is None}  # fmt: skip
+    unnumbered = {
+        (ev.line.decoder, ev.line.transponder, round(ev.t / 1000))
+        for ev in s.engine.events
+        if ev.type == "passing" and ev.line.passing_id is None
+    }
     done: list[str] = []
     (sync,) = s.store.db.execute("PRAGMA synchronous").fetchone()
     s.store.db.execute("PRAGMA synchronous=NORMAL")  # one durable write at the end, not one per read:
@@ -112,7 +130,11 @@ def commit_held(s: LiveSession, links: dict[str, DecoderLink]) -> dict[str, int]
             p = passing_of(read, url)
             if p.passing_number is None:
                 clock = s.intake.clock(link, p.decoder_id, p.epoch)
-                if clock.ready and (p.decoder_id, p.transponder, round(clock.to_session_us(p.rtc_time_us) / 1000)) in unnumbered:
+                if (
+                    clock.ready
+                    and (p.decoder_id, p.transponder, round(clock.to_session_us(p.rtc_time_us) / 1000))
+                    in unnumbered
+                ):
                     counts["already"] += 1
                     done.append(key)
                     continue
@@ -170,7 +192,8 @@ class Listening:
                     continue
                 link.source.resume_from(s.intake.logged)  # the decoders' numbering epochs, from the copy
                 link.task = asyncio.get_running_loop().create_task(
-                    link.source.run(lambda p, s=s, link=link: self.heard(s, link, p)), name=f"listen {url}")
+                    link.source.run(lambda p, s=s, link=link: self.heard(s, link, p)), name=f"listen {url}"
+                )
                 s.decoders.append(link)
             else:  # the primary's newest loops and clock maps (promotion times held reads with them)
                 link.loop, link.loops, link.rtc_zero_us = stored.loop, stored.loops, stored.rtc_zero_us
@@ -182,12 +205,15 @@ class Listening:
         held = self.held.setdefault(s.id, {})
         if key in held:
             return True
-        if p.passing_number is not None and (s.engine.has_read(p.decoder_id, str(p.passing_number), p.epoch)
-                                             or s.store.aside_has(key)):
+        if p.passing_number is not None and (
+            s.engine.has_read(p.decoder_id, str(p.passing_number), p.epoch) or s.store.aside_has(key)
+        ):
             return True
         now = time.time()
-        s.store.db.execute("INSERT OR IGNORE INTO held (read_key, link, read, received_at) VALUES (?, ?, ?, ?)",
-                           (key, link.url, json.dumps(read_of(p)), now))  # fmt: skip
+        s.store.db.execute(
+            "INSERT OR IGNORE INTO held (read_key, link, read, received_at) VALUES (?, ?, ?, ?)",
+            (key, link.url, json.dumps(read_of(p)), now),
+        )
         held[key] = now
         return True
 
@@ -201,7 +227,9 @@ class Listening:
             if '"passing"' not in text or '"passing_id"' not in text:
                 continue
             line = json.loads(text)
-            key = aside_key(str(line.get("decoder") or ""), int(line.get("epoch") or 1), line.get("passing_id"))
+            key = aside_key(
+                str(line.get("decoder") or ""), int(line.get("epoch") or 1), line.get("passing_id")
+            )
             if key in held:
                 done.append(key)
         follower = self.node.follower
@@ -252,7 +280,16 @@ class Listening:
         now = time.time()
         per = {sid: len(h) for sid, h in self.held.items() if h}
         oldest = min((at for h in self.held.values() for at in h.values()), default=None)
-        links = {sid: sum(1 for ln in links.values() if ln.source is not None and ln.source.status.state == "connected")
-                 for sid, links in self.links.items()}  # fmt: skip
-        return {"reads": sum(per.values()), "sessions": per, "oldest_s": None if oldest is None else round(now - oldest, 1),
-                "links_connected": links, "unshared": {sid: u for sid, u in self.unshared.items() if u}}  # fmt: skip
+        links = {
+            sid: sum(
+                1 for ln in links.values() if ln.source is not None and ln.source.status.state == "connected"
+            )
+            for sid, links in self.links.items()
+        }
+        return {
+            "reads": sum(per.values()),
+            "sessions": per,
+            "oldest_s": None if oldest is None else round(now - oldest, 1),
+            "links_connected": links,
+            "unshared": {sid: u for sid, u in self.unshared.items() if u},
+        }

@@ -48,23 +48,33 @@ STARTUP_ASK_S = 2.0  # how long a primary waits for its peers' answers before op
 def session_epoch(session: LiveSession) -> int:
     """The newest epoch recorded in a session's meta (1 when no promotion ever happened)."""
     epochs = session.meta.get("epochs")
-    return max([1, *(int(e.get("epoch") or 1) for e in epochs if isinstance(e, dict))]) if isinstance(epochs, list) else 1
+    return (
+        max([1, *(int(e.get("epoch") or 1) for e in epochs if isinstance(e, dict))])
+        if isinstance(epochs, list)
+        else 1
+    )
 
 
 class Node:
     """Role, epoch and peers of this machine; the transitions between roles (start, step down)."""
 
-    def __init__(self, mgr: Manager, token: str, standby_of: str | None = None, advertise: str | None = None) -> None:
+    def __init__(
+        self, mgr: Manager, token: str, standby_of: str | None = None, advertise: str | None = None
+    ) -> None:
         self.mgr = mgr
         self.token = token
         self.path = Path(mgr.data_dir) / NODE_FILE
         state = self._load()
         self.node_id: str = str(state.get("node") or secrets.token_hex(4))
         self.role: str = state.get("role") if state.get("role") in (PRIMARY, STANDBY) else PRIMARY
-        self.epoch: int = max([int(state.get("epoch") or 1), *(session_epoch(s) for s in mgr.sessions.values())])
+        self.epoch: int = max(
+            [int(state.get("epoch") or 1), *(session_epoch(s) for s in mgr.sessions.values())]
+        )
         self.primary: str | None = state.get("primary")  # the primary a standby follows
         self.peers: list[str] = [p for p in state.get("peers") or [] if isinstance(p, str)]
-        self.stepped_down: dict[str, Any] | None = state.get("stepped_down")  # a primary until a newer one came
+        self.stepped_down: dict[str, Any] | None = state.get(
+            "stepped_down"
+        )  # a primary until a newer one came
         self.skew_us: int = int(state.get("skew_us") or 0)  # the primary's clock minus this machine's
         self.advertise = advertise  # how the other machine reaches this one ("http://*:PORT": as it sees us)
         if standby_of:
@@ -89,9 +99,19 @@ class Node:
         return state if isinstance(state, dict) else {}
 
     def save(self) -> None:
-        write_json(self.path, {"node": self.node_id, "role": self.role, "epoch": self.epoch, "primary": self.primary,
-                               "peers": self.peers, "stepped_down": self.stepped_down, "skew_us": self.skew_us},
-                   private=True)  # fmt: skip
+        write_json(
+            self.path,
+            {
+                "node": self.node_id,
+                "role": self.role,
+                "epoch": self.epoch,
+                "primary": self.primary,
+                "peers": self.peers,
+                "stepped_down": self.stepped_down,
+                "skew_us": self.skew_us,
+            },
+            private=True,
+        )
 
     # -- the write fence ------------------------------------------------------------------------------
     @property
@@ -183,7 +203,11 @@ class Node:
         if was == PRIMARY:
             self.stepped_down = {"epoch": int(epoch), "node": node, "at_ms": time.time_ns() // 1_000_000}
         self.save()
-        log.warning("a newer primary (epoch %d, %s) took over: this machine refuses writes and follows it", epoch, primary)
+        log.warning(
+            "a newer primary (epoch %d, %s) took over: this machine refuses writes and follows it",
+            epoch,
+            primary,
+        )
         if was == PRIMARY:
             self.notify(self.on_standby)
             self._follow()
@@ -220,8 +244,12 @@ class Node:
 
     async def fence(self, peer: str) -> bool:
         """Tell an older primary to step down (it answers its final heads); False when it cannot be told."""
-        got = await call(f"{peer}/api/standby/fence", "POST",
-                         {"epoch": self.epoch, "node": self.node_id, "primary": self.my_url(peer)}, self.token)  # fmt: skip
+        got = await call(
+            f"{peer}/api/standby/fence",
+            "POST",
+            {"epoch": self.epoch, "node": self.node_id, "primary": self.my_url(peer)},
+            self.token,
+        )
         if got is not None and got[0] == 200:
             log.warning("the older primary at %s stepped down", peer)
             return True
@@ -249,8 +277,13 @@ class Node:
     # -- what the pages show --------------------------------------------------------------------------
     def status(self, full: bool = True) -> dict[str, Any]:
         """What the pages show. `full` (the admin): also the machines' addresses and link errors."""
-        out: dict[str, Any] = {"role": self.role, "epoch": self.epoch, "node": self.node_id,
-                               "stepped_down": self.stepped_down, "writable": self.writable}  # fmt: skip
+        out: dict[str, Any] = {
+            "role": self.role,
+            "epoch": self.epoch,
+            "node": self.node_id,
+            "stepped_down": self.stepped_down,
+            "writable": self.writable,
+        }
         if self.role == STANDBY:
             out["primary"] = self.primary
             out["follow"] = self.follower.status() if self.follower is not None else None
@@ -277,7 +310,12 @@ class Node:
         if not f["connected"] and f.get("heads") is not None:
             acked = f["heads"]
             out["lines_behind"] = sum(
-                max(0, int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]) - acked.get(sid, 0))
-                for sid, s in self.mgr.sessions.items())  # fmt: skip
+                max(
+                    0,
+                    int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+                    - acked.get(sid, 0),
+                )
+                for sid, s in self.mgr.sessions.items()
+            )
             out["seconds_behind"] = out["seconds_since"]
         return out

@@ -49,8 +49,12 @@ async def promote(node: Node) -> dict[str, Any]:
         follower = node.follower
         handover = False
         if follower is not None and follower.connected and old:
-            got = await call(f"{old}/api/standby/fence", "POST",
-                             {"epoch": epoch, "node": node.node_id, "primary": node.my_url(old)}, node.token)  # fmt: skip
+            got = await call(
+                f"{old}/api/standby/fence",
+                "POST",
+                {"epoch": epoch, "node": node.node_id, "primary": node.my_url(old)},
+                node.token,
+            )
             if got is None or got[0] != 200 or not isinstance(got[1], dict):  # it runs, and did not step down
                 raise Conflict("standby.primary_alive", primary=old)
             heads = {str(k): int(v) for k, v in (got[1].get("heads") or {}).items()}
@@ -62,8 +66,13 @@ async def promote(node: Node) -> dict[str, Any]:
         sessions = [await take_over(node, s) for s in sorted(node.mgr.sessions.values(), key=lambda s: s.id)]
         node.notify(node.on_primary)
         took = round((time.monotonic() - t0) * 1000)
-        log.warning("promoted to primary (epoch %d, %s) in %d ms: %d held reads logged", epoch,
-                    "handover" if handover else "failover", took, sum(s["logged"] for s in sessions))  # fmt: skip
+        log.warning(
+            "promoted to primary (epoch %d, %s) in %d ms: %d held reads logged",
+            epoch,
+            "handover" if handover else "failover",
+            took,
+            sum(s["logged"] for s in sessions),
+        )
         return {"role": PRIMARY, "epoch": epoch, "handover": handover, "took_ms": took, "sessions": sessions}
 
 
@@ -71,7 +80,14 @@ async def take_over(node: Node, s: LiveSession) -> dict[str, Any]:
     """One session: record the epoch, re-anchor its clock, commit its held reads, open its decoders."""
     head = int(s.store.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
     epochs = [e for e in s.meta.get("epochs") or [] if isinstance(e, dict)]
-    epochs.append({"epoch": node.epoch, "from_seq": head + 1, "at_ms": time.time_ns() // 1_000_000, "node": node.node_id})
+    epochs.append(
+        {
+            "epoch": node.epoch,
+            "from_seq": head + 1,
+            "at_ms": time.time_ns() // 1_000_000,
+            "node": node.node_id,
+        }
+    )
     with s.store.transaction():
         s.store.set_meta("epochs", epochs)
         s.store.set_meta("origin_us", s.origin_us)  # the session clock, on this machine's clock

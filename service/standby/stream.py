@@ -42,7 +42,18 @@ HEADS_EVERY_S = 1.0
 META_EVERY_S = 1.0
 HELLO_TIMEOUT_S = 10.0
 FILES = ("meetings", "championships")  # folders of the data folder copied whole (their JSON files)
-ASIDE_COLUMNS = ("id", "kind", "reason", "detail", "read", "line", "link", "read_key", "received_at", "admitted_at")
+ASIDE_COLUMNS = (
+    "id",
+    "kind",
+    "reason",
+    "detail",
+    "read",
+    "line",
+    "link",
+    "read_key",
+    "received_at",
+    "admitted_at",
+)
 
 
 def digest(text: str) -> str:
@@ -76,8 +87,10 @@ class SessionReader:
         return row[0] if row else None
 
     def lines(self) -> list[list[Any]]:
-        rows = self.db.execute("SELECT seq, line, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                               (self.cursor, BATCH)).fetchall()  # fmt: skip
+        rows = self.db.execute(
+            "SELECT seq, line, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (self.cursor, BATCH),
+        ).fetchall()
         if rows:
             self.cursor = rows[-1][0]
         return [list(r) for r in rows]
@@ -94,19 +107,24 @@ class SessionReader:
     def aside(self) -> list[dict[str, Any]]:
         """Kept-aside reads new since last sent, and all admitted ones when admissions changed."""
         cols = ", ".join(ASIDE_COLUMNS)
-        rows = self.db.execute(f"SELECT {cols} FROM aside WHERE id > ? ORDER BY id", (self.aside_after,)).fetchall()
+        rows = self.db.execute(
+            f"SELECT {cols} FROM aside WHERE id > ? ORDER BY id", (self.aside_after,)
+        ).fetchall()
         admitted = int(self.db.execute("SELECT COUNT(admitted_at) FROM aside").fetchone()[0])
         if admitted != self.admitted:
             self.admitted = admitted
-            rows += self.db.execute(f"SELECT {cols} FROM aside WHERE admitted_at IS NOT NULL AND id <= ?",
-                                    (self.aside_after,)).fetchall()  # fmt: skip
+            rows += self.db.execute(
+                f"SELECT {cols} FROM aside WHERE admitted_at IS NOT NULL AND id <= ?", (self.aside_after,)
+            ).fetchall()
         if rows:
             self.aside_after = max(self.aside_after, max(r[0] for r in rows))
         return [dict(zip(ASIDE_COLUMNS, r, strict=True)) for r in rows]
 
     def seconds_behind(self, seq: int) -> float:
         """How long ago the oldest line after `seq` was committed (0 when there is none)."""
-        row = self.db.execute("SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        row = self.db.execute(
+            "SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)
+        ).fetchone()
         return max(0.0, time.time() - row[0]) if row else 0.0
 
     def close(self) -> None:
@@ -162,8 +180,14 @@ class LogStream:
         advertise = hello.get("advertise")
         if isinstance(advertise, str) and advertise.startswith("http"):
             node.add_peer(advertise)
-        self.view = node.followers[who] = {"node": who, "url": advertise, "connected": True, "lines_behind": None,
-                                           "seconds_behind": None, "last_s": time.time()}  # fmt: skip
+        self.view = node.followers[who] = {
+            "node": who,
+            "url": advertise,
+            "connected": True,
+            "lines_behind": None,
+            "seconds_behind": None,
+            "last_s": time.time(),
+        }
         await self.send({"k": "hello", "node": node.node_id, "epoch": node.epoch, "wall": time.time()})
         reader = asyncio.create_task(self._read())
         try:
@@ -195,7 +219,9 @@ class LogStream:
             reader = SessionReader(s, 0, 0)
             mine = reader.line_at(seq) if seq > 0 else None
             if seq > 0 and (mine is None or digest(mine) != dig):
-                log.warning("session %s: the follower's copy differs from this log at line %d: copied again", sid, seq)
+                log.warning(
+                    "session %s: the follower's copy differs from this log at line %d: copied again", sid, seq
+                )
                 await self.send({"k": "diverged", "sid": sid})
                 seq = 0
             reader.cursor = seq
@@ -216,8 +242,14 @@ class LogStream:
                 await self._files()
             if now - heads_at >= HEADS_EVERY_S:
                 heads_at = now
-                await self.send({"k": "heads", "heads": {sid: r.cursor for sid, r in self.readers.items()},
-                                 "wall": time.time(), "epoch": self.node.epoch})  # fmt: skip
+                await self.send(
+                    {
+                        "k": "heads",
+                        "heads": {sid: r.cursor for sid, r in self.readers.items()},
+                        "wall": time.time(),
+                        "epoch": self.node.epoch,
+                    }
+                )
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.25):
                     await self.wake.wait()
@@ -252,7 +284,9 @@ class LogStream:
         for rel, sig in now.items():
             if self.files.get(rel) != sig:
                 with contextlib.suppress(OSError, UnicodeDecodeError):
-                    await self.send({"k": "file", "path": rel, "text": (data / rel).read_text(encoding="utf-8")})
+                    await self.send(
+                        {"k": "file", "path": rel, "text": (data / rel).read_text(encoding="utf-8")}
+                    )
         for rel in self.files.keys() - now.keys():
             await self.send({"k": "file", "path": rel, "text": None})
         self.files = now
@@ -277,8 +311,12 @@ class LogStream:
             if head > have:
                 behind += head - have
                 seconds = max(seconds, r.seconds_behind(have))
-        self.view.update(lines_behind=behind, seconds_behind=round(seconds, 3), last_s=time.time(),
-                         heads={k: v for k, v in heads.items() if isinstance(v, int)})
+        self.view.update(
+            lines_behind=behind,
+            seconds_behind=round(seconds, 3),
+            last_s=time.time(),
+            heads={k: v for k, v in heads.items() if isinstance(v, int)},
+        )
 
 
 async def serve_log(node: Node, ws: WebSocket) -> None:

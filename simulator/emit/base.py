@@ -69,8 +69,12 @@ class Feed:
         return [self.history[n] for n in range(lo, hi + 1) if n in self.history]
 
 
-def build_feeds(race: Race, rtc_base_us: int, reboots: list[tuple[str, float]] | None = None,
-                number_from: int | None = None) -> list[Feed]:
+def build_feeds(
+    race: Race,
+    rtc_base_us: int,
+    reboots: list[tuple[str, float]] | None = None,
+    number_from: int | None = None,
+) -> list[Feed]:
     """Split the race's reads by decoder and number them; numbering starts anywhere, as on a real box
     (or at `number_from`), and again at 1 after each of the decoder's reboots (`reboots`: (decoder
     key or id, session time))."""

@@ -36,7 +36,7 @@ def fault_options(url: str) -> tuple[random.Random, float]:
 def damage(msg: bytes, rng: random.Random, field: slice) -> bytes:
     """The message with one byte of `field` replaced by one that cannot be read there."""
     i = rng.randrange(field.start, field.stop)
-    return msg[:i] + b"#" + msg[i + 1:]
+    return msg[:i] + b"#" + msg[i + 1 :]
 
 
 def fit_race(race: Race, targets: list[str]) -> Race:

@@ -21,8 +21,16 @@ log = logging.getLogger("boucle.simulator.mqtt")
 
 
 def passing_payload(feed: Feed, p: SimPassing) -> bytes:
-    return json.dumps({"transponder": p.transponder, "rtc_time_us": p.rtc_time_us, "passing_number": p.number,
-                       "strength": p.strength, "hits": p.hits, "loop": feed.loop}).encode()
+    return json.dumps(
+        {
+            "transponder": p.transponder,
+            "rtc_time_us": p.rtc_time_us,
+            "passing_number": p.number,
+            "strength": p.strength,
+            "hits": p.hits,
+            "loop": feed.loop,
+        }
+    ).encode()
 
 
 class MqttTarget(Target):
@@ -44,8 +52,14 @@ class MqttTarget(Target):
 
     async def _connect(self, feed: Feed) -> None:
         stack = contextlib.AsyncExitStack()
-        client = aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                identifier=f"boucle-sim-{feed.decoder_id}", timeout=5)
+        client = aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=f"boucle-sim-{feed.decoder_id}",
+            timeout=5,
+        )
         await stack.enter_async_context(client)
         self.clients_[feed.key], self.stacks[feed.key] = client, stack
 
@@ -60,9 +74,16 @@ class MqttTarget(Target):
         infos = []
         for f in feeds:
             await self._connect(f)
-            infos.append({"decoder_id": f.decoder_id, "loop": f.loop, "rtc_base_us": f.rtc_base_us,
-                          "url": f"mqtt://{self.host}:{self.port}/{self.prefix}",
-                          "topic": self.topic(f, "passing"), "passings": len(f.passings)})
+            infos.append(
+                {
+                    "decoder_id": f.decoder_id,
+                    "loop": f.loop,
+                    "rtc_base_us": f.rtc_base_us,
+                    "url": f"mqtt://{self.host}:{self.port}/{self.prefix}",
+                    "topic": self.topic(f, "passing"),
+                    "passings": len(f.passings),
+                }
+            )
         return infos
 
     async def _publish(self, feed: Feed, what: str, payload: bytes, qos: int) -> None:
@@ -80,7 +101,9 @@ class MqttTarget(Target):
 
     async def status(self, feed: Feed) -> None:
         now = feed.rtc_now_us()
-        payload = json.dumps({"noise": 38, "temperature": 24, **({"rtc_time_us": now} if now is not None else {})}).encode()
+        payload = json.dumps(
+            {"noise": 38, "temperature": 24, **({"rtc_time_us": now} if now is not None else {})}
+        ).encode()
         await self._publish(feed, "status", payload, 0)
 
     async def down(self, feed: Feed) -> None:

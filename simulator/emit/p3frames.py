@@ -8,16 +8,26 @@ from simulator.emit.base import Feed, SimPassing
 
 def passing_frame(feed: Feed, p: SimPassing) -> bytes:
     tr = int(p.transponder) if p.transponder.isdigit() else None
-    return codec.encode(codec.PassingRecord(
-        passing_number=p.number, transponder=tr, rtc_time_us=p.rtc_time_us, strength=p.strength,
-        hits=p.hits, flags=0, tran_code=None if tr is not None else p.transponder[:8],
-        decoder_id=feed.decoder_id,
-    ))
+    return codec.encode(
+        codec.PassingRecord(
+            passing_number=p.number,
+            transponder=tr,
+            rtc_time_us=p.rtc_time_us,
+            strength=p.strength,
+            hits=p.hits,
+            flags=0,
+            tran_code=None if tr is not None else p.transponder[:8],
+            decoder_id=feed.decoder_id,
+        )
+    )
 
 
 def status_frame(feed: Feed, noise: int = 38, temperature: int = 24) -> bytes:
-    return codec.encode(codec.StatusRecord(noise=noise, gps=0, temperature=temperature, input_voltage=120,
-                                           decoder_id=feed.decoder_id))
+    return codec.encode(
+        codec.StatusRecord(
+            noise=noise, gps=0, temperature=temperature, input_voltage=120, decoder_id=feed.decoder_id
+        )
+    )
 
 
 class RequestHandler:
@@ -39,6 +49,11 @@ class RequestHandler:
                 now = self.feed.rtc_now_us()
                 if now is None:  # the race clock has not started: no answer yet (the client asks again)
                     continue
-                out.append(codec.encode(codec.GetTimeRecord(rtc_time_us=now, flags=0, utc_time_us=now,
-                                                            decoder_id=self.feed.decoder_id)))
+                out.append(
+                    codec.encode(
+                        codec.GetTimeRecord(
+                            rtc_time_us=now, flags=0, utc_time_us=now, decoder_id=self.feed.decoder_id
+                        )
+                    )
+                )
         return out

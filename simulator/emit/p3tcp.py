@@ -38,8 +38,15 @@ class P3TcpTarget(Target):
             port = 0 if self.first_port == 0 else self.first_port + i
             self.writers[f.key] = set()
             await self._listen(f, port)
-            infos.append({"decoder_id": f.decoder_id, "loop": f.loop, "rtc_base_us": f.rtc_base_us,
-                          "url": f"p3tcp://{self.host}:{self.ports[f.key]}", "passings": len(f.passings)})
+            infos.append(
+                {
+                    "decoder_id": f.decoder_id,
+                    "loop": f.loop,
+                    "rtc_base_us": f.rtc_base_us,
+                    "url": f"p3tcp://{self.host}:{self.ports[f.key]}",
+                    "passings": len(f.passings),
+                }
+            )
         return infos
 
     async def _listen(self, f: Feed, port: int) -> None:
@@ -100,7 +107,9 @@ class P3TcpTarget(Target):
         try:
             await self._listen(feed, self.ports[feed.key])
         except OSError as e:  # port taken meanwhile: this decoder stays unreachable, the others play on
-            log.warning("decoder %s cannot listen again on port %d: %s", feed.decoder_id, self.ports[feed.key], e)
+            log.warning(
+                "decoder %s cannot listen again on port %d: %s", feed.decoder_id, self.ports[feed.key], e
+            )
 
     async def stop(self) -> None:
         for key in list(self.servers):

@@ -25,12 +25,21 @@ def _order(x: SimPassing | dict | None) -> int:
     return x.number if isinstance(x, SimPassing) else 0
 
 
-async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 1.0,
-               rtc_base_us: int = 1_767_225_600_000_000, from_t: float | None = None,
-               announce: Callable[[dict], None] | None = None, wait_clients_s: float = 0.0,
-               linger_s: float = 2.0, status_every_s: float = 2.0,
-               on_event: Callable[[dict], Awaitable[None] | None] | None = None,
-               reboot_at: list[tuple[str, float]] | None = None, number_from: int | None = None) -> dict:
+async def play(
+    race: Race,
+    targets: list[str] | list[Target],
+    *,
+    speed: float = 1.0,
+    rtc_base_us: int = 1_767_225_600_000_000,
+    from_t: float | None = None,
+    announce: Callable[[dict], None] | None = None,
+    wait_clients_s: float = 0.0,
+    linger_s: float = 2.0,
+    status_every_s: float = 2.0,
+    on_event: Callable[[dict], Awaitable[None] | None] | None = None,
+    reboot_at: list[tuple[str, float]] | None = None,
+    number_from: int | None = None,
+) -> dict:
     """Play `race` in real time (divided by `speed`) on every target; returns counts per decoder.
 
     `wait_clients_s`: before starting the clock, wait up to that long for every decoder to have a
@@ -47,7 +56,9 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
     known = {k for f in feeds for k in (f.key, f.decoder_id)}
     for who, _ in reboot_at or ():
         if who not in known:
-            raise ValueError(f"--reboot-at: no decoder {who!r} in this race (one of {', '.join(sorted(known))})")
+            raise ValueError(
+                f"--reboot-at: no decoder {who!r} in this race (one of {', '.join(sorted(known))})"
+            )
     tgs = [make_target(t) if isinstance(t, str) else t for t in targets]
     loop = asyncio.get_running_loop()
     status_task: asyncio.Task | None = None
@@ -130,5 +141,13 @@ async def play(race: Race, targets: list[str] | list[Target], *, speed: float = 
         for tg in tgs:
             with contextlib.suppress(Exception):
                 await tg.stop()
-    return {f.decoder_id: {"loop": f.loop, "passings": len(f.passings), "sent": f.sent, "resent": f.resent,
-                           "reboots": len(f.reboots)} for f in feeds}
+    return {
+        f.decoder_id: {
+            "loop": f.loop,
+            "passings": len(f.passings),
+            "sent": f.sent,
+            "resent": f.resent,
+            "reboots": len(f.reboots),
+        }
+        for f in feeds
+    }

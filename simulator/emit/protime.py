@@ -39,8 +39,15 @@ DRAIN_S = 30.0  # at the end, how long the decoders wait for a client to take wh
 class Box:
     """One Protime decoder: its channels, its queue of passings waiting for their ACK."""
 
-    def __init__(self, number: str, feeds: list[Feed], shift_us: int, send: Callable[[bytes], None],
-                 rng, corrupt: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        number: str,
+        feeds: list[Feed],
+        shift_us: int,
+        send: Callable[[bytes], None],
+        rng,
+        corrupt: float,
+    ) -> None:
         self.number, self.feeds, self.shift_us, self.send = number, feeds, shift_us, send
         self.channel = {f.key: "STA" if f.key == "finish-b" else CHANNELS[f.key] for f in feeds}
         self.rng, self.corrupt = rng, corrupt
@@ -63,8 +70,14 @@ class Box:
     def read(self, feed: Feed, p: SimPassing) -> None:
         self.last[feed.key] = p.number
         tod = (p.rtc_time_us + self.shift_us) % DAY_US
-        self.queue.append(codec.passing_message(self.channel[feed.key], int(p.transponder), tod,
-                                                status=3 if int(p.transponder) % 10 == 3 else 1))  # fmt: skip
+        self.queue.append(
+            codec.passing_message(
+                self.channel[feed.key],
+                int(p.transponder),
+                tod,
+                status=3 if int(p.transponder) % 10 == 3 else 1,
+            )
+        )
         if len(self.queue) == 1:
             self.send_head()
 
@@ -151,11 +164,17 @@ class ProtimeTarget(Target):
         self.box_of: dict[str, Box] = {}
 
     async def start(self, feeds: list[Feed]) -> list[dict]:
-        bad = [p.transponder for f in feeds for p in f.passings
-               if not (p.transponder.isdigit() and len(p.transponder) <= 6)]  # fmt: skip
+        bad = [
+            p.transponder
+            for f in feeds
+            for p in f.passings
+            if not (p.transponder.isdigit() and len(p.transponder) <= 6)
+        ]
         if bad:
-            raise ValueError(f"Protime transponders have 6 digits, not {bad[0]!r}: fit the race first "
-                             "(simulator.emit.faults.fit_race)")  # fmt: skip
+            raise ValueError(
+                f"Protime transponders have 6 digits, not {bad[0]!r}: fit the race first "
+                "(simulator.emit.faults.fit_race)"
+            )
         base = min(f.rtc_base_us for f in feeds)
         shift = (local_now_us() // 1000) * 1000 - base  # its clock shows the host's time of day at t = 0
         infos = []
@@ -167,10 +186,16 @@ class ProtimeTarget(Target):
                 self.box_of[f.key] = box
             where = await self._open(i, box)
             loops = box.url_loops()
-            infos.append({"decoder_id": number, "loop": "finish", "rtc_base_us": fs[0].rtc_base_us + shift,
-                          "url": where + ("&" if "?" in where else "?") + loops if loops else where,
-                          "passings": sum(len(f.passings) for f in fs),
-                          "channels": {f.key: box.channel[f.key] for f in fs}})  # fmt: skip
+            infos.append(
+                {
+                    "decoder_id": number,
+                    "loop": "finish",
+                    "rtc_base_us": fs[0].rtc_base_us + shift,
+                    "url": where + ("&" if "?" in where else "?") + loops if loops else where,
+                    "passings": sum(len(f.passings) for f in fs),
+                    "channels": {f.key: box.channel[f.key] for f in fs},
+                }
+            )
         return infos
 
     async def _open(self, i: int, box: Box) -> str:
@@ -192,8 +217,10 @@ class ProtimeTarget(Target):
         return int(self.box_of[feed.key].heard)
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return {b.number: {"sent": b.sent, "acked": b.acked, "damaged": b.damaged, "queued": len(b.queue)}
-                for b in self.boxes}  # fmt: skip
+        return {
+            b.number: {"sent": b.sent, "acked": b.acked, "damaged": b.damaged, "queued": len(b.queue)}
+            for b in self.boxes
+        }
 
     async def stop(self) -> None:
         """Stop once every decoder has sent what it holds (a client must be reading), or after DRAIN_S."""
@@ -266,7 +293,8 @@ class ProtimeUdpTarget(ProtimeTarget):
     async def _open(self, i: int, box: Box) -> str:
         port = 0 if self.first_port == 0 else self.first_port + i
         transport, ep = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: _Endpoint(box), local_addr=(self.host, port))
+            lambda: _Endpoint(box), local_addr=(self.host, port)
+        )
         ep.transport = transport
         self.endpoints.append(ep)
         # listen=0: the client binds any free port (it answers whoever talked to it), not 2008

@@ -32,17 +32,32 @@ class RrsDevice(Device):
 
     def line(self, p: SimPassing | None, pushed: bool) -> bytes:
         if p is None:
-            out = codec.passing_line(1, MARKER, self.feed.rtc_base_us, battery=None, box_name="sim",
-                                     box_id=self.feed.decoder_id, pushed=pushed)  # fmt: skip
+            out = codec.passing_line(
+                1,
+                MARKER,
+                self.feed.rtc_base_us,
+                battery=None,
+                box_name="sim",
+                box_id=self.feed.decoder_id,
+                pushed=pushed,
+            )
         else:
             n = self.number(p)
-            out = codec.passing_line(n, p.transponder, p.rtc_time_us, hits=p.hits, rssi=p.strength,
-                                     battery=1.9 if p.transponder.endswith("3") else 3.0,
-                                     active_data=codec.STORED if n % 7 == 0 else 0, box_name="sim",
-                                     box_id=self.feed.decoder_id, pushed=pushed)  # fmt: skip
+            out = codec.passing_line(
+                n,
+                p.transponder,
+                p.rtc_time_us,
+                hits=p.hits,
+                rssi=p.strength,
+                battery=1.9 if p.transponder.endswith("3") else 3.0,
+                active_data=codec.STORED if n % 7 == 0 else 0,
+                box_name="sim",
+                box_id=self.feed.decoder_id,
+                pushed=pushed,
+            )
         t = self.target
         if t.rng.random() < t.corrupt:
-            before = out.split(b";")[:4 if pushed else 3]  # the fields before the time of day
+            before = out.split(b";")[: 4 if pushed else 3]  # the fields before the time of day
             start = sum(len(x) + 1 for x in before)
             out = damage(out, t.rng, slice(start, start + 8))
         return out

@@ -44,8 +44,15 @@ class SerialTarget(Target):
             self.handlers[f.key] = RequestHandler(f)
             self.feeds[f.key] = f
             loop.add_reader(master, self._on_readable, f.key)
-            infos.append({"decoder_id": f.decoder_id, "loop": f.loop, "rtc_base_us": f.rtc_base_us,
-                          "url": f"serial://{self.paths[f.key]}", "passings": len(f.passings)})
+            infos.append(
+                {
+                    "decoder_id": f.decoder_id,
+                    "loop": f.loop,
+                    "rtc_base_us": f.rtc_base_us,
+                    "url": f"serial://{self.paths[f.key]}",
+                    "passings": len(f.passings),
+                }
+            )
         return infos
 
     def _on_readable(self, key: str) -> None:

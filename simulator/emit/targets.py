@@ -39,5 +39,7 @@ def make_target(url: str) -> Target:
         from simulator.emit.wiclax import WiclaxTarget
 
         return WiclaxTarget(url)
-    raise ValueError(f"unknown playback target {url!r}: use p3tcp://HOST:PORT, serial, mqtt://HOST:PORT/PREFIX, "
-                     "protime, protime+udp://HOST:PORT, rrs://HOST:PORT or wiclax://HOST:PORT")
+    raise ValueError(
+        f"unknown playback target {url!r}: use p3tcp://HOST:PORT, serial, mqtt://HOST:PORT/PREFIX, "
+        "protime, protime+udp://HOST:PORT, rrs://HOST:PORT or wiclax://HOST:PORT"
+    )

@@ -60,8 +60,13 @@ class TcpDevicesTarget(Target):
         raise NotImplementedError
 
     def info(self, feed: Feed) -> dict:
-        return {"decoder_id": feed.decoder_id, "loop": feed.loop, "rtc_base_us": feed.rtc_base_us,
-                "url": f"{self.scheme}://{self.host}:{self.ports[feed.key]}", "passings": len(feed.passings)}  # fmt: skip
+        return {
+            "decoder_id": feed.decoder_id,
+            "loop": feed.loop,
+            "rtc_base_us": feed.rtc_base_us,
+            "url": f"{self.scheme}://{self.host}:{self.ports[feed.key]}",
+            "passings": len(feed.passings),
+        }
 
     async def start(self, feeds: list[Feed]) -> list[dict]:
         infos = []
@@ -126,7 +131,9 @@ class TcpDevicesTarget(Target):
         try:
             await self._listen(feed, self.ports[feed.key])
         except OSError as e:  # port taken meanwhile: this decoder stays unreachable, the others play on
-            log.warning("decoder %s cannot listen again on port %d: %s", feed.decoder_id, self.ports[feed.key], e)
+            log.warning(
+                "decoder %s cannot listen again on port %d: %s", feed.decoder_id, self.ports[feed.key], e
+            )
 
     async def stop(self) -> None:
         for key in list(self.servers):

@@ -24,8 +24,14 @@ class WiclaxDevice(Device):
 
     def line(self, p: SimPassing, rewind: bool) -> bytes:
         t = self.target
-        out = codec.passing_line(p.transponder, p.rtc_time_us, self.feed.decoder_id, t.laps[(self.feed.key, p.number)],
-                                 15 if p.transponder.endswith("3") else 80, rewind)  # fmt: skip
+        out = codec.passing_line(
+            p.transponder,
+            p.rtc_time_us,
+            self.feed.decoder_id,
+            t.laps[(self.feed.key, p.number)],
+            15 if p.transponder.endswith("3") else 80,
+            rewind,
+        )
         if t.rng.random() < t.corrupt:
             start = len(p.transponder) + 12  # the time of day, after "chip;dd-mm-yyyy "
             out = damage(out, t.rng, slice(start, start + 8))
