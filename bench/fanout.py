@@ -67,7 +67,7 @@ PREFIX = "bench"
 def delta_bytes(speed: float, race_minutes: float) -> dict:
     from service.engine.events import HEADER_TYPES
     from service.hub import SessionHub
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
     from service.store import EventStore
     from simulator import model, scenario
 

@@ -1,5 +1,5 @@
 """Decoder reads into a session: what the intake (clock map, kept-aside check, first-number
-bookkeeping; service/intake.py) costs per read, against submitting the same passing lines directly.
+bookkeeping; service/sessions/intake.py) costs per read, against submitting the same passing lines directly.
 
 Each run makes a session (SQLite synchronous=OFF, so the figure is the CPU cost, not the disk's),
 30 entries, then 5,000 numbered reads of one decoder: once as ready lines through
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from decoders import Passing  # noqa: E402
-from service.session import DecoderLink, LiveSession  # noqa: E402
+from service.sessions.live import DecoderLink, LiveSession  # noqa: E402
 from service.store import EventStore  # noqa: E402
 
 RUNS = 5

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.manager import Manager  # noqa: E402
 from service.outputs import rmonitor  # noqa: E402
 from service.outputs.rmonitor_server import RMonitorServer  # noqa: E402
+from service.sessions.manager import Manager  # noqa: E402
 
 
 def make_session(mgr: Manager, cars: int):

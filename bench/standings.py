@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.season.standings import standings  # noqa: E402
+from service.seasons.standings import standings  # noqa: E402
 
 LM = ["lemans-270-2h", "lemans-270-3h", "lemans-270-4h"] + ["lemans-270-6h"] * 4
 CC_CATS = [

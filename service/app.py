@@ -19,20 +19,20 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from decoders.reach import DecoderReach
 from decoders.sources import split_decoder_spec
 from service import auth, headers, http_errors, limits, openapi, ratelimit, standby
-from service import meeting_access as access
 from service.api.links import build_links_router
-from service.api.meetings import build_meeting_router
-from service.api.outputs import build_outputs_router
-from service.api.reads import build_reads_router
-from service.api.seasons import build_season_router
-from service.api.sessions import ANY_STAFF, build_router
 from service.documents import Documents
 from service.documents import close as close_document_workers
 from service.fanout import RawSendMiddleware, raw_socket
-from service.manager import Manager
-from service.meeting.html import CSS as DOCUMENT_CSS
+from service.meetings import access
+from service.meetings.api import build_meeting_router
+from service.meetings.html import CSS as DOCUMENT_CSS
+from service.outputs.api import build_outputs_router
 from service.outputs.rmonitor_server import start_rmonitor
-from service.session import DecoderLink
+from service.seasons.api import build_season_router
+from service.sessions.api import ANY_STAFF, build_router
+from service.sessions.live import DecoderLink
+from service.sessions.manager import Manager
+from service.sessions.reads_api import build_reads_router
 from service.static import WebAssets
 
 log = logging.getLogger(__name__)

@@ -104,7 +104,7 @@ def require(
 
 
 class TokenBook(Protocol):
-    """Where tokens are kept (service/manager.py `Manager`): the admin's, and each session's plus its
+    """Where tokens are kept (service/sessions/manager.py `Manager`): the admin's, and each session's plus its
     meeting's."""
 
     admin_token: str

@@ -133,7 +133,7 @@ class _Tap:
 
 
 class BrokerPublisher:
-    """Publishes the spectator stream of every session of `manager` (service/manager.py Manager)."""
+    """Publishes the spectator stream of every session of `manager` (service/sessions/manager.py Manager)."""
 
     def __init__(self, manager: Any, target: BrokerTarget, ws_urls: list[str] | None = None) -> None:
         self.manager = manager

@@ -43,10 +43,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _standings(args: argparse.Namespace) -> int:
     from service.results import dumps
-    from service.season.export import csv_text, text_table
-    from service.season.loader import load_season_file
-    from service.season.model import SeasonError
-    from service.season.standings import standings
+    from service.seasons.export import csv_text, text_table
+    from service.seasons.loader import load_season_file
+    from service.seasons.model import SeasonError
+    from service.seasons.standings import standings
 
     try:
         obj, fetch = load_season_file(args.season)
@@ -68,8 +68,8 @@ def _cc(args: argparse.Namespace) -> int:
     import json
 
     from service.results import dumps
-    from service.season import cc
-    from service.season.rules import rows_of
+    from service.seasons import cc
+    from service.seasons.rules import rows_of
 
     docs = []
     for f in args.files:

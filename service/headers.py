@@ -4,7 +4,7 @@
   inline script, no inline style attribute (the pages load theirs from web/js and web/css), no
   plugin, no framing (`frame-ancestors 'none'`: a timing page cannot be clicked through inside
   someone else's frame). The printed meeting pages and standings sheets carry one `<style>` (their
-  shared CSS, service/meeting/html.py): allowed by its hash, nothing else inline. Spectator pages
+  shared CSS, service/meetings/html.py): allowed by its hash, nothing else inline. Spectator pages
   may read an MQTT broker's WebSocket listener (`--publish-ws`): its origin is in `connect-src`.
 - X-Content-Type-Options: nosniff; X-Frame-Options: DENY (older browsers' frame-ancestors);
   Referrer-Policy: no-referrer (no session id or page address leaks to a link's target);

@@ -27,7 +27,7 @@ from typing import Any
 
 from service.engine.events import READ_TYPES
 from service.fanout import Message, RawSocket
-from service.session import Applied, LiveSession
+from service.sessions.live import Applied, LiveSession
 
 log = logging.getLogger(__name__)
 

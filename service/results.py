@@ -99,7 +99,7 @@ def results(engine: Engine, detail: bool = False) -> dict[str, Any]:
     """The scenario.md results. `detail` (the API, printed sheet): rows also carry their flagged laps
     and lap warnings, penalties who decided what and when; the replay JSON stays exactly scenario.md's."""
     rows = classify(engine)
-    from service.meeting.live import points_for  # heats of AX-/KA- presets carry points (scenario.md)
+    from service.meetings.live import points_for  # heats of AX-/KA- presets carry points (scenario.md)
 
     points = points_for(engine)
     if detail:

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS aside (
     admitted_at REAL
 );
 """
-# `aside`: decoder reads kept out of the log (service/intake.py): refused by the boundary, arrived
+# `aside`: decoder reads kept out of the log (service/sessions/intake.py): refused by the boundary, arrived
 # after the session was finished, or timed far from their decoder's clock. `read` is the read as
 # the decoder sent it, `line` the passing line it made, `link` the decoder URL; `read_key`
 # (decoder|epoch|number) keeps a resent read once. Admitting one logs its line as a passing.

@@ -15,7 +15,7 @@ import httpx
 
 from decoders.reach import DecoderReach
 from service.embedded_broker import free_port
-from service.manager import Manager
+from service.sessions.manager import Manager
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.engine.events import BY_TAG
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 from service.store import EventStore
 from tests.fuzzing import EXAMPLES
 from tests.test_api_hardening import ADMIN, Track

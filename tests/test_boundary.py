@@ -13,7 +13,7 @@ from service.engine.engine import ApplyError
 from service.engine.events import LineError, decode_line, parse_line
 from service.results import replay_file, results
 from service.rules.base import RULES
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 from service.store import EventStore
 
 BAD_LINES = [  # (line, field the message must name): the lines that used to poison a log

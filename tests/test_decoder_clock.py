@@ -1,10 +1,10 @@
-"""The decoder clock map alone (service/decoder_clock.py): samples in, session times out, no I/O."""
+"""The decoder clock map alone (service/sessions/decoder_clock.py): samples in, session times out, no I/O."""
 
 from __future__ import annotations
 
 import random
 
-from service.decoder_clock import AGREE, ARRIVAL, DISAGREE, MANUAL, REPORT, STEPPED, DecoderClock
+from service.sessions.decoder_clock import AGREE, ARRIVAL, DISAGREE, MANUAL, REPORT, STEPPED, DecoderClock
 
 S = 1_000_000
 MONTHS = 150 * 86_400 * S  # a free-running decoder clock five months behind

@@ -11,10 +11,10 @@ import pytest
 from service.engine import Engine
 from service.engine.events import parse_line
 from service.errors import Conflict, NotFound
-from service.meeting.live import practice_laps
+from service.meetings.live import practice_laps
 from service.results import replay_lines, results
-from service.season.loader import load_season_file
-from service.season.standings import standings
+from service.seasons.loader import load_season_file
+from service.seasons.standings import standings
 from tests.season_helpers import write_season
 from tests.test_api_hardening import Track
 

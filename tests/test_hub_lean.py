@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from service.hub import SessionHub, lean_row, row_patch
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 from service.store import EventStore
 from tests.conftest import SHARED
 

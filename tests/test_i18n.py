@@ -7,10 +7,10 @@ import json
 import re
 
 from service.i18n import pick_lang, print_text
-from service.meeting.grids import grid_rows
-from service.meeting.html import race_table, startlist_html
-from service.meeting.model import RaceRow
-from service.meeting.publish import doc_status
+from service.meetings.grids import grid_rows
+from service.meetings.html import race_table, startlist_html
+from service.meetings.model import RaceRow
+from service.meetings.publish import doc_status
 from tests.web_helpers import REPO
 
 WEB = REPO / "web"

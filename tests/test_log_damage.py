@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.manager import Manager
 from service.results import replay_lines
+from service.sessions.manager import Manager
 from service.store import EventStore
 from tests.conftest import REPO
 
@@ -28,7 +28,7 @@ ADMIN = {"Authorization": "Bearer admin"}
 WRITER = """
 import os, sys
 from pathlib import Path
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 data = Path(sys.argv[1])
 for spec in sys.argv[2:]:  # name:reads:close|kill, the killed one last
     name, reads, end = spec.split(":")

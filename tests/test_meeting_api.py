@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
 from service import http_errors
-from service.api.meetings import build_meeting_router
 from service.app import Manager
+from service.meetings.api import build_meeting_router
 
 ADMIN = "admin-secret"
 NUMBERS = [str(n) for n in (201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.meeting.calendar import parse_calendar
+from service.meetings.calendar import parse_calendar
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -66,8 +66,8 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     from fastapi.testclient import TestClient
 
     from service import http_errors
-    from service.api.meetings import build_meeting_router
     from service.app import Manager
+    from service.meetings.api import build_meeting_router
 
     mgr = Manager(tmp_path, "adm", synchronous="OFF")
     app = FastAPI()

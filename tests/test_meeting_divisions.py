@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.meeting.divisions import AX_DIVISIONS, division_named, entry_warnings
+from service.meetings.divisions import AX_DIVISIONS, division_named, entry_warnings
 
 
 def test_run_order_and_ranges() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.meeting.karting import (
+from service.meetings.karting_rules import (
     ka_final_classification,
     ka_finalists,
     ka_groups,
@@ -12,7 +12,7 @@ from service.meeting.karting import (
     ka_standings,
     ka_superheat_grids,
 )
-from service.meeting.model import DNF, DNS, RaceRow
+from service.meetings.model import DNF, DNS, RaceRow
 
 
 def quali(n: int) -> list[str]:

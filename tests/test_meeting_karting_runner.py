@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from service.engine import Engine
-from service.meeting.karting_runner import KartingMeeting
-from service.meeting.model import DNS, RaceRow
+from service.meetings.karting import KartingMeeting
+from service.meetings.model import DNS, RaceRow
 
 KARTS = ["11", "22", "33", "44", "55", "66", "77", "88"]
 

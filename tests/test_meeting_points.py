@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.meeting.lengths import ax_laps, ka_distance_km, ka_laps, laps_for_distance
-from service.meeting.model import DNF, DNS, DSQ, RaceRow
-from service.meeting.points import (
+from service.meetings.lengths import ax_laps, ka_distance_km, ka_laps, laps_for_distance
+from service.meetings.model import DNF, DNS, DSQ, RaceRow
+from service.meetings.points import (
     AX_FINAL_POINTS,
     AX_HEATS_POINTS,
     AX_PRACTICE_POINTS,

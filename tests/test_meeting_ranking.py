@@ -3,10 +3,10 @@ example of seed 003 art. 7.3.1.6, AX-FINAL general classification and AX-POINTS.
 
 from __future__ import annotations
 
-from service.meeting.championship import ax_championship_points
-from service.meeting.grids import final_grid
-from service.meeting.model import DNF, DNS, DSQ, RaceRow
-from service.meeting.ranking import (
+from service.meetings.championship import ax_championship_points
+from service.meetings.grids import final_grid
+from service.meetings.model import DNF, DNS, DSQ, RaceRow
+from service.meetings.ranking import (
     HeatLine,
     general_classification,
     heat_ranking,

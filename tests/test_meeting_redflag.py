@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from service.engine import Engine
-from service.meeting.live import red_flag_state
-from service.meeting.model import DNF, RaceRow
-from service.meeting.redflag import (
+from service.meetings.autocross import AutocrossMeeting
+from service.meetings.live import red_flag_state
+from service.meetings.model import DNF, RaceRow
+from service.meetings.redflag import (
     RedAction,
     RedFlagDecision,
     classify_after_red,
@@ -16,7 +17,6 @@ from service.meeting.redflag import (
     restart_grid,
     rows_after_red,
 )
-from service.meeting.runner import AutocrossMeeting
 
 S = 1_000_000
 GRID = ["1", "2", "3", "4", "5"]

@@ -170,7 +170,7 @@ def test_karting_transponder_flag() -> None:
 
 
 def test_results_points_for_autocross_heat_and_karting() -> None:
-    from service.meeting.live import points_for
+    from service.meetings.live import points_for
 
     # 9 stops after 3 of 5 laps -> 17; 8 and 7 finish 1st and 2nd (7 penalised 10 s for its jump)
     lines = header() + START + [{"type": "grid_move", "t": 2.0, "number": "7"}] + GREEN

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
-from service.meeting.runner import AutocrossMeeting, SessionPlan
+from service.meetings.autocross import AutocrossMeeting
+from service.meetings.runner import SessionPlan
 from service.results import replay_file
 
 NUMBERS = ["17", "3", "42", "8", "25", "11", "60", "5", "33", "19", "2", "71", "14", "9", "50", "27"]
@@ -295,7 +296,7 @@ def test_meeting_stopped_after_heat_two_halves_points(tmp_path: Path) -> None:
 
 
 def test_cancelled_heat_next_heat_from_the_last_run_and_everyone_to_the_semis() -> None:
-    from service.meeting.model import DNS, RaceRow
+    from service.meetings.model import DNS, RaceRow
 
     S = 1_000_000
     m = AutocrossMeeting([{"number": n} for n in ("1", "2", "3", "4")])

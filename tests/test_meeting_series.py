@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.meeting.grids import final_grid, grid_rows, semi_split, with_vacancies
-from service.meeting.series import heat_series, mix, practice_series, series_count
+from service.meetings.grids import final_grid, grid_rows, semi_split, with_vacancies
+from service.meetings.series import heat_series, mix, practice_series, series_count
 
 
 def car(rank: int) -> str:

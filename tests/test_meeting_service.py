@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 import service.rules.autocross  # noqa: F401 - registers the AX rules
 from service.app import Manager, create_app
 from service.errors import Conflict, NotFound
-from service.meeting.runner import AutocrossMeeting
-from service.meeting_service import MeetingService
-from service.meeting_store import MeetingBook
+from service.meetings.autocross import AutocrossMeeting
+from service.meetings.service import MeetingService
+from service.meetings.store import MeetingBook
 from tests.test_meeting_api import NUMBERS, RANK, drive
 
 AT = "2026-05-01T10:00:00"
-ROUTER = Path(__file__).resolve().parent.parent / "service" / "api" / "meetings.py"
+ROUTER = Path(__file__).resolve().parent.parent / "service" / "meetings" / "api.py"
 
 
 @pytest.fixture

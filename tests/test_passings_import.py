@@ -166,8 +166,8 @@ def test_import_needs_a_timing_token(live) -> None:
 
 async def test_long_import_lets_the_live_service_run(tmp_path: Path) -> None:
     """The import yields between batches; a live read arriving meanwhile is not imported twice."""
-    from service.manager import Manager
     from service.outputs.passings_import import Read, import_reads
+    from service.sessions.manager import Manager
 
     mgr = Manager(tmp_path, "admin", synchronous="OFF")
     s = mgr.create("Course", {**SESSION, "duration_s": 7200})

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from service.session import DecoderLink
+from service.sessions.live import DecoderLink
 from simulator import model
 from simulator.emit import play
 from tests.p3_fake_decoder import FakeDecoder
@@ -157,7 +157,7 @@ async def test_simulated_decoders_months_off_and_a_backup_with_a_wrong_date(tmp_
 
 def test_resent_reads_before_any_clock_evidence_wait_for_it_then_are_timed(tmp_path):
     from decoders import Passing
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
 
     s = LiveSession.create(tmp_path, "x", {"preset": "generic-timed"})
     link = DecoderLink(url="mqtt://h/site")

@@ -13,8 +13,8 @@ import json
 import aiomqtt
 import pytest
 
-from service.manager import Manager
-from service.session import DecoderLink, LiveSession
+from service.sessions.live import DecoderLink, LiveSession
+from service.sessions.manager import Manager
 from tests.mqtt_broker import mosquitto  # noqa: F401  (pytest fixture)
 from tests.p3_fake_decoder import DECODER_ID, RTC0, FakeDecoder
 from tests.service_proc import local_manager, until

@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from service.session import DecoderLink
+from service.sessions.live import DecoderLink
 from simulator import model, scenario
 from simulator.emit import build_feeds, play
 from tests.service_proc import ServiceProcess, local_manager, until

@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from service.manager import Manager
 from service.results import dumps, replay_file, replay_lines, results
+from service.sessions.manager import Manager
 from tests.conftest import REPO
 
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from service.cli import main
-from service.manager import Manager
 from service.outputs import rmonitor
 from service.outputs.rmonitor_server import RMonitorServer, parse_address
+from service.sessions.manager import Manager
 from tests.rmonitor_client import Client, ProtocolError, Scoreboard, parse_record
 from tests.service_proc import TOKEN, ServiceProcess, free_port
 

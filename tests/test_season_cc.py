@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from service.results import results as engine_results
-from service.season.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
-from service.season.loader import load_season_file
-from service.season.standings import standings
+from service.seasons.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
+from service.seasons.loader import load_season_file
+from service.seasons.standings import standings
 from tests.conftest import REPO
 from tests.season_helpers import results, write_season
 from tests.test_rules_ffm import A_TIMES, cc_race, ride, rider

@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-from service.season.loader import load_season_file
-from service.season.model import SeasonError
-from service.season.standings import standings
+from service.seasons.loader import load_season_file
+from service.seasons.model import SeasonError
+from service.seasons.standings import standings
 from tests.conftest import REPO
 from tests.season_helpers import results, write_season
 

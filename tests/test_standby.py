@@ -351,7 +351,7 @@ def test_the_command_line_keeps_the_token_off_ps_and_refuses_unsafe_setups(tmp_p
 
 def test_the_session_clock_follows_the_measured_clock_difference(tmp_path):
     """The primary's clock runs 3 s ahead of this machine's: the copied sessions' origin moves with it."""
-    from service.manager import Manager
+    from service.sessions.manager import Manager
     from service.standby.follower import Follower
     from service.standby.node import Node
 
@@ -375,7 +375,7 @@ def test_the_session_clock_follows_the_measured_clock_difference(tmp_path):
 async def test_no_promotion_while_the_primary_streams_and_will_not_step_down(tmp_path, monkeypatch):
     """The primary still streams its log but refuses (or misses) the step-down: nothing changes."""
     from service import errors
-    from service.manager import Manager
+    from service.sessions.manager import Manager
     from service.standby import promote as promotion
     from service.standby.node import Node
 

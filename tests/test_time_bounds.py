@@ -10,8 +10,8 @@ import pytest
 
 from decoders import Passing
 from service.results import replay_lines, results
-from service.session import DecoderLink
-from service.time_bounds import READ_AHEAD_S, STAFF_AHEAD_S
+from service.sessions.live import DecoderLink
+from service.sessions.time_bounds import READ_AHEAD_S, STAFF_AHEAD_S
 from tests.test_api_hardening import Track
 
 

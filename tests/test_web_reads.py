@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from decoders import Passing
-from service.session import DecoderLink, LiveSession
+from service.sessions.live import DecoderLink, LiveSession
 from tests.service_proc import wait
 from tests.web_helpers import ADMIN, OUT, LiveServer, browser, open_page  # noqa: F401 - fixtures
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 from tests.web_helpers import ADMIN, OUT, LiveServer, browser, open_page  # noqa: F401 - fixtures
 
 BAD = '{"type": "passing", "t": NaN, "transponder": "101", "loop": "finish"}'

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from service.i18n import pick_lang
-from service.meeting.publish import DocStatus, doc_status
+from service.meetings.publish import DocStatus, doc_status
 
 
 def doc_lang(request: Request) -> str:

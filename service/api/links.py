@@ -18,7 +18,7 @@ from service import auth
 from service.errors import NotFound
 
 if TYPE_CHECKING:
-    from service.manager import Manager
+    from service.sessions.manager import Manager
 
 SESSION_PAGES = {"race_control": "race-control.html", "timing": "timing.html"}
 MEETING_PAGES = {role: "meeting.html" for role in ("timing", "race_director", "stewards")}

@@ -10,7 +10,7 @@ from typing import Any
 from service.engine.classify import Row, classify
 from service.engine.engine import Engine
 from service.presets import norm
-from service.season.cc import kids_aggregate
+from service.seasons.cc import kids_aggregate
 
 
 def by_category(engine: Engine) -> dict[str, list[Row]]:
@@ -34,7 +34,7 @@ def by_category(engine: Engine) -> dict[str, list[Row]]:
 
 
 def aggregate_kids(first: Engine, second: Engine) -> list[dict[str, Any]]:
-    """CC-KIDS: most laps then least time over both endurances (`service.season.cc.kids_aggregate`
+    """CC-KIDS: most laps then least time over both endurances (`service.seasons.cc.kids_aggregate`
     on each engine's rows, times in exact microseconds)."""
 
     return kids_aggregate(

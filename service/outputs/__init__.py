@@ -2,5 +2,5 @@
 
 `rmonitor` formats records (pure), `rmonitor_server` streams them over TCP, `files` writes the
 PDF and spreadsheet CSVs, `passings_import` reads a backup decoder's export. Their HTTP routes are
-`service/api/outputs.py`.
+`service/outputs/api.py`.
 """

@@ -27,7 +27,7 @@ from typing import Any
 
 from service.engine.outcome import UNKNOWN
 from service.errors import Invalid
-from service.session import LOOPS, LiveSession
+from service.sessions.live import LOOPS, LiveSession
 
 log = logging.getLogger(__name__)
 

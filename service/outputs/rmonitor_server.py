@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from service.outputs import rmonitor
-from service.session import Applied, LiveSession
+from service.sessions.live import Applied, LiveSession
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import auth, http_errors, limits
 from service.errors import Conflict, Invalid
-from service.manager import Manager
+from service.sessions.manager import Manager
 from service.standby.node import Node
 from service.standby.promote import promote
 from service.standby.stream import serve_log

@@ -33,8 +33,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from service.jsonfile import write_json
-from service.meeting.protocol import meeting_from_state
-from service.session import LiveSession
+from service.meetings.protocol import meeting_from_state
+from service.sessions.live import LiveSession
 from service.standby.stream import FILES, digest
 from service.store import EventStore
 

@@ -26,8 +26,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from decoders import Passing
 from decoders.sources import open_source
-from service.intake import aside_key
-from service.session import DecoderLink, LiveSession
+from service.sessions.intake import aside_key
+from service.sessions.live import DecoderLink, LiveSession
 
 if TYPE_CHECKING:
     from service.standby.node import Node

@@ -34,8 +34,8 @@ from service.standby.follower import Follower
 from service.standby.listen import Listening, commit_leftovers
 
 if TYPE_CHECKING:
-    from service.manager import Manager
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
+    from service.sessions.manager import Manager
 
 log = logging.getLogger("boucle.standby")
 

@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from service.errors import Conflict
-from service.session import LiveSession
+from service.sessions.live import LiveSession
 from service.standby.client import call
 from service.standby.listen import commit_held
 from service.standby.node import PRIMARY

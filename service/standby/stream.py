@@ -32,7 +32,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from service import auth
 
 if TYPE_CHECKING:
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
     from service.standby.node import Node
 
 log = logging.getLogger("boucle.standby.stream")

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from decoders.reach import DecoderReach, mask_url
-from service import meeting_access as access
 from service.errors import NotFound
 from service.hub import SessionHub
 from service.i18n import is_coded, said_of
-from service.session import DecoderLink, LiveSession
+from service.meetings import access
+from service.sessions.live import DecoderLink, LiveSession
 from service.store import LogError, open_log
 
 log = logging.getLogger(__name__)

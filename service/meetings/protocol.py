@@ -14,10 +14,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from service.errors import Invalid
 
+from .autocross import AutocrossMeeting
 from .free import FreeMeeting
-from .karting_runner import KartingMeeting
+from .karting import KartingMeeting
 from .model import RaceRow
-from .runner import AutocrossMeeting, MeetingError, SessionPlan
+from .runner import MeetingError, SessionPlan
 from .tables import Ranking
 
 

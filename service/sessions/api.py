@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from decoders.reach import mask_url
-from service import auth, limits, openapi, session_setup
-from service import meeting_access as access
+from service import auth, limits, openapi
 from service.api import attachment, session_publication
 from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.documents import Documents, version_of
@@ -28,10 +27,12 @@ from service.errors import Invalid
 from service.http_errors import caller_lang
 from service.hub import public_penalty, typed_note
 from service.i18n import coded
-from service.manager import Manager
+from service.meetings import access
 from service.presets import describe
 from service.results import RESULT_KEYS
-from service.session import DecoderLink, LiveSession
+from service.sessions import setup as session_setup
+from service.sessions.live import DecoderLink, LiveSession
+from service.sessions.manager import Manager
 from service.spreadsheet import write_csv
 from service.store import texts_scenario
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from service.auth import same_token
-from service.meeting.publish import RACE_DIRECTOR, STEWARDS, TIMING
+from service.meetings.publish import RACE_DIRECTOR, STEWARDS, TIMING
 
 if TYPE_CHECKING:
-    from service.meeting_store import MeetingBook
+    from service.meetings.store import MeetingBook
 
 # meeting role -> the session role it acts as (service/auth.py names)
 SESSION_ROLE = {TIMING: "timing", RACE_DIRECTOR: "race_control", STEWARDS: "race_control"}

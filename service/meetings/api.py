@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from service import auth, limits, schemas, session_setup
+from service import auth, limits, schemas
 from service.api import doc_lang, publication
 from service.entries import check_entry_list, import_lines
 from service.errors import Forbidden, Invalid, NotFound
 from service.i18n import coded, stage_label, word
 from service.i18n import print_text as tr
-from service.meeting.divisions import AX_DIVISIONS
-from service.meeting.html import page, race_table, startlist_html, table
-from service.meeting.publish import (
+from service.meetings.divisions import AX_DIVISIONS
+from service.meetings.html import page, race_table, startlist_html, table
+from service.meetings.publish import (
     RACE_DIRECTOR,
     SIGN_ROLES,
     STEWARDS,
@@ -41,9 +41,10 @@ from service.meeting.publish import (
     may_sign,
     provisional_due,
 )
-from service.meeting.runner import SessionPlan
-from service.meeting_service import MeetingService, OpenSession, manual_rows
-from service.meeting_store import MeetingBook
+from service.meetings.runner import SessionPlan
+from service.meetings.service import MeetingService, OpenSession, manual_rows
+from service.meetings.store import MeetingBook
+from service.sessions import setup as session_setup
 
 if TYPE_CHECKING:
     from service.app import Manager
@@ -67,7 +68,7 @@ async def draw(request: Request, render: Any, *args: Any) -> str:
 
 def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
     book = MeetingBook(folder or Path(mgr.data_dir) / "meetings")
-    mgr.meetings = book  # its tokens also act on its sessions (service/meeting_access.py)
+    mgr.meetings = book  # its tokens also act on its sessions (service/meetings/access.py)
     svc = MeetingService(book, mgr)
     api = APIRouter(prefix="/api/meetings", tags=["meetings"])
 

@@ -9,7 +9,7 @@ is safe (`Source._emit`'s answer):
   its decoder's clock (no report, no live read yet, no map kept from before a restart) is timed
   and taken as soon as there is one. A *live* read is never held: its own arrival is evidence, so
   the first read of a new link is timed at once from when it arrived (the map then only moves on
-  clear evidence, see service/decoder_clock.py);
+  clear evidence, see service/sessions/decoder_clock.py);
 - **kept aside** in the session's SQLite file (table `aside`, not the log) with its reason:
   refused by the boundary (`time`, `field`, `engine`), arrived after the session was finished
   (`closed`), or timed more than 2 s *after* it arrived by its decoder's clock map (`clock`: its
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from decoders import Passing
 from decoders.tracking import Logged
-from service.decoder_clock import DISAGREE, STEPPED, DecoderClock
 from service.engine.engine import ApplyError
 from service.engine.events import MAX_T_S, LineError
 from service.errors import NotFound
+from service.sessions.decoder_clock import DISAGREE, STEPPED, DecoderClock
 
 if TYPE_CHECKING:
-    from service.session import DecoderLink, LiveSession
+    from service.sessions.live import DecoderLink, LiveSession
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The admin token creates and edits seasons; anyone reads standings. A season's documents are live
 session ids (results read at request time, so a penalty decided after the race changes the
 standings at once), auto-cross meeting ids (`points`), or inline results objects. The commands
-are `SeasonService`'s (service/season_service.py); seasons are stored by `SeasonBook`.
+are `SeasonService`'s (service/seasons/service.py); seasons are stored by `SeasonBook`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from service import auth
 from service.api import attachment, doc_lang
-from service.api.meetings import draw
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
-from service.season.export import csv_text, html_sheet
-from service.season_service import SeasonService, summary
-from service.season_store import SeasonBook
+from service.meetings.api import draw
+from service.seasons.export import csv_text, html_sheet
+from service.seasons.service import SeasonService, summary
+from service.seasons.store import SeasonBook
 
 if TYPE_CHECKING:
-    from service.manager import Manager
+    from service.sessions.manager import Manager
 
 ADMIN_ONLY = frozenset({ADMIN})
 

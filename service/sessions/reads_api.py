@@ -4,7 +4,7 @@
     POST  /api/sessions/{sid}/aside/admit         {"ids": [...]}: log them as passings (re-timed)
     PATCH /api/sessions/{sid}/decoders/{index}    {"rtc_zero_us": N | null, "loop", "loops"}: fix a link
 
-Staff read them; the timing crew (or the admin) admits and fixes. See service/intake.py.
+Staff read them; the timing crew (or the admin) admits and fixes. See service/sessions/intake.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from service.auth import ADMIN, RACE_CONTROL, TIMING
 from service.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
-    from service.manager import Manager
+    from service.sessions.manager import Manager
 
 TC = frozenset({ADMIN, TIMING})
 STAFF = frozenset({ADMIN, RACE_CONTROL, TIMING})

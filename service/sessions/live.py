@@ -19,7 +19,6 @@ from typing import Any
 
 from decoders import Passing
 from decoders.reach import mask_url
-from service.decoder_clock import DecoderClock
 from service.decoder_text import describe_said
 from service.engine import Engine, classify, row_public
 from service.engine.car import Car
@@ -43,10 +42,11 @@ from service.engine.penalties import AMOUNTS, Penalty
 from service.entries import check_entry_list
 from service.errors import Invalid, NotFound
 from service.i18n import Said, coded, said
-from service.intake import Intake
 from service.results import results
+from service.sessions.decoder_clock import DecoderClock
+from service.sessions.intake import Intake
+from service.sessions.time_bounds import time_refusal
 from service.store import EventStore
-from service.time_bounds import time_refusal
 from service.timeutil import us_to_s
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def wall_us() -> int:
 
 @dataclass
 class DecoderLink:
-    """One decoder connection of a session, and how its reads map to the session (service/intake.py)."""
+    """One decoder connection of a session, and how its reads map to the session (service/sessions/intake.py)."""
 
     url: str
     loop: str | None = None  # every read of this connection is this loop (unless the read says)
@@ -618,7 +618,7 @@ class LiveSession:
         self.store.set_meta("decoders", self.meta["decoders"])
 
     def on_passing(self, link: DecoderLink, p: Passing) -> bool:
-        """A decoder read: logged, kept aside or already had (True), or not stored (False). See service/intake.py."""
+        """A decoder read: logged, kept aside or already had (True), or not stored (False). See service/sessions/intake.py."""
         return self.intake.passing(link, p)
 
     # -- views ----------------------------------------------------------------------------------------

@@ -1,17 +1,17 @@
 """An FFSA karting meeting for one category: qualifying -> heats -> super-heat(s) -> final
 (seed 001 art. 21-23). Like `AutocrossMeeting`, it holds only inputs (entries, recorded rows)
-and derives grids, points and classifications with the pure KA rules of `karting.py`. The
+and derives grids, points and classifications with the pure KA rules of `karting_rules.py`. The
 auto-cross race-direction decisions (AX-RED, AX-FINAL, AX-POINTS stop...) do not exist here:
 asked of a karting meeting they raise `MeetingError` (a conflict)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.errors import Invalid
 
-from .karting import (
+from .karting_rules import (
     KA_SINGLE_GROUP_HEATS,
     KaFinalLine,
     KaStanding,
@@ -28,9 +28,7 @@ from .karting import (
 from .lengths import ka_laps
 from .model import RaceRow, by_place
 from .runner import MeetingError, SessionPlan
-
-if TYPE_CHECKING:
-    from .tables import Ranking
+from .tables import Ranking, entry_names
 
 KA_GRID_PATTERN = (2,)  # karting grids: two karts per row (CIK prescriptions, seed 001 art. 23a)
 
@@ -121,9 +119,7 @@ class KartingMeeting:
         return self.RANKING_DOCS
 
     def ranking(self, doc: str) -> Ranking:
-        """One ranking document as columns and rows (tables.py)."""
-        from .tables import ka_ranking
-
+        """One ranking document as columns and rows (`ka_ranking`, tables.py's shape)."""
         return ka_ranking(self, doc)
 
     # ---------------------------------------------------------------- state (JSON)
@@ -337,3 +333,34 @@ class KartingMeeting:
         """KA-FINAL: the final's result is the meeting's classification."""
         self._need("final")
         return ka_final_classification(self.results["final"], [s.number for s in self.intermediate()])
+
+
+def ka_ranking(m: KartingMeeting, doc: str) -> Ranking:
+    """A karting ranking: qualifying (KA-GRID), after the heats and the finalists (KA-POINTS,
+    KA-SUPERHEAT), the general classification (KA-FINAL)."""
+    name = entry_names(m.entries)
+    if doc == "qualifying":
+        js = [{"position": i, "number": n} for i, n in enumerate(m.qualifying_order(), 1)]
+        return Ranking(
+            ["Pos", "No", "Driver"], [(j["position"], j["number"], name.get(j["number"], "")) for j in js], js
+        )
+    if doc in ("heats", "finalists"):
+        lines = m.intermediate() if doc == "heats" else m.finalists()
+        js = [{"position": i, "number": x.number, "points": x.points} for i, x in enumerate(lines, 1)]
+        rows = [(j["position"], j["number"], name.get(j["number"], ""), j["points"]) for j in js]
+        return Ranking(["Pos", "No", "Driver", "Points"], rows, js)
+    js = [
+        {"position": x.position, "number": x.number, "finalist": x.finalist, "podium": x.podium}
+        for x in m.classification()
+    ]
+    rows = [
+        (
+            j["position"],
+            j["number"],
+            name.get(j["number"], ""),
+            "yes" if j["finalist"] else "no",
+            "yes" if j["podium"] else "",
+        )
+        for j in js
+    ]
+    return Ranking(["Pos", "No", "Driver", "Finalist", "Podium"], rows, js)

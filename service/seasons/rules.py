@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from service.meeting.points import scale_points
+from service.meetings.points import scale_points
 from service.presets import PresetError, resolve
 from service.text import fold
 

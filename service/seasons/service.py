@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from service import limits
 from service.errors import Conflict, Invalid, NotFound
-from service.meeting.runner import MeetingError
-from service.season.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
-from service.season.loader import OPTIONS, parse_season
-from service.season.model import SeasonError, where
-from service.season.rules import available, championship, championship_preset
-from service.season.standings import standings
-from service.season_store import SeasonBook
+from service.meetings.runner import MeetingError
+from service.seasons.cc import by_category_rows, kids_aggregate, kids_grid, kids_second_grid, start_lines
+from service.seasons.loader import OPTIONS, parse_season
+from service.seasons.model import SeasonError, where
+from service.seasons.rules import available, championship, championship_preset
+from service.seasons.standings import standings
+from service.seasons.store import SeasonBook
 from service.timeutil import us_to_s
 
 if TYPE_CHECKING:
-    from service.meeting.protocol import Meeting
-    from service.session import LiveSession
+    from service.meetings.protocol import Meeting
+    from service.sessions.live import LiveSession
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from service.i18n import LANGS
 from service.i18n import print_text as tr
-from service.meeting.html import CSS, table
+from service.meetings.html import CSS, table
 from service.printed import Num, number
 from service.printed import csv_text as csv_file
 

@@ -13,13 +13,16 @@ Stages: practice1, practice2 (same series, AX-PRACTICE) -> heat1 (AX-HEAT1) -> h
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
-from service.errors import Conflict, Invalid
+from service.errors import Invalid
+from service.i18n import said
+from service.printed import seconds_time
+from service.timeutil import us_to_s
 
 from .championship import HALVED_STAGES, MeetingPoints, ax_championship_points
-from .grids import AX_GRID_PATTERN, FinalGrid, Slot, final_grid, grid_rows, semi_split, with_vacancies
+from .grids import FinalGrid, Slot, final_grid, semi_split, with_vacancies
 from .lengths import ax_laps
 from .model import HEAT_STAGES, RaceRow
 from .ranking import (
@@ -36,10 +39,9 @@ from .ranking import (
     stopped_classification,
 )
 from .redflag import RedAction, RedFlagDecision, restart_grid, rows_after_red
+from .runner import MeetingError, SessionPlan
 from .series import heat_series, practice_series
-
-if TYPE_CHECKING:
-    from .tables import Ranking
+from .tables import Ranking, entry_names
 
 STAGES = ("practice1", "practice2", "heat1", "heat2", "heat3", "semis", "final")
 KIND_OF = {
@@ -51,35 +53,6 @@ KIND_OF = {
     "semis": "semi",
     "final": "final",
 }
-
-
-class MeetingError(Conflict, ValueError):
-    """A step asked out of order (e.g. the semis before heat 3 is recorded): a domain conflict (409).
-    Still a `ValueError` for pure callers that catch that."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """One session to run: who starts where, and the scenario header that sets it up."""
-
-    key: str  # "heat2.2" = heat 2, series 2
-    stage: str
-    kind: str
-    series: int  # 1-based
-    laps: int
-    grid: list[Slot]  # grid order; None = a cell left free
-    session_line: dict[str, Any] = field(default_factory=dict)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    pattern: tuple[int, ...] = AX_GRID_PATTERN  # cars per grid row, repeating
-
-    @property
-    def rows(self) -> list[list[Slot]]:
-        """The grid drawn in rows: 3-2-3-2 with the pole inside for auto-cross (AX-LENGTH)."""
-        return grid_rows(self.grid, self.pattern)
-
-    def header_lines(self) -> list[dict[str, Any]]:
-        """The `session` and `entry` lines of this session's scenario (shared/spec/scenario.md)."""
-        return [self.session_line, *self.entries]
 
 
 class AutocrossMeeting:
@@ -162,9 +135,7 @@ class AutocrossMeeting:
         return self.RANKING_DOCS
 
     def ranking(self, doc: str) -> Ranking:
-        """One ranking document as columns and rows (tables.py)."""
-        from .tables import ax_ranking
-
+        """One ranking document as columns and rows (`ax_ranking`, tables.py's shape)."""
         return ax_ranking(self, doc)
 
     # ---------------------------------------------------------------- state (JSON)
@@ -500,3 +471,153 @@ class AutocrossMeeting:
     def points(self) -> list[MeetingPoints]:
         """AX-POINTS of this meeting, in general-classification order."""
         return ax_championship_points(self.practice(), self.heat_totals(), self.general(), self.stopped_after)
+
+
+def points_rows(m: AutocrossMeeting) -> list[dict[str, Any]]:
+    """The general classification with each driver's AX-POINTS: the `points` document a season
+    sums (service/seasons). Raises MeetingError while the meeting has no general classification."""
+    name = entry_names(m.entries)
+    pts = {p.number: p for p in m.points()}
+    js = []
+    for g in m.general():
+        p = pts.get(g.number)
+        js.append(
+            {
+                "position": g.position,
+                "number": g.number,
+                "name": name.get(g.number, ""),
+                "stage": g.stage,
+                "practice": p.practice if p else 0,
+                "heats": p.heats if p else 0,
+                "final": p.final if p else 0,
+                "total": p.total if p else 0,
+            }
+        )
+    return js
+
+
+def ax_ranking(m: AutocrossMeeting, doc: str) -> Ranking:
+    """An auto-cross ranking: practice (AX-PRACTICE), a heat (AX-HEAT-RANK), the heats
+    (AX-HEAT-TOTAL), the semis (AX-SEMI), the general classification and points (AX-POINTS)."""
+    name = entry_names(m.entries)
+    if doc == "practice":
+        js = [
+            {
+                "position": i,
+                "number": p.number,
+                "best_lap_s": us_to_s(p.best_us),
+                "second_lap_s": us_to_s(p.second_us),
+                "laps": p.laps,
+                "qualified": p.qualified,
+            }
+            for i, p in enumerate(m.practice(), 1)
+        ]
+        cols = ["Pos", "No", "Driver", "Best", "2nd best", "Laps", "Qualified"]
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                seconds_time(j["best_lap_s"]),
+                seconds_time(j["second_lap_s"]),
+                j["laps"],
+                "yes" if j["qualified"] else "no",
+            )
+            for j in js
+        ]
+    elif doc in HEAT_STAGES:
+        js = [
+            {
+                "position": i,
+                "number": h.number,
+                "series": h.series + 1,
+                "place": h.place,
+                "points": h.points,
+                "laps": h.laps,
+                "total_time_s": us_to_s(h.total_time_us),
+                "status": h.status,
+            }
+            for i, h in enumerate(m.heat_ranking(doc), 1)
+        ]
+        cols = ["Pos", "No", "Driver", "Series", "Place", "Laps", "Time", "Points"]
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                j["series"],
+                j["place"],
+                j["laps"],
+                seconds_time(j["total_time_s"]),
+                j["points"],
+            )
+            for j in js
+        ]
+    elif doc == "heats":
+        js = [
+            {
+                "position": i,
+                "number": t.number,
+                "heat_points": list(t.heat_points),
+                "total": t.total,
+                "dropped": t.dropped,
+                "qualified": t.qualified,
+            }
+            for i, t in enumerate(m.heat_totals(), 1)
+        ]
+        cols = ["Pos", "No", "Driver", "Heats", "Total", "Dropped", "Semis"]
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                " / ".join(map(str, j["heat_points"])),
+                j["total"],
+                j["dropped"],
+                "yes" if j["qualified"] else "no",
+            )
+            for j in js
+        ]
+    elif doc == "semis":
+        js = [
+            {
+                "position": i,
+                "number": s.number,
+                "semi": s.semi + 1,
+                "place": s.place,
+                "laps": s.laps,
+                "status": s.status,
+                "ran": s.ran,
+            }
+            for i, s in enumerate(m.semi_ranking(), 1)
+        ]
+        cols = ["Pos", "No", "Driver", "Semi", "Place", "Laps", "Status"]
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                j["semi"],
+                j["place"],
+                j["laps"],
+                said("doc.status", status=j["status"]),
+            )
+            for j in js
+        ]
+    else:  # general / points
+        js = points_rows(m)
+        cols = ["Pos", "No", "Driver", "From", "Practice", "Heats", "Final", "Total"]
+        rows = [
+            (
+                j["position"],
+                j["number"],
+                name.get(j["number"], ""),
+                said("doc.stage", stage=j["stage"]),
+                j["practice"],
+                j["heats"],
+                f"{j['final']:g}",
+                f"{j['total']:g}",
+            )
+            for j in js
+        ]
+    return Ranking(cols, rows, js)

@@ -3,7 +3,7 @@ practice, qualifying and race, a club's training day), grouped under one name, d
 
 Nothing is derived from one session for the next, so the format answers the `Meeting` protocol
 with no stages, no plans and no rankings; asked for one it raises `MeetingError` (a conflict).
-Its optional entry list is copied into each session the organiser adds (service/meeting_service.py).
+Its optional entry list is copied into each session the organiser adds (service/meetings/service.py).
 """
 
 from __future__ import annotations

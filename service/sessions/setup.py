@@ -21,7 +21,7 @@ from service.errors import Conflict, Invalid, NotFound
 
 if TYPE_CHECKING:
     from service.engine.engine import Engine
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
 
 # what the timing crew edits; other fields of the entry line (wave, division, grid) are kept
 EDITABLE = ("name", "team", "category", "transponder", "drivers")

@@ -1,10 +1,10 @@
 """The meetings' front door, beside `LiveSession`: commands that return domain objects.
 
-`MeetingService` ties the pure meeting formats (`service/meeting`), their files (`MeetingBook`)
+`MeetingService` ties the pure meeting formats (`service/meetings`), their files (`MeetingBook`)
 and the live sessions a meeting opens (the app's session manager). It owns the edge's business:
 the wall clock (sign-off and recording times), opening live sessions for a stage or an AX-RED
 restart, saving after every change. It raises domain errors only (`service/errors.py`); the HTTP
-router (`service/api/meetings.py`) translates requests to these commands and answers back.
+router (`service/meetings/api.py`) translates requests to these commands and answers back.
 """
 
 from __future__ import annotations
@@ -15,25 +15,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from service import session_setup
 from service.errors import Conflict, Invalid, NotFound, render
-from service.meeting.calendar import parse_calendar
-from service.meeting.lengths import ax_laps
-from service.meeting.live import RedFlagState, jump_offenders, red_flag_state
-from service.meeting.model import STATUSES, RaceRow
-from service.meeting.points import session_points
-from service.meeting.protocol import Meeting, new_meeting
-from service.meeting.publish import DocStatus, doc_status
-from service.meeting.redflag import RedFlagDecision, red_flag_decision
-from service.meeting.runner import MeetingError, SessionPlan
-from service.meeting.tables import Ranking
-from service.meeting_store import MeetingBook
+from service.meetings.calendar import parse_calendar
+from service.meetings.lengths import ax_laps
+from service.meetings.live import RedFlagState, jump_offenders, red_flag_state
+from service.meetings.model import STATUSES, RaceRow
+from service.meetings.points import session_points
+from service.meetings.protocol import Meeting, new_meeting
+from service.meetings.publish import DocStatus, doc_status
+from service.meetings.redflag import RedFlagDecision, red_flag_decision
+from service.meetings.runner import MeetingError, SessionPlan
+from service.meetings.store import MeetingBook
+from service.meetings.tables import Ranking
 from service.presets import resolve
+from service.sessions import setup as session_setup
 from service.text import fold
 from service.timeutil import s_to_us
 
 if TYPE_CHECKING:
-    from service.session import LiveSession
+    from service.sessions.live import LiveSession
 
 
 def manual_rows(body: Any) -> list[RaceRow]:

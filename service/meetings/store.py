@@ -1,6 +1,6 @@
 """The meetings' files: one JSON file per meeting in `DATA/meetings/`, and the imported calendar.
 
-`MeetingBook` is the file edge of the pure `service/meeting` package: it loads each meeting by the
+`MeetingBook` is the file edge of the pure `service/meetings` package: it loads each meeting by the
 preset in its state (`meeting_from_state`), keeps the meeting's tokens, live-session ids and
 organiser's details (date, place, organiser, whether it has a logo) beside it, and writes
 atomically (`service/jsonfile.py`; 0600 as the file holds the tokens). The logo is its own file
@@ -18,8 +18,8 @@ from typing import Any
 
 from service.errors import NotFound
 from service.jsonfile import write_json
-from service.meeting.protocol import Meeting, meeting_from_state
-from service.meeting.publish import SIGN_ROLES
+from service.meetings.protocol import Meeting, meeting_from_state
+from service.meetings.publish import SIGN_ROLES
 
 
 class MeetingBook:
