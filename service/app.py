@@ -26,9 +26,13 @@ from service.fanout import RawSendMiddleware, raw_socket
 from service.meetings import access
 from service.meetings.api import build_meeting_router
 from service.meetings.html import CSS as DOCUMENT_CSS
+from service.meetings.service import MeetingService
+from service.meetings.store import MeetingBook
 from service.outputs.api import build_outputs_router
 from service.outputs.rmonitor_server import start_rmonitor
 from service.seasons.api import build_season_router
+from service.seasons.service import SeasonService
+from service.seasons.store import SeasonBook
 from service.sessions.api import ANY_STAFF, build_router
 from service.sessions.live import DecoderLink
 from service.sessions.manager import Manager
@@ -75,8 +79,13 @@ def create_app(
     reach = DecoderReach(allow_decoders)
     for spec in decoders or ():
         reach.allow_url(split_decoder_spec(spec)[0])
-    mgr = Manager(Path(data_dir), admin_token or secrets.token_urlsafe(18), synchronous, reach)
+    data = Path(data_dir)
+    meetings = MeetingBook(data / "meetings")  # its tokens also act on its sessions (meetings/access.py)
+    seasons = SeasonBook(data / "championships")
+    mgr = Manager(data, admin_token or secrets.token_urlsafe(18), synchronous, reach, meetings)
     mgr.load_all()
+    meeting_service = MeetingService(meetings, mgr)
+    season_service = SeasonService(seasons, mgr.sessions, meetings.meetings.get)
     publisher: BrokerPublisher | None = None
 
     @asynccontextmanager
@@ -119,9 +128,9 @@ def create_app(
         publisher = BrokerPublisher(mgr, broker, ws_urls)
     app.state.publisher = publisher
     app.add_middleware(RawSendMiddleware)  # the WebSocket hub writes frames to the server's sockets
-    app.include_router(build_router(mgr))
-    app.include_router(build_meeting_router(mgr))
-    app.include_router(build_season_router(mgr))
+    app.include_router(build_router(mgr, seasons))  # each router gets its services: any order works
+    app.include_router(build_meeting_router(mgr, meeting_service, seasons))
+    app.include_router(build_season_router(mgr, season_service))
     app.include_router(build_outputs_router(app, mgr))
     app.include_router(build_links_router(mgr))
     app.include_router(build_reads_router(mgr))
@@ -137,7 +146,7 @@ def create_app(
                 auth.role_of(token, mgr.admin_token, s.meta.get("tokens")) != "invalid"
                 for s in mgr.sessions.values()
             )
-            or access.find_token(mgr.meetings, token) is not None
+            or access.find_token(meetings, token) is not None
         )
 
     if rate_limits is not None:

@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
 from service import http_errors
-from service.app import Manager
 from service.meetings.api import build_meeting_router
+from service.meetings.service import MeetingService
+from service.meetings.store import MeetingBook
+from service.sessions.manager import Manager
 
 ADMIN = "admin-secret"
 NUMBERS = [str(n) for n in (201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212)]
@@ -22,11 +24,12 @@ RANK = {n: i for i, n in enumerate(NUMBERS, 1)}  # 201 is the fastest
 
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
-    mgr = Manager(tmp_path, ADMIN, synchronous="OFF")  # no fsync per line in tests
+    book = MeetingBook(tmp_path / "meetings")
+    mgr = Manager(tmp_path, ADMIN, synchronous="OFF", meetings=book)  # no fsync per line in tests
     app = FastAPI()
     http_errors.install(app)  # domain errors -> HTTP, as in the app
     app.state.manager = mgr
-    app.include_router(build_meeting_router(mgr))
+    app.include_router(build_meeting_router(mgr, MeetingService(book, mgr)))
     return TestClient(app)
 
 
@@ -192,7 +195,8 @@ def test_meeting_api_end_to_end(client: TestClient) -> None:
     mgr: Manager = client.app.state.manager  # type: ignore[attr-defined]
     again = FastAPI()
     http_errors.install(again)  # domain errors -> HTTP, as in the app
-    again.include_router(build_meeting_router(mgr))
+    reopened = MeetingBook(Path(mgr.data_dir) / "meetings")  # read again from its files
+    again.include_router(build_meeting_router(mgr, MeetingService(reopened, mgr)))
     reread = TestClient(again).get(f"/api/meetings/{mid}/classifications/general").json()
     assert reread["status"] == "final" and reread["rows"] == general["rows"]
 

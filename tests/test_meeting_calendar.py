@@ -66,13 +66,16 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     from fastapi.testclient import TestClient
 
     from service import http_errors
-    from service.app import Manager
     from service.meetings.api import build_meeting_router
+    from service.meetings.service import MeetingService
+    from service.meetings.store import MeetingBook
+    from service.sessions.manager import Manager
 
-    mgr = Manager(tmp_path, "adm", synchronous="OFF")
+    book = MeetingBook(tmp_path / "meetings")
+    mgr = Manager(tmp_path, "adm", synchronous="OFF", meetings=book)
     app = FastAPI()
     http_errors.install(app)  # domain errors -> HTTP, as in the app
-    app.include_router(build_meeting_router(mgr))
+    app.include_router(build_meeting_router(mgr, MeetingService(book, mgr)))
     client = TestClient(app)
     auth = {"Authorization": "Bearer adm"}
     assert client.post("/api/meetings/calendar", content=seed_text.encode()).status_code == 401
@@ -104,5 +107,5 @@ def test_calendar_through_the_api(tmp_path: Path, seed_text: str) -> None:
     # the import survives a restart
     again = FastAPI()
     http_errors.install(again)  # domain errors -> HTTP, as in the app
-    again.include_router(build_meeting_router(mgr))
+    again.include_router(build_meeting_router(mgr, MeetingService(MeetingBook(tmp_path / "meetings"), mgr)))
     assert len(TestClient(again).get("/api/meetings/calendar").json()) == len(events)

@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 import service.rules.autocross  # noqa: F401 - registers the AX rules
-from service.app import Manager, create_app
+from service.app import create_app
 from service.errors import Conflict, NotFound
 from service.meetings.autocross import AutocrossMeeting
 from service.meetings.service import MeetingService
 from service.meetings.store import MeetingBook
+from service.sessions.manager import Manager
 from tests.test_meeting_api import NUMBERS, RANK, drive
 
 AT = "2026-05-01T10:00:00"

@@ -5,6 +5,7 @@ meeting service, seasons) and domain objects back into JSON. They check who the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
@@ -18,6 +19,12 @@ def doc_lang(request: Request) -> str:
     """The language of every printed or exported document: `?lang=` (one we have, else a 400), else
     the browser's (Accept-Language), else English."""
     return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"), strict=True)
+
+
+async def draw(request: Request, render: Any, *args: Any) -> str:
+    """A printable document's HTML, drawn in a worker thread (service/documents.py), not on the loop."""
+    docs = getattr(request.app.state, "documents", None)
+    return await (docs.run(render, *args) if docs is not None else asyncio.to_thread(render, *args))
 
 
 def publication(st: DocStatus) -> dict[str, Any]:

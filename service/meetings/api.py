@@ -3,8 +3,9 @@ list, generate each stage's series and grids, open them as live sessions, record
 read every intermediate classification, print start lists and results, and sign them off
 (AX-PUBLISH).
 
-Mount with `app.include_router(build_meeting_router(mgr))` where `mgr` is the app's session
-Manager (it creates the live sessions). Every route translates HTTP to a `MeetingService` command
+`create_app` (service/app.py) builds the `MeetingBook` and the `MeetingService` (over the app's
+session Manager, which creates the live sessions) and mounts `build_meeting_router(mgr, svc,
+seasons)`. Every route translates HTTP to a `MeetingService` command
 and its answer back; meetings are small JSON files in `DATA/meetings/` (`MeetingBook`).
 Roles (service/auth.py): the service admin token does everything; each meeting has its own
 `timing`, `race_director` and `stewards` tokens (returned once, at creation) for sign-off and
@@ -18,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service import auth, limits, schemas
-from service.api import doc_lang, publication
+from service.api import doc_lang, draw, publication
 from service.entries import check_entry_list, import_lines
 from service.errors import Forbidden, Invalid, NotFound
 from service.i18n import coded, stage_label, word
@@ -43,11 +43,11 @@ from service.meetings.publish import (
 )
 from service.meetings.runner import SessionPlan
 from service.meetings.service import MeetingService, OpenSession, manual_rows
-from service.meetings.store import MeetingBook
 from service.sessions import setup as session_setup
 
 if TYPE_CHECKING:
-    from service.app import Manager
+    from service.seasons.store import SeasonBook
+    from service.sessions.manager import Manager
 
 
 def field(body: Any, name: str) -> str:
@@ -60,16 +60,10 @@ def lang_of(request: Request) -> str:
     return doc_lang(request)
 
 
-async def draw(request: Request, render: Any, *args: Any) -> str:
-    """A printable document's HTML, drawn in a worker thread (service/documents.py), not on the loop."""
-    docs = getattr(request.app.state, "documents", None)
-    return await (docs.run(render, *args) if docs is not None else asyncio.to_thread(render, *args))
-
-
-def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
-    book = MeetingBook(folder or Path(mgr.data_dir) / "meetings")
-    mgr.meetings = book  # its tokens also act on its sessions (service/meetings/access.py)
-    svc = MeetingService(book, mgr)
+def build_meeting_router(mgr: Manager, svc: MeetingService, seasons: SeasonBook | None = None) -> APIRouter:
+    """The meeting routes over `svc` (built by `create_app` with the manager's `MeetingBook`);
+    `seasons`: a meeting or session a season names is not deleted."""
+    book = svc.book
     api = APIRouter(prefix="/api/meetings", tags=["meetings"])
 
     def staff(request: Request, mid: str | None, *roles: str) -> str:
@@ -83,7 +77,7 @@ def build_meeting_router(mgr: Manager, folder: Path | None = None) -> APIRouter:
         )
 
     def seasons_naming(ref: str) -> list[str]:
-        return mgr.seasons.naming(ref) if mgr.seasons is not None else []
+        return seasons.naming(ref) if seasons is not None else []
 
     def summary(mid: str) -> dict[str, Any]:
         m = svc.get(mid)

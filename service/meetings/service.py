@@ -65,7 +65,7 @@ def manual_rows(body: Any) -> list[RaceRow]:
 
 
 class Sessions(Protocol):
-    """The app's session manager (`service.app.Manager`): where a meeting opens live sessions."""
+    """The app's session manager (`service.sessions.manager.Manager`): where a meeting opens live sessions."""
 
     sessions: dict[str, LiveSession]
 

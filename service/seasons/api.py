@@ -8,20 +8,17 @@ are `SeasonService`'s (service/seasons/service.py); seasons are stored by `Seaso
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import auth
-from service.api import attachment, doc_lang
+from service.api import attachment, doc_lang, draw
 from service.auth import ADMIN, TIMING
 from service.errors import Invalid
-from service.meetings.api import draw
 from service.seasons.export import csv_text, html_sheet
 from service.seasons.service import SeasonService, summary
-from service.seasons.store import SeasonBook
 
 if TYPE_CHECKING:
     from service.sessions.manager import Manager
@@ -29,13 +26,8 @@ if TYPE_CHECKING:
 ADMIN_ONLY = frozenset({ADMIN})
 
 
-def build_season_router(mgr: Manager) -> APIRouter:
-    def meeting(mid: str) -> Any:
-        book = mgr.meetings  # the MeetingBook, when the meeting routes are mounted
-        return None if book is None else book.meetings.get(mid)
-
-    svc = SeasonService(SeasonBook(Path(mgr.data_dir) / "championships"), mgr.sessions, meeting)
-    mgr.seasons = svc.book  # sessions and meetings a season names are not deleted
+def build_season_router(mgr: Manager, svc: SeasonService) -> APIRouter:
+    """The championship routes over `svc` (built by `create_app`); `mgr` answers who the caller is."""
     api = APIRouter(prefix="/api", tags=["championships"])
 
     async def body_of(request: Request) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -35,6 +35,9 @@ from service.sessions.live import DecoderLink, LiveSession
 from service.sessions.manager import Manager
 from service.spreadsheet import write_csv
 from service.store import texts_scenario
+
+if TYPE_CHECKING:
+    from service.seasons.store import SeasonBook
 
 RC = frozenset({ADMIN, RACE_CONTROL})
 TC = frozenset({ADMIN, TIMING})
@@ -104,7 +107,9 @@ def export_csv_text(res: dict[str, Any]) -> str:
     return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
 
 
-def build_router(mgr: Manager) -> APIRouter:
+def build_router(mgr: Manager, seasons: SeasonBook | None = None) -> APIRouter:
+    """The session routes over the manager's sessions; `seasons`: a session a season names is not
+    deleted."""
     api = APIRouter(prefix="/api")
 
     def need(request: Request, session: LiveSession | None, roles: frozenset[str]) -> str:
@@ -199,7 +204,7 @@ def build_router(mgr: Manager) -> APIRouter:
         """A session that never ran (created by mistake) goes, log and all; one that ran is kept."""
         s = mgr.get(sid)
         need(request, None, frozenset({ADMIN}))
-        session_setup.check_deletable(s, mgr.seasons.naming(sid) if mgr.seasons is not None else [])
+        session_setup.check_deletable(s, seasons.naming(sid) if seasons is not None else [])
         if mgr.meetings is not None:
             mgr.meetings.forget_session(sid)
         await mgr.delete(sid)

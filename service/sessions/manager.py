@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from decoders.reach import DecoderReach, mask_url
 from service.errors import NotFound
@@ -22,6 +22,9 @@ from service.meetings import access
 from service.sessions.live import DecoderLink, LiveSession
 from service.store import LogError, open_log
 
+if TYPE_CHECKING:
+    from service.meetings.store import MeetingBook
+
 log = logging.getLogger(__name__)
 
 
@@ -29,7 +32,12 @@ class Manager:
     """All sessions of this service, loaded from the data folder at start (crash recovery)."""
 
     def __init__(
-        self, data_dir: Path, admin_token: str, synchronous: str = "FULL", reach: DecoderReach | None = None
+        self,
+        data_dir: Path,
+        admin_token: str,
+        synchronous: str = "FULL",
+        reach: DecoderReach | None = None,
+        meetings: MeetingBook | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.reach = reach or DecoderReach()  # what decoder links may reach (decoders/reach.py)
@@ -39,8 +47,7 @@ class Manager:
         self.hubs: dict[str, SessionHub] = {}
         self.on_new_hub: list[Callable[[str, SessionHub], None]] = []  # e.g. the MQTT publisher's tap
         self.broken: dict[str, str] = {}  # session logs that could not be opened at all: file -> why
-        self.meetings: Any = None  # the MeetingBook, set by build_meeting_router
-        self.seasons: Any = None  # the SeasonBook, set by build_season_router
+        self.meetings = meetings  # a meeting's tokens act on its sessions (service/meetings/access.py)
 
     def tokens_for(self, session: LiveSession, token: str | None) -> dict[str, str]:
         """The session's tokens, and the presented one when it is a token of the session's meeting."""
