@@ -2,7 +2,8 @@
 
 Imports are read with `ast` (nothing is imported), counting those inside functions too: a lazy
 import still ties the two modules together and fails the moment import order changes. Imports
-under `if TYPE_CHECKING:` are not runtime imports and do not count.
+under `if TYPE_CHECKING:` count as well: a type-only circle is still two modules that each need the
+other to be understood (a protocol on the using side breaks it, as service/standby/peer.py does).
 """
 
 from __future__ import annotations
@@ -30,17 +31,13 @@ def modules(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]
 
 
 def imported_names(name: str, path: Path) -> set[str]:
-    """Every dotted name `name` imports at runtime (module level or inside a function)."""
+    """Every dotted name `name` imports (module level, inside a function, or for type checking)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
-                for other in child.orelse:
-                    visit(other)
-                continue
             if isinstance(child, ast.Import):
                 out.update(a.name for a in child.names)
             elif isinstance(child, ast.ImportFrom):
@@ -135,6 +132,34 @@ def test_simulator_reads_preset_data_but_never_the_engine_or_the_rules(graph):
     assert forbidden_imports(graph, "simulator", ("service.engine", "service.rules")) == {}
 
 
+def routers(graph: dict[str, set[str]]) -> list[str]:
+    """The HTTP routers: `service/api/*`, each feature's `api.py` and `*_api.py`."""
+    return sorted(
+        m for m in graph if _inside(m, "service.api") or m.rpartition(".")[2] == "api" or m.endswith("_api")
+    )
+
+
+def manager_assignments(path: Path) -> list[str]:
+    """`mgr.x = ...` (or `manager.x`) in a file: wiring hidden in a router."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for tg in targets:
+            if isinstance(tg, ast.Attribute) and ast.unparse(tg.value) in ("mgr", "manager", "self.mgr"):
+                out.append(f"{path.name}:{node.lineno}: {ast.unparse(tg)}")
+    return out
+
+
+def test_routers_are_handed_their_services_and_never_load_the_app(graph):
+    found = routers(graph)
+    assert {"service.sessions.api", "service.meetings.api", "service.seasons.api"} <= set(found)
+    assert {r: "service.app" for r in found if "service.app" in reachable(graph, r)} == {}
+    mods = modules(REPO)
+    assert [a for r in found for a in manager_assignments(mods[r])] == []
+
+
 def test_every_python_file_starts_with_a_module_docstring():
     files = [p for pkg in DOCUMENTED for p in sorted((REPO / pkg).rglob("*.py"))]
     assert len(files) > 100
@@ -170,7 +195,7 @@ def test_a_lazy_import_inside_a_function_still_makes_a_cycle(tmp_path):
     assert cycle is not None and set(cycle) == {"decoders.sources", "decoders.mqtt"}
 
 
-def test_relative_and_from_package_imports_are_resolved_and_type_checking_ignored(tmp_path):
+def test_relative_and_from_package_imports_are_resolved_and_type_checking_imports_seen(tmp_path):
     root = _tree(
         tmp_path,
         {
@@ -185,12 +210,11 @@ def test_relative_and_from_package_imports_are_resolved_and_type_checking_ignore
     )
     graph = import_graph(root, ("simulator",))
     assert graph["simulator.emit"] == {"simulator.emit.p3tcp"}
-    assert graph["simulator.emit.p3tcp"] == {"simulator.emit.base"}
-    assert find_cycle(graph) is None
-    (root / "simulator/emit/p3tcp.py").write_text(
-        '"""t"""\nfrom simulator.emit import Feed\n', encoding="utf-8"
-    )
-    assert find_cycle(import_graph(root, ("simulator",))) is not None
+    assert graph["simulator.emit.p3tcp"] == {"simulator.emit.base", "simulator.emit"}  # the type-only one too
+    cycle = find_cycle(graph)
+    assert cycle is not None and set(cycle) == {"simulator.emit", "simulator.emit.p3tcp"}
+    (root / "simulator/emit/p3tcp.py").write_text('"""t"""\nfrom .base import x\n', encoding="utf-8")
+    assert find_cycle(import_graph(root, ("simulator",))) is None
 
 
 def test_a_layer_loading_a_banned_module_indirectly_is_caught(tmp_path):
@@ -210,3 +234,20 @@ def test_a_layer_loading_a_banned_module_indirectly_is_caught(tmp_path):
         "simulator.model": ["service.engine", "service.engine.core"]
     }
     assert forbidden_imports(graph, "simulator", ("service.rules",)) == {}
+
+
+def test_a_router_loading_the_app_or_wiring_the_manager_is_caught(tmp_path):
+    root = _tree(
+        tmp_path,
+        {
+            "service/__init__.py": '"""s"""\n',
+            "service/app.py": '"""a"""\n',
+            "service/util.py": '"""u"""\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import service.app\n',
+            "service/things/__init__.py": '"""t"""\n',
+            "service/things/api.py": '"""r"""\nfrom service import util\ndef build(mgr, book):\n    mgr.things = book\n',
+        },
+    )
+    graph = import_graph(root, ("service",))
+    assert routers(graph) == ["service.things.api"]
+    assert "service.app" in reachable(graph, "service.things.api")  # through a type-only import
+    assert manager_assignments(root / "service/things/api.py") == ["api.py:4: mgr.things"]

@@ -28,7 +28,8 @@ import logging
 import re
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from decoders import Passing
 from decoders.tracking import Logged
@@ -38,7 +39,45 @@ from service.errors import NotFound
 from service.sessions.decoder_clock import DISAGREE, STEPPED, DecoderClock
 
 if TYPE_CHECKING:
-    from service.sessions.live import DecoderLink, LiveSession
+    from collections import defaultdict
+
+    from service.engine import Engine
+    from service.engine.outcome import Outcome
+    from service.store import EventStore
+
+
+class DecoderLink(Protocol):
+    """What the intake reads and keeps on one decoder link (`service/sessions/live.py`'s `DecoderLink`)."""
+
+    url: str
+    loop: str | None
+    loops: dict[str, str]
+    rtc_zero_us: int | None
+    source: Any
+    clocks: dict[tuple[str, int], DecoderClock]
+    kept_clocks: dict[str, dict[str, Any]]
+    counts: defaultdict[str, int]
+    waiting: list[Passing]
+
+
+class LiveSession(Protocol):
+    """What the intake sees of its session (`service/sessions/live.py`'s `LiveSession`): the log, the
+    engine, the clock, the links, and `submit` (the one writer)."""
+
+    id: str
+    meta: dict[str, Any]
+    store: EventStore
+    engine: Engine
+    origin_us: int
+    rate: float
+
+    @property
+    def decoders(self) -> Sequence[DecoderLink]: ...
+
+    def save_decoders(self) -> None: ...
+
+    def submit(self, line: Any) -> Outcome: ...
+
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@
 - `follower.py`: the standby's side: the copy, resumed after any cut, with its lag.
 - `listen.py`: the standby's listen-only decoder links and the raw reads they hold.
 - `promote.py`: promotion (commit what the primary never did, resume the decoders) and fencing.
+- `peer.py`: what the follower, the links and the stream see of the node (protocols: no import cycle).
 - `api.py`: the routes (`GET /api/standby`, `POST /api/promote`, `POST /api/standby/fence`) and the
   middleware that refuses writes on a machine that is not the primary.
 """

@@ -39,7 +39,7 @@ from service.standby.stream import FILES, digest
 from service.store import EventStore
 
 if TYPE_CHECKING:
-    from service.standby.node import Node
+    from service.standby.peer import NodeView
 
 log = logging.getLogger("boucle.standby.follower")
 
@@ -62,7 +62,7 @@ def percentile(values: list[float], q: float) -> float | None:
 class Follower:
     """Copies the primary's log into this machine's sessions (see the module doc)."""
 
-    def __init__(self, node: Node, url: str) -> None:
+    def __init__(self, node: NodeView, url: str) -> None:
         self.node = node
         self.mgr = node.mgr
         self.url = url

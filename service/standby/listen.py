@@ -30,7 +30,7 @@ from service.sessions.intake import aside_key
 from service.sessions.live import DecoderLink, LiveSession
 
 if TYPE_CHECKING:
-    from service.standby.node import Node
+    from service.standby.peer import NodeView
 
 log = logging.getLogger("boucle.standby.listen")
 
@@ -161,7 +161,7 @@ def commit_held(s: LiveSession, links: dict[str, DecoderLink]) -> dict[str, int]
 class Listening:
     """Every copied session's listen-only links and held reads (see the module doc)."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: NodeView) -> None:
         self.node = node
         self.links: dict[str, dict[str, DecoderLink]] = {}  # session id -> stored URL -> listening link
         self.held: dict[str, dict[str, float]] = {}  # session id -> held read key -> when heard

@@ -33,7 +33,7 @@ from service import auth
 
 if TYPE_CHECKING:
     from service.sessions.live import LiveSession
-    from service.standby.node import Node
+    from service.standby.peer import NodeView
 
 log = logging.getLogger("boucle.standby.stream")
 
@@ -134,7 +134,7 @@ class SessionReader:
 class LogStream:
     """One follower's connection, primary side."""
 
-    def __init__(self, node: Node, ws: WebSocket) -> None:
+    def __init__(self, node: NodeView, ws: WebSocket) -> None:
         self.node = node
         self.ws = ws
         self.readers: dict[str, SessionReader] = {}
@@ -319,5 +319,5 @@ class LogStream:
         )
 
 
-async def serve_log(node: Node, ws: WebSocket) -> None:
+async def serve_log(node: NodeView, ws: WebSocket) -> None:
     await LogStream(node, ws).serve()
