@@ -99,6 +99,11 @@ def test_meeting_created_edited_and_deleted_with_its_details(client: TestClient)
     assert svg.status_code == 400 and svg.json()["code"] == "meeting.logo_type"
     big = client.put(f"/api/meetings/{mid}/logo", content=PNG + b"\x00" * 600_000, headers=FR)
     assert big.status_code in (400, 413)
+    assert client.delete(f"/api/meetings/{mid}/logo").status_code == 401  # the admin's
+    dropped = client.delete(f"/api/meetings/{mid}/logo", headers=FR)
+    assert dropped.status_code == 200 and dropped.json()["logo"] is None
+    assert client.get(f"/api/meetings/{mid}/logo").status_code == 404
+    assert client.delete("/api/meetings/m-none/logo", headers=FR).status_code == 404
 
     # open the practice: the entry list and the format are fixed from now on
     opened = client.post(f"/api/meetings/{mid}/stages/practice1/start", headers=FR).json()

@@ -230,17 +230,12 @@ def build_meeting_router(mgr: Manager, svc: MeetingService, seasons: SeasonBook 
 
     # -- the organiser's logo (page header, printed sheets) ------------------------------------------
     @api.put("/{mid}/logo")
-    async def put_logo(mid: str, request: Request) -> dict[str, Any]:
-        """A PNG, JPEG, GIF or WebP image as the body (or a multipart `file`), at most 512 KB."""
-        staff(request, None)
-        svc.set_logo(mid, await limits.read_upload(request))
-        return summary(mid)
-
     @api.delete("/{mid}/logo")
-    async def delete_logo(mid: str, request: Request) -> dict[str, Any]:
+    async def set_logo(mid: str, request: Request) -> dict[str, Any]:
+        """PUT: a PNG, JPEG, GIF or WebP image as the body (or a multipart `file`), at most 512 KB;
+        DELETE: no logo any more."""
         staff(request, None)
-        svc.get(mid)
-        book.set_logo(mid, None)
+        svc.set_logo(mid, await limits.read_upload(request) if request.method == "PUT" else None)
         return summary(mid)
 
     @api.get("/{mid}/logo")

@@ -236,11 +236,11 @@ class MeetingService:
         self.book.info(mid).update(info)
         self.book.save(mid)
 
-    def set_logo(self, mid: str, data: bytes) -> str:
-        """The meeting's logo (checked: type and size); its media type."""
+    def set_logo(self, mid: str, data: bytes | None) -> str | None:
+        """The meeting's logo (checked: type and size), or none (`None`); its media type."""
         self.get(mid)
-        media = logo_type(data)
-        self.book.set_logo(mid, data, media)
+        media = None if data is None else logo_type(data)
+        self.book.set_logo(mid, data, media or "")
         return media
 
     async def delete(self, mid: str, seasons: Sequence[str] = ()) -> list[str]:
