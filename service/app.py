@@ -1,5 +1,9 @@
-"""The FastAPI application: assembles the routers (service/api/, meetings, seasons, outputs), the
-WebSocket streams, request limits, the one error mapping (service/http_errors.py) and the pages.
+"""The FastAPI application and the one composition root: `create_app` builds every service (the
+session `Manager`, the `MeetingBook` and `MeetingService`, the `SeasonBook` and `SeasonService`,
+outputs, the standby node) and hands each to its router builder (sessions/api.py, meetings/api.py,
+seasons/api.py, outputs/api.py, ...); no router wires anything, so the order they are mounted in
+does not matter. Also here: the WebSocket streams, request limits, the one error mapping
+(service/http_errors.py) and the pages.
 
 All writes go through `LiveSession` commands (log first, then engine). Every route that changes
 data checks a token (service/auth.py); reads are public so spectators need nothing.

@@ -1,6 +1,8 @@
-"""HTTP routers: they translate requests into commands of the front doors (`LiveSession`, the
-meeting service, seasons) and domain objects back into JSON. They check who the caller is
-(service/auth.py) and never catch domain errors: service/http_errors.py answers those.
+"""What the HTTP routers share, and the admin's staff links (links.py). The routers sit with their
+feature (sessions/api.py, sessions/reads_api.py, meetings/api.py, seasons/api.py, outputs/api.py):
+they translate requests into commands of the front doors (`LiveSession`, the meeting service,
+seasons) and domain objects back into JSON, are handed their services by `create_app`, check who
+the caller is (service/auth.py) and never catch domain errors: service/http_errors.py answers those.
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ def results_pdf(
     publication: dict[str, Any] | None = None,
 ) -> bytes:
     """The printable classification and penalties as an A4 landscape PDF. `publication`: the meeting
-    and AX-PUBLISH status of a meeting's session (service/api `session_publication`)."""
+    and AX-PUBLISH status of a meeting's session (service/api/__init__.py `session_publication`)."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 

@@ -1,6 +1,6 @@
 """Setting a session up from the pages: its name and session line, its entry list one entry at a
 time (add, edit, remove), and whether it may be deleted. Commands over a `LiveSession`, domain
-errors only (the routers in service/api/ translate HTTP).
+errors only (the routers, sessions/api.py and meetings/api.py, translate HTTP).
 
 Every change to the entry list is an `entry` line in the session's log (shared/spec/scenario.md),
 so a replay gives the same cars at the same moments:
