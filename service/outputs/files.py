@@ -20,7 +20,7 @@ from service.engine import Engine
 from service.errors import Invalid
 from service.i18n import print_text as tr
 from service.i18n import stage_label, word
-from service.meetings.publish import ROLE_LABEL, SIGN_ROLES
+from service.meeting.publish import ROLE_LABEL, SIGN_ROLES
 from service.printed import (
     Num,
     csv_text,
@@ -220,7 +220,7 @@ def results_pdf(
     publication: dict[str, Any] | None = None,
 ) -> bytes:
     """The printable classification and penalties as an A4 landscape PDF. `publication`: the meeting
-    and AX-PUBLISH status of a meeting's session (service/api/__init__.py `session_publication`)."""
+    and AX-PUBLISH status of a meeting's session (service/api `session_publication`)."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
