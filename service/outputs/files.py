@@ -20,7 +20,7 @@ from service.engine import Engine
 from service.errors import Invalid
 from service.i18n import print_text as tr
 from service.i18n import stage_label, word
-from service.meeting.publish import ROLE_LABEL, SIGN_ROLES
+from service.meetings.publish import ROLE_LABEL, SIGN_ROLES
 from service.printed import (
     Num,
     csv_text,
