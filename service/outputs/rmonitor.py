@@ -186,7 +186,7 @@ def changes(old: Board, new: Board) -> list[str]:
 
 
 def heartbeat(header: dict[str, Any], now: datetime) -> str:
-    """$F from the session header (service/sessions/live.py `header()`): laps/time to go, clocks, flag."""
+    """$F from the session header (service/sessions/views.py `header()`): laps/time to go, clocks, flag."""
     c = header["clock"]
     if c.get("laps_target"):
         laps_to_go = max(0, int(c["laps_target"]) - int(c.get("leader_laps") or 0))
