@@ -127,7 +127,7 @@ def create_app(
     app = FastAPI(title="Boucle", version="0.1.0", lifespan=lifespan)
     app.state.manager = mgr
     node = standby.install(app, mgr, standby_of, advertise)
-    app.state.documents = Documents()  # PDFs, CSVs, printable pages: off the loop (service/documents.py)
+    documents = app.state.documents = Documents()  # PDFs, CSVs, printable pages: off the loop (documents.py)
     if broker is not None:
         publisher = BrokerPublisher(mgr, broker, ws_urls)
     app.state.publisher = publisher
@@ -135,7 +135,7 @@ def create_app(
     app.include_router(build_router(mgr, seasons))  # each router gets its services: any order works
     app.include_router(build_meeting_router(mgr, meeting_service, seasons))
     app.include_router(build_season_router(mgr, season_service))
-    app.include_router(build_outputs_router(app, mgr))
+    app.include_router(build_outputs_router(mgr, documents))
     app.include_router(build_links_router(mgr))
     app.include_router(build_reads_router(mgr))
     limits.install(app)

@@ -7,9 +7,9 @@ timing-crew (or admin) token. The work is `service/outputs/`'s; these routes onl
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from service import auth, limits
@@ -18,12 +18,15 @@ from service.auth import ADMIN, TIMING
 from service.documents import Documents, version_of
 from service.outputs import files, passings_import
 
+if TYPE_CHECKING:
+    from service.sessions.manager import Manager
+
 TC = frozenset({ADMIN, TIMING})
 
 
-def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
+def build_outputs_router(mgr: Manager, docs: Documents) -> APIRouter:
+    """The output routes over the manager's sessions; `docs`: the app's document workers and cache."""
     api = APIRouter(prefix="/api")
-    docs: Documents = app.state.documents
 
     @api.get("/sessions/{sid}/results.pdf")
     async def results_pdf(sid: str, request: Request) -> Response:
@@ -95,8 +98,8 @@ def build_outputs_router(app: FastAPI, mgr: Any) -> APIRouter:
         }
 
     @api.get("/rmonitor")
-    async def rmonitor_status() -> dict[str, Any]:
-        server = getattr(app.state, "rmonitor", None)
+    async def rmonitor_status(request: Request) -> dict[str, Any]:
+        server = getattr(request.app.state, "rmonitor", None)  # started with the app (rmonitor_server.py)
         return {"enabled": server is not None, **(server.describe() if server is not None else {})}
 
     return api
