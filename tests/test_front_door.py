@@ -11,14 +11,17 @@
 from __future__ import annotations
 
 import ast
+import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from service import auth, errors, http_errors
 from service.engine import Engine
 from service.engine.engine import ApplyError
-from service.engine.events import ACTION_TYPES, BY_TAG, READ_TYPES, LineError
+from service.engine.events import ACTION_TYPES, BY_TAG, READ_TYPES, LineError, NoEffect, UnknownTarget
 from service.engine.outcome import ACCEPTED, DUPLICATE, REJECTED, UNKNOWN
 from service.session import LiveSession
 
@@ -159,16 +162,34 @@ def test_assign_and_manual_passing_return_what_was_done(live):
         (errors.TooLarge("x"), 413),
         (errors.NotFound("x"), 404),
         (errors.Conflict("x"), 409),
-        (errors.Unavailable("x"), 503),
         (ApplyError("x"), 409),
         (LineError("x"), 400),
-        (LineError("x", 404), 404),
+        (UnknownTarget("x"), 404),
+        (NoEffect("x"), 409),
         (ValueError("x"), 400),
         (RuntimeError("x"), 500),
     ],
 )
 def test_each_domain_error_has_one_http_status(exc, status):
     assert http_errors.status_of(exc) == status
+
+
+def test_a_log_that_cannot_be_written_is_a_503_with_its_code():
+    app = FastAPI()
+    http_errors.install(app)
+
+    @app.post("/write")
+    def write() -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/write")
+    assert r.status_code == 503
+    assert r.json() == {
+        "detail": "the event log cannot be written (database or disk is full); nothing was recorded",
+        "code": "log.unwritable",
+        "params": {"error": "database or disk is full"},
+    }
 
 
 # -- one table of event types -------------------------------------------------------------------------

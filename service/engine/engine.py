@@ -24,9 +24,11 @@ from service.engine.events import (
     InvalidateLine,
     Line,
     LineError,
+    NoEffect,
     PenaltyLine,
     RevertLine,
     SessionLine,
+    UnknownTarget,
     WaiveLine,
     make_event,
     parse_line,
@@ -35,7 +37,7 @@ from service.engine.events import (
 from service.engine.finish import Regime, regime
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
 from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
-from service.errors import Conflict, NotFound
+from service.errors import Conflict
 from service.i18n import Coded, said, said_of
 from service.presets import norm, resolve
 from service.rules.base import HOOKS, RULES, overrides
@@ -278,12 +280,12 @@ class Engine:
         if isinstance(line, WaiveLine | ApproveLine):
             p = self.penalties.get(line.penalty_id)
             if p is None:
-                return LineError("penalty.not_found", 404, penalty=line.penalty_id)
+                return UnknownTarget("penalty.not_found", penalty=line.penalty_id)
             if p.state == REVERTED:
-                return LineError("penalty.reverted", 409, penalty=p.id)
+                return NoEffect("penalty.reverted", penalty=p.id)
             if isinstance(line, ApproveLine):
                 if p.state != PROPOSED:
-                    return LineError("penalty.not_proposed", 409, penalty=p.id, state=p.state)
+                    return NoEffect("penalty.not_proposed", penalty=p.id, state=p.state)
                 if not self._approve_amounts(line, p):
                     return LineError("penalty.needs_amount", penalty=p.id, rule=p.rule)
         if isinstance(line, PenaltyLine):
@@ -295,30 +297,29 @@ class Engine:
                 return LineError("session.no_car", number=line.number)
             other = self.by_transponder.get(line.transponder)
             if other is not None:
-                return LineError("assign.taken", 409, transponder=line.transponder, number=other.number)
+                return NoEffect("assign.taken", transponder=line.transponder, number=other.number)
         if isinstance(line, ConfirmLine) and line.target is None:
             return self._lap_refusal(line)
         if isinstance(line, ConfirmLine):
             c = self.corrections.get(line.target)
             if c is None or c["type"] != "manual_passing":
-                return LineError("confirm.not_found", 404, target=line.target)
+                return UnknownTarget("confirm.not_found", target=line.target)
             if line.target in self.reverted or line.target in self.confirmed:
-                return LineError(
+                return NoEffect(
                     "confirm.reverted" if line.target in self.reverted else "confirm.already",
-                    409,
                     target=line.target,
                 )
         if isinstance(line, RevertLine):
             c = self.corrections.get(line.target)
             if c is None:
-                return LineError("correction.not_found", 404, target=line.target)
+                return UnknownTarget("correction.not_found", target=line.target)
             if c["type"] == "revert":
-                return LineError("revert.of_revert", 409)
+                return NoEffect("revert.of_revert")
             if line.target in self.reverted:
-                return LineError("revert.already", 409, target=line.target, by=c.get("reverted_by"))
+                return NoEffect("revert.already", target=line.target, by=c.get("reverted_by"))
         if line.correction or isinstance(line, RevertLine):
             if line.id is not None and line.id in self.corrections:
-                return LineError("correction.id_used", 409, id=line.id)
+                return NoEffect("correction.id_used", id=line.id)
         return None
 
     def _lap_refusal(self, line: ConfirmLine) -> Exception | None:
@@ -330,9 +331,9 @@ class Engine:
             i = bisect_left(car.lap_ends, t, 0, car.laps)
             flag = car.lap_flags[i] if i < car.laps and car.lap_ends[i] == t else None
         if flag == "confirmed":
-            return Conflict("confirm.lap_confirmed", number=line.number, t=line.lap_t)
+            return NoEffect("confirm.lap_confirmed", number=line.number, t=line.lap_t)
         if flag != "warned":
-            return NotFound("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
+            return UnknownTarget("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
         return None
 
     def rule_refusal(self, line: PenaltyLine) -> LineError | None:
@@ -740,7 +741,7 @@ class Engine:
             # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
             # qualifying +5 s on best lap)
             rp = (self.params.get("rules") or {}).get(rule)
-            decide = next((getattr(r, "manual_amount", None) for r in self.rules if r.id == rule), None)
+            decide = next((h for h in self._hooks["manual_amount"] if h.__self__.id == rule), None)
             if decide is not None:  # the rule knows its scale (CC-LINE: a warning, then 1 lap)
                 d = decide(self, ev)
             elif isinstance(rp, dict):
