@@ -76,7 +76,7 @@ def test_an_unknown_transponder_is_unknown_with_a_warning():
 def test_a_line_the_engine_ignores_is_rejected_and_says_why():
     out = engine().apply({"type": "mechanical", "t": 70.0, "number": "42"})
     assert out.status == REJECTED and out.read_state == "rejected"
-    assert list(out.warnings) == ["mechanical for unknown car '42'"] and not out.cars
+    assert list(out.warnings) == ["no car '42' in this session"] and not out.cars  # as a live caller hears it
 
 
 def test_a_penalty_line_names_its_penalty_and_its_correction_id():
