@@ -219,17 +219,6 @@ class Engine(Corrections, Flags):
         self._out.warn(message)
 
     # -- the entry points --------------------------------------------------------------------------
-    def apply(self, data: Line | dict[str, Any]) -> Outcome:
-        """Apply one scenario line (typed, or a dict checked here). A bad line becomes a warning."""
-        try:
-            line = parse_line(data)
-        except LineError as exc:
-            self._out = Outcome()
-            self.counters["rejected"] += 1
-            self.ignore(said_of(exc))
-            return self._out
-        return self.apply_line(line)
-
     def apply_line(self, line: Line) -> Outcome:
         """Apply one typed line atomically: if applying raises, the state is as it was and
         ApplyError says why (the line is then neither logged nor kept)."""
