@@ -17,12 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from decoders.reach import ReachRefused
 from service import errors
 from service.i18n import Coded, error_text, is_coded, json_params, pick_lang
 
 log = logging.getLogger("boucle.http")
 
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (ReachRefused, 403),  # a decoder URL that is not a decoder's (decoders/ cannot import service.errors)
     (errors.TooLarge, 413),
     (errors.Unauthorized, 401),
     (errors.NotFound, 404),

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from decoders.reach import ReachRefused
 from service import auth, errors, http_errors
 from service.engine import Engine
 from service.engine.engine import ApplyError
@@ -178,6 +179,7 @@ def test_assign_and_manual_passing_return_what_was_done(live):
         (LineError("x"), 400),
         (UnknownTarget("x"), 404),
         (NoEffect("x"), 409),
+        (ReachRefused("decoder.reach_device", device="/dev/mem"), 403),
         (ValueError("x"), 400),
         (RuntimeError("x"), 500),
     ],

@@ -70,7 +70,7 @@ class Engine(Corrections, Flags):
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
         self.confirmed_laps: set[tuple[str, int]] = (
             set()
-        )  # (car, lap end) of warned laps race control confirmed
+        )  # (car, lap end): warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -84,9 +84,8 @@ class Engine(Corrections, Flags):
         self.kind: str = p["kind"]
         self.format: str = p["format"]  # timed | laps | best_lap
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
-        self.lap_warn_low = float(
-            p.get("lap_warn_low_pct", 70)
-        )  # lap-time warnings, percent of the car's pace
+        # lap-time warnings (pace.check_lap), percent of the car's pace
+        self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
@@ -101,10 +100,8 @@ class Engine(Corrections, Flags):
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
-        self.duration_us, self.laps_target = (
-            self.finish.duration_us,
-            self.finish.laps_target,
-        )  # as the regime read them
+        self.duration_us = self.finish.duration_us  # as the regime read them
+        self.laps_target = self.finish.laps_target
         for car in self.cars.values():
             car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
