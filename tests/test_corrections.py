@@ -225,6 +225,23 @@ def test_a_revert_needs_a_known_correction():
         parse_line({"type": "revert", "t": 1, "target": "C 1"})
 
 
+def test_a_replayed_line_is_set_aside_with_the_words_a_live_caller_reads():
+    """One check per line type: the refusal a live caller gets is the warning replay keeps."""
+    e = replay([P(60, "101")])
+    for line in (
+        {"type": "mechanical", "t": 70, "number": "9"},
+        {"type": "invalidate", "t": 70, "transponder": "999", "target_t": 60},
+        {"type": "assign", "t": 70, "transponder": "555", "number": "9"},
+        {"type": "approve", "t": 70, "penalty_id": "p9", "laps": 1},
+        {"type": "confirm", "t": 70, "target": "c9"},
+        {"type": "confirm", "t": 70, "number": "9", "lap_t": 60},
+        {"type": "revert", "t": 70, "target": "c9"},
+    ):
+        why = e.refusal(parse_line(line))
+        assert why is not None, line
+        assert list(e.apply_line(parse_line(line)).warnings) == [str(why)], line
+
+
 # -- through the API -------------------------------------------------------------------------------------
 class Track:
     """A Le Mans race (penalties proposed) with cars 1-3 and two laps each."""
