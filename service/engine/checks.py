@@ -1,12 +1,13 @@
 """One check per line type: why a line would change nothing (an unknown car, penalty or correction, a
 target already reverted...), said once, with one catalogue code per refusal.
 
-A live session asks `refusal(engine, line)` before it logs a line and answers the caller with the
-error (service/http_errors.py maps the classes: `LineError` 400, `UnknownTarget` 404, `NoEffect`
-409). Replay applies whatever was logged; the engine's handlers ask the same checks where a replayed
-line meets them (an unknown car, an approval without a proposal, a revert of nothing...), so a line set
-aside in replay is said with the words a live caller reads. `CHECKS` is the table, keyed by line type
-(as events.py's line table is); a type it does not list is never refused here.
+A live session asks `refusal(engine, line)` before it logs a line and answers the caller with that
+domain error (`LineError`: invalid, `UnknownTarget`: not found, `NoEffect`: a conflict;
+service/http_errors.py says them in HTTP). Replay applies whatever was logged; the engine's handlers
+ask the same checks where a replayed line meets them (an unknown car, an approval without a
+proposal, a revert of nothing...), so a line set aside in replay is said with the words a live
+caller reads. `CHECKS` is the table, keyed by line type (as events.py's line table is); a type it
+does not list is never refused here.
 
 The checks read the session (`Facts`: the members of the engine they look at) and never change it.
 """
