@@ -48,10 +48,8 @@ RESOLVE_TIMEOUT = 5.0
 
 
 class ReachRefused(ValueError):
-    """A decoder URL this service will not open (a 403 for a caller; `decoders` imports no service
-    code, so the catalogue code and params are plain attributes)."""
-
-    status = 403
+    """A decoder URL this service will not open (a 403 for a caller: service/http_errors.py maps the
+    class; `decoders` imports no service code, so the catalogue code and params are plain attributes)."""
 
     def __init__(self, code: str, **params: str) -> None:
         self.code, self.params = code, params

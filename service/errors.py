@@ -69,7 +69,3 @@ class Forbidden(BoucleError):
 
 class Conflict(BoucleError):
     """The request is valid but the current state forbids it (already reverted, wrong stage...)."""
-
-
-class Unavailable(BoucleError):
-    """The service cannot record anything right now (the event log cannot be written)."""

@@ -3,8 +3,9 @@
 Answer: `{"detail": text, "code": code, "params": {...}}` with a status. The text is the catalogue's
 for the code (service.i18n.error_text) in the caller's language: `?lang=`, else Accept-Language,
 else English. Routers translate HTTP to commands and back; they do not catch domain errors
-themselves. A `LineError` carries the status its check chose (400 invalid, 404 unknown target,
-409 conflict); other `ValueError`s from pure code are a 400; a log that cannot be written is a 503.
+themselves. Each class of refusal has its status (`STATUS`: the engine's `UnknownTarget` is a
+`NotFound`, its `NoEffect` a `Conflict`, any other `LineError` an `Invalid`); other `ValueError`s
+from pure code are a 400; a log that cannot be written is a 503 (`log.unwritable`).
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from decoders.reach import ReachRefused
 from service import errors
-from service.i18n import error_text, is_coded, json_params, pick_lang
+from service.i18n import Coded, error_text, is_coded, json_params, pick_lang
 
 log = logging.getLogger("boucle.http")
 
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (ReachRefused, 403),  # a decoder URL that is not a decoder's (decoders/ cannot import service.errors)
     (errors.TooLarge, 413),
     (errors.Unauthorized, 401),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
-    (errors.Unavailable, 503),
     (errors.Invalid, 400),
     (ValueError, 400),
 )
@@ -35,9 +37,6 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
 
 def status_of(exc: BaseException) -> int:
     """The HTTP status of a refusal (the most specific class listed first wins)."""
-    explicit = getattr(exc, "status", None)
-    if isinstance(explicit, int):
-        return explicit
     for cls, status in STATUS:
         if isinstance(exc, cls):
             return status
@@ -49,7 +48,7 @@ def caller_lang(request: Request) -> str:
     return pick_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
-def answer(request: Request, exc: BaseException, status: int) -> JSONResponse:
+def answer(request: Request, exc: BaseException | Coded, status: int) -> JSONResponse:
     """The JSON answer for a refusal: its code, params and text in the caller's language."""
     if is_coded(exc):
         body = {
@@ -96,7 +95,7 @@ def install(app: FastAPI) -> None:
 
     async def log_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("event log write failed: %s", exc)
-        return answer(request, errors.Unavailable("log.unwritable", error=str(exc)), 503)
+        return answer(request, Coded("log.unwritable", {"error": str(exc)}), 503)
 
     app.add_exception_handler(errors.BoucleError, refused)
     app.add_exception_handler(ValueError, refused)

@@ -49,9 +49,7 @@ def check(rates: tuple[str, ...]) -> None:
 
 
 class RateLimited(BoucleError):
-    """Too many requests from one address (a 429)."""
-
-    status = 429
+    """Too many requests from one address (answered 429, with Retry-After, by the middleware below)."""
 
 
 class RateLimitMiddleware:

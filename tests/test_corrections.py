@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.engine import Engine
 from service.engine.events import LineError, parse_line
+from service.http_errors import status_of
 from service.i18n import say
 from service.results import replay_lines, results
 
@@ -215,13 +216,30 @@ def test_a_driver_change_can_be_undone():
 
 def test_a_revert_needs_a_known_correction():
     e = replay([P(60, "101")])
-    assert e.refusal(parse_line({"type": "revert", "t": 70, "target": "c9"})).status == 404
+    assert status_of(e.refusal(parse_line({"type": "revert", "t": 70, "target": "c9"}))) == 404
     e.apply_line(parse_line({"type": "manual_passing", "t": 120, "number": "1"}))
     e.apply_line(parse_line({"type": "revert", "t": 130, "target": "c1"}))
-    assert e.refusal(parse_line({"type": "revert", "t": 131, "target": "c1"})).status == 409
-    assert e.refusal(parse_line({"type": "revert", "t": 131, "target": "c2"})).status == 409  # a revert
+    assert status_of(e.refusal(parse_line({"type": "revert", "t": 131, "target": "c1"}))) == 409
+    assert status_of(e.refusal(parse_line({"type": "revert", "t": 131, "target": "c2"}))) == 409  # a revert
     with pytest.raises(LineError):
         parse_line({"type": "revert", "t": 1, "target": "C 1"})
+
+
+def test_a_replayed_line_is_set_aside_with_the_words_a_live_caller_reads():
+    """One check per line type: the refusal a live caller gets is the warning replay keeps."""
+    e = replay([P(60, "101")])
+    for line in (
+        {"type": "mechanical", "t": 70, "number": "9"},
+        {"type": "invalidate", "t": 70, "transponder": "999", "target_t": 60},
+        {"type": "assign", "t": 70, "transponder": "555", "number": "9"},
+        {"type": "approve", "t": 70, "penalty_id": "p9", "laps": 1},
+        {"type": "confirm", "t": 70, "target": "c9"},
+        {"type": "confirm", "t": 70, "number": "9", "lap_t": 60},
+        {"type": "revert", "t": 70, "target": "c9"},
+    ):
+        why = e.refusal(parse_line(line))
+        assert why is not None, line
+        assert list(e.apply_line(parse_line(line)).warnings) == [str(why)], line
 
 
 # -- through the API -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from service.engine import Engine
 from service.engine.car import Car
+from service.engine.events import parse_line
 from service.engine.finish import BestLapFinish, CrossCountry, LapFinish, TimeFinish, regime
 from service.presets import resolve
 
@@ -172,5 +173,5 @@ def test_the_engine_regime_uses_the_sessions_own_cc_rules() -> None:
     # CC-DURATION and CC-FINISH apply to races only, but the data still drive the mechanics
     quali = Engine({"preset": "ffm-cc", "kind": "qualifying"})
     assert "CC-DURATION" not in {r.id for r in quali.rules} and quali.finish.grouped
-    engine.apply({"type": "entry", "number": "7", "wave": 4})
+    engine.apply_line(parse_line({"type": "entry", "number": "7", "wave": 4}))
     assert engine.cars["7"].offset_us == 90 * US

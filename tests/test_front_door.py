@@ -11,14 +11,26 @@
 from __future__ import annotations
 
 import ast
+import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from decoders.reach import ReachRefused
 from service import auth, errors, http_errors
 from service.engine import Engine
 from service.engine.engine import ApplyError
-from service.engine.events import ACTION_TYPES, BY_TAG, READ_TYPES, LineError
+from service.engine.events import (
+    ACTION_TYPES,
+    BY_TAG,
+    READ_TYPES,
+    LineError,
+    NoEffect,
+    UnknownTarget,
+    parse_line,
+)
 from service.engine.outcome import ACCEPTED, DUPLICATE, REJECTED, UNKNOWN
 from service.sessions.live import LiveSession
 
@@ -34,14 +46,14 @@ HEAD = [
 def engine() -> Engine:
     e = Engine()
     for line in HEAD:
-        e.apply(line)
+        e.apply_line(parse_line(line))
     return e
 
 
 # -- the engine's outcome ------------------------------------------------------------------------------
 def test_a_lap_is_accepted_changes_its_car_and_may_change_the_order():
     e = engine()
-    out = e.apply({"type": "passing", "t": 61.0, "transponder": "101", "loop": "finish"})
+    out = e.apply_line(parse_line({"type": "passing", "t": 61.0, "transponder": "101", "loop": "finish"}))
     assert out.status == ACCEPTED and out.read_state == "ok"
     assert set(out.cars) == {"1"} and out.laps and out.order_may_change
     assert not out.warnings and not out.penalties and out.changed
@@ -49,7 +61,7 @@ def test_a_lap_is_accepted_changes_its_car_and_may_change_the_order():
 
 def test_a_pit_entry_changes_its_car_but_not_the_order():
     e = engine()
-    out = e.apply({"type": "passing", "t": 50.0, "transponder": "102", "loop": "pit_in"})
+    out = e.apply_line(parse_line({"type": "passing", "t": 50.0, "transponder": "102", "loop": "pit_in"}))
     assert out.status == ACCEPTED and set(out.cars) == {"2"}
     assert not out.laps and not out.order_may_change
 
@@ -57,27 +69,31 @@ def test_a_pit_entry_changes_its_car_but_not_the_order():
 def test_the_same_read_twice_is_a_duplicate_and_changes_no_car():
     e = engine()
     read = {"type": "passing", "t": 61.0, "transponder": "101", "loop": "finish"}
-    e.apply(read)
-    out = e.apply(read)
+    e.apply_line(parse_line(read))
+    out = e.apply_line(parse_line(read))
     assert out.status == DUPLICATE and out.read_state == "duplicate"
     assert not out.cars and not out.order_may_change
     assert e.cars["1"].laps == 1
 
 
 def test_an_unknown_transponder_is_unknown_with_a_warning():
-    out = engine().apply({"type": "passing", "t": 61.0, "transponder": "999", "loop": "finish"})
+    out = engine().apply_line(
+        parse_line({"type": "passing", "t": 61.0, "transponder": "999", "loop": "finish"})
+    )
     assert out.status == UNKNOWN and out.read_state == "unknown"
     assert not out.cars and list(out.warnings) == ["unknown transponder 999 (finish at 61.000 s)"]
 
 
 def test_a_line_the_engine_ignores_is_rejected_and_says_why():
-    out = engine().apply({"type": "mechanical", "t": 70.0, "number": "42"})
+    out = engine().apply_line(parse_line({"type": "mechanical", "t": 70.0, "number": "42"}))
     assert out.status == REJECTED and out.read_state == "rejected"
-    assert list(out.warnings) == ["mechanical for unknown car '42'"] and not out.cars
+    assert list(out.warnings) == ["no car '42' in this session"] and not out.cars  # as a live caller hears it
 
 
 def test_a_penalty_line_names_its_penalty_and_its_correction_id():
-    out = engine().apply({"type": "penalty", "t": 80.0, "number": "2", "rule": "MANUAL", "seconds": 10})
+    out = engine().apply_line(
+        parse_line({"type": "penalty", "t": 80.0, "number": "2", "rule": "MANUAL", "seconds": 10})
+    )
     assert list(out.penalties) == ["p1"] and list(out.corrections) == ["c1"] and out.correction == "c1"
     assert set(out.cars) == {"2"} and out.order_may_change
 
@@ -159,16 +175,35 @@ def test_assign_and_manual_passing_return_what_was_done(live):
         (errors.TooLarge("x"), 413),
         (errors.NotFound("x"), 404),
         (errors.Conflict("x"), 409),
-        (errors.Unavailable("x"), 503),
         (ApplyError("x"), 409),
         (LineError("x"), 400),
-        (LineError("x", 404), 404),
+        (UnknownTarget("x"), 404),
+        (NoEffect("x"), 409),
+        (ReachRefused("decoder.reach_device", device="/dev/mem"), 403),
         (ValueError("x"), 400),
         (RuntimeError("x"), 500),
     ],
 )
 def test_each_domain_error_has_one_http_status(exc, status):
     assert http_errors.status_of(exc) == status
+
+
+def test_a_log_that_cannot_be_written_is_a_503_with_its_code():
+    app = FastAPI()
+    http_errors.install(app)
+
+    @app.post("/write")
+    def write() -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/write")
+    assert r.status_code == 503
+    assert r.json() == {
+        "detail": "the event log cannot be written (database or disk is full); nothing was recorded",
+        "code": "log.unwritable",
+        "params": {"error": "database or disk is full"},
+    }
 
 
 # -- one table of event types -------------------------------------------------------------------------

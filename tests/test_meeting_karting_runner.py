@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from service.engine import Engine
+from service.engine.events import parse_line
 from service.meetings.karting import KartingMeeting
 from service.meetings.model import DNS, RaceRow
 
@@ -21,7 +22,7 @@ def qualifying_engine(m: KartingMeeting) -> Engine:
     eng = Engine({"type": "session", "preset": "ffsa-karting", "kind": "qualifying"})
     best = {"33": 50.0, "11": 50.1, "22": 50.2, "44": 50.3, "55": 50.4, "66": 50.5, "77": 50.6, "88": 50.7}
     for n in KARTS:
-        eng.apply({**m.entries[n], "transponder": f"K{n}"})
+        eng.apply_line(parse_line({**m.entries[n], "transponder": f"K{n}"}))
     lines = []
     for n in KARTS:
         t = 30.0 + int(n) / 100
@@ -29,7 +30,7 @@ def qualifying_engine(m: KartingMeeting) -> Engine:
             t += lap
             lines.append({"type": "passing", "t": round(t, 3), "transponder": f"K{n}", "loop": "finish"})
     for line in sorted(lines, key=lambda x: x["t"]):
-        eng.apply(line)
+        eng.apply_line(parse_line(line))
     eng.finalize()
     return eng
 

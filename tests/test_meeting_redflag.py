@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.engine import Engine
+from service.engine.events import parse_line
 from service.meetings.autocross import AutocrossMeeting
 from service.meetings.live import red_flag_state
 from service.meetings.model import DNF, RaceRow
@@ -95,7 +96,7 @@ def final_engine(red_at: float) -> Engine:
     """A final of 4 cars, laps of 60/61/62/63 s from t = 0; car 4 stops after 1 lap; red at `red_at`."""
     eng = Engine({"type": "session", "preset": "autocross", "kind": "final"})
     for g, n in enumerate(["1", "2", "3", "4"], 1):
-        eng.apply({"type": "entry", "number": n, "transponder": f"T{n}", "grid": g})
+        eng.apply_line(parse_line({"type": "entry", "number": n, "transponder": f"T{n}", "grid": g}))
     lines = []
     for i, n in enumerate(["1", "2", "3", "4"]):
         for k in range(1, (2 if n == "4" else 8)):
@@ -103,7 +104,7 @@ def final_engine(red_at: float) -> Engine:
     lines.append({"type": "signal", "t": red_at, "signal": "red"})
     for line in sorted(lines, key=lambda x: x["t"]):
         if line["t"] <= red_at:
-            eng.apply(line)
+            eng.apply_line(parse_line(line))
     return eng
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import service.rules.autocross  # noqa: F401 - registers AX-JUMP, AX-TRANSPONDER, KA-TRANSPONDER
 from service.engine import Engine, classify
+from service.engine.events import parse_line
 
 CARS = [("7", "T7"), ("8", "T8"), ("9", "T9")]
 
@@ -39,7 +40,7 @@ def race(laps: int, lap_s: dict[str, float], green: float = 4.0) -> list[dict[st
 def run(lines: list[dict[str, Any]]) -> Engine:
     eng = Engine(lines[0])
     for line in lines[1:]:
-        eng.apply(line)
+        eng.apply_line(parse_line(line))
     eng.finalize()
     return eng
 
@@ -56,16 +57,16 @@ LAPS = {"7": 60.0, "8": 61.0, "9": 62.0}  # 7 wins on the road by 5.1 s over 5 l
 def test_first_jump_start_in_a_heat_is_10_s_with_ms_before_green() -> None:
     eng = Engine(header()[0])
     for line in header()[1:] + START:
-        eng.apply(line)
-    eng.apply({"type": "grid_move", "t": 2.15, "number": "7"})
+        eng.apply_line(parse_line(line))
+    eng.apply_line(parse_line({"type": "grid_move", "t": 2.15, "number": "7"}))
     (p,) = jumps(eng)  # shown to race control at once, before the green
     assert (p.number, p.seconds, p.state) == ("7", 10.0, "applied")
     assert "before the green" in p.evidence
-    eng.apply(GREEN[0])
+    eng.apply_line(parse_line(GREEN[0]))
     (p,) = jumps(eng)
     assert "1850 ms before the green" in p.evidence
     for line in race(5, LAPS):
-        eng.apply(line)
+        eng.apply_line(parse_line(line))
     eng.finalize()
     rows = classify(eng)
     # 7 led 8 by 5.1 s on the road; +10 s puts it second on equal laps
@@ -142,10 +143,10 @@ def test_transponder_without_reads_is_flagged_live_and_proposed_at_the_end() -> 
     lines += [line for line in race(5, LAPS) if line["transponder"] != "T9"]
     eng = Engine(lines[0])
     for line in lines[1:6]:
-        eng.apply(line)
+        eng.apply_line(parse_line(line))
     assert all(not r.rules for r in classify(eng))  # nobody read yet: nothing to flag
     for line in lines[6:]:
-        eng.apply(line)
+        eng.apply_line(parse_line(line))
     flagged = {r.number: r.rules for r in classify(eng)}
     assert flagged["9"]["AX-TRANSPONDER"]["no_reads"] is True
     assert "AX-TRANSPONDER" not in flagged["7"]

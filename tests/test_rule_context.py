@@ -208,12 +208,14 @@ def test_duration_status_on_the_minimal_context() -> None:
 def test_engine_empties_session_state_when_it_recomputes() -> None:
     """A late signal recomputes the session: AX-JUMP sees its start procedure once, not twice."""
     engine = Engine({"preset": "autocross", "kind": "heat"})
-    engine.apply({"type": "entry", "number": "4", "transponder": "T4"})
-    engine.apply({"type": "signal", "t": 10.0, "signal": "start_procedure"})
-    engine.apply({"type": "signal", "t": 12.0, "signal": "start_lights_green"})
-    engine.apply({"type": "passing", "t": 40.0, "transponder": "T4", "loop": "finish"})
+    engine.apply_line(parse_line({"type": "entry", "number": "4", "transponder": "T4"}))
+    engine.apply_line(parse_line({"type": "signal", "t": 10.0, "signal": "start_procedure"}))
+    engine.apply_line(parse_line({"type": "signal", "t": 12.0, "signal": "start_lights_green"}))
+    engine.apply_line(parse_line({"type": "passing", "t": 40.0, "transponder": "T4", "loop": "finish"}))
     assert engine.session_state("AX-JUMP")["procedures"] == [10 * US]
-    engine.apply({"type": "signal", "t": 30.0, "signal": "yellow"})  # older than a passing: full recompute
+    engine.apply_line(
+        parse_line({"type": "signal", "t": 30.0, "signal": "yellow"})
+    )  # older than a passing: full recompute
     assert engine.counters["full_rebuilds"] == 1
     assert engine.session_state("AX-JUMP")["procedures"] == [10 * US]
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from service.engine.events import parse_line
 from service.results import replay_file, replay_lines, results
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -23,14 +24,14 @@ def test_lemans_mini_classification_and_penalties():
 def test_corrections_after_the_end_keep_end_of_race_penalties_and_a_waive_reorders():
     engine = replay_file(SHARED / "spec" / "examples" / "lemans-mini.jsonl")
     # race control adds a missed read after the session closed: the engine recomputes everything
-    engine.apply({"type": "manual_passing", "t": 5000.0, "number": "9", "loop": "finish"})
+    engine.apply_line(parse_line({"type": "manual_passing", "t": 5000.0, "number": "9", "loop": "finish"}))
     res = results(engine)
     assert [(p["id"], p["rule"], p["state"]) for p in res["penalties"]] == [
         ("p1", "LM-MIN-PIT", "applied"),
         ("p2", "LM-STOPS", "applied"),
     ]
     # waiving LM-STOPS gives kart 8 its 10 laps back: 99 laps, ahead of kart 7's 97
-    engine.apply({"type": "waive", "t": 5500.0, "penalty_id": "p2"})
+    engine.apply_line(parse_line({"type": "waive", "t": 5500.0, "penalty_id": "p2"}))
     res = results(engine)
     assert [(r["number"], r["laps"]) for r in res["classification"]][:2] == [("8", 99), ("7", 97)]
     assert res["penalties"][1]["state"] == "waived"

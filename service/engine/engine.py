@@ -5,48 +5,51 @@ classification (DESIGN.md), whatever order they arrived in. Events are normally 
 order (fast path). A late or out-of-order event is put in its place and only what it can change is
 recomputed: its car alone, and everything when it moves a session-wide fact (a signal, the leader
 when time is up, the chequered flag: `_settle`).
+
+This module holds the state, the entry points and the hot path (a passing: the car, its lap, its
+finish). The rest is by concern, in this package: the refusals, one check per line type (checks.py);
+corrections and race-control decisions (corrections.py); signals, the finish decisions and closing
+(flags.py); lap-time checks and pace estimates (pace.py); the finish regimes (finish.py).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import insort
 from collections import Counter
 from typing import Any
 
-from service.engine.car import UNCONFIRMED, Car
+from service.engine.car import Car
+from service.engine.checks import refusal as line_refusal
+from service.engine.corrections import Corrections
 from service.engine.events import (
     CAR_TYPES,
-    ApproveLine,
-    AssignLine,
-    CarLine,
-    ConfirmLine,
     Event,
-    InvalidateLine,
     Line,
     LineError,
     PenaltyLine,
     RevertLine,
     SessionLine,
-    WaiveLine,
     make_event,
     parse_line,
     read_key,
 )
 from service.engine.finish import Regime, regime
+from service.engine.flags import Flags
 from service.engine.outcome import DUPLICATE, REJECTED, UNKNOWN, Outcome
-from service.engine.penalties import AMOUNTS, APPLIED, PROPOSED, REVERTED, Penalty, PenaltyBook
-from service.errors import Conflict, NotFound
-from service.i18n import Coded, said, said_of
-from service.presets import norm, resolve
+from service.engine.pace import check_lap, estimate, interpolate, passing_flag
+from service.engine.penalties import Penalty, PenaltyBook
+from service.errors import Conflict
+from service.i18n import said, said_of
+from service.presets import resolve
 from service.rules.base import HOOKS, RULES, overrides
-from service.timeutil import s_to_us, us_to_s
+from service.timeutil import s_to_us
 
 
 class ApplyError(Conflict):
     """A valid line the engine could not apply; the engine state is as it was before the line."""
 
 
-class Engine:
+class Engine(Corrections, Flags):
     """One session's state. `apply_line(line)` returns what that line did (`Outcome`)."""
 
     def __init__(self, session: dict[str, Any] | None = None) -> None:
@@ -67,7 +70,7 @@ class Engine:
         self.confirmed: set[str] = set()  # manual passings race control confirmed (may be best laps)
         self.confirmed_laps: set[tuple[str, int]] = (
             set()
-        )  # (car, lap end) of warned laps race control confirmed
+        )  # (car, lap end): warned laps race control confirmed
         self._n_corrections = 0
         self.session_line: dict[str, Any] = {}
         self.configure({"type": "session", "preset": "generic-timed", "kind": "race"})
@@ -81,9 +84,8 @@ class Engine:
         self.kind: str = p["kind"]
         self.format: str = p["format"]  # timed | laps | best_lap
         self.min_lap_us = s_to_us(float(p.get("min_lap_s") or 0))
-        self.lap_warn_low = float(
-            p.get("lap_warn_low_pct", 70)
-        )  # lap-time warnings, percent of the car's pace
+        # lap-time warnings (pace.check_lap), percent of the car's pace
+        self.lap_warn_low = float(p.get("lap_warn_low_pct", 70))
         self.lap_warn_high = float(p.get("lap_warn_high_pct", 300))
         self.rules = []
         for rid, rparams in (p.get("rules") or {}).items():
@@ -98,10 +100,8 @@ class Engine:
                 self.rules.append(rule)
         self._hooks = {h: [getattr(r, h) for r in self.rules if overrides(r, h)] for h in HOOKS}
         self.finish: Regime = regime(p, self.rules)  # TIME-FINISH, LAP-FINISH or cross-country (finish.py)
-        self.duration_us, self.laps_target = (
-            self.finish.duration_us,
-            self.finish.laps_target,
-        )  # as the regime read them
+        self.duration_us = self.finish.duration_us  # as the regime read them
+        self.laps_target = self.finish.laps_target
         for car in self.cars.values():
             car.offset_us = self.finish.offset_us(car.wave)
         self._reset_global()
@@ -216,17 +216,6 @@ class Engine:
         self._out.warn(message)
 
     # -- the entry points --------------------------------------------------------------------------
-    def apply(self, data: Line | dict[str, Any]) -> Outcome:
-        """Apply one scenario line (typed, or a dict checked here). A bad line becomes a warning."""
-        try:
-            line = parse_line(data)
-        except LineError as exc:
-            self._out = Outcome()
-            self.counters["rejected"] += 1
-            self.ignore(said_of(exc))
-            return self._out
-        return self.apply_line(line)
-
     def apply_line(self, line: Line) -> Outcome:
         """Apply one typed line atomically: if applying raises, the state is as it was and
         ApplyError says why (the line is then neither logged nor kept)."""
@@ -265,123 +254,11 @@ class Engine:
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 
-    def refusal(self, line: Line) -> Exception | None:
-        """Why a live caller's line would have no effect (unknown car, unknown penalty), if it would not.
-
-        Replay applies such lines as warnings; a live session answers them with an error instead of
-        logging them.
-        """
-        if isinstance(line, CarLine) and line.number not in self.cars:
-            return LineError("session.no_car", number=line.number)
-        if isinstance(line, InvalidateLine) and line.transponder not in self.by_transponder:
-            return LineError("session.transponder_not_entered", transponder=line.transponder)
-        if isinstance(line, WaiveLine | ApproveLine):
-            p = self.penalties.get(line.penalty_id)
-            if p is None:
-                return LineError("penalty.not_found", 404, penalty=line.penalty_id)
-            if p.state == REVERTED:
-                return LineError("penalty.reverted", 409, penalty=p.id)
-            if isinstance(line, ApproveLine):
-                if p.state != PROPOSED:
-                    return LineError("penalty.not_proposed", 409, penalty=p.id, state=p.state)
-                if not self._approve_amounts(line, p):
-                    return LineError("penalty.needs_amount", penalty=p.id, rule=p.rule)
-        if isinstance(line, PenaltyLine):
-            why = self.rule_refusal(line)
-            if why:
-                return why
-        if isinstance(line, AssignLine):
-            if line.number not in self.cars:
-                return LineError("session.no_car", number=line.number)
-            other = self.by_transponder.get(line.transponder)
-            if other is not None:
-                return LineError("assign.taken", 409, transponder=line.transponder, number=other.number)
-        if isinstance(line, ConfirmLine) and line.target is None:
-            return self._lap_refusal(line)
-        if isinstance(line, ConfirmLine):
-            c = self.corrections.get(line.target)
-            if c is None or c["type"] != "manual_passing":
-                return LineError("confirm.not_found", 404, target=line.target)
-            if line.target in self.reverted or line.target in self.confirmed:
-                return LineError(
-                    "confirm.reverted" if line.target in self.reverted else "confirm.already",
-                    409,
-                    target=line.target,
-                )
-        if isinstance(line, RevertLine):
-            c = self.corrections.get(line.target)
-            if c is None:
-                return LineError("correction.not_found", 404, target=line.target)
-            if c["type"] == "revert":
-                return LineError("revert.of_revert", 409)
-            if line.target in self.reverted:
-                return LineError("revert.already", 409, target=line.target, by=c.get("reverted_by"))
-        if line.correction or isinstance(line, RevertLine):
-            if line.id is not None and line.id in self.corrections:
-                return LineError("correction.id_used", 409, id=line.id)
-        return None
-
-    def _lap_refusal(self, line: ConfirmLine) -> Exception | None:
-        """A lap to confirm is a warned lap of the car, ending at `lap_t`, not confirmed yet."""
-        car = self.cars.get(str(line.number))
-        t = s_to_us(line.lap_t or 0)
-        flag = None
-        if car is not None:
-            i = bisect_left(car.lap_ends, t, 0, car.laps)
-            flag = car.lap_flags[i] if i < car.laps and car.lap_ends[i] == t else None
-        if flag == "confirmed":
-            return Conflict("confirm.lap_confirmed", number=line.number, t=line.lap_t)
-        if flag != "warned":
-            return NotFound("confirm.no_flagged_lap", number=line.number, t=line.lap_t)
-        return None
-
-    def rule_refusal(self, line: PenaltyLine) -> LineError | None:
-        """A race-control penalty names a rule of this session's rule set, or says "other" with a note."""
-        rules = {rid for rid, rp in (self.params.get("rules") or {}).items() if rp is not False}
-        if line.rule in rules:
-            return None
-        if not line.other:
-            known = ", ".join(sorted(rules)) or Coded("word.none")
-            return LineError("penalty.rule_not_in_session", rule=line.rule, known=known)
-        if not (line.note or "").strip():
-            return LineError("penalty.other_needs_note", rule=line.rule)
-        return None
-
-    def _approve_amounts(self, line: ApproveLine, p: Penalty) -> dict[str, Any]:
-        """The amounts race control chose, else the proposal's (prefilled from the preset); {} if none."""
-        chosen = {k: v for k in AMOUNTS if (v := getattr(line, k)) is not None}
-        if not chosen:
-            chosen = {k: getattr(p, k) for k in AMOUNTS}
-        return chosen if any(chosen.values()) else {}
-
-    def revert_in_advance(self, lines: list[Line]) -> None:
-        """Before replaying a whole log: corrections a later `revert` undoes (named by an explicit id seen
-        earlier in the log) are without effect from the start. The end state is the same as applying
-        the reverts one by one (each is a recomputation without its target), at one pass's cost."""
-        seen: set[str] = set()
-        for line in lines:
-            if isinstance(line, RevertLine) and line.target in seen:
-                self.reverted.add(line.target)
-            if getattr(line, "id", None) is not None:
-                seen.add(line.id)
-
-    def _name(self, line: Line) -> str:
-        """Give a correction its id: the line's own `id` (from the log), else the next "cN". The id is
-        written into the line, so the logged line carries it and replay finds the same names."""
-        cid = line.id
-        if cid is None:
-            n = self._n_corrections + 1
-            while f"c{n}" in self.corrections:
-                n += 1
-            cid = line.id = f"c{n}"
-        elif cid in self.corrections:
-            raise LineError("correction.id_used", id=cid)
-        self._n_corrections += 1
-        d = line.to_dict()
-        for k in ("id", "t", "by"):
-            d.pop(k, None)
-        self.corrections[cid] = {"id": cid, "type": d.pop("type"), "t": line.t, "by": line.by, "line": d}
-        return cid
+    def refusal(self, line: Line) -> LineError | None:
+        """Why a live caller's line would have no effect (unknown car, unknown penalty...), if it would
+        not (checks.py: one check per line type). Replay applies such lines as warnings; a live session
+        answers them with the error instead of logging them."""
+        return line_refusal(self, line)
 
     def _apply(self, line: Line) -> None:
         if line.header:
@@ -401,25 +278,6 @@ class Engine:
                 if not isinstance(line, PenaltyLine):  # a reverted penalty stays listed (state "reverted")
                     return
             self._accept(ev)
-
-    def _revert(self, line: RevertLine) -> None:
-        """Undo a correction: the session is recomputed from its lines with that one made ineffective
-        (ids, penalty ids and order unchanged). Deterministic, so replaying the log gives the same."""
-        if line.t is None:
-            raise LineError("line.missing_t", line="revert")
-        target = self.corrections.get(line.target)
-        if target is None or target["type"] == "revert" or target.get("reverted_by"):
-            raise LineError("revert.cannot", target=line.target)
-        if line.target not in self.reverted:  # else already without effect (a recomputation replaying it)
-            self._replay(self._accepted, self.reverted | {line.target})
-        rid = self._name(line)
-        self._seq += 1
-        self.corrections[line.target]["reverted_by"] = rid
-        self.corrections[line.target]["reverted"] = True
-        if line.t > self.now_us / 1e6:
-            self.now_us = s_to_us(line.t)
-        self._out = Outcome(rebuilt=True)
-        self._out.corrected(rid)
 
     def _accept(self, ev: Event) -> None:
         typ = ev.type
@@ -458,8 +316,8 @@ class Engine:
         elif typ in CAR_TYPES or typ == "invalidate":
             number = ev.number if typ != "invalidate" else None
             car = self.cars.get(number) if number else self.by_transponder.get(ev.line.transponder)
-            if car is None:
-                self.ignore(said("warn.unknown_car", line=typ, number=number or ev.line.transponder))
+            if car is None:  # said as a live caller hears it: no such car, or transponder
+                self.ignore(said_of(line_refusal(self, ev.line)))
                 return
             ev.number = car.number
         self.events.append(ev)
@@ -504,30 +362,6 @@ class Engine:
         self._rebuild(car)
         self._settle(decided)
 
-    def _decided(self) -> tuple:
-        """The session-wide finish decisions taken so far (what the cars' finishes are derived from)."""
-        return self.flag_us, self.leader_at_end, self.end_passed
-
-    def _settle(self, before: tuple) -> None:
-        """After an event older than the session clock: keep the session's state only if it is what the
-        same events give in time order. Cars depend on each other only through the finish decisions (the
-        leader when time is up, the chequered flag), so those are checked against the cars' laps: a
-        decision taken or changed by this event, or one that no longer holds (taken before older reads
-        came in, e.g. a decoder's RESEND after a restart), recomputes the whole session in time order."""
-        if self._decided() != before or not self._decisions_hold():
-            self._rebuild_all()
-
-    def _decisions_hold(self) -> bool:
-        fin, end, leader = self.finish, self.end_us, self.leader_at_end
-        if self.end_passed and end is not None and fin.leader_at(self.cars.values(), end) != leader:
-            return False  # the leader when time was up (None: nobody had a lap) is no longer that car
-        # the flag is the first decision in time: a chequered signal, or the regime's deciding crossing
-        first = [(s.t, s.t) for s in self.signals if s.line.signal == "chequered"][:1]
-        crossing = fin.first_flag(self.cars, end, leader)
-        if crossing is not None:
-            first.append(crossing)
-        return self.flag_us == (min(first)[1] if first else None)
-
     def _rebuild(self, car: Car) -> None:
         """Recompute one car from its raw events (late passing, invalidated read, new entry)."""
         self.counters["car_rebuilds"] += 1
@@ -567,15 +401,6 @@ class Engine:
             self._out.penalty(p.id)
         self._out.rebuilt = True
 
-    @property
-    def start_us(self) -> int:
-        """Race time runs from the green flag; t = 0 is the green unless a signal says otherwise."""
-        return self.green_us if self.green_us is not None else 0
-
-    @property
-    def end_us(self) -> int | None:
-        return self.start_us + self.duration_us if self.duration_us is not None else None
-
     def _process(self, car: Car, ev: Event) -> None:
         t = ev.t
         car.last_t = t
@@ -587,7 +412,7 @@ class Engine:
                 return
             if car.first_seen_us is None and t >= self.start_us:
                 car.first_seen_us = t
-            flag = self.passing_flag(ev) if typ == "manual_passing" else None
+            flag = passing_flag(ev, self.confirmed) if typ == "manual_passing" else None
             if loop == "finish":
                 if car.in_pit is not None:
                     car.crossed_finish_in_pit(t)
@@ -649,7 +474,8 @@ class Engine:
             self._out.status = DUPLICATE
             return
         lap_us = car.lap_times[-1]
-        if self._check_lap(car, n, lap_us, via_pit):  # a warned lap is no record until confirmed
+        warned = check_lap(car, n, lap_us, via_pit, self.min_lap_us, self.lap_warn_low, self.lap_warn_high)
+        if warned:  # a warned lap is no record until confirmed
             car.flag_lap(n, "confirmed" if (car.number, t) in self.confirmed_laps else "warned")
         car.count_best(n)
         for h in self._hooks["on_lap"]:
@@ -658,268 +484,16 @@ class Engine:
         self._out.laps = True
         self._check_finish(car, t)
 
-    # -- the finish: the session's regime decides (finish.py), the engine records ----------------
-    def _check_finish(self, car: Car, t: int) -> None:
-        thr = self._threshold(car, t)
-        if thr is not None and t >= thr:
-            car.finish_us, car.finish_lap = t, len(car.lap_ends)
-            for h in self._hooks["on_car_finish"]:
-                h(self, car, t)
-            self._out.finish(car.number)
-
-    def _threshold(self, car: Car, t: int) -> int | None:
-        """Earliest crossing time at which this car takes the flag, if known yet."""
-        fin = self.finish
-        thr = None
-        if fin.stops_cars:  # CC-DURATION: the car's own race time is up
-            thr = fin.car_end_us(car, self.start_us)
-        if self.category_stop and car.cat_key in self.category_stop:
-            stop = self.category_stop[car.cat_key]
-            thr = stop if thr is None else min(thr, stop)
-        if self.flag_us is None:
-            end = self.end_us
-            if fin.time_up(end, t):
-                self.end_passed = True
-                if self.leader_at_end is None:
-                    assert end is not None
-                    self.leader_at_end = fin.leader_at(self.cars.values(), end)
-            flag = fin.flag_us(car, t, end, self.leader_at_end)
-            if flag is not None:
-                self.flag_us = flag
-                if fin.shows_flag:  # TIME-FINISH: shown to the leader at its next crossing
-                    self._out.signal("chequered")
-        if self.flag_us is not None:
-            thr = self.flag_us if thr is None else min(thr, self.flag_us)
-        return thr
-
-    # -- signals and race control ----------------------------------------------------------------
-    def _signal(self, ev: Event, replaying: bool = False) -> None:
-        if not replaying and self.signals and ev.t < self.signals[-1].t:
-            insort(self.signals, ev, key=lambda e: e.sort_key)
-            self._rebuild_all()
-            return
-        late_green = ev.line.signal in ("green", "start_lights_green") and self.green_us is None and ev.t != 0
-        if not replaying and (
-            late_green
-            and any(c.events for c in self.cars.values())
-            or any(c.events and c.events[-1].t > ev.t for c in self.cars.values())
-        ):
-            # a signal older than some passings already applied (e.g. a late green): recompute
-            self.signals.append(ev)
-            self._rebuild_all()
-            return
-        self.signals.append(ev)
-        sig = ev.line.signal
-        if sig == "green" or sig == "start_lights_green":  # a lights start is the green (AX-JUMP)
-            if self.green_us is None:
-                self.green_us = ev.t
-            self.flag_state = "green"
-        elif sig == "chequered":
-            if self.flag_us is None:
-                self.flag_us = ev.t
-            self.flag_state = "chequered"
-        elif sig == "stop_category":
-            cat = norm(ev.line.category)
-            if cat:
-                self.category_stop.setdefault(cat, ev.t)
-        elif sig == "resume":
-            self.flag_state = "green"
-        elif sig in ("yellow", "sc", "red"):
-            self.flag_state = sig
-        elif sig == "finish_session":
-            self._close()
-        for h in self._hooks["on_signal"]:
-            h(self, ev)
-        self._out.signal(sig)
-
-    def _manual_penalty(self, ev: Event) -> None:
-        line = ev.line
-        rule = line.rule
-        d = {k: v for k in AMOUNTS if (v := getattr(line, k)) is not None}
-        if not d:
-            # no amount typed: the preset's numbers for that rule (e.g. LM-UNSPORTING race 1 lap,
-            # qualifying +5 s on best lap)
-            rp = (self.params.get("rules") or {}).get(rule)
-            decide = next((getattr(r, "manual_amount", None) for r in self.rules if r.id == rule), None)
-            if decide is not None:  # the rule knows its scale (CC-LINE: a warning, then 1 lap)
-                d = decide(self, ev)
-            elif isinstance(rp, dict):
-                d = {k: rp[k] for k in ("laps", "seconds", "best_lap_seconds", "dsq") if k in rp}
-        d["note"], d["evidence"] = line.note or d.get("note"), line.evidence
-        try:
-            p = Penalty(
-                id="",
-                number=str(ev.number),
-                rule=rule,
-                t=ev.t,
-                evidence=d.get("evidence") or d.get("note") or said("evidence.race_control_decision"),
-                laps=int(d.get("laps") or 0),
-                seconds=float(d.get("seconds") or 0),
-                best_lap_seconds=float(d.get("best_lap_seconds") or 0),
-                dsq=bool(d.get("dsq")),
-                state=REVERTED if ev.cid in self.reverted else APPLIED,
-                manual=True,
-                note=str(d.get("note") or ""),
-                key=("manual", ev.seq),
-                source=ev.cid,
-            )
-        except (TypeError, ValueError):
-            self.warn(said("warn.penalty_amount", number=ev.number))
-            return
-        if ev.number not in self.cars:
-            self.warn(said("warn.penalty_unknown_car", number=ev.number))
-        p, _ = self.penalties.add(p)
-        self._out.penalty(p.id)
-        self._out.car(p.number)
-
-    def _waive(self, ev: Event, quiet: bool = False) -> None:
-        pid = ev.line.penalty_id
-        p = self.penalties.waive(pid, ev.t, self._decision("waived", ev))
-        if p is None:
-            if not quiet:
-                self._out.penalty(pid)
-            return
-        self._out.penalty(p.id)
-        self._out.car(p.number)
-
-    @staticmethod
-    def _decision(action: str, ev: Event) -> dict[str, Any]:
-        line = ev.line
-        d = {"action": action, "id": ev.cid, "by": line.by, "t": us_to_s(ev.t), "note": line.note}
-        return {k: v for k, v in d.items() if v is not None}
-
-    def _approve(self, ev: Event) -> None:
-        """An approved proposal keeps its id and evidence and is applied with the chosen amounts."""
-        line: ApproveLine = ev.line
-        p = self.penalties.get(line.penalty_id)
-        amounts = self._approve_amounts(line, p) if p is not None and p.state == PROPOSED else {}
-        if not amounts:
-            self.ignore(said("warn.approve_nothing", penalty=line.penalty_id))
-            return
-        decision = {**self._decision("approved", ev), **{k: v for k, v in amounts.items() if v}}
-        p = self.penalties.approve(line.penalty_id, amounts, decision)
-        self._out.penalty(p.id)
-        self._out.car(p.number)
-
-    def _assign(self, ev: Event) -> None:
-        """A transponder counts for a car from now on, in addition to its own unless `replace`; its
-        reads so far (kept as unknown) become the car's."""
-        line: AssignLine = ev.line
-        car = self.cars.get(line.number)
-        if car is None:
-            self.ignore(said("warn.assign_no_car", number=line.number))
-            return
-        tr = line.transponder
-        other = self.by_transponder.get(tr)
-        if other is not None and other is not car:
-            self.warn(said("warn.assign_moves", transponder=tr, other=other.number, number=car.number))
-            self.by_transponder.pop(tr)
-            other.spares = [x for x in other.spares if x != tr]
-        if line.replace:
-            for old in (car.transponder, *car.spares):
-                if old and self.by_transponder.get(old) is car:
-                    self.by_transponder.pop(old)
-            car.transponder, car.spares = tr, []
-        elif tr != car.transponder and tr not in car.spares:
-            if car.transponder:
-                car.spares.append(tr)
-            else:
-                car.transponder = tr
-        self.by_transponder[tr] = car
-        if self._adopt_reads(car, tr):
-            self._rebuild_past(car)
-        self._out.car(car.number)
-
-    def _confirm(self, ev: Event) -> None:
-        """Race control confirms a manual passing, or a lap the lap-time checks warned about (named by its
-        car and the time of the crossing that ends it): it may be a best lap from now on."""
-        line: ConfirmLine = ev.line
-        if line.target is None:
-            car = self.cars.get(str(line.number))
-            if car is None:
-                self.ignore(f"confirm: no car {line.number!r}")
-                return
-            assert line.lap_t is not None
-            self.confirmed_laps.add((car.number, s_to_us(line.lap_t)))
-            self._rebuild(car)
-            return
-        target = line.target
-        c = self.corrections.get(target)
-        if c is None or c["type"] != "manual_passing":
-            self.ignore(said("warn.confirm_not_found", target=target))
-            return
-        self.confirmed.add(target)
-        car = self.cars.get(str(c["line"].get("number")))
-        if car is not None:
-            self._rebuild(car)
-
-    def passing_flag(self, ev: Event) -> str | None:
-        """How a crossing was made: None for a decoder read, else manual/estimated/confirmed."""
-        if ev.type != "manual_passing":
-            return None
-        if ev.cid in self.confirmed:
-            return "confirmed"
-        return "interpolated" if ev.line.interpolated else "estimated" if ev.line.estimated else "manual"
-
+    # -- pace: where race control adds a missed crossing (pace.py) --------------------------------
     def estimate_passing(self, number: str, now_us: int) -> tuple[int, str]:
-        """A missed crossing's time from the car's own pace: its last crossing plus the median of its
-        recent laps, never less than `min_lap_s` after it. Without a lap yet, the session clock."""
-        car = self.cars[number]
-        if not car.lap_ends:
-            return max(now_us, self.start_us), "clock"
-        recent = [lt for lt, f in zip(car.lap_times, car.lap_flags, strict=False) if f not in UNCONFIRMED][
-            -5:
-        ]
-        recent = sorted(recent or car.lap_times[-5:])
-        mid = len(recent) // 2
-        median = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) // 2
-        return car.lap_ends[-1] + max(median, self.min_lap_us), "pace"
+        """A missed crossing of car `number` from its own pace (`pace.estimate`): (t_us, basis)."""
+        return estimate(self.cars[number], now_us, self.start_us, self.min_lap_us)
 
     def interpolate_passing(self, number: str, lap: int) -> tuple[int, int] | None:
-        """A lap far longer than the car's pace likely hides missed reads: the first missing crossing,
-        the lap split evenly into round(lap / median) parts. Returns (t_us, missing crossings)."""
-        car = self.cars[number]
-        if not 1 <= lap <= len(car.lap_ends) or len(car.pace_sorted) < 3:
-            return None
-        median = car.pace_sorted[len(car.pace_sorted) // 2]
-        lap_us = car.lap_times[lap - 1]
-        parts = round(lap_us / median)
-        if parts < 2:
-            return None
-        start = car.lap_ends[lap - 1] - lap_us
-        return start + lap_us // parts, parts - 1
+        """The first crossing a too-long lap of car `number` hides (`pace.interpolate`)."""
+        return interpolate(self.cars[number], lap)
 
-    def _check_lap(self, car: Car, n: int, lap_us: int, via_pit: bool) -> bool:
-        """Lap-time sanity (shown to the timing crew): below `min_lap_s`, or far off the car's recent pace
-        (`lap_warn_low_pct`, `lap_warn_high_pct` of the median of its last 9 decoder laps, preset-overridable).
-        True when the lap is warned about."""
-        ps = car.pace_sorted
-        k = len(ps)
-        warned = False
-        if self.min_lap_us and lap_us < self.min_lap_us:
-            car.lap_warnings.append((n, said("lap.shorter_than_min", min=f"{self.min_lap_us / 1e6:g}")))
-            warned = True
-        elif k >= 3:
-            median = ps[k // 2]
-            pct = lap_us * 100
-            if pct < self.lap_warn_low * median or (pct > self.lap_warn_high * median and not via_pit):
-                car.lap_warnings.append(
-                    (
-                        n,
-                        said(
-                            "lap.off_pace", pct=f"{100 * lap_us / median:.0f}", median=f"{median / 1e6:.3f}"
-                        ),
-                    )
-                )
-                warned = True
-        if car.lap_flags[-1] is None:
-            pace = car.pace
-            pace.append(lap_us)
-            insort(ps, lap_us)
-            if k >= 9:  # the window is full: the oldest lap leaves it
-                ps.remove(pace.pop(0))
-        return warned
-
+    # -- what rules call (service/rules/context.py) ----------------------------------------------
     def session_state(self, rule_id: str) -> dict[str, Any]:
         """Called by rules: a rule's session-wide scratch space, emptied when the session is recomputed."""
         st = self._rule_sessions.get(rule_id)
@@ -962,26 +536,6 @@ class Engine:
         return p
 
     # -- end of session ----------------------------------------------------------------------------
-    def _close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.flag_us is None and self.end_passed:
-            # the leader never crossed again: the regime says when the flag fell (TIME-FINISH)
-            flag = self.finish.closing_flag_us(self.cars.values(), self.end_us or 0)
-            if flag is not None:
-                self.flag_us = flag
-                for car in self.cars.values():
-                    i = bisect_right(car.lap_ends, self.flag_us - 1)
-                    if car.finish_us is None and i < len(car.lap_ends):
-                        car.finish_us, car.finish_lap = car.lap_ends[i], i + 1
-                        for h in self._hooks["on_car_finish"]:
-                            h(self, car, car.finish_us)
-        for car in self.cars.values():
-            for h in self._hooks["on_session_end"]:
-                h(self, car)
-        self._out.session = True
-
     def finalize(self) -> Outcome:
         """The session is over (end of a replayed file, or race control closed it)."""
         self._out = Outcome()

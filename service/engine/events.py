@@ -26,7 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
-from service.errors import Invalid
+from service.errors import Conflict, Invalid, NotFound
 from service.i18n import Coded, said
 from service.timeutil import s_to_us
 
@@ -40,7 +40,8 @@ Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 Ident = Annotated[str, Meta(min_length=1, max_length=64)]
 IdentOrInt = Ident | Annotated[int, Meta(ge=0, le=2**53)]  # car numbers, transponders may come as numbers
 Text = Annotated[str, Meta(max_length=500)]
-Loop = Annotated[str, Meta(pattern=r"^(finish|pit_in|pit_out|start|refuel|split[1-9][0-9]?)$")]
+LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")  # the named loops; sectors are split1..split99
+Loop = Annotated[str, Meta(pattern=rf"^({'|'.join(LOOPS)}|split[1-9][0-9]?)$")]
 RuleId = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{0,7}(-[A-Z0-9]{1,12}){0,4}$")]
 CorrectionId = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]  # "c12": a correction, for `revert`
 Role = Literal["admin", "race_control", "timing"]  # who decided (from the token), set by the live session
@@ -62,12 +63,17 @@ SIGNALS = frozenset(Signal.__args__)
 
 
 class LineError(Invalid):
-    """A line that cannot become an event: a catalogue code and params (service/errors.py); `str()` is
-    the English text replay warnings keep. `status`: the HTTP answer a live caller gets."""
+    """A line that cannot become an event, or would change nothing: a catalogue code and params
+    (service/errors.py); `str()` is the English text replay warnings keep. The subclasses say why in
+    the domain's words (service/http_errors.py maps each class to its answer)."""
 
-    def __init__(self, code: str, /, status: int = 400, **params: Any) -> None:
-        super().__init__(code, **params)
-        self.status = status
+
+class UnknownTarget(LineError, NotFound):
+    """The line names what the session does not have: a penalty, a correction, a warned lap."""
+
+
+class NoEffect(LineError, Conflict):
+    """The line's target is in a state where it would change nothing (reverted, confirmed, taken...)."""
 
 
 def _as_str(v: Any) -> Any:
@@ -494,7 +500,7 @@ def parse_lines(items: list[Any]) -> list[Line]:
         try:
             out.append(parse_line(item))
         except LineError as exc:
-            raise LineError("line.item", exc.status, item=i + 1, why=exc) from None
+            raise LineError("line.item", item=i + 1, why=exc) from None
     return out
 
 

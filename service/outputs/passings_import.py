@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.engine.events import LOOPS
 from service.engine.outcome import UNKNOWN
 from service.errors import Invalid
-from service.sessions.live import LOOPS, LiveSession
+from service.sessions.live import LiveSession
 
 log = logging.getLogger(__name__)
 

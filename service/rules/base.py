@@ -19,6 +19,9 @@ Hooks (all optional):
 - on_car_finish(ctx, car, t)                      the car took the chequered flag
 - on_session_end(ctx, car)                        once per car when the session is finalised
 - status(ctx, car) -> dict | None                 live status for race control (stops done, windows...)
+- manual_amount(ctx, ev) -> dict                  the amount of a race-control `penalty` line naming this
+                                                  rule without one (CC-LINE: a warning, then 1 lap);
+                                                  not overridden: the preset's numbers for the rule
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ HOOKS = (
     "on_car_finish",
     "on_session_end",
     "status",
+    "manual_amount",
 )
 
 RULES: dict[str, type[Rule]] = {}
@@ -83,6 +87,7 @@ class Rule:
     def on_car_finish(self, ctx: RuleContext, car: Car, t: int) -> None: ...
     def on_session_end(self, ctx: RuleContext, car: Car) -> None: ...
     def status(self, ctx: RuleContext, car: Car) -> dict[str, Any] | None: ...
+    def manual_amount(self, ctx: RuleContext, ev: Event) -> dict[str, Any]: ...
 
 
 def overrides(rule: Rule, hook: str) -> bool:

@@ -27,6 +27,7 @@ from service.engine.engine import ApplyError
 from service.engine.events import (
     ACTION_TYPES,
     CORRECTION_TYPES,
+    LOOPS,
     READ_TYPES,
     SIGNALS,
     Line,
@@ -52,7 +53,6 @@ from service.store import EventStore
 log = logging.getLogger(__name__)
 
 BULK = 1000  # lines in one submit from which the cyclic garbage collector waits for the end
-LOOPS = ("finish", "pit_in", "pit_out", "start", "refuel")
 
 
 Applied = tuple[dict[str, Any], Outcome]  # a committed line (as logged) and what it did
