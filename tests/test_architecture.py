@@ -160,6 +160,67 @@ def test_routers_are_handed_their_services_and_never_load_the_app(graph):
     assert [a for r in found for a in manager_assignments(mods[r])] == []
 
 
+HTTP_MODULES = ("fastapi", "starlette", "http", "service.http_errors", "service.app")
+
+
+def http_statuses(path: Path) -> list[str]:
+    """HTTP statuses chosen in a file: an int 400-599 given as a `status` argument, to an exception, or
+    assigned to a `status` name."""
+
+    def is_status(v: ast.AST) -> bool:
+        return isinstance(v, ast.Constant) and type(v.value) is int and 400 <= v.value < 600
+
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            raising = ast.unparse(node.func).endswith(("Error", "Exception"))
+            values = [k.value for k in node.keywords if "status" in (k.arg or "")]
+            values += [*node.args, *(k.value for k in node.keywords)] if raising else []
+        elif isinstance(node, ast.Assign):
+            values = [node.value] if "status" in ast.unparse(node.targets[0]).lower() else []
+        else:
+            continue
+        if any(is_status(v) for v in values):
+            out.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
+    return sorted(out, key=lambda x: int(x.split(":")[1]))
+
+
+def test_the_engine_knows_nothing_of_http(graph):
+    """The engine raises domain errors; service/http_errors.py alone turns them into statuses."""
+    engine = {m: p for m, p in modules(REPO).items() if _inside(m, "service.engine")}
+    assert len(engine) > 8
+    loaded = {
+        m: sorted(set(graph[m]) | {i for i in imported_names(m, p) if i.split(".")[0] in HTTP_MODULES})
+        for m, p in engine.items()
+    }
+    assert {
+        m: [i for i in deps if any(_inside(i, h) for h in HTTP_MODULES)]
+        for m, deps in loaded.items()
+        if any(_inside(i, h) for i in deps for h in HTTP_MODULES)
+    } == {}
+    assert [s for p in engine.values() for s in http_statuses(p)] == []
+
+
+SIZE_LIMITS = {"service/engine/engine.py": 600}  # the engine's core; its concerns live beside it
+MODULE_LIMIT = 700
+
+
+def test_no_module_grows_into_a_second_one():
+    """A module past these sizes is doing two jobs: split it by concern (issue 25)."""
+    sizes = {
+        str(p.relative_to(REPO)): len(p.read_text(encoding="utf-8").splitlines())
+        for p in sorted((REPO / "service").rglob("*.py"))
+    }
+    assert sizes["service/engine/engine.py"] > 100  # really read
+    assert {f: n for f, n in sizes.items() if n >= SIZE_LIMITS.get(f, MODULE_LIMIT + 1)} == {}
+
+
+def test_http_statuses_in_code_are_found(tmp_path):
+    code = '"""m"""\nraise LineError("x", status=404)\nstatus = 409\nMeta(max_length=500)\nraise GoneError(410)\n'
+    path = _tree(tmp_path, {"m.py": code}) / "m.py"
+    assert [s.split(":")[1] for s in http_statuses(path)] == ["2", "3", "5"]
+
+
 def test_every_python_file_starts_with_a_module_docstring():
     files = [p for pkg in DOCUMENTED for p in sorted((REPO / pkg).rglob("*.py"))]
     assert len(files) > 100
