@@ -199,17 +199,7 @@ def _format(name: str, family: str, **sim: Any) -> Format:
 FORMATS: dict[str, Format] = {name: _format(name, **sim) for name, sim in _SIM_ONLY.items()}
 PRESETS = tuple(FORMATS)
 
-AX_DIVISIONS = {  # RULES.md section 3: number ranges
-    "Super Buggy": 1,
-    "Buggy 1600": 101,
-    "Maxi Tourisme": 201,
-    "Super Sprint": 301,
-    "Buggy Cup": 401,
-    "Junior Sprint": 501,
-    "Tourisme Cup": 601,
-    "Maxi Sprint": 701,
-    "Sprint Girl": 801,
-}
+AX_DIVISIONS = preset_data.divisions("autocross")  # RULES.md section 3: run order, number ranges
 # Cross-country categories the simulator enters, in entry order: five run the whole race, the last
 # two are stopped early (which ones, and when, is the preset's `category_duration_s`).
 CC_CATEGORIES = ("Elite Open", "Junior", "N1", "N2", "Vétérans", "Jeunes", "Féminines")
@@ -438,10 +428,8 @@ class _Sim:
         cars: list[Car] = []
         if fmt.family == "heat":
             division = "Super Buggy"
-            start = AX_DIVISIONS[division]
-            numbers = sorted(
-                rng.choice(np.arange(start, start + 99), size=min(n, 99), replace=False).tolist()
-            )
+            lo, hi = AX_DIVISIONS[division]
+            numbers = sorted(rng.choice(np.arange(lo, hi + 1), size=min(n, 99), replace=False).tolist())
             numbers += list(range(1000, 1000 + n - len(numbers)))
         else:
             numbers = list(range(1, n + 1))
