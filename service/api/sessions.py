@@ -31,6 +31,7 @@ from service.i18n import coded
 from service.manager import Manager
 from service.presets import describe
 from service.results import RESULT_KEYS
+from service.rules import RULES
 from service.session import DecoderLink, LiveSession
 from service.spreadsheet import write_csv
 from service.store import texts_scenario
@@ -322,8 +323,9 @@ def build_router(mgr: Manager) -> APIRouter:
 
     @api.get("/sessions/{sid}/rules")
     async def session_rules(sid: str) -> dict[str, Any]:
-        """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
-        return {"rules": mgr.get(sid).rule_amounts()}
+        """The rule IDs race control may cite without choosing "other", with the preset's amounts, and
+        every rule ID the service implements (`implemented`, the registry's: cited as "other")."""
+        return {"rules": mgr.get(sid).rule_amounts(), "implemented": sorted(RULES)}
 
     @api.post("/sessions/{sid}/penalties/{pid}/waive")
     async def waive(pid: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:
