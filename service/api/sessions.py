@@ -29,11 +29,10 @@ from service.http_errors import caller_lang
 from service.hub import public_penalty, typed_note
 from service.i18n import coded
 from service.manager import Manager
+from service.outputs.files import export_csv_text
 from service.presets import describe
-from service.results import RESULT_KEYS
 from service.rules import RULES
 from service.session import DecoderLink, LiveSession
-from service.spreadsheet import write_csv
 from service.store import texts_scenario
 
 RC = frozenset({ADMIN, RACE_CONTROL})
@@ -93,15 +92,6 @@ def documents(request: Request) -> Documents:
 
 def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def export_csv_text(res: dict[str, Any]) -> str:
-    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
-    rows = (
-        [*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
-        for row in res["classification"]
-    )
-    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
 
 
 def build_router(mgr: Manager) -> APIRouter:
