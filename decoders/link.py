@@ -1,4 +1,4 @@
-"""`LinkSource`: the session loop of the text decoders (Protime, Race Result, Wiclax) over any link.
+"""`LinkSource`: the session loop of the byte-stream decoders (P3, Protime, Race Result, Wiclax).
 
 A `Link` is an open transport (a TCP stream, a serial line, or UDP datagrams to one decoder): read
 bytes with a timeout, write bytes, close. `LinkSource` opens one, greets the decoder, feeds what
@@ -162,6 +162,10 @@ class LinkSource(Source):
     async def _open(self) -> Link:
         raise NotImplementedError
 
+    def _read_timeout(self) -> float:
+        """How long a read waits for bytes before the timers run and the silence is checked."""
+        return min(0.25, self.idle / 4) if self.idle > 0 else 0.25
+
     def _on_open(self, link: Link, now: float) -> None:
         """Greet the decoder (ask its identity, clock, what was missed)."""
 
@@ -189,7 +193,7 @@ class LinkSource(Source):
         if not self.connect_on_data:
             self._mark_connected()
         productive = False
-        tick = min(0.25, self.idle / 4) if self.idle > 0 else 0.25
+        tick = self._read_timeout()
         last = loop.time()
         try:
             self._on_open(link, last)

@@ -7,8 +7,8 @@
     rrs://HOST[:3601]   wiclax://HOST:PORT   (options: decoders/*/transport.py `from_url`)
 
 Every source also takes `retry_min` and `retry_max` (seconds) for its reconnect backoff.
-This module is the registry of URL schemes; the lifecycle they share is `decoders.source.Source`
-(re-exported here). Transports are imported when their scheme is opened (aiomqtt and pyserial load
+This module is the registry of URL schemes; the lifecycle they share is `decoders.source.Source`.
+Transports are imported when their scheme is opened (aiomqtt and pyserial load
 only when used); they import `decoders.source`, never this registry, so there is no import cycle.
 """
 
@@ -20,17 +20,7 @@ from urllib.parse import unquote, urlsplit
 from decoders.errors import DecoderUrlError
 from decoders.options import query as _query
 from decoders.reach import DecoderReach, mask_url
-from decoders.source import OnPassing, Source
-
-__all__ = [
-    "DecoderReach",
-    "DecoderUrlError",
-    "OnPassing",
-    "Source",
-    "mask_url",
-    "open_source",
-    "split_decoder_spec",
-]
+from decoders.source import Source
 
 SCHEMES = "p3tcp://, serial://, mqtt://, protime://, protime+udp://, rrs://, wiclax://"
 P3_TCP_PORT = 5403

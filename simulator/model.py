@@ -199,17 +199,7 @@ def _format(name: str, family: str, **sim: Any) -> Format:
 FORMATS: dict[str, Format] = {name: _format(name, **sim) for name, sim in _SIM_ONLY.items()}
 PRESETS = tuple(FORMATS)
 
-AX_DIVISIONS = {  # RULES.md section 3: number ranges
-    "Super Buggy": 1,
-    "Buggy 1600": 101,
-    "Maxi Tourisme": 201,
-    "Super Sprint": 301,
-    "Buggy Cup": 401,
-    "Junior Sprint": 501,
-    "Tourisme Cup": 601,
-    "Maxi Sprint": 701,
-    "Sprint Girl": 801,
-}
+AX_DIVISIONS = preset_data.divisions("autocross")  # RULES.md section 3: run order, number ranges
 # Cross-country categories the simulator enters, in entry order: five run the whole race, the last
 # two are stopped early (which ones, and when, is the preset's `category_duration_s`).
 CC_CATEGORIES = ("Elite Open", "Junior", "N1", "N2", "Vétérans", "Jeunes", "Féminines")
@@ -247,8 +237,8 @@ class Read:
 
 
 @dataclass
-class Event:
-    """Any non-passing scenario line: `signal`, `driver_change`, `refuel`, `mechanical`, `grid_move`."""
+class SimEvent:
+    """A simulated happening, any non-passing scenario line: `signal`, `driver_change`, `refuel`, `mechanical`, `grid_move`."""
 
     t: float
     type: str
@@ -256,7 +246,10 @@ class Event:
 
 
 @dataclass
-class Car:
+class SimCar:
+    """One simulated competitor: its entry, its driving model and the ground truth of its race
+    (true crossings, laps, stops), which the decoder reads only approximate."""
+
     number: str
     name: str
     transponder: str
@@ -283,9 +276,9 @@ class Race:
     seed: int
     params: Params
     session: dict
-    cars: list[Car]
+    cars: list[SimCar]
     reads: list[Read]
-    events: list[Event]
+    events: list[SimEvent]
     outages: list[tuple[str, float, float]]  # (decoder, start, end) link drop-outs, playback only
     stats: dict[str, int]
     flag_t: float | None = None
@@ -401,11 +394,11 @@ def generate(
             duration_s = 1800.0 if kind == "qualifying" else fmt.duration_s
     sim = _Sim(preset, fmt, p, kind, duration_s, laps)
     field_ = sim.make_entries(rng_entries, cars)
-    events: list[Event] = []
+    events: list[SimEvent] = []
     if fmt.family == "heat":
         events += sim.run_heat(field_, car_rngs)
     else:
-        events.append(Event(0.0, "signal", {"signal": "green"}))
+        events.append(SimEvent(0.0, "signal", {"signal": "green"}))
         for car, rng in zip(field_, car_rngs, strict=True):
             events += sim.drive(car, rng)
         sim.apply_finish(field_, events)
@@ -432,16 +425,14 @@ class _Sim:
 
     # ---- entries
 
-    def make_entries(self, rng: np.random.Generator, n: int) -> list[Car]:
+    def make_entries(self, rng: np.random.Generator, n: int) -> list[SimCar]:
         fmt = self.fmt
         transponders = rng.choice(np.arange(1_000_000, 9_999_999), size=n, replace=False)
-        cars: list[Car] = []
+        cars: list[SimCar] = []
         if fmt.family == "heat":
             division = "Super Buggy"
-            start = AX_DIVISIONS[division]
-            numbers = sorted(
-                rng.choice(np.arange(start, start + 99), size=min(n, 99), replace=False).tolist()
-            )
+            lo, hi = AX_DIVISIONS[division]
+            numbers = sorted(rng.choice(np.arange(lo, hi + 1), size=min(n, 99), replace=False).tolist())
             numbers += list(range(1000, 1000 + n - len(numbers)))
         else:
             numbers = list(range(1, n + 1))
@@ -472,7 +463,7 @@ class _Sim:
                 name = f"{_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {numbers[i]}"
             else:
                 name = drivers[0]["name"]
-            car = Car(
+            car = SimCar(
                 str(numbers[i]),
                 name,
                 str(int(transponders[i])),
@@ -514,7 +505,9 @@ class _Sim:
 
     # ---- lap times
 
-    def lap_time(self, car: Car, rng: np.random.Generator, driver: int, stint_lap: int) -> tuple[float, int]:
+    def lap_time(
+        self, car: SimCar, rng: np.random.Generator, driver: int, stint_lap: int
+    ) -> tuple[float, int]:
         """One lap of `car`: base + driver skill + drift + noise (+ slow lap / off-track)."""
         p = self.p
         t = (
@@ -534,12 +527,12 @@ class _Sim:
 
     # ---- circuit races (endurance, timed, laps, cross-country)
 
-    def start_offset(self, car: Car) -> float:
+    def start_offset(self, car: SimCar) -> float:
         if self.fmt.family == "cc":
             return self.waves[(car.wave or 1) - 1]["offset_s"]
         return 0.0
 
-    def plan_stops(self, car: Car, rng: np.random.Generator) -> list[dict]:
+    def plan_stops(self, car: SimCar, rng: np.random.Generator) -> list[dict]:
         """Planned stops: times the car heads for the pit lane, with what happens there."""
         fmt, p = self.fmt, self.p
         family = fmt.family
@@ -629,13 +622,13 @@ class _Sim:
             stops[int(rng.integers(len(stops)))]["back_to_back"] = True
         return stops
 
-    def _missed_refuel(self, car: Car, rng: np.random.Generator) -> bool:
+    def _missed_refuel(self, car: SimCar, rng: np.random.Generator) -> bool:
         if rng.random() < self.p.missed_refuel:
             car.behaviours.append("missed_refuel")
             return True
         return False
 
-    def stop_duration(self, car: Car, rng: np.random.Generator) -> float:
+    def stop_duration(self, car: SimCar, rng: np.random.Generator) -> float:
         """Pit lane time. Teams aim just over the 2-minute minimum; some get it wrong."""
         target = self.fmt.pit_s
         if self.fmt.family == "endurance" and rng.random() < self.p.short_stop:
@@ -645,10 +638,10 @@ class _Sim:
             return float(rng.uniform(25.0, 70.0))
         return target + 0.8 + float(rng.exponential(5.0))
 
-    def drive(self, car: Car, rng: np.random.Generator) -> list[Event]:
+    def drive(self, car: SimCar, rng: np.random.Generator) -> list[SimEvent]:
         """Drive one car from the start until well past the end; `apply_finish` cuts it later."""
         fmt = self.fmt
-        events: list[Event] = []
+        events: list[SimEvent] = []
         stops = self.plan_stops(car, rng)
         horizon = (self.duration_s or 0.0) + 3 * car.base_lap_s * 1.5 + 60
         if self.laps:
@@ -711,30 +704,30 @@ class _Sim:
 
     def _do_stop(
         self,
-        car: Car,
+        car: SimCar,
         rng: np.random.Generator,
         stop: dict,
         pit_in: float,
         pit_out: float,
         driver: int,
-        events: list[Event],
+        events: list[SimEvent],
     ) -> int:
         dur = pit_out - pit_in
         record = {"pit_in": pit_in, "pit_out": pit_out, "driver_in": car.drivers[driver]["id"]}
         if stop.get("ballast_return"):
             record["ballast_return"] = True
         if stop.get("mechanical"):
-            events.append(Event(pit_in + min(5.0, dur / 3), "mechanical", {"number": car.number}))
+            events.append(SimEvent(pit_in + min(5.0, dur / 3), "mechanical", {"number": car.number}))
             record["mechanical"] = True
         if stop.get("change") and len(car.drivers) > 1:
             driver = (driver + 1) % len(car.drivers)
             t = pit_in + float(rng.uniform(0.15, 0.5)) * dur
             events.append(
-                Event(t, "driver_change", {"number": car.number, "driver": car.drivers[driver]["id"]})
+                SimEvent(t, "driver_change", {"number": car.number, "driver": car.drivers[driver]["id"]})
             )
         for w in stop.get("refuel", []):
             t = pit_in + float(rng.uniform(0.3, 0.8)) * dur
-            events.append(Event(t, "refuel", {"number": car.number}))
+            events.append(SimEvent(t, "refuel", {"number": car.number}))
             record.setdefault("refuel_windows", []).append(w)
         record["driver_out"] = car.drivers[driver]["id"]
         p = self.p
@@ -748,21 +741,21 @@ class _Sim:
                 record["kg_missing"] = round(signed - kg, 1)
             t = pit_out - min(4.0, dur / 4)
             events.append(
-                Event(t, "weight_check", {"number": car.number, "driver": record["driver_out"], "kg": kg})
+                SimEvent(t, "weight_check", {"number": car.number, "driver": record["driver_out"], "kg": kg})
             )
-            events.append(Event(t, "ballast_check", {"number": car.number, "ok": True}))
+            events.append(SimEvent(t, "ballast_check", {"number": car.number, "ok": True}))
         car.stops.append(record)
         return driver
 
     def _ballast_fail(
-        self, car: Car, rng: np.random.Generator, pit_in: float, pit_out: float, events: list[Event]
+        self, car: SimCar, rng: np.random.Generator, pit_in: float, pit_out: float, events: list[SimEvent]
     ) -> dict | None:
         """Ballast short at pit exit: the car comes back in next lap (LM-BALLAST); returns that stop."""
         p = self.p
         if not (p.ballast_fail > 0 and self.fmt.family == "endurance" and rng.random() < p.ballast_fail):
             return None
         t = pit_out - min(3.0, (pit_out - pit_in) / 4)
-        events.append(Event(t, "ballast_check", {"number": car.number, "ok": False}))
+        events.append(SimEvent(t, "ballast_check", {"number": car.number, "ok": False}))
         car.behaviours.append("ballast_fail")
         car.stops[-1]["ballast_fail"] = True
         if rng.random() < p.ballast_ignore:
@@ -780,11 +773,11 @@ class _Sim:
             "duration": float(rng.uniform(92.0, 110.0)),
         }
 
-    def apply_finish(self, cars: list[Car], events: list[Event]) -> None:
+    def apply_finish(self, cars: list[SimCar], events: list[SimEvent]) -> None:
         """Cut every car at its finishing crossing (TIME-FINISH, LAP-FINISH, CC-DURATION)."""
         fam = self.fmt.family
 
-        def laps_at(car: Car, until: float) -> tuple[int, float]:
+        def laps_at(car: SimCar, until: float) -> tuple[int, float]:
             n, last = 0, 0.0
             for t, loop in car.crossings:
                 if t > until:
@@ -810,7 +803,7 @@ class _Sim:
             leader = ranked[0]
             flag = next((t for t, loop in leader.crossings if t >= d and loop == "finish"), math.inf)
             for cat in sorted(c for c, end in ends.items() if end is not None):
-                events.append(Event(ends[cat], "signal", {"signal": "stop_category", "category": cat}))
+                events.append(SimEvent(ends[cat], "signal", {"signal": "stop_category", "category": cat}))
         self.flag_t = flag if math.isfinite(flag) else None
         for car in cars:
             cut = flag
@@ -829,10 +822,10 @@ class _Sim:
 
     # ---- auto-cross heat: standing start, start lights, laps
 
-    def run_heat(self, cars: list[Car], rngs: list[np.random.Generator]) -> list[Event]:
-        events = [Event(0.0, "signal", {"signal": "start_procedure"})]
+    def run_heat(self, cars: list[SimCar], rngs: list[np.random.Generator]) -> list[SimEvent]:
+        events = [SimEvent(0.0, "signal", {"signal": "start_procedure"})]
         green = 3.0 + float(rngs[0].uniform(0.0, 5.0)) if rngs else 3.0
-        events.append(Event(green, "signal", {"signal": "start_lights_green"}))
+        events.append(SimEvent(green, "signal", {"signal": "start_lights_green"}))
         target = self.laps or 5
         pattern = self.fmt.grid_pattern  # AX-LENGTH grid 3-2-3-2
         row_of, row, left = {}, 0, pattern[0]
@@ -848,7 +841,7 @@ class _Sim:
             if rng.random() < self.p.jump_start:
                 car.behaviours.append("jump_start")
                 events.append(
-                    Event(float(rng.uniform(0.5, green - 0.1)), "grid_move", {"number": car.number})
+                    SimEvent(float(rng.uniform(0.5, green - 0.1)), "grid_move", {"number": car.number})
                 )
                 reaction = -float(rng.uniform(0.05, 0.4))
             t = green + reaction + 1.8 + 0.6 * row  # start loop 25-50 m after the grid
@@ -870,7 +863,7 @@ class _Sim:
         self.apply_finish(cars, events)
         return events
 
-    def end_t(self, cars: list[Car]) -> float:
+    def end_t(self, cars: list[SimCar]) -> float:
         return max((c.crossings[-1][0] for c in cars if c.crossings), default=0.0)
 
 
@@ -879,7 +872,7 @@ class _Sim:
 
 
 def _decoder_reads(
-    cars: list[Car], p: Params, rng: np.random.Generator, end_t: float
+    cars: list[SimCar], p: Params, rng: np.random.Generator, end_t: float
 ) -> tuple[list[Read], dict[str, int]]:
     """Turn crossings into reads: strength/hits, missed and duplicate reads, backup decoder, noise."""
     stats = {"crossings": 0, "missed": 0, "duplicates": 0, "noise": 0, "backup": 0}

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from service.timeutil import s_to_us, us_to_s
-from simulator.model import DECODER_IDS, Event, Race, describe
+from simulator.model import DECODER_IDS, Race, SimEvent, describe
 
 # Rank of line types at the same microsecond: a driver change or refuel recorded at the same
 # instant as a passing follows it; signals come first.
@@ -87,7 +87,7 @@ def lines(race: Race, *, header: bool = True, decoder_fields: bool | None = None
         yield _dump(obj)
 
 
-def event_line(e: Event) -> dict:
+def event_line(e: SimEvent) -> dict:
     """A non-passing event as its scenario line (signals, driver changes, refuels...)."""
     return {"type": e.type, "t": _t_s(t_us(e.t)), **e.data}
 

@@ -18,6 +18,7 @@ from service.engine.events import LineError, parse_line
 from service.http_errors import status_of
 from service.i18n import say
 from service.results import replay_lines, results
+from service.rules import RULES
 
 TOKEN = "admin-secret"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -468,7 +469,10 @@ def test_api_rule_ids_outside_the_session_need_other_and_a_note(track):
     r = track.post("/penalties", {"number": "2", "rule": "LM-UNSPORTING"}, track.rc)  # the preset's: 1 lap
     assert r.status_code == 201 and r.json()["laps"] == 1 and r.json()["source"] == "c2"
     assert track.row("2")["penalty_seconds"] == 5.0 and track.row("2")["penalty_laps"] == 1
-    assert "LM-UNSPORTING" in track.get("/rules")["rules"]
+    rules = track.get("/rules")
+    assert "LM-UNSPORTING" in rules["rules"] and "CC-LINE" not in rules["rules"]
+    # every rule the service implements, for the penalty form's "other" rules: the registry's
+    assert rules["implemented"] == sorted(RULES) and {"CC-LINE", "AX-JUMP"} <= set(rules["implemented"])
     # undo a penalty: it stays listed as reverted, ids unchanged
     assert track.post("/revert", {"id": "c1"}, track.rc).status_code == 200
     assert [(p["id"], p["state"]) for p in track.get("/penalties") if p.get("manual")] == [

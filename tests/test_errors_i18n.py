@@ -173,7 +173,8 @@ def test_both_languages_fill_the_same_params(section):
 
 def test_decoder_url_errors_say_in_english_what_the_catalogue_says():
     """decoders/ cannot import the catalogue: its English text and the catalogue's must agree."""
-    from decoders.sources import DecoderUrlError, open_source
+    from decoders.errors import DecoderUrlError
+    from decoders.sources import open_source
 
     for url in (
         "ftp://x",

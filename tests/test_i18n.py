@@ -11,6 +11,7 @@ from service.meetings.grids import grid_rows
 from service.meetings.html import race_table, startlist_html
 from service.meetings.model import RaceRow
 from service.meetings.publish import doc_status
+from service.rules import RULES
 from tests.web_helpers import REPO
 
 WEB = REPO / "web"
@@ -36,6 +37,14 @@ def test_every_key_used_by_the_pages_exists():
     assert len(used) > 300
     missing = sorted(k for k in used if k not in CATS["en"])
     assert missing == []
+
+
+def test_every_rule_the_service_implements_has_a_label_and_no_other():
+    """The race-control page labels rule IDs `rule.<ID>`: one per rule of the registry, in both
+    languages. AX-RED is a meeting decision (service/meeting/redflag.py), not a rule a penalty cites."""
+    for cat in CATS.values():
+        assert {k.removeprefix("rule.") for k in cat if k.startswith("rule.")} == set(RULES)
+    assert "AX-RED" not in RULES
 
 
 def test_french_uses_the_officials_words():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import pytest
 
 import service.rules.autocross  # noqa: F401 - registers AX-JUMP (service/rules/__init__.py does not yet)
+from service.rules import RULES
 from tests.web_helpers import (
     OUT,
     SPEC,
@@ -135,6 +137,17 @@ def test_login_then_approve_and_waive_reorder(server, browser, proposed):
     page.click("#penalties tbody tr.pen-applied:has-text('LM-STOPS') button[data-act=waive]")
     spectator.wait_for_function("document.querySelector('#classification tbody tr').dataset.key === '8'")
     assert spectator_order(spectator) == ["8", "7", "9"]
+
+    # The form's rule list comes from the service: the session's rules, then every other rule it
+    # implements, marked "other" (none hard-coded in the page).
+    page.wait_for_function("document.querySelectorAll('#rule-ids option').length > 0")
+    options = page.eval_on_selector_all("#rule-ids option", "os => os.map(o => [o.value, o.textContent])")
+    assert [v for v, _ in options] == sorted(RULES)
+    with urllib.request.urlopen(f"{server.base}/api/sessions/{sid}/rules") as r:
+        session_rules = set(json.loads(r.read())["rules"])
+    assert {v for v, text in options if text == ""} == session_rules and "LM-UNSPORTING" in session_rules
+    assert {v for v, text in options if text == "other"} == set(RULES) - session_rules
+    assert "CC-LINE" in set(RULES) - session_rules
 
     # A manual penalty from the form: one lap for #9.
     page.select_option("#pen-car", "9")

@@ -18,12 +18,10 @@ the decoder's times with. Passings that answer a RESEND or a probe are not `live
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
 import time
 
+from decoders.link import Link, LinkSource, StreamLink, open_serial, open_tcp
 from decoders.p3.codec import (
     REJECT_REASONS,
     ErrorRecord,
@@ -39,19 +37,13 @@ from decoders.p3.codec import (
     tor_of,
 )
 from decoders.passing import Passing
-from decoders.source import Source
 
 log = logging.getLogger(__name__)
 
-READ_SIZE = 1 << 16
 
-
-class LinkIdle(ConnectionError):
-    """Nothing received for longer than the idle timeout."""
-
-
-class P3StreamSource(Source):
-    """Common P3 session over an (reader, writer) pair; subclasses only open the transport."""
+class P3StreamSource(LinkSource):
+    """Common P3 session over a byte stream (the session loop is `LinkSource`'s); subclasses only
+    open the transport."""
 
     def __init__(
         self,
@@ -66,8 +58,7 @@ class P3StreamSource(Source):
         clock_every: float = 60.0,
         **kw,
     ) -> None:
-        super().__init__(url, **kw)
-        self.idle = idle
+        super().__init__(url, idle=idle, **kw)
         self.get_time = get_time
         self.clock_every = clock_every
         self._time_asked: tuple[float, int] | None = None  # (monotonic, host µs) of the last GET_TIME sent
@@ -81,67 +72,51 @@ class P3StreamSource(Source):
         self._quiet_since: dict[str, float] = {}  # decoder id -> last passing or probe (monotonic)
         self._rejected_before: dict[str, int] = dict.fromkeys(REJECT_REASONS, 0)
         self.status.rejected.update(self._rejected_before)
+        self._decoder: P3StreamDecoder | None = None  # this connection's stream decoder
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        raise NotImplementedError
+    def _read_timeout(self) -> float:
+        return min(1.0, self.idle / 2) if self.idle > 0 else 1.0
 
-    async def _serve(self) -> bool:
-        reader, writer = await self._open()
-        self._mark_connected()
-        decoder = P3StreamDecoder()
-        productive = False
-        loop = asyncio.get_running_loop()
-        tick = min(1.0, self.idle / 2) if self.idle > 0 else 1.0
+    def _on_open(self, link: Link, now: float) -> None:
+        self._decoder = P3StreamDecoder()
         self._time_asked, self._time_answered, self._time_tries = None, False, 0
-        try:
-            self.tracker.rearm()
-            self._request_resends(writer)
-            for decoder_id in self.tracker.decoders():  # we were away: ask for what was read since
-                self._probe(writer, decoder_id)
-            self._ask_time(writer)
-            await writer.drain()
-            last_data = loop.time()
-            while True:
-                try:
-                    async with asyncio.timeout(tick):
-                        chunk = await reader.read(READ_SIZE)
-                except TimeoutError:
-                    if self.idle > 0 and loop.time() - last_data > self.idle:
-                        raise LinkIdle(f"no data for {self.idle:g} s") from None
-                    self._request_resends(writer)
-                    self._probe_quiet(writer)
-                    self._ask_time(writer)
-                    await writer.drain()
-                    continue
-                if not chunk:
-                    return productive
-                last_data = loop.time()
-                for record in decoder.feed(chunk):
-                    productive = True
-                    try:
-                        self._handle(record, writer)
-                    except Exception:  # a record no rule foresaw: counted, the link stays up
-                        self._count_reject("record")
-                        log.exception("%s: cannot handle %s record", self.url, type(record).__name__)
-                self._sync_rejects(decoder)
-                self._request_resends(writer)
-                self._probe_quiet(writer)
-                self._ask_time(writer)
-                await writer.drain()
-        finally:
+        self.tracker.rearm()
+        self._request_resends(link)
+        for decoder_id in self.tracker.decoders():  # we were away: ask for what was read since
+            self._probe(link, decoder_id)
+        self._ask_time(link)
+
+    def _on_data(self, link: Link, data: bytes, now: float) -> bool:
+        decoder = self._decoder
+        assert decoder is not None
+        productive = False
+        for record in decoder.feed(data):
+            productive = True
+            try:
+                self._handle(record, link)
+            except Exception:  # a record no rule foresaw: counted, the link stays up
+                self._count_reject("record")
+                log.exception("%s: cannot handle %s record", self.url, type(record).__name__)
+        self._sync_rejects(decoder)
+        return productive
+
+    def _on_tick(self, link: Link, now: float) -> None:
+        self._request_resends(link)
+        self._probe_quiet(link)
+        self._ask_time(link)
+
+    def _on_close(self) -> None:
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None:
             decoder.close()
             self._sync_rejects(decoder)
-            self._rejected_before = dict(self.status.rejected)
-            writer.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
-                    await writer.wait_closed()
+        self._rejected_before = dict(self.status.rejected)
 
     def _sync_rejects(self, decoder: P3StreamDecoder) -> None:
         for reason, n in decoder.rejected.items():
             self.status.rejected[reason] = self._rejected_before.get(reason, 0) + n
 
-    def _ask_time(self, writer: asyncio.StreamWriter) -> None:
+    def _ask_time(self, link: Link) -> None:
         """GET_TIME: every 2 s (five times) until the decoder answers on this connection, then every
         `clock_every` s (a decoder that never answers is not asked more often than that)."""
         if not self.get_time:
@@ -153,7 +128,7 @@ class P3StreamSource(Source):
         if self._time_asked is None or now - self._time_asked[0] >= every:
             self._time_asked = (now, time.time_ns() // 1000)
             self._time_tries += 1
-            writer.write(encode(get_time_request()))
+            link.write(encode(get_time_request()))
 
     def _refetch(self, passing: Passing) -> bool:
         if passing.passing_number is None or not self.resend:
@@ -163,15 +138,15 @@ class P3StreamSource(Source):
         )  # asked again once the service can store it
         return True
 
-    def _request_resends(self, writer: asyncio.StreamWriter) -> None:
+    def _request_resends(self, link: Link) -> None:
         tries = self.resend_tries if self.resend else 0  # 0: gaps are given up (counted lost) at once
         due = self.tracker.due(time.monotonic(), self.resend_retry, tries, writable=self._store_ok)
         for _decoder_id, first, last in due:
             log.info("%s: asking decoder to resend passings %d..%d", self.url, first, last)
-            writer.write(encode(resend_request(first, last)))
+            link.write(encode(resend_request(first, last)))
         self._sync_tracker()
 
-    def _probe(self, writer: asyncio.StreamWriter, decoder_id: str) -> None:
+    def _probe(self, link: Link, decoder_id: str) -> None:
         """RESEND from our newest number + 1 on: the decoder answers with what it read since, if anything."""
         self._quiet_since[decoder_id] = time.monotonic()
         highest = self.tracker.highest(decoder_id)
@@ -179,25 +154,25 @@ class P3StreamSource(Source):
             return
         self._asked[decoder_id] = (highest + 1, time.monotonic())
         log.debug("%s: asking decoder %s for passings after %d", self.url, decoder_id or "?", highest)
-        writer.write(encode(resend_request(highest + 1, highest + self.tracker.max_gap)))
+        link.write(encode(resend_request(highest + 1, highest + self.tracker.max_gap)))
 
-    def _probe_quiet(self, writer: asyncio.StreamWriter) -> None:
+    def _probe_quiet(self, link: Link) -> None:
         """A decoder with no passing for `probe` seconds and no gap pending may hold reads we missed."""
         if not self.probe:
             return
         now = time.monotonic()
         for decoder_id, since in list(self._quiet_since.items()):
             if now - since >= self.probe and not self.tracker.outstanding(decoder_id):
-                self._probe(writer, decoder_id)
+                self._probe(link, decoder_id)
 
-    def _handle(self, record: Record, writer: asyncio.StreamWriter) -> None:
+    def _handle(self, record: Record, link: Link) -> None:
         st = self.status
         if record.decoder_id is not None:
             st.decoder_id = record.decoder_id
             if not self.tracker.knows(
                 record.decoder_id
             ):  # first sight (after a restart: seeded from the log)
-                self._probe(writer, record.decoder_id)
+                self._probe(link, record.decoder_id)
         if isinstance(record, PassingRecord):
             self._passing(record)
         elif isinstance(record, StatusRecord):
@@ -275,17 +250,8 @@ class P3TcpSource(P3StreamSource):
         self.port = port
         self.connect_timeout = connect_timeout
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        async with asyncio.timeout(self.connect_timeout):
-            reader, writer = await asyncio.open_connection(self.host, self.port)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 5)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 2)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-        return reader, writer
+    async def _open(self) -> StreamLink:
+        return await open_tcp(self.host, self.port, self.connect_timeout)
 
 
 class P3SerialSource(P3StreamSource):
@@ -309,13 +275,5 @@ class P3SerialSource(P3StreamSource):
         self.parity = parity.upper()
         self.stopbits = int(stopbits) if stopbits == int(stopbits) else stopbits
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        import serial_asyncio_fast
-
-        return await serial_asyncio_fast.open_serial_connection(
-            url=self.device,
-            baudrate=self.baud,
-            bytesize=self.bytesize,
-            parity=self.parity,
-            stopbits=self.stopbits,
-        )
+    async def _open(self) -> StreamLink:
+        return await open_serial(self.device, self.baud, self.bytesize, self.parity, self.stopbits)

@@ -5,20 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.i18n import said
+from service.presets import divisions
 from service.text import key
 
-# run order of the divisions in a meeting, with their race-number ranges
-AX_DIVISIONS: dict[str, tuple[int, int]] = {
-    "Buggy Cup": (401, 499),
-    "Sprint Girl": (801, 899),
-    "Tourisme Cup": (601, 699),
-    "Maxi Sprint": (701, 799),
-    "Maxi Tourisme": (201, 299),
-    "Junior Sprint": (501, 599),
-    "Buggy 1600": (101, 199),
-    "Super Sprint": (301, 399),
-    "Super Buggy": (1, 99),
-}
+# run order of the divisions in a meeting, with their race-number ranges (the autocross preset's table)
+AX_DIVISIONS: dict[str, tuple[int, int]] = divisions("autocross")
 AX_MAX_STARTERS = 60
 
 

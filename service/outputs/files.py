@@ -4,7 +4,8 @@ Every word comes from the web catalogues (service/i18n.py), in the caller's lang
 penalties and dates are written as service/printed.py says (`4:55.996`, "+1 tour", "-1 tour LM-STOPS").
 The CSVs are what a spreadsheet of that language opens without a wizard: UTF-8 BOM, and for French `;`
 separators and comma decimals (options override). Gaps are numbers of seconds there (a lap gap stays
-words). The PDF is drawn with fpdf2 and DejaVu Sans (Debian fonts-dejavu-core) for accents; without
+words). `export_csv_text` is the untranslated export (results JSON keys as headers). Every CSV goes
+through the one writer, service/spreadsheet.py. The PDF is drawn with fpdf2 and DejaVu Sans (Debian fonts-dejavu-core) for accents; without
 that font it falls back to a core font with cp1252 text. It names the meeting's date, place and
 organiser when the session is a meeting's, its AX-PUBLISH status, and ends with the signature blocks.
 """
@@ -34,6 +35,7 @@ from service.printed import (
     seconds_time,
 )
 from service.results import RESULT_KEYS
+from service.spreadsheet import write_csv
 
 # The English words of the documents, by column or use; web/i18n/LANG.json `_print` translates them
 # (service/i18n.py), like the printed meeting pages.
@@ -129,6 +131,15 @@ def results_csv(
     lab = labels(lang)
     rows = [[_cell(lang, lab, k, r[k]) for k in CSV_COLUMNS] for r in results["classification"]]
     return csv_text(lang, [lab[k] for k in CSV_COLUMNS], rows, sep, decimal)
+
+
+def export_csv_text(res: dict[str, Any]) -> str:
+    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
+    rows = (
+        [*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
+        for row in res["classification"]
+    )
+    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
 
 
 def lap_rows(engine: Engine, chart: dict[str, list[str]]) -> list[dict[str, Any]]:

@@ -83,3 +83,9 @@ def resolve(session: dict[str, Any] | None) -> dict[str, Any]:
 def kinds(name: str) -> dict[str, dict[str, Any]]:
     """A preset's session kinds as declared (`kinds` block), e.g. AX-LENGTH laps per kind."""
     return json.loads(json.dumps(_load(name).get("kinds", {})))  # deep copy of cached data
+
+
+def divisions(name: str) -> dict[str, tuple[int, int]]:
+    """A preset's divisions in run order, each with its race-number range (e.g. auto-cross, RULES.md
+    section 3): the one table the meeting checks and the simulator both read."""
+    return {d: (int(lo), int(hi)) for d, (lo, hi) in _load(name).get("divisions", {}).items()}

@@ -28,12 +28,12 @@ from service.http_errors import caller_lang
 from service.hub import public_penalty, typed_note
 from service.i18n import coded
 from service.meetings import access
+from service.outputs.files import export_csv_text
 from service.presets import describe
-from service.results import RESULT_KEYS
+from service.rules import RULES
 from service.sessions import setup as session_setup
 from service.sessions.live import DecoderLink, LiveSession
 from service.sessions.manager import Manager
-from service.spreadsheet import write_csv
 from service.store import texts_scenario
 
 if TYPE_CHECKING:
@@ -96,15 +96,6 @@ def documents(request: Request) -> Documents:
 
 def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def export_csv_text(res: dict[str, Any]) -> str:
-    """The results JSON's rows as CSV, with the flagged laps ("12 estimated; 13 manual": hand-made times)."""
-    rows = (
-        [*(row[k] for k in RESULT_KEYS), "; ".join(f"{n} {f}" for n, f in row["lap_flags"].items())]
-        for row in res["classification"]
-    )
-    return write_csv([*RESULT_KEYS, "flagged_laps"], rows)
 
 
 def build_router(mgr: Manager, seasons: SeasonBook | None = None) -> APIRouter:
@@ -328,8 +319,9 @@ def build_router(mgr: Manager, seasons: SeasonBook | None = None) -> APIRouter:
 
     @api.get("/sessions/{sid}/rules")
     async def session_rules(sid: str) -> dict[str, Any]:
-        """The rule IDs race control may cite without choosing "other", with the preset's amounts."""
-        return {"rules": mgr.get(sid).rule_amounts()}
+        """The rule IDs race control may cite without choosing "other", with the preset's amounts, and
+        every rule ID the service implements (`implemented`, the registry's: cited as "other")."""
+        return {"rules": mgr.get(sid).rule_amounts(), "implemented": sorted(RULES)}
 
     @api.post("/sessions/{sid}/penalties/{pid}/waive")
     async def waive(pid: str, request: Request, c: Caller = AS_RC) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from enum import IntEnum
 
 from simulator.emit.base import Feed, SimPassing, Target, build_feeds
 from simulator.emit.targets import make_target
@@ -19,6 +20,16 @@ from simulator.model import Race
 from simulator.scenario import event_line
 
 log = logging.getLogger("boucle.simulator")
+
+
+class Cue(IntEnum):
+    """What happens at a moment of the playback timeline; at one instant, in this order."""
+
+    REBOOT = -1  # a decoder reboots (before the reads of that instant)
+    LINK_DOWN = 0  # a decoder's link drops (an outage starts)
+    READ = 1  # a decoder reads a passing
+    LINK_UP = 2  # the link is back (the outage ends)
+    EVENT = 3  # a non-passing scenario line, for `on_event` (race control, marshals)
 
 
 def _order(x: SimPassing | dict | None) -> int:
@@ -71,14 +82,14 @@ async def play(
         while loop.time() < deadline and not all(tg.clients(f) for tg in tgs for f in feeds):
             await asyncio.sleep(0.02)
         # one timeline for all decoders: reads, link drops and recoveries
-        timeline: list[tuple[float, int, Feed | None, SimPassing | dict | None]] = []
+        timeline: list[tuple[float, Cue, Feed | None, SimPassing | dict | None]] = []
         for f in feeds:
-            timeline += [(p.t, 1, f, p) for p in f.passings]
+            timeline += [(p.t, Cue.READ, f, p) for p in f.passings]
             for a, b in f.outages:
-                timeline += [(a, 0, f, None), (b, 2, f, None)]
-            timeline += [(at, -1, f, None) for at in f.reboots]  # before the reads of that instant
+                timeline += [(a, Cue.LINK_DOWN, f, None), (b, Cue.LINK_UP, f, None)]
+            timeline += [(at, Cue.REBOOT, f, None) for at in f.reboots]
         if on_event is not None:
-            timeline += [(e.t, 3, None, event_line(e)) for e in race.events]
+            timeline += [(e.t, Cue.EVENT, None, event_line(e)) for e in race.events]
         timeline.sort(key=lambda x: (x[0], x[1], x[2].key if x[2] else "", _order(x[3])))
         t0 = from_t if from_t is not None else min([0.0] + [x[0] for x in timeline[:1]])
         wall0 = loop.time()
@@ -95,33 +106,33 @@ async def play(
                             await tg.status(f)
 
         status_task = asyncio.create_task(statuses())
-        for t, kind, f, p in timeline:
+        for t, cue, f, p in timeline:
             if t < t0:  # before --from-t: the decoder read it, nobody was listening
                 if isinstance(p, SimPassing):
                     f.read(p)
-                elif kind == -1:
+                elif cue is Cue.REBOOT:
                     f.reboot()
                 continue
             delay = wall0 + (t - t0) / speed - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if kind == 3:
+            if cue is Cue.EVENT:
                 assert on_event is not None and isinstance(p, dict)
                 res = on_event(p)
                 if inspect.isawaitable(res):
                     await res
-            elif kind == -1:
+            elif cue is Cue.REBOOT:
                 f.reboot()
                 log.info("decoder %s (%s) reboots at t=%.1f: numbering from 1 again", f.decoder_id, f.loop, t)
                 if f.online:
                     for tg in tgs:
                         await tg.reboot(f)
-            elif kind == 0 and f.online:
+            elif cue is Cue.LINK_DOWN and f.online:
                 f.online = False
                 log.info("decoder %s (%s) link down at t=%.1f", f.decoder_id, f.loop, t)
                 for tg in tgs:
                     await tg.down(f)
-            elif kind == 2 and not f.online:
+            elif cue is Cue.LINK_UP and not f.online:
                 f.online = True
                 log.info("decoder %s (%s) link up at t=%.1f", f.decoder_id, f.loop, t)
                 for tg in tgs:

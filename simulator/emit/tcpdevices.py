@@ -1,6 +1,6 @@
-"""Simulated text decoders over TCP (Race Result, Wiclax): one listening port per decoder.
+"""Simulated decoders over TCP (P3, Race Result, Wiclax): one listening port per decoder.
 
-As P3's `p3tcp` target: `SCHEME://HOST:PORT` puts the first decoder on PORT, the next on PORT+1
+`SCHEME://HOST:PORT` puts the first decoder on PORT, the next on PORT+1
 (port 0: free ports); during a link cut the decoder stops listening and drops its clients, and
 what it reads meanwhile is only in its memory (`Feed.history`), for the client to ask for again.
 A protocol is a `Device` per client connection: what it answers to the client's bytes, what it
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from urllib.parse import urlsplit
 
 from simulator.emit.base import Feed, SimPassing, Target
@@ -50,11 +51,15 @@ class TcpDevicesTarget(Target):
             raise ValueError(f"{url!r}: expected {self.scheme}://HOST:PORT")
         self.url, self.host = url, u.hostname
         self.first_port = u.port if u.port is not None else self.default_port
-        self.rng, self.corrupt = fault_options(url)
+        self.rng, self.corrupt = self.faults(url)
         self.ports: dict[str, int] = {}
         self.servers: dict[str, asyncio.Server] = {}
         self.devices: dict[str, dict[asyncio.StreamWriter, Device]] = {}
         self.tasks: set[asyncio.Task] = set()
+
+    def faults(self, url: str) -> tuple[random.Random, float]:
+        """(fault stream, corrupt probability) from the URL's `corrupt=P&seed=S` (faults.py)."""
+        return fault_options(url)
 
     def device(self, feed: Feed) -> Device:
         raise NotImplementedError

@@ -21,10 +21,6 @@ const T = {
   otherNeedsNote: () => t("rc.other_needs_note"),
 };
 
-const KNOWN_RULES = ["LM-STOPS", "LM-LAP-BETWEEN", "LM-PIT-CLOSED-START", "LM-NO-CHANGE-END", "LM-MIN-PIT",
-  "LM-REFUEL", "LM-WEIGHT", "LM-BALLAST", "LM-UNSPORTING", "AX-JUMP", "AX-LANES", "AX-TIME-PEN", "AX-RED",
-  "AX-TRANSPONDER", "KA-TRANSPONDER", "CC-PIT", "CC-LINE"];
-
 // How early to warn that a car may miss its mandatory stops: per missing stop, this much race time.
 const STOP_WARN_S = 15 * 60;
 const REFUEL_WARN_S = 10 * 60;
@@ -249,7 +245,7 @@ async function main() {
   };
 
   // -- manual penalty ---------------------------------------------------------------------------
-  const rules = new Set(KNOWN_RULES);
+  const rules = new Set(); // every rule ID the service implements, and the session's
   const ruleList = $("rule-ids");
   const refreshRuleList = () => {
     for (const k of Object.keys(sessionRules)) rules.add(k);
@@ -258,7 +254,11 @@ async function main() {
         r in sessionRules ? "" : t("rc.other_rule"))));
     }
   };
-  api(`${base}/rules`).then((r) => { sessionRules = r.rules || {}; refreshRuleList(); }).catch(() => {});
+  api(`${base}/rules`).then((r) => {
+    sessionRules = r.rules || {};
+    for (const k of r.implemented || []) rules.add(k);
+    refreshRuleList();
+  }).catch(() => {});
   $("pen-unit").addEventListener("change", () => { $("pen-amount").disabled = $("pen-unit").value === "dsq"; });
   $("penalty-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
