@@ -51,7 +51,12 @@ class PairServer(LiveServer):
         self.data, self.port, self.token, self.options = data, port or free_port(), token, options
         self.base = self.url
         self.server: uvicorn.Server | None = None
-        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=20)
+        self.http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=20,
+            limits=httpx.Limits(max_keepalive_connections=0),  # see tests/web_helpers.LiveServer
+        )
 
     @property
     def url(self) -> str:

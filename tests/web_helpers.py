@@ -42,7 +42,11 @@ class LiveServer:
         )  # the service's own bounded protocols
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="boucle-test-server", daemon=True)
-        self.http = httpx.Client(base_url=self.base, timeout=10)
+        # a connection per request: a kept-alive one the server closes as idle (uvicorn's 5 s) while the
+        # browser works can be reused just as it closes, and the request dies unanswered
+        self.http = httpx.Client(
+            base_url=self.base, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+        )
 
     def start(self) -> LiveServer:
         self.thread.start()

@@ -107,13 +107,7 @@ def build_meeting_router(mgr: Manager, svc: MeetingService, seasons: SeasonBook 
 
     def plan_dict(mid: str, p: SessionPlan) -> dict[str, Any]:
         return {
-            "key": p.key,
-            "stage": p.stage,
-            "kind": p.kind,
-            "series": p.series,
-            "laps": p.laps,
-            "grid": p.grid,
-            "rows": p.rows,
+            **p.public(),
             "session_id": book.sessions(mid).get(p.key),
             "recorded": p.key in svc.get(mid).results,
         }

@@ -36,6 +36,18 @@ class SessionPlan:
         """The grid drawn in rows: 3-2-3-2 with the pole inside for auto-cross (AX-LENGTH)."""
         return grid_rows(self.grid, self.pattern)
 
+    def public(self) -> dict[str, Any]:
+        """What the pages show of the plan (the session it became is the caller's to add)."""
+        return {
+            "key": self.key,
+            "stage": self.stage,
+            "kind": self.kind,
+            "series": self.series,
+            "laps": self.laps,
+            "grid": self.grid,
+            "rows": self.rows,
+        }
+
     def header_lines(self) -> list[dict[str, Any]]:
         """The `session` and `entry` lines of this session's scenario (shared/spec/scenario.md)."""
         return [self.session_line, *self.entries]

@@ -347,13 +347,7 @@ class MeetingService:
                 live = None if sid is None else self.live.sessions.get(sid)
                 rows.append(
                     {
-                        "key": p.key,
-                        "stage": p.stage,
-                        "kind": p.kind,
-                        "series": p.series,
-                        "laps": p.laps,
-                        "grid": p.grid,
-                        "rows": p.rows,
+                        **p.public(),
                         "session_id": sid,
                         "recorded": p.key in m.results,
                         "state": None if live is None else live.state,

@@ -37,6 +37,21 @@ def norm(name: Any) -> str:
 NO_START = "dns"
 
 
+def row_score(table: str, r: dict[str, Any], preset: str, status: str | None = None) -> Score:
+    """A competitor's score line from a results row: named by `identity`, started unless `dns`."""
+    status = status or str(r.get("status") or "classified")
+    key = identity(r.get("name"), r["number"])
+    return Score(
+        table,
+        key,
+        str(r.get("name") or ""),
+        str(r["number"]),
+        status,
+        started=status != NO_START,
+        kind=preset,
+    )
+
+
 @dataclass(slots=True)
 class SeasonEvent:
     """One event of a season: its name, its results documents by role, and options."""
@@ -142,16 +157,8 @@ class LeMansPoints(Championship):
         best: dict[str, float] = {}
         for r in race_rows:
             table = canon.get(norm(r.get("category")), str(r.get("category") or ""))
-            status = str(r.get("status") or "classified")
-            s = Score(
-                table,
-                identity(r.get("name"), r["number"]),
-                str(r.get("name") or ""),
-                str(r["number"]),
-                status,
-                started=status != NO_START,
-                kind=preset,
-            )
+            s = row_score(table, r, preset)
+            status = s.status
             if status in self.scoring and int(r.get("category_position") or 0) >= 1:
                 s.place = int(r["category_position"])
                 pts = scale_points(self.scale, s.place) * coef  # x2 on place points only (decision)
@@ -178,15 +185,7 @@ class LeMansPoints(Championship):
                 key = identity(r.get("name"), r["number"])
                 s = out.get((table, key))
                 if s is None:  # pole but did not take the race start
-                    s = out[(table, key)] = Score(
-                        table,
-                        key,
-                        str(r.get("name") or ""),
-                        str(r["number"]),
-                        NO_START,
-                        started=False,
-                        kind=preset,
-                    )
+                    s = out[(table, key)] = row_score(table, r, preset, NO_START)
                 s.points += self.p.get("pole_bonus", 2)
                 s.detail["pole"] = self.p.get("pole_bonus", 2)
         return list(out.values())
@@ -261,16 +260,8 @@ class _CrossCountry(Championship):
         for r in rows:
             if norm(r.get("category")) not in cats:
                 continue
-            status = str(r.get("status") or "classified")
-            s = Score(
-                table,
-                identity(r.get("name"), r["number"]),
-                str(r.get("name") or ""),
-                str(r["number"]),
-                status,
-                started=status != NO_START,
-                kind=preset,
-            )
+            s = row_score(table, r, preset)
+            status = s.status
             if status in (scoring or self.scoring):
                 place += 1
                 s.place = place
@@ -369,15 +360,7 @@ class CrossCountryPoints(_CrossCountry):
                 key = identity(r.get("name"), r["number"])
                 s = index.get((table, key))
                 if s is None:  # sprint test but no race start
-                    s = index[(table, key)] = Score(
-                        table,
-                        key,
-                        str(r.get("name") or ""),
-                        str(r["number"]),
-                        NO_START,
-                        started=False,
-                        kind=preset,
-                    )
+                    s = index[(table, key)] = row_score(table, r, preset, NO_START)
                     out.append(s)
                 s.points += scale[i]
                 s.detail["sprint"] = scale[i]
