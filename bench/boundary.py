@@ -103,13 +103,16 @@ def main() -> None:
     t_msgspec = median_of(lambda: [decode_line(x) for x in texts])
     t_pydantic = median_of(lambda: [adapter.validate_json(x) for x in texts])
     print(
-        f"bench/boundary.py: {len(texts)} lines of a 6-hour 60-kart race, JSON text -> typed lines, median of {RUNS}"
+        f"bench/boundary.py: {len(texts)} lines of a 6-hour 60-kart race, JSON text -> typed lines, "
+        f"median of {RUNS}"
     )
     print(
-        f"  msgspec  (service/engine/events.py): {t_msgspec * 1000:7.1f} ms  ({len(texts) / t_msgspec:,.0f} lines/s)"
+        f"  msgspec  (service/engine/events.py): {t_msgspec * 1000:7.1f} ms  "
+        f"({len(texts) / t_msgspec:,.0f} lines/s)"
     )
     print(
-        f"  pydantic (mirror models, strict):     {t_pydantic * 1000:7.1f} ms  ({len(texts) / t_pydantic:,.0f} lines/s)"
+        f"  pydantic (mirror models, strict):     {t_pydantic * 1000:7.1f} ms  "
+        f"({len(texts) / t_pydantic:,.0f} lines/s)"
     )
     print(f"  pydantic / msgspec: {t_pydantic / t_msgspec:.1f}x")
 

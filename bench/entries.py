@@ -117,7 +117,8 @@ def main() -> None:
                 took = statistics.median(r[0] for r in runs)
                 stall = statistics.median(r[1] for r in runs)
                 print(
-                    f"  {kind:4} ({len(body) / 1e6:.1f} MB) request (read + validate + one transaction + apply): "
+                    f"  {kind:4} ({len(body) / 1e6:.1f} MB) request "
+                    "(read + validate + one transaction + apply): "
                     f"{took * 1000:.0f} ms   runs {', '.join(f'{r[0] * 1000:.0f}' for r in runs)}"
                 )
                 print(f"       longest unanswered probe meanwhile: {stall * 1000:.0f} ms")

@@ -440,13 +440,15 @@ def main() -> None:
             f"{args.race_minutes:g} min of race, 100 ms coalescing (bytes per client per minute of wall time)"
         )
         print(
-            f"  {'speed':>5} {'msgs':>6} {'lean B/min':>11} {'deflated':>9} {'whole rows B/min':>17} {'deflated':>9} "
+            f"  {'speed':>5} {'msgs':>6} {'lean B/min':>11} {'deflated':>9} "
+            f"{'whole rows B/min':>17} {'deflated':>9} "
             f"{'B/msg lean':>10} {'whole':>7} {'ratio':>6}"
         )
         for speed in (1.0, 30.0):
             r = delta_bytes(speed, args.race_minutes)
             print(
-                f"  {speed:>4g}x {r['messages']:>6} {r['lean']:>11,.0f} {r['lean_z']:>9,.0f} {r['whole']:>17,.0f} "
+                f"  {speed:>4g}x {r['messages']:>6} {r['lean']:>11,.0f} {r['lean_z']:>9,.0f} "
+                f"{r['whole']:>17,.0f} "
                 f"{r['whole_z']:>9,.0f} {r['lean_msg']:>10,.0f} {r['whole_msg']:>7,.0f} "
                 f"{r['whole'] / max(1, r['lean']):>5.1f}x",
                 flush=True,
@@ -455,12 +457,14 @@ def main() -> None:
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars, spectator stream; "
+        f"\nbench/fanout.py part 2: {RATE:g} passings/s for {args.seconds:g} s, "
+        f"{CARS} cars, spectator stream; "
         f"{cores} cores for everything (service, brokers, clients in {args.procs} processes), "
         f"load average {os.getloadavg()[0]:.1f} at the start"
     )
     print(
-        f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'missed':>9} "
+        f"  {'path':<24} {'clients':>7} {'deltas':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'max ms':>7} {'missed':>9} "
         f"{'svc CPU s':>9} {'svc RSS':>8}  {'broker CPU s (per node)':<24} {'broker RSS MB':<14} "
         f"{'clients CPU s':>13} load"
     )
@@ -472,7 +476,8 @@ def main() -> None:
                 print(f"  {NAMES[mode]:<24} {n:>7} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
             print(
-                f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} {r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
+                f"  {NAMES[mode]:<24} {r['clients']:>7} {r['deltas']:>6} {r['p50_ms']:7.0f} "
+                f"{r['p99_ms']:7.0f} {r['max_ms']:7.0f} "
                 f"{r['missed']:>9} {r['svc_cpu_s']:9.1f} {r['svc_rss_mb']:6.0f}MB  "
                 f"{_per_node(r['broker_cpu_s'], '.1f'):<24} {_per_node(r['broker_rss_mb'], '.0f'):<14} "
                 f"{r['clients_cpu_s']:13.1f} {r['load'][0]:.1f}-{r['load'][1]:.1f}",

@@ -267,8 +267,9 @@ def show(case: str, r: dict, label: str = "") -> None:
         total = sum(flood.values())
         answers = f"  flood: {total} requests ({', '.join(f'{k}: {v}' for k, v in sorted(flood.items()))})"
     print(
-        f"  {label}{case:>14}: live stream p50 {r['live_p50']:7.1f} ms  p99 {r['live_p99']:7.1f} ms | staff POST "
-        f"p50 {r['post_p50']:7.1f} ms  p99 {r['post_p99']:7.1f} ms | {r['missing']:g} of {r['reads']:g} reads missing"
+        f"  {label}{case:>14}: live stream p50 {r['live_p50']:7.1f} ms  p99 {r['live_p99']:7.1f} ms "
+        f"| staff POST p50 {r['post_p50']:7.1f} ms  p99 {r['post_p99']:7.1f} ms "
+        f"| {r['missing']:g} of {r['reads']:g} reads missing"
         f"{answers}",
         flush=True,
     )

@@ -4,7 +4,8 @@ bookkeeping; service/sessions/intake.py) costs per read, against submitting the 
 Each run makes a session (SQLite synchronous=OFF, so the figure is the CPU cost, not the disk's),
 30 entries, then 5,000 numbered reads of one decoder: once as ready lines through
 `LiveSession.submit`, once as live `Passing` objects (stamped with a decoder clock five months off
-as they are made) through `LiveSession.on_passing`, the clock learnt from their arrivals. Prints the median reads per second of RUNS runs and the ratio.
+as they are made) through `LiveSession.on_passing`, the clock learnt from their arrivals. Prints the
+median reads per second of RUNS runs and the ratio.
 """
 
 from __future__ import annotations

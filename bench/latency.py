@@ -294,7 +294,8 @@ def main() -> None:
         return
     print(f"bench/latency.py: {RATE:g} passings/s for {args.seconds:g} s, {CARS} cars")
     print(
-        f"  client side: {args.procs} processes, {'no compression' if args.no_deflate else 'permessage-deflate'}"
+        f"  client side: {args.procs} processes, "
+        f"{'no compression' if args.no_deflate else 'permessage-deflate'}"
     )
     for stream in args.stream or ["live", "spectator"]:
         for n in args.clients or [100, 1000]:
@@ -314,7 +315,8 @@ def main() -> None:
                     for k in ("p50_ms", "p99_ms", "max_ms", "missing")
                 }
                 print(
-                    f"  {stream:>9} stream, {n:>5} clients: MEDIAN of {len(runs)}: p50 {med['p50_ms']:6.1f} ms  "
+                    f"  {stream:>9} stream, {n:>5} clients: MEDIAN of {len(runs)}: "
+                    f"p50 {med['p50_ms']:6.1f} ms  "
                     f"p99 {med['p99_ms']:6.1f} ms  max {med['max_ms']:6.1f} ms  ({med['missing']:g} missing)",
                     flush=True,
                 )

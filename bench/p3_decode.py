@@ -142,7 +142,8 @@ def measure(name: str, stream: bytes, n: int, runs: int, ref_frames: int) -> flo
     ref_rate = ref_n / statistics.median(ref_times)
     print(
         f"{name:<14} {n:>8} frames {len(stream) / 1e6:6.1f} MB  median {median * 1e3:7.1f} ms  "
-        f"{rate:>10,.0f} frames/s  ({len(stream) / median / 1e6:.1f} MB/s)  reference {ref_rate:>8,.0f} frames/s"
+        f"{rate:>10,.0f} frames/s  ({len(stream) / median / 1e6:.1f} MB/s)  "
+        f"reference {ref_rate:>8,.0f} frames/s"
         f"  ratio {rate / ref_rate:5.1f}x"
     )
     return rate

@@ -117,7 +117,8 @@ def main() -> None:
     for pen in pens:
         by_rule[pen.rule] = by_rule.get(pen.rule, 0) + 1
     print(
-        f"{PRESET}: {len(engine.cars)} karts, {n} passings, {len(lines)} lines, {len(engine.rules)} rules on, "
+        f"{PRESET}: {len(engine.cars)} karts, {n} passings, {len(lines)} lines, "
+        f"{len(engine.rules)} rules on, "
         f"penalties {dict(sorted(by_rule.items()))}"
     )
     if args.profile:
@@ -149,7 +150,8 @@ def main() -> None:
         med = statistics.median(runs)
         print(
             f"{label}, median of {RUNS}: {med:.3f} s ({n / med:,.0f} passings/s); runs "
-            f"{', '.join(f'{x:.3f}' for x in sorted(runs))}; target <= 0.250 s: {'OK' if med <= 0.25 else 'MISSED'}"
+            f"{', '.join(f'{x:.3f}' for x in sorted(runs))}; "
+            f"target <= 0.250 s: {'OK' if med <= 0.25 else 'MISSED'}"
         )
 
 

@@ -37,7 +37,8 @@ def make_session(mgr: Manager, cars: int):
 
 
 def pure(cars: int, laps: int) -> float:
-    """Microseconds per passing for board + diff + encode (the rows are the hub's, computed once per change)."""
+    """Microseconds per passing for board + diff + encode
+    (the rows are the hub's, computed once per change)."""
     with tempfile.TemporaryDirectory() as d:
         mgr = Manager(Path(d), "x", "OFF")
         s = make_session(mgr, cars)
@@ -110,7 +111,8 @@ def main() -> None:
     print(f"rmonitor board+diff+encode: {us:.0f} us per passing ({a.cars} cars, median of {a.runs} runs)")
     runs = [asyncio.run(wire(a.cars, a.clients, a.laps // 2 or 1)) for _ in range(a.runs)]
     print(
-        f"rmonitor passing -> $J at all {a.clients} clients: median {statistics.median(r[0] for r in runs):.2f} ms, "
+        f"rmonitor passing -> $J at all {a.clients} clients: "
+        f"median {statistics.median(r[0] for r in runs):.2f} ms, "
         f"p95 {statistics.median(r[1] for r in runs):.2f} ms ({a.cars} cars, loopback TCP)"
     )
 

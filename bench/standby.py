@@ -161,7 +161,8 @@ def main() -> None:
         writes.append(first_write)
         promotions.append(took)
     print(
-        f"hot standby, {RATE:g} passings/s for {DURATION:g} s, {RUNS} runs, load average {os.getloadavg()[0]:.1f}"
+        f"hot standby, {RATE:g} passings/s for {DURATION:g} s, {RUNS} runs, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"  copy delay (primary commit -> standby commit): p50 {statistics.median(p50s):.1f} ms, "

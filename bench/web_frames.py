@@ -61,7 +61,8 @@ def main() -> None:
                 feeder.stop_flag.set()
                 feeder.join(timeout=10)
             print(
-                f"bench/web_frames.py: spectator page, {CARS} cars each updated every second, phone viewport, "
+                f"bench/web_frames.py: spectator page, {CARS} cars "
+                "each updated every second, phone viewport, "
                 f"{args.phase:g} s per phase; JS errors: {len(errors)}"
             )
             print(
@@ -74,8 +75,10 @@ def main() -> None:
                 ("CPU 4x slower, order reshuffled every second", worst),
             ):
                 print(
-                    f"{name:<44} {m['frames']:>6} {m['mean']:6.1f} {m['p50']:6.1f} {m['p95']:6.1f} {m['p99']:6.1f} "
-                    f"{m['max']:6.1f}  {m['longtasks']:>4} ({m['longtask_max']:3.0f}) {m['rows']:>6} {m['deltas']:>6} "
+                    f"{name:<44} {m['frames']:>6} {m['mean']:6.1f} {m['p50']:6.1f} "
+                    f"{m['p95']:6.1f} {m['p99']:6.1f} "
+                    f"{m['max']:6.1f}  {m['longtasks']:>4} ({m['longtask_max']:3.0f}) "
+                    f"{m['rows']:>6} {m['deltas']:>6} "
                     f"{m['render_mean']:4.2f}/{m['render_max']:4.1f}"
                 )
             print("frame times in ms (requestAnimationFrame deltas); render: mean/max ms per store flush")

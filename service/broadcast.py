@@ -269,7 +269,8 @@ class BrokerPublisher:
             await self._deltas(client)
 
     async def _deltas(self, client: aiomqtt.Client) -> None:
-        """Each moved session's deltas after the last acknowledged seq, from its stream's backlog, in order."""
+        """Each moved session's deltas after the last acknowledged seq, from its stream's backlog,
+        in order."""
         todo, self.pending = self.pending, set()
         for sid in sorted(todo):
             hub = self.manager.hubs.get(sid)
@@ -329,7 +330,8 @@ class BrokerPublisher:
                 await self._snapshot(client, sid, hub.spectator)
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
-        """Server time and the seq a broker has of each recently moved session (a page that is behind resyncs)."""
+        """Server time and the seq a broker has of each recently moved session
+        (a page that is behind resyncs)."""
         now = time.monotonic()
         seqs = {sid: seq for sid, seq in sorted(self.acked.items()) if self._recent(sid, now)}
         beat = {

@@ -27,7 +27,8 @@ def _replay(args: argparse.Namespace) -> int:
     else:
         p = engine.params
         print(
-            f"{p['preset']} {engine.kind}  ({len(engine.cars)} entries, {engine.counters['passings']} passings)"
+            f"{p['preset']} {engine.kind}  "
+            f"({len(engine.cars)} entries, {engine.counters['passings']} passings)"
         )
         print(format_table(classify(engine)))
         pens = engine.penalties.all()
@@ -36,7 +37,8 @@ def _replay(args: argparse.Namespace) -> int:
             for pen in pens:
                 d = pen.as_dict()
                 print(
-                    f"  {d['id']:>4} #{d['number']:<4} {d['rule']:<20} t={d['t']:<10} {d['state']:<8} {d['evidence']}"
+                    f"  {d['id']:>4} #{d['number']:<4} {d['rule']:<20} t={d['t']:<10} "
+                    f"{d['state']:<8} {d['evidence']}"
                 )
     return 0
 
@@ -132,7 +134,8 @@ def _record(args: argparse.Namespace) -> int:
         return 2
     for d in damage:  # written as comments in the file too: a damaged log exports what it holds, said
         print(
-            f"boucle record: warning: {d.get('lines_missing', 0)} line(s) missing from the log: {d.get('why')}",
+            f"boucle record: warning: {d.get('lines_missing', 0)} line(s) missing from the log: "
+            f"{d.get('why')}",
             file=sys.stderr,
         )
     print(f"wrote {n} lines to {args.out}", file=sys.stderr)
@@ -223,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--admin-token-file",
         metavar="FILE",
-        help="where the admin token is kept, mode 0600, refused when others may read it (default: DATA/admin-token; "
-        "made at first start)",
+        help="where the admin token is kept, mode 0600, refused when others may read it "
+        "(default: DATA/admin-token; made at first start)",
     )
     p.add_argument(
         "--standby-of",

@@ -342,7 +342,8 @@ class _Builder:
         return out
 
     def merge_conflict(self, car: _Car, row: _Row) -> bool:
-        """A second row of the same number adds its driver; an entry field it gives differently is an error."""
+        """A second row of the same number adds its driver;
+        an entry field it gives differently is an error."""
         for name, value in row.entry.items():
             had = car.fields.get(name)
             if had and fold(had[0]) != fold(value):

@@ -52,7 +52,9 @@ _SYNONYMS = {  # headers as `field_of` folds them: no accents, lower case, no "d
     "first_name": "prenom|prenom pilote|first name|firstname|given name|forename|driver first name",
     "last_name": "nom|nom pilote|nom famille|last name|lastname|surname|family name|driver last name",
     "weight_kg": "poids|poids pilote|weight|masse|driver weight|kg",
-    "licence": "licence|license|no licence|numero licence|licence no|licence number|license number|lic|no lic",
+    "licence": (
+        "licence|license|no licence|numero licence|licence no|licence number|license number|lic|no lic"
+    ),
     "club": "club|asa|association|asso|club asa",
     "nationality": "nationalite|nat|nation|pays|country|nationality",
 }

@@ -1,4 +1,5 @@
-"""NATS servers on this machine: a 3-node cluster and a venue leaf node, for `make demo CLUSTER=1`, tests, bench.
+"""NATS servers on this machine: a 3-node cluster and a venue leaf node, for `make demo CLUSTER=1`,
+tests, bench.
 
 NATS Server speaks MQTT 3.1.1 and MQTT over WebSocket (path `/mqtt`), so `boucle serve --publish`
 and the spectator page's MQTT.js ride it unchanged. Its MQTT needs JetStream and a `server_name`:
@@ -93,12 +94,14 @@ class NatsServer:
     def config(self, cluster_name: str = "boucle") -> str:
         h = self.host
         store = self.folder / self.name
+        limits = "max_memory_store: 256MB, max_file_store: 1GB"
+        replicas = f", stream_replicas: {self.replicas}" if self.replicas > 1 else ""
         parts = [
             f"server_name: {self.name}",
             f"listen: {h}:{self.client_port}",
             f"http: {h}:{self.http_port}",
-            f'jetstream {{ store_dir: "{store}", domain: {self.domain}, max_memory_store: 256MB, max_file_store: 1GB }}',
-            f"mqtt {{ listen: {h}:{self.mqtt_port}{f', stream_replicas: {self.replicas}' if self.replicas > 1 else ''} }}",
+            f'jetstream {{ store_dir: "{store}", domain: {self.domain}, {limits} }}',
+            f"mqtt {{ listen: {h}:{self.mqtt_port}{replicas} }}",
             f"websocket {{ listen: {h}:{self.ws_port}, no_tls: true }}",
         ]
         if self.cluster_port is not None:

@@ -447,7 +447,8 @@ def texts_scenario(texts: list[str], damage: list[dict[str, Any]] | None = None)
         items.append(obj if isinstance(obj, dict) else " ".join(text.splitlines()))
     head = [
         f"# {d.get('lines_missing', 0)} line(s) missing from this log ({_ranges(d.get('missing', []))}): "
-        f"{d.get('why', '')}, found {d.get('found', '?')}{'; damaged file kept as ' + d['kept_as'] if d.get('kept_as') else ''}\n"
+        f"{d.get('why', '')}, found {d.get('found', '?')}"
+        f"{'; damaged file kept as ' + d['kept_as'] if d.get('kept_as') else ''}\n"
         for d in damage or []
     ]
     body = [
@@ -476,7 +477,8 @@ def export_scenario(db_path: str | Path, out: str | Path) -> tuple[int, list[dic
         text, n = scenario_text(store, damage)
     finally:
         store.close()
-    head = f"# Boucle session {meta.get('id', '?')} ({meta.get('name', '')}), exported {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+    exported = time.strftime("%Y-%m-%d %H:%M:%S")
+    head = f"# Boucle session {meta.get('id', '?')} ({meta.get('name', '')}), exported {exported}\n"
     if str(out) == "-":
         sys.stdout.write(head + text)
     else:

@@ -17,7 +17,8 @@ TIME_S = re.compile(r"^\d{2}:[0-5]\d:[0-5]\d$")  # HH:MM:SS
 DATE = re.compile(r"^\d{2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) \d{2}$")
 FLAGS = {"      ", "Green ", "Yellow", "Red   ", "Finish"}
 
-# field kinds: "int", ("str", max length), "time" (HH:MM:SS.DDD quoted), "hms" (HH:MM:SS quoted), "flag", "date"
+# field kinds: "int", ("str", max length), "time" (HH:MM:SS.DDD quoted), "hms" (HH:MM:SS quoted),
+# "flag", "date"
 LAYOUTS: dict[str, list] = {
     "I": ["time", "date"],  # init: time of day, date
     "B": ["int", ("str", 40)],  # run: unique number, description

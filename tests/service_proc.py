@@ -19,7 +19,8 @@ from service.sessions.manager import Manager
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "test-admin-token"
-# the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an admin would
+# the tests' decoders (fake P3 decoders, the simulator, mosquitto) live on this machine: allowed as an
+# admin would
 LOCAL = ["127.0.0.1", "/dev/pts/"]  # the tests' decoders are local: what an admin allows here
 LOCAL_DECODERS = [arg for item in LOCAL for arg in ("--allow-decoder", item)]
 # benches open thousands of clients from 127.0.0.1: no cap per address, the file limit as the total
@@ -106,7 +107,8 @@ class ServiceProcess:
 
 
 async def until(cond, timeout: float = 20.0, what: str = "condition"):
-    """Wait for `cond()` (sync or async) to be truthy: bounded by a generous timeout, never a timed assertion."""
+    """Wait for `cond()` (sync or async) to be truthy: bounded by a generous timeout,
+    never a timed assertion."""
     try:
         async with asyncio.timeout(timeout):
             while True:

@@ -216,7 +216,10 @@ def test_no_module_grows_into_a_second_one():
 
 
 def test_http_statuses_in_code_are_found(tmp_path):
-    code = '"""m"""\nraise LineError("x", status=404)\nstatus = 409\nMeta(max_length=500)\nraise GoneError(410)\n'
+    code = (
+        '"""m"""\nraise LineError("x", status=404)\nstatus = 409\n'
+        "Meta(max_length=500)\nraise GoneError(410)\n"
+    )
     path = _tree(tmp_path, {"m.py": code}) / "m.py"
     assert [s.split(":")[1] for s in http_statuses(path)] == ["2", "3", "5"]
 
@@ -303,9 +306,13 @@ def test_a_router_loading_the_app_or_wiring_the_manager_is_caught(tmp_path):
         {
             "service/__init__.py": '"""s"""\n',
             "service/app.py": '"""a"""\n',
-            "service/util.py": '"""u"""\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import service.app\n',
+            "service/util.py": (
+                '"""u"""\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import service.app\n'
+            ),
             "service/things/__init__.py": '"""t"""\n',
-            "service/things/api.py": '"""r"""\nfrom service import util\ndef build(mgr, book):\n    mgr.things = book\n',
+            "service/things/api.py": (
+                '"""r"""\nfrom service import util\ndef build(mgr, book):\n    mgr.things = book\n'
+            ),
         },
     )
     graph = import_graph(root, ("service",))

@@ -137,8 +137,9 @@ def test_lap_finish_winner_last_read_from_a_backup_decoder():
 
 def test_invalidating_the_flag_crossing_moves_the_flag_for_everyone():
     """300 s race: car 1 leads at 300 s; a ghost read of car 1 at 315 s gave it the flag, so car 2 finished
-    at 318 with 6 laps. The timing crew invalidates the ghost: the flag falls at car 1's real crossing (343), car 2
-    finishes at its first crossing after it (371, 7 laps), exactly as if the ghost had never been read."""
+    at 318 with 6 laps. The timing crew invalidates the ghost: the flag falls at car 1's real crossing
+    (343), car 2 finishes at its first crossing after it (371, 7 laps), exactly as if the ghost had
+    never been read."""
     head = [
         session(duration_s=300),
         entry("1", "101"),

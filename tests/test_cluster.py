@@ -103,7 +103,8 @@ async def test_publishing_node_killed_mid_race(nats_cluster, tmp_path):
             # every delta across the failover, consecutive: no gap, no resync from a snapshot
             assert (live.gaps, live.snapshots) == (gaps, snapshots)
             after = [seq for seq in live.applied if seq > before]
-            # (a busy machine may coalesce the two laps into one delta: the stream sends at most one per 100 ms)
+            # (a busy machine may coalesce the two laps into one delta: the stream sends at most one per
+            # 100 ms)
             assert after == list(range(before + 1, live.seq + 1)) and after, (before, live.applied)
             # a late spectator on the third node, over MQTT over WebSocket (/mqtt), as browsers
             third = c.nodes[2]

@@ -112,7 +112,11 @@ def test_a_french_club_export_in_windows_1252_with_semicolons_and_decimal_commas
 
 
 def test_the_documented_header_with_semicolons(session):
-    body = "number;name;transponder;category;drivers\n7;Steady Team;4007;Sport;d1:Ann:70|d2:Bob:72,5\n8;Rapide;4008;Sport;\n"
+    body = (
+        "number;name;transponder;category;drivers\n"
+        "7;Steady Team;4007;Sport;d1:Ann:70|d2:Bob:72,5\n"
+        "8;Rapide;4008;Sport;\n"
+    )
     got = session.imported(body.encode())
     assert names(got) == {"7": "Steady Team", "8": "Rapide"}
     assert got["7"]["drivers"] == [
@@ -164,7 +168,11 @@ def test_utf8_with_bom(session):
 
 
 def test_tab_separated_and_excel_unicode_text(session):
-    tsv = "Dossard\tPilote\tClasse\tPuce\tPoids (kg)\n31\tÉloïse LEFÈVRE\tD2\t4031\t68.5\n32\tLuc BRUN\tD2\t4032\t80\n"
+    tsv = (
+        "Dossard\tPilote\tClasse\tPuce\tPoids (kg)\n"
+        "31\tÉloïse LEFÈVRE\tD2\t4031\t68.5\n"
+        "32\tLuc BRUN\tD2\t4032\t80\n"
+    )
     assert session.preview(tsv.encode())["separator"] == "tab"
     got = session.imported(tsv.encode())
     assert names(got) == {"31": "Éloïse LEFÈVRE", "32": "Luc BRUN"}
@@ -178,7 +186,10 @@ def test_tab_separated_and_excel_unicode_text(session):
 
 
 def test_english_headers_in_any_order_and_case(session):
-    body = "TEAM,first name,LAST NAME,Weight (kg),Class,Transponder,Car No,Notes\nRed,Ann,SMITH,61.5,Sport,9001,11,fast\n"
+    body = (
+        "TEAM,first name,LAST NAME,Weight (kg),Class,Transponder,Car No,Notes\n"
+        "Red,Ann,SMITH,61.5,Sport,9001,11,fast\n"
+    )
     seen = session.preview(body.encode(), lang="en")
     fields = {c["header"]: c["field"] for c in seen["columns"]}
     assert fields == {

@@ -64,7 +64,8 @@ def test_results_csv_for_french_spreadsheets(race) -> None:
     assert rows[0][9] == "Temps total (s)" and rows[0][13] == "Écart"
     assert rows[1][:4] == ["1", "1", "Jean Dupont", "Sport"]
     assert rows[1][5] == "classé" and rows[1][9] == "181,000" and rows[1][10] == "59,500"
-    # a gap in laps is text a spreadsheet would take for a formula ("+1 tour" -> #NOM?): quoted (service/spreadsheet.py)
+    # a gap in laps is text a spreadsheet would take for a formula ("+1 tour" -> #NOM?): quoted
+    # (service/spreadsheet.py)
     assert rows[2][2] == "Équipe Rouge" and rows[2][9] == "120,000" and rows[2][13] == "'+1 tour"
     assert rows[3][13] == "'+2 tours"  # one word, the right plural
     assert [row[1] for row in rows[1:]] == ["1", "2", "3"]

@@ -207,7 +207,7 @@ async def run(tmp_path, the_race: model.Race) -> dict:
             )
             seen["caught_up"] = (await node_status(http, b.url))["follow"]["copied"] - copied
 
-            # -- A dies mid-race; a person promotes B ---------------------------------------------------------
+            # -- A dies mid-race; a person promotes B ------------------------------------------------------
             await until(lambda: target.now() >= KILL_A * end, 60, "the first kill")
             async with rc.lock:
                 a.kill()
@@ -358,6 +358,7 @@ def test_two_laptops_a_cut_cable_and_two_kills_lose_nothing_and_double_nothing(t
     assert spec_view(seen["results"]) == spec_view(want)
     print(
         f"\nheld reads logged at promotion: B {sum(s['logged'] for s in pb['sessions'])}, "
-        f"A {sum(s['logged'] for s in pa['sessions'])}; race-control lines posted again: {seen['posted_again']}; "
+        f"A {sum(s['logged'] for s in pa['sessions'])}; "
+        f"race-control lines posted again: {seen['posted_again']}; "
         f"most lines behind: {seen['max_behind']}"
     )

@@ -76,8 +76,9 @@ def test_page_reads_the_broker_and_repairs(broker, browser, tmp_path):
             "(({stint_s, stint_start_s}) => ({stint_s, stint_start_s}))(window.boucle.store.rows.get('1'))"
         )
         assert row["stint_start_s"] is not None and row["stint_s"] >= 0
-        text = page.evaluate("""(() => { const r = {rules: {X: {text_until: 'pit lane opens in {}', until_s: 1265.5}}};
-            window.boucle.store.derive(r, 1200); return r.rules.X.text; })()""")
+        derive_js = """(() => { const r = {rules: {X: {text_until: 'pit lane opens in {}', until_s: 1265.5}}};
+            window.boucle.store.derive(r, 1200); return r.rules.X.text; })()"""
+        text = page.evaluate(derive_js)
         assert text == "pit lane opens in 1:05"
         # a patch that does not follow the row's version: the store asks the broker's snapshot again
         before = page.evaluate("window.boucle.store.stats.snapshots")

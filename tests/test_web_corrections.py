@@ -135,7 +135,8 @@ def test_manual_passing_estimate_then_undo(server, browser):
     )
     assert any("Undo c1" in a for a in asked)
     page.wait_for_function(
-        "document.querySelector(\"#corrections tbody tr[data-key='c1']\").textContent.includes('undone by c2')"
+        "document.querySelector(\"#corrections tbody tr[data-key='c1']\")"
+        ".textContent.includes('undone by c2')"
     )
     page.screenshot(path=str(OUT / "timing-manual-undo.png"), full_page=True)
     assert errors == []
@@ -181,7 +182,8 @@ def test_approve_asks_for_the_amount_and_shows_the_decision(server, browser):
     page.click("#appr-ok")
     page.wait_for_selector(f"#penalties tbody tr.pen-applied[data-key='{pid}']")
     page.wait_for_function(
-        f"document.querySelector(\"#penalties tr[data-key='{pid}']\").textContent.includes('approved by Race director')"
+        f"document.querySelector(\"#penalties tr[data-key='{pid}']\")"
+        ".textContent.includes('approved by Race director')"
     )
     text = page.inner_text(f"#penalties tbody tr[data-key='{pid}']")
     assert "-2 laps" in text and "ballast not refitted" in text and "ballast_check failed" in text

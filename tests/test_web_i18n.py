@@ -42,7 +42,8 @@ def assert_nothing_cut(page) -> None:
         .flatMap(td => td.classList.contains('name') ? [...td.querySelectorAll('.sub2')]
                                                       : [td, ...td.querySelectorAll('.main, .sub, .sub2')])
         .filter(e => getComputedStyle(e).display !== 'none' && e.getClientRects().length)
-        .filter(e => { const s = getComputedStyle(e); return s.display !== 'inline' && e.scrollWidth > e.clientWidth + 1; })
+        .filter(e => { const s = getComputedStyle(e); return s.display !== 'inline' \
+&& e.scrollWidth > e.clientWidth + 1; })
         .map(e => (e.closest('td').className + ': ' + e.textContent))""")
     assert cut == [], cut
 
@@ -70,8 +71,9 @@ def test_french_browser_gets_french_and_can_switch(server, browser, lemans):
     page.screenshot(path=str(OUT / "i18n-spectator-fr.png"), full_page=True)
     phone = context(browser, "fr-FR", viewport=(390, 844), mobile=True)
     small, _ = open_page(phone, f"{server.base}/?session={lemans['id']}")
+    # a car in the pits, in French
     small.evaluate("""() => { const r = window.boucle.store.rows.get('9');
-        window.boucle.store.putRow({...r, in_pit: true, finished: false}); }""")  # a car in the pits, in French
+        window.boucle.store.putRow({...r, in_pit: true, finished: false}); }""")
     small.wait_for_function("document.querySelector(\"tr[data-key='9'] td.no .sub\").textContent === 'STAND'")
     assert small.inner_text("tr[data-key='9'] td.gap .main") == "+11 T"  # short on a phone
     assert_nothing_cut(small)
@@ -131,10 +133,12 @@ def following(page, sid: str) -> None:
     for _ in range(20):
         try:
             page.evaluate(
-                "window.boucle && window.boucle.followCheck && setTimeout(() => window.boucle.followCheck(), 0)"
+                "window.boucle && window.boucle.followCheck && "
+                "setTimeout(() => window.boucle.followCheck(), 0)"
             )
             page.wait_for_function(
-                f"window.boucle && window.boucle.store && window.boucle.store.sessionId === {json.dumps(sid)}",
+                "window.boucle && window.boucle.store && "
+                f"window.boucle.store.sessionId === {json.dumps(sid)}",
                 timeout=3000,
             )
             return
@@ -187,7 +191,8 @@ def test_picker_follow_and_staff_switch(browser, tmp_path):
         tp.fill("#new-name", "Course 3")
         tp.click("#create-form button[type=submit]")
         tp.wait_for_function(
-            "document.querySelector('#session-name') && document.querySelector('#session-name').textContent === 'Course 3'"
+            "document.querySelector('#session-name') && "
+            "document.querySelector('#session-name').textContent === 'Course 3'"
         )
         new_id = tp.evaluate("window.boucle.store.sessionId")
         assert new_id not in (other, done, p1, p2) and f"session={new_id}" in tp.url
@@ -238,10 +243,12 @@ def test_phone_layouts(server, browser, lemans):
         for path in ("race-control.html", "timing.html"):
             page, errors = open_page(ctx, f"{server.base}/{path}?session={lemans['id']}")
             cards = page.eval_on_selector_all(
-                "main section.card:not([hidden])",  # a card with nothing to show (set-aside lines) stays hidden
+                # a card with nothing to show (set-aside lines) stays hidden
+                "main section.card:not([hidden])",
                 """cs => cs.map(c => {
                 const b = c.getBoundingClientRect();
-                return [c.querySelector('h2').textContent.trim(), getComputedStyle(c).display, b.width, b.left, b.right];
+                return [c.querySelector('h2').textContent.trim(), getComputedStyle(c).display, \
+b.width, b.left, b.right];
             })""",
             )
             assert len(cards) >= 6

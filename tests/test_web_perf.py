@@ -36,7 +36,8 @@ window.__perf = {frames: [], longtasks: []};
   const tick = (now) => { window.__perf.frames.push(now - last); last = now; requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
   try {
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__perf.longtasks.push(e.duration); })
+    new PerformanceObserver((list) => { \
+for (const e of list.getEntries()) window.__perf.longtasks.push(e.duration); })
       .observe({type: "longtask", buffered: true});
   } catch (e) { /* no long-task API: frames still tell */ }
 })();

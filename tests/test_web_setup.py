@@ -37,11 +37,12 @@ PNG = bytes.fromhex(  # a 1x1 PNG: a club's logo
 # Common English words of a user interface: none may show in a French page (visible text,
 # placeholders, titles). Matched as whole words, lower case or capitalised, so rule IDs such as
 # LM-STOPS and the example scenario's own data ("Steady Team", "Driver 2") are not taken for them.
-ENGLISH = """the and of with not yet none yes save cancel delete edit add remove close back loading error entries
-entry live timing race control penalty penalties decoder decoders unknown passing passings heat heats practice
-final standings season finish flag print sign signed draft recorded waiting laps lap stops stop logout login
-open opened new create session sessions time from by for in at this that your here there is are was were has
-have will should must cannot please click tap show hide no""".split()
+ENGLISH = """the and of with not yet none yes save cancel delete edit add remove close back loading
+error entries entry live timing race control penalty penalties decoder decoders unknown passing
+passings heat heats practice final standings season finish flag print sign signed draft recorded
+waiting laps lap stops stop logout login open opened new create session sessions time from by for in
+at this that your here there is are was were has have will should must cannot please click tap show
+hide no""".split()
 # a word, not a piece of an identifier (lemans-270-2h, generic-laps, D1=finish, pit_in)
 ENGLISH_RE = re.compile(
     r"(?<![\w=-])(" + "|".join(w for x in ENGLISH for w in (x, x.capitalize())) + r")(?![\w=-])"
@@ -52,18 +53,24 @@ ENGLISH_RE = re.compile(
 LAYOUT_JS = """(allowScroll) => {
   const out = [];
   const de = document.documentElement;
-  if (de.scrollWidth > de.clientWidth + 1) out.push(`page scrolls sideways: ${de.scrollWidth} > ${de.clientWidth}`);
+  if (de.scrollWidth > de.clientWidth + 1) \
+out.push(`page scrolls sideways: ${de.scrollWidth} > ${de.clientWidth}`);
   const ctx = document.createElement('canvas').getContext('2d');
-  const visible = (e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !e.closest('[hidden], dialog:not([open])');
+  const visible = (e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' \
+&& !e.closest('[hidden], dialog:not([open])');
   const scrolled = (e) => allowScroll.some((s) => e.closest(s));
-  const name = (e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} "${e.textContent.trim().slice(0, 40)}"`;
-  for (const e of document.querySelectorAll('main td, main th, button, a, input, select, .tag, label, h1, h2, h3')) {
+  const name = (e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}\
+.${[...e.classList].join('.')} "${e.textContent.trim().slice(0, 40)}"`;
+  for (const e of document.querySelectorAll('main td, main th, button, a, \
+input, select, .tag, label, h1, h2, h3')) {
     if (!visible(e)) continue;
     const s = getComputedStyle(e), r = e.getBoundingClientRect();
     if (r.width === 0) continue;
-    if (s.overflowX !== 'visible' && s.display !== 'inline' && e.scrollWidth > e.clientWidth + 1 && !(e.tagName === 'SELECT' || e.tagName === 'INPUT'))
+    if (s.overflowX !== 'visible' && s.display !== 'inline' && e.scrollWidth > e.clientWidth + 1 \
+&& !(e.tagName === 'SELECT' || e.tagName === 'INPUT'))
       out.push(`cut: ${name(e)} ${e.scrollWidth} > ${e.clientWidth}`);
-    if (!scrolled(e) && (r.right > innerWidth + 1 || r.left < -1)) out.push(`off screen: ${name(e)} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    if (!scrolled(e) && (r.right > innerWidth + 1 || r.left < -1)) \
+out.push(`off screen: ${name(e)} ${Math.round(r.left)}..${Math.round(r.right)}`);
     if ((e.tagName === 'TD' || e.tagName === 'TH') && !e.closest('#classification')) {
       let widest = 0; // each text in its own font; a line may break at spaces and after a hyphen
       const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
@@ -71,21 +78,27 @@ LAYOUT_JS = """(allowScroll) => {
         const ps = getComputedStyle(n.parentElement);
         if (!n.parentElement.getClientRects().length) continue;
         ctx.font = `${ps.fontWeight} ${ps.fontSize} ${ps.fontFamily}`;
-        for (const w of n.data.split(/\\s+|(?<=-)/)) if (w) widest = Math.max(widest, ctx.measureText(w).width);
+        for (const w of n.data.split(/\\s+|(?<=-)/)) if (w) \
+widest = Math.max(widest, ctx.measureText(w).width);
       }
       const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
-      if (widest > room + 2) out.push(`column narrower than a word: ${name(e)} ${Math.round(widest)} > ${Math.round(room)}`);
+      if (widest > room + 2) out.push(\
+`column narrower than a word: ${name(e)} ${Math.round(widest)} > ${Math.round(room)}`);
     }
   }
-  for (const tr of [...document.querySelectorAll('#classification tr')].slice(0, 6)) { // board cells side by side
-    const cells = [...tr.children].filter(visible).map((c) => [c, c.getBoundingClientRect()]).filter(([, r]) => r.width > 0)
+  for (const tr of [...document.querySelectorAll('#classification tr')].slice(0, 6)) { \
+// board cells side by side
+    const cells = [...tr.children].filter(visible).map((c) => [c, c.getBoundingClientRect()])\
+.filter(([, r]) => r.width > 0)
       .sort((a, b) => a[1].left - b[1].left);
     for (let i = 1; i < cells.length; i++) {
-      if (cells[i][1].left < cells[i - 1][1].right - 1) out.push(`overlap: ${name(cells[i - 1][0])} and ${name(cells[i][0])}`);
+      if (cells[i][1].left < cells[i - 1][1].right - 1) \
+out.push(`overlap: ${name(cells[i - 1][0])} and ${name(cells[i][0])}`);
     }
   }
   for (const e of document.querySelectorAll('main .scroll, main .table-wrap')) {
-    if (visible(e) && !scrolled(e) && e.scrollWidth > e.clientWidth + 1) out.push(`scrolls sideways: ${name(e)}`);
+    if (visible(e) && !scrolled(e) && e.scrollWidth > e.clientWidth + 1) \
+out.push(`scrolls sideways: ${name(e)}`);
   }
   return out.slice(0, 20);
 }"""
@@ -101,8 +114,10 @@ VISIBLE_TEXT_JS = """() => {
 
 # A spectator's page has no staff control: nothing that changes anything, no staff link shown.
 STAFF_CONTROLS_JS = """() => [...document.querySelectorAll(
-    'main button[data-act], main form, #m-admin, #m-decisions-card, #m-entries-card, #season-admin, .staff-only, #m-add-session')]
-  .filter((e) => e.getClientRects().length && !e.closest('[hidden]')).map((e) => e.id || e.outerHTML.slice(0, 80))"""
+    'main button[data-act], main form, #m-admin, #m-decisions-card, #m-entries-card, #season-admin, \
+.staff-only, #m-add-session')]
+  .filter((e) => e.getClientRects().length && !e.closest('[hidden]'))\
+.map((e) => e.id || e.outerHTML.slice(0, 80))"""
 
 
 # Car 9 into the pits (its board's fitted widths cleared before, so that they are set again after).
@@ -323,7 +338,8 @@ def test_admin_creates_a_meeting_and_its_entries_and_a_spectator_follows(server:
     d.locator("[name=team]").fill("ASA Bourgogne")
     d.locator("button[data-act=save]").click()
     page.wait_for_function(
-        "document.querySelector(\"#entries tr[data-key='702'] td.name\").textContent.startsWith('Écurie des Prés')"
+        "document.querySelector(\"#entries tr[data-key='702'] td.name\")"
+        ".textContent.startsWith('Écurie des Prés')"
     )
     page.click(
         "#m-entries-card button[data-act=add-entry]"
@@ -415,7 +431,8 @@ def test_timing_crew_edits_entries_and_types_missed_passings(server: LiveServer,
     want_t = round((head["clock"]["green_s"] + head["clock"]["now_s"]) / 2, 3)  # after the green, before now
     clock = page.evaluate(
         "([t, o]) => { const d = new Date(o + t * 1000); const p = (n, w = 2) => String(n).padStart(w, '0');"
-        " return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`; }",
+        " return `${p(d.getHours())}:${p(d.getMinutes())}:"
+        "${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`; }",
         [want_t, head["origin_ms"]],
     )
     page.fill("#man-car", "704")

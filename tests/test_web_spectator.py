@@ -121,7 +121,8 @@ def test_live_updates_resume_and_arrows(server, browser):
             {"type": "passing", "t": t + 25 + i * 22, "transponder": "100003", "loop": "finish"},
         )
         page.wait_for_function(
-            f"document.querySelector(\"tr[data-key='3'] td.laps .main\").textContent === '{int(before['laps']) + 1}'"
+            "document.querySelector(\"tr[data-key='3'] td.laps .main\")"
+            f".textContent === '{int(before['laps']) + 1}'"
         )
         now = car3()
         up = int(before["pos"]) - int(now["pos"])

@@ -270,7 +270,8 @@ def test_timing_crew(server, browser, tmp_path):
     laps1 = page.inner_text("#cars tr[data-key='1'] td:nth-child(4)")
     page.locator("#feed tbody tr", has_text="5:01.500").locator("button[data-act=invalidate]").click()
     page.wait_for_function(
-        f"document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\").textContent === '{int(laps1) - 1}'"
+        "document.querySelector(\"#cars tr[data-key='1'] td:nth-child(4)\")"
+        f".textContent === '{int(laps1) - 1}'"
     )
     page.locator("#feed tbody tr", has_text="5:01.500").filter(
         has_text="invalidated"

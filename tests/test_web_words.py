@@ -72,7 +72,8 @@ def test_timing_page_says_decoder_errors_and_noise_in_french(server, browser):
     )
     ctx, page, errors = _staff(browser, server, f"timing.html?session={sid}", timing)
     page.wait_for_function(
-        "[...document.querySelectorAll('#decoders td')].some(t => t.textContent.includes('connexion refusée'))",
+        "[...document.querySelectorAll('#decoders td')]"
+        ".some(t => t.textContent.includes('connexion refusée'))",
         timeout=15000,
     )
     text = page.inner_text("#decoders")

@@ -110,7 +110,8 @@ def table_rows(page) -> list[dict[str, str]]:
         "#classification tbody tr",
         """trs => trs.map(tr => {
             const c = tr.querySelectorAll('td');
-            const txt = (i) => c[i].querySelector('.main') ? c[i].querySelector('.main').textContent : c[i].textContent;
+            const txt = (i) => c[i].querySelector('.main') ? c[i].querySelector('.main').textContent \
+: c[i].textContent;
             return {number: tr.dataset.key, pos: txt(0), laps: txt(5),
                     name: txt(3), state: c[11].textContent, pen: c[12].textContent, cls: tr.className};
         })""",

@@ -240,7 +240,10 @@ def row_public(r: Row) -> dict[str, Any]:
 
 def format_table(rows: list[Row]) -> str:
     """A readable classification for the terminal (`boucle replay FILE`)."""
-    head = f"{'Pos':>3} {'No':>4}  {'Name':<24} {'Cat':<10} {'Laps':>4} {'Time':>12} {'Best':>9} {'Pit':>3}  {'Gap':<10} Status / penalties"
+    head = (
+        f"{'Pos':>3} {'No':>4}  {'Name':<24} {'Cat':<10} {'Laps':>4} {'Time':>12} {'Best':>9} {'Pit':>3}  "
+        f"{'Gap':<10} Status / penalties"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(

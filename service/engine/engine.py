@@ -1,4 +1,5 @@
-"""The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O, no clock.
+"""The timing engine: scenario lines in, one typed `Outcome` per line out. Pure, synchronous, no I/O,
+no clock.
 
 Everything the engine knows came in as an event, so the same events always give the same
 classification (DESIGN.md), whatever order they arrived in. Events are normally applied in time

@@ -118,7 +118,8 @@ class PassingLine(Timed, tag="passing", kw_only=True):
     decoder: Ident | None = None
     passing_id: IdentOrInt | None = None
     epoch: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None  # the decoder's numbering epoch: a reboot
-    # numbers again from 1 in the next one; absent = the first (logged only from 2 on: older logs replay unchanged)
+    # numbers again from 1 in the next one; absent = the first (logged only from 2 on: older logs
+    # replay unchanged)
 
     def __post_init__(self) -> None:
         self.transponder = _as_str(self.transponder)

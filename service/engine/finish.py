@@ -4,7 +4,8 @@ One class per regime of RULES.md: TIME-FINISH (`timed`), LAP-FINISH (`laps`), th
 sessions' flag at the end of time (`best_lap`), and cross-country (section 4: CC-WAVES,
 CC-DURATION, CC-FINISH), which wraps the format's regime and takes its numbers from the CC rule
 objects. `regime(params, rules)` picks one from the preset's format and data. A regime holds no
-session state and makes decisions only: the engine keeps the flag and the finishes, and reports them in its `Outcome`.
+session state and makes decisions only: the engine keeps the flag and the finishes, and reports them
+in its `Outcome`.
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ def ax_championship_points(
     """AX-POINTS: practice 5-4-3-2-1, after the heats 10..1, general classification 48..1.
 
     Final-table points go by general position, only to drivers whose line ``scores`` (ran their
-    semi); heat points only to drivers who started a heat. ``stopped_after`` ("heat2", "heat3", "semis") halves the general-classification
-    points; practice and heat points stand as earned. Rows follow the general classification.
+    semi); heat points only to drivers who started a heat. ``stopped_after`` ("heat2", "heat3",
+    "semis") halves the general-classification points; practice and heat points stand as earned.
+    Rows follow the general classification.
     """
     if stopped_after is not None and stopped_after not in HALVED_STAGES:
         raise Invalid("meeting.stop_after", known=", ".join(sorted(HALVED_STAGES)))

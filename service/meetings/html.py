@@ -25,12 +25,14 @@ h1{font-size:1.3em;margin:0}h2{font-size:1.05em;margin:.2em 0 1em;color:#444}
 table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{border:1px solid #999;padding:.25em .5em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-.status{display:inline-block;padding:.1em .6em;border:2px solid #111;font-weight:bold;text-transform:uppercase}
+.status{display:inline-block;padding:.1em .6em;border:2px solid #111;font-weight:bold;\
+text-transform:uppercase}
 .grid{margin:1em 0}.row{display:flex;gap:.6em;margin:.5em 0}.row.two{margin-left:5.5em}
 .cell{width:10em;height:3.4em;border:2px solid #333;padding:.2em .4em;box-sizing:border-box}
 .cell.free{border-style:dashed;color:#999}.cell b{font-size:1.2em}.cell small{display:block}
 .inside{font-size:.8em;color:#555}
-.sign{display:flex;gap:2em;margin-top:2em}.sign div{flex:1;border-top:1px solid #111;padding-top:.3em;font-size:.85em}
+.sign{display:flex;gap:2em;margin-top:2em}.sign div{flex:1;\
+border-top:1px solid #111;padding-top:.3em;font-size:.85em}
 .meeting{margin:0 0 .6em;color:#333}
 @media print{body{margin:0}.status{border-width:1px}}
 """

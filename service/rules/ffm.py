@@ -264,7 +264,8 @@ class Line(Rule):
 
 @register
 class Classes(Rule):
-    """CC-CLASSES: category classifications are extracted from the scratch (`service.engine.categories.by_category`)."""
+    """CC-CLASSES: category classifications are extracted from the scratch
+    (`service.engine.categories.by_category`)."""
 
     id = "CC-CLASSES"
 

@@ -129,7 +129,10 @@ def html_sheet(result: dict[str, Any], lang: str = "fr") -> str:
     numeric = (0, 3, len(headers) - (3 if result.get("rule") == "LM-POINTS" else 1))
     body = "".join(f"<h2>{escape(cat)}</h2>{table(headers, rows, numeric)}" for cat, rows in cats.items())
     after = f"{lab['after']} {escape(result['events'][-1])}" if result["events"] else ""
-    note = f"<p><small>P = {tr(lang, 'pole')}, F = {tr(lang, 'fastest lap')}, S = {tr(lang, 'sprint test')}</small></p>"
+    note = (
+        f"<p><small>P = {tr(lang, 'pole')}, F = {tr(lang, 'fastest lap')}, "
+        f"S = {tr(lang, 'sprint test')}</small></p>"
+    )
     return (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{escape(lab['title'])} - {escape(result['name'])}</title><style>{CSS}</style></head>"

@@ -248,7 +248,8 @@ def build_router(mgr: Manager, seasons: SeasonBook | None = None) -> APIRouter:
         """An entry list (JSON, or a club's CSV/TSV/xlsx). `replace=true`: an entry may take a transponder
         another car counts (that car stops counting it), as `/assign` with `replace`; refused otherwise."""
         raw = await limits.read_upload(request)
-        # read and validated off the event loop (pure), then logged in one transaction and applied: all or none
+        # read and validated off the event loop (pure), then logged in one transaction and applied:
+        # all or none
         lines = await asyncio.to_thread(import_lines, raw, request.headers.get("content-type", ""), how)
         return {"ok": True, "entries": c.session.add_entries(lines, replace)}
 
@@ -388,7 +389,8 @@ def build_router(mgr: Manager, seasons: SeasonBook | None = None) -> APIRouter:
 
     @api.get("/sessions/{sid}/transponders")
     async def transponders(c: Caller = AS_STAFF) -> dict[str, list[str]]:
-        """Each car's counting transponders (its own first, then spares), e.g. to name what a replace stops."""
+        """Each car's counting transponders (its own first, then spares),
+        e.g. to name what a replace stops."""
         return c.session.transponders()
 
     @api.get("/sessions/{sid}/cars/{number}/estimate")

@@ -81,7 +81,8 @@ class ManualPassing:
 
 @dataclass
 class DecoderLink:
-    """One decoder connection of a session, and how its reads map to the session (service/sessions/intake.py)."""
+    """One decoder connection of a session, and how its reads map to the session
+    (service/sessions/intake.py)."""
 
     url: str
     loop: str | None = None  # every read of this connection is this loop (unless the read says)
@@ -556,7 +557,8 @@ class LiveSession(SessionViews):
         self.store.set_meta("decoders", self.meta["decoders"])
 
     def on_passing(self, link: DecoderLink, p: Passing) -> bool:
-        """A decoder read: logged, kept aside or already had (True), or not stored (False). See service/sessions/intake.py."""
+        """A decoder read: logged, kept aside or already had (True), or not stored (False).
+        See service/sessions/intake.py."""
         return self.intake.passing(link, p)
 
     def belongs_to(self, meeting: dict[str, Any]) -> None:

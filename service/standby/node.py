@@ -184,7 +184,8 @@ class Node:
             self.listening = None
 
     def step_down(self, epoch: int, node: str, primary: str) -> bool:
-        """A newer primary exists: stop writing (decoder links first), follow it. False when it is not newer."""
+        """A newer primary exists: stop writing (decoder links first), follow it.
+        False when it is not newer."""
         if self.role == PRIMARY and not self.newer_than_me(epoch, node):
             return False
         if self.role == STANDBY and epoch <= self.epoch:
@@ -265,7 +266,8 @@ class Node:
                     log.exception("asking the peers failed")
 
     def my_url(self, peer: str | None = None) -> str:
-        """This machine's address as `peer` reaches it (a wildcard host: its local address toward the peer)."""
+        """This machine's address as `peer` reaches it
+        (a wildcard host: its local address toward the peer)."""
         adv = self.advertise or ""
         if "*" in adv and peer:
             u = urlsplit(peer)
