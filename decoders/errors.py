@@ -18,7 +18,9 @@ _ENGLISH = {  # str(exc), for logs and the command line: the same texts as web/i
     "decoder.url_not_number": "{url}: option {option}={value} is not a number",
     "decoder.url_other_link": "{url}: option {option} is for another kind of link",
     "decoder.url_scheme": "{url}: unknown decoder URL scheme (use {schemes})",
-    "decoder.url_loops": "{url}: loops: '{part}' is not NAME:LOOP with LOOP one of {loops} (or - to leave it out)",
+    "decoder.url_loops": (
+        "{url}: loops: '{part}' is not NAME:LOOP with LOOP one of {loops} (or - to leave it out)"
+    ),
 }
 
 

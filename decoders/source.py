@@ -156,7 +156,8 @@ class Source(ABC):
             self._held_lost += 1
 
     async def _keep_held(self) -> None:
-        """Hand held reads over again: all of them once the service stores reads again, else one now and then."""
+        """Hand held reads over again: all of them once the service stores reads again, else one now and
+        then."""
         while True:
             await asyncio.sleep(self.retry_every)
             now = time.monotonic()

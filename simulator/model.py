@@ -238,7 +238,8 @@ class Read:
 
 @dataclass
 class SimEvent:
-    """A simulated happening, any non-passing scenario line: `signal`, `driver_change`, `refuel`, `mechanical`, `grid_move`."""
+    """A simulated happening, any non-passing scenario line: `signal`, `driver_change`, `refuel`,
+    `mechanical`, `grid_move`."""
 
     t: float
     type: str
@@ -460,7 +461,9 @@ class _Sim:
                 drivers.append({"id": f"d{d + 1}", "name": name, "weight_kg": round(weight, 1)})
                 skills.append(0.0 if nd == 1 else float(rng.normal(0, 0.5)))
             if fmt.family == "endurance":
-                name = f"{_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {_TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]} {numbers[i]}"
+                first = _TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]
+                second = _TEAM_WORDS[int(rng.integers(len(_TEAM_WORDS)))]
+                name = f"{first} {second} {numbers[i]}"
             else:
                 name = drivers[0]["name"]
             car = SimCar(

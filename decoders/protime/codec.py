@@ -203,14 +203,16 @@ def fmt_tod(tod_us: int) -> str:
 def passing_message(
     channel: str, transponder: int, tod_us: int, field_a: int = 1, field_b: int = 1, status: int = 1
 ) -> bytes:
-    data = f"{channel:3.3s} {transponder % 1_000_000:06d} {fmt_tod(tod_us)} {field_a:02d} {field_b:02d} {status:d} "
+    number = transponder % 1_000_000
+    data = f"{channel:3.3s} {number:06d} {fmt_tod(tod_us)} {field_a:02d} {field_b:02d} {status:d} "
     raw = data.encode(ENCODING)
     return b"<" + raw + checksum(raw) + b">\r\n"
 
 
 def status_message(tod_us: int, noise: tuple[int, int], levels: tuple[int, int]) -> bytes:
     s = (tod_us // 1_000_000) % 86_400
-    return f"[{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d} {noise[0]} {noise[1]} {levels[0]} {levels[1]}]\r\n".encode()
+    clock = f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"[{clock} {noise[0]} {noise[1]} {levels[0]} {levels[1]}]\r\n".encode()
 
 
 def config_message(

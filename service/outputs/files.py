@@ -5,9 +5,10 @@ penalties and dates are written as service/printed.py says (`4:55.996`, "+1 tour
 The CSVs are what a spreadsheet of that language opens without a wizard: UTF-8 BOM, and for French `;`
 separators and comma decimals (options override). Gaps are numbers of seconds there (a lap gap stays
 words). `export_csv_text` is the untranslated export (results JSON keys as headers). Every CSV goes
-through the one writer, service/spreadsheet.py. The PDF is drawn with fpdf2 and DejaVu Sans (Debian fonts-dejavu-core) for accents; without
-that font it falls back to a core font with cp1252 text. It names the meeting's date, place and
-organiser when the session is a meeting's, its AX-PUBLISH status, and ends with the signature blocks.
+through the one writer, service/spreadsheet.py. The PDF is drawn with fpdf2 and DejaVu Sans (Debian
+fonts-dejavu-core) for accents; without that font it falls back to a core font with cp1252 text. It names
+the meeting's date, place and organiser when the session is a meeting's, its AX-PUBLISH status, and ends
+with the signature blocks.
 """
 
 from __future__ import annotations

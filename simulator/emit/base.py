@@ -3,8 +3,8 @@
 One `Feed` per simulated decoder (finish, pit_in, pit_out, start, backup finish) holds what that
 decoder has read so far: its passing history with per-decoder passing numbers, as a real decoder
 keeps it for RESEND. A decoder that reboots (`reboots`) loses that history and numbers its
-next reads from 1 again: a new numbering epoch (its clock runs on). The targets (p3tcp, serial, mqtt) import this module, never the package, so
-`simulator.emit` can list them without an import cycle.
+next reads from 1 again: a new numbering epoch (its clock runs on). The targets (p3tcp, serial, mqtt)
+import this module, never the package, so `simulator.emit` can list them without an import cycle.
 """
 
 from __future__ import annotations
