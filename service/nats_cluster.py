@@ -143,7 +143,8 @@ class NatsServer:
             if mqtt_ready(self.host, self.mqtt_port):
                 return
             time.sleep(0.1)
-        raise TimeoutError(f"nats-server {self.name}: MQTT did not answer on port {self.mqtt_port}")
+        tail = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+        raise TimeoutError(f"nats-server {self.name}: MQTT did not answer on port {self.mqtt_port}\n{tail}")
 
     def kill(self) -> None:
         """SIGKILL: what a crashed machine does to its node."""

@@ -217,7 +217,7 @@ async def test_deployment_files_run(tmp_path):
         deadline = time.monotonic() + 60
         for server in (*nodes, leaf):
             await asyncio.to_thread(server.wait_ready, deadline)
-        await until(lambda: leaf.monitor("leafz").get("leafs"), 20, "the venue joined the cloud")
+        await until(lambda: leaf.monitor("leafz").get("leafs"), 60, "the venue joined the cloud")
         with pytest.raises(aiomqtt.MqttError):
             async with aiomqtt.Client("127.0.0.1", leaf.mqtt_port, username="boucle", password="wrong"):
                 pass
@@ -228,7 +228,7 @@ async def test_deployment_files_run(tmp_path):
             snap = {"type": "snapshot", "seq": 7, "rows": [{"number": "1", "v": 1, "laps": 3}]}
             await pub.publish(f"{PREFIX}/sessions/s1/snapshot", json.dumps(snap).encode(), qos=1, retain=True)
         async with following(late, "127.0.0.1", nodes[2].ws_port, websocket=True):  # anonymous, in the cloud
-            await until(lambda: late.seq == 7, 20, "the venue's retained snapshot in the cloud")
+            await until(lambda: late.seq == 7, 60, "the venue's retained snapshot in the cloud")
         assert late.rows == {"1": {"number": "1", "v": 1, "laps": 3}}
     finally:
         for server in (leaf, *nodes):
