@@ -117,3 +117,20 @@ class KeptUp(Target):
             pass
         finally:
             await self.target.stop()
+
+
+def rows(res: dict) -> list[tuple]:
+    """What two classifications must agree on, row by row (the live service vs the replay)."""
+    return [
+        (
+            r["position"],
+            r["number"],
+            r["laps"],
+            r["status"],
+            r["total_time_s"],
+            r["best_lap_s"],
+            r["pit_stops"],
+            r["penalty_laps"],
+        )
+        for r in res["classification"]
+    ]

@@ -21,7 +21,7 @@ from simulator import model, scenario
 from simulator.emit import play
 from tests.mqtt_broker import running_mosquitto
 from tests.service_proc import TOKEN, ServiceProcess
-from tests.sim_helpers import KeptUp, post_played_line, replay
+from tests.sim_helpers import KeptUp, post_played_line, replay, rows
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -134,22 +134,6 @@ async def wait_connected(http: httpx.AsyncClient, sid: str) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"decoders not connected: {decs}")
-
-
-def rows(res: dict) -> list[tuple]:
-    return [
-        (
-            r["position"],
-            r["number"],
-            r["laps"],
-            r["status"],
-            r["total_time_s"],
-            r["best_lap_s"],
-            r["pit_stops"],
-            r["penalty_laps"],
-        )
-        for r in res["classification"]
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from simulator import model, scenario
 from simulator.emit import play
 from simulator.emit.faults import fit_race
 from tests.service_proc import TOKEN, ServiceProcess
-from tests.sim_helpers import KeptUp, post_played_line, replay, scenario_passings
+from tests.sim_helpers import KeptUp, post_played_line, replay, rows, scenario_passings
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.timeout(120)
@@ -104,22 +104,6 @@ async def run_live(
             return res, decoders, logged
         finally:
             await unlinked(http, sid)
-
-
-def rows(res: dict) -> list[tuple]:
-    return [
-        (
-            r["position"],
-            r["number"],
-            r["laps"],
-            r["status"],
-            r["total_time_s"],
-            r["best_lap_s"],
-            r["pit_stops"],
-            r["penalty_laps"],
-        )
-        for r in res["classification"]
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from service.jsonfile import write_json
 from service.meetings.protocol import meeting_from_state
 from service.sessions.live import LiveSession
-from service.standby.stream import FILES, digest
+from service.standby.stream import ASIDE_COLUMNS, FILES, digest
 from service.store import EventStore
 
 if TYPE_CHECKING:
@@ -280,18 +280,7 @@ class Follower:
         s = self.mgr.sessions.get(sid)
         if s is None:
             return
-        cols = (
-            "id",
-            "kind",
-            "reason",
-            "detail",
-            "read",
-            "line",
-            "link",
-            "read_key",
-            "received_at",
-            "admitted_at",
-        )
+        cols = ASIDE_COLUMNS  # the rows as the primary streamed them (stream.py)
         with s.store.transaction():
             for r in rows:
                 s.store.db.execute(
