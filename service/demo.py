@@ -21,7 +21,8 @@ from service.app import create_app
 from service.connections import uvicorn_config
 from service.outputs.rmonitor_server import parse_address
 from service.server import admin_token_file
-from service.sessions.live import DecoderLink, LiveSession, wall_us
+from service.sessions.live import DecoderLink, LiveSession
+from service.sessions.views import wall_us
 from simulator import model, scenario
 from simulator.emit import play
 
